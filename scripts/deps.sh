@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the external tools the tests drive (idempotent, non-interactive):
+#   openssl          — PKI interop tests
+#   awscli (Debian)  — /usr/bin/aws, the real AWS CLI against the local IoT Core
+#   mosquitto-clients — mosquitto_pub/mosquitto_sub against the local broker
+#   tmux             — whole-program TUI test
+set -euo pipefail
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/aws ] || need+=(awscli)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "deps: missing ${need[*]} and not root; install them with apt-get" >&2; exit 1
+  fi
+else
+  SUDO=
+fi
+echo "deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
