@@ -1,0 +1,135 @@
+package pki
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// File names the AWS walkthrough uses (and the wizard writes in its workspace).
+const (
+	FileCAKey        = "deviceRootCA.key"
+	FileCAConf       = "deviceRootCA_openssl.conf"
+	FileCACSR        = "deviceRootCA.csr"
+	FileCACert       = "deviceRootCA.pem"
+	FileCASerial     = "deviceRootCA.srl" // written by openssl -CAcreateserial (not by pki)
+	FileVerifKey     = "verificationCert.key"
+	FileVerifCSR     = "verificationCert.csr"
+	FileVerifCert    = "verificationCert.crt"
+	FileDeviceKey    = "deviceCert.key"
+	FileDeviceCSR    = "deviceCert.csr"
+	FileDeviceCert   = "deviceCert.crt"
+	FileDeviceBundle = "deviceCertAndCACert.crt"
+	FileServerRootCA = "awsRootCA.pem"
+	DirMode          = 0o700 // workspace directory
+	KeyMode          = 0o600 // private keys
+	CertMode         = 0o644 // certificates, CSRs, conf, bundles
+)
+
+// EnsureWorkspace creates dir (and parents) with mode 0700. If dir already exists with
+// group or other permissions, they are removed (chmod 0700): the workspace holds private
+// keys, and a readable directory at least leaks their names and lets others list and
+// copy anything written with looser modes by other tools. A path that exists but is not
+// a directory, or whose mode cannot be changed, is an error naming the path and the fix.
+func EnsureWorkspace(dir string) error {
+	if dir == "" {
+		return &FieldError{Field: "workspace", Problem: "is empty", Fix: "choose a directory, e.g. ./jitp"}
+	}
+	if err := os.MkdirAll(dir, DirMode); err != nil {
+		return fmt.Errorf("workspace %s: cannot create it: %w — choose a directory you can write to", dir, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("workspace %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("workspace %s exists and is not a directory — choose another path", dir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, fi.Mode().Perm()&0o700|0o700); err != nil {
+			return fmt.Errorf("workspace %s is accessible to other users (mode %04o) and could not be restricted: %w — run chmod 700 %s",
+				dir, fi.Mode().Perm(), err, dir)
+		}
+	}
+	return nil
+}
+
+// WriteFile writes data to path atomically: a temporary file in the same directory is
+// written, chmod'ed to mode, fsynced, then moved into place, and the directory is fsynced.
+// Readers never see a partial file and no temporary file is left behind on error.
+// When overwrite is false and path exists, nothing is written and the error is an
+// *ExistsError (errors.Is(err, ErrExists)); the check is race-free (hard link).
+func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err error) {
+	dir := filepath.Dir(path)
+	if fi, statErr := os.Lstat(path); statErr == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory — choose another file name", path)
+		}
+		if !overwrite {
+			return &ExistsError{Path: path}
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	if err = tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if overwrite {
+		if err = os.Rename(tmpName, path); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	} else {
+		// Link fails if path appeared meanwhile; that is the no-overwrite guarantee.
+		if linkErr := os.Link(tmpName, path); linkErr != nil {
+			if errors.Is(linkErr, fs.ErrExist) {
+				err = &ExistsError{Path: path}
+				return err
+			}
+			// File systems without hard links: fall back to a checked rename.
+			if _, statErr := os.Lstat(path); statErr == nil {
+				err = &ExistsError{Path: path}
+				return err
+			}
+			if err = os.Rename(tmpName, path); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+		} else {
+			os.Remove(tmpName)
+		}
+	}
+	syncDir(dir)
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// FileExists reports whether path exists (any type).
+func FileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
