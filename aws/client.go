@@ -18,6 +18,14 @@ type Config struct {
 	// StaticAccessKeyID/StaticSecretKey force static credentials (the local target's dummy keys).
 	StaticAccessKeyID string
 	StaticSecretKey   string
+
+	// MaxAttempts is the SDK retryer's attempt count for throttling, 5xx and network
+	// errors (0: DefaultMaxAttempts). MaxBackoff caps the wait between attempts (0: SDK default 20 s).
+	MaxAttempts int
+	MaxBackoff  time.Duration
+	// RoleWait bounds how long RegisterCA retries while AWS IoT cannot use a freshly
+	// created provisioning role yet (0: DefaultRoleWait; negative: no retry).
+	RoleWait time.Duration
 }
 
 // Client is everything the steps need from the cloud side. Errors returned are *Error

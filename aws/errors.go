@@ -21,6 +21,9 @@ const (
 	KindLimitExceeded         Kind = "limit-exceeded"
 	KindUnavailable           Kind = "unavailable" // endpoint unreachable, 5xx
 	KindWrongRegion           Kind = "wrong-region"
+	KindInvalidCredentials    Kind = "invalid-credentials" // keys present but rejected (unknown key, bad secret)
+	KindNoRegion              Kind = "no-region"           // no region from flag, env or profile
+	KindConfig                Kind = "config"              // shared config/profile cannot be loaded
 )
 
 // Error is a cloud failure in plain words: what went wrong (Cause) and what to do (Fix).

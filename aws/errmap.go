@@ -1,0 +1,346 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
+	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
+	"github.com/aws/smithy-go"
+)
+
+// errContext is what the mapper knows about the client that made the call, so the
+// fix can name the profile, the region and the endpoint.
+type errContext struct {
+	Profile  string
+	Region   string
+	Endpoint string // custom endpoint URL, "" for AWS's own
+}
+
+// iamAction names the IAM permission an operation needs, e.g. "iot:RegisterCACertificate".
+func iamAction(service, op string) string {
+	prefix := "iot"
+	switch strings.ToLower(service) {
+	case "iam":
+		prefix = "iam"
+	case "sts":
+		prefix = "sts"
+	}
+	if op == "" {
+		return prefix + ":*"
+	}
+	return prefix + ":" + op
+}
+
+// mapError turns an SDK error into an *Error with a plain-words cause and fix.
+// op is used when the SDK error does not carry an operation name.
+func (ec errContext) mapError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		return err
+	}
+	service := "IoT"
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		if oe.OperationName != "" {
+			op = oe.OperationName
+		}
+		if oe.ServiceID != "" {
+			service = oe.ServiceID
+		}
+	}
+	e := &Error{Kind: KindOther, Op: op, Err: err}
+	status := 0
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		e.Code = api.ErrorCode()
+		e.Message = api.ErrorMessage()
+		ec.fromAPI(e, service, status, err)
+		var maxErr *retry.MaxAttemptsError
+		if errors.As(err, &maxErr) {
+			if e.Kind == KindThrottled || e.Kind == KindUnavailable {
+				e.Cause += " (the SDK retried with backoff and gave up)"
+			}
+		}
+		return e
+	}
+	ec.fromTransport(e, err)
+	return e
+}
+
+func (ec errContext) profileFlag() string {
+	if ec.Profile != "" {
+		return " --profile " + ec.Profile
+	}
+	return ""
+}
+
+func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
+	action := iamAction(service, e.Op)
+	msg := e.Message
+	switch e.Code {
+	case "ResourceAlreadyExistsException", "EntityAlreadyExists", "EntityAlreadyExistsException":
+		e.Kind = KindAlreadyExists
+		var rae *iottypes.ResourceAlreadyExistsException
+		if errors.As(err, &rae) {
+			if rae.ResourceId != nil {
+				e.ResourceID = *rae.ResourceId
+			}
+			if rae.ResourceArn != nil {
+				e.ResourceARN = *rae.ResourceArn
+			}
+		}
+		switch e.Op {
+		case "RegisterCACertificate":
+			e.Cause = "this CA certificate is already registered in this account and region"
+			if e.ResourceID != "" {
+				e.Cause += " (certificate ID " + e.ResourceID + ")"
+			}
+			e.Fix = "reuse the registered CA; to register it again, deactivate and delete it first"
+		case "CreatePolicy":
+			e.Cause = "an IoT policy with this name already exists"
+			e.Fix = "reuse the existing policy, or choose another policy name"
+		case "CreateRole":
+			e.Cause = "an IAM role with this name already exists"
+			e.Fix = "reuse the existing role, or choose another role name"
+		default:
+			e.Cause = "the resource already exists"
+			e.Fix = "reuse it, or pick another name"
+		}
+	case "ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException":
+		e.Kind = KindNotFound
+		e.Cause = notFoundCause(e.Op, ec.Region)
+		e.Fix = "check the name or ID, and that --region is the region where it was created"
+	case "CertificateValidationException":
+		e.Kind = KindCertificateValidation
+		e.Cause = "AWS IoT rejected the certificate: " + orDefault(msg, "it is not a valid certificate")
+		e.Fix = "use a PEM X.509 certificate that is within its validity period; a CA must have basicConstraints CA:TRUE"
+	case "RegistrationCodeValidationException":
+		e.Kind = KindRegistrationCode
+		e.Cause = "the verification certificate's Common Name is not this account's registration code for region " + orDefault(ec.Region, "(unset)")
+		e.Fix = "fetch the registration code again in the same region and account, then recreate the verification certificate with CN = that code"
+	case "MalformedPolicyException", "MalformedPolicyDocument", "MalformedPolicyDocumentException":
+		e.Kind = KindMalformedPolicy
+		e.Cause = "the policy document is not valid: " + orDefault(msg, "AWS could not parse it")
+		e.Fix = "fix the JSON (Version 2012-10-17, Statement with Effect/Action/Resource) and try again"
+	case "CertificateStateException":
+		e.Kind = KindConflict
+		e.Cause = "the certificate is in a state that does not allow this: " + orDefault(msg, "check its status")
+		e.Fix = "set the certificate (or CA) to INACTIVE first, then retry"
+	case "DeleteConflictException", "DeleteConflict":
+		e.Kind = KindConflict
+		e.Cause = "it is still in use: " + orDefault(msg, "attached to something else")
+		e.Fix = "detach it from everything it is attached to (detaching can take a few minutes), then retry"
+	case "VersionConflictException", "ConflictingResourceUpdateException", "ConcurrentModification", "ConcurrentModificationException":
+		e.Kind = KindConflict
+		e.Cause = "the resource was changed by someone else at the same time"
+		e.Fix = "retry"
+	case "LimitExceededException", "LimitExceeded":
+		e.Kind = KindLimitExceeded
+		e.Cause = "an AWS limit was reached: " + orDefault(msg, "too many resources")
+		e.Fix = "delete unused resources (for CAs: at most 10 with the same subject per account and region) or request a quota increase"
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "RequestThrottled", "ThrottledException", "SlowDown":
+		e.Kind = KindThrottled
+		e.Cause = "AWS is throttling " + action + " calls"
+		e.Fix = "wait a minute and retry; other tools using the same account and region share this rate"
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedException", "UnauthorizedOperation", "AuthorizationError":
+		e.Kind = KindAccessDenied
+		e.Cause = "your identity is not allowed to call " + action
+		e.Fix = "grant " + action + " to the IAM user or role you use" + profileNote(ec.Profile)
+	case "ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired":
+		e.Kind = KindExpiredToken
+		e.Cause = "your AWS session token has expired"
+		e.Fix = expiredFix(ec.Profile)
+	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "MissingAuthenticationTokenException", "InvalidAccessKeyId", "AuthFailure":
+		e.Kind = KindInvalidCredentials
+		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the access key is unknown, mistyped, deleted, or the secret does not match"
+		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + "; run `aws sts get-caller-identity" + ec.profileFlag() + "` to test them"
+	case "InternalFailureException", "InternalFailure", "ServiceUnavailableException", "ServiceUnavailable", "InternalError", "InternalServerError", "ServiceFailure":
+		e.Kind = KindUnavailable
+		e.Cause = "AWS IoT had an internal error or is unavailable"
+		e.Fix = "retry in a minute; check the AWS Health Dashboard for region " + orDefault(ec.Region, "(unset)")
+	case "InvalidRequestException", "ResourceRegistrationFailureException", "InvalidInput", "ValidationError", "InvalidParameterValue":
+		e.Kind = KindInvalidRequest
+		e.Cause = "AWS refused the request: " + orDefault(msg, e.Code)
+		e.Fix = invalidRequestFix(e.Op, msg)
+	default:
+		switch {
+		case status == 403:
+			e.Kind = KindAccessDenied
+			e.Cause = "your identity is not allowed to call " + action
+			e.Fix = "grant " + action + " to the IAM user or role you use" + profileNote(ec.Profile)
+		case status == 404 && msg == "":
+			// A 404 without an AWS error body: the endpoint does not serve this API.
+			e.Kind = KindWrongRegion
+			e.Cause = "the endpoint " + orDefault(ec.Endpoint, "for region "+ec.Region) + " does not serve the " + service + " API"
+			e.Fix = "check --endpoint-url and --region"
+		case status >= 500:
+			e.Kind = KindUnavailable
+			e.Cause = fmt.Sprintf("the %s endpoint answered with HTTP %d", service, status)
+			e.Fix = "retry in a minute; check --endpoint-url and the AWS Health Dashboard"
+		default:
+			e.Cause = "AWS returned " + e.Code + ": " + orDefault(msg, "(no message)")
+			e.Fix = "see the AWS message; check the inputs of " + e.Op
+		}
+	}
+}
+
+func notFoundCause(op, region string) string {
+	what := "the resource"
+	switch op {
+	case "DescribeCACertificate", "UpdateCACertificate", "DeleteCACertificate", "ListCertificatesByCA":
+		what = "the CA certificate"
+	case "DescribeCertificate", "UpdateCertificate", "DeleteCertificate":
+		what = "the certificate"
+	case "DescribeThing", "DeleteThing", "ListThingPrincipals", "DetachThingPrincipal":
+		what = "the thing"
+	case "GetPolicy", "DeletePolicy", "AttachPolicy", "DetachPolicy":
+		what = "the policy"
+	case "ListAttachedPolicies":
+		what = "the target"
+	case "GetRole", "AttachRolePolicy", "ListAttachedRolePolicies":
+		what = "the IAM role (or managed policy)"
+	}
+	return what + " does not exist in region " + orDefault(region, "(unset)")
+}
+
+func invalidRequestFix(op, msg string) string {
+	low := strings.ToLower(msg)
+	switch {
+	case isRoleNotReady(msg):
+		return "the provisioning role may be new and not yet visible to AWS IoT (wait ~10 s and retry), or its trust policy does not allow iot.amazonaws.com"
+	case strings.Contains(low, "registration template") || strings.Contains(low, "template"):
+		return "fix the provisioning template (every Ref must name a parameter the device certificate provides or that has a Default)"
+	case strings.Contains(low, "still attached") || strings.Contains(low, "principal"):
+		return "detach the principals first; detaching is asynchronous, so retry after a few seconds"
+	case op == "RegisterCACertificate" && strings.Contains(low, "sni"):
+		return "for SNI_ONLY mode leave out the verification certificate; for DEFAULT mode include it"
+	}
+	return "check the inputs of " + op + " against the AWS message"
+}
+
+// isRoleNotReady says whether an InvalidRequestException is about the provisioning role
+// (IAM eventual consistency right after CreateRole, or a trust that does not allow IoT yet).
+func isRoleNotReady(msg string) bool {
+	low := strings.ToLower(msg)
+	return strings.Contains(low, "role") && (strings.Contains(low, "assume") || strings.Contains(low, "not authorized") ||
+		strings.Contains(low, "unable") || strings.Contains(low, "does not exist") || strings.Contains(low, "invalid") ||
+		strings.Contains(low, "cannot") || strings.Contains(low, "passrole"))
+}
+
+func profileNote(profile string) string {
+	if profile == "" {
+		return ""
+	}
+	return " (profile " + profile + ")"
+}
+
+func expiredFix(profile string) string {
+	if profile == "" {
+		return "refresh your credentials (for SSO: run `aws sso login --profile <your profile>` and pass --profile)"
+	}
+	return "run `aws sso login --profile " + profile + "` (or refresh the keys of profile " + profile + "), then retry"
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// fromTransport classifies errors that happened before AWS answered: credentials,
+// DNS, connection, TLS, cancellation.
+func (ec errContext) fromTransport(e *Error, err error) {
+	s := err.Error()
+	e.Message = s
+	var sso *ssocreds.InvalidTokenError
+	switch {
+	case errors.Is(err, context.Canceled):
+		e.Kind = KindOther
+		e.Cause = "cancelled"
+		e.Fix = "run the step again"
+		return
+	case errors.As(err, &sso) || (isCredentialErr(s) && strings.Contains(strings.ToLower(s), "sso")):
+		e.Kind = KindExpiredToken
+		e.Cause = "your AWS SSO session has expired or was never started"
+		e.Fix = expiredFix(ec.Profile)
+		return
+	case isCredentialErr(s):
+		if strings.Contains(s, "expired") {
+			e.Kind = KindExpiredToken
+			e.Cause = "your AWS credentials have expired"
+			e.Fix = expiredFix(ec.Profile)
+			return
+		}
+		e.Kind = KindNoCredentials
+		e.Cause = "no AWS credentials found (environment, ~/.aws/credentials, ~/.aws/config profiles, SSO, instance role)"
+		if ec.Profile != "" {
+			e.Cause = "profile " + ec.Profile + " gave no usable credentials"
+		}
+		e.Fix = "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`, or `aws sso login --profile <name>` and pass --profile; or use the local target"
+		return
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var urlErr *url.Error
+	host := ec.Endpoint
+	if host == "" {
+		host = "the AWS endpoint for region " + orDefault(ec.Region, "(unset)")
+	}
+	switch {
+	case errors.As(err, &dnsErr):
+		if ec.Endpoint == "" {
+			e.Kind = KindWrongRegion
+			e.Cause = "the host " + dnsErr.Name + " does not resolve: region " + orDefault(ec.Region, "(unset)") + " may not exist or may not offer this service, or there is no network"
+			e.Fix = "check --region (e.g. us-east-1, eu-west-1) and your network/DNS"
+		} else {
+			e.Kind = KindUnavailable
+			e.Cause = "the endpoint host " + dnsErr.Name + " does not resolve"
+			e.Fix = "check --endpoint-url and your network/DNS"
+		}
+	case errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &urlErr) || strings.Contains(s, "connection refused") || strings.Contains(s, "timeout"):
+		e.Kind = KindUnavailable
+		e.Cause = "cannot reach " + host + ": " + shortNetErr(err)
+		if ec.Endpoint != "" {
+			e.Fix = "check --endpoint-url (is the local IoT Core running? `jitpwiz local` prints its URL) and retry"
+		} else {
+			e.Fix = "check your network, proxy (HTTPS_PROXY) and --region, then retry"
+		}
+	default:
+		e.Kind = KindOther
+		e.Cause = s
+		e.Fix = "retry; if it persists, run with the AWS CLI to compare"
+	}
+}
+
+func isCredentialErr(s string) bool {
+	return strings.Contains(s, "failed to retrieve credentials") || strings.Contains(s, "get identity") ||
+		strings.Contains(s, "failed to refresh cached credentials") || strings.Contains(s, "no EC2 IMDS role found") ||
+		strings.Contains(s, "SSO session has expired") || strings.Contains(s, "cached SSO token")
+}
+
+func shortNetErr(err error) string {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		return opErr.Op + " " + opErr.Err.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return err.Error()
+}

@@ -1,0 +1,676 @@
+package aws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iot"
+	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Defaults for the JITP provisioning role (spec §1.4, design step 6).
+const (
+	DefaultRoleName = "JITPRole"
+
+	PolicyThingsRegistration = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
+	PolicyIoTLogging         = "arn:aws:iam::aws:policy/service-role/AWSIoTLogging"
+	PolicyIoTRuleActions     = "arn:aws:iam::aws:policy/service-role/AWSIoTRuleActions"
+
+	// DefaultRoleWait bounds how long RegisterCA keeps retrying while a new role propagates.
+	DefaultRoleWait = 45 * time.Second
+	// DefaultMaxAttempts is the SDK retryer's attempt count (throttling, 5xx, network).
+	DefaultMaxAttempts = 6
+)
+
+// DefaultRolePolicies are the managed policies the walkthrough attaches to JITPRole.
+var DefaultRolePolicies = []string{PolicyThingsRegistration, PolicyIoTLogging, PolicyIoTRuleActions}
+
+// sdkClient implements Client over aws-sdk-go-v2.
+type sdkClient struct {
+	iot    *iot.Client
+	iam    *iam.Client
+	sts    *sts.Client
+	region string
+	ec     errContext
+
+	roleWait     time.Duration
+	roleBackoff  time.Duration // first backoff step for the role-propagation retry
+	mu           sync.Mutex
+	account      string // cached from STS
+	endpointHost string // cached DescribeEndpoint
+}
+
+// New builds a Client from the standard AWS configuration chain (environment, shared
+// config and credentials files, profiles, SSO, IMDS), overridden by cfg.
+// The SDK itself honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_IOT/_IAM/_STS; an explicit
+// cfg.EndpointURL wins over both.
+func New(ctx context.Context, cfg Config) (Client, error) {
+	ec := errContext{Profile: cfg.Profile, Region: cfg.Region, Endpoint: cfg.EndpointURL}
+	maxAttempts := cfg.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() sdkaws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				if cfg.MaxBackoff > 0 {
+					o.MaxBackoff = cfg.MaxBackoff
+				}
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.StaticAccessKeyID != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(cfg.StaticAccessKeyID, cfg.StaticSecretKey, "")))
+	}
+	if cfg.EndpointURL != "" {
+		u, err := url.Parse(cfg.EndpointURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &Error{Kind: KindConfig, Op: "config",
+				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL", cfg.EndpointURL),
+				Fix:   "pass a URL like https://iot.us-east-1.amazonaws.com or http://127.0.0.1:4566"}
+		}
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, configError(cfg, err)
+	}
+	if awsCfg.Region == "" {
+		where := "environment (AWS_REGION) or ~/.aws/config"
+		if cfg.Profile != "" {
+			where = "profile " + cfg.Profile
+		}
+		return nil, &Error{Kind: KindNoRegion, Op: "config",
+			Cause: "no AWS region set: none given with --region and none in the " + where,
+			Fix:   "pass --region (e.g. --region us-east-1), or set AWS_REGION"}
+	}
+	ec.Region = awsCfg.Region
+	if ec.Endpoint == "" {
+		ec.Endpoint = envEndpoint()
+	}
+	c := &sdkClient{region: awsCfg.Region, ec: ec, roleWait: cfg.RoleWait, roleBackoff: time.Second}
+	if c.roleWait == 0 {
+		c.roleWait = DefaultRoleWait
+	}
+	if cfg.EndpointURL != "" {
+		ep := cfg.EndpointURL
+		c.iot = iot.NewFromConfig(awsCfg, func(o *iot.Options) { o.BaseEndpoint = &ep })
+		c.iam = iam.NewFromConfig(awsCfg, func(o *iam.Options) { o.BaseEndpoint = &ep })
+		c.sts = sts.NewFromConfig(awsCfg, func(o *sts.Options) { o.BaseEndpoint = &ep })
+	} else {
+		c.iot = iot.NewFromConfig(awsCfg)
+		c.iam = iam.NewFromConfig(awsCfg)
+		c.sts = sts.NewFromConfig(awsCfg)
+	}
+	if cfg.RoleWait > 0 && cfg.RoleWait < time.Second {
+		c.roleBackoff = cfg.RoleWait / 4
+	}
+	return c, nil
+}
+
+// envEndpoint reports the endpoint the SDK will pick up from the environment, for messages.
+func envEndpoint() string {
+	if v := os.Getenv("AWS_ENDPOINT_URL_IOT"); v != "" {
+		return v
+	}
+	return os.Getenv("AWS_ENDPOINT_URL")
+}
+
+func configError(cfg Config, err error) error {
+	var notExist config.SharedConfigProfileNotExistError
+	if errors.As(err, &notExist) {
+		return &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error(),
+			Cause: "profile " + notExist.Profile + " does not exist in ~/.aws/config or ~/.aws/credentials",
+			Fix:   "check --profile (list them with `aws configure list-profiles`) or create it with `aws configure --profile " + notExist.Profile + "`"}
+	}
+	return &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error(),
+		Cause: "cannot load the AWS configuration: " + err.Error(),
+		Fix:   "fix ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)"}
+}
+
+func (c *sdkClient) wrap(op string, err error) error { return c.ec.mapError(op, err) }
+
+func (c *sdkClient) Region() string { return c.region }
+
+func (c *sdkClient) CallerAccount(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	cached := c.account
+	c.mu.Unlock()
+	if cached != "" {
+		return cached, nil
+	}
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", c.wrap("GetCallerIdentity", err)
+	}
+	acct := sdkaws.ToString(out.Account)
+	c.mu.Lock()
+	c.account = acct
+	c.mu.Unlock()
+	return acct, nil
+}
+
+func (c *sdkClient) DataEndpoint(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	cached := c.endpointHost
+	c.mu.Unlock()
+	if cached != "" {
+		return cached, nil
+	}
+	out, err := c.iot.DescribeEndpoint(ctx, &iot.DescribeEndpointInput{EndpointType: sdkaws.String("iot:Data-ATS")})
+	if err != nil {
+		return "", c.wrap("DescribeEndpoint", err)
+	}
+	host := sdkaws.ToString(out.EndpointAddress)
+	c.mu.Lock()
+	c.endpointHost = host
+	c.mu.Unlock()
+	return host, nil
+}
+
+func (c *sdkClient) GetRegistrationCode(ctx context.Context) (string, error) {
+	out, err := c.iot.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
+	if err != nil {
+		return "", c.wrap("GetRegistrationCode", err)
+	}
+	return sdkaws.ToString(out.RegistrationCode), nil
+}
+
+func toSDKRegConfig(r *RegistrationConfig) *iottypes.RegistrationConfig {
+	if r == nil {
+		return nil
+	}
+	out := &iottypes.RegistrationConfig{}
+	if r.TemplateBody != "" {
+		out.TemplateBody = sdkaws.String(r.TemplateBody)
+	}
+	if r.RoleArn != "" {
+		out.RoleArn = sdkaws.String(r.RoleArn)
+	}
+	if r.TemplateName != "" {
+		out.TemplateName = sdkaws.String(r.TemplateName)
+	}
+	return out
+}
+
+func fromSDKRegConfig(r *iottypes.RegistrationConfig) *RegistrationConfig {
+	if r == nil || (r.TemplateBody == nil && r.RoleArn == nil && r.TemplateName == nil) {
+		return nil
+	}
+	return &RegistrationConfig{
+		TemplateBody: sdkaws.ToString(r.TemplateBody),
+		RoleArn:      sdkaws.ToString(r.RoleArn),
+		TemplateName: sdkaws.ToString(r.TemplateName),
+	}
+}
+
+// RegisterCA registers the CA. When the registration config names a role that AWS IoT
+// cannot use yet (a freshly created role propagates within seconds), it retries with
+// backoff for at most the configured RoleWait.
+func (c *sdkClient) RegisterCA(ctx context.Context, in RegisterCAInput) (CARef, error) {
+	req := &iot.RegisterCACertificateInput{
+		CaCertificate:         sdkaws.String(in.CACertificatePEM),
+		SetAsActive:           in.SetAsActive,
+		AllowAutoRegistration: in.AllowAutoRegistration,
+		RegistrationConfig:    toSDKRegConfig(in.RegistrationConfig),
+	}
+	if in.VerificationCertificatePEM != "" {
+		req.VerificationCertificate = sdkaws.String(in.VerificationCertificatePEM)
+	}
+	if in.CertificateMode != "" {
+		req.CertificateMode = iottypes.CertificateMode(in.CertificateMode)
+	}
+	deadline := time.Now().Add(c.roleWait)
+	backoff := c.roleBackoff
+	for {
+		out, err := c.iot.RegisterCACertificate(ctx, req)
+		if err == nil {
+			return CARef{ID: sdkaws.ToString(out.CertificateId), ARN: sdkaws.ToString(out.CertificateArn)}, nil
+		}
+		mapped := c.wrap("RegisterCACertificate", err)
+		var e *Error
+		retryable := errors.As(mapped, &e) && e.Kind == KindInvalidRequest && in.RegistrationConfig != nil &&
+			in.RegistrationConfig.RoleArn != "" && isRoleNotReady(e.Message)
+		if !retryable || c.roleWait < 0 || time.Now().Add(backoff).After(deadline) {
+			if retryable {
+				e.Cause = "AWS IoT cannot use the provisioning role " + in.RegistrationConfig.RoleArn + " yet: " + e.Message
+				e.Fix = "a new role can take up to a minute to propagate: retry shortly; if it persists, check the role's trust policy allows iot.amazonaws.com and that you may iam:PassRole it"
+			}
+			return CARef{}, mapped
+		}
+		select {
+		case <-ctx.Done():
+			return CARef{}, c.wrap("RegisterCACertificate", ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+		if backoff > 8*time.Second {
+			backoff = 8 * time.Second
+		}
+	}
+}
+
+func (c *sdkClient) DescribeCA(ctx context.Context, caID string) (CADescription, error) {
+	out, err := c.iot.DescribeCACertificate(ctx, &iot.DescribeCACertificateInput{CertificateId: sdkaws.String(caID)})
+	if err != nil {
+		return CADescription{}, c.wrap("DescribeCACertificate", err)
+	}
+	d := CADescription{RegistrationConfig: fromSDKRegConfig(out.RegistrationConfig)}
+	if cd := out.CertificateDescription; cd != nil {
+		d.ID = sdkaws.ToString(cd.CertificateId)
+		d.ARN = sdkaws.ToString(cd.CertificateArn)
+		d.Status = string(cd.Status)
+		d.AutoRegistrationStatus = string(cd.AutoRegistrationStatus)
+		d.CertificatePEM = sdkaws.ToString(cd.CertificatePem)
+		d.OwnedBy = sdkaws.ToString(cd.OwnedBy)
+		d.CertificateMode = string(cd.CertificateMode)
+		d.CreationDate = sdkaws.ToTime(cd.CreationDate)
+		if cd.Validity != nil {
+			d.NotBefore = sdkaws.ToTime(cd.Validity.NotBefore)
+			d.NotAfter = sdkaws.ToTime(cd.Validity.NotAfter)
+		}
+	}
+	return d, nil
+}
+
+func (c *sdkClient) FindCA(ctx context.Context, caID string) (*CADescription, error) {
+	d, err := c.DescribeCA(ctx, caID)
+	if IsKind(err, KindNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (c *sdkClient) UpdateCA(ctx context.Context, caID string, in UpdateCAInput) error {
+	_, err := c.iot.UpdateCACertificate(ctx, &iot.UpdateCACertificateInput{
+		CertificateId:             sdkaws.String(caID),
+		NewStatus:                 iottypes.CACertificateStatus(in.NewStatus),
+		NewAutoRegistrationStatus: iottypes.AutoRegistrationStatus(in.NewAutoRegistrationStatus),
+		RegistrationConfig:        toSDKRegConfig(in.RegistrationConfig),
+		RemoveAutoRegistration:    in.RemoveAutoRegistration,
+	})
+	return c.wrap("UpdateCACertificate", err)
+}
+
+func (c *sdkClient) ListCAs(ctx context.Context) ([]CASummary, error) {
+	var all []CASummary
+	p := iot.NewListCACertificatesPaginator(c.iot, &iot.ListCACertificatesInput{PageSize: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListCACertificates", err)
+		}
+		for _, ca := range out.Certificates {
+			all = append(all, CASummary{ID: sdkaws.ToString(ca.CertificateId), ARN: sdkaws.ToString(ca.CertificateArn),
+				Status: string(ca.Status), CreationDate: sdkaws.ToTime(ca.CreationDate)})
+		}
+	}
+	return all, nil
+}
+
+func (c *sdkClient) DeleteCA(ctx context.Context, caID string) error {
+	_, err := c.iot.DeleteCACertificate(ctx, &iot.DeleteCACertificateInput{CertificateId: sdkaws.String(caID)})
+	return c.wrap("DeleteCACertificate", err)
+}
+
+func (c *sdkClient) DescribeCertificate(ctx context.Context, certID string) (CertDescription, error) {
+	out, err := c.iot.DescribeCertificate(ctx, &iot.DescribeCertificateInput{CertificateId: sdkaws.String(certID)})
+	if err != nil {
+		return CertDescription{}, c.wrap("DescribeCertificate", err)
+	}
+	var d CertDescription
+	if cd := out.CertificateDescription; cd != nil {
+		d.ID = sdkaws.ToString(cd.CertificateId)
+		d.ARN = sdkaws.ToString(cd.CertificateArn)
+		d.CAID = sdkaws.ToString(cd.CaCertificateId)
+		d.Status = string(cd.Status)
+		d.CertificatePEM = sdkaws.ToString(cd.CertificatePem)
+		d.CreationDate = sdkaws.ToTime(cd.CreationDate)
+		d.LastModifiedDate = sdkaws.ToTime(cd.LastModifiedDate)
+		if cd.Validity != nil {
+			d.NotBefore = sdkaws.ToTime(cd.Validity.NotBefore)
+			d.NotAfter = sdkaws.ToTime(cd.Validity.NotAfter)
+		}
+	}
+	return d, nil
+}
+
+func (c *sdkClient) UpdateCertificate(ctx context.Context, certID, newStatus string) error {
+	_, err := c.iot.UpdateCertificate(ctx, &iot.UpdateCertificateInput{CertificateId: sdkaws.String(certID),
+		NewStatus: iottypes.CertificateStatus(newStatus)})
+	return c.wrap("UpdateCertificate", err)
+}
+
+func (c *sdkClient) DeleteCertificate(ctx context.Context, certID string, force bool) error {
+	_, err := c.iot.DeleteCertificate(ctx, &iot.DeleteCertificateInput{CertificateId: sdkaws.String(certID), ForceDelete: force})
+	return c.wrap("DeleteCertificate", err)
+}
+
+func (c *sdkClient) ListCertificatesByCA(ctx context.Context, caID string) ([]CertSummary, error) {
+	var all []CertSummary
+	p := iot.NewListCertificatesByCAPaginator(c.iot, &iot.ListCertificatesByCAInput{
+		CaCertificateId: sdkaws.String(caID), PageSize: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListCertificatesByCA", err)
+		}
+		for _, ct := range out.Certificates {
+			all = append(all, CertSummary{ID: sdkaws.ToString(ct.CertificateId), ARN: sdkaws.ToString(ct.CertificateArn),
+				Status: string(ct.Status), CreationDate: sdkaws.ToTime(ct.CreationDate)})
+		}
+	}
+	return all, nil
+}
+
+func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, error) {
+	out, err := c.iot.DescribeThing(ctx, &iot.DescribeThingInput{ThingName: sdkaws.String(name)})
+	if err != nil {
+		err = c.wrap("DescribeThing", err)
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindNotFound {
+			e.Cause = "thing " + name + " does not exist in region " + c.region
+		}
+		return Thing{}, err
+	}
+	return Thing{Name: sdkaws.ToString(out.ThingName), ID: sdkaws.ToString(out.ThingId), ARN: sdkaws.ToString(out.ThingArn),
+		TypeName: sdkaws.ToString(out.ThingTypeName), Attributes: out.Attributes, Version: out.Version}, nil
+}
+
+func (c *sdkClient) ListThings(ctx context.Context) ([]Thing, error) {
+	var all []Thing
+	p := iot.NewListThingsPaginator(c.iot, &iot.ListThingsInput{MaxResults: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListThings", err)
+		}
+		for _, t := range out.Things {
+			all = append(all, Thing{Name: sdkaws.ToString(t.ThingName), ARN: sdkaws.ToString(t.ThingArn),
+				TypeName: sdkaws.ToString(t.ThingTypeName), Attributes: t.Attributes, Version: t.Version})
+		}
+	}
+	return all, nil
+}
+
+func (c *sdkClient) DeleteThing(ctx context.Context, name string) error {
+	_, err := c.iot.DeleteThing(ctx, &iot.DeleteThingInput{ThingName: sdkaws.String(name)})
+	return c.wrap("DeleteThing", err)
+}
+
+func (c *sdkClient) ListThingPrincipals(ctx context.Context, name string) ([]string, error) {
+	var all []string
+	p := iot.NewListThingPrincipalsPaginator(c.iot, &iot.ListThingPrincipalsInput{ThingName: sdkaws.String(name), MaxResults: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListThingPrincipals", err)
+		}
+		all = append(all, out.Principals...)
+	}
+	return all, nil
+}
+
+func (c *sdkClient) DetachThingPrincipal(ctx context.Context, name, principalARN string) error {
+	_, err := c.iot.DetachThingPrincipal(ctx, &iot.DetachThingPrincipalInput{ThingName: sdkaws.String(name), Principal: sdkaws.String(principalARN)})
+	return c.wrap("DetachThingPrincipal", err)
+}
+
+func (c *sdkClient) CreatePolicy(ctx context.Context, name, document string) (Policy, error) {
+	out, err := c.iot.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: sdkaws.String(name), PolicyDocument: sdkaws.String(document)})
+	if err != nil {
+		err = c.wrap("CreatePolicy", err)
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindAlreadyExists && e.ResourceID == "" {
+			e.ResourceID = name
+		}
+		return Policy{}, err
+	}
+	return Policy{Name: sdkaws.ToString(out.PolicyName), ARN: sdkaws.ToString(out.PolicyArn),
+		Document: sdkaws.ToString(out.PolicyDocument), VersionID: sdkaws.ToString(out.PolicyVersionId)}, nil
+}
+
+func (c *sdkClient) GetPolicy(ctx context.Context, name string) (Policy, error) {
+	out, err := c.iot.GetPolicy(ctx, &iot.GetPolicyInput{PolicyName: sdkaws.String(name)})
+	if err != nil {
+		err = c.wrap("GetPolicy", err)
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindNotFound {
+			e.Cause = "IoT policy " + name + " does not exist in region " + c.region
+			e.Fix = "create it first, or pick an existing policy name (check --region)"
+		}
+		return Policy{}, err
+	}
+	return Policy{Name: sdkaws.ToString(out.PolicyName), ARN: sdkaws.ToString(out.PolicyArn),
+		Document: sdkaws.ToString(out.PolicyDocument), VersionID: sdkaws.ToString(out.DefaultVersionId)}, nil
+}
+
+func (c *sdkClient) DeletePolicy(ctx context.Context, name string) error {
+	_, err := c.iot.DeletePolicy(ctx, &iot.DeletePolicyInput{PolicyName: sdkaws.String(name)})
+	return c.wrap("DeletePolicy", err)
+}
+
+func (c *sdkClient) AttachPolicy(ctx context.Context, name, targetARN string) error {
+	_, err := c.iot.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: sdkaws.String(name), Target: sdkaws.String(targetARN)})
+	return c.wrap("AttachPolicy", err)
+}
+
+func (c *sdkClient) DetachPolicy(ctx context.Context, name, targetARN string) error {
+	_, err := c.iot.DetachPolicy(ctx, &iot.DetachPolicyInput{PolicyName: sdkaws.String(name), Target: sdkaws.String(targetARN)})
+	return c.wrap("DetachPolicy", err)
+}
+
+func (c *sdkClient) ListAttachedPolicies(ctx context.Context, targetARN string) ([]PolicyRef, error) {
+	var all []PolicyRef
+	p := iot.NewListAttachedPoliciesPaginator(c.iot, &iot.ListAttachedPoliciesInput{Target: sdkaws.String(targetARN), PageSize: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListAttachedPolicies", err)
+		}
+		for _, pol := range out.Policies {
+			all = append(all, PolicyRef{Name: sdkaws.ToString(pol.PolicyName), ARN: sdkaws.ToString(pol.PolicyArn)})
+		}
+	}
+	return all, nil
+}
+
+// TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it, limited to
+// this account's IoT resources in this region (confused-deputy protection, spec §1.4).
+// With an empty account the Condition block is left out.
+func TrustPolicy(account, region string) string {
+	stmt := map[string]any{
+		"Effect":    "Allow",
+		"Principal": map[string]any{"Service": "iot.amazonaws.com"},
+		"Action":    "sts:AssumeRole",
+	}
+	if account != "" {
+		r := region
+		if r == "" {
+			r = "*"
+		}
+		stmt["Condition"] = map[string]any{
+			"StringEquals": map[string]string{"aws:SourceAccount": account},
+			"ArnLike":      map[string]string{"aws:SourceArn": "arn:aws:iot:" + r + ":" + account + ":*"},
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{stmt}})
+	return string(b)
+}
+
+// trustsIoT reports whether a (possibly URL-encoded) trust policy lets iot.amazonaws.com
+// assume the role.
+func trustsIoT(doc string) (bool, error) {
+	if strings.HasPrefix(doc, "%7B") || strings.HasPrefix(doc, "%7b") {
+		if d, err := url.QueryUnescape(doc); err == nil {
+			doc = d
+		}
+	}
+	var p struct {
+		Statement json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return false, err
+	}
+	var stmts []map[string]json.RawMessage
+	if err := json.Unmarshal(p.Statement, &stmts); err != nil {
+		var one map[string]json.RawMessage
+		if err2 := json.Unmarshal(p.Statement, &one); err2 != nil {
+			return false, err
+		}
+		stmts = []map[string]json.RawMessage{one}
+	}
+	for _, s := range stmts {
+		var effect string
+		_ = json.Unmarshal(s["Effect"], &effect)
+		if effect != "Allow" {
+			continue
+		}
+		if !slices.ContainsFunc(stringOrList(s["Action"]), func(a string) bool {
+			return a == "sts:AssumeRole" || a == "sts:*" || a == "*"
+		}) {
+			continue
+		}
+		var principal struct{ Service json.RawMessage }
+		if json.Unmarshal(s["Principal"], &principal) == nil && slices.Contains(stringOrList(principal.Service), "iot.amazonaws.com") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func stringOrList(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	_ = json.Unmarshal(raw, &many)
+	return many
+}
+
+// EnsureRole creates the JITP role or reuses an existing one: an existing role must trust
+// iot.amazonaws.com (else an *Error of KindConflict), and missing managed policies are attached.
+func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error) {
+	name := spec.Name
+	if name == "" {
+		name = DefaultRoleName
+	}
+	policies := spec.ManagedPolicyARNs
+	if len(policies) == 0 {
+		policies = DefaultRolePolicies
+	}
+	account, region := spec.Account, spec.Region
+	if region == "" {
+		region = c.region
+	}
+	if account == "" {
+		a, err := c.CallerAccount(ctx)
+		if err != nil {
+			return Role{}, err
+		}
+		account = a
+	}
+
+	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
+	if err == nil && got.Role != nil {
+		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies)
+	}
+	if err = c.wrap("GetRole", err); !IsKind(err, KindNotFound) {
+		return Role{}, err
+	}
+	created, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 sdkaws.String(name),
+		AssumeRolePolicyDocument: sdkaws.String(TrustPolicy(account, region)),
+		Description:              sdkaws.String("AWS IoT Just-in-Time Provisioning role (created by jitpwiz)"),
+	})
+	if err != nil {
+		err = c.wrap("CreateRole", err)
+		if IsKind(err, KindAlreadyExists) { // created in between: reuse it
+			got, gerr := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
+			if gerr != nil {
+				return Role{}, c.wrap("GetRole", gerr)
+			}
+			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies)
+		}
+		return Role{}, err
+	}
+	r := Role{Name: name, ARN: sdkaws.ToString(created.Role.Arn), Created: true}
+	for _, p := range policies {
+		if _, err := c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: sdkaws.String(name), PolicyArn: sdkaws.String(p)}); err != nil {
+			return r, c.wrap("AttachRolePolicy", err)
+		}
+		r.Notes = append(r.Notes, "attached "+policyShortName(p))
+	}
+	return r, nil
+}
+
+func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string) (Role, error) {
+	r := Role{Name: name, ARN: sdkaws.ToString(arn)}
+	ok, perr := trustsIoT(sdkaws.ToString(trustDoc))
+	if perr != nil || !ok {
+		return r, &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: r.ARN,
+			Cause: "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning",
+			Fix: "choose another role name, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
+				" --policy-document '" + TrustPolicy("", "") + "'"}
+	}
+	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
+	attached := map[string]bool{}
+	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return r, c.wrap("ListAttachedRolePolicies", err)
+		}
+		for _, ap := range out.AttachedPolicies {
+			attached[sdkaws.ToString(ap.PolicyArn)] = true
+		}
+	}
+	for _, pol := range policies {
+		if attached[pol] {
+			r.Notes = append(r.Notes, policyShortName(pol)+" already attached")
+			continue
+		}
+		if _, err := c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: sdkaws.String(name), PolicyArn: sdkaws.String(pol)}); err != nil {
+			return r, c.wrap("AttachRolePolicy", err)
+		}
+		r.Notes = append(r.Notes, "attached missing "+policyShortName(pol))
+	}
+	return r, nil
+}
+
+func policyShortName(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
