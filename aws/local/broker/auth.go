@@ -1,0 +1,406 @@
+package broker
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/jitpwiz/jitpwiz/aws/policy"
+)
+
+// refusal is why a connection or a packet was refused. Its text is recorded in the
+// event log; the client only sees the connection close.
+type refusal struct{ reason string }
+
+func (r *refusal) Error() string { return r.reason }
+
+func refuse(format string, args ...any) error {
+	return &refusal{reason: fmt.Sprintf(format, args...)}
+}
+
+// errProvisioned ends the first connect after JITP/JITR, as AWS does.
+var errProvisioned = errors.New("certificate registered on first connect; connection closed (reconnect to use it)")
+
+// authorizer takes the broker's decisions.
+type authorizer struct {
+	b   *Broker
+	reg registry
+
+	// provisioning serialises auto-registration per certificate, so two
+	// simultaneous first connects with one certificate run the template once.
+	provMu   sync.Mutex
+	provBusy map[string]*sync.Mutex
+
+	docMu sync.Mutex
+	docs  map[string]*policy.Document // parsed policy documents by text
+}
+
+func newAuthorizer(b *Broker) *authorizer {
+	return &authorizer{b: b, reg: b.opts.Store, provBusy: map[string]*sync.Mutex{}, docs: map[string]*policy.Document{}}
+}
+
+func certIDOf(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func remoteIP(cl *mqtt.Client) string {
+	host, _, err := net.SplitHostPort(cl.Net.Remote)
+	if err != nil {
+		return cl.Net.Remote
+	}
+	return host
+}
+
+// connect decides a CONNECT. nil lets mochi send CONNACK 0.
+func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
+	start := a.b.opts.Now()
+	cs, err := tlsState(cl)
+	if err != nil || len(cs.PeerCertificates) == 0 {
+		return a.refused(cl, "", "", "no client certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	certID := certIDOf(leaf)
+	clientID := cl.ID
+	if err := checkClientID(pk.Connect.ClientIdentifier); err != nil {
+		return a.refused(cl, certID, clientID, err.Error())
+	}
+	if pk.ProtocolVersion != 4 && pk.ProtocolVersion != 5 {
+		return a.refused(cl, certID, clientID, fmt.Sprintf("MQTT protocol level %d is not supported; AWS IoT speaks MQTT 3.1.1 (level 4) and MQTT 5", pk.ProtocolVersion))
+	}
+
+	cert, err := a.reg.Certificate(certID)
+	if err != nil {
+		return a.failed(cl, certID, clientID, err)
+	}
+	if cert == nil {
+		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start)
+	}
+	now := a.b.opts.Now()
+	switch cert.Status {
+	case StatusActive:
+	case StatusPendingActivation:
+		// Provisioning failed before (or JITR is waiting for an activation):
+		// AWS tries again on every connect with the certificate.
+		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start)
+	default:
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is %s; only ACTIVE certificates may connect", certID, cert.Status))
+	}
+	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s)", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	if why := a.sniProblem(cs.ServerName, cs.PeerCertificates, cert.CACertificateID); why != "" {
+		return a.refused(cl, certID, clientID, why)
+	}
+	d, err := a.evaluate(cl, certID, leaf, "iot:Connect", policy.ClientARN(a.b.opts.Region, a.b.opts.Account, clientID))
+	if err != nil {
+		return a.failed(cl, certID, clientID, err)
+	}
+	if !d.Allowed {
+		return a.refused(cl, certID, clientID, "iot:Connect denied: "+d.Explain)
+	}
+	return nil
+}
+
+// sniProblem enforces AWS's rule: SNI naming this endpoint, unless the client sent
+// the issuing CA in its certificate chain (the classic deviceCertAndCACert.crt).
+func (a *authorizer) sniProblem(sni string, chain []*x509.Certificate, caID string) string {
+	if a.b.accepted(sni) {
+		return ""
+	}
+	for _, c := range chain[1:] {
+		if caID != "" && certIDOf(c) == caID {
+			return ""
+		}
+	}
+	names := strings.Join(a.b.Hostnames(), ", ")
+	if sni == "" {
+		return "the client sent no SNI and no CA certificate after the device certificate; AWS IoT refuses such connections — connect with the endpoint host name (" + names + ") or send deviceCertAndCACert.crt"
+	}
+	return fmt.Sprintf("the client sent SNI %q, which is not this endpoint (%s), and no CA certificate after the device certificate", sni, names)
+}
+
+// firstConnect handles a certificate that is unknown or PENDING_ACTIVATION.
+func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Certificate, certID string, start time.Time) error {
+	leaf := chain[0]
+	clientID := cl.ID
+	ca, err := a.reg.IssuerOf(leaf)
+	if err != nil {
+		return a.failed(cl, certID, clientID, err)
+	}
+	if ca == nil {
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is not registered and its issuer (%s) is not a registered CA", certID, leaf.Issuer.String()))
+	}
+	if ca.Status != StatusActive {
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is not registered and its CA %s is %s; auto-registration needs an ACTIVE CA", certID, ca.ID, ca.Status))
+	}
+	if ca.AutoRegistration != AutoRegEnable {
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is not registered and its CA %s has auto-registration %s", certID, ca.ID, ca.AutoRegistration))
+	}
+	now := a.b.opts.Now()
+	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s); it was not registered", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	if why := a.sniProblem(sni, chain, ca.ID); why != "" {
+		return a.refused(cl, certID, clientID, why+"; the certificate was not registered")
+	}
+
+	mu := a.lockCert(certID)
+	defer a.unlockCert(certID, mu)
+
+	res, err := a.reg.AutoRegister(AutoRegisterRequest{
+		Leaf:     leaf,
+		CertID:   certID,
+		CA:       *ca,
+		ClientID: clientID,
+		Region:   a.b.opts.Region,
+		Account:  a.b.opts.Account,
+		Now:      now,
+	})
+	if err != nil {
+		return a.failed(cl, certID, clientID, err)
+	}
+	res.Duration = a.b.opts.Now().Sub(start)
+	if !res.JITP {
+		a.publishRegistered(certID, ca.ID, res.RegisteredAt)
+	}
+	a.b.log.Info("auto-registration", "certificate", certID, "ca", ca.ID, "jitp", res.JITP, "thing", res.Thing, "policy", res.Policy, "error", res.Error, "duration", res.Duration)
+	return errProvisioned
+}
+
+func (a *authorizer) lockCert(id string) *sync.Mutex {
+	a.provMu.Lock()
+	mu := a.provBusy[id]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		a.provBusy[id] = mu
+	}
+	a.provMu.Unlock()
+	mu.Lock()
+	return mu
+}
+
+func (a *authorizer) unlockCert(id string, mu *sync.Mutex) {
+	mu.Unlock()
+	a.provMu.Lock()
+	if a.provBusy[id] == mu && mu.TryLock() {
+		delete(a.provBusy, id)
+		mu.Unlock()
+	}
+	a.provMu.Unlock()
+}
+
+// registeredEvent is the JITR message on $aws/events/certificates/registered/<caId>
+// (auto-register-device-cert.md).
+type registeredEvent struct {
+	CertificateID                    string `json:"certificateId"`
+	CACertificateID                  string `json:"caCertificateId"`
+	Timestamp                        int64  `json:"timestamp"`
+	CertificateStatus                string `json:"certificateStatus"`
+	AWSAccountID                     string `json:"awsAccountId"`
+	CertificateRegistrationTimestamp string `json:"certificateRegistrationTimestamp"`
+}
+
+// RegisteredTopic is where JITR announces an auto-registered certificate.
+func RegisteredTopic(caID string) string { return "$aws/events/certificates/registered/" + caID }
+
+func (a *authorizer) publishRegistered(certID, caID string, registeredAt time.Time) {
+	now := a.b.opts.Now()
+	payload, _ := json.Marshal(registeredEvent{
+		CertificateID:                    certID,
+		CACertificateID:                  caID,
+		Timestamp:                        now.UnixMilli(),
+		CertificateStatus:                StatusPendingActivation,
+		AWSAccountID:                     a.b.opts.Account,
+		CertificateRegistrationTimestamp: fmt.Sprint(registeredAt.UnixMilli()),
+	})
+	if err := a.b.server.Publish(RegisteredTopic(caID), payload, false, 1); err != nil {
+		a.b.log.Warn("publishing the JITR event failed", "error", err)
+	}
+}
+
+// refused records a refusal and returns the error that makes mochi close the
+// connection.
+func (a *authorizer) refused(cl *mqtt.Client, certID, clientID, reason string) error {
+	a.reg.RecordEvent(Event{
+		Time:          a.b.opts.Now(),
+		Type:          EventConnectRefused,
+		CertificateID: certID,
+		ClientID:      clientID,
+		SourceIP:      remoteIP(cl),
+		Message:       reason,
+	})
+	a.b.log.Info("connection refused", "client", clientID, "certificate", certID, "reason", reason)
+	return &refusal{reason: reason}
+}
+
+func (a *authorizer) failed(cl *mqtt.Client, certID, clientID string, err error) error {
+	return a.refused(cl, certID, clientID, "internal error: "+err.Error())
+}
+
+// evaluate runs aws/policy over the policies attached to the certificate.
+func (a *authorizer) evaluate(cl *mqtt.Client, certID string, leaf *x509.Certificate, action, resource string) (policy.Decision, error) {
+	view, err := a.reg.Authorization(certID)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	if view.Status != StatusActive {
+		return policy.Decision{Explain: fmt.Sprintf("certificate %s is %s", certID, view.Status)}, nil
+	}
+	docs := make([]*policy.Document, 0, len(view.Policies))
+	for _, p := range view.Policies {
+		d, err := a.parsed(p.Name, p.Document)
+		if err != nil {
+			a.b.log.Warn("attached policy does not parse; ignored", "policy", p.Name, "error", err)
+			continue
+		}
+		docs = append(docs, d)
+	}
+	ctx := policy.Context{
+		Region:         a.b.opts.Region,
+		Account:        a.b.opts.Account,
+		ClientID:       cl.ID,
+		CertificateID:  certID,
+		AttachedThings: view.Things,
+		Subject:        policy.SubjectAttributes(leaf.Subject),
+		Issuer:         policy.SubjectAttributes(leaf.Issuer),
+		SerialNumber:   leaf.SerialNumber.Text(16),
+		SourceIP:       remoteIP(cl),
+	}
+	d := policy.Evaluate(docs, ctx, policy.Request{Action: action, Resource: resource})
+	if len(view.Policies) == 0 && !d.Allowed {
+		d.Explain = fmt.Sprintf("no policy is attached to certificate %s (%s)", certID, d.Explain)
+	}
+	return d, nil
+}
+
+func (a *authorizer) parsed(name, doc string) (*policy.Document, error) {
+	key := name + "\x00" + doc
+	a.docMu.Lock()
+	d, ok := a.docs[key]
+	a.docMu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := policy.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	d.Name = name
+	a.docMu.Lock()
+	if len(a.docs) > 4096 {
+		a.docs = map[string]*policy.Document{}
+	}
+	a.docs[key] = d
+	a.docMu.Unlock()
+	return d, nil
+}
+
+// publish authorizes a PUBLISH from a connected client.
+func (a *authorizer) publish(cl *mqtt.Client, pk packets.Packet) error {
+	leaf := peerLeaf(cl)
+	if leaf == nil {
+		return refuse("no client certificate")
+	}
+	certID := certIDOf(leaf)
+	deny := func(reason string) error {
+		a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventPublishRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: pk.TopicName, Message: reason})
+		return &refusal{reason: reason}
+	}
+	if pk.FixedHeader.Qos > 1 {
+		return deny(fmt.Sprintf("PUBLISH with QoS %d to %q; AWS IoT supports QoS 0 and 1 only", pk.FixedHeader.Qos, pk.TopicName))
+	}
+	if err := checkTopic(pk.TopicName, false); err != nil {
+		return deny(err.Error())
+	}
+	if len(pk.Payload) > MaxPayloadBytes {
+		return deny(fmt.Sprintf("payload of %d bytes to %q; AWS IoT allows at most %d", len(pk.Payload), pk.TopicName, MaxPayloadBytes))
+	}
+	if !reservedTopicAllowed(pk.TopicName, true) {
+		return deny(fmt.Sprintf("topic %q is reserved by AWS IoT; clients may not publish to it", pk.TopicName))
+	}
+	d, err := a.evaluate(cl, certID, leaf, "iot:Publish", policy.TopicARN(a.b.opts.Region, a.b.opts.Account, pk.TopicName))
+	if err != nil {
+		return deny("internal error: " + err.Error())
+	}
+	if !d.Allowed {
+		return deny("iot:Publish denied: " + d.Explain)
+	}
+	if pk.FixedHeader.Retain {
+		d, err := a.evaluate(cl, certID, leaf, "iot:RetainPublish", policy.TopicARN(a.b.opts.Region, a.b.opts.Account, pk.TopicName))
+		if err != nil {
+			return deny("internal error: " + err.Error())
+		}
+		if !d.Allowed {
+			return deny("iot:RetainPublish denied: " + d.Explain)
+		}
+	}
+	return nil
+}
+
+// subscribe authorizes every filter of a SUBSCRIBE; one refusal closes the connection.
+func (a *authorizer) subscribe(cl *mqtt.Client, pk packets.Packet) error {
+	leaf := peerLeaf(cl)
+	if leaf == nil {
+		return refuse("no client certificate")
+	}
+	certID := certIDOf(leaf)
+	deny := func(topic, reason string) error {
+		a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventSubscribeRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: topic, Message: reason})
+		return &refusal{reason: reason}
+	}
+	if len(pk.Filters) > MaxFiltersPerSubcribe {
+		return deny("", fmt.Sprintf("SUBSCRIBE with %d topic filters; AWS IoT allows at most %d per request", len(pk.Filters), MaxFiltersPerSubcribe))
+	}
+	for _, f := range pk.Filters {
+		if err := checkTopic(f.Filter, true); err != nil {
+			return deny(f.Filter, err.Error())
+		}
+		if !reservedTopicAllowed(f.Filter, false) {
+			return deny(f.Filter, fmt.Sprintf("topic filter %q is reserved by AWS IoT; clients may not subscribe to it", f.Filter))
+		}
+		d, err := a.evaluate(cl, certID, leaf, "iot:Subscribe", policy.TopicFilterARN(a.b.opts.Region, a.b.opts.Account, f.Filter))
+		if err != nil {
+			return deny(f.Filter, "internal error: "+err.Error())
+		}
+		if !d.Allowed {
+			return deny(f.Filter, "iot:Subscribe denied: "+d.Explain)
+		}
+	}
+	return nil
+}
+
+// subscriptionSlot enforces the per-connection subscription limit: a filter beyond
+// it gets a SUBACK failure code.
+func (a *authorizer) subscriptionSlot(cl *mqtt.Client, filter string) bool {
+	if _, ok := cl.State.Subscriptions.Get(filter); ok {
+		return true // replacing an existing subscription
+	}
+	return cl.State.Subscriptions.Len() < MaxSubsPerConnection
+}
+
+// receive authorizes one delivery; a denied message is not delivered.
+func (a *authorizer) receive(cl *mqtt.Client, topic string) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	leaf := peerLeaf(cl)
+	if leaf == nil {
+		return false
+	}
+	d, err := a.evaluate(cl, certIDOf(leaf), leaf, "iot:Receive", policy.TopicARN(a.b.opts.Region, a.b.opts.Account, topic))
+	if err != nil {
+		return false
+	}
+	return d.Allowed
+}

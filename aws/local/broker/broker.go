@@ -1,0 +1,302 @@
+// Package broker is the MQTT half of the embedded AWS IoT Core: MQTT 3.1.1 over
+// TLS with mutual authentication (mochi-mqtt underneath), Just-in-Time
+// Provisioning and Registration on a device's first connect, and IoT-policy
+// authorization of every CONNECT, PUBLISH, SUBSCRIBE and delivery.
+//
+// Behaviour follows AWS where it is known (../../../shared/jitp-spec.md §3–§6):
+//
+//   - The TLS handshake accepts any client certificate (AWS does not reject
+//     unknown certificates during the handshake); every decision is taken when the
+//     CONNECT packet arrives, and a refusal closes the connection without CONNACK.
+//     mosquitto_pub then prints "Error: The connection was lost." and exits 7.
+//   - SNI must name this endpoint unless the client sent the issuing CA in its chain.
+//   - A first connect with an unknown certificate issued by an ACTIVE registered CA
+//     with auto-registration ENABLE registers the certificate PENDING_ACTIVATION and
+//     runs the CA's template (JITP) or publishes the registered event (JITR), then
+//     closes the connection. A certificate left PENDING_ACTIVATION re-runs this on
+//     every connect (AWS's JITR documentation says the event is sent again "when a
+//     client presents a certificate in the PENDING_ACTIVATION status").
+//   - Everything the broker decides is recorded in the store's event log.
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// ALPNProtocol is the ALPN name AWS IoT requires for MQTT with X.509 on port 443.
+const ALPNProtocol = "x-amzn-mqtt-ca"
+
+// DefaultAddr is where the broker listens when Options.Addr is empty; if that port is
+// taken, a free loopback port is used instead.
+const DefaultAddr = "127.0.0.1:8883"
+
+// Options configure a Broker.
+type Options struct {
+	// Store holds the registry (CAs, certificates, things, policies, roles) and the
+	// event log. Required.
+	Store registry
+	// Dir is the local IoT state directory (the workspace's .local-iot). The
+	// broker's root CA (awsRootCA.pem, the stand-in for Amazon Root CA 1) and server
+	// certificate live here. Required.
+	Dir string
+	// Addr is the MQTT-over-TLS listen address (like 8883 on AWS). Empty: DefaultAddr,
+	// falling back to a free loopback port. A missing host (":0", ":8883") means
+	// loopback; listen on all interfaces only by naming them ("0.0.0.0:8883").
+	Addr string
+	// ALPNAddr, when set, adds a second listener that requires ALPN x-amzn-mqtt-ca
+	// (like port 443 on AWS). Same host rule as Addr.
+	ALPNAddr string
+	// Region and Account build the ARNs that policies are evaluated against.
+	Region  string
+	Account string
+	// Hostnames are names clients use to reach the broker, in addition to
+	// DefaultHostnames: typically the address DescribeEndpoint returns. They go into
+	// the server certificate, and SNI must be one of them (or the CA in the chain).
+	Hostnames []string
+	// Logger receives diagnostics. Nil: discard.
+	Logger *slog.Logger
+	// Now is the clock (tests). Nil: time.Now.
+	Now func() time.Time
+}
+
+// Broker is the embedded AWS IoT Core message broker.
+type Broker struct {
+	opts   Options
+	log    *slog.Logger
+	id     *identity
+	names  map[string]bool
+	server *mqtt.Server
+	auth   *authorizer
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	addr     net.Addr
+	alpnAddr net.Addr
+	lns      []net.Listener
+}
+
+// New prepares a broker: it loads or creates the server identity in opts.Dir but
+// does not listen yet (see Start).
+func New(opts Options) (*Broker, error) {
+	if opts.Store == nil {
+		return nil, errors.New("local broker: no store given")
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("local broker: no state directory given (Options.Dir, normally <workspace>/.local-iot)")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	id, err := loadIdentity(opts.Dir, opts.Hostnames, opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{opts: opts, log: log, id: id, names: map[string]bool{}}
+	for _, n := range mergeNames(opts.Hostnames) {
+		b.names[n] = true
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumQos = 1
+	// Room for the largest allowed payload plus a maximal topic and headers; larger
+	// packets are refused by mochi before they are buffered.
+	caps.MaximumPacketSize = MaxPayloadBytes + MaxTopicBytes + 64
+	b.server = mqtt.New(&mqtt.Options{
+		InlineClient: true,
+		Capabilities: caps,
+		// mochi logs every refused connection as a warning; the broker records its
+		// own decisions in the event log and its logger instead.
+		Logger: slog.New(levelFilter{h: log.Handler(), min: slog.LevelError}),
+	})
+	b.auth = newAuthorizer(b)
+	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Start listens on Addr (and ALPNAddr) and serves in the background.
+func (b *Broker) Start() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errors.New("local broker: already closed")
+	}
+	if b.started {
+		return errors.New("local broker: already started")
+	}
+	ln, err := listenLoopback(b.opts.Addr, true)
+	if err != nil {
+		return err
+	}
+	b.lns = append(b.lns, ln)
+	b.addr = ln.Addr()
+	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(ln, b.tlsConfig(false)))); err != nil {
+		ln.Close()
+		return err
+	}
+	if b.opts.ALPNAddr != "" {
+		aln, err := listenLoopback(b.opts.ALPNAddr, false)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		b.lns = append(b.lns, aln)
+		b.alpnAddr = aln.Addr()
+		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(aln, b.tlsConfig(true)))); err != nil {
+			ln.Close()
+			aln.Close()
+			return err
+		}
+	}
+	if err := b.server.Serve(); err != nil {
+		for _, l := range b.lns {
+			l.Close()
+		}
+		return fmt.Errorf("local broker: %w", err)
+	}
+	b.started = true
+	b.log.Info("local broker listening", "addr", b.addr.String(), "root_ca", b.id.rootPath)
+	return nil
+}
+
+// listenLoopback listens on addr; an empty host means 127.0.0.1. With an empty addr
+// and fallback, it tries DefaultAddr and then a free loopback port.
+func listenLoopback(addr string, fallback bool) (net.Listener, error) {
+	if addr == "" && fallback {
+		if ln, err := net.Listen("tcp", DefaultAddr); err == nil {
+			return ln, nil
+		}
+		addr = "127.0.0.1:0"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("local broker: listen address %q is not host:port (%v) — use e.g. 127.0.0.1:8883 or :0", addr, err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("local broker: cannot listen on %s: %v — choose another port (e.g. --mqtt-port 0 for a free one)", net.JoinHostPort(host, port), err)
+	}
+	return ln, nil
+}
+
+func (b *Broker) tlsConfig(alpn bool) *tls.Config {
+	cfg := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{b.id.cert},
+		// Any certificate is accepted in the handshake (its key possession is still
+		// proven by CertificateVerify); registration and status decide at CONNECT,
+		// as on AWS.
+		ClientAuth:             tls.RequireAnyClientCert,
+		SessionTicketsDisabled: true, // AWS IoT does not support the SessionTicket extension
+	}
+	if alpn {
+		cfg.NextProtos = []string{ALPNProtocol}
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if cs.NegotiatedProtocol != ALPNProtocol {
+				return fmt.Errorf("this port requires ALPN %q for MQTT with X.509 client certificates", ALPNProtocol)
+			}
+			return nil
+		}
+	}
+	return cfg
+}
+
+// Addr is the MQTT-over-TLS listen address (valid after Start).
+func (b *Broker) Addr() net.Addr {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.addr
+}
+
+// ALPNAddr is the ALPN listener's address, or nil when there is none.
+func (b *Broker) ALPNAddr() net.Addr {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.alpnAddr
+}
+
+// RootCAPath is the PEM file of the CA that signed the broker's server certificate
+// (<Dir>/awsRootCA.pem). Clients pass it as --cafile; the wizard copies it into the
+// user's workspace as awsRootCA.pem.
+func (b *Broker) RootCAPath() string { return b.id.rootPath }
+
+// RootCAPEM returns the root CA certificate in PEM form.
+func (b *Broker) RootCAPEM() []byte {
+	return pemCert(b.id.root.Raw)
+}
+
+// Hostnames are the names in the server certificate, and the accepted SNI values.
+func (b *Broker) Hostnames() []string { return mergeNames(b.opts.Hostnames) }
+
+// Close stops listening and disconnects every client.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	started := b.started
+	b.mu.Unlock()
+	if !started {
+		return nil
+	}
+	return b.server.Close()
+}
+
+// DisconnectCertificate closes every connection authenticated with the certificate
+// (used when a certificate leaves ACTIVE; AWS does this "within a few minutes").
+func (b *Broker) DisconnectCertificate(certID string) int {
+	n := 0
+	for _, cl := range b.server.Clients.GetAll() {
+		if cl.Net.Inline {
+			continue
+		}
+		if leaf := peerLeaf(cl); leaf != nil && certIDOf(leaf) == certID {
+			cl.Stop(errors.New("certificate is no longer ACTIVE"))
+			n++
+		}
+	}
+	return n
+}
+
+func (b *Broker) accepted(sni string) bool {
+	return sni != "" && b.names[strings.ToLower(sni)]
+}
+
+// levelFilter drops records below min.
+type levelFilter struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.h.Enabled(ctx, l)
+}
+func (f levelFilter) Handle(ctx context.Context, r slog.Record) error { return f.h.Handle(ctx, r) }
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{h: f.h.WithAttrs(a), min: f.min}
+}
+func (f levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{h: f.h.WithGroup(n), min: f.min}
+}

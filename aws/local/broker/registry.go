@@ -1,0 +1,103 @@
+package broker
+
+import (
+	"crypto/x509"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws/policy"
+)
+
+// Certificate and CA statuses as AWS spells them.
+const (
+	StatusActive            = "ACTIVE"
+	StatusInactive          = "INACTIVE"
+	StatusRevoked           = "REVOKED"
+	StatusPendingActivation = "PENDING_ACTIVATION"
+	AutoRegEnable           = "ENABLE"
+	AutoRegDisable          = "DISABLE"
+)
+
+// Event types the broker records.
+const (
+	EventConnectRefused   = "CONNECT_REFUSED"
+	EventPublishRefused   = "PUBLISH_REFUSED"
+	EventSubscribeRefused = "SUBSCRIBE_REFUSED"
+)
+
+// registry is what the broker needs from the store (implemented over
+// aws/local/store in storereg.go).
+type registry interface {
+	// Certificate returns the registered certificate with this ID, or nil.
+	Certificate(certID string) (*certRecord, error)
+	// IssuerOf returns the registered CA whose certificate signed leaf, or nil.
+	IssuerOf(leaf *x509.Certificate) (*caRecord, error)
+	// Authorization returns what policy evaluation needs for a certificate.
+	Authorization(certID string) (authzView, error)
+	// AutoRegister registers the certificate PENDING_ACTIVATION (if it is not yet)
+	// and runs JITP when the CA has a registration config. A provisioning failure is
+	// not an error: it is recorded (event + result.Error) and the certificate stays
+	// PENDING_ACTIVATION. err is for the store failing.
+	AutoRegister(req AutoRegisterRequest) (AutoRegisterResult, error)
+	// RecordEvent appends to the event log (best effort).
+	RecordEvent(ev Event)
+}
+
+type certRecord struct {
+	Status          string
+	CACertificateID string
+}
+
+type caRecord struct {
+	ID               string
+	Status           string
+	AutoRegistration string
+	Mode             string
+	Cert             *x509.Certificate
+}
+
+type namedPolicy struct {
+	Name, Document string
+}
+
+type authzView struct {
+	Status   string
+	Policies []namedPolicy
+	Things   map[string]policy.Thing
+}
+
+// AutoRegisterRequest describes a first connect to auto-register.
+type AutoRegisterRequest struct {
+	Leaf     *x509.Certificate
+	CertID   string
+	CA       caRecord
+	ClientID string
+	Region   string
+	Account  string
+	Now      time.Time
+}
+
+// AutoRegisterResult is what the first connect did.
+type AutoRegisterResult struct {
+	JITP         bool   // a template ran (else JITR: event only)
+	Thing        string // thing created or reused
+	Policy       string // policy created or reused
+	Status       string // certificate status afterwards
+	Error        string // why provisioning failed (AWS wording), "" on success
+	RegisteredAt time.Time
+	Duration     time.Duration
+}
+
+// Event is one entry of the broker's part of the event log.
+type Event struct {
+	Time          time.Time
+	Type          string
+	CertificateID string
+	CACertID      string
+	ClientID      string
+	SourceIP      string
+	Topic         string
+	Thing         string
+	Policy        string
+	Message       string
+	Duration      time.Duration
+}
