@@ -1,0 +1,172 @@
+package steps
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/list"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
+)
+
+// fieldModel is one input of a step: a textinput for free text, a list for a choice.
+type fieldModel struct {
+	field   Field
+	styles  *theme.Styles
+	text    *textinput.Model
+	choice  *list.Model
+	err     string // inline validation error
+	focused bool
+}
+
+func newField(c *Common, fd Field, s *Session) *fieldModel {
+	f := &fieldModel{field: fd, styles: c.Styles}
+	cur := ""
+	if fd.Get != nil {
+		cur = fd.Get(s)
+	}
+	if len(fd.Options) == 0 {
+		ti := textinput.New()
+		ti.Prompt = "> "
+		ti.SetValue(cur)
+		ti.CursorEnd()
+		ti.PromptStyle = c.Styles.Help
+		ti.TextStyle = c.Styles.Label
+		if fd.Secret {
+			ti.EchoMode = textinput.EchoPassword
+		}
+		f.text = &ti
+		return f
+	}
+	items := make([]list.Item, len(fd.Options))
+	sel := 0
+	for i, o := range fd.Options {
+		items[i] = optionItem(o)
+		if o.Value == cur {
+			sel = i
+		}
+	}
+	l := list.New(items, optionDelegate{styles: c.Styles}, 60, len(items))
+	l.SetShowTitle(false)
+	l.SetShowStatusBar(false)
+	l.SetShowPagination(false)
+	l.SetShowHelp(false)
+	l.SetShowFilter(false)
+	l.SetFilteringEnabled(false)
+	l.DisableQuitKeybindings()
+	l.Select(sel)
+	f.choice = &l
+	return f
+}
+
+func (f *fieldModel) isText() bool { return f.text != nil }
+
+func (f *fieldModel) value() string {
+	if f.text != nil {
+		return strings.TrimSpace(f.text.Value())
+	}
+	if it, ok := f.choice.SelectedItem().(optionItem); ok {
+		return it.Value
+	}
+	return ""
+}
+
+func (f *fieldModel) focus() {
+	f.focused = true
+	if f.text != nil {
+		f.text.Focus()
+	}
+}
+
+func (f *fieldModel) blur() {
+	f.focused = false
+	if f.text != nil {
+		f.text.Blur()
+	}
+}
+
+func (f *fieldModel) setWidth(w int) {
+	if f.text != nil {
+		f.text.Width = w - 3
+		return
+	}
+	f.choice.SetSize(w, len(f.choice.Items()))
+}
+
+func (f *fieldModel) update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	if f.text != nil {
+		*f.text, cmd = f.text.Update(msg)
+		return cmd
+	}
+	*f.choice, cmd = f.choice.Update(msg)
+	return cmd
+}
+
+func (f *fieldModel) view() string {
+	st := f.styles
+	var b strings.Builder
+	label := st.Label.Render(f.field.Label)
+	if f.focused {
+		label = st.Focused.Render(st.Icons.Arrow + " " + f.field.Label)
+	} else {
+		label = "  " + label
+	}
+	b.WriteString(label + "\n")
+	if f.text != nil {
+		b.WriteString("  " + f.text.View() + "\n")
+	} else {
+		b.WriteString(indent(f.choice.View(), "  ") + "\n")
+	}
+	switch {
+	case f.err != "":
+		b.WriteString("  " + st.Invalid.Render(st.Icons.Failed+" "+f.err) + "\n")
+	case f.field.Help != "":
+		b.WriteString("  " + st.Help.Render(f.field.Help) + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// optionItem is a list entry for one Option.
+type optionItem Option
+
+func (o optionItem) FilterValue() string { return o.Label }
+
+// optionDelegate draws one option per line: marker, label, and its help when selected.
+type optionDelegate struct{ styles *theme.Styles }
+
+func (d optionDelegate) Height() int                         { return 1 }
+func (d optionDelegate) Spacing() int                        { return 0 }
+func (d optionDelegate) Update(tea.Msg, *list.Model) tea.Cmd { return nil }
+
+func (d optionDelegate) Render(w io.Writer, m list.Model, index int, item list.Item) {
+	o, ok := item.(optionItem)
+	if !ok {
+		return
+	}
+	st := d.styles
+	line := "( ) " + o.Label
+	style := st.Option
+	if index == m.Index() {
+		line = "(" + st.Icons.Active + ") " + o.Label
+		style = st.Selected
+		if o.Help != "" {
+			line += " — " + o.Help
+		}
+	}
+	if m.Width() > 0 {
+		line = ansi.Truncate(line, m.Width(), "…")
+	}
+	fmt.Fprint(w, style.Render(line))
+}
+
+func indent(s, pad string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,193 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// extraViews add a step-specific section to the generic view (between inputs and command).
+// Each gets the model and the content width and returns "" when it has nothing to add.
+var extraViews = map[ID]func(m *Model, width int) string{}
+
+// View draws the step at the size given by the last WindowSizeMsg.
+func (m *Model) View() string {
+	st := m.c.Styles
+	w := m.width
+	if w <= 0 {
+		w = 80
+	}
+	var parts []string
+	parts = append(parts, st.Title.Render(m.step.Title()))
+	if ex := strings.TrimSpace(m.step.Explain()); ex != "" {
+		parts = append(parts, st.Explain.Width(w).Render(ex))
+	}
+
+	if m.phase == PhaseEdit && len(m.fields) > 0 {
+		var fs []string
+		for _, f := range m.fields {
+			fs = append(fs, f.view())
+		}
+		parts = append(parts, strings.Join(fs, "\n"))
+	}
+
+	if fn := extraViews[m.step.ID()]; fn != nil {
+		if s := fn(m, w); s != "" {
+			parts = append(parts, s)
+		}
+	}
+
+	if len(m.cmdText) > 0 {
+		parts = append(parts, m.commandView(w))
+	}
+
+	switch m.phase {
+	case PhaseRunning:
+		parts = append(parts, m.runningView(w))
+	case PhaseDone:
+		parts = append(parts, m.resultView(w))
+	case PhaseFailed:
+		parts = append(parts, m.bannerView(w))
+	}
+	if m.status != "" {
+		parts = append(parts, st.StatusLine.Render(m.status))
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+func (m *Model) commandView(w int) string {
+	st := m.c.Styles
+	title := "Equivalent command"
+	if len(m.cmdText) > 1 {
+		title = "Equivalent commands"
+	}
+	box := st.Command.Width(w - st.Command.GetHorizontalBorderSize())
+	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(m.cmdText, "\n")))
+}
+
+func (m *Model) runningView(w int) string {
+	st := m.c.Styles
+	lines := []string{m.spin.View() + " " + st.Label.Render("Running "+m.step.Title()+"…")}
+	for _, e := range m.events {
+		lines = append(lines, m.eventLine(e, w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) eventLine(e Event, w int) string {
+	st := m.c.Styles
+	if e.Line != nil {
+		return m.resultLine(*e.Line, w)
+	}
+	return st.Progress.Width(w).Render("  " + st.Icons.Bullet + " " + e.Message)
+}
+
+func (m *Model) resultView(w int) string {
+	st := m.c.Styles
+	var lines []string
+	head := st.Success.Render(st.Icons.Done + " Done")
+	if m.reused {
+		head += st.Help.Render("  (from an earlier run in this workspace — reused)")
+	}
+	lines = append(lines, head)
+	if len(m.events) > 0 && !m.reused {
+		for _, e := range m.events {
+			lines = append(lines, m.eventLine(e, w))
+		}
+	}
+	for _, r := range m.result {
+		lines = append(lines, m.resultLine(r, w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// resultLine draws one ResultLine by kind.
+func (m *Model) resultLine(r ResultLine, w int) string {
+	st := m.c.Styles
+	label := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return st.ResultLabel.Render(s + ": ")
+	}
+	switch r.Kind {
+	case ResultFile:
+		return "  " + label(r.Label) + st.ResultFile.Render(m.c.path(r.Value))
+	case ResultCheck:
+		icon, style := st.Icons.Done, st.CheckOK
+		if !r.OK {
+			icon, style = st.Icons.Failed, st.CheckFailed
+		}
+		s := style.Render(icon + " " + r.Label)
+		if r.Value != "" {
+			s += st.Help.Render(" — " + r.Value)
+		}
+		return lipgloss.NewStyle().Width(w).Render("  " + s)
+	case ResultNote:
+		return st.Note.Width(w).Render("  " + r.Value)
+	case ResultDocument:
+		box := st.Document.Width(w - st.Document.GetHorizontalBorderSize())
+		head := ""
+		if r.Label != "" {
+			head = st.Section.Render(r.Label) + "\n"
+		}
+		return head + box.Render(strings.TrimRight(r.Value, "\n"))
+	default:
+		return "  " + label(r.Label) + st.ResultValue.Render(r.Value)
+	}
+}
+
+// bannerView is the error banner: what went wrong in plain words, and the fix.
+func (m *Model) bannerView(w int) string {
+	st := m.c.Styles
+	cause, fix := ExplainError(m.err)
+	body := st.BannerTitle.Render(st.Icons.Failed+" "+m.step.Title()+" failed") + "\n" + cause
+	if fix != "" {
+		body += "\n" + st.BannerFix.Render("Fix: "+fix)
+	}
+	body += "\n" + st.Help.Render("r retry · esc edit the inputs")
+	return st.Banner.Width(w - st.Banner.GetHorizontalBorderSize()).Render(body)
+}
+
+// ExplainError splits an error into a plain-words cause and a fix, using the structured error
+// types of aws and pki, and the " — " convention (cause — fix) of every other error message.
+func ExplainError(err error) (cause, fix string) {
+	if err == nil {
+		return "", ""
+	}
+	var ae *aws.Error
+	var fe *pki.FieldError
+	var pe *PanicError
+	switch {
+	case errors.As(err, &ae):
+		cause = ae.Cause
+		if cause == "" {
+			cause = ae.Message
+		}
+		if ae.Op != "" {
+			cause = ae.Op + ": " + cause
+		}
+		return cause, ae.Fix
+	case errors.As(err, &fe):
+		v := fe.Value
+		if v != "" {
+			v = " " + `"` + v + `"`
+		}
+		return fe.Field + v + ": " + fe.Problem, fe.Fix
+	case errors.As(err, &pe):
+		return pe.Error() + " — this is a bug in jitpwiz.", "press r to try again; run with --debug and report the log file if it happens again"
+	case errors.Is(err, context.Canceled):
+		return "the step was cancelled before it finished", "press r to run it again"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the step ran out of time", "check that the endpoint is reachable, then press r to try again"
+	}
+	s := err.Error()
+	if i := strings.Index(s, " — "); i > 0 {
+		return s[:i], s[i+len(" — "):]
+	}
+	return s, ""
+}

@@ -1,0 +1,567 @@
+// Package ui is the bubbletea shell of the wizard: the root model routes between the step models
+// of steps/, draws the sidebar with every step's state, the content pane, the footer help and the
+// quit confirmation. It never performs a step itself: the step models call the same Step.Run the
+// headless runner calls.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
+)
+
+// Terminal sizes below which the layout changes.
+const (
+	compactWidth, compactHeight = 80, 24 // below: single column, no sidebar
+	minWidth, minHeight         = 60, 15 // below: one-line notice
+)
+
+// Options configure the wizard.
+type Options struct {
+	Ctx      context.Context // parent context; the wizard cancels its own child on quit
+	Session  *steps.Session
+	Plan     []steps.Step
+	Renderer *lipgloss.Renderer // decides colour support; nil: lipgloss default
+	Keys     *theme.KeyMap      // nil: theme.DefaultKeyMap()
+	Spinner  spinner.Spinner    // zero: spinner.Dot
+	Copy     func(text string) error
+	ShowPath func(path string) string
+	Header   string // e.g. "target local · workspace ./jitp"
+	Log      *log.Logger
+}
+
+// forceQuitMsg ends the program when a cancelled step does not return in time.
+type forceQuitMsg struct{}
+
+// cancelGrace is how long a cancelled step may take to return before the wizard quits anyway.
+const cancelGrace = 5 * time.Second
+
+// Model is the root model.
+type Model struct {
+	c      *steps.Common
+	cancel context.CancelFunc
+	plan   []steps.Step
+	models []*steps.Model
+	active int
+
+	width, height int
+	vp            viewport.Model
+	help          help.Model
+	fullHelp      bool
+	confirmQuit   bool
+	quitting      bool
+	finished      bool
+	notice        string
+	header        string
+	lastPhase     steps.Phase
+}
+
+// New builds the wizard over a plan. It opens on the first step that applies and is not done
+// (resume), or the last step when all are done.
+func New(o Options) *Model {
+	parent := o.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	styles := theme.DefaultStyles(o.Renderer)
+	keys := o.Keys
+	if keys == nil {
+		keys = theme.DefaultKeyMap()
+	}
+	c := &steps.Common{
+		Ctx: ctx, Session: o.Session, Styles: &styles, Keys: keys,
+		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log,
+	}
+	m := &Model{c: c, cancel: cancel, plan: o.Plan, header: o.Header}
+	for _, st := range o.Plan {
+		m.models = append(m.models, steps.NewModel(c, st))
+	}
+	m.help = help.New()
+	m.help.Styles.ShortKey = styles.Footer.Bold(true)
+	m.help.Styles.ShortDesc = styles.Footer
+	m.help.Styles.ShortSeparator = styles.Footer
+	m.help.Styles.FullKey = styles.Footer.Bold(true)
+	m.help.Styles.FullDesc = styles.Footer
+	m.help.Styles.FullSeparator = styles.Footer
+	m.vp = viewport.New(0, 0)
+	m.vp.KeyMap = viewport.KeyMap{
+		PageDown: key.NewBinding(key.WithKeys("pgdown")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup")),
+	}
+	m.active = m.resumeIndex()
+	if m.active >= 0 {
+		m.lastPhase = m.models[m.active].Phase()
+	}
+	return m
+}
+
+// resumeIndex is the first applicable step not done yet, else the last applicable step.
+func (m *Model) resumeIndex() int {
+	last := -1
+	for i, st := range m.plan {
+		if st.Skip(m.c.Session) {
+			continue
+		}
+		last = i
+		if !st.Done(m.c.Session) {
+			return i
+		}
+	}
+	return last
+}
+
+// Active returns the step shown now.
+func (m *Model) Active() steps.Step {
+	if m.active < 0 {
+		return nil
+	}
+	return m.plan[m.active]
+}
+
+// ActiveModel returns the model of the step shown now.
+func (m *Model) ActiveModel() *steps.Model {
+	if m.active < 0 {
+		return nil
+	}
+	return m.models[m.active]
+}
+
+// Finished reports that the last step is done and the user continued past it.
+func (m *Model) Finished() bool { return m.finished }
+
+// Busy reports that a step's action is running.
+func (m *Model) Busy() bool {
+	for _, sm := range m.models {
+		if sm.Busy() {
+			return true
+		}
+	}
+	return false
+}
+
+// Init implements tea.Model.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.syncContent()
+	if m.quitting && !m.Busy() {
+		return m, tea.Quit
+	}
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return m.resize()
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	case steps.NextMsg:
+		return m.next(msg.From)
+	case steps.PrevMsg:
+		return m.prev()
+	case steps.GotoMsg:
+		return m.gotoStep(msg.ID)
+	case forceQuitMsg:
+		m.c.Logf("quitting although a step did not stop in %s", cancelGrace)
+		return tea.Quit
+	}
+	// Everything else (run progress, spinner ticks, copy results) goes to every step model;
+	// each ignores what is not its own.
+	var cmds []tea.Cmd
+	for i, sm := range m.models {
+		var cmd tea.Cmd
+		m.models[i], cmd = sm.Update(msg)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	m.notice = ""
+	if m.confirmQuit {
+		switch {
+		case key.Matches(msg, k.Yes):
+			return m.quit()
+		case key.Matches(msg, k.No), msg.Type == tea.KeyCtrlC:
+			m.confirmQuit = false
+		}
+		return nil
+	}
+	cur := m.ActiveModel()
+	typing := cur != nil && cur.Typing()
+	// While a text input has focus, printable keys are text; only ctrl+c stays a shortcut.
+	if typing && msg.Type != tea.KeyCtrlC && (msg.Type == tea.KeyRunes || msg.Type == tea.KeySpace) {
+		return m.forward(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		if m.Busy() {
+			m.confirmQuit = true
+			return nil
+		}
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.fullHelp = !m.fullHelp
+		return m.resize()
+	case key.Matches(msg, k.Scroll):
+		var cmd tea.Cmd
+		m.vp, cmd = m.vp.Update(msg)
+		return cmd
+	}
+	if m.finished {
+		if key.Matches(msg, k.Back) {
+			m.finished = false
+			return nil
+		}
+		if key.Matches(msg, k.Run) {
+			return m.quit()
+		}
+	}
+	return m.forward(msg)
+}
+
+func (m *Model) forward(msg tea.Msg) tea.Cmd {
+	cur := m.ActiveModel()
+	if cur == nil {
+		return nil
+	}
+	var cmd tea.Cmd
+	m.models[m.active], cmd = cur.Update(msg)
+	return cmd
+}
+
+// quit cancels the wizard's context (a running step sees it and returns) and ends the program
+// once no step is busy any more, or after cancelGrace.
+func (m *Model) quit() tea.Cmd {
+	m.confirmQuit = false
+	m.quitting = true
+	m.cancel()
+	if m.Busy() {
+		return tea.Tick(cancelGrace, func(time.Time) tea.Msg { return forceQuitMsg{} })
+	}
+	return tea.Quit
+}
+
+// next moves to the next applicable step; it refuses while busy or when the step is not done
+// or reports invalid inputs.
+func (m *Model) next(from steps.ID) tea.Cmd {
+	cur := m.ActiveModel()
+	if cur == nil || m.Busy() || from != cur.Step().ID() {
+		return nil
+	}
+	if bad := cur.Invalid(); len(bad) > 0 {
+		m.notice = "Fix the highlighted input first."
+		return nil
+	}
+	if cur.Phase() != steps.PhaseDone {
+		m.notice = "Run this step first (enter)."
+		return nil
+	}
+	for i := m.active + 1; i < len(m.plan); i++ {
+		if m.plan[i].Skip(m.c.Session) {
+			continue
+		}
+		return m.show(i)
+	}
+	m.finished = true
+	return nil
+}
+
+func (m *Model) prev() tea.Cmd {
+	if m.Busy() {
+		return nil
+	}
+	m.finished = false
+	for i := m.active - 1; i >= 0; i-- {
+		if m.plan[i].Skip(m.c.Session) {
+			continue
+		}
+		return m.show(i)
+	}
+	return nil
+}
+
+// gotoStep shows step id when it applies and every applicable step before it is done.
+func (m *Model) gotoStep(id steps.ID) tea.Cmd {
+	if m.Busy() {
+		return nil
+	}
+	for i, st := range m.plan {
+		if st.ID() == id {
+			if st.Skip(m.c.Session) || i > m.resumeIndex() {
+				m.notice = fmt.Sprintf("%s is not available yet.", st.Title())
+				return nil
+			}
+			m.finished = false
+			return m.show(i)
+		}
+	}
+	return nil
+}
+
+func (m *Model) show(i int) tea.Cmd {
+	m.active = i
+	m.models[i].Refresh()
+	m.lastPhase = m.models[i].Phase()
+	m.vp.GotoTop()
+	return nil
+}
+
+// syncContent puts the active step's view into the content viewport, following the output
+// when a run progresses or ends.
+func (m *Model) syncContent() {
+	cur := m.ActiveModel()
+	if cur == nil {
+		return
+	}
+	m.vp.SetContent(m.contentView())
+	ph := cur.Phase()
+	if ph != m.lastPhase || ph == steps.PhaseRunning {
+		if ph != steps.PhaseEdit {
+			m.vp.GotoBottom()
+		}
+		m.lastPhase = ph
+	}
+}
+
+func (m *Model) contentView() string {
+	cur := m.ActiveModel()
+	s := cur.View()
+	st := m.c.Styles
+	if m.finished {
+		done := st.Success.Render(st.Icons.Done + " All steps done.") + " " +
+			st.Explain.Render("The device was provisioned Just-in-Time from your CA and its message came back. Press enter or q to leave.")
+		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
+	}
+	return s
+}
+
+// layout is the geometry of one frame, computed from the styles.
+type layout struct {
+	tooSmall, compact bool
+	sidebarW          int // outer width of the sidebar (0 when compact)
+	contentW, bodyH   int
+}
+
+func (m *Model) layout() layout {
+	st := m.c.Styles
+	l := layout{}
+	if m.width < minWidth || m.height < minHeight {
+		l.tooSmall = true
+		return l
+	}
+	l.compact = m.width < compactWidth || m.height < compactHeight
+	inner := m.width - st.App.GetHorizontalFrameSize()
+	if !l.compact {
+		l.sidebarW = lipgloss.Width(m.sidebarView(0))
+	}
+	l.contentW = inner - l.sidebarW - st.Content.GetHorizontalFrameSize()
+	head := lipgloss.Height(m.headerView(l, inner))
+	foot := lipgloss.Height(m.footerView(inner))
+	l.bodyH = m.height - st.App.GetVerticalFrameSize() - head - foot - st.Content.GetVerticalFrameSize() - 2
+	if l.bodyH < 3 {
+		l.bodyH = 3
+	}
+	return l
+}
+
+// resize sends the content size to every step and sizes the viewport.
+func (m *Model) resize() tea.Cmd {
+	l := m.layout()
+	if l.tooSmall {
+		return nil
+	}
+	m.vp.Width, m.vp.Height = l.contentW, l.bodyH
+	size := tea.WindowSizeMsg{Width: l.contentW, Height: l.bodyH}
+	for i, sm := range m.models {
+		m.models[i], _ = sm.Update(size)
+	}
+	return nil
+}
+
+// View implements tea.Model.
+func (m *Model) View() string {
+	st := m.c.Styles
+	if m.width == 0 {
+		return ""
+	}
+	l := m.layout()
+	if l.tooSmall {
+		return st.Notice.Render(ansi.Truncate(fmt.Sprintf("jitpwiz needs at least %d×%d — this terminal is %d×%d; make it larger.", minWidth, minHeight, m.width, m.height), m.width, "…"))
+	}
+	if m.active < 0 {
+		return st.App.Render("Nothing to do: every step of this plan is skipped.")
+	}
+	inner := m.width - st.App.GetHorizontalFrameSize()
+	body := st.Content.Width(l.contentW).Render(m.vp.View())
+	if !l.compact {
+		body = lipgloss.JoinHorizontal(lipgloss.Top, m.sidebarView(l.bodyH), body)
+	}
+	return st.App.Render(lipgloss.JoinVertical(lipgloss.Left,
+		m.headerView(l, inner), "", body, "", m.footerView(inner)))
+}
+
+func (m *Model) headerView(l layout, width int) string {
+	st := m.c.Styles
+	title := st.Header.Render("jitpwiz") + st.HeaderNote.Render(" · AWS IoT Just-in-Time Provisioning")
+	if l.compact {
+		// single column: the step list shrinks to a row of state icons
+		var b strings.Builder
+		for i := range m.plan {
+			b.WriteString(m.stateIcon(i))
+		}
+		n, total := m.position()
+		title = st.Header.Render("jitpwiz") + " " + b.String() + st.HeaderNote.Render(fmt.Sprintf(" %d/%d", n, total))
+		return ansi.Truncate(title, width, "…")
+	}
+	if m.header != "" {
+		title += st.HeaderNote.Render(" · " + m.header)
+	}
+	return ansi.Truncate(title, width, "…")
+}
+
+// position is the active step's number among the applicable steps, and their count.
+func (m *Model) position() (n, total int) {
+	for i, st := range m.plan {
+		if st.Skip(m.c.Session) {
+			continue
+		}
+		total++
+		if i <= m.active {
+			n = total
+		}
+	}
+	return n, total
+}
+
+// state of step i for the sidebar.
+type stepState int
+
+const (
+	statePending stepState = iota
+	stateActive
+	stateDone
+	stateFailed
+	stateSkipped
+)
+
+func (m *Model) state(i int) stepState {
+	sm := m.models[i]
+	switch {
+	case m.plan[i].Skip(m.c.Session):
+		return stateSkipped
+	case sm.Phase() == steps.PhaseFailed:
+		return stateFailed
+	case sm.Phase() == steps.PhaseDone || (!sm.Busy() && m.plan[i].Done(m.c.Session)):
+		return stateDone
+	case i == m.active:
+		return stateActive
+	}
+	return statePending
+}
+
+func (m *Model) stateIcon(i int) string {
+	st := m.c.Styles
+	switch m.state(i) {
+	case stateSkipped:
+		return st.SidebarSkipped.Render(st.Icons.Skipped)
+	case stateFailed:
+		return st.SidebarFailed.Render(st.Icons.Failed)
+	case stateDone:
+		return st.SidebarDone.Render(st.Icons.Done)
+	case stateActive:
+		return st.SidebarActive.Render(st.Icons.Active)
+	}
+	return st.SidebarPending.Render(st.Icons.Pending)
+}
+
+// sidebarView lists the steps with their state; height 0 means "natural height".
+func (m *Model) sidebarView(height int) string {
+	st := m.c.Styles
+	var lines []string
+	for i, s := range m.plan {
+		name := fmt.Sprintf("%2d %s", i+1, s.Title())
+		style := st.SidebarPending
+		switch m.state(i) {
+		case stateSkipped:
+			style = st.SidebarSkipped
+			name += " (skipped)"
+		case stateFailed:
+			style = st.SidebarFailed
+		case stateDone:
+			style = st.SidebarDone
+		}
+		if i == m.active {
+			style = st.SidebarActive
+		}
+		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 28, "…")))
+	}
+	sb := st.Sidebar
+	if height > 0 {
+		sb = sb.Height(height)
+	}
+	return sb.Render(strings.Join(lines, "\n"))
+}
+
+func (m *Model) footerView(width int) string {
+	st := m.c.Styles
+	if m.confirmQuit {
+		return st.Dialog.Render(st.Warning.Render(m.ActiveModel().Step().Title()+" is still running. Quit and cancel it?") + "  y yes · n no")
+	}
+	m.help.Width = width
+	m.help.ShowAll = m.fullHelp
+	var lines []string
+	if m.notice != "" {
+		lines = append(lines, st.Notice.Render(m.notice))
+	}
+	if m.quitting {
+		lines = append(lines, st.Notice.Render("Cancelling the running step…"))
+	}
+	lines = append(lines, m.help.View(m))
+	return strings.Join(lines, "\n")
+}
+
+// ShortHelp implements help.KeyMap: the active step's bindings, then the app's.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	var out []key.Binding
+	if cur := m.ActiveModel(); cur != nil && !m.finished {
+		out = cur.ShortHelp()
+	}
+	if m.finished {
+		out = append(out, k.Back)
+	}
+	return append(out, k.Help, k.Quit)
+}
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.c.Keys
+	var stepKeys []key.Binding
+	if cur := m.ActiveModel(); cur != nil {
+		stepKeys = cur.ShortHelp()
+	}
+	return [][]key.Binding{
+		stepKeys,
+		{k.Up, k.Down, k.Next, k.Scroll},
+		{k.Help, k.Quit},
+	}
+}
