@@ -347,7 +347,7 @@ func (m *Model) contentView() string {
 	s := cur.View()
 	st := m.c.Styles
 	if m.finished {
-		done := st.Success.Render(st.Icons.Done + " All steps done.") + " " +
+		done := st.Success.Render(st.Icons.Done+" All steps done.") + " " +
 			st.Explain.Render("The device was provisioned Just-in-Time from your CA and its message came back. Press enter or q to leave.")
 		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
 	}

@@ -177,7 +177,7 @@ func TestBusyStepReleasesToResult(t *testing.T) {
 	release := make(chan struct{})
 	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w,
 		results: []steps.ResultLine{{Kind: steps.ResultValue, Label: "certificate ID", Value: "abc123"}},
-		run: func(ctx context.Context, s *steps.Session) error { <-release; return nil }}}
+		run:     func(ctx context.Context, s *steps.Session) error { <-release; return nil }}}
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
 	d.until("running", d.m.Busy)

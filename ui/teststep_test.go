@@ -46,12 +46,12 @@ func (w *world) isDone(id steps.ID) bool {
 	return w.done[id]
 }
 
-func (t *testStep) ID() steps.ID                         { return t.id }
-func (t *testStep) Title() string                        { return t.title }
-func (t *testStep) Explain() string                      { return "Explains " + t.title + " in plain words." }
-func (t *testStep) Inputs(*steps.Session) []steps.Field  { return t.inputs }
-func (t *testStep) Skip(*steps.Session) bool             { return t.skip }
-func (t *testStep) Done(*steps.Session) bool             { return t.w.isDone(t.id) }
+func (t *testStep) ID() steps.ID                             { return t.id }
+func (t *testStep) Title() string                            { return t.title }
+func (t *testStep) Explain() string                          { return "Explains " + t.title + " in plain words." }
+func (t *testStep) Inputs(*steps.Session) []steps.Field      { return t.inputs }
+func (t *testStep) Skip(*steps.Session) bool                 { return t.skip }
+func (t *testStep) Done(*steps.Session) bool                 { return t.w.isDone(t.id) }
 func (t *testStep) Result(*steps.Session) []steps.ResultLine { return t.results }
 func (t *testStep) Commands(*steps.Session) []string {
 	return []string{fmt.Sprintf("echo %s %s", t.id, t.w.get("country"))}
@@ -114,7 +114,12 @@ type clip struct {
 	text []string
 }
 
-func (c *clip) copy(s string) error { c.mu.Lock(); defer c.mu.Unlock(); c.text = append(c.text, s); return nil }
+func (c *clip) copy(s string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.text = append(c.text, s)
+	return nil
+}
 func (c *clip) last() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
