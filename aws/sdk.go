@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 )
 
 // Defaults for the JITP provisioning role (spec §1.4, design step 6).
@@ -73,6 +74,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 					o.MaxBackoff = cfg.MaxBackoff
 				}
 				o.RateLimiter = ratelimit.None
+				// The SDK treats LimitExceededException as throttling; for AWS IoT and IAM it is a
+				// hard quota (e.g. 10 CAs with one subject), so retrying only delays the answer.
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(notRetryableQuota)}, o.Retryables...)
 			})
 		}),
 	}
@@ -129,6 +133,14 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		c.roleBackoff = cfg.RoleWait / 4
 	}
 	return c, nil
+}
+
+func notRetryableQuota(err error) sdkaws.Ternary {
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "LimitExceededException" || api.ErrorCode() == "LimitExceeded") {
+		return sdkaws.FalseTernary
+	}
+	return sdkaws.UnknownTernary
 }
 
 // envEndpoint reports the endpoint the SDK will pick up from the environment, for messages.
