@@ -526,8 +526,6 @@ func (m *Model) footerView(width int) string {
 	if m.confirmQuit {
 		return st.Dialog.Render(st.Warning.Render(m.ActiveModel().Step().Title()+" is still running. Quit and cancel it?") + "  y yes · n no")
 	}
-	m.help.Width = width
-	m.help.ShowAll = m.fullHelp
 	var lines []string
 	if m.notice != "" {
 		lines = append(lines, st.Notice.Render(m.notice))
@@ -535,11 +533,28 @@ func (m *Model) footerView(width int) string {
 	if m.quitting {
 		lines = append(lines, st.Notice.Render("Cancelling the running step…"))
 	}
-	lines = append(lines, m.help.View(m))
+	if m.fullHelp {
+		m.help.Width = width
+		lines = append(lines, strings.Split(m.help.FullHelpView(m.FullHelp()), "\n")...)
+	} else {
+		// the app's keys (help, quit) always show; the step's keys get the rest of the line
+		k := m.c.Keys
+		app := m.help.ShortHelpView([]key.Binding{k.Help, k.Quit})
+		sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
+		m.help.Width = width - lipgloss.Width(app) - lipgloss.Width(sep)
+		line := app
+		if own := m.help.ShortHelpView(m.ShortHelp()); own != "" {
+			line = own + sep + app
+		}
+		lines = append(lines, line)
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, width, "…") // help.Model can overflow its Width
+	}
 	return strings.Join(lines, "\n")
 }
 
-// ShortHelp implements help.KeyMap: the active step's bindings, then the app's.
+// ShortHelp implements help.KeyMap: the active step's bindings (the footer adds help and quit).
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	var out []key.Binding
@@ -549,7 +564,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.finished {
 		out = append(out, k.Back)
 	}
-	return append(out, k.Help, k.Quit)
+	return out
 }
 
 // FullHelp implements help.KeyMap.

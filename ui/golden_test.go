@@ -1,0 +1,103 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/steps"
+)
+
+// Golden screens: the program runs under teatest at a fixed size; once the screen shows what
+// the test waits for, the program quits and FinalModel().View() is compared with
+// testdata/<test>.golden (go test ./ui -run Golden -update rewrites them).
+
+func waitScreen(t *testing.T, tm *teatest.TestModel, text string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte(text))
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+func finalScreen(t *testing.T, tm *teatest.TestModel) []byte {
+	t.Helper()
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	out := ansi.Strip(m.View())
+	lines := strings.Split(out, "\n")
+	if len(lines) > m.height {
+		t.Errorf("%d lines on a %d-line terminal", len(lines), m.height)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > m.width {
+			t.Errorf("line %d is %d cells wide on a %d-cell terminal: %q", i+1, w, m.width, l)
+		}
+	}
+	return []byte(out)
+}
+
+func TestGoldenFirstStep(t *testing.T) {
+	tm := teatest.NewTestModel(t, newTestModel(fourSteps(newWorld()), nil), teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, "Country (2 letters)")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
+func TestGoldenErrorBanner(t *testing.T) {
+	w := newWorld()
+	plan := []steps.Step{
+		&testStep{id: "one", title: "First step", w: w},
+		&testStep{id: "reg", title: "Register CA", w: w, run: func(context.Context, *steps.Session) error {
+			return &aws.Error{Kind: aws.KindCertificateValidation, Op: "RegisterCACertificate",
+				Cause: "the verification certificate's Common Name is not this account's registration code",
+				Fix:   "go back to step 5 and issue the verification certificate again with the current code"}
+		}},
+	}
+	w.done["one"] = true
+	tm := teatest.NewTestModel(t, newTestModel(plan, nil), teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, "Register CA")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitScreen(t, tm, "Fix:")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
+func TestGoldenCompact(t *testing.T) {
+	w := newWorld()
+	w.done["one"] = true
+	tm := teatest.NewTestModel(t, newTestModel(fourSteps(w), nil), teatest.WithInitialTermSize(70, 20))
+	waitScreen(t, tm, "Key type")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
+func TestGoldenRunning(t *testing.T) {
+	w := newWorld()
+	release := make(chan struct{})
+	defer close(release)
+	plan := []steps.Step{&testStep{id: "poll", title: "First connect", w: w, run: func(ctx context.Context, s *steps.Session) error {
+		s.Report(steps.Event{Message: "connected; publishing to foo/bar"})
+		s.Report(steps.Event{Line: &steps.ResultLine{Kind: steps.ResultCheck, Label: "connection dropped by the broker (expected)", OK: true}})
+		s.Report(steps.Event{Message: "certificate status PENDING_ACTIVATION"})
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return ctx.Err()
+	}}}
+	tm := teatest.NewTestModel(t, newTestModel(plan, nil), teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, "First connect")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitScreen(t, tm, "PENDING_ACTIVATION")
+	out := finalScreen(t, tm)
+	if !strings.Contains(string(out), "* Running First connect") {
+		t.Fatalf("spinner line missing:\n%s", out)
+	}
+	golden.RequireEqual(t, out)
+}
