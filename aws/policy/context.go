@@ -1,0 +1,214 @@
+package policy
+
+import (
+	"crypto/x509/pkix"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Context is what AWS IoT knows about a connection when it evaluates a policy.
+type Context struct {
+	Region, Account string
+	ClientID        string // MQTT client ID
+	CertificateID   string // SHA-256 of the device certificate's DER, lowercase hex
+	// AttachedThings are the things attached to the certificate, by thing name.
+	AttachedThings map[string]Thing
+	// Subject and Issuer map the attribute names of the ${iot:Certificate.Subject.*}
+	// variables ("CommonName", "Country", "Organization", "OrganizationalUnit",
+	// "State", "DistinguishedNameQualifier", "SerialNumber", "Title", "Surname",
+	// "GivenName", "Initials", "Pseudonym", "GenerationQualifier",
+	// "AlternativeName.DNSName", ...) to their values. See SubjectAttributes.
+	Subject, Issuer map[string][]string
+	SerialNumber    string // certificate serial number, for iot:Certificate.SerialNumber
+	SourceIP        string // client address, for aws:SourceIp
+}
+
+// Thing is a registry thing as far as policy variables are concerned.
+type Thing struct {
+	Name       string
+	TypeName   string
+	Attributes map[string]string
+}
+
+// SubjectAttributes converts a certificate subject or issuer name into the map
+// used by Context.Subject / Context.Issuer.
+func SubjectAttributes(n pkix.Name) map[string][]string {
+	m := map[string][]string{}
+	add := func(k string, vs ...string) {
+		for _, v := range vs {
+			m[k] = append(m[k], v)
+		}
+	}
+	add("CommonName", nonEmpty(n.CommonName)...)
+	add("Country", n.Country...)
+	add("Organization", n.Organization...)
+	add("OrganizationalUnit", n.OrganizationalUnit...)
+	add("State", n.Province...)
+	add("SerialNumber", nonEmpty(n.SerialNumber)...)
+	// Attributes pkix.Name does not break out.
+	extra := map[string]string{
+		"2.5.4.46": "DistinguishedNameQualifier", "2.5.4.12": "Title", "2.5.4.4": "Surname",
+		"2.5.4.42": "GivenName", "2.5.4.43": "Initials", "2.5.4.65": "Pseudonym", "2.5.4.44": "GenerationQualifier",
+	}
+	for _, atv := range n.Names {
+		if k, ok := extra[atv.Type.String()]; ok {
+			if s, ok := atv.Value.(string); ok {
+				add(k, s)
+			}
+		}
+	}
+	return m
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+const maxCertVarLen = 1024
+
+// resolve returns the single value of a policy variable (without ${}), or why
+// it cannot be resolved.
+func (c *Context) resolve(name string) (string, string) {
+	vals, why := c.values(name)
+	if why != "" {
+		return "", why
+	}
+	if len(vals) != 1 {
+		return "", fmt.Sprintf("${%s} has %d values, so it cannot be used in a resource", name, len(vals))
+	}
+	return vals[0], ""
+}
+
+// values returns all values of a context key or variable, or why there are none.
+func (c *Context) values(name string) ([]string, string) {
+	v := "${" + name + "}"
+	switch name {
+	case "iot:ClientId":
+		if c.ClientID == "" {
+			return nil, "the connection has no client ID, so " + v + " does not resolve"
+		}
+		return []string{c.ClientID}, ""
+	case "iot:CertificateId":
+		if c.CertificateID == "" {
+			return nil, "the certificate ID is not known, so " + v + " does not resolve"
+		}
+		return []string{c.CertificateID}, ""
+	case "iot:Certificate.SerialNumber":
+		if c.SerialNumber == "" {
+			return nil, "the certificate serial number is not known, so " + v + " does not resolve"
+		}
+		return []string{c.SerialNumber}, ""
+	case "aws:SourceIp":
+		if c.SourceIP == "" {
+			return nil, "the client address is not known, so " + v + " does not resolve"
+		}
+		return []string{c.SourceIP}, ""
+	case "iot:Connection.Thing.IsAttached":
+		_, why := c.connThing(v)
+		return []string{strconv.FormatBool(why == "")}, ""
+	case "iot:Connection.Thing.ThingName":
+		t, why := c.connThing(v)
+		if why != "" {
+			return nil, why
+		}
+		return []string{t.Name}, ""
+	case "iot:Connection.Thing.ThingTypeName":
+		t, why := c.connThing(v)
+		if why != "" {
+			return nil, why
+		}
+		if t.TypeName == "" {
+			return nil, fmt.Sprintf("thing '%s' has no thing type, so %s does not resolve", t.Name, v)
+		}
+		return []string{t.TypeName}, ""
+	}
+	if attr, ok := strings.CutPrefix(name, "iot:Connection.Thing.Attributes["); ok && strings.HasSuffix(attr, "]") {
+		attr = strings.TrimSuffix(attr, "]")
+		t, why := c.connThing(v)
+		if why != "" {
+			return nil, why
+		}
+		val, ok := t.Attributes[attr]
+		if !ok {
+			return nil, fmt.Sprintf("thing '%s' has no attribute '%s', so %s does not resolve", t.Name, attr, v)
+		}
+		return []string{val}, ""
+	}
+	if attr, ok := strings.CutPrefix(name, "iot:Certificate.Subject."); ok {
+		return certValues(c.Subject, "subject", attr, v)
+	}
+	if attr, ok := strings.CutPrefix(name, "iot:Certificate.Issuer."); ok {
+		return certValues(c.Issuer, "issuer", attr, v)
+	}
+	return nil, v + " is not a policy variable AWS IoT knows, so it does not resolve"
+}
+
+// certValues implements ${iot:Certificate.Subject.<Attr>[.N|.List]}.
+func certValues(m map[string][]string, which, attr, v string) ([]string, string) {
+	index, list := 0, false
+	if i := strings.LastIndexByte(attr, '.'); i >= 0 {
+		suffix := attr[i+1:]
+		if suffix == "List" {
+			list, attr = true, attr[:i]
+		} else if n, err := strconv.Atoi(suffix); err == nil {
+			if n < 1 {
+				return nil, fmt.Sprintf("%s uses index %d; indexes start at 1, so it does not resolve", v, n)
+			}
+			index, attr = n-1, attr[:i]
+		}
+	}
+	vals := m[attr]
+	if len(vals) == 0 {
+		return nil, fmt.Sprintf("the certificate %s has no %s, so %s does not resolve", which, attr, v)
+	}
+	if len(vals) > 5 {
+		vals = vals[:5] // AWS truncates certificate arrays to 5 values
+	}
+	if index >= len(vals) {
+		return nil, fmt.Sprintf("the certificate %s has only %d %s value(s), so %s does not resolve", which, len(vals), attr, v)
+	}
+	if !list {
+		vals = vals[index : index+1]
+	}
+	for _, s := range vals {
+		if strings.ContainsAny(s, "*$+?#") {
+			return nil, fmt.Sprintf("the certificate %s %s '%s' contains one of * $ + ? #, so AWS IoT does not substitute %s", which, attr, s, v)
+		}
+		if len(s) > maxCertVarLen {
+			return nil, fmt.Sprintf("the certificate %s %s is longer than %d characters, so AWS IoT does not substitute %s", which, attr, maxCertVarLen, v)
+		}
+	}
+	return vals, ""
+}
+
+// connThing returns the thing named by the client ID if it is attached to the
+// certificate (non-exclusive association: the client ID must equal the thing name).
+func (c *Context) connThing(v string) (Thing, string) {
+	if c.ClientID == "" {
+		return Thing{}, "the connection has no client ID, so " + v + " does not resolve"
+	}
+	if t, ok := c.AttachedThings[c.ClientID]; ok {
+		if t.Name == "" {
+			t.Name = c.ClientID
+		}
+		return t, ""
+	}
+	names := make([]string, 0, len(c.AttachedThings))
+	for k := range c.AttachedThings {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	switch len(names) {
+	case 0:
+		return Thing{}, fmt.Sprintf("no thing is attached to the certificate, so %s does not resolve (client ID '%s')", v, c.ClientID)
+	case 1:
+		return Thing{}, fmt.Sprintf("client ID '%s' is not the thing name '%s', so %s does not resolve", c.ClientID, names[0], v)
+	}
+	return Thing{}, fmt.Sprintf("client ID '%s' is not the name of a thing attached to the certificate (%s), so %s does not resolve",
+		c.ClientID, strings.Join(names, ", "), v)
+}

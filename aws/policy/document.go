@@ -1,0 +1,375 @@
+// Package policy parses AWS IoT Core policy documents and evaluates MQTT
+// authorization requests against them the way AWS IoT does: IAM conventions
+// (default deny, an explicit Deny wins), `*` and `?` wildcards (with `+` and
+// `#` literal), `$(*)`/`$(?)`/`$($)` escapes and the IoT policy variables.
+// It does no I/O.
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MalformedPolicyException is the AWS error code for an invalid policy document.
+const MalformedPolicyException = "MalformedPolicyException"
+
+// Effect of a statement.
+type Effect string
+
+const (
+	Allow Effect = "Allow"
+	Deny  Effect = "Deny"
+)
+
+// Document is a parsed IoT policy document.
+type Document struct {
+	Name       string // policy name, set by the caller; used in explanations
+	Version    string // "2012-10-17" (or "2008-10-17"); empty if absent
+	Statements []Statement
+	Source     string   // the document text as given
+	Duplicates []string // JSON paths of keys that appear more than once (the last one wins)
+}
+
+// Statement is one element of a document's Statement list.
+type Statement struct {
+	Index       int // zero-based position in the Statement list
+	Sid         string
+	Effect      Effect
+	Actions     []string // Action, or NotAction when NotAction is true
+	NotAction   bool
+	Resources   []string // Resource, or NotResource when NotResource is true
+	NotResource bool
+	Conditions  []Condition
+}
+
+// Condition is one (operator, key) pair of a statement's Condition block.
+// Values are ORed; all conditions of a statement are ANDed.
+type Condition struct {
+	Operator string // as written, e.g. "StringLike" or "ForAnyValue:StringEquals"
+	Key      string // e.g. "iot:ClientId"
+	Values   []string
+}
+
+// MalformedError describes why a document was rejected and where.
+type MalformedError struct {
+	Reason string // what is wrong
+	Path   string // JSON path of the offending element, e.g. "Statement[1].Effect"
+	Offset int    // byte offset in the document
+	Line   int    // one-based
+	Column int    // one-based
+}
+
+func (e *MalformedError) Error() string {
+	where := fmt.Sprintf("line %d, column %d", e.Line, e.Column)
+	if e.Path != "" {
+		where = e.Path + " at " + where
+	}
+	return fmt.Sprintf("%s: policy document is malformed: %s (%s)", MalformedPolicyException, e.Reason, where)
+}
+
+// Code returns the AWS error code for the error.
+func (e *MalformedError) Code() string { return MalformedPolicyException }
+
+// MaxDocumentSize is the service-model limit on a policy document's length.
+const MaxDocumentSize = 404600
+
+type parser struct {
+	src string
+}
+
+func (p *parser) fail(n *node, path, format string, args ...any) error {
+	off := 0
+	if n != nil {
+		off = n.off
+	}
+	line, col := lineCol(p.src, off)
+	return &MalformedError{Reason: fmt.Sprintf(format, args...), Path: path, Offset: off, Line: line, Column: col}
+}
+
+// Parse parses and validates an IoT policy document. Errors are *MalformedError.
+func Parse(doc string) (*Document, error) {
+	p := &parser{src: doc}
+	if strings.TrimSpace(doc) == "" {
+		return nil, p.fail(nil, "", "the document is empty")
+	}
+	if len(doc) > MaxDocumentSize {
+		return nil, p.fail(nil, "", "the document is longer than %d characters", MaxDocumentSize)
+	}
+	root, err := parseJSON(doc)
+	if err != nil {
+		je := err.(*jsonError)
+		line, col := lineCol(doc, je.off)
+		return nil, &MalformedError{Reason: je.msg, Offset: je.off, Line: line, Column: col}
+	}
+	if root.kind != kindObject {
+		return nil, p.fail(root, "", "the document must be a JSON object, not %s", root.kind)
+	}
+	d := &Document{Source: doc}
+	d.Duplicates = collectDupes(root, "")
+	for i, k := range root.keys {
+		v := root.vals[i]
+		switch k {
+		case "Version":
+			if v.kind != kindString {
+				return nil, p.fail(v, "Version", "Version must be a string")
+			}
+			if v.str != "2012-10-17" && v.str != "2008-10-17" {
+				return nil, p.fail(v, "Version", "Version %q is not supported; use \"2012-10-17\"", v.str)
+			}
+			d.Version = v.str
+		case "Statement":
+		case "Id":
+			if v.kind != kindString {
+				return nil, p.fail(v, "Id", "Id must be a string")
+			}
+		default:
+			return nil, p.fail(v, k, "unknown top-level element %q (allowed: Version, Statement, Id)", k)
+		}
+	}
+	st := root.get("Statement")
+	if st == nil {
+		return nil, p.fail(root, "Statement", "the document has no Statement")
+	}
+	var elems []*node
+	switch st.kind {
+	case kindObject:
+		elems = []*node{st}
+	case kindArray:
+		elems = st.vals
+		if len(elems) == 0 {
+			return nil, p.fail(st, "Statement", "Statement is an empty list")
+		}
+	default:
+		return nil, p.fail(st, "Statement", "Statement must be an object or a list of objects, not %s", st.kind)
+	}
+	for i, e := range elems {
+		path := fmt.Sprintf("Statement[%d]", i)
+		if st.kind == kindObject {
+			path = "Statement"
+		}
+		s, err := p.statement(e, path)
+		if err != nil {
+			return nil, err
+		}
+		s.Index = i
+		d.Statements = append(d.Statements, s)
+	}
+	return d, nil
+}
+
+func collectDupes(n *node, path string) []string {
+	var out []string
+	for _, k := range n.dupes {
+		out = append(out, joinPath(path, k))
+	}
+	for i, v := range n.vals {
+		sub := path
+		if n.kind == kindObject {
+			sub = joinPath(path, n.keys[i])
+		} else {
+			sub = fmt.Sprintf("%s[%d]", path, i)
+		}
+		out = append(out, collectDupes(v, sub)...)
+	}
+	return out
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (p *parser) statement(n *node, path string) (Statement, error) {
+	var s Statement
+	if n.kind != kindObject {
+		return s, p.fail(n, path, "each statement must be an object, not %s", n.kind)
+	}
+	for i, k := range n.keys {
+		v := n.vals[i]
+		kp := path + "." + k
+		switch k {
+		case "Sid":
+			if v.kind != kindString {
+				return s, p.fail(v, kp, "Sid must be a string")
+			}
+			s.Sid = v.str
+		case "Effect":
+			if v.kind != kindString || (v.str != string(Allow) && v.str != string(Deny)) {
+				return s, p.fail(v, kp, "Effect must be \"Allow\" or \"Deny\"")
+			}
+			s.Effect = Effect(v.str)
+		case "Action", "NotAction":
+			list, err := p.stringList(v, kp, k)
+			if err != nil {
+				return s, err
+			}
+			for j, a := range list {
+				if err := checkAction(a); err != nil {
+					return s, p.fail(elemNode(v, j), kp, "%s", err)
+				}
+			}
+		case "Resource", "NotResource":
+			list, err := p.stringList(v, kp, k)
+			if err != nil {
+				return s, err
+			}
+			for j, r := range list {
+				if r == "" {
+					return s, p.fail(elemNode(v, j), kp, "%s contains an empty string", k)
+				}
+			}
+		case "Condition":
+			conds, err := p.conditions(v, kp)
+			if err != nil {
+				return s, err
+			}
+			s.Conditions = conds
+		case "Principal", "NotPrincipal":
+			return s, p.fail(v, kp, "%s is not allowed in an AWS IoT policy (the policy applies to the certificate it is attached to)", k)
+		default:
+			return s, p.fail(v, kp, "unknown statement element %q", k)
+		}
+	}
+	if s.Effect == "" {
+		return s, p.fail(n, path, "the statement has no Effect")
+	}
+	a, na := n.get("Action"), n.get("NotAction")
+	switch {
+	case a != nil && na != nil:
+		return s, p.fail(na, path, "a statement may have Action or NotAction, not both")
+	case a == nil && na == nil:
+		return s, p.fail(n, path, "the statement has no Action")
+	case a != nil:
+		s.Actions, _ = p.stringList(a, "", "")
+	default:
+		s.Actions, _ = p.stringList(na, "", "")
+		s.NotAction = true
+	}
+	r, nr := n.get("Resource"), n.get("NotResource")
+	switch {
+	case r != nil && nr != nil:
+		return s, p.fail(nr, path, "a statement may have Resource or NotResource, not both")
+	case r == nil && nr == nil:
+		return s, p.fail(n, path, "the statement has no Resource")
+	case r != nil:
+		s.Resources, _ = p.stringList(r, "", "")
+	default:
+		s.Resources, _ = p.stringList(nr, "", "")
+		s.NotResource = true
+	}
+	return s, nil
+}
+
+func elemNode(n *node, i int) *node {
+	if n.kind == kindArray && i < len(n.vals) {
+		return n.vals[i]
+	}
+	return n
+}
+
+// stringList accepts a string or a non-empty list of strings.
+func (p *parser) stringList(n *node, path, what string) ([]string, error) {
+	switch n.kind {
+	case kindString:
+		return []string{n.str}, nil
+	case kindArray:
+		if len(n.vals) == 0 {
+			return nil, p.fail(n, path, "%s is an empty list", what)
+		}
+		out := make([]string, 0, len(n.vals))
+		for _, e := range n.vals {
+			if e.kind != kindString {
+				return nil, p.fail(e, path, "%s must contain only strings, found %s", what, e.kind)
+			}
+			out = append(out, e.str)
+		}
+		return out, nil
+	}
+	return nil, p.fail(n, path, "%s must be a string or a list of strings, not %s", what, n.kind)
+}
+
+func checkAction(a string) error {
+	if a == "*" {
+		return nil
+	}
+	svc, name, ok := strings.Cut(a, ":")
+	if !ok || svc == "" || name == "" {
+		return fmt.Errorf("action %q is not of the form \"iot:Action\"", a)
+	}
+	for _, r := range a {
+		if !(r == ':' || r == '*' || r == '?' || r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return fmt.Errorf("action %q contains the invalid character %q", a, r)
+		}
+	}
+	return nil
+}
+
+// condition operators known to IAM; those the evaluator does not implement are
+// accepted by Parse and evaluate as "not satisfied".
+var knownOperators = map[string]bool{
+	"StringEquals": true, "StringNotEquals": true, "StringEqualsIgnoreCase": true, "StringNotEqualsIgnoreCase": true,
+	"StringLike": true, "StringNotLike": true, "Bool": true, "ArnEquals": true, "ArnLike": true, "ArnNotEquals": true,
+	"ArnNotLike": true, "NumericEquals": true, "NumericNotEquals": true, "NumericLessThan": true,
+	"NumericLessThanEquals": true, "NumericGreaterThan": true, "NumericGreaterThanEquals": true,
+	"IpAddress": true, "NotIpAddress": true, "Null": true, "DateEquals": true, "DateNotEquals": true,
+	"DateLessThan": true, "DateLessThanEquals": true, "DateGreaterThan": true, "DateGreaterThanEquals": true,
+	"BinaryEquals": true,
+}
+
+func (p *parser) conditions(n *node, path string) ([]Condition, error) {
+	if n.kind != kindObject {
+		return nil, p.fail(n, path, "Condition must be an object, not %s", n.kind)
+	}
+	var out []Condition
+	for i, op := range n.keys {
+		block := n.vals[i]
+		opPath := path + "." + op
+		base := strings.TrimSuffix(op, "IfExists")
+		if q, rest, ok := strings.Cut(base, ":"); ok {
+			if q != "ForAnyValue" && q != "ForAllValues" {
+				return nil, p.fail(block, opPath, "unknown condition qualifier %q (use ForAnyValue or ForAllValues)", q)
+			}
+			base = rest
+		}
+		if !knownOperators[base] {
+			return nil, p.fail(block, opPath, "unknown condition operator %q", op)
+		}
+		if block.kind != kindObject {
+			return nil, p.fail(block, opPath, "condition operator %s must map keys to values, not %s", op, block.kind)
+		}
+		if len(block.keys) == 0 {
+			return nil, p.fail(block, opPath, "condition operator %s has no keys", op)
+		}
+		for j, key := range block.keys {
+			v := block.vals[j]
+			kp := opPath + "." + key
+			var vals []string
+			switch v.kind {
+			case kindString, kindNumber:
+				vals = []string{v.str}
+			case kindBool:
+				vals = []string{fmt.Sprint(v.b)}
+			case kindArray:
+				if len(v.vals) == 0 {
+					return nil, p.fail(v, kp, "condition values list is empty")
+				}
+				for _, e := range v.vals {
+					switch e.kind {
+					case kindString, kindNumber:
+						vals = append(vals, e.str)
+					case kindBool:
+						vals = append(vals, fmt.Sprint(e.b))
+					default:
+						return nil, p.fail(e, kp, "condition values must be strings, numbers or booleans, found %s", e.kind)
+					}
+				}
+			default:
+				return nil, p.fail(v, kp, "condition value must be a string or a list, not %s", v.kind)
+			}
+			out = append(out, Condition{Operator: op, Key: key, Values: vals})
+		}
+	}
+	return out, nil
+}

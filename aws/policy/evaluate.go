@@ -1,0 +1,366 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Request is one authorization check.
+type Request struct {
+	Action   string // e.g. "iot:Connect"
+	Resource string // full ARN, e.g. ClientARN(region, account, clientID)
+}
+
+// StatementRef points at one statement of one policy.
+type StatementRef struct {
+	Policy    string // Document.Name ("" if the caller did not name it)
+	PolicyIdx int    // index into the docs passed to Evaluate
+	Statement int    // zero-based index into Document.Statements
+	Sid       string
+	Effect    Effect
+}
+
+func (r *StatementRef) String() string {
+	s := fmt.Sprintf("statement %d", r.Statement+1)
+	if r.Sid != "" {
+		s += fmt.Sprintf(" (Sid %q)", r.Sid)
+	}
+	if r.Policy != "" {
+		s += fmt.Sprintf(" of policy '%s'", r.Policy)
+	} else {
+		s += fmt.Sprintf(" of policy #%d", r.PolicyIdx+1)
+	}
+	return s
+}
+
+// Decision is the outcome of Evaluate.
+type Decision struct {
+	Allowed      bool
+	MatchedAllow *StatementRef // first Allow statement that matched
+	MatchedDeny  *StatementRef // first Deny statement that matched (wins over any Allow)
+	Explain      string        // plain-words reason
+}
+
+// Evaluate decides a request against all policies attached to the principal:
+// the request is allowed if some Allow statement matches and no Deny statement
+// does (IAM default deny; explicit deny wins).
+func Evaluate(docs []*Document, ctx Context, req Request) Decision {
+	var d Decision
+	var nearMiss []string
+	anyDoc := false
+	for di, doc := range docs {
+		if doc == nil {
+			continue
+		}
+		anyDoc = true
+		for si := range doc.Statements {
+			s := &doc.Statements[si]
+			ref := &StatementRef{Policy: doc.Name, PolicyIdx: di, Statement: si, Sid: s.Sid, Effect: s.Effect}
+			actionOK := matchActions(s, req.Action)
+			if !actionOK {
+				continue
+			}
+			ok, why := matchResources(s, &ctx, req.Resource)
+			if ok {
+				ok, why = matchConditions(s, &ctx)
+			}
+			switch {
+			case ok && s.Effect == Deny && d.MatchedDeny == nil:
+				d.MatchedDeny = ref
+			case ok && s.Effect == Allow && d.MatchedAllow == nil:
+				d.MatchedAllow = ref
+			case !ok && s.Effect == Allow:
+				nearMiss = append(nearMiss, fmt.Sprintf("%s allows %s but %s", ref, req.Action, why))
+			}
+		}
+	}
+	switch {
+	case d.MatchedDeny != nil:
+		d.Explain = fmt.Sprintf("%s on %s is explicitly denied by %s (an explicit Deny wins over any Allow)", req.Action, req.Resource, d.MatchedDeny)
+	case d.MatchedAllow != nil:
+		d.Allowed = true
+		d.Explain = fmt.Sprintf("%s on %s is allowed by %s", req.Action, req.Resource, d.MatchedAllow)
+	case !anyDoc:
+		d.Explain = fmt.Sprintf("%s on %s is denied: no policy is attached to the certificate, and everything not allowed is denied", req.Action, req.Resource)
+	case len(nearMiss) == 0:
+		d.Explain = fmt.Sprintf("%s on %s is denied: no statement in the attached policies allows %s (everything not allowed is denied)", req.Action, req.Resource, req.Action)
+	default:
+		d.Explain = fmt.Sprintf("%s on %s is denied: %s", req.Action, req.Resource, strings.Join(nearMiss, "; "))
+	}
+	return d
+}
+
+func matchActions(s *Statement, action string) bool {
+	hit := false
+	for _, a := range s.Actions {
+		if MatchAction(a, action) {
+			hit = true
+			break
+		}
+	}
+	return hit != s.NotAction
+}
+
+func matchResources(s *Statement, ctx *Context, resource string) (bool, string) {
+	var reasons []string
+	hit := false
+	for _, pat := range s.Resources {
+		toks, _, why := compile(pat, ctx.resolve)
+		if why != "" {
+			reasons = append(reasons, why)
+			continue
+		}
+		if matchTokens(toks, resource, false) {
+			hit = true
+			break
+		}
+		reasons = append(reasons, fmt.Sprintf("the resource %s does not match %s", resource, describePattern(pat, ctx)))
+	}
+	if s.NotResource {
+		if hit {
+			return false, fmt.Sprintf("the resource %s is excluded by NotResource", resource)
+		}
+		return true, ""
+	}
+	if hit {
+		return true, ""
+	}
+	return false, strings.Join(dedupe(reasons), ", and ")
+}
+
+// describePattern shows a resource pattern with its variables' values.
+func describePattern(pat string, ctx *Context) string {
+	if !strings.Contains(pat, "${") {
+		return pat
+	}
+	var b strings.Builder
+	b.WriteString(pat)
+	var vals []string
+	rest := pat
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := rest[i+2 : i+j]
+		if v, why := ctx.resolve(name); why == "" {
+			vals = append(vals, fmt.Sprintf("${%s} = '%s'", name, v))
+		}
+		rest = rest[i+j+1:]
+	}
+	if len(vals) > 0 {
+		b.WriteString(" (with " + strings.Join(dedupe(vals), ", ") + ")")
+	}
+	return b.String()
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	out := in[:0:0]
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func matchConditions(s *Statement, ctx *Context) (bool, string) {
+	for _, c := range s.Conditions {
+		if ok, why := evalCondition(c, ctx); !ok {
+			return false, why
+		}
+	}
+	return true, ""
+}
+
+var negated = map[string]string{
+	"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+	"StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike",
+	"NumericNotEquals": "NumericEquals", "NotIpAddress": "IpAddress", "DateNotEquals": "DateEquals",
+}
+
+func evalCondition(c Condition, ctx *Context) (bool, string) {
+	op := c.Operator
+	ifExists := strings.HasSuffix(op, "IfExists")
+	op = strings.TrimSuffix(op, "IfExists")
+	qual := ""
+	if q, rest, ok := strings.Cut(op, ":"); ok {
+		qual, op = q, rest
+	}
+	ctxVals, missing := ctx.values(c.Key)
+	fail := func(format string, args ...any) (bool, string) {
+		return false, fmt.Sprintf("the condition %s {%q: %q} is not met: ", c.Operator, c.Key, c.Values) + fmt.Sprintf(format, args...)
+	}
+	if op == "Null" {
+		want := strings.EqualFold(first(c.Values), "true")
+		absent := missing != ""
+		if absent == want {
+			return true, ""
+		}
+		if absent {
+			return fail("%s", missing)
+		}
+		return fail("%s is present ('%s')", c.Key, strings.Join(ctxVals, "', '"))
+	}
+	base, neg := op, false
+	if b, ok := negated[op]; ok {
+		base, neg = b, true
+	}
+	if missing != "" {
+		switch {
+		case ifExists, qual == "ForAllValues", neg && qual == "":
+			return true, ""
+		}
+		return fail("%s", missing)
+	}
+	var unsupported string
+	single := func(v string) bool { // does v match any condition value under base?
+		for _, cv := range c.Values {
+			ok, u := compare(base, v, cv, ctx)
+			if u != "" {
+				unsupported = u
+				return false
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	var ok bool
+	switch qual {
+	case "ForAllValues":
+		ok = true
+		for _, v := range ctxVals {
+			if single(v) == neg {
+				ok = false
+				break
+			}
+		}
+	case "ForAnyValue":
+		for _, v := range ctxVals {
+			if single(v) != neg {
+				ok = true
+				break
+			}
+		}
+	default:
+		any := false
+		for _, v := range ctxVals {
+			if single(v) {
+				any = true
+				break
+			}
+		}
+		ok = any != neg
+	}
+	if unsupported != "" {
+		return fail("%s", unsupported)
+	}
+	if !ok {
+		return fail("%s is '%s'", c.Key, strings.Join(ctxVals, "', '"))
+	}
+	return true, ""
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// compare applies a (non-negated) operator to one context value and one
+// condition value. Condition values may contain policy variables; one that
+// does not resolve matches nothing.
+func compare(op, v, cv string, ctx *Context) (bool, string) {
+	switch op {
+	case "StringEquals", "StringEqualsIgnoreCase":
+		want, ok := substitute(cv, ctx)
+		if !ok {
+			return false, ""
+		}
+		if op == "StringEqualsIgnoreCase" {
+			return strings.EqualFold(v, want), ""
+		}
+		return v == want, ""
+	case "StringLike", "ArnLike", "ArnEquals":
+		toks, _, why := compile(cv, ctx.resolve)
+		if why != "" {
+			return false, ""
+		}
+		return matchTokens(toks, v, false), ""
+	case "Bool":
+		return strings.EqualFold(v, cv), ""
+	case "NumericEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals":
+		a, err1 := strconv.ParseFloat(v, 64)
+		b, err2 := strconv.ParseFloat(cv, 64)
+		if err1 != nil || err2 != nil {
+			return false, ""
+		}
+		switch op {
+		case "NumericEquals":
+			return a == b, ""
+		case "NumericLessThan":
+			return a < b, ""
+		case "NumericLessThanEquals":
+			return a <= b, ""
+		case "NumericGreaterThan":
+			return a > b, ""
+		}
+		return a >= b, ""
+	case "IpAddress":
+		addr, err := netip.ParseAddr(v)
+		if err != nil {
+			if ap, err2 := netip.ParseAddrPort(v); err2 == nil {
+				addr = ap.Addr()
+			} else {
+				return false, ""
+			}
+		}
+		if p, err := netip.ParsePrefix(cv); err == nil {
+			return p.Contains(addr.Unmap()), ""
+		}
+		if a, err := netip.ParseAddr(cv); err == nil {
+			return a == addr.Unmap(), ""
+		}
+		return false, ""
+	}
+	return false, "the local policy evaluator does not implement " + op
+}
+
+// substitute replaces ${var} references in s with their values, with no
+// wildcard processing. ok is false if a variable does not resolve.
+func substitute(s string, ctx *Context) (string, bool) {
+	if !strings.Contains(s, "${") {
+		return s, true
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		v, why := ctx.resolve(s[i+2 : i+j])
+		if why != "" {
+			return "", false
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String(), true
+}

@@ -1,0 +1,56 @@
+package policy
+
+import "strings"
+
+// knownActions are the AWS IoT data-plane actions (lower-cased).
+var knownActions = map[string]bool{}
+
+func init() {
+	for _, a := range []string{
+		"Connect", "Publish", "Subscribe", "Receive", "RetainPublish",
+		"GetRetainedMessage", "ListRetainedMessages", "DeleteThingShadow", "GetThingShadow",
+		"UpdateThingShadow", "ListNamedShadowsForThing", "AssumeRoleWithCertificate",
+		"DescribeJobExecution", "GetPendingJobExecutions", "StartNextPendingJobExecution", "UpdateJobExecution",
+	} {
+		knownActions["iot:"+strings.ToLower(a)] = true
+	}
+}
+
+// KnownAction reports whether a (wildcard-free) action is an AWS IoT data-plane action.
+func KnownAction(a string) bool { return knownActions[strings.ToLower(a)] }
+
+// Variables returns the names of the ${...} policy variables in s, in order.
+func Variables(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return out
+		}
+		out = append(out, s[i+2:i+j])
+		s = s[i+j+1:]
+	}
+}
+
+// KnownVariable reports whether name (without ${}) is a policy variable AWS IoT resolves.
+func KnownVariable(name string) bool {
+	switch name {
+	case "iot:ClientId", "iot:CertificateId", "iot:Certificate.SerialNumber", "aws:SourceIp",
+		"iot:Connection.Thing.ThingName", "iot:Connection.Thing.ThingTypeName", "iot:Connection.Thing.IsAttached",
+		"iot:Certificate.AvailableKeys":
+		return true
+	}
+	if a, ok := strings.CutPrefix(name, "iot:Connection.Thing.Attributes["); ok {
+		return len(a) > 1 && strings.HasSuffix(a, "]")
+	}
+	for _, p := range []string{"iot:Certificate.Subject.", "iot:Certificate.Issuer."} {
+		if a, ok := strings.CutPrefix(name, p); ok {
+			return a != ""
+		}
+	}
+	return false
+}

@@ -1,0 +1,258 @@
+package template
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Variant is one of the AWS walkthrough's three template variants.
+type Variant string
+
+const (
+	// Scoped (default): thing from CN with attributes version/country, and an
+	// inline policy limited to the thing's own client ID and topics.
+	Scoped Variant = "scoped"
+	// Admin: the same thing and certificate with an inline iot:* on * policy (labs only).
+	Admin Variant = "admin"
+	// Named: the same thing and certificate, attaching an existing policy by name.
+	Named Variant = "named"
+)
+
+// Variants lists the variants in the order the wizard offers them.
+var Variants = []Variant{Scoped, Admin, Named}
+
+// Describe returns a one-line description of the variant.
+func (v Variant) Describe() string {
+	switch v {
+	case Scoped:
+		return "thing from the certificate's CN; inline policy limited to client ID = thing name and topics <thing>/*"
+	case Admin:
+		return "thing from the certificate's CN; inline policy allowing iot:* on * (for labs only)"
+	case Named:
+		return "thing from the certificate's CN; attaches an existing policy by name"
+	}
+	return "unknown variant"
+}
+
+// ParseVariant accepts "scoped", "admin", "named" (also "named-policy"); "" is Scoped.
+func ParseVariant(s string) (Variant, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "scoped", "default":
+		return Scoped, nil
+	case "admin":
+		return Admin, nil
+	case "named", "named-policy", "policy":
+		return Named, nil
+	}
+	return "", fmt.Errorf("unknown template variant %q (choose scoped, admin or named)", s)
+}
+
+// Placeholders used by the walkthrough's files.
+const (
+	PlaceholderAccount    = "<ACCOUNT_ID>"
+	PlaceholderRegion     = "us-east-2"
+	PlaceholderPolicyName = "Policy_Name"
+	DefaultRoleName       = "JITPRole"
+)
+
+// The walkthrough's template bodies, verbatim (placeholders included).
+const (
+	bodyScoped = `{ "Parameters" : { "AWS::IoT::Certificate::CommonName" : { "Type" : "String" },"AWS::IoT::Certificate::Country" : { "Type" : "String" }, "AWS::IoT::Certificate::Id" : { "Type" : "String" }}, "Resources" : { "thing" : { "Type" : "AWS::IoT::Thing", "Properties" : { "ThingName" : {"Ref" : "AWS::IoT::Certificate::CommonName"}, "AttributePayload" : { "version" : "v1", "country" : {"Ref" : "AWS::IoT::Certificate::Country"}} } }, "certificate" : { "Type" : "AWS::IoT::Certificate", "Properties" : { "CertificateId": {"Ref" : "AWS::IoT::Certificate::Id"}, "Status" : "ACTIVE" } }, "policy" : {"Type" : "AWS::IoT::Policy", "Properties" : { "PolicyDocument" : "{ \"Version\": \"2012-10-17\", \"Statement\": [ { \"Effect\": \"Allow\", \"Action\": [ \"iot:Connect\" ], \"Resource\": [ \"arn:aws:iot:us-east-2:<ACCOUNT_ID>:client\/${iot:Connection.Thing.ThingName}\" ] }, { \"Effect\": \"Allow\", \"Action\": [ \"iot:Publish\", \"iot:Receive\" ], \"Resource\": [ \"arn:aws:iot:us-east-2:<ACCOUNT_ID>:topic\/${iot:Connection.Thing.ThingName}\/*\" ] }, { \"Effect\": \"Allow\", \"Action\": [ \"iot:Subscribe\" ], \"Resource\": [ \"arn:aws:iot:us-east-2:<ACCOUNT_ID>:topicfilter\/${iot:Connection.Thing.ThingName}\/*\" ] } ] }" } } } }`
+	bodyAdmin  = `{ "Parameters" : { "AWS::IoT::Certificate::CommonName" : { "Type" : "String" },"AWS::IoT::Certificate::Country" : { "Type" : "String" }, "AWS::IoT::Certificate::Id" : { "Type" : "String" }}, "Resources" : { "thing" : { "Type" : "AWS::IoT::Thing", "Properties" : { "ThingName" : {"Ref" : "AWS::IoT::Certificate::CommonName"}, "AttributePayload" : { "version" : "v1", "country" : {"Ref" : "AWS::IoT::Certificate::Country"}} } }, "certificate" : { "Type" : "AWS::IoT::Certificate", "Properties" : { "CertificateId": {"Ref" : "AWS::IoT::Certificate::Id"}, "Status" : "ACTIVE" } }, "policy" : {"Type" : "AWS::IoT::Policy", "Properties" : { "PolicyDocument" : "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}" } } } }`
+	bodyNamed  = `{ "Parameters" : { "AWS::IoT::Certificate::CommonName" : { "Type" : "String" },"AWS::IoT::Certificate::Country" : { "Type" : "String" }, "AWS::IoT::Certificate::Id" : { "Type" : "String" }}, "Resources" : { "thing" : { "Type" : "AWS::IoT::Thing", "Properties" : { "ThingName" : {"Ref" : "AWS::IoT::Certificate::CommonName"}, "AttributePayload" : { "version" : "v1", "country" : {"Ref" : "AWS::IoT::Certificate::Country"}} } }, "certificate" : { "Type" : "AWS::IoT::Certificate", "Properties" : { "CertificateId": {"Ref" : "AWS::IoT::Certificate::Id"}, "Status" : "ACTIVE" } }, "policy" :  {"Type" : "AWS::IoT::Policy", "Properties" : { "PolicyName" :  "Policy_Name"} } } }`
+)
+
+var (
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+)
+
+// DefaultRoleArn is the walkthrough's role ARN for an account.
+func DefaultRoleArn(region, account string) string {
+	return "arn:" + partition(region) + ":iam::" + account + ":role/" + DefaultRoleName
+}
+
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// RenderConfig builds the registration config of a variant with the
+// placeholders filled in. An empty roleArn means DefaultRoleArn; an empty
+// policyName (Named only) keeps the walkthrough's "Policy_Name".
+func RenderConfig(v Variant, region, account, roleArn, policyName string) (*RegistrationConfig, error) {
+	if !regionRE.MatchString(region) {
+		return nil, &ConfigError{Field: "region", Message: fmt.Sprintf("%q is not an AWS region name", region), Fix: "use a region such as us-east-2 or eu-west-1"}
+	}
+	if !accountRE.MatchString(account) {
+		return nil, &ConfigError{Field: "account", Message: fmt.Sprintf("%q is not a 12-digit AWS account ID", account), Fix: "use the Account shown by `aws sts get-caller-identity`"}
+	}
+	var body string
+	switch v {
+	case Scoped, "":
+		body = bodyScoped
+	case Admin:
+		body = bodyAdmin
+	case Named:
+		body = bodyNamed
+		if policyName == "" {
+			policyName = PlaceholderPolicyName
+		}
+		if len(policyName) > MaxPolicyName || !policyNameRE.MatchString(policyName) {
+			return nil, &ConfigError{Field: "policyName", Message: fmt.Sprintf("%q is not a valid policy name", policyName), Fix: "use 1-128 letters, digits and + = , . @ _ -"}
+		}
+		body = strings.Replace(body, `"`+PlaceholderPolicyName+`"`, `"`+policyName+`"`, 1)
+	default:
+		return nil, &ConfigError{Field: "variant", Message: fmt.Sprintf("unknown template variant %q", v), Fix: "choose scoped, admin or named"}
+	}
+	body = strings.ReplaceAll(body, "arn:aws:iot:"+PlaceholderRegion+":", "arn:"+partition(region)+":iot:"+region+":")
+	body = strings.ReplaceAll(body, PlaceholderAccount, account)
+	if roleArn == "" {
+		roleArn = DefaultRoleArn(region, account)
+	}
+	c := &RegistrationConfig{TemplateBody: body, RoleArn: roleArn}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Render returns the registration-config JSON file of a variant (the
+// walkthrough's jitp_template.json) with region, account, role ARN and, for
+// Named, the policy name filled in.
+func Render(v Variant, region, account, roleArn, policyName string) ([]byte, error) {
+	c, err := RenderConfig(v, region, account, roleArn, policyName)
+	if err != nil {
+		return nil, err
+	}
+	return c.Marshal(), nil
+}
+
+// Marshal writes the config in the walkthrough's file layout.
+func (c *RegistrationConfig) Marshal() []byte {
+	var b bytes.Buffer
+	b.WriteString("{\n \"templateBody\":")
+	b.WriteString(jsonString(c.TemplateBody))
+	b.WriteString(",\n \"roleArn\":")
+	b.WriteString(jsonString(c.RoleArn))
+	if c.TemplateName != "" {
+		b.WriteString(",\n \"templateName\":")
+		b.WriteString(jsonString(c.TemplateName))
+	}
+	b.WriteString("\n}\n")
+	return b.Bytes()
+}
+
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // encoding a string cannot fail
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// writeJSON serialises n keeping key order; indent "" means compact.
+func writeJSON(b *strings.Builder, n *node, prefix, indent string) {
+	nl := func(p string) {
+		if indent != "" {
+			b.WriteString("\n" + p)
+		}
+	}
+	switch n.kind {
+	case kindNull:
+		b.WriteString("null")
+	case kindBool:
+		fmt.Fprint(b, n.b)
+	case kindNumber:
+		b.WriteString(n.str)
+	case kindString:
+		b.WriteString(jsonString(n.str))
+	case kindArray, kindObject:
+		open, closing := "[", "]"
+		if n.kind == kindObject {
+			open, closing = "{", "}"
+		}
+		b.WriteString(open)
+		if len(n.vals) == 0 {
+			b.WriteString(closing)
+			return
+		}
+		for i, v := range n.vals {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			nl(prefix + indent)
+			if n.kind == kindObject {
+				b.WriteString(jsonString(n.keys[i]))
+				b.WriteString(":")
+				if indent != "" {
+					b.WriteString(" ")
+				}
+			}
+			writeJSON(b, v, prefix+indent, indent)
+		}
+		nl(prefix)
+		b.WriteString(closing)
+	}
+}
+
+// Pretty returns the template body indented for display, keys in their
+// original order. Each inline PolicyDocument (a JSON string inside the
+// template) is then shown decoded and indented as well, under a heading naming
+// its JSON path. The first part alone is equivalent JSON to the input.
+func Pretty(body string) (string, error) {
+	t, docs, err := PrettyParts(body)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(t)
+	for _, d := range docs {
+		b.WriteString("\n\n" + d.Path + " (decoded):\n" + d.Pretty)
+	}
+	return b.String(), nil
+}
+
+// PrettyPolicy is an inline policy document shown decoded.
+type PrettyPolicy struct {
+	Path   string // e.g. "Resources.policy.Properties.PolicyDocument"
+	Pretty string // the document indented, or the raw string if it is not JSON
+}
+
+// PrettyParts is Pretty split into the indented template and its decoded policies.
+func PrettyParts(body string) (string, []PrettyPolicy, error) {
+	root, err := parseJSON(body)
+	if err != nil {
+		je := err.(*jsonError)
+		line, col := lineCol(body, je.off)
+		return "", nil, fmt.Errorf("template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.msg, "invalid JSON: "), line, col)
+	}
+	var b strings.Builder
+	writeJSON(&b, root, "", "  ")
+	var docs []PrettyPolicy
+	if res := root.get("Resources"); res != nil && res.kind == kindObject {
+		for i, id := range res.keys {
+			props := res.vals[i].get("Properties")
+			doc := props.get("PolicyDocument")
+			if doc == nil || doc.kind != kindString {
+				continue
+			}
+			pp := PrettyPolicy{Path: "Resources." + id + ".Properties.PolicyDocument", Pretty: doc.str}
+			if dn, err := parseJSON(doc.str); err == nil {
+				var db strings.Builder
+				writeJSON(&db, dn, "", "  ")
+				pp.Pretty = db.String()
+			}
+			docs = append(docs, pp)
+		}
+	}
+	return b.String(), docs, nil
+}
