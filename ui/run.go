@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aymanbagabas/go-osc52/v2"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// RunConfig is how the real program runs the wizard on a terminal.
+type RunConfig struct {
+	Options
+	In  io.Reader // the terminal's input (os.Stdin)
+	Out io.Writer // the terminal (os.Stdout); nothing else is written to it while the wizard runs
+	// DebugLog, when set, is the file that receives the debug log (tea.LogToFile); otherwise
+	// the standard logger is silenced while the wizard runs, so no stray line hits the screen.
+	DebugLog string
+	// NoAltScreen draws inline instead of on the alternate screen (tests, recordings).
+	NoAltScreen bool
+}
+
+// Run shows the wizard until the user quits or ctx ends, and returns the final model. The
+// terminal is restored on every exit, including a panic (bubbletea restores it; a panic inside
+// a step's action never gets that far: the step model turns it into an error banner).
+func Run(ctx context.Context, rc RunConfig) (*Model, error) {
+	if rc.In == nil {
+		rc.In = os.Stdin
+	}
+	if rc.Out == nil {
+		rc.Out = os.Stdout
+	}
+	prevOut, prevFlags, prevPrefix := log.Writer(), log.Flags(), log.Prefix()
+	defer func() {
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+		log.SetPrefix(prevPrefix)
+	}()
+	if rc.DebugLog != "" {
+		f, err := tea.LogToFile(rc.DebugLog, "jitpwiz ")
+		if err != nil {
+			return nil, fmt.Errorf("--debug: %w — choose a writable location", err)
+		}
+		defer f.Close()
+		log.SetFlags(log.LstdFlags | log.Lmicroseconds)
+		rc.Log = log.Default()
+	} else {
+		log.SetOutput(io.Discard)
+	}
+
+	if rc.Renderer == nil {
+		rc.Renderer = lipgloss.NewRenderer(rc.Out)
+	}
+	if rc.Copy == nil {
+		rc.Copy = OSC52(rc.Out)
+	}
+	if rc.ShowPath == nil {
+		rc.ShowPath = RelativeToCwd
+	}
+	if rc.Ctx == nil {
+		rc.Ctx = ctx
+	}
+	m := New(rc.Options)
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(rc.In), tea.WithOutput(rc.Out)}
+	if !rc.NoAltScreen {
+		opts = append(opts, tea.WithAltScreen())
+	}
+	final, err := tea.NewProgram(m, opts...).Run()
+	m.cancel()
+	if fm, ok := final.(*Model); ok && fm != nil {
+		m = fm
+	}
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		err = nil // interrupted from outside (signal): not an error of the wizard
+	}
+	if err != nil {
+		log.Printf("wizard ended: %v", err)
+		return m, fmt.Errorf("the wizard stopped: %w", err)
+	}
+	return m, nil
+}
+
+// OSC52 returns a copy function that writes an OSC 52 clipboard sequence to the terminal w
+// (wrapped for tmux and screen, which otherwise swallow it).
+func OSC52(w io.Writer) func(string) error {
+	return func(text string) error {
+		seq := osc52.New(text)
+		switch {
+		case os.Getenv("TMUX") != "":
+			seq = seq.Tmux()
+		case strings.HasPrefix(os.Getenv("TERM"), "screen"):
+			seq = seq.Screen()
+		}
+		_, err := seq.WriteTo(w)
+		return err
+	}
+}
+
+// RelativeToCwd shows a path relative to the current directory when it lies below it.
+func RelativeToCwd(p string) string {
+	if !filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return p
+	}
+	return rel
+}
+
+// Summary is the one line printed after the wizard closed: where the user stopped and how to
+// go on.
+func (m *Model) Summary() string {
+	if m.active < 0 {
+		return ""
+	}
+	done, total := 0, 0
+	for _, st := range m.plan {
+		if st.Skip(m.c.Session) {
+			continue
+		}
+		total++
+		if st.Done(m.c.Session) {
+			done++
+		}
+	}
+	if done == total {
+		return fmt.Sprintf("jitpwiz: all %d steps done.", total)
+	}
+	return fmt.Sprintf("jitpwiz: %d of %d steps done; stopped at %q. Run jitpwiz again with the same --dir to resume.", done, total, m.Active().Title())
+}
