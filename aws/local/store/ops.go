@@ -1,0 +1,980 @@
+package store
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws/policy"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// The helpers below run inside Store.Update (those that change state) or Store.View.
+// Every rule violation is an *APIError with AWS's exception name and status.
+
+// ---- identifiers and ARNs ----
+
+func (st *State) iotARN(kind, name string) string {
+	return "arn:" + policy.Partition(st.Region) + ":iot:" + st.Region + ":" + st.Account + ":" + kind + "/" + name
+}
+
+// CertARN, CACertARN, ThingARN and PolicyARN build the IoT ARNs of this account/region.
+func (st *State) CertARN(id string) string      { return st.iotARN("cert", id) }
+func (st *State) CACertARN(id string) string    { return st.iotARN("cacert", id) }
+func (st *State) ThingARN(name string) string   { return st.iotARN("thing", name) }
+func (st *State) PolicyARN(name string) string  { return st.iotARN("policy", name) }
+func (st *State) RoleARN(path, n string) string { return "arn:" + policy.Partition(st.Region) + ":iam::" + st.Account + ":role" + path + n }
+
+// CertIDFromARN returns the certificate ID of a cert ARN ("arn:aws:iot:r:a:cert/<id>"),
+// or "" if arn is not a certificate ARN.
+func CertIDFromARN(arn string) string {
+	if !strings.HasPrefix(arn, "arn:") {
+		return ""
+	}
+	i := strings.Index(arn, ":cert/")
+	if i < 0 {
+		return ""
+	}
+	return arn[i+len(":cert/"):]
+}
+
+func (st *State) randomHex(n int) string {
+	b := make([]byte, (n+1)/2)
+	st.rand(b)
+	return hex.EncodeToString(b)[:n]
+}
+
+func (st *State) randomLower(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	st.rand(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func (st *State) rand(b []byte) {
+	if st.random == nil {
+		panic("store: state used outside a Store")
+	}
+	st.random(b)
+}
+
+// NewUUID returns a random (version 4) UUID, as AWS uses for thing IDs.
+func (st *State) NewUUID() string {
+	b := make([]byte, 16)
+	st.rand(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// EndpointAddress is the host DescribeEndpoint would return on AWS for this state
+// (<prefix>-ats.iot.<region>.amazonaws.com); the local server returns its own host.
+func (st *State) EndpointAddress() string {
+	return st.EndpointPrefix + "-ats.iot." + st.Region + ".amazonaws.com"
+}
+
+// ---- registration code ----
+
+// EnsureRegistrationCode returns the account+region registration code, minting one
+// (64 lowercase hex characters) if there is none.
+func (st *State) EnsureRegistrationCode() string {
+	if st.RegistrationCode == "" {
+		st.RegistrationCode = st.randomHex(64)
+	}
+	return st.RegistrationCode
+}
+
+// DeleteRegistrationCode forgets the code; the next GetRegistrationCode mints a new one.
+func (st *State) DeleteRegistrationCode() { st.RegistrationCode = "" }
+
+// ---- CA certificates ----
+
+// RegisterCAInput is RegisterCACertificate's input. The registration config must have
+// been validated by the caller (the template is not the store's business).
+type RegisterCAInput struct {
+	CACertificatePEM        string
+	VerificationCertificate string // PEM; required for DEFAULT, must be empty for SNI_ONLY
+	SetAsActive             bool
+	AllowAutoRegistration   bool
+	RegistrationConfig      *RegistrationConfig
+	CertificateMode         string // "" = DEFAULT
+	Tags                    []Tag
+}
+
+// RegisterCA applies RegisterCACertificate's checks in this order: mode, CA parses, is
+// CA:TRUE and in validity, not already registered (409 with resourceId/resourceArn),
+// verification certificate (DEFAULT: present, parses, signed by the CA, CN = the current
+// registration code; SNI_ONLY: absent), at most MaxCAsPerSubject CAs with this subject.
+func (st *State) RegisterCA(in RegisterCAInput) (*CA, error) {
+	mode := in.CertificateMode
+	if mode == "" {
+		mode = ModeDefault
+	}
+	if mode != ModeDefault && mode != ModeSNIOnly {
+		return nil, Errorf(CodeInvalidRequest, "1 validation error detected: Value '%s' at 'certificateMode' failed to satisfy constraint: Member must satisfy enum value set: [DEFAULT, SNI_ONLY]", in.CertificateMode)
+	}
+	if strings.TrimSpace(in.CACertificatePEM) == "" {
+		return nil, Errorf(CodeInvalidRequest, "1 validation error detected: Value null at 'caCertificate' failed to satisfy constraint: Member must not be null")
+	}
+	if len(in.CACertificatePEM) > 65536 {
+		return nil, Errorf(CodeInvalidRequest, "1 validation error detected: Value at 'caCertificate' failed to satisfy constraint: Member must have length less than or equal to 65536")
+	}
+	ca, err := parseCert(in.CACertificatePEM)
+	if err != nil {
+		return nil, Errorf(CodeCertificateValidation, "The CA certificate is not a valid X.509 certificate: %v", err)
+	}
+	if !ca.BasicConstraintsValid || !ca.IsCA {
+		return nil, Errorf(CodeCertificateValidation, "CA certificate %s does not have the basicConstraints extension as true", subjectText(ca))
+	}
+	now := st.Now()
+	if now.Before(ca.NotBefore) || now.After(ca.NotAfter) {
+		return nil, Errorf(CodeCertificateValidation, "The CA certificate is not valid at this time (valid %s to %s)", ca.NotBefore.UTC().Format(time.RFC3339), ca.NotAfter.UTC().Format(time.RFC3339))
+	}
+	id := pki.CertID(ca)
+	if _, ok := st.CAs[id]; ok {
+		return nil, AlreadyExists(id, st.CACertARN(id), "The certificate is already provisioned or registered")
+	}
+	switch mode {
+	case ModeSNIOnly:
+		if strings.TrimSpace(in.VerificationCertificate) != "" {
+			return nil, Errorf(CodeInvalidRequest, "A verification certificate must not be provided when the certificate mode is SNI_ONLY")
+		}
+	default:
+		if strings.TrimSpace(in.VerificationCertificate) == "" {
+			return nil, Errorf(CodeInvalidRequest, "A verification certificate is required when the certificate mode is DEFAULT")
+		}
+		v, err := parseCert(in.VerificationCertificate)
+		if err != nil {
+			return nil, Errorf(CodeCertificateValidation, "The verification certificate is not a valid X.509 certificate: %v", err)
+		}
+		if err := v.CheckSignatureFrom(ca); err != nil || !bytes.Equal(v.RawIssuer, ca.RawSubject) {
+			return nil, Errorf(CodeCertificateValidation, "The verification certificate is not signed by the CA certificate")
+		}
+		if now.Before(v.NotBefore) || now.After(v.NotAfter) {
+			return nil, Errorf(CodeCertificateValidation, "The verification certificate is not valid at this time (valid %s to %s)", v.NotBefore.UTC().Format(time.RFC3339), v.NotAfter.UTC().Format(time.RFC3339))
+		}
+		if st.RegistrationCode == "" || v.Subject.CommonName != st.RegistrationCode {
+			return nil, Errorf(CodeRegistrationCode, "The registration code is invalid")
+		}
+	}
+	subj := hex.EncodeToString(ca.RawSubject)
+	n := 0
+	for _, c := range st.CAs {
+		if c.SubjectKey == subj {
+			n++
+		}
+	}
+	if n >= MaxCAsPerSubject {
+		return nil, Errorf(CodeLimitExceeded, "There are already %d CA certificates with the subject %s in this account and region; the limit is %d", n, subjectText(ca), MaxCAsPerSubject)
+	}
+	rec := &CA{
+		ID:                     id,
+		ARN:                    st.CACertARN(id),
+		PEM:                    string(pki.EncodeCertPEM(ca)),
+		SubjectKey:             subj,
+		Status:                 StatusInactive,
+		AutoRegistrationStatus: AutoRegDisable,
+		Mode:                   mode,
+		Owner:                  st.Account,
+		CustomerVersion:        1,
+		GenerationID:           st.NewUUID(),
+		NotBefore:              ca.NotBefore.UTC(),
+		NotAfter:               ca.NotAfter.UTC(),
+		Tags:                   slices.Clone(in.Tags),
+		Created:                now,
+		Modified:               now,
+		cert:                   ca,
+	}
+	if in.SetAsActive {
+		rec.Status = StatusActive
+	}
+	if in.AllowAutoRegistration {
+		rec.AutoRegistrationStatus = AutoRegEnable
+	}
+	if !in.RegistrationConfig.IsZero() {
+		rc := *in.RegistrationConfig
+		rec.RegistrationConfig = &rc
+	}
+	st.CAs[id] = rec
+	return rec, nil
+}
+
+// CA returns the registered CA with this ID, or ResourceNotFoundException.
+func (st *State) CA(id string) (*CA, error) {
+	if c, ok := st.CAs[normalizeID(id)]; ok {
+		return c, nil
+	}
+	return nil, Errorf(CodeResourceNotFound, "The certificate %s does not exist", id)
+}
+
+// UpdateCAInput is UpdateCACertificate's input; empty strings leave a field unchanged.
+type UpdateCAInput struct {
+	NewStatus                 string
+	NewAutoRegistrationStatus string
+	RegistrationConfig        *RegistrationConfig // nil leaves it
+	RemoveAutoRegistration    bool                // clears the registration config
+}
+
+// UpdateCA applies UpdateCACertificate.
+func (st *State) UpdateCA(id string, in UpdateCAInput) error {
+	if in.NewStatus != "" && in.NewStatus != StatusActive && in.NewStatus != StatusInactive {
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value '%s' at 'newStatus' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE]", in.NewStatus)
+	}
+	if in.NewAutoRegistrationStatus != "" && in.NewAutoRegistrationStatus != AutoRegEnable && in.NewAutoRegistrationStatus != AutoRegDisable {
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value '%s' at 'newAutoRegistrationStatus' failed to satisfy constraint: Member must satisfy enum value set: [ENABLE, DISABLE]", in.NewAutoRegistrationStatus)
+	}
+	if in.RemoveAutoRegistration && !in.RegistrationConfig.IsZero() {
+		return Errorf(CodeInvalidRequest, "registrationConfig and removeAutoRegistration cannot be used together")
+	}
+	c, err := st.CA(id)
+	if err != nil {
+		return err
+	}
+	if in.NewStatus != "" {
+		c.Status = in.NewStatus
+	}
+	if in.NewAutoRegistrationStatus != "" {
+		c.AutoRegistrationStatus = in.NewAutoRegistrationStatus
+	}
+	if in.RemoveAutoRegistration {
+		c.RegistrationConfig = nil
+	} else if !in.RegistrationConfig.IsZero() {
+		rc := *in.RegistrationConfig
+		c.RegistrationConfig = &rc
+	}
+	c.CustomerVersion++
+	c.GenerationID = st.NewUUID()
+	c.Modified = st.Now()
+	return nil
+}
+
+// DeleteCA applies DeleteCACertificate: an ACTIVE CA must be deactivated first.
+func (st *State) DeleteCA(id string) error {
+	c, err := st.CA(id)
+	if err != nil {
+		return err
+	}
+	if c.Status == StatusActive {
+		return Errorf(CodeCertificateState, "Certificate must be deactivated (not ACTIVE) before deletion. Id: %s", c.ID)
+	}
+	delete(st.CAs, c.ID)
+	return nil
+}
+
+// SortedCAs returns the CAs by creation time (then ID), oldest first.
+func (st *State) SortedCAs() []*CA {
+	out := make([]*CA, 0, len(st.CAs))
+	for _, c := range st.CAs {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// FindIssuingCA returns the registered CA (any status) that signed leaf: its subject is
+// leaf's issuer and its key verifies leaf's signature. If several match (the same CA
+// re-issued), an ACTIVE one is preferred, then the oldest. Nil if none.
+func (st *State) FindIssuingCA(leaf *x509.Certificate) *CA {
+	var found *CA
+	for _, c := range st.SortedCAs() {
+		ca := c.Cert()
+		if ca == nil || !bytes.Equal(leaf.RawIssuer, ca.RawSubject) {
+			continue
+		}
+		if leaf.CheckSignatureFrom(ca) != nil {
+			continue
+		}
+		if c.Status == StatusActive {
+			return c
+		}
+		if found == nil {
+			found = c
+		}
+	}
+	return found
+}
+
+// ---- device certificates ----
+
+// Certificate returns the device certificate with this ID, or ResourceNotFoundException.
+func (st *State) Certificate(id string) (*Certificate, error) {
+	if c, ok := st.Certificates[normalizeID(id)]; ok {
+		return c, nil
+	}
+	return nil, Errorf(CodeResourceNotFound, "The certificate %s does not exist", id)
+}
+
+// CertificateByARN returns the device certificate named by a cert ARN, or ResourceNotFoundException.
+func (st *State) CertificateByARN(arn string) (*Certificate, error) {
+	id := CertIDFromARN(arn)
+	if id == "" {
+		return nil, Errorf(CodeInvalidRequest, "%s is not a certificate ARN (arn:aws:iot:<region>:<account>:cert/<certificateId>)", arn)
+	}
+	c, ok := st.Certificates[normalizeID(id)]
+	if !ok || c.ARN != arn {
+		return nil, Errorf(CodeResourceNotFound, "The certificate %s does not exist", arn)
+	}
+	return c, nil
+}
+
+// RegisterDeviceCert registers a device certificate issued by the registered CA caID
+// with the given status (auto-registration uses PENDING_ACTIVATION). An already
+// registered certificate is ResourceAlreadyExistsException with its ID and ARN.
+func (st *State) RegisterDeviceCert(cert *x509.Certificate, caID, status string) (*Certificate, error) {
+	id := pki.CertID(cert)
+	if c, ok := st.Certificates[id]; ok {
+		return nil, AlreadyExists(c.ID, c.ARN, "The certificate is already provisioned or registered")
+	}
+	mode := ModeDefault
+	if caID != "" {
+		ca, err := st.CA(caID)
+		if err != nil {
+			return nil, err
+		}
+		mode = ca.Mode
+		caID = ca.ID
+	}
+	switch status {
+	case StatusActive, StatusInactive, StatusPendingActivation, StatusRevoked:
+	default:
+		return nil, Errorf(CodeInvalidRequest, "%s is not a status a certificate can be registered with", status)
+	}
+	now := st.Now()
+	c := &Certificate{
+		ID:              id,
+		ARN:             st.CertARN(id),
+		CAID:            caID,
+		PEM:             string(pki.EncodeCertPEM(cert)),
+		Status:          status,
+		Mode:            mode,
+		Owner:           st.Account,
+		CustomerVersion: 1,
+		GenerationID:    st.NewUUID(),
+		NotBefore:       cert.NotBefore.UTC(),
+		NotAfter:        cert.NotAfter.UTC(),
+		Created:         now,
+		Modified:        now,
+		cert:            cert,
+	}
+	st.Certificates[id] = c
+	return c, nil
+}
+
+// SetCertificateStatus changes a device certificate's status without UpdateCertificate's
+// caller-facing restrictions (JITP activating a PENDING_ACTIVATION cert uses this).
+func (st *State) SetCertificateStatus(id, status string) error {
+	c, err := st.Certificate(id)
+	if err != nil {
+		return err
+	}
+	if c.Status != status {
+		c.Status = status
+		c.CustomerVersion++
+		c.GenerationID = st.NewUUID()
+		c.Modified = st.Now()
+	}
+	return nil
+}
+
+// UpdateCertificate applies UpdateCertificate(newStatus) as a caller may: ACTIVE,
+// INACTIVE or REVOKED; a REVOKED certificate cannot be changed.
+func (st *State) UpdateCertificate(id, newStatus string) error {
+	switch newStatus {
+	case StatusActive, StatusInactive, StatusRevoked:
+	case StatusPendingTransfer, StatusPendingActivation, StatusRegisterInactive:
+		return Errorf(CodeInvalidRequest, "The certificate status cannot be set to %s with UpdateCertificate", newStatus)
+	case "":
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value null at 'newStatus' failed to satisfy constraint: Member must not be null")
+	default:
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value '%s' at 'newStatus' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE, REVOKED, PENDING_TRANSFER, REGISTER_INACTIVE, PENDING_ACTIVATION]", newStatus)
+	}
+	c, err := st.Certificate(id)
+	if err != nil {
+		return err
+	}
+	if c.Status == StatusRevoked && newStatus != StatusRevoked {
+		return Errorf(CodeCertificateState, "The certificate %s is revoked and cannot be changed to %s", c.ID, newStatus)
+	}
+	if c.Status == StatusPendingTransfer {
+		return Errorf(CodeCertificateState, "The certificate %s is pending transfer", c.ID)
+	}
+	return st.SetCertificateStatus(c.ID, newStatus)
+}
+
+// DeleteCertificate applies DeleteCertificate: not while ACTIVE; not while attached to a
+// thing; not while policies are attached unless force (then they are detached).
+func (st *State) DeleteCertificate(id string, force bool) error {
+	c, err := st.Certificate(id)
+	if err != nil {
+		return err
+	}
+	if c.Status == StatusActive {
+		return Errorf(CodeCertificateState, "Certificate must be deactivated (not ACTIVE) before deletion. Id: %s", c.ID)
+	}
+	if len(st.ThingsForPrincipal(c.ARN)) > 0 {
+		return Errorf(CodeDeleteConflict, "Things must be detached before deletion (arn: %s)", c.ARN)
+	}
+	if len(st.PolicyNamesForTarget(c.ARN)) > 0 {
+		if !force {
+			return Errorf(CodeDeleteConflict, "Certificate policies must be detached before deletion (arn: %s)", c.ARN)
+		}
+		st.PolicyTargets = slices.DeleteFunc(st.PolicyTargets, func(a PolicyAttachment) bool { return a.Target == c.ARN })
+	}
+	delete(st.Certificates, c.ID)
+	return nil
+}
+
+// CertificatesByCA returns the device certificates issued by caID, oldest first.
+func (st *State) CertificatesByCA(caID string) []*Certificate {
+	caID = normalizeID(caID)
+	var out []*Certificate
+	for _, c := range st.Certificates {
+		if c.CAID == caID {
+			out = append(out, c)
+		}
+	}
+	sortCerts(out)
+	return out
+}
+
+// SortedCertificates returns all device certificates, oldest first.
+func (st *State) SortedCertificates() []*Certificate {
+	out := make([]*Certificate, 0, len(st.Certificates))
+	for _, c := range st.Certificates {
+		out = append(out, c)
+	}
+	sortCerts(out)
+	return out
+}
+
+func sortCerts(out []*Certificate) {
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+}
+
+// ---- things ----
+
+var thingNameRE = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
+
+// ValidThingName reports an InvalidRequestException unless name is 1..128 of [a-zA-Z0-9:_-].
+func ValidThingName(name string) error {
+	if !thingNameRE.MatchString(name) {
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value '%s' at 'thingName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+ and have length between 1 and 128", name)
+	}
+	return nil
+}
+
+// Thing returns the thing, or ResourceNotFoundException.
+func (st *State) Thing(name string) (*Thing, error) {
+	if t, ok := st.Things[name]; ok {
+		return t, nil
+	}
+	return nil, Errorf(CodeResourceNotFound, "Thing %s cannot be found.", name)
+}
+
+// CreateThing creates a thing (version 1). An existing thing with the same name is
+// ResourceAlreadyExistsException unless its type and attributes are identical, in which
+// case it is returned unchanged (as AWS's CreateThing does).
+func (st *State) CreateThing(name, typeName string, attrs map[string]string) (*Thing, error) {
+	if err := ValidThingName(name); err != nil {
+		return nil, err
+	}
+	if t, ok := st.Things[name]; ok {
+		if t.TypeName == typeName && mapsEqual(t.Attributes, attrs) {
+			return t, nil
+		}
+		return nil, AlreadyExists(t.ID, t.ARN, "Thing %s already exists in account with different attributes", name)
+	}
+	t := &Thing{Name: name, ID: st.NewUUID(), ARN: st.ThingARN(name), TypeName: typeName, Version: 1, Created: st.Now()}
+	if len(attrs) > 0 {
+		t.Attributes = make(map[string]string, len(attrs))
+		for k, v := range attrs {
+			t.Attributes[k] = v
+		}
+	}
+	st.Things[name] = t
+	return t, nil
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteThing applies DeleteThing: an absent thing is success; a thing with principals
+// attached is InvalidRequestException; expectedVersion (if non-nil) must match.
+func (st *State) DeleteThing(name string, expectedVersion *int64) error {
+	t, ok := st.Things[name]
+	if !ok {
+		return nil
+	}
+	if expectedVersion != nil && *expectedVersion != t.Version {
+		return Errorf(CodeVersionConflict, "The version for thing %s does not match the expected version.", name)
+	}
+	if len(st.PrincipalsOfThing(name)) > 0 {
+		return Errorf(CodeInvalidRequest, "Cannot delete. Thing %s is still attached to one or more principals", name)
+	}
+	delete(st.Things, name)
+	return nil
+}
+
+// SortedThings returns the things by name.
+func (st *State) SortedThings() []*Thing {
+	out := make([]*Thing, 0, len(st.Things))
+	for _, t := range st.Things {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Thing principal attachment types.
+const (
+	NonExclusiveThing = "NON_EXCLUSIVE_THING"
+	ExclusiveThing    = "EXCLUSIVE_THING"
+)
+
+// AttachThingPrincipal attaches a principal (certificate ARN) to a thing; attaching
+// again is a no-op. Thing and certificate must exist.
+func (st *State) AttachThingPrincipal(thing, principal, typ string) error {
+	if _, err := st.Thing(thing); err != nil {
+		return err
+	}
+	if _, err := st.CertificateByARN(principal); err != nil {
+		return err
+	}
+	if typ == "" {
+		typ = NonExclusiveThing
+	}
+	if typ != NonExclusiveThing && typ != ExclusiveThing {
+		return Errorf(CodeInvalidRequest, "thingPrincipalType must be EXCLUSIVE_THING or NON_EXCLUSIVE_THING, not %s", typ)
+	}
+	if typ == ExclusiveThing {
+		for _, tp := range st.ThingPrincipals {
+			if tp.Principal == principal && tp.Thing != thing {
+				return Errorf(CodeInvalidRequest, "The principal %s is already attached to thing %s; an exclusive attachment allows one thing", principal, tp.Thing)
+			}
+		}
+	}
+	for i, tp := range st.ThingPrincipals {
+		if tp.Thing == thing && tp.Principal == principal {
+			st.ThingPrincipals[i].Type = typ
+			return nil
+		}
+	}
+	st.ThingPrincipals = append(st.ThingPrincipals, ThingPrincipal{Thing: thing, Principal: principal, Type: typ})
+	return nil
+}
+
+// DetachThingPrincipal detaches a principal from a thing (the thing must exist; a
+// principal that is not attached is a no-op).
+func (st *State) DetachThingPrincipal(thing, principal string) error {
+	if _, err := st.Thing(thing); err != nil {
+		return err
+	}
+	st.ThingPrincipals = slices.DeleteFunc(st.ThingPrincipals, func(tp ThingPrincipal) bool {
+		return tp.Thing == thing && tp.Principal == principal
+	})
+	return nil
+}
+
+// PrincipalsOfThing returns the principal ARNs attached to a thing, in attach order.
+func (st *State) PrincipalsOfThing(thing string) []string {
+	var out []string
+	for _, tp := range st.ThingPrincipals {
+		if tp.Thing == thing {
+			out = append(out, tp.Principal)
+		}
+	}
+	return out
+}
+
+// ThingsForPrincipal returns the names of the things a principal is attached to, in attach order.
+func (st *State) ThingsForPrincipal(principal string) []string {
+	var out []string
+	for _, tp := range st.ThingPrincipals {
+		if tp.Principal == principal {
+			out = append(out, tp.Thing)
+		}
+	}
+	return out
+}
+
+// IsThingAttached reports whether thing is attached to principal (iot:Connection.Thing.IsAttached).
+func (st *State) IsThingAttached(thing, principal string) bool {
+	for _, tp := range st.ThingPrincipals {
+		if tp.Thing == thing && tp.Principal == principal {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- policies ----
+
+var policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+
+// ValidPolicyName reports an InvalidRequestException unless name is 1..128 of [\w+=,.@-].
+func ValidPolicyName(name string) error {
+	if !policyNameRE.MatchString(name) {
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value '%s' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length between 1 and 128", name)
+	}
+	return nil
+}
+
+// Policy returns the policy, or ResourceNotFoundException.
+func (st *State) Policy(name string) (*Policy, error) {
+	if p, ok := st.Policies[name]; ok {
+		return p, nil
+	}
+	return nil, Errorf(CodeResourceNotFound, "Policy not found (name=%s)", name)
+}
+
+// CreatePolicy creates a policy after validating its name and document (aws/policy);
+// an existing name is ResourceAlreadyExistsException.
+func (st *State) CreatePolicy(name, document string, tags []Tag) (*Policy, error) {
+	if err := ValidPolicyName(name); err != nil {
+		return nil, err
+	}
+	if p, ok := st.Policies[name]; ok {
+		return nil, AlreadyExists(p.Name, p.ARN, "Policy cannot be created - name already exists (name=%s)", name)
+	}
+	if _, err := policy.Parse(document); err != nil {
+		var me *policy.MalformedError
+		if errors.As(err, &me) {
+			return nil, Errorf(CodeMalformedPolicy, "Policy document is malformed: %s", strings.TrimPrefix(me.Error(), policy.MalformedPolicyException+": policy document is malformed: "))
+		}
+		return nil, Errorf(CodeMalformedPolicy, "Policy document is malformed: %v", err)
+	}
+	now := st.Now()
+	p := &Policy{Name: name, ARN: st.PolicyARN(name), Document: document, DefaultVersionID: "1",
+		GenerationID: st.randomHex(64), Tags: slices.Clone(tags), Created: now, Modified: now}
+	st.Policies[name] = p
+	return p, nil
+}
+
+// DeletePolicy applies DeletePolicy: not while attached to any target.
+func (st *State) DeletePolicy(name string) error {
+	p, err := st.Policy(name)
+	if err != nil {
+		return err
+	}
+	if len(st.TargetsForPolicy(name)) > 0 {
+		return Errorf(CodeDeleteConflict, "The policy cannot be deleted as the policy is attached to one or more principals (name=%s)", p.Name)
+	}
+	delete(st.Policies, name)
+	return nil
+}
+
+// SortedPolicies returns the policies by name.
+func (st *State) SortedPolicies() []*Policy {
+	out := make([]*Policy, 0, len(st.Policies))
+	for _, p := range st.Policies {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// AttachPolicy attaches a policy to a target (certificate ARN, or another target ARN such
+// as a thing group); attaching again is a no-op. The policy must exist; a certificate
+// target must exist; a target holds at most MaxPoliciesPerCert policies.
+func (st *State) AttachPolicy(name, target string) error {
+	if _, err := st.Policy(name); err != nil {
+		return err
+	}
+	if strings.TrimSpace(target) == "" {
+		return Errorf(CodeInvalidRequest, "1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null")
+	}
+	if CertIDFromARN(target) != "" {
+		if _, err := st.CertificateByARN(target); err != nil {
+			return err
+		}
+	}
+	attached := st.PolicyNamesForTarget(target)
+	if slices.Contains(attached, name) {
+		return nil
+	}
+	if len(attached) >= MaxPoliciesPerCert {
+		return Errorf(CodeLimitExceeded, "The target %s already has %d policies attached; the limit is %d", target, len(attached), MaxPoliciesPerCert)
+	}
+	st.PolicyTargets = append(st.PolicyTargets, PolicyAttachment{Policy: name, Target: target})
+	return nil
+}
+
+// DetachPolicy detaches a policy from a target (the policy must exist; not attached is a no-op).
+func (st *State) DetachPolicy(name, target string) error {
+	if _, err := st.Policy(name); err != nil {
+		return err
+	}
+	st.PolicyTargets = slices.DeleteFunc(st.PolicyTargets, func(a PolicyAttachment) bool {
+		return a.Policy == name && a.Target == target
+	})
+	return nil
+}
+
+// PolicyNamesForTarget returns the names of the policies attached to a target, in attach order.
+func (st *State) PolicyNamesForTarget(target string) []string {
+	var out []string
+	for _, a := range st.PolicyTargets {
+		if a.Target == target {
+			out = append(out, a.Policy)
+		}
+	}
+	return out
+}
+
+// PoliciesForTarget returns the policies attached to a target, in attach order.
+func (st *State) PoliciesForTarget(target string) []*Policy {
+	var out []*Policy
+	for _, n := range st.PolicyNamesForTarget(target) {
+		if p, ok := st.Policies[n]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PoliciesForCert returns the policies attached to a device certificate (by ID).
+func (st *State) PoliciesForCert(certID string) []*Policy {
+	c, ok := st.Certificates[normalizeID(certID)]
+	if !ok {
+		return nil
+	}
+	return st.PoliciesForTarget(c.ARN)
+}
+
+// TargetsForPolicy returns the targets a policy is attached to, in attach order.
+func (st *State) TargetsForPolicy(name string) []string {
+	var out []string
+	for _, a := range st.PolicyTargets {
+		if a.Policy == name {
+			out = append(out, a.Target)
+		}
+	}
+	return out
+}
+
+// ---- IAM roles ----
+
+var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// CreateRoleInput is IAM CreateRole's input.
+type CreateRoleInput struct {
+	Name               string
+	Path               string // default "/"
+	TrustPolicy        string // AssumeRolePolicyDocument
+	Description        string
+	MaxSessionDuration int // default 3600
+	Tags               []Tag
+}
+
+// CreateRole applies IAM CreateRole.
+func (st *State) CreateRole(in CreateRoleInput) (*Role, error) {
+	if !roleNameRE.MatchString(in.Name) {
+		return nil, Errorf(CodeIAMInvalidInput, "1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length between 1 and 64", in.Name)
+	}
+	path := in.Path
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") || !strings.HasSuffix(path, "/") {
+		return nil, Errorf(CodeIAMInvalidInput, "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
+	}
+	if _, ok := st.Roles[in.Name]; ok {
+		return nil, Errorf(CodeIAMEntityAlreadyExists, "Role with name %s already exists.", in.Name)
+	}
+	if strings.TrimSpace(in.TrustPolicy) == "" {
+		return nil, Errorf(CodeIAMInvalidInput, "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(in.TrustPolicy), &doc); err != nil {
+		return nil, Errorf(CodeIAMMalformedPolicy, "This policy contains invalid Json")
+	}
+	if _, ok := doc["Statement"]; !ok {
+		return nil, Errorf(CodeIAMMalformedPolicy, "Missing required field Statement")
+	}
+	msd := in.MaxSessionDuration
+	if msd == 0 {
+		msd = 3600
+	}
+	if msd < 3600 || msd > 43200 {
+		return nil, Errorf(CodeIAMInvalidInput, "The requested MaxSessionDuration %d is invalid; it must be between 3600 and 43200 seconds", msd)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	idb := make([]byte, 17)
+	st.rand(idb)
+	for i := range idb {
+		idb[i] = alphabet[int(idb[i])%len(alphabet)]
+	}
+	r := &Role{Name: in.Name, ID: "AROA" + string(idb), ARN: st.RoleARN(path, in.Name), Path: path,
+		TrustPolicy: in.TrustPolicy, Description: in.Description, MaxSessionDuration: msd,
+		Tags: slices.Clone(in.Tags), Created: st.Now()}
+	st.Roles[in.Name] = r
+	return r, nil
+}
+
+// Role returns the role, or NoSuchEntity.
+func (st *State) Role(name string) (*Role, error) {
+	if r, ok := st.Roles[name]; ok {
+		return r, nil
+	}
+	return nil, Errorf(CodeIAMNoSuchEntity, "The role with name %s cannot be found.", name)
+}
+
+// RoleByARN returns the role with this ARN, or NoSuchEntity.
+func (st *State) RoleByARN(arn string) (*Role, error) {
+	for _, r := range st.Roles {
+		if r.ARN == arn {
+			return r, nil
+		}
+	}
+	return nil, Errorf(CodeIAMNoSuchEntity, "The role %s cannot be found.", arn)
+}
+
+// DeleteRole applies IAM DeleteRole: not while managed policies are attached.
+func (st *State) DeleteRole(name string) error {
+	r, err := st.Role(name)
+	if err != nil {
+		return err
+	}
+	if len(r.AttachedPolicies) > 0 {
+		return Errorf(CodeIAMDeleteConflict, "Cannot delete entity, must detach all policies first.")
+	}
+	delete(st.Roles, name)
+	return nil
+}
+
+var managedPolicyARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$`)
+
+// AttachRolePolicy applies IAM AttachRolePolicy (attaching again is a no-op).
+func (st *State) AttachRolePolicy(name, policyARN string) error {
+	if !managedPolicyARNRE.MatchString(policyARN) {
+		return Errorf(CodeIAMInvalidInput, "ARN %s is not valid.", policyARN)
+	}
+	r, err := st.Role(name)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(r.AttachedPolicies, policyARN) {
+		r.AttachedPolicies = append(r.AttachedPolicies, policyARN)
+	}
+	return nil
+}
+
+// DetachRolePolicy applies IAM DetachRolePolicy.
+func (st *State) DetachRolePolicy(name, policyARN string) error {
+	r, err := st.Role(name)
+	if err != nil {
+		return err
+	}
+	i := slices.Index(r.AttachedPolicies, policyARN)
+	if i < 0 {
+		return Errorf(CodeIAMNoSuchEntity, "Policy %s was not found.", policyARN)
+	}
+	r.AttachedPolicies = slices.Delete(r.AttachedPolicies, i, i+1)
+	return nil
+}
+
+// TrustsService reports whether the role's trust policy lets service (e.g.
+// "iot.amazonaws.com") call sts:AssumeRole: an Allow statement naming the service
+// principal (or "*") with action sts:AssumeRole, sts:* or *. Conditions are not evaluated.
+func (r *Role) TrustsService(service string) bool {
+	var doc struct {
+		Statement json.RawMessage
+	}
+	if json.Unmarshal([]byte(r.TrustPolicy), &doc) != nil {
+		return false
+	}
+	var stmts []map[string]json.RawMessage
+	if json.Unmarshal(doc.Statement, &stmts) != nil {
+		var one map[string]json.RawMessage
+		if json.Unmarshal(doc.Statement, &one) != nil {
+			return false
+		}
+		stmts = []map[string]json.RawMessage{one}
+	}
+	for _, s := range stmts {
+		var effect string
+		_ = json.Unmarshal(s["Effect"], &effect)
+		if effect != "Allow" {
+			continue
+		}
+		actions := stringOrList(s["Action"])
+		if !slices.ContainsFunc(actions, func(a string) bool {
+			a = strings.ToLower(a)
+			return a == "sts:assumerole" || a == "sts:*" || a == "*"
+		}) {
+			continue
+		}
+		var star string
+		if json.Unmarshal(s["Principal"], &star) == nil && star == "*" {
+			return true
+		}
+		var pr map[string]json.RawMessage
+		if json.Unmarshal(s["Principal"], &pr) != nil {
+			continue
+		}
+		if slices.Contains(stringOrList(pr["Service"]), service) || slices.Contains(stringOrList(pr["AWS"]), "*") {
+			return true
+		}
+	}
+	return false
+}
+
+func stringOrList(raw json.RawMessage) []string {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	_ = json.Unmarshal(raw, &many)
+	return many
+}
+
+// ---- misc ----
+
+// normalizeID accepts the "0x" prefix the model's pattern allows and any case.
+func normalizeID(id string) string {
+	id = strings.TrimPrefix(strings.TrimPrefix(id, "0x"), "0X")
+	return strings.ToLower(id)
+}
+
+func parseCert(pemText string) (*x509.Certificate, error) {
+	return pki.ParseCertPEM([]byte(pemText))
+}
+
+func subjectText(c *x509.Certificate) string {
+	if s := strings.TrimSpace(c.Subject.String()); s != "" {
+		return fmt.Sprintf("%q", s)
+	}
+	return "(empty subject)"
+}

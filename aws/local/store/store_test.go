@@ -1,0 +1,517 @@
+package store
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+type testCA struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+}
+
+func newTestCA(t testing.TB, subj pki.Subject) testCA {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.SelfSignCA(key, subj, 3650)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testCA{cert, key}
+}
+
+func (ca testCA) issue(t testing.TB, subj pki.Subject) *x509.Certificate {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NewCSR(key, subj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func pemOf(c *x509.Certificate) string { return string(pki.EncodeCertPEM(c)) }
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), DirName), Options{Region: "ap-south-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func wantCode(t *testing.T, err error, code string) *APIError {
+	t.Helper()
+	ae := AsAPIError(err)
+	if ae == nil {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+	if ae.Code != code {
+		t.Fatalf("want %s, got %s: %s", code, ae.Code, ae.Message)
+	}
+	if ae.Status != StatusFor(code) || ae.Status == 0 {
+		t.Fatalf("%s: status %d", code, ae.Status)
+	}
+	return ae
+}
+
+// registerCA registers ca in DEFAULT mode with a verification cert for the current code.
+func registerCA(t *testing.T, s *Store, ca testCA, active, auto bool) *CA {
+	t.Helper()
+	var out CA
+	err := s.Update(func(st *State) error {
+		code := st.EnsureRegistrationCode()
+		v := ca.issue(t, pki.Subject{CommonName: code})
+		c, err := st.RegisterCA(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(v),
+			SetAsActive: active, AllowAutoRegistration: auto})
+		if err != nil {
+			return err
+		}
+		out = *c
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}
+
+func TestRegisterCAValidations(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	other := newTestCA(t, pki.Subject{Country: "IN", Organization: "Other"})
+	var code string
+	_ = s.Update(func(st *State) error { code = st.EnsureRegistrationCode(); return nil })
+	if len(code) != 64 {
+		t.Fatalf("registration code %q is not 64 hex chars", code)
+	}
+	reg := func(in RegisterCAInput) error {
+		return s.Update(func(st *State) error { _, err := st.RegisterCA(in); return err })
+	}
+	// Wrong code.
+	bad := ca.issue(t, pki.Subject{CommonName: "0000000000000000000000000000000000000000000000000000000000000000"})
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(bad)}), CodeRegistrationCode)
+	// Verification signed by another CA.
+	foreign := other.issue(t, pki.Subject{CommonName: code})
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(foreign)}), CodeCertificateValidation)
+	// Not a CA.
+	leaf := ca.issue(t, pki.Subject{CommonName: "leaf"})
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(leaf), VerificationCertificate: pemOf(foreign)}), CodeCertificateValidation)
+	// Garbage.
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: "not a cert"}), CodeCertificateValidation)
+	// Missing verification in DEFAULT mode; present in SNI_ONLY mode.
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert)}), CodeInvalidRequest)
+	good := ca.issue(t, pki.Subject{CommonName: code})
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good), CertificateMode: ModeSNIOnly}), CodeInvalidRequest)
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good), CertificateMode: "BOGUS"}), CodeInvalidRequest)
+	if n := len(s.st.CAs); n != 0 {
+		t.Fatalf("failed registrations left %d CAs", n)
+	}
+	// Success, defaults INACTIVE/DISABLE.
+	if err := reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good)}); err != nil {
+		t.Fatal(err)
+	}
+	id := pki.CertID(ca.cert)
+	_ = s.View(func(st *State) error {
+		c, err := st.CA(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != StatusInactive || c.AutoRegistrationStatus != AutoRegDisable || c.Mode != ModeDefault {
+			t.Errorf("defaults: %s %s %s", c.Status, c.AutoRegistrationStatus, c.Mode)
+		}
+		if c.ARN != "arn:aws:iot:ap-south-1:123456789012:cacert/"+id {
+			t.Errorf("ARN %s", c.ARN)
+		}
+		return nil
+	})
+	// Duplicate: 409 naming the existing CA.
+	ae := wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good)}), CodeResourceAlreadyExists)
+	if ae.ResourceID != id || ae.ResourceARN == "" {
+		t.Errorf("duplicate error names %q %q, want %s", ae.ResourceID, ae.ResourceARN, id)
+	}
+	// SNI_ONLY needs no verification cert.
+	if err := reg(RegisterCAInput{CACertificatePEM: pemOf(other.cert), CertificateMode: ModeSNIOnly}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegisterCASameSubjectLimit(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	subj := pki.Subject{Country: "IN", Organization: "Same"}
+	for i := 0; i < MaxCAsPerSubject; i++ {
+		registerCA(t, s, newTestCA(t, subj), false, false)
+	}
+	ca := newTestCA(t, subj)
+	err := s.Update(func(st *State) error {
+		v := ca.issue(t, pki.Subject{CommonName: st.EnsureRegistrationCode()})
+		_, err := st.RegisterCA(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(v)})
+		return err
+	})
+	if ae := wantCode(t, err, CodeLimitExceeded); ae.Status != 410 {
+		t.Fatalf("status %d", ae.Status)
+	}
+}
+
+func TestUpdateRollsBackOnError(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	boom := errors.New("boom")
+	err := s.Update(func(st *State) error {
+		if _, err := st.CreatePolicy("p1", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`, nil); err != nil {
+			return err
+		}
+		st.AddEvent(Event{Kind: "x", Message: "should vanish"})
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	_ = s.View(func(st *State) error {
+		if len(st.Policies) != 0 || len(st.Events) != 0 {
+			t.Errorf("rolled-back transaction left %d policies, %d events", len(st.Policies), len(st.Events))
+		}
+		return nil
+	})
+	// And nothing on disk either.
+	s2, err := Open(s.Dir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s2.st.Policies) != 0 {
+		t.Error("rolled-back policy persisted")
+	}
+}
+
+func TestPersistenceAcrossReopen(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws", DirName)
+	s, err := Open(dir, Options{Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	rec := registerCA(t, s, ca, true, true)
+	dev := ca.issue(t, pki.Subject{Country: "IN", CommonName: "DemoThing"})
+	var code, certARN string
+	err = s.Update(func(st *State) error {
+		code = st.RegistrationCode
+		c, err := st.RegisterDeviceCert(dev, rec.ID, StatusPendingActivation)
+		if err != nil {
+			return err
+		}
+		certARN = c.ARN
+		if _, err := st.CreateThing("DemoThing", "", map[string]string{"version": "v1"}); err != nil {
+			return err
+		}
+		if _, err := st.CreatePolicy("pol", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`, nil); err != nil {
+			return err
+		}
+		if err := st.AttachPolicy("pol", c.ARN); err != nil {
+			return err
+		}
+		if err := st.AttachThingPrincipal("DemoThing", c.ARN, ""); err != nil {
+			return err
+		}
+		if err := st.SetCertificateStatus(c.ID, StatusActive); err != nil {
+			return err
+		}
+		if _, err := st.CreateRole(CreateRoleInput{Name: "JITPRole", TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}`}); err != nil {
+			return err
+		}
+		st.AddEvent(Event{Kind: EventProvisioned, CertID: c.ID, Message: "ok"})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("state dir mode: %v %v", fi.Mode(), err)
+	}
+	fi, err = os.Stat(filepath.Join(dir, StateFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode: %v %v", fi.Mode(), err)
+	}
+
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Region() != "eu-west-1" || s2.Account() != DefaultAccount {
+		t.Errorf("reopened as %s/%s", s2.Account(), s2.Region())
+	}
+	_ = s2.View(func(st *State) error {
+		if st.RegistrationCode != code {
+			t.Error("registration code changed across restart")
+		}
+		c, err := st.CertificateByARN(certARN)
+		if err != nil || c.Status != StatusActive || c.CAID != rec.ID || c.Cert() == nil {
+			t.Fatalf("cert after reopen: %+v %v", c, err)
+		}
+		if got := st.FindIssuingCA(c.Cert()); got == nil || got.ID != rec.ID {
+			t.Errorf("FindIssuingCA after reopen: %v", got)
+		}
+		if ps := st.PoliciesForCert(c.ID); len(ps) != 1 || ps[0].Name != "pol" {
+			t.Errorf("policies: %v", ps)
+		}
+		if th := st.ThingsForPrincipal(certARN); len(th) != 1 || th[0] != "DemoThing" {
+			t.Errorf("things: %v", th)
+		}
+		r, err := st.RoleByARN("arn:aws:iam::123456789012:role/JITPRole")
+		if err != nil || !r.TrustsService("iot.amazonaws.com") || r.TrustsService("ec2.amazonaws.com") {
+			t.Errorf("role: %+v %v", r, err)
+		}
+		if len(st.Events) != 1 || st.Events[0].Kind != EventProvisioned || st.Events[0].Seq != 1 {
+			t.Errorf("events: %+v", st.Events)
+		}
+		return nil
+	})
+	// A different region for the same state is refused with a clear message.
+	if _, err := Open(dir, Options{Region: "us-west-2"}); err == nil {
+		t.Error("opening a eu-west-1 state as us-west-2 succeeded")
+	}
+	// A damaged file is reported, not silently replaced.
+	if err := os.WriteFile(filepath.Join(dir, StateFile), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{}); err == nil {
+		t.Error("damaged state opened")
+	}
+}
+
+func TestDeleteGuards(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	rec := registerCA(t, s, ca, true, true)
+	dev := ca.issue(t, pki.Subject{CommonName: "T1"})
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
+	var c Certificate
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.Update(func(st *State) error {
+		cc, err := st.RegisterDeviceCert(dev, rec.ID, StatusActive)
+		if err != nil {
+			return err
+		}
+		c = *cc
+		if _, err := st.CreateThing("T1", "", nil); err != nil {
+			return err
+		}
+		if _, err := st.CreatePolicy("P1", doc, nil); err != nil {
+			return err
+		}
+		if err := st.AttachPolicy("P1", cc.ARN); err != nil {
+			return err
+		}
+		return st.AttachThingPrincipal("T1", cc.ARN, "")
+	}))
+	do := func(fn func(st *State) error) error { return s.Update(fn) }
+	wantCode(t, do(func(st *State) error { return st.DeleteCA(rec.ID) }), CodeCertificateState)
+	wantCode(t, do(func(st *State) error { return st.DeleteCertificate(c.ID, false) }), CodeCertificateState)
+	wantCode(t, do(func(st *State) error { return st.DeletePolicy("P1") }), CodeDeleteConflict)
+	wantCode(t, do(func(st *State) error { return st.DeleteThing("T1", nil) }), CodeInvalidRequest)
+	wantCode(t, do(func(st *State) error { return st.UpdateCertificate(c.ID, StatusPendingActivation) }), CodeInvalidRequest)
+	must(do(func(st *State) error { return st.UpdateCertificate(c.ID, StatusInactive) }))
+	wantCode(t, do(func(st *State) error { return st.DeleteCertificate(c.ID, false) }), CodeDeleteConflict) // thing attached
+	must(do(func(st *State) error { return st.DetachThingPrincipal("T1", c.ARN) }))
+	wantCode(t, do(func(st *State) error { return st.DeleteCertificate(c.ID, false) }), CodeDeleteConflict) // policy attached
+	must(do(func(st *State) error { return st.DeleteCertificate(c.ID, true) }))                             // force detaches
+	must(do(func(st *State) error { return st.DeletePolicy("P1") }))
+	must(do(func(st *State) error { return st.DeleteThing("T1", nil) }))
+	must(do(func(st *State) error { return st.DeleteThing("T1", nil) })) // absent: success
+	must(do(func(st *State) error { return st.UpdateCA(rec.ID, UpdateCAInput{NewStatus: StatusInactive}) }))
+	must(do(func(st *State) error { return st.DeleteCA(rec.ID) }))
+	wantCode(t, do(func(st *State) error { _, err := st.CA(rec.ID); return err }), CodeResourceNotFound)
+
+	// Revoked stays revoked.
+	dev2 := ca.issue(t, pki.Subject{CommonName: "T2"})
+	var id2 string
+	must(do(func(st *State) error {
+		c, err := st.RegisterDeviceCert(dev2, "", StatusActive)
+		if err == nil {
+			id2 = c.ID
+		}
+		return err
+	}))
+	must(do(func(st *State) error { return st.UpdateCertificate(id2, StatusRevoked) }))
+	wantCode(t, do(func(st *State) error { return st.UpdateCertificate(id2, StatusActive) }), CodeCertificateState)
+	// Re-registering the same device cert names it.
+	ae := wantCode(t, do(func(st *State) error { _, err := st.RegisterDeviceCert(dev2, "", StatusActive); return err }), CodeResourceAlreadyExists)
+	if ae.ResourceID != id2 {
+		t.Errorf("resourceId %s", ae.ResourceID)
+	}
+}
+
+func TestPolicyAndRoleRules(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	do := func(fn func(st *State) error) error { return s.Update(fn) }
+	wantCode(t, do(func(st *State) error { _, err := st.CreatePolicy("bad name!", "{}", nil); return err }), CodeInvalidRequest)
+	wantCode(t, do(func(st *State) error { _, err := st.CreatePolicy("p", `{"Statement":[`, nil); return err }), CodeMalformedPolicy)
+	wantCode(t, do(func(st *State) error { return st.AttachPolicy("nope", "arn:aws:iot:ap-south-1:123456789012:cert/ab") }), CodeResourceNotFound)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`
+	if err := do(func(st *State) error { _, err := st.CreatePolicy("p", doc, nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	ae := wantCode(t, do(func(st *State) error { _, err := st.CreatePolicy("p", doc, nil); return err }), CodeResourceAlreadyExists)
+	if ae.ResourceID != "p" {
+		t.Errorf("resourceId %q", ae.ResourceID)
+	}
+	wantCode(t, do(func(st *State) error { return st.AttachPolicy("p", "arn:aws:iot:ap-south-1:123456789012:cert/ab") }), CodeResourceNotFound)
+	// Limit of 10 policies on one target (a thing group ARN, not checked for existence).
+	tg := "arn:aws:iot:ap-south-1:123456789012:thinggroup/g"
+	if err := do(func(st *State) error {
+		for i := 0; i < MaxPoliciesPerCert; i++ {
+			n := fmt.Sprintf("q%d", i)
+			if _, err := st.CreatePolicy(n, doc, nil); err != nil {
+				return err
+			}
+			if err := st.AttachPolicy(n, tg); err != nil {
+				return err
+			}
+		}
+		return st.AttachPolicy("q0", tg) // again: no-op
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, do(func(st *State) error { return st.AttachPolicy("p", tg) }), CodeLimitExceeded)
+
+	trust := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":["iot.amazonaws.com"]},"Action":["sts:AssumeRole"]}}`
+	wantCode(t, do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: "{"}); return err }), CodeIAMMalformedPolicy)
+	if err := do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: trust}); return err }); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: trust}); return err }), CodeIAMEntityAlreadyExists)
+	wantCode(t, do(func(st *State) error { return st.AttachRolePolicy("R", "not-an-arn") }), CodeIAMInvalidInput)
+	wantCode(t, do(func(st *State) error {
+		return st.AttachRolePolicy("Nope", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")
+	}), CodeIAMNoSuchEntity)
+	if err := do(func(st *State) error {
+		return st.AttachRolePolicy("R", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, do(func(st *State) error { return st.DeleteRole("R") }), CodeIAMDeleteConflict)
+	wantCode(t, do(func(st *State) error { return st.DetachRolePolicy("R", "arn:aws:iam::aws:policy/Other") }), CodeIAMNoSuchEntity)
+	_ = s.View(func(st *State) error {
+		r, _ := st.Role("R")
+		if !r.TrustsService("iot.amazonaws.com") {
+			t.Error("single-statement trust with list principal not recognised")
+		}
+		return nil
+	})
+}
+
+func TestFindIssuingCAPrefersActiveAndVerifiesSignature(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	subj := pki.Subject{Country: "IN", Organization: "Twin"}
+	a := newTestCA(t, subj)
+	b := newTestCA(t, subj) // same subject, different key
+	registerCA(t, s, a, false, false)
+	rb := registerCA(t, s, b, true, true)
+	leafB := b.issue(t, pki.Subject{CommonName: "d"})
+	unknown := newTestCA(t, pki.Subject{Country: "IN", Organization: "Unknown"}).issue(t, pki.Subject{CommonName: "d"})
+	_ = s.View(func(st *State) error {
+		if got := st.FindIssuingCA(leafB); got == nil || got.ID != rb.ID {
+			t.Errorf("FindIssuingCA(leafB) = %v, want %s", got, rb.ID)
+		}
+		if got := st.FindIssuingCA(unknown); got != nil {
+			t.Errorf("unregistered issuer matched %s", got.ID)
+		}
+		return nil
+	})
+}
+
+func TestConcurrentUpdatesAndSubscribe(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ch, cancel := s.Subscribe(1000)
+	defer cancel()
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				name := fmt.Sprintf("t-%d-%d", w, i)
+				err := s.Update(func(st *State) error {
+					if _, err := st.CreateThing(name, "", nil); err != nil {
+						return err
+					}
+					st.AddEvent(Event{Kind: "ThingCreated", Thing: name, Message: name})
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+				_ = s.View(func(st *State) error { _, _ = st.Thing(name); return nil })
+			}
+		}(w)
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for len(seen) < workers*each {
+		e := <-ch
+		if seen[e.Seq] {
+			t.Fatalf("event %d delivered twice", e.Seq)
+		}
+		seen[e.Seq] = true
+	}
+	if got := len(s.Events(0)); got != workers*each {
+		t.Errorf("event log has %d, want %d", got, workers*each)
+	}
+	s2, err := Open(s.Dir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s2.st.Things); n != workers*each {
+		t.Errorf("reopened state has %d things, want %d", n, workers*each)
+	}
+}
+
+func TestEventLogIsBounded(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	_ = s.Update(func(st *State) error {
+		for i := 0; i < MaxEvents+5; i++ {
+			st.AddEvent(Event{Kind: "k", Message: fmt.Sprint(i)})
+		}
+		return nil
+	})
+	evs := s.Events(0)
+	if len(evs) != MaxEvents || evs[0].Seq != 6 || evs[len(evs)-1].Seq != MaxEvents+5 {
+		t.Fatalf("log: %d entries, first %d", len(evs), evs[0].Seq)
+	}
+	if got := s.Events(int64(MaxEvents + 3)); len(got) != 2 {
+		t.Errorf("Events(after) = %d entries", len(got))
+	}
+}
