@@ -27,11 +27,13 @@ func (st *State) iotARN(kind, name string) string {
 }
 
 // CertARN, CACertARN, ThingARN and PolicyARN build the IoT ARNs of this account/region.
-func (st *State) CertARN(id string) string      { return st.iotARN("cert", id) }
-func (st *State) CACertARN(id string) string    { return st.iotARN("cacert", id) }
-func (st *State) ThingARN(name string) string   { return st.iotARN("thing", name) }
-func (st *State) PolicyARN(name string) string  { return st.iotARN("policy", name) }
-func (st *State) RoleARN(path, n string) string { return "arn:" + policy.Partition(st.Region) + ":iam::" + st.Account + ":role" + path + n }
+func (st *State) CertARN(id string) string     { return st.iotARN("cert", id) }
+func (st *State) CACertARN(id string) string   { return st.iotARN("cacert", id) }
+func (st *State) ThingARN(name string) string  { return st.iotARN("thing", name) }
+func (st *State) PolicyARN(name string) string { return st.iotARN("policy", name) }
+func (st *State) RoleARN(path, n string) string {
+	return "arn:" + policy.Partition(st.Region) + ":iam::" + st.Account + ":role" + path + n
+}
 
 // CertIDFromARN returns the certificate ID of a cert ARN ("arn:aws:iot:r:a:cert/<id>"),
 // or "" if arn is not a certificate ARN.

@@ -165,13 +165,13 @@ type Role struct {
 // Event kinds written to the event log (the local stand-in for CloudTrail/CloudWatch).
 // Producers may use other kinds; these are the ones jitpwiz knows how to explain.
 const (
-	EventCARegistered         = "CARegistered"         // RegisterCACertificate
+	EventCARegistered         = "CARegistered"          // RegisterCACertificate
 	EventCertRegistered       = "CertificateRegistered" // auto-registration (JITR/JITP) put a cert PENDING_ACTIVATION
-	EventJITRPublished        = "JITRPublished"        // the registered event went to $aws/events/certificates/registered/<caId>
-	EventProvisioned          = "RegisterThing"        // JITP template ran: thing/policy/attachments made, cert ACTIVE
-	EventProvisioningFailed   = "RegisterThingFailed"  // JITP template failed; cert stays PENDING_ACTIVATION; Message says why
-	EventConnectRefused       = "ConnectRefused"       // a TLS/MQTT connection was refused; Message says why
-	EventAuthorizationFailure = "AuthorizationFailure" // iot:Connect/Publish/Subscribe/Receive denied
+	EventJITRPublished        = "JITRPublished"         // the registered event went to $aws/events/certificates/registered/<caId>
+	EventProvisioned          = "RegisterThing"         // JITP template ran: thing/policy/attachments made, cert ACTIVE
+	EventProvisioningFailed   = "RegisterThingFailed"   // JITP template failed; cert stays PENDING_ACTIVATION; Message says why
+	EventConnectRefused       = "ConnectRefused"        // a TLS/MQTT connection was refused; Message says why
+	EventAuthorizationFailure = "AuthorizationFailure"  // iot:Connect/Publish/Subscribe/Receive denied
 	EventConnected            = "Connected"
 	EventDisconnected         = "Disconnected"
 )

@@ -404,11 +404,20 @@ func TestPolicyAndRoleRules(t *testing.T) {
 	wantCode(t, do(func(st *State) error { return st.AttachPolicy("p", tg) }), CodeLimitExceeded)
 
 	trust := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":["iot.amazonaws.com"]},"Action":["sts:AssumeRole"]}}`
-	wantCode(t, do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: "{"}); return err }), CodeIAMMalformedPolicy)
-	if err := do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: trust}); return err }); err != nil {
+	wantCode(t, do(func(st *State) error {
+		_, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: "{"})
+		return err
+	}), CodeIAMMalformedPolicy)
+	if err := do(func(st *State) error {
+		_, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: trust})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: trust}); return err }), CodeIAMEntityAlreadyExists)
+	wantCode(t, do(func(st *State) error {
+		_, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: trust})
+		return err
+	}), CodeIAMEntityAlreadyExists)
 	wantCode(t, do(func(st *State) error { return st.AttachRolePolicy("R", "not-an-arn") }), CodeIAMInvalidInput)
 	wantCode(t, do(func(st *State) error {
 		return st.AttachRolePolicy("Nope", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")
