@@ -24,6 +24,10 @@ type refusal struct{ reason string }
 
 func (r *refusal) Error() string { return r.reason }
 
+// Unwrap makes mochi treat a refusal from OnPacketRead as fatal: only
+// packets.ErrRejectPacket ends the read loop (other hook errors are ignored).
+func (r *refusal) Unwrap() error { return packets.ErrRejectPacket }
+
 func refuse(format string, args ...any) error {
 	return &refusal{reason: fmt.Sprintf(format, args...)}
 }
@@ -46,7 +50,7 @@ type authorizer struct {
 }
 
 func newAuthorizer(b *Broker) *authorizer {
-	return &authorizer{b: b, reg: b.opts.Store, provBusy: map[string]*sync.Mutex{}, docs: map[string]*policy.Document{}}
+	return &authorizer{b: b, reg: storeRegistry{st: b.opts.Store}, provBusy: map[string]*sync.Mutex{}, docs: map[string]*policy.Document{}}
 }
 
 func certIDOf(c *x509.Certificate) string {
@@ -99,7 +103,7 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s)", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
 	}
-	if why := a.sniProblem(cs.ServerName, cs.PeerCertificates, cert.CACertificateID); why != "" {
+	if why := a.sniProblem(cs.ServerName, cs.PeerCertificates, cert.CACertificateID, cert.Mode == "SNI_ONLY"); why != "" {
 		return a.refused(cl, certID, clientID, why)
 	}
 	d, err := a.evaluate(cl, certID, leaf, "iot:Connect", policy.ClientARN(a.b.opts.Region, a.b.opts.Account, clientID))
@@ -114,9 +118,12 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 
 // sniProblem enforces AWS's rule: SNI naming this endpoint, unless the client sent
 // the issuing CA in its certificate chain (the classic deviceCertAndCACert.crt).
-func (a *authorizer) sniProblem(sni string, chain []*x509.Certificate, caID string) string {
+func (a *authorizer) sniProblem(sni string, chain []*x509.Certificate, caID string, sniOnly bool) string {
 	if a.b.accepted(sni) {
 		return ""
+	}
+	if sniOnly {
+		return fmt.Sprintf("the certificate belongs to a CA registered in SNI_ONLY mode, so the client must send SNI naming this endpoint (%s); it sent %q", strings.Join(a.b.Hostnames(), ", "), sni)
 	}
 	for _, c := range chain[1:] {
 		if caID != "" && certIDOf(c) == caID {
@@ -151,7 +158,7 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s); it was not registered", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
 	}
-	if why := a.sniProblem(sni, chain, ca.ID); why != "" {
+	if why := a.sniProblem(sni, chain, ca.ID, ca.Mode == "SNI_ONLY"); why != "" {
 		return a.refused(cl, certID, clientID, why+"; the certificate was not registered")
 	}
 
@@ -166,11 +173,12 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 		Region:   a.b.opts.Region,
 		Account:  a.b.opts.Account,
 		Now:      now,
+		Start:    start,
 	})
 	if err != nil {
 		return a.failed(cl, certID, clientID, err)
 	}
-	res.Duration = a.b.opts.Now().Sub(start)
+	res.Duration = time.Since(start)
 	if !res.JITP {
 		a.publishRegistered(certID, ca.ID, res.RegisteredAt)
 	}

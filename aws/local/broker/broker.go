@@ -33,6 +33,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
 )
 
 // ALPNProtocol is the ALPN name AWS IoT requires for MQTT with X.509 on port 443.
@@ -46,7 +48,7 @@ const DefaultAddr = "127.0.0.1:8883"
 type Options struct {
 	// Store holds the registry (CAs, certificates, things, policies, roles) and the
 	// event log. Required.
-	Store registry
+	Store *store.Store
 	// Dir is the local IoT state directory (the workspace's .local-iot). The
 	// broker's root CA (awsRootCA.pem, the stand-in for Amazon Root CA 1) and server
 	// certificate live here. Required.
@@ -59,6 +61,7 @@ type Options struct {
 	// (like port 443 on AWS). Same host rule as Addr.
 	ALPNAddr string
 	// Region and Account build the ARNs that policies are evaluated against.
+	// Empty: the store's.
 	Region  string
 	Account string
 	// Hostnames are names clients use to reach the broker, in addition to
@@ -99,6 +102,12 @@ func New(opts Options) (*Broker, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Region == "" {
+		opts.Region = opts.Store.Region()
+	}
+	if opts.Account == "" {
+		opts.Account = opts.Store.Account()
 	}
 	log := opts.Logger
 	if log == nil {

@@ -24,8 +24,8 @@ const (
 	EventSubscribeRefused = "SUBSCRIBE_REFUSED"
 )
 
-// registry is what the broker needs from the store (implemented over
-// aws/local/store in storereg.go).
+// registry is what the broker needs from the store (storeRegistry implements it
+// over aws/local/store).
 type registry interface {
 	// Certificate returns the registered certificate with this ID, or nil.
 	Certificate(certID string) (*certRecord, error)
@@ -45,6 +45,7 @@ type registry interface {
 type certRecord struct {
 	Status          string
 	CACertificateID string
+	Mode            string
 }
 
 type caRecord struct {
@@ -74,6 +75,7 @@ type AutoRegisterRequest struct {
 	Region   string
 	Account  string
 	Now      time.Time
+	Start    time.Time // when the CONNECT arrived (for the event's duration)
 }
 
 // AutoRegisterResult is what the first connect did.

@@ -1,0 +1,331 @@
+package broker
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+const (
+	testAccount = "123456789012"
+	testRegion  = "us-east-2"
+	roleARN     = "arn:aws:iam::" + testAccount + ":role/JITPRole"
+	// endpointName stands for what DescribeEndpoint returns; it resolves nowhere, so
+	// tests use it only as SNI.
+	endpointName = "a1b2c3d4e5f6g7-ats.iot.us-east-2.localhost"
+)
+
+const iotTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// needTool skips without the tool, except in CI where it must be installed.
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// testCA is a device root CA (the walkthrough's deviceRootCA).
+type testCA struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+	id   string
+}
+
+func newTestCA(t testing.TB, cn string) *testCA {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.SelfSignCA(key, pki.Subject{Country: "IN", Organization: "AMZ", CommonName: cn}, 3650)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCA{cert: cert, key: key, id: pki.CertID(cert)}
+}
+
+// device is a device certificate with its files written like the walkthrough's.
+type device struct {
+	cert   *x509.Certificate
+	key    crypto.Signer
+	id     string
+	dir    string
+	crt    string // deviceCert.crt
+	keyF   string // deviceCert.key
+	bundle string // deviceCertAndCACert.crt
+}
+
+func (ca *testCA) issue(t testing.TB, s pki.Subject) *device {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NewCSR(key, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &device{cert: cert, key: key, id: pki.CertID(cert), dir: t.TempDir()}
+	d.crt = filepath.Join(d.dir, "deviceCert.crt")
+	d.keyF = filepath.Join(d.dir, "deviceCert.key")
+	d.bundle = filepath.Join(d.dir, "deviceCertAndCACert.crt")
+	keyPEM, err := pki.EncodeKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string][]byte{
+		d.crt:    pki.EncodeCertPEM(cert),
+		d.keyF:   keyPEM,
+		d.bundle: pki.Bundle(cert, ca.cert),
+	} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// tlsCert returns the device's TLS client certificate, optionally with the CA in the chain.
+func (d *device) tlsCert(ca *testCA, withCA bool) tls.Certificate {
+	c := tls.Certificate{Certificate: [][]byte{d.cert.Raw}, PrivateKey: d.key, Leaf: d.cert}
+	if withCA {
+		c.Certificate = append(c.Certificate, ca.cert.Raw)
+	}
+	return c
+}
+
+// env is a store + started broker in a temp workspace.
+type env struct {
+	t      testing.TB
+	dir    string // .local-iot
+	st     *store.Store
+	b      *Broker
+	host   string
+	port   string
+	rootCA string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), ".local-iot")
+	st, err := store.Open(dir, store.Options{Account: testAccount, Region: testRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: dir, st: st}
+	e.start()
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	b, err := New(Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{endpointName}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { b.Close() })
+	e.b = b
+	_, e.port, _ = net.SplitHostPort(b.Addr().String())
+	e.host = "localhost"
+	e.rootCA = b.RootCAPath()
+}
+
+// registerCA seeds the store as RegisterCACertificate --set-as-active
+// --allow-auto-registration --registration-config would.
+func (e *env) registerCA(ca *testCA, status, autoReg string, rc *store.RegistrationConfig) {
+	e.t.Helper()
+	err := e.st.Update(func(st *store.State) error {
+		st.CAs[ca.id] = &store.CA{
+			ID:                     ca.id,
+			ARN:                    "arn:aws:iot:" + testRegion + ":" + testAccount + ":cacert/" + ca.id,
+			PEM:                    string(pki.EncodeCertPEM(ca.cert)),
+			Status:                 status,
+			AutoRegistrationStatus: autoReg,
+			RegistrationConfig:     rc,
+			Mode:                   store.ModeDefault,
+			Owner:                  testAccount,
+			CustomerVersion:        1,
+			NotBefore:              ca.cert.NotBefore,
+			NotAfter:               ca.cert.NotAfter,
+			Created:                time.Now(),
+			Modified:               time.Now(),
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) createRole(name, trust string) {
+	e.t.Helper()
+	err := e.st.Update(func(st *store.State) error {
+		st.Roles[name] = &store.Role{
+			Name:             name,
+			ID:               "AROA" + strings.ToUpper(randomHex(17)),
+			ARN:              "arn:aws:iam::" + testAccount + ":role/" + name,
+			Path:             "/",
+			TrustPolicy:      trust,
+			AttachedPolicies: []string{"arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"},
+			Created:          time.Now(),
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// walkthroughConfig loads testdata/<name>.json (the walkthrough's registration
+// config) with the account and region filled in.
+func walkthroughConfig(t testing.TB, name string) *store.RegistrationConfig {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.ReplaceAll(string(b), "<ACCOUNT_ID>", testAccount)
+	s = strings.ReplaceAll(s, "us-east-2", testRegion)
+	var rc store.RegistrationConfig
+	if err := json.Unmarshal([]byte(s), &rc); err != nil {
+		t.Fatal(err)
+	}
+	return &rc
+}
+
+func (e *env) cert(id string) *store.Certificate {
+	var out *store.Certificate
+	_ = e.st.View(func(st *store.State) error {
+		if c, ok := st.Certificates[id]; ok {
+			x := *c
+			out = &x
+		}
+		return nil
+	})
+	return out
+}
+
+func (e *env) thing(name string) *store.Thing {
+	var out *store.Thing
+	_ = e.st.View(func(st *store.State) error {
+		if c, ok := st.Things[name]; ok {
+			x := *c
+			out = &x
+		}
+		return nil
+	})
+	return out
+}
+
+func (e *env) events(kind string) []store.Event {
+	var out []store.Event
+	for _, ev := range e.st.Events(0) {
+		if kind == "" || ev.Kind == kind {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// attachedPolicies returns the policies attached to a certificate.
+func (e *env) attachedPolicies(certID string) []*store.Policy {
+	var out []*store.Policy
+	_ = e.st.View(func(st *store.State) error {
+		target := st.Certificates[certID].ARN
+		for _, pa := range st.PolicyTargets {
+			if pa.Target == target {
+				p := *st.Policies[pa.Policy]
+				out = append(out, &p)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+func (e *env) thingPrincipals(thing string) []string {
+	var out []string
+	_ = e.st.View(func(st *store.State) error {
+		for _, tp := range st.ThingPrincipals {
+			if tp.Thing == thing {
+				out = append(out, tp.Principal)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+type cmdResult struct {
+	out  string
+	code int
+}
+
+// mosquittoPub runs mosquitto_pub against the broker with the walkthrough's flags.
+func (e *env) mosquittoPub(t testing.TB, cert, key, clientID, topic string, extra ...string) cmdResult {
+	t.Helper()
+	bin := needTool(t, "mosquitto_pub")
+	args := []string{"--cafile", e.rootCA, "--cert", cert, "--key", key, "-h", e.host, "-p", e.port,
+		"-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", "Hello", "-d"}
+	args = append(args, extra...)
+	return run(t, bin, args...)
+}
+
+func run(t testing.TB, bin string, args ...string) cmdResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", bin, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s timed out:\n%s", bin, out)
+	}
+	return cmdResult{out: string(out), code: code}
+}
+
+func (r cmdResult) String() string { return "exit " + strconv.Itoa(r.code) + ":\n" + r.out }
+
+// tlsClient dials the broker with a Go TLS client.
+func (e *env) tlsDial(cfg *tls.Config) (*tls.Conn, error) {
+	if cfg.RootCAs == nil {
+		pool := x509.NewCertPool()
+		pool.AddCert(e.b.id.root)
+		cfg.RootCAs = pool
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return tls.DialWithDialer(d, "tcp", net.JoinHostPort("127.0.0.1", e.port), cfg)
+}
