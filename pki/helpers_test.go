@@ -2,6 +2,9 @@ package pki
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"math/big"
 	"os"
 	"os/exec"
 	"strings"
@@ -72,3 +75,10 @@ func mustContain(t testing.TB, what, s string, subs ...string) {
 		}
 	}
 }
+
+type (
+	rsaPrivateKey   = rsa.PrivateKey
+	ecdsaPrivateKey = ecdsa.PrivateKey
+)
+
+func bigOne() *big.Int { return big.NewInt(1) }

@@ -178,18 +178,19 @@ func TestWalkthroughCommandsInterop(t *testing.T) {
 		kt      KeyType
 		country string
 		org     string
+		caCN    string
 		subj    Subject
 	}{
-		{RSA2048, "IN", "AMZ", Subject{Country: "IN", CommonName: "DemoThing"}},
-		{EC256, "DE", `Müller & Söhne "#1" $HOME \ O'Neil`, Subject{Country: "DE", Organization: `R&D / Labs + Co's "best" $PATH`,
+		{RSA2048, "IN", "AMZ", "", Subject{Country: "IN", CommonName: "DemoThing"}},
+		{EC256, "DE", `Müller & Söhne "#1" $HOME \ O'Neil`, "", Subject{Country: "DE", Organization: `R&D / Labs + Co's "best" $PATH`,
 			OrganizationalUnit: "Zürich", State: "Baden-Württemberg", CommonName: "Thing_01:a-b", DNQualifier: "q=1 (x)", SerialNumber: "A/B+C"}},
-		{EC384, "US", "Acme, Inc.", Subject{CommonName: "only-cn"}},
+		{EC384, "US", "Acme, Inc.", "Acme Root CA 1", Subject{CommonName: "only-cn"}},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.kt), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			caSubj := Subject{Country: tc.country, Organization: tc.org}
+			caSubj := Subject{Country: tc.country, Organization: tc.org, CommonName: tc.caCN}
 			confCmd, err := ConfCommand(FileCAConf, tc.country, tc.org)
 			if err != nil {
 				t.Fatal(err)

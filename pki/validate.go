@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // iso3166 is every officially assigned ISO 3166-1 alpha-2 code (249 codes).
@@ -53,8 +54,8 @@ var countryHints = map[string]string{"UK": "GB", "EU": "", "EL": "GR", "XK": ""}
 func ValidateCountry(c string) error {
 	const field = "country"
 	fix := "use a 2-letter ISO 3166 country code such as IN, US or DE"
-	if len(c) != 2 {
-		return &FieldError{Field: field, Value: c, Problem: fmt.Sprintf("must be exactly 2 letters (got %d characters)", len([]rune(c))), Fix: fix}
+	if n := utf8.RuneCountInString(c); n != 2 || len(c) != 2 {
+		return &FieldError{Field: field, Value: c, Problem: fmt.Sprintf("must be exactly 2 letters (got %d characters)", n), Fix: fix}
 	}
 	up := strings.ToUpper(c)
 	if up != c && countryCodes[up] {
