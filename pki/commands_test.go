@@ -37,14 +37,14 @@ func TestShellQuoteRoundTrip(t *testing.T) {
 func TestCommandsMatchWalkthrough(t *testing.T) {
 	t.Parallel()
 	want := map[string]string{
-		GenKeyCommand(RSA2048, FileCAKey).Line: "openssl genrsa -out deviceRootCA.key 2048",
-		GenKeyCommand(EC256, FileDeviceKey).Line: "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out deviceCert.key",
+		GenKeyCommand(RSA2048, FileCAKey).Line:                                                           "openssl genrsa -out deviceRootCA.key 2048",
+		GenKeyCommand(EC256, FileDeviceKey).Line:                                                         "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out deviceCert.key",
 		CACSRCommand(FileCAKey, FileCAConf, FileCACSR, Subject{Country: "IN", Organization: "AMZ"}).Line: "openssl req -new -sha256 -key deviceRootCA.key -nodes -out deviceRootCA.csr -config deviceRootCA_openssl.conf -batch",
-		SelfSignCACommand(FileCACSR, FileCAKey, FileCAConf, FileCACert, 3650).Line: "openssl x509 -req -days 3650 -extfile deviceRootCA_openssl.conf -extensions v3_ca -in deviceRootCA.csr -signkey deviceRootCA.key -out deviceRootCA.pem",
-		SignCommand(FileVerifCSR, FileCACert, FileCAKey, FileVerifCert, 500).Line: "openssl x509 -req -in verificationCert.csr -CA deviceRootCA.pem -CAkey deviceRootCA.key -CAcreateserial -out verificationCert.crt -days 500 -sha256",
-		CSRCommand(FileDeviceKey, FileDeviceCSR, Subject{Country: "IN", CommonName: "DemoThing"}).Line: `openssl req -new -sha256 -key deviceCert.key -out deviceCert.csr -subj "/C=IN/CN=DemoThing"`,
-		BundleCommand(FileDeviceCert, FileCACert, FileDeviceBundle).Line: "cat deviceCert.crt deviceRootCA.pem > deviceCertAndCACert.crt",
-		VerifyCommand(FileCACert, FileDeviceCert).Line: "openssl verify -CAfile deviceRootCA.pem deviceCert.crt",
+		SelfSignCACommand(FileCACSR, FileCAKey, FileCAConf, FileCACert, 3650).Line:                       "openssl x509 -req -days 3650 -extfile deviceRootCA_openssl.conf -extensions v3_ca -in deviceRootCA.csr -signkey deviceRootCA.key -out deviceRootCA.pem",
+		SignCommand(FileVerifCSR, FileCACert, FileCAKey, FileVerifCert, 500).Line:                        "openssl x509 -req -in verificationCert.csr -CA deviceRootCA.pem -CAkey deviceRootCA.key -CAcreateserial -out verificationCert.crt -days 500 -sha256",
+		CSRCommand(FileDeviceKey, FileDeviceCSR, Subject{Country: "IN", CommonName: "DemoThing"}).Line:   `openssl req -new -sha256 -key deviceCert.key -out deviceCert.csr -subj "/C=IN/CN=DemoThing"`,
+		BundleCommand(FileDeviceCert, FileCACert, FileDeviceBundle).Line:                                 "cat deviceCert.crt deviceRootCA.pem > deviceCertAndCACert.crt",
+		VerifyCommand(FileCACert, FileDeviceCert).Line:                                                   "openssl verify -CAfile deviceRootCA.pem deviceCert.crt",
 	}
 	for got, w := range want {
 		if got != w {

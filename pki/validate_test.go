@@ -145,9 +145,9 @@ func TestSubjectValidate(t *testing.T) {
 		field string
 	}{
 		{Subject{}, "common name"},
-		{Subject{Country: "IN"}, "common name"},                       // device needs CN
-		{Subject{CommonName: "Demo Thing"}, "thing name"},             // CN must be a thing name
-		{Subject{CommonName: "T", Country: "India"}, "country"},       // wrong-length country
+		{Subject{Country: "IN"}, "common name"},                 // device needs CN
+		{Subject{CommonName: "Demo Thing"}, "thing name"},       // CN must be a thing name
+		{Subject{CommonName: "T", Country: "India"}, "country"}, // wrong-length country
 		{Subject{CommonName: "T", Organization: " Acme"}, "organization"},
 		{Subject{CommonName: "T", OrganizationalUnit: "a\nb"}, "organizational unit"},
 		{Subject{CommonName: "T", DNQualifier: "ünïcode"}, "dnQualifier"},
