@@ -337,30 +337,37 @@ func compare(op, v, cv string, ctx *Context) (bool, string) {
 	return false, "the local policy evaluator does not implement " + op
 }
 
-// substitute replaces ${var} references in s with their values, with no
-// wildcard processing. ok is false if a variable does not resolve.
+// substitute replaces ${var} references in s with their values and the
+// $(*)-style escapes with their characters, with no wildcard processing. ok is
+// false if a variable does not resolve.
 func substitute(s string, ctx *Context) (string, bool) {
-	if !strings.Contains(s, "${") {
+	if !strings.Contains(s, "$") {
 		return s, true
 	}
 	var b strings.Builder
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			break
+	for i := 0; i < len(s); {
+		if s[i] == '$' && i+3 < len(s) && s[i+1] == '(' && s[i+3] == ')' && strings.IndexByte("*?$", s[i+2]) >= 0 {
+			b.WriteByte(s[i+2])
+			i += 4
+			continue
 		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			break
+		if s[i] == '$' && i+1 < len(s) && s[i+1] == '{' {
+			if end := strings.IndexByte(s[i+2:], '}'); end >= 0 {
+				name := s[i+2 : i+2+end]
+				v, why := ctx.resolve(name)
+				if name == "*" || name == "?" || name == "$" {
+					v, why = name, ""
+				}
+				if why != "" {
+					return "", false
+				}
+				b.WriteString(v)
+				i += 2 + end + 1
+				continue
+			}
 		}
-		v, why := ctx.resolve(s[i+2 : i+j])
-		if why != "" {
-			return "", false
-		}
-		b.WriteString(s[:i])
-		b.WriteString(v)
-		s = s[i+j+1:]
+		b.WriteByte(s[i])
+		i++
 	}
-	b.WriteString(s)
 	return b.String(), true
 }

@@ -15,7 +15,7 @@ type ptok struct {
 // compile turns a policy string into wildcard tokens: `*` and `?` are wildcards,
 // `$(*)`, `$(?)` and `$($)` are the literal characters, and `${var}` is replaced
 // by the variable's value taken literally (a substituted value never acts as a
-// wildcard). If a variable cannot be resolved, compile returns the variable
+// wildcard). IAM's `${*}`, `${?}` and `${$}` are accepted as escapes too. If a variable cannot be resolved, compile returns the variable
 // and why; such a pattern matches nothing.
 func compile(pattern string, lookup func(name string) (string, string)) (toks []ptok, unresolvedVar, reason string) {
 	toks = make([]ptok, 0, len(pattern))
@@ -32,6 +32,11 @@ func compile(pattern string, lookup func(name string) (string, string)) (toks []
 		if c == '$' && i+1 < len(pattern) && pattern[i+1] == '{' {
 			if end := strings.IndexByte(pattern[i+2:], '}'); end >= 0 {
 				name := pattern[i+2 : i+2+end]
+				if name == "*" || name == "?" || name == "$" { // IAM's spelling of the escapes
+					toks = append(toks, ptok{kind: 'l', r: rune(name[0])})
+					i += 2 + end + 1
+					continue
+				}
 				if lookup == nil {
 					return nil, name, "no context to resolve ${" + name + "}"
 				}
@@ -65,7 +70,13 @@ func compile(pattern string, lookup func(name string) (string, string)) (toks []
 
 // matchTokens reports whether s matches the compiled pattern. fold makes the
 // comparison case-insensitive (actions are case-insensitive, resources not).
+//
+// A value that is not valid UTF-8 matches nothing: MQTT client IDs and topics
+// are UTF-8, and comparing replacement characters would conflate bytes.
 func matchTokens(toks []ptok, s string, fold bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
 	str := []rune(s)
 	if fold {
 		for k, r := range str {

@@ -39,7 +39,8 @@ func Variables(s string) []string {
 // KnownVariable reports whether name (without ${}) is a policy variable AWS IoT resolves.
 func KnownVariable(name string) bool {
 	switch name {
-	case "iot:ClientId", "iot:CertificateId", "iot:Certificate.SerialNumber", "aws:SourceIp",
+	case "*", "?", "$", // escapes
+		"iot:ClientId", "iot:CertificateId", "iot:Certificate.SerialNumber", "aws:SourceIp",
 		"iot:Connection.Thing.ThingName", "iot:Connection.Thing.ThingTypeName", "iot:Connection.Thing.IsAttached",
 		"iot:Certificate.AvailableKeys":
 		return true

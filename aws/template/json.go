@@ -100,10 +100,9 @@ func skipSpace(src string, off int) int {
 func tokenError(dec *json.Decoder, src string, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		off := int(se.Offset)
-		if off > 0 {
-			off-- // Offset is just past the bad byte
-		}
+		// In token mode the SyntaxError's Offset is not relative to the
+		// input; InputOffset points at the start of the bad value.
+		off := skipSpace(src, int(dec.InputOffset()))
 		return &jsonError{off: off, msg: "invalid JSON: " + strings.TrimPrefix(se.Error(), "json: ")}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
