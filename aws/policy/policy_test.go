@@ -119,7 +119,7 @@ func TestMatchWildcards(t *testing.T) {
 		{"topic/a?c", "topic/abc", true},
 		{"topic/a?c", "topic/ac", false},
 		{"topic/a?c", "topic/a/c", true},
-		{"topic/é?", "topic/éü", true}, // ? is one character, not one byte
+		{"topic/é?", "topic/éü", true},   // ? is one character, not one byte
 		{"topic/+/x", "topic/+/x", true}, // + is literal
 		{"topic/+/x", "topic/a/x", false},
 		{"topicfilter/a/#", "topicfilter/a/#", true}, // # is literal
@@ -236,7 +236,9 @@ func TestEvaluateIAMSemantics(t *testing.T) {
 	denyFoo.Name = "guard"
 	notAction := mustParse(t, `{"Statement":[{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}]}`)
 	notResource := mustParse(t, `{"Statement":[{"Effect":"Allow","Action":"iot:Publish","NotResource":"arn:aws:iot:*:*:topic/secret/*"}]}`)
-	pub := func(topic string) Request { return Request{Action: "iot:Publish", Resource: TopicARN(region, account, topic)} }
+	pub := func(topic string) Request {
+		return Request{Action: "iot:Publish", Resource: TopicARN(region, account, topic)}
+	}
 	cases := []struct {
 		name    string
 		docs    []*Document
