@@ -189,7 +189,7 @@ func (e *env) createRole(name, trust string) {
 	err := e.st.Update(func(st *store.State) error {
 		st.Roles[name] = &store.Role{
 			Name:             name,
-			ID:               "AROA" + strings.ToUpper(randomHex(17)),
+			ID:               "AROA" + strings.ToUpper(name),
 			ARN:              "arn:aws:iam::" + testAccount + ":role/" + name,
 			Path:             "/",
 			TrustPolicy:      trust,

@@ -1,13 +1,10 @@
 package broker
 
 import (
-	"bytes"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -18,13 +15,10 @@ import (
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
-// storeRegistry implements registry over aws/local/store.
+// storeRegistry implements registry over aws/local/store, using the store's
+// helpers so the rules AWS applies (limits, attachments) live in one place.
 type storeRegistry struct {
 	st *store.Store
-}
-
-func arn(st *store.State, kind, name string) string {
-	return "arn:" + policy.Partition(st.Region) + ":iot:" + st.Region + ":" + st.Account + ":" + kind + "/" + name
 }
 
 func (r storeRegistry) Certificate(certID string) (*certRecord, error) {
@@ -38,40 +32,17 @@ func (r storeRegistry) Certificate(certID string) (*certRecord, error) {
 	return out, err
 }
 
-// IssuerOf finds the registered CA that signed leaf. With several candidates (AWS
-// allows up to 10 CAs with one subject) an auto-registering one is preferred, then an
-// ACTIVE one.
+// IssuerOf finds the registered CA that signed leaf (an ACTIVE one preferred when
+// several CAs share subject and key).
 func (r storeRegistry) IssuerOf(leaf *x509.Certificate) (*caRecord, error) {
-	var best *caRecord
-	rank := func(c *caRecord) int {
-		switch {
-		case c.Status == StatusActive && c.AutoRegistration == AutoRegEnable:
-			return 2
-		case c.Status == StatusActive:
-			return 1
-		}
-		return 0
-	}
+	var out *caRecord
 	err := r.st.View(func(st *store.State) error {
-		ids := make([]string, 0, len(st.CAs))
-		for id := range st.CAs {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			ca := st.CAs[id]
-			c := ca.Cert()
-			if c == nil || !bytes.Equal(leaf.RawIssuer, c.RawSubject) || leaf.CheckSignatureFrom(c) != nil {
-				continue
-			}
-			rec := &caRecord{ID: ca.ID, Status: ca.Status, AutoRegistration: ca.AutoRegistrationStatus, Mode: ca.Mode, Cert: c}
-			if best == nil || rank(rec) > rank(best) {
-				best = rec
-			}
+		if ca := st.FindIssuingCA(leaf); ca != nil {
+			out = &caRecord{ID: ca.ID, Status: ca.Status, AutoRegistration: ca.AutoRegistrationStatus, Mode: ca.Mode, Cert: ca.Cert()}
 		}
 		return nil
 	})
-	return best, err
+	return out, err
 }
 
 func (r storeRegistry) Authorization(certID string) (authzView, error) {
@@ -83,27 +54,15 @@ func (r storeRegistry) Authorization(certID string) (authzView, error) {
 			return nil
 		}
 		v.Status = c.Status
-		certARN := c.ARN
-		if certARN == "" {
-			certARN = arn(st, "cert", certID)
+		for _, p := range st.PoliciesForTarget(c.ARN) {
+			v.Policies = append(v.Policies, namedPolicy{Name: p.Name, Document: p.Document})
 		}
-		for _, pa := range st.PolicyTargets {
-			if pa.Target != certARN {
-				continue
-			}
-			if p, ok := st.Policies[pa.Policy]; ok {
-				v.Policies = append(v.Policies, namedPolicy{Name: p.Name, Document: p.Document})
-			}
-		}
-		for _, tp := range st.ThingPrincipals {
-			if tp.Principal != certARN {
-				continue
-			}
-			if t, ok := st.Things[tp.Thing]; ok {
+		for _, name := range st.ThingsForPrincipal(c.ARN) {
+			if t, ok := st.Things[name]; ok {
 				if v.Things == nil {
 					v.Things = map[string]policy.Thing{}
 				}
-				v.Things[t.Name] = policy.Thing{Name: t.Name, TypeName: t.TypeName, Attributes: t.Attributes}
+				v.Things[t.Name] = policy.Thing{Name: t.Name, TypeName: t.TypeName, Attributes: maps.Clone(t.Attributes)}
 			}
 		}
 		return nil
@@ -145,118 +104,63 @@ type provisionError struct {
 
 func (e *provisionError) Error() string { return e.code + ": " + e.msg }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+// provisionFailed rolls back a JITP transaction.
+type provisionFailed struct{ perr *provisionError }
 
-func randomHex(n int) string {
-	b := make([]byte, (n+1)/2)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)[:n]
-}
+func (f *provisionFailed) Error() string { return f.perr.Error() }
 
-// AutoRegister runs in one store transaction: the certificate is registered
-// PENDING_ACTIVATION if it is new; with a registration config every check of the
-// template is done before anything else changes, so a failure leaves exactly the
-// PENDING_ACTIVATION certificate and an event saying why.
+// AutoRegister: in one store transaction the certificate is registered
+// PENDING_ACTIVATION if it is new, and with a registration config the template's
+// resources are made and the certificate activated. If provisioning fails, that
+// transaction is rolled back and a second one leaves exactly the PENDING_ACTIVATION
+// certificate and an event saying why (AWS's wording).
 func (r storeRegistry) AutoRegister(req AutoRegisterRequest) (AutoRegisterResult, error) {
 	var res AutoRegisterResult
+	params := pki.JITPParameters(req.Leaf)
 	err := r.st.Update(func(st *store.State) error {
 		res = AutoRegisterResult{}
-		now := req.Now
-		certARN := arn(st, "cert", req.CertID)
-		cert, exists := st.Certificates[req.CertID]
-		if !exists {
-			mode := req.CA.Mode
-			if mode == "" {
-				mode = store.ModeDefault
-			}
-			cert = &store.Certificate{
-				ID:              req.CertID,
-				ARN:             certARN,
-				CAID:            req.CA.ID,
-				PEM:             string(pki.EncodeCertPEM(req.Leaf)),
-				Status:          StatusPendingActivation,
-				Mode:            mode,
-				Owner:           st.Account,
-				CustomerVersion: 1,
-				GenerationID:    newUUID(),
-				NotBefore:       req.Leaf.NotBefore,
-				NotAfter:        req.Leaf.NotAfter,
-				Created:         now,
-				Modified:        now,
-			}
-			st.Certificates[req.CertID] = cert
-			st.AddEvent(store.Event{
-				Time:    now,
-				Kind:    store.EventCertRegistered,
-				CertID:  req.CertID,
-				CAID:    req.CA.ID,
-				Client:  req.ClientID,
-				Message: fmt.Sprintf("certificate %s issued by CA %s registered PENDING_ACTIVATION on first connect (client ID %s)", req.CertID, req.CA.ID, req.ClientID),
-			})
+		cert, err := registerPending(st, req)
+		if err != nil {
+			return err
 		}
-		if cert.ARN != "" {
-			certARN = cert.ARN
-		}
-		res.RegisteredAt = cert.Created
-		res.Status = cert.Status
-
+		res.RegisteredAt, res.Status = cert.Created, cert.Status
 		ca := st.CAs[req.CA.ID]
 		if ca == nil || ca.RegistrationConfig.IsZero() {
 			// JITR: the certificate waits for someone to activate it.
 			st.AddEvent(store.Event{
-				Time:    now,
+				Time:    req.Now,
 				Kind:    store.EventJITRPublished,
 				CertID:  req.CertID,
 				CAID:    req.CA.ID,
 				Client:  req.ClientID,
-				Message: fmt.Sprintf("no registration config on CA %s (JITR): published the registered event on %s; the certificate stays PENDING_ACTIVATION until it is activated", req.CA.ID, RegisteredTopic(req.CA.ID)),
+				Message: fmt.Sprintf("CA %s has no registration config (JITR): published the registered event on %s; the certificate stays PENDING_ACTIVATION until it is activated", req.CA.ID, RegisteredTopic(req.CA.ID)),
 			})
 			return nil
 		}
 		res.JITP = true
-		params := pki.JITPParameters(req.Leaf)
 		p, perr := planProvisioning(st, ca.RegistrationConfig, params, req.CertID)
 		if perr != nil {
-			res.Error = perr.Error()
-			st.AddEvent(store.Event{
-				Time:    now,
-				Kind:    store.EventProvisioningFailed,
-				CertID:  req.CertID,
-				CAID:    req.CA.ID,
-				Client:  req.ClientID,
-				Message: perr.msg,
-				Error:   perr.code,
-				Params:  params,
-			})
-			return nil
+			return &provisionFailed{perr}
 		}
-		p.apply(st, cert, certARN, now)
+		if perr := p.apply(st, cert); perr != nil {
+			return &provisionFailed{perr}
+		}
 		res.Thing, res.Policy, res.Status = p.thingName(), p.policyName(), cert.Status
 		took := time.Since(req.Start)
-		msg := fmt.Sprintf("JITP provisioned certificate %s", req.CertID)
+		msg := "JITP provisioned certificate " + req.CertID
 		if res.Thing != "" {
 			msg += ": thing " + res.Thing
 		}
 		if res.Policy != "" {
 			msg += ", policy " + res.Policy
 		}
-		msg += fmt.Sprintf(", certificate %s, in %s", cert.Status, took.Round(time.Microsecond))
-		evParams := map[string]string{}
-		for k, v := range params {
-			evParams[k] = v
-		}
+		msg += fmt.Sprintf(", certificate %s, in %s (the device must reconnect)", cert.Status, took.Round(time.Microsecond))
+		evParams := maps.Clone(params)
 		evParams["policyName"] = res.Policy
 		evParams["durationMs"] = strconv.FormatFloat(float64(took.Microseconds())/1000, 'f', 3, 64)
 		evParams["certificateStatus"] = cert.Status
 		st.AddEvent(store.Event{
-			Time:    now,
+			Time:    req.Now,
 			Kind:    store.EventProvisioned,
 			CertID:  req.CertID,
 			CAID:    req.CA.ID,
@@ -267,7 +171,51 @@ func (r storeRegistry) AutoRegister(req AutoRegisterRequest) (AutoRegisterResult
 		})
 		return nil
 	})
+	var pf *provisionFailed
+	if !errors.As(err, &pf) {
+		return res, err
+	}
+	res = AutoRegisterResult{JITP: true, Error: pf.perr.Error()}
+	err = r.st.Update(func(st *store.State) error {
+		cert, err := registerPending(st, req)
+		if err != nil {
+			return err
+		}
+		res.RegisteredAt, res.Status = cert.Created, cert.Status
+		st.AddEvent(store.Event{
+			Time:    req.Now,
+			Kind:    store.EventProvisioningFailed,
+			CertID:  req.CertID,
+			CAID:    req.CA.ID,
+			Client:  req.ClientID,
+			Message: pf.perr.msg,
+			Error:   pf.perr.code,
+			Params:  params,
+		})
+		return nil
+	})
 	return res, err
+}
+
+// registerPending registers the certificate PENDING_ACTIVATION unless it already is
+// registered, and returns it.
+func registerPending(st *store.State, req AutoRegisterRequest) (*store.Certificate, error) {
+	if c, ok := st.Certificates[req.CertID]; ok {
+		return c, nil
+	}
+	c, err := st.RegisterDeviceCert(req.Leaf, req.CA.ID, StatusPendingActivation)
+	if err != nil {
+		return nil, err
+	}
+	st.AddEvent(store.Event{
+		Time:    req.Now,
+		Kind:    store.EventCertRegistered,
+		CertID:  req.CertID,
+		CAID:    req.CA.ID,
+		Client:  req.ClientID,
+		Message: fmt.Sprintf("certificate %s issued by CA %s registered PENDING_ACTIVATION on its first connect (client ID %s)", req.CertID, req.CA.ID, req.ClientID),
+	})
+	return c, nil
 }
 
 // provisioning is a checked plan: applying it cannot fail.
@@ -328,7 +276,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 		p.thingAttrs, p.thingType = t.Attributes, t.TypeName
 		if old, ok := st.Things[t.Name]; ok {
 			p.thing = old
-			attrs, perr := override("AttributePayload", t.Override["AttributePayload"], old.Attributes, t.Attributes, true)
+			attrs, perr := override("AttributePayload", t.Override["AttributePayload"], old.Attributes, t.Attributes)
 			if perr != nil {
 				return nil, perr
 			}
@@ -351,23 +299,6 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 		} else if !pp.Inline {
 			return nil, &provisionError{store.CodeResourceNotFound, fmt.Sprintf("The policy %s referenced by the template does not exist", pp.Name)}
 		}
-		if plan.Certificate != nil {
-			attached := 0
-			already := false
-			certARN := arn(st, "cert", certID)
-			if c, ok := st.Certificates[certID]; ok && c.ARN != "" {
-				certARN = c.ARN
-			}
-			for _, pa := range st.PolicyTargets {
-				if pa.Target == certARN {
-					attached++
-					already = already || pa.Policy == pp.Name
-				}
-			}
-			if !already && attached >= store.MaxPoliciesPerCert {
-				return nil, &provisionError{store.CodeLimitExceeded, fmt.Sprintf("The certificate %s already has %d policies attached; at most %d are allowed", certID, attached, store.MaxPoliciesPerCert)}
-			}
-		}
 	}
 	return p, nil
 }
@@ -375,7 +306,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 // override applies an OverrideSettings action to an existing thing's attributes.
 // Omitted: DO_NOTHING (AWS does not document the default; keeping the existing
 // thing untouched is the conservative choice).
-func override(key, action string, old, tmpl map[string]string, mergeable bool) (map[string]string, *provisionError) {
+func override(key, action string, old, tmpl map[string]string) (map[string]string, *provisionError) {
 	switch action {
 	case "", "DO_NOTHING":
 		return old, nil
@@ -423,147 +354,60 @@ func templateErr(err error) *provisionError {
 }
 
 // checkRole: JITP runs RegisterThing as the CA's role, which must exist and trust
-// iot.amazonaws.com.
+// iot.amazonaws.com. (The wording is this emulator's; AWS's CloudTrail text for
+// this failure is not documented.)
 func checkRole(st *store.State, roleARN string) *provisionError {
 	if roleARN == "" {
 		return &provisionError{store.CodeInvalidRequest, "The registration config has no roleArn; JITP needs a role that iot.amazonaws.com can assume"}
 	}
-	var role *store.Role
-	for _, r := range st.Roles {
-		if r.ARN == roleARN {
-			role = r
-			break
-		}
-	}
-	if role == nil {
+	role, err := st.RoleByARN(roleARN)
+	if err != nil {
 		return &provisionError{store.CodeInvalidRequest, fmt.Sprintf("Unable to assume role %s: the role does not exist", roleARN)}
 	}
-	if !trustsService(role.TrustPolicy, "iot.amazonaws.com") {
+	if !role.TrustsService("iot.amazonaws.com") {
 		return &provisionError{store.CodeInvalidRequest, fmt.Sprintf("Unable to assume role %s: its trust policy does not allow iot.amazonaws.com to call sts:AssumeRole", roleARN)}
 	}
 	return nil
 }
 
-// trustsService reports whether an IAM trust policy has an Allow statement for
-// sts:AssumeRole by the service principal. Conditions are not evaluated
-// (aws:SourceAccount/SourceArn hold for the local account).
-func trustsService(doc, service string) bool {
-	var d struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(doc), &d) != nil {
-		return false
-	}
-	var stmts []map[string]json.RawMessage
-	if json.Unmarshal(d.Statement, &stmts) != nil {
-		var one map[string]json.RawMessage
-		if json.Unmarshal(d.Statement, &one) != nil {
-			return false
-		}
-		stmts = []map[string]json.RawMessage{one}
-	}
-	for _, s := range stmts {
-		var effect string
-		_ = json.Unmarshal(s["Effect"], &effect)
-		if effect != "Allow" {
-			continue
-		}
-		if !containsFold(stringOrList(s["Action"]), "sts:AssumeRole", "sts:*", "*") {
-			continue
-		}
-		var principal map[string]json.RawMessage
-		if json.Unmarshal(s["Principal"], &principal) != nil {
-			continue
-		}
-		if containsFold(stringOrList(principal["Service"]), service) {
-			return true
-		}
-	}
-	return false
-}
-
-func stringOrList(raw json.RawMessage) []string {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
-}
-
-func containsFold(list []string, want ...string) bool {
-	for _, s := range list {
-		for _, w := range want {
-			if strings.EqualFold(s, w) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // apply makes the checked plan real: thing, policy, attachments, certificate status.
-func (p *provisioning) apply(st *store.State, cert *store.Certificate, certARN string, now time.Time) {
+func (p *provisioning) apply(st *store.State, cert *store.Certificate) *provisionError {
+	fail := func(err error) *provisionError {
+		if ae := store.AsAPIError(err); ae != nil {
+			return &provisionError{ae.Code, ae.Message}
+		}
+		return &provisionError{store.CodeInternalFailure, err.Error()}
+	}
 	if t := p.plan.Thing; t != nil {
 		if p.thing == nil {
-			st.Things[t.Name] = &store.Thing{
-				Name:       t.Name,
-				ID:         newUUID(),
-				ARN:        arn(st, "thing", t.Name),
-				TypeName:   t.TypeName,
-				Attributes: cloneMap(t.Attributes),
-				Version:    1,
-				Created:    now,
+			if _, err := st.CreateThing(t.Name, t.TypeName, t.Attributes); err != nil {
+				return fail(err)
 			}
 		} else if !mapsEqual(p.thing.Attributes, p.thingAttrs) || p.thing.TypeName != p.thingType {
-			p.thing.Attributes = cloneMap(p.thingAttrs)
+			p.thing.Attributes = maps.Clone(p.thingAttrs)
 			p.thing.TypeName = p.thingType
 			p.thing.Version++
 		}
 	}
 	if pp := p.plan.Policy; pp != nil {
 		if p.policy == nil {
-			st.Policies[pp.Name] = &store.Policy{
-				Name:             pp.Name,
-				ARN:              arn(st, "policy", pp.Name),
-				Document:         pp.Document,
-				DefaultVersionID: "1",
-				GenerationID:     randomHex(64),
-				Created:          now,
-				Modified:         now,
+			if _, err := st.CreatePolicy(pp.Name, pp.Document, nil); err != nil {
+				return fail(err)
 			}
 		}
 		if p.plan.Certificate != nil {
-			if !slices.Contains(st.PolicyTargets, store.PolicyAttachment{Policy: pp.Name, Target: certARN}) {
-				st.PolicyTargets = append(st.PolicyTargets, store.PolicyAttachment{Policy: pp.Name, Target: certARN})
+			if err := st.AttachPolicy(pp.Name, cert.ARN); err != nil {
+				return fail(err)
 			}
 		}
 	}
 	if t := p.plan.Thing; t != nil && p.plan.Certificate != nil {
-		found := false
-		for _, tp := range st.ThingPrincipals {
-			if tp.Thing == t.Name && tp.Principal == certARN {
-				found = true
-			}
-		}
-		if !found {
-			st.ThingPrincipals = append(st.ThingPrincipals, store.ThingPrincipal{Thing: t.Name, Principal: certARN, Type: "NON_EXCLUSIVE_THING"})
+		if err := st.AttachThingPrincipal(t.Name, cert.ARN, store.NonExclusiveThing); err != nil {
+			return fail(err)
 		}
 	}
-	if cert.Status != p.certStatus {
-		cert.Status = p.certStatus
-		cert.Modified = now
+	if err := st.SetCertificateStatus(cert.ID, p.certStatus); err != nil {
+		return fail(err)
 	}
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return nil
 }

@@ -1,0 +1,333 @@
+package broker
+
+import (
+	"crypto/tls"
+	"strings"
+	"testing"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// jitpEnv is an env with the walkthrough's role and a CA registered for JITP with
+// the scoped template.
+func jitpEnv(t *testing.T) (*env, *testCA) {
+	t.Helper()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+	return e, ca
+}
+
+// firstConnect performs a device's first connect (CA in the chain, SNI localhost)
+// and asserts the broker closed it without CONNACK.
+func (e *env) firstConnect(t *testing.T, ca *testCA, dev *device, clientID string) {
+	t.Helper()
+	c := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
+	if rc, err := c.connect(clientID); err == nil {
+		t.Fatalf("first connect: got CONNACK %d, want the connection closed", rc)
+	}
+}
+
+// provisioned runs the first connect and asserts the certificate is ACTIVE.
+func (e *env) provisioned(t *testing.T, ca *testCA, dev *device) {
+	t.Helper()
+	e.firstConnect(t, ca, dev, "anyclientID")
+	if c := e.cert(dev.id); c == nil || c.Status != store.StatusActive {
+		t.Fatalf("certificate not ACTIVE after first connect: %+v", c)
+	}
+}
+
+// connected dials with the device certificate alone and SNI localhost, and asserts CONNACK 0.
+func (e *env) connected(t *testing.T, ca *testCA, dev *device, clientID string) *rawClient {
+	t.Helper()
+	c := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+	rc, err := c.connect(clientID)
+	if err != nil || rc != 0 {
+		t.Fatalf("connect as %s: rc=%d err=%v", clientID, rc, err)
+	}
+	return c
+}
+
+func lastEvent(t *testing.T, e *env, kind string) store.Event {
+	t.Helper()
+	evs := e.events(kind)
+	if len(evs) == 0 {
+		t.Fatalf("no %s event; all events: %+v", kind, e.events(""))
+	}
+	return evs[len(evs)-1]
+}
+
+// A template that needs Country with a CN-only certificate: the certificate stays
+// PENDING_ACTIVATION and the event carries AWS's message; every reconnect retries.
+func TestTemplateMissingParameterStaysPending(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	dev := ca.issue(t, pki.Subject{CommonName: "NoCountryThing"})
+
+	r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+	if r.code != 7 || !strings.Contains(r.out, "Error: The connection was lost.") {
+		t.Fatalf("first connect: %s", r)
+	}
+	c := e.cert(dev.id)
+	if c == nil || c.Status != store.StatusPendingActivation {
+		t.Fatalf("certificate: %+v, want PENDING_ACTIVATION", c)
+	}
+	ev := lastEvent(t, e, store.EventProvisioningFailed)
+	want := "Invalid registration template. Cannot resolve reference value: {Ref=AWS::IoT::Certificate::Country}"
+	if ev.Message != want || ev.Error != "InvalidRequestException" || ev.CertID != dev.id || ev.CAID != ca.id {
+		t.Fatalf("failure event %+v, want message %q", ev, want)
+	}
+	if ev.Params["AWS::IoT::Certificate::CommonName"] != "NoCountryThing" {
+		t.Fatalf("event parameters %v", ev.Params)
+	}
+	if e.thing("NoCountryThing") != nil || len(e.attachedPolicies(dev.id)) != 0 {
+		t.Fatal("a failed provisioning left a thing or a policy behind")
+	}
+	if n := len(e.events(store.EventCertRegistered)); n != 1 {
+		t.Fatalf("%d CertificateRegistered events, want 1", n)
+	}
+
+	// Reconnect (device cert alone): still refused, provisioning retried and failing again.
+	r = e.mosquittoPub(t, dev.crt, dev.keyF, "NoCountryThing", "NoCountryThing/test")
+	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
+		t.Fatalf("reconnect while PENDING_ACTIVATION: %s", r)
+	}
+	if n := len(e.events(store.EventProvisioningFailed)); n != 2 {
+		t.Fatalf("%d failure events after the retry, want 2", n)
+	}
+	if c := e.cert(dev.id); c.Status != store.StatusPendingActivation {
+		t.Fatalf("status %s", c.Status)
+	}
+}
+
+func TestFirstConnectRefusedWithoutAutoRegistration(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, status, autoReg, want string
+		register                    bool
+	}{
+		{"auto-registration off", store.StatusActive, store.AutoRegDisable, "auto-registration DISABLE", true},
+		{"CA inactive", store.StatusInactive, store.AutoRegEnable, "is INACTIVE", true},
+		{"unregistered CA", "", "", "is not a registered CA", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.createRole("JITPRole", iotTrust)
+			ca := newTestCA(t, "deviceRootCA")
+			if tc.register {
+				e.registerCA(ca, tc.status, tc.autoReg, walkthroughConfig(t, "scoped"))
+			} else {
+				other := newTestCA(t, "deviceRootCA") // same subject, different key
+				e.registerCA(other, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+			}
+			dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+			r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+			if r.code != 7 || strings.Contains(r.out, "CONNACK") {
+				t.Fatalf("want the connection lost without CONNACK, got %s", r)
+			}
+			if c := e.cert(dev.id); c != nil {
+				t.Fatalf("certificate registered: %+v", c)
+			}
+			if e.thing("DemoThing") != nil {
+				t.Fatal("thing created")
+			}
+			ev := lastEvent(t, e, store.EventConnectRefused)
+			if !strings.Contains(ev.Message, tc.want) || ev.CertID != dev.id {
+				t.Fatalf("refusal event %+v, want it to say %q", ev, tc.want)
+			}
+		})
+	}
+}
+
+func TestCertificateStatusRefusals(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+	e.provisioned(t, ca, dev)
+	e.connected(t, ca, dev, "DemoThing")
+	for _, status := range []string{store.StatusInactive, store.StatusRevoked} {
+		if err := e.st.Update(func(st *store.State) error { return st.SetCertificateStatus(dev.id, status) }); err != nil {
+			t.Fatal(err)
+		}
+		c := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+		if rc, err := c.connect("DemoThing"); err == nil {
+			t.Fatalf("%s certificate got CONNACK %d", status, rc)
+		}
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, status) {
+			t.Fatalf("refusal event %+v", ev)
+		}
+		if n := len(e.events(store.EventProvisioned)); n != 1 {
+			t.Fatalf("template re-ran for a %s certificate", status)
+		}
+	}
+	// A deactivated CA does not affect certificates already registered.
+	if err := e.st.Update(func(st *store.State) error {
+		if err := st.SetCertificateStatus(dev.id, store.StatusActive); err != nil {
+			return err
+		}
+		st.CAs[ca.id].Status = store.StatusInactive
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.connected(t, ca, dev, "DemoThing")
+}
+
+// Device A may not connect as B nor publish to B's topics.
+func TestDeviceCannotActAsAnother(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	a := ca.issue(t, pki.Subject{Country: "US", CommonName: "ThingA"})
+	b := ca.issue(t, pki.Subject{Country: "US", CommonName: "ThingB"})
+	e.provisioned(t, ca, a)
+	e.provisioned(t, ca, b)
+
+	r := e.mosquittoPub(t, a.crt, a.keyF, "ThingB", "ThingB/test")
+	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
+		t.Fatalf("A connecting as ThingB: %s", r)
+	}
+	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "iot:Connect denied") {
+		t.Fatalf("refusal event %+v", ev)
+	}
+	r = e.mosquittoPub(t, a.crt, a.keyF, "ThingA", "ThingB/test")
+	if r.code != 7 || !strings.Contains(r.out, "received CONNACK (0)") || strings.Contains(r.out, "PUBACK") {
+		t.Fatalf("A publishing to ThingB/test: %s", r)
+	}
+	if ev := lastEvent(t, e, store.EventAuthorizationFailure); !strings.Contains(ev.Message, "iot:Publish denied") || ev.Params["topic"] != "ThingB/test" {
+		t.Fatalf("refusal event %+v", ev)
+	}
+	r = e.mosquittoPub(t, a.crt, a.keyF, "ThingA", "ThingA/test")
+	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
+		t.Fatalf("A publishing to its own topic: %s", r)
+	}
+}
+
+func TestTLSRequirements(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+
+	t.Run("TLS 1.1 refused", func(t *testing.T) {
+		_, err := e.tlsDial(&tls.Config{ServerName: "localhost", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11,
+			Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
+		if err == nil {
+			t.Fatal("TLS 1.1 handshake succeeded")
+		}
+		if !strings.Contains(err.Error(), "protocol version") {
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+	t.Run("TLS 1.2 pinned works", func(t *testing.T) {
+		c := e.rawDial(t, &tls.Config{ServerName: "localhost", MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
+		if v := c.conn.ConnectionState().Version; v != tls.VersionTLS12 {
+			t.Fatalf("negotiated %x", v)
+		}
+	})
+	t.Run("no client certificate", func(t *testing.T) {
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			conn, err := e.tlsDial(&tls.Config{ServerName: "localhost", MinVersion: v, MaxVersion: v})
+			if err != nil {
+				continue // TLS 1.2: the handshake itself fails
+			}
+			c := &rawClient{conn: conn}
+			c.r = newReader(conn)
+			if rc, err := c.connect("anyclientID"); err == nil {
+				t.Fatalf("TLS %x without a client certificate got CONNACK %d", v, rc)
+			}
+			conn.Close()
+		}
+		if c := e.cert(dev.id); c != nil {
+			t.Fatal("certificate registered")
+		}
+	})
+	t.Run("no SNI and no CA in chain", func(t *testing.T) {
+		// ServerName as an IP: Go sends no SNI.
+		c := e.rawDial(t, &tls.Config{ServerName: "127.0.0.1", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+		if rc, err := c.connect("anyclientID"); err == nil {
+			t.Fatalf("got CONNACK %d", rc)
+		}
+		if got := e.cert(dev.id); got != nil {
+			t.Fatalf("registered without SNI or CA: %+v", got)
+		}
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "no SNI") {
+			t.Fatalf("refusal event %+v", ev)
+		}
+	})
+	t.Run("SNI of the endpoint without CA in chain", func(t *testing.T) {
+		other := ca.issue(t, pki.Subject{Country: "US", CommonName: "SNIThing"})
+		c := e.rawDial(t, &tls.Config{ServerName: endpointName, Certificates: []tls.Certificate{other.tlsCert(ca, false)}})
+		if rc, err := c.connect("anyclientID"); err == nil {
+			t.Fatalf("first connect got CONNACK %d", rc)
+		}
+		if got := e.cert(other.id); got == nil || got.Status != store.StatusActive {
+			t.Fatalf("not provisioned with SNI only: %+v", got)
+		}
+	})
+	t.Run("CA in chain without SNI", func(t *testing.T) {
+		other := ca.issue(t, pki.Subject{Country: "US", CommonName: "ChainThing"})
+		c := e.rawDial(t, &tls.Config{ServerName: "127.0.0.1", Certificates: []tls.Certificate{other.tlsCert(ca, true)}})
+		if rc, err := c.connect("anyclientID"); err == nil {
+			t.Fatalf("first connect got CONNACK %d", rc)
+		}
+		if got := e.cert(other.id); got == nil || got.Status != store.StatusActive {
+			t.Fatalf("not provisioned with the CA in the chain: %+v", got)
+		}
+	})
+}
+
+func TestBrokerLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "AdminThing"})
+	e.provisioned(t, ca, dev)
+
+	c := e.connected(t, ca, dev, "AdminThing")
+	if err := c.publish("a/b", 1, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, packets.Puback, "publish within limits")
+
+	cases := []struct {
+		name string
+		do   func(c *rawClient) error
+	}{
+		{"8 slashes", func(c *rawClient) error { return c.publish("a/b/c/d/e/f/g/h/i", 1, []byte("x")) }},
+		{"257-byte topic", func(c *rawClient) error { return c.publish(strings.Repeat("t", 257), 1, []byte("x")) }},
+		{"payload over 128 KB", func(c *rawClient) error { return c.publish("a/b", 1, make([]byte, MaxPayloadBytes+1)) }},
+		{"QoS 2", func(c *rawClient) error { return c.publish("a/b", 2, []byte("x")) }},
+		{"reserved topic", func(c *rawClient) error { return c.publish("$aws/events/presence/connected/x", 1, []byte("x")) }},
+		{"$SYS subscription", func(c *rawClient) error { return c.subscribe(0, "$SYS/#") }},
+		{"9 filters", func(c *rawClient) error {
+			return c.subscribe(0, "a/1", "a/2", "a/3", "a/4", "a/5", "a/6", "a/7", "a/8", "a/9")
+		}},
+	}
+	for _, tc := range cases {
+		c := e.connected(t, ca, dev, "AdminThing")
+		if err := tc.do(c); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		c.expectClosed(t, tc.name)
+	}
+	// Exactly 128 KB is allowed.
+	c = e.connected(t, ca, dev, "AdminThing")
+	if err := c.publish("a/b", 1, make([]byte, MaxPayloadBytes)); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, packets.Puback, "128 KB payload")
+
+	// Client IDs: 128 bytes fine, 129 refused without CONNACK.
+	c = e.connected(t, ca, dev, strings.Repeat("c", 128))
+	c = e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+	if rc, err := c.connect(strings.Repeat("c", 129)); err == nil {
+		t.Fatalf("129-byte client ID got CONNACK %d", rc)
+	}
+}
