@@ -1,0 +1,193 @@
+package mqttprobe
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+)
+
+// StatusNotRegistered is reported while DescribeCertificate says the certificate does not exist.
+const StatusNotRegistered = "NOT_REGISTERED"
+
+// PollOptions control how the control plane is polled after the first connect.
+type PollOptions struct {
+	Timeout  time.Duration // 0: 30 s (AWS usually needs 1–3 s)
+	Initial  time.Duration // first wait, 0: 250 ms
+	Max      time.Duration // longest wait between polls, 0: 2 s
+	OnStatus func(Observation)
+}
+
+// Observation is one DescribeCertificate result.
+type Observation struct {
+	Elapsed time.Duration
+	Status  string // ACTIVE, PENDING_ACTIVATION, …, or StatusNotRegistered
+	Err     error  // a failure other than not-found
+}
+
+// WaitActive polls DescribeCertificate(certID) with backoff until the certificate is
+// ACTIVE, ends in a state JITP will not change (INACTIVE, REVOKED), or the timeout passes.
+// Each observation goes to p.OnStatus. It returns the last description seen.
+func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOptions) (*aws.CertDescription, []Observation, error) {
+	if p.Timeout <= 0 {
+		p.Timeout = 30 * time.Second
+	}
+	if p.Initial <= 0 {
+		p.Initial = 250 * time.Millisecond
+	}
+	if p.Max <= 0 {
+		p.Max = 2 * time.Second
+	}
+	start := time.Now()
+	deadline := start.Add(p.Timeout)
+	wait := p.Initial
+	var obs []Observation
+	var last *aws.CertDescription
+	for {
+		d, err := cloud.DescribeCertificate(ctx, certID)
+		o := Observation{Elapsed: time.Since(start)}
+		switch {
+		case err == nil:
+			o.Status = d.Status
+			last = &d
+		case aws.IsKind(err, aws.KindNotFound):
+			o.Status = StatusNotRegistered
+		default:
+			o.Err = err
+		}
+		obs = append(obs, o)
+		if p.OnStatus != nil {
+			p.OnStatus(o)
+		}
+		if o.Err != nil && !aws.IsKind(o.Err, aws.KindThrottled) && !aws.IsKind(o.Err, aws.KindUnavailable) {
+			return last, obs, o.Err
+		}
+		switch o.Status {
+		case aws.StatusActive:
+			return last, obs, nil
+		case aws.StatusInactive, aws.StatusRevoked:
+			return last, obs, fmt.Errorf("certificate %s is %s: JITP will not activate it", short(certID), o.Status)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return last, obs, fmt.Errorf("certificate %s not ACTIVE after %s (last status %s)", short(certID), p.Timeout, o.Status)
+		}
+		select {
+		case <-ctx.Done():
+			return last, obs, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = wait * 3 / 2
+		if wait > p.Max {
+			wait = p.Max
+		}
+	}
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12] + "…"
+	}
+	return id
+}
+
+// FirstConnectOptions tune FirstConnect.
+type FirstConnectOptions struct {
+	Poll PollOptions
+	// ThingName is the thing the template should create (the device cert's CN for
+	// the walkthrough templates); used to report what changed. Optional.
+	ThingName string
+}
+
+// FirstConnectReport is the whole first-connect story.
+type FirstConnectReport struct {
+	Outcome Outcome
+	// Expected is true when the outcome is what a first JITP connect looks like: the
+	// broker dropped the connection without CONNACK (or accepted it: already provisioned).
+	Expected     bool
+	CertID       string
+	Observations []Observation
+	Cert         *aws.CertDescription
+	Activated    bool
+	PollErr      error
+	Changes      []string // what the control plane shows now: thing, policies, attachments
+	Diagnosis    *Diagnosis
+}
+
+// FirstConnect connects once like a brand-new device, classifies the outcome, then polls
+// the control plane for the certificate (ID = SHA-256 of the leaf DER) until it is
+// ACTIVE, and reports what JITP created. When something went wrong it adds a Diagnosis.
+func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConnectOptions) FirstConnectReport {
+	var rep FirstConnectReport
+	m, err := o.Load()
+	if err != nil {
+		rep.Outcome = Outcome{Class: ClassConfig, Err: err, Detail: err.Error()}
+		d := Diagnose(Facts{Outcome: &rep.Outcome, Options: o})
+		rep.Diagnosis = &d
+		return rep
+	}
+	rep.CertID = m.CertID()
+	c, out := connectWith(ctx, o, m, time.Now())
+	if c != nil {
+		c.Close()
+	}
+	rep.Outcome = out
+	rep.Expected = out.Class == ClassDropped || out.Class == ClassConnected
+	facts := Facts{Outcome: &out, Options: o, Chain: m.Chain, ThingName: fo.ThingName}
+	if cloud == nil {
+		if !rep.Expected {
+			d := Diagnose(facts)
+			rep.Diagnosis = &d
+		}
+		return rep
+	}
+	// Poll only when the broker got as far as seeing the certificate.
+	switch out.Class {
+	case ClassDropped, ClassConnected, ClassConnackRefused, ClassTLSRejected, ClassNoResponse:
+		cert, obs, perr := WaitActive(ctx, cloud, rep.CertID, fo.Poll)
+		rep.Observations, rep.Cert, rep.PollErr = obs, cert, perr
+		rep.Activated = perr == nil && cert != nil && cert.Status == aws.StatusActive
+	}
+	if rep.Activated {
+		rep.Changes = changes(ctx, cloud, rep, fo.ThingName)
+	}
+	if !rep.Activated || !rep.Expected {
+		Gather(ctx, cloud, &facts)
+		facts.Cert, facts.CertFound = rep.Cert, rep.Cert != nil
+		if len(rep.Observations) > 0 {
+			facts.CertChecked = true
+		}
+		d := Diagnose(facts)
+		rep.Diagnosis = &d
+	}
+	return rep
+}
+
+// changes lists what the control plane shows after activation (cheap lookups only).
+func changes(ctx context.Context, cloud aws.Client, rep FirstConnectReport, thing string) []string {
+	out := []string{fmt.Sprintf("certificate %s registered and ACTIVE (CA %s)", short(rep.CertID), short(rep.Cert.CAID))}
+	if pols, err := cloud.ListAttachedPolicies(ctx, rep.Cert.ARN); err == nil {
+		for _, p := range pols {
+			out = append(out, "policy "+p.Name+" attached to the certificate")
+		}
+	}
+	if thing != "" {
+		if t, err := cloud.DescribeThing(ctx, thing); err == nil {
+			line := "thing " + t.Name + " exists"
+			if len(t.Attributes) > 0 {
+				line += fmt.Sprintf(" with attributes %v", t.Attributes)
+			}
+			out = append(out, line)
+			if ps, err := cloud.ListThingPrincipals(ctx, thing); err == nil {
+				for _, p := range ps {
+					if p == rep.Cert.ARN {
+						out = append(out, "certificate attached to thing "+thing)
+					}
+				}
+			}
+		} else if aws.IsKind(err, aws.KindNotFound) {
+			out = append(out, "thing "+thing+" was NOT created (the template names the thing differently?)")
+		}
+	}
+	return out
+}

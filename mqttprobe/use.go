@@ -1,0 +1,247 @@
+package mqttprobe
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// DefaultUseTimeout bounds each of subscribe, publish and receive in Use.
+const DefaultUseTimeout = 10 * time.Second
+
+// Denied names the MQTT action the broker refused by closing the connection.
+type Denied string
+
+const (
+	DeniedNone      Denied = ""
+	DeniedSubscribe Denied = "subscribe" // iot:Subscribe on topicfilter/<filter>
+	DeniedPublish   Denied = "publish"   // iot:Publish on topic/<topic>
+	DeniedReceive   Denied = "receive"   // iot:Receive: subscribed and published, never delivered
+)
+
+// UseResult is one publish/subscribe round trip.
+type UseResult struct {
+	Connect    Outcome
+	Topic      string
+	Subscribed bool
+	Published  bool
+	Received   bool
+	Payload    string
+	RTT        time.Duration // from PUBLISH sent to own message received
+	Denied     Denied
+	Err        error
+	Detail     string
+}
+
+// OK reports whether the round trip worked.
+func (r UseResult) OK() bool { return r.Received && r.Err == nil }
+
+// Use connects as o.ClientID, subscribes to topic (default "<clientID>/test"), publishes a
+// message there and waits for it to come back, measuring the round-trip time. A
+// connection the broker closes right after SUBSCRIBE or PUBLISH is reported as that
+// action being denied by the policy (AWS IoT answers unauthorized MQTT 3.1.1 actions by
+// disconnecting).
+func Use(ctx context.Context, o Options, topic string, timeout time.Duration) UseResult {
+	if topic == "" {
+		topic = o.ClientID + "/test"
+	}
+	if timeout <= 0 {
+		timeout = DefaultUseTimeout
+	}
+	res := UseResult{Topic: topic}
+	c, out := Connect(ctx, o)
+	res.Connect = out
+	if c == nil {
+		res.Err = out.Err
+		if res.Err == nil {
+			res.Err = fmt.Errorf("%s", out.Detail)
+		}
+		res.Detail = "could not connect: " + out.Detail
+		return res
+	}
+	defer c.Close()
+
+	msgs := make(chan mqtt.Message, 4)
+	st := c.Client.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case msgs <- m:
+		default:
+		}
+	})
+	if ok, lost := waitToken(ctx, c, st, timeout); !ok {
+		return deniedResult(res, c, DeniedSubscribe, lost, st.Error(), "subscribe to "+topic)
+	}
+	if sub, isSub := st.(*mqtt.SubscribeToken); isSub {
+		if code, found := sub.Result()[topic]; found && code == 0x80 {
+			res.Denied, res.Err = DeniedSubscribe, fmt.Errorf("SUBACK refused %s", topic)
+			res.Detail = "the broker refused the subscription to " + topic + " (SUBACK 0x80)"
+			return res
+		}
+	}
+	res.Subscribed = true
+
+	payload := fmt.Sprintf("jitpwiz round trip %d", time.Now().UnixNano())
+	res.Payload = payload
+	sent := time.Now()
+	pt := c.Client.Publish(topic, 1, false, payload)
+	if ok, lost := waitToken(ctx, c, pt, timeout); !ok {
+		return deniedResult(res, c, DeniedPublish, lost, pt.Error(), "publish to "+topic)
+	}
+	res.Published = true
+
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case m := <-msgs:
+			if string(m.Payload()) != payload {
+				continue
+			}
+			res.RTT = time.Since(sent)
+			res.Received = true
+			res.Detail = fmt.Sprintf("published to %s and received it back in %s", topic, res.RTT.Round(time.Microsecond))
+			return res
+		case <-c.Lost():
+			res.Denied, res.Err = DeniedReceive, c.LostErr()
+			res.Detail = "the broker closed the connection after the message was published, before it was delivered: the policy likely denies iot:Receive on " + topic
+			return res
+		case <-deadline.C:
+			res.Denied, res.Err = DeniedReceive, fmt.Errorf("own message not received within %s", timeout)
+			res.Detail = "subscribed and published, but the message never came back within " + timeout.String() + ": the policy may deny iot:Receive on " + topic
+			return res
+		case <-ctx.Done():
+			res.Err = ctx.Err()
+			res.Detail = "cancelled while waiting for the message"
+			return res
+		}
+	}
+}
+
+// waitToken waits for a token; it reports false when the token failed or the connection
+// dropped first (lost = the broker closed the connection).
+func waitToken(ctx context.Context, c *Conn, t mqtt.Token, timeout time.Duration) (ok bool, lost bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-t.Done():
+		if t.Error() != nil {
+			return false, isLost(c, t.Error())
+		}
+		return true, false
+	case <-c.Lost():
+		return false, true
+	case <-timer.C:
+		return false, false
+	case <-ctx.Done():
+		return false, false
+	}
+}
+
+func isLost(c *Conn, err error) bool {
+	if strings.Contains(err.Error(), "connection lost") {
+		return true
+	}
+	select {
+	case <-c.Lost():
+		return true
+	default:
+		return false
+	}
+}
+
+func deniedResult(res UseResult, c *Conn, action Denied, lost bool, tokErr error, what string) UseResult {
+	if lost {
+		res.Denied = action
+		res.Err = fmt.Errorf("broker closed the connection after %s", what)
+		res.Detail = "the broker closed the connection right after the " + strings.ToUpper(string(action)) + " to " + res.Topic +
+			": the policy does not allow " + iotAction(action) + " for this client"
+		return res
+	}
+	res.Err = tokErr
+	if res.Err == nil {
+		res.Err = fmt.Errorf("%s timed out", what)
+	}
+	res.Detail = "could not " + what + ": " + res.Err.Error()
+	return res
+}
+
+func iotAction(d Denied) string {
+	switch d {
+	case DeniedSubscribe:
+		return "iot:Subscribe"
+	case DeniedPublish:
+		return "iot:Publish"
+	case DeniedReceive:
+		return "iot:Receive"
+	}
+	return ""
+}
+
+// RefusalResult is the outcome of trying an action that the policy should refuse.
+type RefusalResult struct {
+	Topic   string
+	Action  Denied // the action tried
+	Refused bool   // the broker disconnected (or refused) as AWS does
+	Connect Outcome
+	Detail  string
+	Err     error // set when the check itself could not run (e.g. no connection)
+}
+
+// ProveRefused connects as o.ClientID and publishes to topic (which should lie outside
+// the policy, e.g. "other/test"), expecting the broker to drop the connection. With
+// subscribe set it subscribes instead.
+func ProveRefused(ctx context.Context, o Options, topic string, subscribe bool, timeout time.Duration) RefusalResult {
+	if timeout <= 0 {
+		timeout = DefaultUseTimeout
+	}
+	rr := RefusalResult{Topic: topic, Action: DeniedPublish}
+	if subscribe {
+		rr.Action = DeniedSubscribe
+	}
+	c, out := Connect(ctx, o)
+	rr.Connect = out
+	if c == nil {
+		rr.Err = out.Err
+		rr.Detail = "could not connect to try it: " + out.Detail
+		return rr
+	}
+	defer c.Close()
+	var t mqtt.Token
+	if subscribe {
+		t = c.Client.Subscribe(topic, 1, func(mqtt.Client, mqtt.Message) {})
+	} else {
+		t = c.Client.Publish(topic, 1, false, "jitpwiz refusal check")
+	}
+	ok, lost := waitToken(ctx, c, t, timeout)
+	if !ok && !lost {
+		// A QoS 1 PUBLISH that gets no PUBACK and no disconnect: wait for the drop a bit.
+		select {
+		case <-c.Lost():
+			lost = true
+		case <-time.After(timeout / 4):
+		}
+	}
+	if sub, isSub := t.(*mqtt.SubscribeToken); ok && isSub {
+		if code, found := sub.Result()[topic]; found && code == 0x80 {
+			rr.Refused = true
+			rr.Detail = "the broker refused the subscription to " + topic + " (SUBACK 0x80)"
+			return rr
+		}
+	}
+	if lost {
+		rr.Refused = true
+		rr.Detail = "as expected, the broker closed the connection when the client tried to " + string(rr.Action) + " on " + topic +
+			": the policy does not allow " + iotAction(rr.Action) + " there"
+		return rr
+	}
+	if ok {
+		rr.Detail = "the broker ALLOWED " + string(rr.Action) + " on " + topic + ": the policy is broader than <thing>/*"
+		return rr
+	}
+	rr.Err = t.Error()
+	rr.Detail = "inconclusive: no answer to the " + string(rr.Action) + " and no disconnect"
+	return rr
+}
