@@ -129,7 +129,7 @@ type env struct {
 	rootCA string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, mods ...func(*Options)) *env {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), ".local-iot")
 	st, err := store.Open(dir, store.Options{Account: testAccount, Region: testRegion})
@@ -137,13 +137,17 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, dir: dir, st: st}
-	e.start()
+	e.start(mods...)
 	return e
 }
 
-func (e *env) start() {
+func (e *env) start(mods ...func(*Options)) {
 	e.t.Helper()
-	b, err := New(Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{endpointName}})
+	opts := Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{endpointName}}
+	for _, m := range mods {
+		m(&opts)
+	}
+	b, err := New(opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}

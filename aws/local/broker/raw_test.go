@@ -157,3 +157,12 @@ func (c *rawClient) expect(t testing.TB, typ byte, what string) []byte {
 }
 
 func newReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+func (c *rawClient) writeAck(pk packets.Packet) error {
+	var buf bytes.Buffer
+	if err := pk.PubackEncode(&buf); err != nil {
+		return err
+	}
+	_, err := c.conn.Write(buf.Bytes())
+	return err
+}
