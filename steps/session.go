@@ -1,10 +1,406 @@
 package steps
 
-// Session is the options and results of one workspace, persisted as <workspace>/jitpwiz.json.
-// It never holds key material. (Filled in by the steps/session issue.)
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// SessionFile is the name of the session file inside the workspace.
+const SessionFile = "jitpwiz.json"
+
+// sessionVersion is the format version of jitpwiz.json.
+const sessionVersion = 1
+
+// Session is the options and results of one workspace, persisted as <workspace>/jitpwiz.json
+// after every step. It never holds key material: keys live only in their 0600 files.
+//
+// The back-ends (the aws.Client and, for the local target, the embedded IoT Core) hang off the
+// Session once Connect has run; they are not persisted.
 type Session struct {
+	Version int `json:"version"`
+	// Options are the effective options (saved ones overlaid with what this run was given).
+	Options Options `json:"options"`
+
+	// Cloud identity, resolved by Connect.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	// Endpoint is the MQTT data endpoint devices connect to (iot:Data-ATS, or the local broker).
+	Endpoint Endpoint `json:"endpoint"`
+
+	RegistrationCode string `json:"registrationCode,omitempty"`
+	// VerificationCertID is the cert ID of verificationCert.crt (step 5).
+	VerificationCertID string      `json:"verificationCertId,omitempty"`
+	CA                 CAResult    `json:"ca"`
+	Role               RoleResult  `json:"role"`
+	Template           TemplateRes `json:"template"`
+	// ServerRootSHA256 is the SHA-256 of awsRootCA.pem as written by step 10.
+	ServerRootSHA256 string `json:"serverRootSha256,omitempty"`
+	// PrimaryThing is the first device of the workspace; its files use the walkthrough's names
+	// at the workspace root. Other things live under devices/<thing>/.
+	PrimaryThing string             `json:"primaryThing,omitempty"`
+	Devices      map[string]*Device `json:"devices,omitempty"`
+
+	// Finished records each finished step (key: step ID, or "ID@thing" for device steps) with
+	// the inputs it ran with, so a re-run knows what is done and what a changed option redoes.
+	Finished map[string]Finished `json:"finished,omitempty"`
+	// Failures records the last error of a step that failed (cleared when it succeeds).
+	Failures map[string]string `json:"failures,omitempty"`
+
 	// Report, when set, receives progress events from a running step. Not persisted.
 	Report func(Event) `json:"-"`
+
+	dir    string
+	client aws.Client
+	// localURL is the embedded IoT Core's control-plane URL while it runs.
+	localURL string
+	// serverRoot is the PEM of the CA that signs the broker's server certificate, known after Connect.
+	serverRoot []byte
+	backend    Backend
+	now        func() time.Time
+	// ran records the steps run by this process (finished key → true).
+	ran map[string]bool
+	// ca is the loaded signing CA (cert + key), cached after step 3 or LoadCA.
+	ca *pki.CA
+}
+
+// Endpoint is the MQTT endpoint of the data plane.
+type Endpoint struct {
+	Host string `json:"host,omitempty"`
+	Port int    `json:"port,omitempty"`
+	// Addr, when set, is dialled instead of Host:Port (the local target: a loopback address,
+	// while Host stays the name the broker's certificate is valid for).
+	Addr string `json:"addr,omitempty"`
+}
+
+// CAResult is the signing CA and its registration.
+type CAResult struct {
+	CertFile string `json:"certFile,omitempty"` // absolute or workspace-relative path
+	KeyFile  string `json:"keyFile,omitempty"`
+	// Supplied: the user brought the CA (--ca-cert/--ca-key); its files are never rewritten.
+	Supplied     bool   `json:"supplied,omitempty"`
+	Intermediate bool   `json:"intermediate,omitempty"`
+	Subject      string `json:"subject,omitempty"`
+	CertID       string `json:"certId,omitempty"` // SHA-256 of the DER
+	KeyID        string `json:"keyId,omitempty"`  // SHA-256 of the public key (notices a replaced key)
+	// RegisteredID/ARN are set once step 8 registered (or found) the CA.
+	RegisteredID  string `json:"registeredId,omitempty"`
+	RegisteredARN string `json:"registeredArn,omitempty"`
+	// Reused: step 8 found the CA already registered and reused it.
+	Reused bool `json:"reused,omitempty"`
+}
+
+// RoleResult is the provisioning role of step 6.
+type RoleResult struct {
+	Name    string   `json:"name,omitempty"`
+	ARN     string   `json:"arn,omitempty"`
+	Created bool     `json:"created,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// TemplateRes is the provisioning template of step 7.
+type TemplateRes struct {
+	File    string `json:"file,omitempty"`    // jitp_template.json
+	Variant string `json:"variant,omitempty"` // scoped | admin | named | custom
+	// Source is the user's template file for the custom variant.
+	Source string `json:"source,omitempty"`
+	// BodySHA256 is the SHA-256 of the template body as registered.
+	BodySHA256 string `json:"bodySha256,omitempty"`
+	// PolicyName is the named variant's policy; PolicyCreated: jitpwiz created it.
+	PolicyName    string   `json:"policyName,omitempty"`
+	PolicyCreated bool     `json:"policyCreated,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+}
+
+// Device is one thing's files and results (steps 9, 11, 12, 13).
+type Device struct {
+	Thing      string `json:"thing"`
+	Dir        string `json:"dir,omitempty"` // "" for the primary thing (workspace root)
+	KeyFile    string `json:"keyFile,omitempty"`
+	CSRFile    string `json:"csrFile,omitempty"`
+	CertFile   string `json:"certFile,omitempty"`
+	BundleFile string `json:"bundleFile,omitempty"`
+	// Supplied: the user brought the device cert/key (--device-cert/--device-key).
+	Supplied bool   `json:"supplied,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	CertID   string `json:"certId,omitempty"`
+	CertARN  string `json:"certArn,omitempty"`
+
+	FirstConnect *FirstConnectResult `json:"firstConnect,omitempty"`
+	Verify       []ResultLine        `json:"verify,omitempty"`
+	Policies     []string            `json:"policies,omitempty"` // policies attached to the cert
+	Use          *UseResult          `json:"use,omitempty"`
+}
+
+// FirstConnectResult is what step 11 saw.
+type FirstConnectResult struct {
+	Outcome  string        `json:"outcome"` // plain words: "dropped by the broker while provisioning (expected)"
+	Dropped  bool          `json:"dropped"`
+	Status   string        `json:"status,omitempty"` // cert status after polling
+	Duration time.Duration `json:"duration"`
+}
+
+// UseResult is what step 13 saw.
+type UseResult struct {
+	Topic     string        `json:"topic"`
+	RoundTrip time.Duration `json:"roundTrip"`
+	// RefusedTopic is the topic outside <thing>/* that was tried (scoped variant) and Refused
+	// whether the broker refused it.
+	RefusedTopic string `json:"refusedTopic,omitempty"`
+	Refused      bool   `json:"refused,omitempty"`
+}
+
+// Finished records one finished step.
+type Finished struct {
+	At       time.Time         `json:"at"`
+	Duration time.Duration     `json:"duration"`
+	Inputs   map[string]string `json:"inputs,omitempty"`
+	// Reused: the step found its results already in place and did not redo them.
+	Reused bool `json:"reused,omitempty"`
+}
+
+// Backend is a running back-end the Session owns (the embedded local IoT Core).
+type Backend interface {
+	Close() error
+}
+
+// Dir is the workspace directory.
+func (s *Session) Dir() string { return s.dir }
+
+// Path returns the absolute path of a file name inside the workspace; absolute paths are
+// returned unchanged.
+func (s *Session) Path(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(s.dir, name)
+}
+
+// Client is the cloud client; nil until Connect.
+func (s *Session) Client() aws.Client { return s.client }
+
+// SetClient installs a cloud client (tests, or a caller that built its own).
+func (s *Session) SetClient(c aws.Client) { s.client = c }
+
+// Now is the session clock.
+func (s *Session) Now() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// Thing is the current thing name.
+func (s *Session) Thing() string { return s.Options.Thing }
+
+// Device returns the current thing's device record, creating it (with its file layout) if needed.
+func (s *Session) Device() *Device { return s.device(s.Options.Thing) }
+
+// DeviceFor returns the device record of thing, or nil.
+func (s *Session) DeviceFor(thing string) *Device {
+	if s.Devices == nil {
+		return nil
+	}
+	return s.Devices[thing]
+}
+
+// device returns (creating) the record of thing. The first thing of the workspace uses the
+// walkthrough's file names at the workspace root; others use devices/<thing>/.
+func (s *Session) device(thing string) *Device {
+	if s.Devices == nil {
+		s.Devices = map[string]*Device{}
+	}
+	if d, ok := s.Devices[thing]; ok {
+		return d
+	}
+	if s.PrimaryThing == "" {
+		s.PrimaryThing = thing
+	}
+	d := &Device{Thing: thing}
+	if thing != s.PrimaryThing {
+		d.Dir = filepath.Join("devices", thing)
+	}
+	d.KeyFile = filepath.Join(d.Dir, pki.FileDeviceKey)
+	d.CSRFile = filepath.Join(d.Dir, pki.FileDeviceCSR)
+	d.CertFile = filepath.Join(d.Dir, pki.FileDeviceCert)
+	d.BundleFile = filepath.Join(d.Dir, pki.FileDeviceBundle)
+	if s.Options.DeviceCertFile != "" {
+		d.Supplied = true
+		d.CertFile = s.Options.DeviceCertFile
+		d.KeyFile = s.Options.DeviceKeyFile
+		d.CSRFile = ""
+	}
+	s.Devices[thing] = d
+	return d
+}
+
+// Things returns the things of the workspace, the primary one first.
+func (s *Session) Things() []string {
+	var out []string
+	for t := range s.Devices {
+		if t != s.PrimaryThing {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	if _, ok := s.Devices[s.PrimaryThing]; ok {
+		out = append([]string{s.PrimaryThing}, out...)
+	}
+	return out
+}
+
+// Open validates o, then loads the workspace's session (if any) and overlays o on the saved
+// options: options o leaves empty keep their saved value, or take their default in a new
+// workspace. Bad input is an error naming the flag and the fix, and nothing is written.
+// Open does not connect to any back-end; call Connect.
+func Open(o Options) (*Session, error) {
+	if o.Dir == "" {
+		o.Dir = DefaultDir
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("--dir %s: %w", o.Dir, err)
+	}
+	s := &Session{Version: sessionVersion, dir: dir}
+	path := filepath.Join(dir, SessionFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, s); err != nil {
+			return nil, fmt.Errorf("%s is not a jitpwiz session file (%v) — move it away or choose another --dir", path, err)
+		}
+		if s.Version > sessionVersion {
+			return nil, fmt.Errorf("%s was written by a newer jitpwiz (format %d) — use that version or another --dir", path, s.Version)
+		}
+		s.dir = dir
+	case errors.Is(err, os.ErrNotExist):
+		if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("--dir %s exists and is not a directory — choose another path", o.Dir)
+		}
+	default:
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	saved := s.Options
+	eff := saved.overlay(o)
+	eff.Dir = dir
+	if err := eff.resolve(s.isNew()); err != nil {
+		return nil, err
+	}
+	if err := eff.Validate(); err != nil {
+		return nil, err
+	}
+	s.Options = eff
+	if err := s.checkSupplied(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// isNew reports that no step of this workspace has finished yet.
+func (s *Session) isNew() bool { return len(s.Finished) == 0 }
+
+// IsNew reports a workspace with no finished step (a new or empty one).
+func (s *Session) IsNew() bool { return s.isNew() }
+
+// Save writes the session atomically to <workspace>/jitpwiz.json (0600), creating the
+// workspace (0700) if needed.
+func (s *Session) Save() error {
+	if err := pki.EnsureWorkspace(s.dir); err != nil {
+		return err
+	}
+	s.Version = sessionVersion
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	b = append(b, '\n')
+	return pki.WriteFile(filepath.Join(s.dir, SessionFile), b, pki.KeyMode, true)
+}
+
+// Close stops the back-ends started by Connect. The session stays usable for reading.
+func (s *Session) Close() error {
+	var err error
+	if s.backend != nil {
+		err = s.backend.Close()
+		s.backend = nil
+	}
+	s.client = nil
+	return err
+}
+
+// finishedKey is the Finished key of step st for the current thing.
+func (s *Session) finishedKey(st *step) string {
+	if st.perDevice {
+		return string(st.id) + "@" + s.Options.Thing
+	}
+	return string(st.id)
+}
+
+// markFinished records st as finished with its current inputs.
+func (s *Session) markFinished(st *step, started time.Time, reused bool) {
+	if s.Finished == nil {
+		s.Finished = map[string]Finished{}
+	}
+	if s.ran == nil {
+		s.ran = map[string]bool{}
+	}
+	s.ran[s.finishedKey(st)] = true
+	s.Finished[s.finishedKey(st)] = Finished{
+		At:       s.Now().UTC(),
+		Duration: s.Now().Sub(started),
+		Inputs:   st.currentInputs(s),
+		Reused:   reused,
+	}
+	if s.Failures != nil {
+		delete(s.Failures, s.finishedKey(st))
+	}
+}
+
+// forget removes the finished record of st (for the current thing).
+func (s *Session) forget(st *step) {
+	delete(s.Finished, s.finishedKey(st))
+}
+
+// FinishedRecord returns the finished record of step id for the current thing.
+func (s *Session) FinishedRecord(id ID) (Finished, bool) {
+	st := lookup(id)
+	if st == nil {
+		return Finished{}, false
+	}
+	f, ok := s.Finished[s.finishedKey(st)]
+	return f, ok
+}
+
+// fail records a step failure.
+func (s *Session) fail(st *step, err error) {
+	if s.Failures == nil {
+		s.Failures = map[string]string{}
+	}
+	s.Failures[s.finishedKey(st)] = err.Error()
+}
+
+// requireClient returns the cloud client or an error saying Connect is needed.
+func (s *Session) requireClient() (aws.Client, error) {
+	if s.client == nil {
+		return nil, errors.New("not connected to AWS IoT — this step needs the cloud back-end (Session.Connect)")
+	}
+	return s.client, nil
+}
+
+// checkContext returns ctx's error in plain words.
+func checkContext(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cancelled: %w", err)
+	}
+	return nil
 }
 
 // report sends an event if anyone listens.
@@ -12,4 +408,9 @@ func (s *Session) report(e Event) {
 	if s != nil && s.Report != nil {
 		s.Report(e)
 	}
+}
+
+// reportf reports a plain progress message for step id.
+func (s *Session) reportf(id ID, format string, args ...any) {
+	s.report(Event{Step: id, Message: fmt.Sprintf(format, args...)})
 }

@@ -1,0 +1,95 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// AWSDataPort is the MQTT-over-TLS port of AWS IoT Core.
+const AWSDataPort = 8883
+
+// localBackend is what starting the embedded IoT Core yields.
+type localBackend struct {
+	Config     aws.Config // endpoint URL, region and dummy credentials
+	Endpoint   Endpoint   // MQTT host/port
+	ServerRoot []byte     // PEM of the CA that signs the broker's certificate
+	Closer     Backend
+}
+
+// Connect brings up the cloud side of the session: for the local target it starts the
+// embedded IoT Core in-process (state in <workspace>/.local-iot) unless --endpoint-url
+// points at one already running; for aws it builds the SDK client from the standard
+// credential chain. It resolves the account, region and MQTT data endpoint.
+// Call Close when done.
+func (s *Session) Connect(ctx context.Context) error {
+	if s.client != nil {
+		return nil
+	}
+	var (
+		cfg aws.Config
+		ep  Endpoint
+	)
+	if s.Options.Target == TargetLocal && s.Options.EndpointURL == "" {
+		if err := pki.EnsureWorkspace(s.dir); err != nil {
+			return err
+		}
+		lb, err := startLocal(ctx, s)
+		if err != nil {
+			return err
+		}
+		s.backend = lb.Closer
+		s.localURL = lb.Config.EndpointURL
+		s.serverRoot = lb.ServerRoot
+		cfg, ep = lb.Config, lb.Endpoint
+	} else {
+		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
+		if s.Options.Target == TargetLocal {
+			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
+		} else {
+			s.serverRoot = amazonRootCA1
+		}
+	}
+	c, err := aws.New(ctx, cfg)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	acct, err := c.CallerAccount(ctx)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	if ep.Host == "" {
+		host, err := c.DataEndpoint(ctx)
+		if err != nil {
+			s.Close()
+			return err
+		}
+		ep = Endpoint{Host: host, Port: AWSDataPort}
+		if h, p, err := net.SplitHostPort(host); err == nil {
+			if port, err := strconv.Atoi(p); err == nil {
+				ep = Endpoint{Host: h, Port: port}
+			}
+		}
+	}
+	if ep.Host == "" {
+		s.Close()
+		return fmt.Errorf("no MQTT data endpoint for target %s — check --endpoint-url", s.Options.Target)
+	}
+	s.client = c
+	s.Account = acct
+	s.Region = c.Region()
+	s.Endpoint = ep
+	// Device ARNs need the account and region: fill them in for records made before Connect.
+	for _, d := range s.Devices {
+		if d.CertID != "" {
+			d.CertARN = s.certARN(d.CertID)
+		}
+	}
+	return nil
+}

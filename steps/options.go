@@ -1,0 +1,366 @@
+package steps
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults of a new workspace (the AWS walkthrough's values).
+const (
+	DefaultDir         = "jitp"
+	DefaultTarget      = TargetLocal
+	DefaultLocalRegion = "us-east-2"
+	DefaultThing       = "DemoThing"
+	DefaultCountry     = "IN"
+	DefaultCACountry   = "IN"
+	DefaultCAOrg       = "AMZ"
+	DefaultTemplate    = VariantScoped
+	DefaultPolicyName  = "JITPDevicePolicy"
+	DefaultRoleName    = "JITPRole"
+)
+
+// Targets.
+const (
+	TargetLocal = "local" // the embedded IoT Core, in-process
+	TargetAWS   = "aws"   // real AWS (or any compatible --endpoint-url)
+)
+
+// Template variants (design.md §1).
+const (
+	VariantScoped = "scoped"
+	VariantAdmin  = "admin"
+	VariantNamed  = "named"
+	VariantCustom = "custom" // --template FILE
+)
+
+// Options are what a user chooses. Empty strings mean "keep the saved value" (or the default
+// in a new workspace); the session file stores the effective values. Flags, the YAML config
+// file (--config, keys = flag names) and the TUI's fields all fill the same struct.
+type Options struct {
+	Dir         string `json:"-" yaml:"dir"`
+	Target      string `json:"target,omitempty" yaml:"target"`
+	Profile     string `json:"profile,omitempty" yaml:"profile"`
+	Region      string `json:"region,omitempty" yaml:"region"`
+	EndpointURL string `json:"endpointUrl,omitempty" yaml:"endpoint-url"`
+
+	// KeyType is the type of the keys jitpwiz creates (CA, verification, device).
+	KeyType string `json:"keyType,omitempty" yaml:"key"`
+	// CA subject (the OpenSSL conf defaults of step 2).
+	CACountry string `json:"caCountry,omitempty" yaml:"ca-country"`
+	CAOrg     string `json:"caOrg,omitempty" yaml:"ca-org"`
+	// Device subject (step 9): C and CN = thing name are what the templates need.
+	Thing   string `json:"thing,omitempty" yaml:"thing"`
+	Country string `json:"country,omitempty" yaml:"country"`
+	Org     string `json:"org,omitempty" yaml:"org"`
+	OrgUnit string `json:"orgUnit,omitempty" yaml:"ou"`
+	State   string `json:"state,omitempty" yaml:"state"`
+
+	// Template is scoped | admin | named | a template file path.
+	Template   string `json:"template,omitempty" yaml:"template"`
+	PolicyName string `json:"policyName,omitempty" yaml:"policy-name"`
+
+	// Bring your own PKI (never rewritten).
+	CACertFile     string `json:"caCert,omitempty" yaml:"ca-cert"`
+	CAKeyFile      string `json:"caKey,omitempty" yaml:"ca-key"`
+	DeviceCertFile string `json:"deviceCert,omitempty" yaml:"device-cert"`
+	DeviceKeyFile  string `json:"deviceKey,omitempty" yaml:"device-key"`
+
+	// Per-run choices, never saved.
+	ConfigFile   string `json:"-" yaml:"-"`
+	Yes          bool   `json:"-" yaml:"yes"`
+	JSON         bool   `json:"-" yaml:"json"`
+	ForceNewKeys bool   `json:"-" yaml:"force-new-keys"`
+	CreatePolicy bool   `json:"-" yaml:"create-policy"`
+
+	// defaulted lists the required inputs that took their default in a new workspace.
+	defaulted []string
+}
+
+// BindFlags defines the flags shared by `jitpwiz run` and the TUI (`jitpwiz` with no
+// subcommand) on fs, bound to o.
+func (o *Options) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Dir, "dir", DefaultDir, "workspace directory (files and jitpwiz.json)")
+	fs.StringVar(&o.Target, "target", "", "local (embedded AWS IoT Core, default) or aws")
+	fs.StringVar(&o.Profile, "profile", "", "AWS shared-config profile (target aws)")
+	fs.StringVar(&o.Region, "region", "", "AWS region (default: from the profile/env; us-east-2 for local)")
+	fs.StringVar(&o.EndpointURL, "endpoint-url", "", "custom AWS API endpoint (e.g. a running `jitpwiz local`)")
+	fs.StringVar(&o.Template, "template", "", "provisioning template: scoped (default), admin, named or a template FILE")
+	fs.StringVar(&o.PolicyName, "policy-name", "", "IoT policy of the named template (default "+DefaultPolicyName+")")
+	fs.StringVar(&o.Thing, "thing", "", "thing name = device certificate CN (default "+DefaultThing+")")
+	fs.StringVar(&o.Country, "country", "", "device certificate country C (default "+DefaultCountry+")")
+	fs.StringVar(&o.Org, "org", "", "device certificate organization O (optional)")
+	fs.StringVar(&o.OrgUnit, "ou", "", "device certificate organizational unit OU (optional)")
+	fs.StringVar(&o.State, "state", "", "device certificate state ST (optional)")
+	fs.StringVar(&o.CACountry, "ca-country", "", "CA certificate country (default "+DefaultCACountry+")")
+	fs.StringVar(&o.CAOrg, "ca-org", "", "CA certificate organization (default "+DefaultCAOrg+")")
+	fs.StringVar(&o.KeyType, "key", "", "key type: rsa2048 (default), rsa3072, rsa4096, ec256, ec384")
+	fs.StringVar(&o.ConfigFile, "config", "", "YAML file of options (keys are the flag names)")
+	fs.StringVar(&o.CACertFile, "ca-cert", "", "use your CA certificate (root or intermediate) instead of creating one")
+	fs.StringVar(&o.CAKeyFile, "ca-key", "", "private key of --ca-cert")
+	fs.StringVar(&o.DeviceCertFile, "device-cert", "", "test your device certificate instead of creating one")
+	fs.StringVar(&o.DeviceKeyFile, "device-key", "", "private key of --device-cert")
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "accept defaults and confirmations")
+	fs.BoolVar(&o.ForceNewKeys, "force-new-keys", false, "replace existing private keys (and everything made from them)")
+	fs.BoolVar(&o.CreatePolicy, "create-policy", false, "named template: create the policy if it does not exist")
+}
+
+// WithConfig returns o overlaid on the options of its --config file (flags win).
+func (o Options) WithConfig() (Options, error) {
+	if o.ConfigFile == "" {
+		return o, nil
+	}
+	b, err := os.ReadFile(o.ConfigFile)
+	if err != nil {
+		return o, fmt.Errorf("--config %s: %w — give the path of a YAML file", o.ConfigFile, err)
+	}
+	var c Options
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
+		return o, fmt.Errorf("--config %s: %v — keys are the flag names, e.g. `thing: DemoThing`", o.ConfigFile, err)
+	}
+	// Relative paths in the config file are relative to the file.
+	base := filepath.Dir(o.ConfigFile)
+	for _, p := range []*string{&c.CACertFile, &c.CAKeyFile, &c.DeviceCertFile, &c.DeviceKeyFile, &c.Dir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	if c.Template != "" && !isVariant(c.Template) && !filepath.IsAbs(c.Template) {
+		c.Template = filepath.Join(base, c.Template)
+	}
+	out := c.overlay(o)
+	if o.Dir == "" || o.Dir == DefaultDir {
+		if c.Dir != "" {
+			out.Dir = c.Dir
+		}
+	}
+	out.Yes = o.Yes || c.Yes
+	out.JSON = o.JSON || c.JSON
+	out.ForceNewKeys = o.ForceNewKeys || c.ForceNewKeys
+	out.CreatePolicy = o.CreatePolicy || c.CreatePolicy
+	return out, nil
+}
+
+// overlay returns base with every non-empty value of o on top.
+func (base Options) overlay(o Options) Options {
+	pick := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	out := base
+	pick(&out.Dir, o.Dir)
+	pick(&out.Target, o.Target)
+	pick(&out.Profile, o.Profile)
+	pick(&out.Region, o.Region)
+	pick(&out.EndpointURL, o.EndpointURL)
+	pick(&out.KeyType, o.KeyType)
+	pick(&out.CACountry, o.CACountry)
+	pick(&out.CAOrg, o.CAOrg)
+	pick(&out.Thing, o.Thing)
+	pick(&out.Country, o.Country)
+	pick(&out.Org, o.Org)
+	pick(&out.OrgUnit, o.OrgUnit)
+	pick(&out.State, o.State)
+	pick(&out.Template, o.Template)
+	pick(&out.PolicyName, o.PolicyName)
+	pick(&out.CACertFile, o.CACertFile)
+	pick(&out.CAKeyFile, o.CAKeyFile)
+	pick(&out.DeviceCertFile, o.DeviceCertFile)
+	pick(&out.DeviceKeyFile, o.DeviceKeyFile)
+	out.ConfigFile = o.ConfigFile
+	out.Yes, out.JSON, out.ForceNewKeys, out.CreatePolicy = o.Yes, o.JSON, o.ForceNewKeys, o.CreatePolicy
+	return out
+}
+
+// resolve fills defaults, makes file paths absolute and records which required inputs of a
+// new workspace were defaulted.
+func (o *Options) resolve(newWorkspace bool) error {
+	o.defaulted = nil
+	def := func(dst *string, v, flag string, required bool) {
+		if *dst == "" {
+			*dst = v
+			if required && newWorkspace {
+				o.defaulted = append(o.defaulted, flag)
+			}
+		}
+	}
+	def(&o.Target, DefaultTarget, "--target", false)
+	if o.Target == TargetLocal {
+		def(&o.Region, DefaultLocalRegion, "--region", false)
+	}
+	def(&o.KeyType, string(pki.DefaultKeyType), "--key", false)
+	def(&o.CACountry, DefaultCACountry, "--ca-country", false)
+	def(&o.CAOrg, DefaultCAOrg, "--ca-org", false)
+	if o.DeviceCertFile == "" {
+		def(&o.Thing, DefaultThing, "--thing", true)
+		def(&o.Country, DefaultCountry, "--country", true)
+	}
+	def(&o.Template, DefaultTemplate, "--template", false)
+	if o.Template == VariantNamed {
+		def(&o.PolicyName, DefaultPolicyName, "--policy-name", false)
+	}
+	for _, p := range []*string{&o.CACertFile, &o.CAKeyFile, &o.DeviceCertFile, &o.DeviceKeyFile} {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
+	}
+	if !isVariant(o.Template) {
+		abs, err := filepath.Abs(o.Template)
+		if err != nil {
+			return err
+		}
+		o.Template = abs
+	}
+	return nil
+}
+
+// Defaulted lists the flags of required inputs that took their default in a new workspace
+// (e.g. --thing, --country). Without --yes and without a terminal to ask, that is an error.
+func (o *Options) Defaulted() []string { return o.defaulted }
+
+func isVariant(t string) bool {
+	return t == VariantScoped || t == VariantAdmin || t == VariantNamed
+}
+
+// Variant returns scoped, admin, named or custom.
+func (o *Options) Variant() string {
+	if isVariant(o.Template) {
+		return o.Template
+	}
+	return VariantCustom
+}
+
+var (
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
+	policyRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+)
+
+// ValidateRegion checks an AWS region name such as us-east-2.
+func ValidateRegion(r string) error {
+	if !regionRE.MatchString(r) {
+		return fmt.Errorf("--region %q is not an AWS region name — use one like us-east-2 or eu-west-1", r)
+	}
+	return nil
+}
+
+// Validate checks every option; errors name the flag and the fix. It reads the files the
+// options point to (template, CA, device) but writes nothing.
+func (o *Options) Validate() error {
+	switch o.Target {
+	case TargetLocal, TargetAWS:
+	default:
+		return fmt.Errorf("--target %q: must be local (the embedded AWS IoT Core) or aws", o.Target)
+	}
+	if o.Region != "" {
+		if err := ValidateRegion(o.Region); err != nil {
+			return err
+		}
+	}
+	if o.Target == TargetLocal && o.Profile != "" {
+		return fmt.Errorf("--profile %q is only used with --target aws — drop it, or add --target aws", o.Profile)
+	}
+	if o.EndpointURL != "" {
+		u, err := url.Parse(o.EndpointURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--endpoint-url %q is not an http(s) URL — use e.g. http://127.0.0.1:4566 (what `jitpwiz local` prints)", o.EndpointURL)
+		}
+	}
+	if _, err := pki.ParseKeyType(o.KeyType); err != nil {
+		return fmt.Errorf("--key: %w", err)
+	}
+	if err := pki.ValidateCountry(o.CACountry); err != nil {
+		return fmt.Errorf("--ca-country: %w", err)
+	}
+	if err := pki.ValidateOrganization(o.CAOrg); err != nil {
+		return fmt.Errorf("--ca-org: %w", err)
+	}
+	if o.Thing != "" {
+		if err := pki.ValidateThingName(o.Thing); err != nil {
+			return fmt.Errorf("--thing: %w", err)
+		}
+	}
+	if o.DeviceCertFile == "" {
+		if err := o.DeviceSubject().ValidateDevice(); err != nil {
+			return fmt.Errorf("%s: %w", subjectFlag(err), err)
+		}
+	}
+	if (o.CACertFile == "") != (o.CAKeyFile == "") {
+		return fmt.Errorf("--ca-cert and --ca-key go together — give both (your CA certificate and its private key) or neither")
+	}
+	if (o.DeviceCertFile == "") != (o.DeviceKeyFile == "") {
+		return fmt.Errorf("--device-cert and --device-key go together — give both or neither")
+	}
+	if o.DeviceCertFile != "" && o.CACertFile == "" {
+		return fmt.Errorf("--device-cert needs the CA that signed it: add --ca-cert and --ca-key (the CA must be registered with its key to prove possession)")
+	}
+	for flag, p := range map[string]string{"--ca-cert": o.CACertFile, "--ca-key": o.CAKeyFile, "--device-cert": o.DeviceCertFile, "--device-key": o.DeviceKeyFile} {
+		if p == "" {
+			continue
+		}
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+			return fmt.Errorf("%s %s: no such file — give the path of a PEM file", flag, p)
+		}
+	}
+	if o.Template == VariantNamed || o.PolicyName != "" {
+		if o.Template != VariantNamed {
+			return fmt.Errorf("--policy-name is only used with --template named — drop it, or add --template named")
+		}
+		if !policyRE.MatchString(o.PolicyName) {
+			return fmt.Errorf("--policy-name %q: an IoT policy name is 1–128 letters, digits and + = , . @ _ - — choose another name", o.PolicyName)
+		}
+	}
+	if !isVariant(o.Template) {
+		if _, err := loadTemplateFile(o.Template); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subjectFlag maps a pki field error to the flag that sets it.
+func subjectFlag(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "country"):
+		return "--country"
+	case strings.HasPrefix(msg, "organization"):
+		return "--org"
+	case strings.HasPrefix(msg, "organizational unit"):
+		return "--ou"
+	case strings.HasPrefix(msg, "state"):
+		return "--state"
+	default:
+		return "--thing"
+	}
+}
+
+// DeviceSubject is the device certificate subject the options ask for (CN = thing name).
+func (o *Options) DeviceSubject() pki.Subject {
+	return pki.Subject{
+		Country:            o.Country,
+		Organization:       o.Org,
+		OrganizationalUnit: o.OrgUnit,
+		State:              o.State,
+		CommonName:         o.Thing,
+	}
+}
+
+// CASubject is the CA certificate subject (the conf defaults of step 2).
+func (o *Options) CASubject() pki.Subject {
+	return pki.Subject{Country: o.CACountry, Organization: o.CAOrg}
+}

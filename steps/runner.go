@@ -1,0 +1,363 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RunConfig configures the headless runner (`jitpwiz run`).
+type RunConfig struct {
+	// Out receives one line per step (or, with JSON, one event object per line).
+	Out  io.Writer
+	JSON bool
+	// Prompt asks the user for a required input that was not given (nil: there is no
+	// terminal, and a missing required input is an error naming its flag).
+	Prompt func(f Field) (string, error)
+	// OnStepEnd is called after each step that ran or was checked, with the session saved.
+	OnStepEnd func(id ID, state State)
+}
+
+// ErrIncomplete is returned by Run when it stopped before the device published as the thing.
+var ErrIncomplete = errors.New("the procedure is not complete")
+
+// RunEvent is one line of `jitpwiz run --json`.
+type RunEvent struct {
+	Event    string       `json:"event"` // plan | connect | start | progress | step | end
+	Step     ID           `json:"step,omitempty"`
+	Number   int          `json:"number,omitempty"`
+	Title    string       `json:"title,omitempty"`
+	Status   string       `json:"status,omitempty"` // done | reused | skipped | failed | todo | redo
+	Reason   string       `json:"reason,omitempty"`
+	Message  string       `json:"message,omitempty"`
+	Duration float64      `json:"durationSeconds,omitempty"`
+	Summary  string       `json:"summary,omitempty"`
+	Result   []ResultLine `json:"result,omitempty"`
+	Error    string       `json:"error,omitempty"`
+	Steps    []RunEvent   `json:"steps,omitempty"`
+	Thing    string       `json:"thing,omitempty"`
+	Dir      string       `json:"dir,omitempty"`
+	Target   string       `json:"target,omitempty"`
+	OK       *bool        `json:"ok,omitempty"`
+}
+
+type runner struct {
+	s   *Session
+	cfg RunConfig
+	mu  sync.Mutex
+}
+
+func (r *runner) emit(e RunEvent, text string) {
+	if r.cfg.Out == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cfg.JSON {
+		b, _ := json.Marshal(e)
+		fmt.Fprintln(r.cfg.Out, string(b))
+		return
+	}
+	if text != "" {
+		fmt.Fprintln(r.cfg.Out, text)
+	}
+}
+
+// Run executes every step that is not done, in order, against the session's target, and
+// reports one line per step. It connects only if some step has to run. It returns nil only
+// when every step is done: the device has published as the thing.
+func Run(ctx context.Context, s *Session, cfg RunConfig) error {
+	r := &runner{s: s, cfg: cfg}
+	if err := r.askRequired(); err != nil {
+		return err
+	}
+	total := len(plan)
+	statuses := s.Statuses()
+	pending := 0
+	var planEv []RunEvent
+	for i, st := range statuses {
+		planEv = append(planEv, RunEvent{Step: plan[i].id, Number: i + 1, Title: plan[i].title, Status: string(st.State), Reason: st.Reason})
+		if st.State == StateTodo || st.State == StateRedo {
+			pending++
+		}
+	}
+	r.emit(RunEvent{Event: "plan", Steps: planEv, Thing: s.Options.Thing, Dir: s.dir, Target: s.Options.Target},
+		fmt.Sprintf("jitpwiz: workspace %s, target %s, thing %s", s.dir, s.describeTarget(), s.Options.Thing))
+	if pending == 0 {
+		ok := true
+		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "everything is done"},
+			fmt.Sprintf("✓ all %d steps are already done for %s — nothing to do (another device: --thing NAME; start over: jitpwiz clean, or a new --dir)", total, s.Options.Thing))
+		return nil
+	}
+	if reuse := reusedList(statuses); reuse != "" && !cfg.JSON {
+		r.emit(RunEvent{}, "  reusing "+reuse)
+	}
+	s.Report = func(e Event) {
+		r.emit(RunEvent{Event: "progress", Step: e.Step, Message: e.Message}, "      · "+e.Message)
+	}
+	defer func() { s.Report = nil }()
+
+	if err := s.Connect(ctx); err != nil {
+		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ cannot reach "+s.describeTarget()+": "+err.Error())
+		return err
+	}
+	r.emit(RunEvent{Event: "connect", Status: "done", Message: s.connectionLine()}, "  "+s.connectionLine())
+
+	for i, st := range plan {
+		n := i + 1
+		status := st.Status(s)
+		label := fmt.Sprintf("%2d/%d %-18s", n, total, st.title)
+		switch status.State {
+		case StateSkipped:
+			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "skipped", Reason: skipReason(s, st)},
+				fmt.Sprintf("↷ %s skipped: %s", label, skipReason(s, st)))
+			r.stepEnd(st.id, StateSkipped)
+			continue
+		case StateDone:
+			sum := summary(s, st)
+			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "done", Reason: "done before", Summary: sum},
+				fmt.Sprintf("✓ %s done before  %s", label, sum))
+			r.stepEnd(st.id, StateDone)
+			continue
+		}
+		if status.State == StateRedo && status.Reason != "" {
+			r.emit(RunEvent{Event: "start", Step: st.id, Number: n, Title: st.title, Status: "redo", Reason: status.Reason},
+				fmt.Sprintf("↻ %s runs again: %s", label, status.Reason))
+		} else {
+			r.emit(RunEvent{Event: "start", Step: st.id, Number: n, Title: st.title, Status: "todo"}, "")
+		}
+		start := time.Now()
+		err := st.Run(ctx, s)
+		dur := time.Since(start)
+		if err != nil {
+			msg := err.Error()
+			if ctx.Err() != nil {
+				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %d (%s)", n, st.title)
+			}
+			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "failed", Duration: dur.Seconds(), Error: msg},
+				fmt.Sprintf("✗ %s %s  %s", label, fmtDur(dur), indentLines(msg)))
+			r.stepEnd(st.id, StateTodo)
+			if ctx.Err() != nil {
+				return fmt.Errorf("cancelled at step %d (%s): %w", n, st.title, ctx.Err())
+			}
+			return fmt.Errorf("step %d (%s): %w", n, st.title, err)
+		}
+		rec, _ := s.FinishedRecord(st.id)
+		word := "done"
+		if rec.Reused {
+			word = "reused"
+		}
+		sum := summary(s, st)
+		r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(s)},
+			fmt.Sprintf("✓ %s %s  %s%s", label, fmtDur(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
+		r.stepEnd(st.id, StateDone)
+	}
+	ok := s.Complete()
+	if !ok {
+		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
+		return ErrIncomplete
+	}
+	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
+		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.Options.Thing, s.dir))
+	return nil
+}
+
+func (r *runner) stepEnd(id ID, st State) {
+	if r.cfg.OnStepEnd != nil {
+		r.cfg.OnStepEnd(id, st)
+	}
+}
+
+// askRequired makes sure a new workspace got its required inputs (or --yes).
+func (r *runner) askRequired() error {
+	s := r.s
+	missing := s.Options.Defaulted()
+	if len(missing) == 0 || s.Options.Yes {
+		return nil
+	}
+	if r.cfg.Prompt == nil {
+		var defs []string
+		for _, f := range missing {
+			defs = append(defs, f+" "+defaultFor(f))
+		}
+		return fmt.Errorf("a new workspace needs %s — pass them, or --yes to accept the defaults (%s)", strings.Join(missing, " and "), strings.Join(defs, ", "))
+	}
+	fields := map[string]Field{}
+	for _, f := range deviceFields(s) {
+		fields["--"+f.Key] = f
+	}
+	for _, flag := range missing {
+		f, ok := fields[flag]
+		if !ok {
+			continue
+		}
+		for {
+			v, err := r.cfg.Prompt(f)
+			if err != nil {
+				return err
+			}
+			if v == "" {
+				v = f.Get(s)
+			}
+			if err := f.Set(s, v); err != nil {
+				if r.cfg.Out != nil {
+					fmt.Fprintln(r.cfg.Out, "  ", err)
+				}
+				continue
+			}
+			break
+		}
+	}
+	s.Options.defaulted = nil
+	return nil
+}
+
+func defaultFor(flag string) string {
+	switch flag {
+	case "--thing":
+		return DefaultThing
+	case "--country":
+		return DefaultCountry
+	}
+	return ""
+}
+
+// describeTarget names the target in plain words.
+func (s *Session) describeTarget() string {
+	switch {
+	case s.Options.Target == TargetLocal && s.Options.EndpointURL == "":
+		return "local (embedded AWS IoT Core)"
+	case s.Options.Target == TargetLocal:
+		return "local at " + s.Options.EndpointURL
+	}
+	t := "aws " + firstNonEmpty(s.Options.Region, "(region from profile/env)")
+	if s.Options.Profile != "" {
+		t += " profile " + s.Options.Profile
+	}
+	if s.Options.EndpointURL != "" {
+		t += " at " + s.Options.EndpointURL
+	}
+	return t
+}
+
+// connectionLine says what Connect reached.
+func (s *Session) connectionLine() string {
+	line := fmt.Sprintf("connected: account %s, region %s, MQTT %s:%d", s.Account, s.Region, s.Endpoint.Host, s.Endpoint.Port)
+	if s.localURL != "" {
+		line += ", API " + s.localURL
+	}
+	return line
+}
+
+func skipReason(s *Session, st *step) string {
+	if s.CA.Supplied && (st.id == IDCAKey || st.id == IDOpenSSLConf || st.id == IDCACert) {
+		return "your CA " + s.relName(s.CA.CertFile) + " is used"
+	}
+	return "does not apply"
+}
+
+// reusedList names the steps that are done, compactly ("steps 1–8").
+func reusedList(sts []StepStatus) string {
+	var done []int
+	for i, st := range sts {
+		if st.State == StateDone {
+			done = append(done, i+1)
+		}
+	}
+	if len(done) == 0 {
+		return ""
+	}
+	var parts []string
+	for i := 0; i < len(done); {
+		j := i
+		for j+1 < len(done) && done[j+1] == done[j]+1 {
+			j++
+		}
+		if i == j {
+			parts = append(parts, fmt.Sprint(done[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d–%d", done[i], done[j]))
+		}
+		i = j + 1
+	}
+	return "the results of step(s) " + strings.Join(parts, ", ") + " (done before)"
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return "<1ms"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(10 * time.Millisecond).String()
+	}
+}
+
+func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
+
+// summary is the key result of a step on one line.
+func summary(s *Session, st *step) string {
+	d := s.Device()
+	switch st.id {
+	case IDCAKey:
+		return fmt.Sprintf("%s (%s)", "deviceRootCA.key", s.Options.KeyType)
+	case IDOpenSSLConf:
+		return fmt.Sprintf("deviceRootCA_openssl.conf (C=%s, O=%s)", s.Options.CACountry, s.Options.CAOrg)
+	case IDCACert:
+		return "deviceRootCA.pem, CA cert ID " + s.CA.CertID
+	case IDRegCode:
+		return "registration code " + s.RegistrationCode
+	case IDVerifCert:
+		return "verificationCert.crt, CN = registration code"
+	case IDRole:
+		return s.Role.ARN
+	case IDTemplate:
+		t := FileTemplate + " (" + s.Template.Variant
+		if s.Template.PolicyName != "" {
+			t += ", policy " + s.Template.PolicyName
+		}
+		return t + ")"
+	case IDRegisterCA:
+		return "CA " + s.CA.RegisteredID + " ACTIVE, auto-registration on"
+	case IDDeviceCert:
+		return fmt.Sprintf("%s %s, cert ID %s", s.relName(d.CertFile), d.Subject, d.CertID)
+	case IDServerTrust:
+		return "awsRootCA.pem"
+	case IDFirstConnect:
+		if d.FirstConnect == nil {
+			return ""
+		}
+		if d.FirstConnect.Dropped {
+			return "dropped by the broker while provisioning (expected); certificate " + d.FirstConnect.Status
+		}
+		return d.FirstConnect.Outcome
+	case IDVerify:
+		ok := 0
+		n := 0
+		for _, l := range d.Verify {
+			if l.Kind == ResultCheck {
+				n++
+				if l.OK {
+					ok++
+				}
+			}
+		}
+		return fmt.Sprintf("%d/%d checks ✓ (policy %s)", ok, n, strings.Join(shortAll(d.Policies), ", "))
+	case IDUse:
+		if d.Use == nil {
+			return ""
+		}
+		out := fmt.Sprintf("published and received on %s as %s in %s", d.Use.Topic, s.Options.Thing, fmtDur(d.Use.RoundTrip))
+		if d.Use.RefusedTopic != "" && d.Use.Refused {
+			out += "; " + d.Use.RefusedTopic + " refused"
+		}
+		return out
+	}
+	return ""
+}

@@ -1,0 +1,220 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Steps 11 and 13: connect as the device.
+
+// FirstConnectClientID is the client ID of the first connect (any ID works: the
+// certificate has no thing or policy yet).
+const FirstConnectClientID = "anyclientID"
+
+// ProvisionTimeout bounds the wait for JITP to activate the certificate after the first connect.
+var ProvisionTimeout = 30 * time.Second
+
+// probeOptions are the mqttprobe options for the current device with certFile presented.
+func (s *Session) probeOptions(certFile, clientID string) mqttprobe.Options {
+	d := s.Device()
+	return mqttprobe.Options{
+		Host:     s.Endpoint.Host,
+		Port:     s.Endpoint.Port,
+		Addr:     s.Endpoint.Addr,
+		CertFile: s.Path(certFile),
+		KeyFile:  s.Path(d.KeyFile),
+		CAFile:   s.Path(pki.FileServerRootCA),
+		ClientID: clientID,
+	}
+}
+
+// mosquittoPub is the walkthrough's mosquitto_pub command for this endpoint.
+func (s *Session) mosquittoPub(cert, key, topic, clientID, msg string) string {
+	host := firstNonEmpty(s.Endpoint.Host, "<endpoint>")
+	port := s.Endpoint.Port
+	if port == 0 {
+		port = AWSDataPort
+	}
+	return joinShell([]string{"mosquitto_pub", "--cafile", pki.FileServerRootCA, "--cert", cert, "--key", key,
+		"-h", host, "-p", fmt.Sprint(port), "-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", msg, "-d"})
+}
+
+func stepFirstConnect() *step {
+	return &step{
+		id:        IDFirstConnect,
+		title:     "First connect",
+		perDevice: true,
+		explain: "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
+			"signed by your registered CA, registers it and runs your template — and drops this first connection while it does.\n" +
+			"The drop is the expected outcome: the certificate then turns ACTIVE.",
+		after: []ID{IDDeviceCert, IDRegisterCA, IDServerTrust},
+		inputs: func(s *Session) map[string]string {
+			return map[string]string{
+				"device certificate": s.Device().CertID,
+				"registered CA":      s.CA.RegisteredID,
+				"target":             s.targetID(),
+			}
+		},
+		cmds: func(s *Session) []string {
+			_, key, _, bundle := s.deviceFileNames()
+			return []string{s.mosquittoPub(bundle, key, "foo/bar", FirstConnectClientID, "Hello")}
+		},
+		run: runFirstConnect,
+		result: func(s *Session) []ResultLine {
+			fc := s.Device().FirstConnect
+			if fc == nil {
+				return nil
+			}
+			return []ResultLine{
+				checkLine("first connect", fc.Outcome, true),
+				valueLine("certificate status", fc.Status),
+				valueLine("time to ACTIVE", fc.Duration.Round(time.Millisecond).String()),
+			}
+		},
+	}
+}
+
+// deviceFileNames are the current device's file names relative to the workspace.
+func (s *Session) deviceFileNames() (cert, key, csr, bundle string) {
+	d := s.Device()
+	return s.relName(d.CertFile), s.relName(d.KeyFile), s.relName(d.CSRFile), s.relName(d.BundleFile)
+}
+
+func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
+	c, err := s.requireClient()
+	if err != nil {
+		return false, err
+	}
+	d := s.Device()
+	o := s.probeOptions(d.BundleFile, FirstConnectClientID)
+	s.reportf(IDFirstConnect, "connecting to %s:%d as %s with %s", o.Host, o.Port, FirstConnectClientID, s.relName(d.BundleFile))
+	start := time.Now()
+	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
+		ThingName: s.Options.Thing,
+		Poll: mqttprobe.PollOptions{Timeout: ProvisionTimeout, OnStatus: func(ob mqttprobe.Observation) {
+			s.reportf(IDFirstConnect, "certificate status after %s: %s", ob.Elapsed.Round(time.Millisecond), ob.Status)
+		}},
+	})
+	if err := checkContext(ctx); err != nil {
+		return false, err
+	}
+	fc := &FirstConnectResult{Duration: time.Since(start)}
+	switch rep.Outcome.Class {
+	case mqttprobe.ClassDropped:
+		fc.Dropped = true
+		fc.Outcome = "the broker dropped the connection without CONNACK while it provisioned the device — this is the expected JITP behaviour"
+	case mqttprobe.ClassConnected:
+		fc.Outcome = "the broker accepted the connection: the certificate was already provisioned"
+	default:
+		fc.Outcome = rep.Outcome.String()
+	}
+	if rep.Cert != nil {
+		fc.Status = rep.Cert.Status
+	}
+	s.report(Event{Step: IDFirstConnect, Message: fc.Outcome})
+	d.FirstConnect = fc
+	if !rep.Activated {
+		msg := "the device certificate was not provisioned"
+		if rep.Diagnosis != nil {
+			msg = rep.Diagnosis.Cause
+			if rep.Diagnosis.Fix != "" {
+				msg += " — " + rep.Diagnosis.Fix
+			}
+		} else if rep.PollErr != nil {
+			msg = rep.PollErr.Error()
+		}
+		return false, fmt.Errorf("first connect: %s", msg)
+	}
+	for _, ch := range rep.Changes {
+		s.report(Event{Step: IDFirstConnect, Message: ch})
+	}
+	return rep.Outcome.Class == mqttprobe.ClassConnected, nil
+}
+
+// OutsideTopic is the topic step 13 uses to show that the scoped policy refuses anything
+// outside <thing>/*.
+const OutsideTopic = "other/test"
+
+func stepUse() *step {
+	return &step{
+		id:        IDUse,
+		title:     "Use it",
+		perDevice: true,
+		explain: "Connect as the thing — client ID = thing name, device certificate only — subscribe to and publish on\n" +
+			"<thing>/test and receive your own message. With the scoped template, a topic outside <thing>/* is refused:\n" +
+			"the policy's ${iot:Connection.Thing.ThingName} only matches your own thing.",
+		after: []ID{IDVerify},
+		inputs: func(s *Session) map[string]string {
+			return map[string]string{"device certificate": s.Device().CertID, "thing": s.Options.Thing}
+		},
+		cmds: func(s *Session) []string {
+			cert, key, _, _ := s.deviceFileNames()
+			t := s.Options.Thing
+			out := []string{s.mosquittoPub(cert, key, t+"/test", t, "Hello from "+t)}
+			if s.Template.Variant == VariantScoped {
+				out = append(out, s.mosquittoPub(cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
+			}
+			return out
+		},
+		run:    runUse,
+		result: useResult,
+	}
+}
+
+func runUse(ctx context.Context, s *Session) (bool, error) {
+	c, err := s.requireClient()
+	if err != nil {
+		return false, err
+	}
+	d := s.Device()
+	o := s.probeOptions(d.CertFile, s.Options.Thing)
+	topic := s.Options.Thing + "/test"
+	s.reportf(IDUse, "connecting as %s, subscribing to and publishing on %s", s.Options.Thing, topic)
+	res := mqttprobe.Use(ctx, o, topic, 0)
+	if err := checkContext(ctx); err != nil {
+		return false, err
+	}
+	if !res.OK() {
+		f := mqttprobe.Facts{Use: &res, Options: o, ThingName: s.Options.Thing, Region: s.Region}
+		mqttprobe.Gather(ctx, c, &f)
+		dg := mqttprobe.Diagnose(f)
+		return false, fmt.Errorf("using the device as %s failed: %s", s.Options.Thing, dg.String())
+	}
+	u := &UseResult{Topic: topic, RoundTrip: res.RTT}
+	s.reportf(IDUse, "received own message on %s after %s", topic, res.RTT.Round(time.Millisecond))
+	if s.Template.Variant == VariantScoped {
+		rr := mqttprobe.ProveRefused(ctx, o, OutsideTopic, false, 0)
+		u.RefusedTopic = OutsideTopic
+		u.Refused = rr.Refused
+		s.report(Event{Step: IDUse, Message: rr.Detail})
+		if rr.Err == nil && !rr.Refused {
+			d.Use = u
+			return false, fmt.Errorf("the scoped policy should refuse %s, but the broker allowed it: %s", OutsideTopic, rr.Detail)
+		}
+		if rr.Err != nil && !rr.Refused {
+			d.Use = u
+			return false, fmt.Errorf("could not check that %s is refused: %s", OutsideTopic, rr.Detail)
+		}
+	}
+	d.Use = u
+	return false, nil
+}
+
+func useResult(s *Session) []ResultLine {
+	u := s.Device().Use
+	if u == nil {
+		return nil
+	}
+	out := []ResultLine{
+		checkLine("published and received as "+s.Options.Thing, "round trip on "+u.Topic+" in "+u.RoundTrip.Round(time.Millisecond).String(), true),
+	}
+	if u.RefusedTopic != "" {
+		out = append(out, checkLine("topic outside "+s.Options.Thing+"/* refused", "publish to "+u.RefusedTopic+": "+
+			map[bool]string{true: "the broker closed the connection", false: "allowed"}[u.Refused], u.Refused))
+	}
+	return out
+}
