@@ -1,11 +1,3 @@
-// Package pki creates and reads the keys, CSRs and certificates of the AWS IoT JITP
-// walkthrough: the root CA (deviceRootCA.*), the verification certificate and the device
-// certificate. Everything it writes is readable by OpenSSL 3, and everything the
-// walkthrough's openssl commands write is readable here. For every operation it can also
-// print the equivalent openssl command line with the user's file names and values.
-//
-// Private keys are written 0600 inside a 0700 workspace, atomically, and never
-// overwritten unless the caller asks; they are never printed or logged.
 package pki
 
 import (

@@ -183,7 +183,7 @@ func TestWalkthroughCommandsInterop(t *testing.T) {
 	}{
 		{RSA2048, "IN", "AMZ", "", Subject{Country: "IN", CommonName: "DemoThing"}},
 		{EC256, "DE", `Müller & Söhne "#1" $HOME \ O'Neil`, "", Subject{Country: "DE", Organization: `R&D / Labs + Co's "best" $PATH`,
-			OrganizationalUnit: "Zürich", State: "Baden-Württemberg", CommonName: "Thing_01:a-b", DNQualifier: "q=1 (x)", SerialNumber: "A/B+C"}},
+			OrganizationalUnit: `Zürich \ East`, State: "Baden-Württemberg", CommonName: "Thing_01:a-b", DNQualifier: "q=1 (x)", SerialNumber: "A/B+C"}},
 		{EC384, "US", "Acme, Inc.", "Acme Root CA 1", Subject{CommonName: "only-cn"}},
 	}
 	for _, tc := range cases {
