@@ -248,6 +248,9 @@ func (l *linter) refs(params map[string]string) {
 				fmt.Sprintf("add \"%s\": {\"Type\": \"String\"} to Parameters", r.Name))
 		}
 		if eff == nil {
+			if p, ok := l.t.Parameters[r.Name]; isCert && field.Short != "" && !(ok && p.Default != nil) {
+				l.add(SeverityInfo, r.Path, fmt.Sprintf("the device certificate's subject must contain %s (%s): the template uses %s", field.Short, field.Long, r.Name), "")
+			}
 			continue
 		}
 		if _, ok := eff[r.Name]; ok {
@@ -282,6 +285,15 @@ func (l *linter) resources() {
 		}
 	}
 	if th := l.t.Resource(TypeThing); th != nil {
+		if n := th.props.get("ThingName"); n != nil && n.kind == kindString {
+			if err := CheckThingName(n.str); err != nil {
+				l.add(SeverityError, th.Path+".Properties.ThingName", "provisioning would fail: "+err.Error(),
+					"thing names are 1-128 characters of letters, digits, ':', '_' and '-'")
+			} else {
+				l.add(SeverityWarning, th.Path+".Properties.ThingName", fmt.Sprintf("every device gets the same thing name '%s'", n.str),
+					"name the thing from the certificate: {\"Ref\": \"AWS::IoT::Certificate::CommonName\"}")
+			}
+		}
 		if ap := th.props.get("AttributePayload"); ap != nil && ap.kind == kindObject && len(ap.keys) > 3 && th.props.get("ThingTypeName") == nil {
 			l.add(SeverityWarning, th.Path+".Properties.AttributePayload", fmt.Sprintf("a thing without a thing type may have at most 3 attributes; this one gets %d", len(ap.keys)),
 				"add a ThingTypeName (the type must exist), or keep 3 attributes")
