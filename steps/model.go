@@ -306,6 +306,10 @@ func (m *Model) apply(f *fieldModel) bool {
 	if f.field.Set == nil {
 		return false
 	}
+	if f.field.Get != nil && v == before {
+		f.err = "" // unchanged: nothing to store (the step's action validates what it uses)
+		return false
+	}
 	if err := f.field.Set(m.c.Session, v); err != nil {
 		f.err = err.Error()
 		return false

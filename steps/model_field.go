@@ -20,6 +20,7 @@ type fieldModel struct {
 	choice  *list.Model
 	err     string // inline validation error
 	focused bool
+	width   int
 }
 
 func newField(c *Common, fd Field, s *Session) *fieldModel {
@@ -89,6 +90,7 @@ func (f *fieldModel) blur() {
 }
 
 func (f *fieldModel) setWidth(w int) {
+	f.width = w
 	if f.text != nil {
 		f.text.Width = w - 3
 		return
@@ -123,9 +125,9 @@ func (f *fieldModel) view() string {
 	}
 	switch {
 	case f.err != "":
-		b.WriteString("  " + st.Invalid.Render(st.Icons.Failed+" "+f.err) + "\n")
+		b.WriteString(indent(st.Invalid.Width(f.width).Render(st.Icons.Failed+" "+f.err), "  ") + "\n")
 	case f.field.Help != "":
-		b.WriteString("  " + st.Help.Render(f.field.Help) + "\n")
+		b.WriteString(indent(st.Help.Width(f.width).Render(f.field.Help), "  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -24,7 +25,7 @@ func (m *Model) View() string {
 	var parts []string
 	parts = append(parts, st.Title.Render(m.step.Title()))
 	if ex := strings.TrimSpace(m.step.Explain()); ex != "" {
-		parts = append(parts, st.Explain.Width(w).Render(ex))
+		parts = append(parts, st.Explain.Width(w).Render(reflow(ex, w)))
 	}
 
 	if m.phase == PhaseEdit && len(m.fields) > 0 {
@@ -66,7 +67,54 @@ func (m *Model) commandView(w int) string {
 		title = "Equivalent commands"
 	}
 	box := st.Command.Width(w - st.Command.GetHorizontalBorderSize())
-	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(m.cmdText, "\n")))
+	inner := w - st.Command.GetHorizontalFrameSize()
+	var lines []string
+	for _, c := range m.cmdText {
+		for _, l := range strings.Split(c, "\n") {
+			lines = append(lines, wrapCommand(l, inner)...)
+		}
+	}
+	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
+}
+
+// reflow keeps the explanation's own line breaks when every line fits, and otherwise joins
+// them into one paragraph so the wrap does not leave ragged half-lines.
+func reflow(text string, width int) string {
+	for _, l := range strings.Split(text, "\n") {
+		if ansi.StringWidth(l) > width {
+			return strings.Join(strings.Fields(text), " ")
+		}
+	}
+	return text
+}
+
+// wrapCommand breaks a shell command line that is too wide at spaces, ending each continued
+// line with " \\" so that the text on the screen still pastes into a shell. (lipgloss would
+// also break at hyphens, splitting options like -extensions.) A word wider than the box is cut.
+func wrapCommand(line string, width int) []string {
+	if width < 12 || ansi.StringWidth(line) <= width {
+		return []string{line}
+	}
+	var out []string
+	cur := ""
+	for _, word := range strings.Split(line, " ") {
+		switch {
+		case cur == "" || strings.TrimSpace(cur) == "":
+			cur += word
+		case ansi.StringWidth(cur)+1+ansi.StringWidth(word)+2 <= width:
+			cur += " " + word
+		default:
+			out = append(out, cur+" \\")
+			cur = "    " + word
+		}
+	}
+	out = append(out, cur)
+	for i, l := range out {
+		if ansi.StringWidth(l) > width {
+			out[i] = ansi.Hardwrap(l, width, true)
+		}
+	}
+	return out
 }
 
 func (m *Model) runningView(w int) string {
@@ -114,9 +162,10 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		}
 		return st.ResultLabel.Render(s + ": ")
 	}
+	wrap := lipgloss.NewStyle().Width(w)
 	switch r.Kind {
 	case ResultFile:
-		return "  " + label(r.Label) + st.ResultFile.Render(m.c.path(r.Value))
+		return wrap.Render("  " + label(r.Label) + st.ResultFile.Render(m.c.path(r.Value)))
 	case ResultCheck:
 		icon, style := st.Icons.Done, st.CheckOK
 		if !r.OK {
@@ -126,7 +175,7 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		if r.Value != "" {
 			s += st.Help.Render(" — " + r.Value)
 		}
-		return lipgloss.NewStyle().Width(w).Render("  " + s)
+		return wrap.Render("  " + s)
 	case ResultNote:
 		return st.Note.Width(w).Render("  " + r.Value)
 	case ResultDocument:
@@ -137,9 +186,11 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		}
 		return head + box.Render(strings.TrimRight(r.Value, "\n"))
 	default:
-		return "  " + label(r.Label) + st.ResultValue.Render(r.Value)
+		return wrap.Render("  " + label(r.Label) + st.ResultValue.Render(r.Value))
 	}
 }
+
+func lipglossWidth(w int) lipgloss.Style { return lipgloss.NewStyle().Width(w) }
 
 // bannerView is the error banner: what went wrong in plain words, and the fix.
 func (m *Model) bannerView(w int) string {
