@@ -18,7 +18,8 @@ type RunConfig struct {
 	JSON bool
 	// Prompt asks the user for a required input that was not given (nil: there is no
 	// terminal, and a missing required input is an error naming its flag).
-	Prompt func(f Field) (string, error)
+	// The second argument is the current (default) value; an empty answer keeps it.
+	Prompt func(f Field, current string) (string, error)
 	// OnStepEnd is called after each step that ran or was checked, with the session saved.
 	OnStepEnd func(id ID, state State)
 }
@@ -197,7 +198,7 @@ func (r *runner) askRequired() error {
 			continue
 		}
 		for {
-			v, err := r.cfg.Prompt(f)
+			v, err := r.cfg.Prompt(f, f.Get(s))
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,134 @@
+package main
+
+// Cobra wiring of `jitpwiz run` and `jitpwiz clean`; their logic lives in steps/.
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/spf13/cobra"
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		o         steps.Options
+		stopAfter string
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run all 13 steps without the wizard (headless, scriptable, resumable)",
+		Long: "run performs the JITP procedure step by step and prints one line per step (--json: one event object per\n" +
+			"line). It resumes a workspace where it stopped and redoes exactly what a changed option invalidates.\n" +
+			"The exit code is 0 only when the device has published as the thing.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := o.WithConfig()
+			if err != nil {
+				return err
+			}
+			var stop steps.ID
+			if stopAfter != "" {
+				if stop, err = steps.ParseID(stopAfter); err != nil {
+					return fmt.Errorf("--stop-after: %w", err)
+				}
+			}
+			s, err := steps.Open(opts)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			out := cmd.OutOrStdout()
+			cfg := steps.RunConfig{Out: out, JSON: opts.JSON}
+			if !opts.JSON && term.IsTerminal(os.Stdin.Fd()) {
+				cfg.Prompt = linePrompt(cmd)
+			}
+			if stop != "" {
+				// For resume tests: die like a killed process right after this step is saved.
+				cfg.OnStepEnd = func(id steps.ID, _ steps.State) {
+					if id == stop {
+						_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+						select {}
+					}
+				}
+			}
+			return steps.Run(ctx, s, cfg)
+		},
+	}
+	o.BindFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
+	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
+	_ = cmd.Flags().MarkHidden("stop-after")
+	return cmd
+}
+
+// linePrompt asks for a field on the terminal, showing its current value as the default.
+func linePrompt(cmd *cobra.Command) func(steps.Field, string) (string, error) {
+	in := bufio.NewReader(cmd.InOrStdin())
+	return func(f steps.Field, current string) (string, error) {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s [%s]: ", f.Label, current)
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			return "", fmt.Errorf("no answer for %s — pass --%s or --yes", f.Label, f.Key)
+		}
+		return strings.TrimSpace(line), nil
+	}
+}
+
+func newCleanCmd() *cobra.Command {
+	var o steps.Options
+	cmd := &cobra.Command{
+		Use:   "clean",
+		Short: "Remove what the workspace created on the target (certificates, things, policies, the CA)",
+		Long: "clean lists what the workspace created — policy detach → certificate INACTIVE → detach thing principal →\n" +
+			"delete certificate → delete thing → delete policy → CA INACTIVE → delete CA — asks to confirm (or --yes),\n" +
+			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := os.Stat(o.Dir + "/" + steps.SessionFile); err != nil {
+				return fmt.Errorf("no jitpwiz workspace at %s (no %s) — give --dir of a workspace", o.Dir, steps.SessionFile)
+			}
+			s, err := steps.Open(steps.Options{Dir: o.Dir, Yes: o.Yes})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			out := cmd.OutOrStdout()
+			actions := s.CleanPlan()
+			if len(actions) == 0 {
+				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything")
+				return nil
+			}
+			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)
+			for _, a := range actions {
+				fmt.Fprintln(out, "  -", a.What)
+			}
+			if !o.Yes {
+				if !term.IsTerminal(os.Stdin.Fd()) {
+					return fmt.Errorf("confirm with --yes (no terminal to ask)")
+				}
+				fmt.Fprint(out, "Proceed? [y/N] ")
+				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+					return fmt.Errorf("cancelled: nothing was removed")
+				}
+			}
+			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			if err := s.Connect(ctx); err != nil {
+				return err
+			}
+			return s.Clean(ctx, out)
+		},
+	}
+	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}

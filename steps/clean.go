@@ -1,0 +1,146 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+)
+
+// CleanAction is one thing `jitpwiz clean` removes from the cloud side, in order.
+type CleanAction struct {
+	What string // plain words: "detach policy P from certificate C"
+	Do   func(ctx context.Context, c aws.Client) error
+}
+
+// CleanPlan lists what the workspace created on the target, in the order it must be removed:
+// for each device, policies detached → certificate INACTIVE → certificate detached from the
+// thing → certificate deleted → thing deleted; then the template's policies deleted (only
+// those JITP or jitpwiz created), then the CA INACTIVE → deleted. The provisioning role is
+// kept (other CAs may use it) and local files are left alone. Each action is idempotent: what
+// is already gone is skipped.
+func (s *Session) CleanPlan() []CleanAction {
+	var out []CleanAction
+	policies := map[string]bool{}
+	for _, thing := range s.Things() {
+		d := s.Devices[thing]
+		if d.CertID == "" {
+			continue
+		}
+		arn := firstNonEmpty(d.CertARN, s.certARN(d.CertID))
+		id, name := d.CertID, thing
+		pols := append([]string(nil), d.Policies...)
+		if len(pols) == 0 && s.Template.PolicyName != "" {
+			pols = []string{s.Template.PolicyName}
+		}
+		for _, p := range pols {
+			p := p
+			out = append(out, CleanAction{
+				What: fmt.Sprintf("detach policy %s from certificate %s", short(p), short(id)),
+				Do:   func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DetachPolicy(ctx, p, arn)) },
+			})
+		}
+		out = append(out,
+			CleanAction{What: "set certificate " + short(id) + " INACTIVE",
+				Do: func(ctx context.Context, c aws.Client) error {
+					return ignoreNotFound(c.UpdateCertificate(ctx, id, aws.StatusInactive))
+				}},
+			CleanAction{What: "detach certificate " + short(id) + " from thing " + name,
+				Do: func(ctx context.Context, c aws.Client) error {
+					return ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn))
+				}},
+			CleanAction{What: "delete certificate " + short(id),
+				Do: func(ctx context.Context, c aws.Client) error {
+					return ignoreNotFound(c.DeleteCertificate(ctx, id, true))
+				}},
+			CleanAction{What: "delete thing " + name,
+				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }},
+		)
+	}
+	for _, thing := range s.Things() {
+		for _, p := range s.Devices[thing].Policies {
+			if p == s.Template.PolicyName && !s.Template.PolicyCreated {
+				continue // a named policy the user made: not ours to delete
+			}
+			policies[p] = true
+		}
+	}
+	if s.Template.PolicyCreated && s.Template.PolicyName != "" {
+		policies[s.Template.PolicyName] = true
+	}
+	var names []string
+	for p := range policies {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		p := p
+		out = append(out, CleanAction{What: "delete policy " + short(p),
+			Do: func(ctx context.Context, c aws.Client) error {
+				err := c.DeletePolicy(ctx, p)
+				if aws.IsKind(err, aws.KindConflict) {
+					return nil // still attached to certificates this workspace did not make: keep it
+				}
+				return ignoreNotFound(err)
+			}})
+	}
+	if id := s.CA.RegisteredID; id != "" {
+		out = append(out,
+			CleanAction{What: "set CA " + short(id) + " INACTIVE",
+				Do: func(ctx context.Context, c aws.Client) error {
+					return ignoreNotFound(c.UpdateCA(ctx, id, aws.UpdateCAInput{NewStatus: aws.StatusInactive}))
+				}},
+			CleanAction{What: "delete CA " + short(id),
+				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteCA(ctx, id)) }},
+		)
+	}
+	return out
+}
+
+func ignoreNotFound(err error) error {
+	if aws.IsKind(err, aws.KindNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Clean removes what CleanPlan lists (Connect first), writing one line per action to w, and
+// forgets the cloud-side results in the session so that a later run registers everything
+// again (local files, keys included, stay).
+func (s *Session) Clean(ctx context.Context, w io.Writer) error {
+	c, err := s.requireClient()
+	if err != nil {
+		return err
+	}
+	for _, a := range s.CleanPlan() {
+		if err := checkContext(ctx); err != nil {
+			return err
+		}
+		if err := a.Do(ctx, c); err != nil {
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			return fmt.Errorf("%s: %w", a.What, err)
+		}
+		fmt.Fprintf(w, "✓ %s\n", a.What)
+	}
+	// Forget the cloud results: registration, first connect, verify and use run again (and
+	// the template step, to re-create a policy jitpwiz had created). Keys and files stay.
+	for key := range s.Finished {
+		switch ID(strings.SplitN(key, "@", 2)[0]) {
+		case IDRegisterCA, IDFirstConnect, IDVerify, IDUse:
+			delete(s.Finished, key)
+		case IDTemplate:
+			if s.Template.PolicyCreated {
+				delete(s.Finished, key)
+			}
+		}
+	}
+	for _, d := range s.Devices {
+		d.FirstConnect, d.Verify, d.Policies, d.Use = nil, nil, nil, nil
+	}
+	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
+	s.Template.PolicyCreated = false
+	return s.Save()
+}
