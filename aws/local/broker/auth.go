@@ -113,6 +113,27 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	if !d.Allowed {
 		return a.refused(cl, certID, clientID, "iot:Connect denied: "+d.Explain)
 	}
+	// A last-will message is published on the client's behalf later, so its topic
+	// must pass the same checks as a PUBLISH, now.
+	if pk.Connect.WillFlag {
+		will := pk.Connect.WillTopic
+		if err := checkTopic(will, false); err != nil {
+			return a.refused(cl, certID, clientID, "last-will "+err.Error())
+		}
+		if !reservedTopicAllowed(will, true) {
+			return a.refused(cl, certID, clientID, fmt.Sprintf("last-will topic %q is reserved by AWS IoT", will))
+		}
+		if len(pk.Connect.WillPayload) > MaxPayloadBytes {
+			return a.refused(cl, certID, clientID, fmt.Sprintf("last-will payload of %d bytes; AWS IoT allows at most %d", len(pk.Connect.WillPayload), MaxPayloadBytes))
+		}
+		d, err := a.evaluate(cl, certID, leaf, "iot:Publish", policy.TopicARN(a.b.opts.Region, a.b.opts.Account, will))
+		if err != nil {
+			return a.failed(cl, certID, clientID, err)
+		}
+		if !d.Allowed {
+			return a.refused(cl, certID, clientID, "iot:Publish denied for the last-will topic: "+d.Explain)
+		}
+	}
 	return nil
 }
 

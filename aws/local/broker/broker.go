@@ -65,8 +65,10 @@ type Options struct {
 	Region  string
 	Account string
 	// Hostnames are names clients use to reach the broker, in addition to
-	// DefaultHostnames: typically the address DescribeEndpoint returns. They go into
-	// the server certificate, and SNI must be one of them (or the CA in the chain).
+	// DefaultHostnames (localhost, 127.0.0.1, ::1) and the store's AWS-style
+	// endpoint (<prefix>-ats.iot.<region>.amazonaws.com): typically the host the
+	// control plane's DescribeEndpoint returns. They go into the server certificate,
+	// and SNI must be one of them unless the client sends the CA in its chain.
 	Hostnames []string
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
@@ -113,6 +115,11 @@ func New(opts Options) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// The AWS-style endpoint name of this state goes into the certificate too, so a
+	// client that maps it to 127.0.0.1 (/etc/hosts) can use it as on AWS.
+	var endpoint string
+	_ = opts.Store.View(func(st *store.State) error { endpoint = st.EndpointAddress(); return nil })
+	opts.Hostnames = append(append([]string{}, opts.Hostnames...), endpoint)
 	id, err := loadIdentity(opts.Dir, opts.Hostnames, opts.Now())
 	if err != nil {
 		return nil, err

@@ -84,7 +84,12 @@ func (c *rawClient) read() (byte, []byte, error) {
 // connect sends CONNECT and returns the CONNACK return code, or an error when the
 // broker closed the connection without a CONNACK.
 func (c *rawClient) connect(clientID string) (byte, error) {
-	err := c.write(packets.Packet{
+	return c.connectWill(clientID, "")
+}
+
+// connectWill is connect with a last-will message on willTopic (none if empty).
+func (c *rawClient) connectWill(clientID, willTopic string) (byte, error) {
+	pk := packets.Packet{
 		FixedHeader:     packets.FixedHeader{Type: packets.Connect},
 		ProtocolVersion: 4,
 		Connect: packets.ConnectParams{
@@ -93,7 +98,11 @@ func (c *rawClient) connect(clientID string) (byte, error) {
 			Keepalive:        60,
 			ClientIdentifier: clientID,
 		},
-	})
+	}
+	if willTopic != "" {
+		pk.Connect.WillFlag, pk.Connect.WillTopic, pk.Connect.WillPayload = true, willTopic, []byte("gone")
+	}
+	err := c.write(pk)
 	if err != nil {
 		return 0, err
 	}

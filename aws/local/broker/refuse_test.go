@@ -206,6 +206,18 @@ func TestDeviceCannotActAsAnother(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
 		t.Fatalf("A publishing to its own topic: %s", r)
 	}
+	// A last will on B's topic is refused at CONNECT; on its own topic it is fine.
+	c := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{a.tlsCert(ca, false)}})
+	if rc, err := c.connectWill("ThingA", "ThingB/status"); err == nil {
+		t.Fatalf("will on ThingB/status got CONNACK %d", rc)
+	}
+	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "last-will") {
+		t.Fatalf("refusal event %+v", ev)
+	}
+	c = e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{a.tlsCert(ca, false)}})
+	if rc, err := c.connectWill("ThingA", "ThingA/status"); err != nil || rc != 0 {
+		t.Fatalf("will on ThingA/status: rc=%d err=%v", rc, err)
+	}
 }
 
 func TestTLSRequirements(t *testing.T) {
