@@ -244,6 +244,19 @@ func (b *Broker) Addr() net.Addr {
 	return b.addr
 }
 
+// Port is the MQTT-over-TLS port (valid after Start).
+func (b *Broker) Port() int { return portOf(b.Addr()) }
+
+// ALPNPort is the ALPN listener's port, or 0 when there is none.
+func (b *Broker) ALPNPort() int { return portOf(b.ALPNAddr()) }
+
+func portOf(a net.Addr) int {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.Port
+	}
+	return 0
+}
+
 // ALPNAddr is the ALPN listener's address, or nil when there is none.
 func (b *Broker) ALPNAddr() net.Addr {
 	b.mu.Lock()
@@ -280,8 +293,22 @@ func (b *Broker) Close() error {
 	return b.server.Close()
 }
 
+// CertificateStatusChanged is the hook for the control plane's UpdateCertificate
+// (api.Options.OnCertificateStatus): a certificate that left ACTIVE has its
+// connections closed. (Without the hook, the next PUBLISH or SUBSCRIBE of such a
+// connection is refused anyway, and deliveries to it stop.)
+func (b *Broker) CertificateStatusChanged(certID, status string) {
+	if status != StatusActive {
+		n := b.DisconnectCertificate(certID)
+		if n > 0 {
+			b.log.Info("closed connections of a certificate that left ACTIVE", "certificate", certID, "status", status, "connections", n)
+		}
+	}
+}
+
 // DisconnectCertificate closes every connection authenticated with the certificate
-// (used when a certificate leaves ACTIVE; AWS does this "within a few minutes").
+// and returns how many there were (AWS does this "within a few minutes" of a
+// certificate leaving ACTIVE).
 func (b *Broker) DisconnectCertificate(certID string) int {
 	n := 0
 	for _, cl := range b.server.Clients.GetAll() {

@@ -150,7 +150,13 @@ func TestCertificateStatusRefusals(t *testing.T) {
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 	e.provisioned(t, ca, dev)
-	e.connected(t, ca, dev, "DemoThing")
+	live := e.connected(t, ca, dev, "DemoThing")
+	// UpdateCertificate INACTIVE through the control plane's hook closes live connections.
+	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.id, store.StatusInactive) }); err != nil {
+		t.Fatal(err)
+	}
+	e.b.CertificateStatusChanged(dev.id, store.StatusInactive)
+	live.expectClosed(t, "connection of a deactivated certificate")
 	for _, status := range []string{store.StatusInactive, store.StatusRevoked} {
 		if err := e.st.Update(func(st *store.State) error { return st.SetCertificateStatus(dev.id, status) }); err != nil {
 			t.Fatal(err)
@@ -176,7 +182,15 @@ func TestCertificateStatusRefusals(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.connected(t, ca, dev, "DemoThing")
+	c := e.connected(t, ca, dev, "DemoThing")
+	// Deactivated without the hook: the next PUBLISH is refused.
+	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.id, store.StatusInactive) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.publish("DemoThing/test", 1, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClosed(t, "publish with a deactivated certificate")
 }
 
 // Device A may not connect as B nor publish to B's topics.
