@@ -1,0 +1,82 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+func TestWrapCommand(t *testing.T) {
+	cases := []struct {
+		line  string
+		width int
+		want  []string
+	}{
+		{"openssl genrsa -out deviceRootCA.key 2048", 60, []string{"openssl genrsa -out deviceRootCA.key 2048"}},
+		{"openssl x509 -req -days 3650 -extfile deviceRootCA_openssl.conf -extensions v3_ca", 50,
+			[]string{"openssl x509 -req -days 3650 -extfile \\", "    deviceRootCA_openssl.conf -extensions v3_ca"}},
+	}
+	for _, c := range cases {
+		got := wrapCommand(c.line, c.width)
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("wrapCommand(%q, %d) =\n%s\nwant\n%s", c.line, c.width, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+		for _, l := range got {
+			if ansi.StringWidth(l) > c.width {
+				t.Errorf("line %q wider than %d", l, c.width)
+			}
+		}
+		// joined back (continuations removed) it is the same command
+		joined := strings.ReplaceAll(strings.Join(got, "\n"), " \\\n    ", " ")
+		if joined != c.line {
+			t.Errorf("rejoined %q, want %q", joined, c.line)
+		}
+	}
+	long := "cat " + strings.Repeat("x", 80)
+	for _, l := range strings.Split(strings.Join(wrapCommand(long, 40), "\n"), "\n") {
+		if ansi.StringWidth(l) > 40 {
+			t.Errorf("a word wider than the box must be cut: %q", l)
+		}
+	}
+}
+
+func TestReflow(t *testing.T) {
+	text := "short line one\nshort line two"
+	if got := reflow(text, 40); got != text {
+		t.Errorf("lines that fit keep their breaks: %q", got)
+	}
+	if got := reflow(text, 10); got != "short line one short line two" {
+		t.Errorf("too-wide lines become one paragraph: %q", got)
+	}
+}
+
+func TestExplainError(t *testing.T) {
+	cases := []struct {
+		name       string
+		err        error
+		cause, fix string
+	}{
+		{"aws", &aws.Error{Op: "RegisterCACertificate", Cause: "the CA is already registered", Fix: "reuse it"},
+			"RegisterCACertificate: the CA is already registered", "reuse it"},
+		{"aws wrapped", errors.Join(errors.New("register"), &aws.Error{Message: "AWS said no"}), "AWS said no", ""},
+		{"pki field", &pki.FieldError{Field: "country", Value: "XX", Problem: "is not an assigned ISO 3166 code", Fix: "use IN"},
+			`country "XX": is not an assigned ISO 3166 code`, "use IN"},
+		{"dash convention", errors.New("first connect: the certificate stayed PENDING_ACTIVATION — add C to the device subject"),
+			"first connect: the certificate stayed PENDING_ACTIVATION", "add C to the device subject"},
+		{"cancelled", context.Canceled, "the step was cancelled before it finished", "press r to run it again"},
+		{"plain", errors.New("boom"), "boom", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cause, fix := ExplainError(c.err)
+			if cause != c.cause || fix != c.fix {
+				t.Errorf("got (%q, %q), want (%q, %q)", cause, fix, c.cause, c.fix)
+			}
+		})
+	}
+}
