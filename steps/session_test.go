@@ -1,0 +1,319 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// needTool skips when a tool is missing, except in CI where it must be there.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+func openT(t *testing.T, o Options) *Session {
+	t.Helper()
+	s, err := Open(o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func runStep(t *testing.T, s *Session, id ID) {
+	t.Helper()
+	if err := Lookup(id).Run(context.Background(), s); err != nil {
+		t.Fatalf("step %s: %v", id, err)
+	}
+}
+
+func TestOpenBadInputWritesNothing(t *testing.T) {
+	t.Parallel()
+	badTemplate := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(badTemplate, []byte(`{"templateBody": "{ not json"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notJSON := filepath.Join(t.TempDir(), "t.txt")
+	if err := os.WriteFile(notJSON, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		o    Options
+		want string // the flag the error must name
+	}{
+		{"country lower case", Options{Country: "in"}, "--country"},
+		{"country unknown", Options{Country: "XX"}, "--country"},
+		{"country long", Options{Country: "IND"}, "--country"},
+		{"thing with space", Options{Thing: "my thing"}, "--thing"},
+		{"thing with slash", Options{Thing: "a/b"}, "--thing"},
+		{"region", Options{Region: "useast2"}, "--region"},
+		{"region upper", Options{Region: "US-EAST-2"}, "--region"},
+		{"target", Options{Target: "gcp"}, "--target"},
+		{"key", Options{KeyType: "dsa1024"}, "--key"},
+		{"ca country", Options{CACountry: "UK"}, "--ca-country"},
+		{"endpoint", Options{EndpointURL: "localhost:4566"}, "--endpoint-url"},
+		{"template missing file", Options{Template: "/nonexistent/template.json"}, "--template"},
+		{"template not json", Options{Template: notJSON}, "--template"},
+		{"template bad body", Options{Template: badTemplate}, "--template"},
+		{"ca cert without key", Options{CACertFile: notJSON}, "--ca-key"},
+		{"device without ca", Options{DeviceCertFile: notJSON, DeviceKeyFile: notJSON}, "--ca-cert"},
+		{"policy name without named", Options{PolicyName: "P"}, "--policy-name"},
+		{"policy name invalid", Options{Template: "named", PolicyName: "bad name"}, "--policy-name"},
+		{"profile with local", Options{Profile: "dev"}, "--profile"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "ws")
+			tc.o.Dir = dir
+			_, err := Open(tc.o)
+			if err == nil {
+				t.Fatalf("Open(%+v) succeeded, want an error naming %s", tc.o, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name %s", err, tc.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("workspace %s was created for bad input", dir)
+			}
+		})
+	}
+}
+
+func TestOpenDefaultsAndOverlay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir})
+	if s.Options.Target != TargetLocal || s.Options.Thing != DefaultThing || s.Options.Country != DefaultCountry ||
+		s.Options.Template != VariantScoped || s.Options.KeyType != "rsa2048" || s.Options.Region != DefaultLocalRegion {
+		t.Fatalf("defaults: %+v", s.Options)
+	}
+	if got := strings.Join(s.Options.Defaulted(), ","); got != "--thing,--country" {
+		t.Errorf("Defaulted = %q, want --thing,--country", got)
+	}
+	s.Options.Thing = "Saved"
+	s.Finished = map[string]Finished{"ca-key": {}}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, SessionFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("session file: %v mode %v", err, fi.Mode())
+	}
+	// A re-run keeps saved options that are not given, and takes the given ones.
+	s2 := openT(t, Options{Dir: dir, Country: "US"})
+	if s2.Options.Thing != "Saved" || s2.Options.Country != "US" {
+		t.Errorf("overlay: thing %q country %q", s2.Options.Thing, s2.Options.Country)
+	}
+	if len(s2.Options.Defaulted()) != 0 {
+		t.Errorf("an existing workspace has no defaulted required inputs, got %v", s2.Options.Defaulted())
+	}
+}
+
+func TestSessionFileHasNoKeyMaterial(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir, Yes: true})
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
+		runStep(t, s, id)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, SessionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "PRIVATE KEY") || strings.Contains(string(b), "BEGIN") {
+		t.Fatalf("session file holds PEM material:\n%s", b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("session file is not JSON: %v", err)
+	}
+	for _, f := range []string{pki.FileCAKey, pki.FileVerifKey} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestCAStepsResumeAndInvalidate(t *testing.T) {
+	t.Parallel()
+	openssl := needTool(t, "openssl")
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir, Yes: true})
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
+		if st := s.Status(id); st.State != StateTodo {
+			t.Fatalf("%s before running: %s", id, st.State)
+		}
+		runStep(t, s, id)
+		if st := s.Status(id); st.State != StateDone {
+			t.Fatalf("%s after running: %s (%s)", id, st.State, st.Reason)
+		}
+	}
+	// The CA certificate is a real CA for openssl.
+	out, err := exec.Command(openssl, "verify", "-CAfile", filepath.Join(dir, pki.FileCACert), filepath.Join(dir, pki.FileCACert)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl verify: %v\n%s", err, out)
+	}
+	key1, _ := os.ReadFile(filepath.Join(dir, pki.FileCAKey))
+	caID := s.CA.CertID
+
+	// Reopen: everything is done.
+	s2 := openT(t, Options{Dir: dir})
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
+		if st := s2.Status(id); st.State != StateDone {
+			t.Fatalf("after reopen %s: %s (%s)", id, st.State, st.Reason)
+		}
+	}
+	// A new CA country redoes the conf and the CA cert, not the key, and says why.
+	s3 := openT(t, Options{Dir: dir, CACountry: "US"})
+	if st := s3.Status(IDCAKey); st.State != StateDone {
+		t.Errorf("ca-key after a CA country change: %s", st.State)
+	}
+	st := s3.Status(IDOpenSSLConf)
+	if st.State != StateRedo || !strings.Contains(st.Reason, "CA country changed: IN → US") {
+		t.Errorf("openssl-conf: %s %q", st.State, st.Reason)
+	}
+	if st := s3.Status(IDCACert); st.State != StateRedo {
+		t.Errorf("ca-cert: %s", st.State)
+	}
+	if st := s3.Status(IDVerifCert); st.State != StateTodo {
+		t.Errorf("verification cert: %s", st.State)
+	}
+	runStep(t, s3, IDOpenSSLConf)
+	runStep(t, s3, IDCACert)
+	if s3.CA.CertID == caID || !strings.Contains(s3.CA.Subject, "C=US") {
+		t.Errorf("CA not remade: %s %s", s3.CA.CertID, s3.CA.Subject)
+	}
+	key2, _ := os.ReadFile(filepath.Join(dir, pki.FileCAKey))
+	if string(key1) != string(key2) {
+		t.Fatal("the CA key was regenerated by a subject change")
+	}
+
+	// Another key type never silently replaces the key.
+	s4 := openT(t, Options{Dir: dir, KeyType: "ec256"})
+	st = s4.Status(IDCAKey)
+	if st.State != StateRedo || !strings.Contains(st.Reason, "key type changed: rsa2048 → ec256") {
+		t.Fatalf("ca-key with a new key type: %s %q", st.State, st.Reason)
+	}
+	err = Lookup(IDCAKey).Run(context.Background(), s4)
+	if err == nil || !strings.Contains(err.Error(), "--force-new-keys") {
+		t.Fatalf("want an error pointing to --force-new-keys, got %v", err)
+	}
+	key3, _ := os.ReadFile(filepath.Join(dir, pki.FileCAKey))
+	if string(key1) != string(key3) {
+		t.Fatal("the CA key changed without --force-new-keys")
+	}
+	// With --force-new-keys it is replaced, and the CA cert depends on the new key.
+	s5 := openT(t, Options{Dir: dir, KeyType: "ec256", ForceNewKeys: true})
+	runStep(t, s5, IDCAKey)
+	if st := s5.Status(IDCACert); st.State != StateRedo || !strings.Contains(st.Reason, "CA key changed") {
+		t.Errorf("ca-cert after a new key: %s %q", st.State, st.Reason)
+	}
+}
+
+func TestDeviceCertLayoutAndCountryChange(t *testing.T) {
+	t.Parallel()
+	openssl := needTool(t, "openssl")
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir, Yes: true})
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDDeviceCert} {
+		runStep(t, s, id)
+	}
+	d := s.Device()
+	if d.CertFile != pki.FileDeviceCert || s.PrimaryThing != DefaultThing {
+		t.Fatalf("first device files: %+v", d)
+	}
+	for _, f := range []string{pki.FileDeviceKey, pki.FileDeviceCSR, pki.FileDeviceCert, pki.FileDeviceBundle} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	out, err := exec.Command(openssl, "verify", "-CAfile", filepath.Join(dir, pki.FileCACert), filepath.Join(dir, pki.FileDeviceCert)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl verify: %v\n%s", err, out)
+	}
+	key1, _ := os.ReadFile(filepath.Join(dir, pki.FileDeviceKey))
+
+	// New country: only the device cert runs again, with the same key.
+	s2 := openT(t, Options{Dir: dir, Country: "US"})
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
+		if st := s2.Status(id); st.State != StateDone {
+			t.Errorf("%s after a device country change: %s", id, st.State)
+		}
+	}
+	st := s2.Status(IDDeviceCert)
+	if st.State != StateRedo || st.Reason != "country changed: IN → US" {
+		t.Fatalf("device-cert: %s %q", st.State, st.Reason)
+	}
+	runStep(t, s2, IDDeviceCert)
+	key2, _ := os.ReadFile(filepath.Join(dir, pki.FileDeviceKey))
+	if string(key1) != string(key2) {
+		t.Fatal("device key regenerated by a country change")
+	}
+	if !strings.Contains(s2.Device().Subject, "/C=US/") {
+		t.Errorf("subject %q", s2.Device().Subject)
+	}
+
+	// A second thing gets its own files under devices/<thing>/; the first one's stay.
+	s3 := openT(t, Options{Dir: dir, Thing: "Second"})
+	if st := s3.Status(IDDeviceCert); st.State != StateTodo {
+		t.Fatalf("second thing device-cert: %s", st.State)
+	}
+	runStep(t, s3, IDDeviceCert)
+	d2 := s3.Device()
+	if d2.CertFile != filepath.Join("devices", "Second", pki.FileDeviceCert) {
+		t.Fatalf("second device file %s", d2.CertFile)
+	}
+	key3, _ := os.ReadFile(filepath.Join(dir, pki.FileDeviceKey))
+	if string(key3) != string(key1) {
+		t.Fatal("the first device's key was touched by a second device")
+	}
+	fi, err := os.Stat(filepath.Join(dir, "devices", "Second"))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("devices/Second: %v %v", err, fi)
+	}
+	if got := s3.Things(); len(got) != 2 || got[0] != DefaultThing {
+		t.Errorf("Things() = %v", got)
+	}
+}
+
+func TestParseIDAndPlanOrder(t *testing.T) {
+	t.Parallel()
+	want := []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDRegCode, IDVerifCert, IDRole, IDTemplate, IDRegisterCA, IDDeviceCert, IDServerTrust, IDFirstConnect, IDVerify, IDUse}
+	p := Plan()
+	if len(p) != len(want) {
+		t.Fatalf("plan has %d steps", len(p))
+	}
+	for i, st := range p {
+		if st.ID() != want[i] {
+			t.Errorf("step %d = %s, want %s", i+1, st.ID(), want[i])
+		}
+		if n := strings.Count(strings.TrimSpace(st.Explain()), "\n") + 1; n < 2 || n > 4 {
+			t.Errorf("%s: explanation has %d lines, want 2–4", st.ID(), n)
+		}
+		if id, err := ParseID(string(want[i])); err != nil || id != want[i] {
+			t.Errorf("ParseID(%s) = %s, %v", want[i], id, err)
+		}
+	}
+	if id, err := ParseID("9"); err != nil || id != IDDeviceCert {
+		t.Errorf("ParseID(9) = %s, %v", id, err)
+	}
+	if _, err := ParseID("14"); err == nil {
+		t.Error("ParseID(14) succeeded")
+	}
+}
