@@ -54,6 +54,13 @@ func TestIssueChainVerifiesInGo(t *testing.T) {
 		if leaf.SerialNumber.BitLen() > 127 || leaf.SerialNumber.Sign() <= 0 {
 			t.Errorf("serial out of range: %v", leaf.SerialNumber)
 		}
+		again, err := IssueCert(ca.Cert, ca.Key, csr, DeviceDays)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.SerialNumber.Cmp(leaf.SerialNumber) == 0 || again.SerialNumber.Cmp(ca.Cert.SerialNumber) == 0 {
+			t.Errorf("serials repeat: %v", again.SerialNumber)
+		}
 		if d := leaf.NotAfter.Sub(leaf.NotBefore); d != DeviceDays*24*time.Hour {
 			t.Errorf("validity %v", d)
 		}
