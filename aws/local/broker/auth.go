@@ -134,7 +134,20 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 			return a.refused(cl, certID, clientID, "iot:Publish denied for the last-will topic: "+d.Explain)
 		}
 	}
+	cl.State.Keepalive = clampKeepalive(cl.State.Keepalive)
 	return nil
+}
+
+// clampKeepalive applies AWS's keep-alive range: 0 or more than 1200 s → 1200,
+// 1–29 s → 30 (the connection is dropped after 1.5 × the interval without traffic).
+func clampKeepalive(k uint16) uint16 {
+	switch {
+	case k == 0 || k > MaxKeepalive:
+		return MaxKeepalive
+	case k < MinKeepalive:
+		return MinKeepalive
+	}
+	return k
 }
 
 // sniProblem enforces AWS's rule: SNI naming this endpoint, unless the client sent

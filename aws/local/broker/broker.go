@@ -85,6 +85,9 @@ type Broker struct {
 	server *mqtt.Server
 	auth   *authorizer
 
+	// connectTimeout bounds the TLS handshake plus the CONNECT packet.
+	connectTimeout time.Duration
+
 	mu       sync.Mutex
 	started  bool
 	closed   bool
@@ -124,12 +127,13 @@ func New(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{opts: opts, log: log, id: id, names: map[string]bool{}}
+	b := &Broker{opts: opts, log: log, id: id, names: map[string]bool{}, connectTimeout: ConnectTimeout}
 	for _, n := range mergeNames(opts.Hostnames) {
 		b.names[n] = true
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1
+	caps.MaximumSessionExpiryInterval = SessionExpiry
 	// Room for the largest allowed payload plus a maximal topic and headers; larger
 	// packets are refused by mochi before they are buffered.
 	caps.MaximumPacketSize = MaxPayloadBytes + MaxTopicBytes + 64
@@ -163,7 +167,7 @@ func (b *Broker) Start() error {
 	}
 	b.lns = append(b.lns, ln)
 	b.addr = ln.Addr()
-	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(ln, b.tlsConfig(false)))); err != nil {
+	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(deadlineListener{ln, b.connectTimeout}, b.tlsConfig(false)))); err != nil {
 		ln.Close()
 		return err
 	}
@@ -175,7 +179,7 @@ func (b *Broker) Start() error {
 		}
 		b.lns = append(b.lns, aln)
 		b.alpnAddr = aln.Addr()
-		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(aln, b.tlsConfig(true)))); err != nil {
+		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(deadlineListener{aln, b.connectTimeout}, b.tlsConfig(true)))); err != nil {
 			ln.Close()
 			aln.Close()
 			return err
@@ -190,6 +194,26 @@ func (b *Broker) Start() error {
 	b.started = true
 	b.log.Info("local broker listening", "addr", b.addr.String(), "root_ca", b.id.rootPath)
 	return nil
+}
+
+// ConnectTimeout is how long a new connection may take to complete the TLS
+// handshake and send CONNECT before it is closed (mochi sets no deadline before
+// CONNECT; afterwards the keep-alive governs).
+const ConnectTimeout = 20 * time.Second
+
+// deadlineListener gives every accepted connection a deadline for the handshake
+// and CONNECT; mochi replaces it with the keep-alive deadline once connected.
+type deadlineListener struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		_ = c.SetDeadline(time.Now().Add(l.d))
+	}
+	return c, err
 }
 
 // listenLoopback listens on addr; an empty host means 127.0.0.1. With an empty addr

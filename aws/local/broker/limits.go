@@ -15,6 +15,9 @@ const (
 	MaxPayloadBytes       = 128 * 1024
 	MaxFiltersPerSubcribe = 8
 	MaxSubsPerConnection  = 50
+	MinKeepalive          = 30   // seconds
+	MaxKeepalive          = 1200 // seconds
+	SessionExpiry         = 3600 // seconds a persistent session is kept after a disconnect
 )
 
 // checkClientID validates an MQTT client ID against AWS's rules.

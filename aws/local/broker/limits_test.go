@@ -85,3 +85,12 @@ func FuzzCheckTopic(f *testing.F) {
 		}
 	})
 }
+
+func TestClampKeepalive(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[uint16]uint16{0: 1200, 1: 30, 29: 30, 30: 30, 60: 60, 1200: 1200, 1201: 1200, 65535: 1200} {
+		if got := clampKeepalive(in); got != want {
+			t.Errorf("clampKeepalive(%d) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -2,8 +2,11 @@ package broker
 
 import (
 	"crypto/tls"
+	"errors"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -355,5 +358,39 @@ func TestBrokerLimits(t *testing.T) {
 	c = e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
 	if rc, err := c.connect(strings.Repeat("c", 129)); err == nil {
 		t.Fatalf("129-byte client ID got CONNACK %d", rc)
+	}
+}
+
+// A connection that never sends CONNECT is closed after the connect timeout.
+func TestSilentConnectionClosed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.b.Close()
+	b, err := New(Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.connectTimeout = 300 * time.Millisecond
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	conn, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	_, err = conn.Read(make([]byte, 1))
+	if err == nil {
+		t.Fatal("read data from a silent connection")
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("silent connection still open after 10 s")
+	}
+	if time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("closed too early (%s): %v", time.Since(start), err)
 	}
 }
