@@ -3,20 +3,67 @@
 // Provisioning and Registration on a device's first connect, and IoT-policy
 // authorization of every CONNECT, PUBLISH, SUBSCRIBE and delivery.
 //
-// Behaviour follows AWS where it is known (../../../shared/jitp-spec.md §3–§6):
+// Wiring (the composite local server):
 //
-//   - The TLS handshake accepts any client certificate (AWS does not reject
-//     unknown certificates during the handshake); every decision is taken when the
-//     CONNECT packet arrives, and a refusal closes the connection without CONNACK.
-//     mosquitto_pub then prints "Error: The connection was lost." and exits 7.
-//   - SNI must name this endpoint unless the client sent the issuing CA in its chain.
-//   - A first connect with an unknown certificate issued by an ACTIVE registered CA
-//     with auto-registration ENABLE registers the certificate PENDING_ACTIVATION and
-//     runs the CA's template (JITP) or publishes the registered event (JITR), then
-//     closes the connection. A certificate left PENDING_ACTIVATION re-runs this on
-//     every connect (AWS's JITR documentation says the event is sent again "when a
-//     client presents a certificate in the PENDING_ACTIVATION status").
-//   - Everything the broker decides is recorded in the store's event log.
+//	b, err := broker.New(broker.Options{Store: st, Dir: st.Dir(), Addr: "127.0.0.1:8883",
+//		Hostnames: []string{endpointHost}, Logger: log})
+//	err = b.Start()
+//	b.Port(), b.RootCAPath(), b.CertificateStatusChanged (for api.Options.OnCertificateStatus)
+//	defer b.Close()
+//
+// Behaviour follows AWS where it is known (jitp-spec.md §3–§6); the choices made
+// where AWS is undocumented are marked [choice]:
+//
+//   - Server trust: a local root CA (ECDSA P-256), the stand-in for Amazon Root CA
+//     1, is created once as <Dir>/awsRootCA.pem (+ awsRootCA.key, 0600) and never
+//     regenerated; RootCAPath returns it and the wizard copies it into the user's
+//     workspace as awsRootCA.pem. The server certificate it signs (server.pem/.key)
+//     covers localhost, 127.0.0.1, ::1, the store's <prefix>-ats.iot.<region>
+//     .amazonaws.com and Options.Hostnames, and is re-issued when that list
+//     changes or it nears expiry [choice].
+//   - TLS ≥ 1.2 (1.3 allowed, as AWS's newer security policies do), no session
+//     tickets. The handshake requires a client certificate but accepts any: AWS
+//     does not reject unknown certificates in the handshake either (observed:
+//     aws-iot-device-sdk-embedded-C#1920). Every decision is taken when CONNECT
+//     arrives, and a refusal closes the connection without CONNACK (MQTT 3.1.1
+//     behaviour of AWS); mosquitto_pub then prints "Error: The connection was
+//     lost." and exits 7. Each refusal is recorded in the store's event log with
+//     the reason, as the local stand-in for AWS IoT logging.
+//   - SNI must name this endpoint (one of Hostnames) unless the client sent the
+//     issuing CA after its certificate (deviceCertAndCACert.crt); certificates of
+//     an SNI_ONLY CA always need SNI.
+//   - First connect with an unknown certificate whose issuer is a registered CA
+//     that is ACTIVE with auto-registration ENABLE: the certificate is registered
+//     PENDING_ACTIVATION; with a registration config the template runs (role must
+//     exist and trust iot.amazonaws.com; thing, policy, attachments and status in
+//     one store transaction) — JITP; without one the registered event is published
+//     on $aws/events/certificates/registered/<caId> — JITR. Either way the
+//     connection is then closed. A failed template leaves the certificate
+//     PENDING_ACTIVATION and an event with AWS's message.
+//   - PENDING_ACTIVATION on a later connect re-runs that first-connect handling
+//     (JITP retried, JITR event sent again: AWS's JITR page says the event is sent
+//     "when a client presents a certificate in the PENDING_ACTIVATION status")
+//     [choice for JITP]. INACTIVE, REVOKED, expired, unknown CA, CA INACTIVE or
+//     auto-registration DISABLE: refused. A CA deactivated later does not affect
+//     certificates already registered (deactivate-ca-cert.md).
+//   - ACTIVE: iot:Connect on client/<clientId> (and iot:Publish on a last-will
+//     topic) via aws/policy over the certificate's policies and attached things.
+//     PUBLISH → iot:Publish (+iot:RetainPublish), SUBSCRIBE → iot:Subscribe per
+//     filter; a denial closes the connection. Deliveries → iot:Receive; a denied
+//     message is silently not delivered to that subscriber.
+//   - Limits (spec §5): QoS 0/1 (a QoS 2 PUBLISH closes the connection, a QoS 2
+//     subscription is granted QoS 1); client ID ≤ 128 bytes and not starting with
+//     $; topic ≤ 256 bytes and ≤ 7 slashes (the $aws/rules/<rule>/ prefix not
+//     counted); payload ≤ 128 KiB; ≤ 8 filters per SUBSCRIBE; ≤ 50 subscriptions per
+//     connection (the 51st gets SUBACK 0x80); keep-alive clamped to 30–1200 s;
+//     persistent sessions kept 1 h. Topics starting with $ are reserved: only
+//     $aws/things/... and $aws/rules/... may be published, $aws/events/... only
+//     subscribed.
+//   - Duplicate client ID: the newer connection wins and the older is closed
+//     (mochi sends it a DISCONNECT packet first, which AWS does not).
+//   - Not emulated: thing types and groups are taken from the template without
+//     checking that they exist; the role's permission policies are not checked;
+//     throttling (CONNECT/s, publish/s); device shadows and the rules engine.
 package broker
 
 import (

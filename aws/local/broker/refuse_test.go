@@ -3,6 +3,7 @@ package broker
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -352,6 +353,30 @@ func TestBrokerLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.expect(t, packets.Puback, "128 KB payload")
+
+	// QoS 2 subscriptions are granted QoS 1; past 50 subscriptions SUBACK says 0x80.
+	c = e.connected(t, ca, dev, "AdminThing")
+	var codes []byte
+	for p := 0; p < 7; p++ {
+		var fs []string
+		for i := 0; i < 8; i++ {
+			fs = append(fs, fmt.Sprintf("s/%d", p*8+i))
+		}
+		if err := c.subscribe(2, fs...); err != nil {
+			t.Fatal(err)
+		}
+		body := c.expect(t, packets.Suback, "subscribe")
+		codes = append(codes, body[2:]...)
+	}
+	for i, code := range codes {
+		want := byte(1)
+		if i >= MaxSubsPerConnection {
+			want = 0x80
+		}
+		if code != want {
+			t.Fatalf("subscription %d: SUBACK code %#x, want %#x (all: %x)", i+1, code, want, codes)
+		}
+	}
 
 	// Client IDs: 128 bytes fine, 129 refused without CONNACK.
 	c = e.connected(t, ca, dev, strings.Repeat("c", 128))
