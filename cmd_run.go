@@ -132,3 +132,47 @@ func newCleanCmd() *cobra.Command {
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
+
+func newDoctorCmd() *cobra.Command {
+	var o steps.Options
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check a workspace against the known JITP failure modes and explain what is wrong",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := os.Stat(o.Dir + "/" + steps.SessionFile); err != nil {
+				return fmt.Errorf("no jitpwiz workspace at %s (no %s) — give --dir of a workspace", o.Dir, steps.SessionFile)
+			}
+			s, err := steps.Open(steps.Options{Dir: o.Dir, Thing: o.Thing})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			out := cmd.OutOrStdout()
+			if err := s.Connect(ctx); err != nil {
+				fmt.Fprintln(out, "✗ cannot reach the target:", err)
+			}
+			failed := 0
+			for _, l := range s.Doctor(ctx) {
+				switch {
+				case l.Kind == steps.ResultCheck && l.OK:
+					fmt.Fprintf(out, "✓ %s: %s\n", l.Label, l.Value)
+				case l.Kind == steps.ResultCheck:
+					failed++
+					fmt.Fprintf(out, "✗ %s: %s\n", l.Label, l.Value)
+				default:
+					fmt.Fprintf(out, "    %s\n", l.Value)
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d check(s) failed", failed)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
+	cmd.Flags().StringVar(&o.Thing, "thing", "", "the thing to check (default: the workspace's current thing)")
+	return cmd
+}

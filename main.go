@@ -41,7 +41,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addWizard(root)
-	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd())
 	return root
 }
 

@@ -29,7 +29,7 @@ func (s *Session) checkSupplied() error {
 		if err != nil {
 			return fmt.Errorf("--device-key %s: %w", o.DeviceKeyFile, err)
 		}
-		if !publicKeyMatches(k, c) {
+		if !pki.KeyMatchesCert(k, c) {
 			return fmt.Errorf("--device-key %s does not belong to --device-cert %s — give the key the certificate was made from", o.DeviceKeyFile, o.DeviceCertFile)
 		}
 		if s.ca != nil {

@@ -50,6 +50,10 @@ func (s *Session) Connect(ctx context.Context) error {
 		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
 		if s.Options.Target == TargetLocal {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
+			var err error
+			if ep, s.serverRoot, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
+				return err
+			}
 		} else {
 			s.serverRoot = amazonRootCA1
 		}

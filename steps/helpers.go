@@ -225,13 +225,6 @@ func (s *Session) targetID() string {
 	return id
 }
 
-// publicKeyMatches reports whether k is the private key of certificate c.
-func publicKeyMatches(k crypto.Signer, c *x509.Certificate) bool {
-	a, err1 := x509.MarshalPKIXPublicKey(k.Public())
-	b, err2 := x509.MarshalPKIXPublicKey(c.PublicKey)
-	return err1 == nil && err2 == nil && bytes.Equal(a, b)
-}
-
 // setDeviceCert records the device certificate of d; a different certificate than before
 // drops the results obtained with the old one.
 func (s *Session) setDeviceCert(d *Device, c *x509.Certificate) {

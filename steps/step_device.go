@@ -139,7 +139,7 @@ func runDeviceCert(ctx context.Context, s *Session) (bool, error) {
 	if c, err := pki.LoadCertFile(s.Path(d.CertFile)); err == nil && !s.Options.ForceNewKeys &&
 		pki.SubjectOf(c) == sub && c.CheckSignatureFrom(ca.Cert) == nil && pki.CheckValidity(c, s.Now()) == nil &&
 		pki.FileExists(s.Path(d.CSRFile)) && sameFile(s.Path(d.BundleFile), pki.Bundle(c, ca.Cert)) {
-		if k, err := pki.LoadKeyFile(keyPath); err == nil && keyID(k) != "" && publicKeyMatches(k, c) {
+		if k, err := pki.LoadKeyFile(keyPath); err == nil && keyID(k) != "" && pki.KeyMatchesCert(k, c) {
 			s.setDeviceCert(d, c)
 			return true, nil
 		}
@@ -191,7 +191,7 @@ func (s *Session) checkSuppliedDevice(ca *pki.CA, d *Device) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("--device-key %s: %w", d.KeyFile, err)
 	}
-	if !publicKeyMatches(k, c) {
+	if !pki.KeyMatchesCert(k, c) {
 		return false, fmt.Errorf("--device-key %s does not belong to --device-cert %s — give the key the certificate was made from", d.KeyFile, d.CertFile)
 	}
 	if err := c.CheckSignatureFrom(ca.Cert); err != nil {

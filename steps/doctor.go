@@ -1,0 +1,96 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Doctor checks a workspace against the known JITP failure modes (design.md §4) and returns
+// a checklist with evidence; the last line is mqttprobe's diagnosis of a connection as the
+// thing. It needs Connect for the cloud checks (without it they are left out).
+func (s *Session) Doctor(ctx context.Context) []ResultLine {
+	var out []ResultLine
+	add := func(label, ev string, ok bool) { out = append(out, checkLine(label, ev, ok)) }
+	d := s.Device()
+
+	ca, caErr := s.loadCA()
+	if caErr != nil {
+		add("CA certificate and key", caErr.Error(), false)
+	} else {
+		add("CA certificate is a valid CA (CA:TRUE, key matches, in validity)", s.relName(s.CA.CertFile)+" "+s.CA.Subject, true)
+	}
+	dev, devErr := pki.LoadCertFile(s.Path(d.CertFile))
+	if devErr != nil {
+		add("device certificate", fmt.Sprintf("%s: %v — run step 9", s.relName(d.CertFile), devErr), false)
+	}
+	if ca != nil && dev != nil {
+		err := pki.CheckIssuedBy(dev, ca.Cert, s.Now())
+		add("device certificate signed by the CA", evidence(err, "openssl verify -CAfile "+s.caCertName()+" "+s.relName(d.CertFile)+": OK"), err == nil)
+		add("certificate ID = SHA-256 of the leaf DER", pki.CertID(dev), true)
+	}
+	if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {
+		add("template "+FileTemplate, err.Error()+" — run step 7", false)
+	} else if rc, err := template.ParseRegistrationConfig(b); err != nil {
+		add("template "+FileTemplate+" is a valid registration config", err.Error(), false)
+	} else if t, err := template.Parse(rc.TemplateBody); err != nil {
+		add("template body parses (escaping)", err.Error(), false)
+	} else if dev != nil {
+		_, err := s.lint(t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
+		add("template parameters resolve from the device subject", evidence(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil)
+	}
+	c := s.client
+	if c == nil {
+		return append(out, noteLine("not connected: cloud checks skipped"))
+	}
+	if s.CA.CertID != "" {
+		desc, err := c.FindCA(ctx, s.CA.CertID)
+		switch {
+		case err != nil:
+			add("CA registered in "+s.Region, err.Error(), false)
+		case desc == nil:
+			add("CA registered in "+s.Region, "no CA with ID "+short(s.CA.CertID)+" — run step 8 (or check --region)", false)
+		default:
+			add("CA registered in "+s.Region, desc.ARN, true)
+			add("CA ACTIVE", "status "+desc.Status, desc.Status == aws.StatusActive)
+			add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus, desc.AutoRegistrationStatus == aws.AutoRegEnable)
+			hasCfg := desc.RegistrationConfig != nil && desc.RegistrationConfig.TemplateBody != ""
+			add("CA has a JITP template (registrationConfig)", map[bool]string{true: "role " + roleOf(desc), false: "none: this is JITR, not JITP"}[hasCfg], hasCfg)
+		}
+	}
+	if dev != nil && s.Endpoint.Host != "" {
+		o := s.probeOptions(d.CertFile, s.Options.Thing)
+		outcome := mqttprobe.Probe(ctx, o)
+		f := mqttprobe.Facts{Outcome: &outcome, Options: o, Chain: nil, ThingName: s.Options.Thing, Region: s.Region}
+		if ca != nil {
+			f.CACert = ca.Cert
+		}
+		f.Chain = append(f.Chain, dev)
+		mqttprobe.Gather(ctx, c, &f)
+		dg := mqttprobe.Diagnose(f)
+		add("connect as "+s.Options.Thing+" ("+s.Endpoint.Host+")", dg.String(), dg.OK || outcome.OK())
+		for _, e := range dg.Evidence {
+			out = append(out, noteLine(e))
+		}
+	}
+	return out
+}
+
+func roleOf(d *aws.CADescription) string {
+	if d.RegistrationConfig == nil {
+		return ""
+	}
+	return d.RegistrationConfig.RoleArn
+}
+
+func evidence(err error, ok string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ok
+}
