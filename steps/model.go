@@ -98,7 +98,8 @@ type Model struct {
 	step Step
 
 	phase   Phase
-	reused  bool // Done when the model was built: the result comes from an earlier run
+	reused  bool   // Done when the model was built: the result comes from an earlier run
+	redo    string // why a step finished earlier must run again (an input changed, a file is missing)
 	err     error
 	fields  []*fieldModel
 	focus   int
@@ -142,6 +143,12 @@ func (m *Model) Refresh() {
 		} else {
 			m.phase = PhaseEdit
 			m.result = nil
+		}
+	}
+	m.redo = ""
+	if sv, ok := m.step.(interface{ Status(*Session) StepStatus }); ok && m.phase == PhaseEdit {
+		if st := sv.Status(m.c.Session); st.State == StateRedo {
+			m.redo = st.Reason
 		}
 	}
 }

@@ -28,6 +28,9 @@ func (m *Model) View() string {
 		parts = append(parts, st.Explain.Width(w).Render(reflow(ex, w)))
 	}
 
+	if m.phase == PhaseEdit && m.redo != "" {
+		parts = append(parts, st.Warning.Width(w).Render("! Done in an earlier run, but "+m.redo+": enter runs it again."))
+	}
 	if m.phase == PhaseEdit && len(m.fields) > 0 {
 		var fs []string
 		for _, f := range m.fields {

@@ -66,6 +66,7 @@ type Model struct {
 	notice        string
 	header        string
 	lastPhase     steps.Phase
+	states        []stepState // sidebar states, recomputed only while no step runs
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -105,6 +106,7 @@ func New(o Options) *Model {
 	if m.active >= 0 {
 		m.lastPhase = m.models[m.active].Phase()
 	}
+	m.refreshStates()
 	return m
 }
 
@@ -158,6 +160,7 @@ func (m *Model) Init() tea.Cmd { return nil }
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	m.refreshStates()
 	m.syncContent()
 	if m.quitting && !m.Busy() {
 		return m, tea.Quit
@@ -440,8 +443,8 @@ func (m *Model) headerView(l layout, width int) string {
 
 // position is the active step's number among the applicable steps, and their count.
 func (m *Model) position() (n, total int) {
-	for i, st := range m.plan {
-		if st.Skip(m.c.Session) {
+	for i := range m.plan {
+		if m.state(i) == stateSkipped {
 			continue
 		}
 		total++
@@ -463,7 +466,27 @@ const (
 	stateSkipped
 )
 
+// state of step i as last computed (see refreshStates).
 func (m *Model) state(i int) stepState {
+	if i < len(m.states) {
+		return m.states[i]
+	}
+	return statePending
+}
+
+// refreshStates recomputes every step's state from the session. It does nothing while a step
+// runs: its action owns the session until it returns (reading it now would race).
+func (m *Model) refreshStates() {
+	if m.Busy() {
+		return
+	}
+	m.states = make([]stepState, len(m.plan))
+	for i := range m.plan {
+		m.states[i] = m.computeState(i)
+	}
+}
+
+func (m *Model) computeState(i int) stepState {
 	sm := m.models[i]
 	switch {
 	case m.plan[i].Skip(m.c.Session):
