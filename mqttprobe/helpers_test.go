@@ -71,6 +71,7 @@ func newCert(t *testing.T, subject pkix.Name, parent *keyCert, isCA bool, dns []
 type pkiSet struct {
 	serverCA, server     *keyCert
 	deviceCA, device     *keyCert
+	cnOnly               *keyCert // device cert from deviceCA with only a CN
 	otherCA, otherDevice *keyCert
 }
 
@@ -87,6 +88,7 @@ func testPKI(t *testing.T) *pkiSet {
 		p.server = newCert(t, pkix.Name{CommonName: testHost}, p.serverCA, false, []string{testHost, "localhost"}, year)
 		p.deviceCA = newCert(t, pkix.Name{CommonName: "Device Root CA", Organization: []string{"Acme"}}, nil, true, nil, year)
 		p.device = newCert(t, pkix.Name{CommonName: "DemoThing", Country: []string{"US"}}, p.deviceCA, false, nil, year)
+		p.cnOnly = newCert(t, pkix.Name{CommonName: "BareThing"}, p.deviceCA, false, nil, year)
 		p.otherCA = newCert(t, pkix.Name{CommonName: "Other CA"}, nil, true, nil, year)
 		p.otherDevice = newCert(t, pkix.Name{CommonName: "DemoThing"}, p.otherCA, false, nil, year)
 		sharedPKI = p
