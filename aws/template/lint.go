@@ -468,3 +468,58 @@ func sortFindings(fs []Finding) {
 	rank := map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
 	sort.SliceStable(fs, func(i, j int) bool { return rank[fs[i].Severity] < rank[fs[j].Severity] })
 }
+
+// LintConfig lints a whole registration config: the role ARN (placeholders,
+// account and partition against the target) and the template body. A body
+// that does not parse yields a single error finding naming where.
+func LintConfig(c *RegistrationConfig, params map[string]string, opts LintOptions) []Finding {
+	var out []Finding
+	add := func(sev Severity, path, msg, fix string) {
+		out = append(out, Finding{Severity: sev, Path: path, Message: msg, Fix: fix})
+	}
+	if c.RoleArn != "" {
+		if m := placeholderRE.FindString(c.RoleArn); m != "" {
+			fix := "replace it with your 12-digit account ID"
+			if opts.Account != "" {
+				fix = "replace it with " + opts.Account
+			}
+			add(SeverityError, "roleArn", fmt.Sprintf("the placeholder %s is still in the role ARN", m), fix)
+		} else if err := c.Validate(); err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				add(SeverityError, ce.Field, ce.Message, ce.Fix)
+			}
+		} else if parts := strings.SplitN(c.RoleArn, ":", 6); len(parts) == 6 {
+			if opts.Account != "" && parts[4] != opts.Account {
+				add(SeverityError, "roleArn", fmt.Sprintf("the role is in account %s but the target account is %s", parts[4], opts.Account),
+					fmt.Sprintf("use arn:%s:iam::%s:role/%s", partition(opts.Region), opts.Account, DefaultRoleName))
+			}
+			if opts.Region != "" && parts[1] != partition(opts.Region) {
+				add(SeverityError, "roleArn", fmt.Sprintf("the role ARN uses partition %s but region %s is in partition %s", parts[1], opts.Region, partition(opts.Region)),
+					fmt.Sprintf("start the role ARN with arn:%s:iam::", partition(opts.Region)))
+			}
+		}
+	}
+	if c.TemplateBody == "" {
+		if c.TemplateName != "" {
+			add(SeverityInfo, "templateName", fmt.Sprintf("the provisioning template '%s' must exist (type JITP) in the target account and region", c.TemplateName), "")
+		}
+		return out
+	}
+	t, err := Parse(c.TemplateBody)
+	if err != nil {
+		var te *Error
+		if errors.As(err, &te) {
+			add(SeverityError, joinPath("templateBody", te.Path), te.Message, te.Fix)
+		} else {
+			add(SeverityError, "templateBody", err.Error(), "")
+		}
+		return out
+	}
+	for _, f := range Lint(t, params, opts) {
+		f.Path = joinPath("templateBody", f.Path)
+		out = append(out, f)
+	}
+	sortFindings(out)
+	return out
+}

@@ -1,7 +1,10 @@
 package template
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -156,4 +159,56 @@ func TestLintWalkthroughVariantsAfterRender(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestLintConfig(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "scoped.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c RegistrationConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	opts := LintOptions{Region: "eu-west-1", Account: testAccount}
+	fs := LintConfig(&c, demoParams(), opts)
+	for _, w := range []struct{ path, msg string }{
+		{"roleArn", "placeholder <ACCOUNT_ID> is still in the role ARN"},
+		{"templateBody.Resources.policy.Properties.PolicyDocument", "placeholder <ACCOUNT_ID> is still in the template"},
+		{"templateBody.Resources.policy.Properties.PolicyDocument.Statement[0].Resource", "is in region us-east-2 but the target region is eu-west-1"},
+	} {
+		if !hasFindingAt(fs, SeverityError, w.path, w.msg) {
+			t.Errorf("missing %q at %s:\n%s", w.msg, w.path, dump(fs))
+		}
+	}
+
+	rendered, _ := Render(Scoped, "eu-west-1", testAccount, "", "")
+	good, _ := ParseRegistrationConfig(rendered)
+	for _, f := range LintConfig(good, demoParams(), opts) {
+		if f.Severity == SeverityError {
+			t.Errorf("rendered config has an error: %v", f)
+		}
+	}
+	other := *good
+	other.RoleArn = "arn:aws:iam::999999999999:role/JITPRole"
+	if fs := LintConfig(&other, nil, opts); !hasFindingAt(fs, SeverityError, "roleArn", "target account is 123456789012") {
+		t.Errorf("account mismatch not found:\n%s", dump(fs))
+	}
+	broken := RegistrationConfig{TemplateBody: `{"Resources":{"t":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Fn::GetAtt":["a","b"]}}}}}`, RoleArn: good.RoleArn}
+	if fs := LintConfig(&broken, nil, opts); !hasFindingAt(fs, SeverityError, "templateBody.Resources.t.Properties.ThingName.Fn::GetAtt", "Unsupported intrinsic function Fn::GetAtt") {
+		t.Errorf("parse error not reported:\n%s", dump(fs))
+	}
+	named := RegistrationConfig{TemplateName: "fleet", RoleArn: good.RoleArn}
+	if fs := LintConfig(&named, nil, opts); len(fs) != 1 || fs[0].Severity != SeverityInfo {
+		t.Errorf("template name config:\n%s", dump(fs))
+	}
+}
+
+func hasFindingAt(fs []Finding, sev Severity, path, substr string) bool {
+	for _, f := range fs {
+		if f.Severity == sev && f.Path == path && strings.Contains(f.Message, substr) {
+			return true
+		}
+	}
+	return false
 }
