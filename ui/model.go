@@ -201,9 +201,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	m.notice = ""
 	if m.confirmQuit {
 		switch {
-		case key.Matches(msg, k.Yes):
+		case key.Matches(msg, k.Yes), msg.Type == tea.KeyCtrlC: // ctrl+c twice: leave
 			return m.quit()
-		case key.Matches(msg, k.No), msg.Type == tea.KeyCtrlC:
+		case key.Matches(msg, k.No):
 			m.confirmQuit = false
 		}
 		return nil
