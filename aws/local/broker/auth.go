@@ -43,14 +43,14 @@ type authorizer struct {
 	// provisioning serialises auto-registration per certificate, so two
 	// simultaneous first connects with one certificate run the template once.
 	provMu   sync.Mutex
-	provBusy map[string]*sync.Mutex
+	provBusy map[string]*certLock
 
 	docMu sync.Mutex
 	docs  map[string]*policy.Document // parsed policy documents by text
 }
 
 func newAuthorizer(b *Broker) *authorizer {
-	return &authorizer{b: b, reg: storeRegistry{st: b.opts.Store}, provBusy: map[string]*sync.Mutex{}, docs: map[string]*policy.Document{}}
+	return &authorizer{b: b, reg: storeRegistry{st: b.opts.Store}, provBusy: map[string]*certLock{}, docs: map[string]*policy.Document{}}
 }
 
 func certIDOf(c *x509.Certificate) string {
@@ -196,8 +196,8 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 		return a.refused(cl, certID, clientID, why+"; the certificate was not registered")
 	}
 
-	mu := a.lockCert(certID)
-	defer a.unlockCert(certID, mu)
+	l := a.lockCert(certID)
+	defer a.unlockCert(certID, l)
 
 	res, err := a.reg.AutoRegister(AutoRegisterRequest{
 		Leaf:     leaf,
@@ -213,6 +213,9 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 		return a.failed(cl, certID, clientID, err)
 	}
 	res.Duration = time.Since(start)
+	if res.Skipped {
+		return errProvisioned
+	}
 	if !res.JITP {
 		a.publishRegistered(certID, ca.ID, res.RegisteredAt)
 	}
@@ -220,26 +223,33 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 	return errProvisioned
 }
 
-func (a *authorizer) lockCert(id string) *sync.Mutex {
+func (a *authorizer) lockCert(id string) *certLock {
 	a.provMu.Lock()
-	mu := a.provBusy[id]
-	if mu == nil {
-		mu = &sync.Mutex{}
-		a.provBusy[id] = mu
+	l := a.provBusy[id]
+	if l == nil {
+		l = &certLock{}
+		a.provBusy[id] = l
 	}
+	l.refs++
 	a.provMu.Unlock()
-	mu.Lock()
-	return mu
+	l.mu.Lock()
+	return l
 }
 
-func (a *authorizer) unlockCert(id string, mu *sync.Mutex) {
-	mu.Unlock()
+func (a *authorizer) unlockCert(id string, l *certLock) {
+	l.mu.Unlock()
 	a.provMu.Lock()
-	if a.provBusy[id] == mu && mu.TryLock() {
+	l.refs--
+	if l.refs == 0 {
 		delete(a.provBusy, id)
-		mu.Unlock()
 	}
 	a.provMu.Unlock()
+}
+
+// certLock serialises first connects of one certificate.
+type certLock struct {
+	mu   sync.Mutex
+	refs int
 }
 
 // registeredEvent is the JITR message on $aws/events/certificates/registered/<caId>

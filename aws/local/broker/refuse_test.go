@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -417,5 +418,91 @@ func TestSilentConnectionClosed(t *testing.T) {
 	}
 	if time.Since(start) < 200*time.Millisecond {
 		t.Fatalf("closed too early (%s): %v", time.Since(start), err)
+	}
+}
+
+// Simultaneous first connects: one certificate connecting five times at once is
+// provisioned once; ten devices at once are all provisioned and share the
+// template's inline policy.
+func TestConcurrentFirstConnects(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	same := ca.issue(t, pki.Subject{Country: "US", CommonName: "Same"})
+	var devs []*device
+	for i := 0; i < 10; i++ {
+		devs = append(devs, ca.issue(t, pki.Subject{Country: "US", CommonName: fmt.Sprintf("Dev%d", i)}))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 15)
+	dial := func(d *device) {
+		defer wg.Done()
+		conn, err := e.tlsDial(&tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{d.tlsCert(ca, true)}})
+		if err != nil {
+			errs <- err
+			return
+		}
+		defer conn.Close()
+		c := &rawClient{conn: conn, r: newReader(conn)}
+		if rc, err := c.connect("anyclientID"); err == nil {
+			errs <- fmt.Errorf("first connect of %s got CONNACK %d", d.cert.Subject.CommonName, rc)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go dial(same)
+	}
+	for _, d := range devs {
+		wg.Add(1)
+		go dial(d)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	provisioned := map[string]int{}
+	for _, ev := range e.events(store.EventProvisioned) {
+		provisioned[ev.Thing]++
+	}
+	if provisioned["Same"] != 1 {
+		t.Fatalf("certificate connecting 5 times at once provisioned %d times", provisioned["Same"])
+	}
+	policies := map[string]bool{}
+	for _, d := range append(devs, same) {
+		if c := e.cert(d.id); c == nil || c.Status != store.StatusActive {
+			t.Fatalf("%s: %+v", d.cert.Subject.CommonName, c)
+		}
+		for _, p := range e.attachedPolicies(d.id) {
+			policies[p.Name] = true
+		}
+	}
+	if len(policies) != 1 {
+		t.Fatalf("devices of one template have %d policies, want 1 shared", len(policies))
+	}
+}
+
+// AutoRegister for a certificate that has already left PENDING_ACTIVATION (a
+// concurrent first connect won) changes nothing and records nothing.
+func TestAutoRegisterIdempotent(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Twice"})
+	reg := storeRegistry{st: e.st}
+	caRec, err := reg.IssuerOf(dev.cert)
+	if err != nil || caRec == nil {
+		t.Fatalf("issuer: %v %v", caRec, err)
+	}
+	req := AutoRegisterRequest{Leaf: dev.cert, CertID: dev.id, CA: *caRec, ClientID: "x", Now: time.Now(), Start: time.Now()}
+	res, err := reg.AutoRegister(req)
+	if err != nil || !res.JITP || res.Error != "" || res.Status != store.StatusActive || res.Thing != "Twice" {
+		t.Fatalf("first: %+v %v", res, err)
+	}
+	before := len(e.events(""))
+	res, err = reg.AutoRegister(req)
+	if err != nil || !res.Skipped || res.Status != store.StatusActive {
+		t.Fatalf("second: %+v %v", res, err)
+	}
+	if after := len(e.events("")); after != before {
+		t.Fatalf("second AutoRegister added %d events", after-before)
 	}
 }

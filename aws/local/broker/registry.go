@@ -85,6 +85,7 @@ type AutoRegisterResult struct {
 	Policy       string // policy created or reused
 	Status       string // certificate status afterwards
 	Error        string // why provisioning failed (AWS wording), "" on success
+	Skipped      bool   // the certificate had already left PENDING_ACTIVATION
 	RegisteredAt time.Time
 	Duration     time.Duration
 }

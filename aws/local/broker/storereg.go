@@ -119,6 +119,12 @@ func (r storeRegistry) AutoRegister(req AutoRegisterRequest) (AutoRegisterResult
 	params := pki.JITPParameters(req.Leaf)
 	err := r.st.Update(func(st *store.State) error {
 		res = AutoRegisterResult{}
+		if c, ok := st.Certificates[req.CertID]; ok && c.Status != StatusPendingActivation {
+			// A concurrent first connect of the same certificate (or an operator)
+			// got here first: nothing left to do.
+			res.RegisteredAt, res.Status, res.Skipped = c.Created, c.Status, true
+			return nil
+		}
 		cert, err := registerPending(st, req)
 		if err != nil {
 			return err
