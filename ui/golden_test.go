@@ -101,3 +101,14 @@ func TestGoldenRunning(t *testing.T) {
 	}
 	golden.RequireEqual(t, out)
 }
+
+// TestGoldenCAKey is the real plan's first screen in a new workspace (no back-end needed).
+func TestGoldenCAKey(t *testing.T) {
+	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, "Key type")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}

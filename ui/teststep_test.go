@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -227,3 +228,36 @@ func (d *driver) until(what string, cond func() bool) {
 }
 
 func (d *driver) screen() string { return ansi.Strip(d.m.View()) }
+
+// openWorkspace opens (or resumes) the session of dir on the embedded local IoT Core.
+func openWorkspace(t *testing.T, dir string) *steps.Session {
+	t.Helper()
+	s, err := steps.Open(steps.Options{Dir: dir, Thing: steps.DefaultThing, Country: steps.DefaultCountry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// realWizard is the wizard over the real plan, with the workspace path hidden from the screen.
+func realWizard(s *steps.Session, cp *clip) *Model {
+	if cp == nil {
+		cp = &clip{}
+	}
+	dir := s.Dir()
+	return New(Options{
+		Session: s, Plan: steps.Plan(), Spinner: oneFrame, Copy: cp.copy,
+		Header: "target local · ./ws",
+		ShowPath: func(p string) string {
+			if rel, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(rel, "..") {
+				return rel
+			}
+			return p
+		},
+	})
+}
+
