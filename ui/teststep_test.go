@@ -260,4 +260,3 @@ func realWizard(s *steps.Session, cp *clip) *Model {
 		},
 	})
 }
-
