@@ -195,7 +195,7 @@ func evalCondition(c Condition, ctx *Context) (bool, string) {
 	if q, rest, ok := strings.Cut(op, ":"); ok {
 		qual, op = q, rest
 	}
-	ctxVals, missing := ctx.values(c.Key)
+	ctxVals, missing := ctx.values(canonicalKey(c.Key))
 	fail := func(format string, args ...any) (bool, string) {
 		return false, fmt.Sprintf("the condition %s {%q: %q} is not met: ", c.Operator, c.Key, c.Values) + fmt.Sprintf(format, args...)
 	}
@@ -370,4 +370,25 @@ func substitute(s string, ctx *Context) (string, bool) {
 		i++
 	}
 	return b.String(), true
+}
+
+var fixedKeys = []string{
+	"iot:ClientId", "iot:CertificateId", "iot:Certificate.SerialNumber", "aws:SourceIp",
+	"iot:Connection.Thing.IsAttached", "iot:Connection.Thing.ThingName", "iot:Connection.Thing.ThingTypeName",
+}
+
+// canonicalKey spells a condition key the way the context knows it: IAM
+// condition key names are case-insensitive (attribute names inside them are not).
+func canonicalKey(k string) string {
+	for _, f := range fixedKeys {
+		if strings.EqualFold(k, f) {
+			return f
+		}
+	}
+	for _, p := range []string{"iot:Connection.Thing.Attributes[", "iot:Certificate.Subject.", "iot:Certificate.Issuer."} {
+		if len(k) >= len(p) && strings.EqualFold(k[:len(p)], p) {
+			return p + k[len(p):]
+		}
+	}
+	return k
 }

@@ -310,6 +310,7 @@ func TestConditions(t *testing.T) {
 		{"NotIpAddress", `{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}`, "x", false},
 		{"Numeric", `{"NumericGreaterThan":{"iot:Connection.Thing.Attributes[n]":"3"}}`, "DemoThing", false},
 		{"two conditions ANDed", `{"StringEquals":{"iot:ClientId":"DemoThing"},"Bool":{"iot:Connection.Thing.IsAttached":"false"}}`, "DemoThing", false},
+		{"condition key names are case-insensitive", `{"StringEquals":{"IOT:clientid":"DemoThing","iot:certificate.subject.Country":"IN"}}`, "DemoThing", true},
 		{"unsupported operator", `{"DateLessThan":{"aws:SourceIp":"2030-01-01"}}`, "x", false},
 	}
 	for _, c := range cases {

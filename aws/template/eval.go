@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -146,7 +147,7 @@ type evaluator struct {
 
 func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 	pp := r.Path + ".Properties"
-	tp := &ThingPlan{LogicalID: r.LogicalID, Override: r.Override}
+	tp := &ThingPlan{LogicalID: r.LogicalID, Override: maps.Clone(r.Override)}
 	var err error
 	if tp.Name, err = e.str(r.props.get("ThingName"), pp+".ThingName"); err != nil {
 		return nil, err
@@ -194,7 +195,7 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 
 func (e *evaluator) cert(r *Resource) (*CertPlan, error) {
 	pp := r.Path + ".Properties"
-	cp := &CertPlan{LogicalID: r.LogicalID, Status: "ACTIVE", Override: r.Override}
+	cp := &CertPlan{LogicalID: r.LogicalID, Status: "ACTIVE", Override: maps.Clone(r.Override)}
 	for _, f := range []struct {
 		key string
 		dst *string

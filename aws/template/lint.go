@@ -156,6 +156,8 @@ func Lint(t *Template, params map[string]string, opts LintOptions) []Finding {
 			var te *Error
 			if errors.As(err, &te) && te.Code != MalformedPolicyException {
 				l.add(SeverityError, te.Path, "provisioning would fail: "+te.Message, te.Fix)
+			} else if te != nil {
+				l.computedPolicyErr = te // reported by policies() unless the document is literal
 			}
 		} else {
 			plan = p
@@ -170,9 +172,10 @@ func Lint(t *Template, params map[string]string, opts LintOptions) []Finding {
 }
 
 type linter struct {
-	t    *Template
-	opts LintOptions
-	out  []Finding
+	t                 *Template
+	opts              LintOptions
+	out               []Finding
+	computedPolicyErr *Error
 }
 
 func (l *linter) add(sev Severity, path, msg, fix string) {
@@ -336,6 +339,9 @@ func (l *linter) policies(plan *Plan) {
 		doc = n.str
 	case n.kind == kindObject && !isIntrinsic(n):
 		doc = compactJSON(n)
+	case l.computedPolicyErr != nil:
+		l.add(SeverityError, path, l.computedPolicyErr.Message, l.computedPolicyErr.Fix)
+		return
 	default:
 		return // computed document and no certificate to compute it with
 	}

@@ -60,6 +60,8 @@ func TestLint(t *testing.T) {
 			[]want{{SeverityError, "Resources.policy.Properties.PolicyDocument", "MalformedPolicyException: policy document is malformed: the statement has no Resource"}}, false},
 		{"double-escaped policy", policyTemplate(`{\"Version\":\"2012-10-17\"}`), nil, opts,
 			[]want{{SeverityError, "Resources.policy.Properties.PolicyDocument", "MalformedPolicyException"}}, false},
+		{"computed malformed policy", tmpl(`{` + thingRes("") + `,` + certRes + `,"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":{"Fn::Sub":"{\"Statement\":{\"Effect\":\"${AWS::IoT::Certificate::Country}\"}}"}}}}`), demoParams(), opts,
+			[]want{{SeverityError, "Resources.policy.Properties.PolicyDocument", "MalformedPolicyException: policy document is malformed: Effect must be"}}, false},
 		{"admin policy", policyTemplate(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`), demoParams(), opts,
 			[]want{{SeverityWarning, "Resources.policy.Properties.PolicyDocument.Statement[0]", "every AWS IoT action on every resource"}}, false},
 		{"admin star action", policyTemplate(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["*"],"Resource":["*"]}}`), demoParams(), opts,
