@@ -71,6 +71,11 @@ type Facts struct {
 	ThingName string // the thing the device should be (template: CN)
 	Region    string // the control plane's region
 
+	// StatusBefore is the certificate's status before the connect that produced Outcome
+	// (StatusNotRegistered when it did not exist; "" when unknown). A drop that turned a
+	// new certificate ACTIVE is the expected JITP drop, not a denial.
+	StatusBefore string
+
 	CertChecked bool // DescribeCertificate was asked
 	CertFound   bool
 	Cert        *aws.CertDescription
@@ -80,6 +85,8 @@ type Facts struct {
 	// TemplateBody is the CA's JITP template (from DescribeCACertificate), to explain
 	// a certificate stuck in PENDING_ACTIVATION.
 	TemplateBody string
+	// Problems are control-plane lookups that failed while gathering (shown as evidence).
+	Problems []string
 }
 
 // Gather fills the control-plane facts: the certificate's status, the issuing CA's
@@ -91,12 +98,20 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 	if f.Region == "" {
 		f.Region = cloud.Region()
 	}
+	if len(f.Chain) == 0 {
+		if m, err := f.Options.Load(); err == nil {
+			f.Chain = m.Chain
+		}
+	}
 	if len(f.Chain) > 0 && !f.CertChecked {
 		d, err := cloud.DescribeCertificate(ctx, pki.CertID(f.Chain[0]))
-		if err == nil {
+		switch {
+		case err == nil:
 			f.CertChecked, f.CertFound, f.Cert = true, true, &d
-		} else if aws.IsKind(err, aws.KindNotFound) {
+		case aws.IsKind(err, aws.KindNotFound):
 			f.CertChecked = true
+		default:
+			f.Problems = append(f.Problems, "could not check the certificate: "+err.Error())
 		}
 	}
 	switch {
@@ -115,6 +130,8 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 			if ca != nil && ca.RegistrationConfig != nil && f.TemplateBody == "" {
 				f.TemplateBody = ca.RegistrationConfig.TemplateBody
 			}
+		} else {
+			f.Problems = append(f.Problems, "could not check the CA: "+err.Error())
 		}
 	}
 }
@@ -146,6 +163,9 @@ func Diagnose(f Facts) Diagnosis {
 	}
 	if o.TLS != nil && o.TLS.Version != "" {
 		ev = append(ev, fmt.Sprintf("TLS: %s %s, SNI %q, ALPN %q, %d certificate(s) sent", o.TLS.Version, o.TLS.CipherSuite, o.TLS.SNI, o.TLS.ALPN, o.TLS.ClientChain))
+	}
+	for _, p := range f.Problems {
+		ev = append(ev, p)
 	}
 	d := func(c DiagClass, cause, fix string, more ...string) Diagnosis {
 		return Diagnosis{Class: c, Cause: cause, Fix: fix, Evidence: append(ev, more...)}
@@ -215,7 +235,8 @@ func Diagnose(f Facts) Diagnosis {
 			return d(DiagCertPending, "the certificate was registered but is stuck in PENDING_ACTIVATION: JITP ran the template and it failed — "+strings.Join(why, "; "), fix,
 				"certificate "+short(f.Cert.ID)+" status PENDING_ACTIVATION")
 		case aws.StatusActive:
-			if o.Class == ClassDropped && f.Use == nil && f.ThingName == "" {
+			newCert := f.StatusBefore == StatusNotRegistered || f.StatusBefore == aws.StatusPendingActivation
+			if o.Class == ClassDropped && f.Use == nil && (newCert || (f.StatusBefore == "" && f.ThingName == "")) {
 				return Diagnosis{Class: DiagExpectedDrop, OK: true,
 					Cause:    "the broker dropped the first connection while it provisioned the device; the certificate is now ACTIVE",
 					Fix:      "connect again (as client ID = the thing name)",

@@ -42,6 +42,11 @@ func TestDiagnoseClasses(t *testing.T) {
 			class: DiagConnectDenied, cause: "CONNACK 5 (not authorized)", fix: "iot:Connect"},
 		{name: "expected drop", f: Facts{Outcome: dropped, Options: opts, Chain: chain, CertChecked: true, CertFound: true, Cert: active},
 			class: DiagExpectedDrop, ok: true, cause: "now ACTIVE", fix: "connect again"},
+		{name: "drop that provisioned a new cert is expected even with a thing name", f: Facts{Outcome: dropped,
+			Options: Options{Host: testHost, ClientID: "anyclientID"}, Chain: chain, ThingName: "DemoThing", StatusBefore: StatusNotRegistered,
+			CertChecked: true, CertFound: true, Cert: active}, class: DiagExpectedDrop, ok: true, cause: "provisioned the device"},
+		{name: "control-plane problems become evidence", f: Facts{Outcome: dropped, Options: opts, Chain: chain,
+			Problems: []string{"could not check the CA: access denied"}}, class: DiagNotProvisioned, cause: "no certificate was registered", fix: "auto-registration ENABLE"},
 		{name: "cert revoked", f: Facts{Outcome: dropped, Options: opts, Chain: chain, CertChecked: true, CertFound: true,
 			Cert: &aws.CertDescription{ID: "c", Status: aws.StatusRevoked}}, class: DiagCertNotActive, cause: "REVOKED", fix: "update-certificate"},
 		{name: "pending activation without known template", f: Facts{Outcome: dropped, Options: opts, Chain: chain, CertChecked: true, CertFound: true,
@@ -84,6 +89,11 @@ func TestDiagnoseClasses(t *testing.T) {
 			}
 			if !strings.Contains(d.Fix, tc.fix) {
 				t.Errorf("fix %q lacks %q", d.Fix, tc.fix)
+			}
+			for _, pr := range tc.f.Problems {
+				if !strings.Contains(strings.Join(d.Evidence, "\n"), pr) {
+					t.Errorf("evidence %v lacks %q", d.Evidence, pr)
+				}
 			}
 			if !d.OK && d.Fix == "" {
 				t.Errorf("a failure needs a fix: %v", d)

@@ -104,8 +104,11 @@ type FirstConnectReport struct {
 	Outcome Outcome
 	// Expected is true when the outcome is what a first JITP connect looks like: the
 	// broker dropped the connection without CONNACK (or accepted it: already provisioned).
-	Expected     bool
-	CertID       string
+	Expected bool
+	CertID   string
+	// StatusBefore is the certificate's status just before connecting (StatusNotRegistered
+	// for a brand-new device; "" when the control plane could not be asked).
+	StatusBefore string
 	Observations []Observation
 	Cert         *aws.CertDescription
 	Activated    bool
@@ -127,13 +130,20 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 		return rep
 	}
 	rep.CertID = m.CertID()
+	if cloud != nil {
+		if d, err := cloud.DescribeCertificate(ctx, rep.CertID); err == nil {
+			rep.StatusBefore = d.Status
+		} else if aws.IsKind(err, aws.KindNotFound) {
+			rep.StatusBefore = StatusNotRegistered
+		}
+	}
 	c, out := connectWith(ctx, o, m, time.Now())
 	if c != nil {
 		c.Close()
 	}
 	rep.Outcome = out
 	rep.Expected = out.Class == ClassDropped || out.Class == ClassConnected
-	facts := Facts{Outcome: &out, Options: o, Chain: m.Chain, ThingName: fo.ThingName}
+	facts := Facts{Outcome: &out, Options: o, Chain: m.Chain, ThingName: fo.ThingName, StatusBefore: rep.StatusBefore}
 	if cloud == nil {
 		if !rep.Expected {
 			d := Diagnose(facts)
@@ -165,7 +175,11 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 
 // changes lists what the control plane shows after activation (cheap lookups only).
 func changes(ctx context.Context, cloud aws.Client, rep FirstConnectReport, thing string) []string {
-	out := []string{fmt.Sprintf("certificate %s registered and ACTIVE (CA %s)", short(rep.CertID), short(rep.Cert.CAID))}
+	before := rep.StatusBefore
+	if before == "" {
+		before = "unknown"
+	}
+	out := []string{fmt.Sprintf("certificate %s: %s → ACTIVE (CA %s)", short(rep.CertID), before, short(rep.Cert.CAID))}
 	if pols, err := cloud.ListAttachedPolicies(ctx, rep.Cert.ARN); err == nil {
 		for _, p := range pols {
 			out = append(out, "policy "+p.Name+" attached to the certificate")

@@ -168,10 +168,13 @@ func TestFirstConnectWithFakes(t *testing.T) {
 		t.Parallel()
 		b := startBroker(t, p, "drop", nil)
 		o := deviceOpts(t, p, p.device, b.addr(), false)
-		fc := &fakeCloud{statuses: []string{"", aws.StatusActive}, region: "us-east-2"}
+		fc := &fakeCloud{statuses: []string{"", "", aws.StatusActive}, region: "us-east-2"}
 		rep := FirstConnect(ctx, o, fc, FirstConnectOptions{Poll: fast})
 		if rep.Outcome.Class != ClassDropped || !rep.Expected || !rep.Activated || rep.Diagnosis != nil {
 			t.Fatalf("%+v", rep)
+		}
+		if rep.StatusBefore != StatusNotRegistered || !strings.Contains(rep.Changes[0], "NOT_REGISTERED → ACTIVE") {
+			t.Fatalf("before %q changes %v", rep.StatusBefore, rep.Changes)
 		}
 		if rep.CertID != pki.CertID(p.device.cert) || len(rep.Observations) != 2 {
 			t.Fatalf("cert id %s obs %v", rep.CertID, rep.Observations)
