@@ -168,7 +168,7 @@ func TestConnectConfigAndDialErrors(t *testing.T) {
 		t.Fatalf("missing file: %s", out)
 	}
 	o = deviceOpts(t, p, p.device, "", false)
-	o.Port = 1883
+	o.Port = 70000
 	if out := Probe(ctx, o); out.Class != ClassConfig || !strings.Contains(out.Detail, "8883") {
 		t.Fatalf("bad port: %s", out)
 	}

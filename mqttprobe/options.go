@@ -35,7 +35,8 @@ type Options struct {
 	// Host is the broker's name: the iot:Data-ATS endpoint. It is sent as SNI and the
 	// server certificate must match it.
 	Host string
-	// Port is 8883 (default) or 443; on 443 ALPN x-amzn-mqtt-ca is offered.
+	// Port is 8883 (default) or 443 on AWS; on 443 ALPN x-amzn-mqtt-ca is offered.
+	// The local IoT Core may listen elsewhere (set ALPN explicitly for its ALPN listener).
 	Port int
 	// Addr, when set, is dialled instead of Host:Port (the local target's loopback
 	// address while Host stays the endpoint name for SNI and verification).
@@ -153,8 +154,9 @@ func (o Options) Load() (*Material, error) {
 	if o.Host == "" {
 		return nil, &ConfigError{Field: "endpoint", Cause: "no endpoint host given", Fix: "use the iot:Data-ATS endpoint (aws iot describe-endpoint --endpoint-type iot:Data-ATS)"}
 	}
-	if p := o.port(); p != 8883 && p != 443 {
-		return nil, &ConfigError{Field: "port", Cause: fmt.Sprintf("port %d is not an AWS IoT MQTT port", p), Fix: "use 8883, or 443 (with ALPN x-amzn-mqtt-ca)"}
+	// AWS serves MQTT with X.509 on 8883 and 443 (ALPN); the local IoT Core may use any port.
+	if p := o.port(); p < 1 || p > 65535 {
+		return nil, &ConfigError{Field: "port", Cause: fmt.Sprintf("port %d is not a TCP port", p), Fix: "use 8883, or 443 (with ALPN x-amzn-mqtt-ca)"}
 	}
 	certPEM, err := readEither(o.CertPEM, o.CertFile, "device certificate file")
 	if err != nil {
