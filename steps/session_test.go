@@ -317,3 +317,41 @@ func TestParseIDAndPlanOrder(t *testing.T) {
 		t.Error("ParseID(14) succeeded")
 	}
 }
+
+func TestRunRequiredInputs(t *testing.T) {
+	t.Parallel()
+	// No terminal, no --yes: the error names the flags and the defaults; nothing is written.
+	dir := filepath.Join(t.TempDir(), "ws")
+	s := openT(t, Options{Dir: dir})
+	err := Run(context.Background(), s, RunConfig{})
+	if err == nil || !strings.Contains(err.Error(), "--thing") || !strings.Contains(err.Error(), "--country") || !strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("want an error naming --thing, --country and --yes, got %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatal("the workspace was created")
+	}
+	// Given explicitly, nothing is missing.
+	s = openT(t, Options{Dir: dir, Thing: "T1", Country: "DE"})
+	if m := s.Options.Defaulted(); len(m) != 0 {
+		t.Fatalf("defaulted %v", m)
+	}
+	// With a terminal, the runner asks; a bad answer is explained and asked again.
+	s = openT(t, Options{Dir: dir})
+	answers := map[string][]string{"thing": {"bad name", "Asked-1"}, "country": {""}}
+	var asked []string
+	r := &runner{s: s, cfg: RunConfig{Out: &strings.Builder{}, Prompt: func(f Field, cur string) (string, error) {
+		asked = append(asked, f.Key+"="+cur)
+		a := answers[f.Key][0]
+		answers[f.Key] = answers[f.Key][1:]
+		return a, nil
+	}}}
+	if err := r.askRequired(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Options.Thing != "Asked-1" || s.Options.Country != DefaultCountry {
+		t.Errorf("after prompting: thing %q country %q", s.Options.Thing, s.Options.Country)
+	}
+	if strings.Join(asked, ",") != "thing=DemoThing,thing=DemoThing,country=IN" {
+		t.Errorf("asked %v", asked)
+	}
+}

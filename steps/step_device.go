@@ -203,10 +203,6 @@ func (s *Session) checkSuppliedDevice(ca *pki.CA, d *Device) (bool, error) {
 	if err := s.lintDevice(pki.JITPParameters(c), "your device certificate "+pki.SubjectOf(c).String()); err != nil {
 		return false, err
 	}
-	d.BundleFile = filepath.Join(firstNonEmpty(d.Dir, "."), pki.FileDeviceBundle)
-	if d.Dir == "" {
-		d.BundleFile = pki.FileDeviceBundle
-	}
 	bundle := pki.Bundle(c, ca.Cert)
 	reused := sameFile(s.Path(d.BundleFile), bundle)
 	if !reused {
