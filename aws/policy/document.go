@@ -1,8 +1,3 @@
-// Package policy parses AWS IoT Core policy documents and evaluates MQTT
-// authorization requests against them the way AWS IoT does: IAM conventions
-// (default deny, an explicit Deny wins), `*` and `?` wildcards (with `+` and
-// `#` literal), `$(*)`/`$(?)`/`$($)` escapes and the IoT policy variables.
-// It does no I/O.
 package policy
 
 import (

@@ -72,7 +72,7 @@ func Evaluate(docs []*Document, ctx Context, req Request) Decision {
 			case ok && s.Effect == Allow && d.MatchedAllow == nil:
 				d.MatchedAllow = ref
 			case !ok && s.Effect == Allow:
-				nearMiss = append(nearMiss, fmt.Sprintf("%s allows %s but %s", ref, req.Action, why))
+				nearMiss = append(nearMiss, fmt.Sprintf("%s allows %s, but %s", ref, req.Action, why))
 			}
 		}
 	}

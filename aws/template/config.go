@@ -1,9 +1,3 @@
-// Package template implements AWS IoT provisioning templates as used by
-// Just-in-Time Provisioning (JITP): parsing and validating the registration
-// config and the template body, evaluating a template against the parameter
-// dictionary JITP builds from a device certificate, linting a template before a
-// device connects, and rendering the AWS walkthrough's three template variants.
-// It does no I/O.
 package template
 
 import (
