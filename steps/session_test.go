@@ -355,3 +355,35 @@ func TestRunRequiredInputs(t *testing.T) {
 		t.Errorf("asked %v", asked)
 	}
 }
+
+func TestConfigFile(t *testing.T) {
+	t.Parallel()
+	cfgDir := t.TempDir()
+	cfg := filepath.Join(cfgDir, "jitp.yaml")
+	if err := os.WriteFile(filepath.Join(cfgDir, "tmpl.json"), []byte(`{"Resources":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	yml := "thing: FromConfig\ncountry: DE\ntemplate: tmpl.json\nca-org: Cfg Org\nyes: true\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Options{ConfigFile: cfg, Country: "FR", Dir: DefaultDir}.WithConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Thing != "FromConfig" || o.Country != "FR" || o.CAOrg != "Cfg Org" || !o.Yes {
+		t.Errorf("config overlay: %+v", o)
+	}
+	if o.Template != filepath.Join(cfgDir, "tmpl.json") {
+		t.Errorf("template path %q is not relative to the config file", o.Template)
+	}
+	if err := os.WriteFile(cfg, []byte("thingg: X\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Options{ConfigFile: cfg}).WithConfig(); err == nil || !strings.Contains(err.Error(), "thingg") {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, err := (Options{ConfigFile: filepath.Join(cfgDir, "none.yaml")}).WithConfig(); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Errorf("missing file: %v", err)
+	}
+}
