@@ -154,7 +154,7 @@ func TestMatchWildcards(t *testing.T) {
 func demoCtx(client string) Context {
 	return Context{
 		Region: region, Account: account, ClientID: client, CertificateID: "abc123",
-		AttachedThings: map[string]Thing{"DemoThing": {Name: "DemoThing", TypeName: "Sensor", Attributes: map[string]string{"site": "pune"}}},
+		AttachedThings: map[string]Thing{"DemoThing": {Name: "DemoThing", TypeName: "Sensor", Attributes: map[string]string{"site": "pune", "floor": "3", "odd": "a*b"}}},
 		Subject:        map[string][]string{"CommonName": {"DemoThing"}, "Country": {"IN"}, "Organization": {"AMZ", "Acme"}, "OrganizationalUnit": {"a*b"}},
 		Issuer:         map[string][]string{"CommonName": {"Demo Root CA"}},
 		SerialNumber:   "0a1b",
@@ -310,6 +310,19 @@ func TestConditions(t *testing.T) {
 		{"NotIpAddress", `{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}`, "x", false},
 		{"Numeric", `{"NumericGreaterThan":{"iot:Connection.Thing.Attributes[n]":"3"}}`, "DemoThing", false},
 		{"two conditions ANDed", `{"StringEquals":{"iot:ClientId":"DemoThing"},"Bool":{"iot:Connection.Thing.IsAttached":"false"}}`, "DemoThing", false},
+		{"NumericEquals", `{"NumericEquals":{"iot:Connection.Thing.Attributes[floor]":"3"}}`, "DemoThing", true},
+		{"NumericNotEquals", `{"NumericNotEquals":{"iot:Connection.Thing.Attributes[floor]":"3"}}`, "DemoThing", false},
+		{"NumericLessThan", `{"NumericLessThan":{"iot:Connection.Thing.Attributes[floor]":"3.5"}}`, "DemoThing", true},
+		{"NumericLessThanEquals", `{"NumericLessThanEquals":{"iot:Connection.Thing.Attributes[floor]":"2"}}`, "DemoThing", false},
+		{"NumericGreaterThanEquals", `{"NumericGreaterThanEquals":{"iot:Connection.Thing.Attributes[floor]":3}}`, "DemoThing", true},
+		{"Numeric non-number", `{"NumericEquals":{"iot:Connection.Thing.Attributes[site]":"3"}}`, "DemoThing", false},
+		{"IpAddress single address", `{"IpAddress":{"aws:SourceIp":"192.0.2.10"}}`, "x", true},
+		{"IpAddress other network", `{"IpAddress":{"aws:SourceIp":["198.51.100.0/24","2001:db8::/32"]}}`, "x", false},
+		{"IpAddress bad value", `{"IpAddress":{"aws:SourceIp":"nope"}}`, "x", false},
+		{"Bool false", `{"Bool":{"iot:Connection.Thing.IsAttached":"false"}}`, "other", true},
+		{"ArnEquals with variable", `{"ArnEquals":{"iot:ClientId":"${iot:Certificate.Subject.CommonName}"}}`, "DemoThing", true},
+		{"StringLike unresolved variable", `{"StringLike":{"iot:ClientId":"${iot:Certificate.Subject.Title}*"}}`, "DemoThing", false},
+		{"StringEquals escape", `{"StringEquals":{"iot:Connection.Thing.Attributes[odd]":"a$(*)b"}}`, "DemoThing", true},
 		{"condition key names are case-insensitive", `{"StringEquals":{"IOT:clientid":"DemoThing","iot:certificate.subject.Country":"IN"}}`, "DemoThing", true},
 		{"unsupported operator", `{"DateLessThan":{"aws:SourceIp":"2030-01-01"}}`, "x", false},
 	}
