@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -135,7 +136,29 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 		}
 	}
 	cl.State.Keepalive = clampKeepalive(cl.State.Keepalive)
+	a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventConnected, CertificateID: certID, ClientID: clientID, SourceIP: remoteIP(cl),
+		Message: fmt.Sprintf("client %s connected with certificate %s", clientID, certID)})
 	return nil
+}
+
+// disconnected records the end of an accepted connection.
+func (a *authorizer) disconnected(cl *mqtt.Client, err error) {
+	leaf := peerLeaf(cl)
+	if leaf == nil {
+		return
+	}
+	why := "the client disconnected"
+	var r *refusal
+	switch {
+	case errors.As(err, &r):
+		why = "the broker closed the connection: " + r.reason
+	case errors.Is(err, packets.ErrSessionTakenOver):
+		why = "another connection with the same client ID took over"
+	case err != nil && !errors.Is(err, io.EOF):
+		why = "the connection ended: " + err.Error()
+	}
+	a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventDisconnected, CertificateID: certIDOf(leaf), ClientID: cl.ID, SourceIP: remoteIP(cl),
+		Message: fmt.Sprintf("client %s disconnected: %s", cl.ID, why)})
 }
 
 // clampKeepalive applies AWS's keep-alive range: 0 or more than 1200 s → 1200,

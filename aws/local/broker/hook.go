@@ -121,6 +121,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	h.mu.Lock()
 	delete(h.pending, cl)
 	h.mu.Unlock()
+	h.b.auth.disconnected(cl, err)
 }
 
 // peerLeaf returns the client certificate of a TLS connection, or nil.

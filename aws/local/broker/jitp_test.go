@@ -73,6 +73,11 @@ func TestWalkthroughMosquitto(t *testing.T) {
 		t.Fatalf("second connect: want PUBACK, got %s", r)
 	}
 
+	if ev := lastEvent(t, e, store.EventConnected); ev.Client != "DemoThing" || ev.CertID != dev.id {
+		t.Fatalf("connected event %+v", ev)
+	}
+	waitEvent(t, e, store.EventDisconnected, "client DemoThing disconnected: the client disconnected")
+
 	// Publishing outside DemoThing/* is refused: connection closed after CONNACK.
 	r = e.mosquittoPub(t, dev.crt, dev.keyF, "DemoThing", "foo/bar")
 	if r.code != 7 || strings.Contains(r.out, "received PUBACK") || !strings.Contains(r.out, "received CONNACK (0)") ||

@@ -57,6 +57,24 @@ func (e *env) connected(t *testing.T, ca *testCA, dev *device, clientID string) 
 	return c
 }
 
+// waitEvent polls the event log until an event of kind whose message contains
+// text appears (events recorded after the client saw the connection close).
+func waitEvent(t *testing.T, e *env, kind, text string) store.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, ev := range e.events(kind) {
+			if strings.Contains(ev.Message, text) {
+				return ev
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event containing %q; events: %+v", kind, text, e.events(""))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func lastEvent(t *testing.T, e *env, kind string) store.Event {
 	t.Helper()
 	evs := e.events(kind)
@@ -220,6 +238,9 @@ func TestDeviceCannotActAsAnother(t *testing.T) {
 	}
 	if ev := lastEvent(t, e, store.EventAuthorizationFailure); !strings.Contains(ev.Message, "iot:Publish denied") || ev.Params["topic"] != "ThingB/test" {
 		t.Fatalf("refusal event %+v", ev)
+	}
+	if ev := waitEvent(t, e, store.EventDisconnected, "the broker closed the connection: iot:Publish denied"); ev.Client != "ThingA" || ev.CertID != a.id {
+		t.Fatalf("disconnect event %+v", ev)
 	}
 	r = e.mosquittoPub(t, a.crt, a.keyF, "ThingA", "ThingA/test")
 	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {

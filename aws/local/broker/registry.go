@@ -22,6 +22,8 @@ const (
 	EventConnectRefused   = "CONNECT_REFUSED"
 	EventPublishRefused   = "PUBLISH_REFUSED"
 	EventSubscribeRefused = "SUBSCRIBE_REFUSED"
+	EventConnected        = "CONNECTED"
+	EventDisconnected     = "DISCONNECTED"
 )
 
 // registry is what the broker needs from the store (storeRegistry implements it

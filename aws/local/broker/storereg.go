@@ -71,9 +71,14 @@ func (r storeRegistry) Authorization(certID string) (authzView, error) {
 }
 
 func (r storeRegistry) RecordEvent(ev Event) {
-	kind := store.EventConnectRefused
-	if ev.Type != EventConnectRefused {
-		kind = store.EventAuthorizationFailure
+	kind := store.EventAuthorizationFailure
+	switch ev.Type {
+	case EventConnectRefused:
+		kind = store.EventConnectRefused
+	case EventConnected:
+		kind = store.EventConnected
+	case EventDisconnected:
+		kind = store.EventDisconnected
 	}
 	msg := ev.Message
 	if ev.Topic != "" && !strings.Contains(msg, ev.Topic) {
