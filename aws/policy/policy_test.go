@@ -182,7 +182,7 @@ func TestVariables(t *testing.T) {
 			"client ID 'other' is not the thing name 'DemoThing', so ${iot:Connection.Thing.ThingName} does not resolve"},
 		{"thing type", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Connection.Thing.ThingTypeName}/*", "DemoThing", "Sensor/1", true, ""},
 		{"thing attribute", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Connection.Thing.Attributes[site]}", "DemoThing", "pune", true, ""},
-		{"missing thing attribute", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Connection.Thing.Attributes[floor]}", "DemoThing", "pune", false, "has no attribute 'floor'"},
+		{"missing thing attribute", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Connection.Thing.Attributes[room]}", "DemoThing", "pune", false, "has no attribute 'room'"},
 		{"subject CN", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Certificate.Subject.CommonName}", "x", "DemoThing", true, ""},
 		{"subject O second value", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Certificate.Subject.Organization.2}", "x", "Acme", true, ""},
 		{"subject O third value", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Certificate.Subject.Organization.3}", "x", "Acme", false, "only 2"},
