@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // knownActions are the AWS IoT data-plane actions (lower-cased).
 var knownActions = map[string]bool{}
@@ -54,4 +57,19 @@ func KnownVariable(name string) bool {
 		}
 	}
 	return false
+}
+
+// MaxChars is the AWS IoT limit on a policy document's length, not counting whitespace.
+const MaxChars = 2048
+
+// CountChars returns the length of a policy document as AWS IoT counts it
+// against MaxChars: characters other than whitespace.
+func CountChars(doc string) int {
+	n := 0
+	for _, r := range doc {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
 }

@@ -380,3 +380,9 @@ func TestKnownNames(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+func TestCountChars(t *testing.T) {
+	if n := CountChars("{ \"a\" :\n\t\"b c\" }"); n != 10 {
+		t.Errorf("CountChars = %d, want 10", n)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
@@ -46,7 +45,7 @@ type LintOptions struct {
 }
 
 // MaxPolicyChars is the AWS IoT limit on a policy document, not counting whitespace.
-const MaxPolicyChars = 2048
+const MaxPolicyChars = policy.MaxChars
 
 var placeholderRE = regexp.MustCompile(`<[A-Z][A-Z0-9_]*>`)
 
@@ -359,13 +358,7 @@ func LintPolicy(doc, path string, opts LintOptions, report func(Finding)) {
 		report(Finding{Severity: SeverityError, Path: path, Message: err.Error(), Fix: fix})
 		return
 	}
-	n := 0
-	for _, r := range doc {
-		if !unicode.IsSpace(r) {
-			n++
-		}
-	}
-	if n > MaxPolicyChars {
+	if n := policy.CountChars(doc); n > MaxPolicyChars {
 		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("the policy document has %d characters (not counting whitespace); AWS IoT allows %d", n, MaxPolicyChars),
 			Fix: "shorten it, e.g. combine statements or use wildcards"})
 	}
