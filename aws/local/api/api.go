@@ -1,0 +1,297 @@
+// Package api is the control plane of the embedded local AWS IoT Core: one
+// http.Handler speaking the real AWS wire protocols on a single listener —
+// IoT (rest-json, API version 2015-05-28), IAM (query, 2010-05-08) and STS
+// (query, 2011-06-15) — over the state in aws/local/store.
+//
+// Clients need no changes beyond an endpoint URL: the AWS CLI with --endpoint-url,
+// aws-sdk-go-v2 with BaseEndpoint. Requests must carry a SigV4 Authorization header
+// (from any credentials; signatures are not verified). The credential scope's service
+// selects the API: iot or execute-api → IoT, iam → IAM, sts → STS. A request without
+// Authorization is refused as AWS refuses it (403 MissingAuthenticationToken).
+//
+// Extension (not AWS): GET /jitpwiz/local returns the broker's host, ports and root
+// CA path as JSON (no auth), and every DescribeEndpoint response carries the MQTT
+// port in the X-Jitpwiz-Mqtt-Port header, so a client that only has the endpoint URL
+// can find the broker.
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+)
+
+// Options configure the control plane.
+type Options struct {
+	// EndpointHost is what DescribeEndpoint returns for iot:Data-ATS and iot:Data: the
+	// host name clients connect MQTT to. It must resolve to the broker (the local
+	// server uses "localhost") and be in the broker's server certificate.
+	EndpointHost string
+	// MQTTPort and ALPNPort are the broker's ports (0: unknown / none), reported by
+	// GET /jitpwiz/local and the X-Jitpwiz-Mqtt-Port header.
+	MQTTPort int
+	ALPNPort int
+	// RootCAPath is the broker's awsRootCA.pem, reported by GET /jitpwiz/local.
+	RootCAPath string
+	// OnCertificateStatus is called after a device certificate's status changed through
+	// UpdateCertificate (the broker disconnects devices whose cert left ACTIVE).
+	OnCertificateStatus func(certID, status string)
+	// CallerUserName names the caller in STS GetCallerIdentity (default "local").
+	CallerUserName string
+}
+
+// Handler is the control-plane http.Handler.
+type Handler struct {
+	st   *store.Store
+	opts Options
+}
+
+// New returns the control plane over s.
+func New(s *store.Store, opts Options) *Handler {
+	if opts.EndpointHost == "" {
+		opts.EndpointHost = "localhost"
+	}
+	if opts.CallerUserName == "" {
+		opts.CallerUserName = "local"
+	}
+	return &Handler{st: s, opts: opts}
+}
+
+// Info is the body of GET /jitpwiz/local.
+type Info struct {
+	Account      string `json:"account"`
+	Region       string `json:"region"`
+	EndpointHost string `json:"endpointAddress"`
+	MQTTPort     int    `json:"mqttPort"`
+	ALPNPort     int    `json:"alpnPort,omitempty"`
+	RootCAPath   string `json:"rootCAPath,omitempty"`
+}
+
+// InfoPath is the path of the local-only information document.
+const InfoPath = "/jitpwiz/local"
+
+func (h *Handler) info() Info {
+	return Info{Account: h.st.Account(), Region: h.st.Region(), EndpointHost: h.opts.EndpointHost,
+		MQTTPort: h.opts.MQTTPort, ALPNPort: h.opts.ALPNPort, RootCAPath: h.opts.RootCAPath}
+}
+
+// ServeHTTP authenticates the request and dispatches it to IoT, IAM or STS.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := newRequestID()
+	w.Header().Set("x-amzn-RequestId", rid)
+	if r.Method == http.MethodGet && r.URL.Path == InfoPath {
+		writeJSON(w, h.info())
+		return
+	}
+	query := looksLikeQuery(r)
+	scope, err := credentialScope(r)
+	if err != nil {
+		if query {
+			writeQueryError(w, "", rid, err)
+		} else {
+			writeIoTError(w, err)
+		}
+		return
+	}
+	switch scope.service {
+	case "iot", "execute-api":
+		if scope.region != "" && scope.region != h.st.Region() {
+			writeIoTError(w, errStatus(http.StatusForbidden, "InvalidSignatureException",
+				"Credential should be scoped to a valid region, not '%s'. This local AWS IoT Core serves region '%s' — use --region %s", scope.region, h.st.Region(), h.st.Region()))
+			return
+		}
+		h.serveIoT(w, r)
+	case "iam":
+		h.serveQuery(w, r, rid, iamService)
+	case "sts":
+		h.serveQuery(w, r, rid, stsService)
+	default:
+		err := errStatus(http.StatusForbidden, "InvalidSignatureException",
+			"Credential should be scoped to correct service: the local AWS IoT Core serves 'iot' (or 'execute-api'), 'iam' and 'sts', not '%s'.", scope.service)
+		if query {
+			writeQueryError(w, "", rid, err)
+		} else {
+			writeIoTError(w, err)
+		}
+	}
+}
+
+// looksLikeQuery reports whether r uses the query protocol (form body or Action=).
+func looksLikeQuery(r *http.Request) bool {
+	if r.URL.Query().Get("Action") != "" {
+		return true
+	}
+	ct := strings.ToLower(r.Header.Get("Content-Type"))
+	return r.Method == http.MethodPost && r.URL.Path == "/" && strings.HasPrefix(ct, "application/x-www-form-urlencoded")
+}
+
+type scope struct {
+	accessKey, region, service string
+}
+
+// credentialScope extracts the SigV4 credential scope from the Authorization header or
+// a presigned URL. Signatures are not verified: any credentials are accepted.
+func credentialScope(r *http.Request) (scope, error) {
+	auth := r.Header.Get("Authorization")
+	cred := ""
+	switch {
+	case auth != "":
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
+			return scope{}, errStatus(http.StatusBadRequest, "IncompleteSignatureException",
+				"Authorization header requires a SigV4 signature (AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...)")
+		}
+		for _, part := range strings.Split(strings.TrimPrefix(auth, "AWS4-HMAC-SHA256 "), ",") {
+			part = strings.TrimSpace(part)
+			if v, ok := strings.CutPrefix(part, "Credential="); ok {
+				cred = v
+			}
+		}
+	case r.URL.Query().Get("X-Amz-Credential") != "":
+		cred = r.URL.Query().Get("X-Amz-Credential")
+	default:
+		return scope{}, errStatus(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
+	}
+	// AKID/date/region/service/aws4_request
+	p := strings.Split(cred, "/")
+	if len(p) != 5 || p[4] != "aws4_request" || p[0] == "" {
+		return scope{}, errStatus(http.StatusBadRequest, "IncompleteSignatureException",
+			"Authorization header requires 'Credential' parameter of the form <access key>/<date>/<region>/<service>/aws4_request")
+	}
+	return scope{accessKey: p[0], region: p[2], service: p[3]}, nil
+}
+
+// ---- IoT routing ----
+
+type route struct {
+	method  string
+	pattern []string // literal segments; "{}" captures one (unescaped) segment
+	op      string
+	fn      func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)
+}
+
+func seg(p string) []string { return strings.Split(strings.Trim(p, "/"), "/") }
+
+var routes []route
+
+func init() {
+	add := func(method, path, op string, fn func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)) {
+		routes = append(routes, route{method: method, pattern: seg(path), op: op, fn: fn})
+	}
+	add("GET", "/registrationcode", "GetRegistrationCode", (*Handler).getRegistrationCode)
+	add("DELETE", "/registrationcode", "DeleteRegistrationCode", (*Handler).deleteRegistrationCode)
+	add("POST", "/cacertificate", "RegisterCACertificate", (*Handler).registerCACertificate)
+	add("GET", "/cacertificate/{}", "DescribeCACertificate", (*Handler).describeCACertificate)
+	add("PUT", "/cacertificate/{}", "UpdateCACertificate", (*Handler).updateCACertificate)
+	add("DELETE", "/cacertificate/{}", "DeleteCACertificate", (*Handler).deleteCACertificate)
+	add("GET", "/cacertificates", "ListCACertificates", (*Handler).listCACertificates)
+	add("GET", "/certificates", "ListCertificates", (*Handler).listCertificates)
+	add("GET", "/certificates/{}", "DescribeCertificate", (*Handler).describeCertificate)
+	add("PUT", "/certificates/{}", "UpdateCertificate", (*Handler).updateCertificate)
+	add("DELETE", "/certificates/{}", "DeleteCertificate", (*Handler).deleteCertificate)
+	add("GET", "/certificates-by-ca/{}", "ListCertificatesByCA", (*Handler).listCertificatesByCA)
+	add("GET", "/things", "ListThings", (*Handler).listThings)
+	add("POST", "/things/{}", "CreateThing", (*Handler).createThing)
+	add("GET", "/things/{}", "DescribeThing", (*Handler).describeThing)
+	add("DELETE", "/things/{}", "DeleteThing", (*Handler).deleteThing)
+	add("GET", "/things/{}/principals", "ListThingPrincipals", (*Handler).listThingPrincipals)
+	add("PUT", "/things/{}/principals", "AttachThingPrincipal", (*Handler).attachThingPrincipal)
+	add("DELETE", "/things/{}/principals", "DetachThingPrincipal", (*Handler).detachThingPrincipal)
+	add("GET", "/principals/things", "ListPrincipalThings", (*Handler).listPrincipalThings)
+	add("GET", "/policies", "ListPolicies", (*Handler).listPolicies)
+	add("POST", "/policies/{}", "CreatePolicy", (*Handler).createPolicy)
+	add("GET", "/policies/{}", "GetPolicy", (*Handler).getPolicy)
+	add("DELETE", "/policies/{}", "DeletePolicy", (*Handler).deletePolicy)
+	add("GET", "/policies/{}/version", "ListPolicyVersions", (*Handler).listPolicyVersions)
+	add("PUT", "/target-policies/{}", "AttachPolicy", (*Handler).attachPolicy)
+	add("POST", "/target-policies/{}", "DetachPolicy", (*Handler).detachPolicy)
+	add("POST", "/attached-policies/{}", "ListAttachedPolicies", (*Handler).listAttachedPolicies)
+	add("POST", "/policy-targets/{}", "ListTargetsForPolicy", (*Handler).listTargetsForPolicy)
+	add("GET", "/principal-policies", "ListPrincipalPolicies", (*Handler).listPrincipalPolicies)
+	add("GET", "/endpoint", "DescribeEndpoint", (*Handler).describeEndpoint)
+}
+
+// serveIoT routes on the escaped path, splitting on "/" before unescaping each segment,
+// so ARN labels (arn%3Aaws%3Aiot%3A...%3Acert%2F<id>) stay one segment.
+func (h *Handler) serveIoT(w http.ResponseWriter, r *http.Request) {
+	raw := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	segs := make([]string, len(raw))
+	for i, s := range raw {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			writeIoTError(w, errStatus(http.StatusBadRequest, "SerializationException", "The request path segment %q is not valid percent-encoding", s))
+			return
+		}
+		segs[i] = u
+	}
+	for _, rt := range routes {
+		if rt.method != r.Method || len(rt.pattern) != len(segs) {
+			continue
+		}
+		var args []string
+		ok := true
+		for i, p := range rt.pattern {
+			if p == "{}" {
+				if segs[i] == "" {
+					ok = false
+					break
+				}
+				args = append(args, segs[i])
+			} else if p != segs[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			rt.fn(h, w, r, args)
+			return
+		}
+	}
+	writeIoTError(w, errStatus(http.StatusNotFound, "UnknownOperationException",
+		"%s %s is not an operation this local AWS IoT Core supports", r.Method, r.URL.EscapedPath()))
+}
+
+// ---- helpers shared by the IoT handlers ----
+
+// update runs fn in a store transaction and writes the error, if any; it reports success.
+func (h *Handler) update(w http.ResponseWriter, fn func(st *store.State) error) bool {
+	if err := h.st.Update(fn); err != nil {
+		writeIoTError(w, err)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) view(w http.ResponseWriter, fn func(st *store.State) error) bool {
+	if err := h.st.View(fn); err != nil {
+		writeIoTError(w, err)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) describeEndpoint(w http.ResponseWriter, r *http.Request, _ []string) {
+	typ := r.URL.Query().Get("endpointType")
+	switch typ {
+	case "", "iot:Data", "iot:Data-ATS":
+	case "iot:CredentialProvider", "iot:Jobs":
+		writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "Endpoint type %s is not served by this local AWS IoT Core; use iot:Data-ATS", typ))
+		return
+	default:
+		writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "Endpoint type %s is invalid. Valid types: iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs", typ))
+		return
+	}
+	if h.opts.MQTTPort != 0 {
+		w.Header().Set("X-Jitpwiz-Mqtt-Port", strconv.Itoa(h.opts.MQTTPort))
+	}
+	writeJSON(w, map[string]string{"endpointAddress": h.opts.EndpointHost})
+}
+
+// jsonString is used for logging values in messages.
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

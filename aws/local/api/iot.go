@@ -1,0 +1,754 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/aws/template"
+)
+
+// ---- registration code ----
+
+func (h *Handler) getRegistrationCode(w http.ResponseWriter, _ *http.Request, _ []string) {
+	var code string
+	if h.update(w, func(st *store.State) error { code = st.EnsureRegistrationCode(); return nil }) {
+		writeJSON(w, map[string]string{"registrationCode": code})
+	}
+}
+
+func (h *Handler) deleteRegistrationCode(w http.ResponseWriter, _ *http.Request, _ []string) {
+	if h.update(w, func(st *store.State) error { st.DeleteRegistrationCode(); return nil }) {
+		writeJSON(w, nil)
+	}
+}
+
+// ---- CA certificates ----
+
+// validateRegistrationConfig checks a registrationConfig as AWS does when it is set:
+// shape and limits, then the template body (aws/template). A templateName refers to a
+// provisioning template, which this local IoT Core does not keep.
+func validateRegistrationConfig(rc *store.RegistrationConfig) error {
+	if rc.IsZero() {
+		return nil
+	}
+	tc := template.RegistrationConfig{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
+	if err := tc.Validate(); err != nil {
+		return store.Errorf(store.CodeInvalidRequest, "%s", err.Error())
+	}
+	if rc.TemplateBody != "" {
+		if _, err := template.Parse(rc.TemplateBody); err != nil {
+			var te *template.Error
+			if errors.As(err, &te) && te.Code != "" {
+				return &store.APIError{Code: te.Code, Status: store.StatusFor(te.Code), Message: te.Message}
+			}
+			return store.Errorf(store.CodeInvalidRequest, "Invalid registration template. %v", err)
+		}
+		return nil
+	}
+	return store.Errorf(store.CodeResourceNotFound, "The provisioning template %s does not exist (this local AWS IoT Core keeps no provisioning templates: give the template as templateBody with a roleArn)", rc.TemplateName)
+}
+
+type regConfigJSON struct {
+	TemplateBody string `json:"templateBody,omitempty"`
+	RoleArn      string `json:"roleArn,omitempty"`
+	TemplateName string `json:"templateName,omitempty"`
+}
+
+func regConfigOut(rc *store.RegistrationConfig) *regConfigJSON {
+	if rc.IsZero() {
+		return nil
+	}
+	return &regConfigJSON{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
+}
+
+func (h *Handler) registerCACertificate(w http.ResponseWriter, r *http.Request, _ []string) {
+	var in struct {
+		CACertificate           string                    `json:"caCertificate"`
+		VerificationCertificate string                    `json:"verificationCertificate"`
+		RegistrationConfig      *store.RegistrationConfig `json:"registrationConfig"`
+		Tags                    []store.Tag               `json:"tags"`
+		CertificateMode         string                    `json:"certificateMode"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	setActive, err := queryBool(r, "setAsActive")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	allowAuto, err := queryBool(r, "allowAutoRegistration")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if err := validateRegistrationConfig(in.RegistrationConfig); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var id, arn string
+	ok := h.update(w, func(st *store.State) error {
+		ca, err := st.RegisterCA(store.RegisterCAInput{
+			CACertificatePEM: in.CACertificate, VerificationCertificate: in.VerificationCertificate,
+			SetAsActive: setActive, AllowAutoRegistration: allowAuto,
+			RegistrationConfig: in.RegistrationConfig, CertificateMode: in.CertificateMode, Tags: in.Tags,
+		})
+		if err != nil {
+			return err
+		}
+		id, arn = ca.ID, ca.ARN
+		jitp := "no registrationConfig: devices get JITR (registered event only)"
+		if !ca.RegistrationConfig.IsZero() {
+			jitp = "registrationConfig set: devices get JITP (template runs on first connect)"
+		}
+		st.AddEvent(store.Event{Kind: store.EventCARegistered, CAID: ca.ID,
+			Message: fmt.Sprintf("CA certificate registered: status %s, auto-registration %s, mode %s; %s", ca.Status, ca.AutoRegistrationStatus, ca.Mode, jitp)})
+		return nil
+	})
+	if ok {
+		writeJSON(w, map[string]string{"certificateArn": arn, "certificateId": id})
+	}
+}
+
+type validityJSON struct {
+	NotBefore *epoch `json:"notBefore,omitempty"`
+	NotAfter  *epoch `json:"notAfter,omitempty"`
+}
+
+func (h *Handler) describeCACertificate(w http.ResponseWriter, _ *http.Request, args []string) {
+	type desc struct {
+		CertificateArn         string       `json:"certificateArn"`
+		CertificateID          string       `json:"certificateId"`
+		Status                 string       `json:"status"`
+		CertificatePem         string       `json:"certificatePem"`
+		OwnedBy                string       `json:"ownedBy"`
+		CreationDate           *epoch       `json:"creationDate,omitempty"`
+		AutoRegistrationStatus string       `json:"autoRegistrationStatus"`
+		LastModifiedDate       *epoch       `json:"lastModifiedDate,omitempty"`
+		CustomerVersion        int          `json:"customerVersion"`
+		GenerationID           string       `json:"generationId"`
+		Validity               validityJSON `json:"validity"`
+		CertificateMode        string       `json:"certificateMode"`
+	}
+	var out struct {
+		CertificateDescription desc           `json:"certificateDescription"`
+		RegistrationConfig     *regConfigJSON `json:"registrationConfig,omitempty"`
+	}
+	ok := h.view(w, func(st *store.State) error {
+		c, err := st.CA(args[0])
+		if err != nil {
+			return err
+		}
+		out.CertificateDescription = desc{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CertificatePem: c.PEM,
+			OwnedBy: c.Owner, CreationDate: ts(c.Created), AutoRegistrationStatus: c.AutoRegistrationStatus,
+			LastModifiedDate: ts(c.Modified), CustomerVersion: c.CustomerVersion, GenerationID: c.GenerationID,
+			Validity: validityJSON{ts(c.NotBefore), ts(c.NotAfter)}, CertificateMode: c.Mode}
+		out.RegistrationConfig = regConfigOut(c.RegistrationConfig)
+		return nil
+	})
+	if ok {
+		writeJSON(w, out)
+	}
+}
+
+func (h *Handler) updateCACertificate(w http.ResponseWriter, r *http.Request, args []string) {
+	var in struct {
+		RegistrationConfig     *store.RegistrationConfig `json:"registrationConfig"`
+		RemoveAutoRegistration bool                      `json:"removeAutoRegistration"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if err := validateRegistrationConfig(in.RegistrationConfig); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	u := store.UpdateCAInput{NewStatus: q.Get("newStatus"), NewAutoRegistrationStatus: q.Get("newAutoRegistrationStatus"),
+		RegistrationConfig: in.RegistrationConfig, RemoveAutoRegistration: in.RemoveAutoRegistration}
+	ok := h.update(w, func(st *store.State) error {
+		if err := st.UpdateCA(args[0], u); err != nil {
+			return err
+		}
+		c, _ := st.CA(args[0])
+		st.AddEvent(store.Event{Kind: "CAUpdated", CAID: c.ID,
+			Message: fmt.Sprintf("CA certificate updated: status %s, auto-registration %s, registrationConfig %s", c.Status, c.AutoRegistrationStatus, map[bool]string{true: "none", false: "set"}[c.RegistrationConfig.IsZero()])})
+		return nil
+	})
+	if ok {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) deleteCACertificate(w http.ResponseWriter, _ *http.Request, args []string) {
+	if h.update(w, func(st *store.State) error { return st.DeleteCA(args[0]) }) {
+		writeJSON(w, nil)
+	}
+}
+
+type certSummary struct {
+	CertificateArn  string `json:"certificateArn"`
+	CertificateID   string `json:"certificateId"`
+	Status          string `json:"status"`
+	CertificateMode string `json:"certificateMode,omitempty"`
+	CreationDate    *epoch `json:"creationDate,omitempty"`
+}
+
+func (h *Handler) listCACertificates(w http.ResponseWriter, r *http.Request, _ []string) {
+	asc, err := queryBool(r, "isAscendingOrder")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	tmpl := r.URL.Query().Get("templateName")
+	var all []certSummary
+	h.view(w, func(st *store.State) error {
+		for _, c := range st.SortedCAs() {
+			if tmpl != "" && (c.RegistrationConfig == nil || c.RegistrationConfig.TemplateName != tmpl) {
+				continue
+			}
+			all = append(all, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CreationDate: ts(c.Created)})
+		}
+		return nil
+	})
+	writeCertPage(w, r, all, asc)
+}
+
+// writeCertPage pages a list ordered oldest first; AWS lists newest first unless
+// isAscendingOrder=true.
+func writeCertPage(w http.ResponseWriter, r *http.Request, all []certSummary, asc bool) {
+	if !asc {
+		reverse(all)
+	}
+	p, err := paginate(r, len(all), "pageSize", "marker", 25)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	out := struct {
+		Certificates []certSummary `json:"certificates"`
+		NextMarker   string        `json:"nextMarker,omitempty"`
+	}{Certificates: append([]certSummary{}, all[p.start:p.end]...), NextMarker: p.next}
+	writeJSON(w, out)
+}
+
+// ---- device certificates ----
+
+func (h *Handler) describeCertificate(w http.ResponseWriter, _ *http.Request, args []string) {
+	type desc struct {
+		CertificateArn   string       `json:"certificateArn"`
+		CertificateID    string       `json:"certificateId"`
+		CACertificateID  string       `json:"caCertificateId,omitempty"`
+		Status           string       `json:"status"`
+		CertificatePem   string       `json:"certificatePem"`
+		OwnedBy          string       `json:"ownedBy"`
+		CreationDate     *epoch       `json:"creationDate,omitempty"`
+		LastModifiedDate *epoch       `json:"lastModifiedDate,omitempty"`
+		CustomerVersion  int          `json:"customerVersion"`
+		TransferData     struct{}     `json:"transferData"`
+		GenerationID     string       `json:"generationId"`
+		Validity         validityJSON `json:"validity"`
+		CertificateMode  string       `json:"certificateMode"`
+	}
+	var out struct {
+		CertificateDescription desc `json:"certificateDescription"`
+	}
+	ok := h.view(w, func(st *store.State) error {
+		c, err := st.Certificate(args[0])
+		if err != nil {
+			return err
+		}
+		out.CertificateDescription = desc{CertificateArn: c.ARN, CertificateID: c.ID, CACertificateID: c.CAID, Status: c.Status,
+			CertificatePem: c.PEM, OwnedBy: c.Owner, CreationDate: ts(c.Created), LastModifiedDate: ts(c.Modified),
+			CustomerVersion: c.CustomerVersion, GenerationID: c.GenerationID, Validity: validityJSON{ts(c.NotBefore), ts(c.NotAfter)},
+			CertificateMode: c.Mode}
+		return nil
+	})
+	if ok {
+		writeJSON(w, out)
+	}
+}
+
+func (h *Handler) updateCertificate(w http.ResponseWriter, r *http.Request, args []string) {
+	status := r.URL.Query().Get("newStatus")
+	var id string
+	ok := h.update(w, func(st *store.State) error {
+		if err := st.UpdateCertificate(args[0], status); err != nil {
+			return err
+		}
+		c, _ := st.Certificate(args[0])
+		id = c.ID
+		st.AddEvent(store.Event{Kind: "CertificateUpdated", CertID: c.ID, CAID: c.CAID, Message: "certificate status set to " + status})
+		return nil
+	})
+	if !ok {
+		return
+	}
+	if h.opts.OnCertificateStatus != nil {
+		h.opts.OnCertificateStatus(id, status)
+	}
+	writeJSON(w, nil)
+}
+
+func (h *Handler) deleteCertificate(w http.ResponseWriter, r *http.Request, args []string) {
+	force, err := queryBool(r, "forceDelete")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if h.update(w, func(st *store.State) error { return st.DeleteCertificate(args[0], force) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) listCertificatesByCA(w http.ResponseWriter, r *http.Request, args []string) {
+	asc, err := queryBool(r, "isAscendingOrder")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var all []certSummary
+	ok := h.view(w, func(st *store.State) error {
+		if _, err := st.CA(args[0]); err != nil {
+			return err
+		}
+		for _, c := range st.CertificatesByCA(args[0]) {
+			all = append(all, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CertificateMode: c.Mode, CreationDate: ts(c.Created)})
+		}
+		return nil
+	})
+	if ok {
+		writeCertPage(w, r, all, asc)
+	}
+}
+
+func (h *Handler) listCertificates(w http.ResponseWriter, r *http.Request, _ []string) {
+	asc, err := queryBool(r, "isAscendingOrder")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var all []certSummary
+	h.view(w, func(st *store.State) error {
+		for _, c := range st.SortedCertificates() {
+			all = append(all, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CertificateMode: c.Mode, CreationDate: ts(c.Created)})
+		}
+		return nil
+	})
+	writeCertPage(w, r, all, asc)
+}
+
+// ---- things ----
+
+func (h *Handler) createThing(w http.ResponseWriter, r *http.Request, args []string) {
+	var in struct {
+		ThingTypeName    string `json:"thingTypeName"`
+		AttributePayload *struct {
+			Attributes map[string]string `json:"attributes"`
+		} `json:"attributePayload"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if in.ThingTypeName != "" {
+		writeIoTError(w, store.Errorf(store.CodeResourceNotFound, "Thing type %s does not exist (this local AWS IoT Core keeps no thing types)", in.ThingTypeName))
+		return
+	}
+	var attrs map[string]string
+	if in.AttributePayload != nil {
+		attrs = in.AttributePayload.Attributes
+	}
+	var t store.Thing
+	ok := h.update(w, func(st *store.State) error {
+		th, err := st.CreateThing(args[0], in.ThingTypeName, attrs)
+		if err != nil {
+			return err
+		}
+		t = *th
+		return nil
+	})
+	if ok {
+		writeJSON(w, map[string]string{"thingName": t.Name, "thingArn": t.ARN, "thingId": t.ID})
+	}
+}
+
+func (h *Handler) describeThing(w http.ResponseWriter, _ *http.Request, args []string) {
+	type out struct {
+		DefaultClientID string            `json:"defaultClientId"`
+		ThingName       string            `json:"thingName"`
+		ThingID         string            `json:"thingId"`
+		ThingArn        string            `json:"thingArn"`
+		ThingTypeName   string            `json:"thingTypeName,omitempty"`
+		Attributes      map[string]string `json:"attributes"`
+		Version         int64             `json:"version"`
+	}
+	var o out
+	ok := h.view(w, func(st *store.State) error {
+		t, err := st.Thing(args[0])
+		if err != nil {
+			return err
+		}
+		o = out{DefaultClientID: t.Name, ThingName: t.Name, ThingID: t.ID, ThingArn: t.ARN, ThingTypeName: t.TypeName,
+			Attributes: copyAttrs(t.Attributes), Version: t.Version}
+		return nil
+	})
+	if ok {
+		writeJSON(w, o)
+	}
+}
+
+func copyAttrs(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (h *Handler) listThings(w http.ResponseWriter, r *http.Request, _ []string) {
+	type item struct {
+		ThingName     string            `json:"thingName"`
+		ThingTypeName string            `json:"thingTypeName,omitempty"`
+		ThingArn      string            `json:"thingArn"`
+		Attributes    map[string]string `json:"attributes"`
+		Version       int64             `json:"version"`
+	}
+	q := r.URL.Query()
+	attrName, attrValue, typeName := q.Get("attributeName"), q.Get("attributeValue"), q.Get("thingTypeName")
+	prefix, err := queryBool(r, "usePrefixAttributeValue")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var all []item
+	h.view(w, func(st *store.State) error {
+		for _, t := range st.SortedThings() {
+			if typeName != "" && t.TypeName != typeName {
+				continue
+			}
+			if attrName != "" {
+				v, has := t.Attributes[attrName]
+				if !has || (attrValue != "" && !(v == attrValue || prefix && strings.HasPrefix(v, attrValue))) {
+					continue
+				}
+			}
+			all = append(all, item{ThingName: t.Name, ThingTypeName: t.TypeName, ThingArn: t.ARN, Attributes: copyAttrs(t.Attributes), Version: t.Version})
+		}
+		return nil
+	})
+	p, err := paginate(r, len(all), "maxResults", "nextToken", 50)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	writeJSON(w, struct {
+		Things    []item `json:"things"`
+		NextToken string `json:"nextToken,omitempty"`
+	}{append([]item{}, all[p.start:p.end]...), p.next})
+}
+
+func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request, args []string) {
+	var expected *int64
+	if v := r.URL.Query().Get("expectedVersion"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "expectedVersion %q is not a number", v))
+			return
+		}
+		expected = &n
+	}
+	if h.update(w, func(st *store.State) error { return st.DeleteThing(args[0], expected) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func writeStringPage(w http.ResponseWriter, r *http.Request, field string, all []string, sizeParam, markerParam, nextField string) {
+	p, err := paginate(r, len(all), sizeParam, markerParam, 25)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	out := map[string]any{field: append([]string{}, all[p.start:p.end]...)}
+	if p.next != "" {
+		out[nextField] = p.next
+	}
+	writeJSON(w, out)
+}
+
+func (h *Handler) listThingPrincipals(w http.ResponseWriter, r *http.Request, args []string) {
+	var all []string
+	ok := h.view(w, func(st *store.State) error {
+		if _, err := st.Thing(args[0]); err != nil {
+			return err
+		}
+		all = st.PrincipalsOfThing(args[0])
+		return nil
+	})
+	if ok {
+		writeStringPage(w, r, "principals", all, "maxResults", "nextToken", "nextToken")
+	}
+}
+
+func principalHeader(r *http.Request, name string) (string, error) {
+	p := strings.TrimSpace(r.Header.Get(name))
+	if p == "" {
+		return "", store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value null at 'principal' failed to satisfy constraint: Member must not be null (header %s)", name)
+	}
+	return p, nil
+}
+
+func (h *Handler) attachThingPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+	p, err := principalHeader(r, "x-amzn-principal")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	typ := r.URL.Query().Get("thingPrincipalType")
+	if h.update(w, func(st *store.State) error { return st.AttachThingPrincipal(args[0], p, typ) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) detachThingPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+	p, err := principalHeader(r, "x-amzn-principal")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if h.update(w, func(st *store.State) error { return st.DetachThingPrincipal(args[0], p) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) listPrincipalThings(w http.ResponseWriter, r *http.Request, _ []string) {
+	p, err := principalHeader(r, "x-amzn-principal")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var all []string
+	ok := h.view(w, func(st *store.State) error {
+		if store.CertIDFromARN(p) != "" {
+			if _, err := st.CertificateByARN(p); err != nil {
+				return err
+			}
+		}
+		all = st.ThingsForPrincipal(p)
+		return nil
+	})
+	if ok {
+		writeStringPage(w, r, "things", all, "maxResults", "nextToken", "nextToken")
+	}
+}
+
+// ---- policies ----
+
+func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+	var in struct {
+		PolicyDocument string      `json:"policyDocument"`
+		Tags           []store.Tag `json:"tags"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var p store.Policy
+	ok := h.update(w, func(st *store.State) error {
+		pp, err := st.CreatePolicy(args[0], in.PolicyDocument, in.Tags)
+		if err != nil {
+			return err
+		}
+		p = *pp
+		return nil
+	})
+	if ok {
+		writeJSON(w, map[string]string{"policyName": p.Name, "policyArn": p.ARN, "policyDocument": p.Document, "policyVersionId": p.DefaultVersionID})
+	}
+}
+
+func (h *Handler) getPolicy(w http.ResponseWriter, _ *http.Request, args []string) {
+	var out struct {
+		PolicyName       string `json:"policyName"`
+		PolicyArn        string `json:"policyArn"`
+		PolicyDocument   string `json:"policyDocument"`
+		DefaultVersionID string `json:"defaultVersionId"`
+		CreationDate     *epoch `json:"creationDate,omitempty"`
+		LastModifiedDate *epoch `json:"lastModifiedDate,omitempty"`
+		GenerationID     string `json:"generationId"`
+	}
+	ok := h.view(w, func(st *store.State) error {
+		p, err := st.Policy(args[0])
+		if err != nil {
+			return err
+		}
+		out.PolicyName, out.PolicyArn, out.PolicyDocument, out.DefaultVersionID = p.Name, p.ARN, p.Document, p.DefaultVersionID
+		out.CreationDate, out.LastModifiedDate, out.GenerationID = ts(p.Created), ts(p.Modified), p.GenerationID
+		return nil
+	})
+	if ok {
+		writeJSON(w, out)
+	}
+}
+
+func (h *Handler) deletePolicy(w http.ResponseWriter, _ *http.Request, args []string) {
+	if h.update(w, func(st *store.State) error { return st.DeletePolicy(args[0]) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) listPolicyVersions(w http.ResponseWriter, _ *http.Request, args []string) {
+	type version struct {
+		VersionID        string `json:"versionId"`
+		IsDefaultVersion bool   `json:"isDefaultVersion"`
+		CreateDate       *epoch `json:"createDate,omitempty"`
+	}
+	var vs []version
+	ok := h.view(w, func(st *store.State) error {
+		p, err := st.Policy(args[0])
+		if err != nil {
+			return err
+		}
+		vs = []version{{VersionID: p.DefaultVersionID, IsDefaultVersion: true, CreateDate: ts(p.Created)}}
+		return nil
+	})
+	if ok {
+		writeJSON(w, map[string]any{"policyVersions": vs})
+	}
+}
+
+type policyRef struct {
+	PolicyName string `json:"policyName"`
+	PolicyArn  string `json:"policyArn"`
+}
+
+func writePolicyPage(w http.ResponseWriter, r *http.Request, all []policyRef) {
+	p, err := paginate(r, len(all), "pageSize", "marker", 25)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	writeJSON(w, struct {
+		Policies   []policyRef `json:"policies"`
+		NextMarker string      `json:"nextMarker,omitempty"`
+	}{append([]policyRef{}, all[p.start:p.end]...), p.next})
+}
+
+func (h *Handler) listPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
+	asc, err := queryBool(r, "ascendingOrder")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	var all []policyRef
+	h.view(w, func(st *store.State) error {
+		for _, p := range st.SortedPolicies() {
+			all = append(all, policyRef{p.Name, p.ARN})
+		}
+		return nil
+	})
+	if !asc {
+		reverse(all)
+	}
+	writePolicyPage(w, r, all)
+}
+
+func targetBody(r *http.Request) (string, error) {
+	var in struct {
+		Target string `json:"target"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(in.Target) == "" {
+		return "", store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null")
+	}
+	return in.Target, nil
+}
+
+func (h *Handler) attachPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+	target, err := targetBody(r)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if h.update(w, func(st *store.State) error { return st.AttachPolicy(args[0], target) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) detachPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+	target, err := targetBody(r)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if h.update(w, func(st *store.State) error { return st.DetachPolicy(args[0], target) }) {
+		writeJSON(w, nil)
+	}
+}
+
+func (h *Handler) policiesOf(w http.ResponseWriter, target string) ([]policyRef, bool) {
+	var all []policyRef
+	ok := h.view(w, func(st *store.State) error {
+		if store.CertIDFromARN(target) != "" {
+			if _, err := st.CertificateByARN(target); err != nil {
+				return err
+			}
+		}
+		for _, p := range st.PoliciesForTarget(target) {
+			all = append(all, policyRef{p.Name, p.ARN})
+		}
+		return nil
+	})
+	return all, ok
+}
+
+func (h *Handler) listAttachedPolicies(w http.ResponseWriter, r *http.Request, args []string) {
+	if _, err := queryBool(r, "recursive"); err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if all, ok := h.policiesOf(w, args[0]); ok {
+		writePolicyPage(w, r, all)
+	}
+}
+
+func (h *Handler) listPrincipalPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
+	p, err := principalHeader(r, "x-amzn-iot-principal")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	asc, err := queryBool(r, "isAscendingOrder")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	if all, ok := h.policiesOf(w, p); ok {
+		if !asc {
+			reverse(all)
+		}
+		writePolicyPage(w, r, all)
+	}
+}
+
+func (h *Handler) listTargetsForPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+	var all []string
+	ok := h.view(w, func(st *store.State) error {
+		if _, err := st.Policy(args[0]); err != nil {
+			return err
+		}
+		all = st.TargetsForPolicy(args[0])
+		return nil
+	})
+	if ok {
+		writeStringPage(w, r, "targets", all, "pageSize", "marker", "nextMarker")
+	}
+}
