@@ -112,6 +112,14 @@ type Model struct {
 	result  []ResultLine
 
 	width, height int
+	pos, total    int  // "step pos of total" (0: not shown)
+	first         bool // no applicable step before this one: back has nowhere to go
+}
+
+// SetPosition tells the model its place among the applicable steps (shown next to the title;
+// the first step hides "back").
+func (m *Model) SetPosition(pos, total int) {
+	m.pos, m.total, m.first = pos, total, pos == 1
 }
 
 // NewModel builds the model of step st.
@@ -532,7 +540,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		if len(m.cmdText) > 0 {
 			out = append(out, k.Copy)
 		}
-		return append(out, k.Back)
+		return m.withBack(out)
 	case PhaseFailed:
 		return []key.Binding{k.Retry, withHelp(k.Back, "esc", "edit inputs"), k.Copy}
 	default:
@@ -541,8 +549,15 @@ func (m *Model) ShortHelp() []key.Binding {
 		if len(m.cmdText) > 0 {
 			out = append(out, k.Copy)
 		}
-		return append(out, k.Back)
+		return m.withBack(out)
 	}
+}
+
+func (m *Model) withBack(b []key.Binding) []key.Binding {
+	if m.first {
+		return b
+	}
+	return append(b, m.c.Keys.Back)
 }
 
 func withHelp(b key.Binding, k, desc string) key.Binding {

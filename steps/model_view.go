@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -23,7 +24,11 @@ func (m *Model) View() string {
 		w = 80
 	}
 	var parts []string
-	parts = append(parts, st.Title.Render(m.step.Title()))
+	title := st.Title.Render(m.step.Title())
+	if m.total > 0 {
+		title += st.StepNo.Render(fmt.Sprintf(" · step %d of %d", m.pos, m.total))
+	}
+	parts = append(parts, title)
 	if ex := strings.TrimSpace(m.step.Explain()); ex != "" {
 		parts = append(parts, st.Explain.Width(w).Render(reflow(ex, w)))
 	}

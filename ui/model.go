@@ -484,6 +484,14 @@ func (m *Model) refreshStates() {
 	for i := range m.plan {
 		m.states[i] = m.computeState(i)
 	}
+	n := 0
+	_, total := m.position()
+	for i, sm := range m.models {
+		if m.states[i] != stateSkipped {
+			n++
+			sm.SetPosition(n, total)
+		}
+	}
 }
 
 func (m *Model) computeState(i int) stepState {
