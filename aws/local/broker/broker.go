@@ -131,6 +131,7 @@ type Broker struct {
 	names  map[string]bool
 	server *mqtt.Server
 	auth   *authorizer
+	rec    *recorder
 
 	// connectTimeout bounds the TLS handshake plus the CONNECT packet.
 	connectTimeout time.Duration
@@ -191,6 +192,7 @@ func New(opts Options) (*Broker, error) {
 		// own decisions in the event log and its logger instead.
 		Logger: slog.New(levelFilter{h: log.Handler(), min: slog.LevelError}),
 	})
+	b.rec = newRecorder(opts.Store)
 	b.auth = newAuthorizer(b)
 	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, err
@@ -358,10 +360,12 @@ func (b *Broker) Close() error {
 	b.closed = true
 	started := b.started
 	b.mu.Unlock()
-	if !started {
-		return nil
+	var err error
+	if started {
+		err = b.server.Close()
 	}
-	return b.server.Close()
+	b.rec.close() // after the server: its last disconnect events are written too
+	return err
 }
 
 // CertificateStatusChanged is the hook for the control plane's UpdateCertificate

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
@@ -18,7 +19,8 @@ import (
 // storeRegistry implements registry over aws/local/store, using the store's
 // helpers so the rules AWS applies (limits, attachments) live in one place.
 type storeRegistry struct {
-	st *store.Store
+	st  *store.Store
+	rec *recorder // nil: events are written one transaction each
 }
 
 func (r storeRegistry) Certificate(certID string) (*certRecord, error) {
@@ -91,7 +93,7 @@ func (r storeRegistry) RecordEvent(ev Event) {
 	if ev.Topic != "" {
 		params["topic"] = ev.Topic
 	}
-	_ = r.st.AddEvent(store.Event{
+	sev := store.Event{
 		Time:    ev.Time,
 		Kind:    kind,
 		CertID:  ev.CertificateID,
@@ -99,7 +101,15 @@ func (r storeRegistry) RecordEvent(ev Event) {
 		Client:  ev.ClientID,
 		Message: msg,
 		Params:  params,
-	})
+	}
+	if r.rec == nil {
+		_ = r.st.AddEvent(sev)
+		return
+	}
+	// Connections come and go often: their events are batched and not waited for.
+	// Refusals are waited for, so the reason is in the log by the time the client
+	// sees its connection close. The recorder keeps them in order either way.
+	r.rec.add(sev, kind != store.EventConnected && kind != store.EventDisconnected)
 }
 
 // provisionError is a JITP failure: the AWS error code and message.
@@ -421,4 +431,88 @@ func (p *provisioning) apply(st *store.State, cert *store.Certificate) *provisio
 		return fail(err)
 	}
 	return nil
+}
+
+// recorder writes events to the store in order, many per transaction: every
+// store.Update rewrites the whole state file, so one transaction per
+// connect/disconnect would dominate the cost of a connection.
+type recorder struct {
+	st   *store.Store
+	mu   sync.Mutex
+	ch   chan recItem
+	done chan struct{}
+	shut bool
+}
+
+type recItem struct {
+	ev      store.Event
+	written chan struct{} // closed once written; nil if nobody waits
+}
+
+func newRecorder(st *store.Store) *recorder {
+	r := &recorder{st: st, ch: make(chan recItem, 1024), done: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+func (r *recorder) add(ev store.Event, wait bool) {
+	it := recItem{ev: ev}
+	if wait {
+		it.written = make(chan struct{})
+	}
+	r.mu.Lock()
+	if r.shut {
+		r.mu.Unlock()
+		_ = r.st.AddEvent(ev)
+		return
+	}
+	r.ch <- it // may block when 1024 events are queued: back-pressure, never loss
+	r.mu.Unlock()
+	if wait {
+		<-it.written
+	}
+}
+
+func (r *recorder) loop() {
+	defer close(r.done)
+	for it := range r.ch {
+		batch := []recItem{it}
+	drain:
+		for len(batch) < 256 {
+			select {
+			case more, ok := <-r.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		_ = r.st.Update(func(st *store.State) error {
+			for _, b := range batch {
+				st.AddEvent(b.ev)
+			}
+			return nil
+		})
+		for _, b := range batch {
+			if b.written != nil {
+				close(b.written)
+			}
+		}
+	}
+}
+
+// close writes what is queued and stops the recorder; later events are written
+// directly.
+func (r *recorder) close() {
+	r.mu.Lock()
+	if r.shut {
+		r.mu.Unlock()
+		return
+	}
+	r.shut = true
+	close(r.ch)
+	r.mu.Unlock()
+	<-r.done
 }
