@@ -67,6 +67,7 @@ type Model struct {
 	header        string
 	lastPhase     steps.Phase
 	states        []stepState // sidebar states, recomputed only while no step runs
+	toBottom      bool        // scroll the content to its end at the next sync
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -285,6 +286,7 @@ func (m *Model) next(from steps.ID) tea.Cmd {
 		return m.show(i)
 	}
 	m.finished = true
+	m.toBottom = true // show the closing banner under the last result
 	return nil
 }
 
@@ -336,6 +338,10 @@ func (m *Model) syncContent() {
 		return
 	}
 	m.vp.SetContent(m.contentView())
+	if m.toBottom {
+		m.vp.GotoBottom()
+		m.toBottom = false
+	}
 	ph := cur.Phase()
 	if ph != m.lastPhase || ph == steps.PhaseRunning {
 		if ph != steps.PhaseEdit {
