@@ -229,6 +229,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		var cmd tea.Cmd
 		m.vp, cmd = m.vp.Update(msg)
 		return cmd
+	case cur != nil && cur.Phase() != steps.PhaseEdit && key.Matches(msg, k.Up):
+		m.vp.ScrollUp(1) // no input to move in: arrows scroll the content
+		return nil
+	case cur != nil && cur.Phase() != steps.PhaseEdit && key.Matches(msg, k.Down):
+		m.vp.ScrollDown(1)
+		return nil
 	}
 	if m.finished {
 		if key.Matches(msg, k.Back) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -298,5 +299,31 @@ func TestHelpToggle(t *testing.T) {
 	d.press("?")
 	if !strings.Contains(d.screen(), "pgup/pgdn") {
 		t.Fatalf("? should show full help:\n%s", d.screen())
+	}
+}
+
+func TestLongResultScrolls(t *testing.T) {
+	w := newWorld()
+	var doc []string
+	for i := 1; i <= 60; i++ {
+		doc = append(doc, "line "+strconv.Itoa(i))
+	}
+	plan := []steps.Step{&testStep{id: "doc", title: "Document step", w: w,
+		results: []steps.ResultLine{{Kind: steps.ResultDocument, Label: "policy", Value: strings.Join(doc, "\n")}}}}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	d.press("enter")
+	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	if scr := d.screen(); !strings.Contains(scr, "line 60") || strings.Contains(scr, "Explains Document step") {
+		t.Fatalf("after the run the end of the result should show:\n%s", scr)
+	}
+	for i := 0; i < 80; i++ {
+		d.press("k")
+	}
+	if scr := d.screen(); !strings.Contains(scr, "Explains Document step") || strings.Contains(scr, "line 60") {
+		t.Fatalf("k should scroll back to the top:\n%s", scr)
+	}
+	d.press("pgdown", "pgdown", "pgdown")
+	if scr := d.screen(); !strings.Contains(scr, "line 60") {
+		t.Fatalf("pgdown should reach the end:\n%s", scr)
 	}
 }
