@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,44 +20,74 @@ import (
 // thing and publishes one QoS 1 message. Compare provisionings/s with
 // BenchmarkMutualTLSHandshake on the same machine.
 func BenchmarkProvisioning(b *testing.B) {
+	e, ca, devs := benchSetup(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := benchDevice(e, ca, devs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "provisionings/s")
+}
+
+// BenchmarkProvisioningParallel is the same with devices arriving concurrently
+// (GOMAXPROCS goroutines).
+func BenchmarkProvisioningParallel(b *testing.B) {
+	e, ca, devs := benchSetup(b)
+	var next atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := benchDevice(e, ca, devs[next.Add(1)-1]); err != nil {
+				b.Error(err) // not Fatal: this is not the benchmark's goroutine
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "provisionings/s")
+}
+
+func benchSetup(b *testing.B) (*env, *testCA, []*device) {
 	e := newEnv(b)
 	ca := newTestCA(b, "deviceRootCA")
 	e.createRole("JITPRole", iotTrust)
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(b, "scoped"))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		name := fmt.Sprintf("Bench%06d", i)
-		dev := ca.issue(b, pki.Subject{Country: "US", CommonName: name})
-		b.StartTimer()
-
-		first, err := e.tlsDial(&tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := &rawClient{conn: first, r: newReader(first)}
-		if _, err := c.connect("anyclientID"); err == nil {
-			b.Fatal("first connect got CONNACK")
-		}
-		first.Close()
-
-		conn, err := e.tlsDial(&tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c = &rawClient{conn: conn, r: newReader(conn)}
-		if rc, err := c.connect(name); err != nil || rc != 0 {
-			b.Fatalf("reconnect: rc=%d err=%v", rc, err)
-		}
-		if err := c.publish(name+"/test", 1, []byte("Hello")); err != nil {
-			b.Fatal(err)
-		}
-		if h, _, err := c.read(); err != nil || h>>4 != packets.Puback {
-			b.Fatalf("no PUBACK: %v", err)
-		}
-		conn.Close()
+	devs := make([]*device, b.N)
+	for i := range devs {
+		devs[i] = ca.issue(b, pki.Subject{Country: "US", CommonName: fmt.Sprintf("Bench%06d", i)})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "provisionings/s")
+	return e, ca, devs
+}
+
+func benchDevice(e *env, ca *testCA, dev *device) error {
+	name := dev.cert.Subject.CommonName
+	first, err := e.tlsDial(&tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
+	if err != nil {
+		return err
+	}
+	c := &rawClient{conn: first, r: newReader(first)}
+	if _, err := c.connect("anyclientID"); err == nil {
+		first.Close()
+		return fmt.Errorf("first connect of %s got CONNACK", name)
+	}
+	first.Close()
+
+	conn, err := e.tlsDial(&tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c = &rawClient{conn: conn, r: newReader(conn)}
+	if rc, err := c.connect(name); err != nil || rc != 0 {
+		return fmt.Errorf("reconnect of %s: rc=%d err=%v", name, rc, err)
+	}
+	if err := c.publish(name+"/test", 1, []byte("Hello")); err != nil {
+		return err
+	}
+	if h, _, err := c.read(); err != nil || h>>4 != packets.Puback {
+		return fmt.Errorf("%s: no PUBACK (type %d, %v)", name, h>>4, err)
+	}
+	return nil
 }
 
 // BenchmarkMutualTLSHandshake is the floor: a bare Go TLS 1.3 server requiring a
