@@ -3,6 +3,9 @@ package mqttprobe
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -189,7 +192,12 @@ func changes(ctx context.Context, cloud aws.Client, rep FirstConnectReport, thin
 		if t, err := cloud.DescribeThing(ctx, thing); err == nil {
 			line := "thing " + t.Name + " exists"
 			if len(t.Attributes) > 0 {
-				line += fmt.Sprintf(" with attributes %v", t.Attributes)
+				keys := slices.Sorted(maps.Keys(t.Attributes))
+				parts := make([]string, len(keys))
+				for i, k := range keys {
+					parts[i] = k + "=" + t.Attributes[k]
+				}
+				line += " with attributes " + strings.Join(parts, ", ")
 			}
 			out = append(out, line)
 			if ps, err := cloud.ListThingPrincipals(ctx, thing); err == nil {

@@ -167,7 +167,7 @@ func TestLocalExpectedDropThenSuccess(t *testing.T) {
 		t.Fatalf("before %q, statuses %v", rep.StatusBefore, seen)
 	}
 	all := strings.Join(rep.Changes, "\n")
-	for _, want := range []string{"NOT_REGISTERED → ACTIVE", "attached to the certificate", "thing DemoThing exists", "certificate attached to thing DemoThing"} {
+	for _, want := range []string{"NOT_REGISTERED → ACTIVE", "attached to the certificate", "thing DemoThing exists with attributes country=IN, version=v1", "certificate attached to thing DemoThing"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("changes %q lack %q", all, want)
 		}
