@@ -641,7 +641,7 @@ func writePolicyPage(w http.ResponseWriter, r *http.Request, all []policyRef) {
 }
 
 func (h *Handler) listPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
-	asc, err := queryBool(r, "ascendingOrder")
+	asc, err := queryBool(r, "isAscendingOrder")
 	if err != nil {
 		writeIoTError(w, err)
 		return
