@@ -85,6 +85,21 @@ func (m *Model) commandView(w int) string {
 	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
 }
 
+// wrapDocument cuts lines wider than the box at the box's edge (JSON and PEM must not be
+// word-wrapped at hyphens: "us-east-2" would read as two values).
+func wrapDocument(text string, width int) string {
+	if width < 8 {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if ansi.StringWidth(l) > width {
+			lines[i] = ansi.Hardwrap(l, width, true)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // reflow keeps the explanation's own line breaks when every line fits, and otherwise joins
 // them into one paragraph so the wrap does not leave ragged half-lines.
 func reflow(text string, width int) string {
@@ -192,7 +207,7 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		if r.Label != "" {
 			head = st.Section.Render(r.Label) + "\n"
 		}
-		return head + box.Render(strings.TrimRight(r.Value, "\n"))
+		return head + box.Render(wrapDocument(strings.TrimRight(r.Value, "\n"), w-st.Document.GetHorizontalFrameSize()))
 	default:
 		return wrap.Render("  " + label(r.Label) + st.ResultValue.Render(r.Value))
 	}

@@ -30,7 +30,7 @@ func templatePreview(m *Model, width int) string {
 	title := "Preview: " + FileTemplate + " templateBody (" + s.Options.Variant() + ")"
 	out = append(out, st.Section.Render(title))
 	box := st.Document.Width(width - st.Document.GetHorizontalBorderSize())
-	out = append(out, box.Render(strings.TrimRight(body, "\n")))
+	out = append(out, box.Render(wrapDocument(strings.TrimRight(body, "\n"), width-st.Document.GetHorizontalFrameSize())))
 
 	what, params := "the planned device subject "+s.Options.DeviceSubject().String(), plannedParams(s.Options.DeviceSubject())
 	if s.Options.DeviceCertFile != "" {

@@ -112,3 +112,39 @@ func TestGoldenCAKey(t *testing.T) {
 	waitScreen(t, tm, "Key type")
 	golden.RequireEqual(t, finalScreen(t, tm))
 }
+
+// TestGoldenTemplatePreview shows the template step before it runs: the scoped variant's body
+// pretty-printed with its policy decoded, then (scrolled down) its lint against the planned
+// device subject. Account and role are fixed so the screen is the same on every machine.
+func TestGoldenTemplatePreview(t *testing.T) {
+	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Region, s.Account = "us-east-2", "123456789012"
+	s.Role.ARN = "arn:aws:iam::123456789012:role/JITPRole"
+	m := realWizard(s, nil)
+	m.plan, m.models = m.plan[6:7], m.models[6:7] // the template step alone
+	m.active = 0
+	if m.Active().ID() != steps.IDTemplate {
+		t.Fatalf("step 7 is %s", m.Active().ID())
+	}
+	t.Run("top", func(t *testing.T) {
+		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+		waitScreen(t, tm, "Preview")
+		golden.RequireEqual(t, finalScreen(t, tm))
+	})
+	t.Run("lint", func(t *testing.T) {
+		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+		waitScreen(t, tm, "Preview")
+		for i := 0; i < 6; i++ {
+			tm.Send(tea.KeyMsg{Type: tea.KeyPgDown})
+		}
+		waitScreen(t, tm, "Lint against the planned device subject")
+		out := finalScreen(t, tm)
+		if !strings.Contains(string(out), "every parameter the template uses is in the device subject") {
+			t.Fatalf("lint verdict missing:\n%s", out)
+		}
+		golden.RequireEqual(t, out)
+	})
+}
