@@ -20,7 +20,7 @@ type Config struct {
 	StaticSecretKey   string
 
 	// MaxAttempts is the SDK retryer's attempt count for throttling, 5xx and network
-	// errors (0: DefaultMaxAttempts). MaxBackoff caps the wait between attempts (0: SDK default 20 s).
+	// errors (0: DefaultMaxAttempts). MaxBackoff caps the wait between attempts (0: DefaultMaxBackoff).
 	MaxAttempts int
 	MaxBackoff  time.Duration
 	// RoleWait bounds how long RegisterCA retries while AWS IoT cannot use a freshly

@@ -511,6 +511,16 @@ func TestConfigErrors(t *testing.T) {
 		if e.Kind != KindExpiredToken || !strings.Contains(e.Fix, "aws sso login --profile dev") {
 			t.Fatalf("got %+v", e)
 		}
+		// The same profile chosen through AWS_PROFILE.
+		t.Setenv("AWS_PROFILE", "dev")
+		c, err = New(ctx, Config{EndpointURL: srv.URL, MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetRegistrationCode(ctx)
+		if e := asError(t, err); e.Kind != KindExpiredToken || !strings.Contains(e.Fix, "aws sso login --profile dev") || c.Region() != "eu-west-1" {
+			t.Fatalf("via AWS_PROFILE: %+v", e)
+		}
 	})
 	t.Run("AWS_ENDPOINT_URL_IOT and AWS_ENDPOINT_URL are honoured", func(t *testing.T) {
 		isolateAWSEnv(t)

@@ -36,6 +36,9 @@ const (
 	DefaultRoleWait = 45 * time.Second
 	// DefaultMaxAttempts is the SDK retryer's attempt count (throttling, 5xx, network).
 	DefaultMaxAttempts = 6
+	// DefaultMaxBackoff caps the SDK retryer's jittered exponential backoff, so a
+	// throttled step gives up within about 15 s instead of the SDK's ~50 s.
+	DefaultMaxBackoff = 5 * time.Second
 )
 
 // DefaultRolePolicies are the managed policies the walkthrough attaches to JITPRole.
@@ -61,7 +64,11 @@ type sdkClient struct {
 // The SDK itself honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_IOT/_IAM/_STS; an explicit
 // cfg.EndpointURL wins over both.
 func New(ctx context.Context, cfg Config) (Client, error) {
-	ec := errContext{Profile: cfg.Profile, Region: cfg.Region, Endpoint: cfg.EndpointURL}
+	profile := cfg.Profile
+	if profile == "" {
+		profile = os.Getenv("AWS_PROFILE") // for messages only; the SDK reads it itself
+	}
+	ec := errContext{Profile: profile, Region: cfg.Region, Endpoint: cfg.EndpointURL}
 	maxAttempts := cfg.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
@@ -70,6 +77,7 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		config.WithRetryer(func() sdkaws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = DefaultMaxBackoff
 				if cfg.MaxBackoff > 0 {
 					o.MaxBackoff = cfg.MaxBackoff
 				}
