@@ -71,6 +71,7 @@ func InlinePolicyName(document string) string {
 var (
 	thingNameRE  = regexp.MustCompile(`^[a-zA-Z0-9:_-]+$`)
 	attrNameRE   = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#-]+$`)
+	attrValueRE  = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#-]*$`) // service model (2022); not enforced, linted
 	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
 )
 
@@ -91,6 +92,20 @@ func CheckThingName(name string) error {
 		return fmt.Errorf("1 validation error detected: Value '%s' at 'thingName' failed to satisfy constraint: Member must have length less than or equal to %d", name, MaxThingName)
 	case !thingNameRE.MatchString(name):
 		return fmt.Errorf("1 validation error detected: Value '%s' at 'thingName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+", name)
+	}
+	return nil
+}
+
+// checkName validates a thing type, thing group or billing group name
+// (1-128 of [a-zA-Z0-9:_-], the same rule as thing names) with AWS's wording.
+func checkName(member, name string) error {
+	switch {
+	case len(name) < 1:
+		return fmt.Errorf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", name, member)
+	case len(name) > MaxThingName:
+		return fmt.Errorf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", name, member, MaxThingName)
+	case !thingNameRE.MatchString(name):
+		return fmt.Errorf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+", name, member)
 	}
 	return nil
 }
@@ -175,19 +190,34 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 			tp.Attributes[k] = v
 		}
 	}
+	nameErr := func(path string, err error) error {
+		return &Error{Code: InvalidRequestException, Message: err.Error(), Path: path,
+			Fix: "names are 1-128 characters of letters, digits, ':', '_' and '-'"}
+	}
 	if n := r.props.get("ThingTypeName"); n != nil {
 		if tp.TypeName, err = e.str(n, pp+".ThingTypeName"); err != nil {
 			return nil, err
+		}
+		if err := checkName("thingTypeName", tp.TypeName); err != nil {
+			return nil, nameErr(pp+".ThingTypeName", err)
 		}
 	}
 	if n := r.props.get("ThingGroups"); n != nil {
 		if tp.Groups, err = e.list(n, pp+".ThingGroups"); err != nil {
 			return nil, err
 		}
+		for i, g := range tp.Groups {
+			if err := checkName("thingGroupName", g); err != nil {
+				return nil, nameErr(fmt.Sprintf("%s.ThingGroups[%d]", pp, i), err)
+			}
+		}
 	}
 	if n := r.props.get("BillingGroup"); n != nil {
 		if tp.BillingGroup, err = e.str(n, pp+".BillingGroup"); err != nil {
 			return nil, err
+		}
+		if err := checkName("billingGroupName", tp.BillingGroup); err != nil {
+			return nil, nameErr(pp+".BillingGroup", err)
 		}
 	}
 	return tp, nil

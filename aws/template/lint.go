@@ -164,6 +164,13 @@ func Lint(t *Template, params map[string]string, opts LintOptions) []Finding {
 	}
 	l.policies(plan)
 	if plan != nil && plan.Thing != nil {
+		for _, k := range sortedKeys(plan.Thing.Attributes) {
+			if v := plan.Thing.Attributes[k]; !attrValueRE.MatchString(v) {
+				l.add(SeverityWarning, l.t.Resource(TypeThing).Path+".Properties.AttributePayload."+k,
+					fmt.Sprintf("attribute %s would be '%s'; the AWS IoT API model allows only letters, digits and _ . , @ / : # - in attribute values, so AWS may reject it", k, v),
+					"avoid spaces and other punctuation in the certificate field this attribute comes from")
+			}
+		}
 		l.add(SeverityInfo, "", fmt.Sprintf("this certificate would be provisioned as thing '%s'", plan.Thing.Name), "")
 	}
 	sortFindings(l.out)
