@@ -1,8 +1,14 @@
 package broker
 
 import (
+	"context"
+	"crypto/tls"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
@@ -96,5 +102,153 @@ func TestWalkthroughMosquitto(t *testing.T) {
 	refusals := e.events(store.EventAuthorizationFailure)
 	if len(refusals) == 0 || !strings.Contains(refusals[len(refusals)-1].Message, "iot:Publish denied") {
 		t.Fatalf("publish refusal not recorded: %+v", refusals)
+	}
+}
+
+// The named-policy variant: provisioning fails while the policy is missing, and the
+// next connect (PENDING_ACTIVATION re-runs the template) succeeds once it exists.
+func TestNamedPolicyMissingThenCreated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "named-policy"))
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "NamedThing"})
+
+	e.firstConnect(t, ca, dev, "anyclientID")
+	if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
+	}
+	ev := lastEvent(t, e, store.EventProvisioningFailed)
+	if !strings.Contains(ev.Message, "Policy_Name") || ev.Error != store.CodeResourceNotFound {
+		t.Fatalf("failure event %+v", ev)
+	}
+	if e.thing("NamedThing") != nil {
+		t.Fatal("thing created although provisioning failed")
+	}
+
+	if err := e.st.Update(func(st *store.State) error {
+		_, err := st.CreatePolicy("Policy_Name", adminPolicy, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.firstConnect(t, ca, dev, "anyclientID")
+	if c := e.cert(dev.id); c.Status != store.StatusActive {
+		t.Fatalf("after creating the policy: %s", c.Status)
+	}
+	if ps := e.attachedPolicies(dev.id); len(ps) != 1 || ps[0].Name != "Policy_Name" {
+		t.Fatalf("attached %+v", ps)
+	}
+	e.connected(t, ca, dev, "NamedThing")
+}
+
+func TestRoleProblemsFailProvisioning(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, trust, want string
+		create           bool
+	}{
+		{"role missing", "", "the role does not exist", false},
+		{"role not trusting IoT", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
+			"does not allow iot.amazonaws.com", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			ca := newTestCA(t, "deviceRootCA")
+			if tc.create {
+				e.createRole("JITPRole", tc.trust)
+			}
+			e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+			dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+			e.firstConnect(t, ca, dev, "anyclientID")
+			if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+				t.Fatalf("certificate %+v", c)
+			}
+			ev := lastEvent(t, e, store.EventProvisioningFailed)
+			if !strings.Contains(ev.Message, tc.want) || !strings.Contains(ev.Message, roleARN) {
+				t.Fatalf("failure event %+v, want %q", ev, tc.want)
+			}
+			if e.thing("DemoThing") != nil {
+				t.Fatal("thing created")
+			}
+		})
+	}
+}
+
+// Two certificates with the same CN: the thing is reused and both are attached
+// (non-exclusive), and each can connect as the thing.
+func TestThingReusedBySecondCertificate(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	d1 := ca.issue(t, pki.Subject{Country: "US", CommonName: "Shared"})
+	d2 := ca.issue(t, pki.Subject{Country: "IN", CommonName: "Shared"})
+	e.provisioned(t, ca, d1)
+	e.provisioned(t, ca, d2)
+	th := e.thing("Shared")
+	if th == nil || th.Attributes["country"] != "US" || th.Version != 1 {
+		t.Fatalf("thing %+v: want the first certificate's attributes kept (no OverrideSettings = DO_NOTHING)", th)
+	}
+	if ps := e.thingPrincipals("Shared"); len(ps) != 2 {
+		t.Fatalf("principals %v", ps)
+	}
+	e.connected(t, ca, d1, "Shared")
+	e.connected(t, ca, d2, "Shared")
+}
+
+// A CA registered in SNI_ONLY mode: its devices must send SNI even with the CA in
+// the chain.
+func TestSNIOnlyCA(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	if err := e.st.Update(func(st *store.State) error { st.CAs[ca.id].Mode = store.ModeSNIOnly; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+	c := e.rawDial(t, &tls.Config{ServerName: "127.0.0.1", Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
+	if _, err := c.connect("anyclientID"); err == nil {
+		t.Fatal("CONNACK without SNI")
+	}
+	if e.cert(dev.id) != nil {
+		t.Fatal("registered without SNI")
+	}
+	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "SNI_ONLY") {
+		t.Fatalf("refusal %+v", ev)
+	}
+	e.provisioned(t, ca, dev) // SNI localhost
+	if c := e.cert(dev.id); c.Mode != store.ModeSNIOnly {
+		t.Fatalf("certificate mode %s, want the CA's", c.Mode)
+	}
+}
+
+// OpenSSL (what mosquitto uses) trusts the server certificate through
+// awsRootCA.pem for every advertised name, and completes mutual TLS with a device
+// certificate.
+func TestOpenSSLVerifiesServer(t *testing.T) {
+	t.Parallel()
+	bin := needTool(t, "openssl")
+	e, ca := jitpEnv(t)
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+	for _, name := range []string{"localhost", endpointName} {
+		args := []string{"s_client", "-connect", "127.0.0.1:" + e.port, "-servername", name, "-verify_hostname", name,
+			"-CAfile", e.rootCA, "-cert", dev.crt, "-key", dev.keyF, "-verify_return_error", "-brief"}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Stdin = strings.NewReader("")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil || !strings.Contains(string(out), "Verification: OK") {
+			t.Fatalf("openssl s_client -servername %s: %v\n%s", name, err, out)
+		}
+	}
+	r := run(t, bin, "verify", "-CAfile", e.rootCA, "-purpose", "sslserver", filepath.Join(e.dir, serverCertFile))
+	if r.code != 0 || !strings.Contains(r.out, ": OK") {
+		t.Fatalf("openssl verify: %s", r)
+	}
+	fi, err := os.Stat(filepath.Join(e.dir, rootKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("root key mode: %v %v", fi.Mode(), err)
 	}
 }
