@@ -147,7 +147,7 @@ func TestRoleProblemsFailProvisioning(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, trust, want string
-		create           bool
+		create            bool
 	}{
 		{"role missing", "", "the role does not exist", false},
 		{"role not trusting IoT", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
