@@ -39,7 +39,14 @@
 //     one store transaction) — JITP; without one the registered event is published
 //     on $aws/events/certificates/registered/<caId> — JITR. Either way the
 //     connection is then closed. A failed template leaves the certificate
-//     PENDING_ACTIVATION and an event with AWS's message.
+//     PENDING_ACTIVATION and an event with AWS's message. JITP does not publish
+//     the registered event (AWS does not say whether it does) [choice].
+//   - Event log (store events): CertificateRegistered, RegisterThing (thing,
+//     policyName, durationMs, the parameter dictionary), RegisterThingFailed (AWS
+//     error code and message), JITRPublished, ConnectRefused and
+//     AuthorizationFailure (with the reason), Connected, Disconnected (with why).
+//     Refusals are written before the connection is closed; connect/disconnect
+//     events are batched.
 //   - PENDING_ACTIVATION on a later connect re-runs that first-connect handling
 //     (JITP retried, JITR event sent again: AWS's JITR page says the event is sent
 //     "when a client presents a certificate in the PENDING_ACTIVATION status")
