@@ -238,6 +238,9 @@ func (e *evaluator) cert(r *Resource) (*CertPlan, error) {
 			*f.dst = v
 		}
 	}
+	// The developer guide's fleet-provisioning example writes "Active", so
+	// the status is read case-insensitively.
+	cp.Status = strings.ToUpper(cp.Status)
 	if cp.Status != "ACTIVE" && cp.Status != "INACTIVE" {
 		return nil, invalid(pp+".Status", "Certificate Status must be ACTIVE or INACTIVE, not %q", cp.Status)
 	}

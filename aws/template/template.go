@@ -392,7 +392,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 		if n != 1 {
 			return r, invalid(pp, "The %s resource %s needs exactly one of CertificateId, CertificateSigningRequest or CertificatePem (JITP uses CertificateId: {\"Ref\": \"AWS::IoT::Certificate::Id\"})", TypeCertificate, id)
 		}
-		if s := r.props.get("Status"); s != nil && s.kind == kindString && s.str != "ACTIVE" && s.str != "INACTIVE" {
+		if s := r.props.get("Status"); s != nil && s.kind == kindString && !strings.EqualFold(s.str, "ACTIVE") && !strings.EqualFold(s.str, "INACTIVE") {
 			return r, invalid(pp+".Status", "Certificate Status must be ACTIVE or INACTIVE, not %q", s.str)
 		}
 	case TypePolicy:

@@ -353,3 +353,89 @@ func TestPretty(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Templates shaped like the AWS developer guide's JITP and fleet-provisioning examples.
+func TestDocsStyleTemplates(t *testing.T) {
+	jitp := `{
+  "Parameters": {
+    "AWS::IoT::Certificate::CommonName": {"Type": "String"},
+    "AWS::IoT::Certificate::SerialNumber": {"Type": "String"},
+    "AWS::IoT::Certificate::Country": {"Type": "String"},
+    "AWS::IoT::Certificate::Id": {"Type": "String"}
+  },
+  "Resources": {
+    "thing": {
+      "Type": "AWS::IoT::Thing",
+      "Properties": {
+        "ThingName": {"Ref": "AWS::IoT::Certificate::CommonName"},
+        "AttributePayload": {"version": "v1", "serialNumber": {"Ref": "AWS::IoT::Certificate::SerialNumber"}},
+        "ThingTypeName": "lightBulb-versionA",
+        "ThingGroups": ["v1-lightbulbs", {"Ref": "AWS::IoT::Certificate::Country"}]
+      },
+      "OverrideSettings": {"AttributePayload": "MERGE", "ThingTypeName": "REPLACE", "ThingGroups": "DO_NOTHING"}
+    },
+    "certificate": {
+      "Type": "AWS::IoT::Certificate",
+      "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"},
+      "OverrideSettings": {"Status": "DO_NOTHING"}
+    },
+    "policy": {
+      "Type": "AWS::IoT::Policy",
+      "Properties": {
+        "PolicyDocument": "{ \"Version\": \"2012-10-17\", \"Statement\": [{ \"Effect\": \"Allow\", \"Action\":[\"iot:Publish\"], \"Resource\": [\"arn:aws:iot:us-east-1:123456789012:topic/foo/bar\"] }] }"
+      }
+    }
+  }
+}`
+	tpl, err := Parse(jitp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := tpl.Evaluate(map[string]string{ParamCommonName: "bulb1", ParamSerialNumber: "0a1b", ParamCountry: "WA", ParamID: testCertID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Thing.TypeName != "lightBulb-versionA" || !reflect.DeepEqual(plan.Thing.Groups, []string{"v1-lightbulbs", "WA"}) ||
+		plan.Thing.Attributes["serialNumber"] != "0a1b" || plan.Certificate.Override["Status"] != "DO_NOTHING" {
+		t.Errorf("plan: %+v %+v", plan.Thing, plan.Certificate)
+	}
+	fs := Lint(tpl, plan.Parameters, LintOptions{Region: "us-east-1", Account: "123456789012"})
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			t.Errorf("unexpected error finding: %v", f)
+		}
+	}
+
+	fleet := `{
+  "Parameters": {
+    "ThingName": {"Type": "String"},
+    "SerialNumber": {"Type": "String"},
+    "DeviceLocation": {"Type": "String", "Default": "Seattle"}
+  },
+  "Mappings": {"LocationTable": {"Seattle": {"LocationUrl": "https://example.aws"}}},
+  "Resources": {
+    "thing": {
+      "Type": "AWS::IoT::Thing",
+      "Properties": {
+        "ThingName": {"Fn::Join": ["", ["ThingPrefix_", {"Ref": "SerialNumber"}]]},
+        "AttributePayload": {"version": "v1", "serialNumber": {"Ref": "SerialNumber"}, "location": {"Fn::FindInMap": ["LocationTable", {"Ref": "DeviceLocation"}, "LocationUrl"]}}
+      }
+    },
+    "certificate": {"Type": "AWS::IoT::Certificate", "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}, "Status": "Active"}},
+    "policy": {"Type": "AWS::IoT::Policy", "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iot:Publish"], "Resource": ["arn:aws:iot:us-east-1:123456789012:topic/foo/bar"]}]}}}
+  },
+  "DeviceConfiguration": {"FallbackUrl": "https://www.example.com/test-site", "LocationUrl": {"Fn::FindInMap": ["LocationTable", {"Ref": "DeviceLocation"}, "LocationUrl"]}}
+}`
+	// The developer guide's fleet example writes Status "Active": read case-insensitively.
+	tpl, err = Parse(fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err = tpl.Evaluate(map[string]string{"SerialNumber": "123", ParamID: testCertID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Thing.Name != "ThingPrefix_123" || plan.Thing.Attributes["location"] != "https://example.aws" || plan.Policy.Parsed == nil || plan.Certificate.Status != "ACTIVE" {
+		t.Errorf("plan: %+v %+v", plan.Thing, plan.Policy)
+	}
+}
