@@ -1,0 +1,73 @@
+package mqttprobe
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// mosquitto_pub, a client no one here wrote, sees the same first-connect story as
+// mqttprobe: the first connect is dropped ("connection lost"), the control plane then
+// shows the certificate ACTIVE, and a connect as the thing publishes fine.
+func TestMosquittoAgreesWithProbe(t *testing.T) {
+	t.Parallel()
+	pub := needTool(t, "mosquitto_pub")
+	e := startLocalIoT(t)
+	ca := newLocalCA(t, "Interop Root")
+	e.register(t, ca, regOpts{})
+	dev, key := ca.issue(t, pki.Subject{CommonName: "InteropThing", Country: "IN"})
+	dir := writeFiles(t, map[string][]byte{
+		"deviceCertAndCACert.crt": pki.Bundle(dev, ca.cert),
+		"deviceCert.crt":          pki.EncodeCertPEM(dev),
+		"deviceCert.key":          key,
+		"awsRootCA.pem":           e.rootPEM,
+	})
+	_, port, _ := strings.Cut(e.mqttAddr, ":")
+	run := func(cert, host, clientID, topic string) (int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, pub, "--cafile", filepath.Join(dir, "awsRootCA.pem"), "--cert", filepath.Join(dir, cert),
+			"--key", filepath.Join(dir, "deviceCert.key"), "-h", host, "-p", port, "-q", "1", "-t", topic, "-i", clientID,
+			"--tls-version", "tlsv1.2", "-m", "Hello", "-d")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatalf("mosquitto_pub: %v", err)
+		}
+		return 0, string(out)
+	}
+	code, out := run("deviceCertAndCACert.crt", "127.0.0.1", "anyclientID", "foo/bar")
+	if code == 0 || !strings.Contains(out, "sending CONNECT") || strings.Contains(out, "received CONNACK") {
+		t.Fatalf("first connect: exit %d, output:\n%s", code, out)
+	}
+	cert, _, err := WaitActive(context.Background(), e.cloud, pki.CertID(dev), fastPoll)
+	if err != nil || cert.Status != aws.StatusActive {
+		t.Fatalf("after mosquitto's first connect: %+v, %v", cert, err)
+	}
+	code, out = run("deviceCert.crt", "localhost", "InteropThing", "InteropThing/test")
+	if code != 0 || !strings.Contains(out, "received CONNACK (0)") {
+		t.Fatalf("second connect: exit %d, output:\n%s", code, out)
+	}
+	// mqttprobe classifies a fresh device's first connect the same way, precisely.
+	dev2, key2 := ca.issue(t, pki.Subject{CommonName: "ProbeThing", Country: "IN"})
+	o := e.opts(pki.Bundle(dev2, ca.cert), key2, "anyclientID")
+	if got := Probe(context.Background(), o); got.Class != ClassDropped || !got.ConnectSent {
+		t.Fatalf("probe: %s", got)
+	}
+	// And a publish outside the thing's topics: mosquitto sees the connection lost, mqttprobe says refused.
+	code, _ = run("deviceCert.crt", "localhost", "InteropThing", "other/test")
+	rr := ProveRefused(context.Background(), e.opts(pki.EncodeCertPEM(dev), key, "InteropThing"), "other/test", false, 5*time.Second)
+	if code == 0 || !rr.Refused {
+		t.Fatalf("outside topic: mosquitto exit %d, probe %+v", code, rr)
+	}
+}
