@@ -493,3 +493,44 @@ func compactJSON(n *node) string {
 	writeJSON(&b, n, "", "")
 	return b.String()
 }
+
+// Summary describes the plan in a few plain lines, e.g.
+// "thing DemoThing (attributes country=IN, version=v1)".
+func (p *Plan) Summary() []string {
+	var out []string
+	if t := p.Thing; t != nil {
+		s := "thing " + t.Name
+		var extra []string
+		if len(t.Attributes) > 0 {
+			var kv []string
+			for _, k := range sortedKeys(t.Attributes) {
+				kv = append(kv, k+"="+t.Attributes[k])
+			}
+			extra = append(extra, "attributes "+strings.Join(kv, ", "))
+		}
+		if t.TypeName != "" {
+			extra = append(extra, "type "+t.TypeName)
+		}
+		if len(t.Groups) > 0 {
+			extra = append(extra, "groups "+strings.Join(t.Groups, ", "))
+		}
+		if t.BillingGroup != "" {
+			extra = append(extra, "billing group "+t.BillingGroup)
+		}
+		if len(extra) > 0 {
+			s += " (" + strings.Join(extra, "; ") + ")"
+		}
+		out = append(out, s)
+	}
+	if c := p.Certificate; c != nil {
+		out = append(out, "certificate "+c.Status)
+	}
+	if pol := p.Policy; pol != nil {
+		if pol.Inline {
+			out = append(out, "inline policy "+pol.Name+" (named by the SHA-256 of its document, shared by all devices of this template)")
+		} else {
+			out = append(out, "existing policy "+pol.Name)
+		}
+	}
+	return out
+}

@@ -248,6 +248,10 @@ func (l *linter) refs(params map[string]string) {
 		_, declared := l.t.Parameters[r.Name]
 		field, isCert := SubjectField(r.Name)
 		switch {
+		case !isCert && strings.HasPrefix(r.Name, "AWS::IoT::Certificate::") && declared && l.t.Parameters[r.Name].Default != nil:
+			l.add(SeverityWarning, r.Path, fmt.Sprintf("JITP does not provide %s, so its Default is always used", r.Name),
+				"use a parameter name without the AWS::IoT::Certificate:: prefix for a constant, or one JITP provides")
+			continue
 		case !isCert && strings.HasPrefix(r.Name, "AWS::IoT::Certificate::"):
 			l.add(SeverityError, r.Path, fmt.Sprintf("JITP does not provide %s; it only provides Country, Organization, OrganizationalUnit, DistinguishedNameQualifier, StateName, CommonName, SerialNumber and Id", r.Name),
 				"refer to one of the provided AWS::IoT::Certificate::* parameters, or declare the parameter with a Default")

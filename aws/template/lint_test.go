@@ -93,6 +93,8 @@ func TestLint(t *testing.T) {
 			[]want{{SeverityWarning, "Resources.thing.Properties.AttributePayload.org", "attribute org would be 'Acme Corp'"}}, false},
 		{"parameter JITP does not provide", tmpl(`{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::Locality"}}},` + certRes + `}`), demoParams(), opts,
 			[]want{{SeverityError, "Resources.thing.Properties.ThingName.Ref", "JITP does not provide AWS::IoT::Certificate::Locality"}}, false},
+		{"unprovided parameter with a Default", `{"Parameters":{"AWS::IoT::Certificate::Locality":{"Type":"String","Default":"Pune"}},"Resources":{` + thingRes(`,"AttributePayload":{"l":{"Ref":"AWS::IoT::Certificate::Locality"}}`) + `,` + certRes + `}}`, demoParams(), opts,
+			[]want{{SeverityWarning, "Resources.thing.Properties.AttributePayload.l.Ref", "so its Default is always used"}}, false},
 		{"undeclared parameter", `{"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"}}},` + certRes + `}}`, demoParams(), opts,
 			[]want{{SeverityWarning, "Resources.thing.Properties.ThingName.Ref", "AWS::IoT::Certificate::CommonName is referenced but not declared"}}, false},
 	}

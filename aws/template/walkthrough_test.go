@@ -264,3 +264,15 @@ func hasFinding(fs []Finding, sev Severity, substr string) bool {
 	}
 	return false
 }
+
+func TestPlanSummary(t *testing.T) {
+	tpl, _ := renderVariant(t, Named, "DemoPolicy")
+	plan, err := tpl.Evaluate(demoParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"thing DemoThing (attributes country=IN, version=v1)", "certificate ACTIVE", "existing policy DemoPolicy"}
+	if got := plan.Summary(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
