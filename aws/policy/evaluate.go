@@ -116,7 +116,7 @@ func matchResources(s *Statement, ctx *Context, resource string) (bool, string) 
 			hit = true
 			break
 		}
-		reasons = append(reasons, fmt.Sprintf("the resource %s does not match %s", resource, describePattern(pat, ctx)))
+		reasons = append(reasons, mismatch(resource, pat, ctx))
 	}
 	if s.NotResource {
 		if hit {
@@ -130,34 +130,24 @@ func matchResources(s *Statement, ctx *Context, resource string) (bool, string) 
 	return false, strings.Join(dedupe(reasons), ", and ")
 }
 
-// describePattern shows a resource pattern with its variables' values.
-func describePattern(pat string, ctx *Context) string {
-	if !strings.Contains(pat, "${") {
-		return pat
-	}
-	var b strings.Builder
-	b.WriteString(pat)
+// varValues lists the resolvable variables of a pattern with their values,
+// e.g. "${iot:ClientId} = 'dev1'".
+func varValues(pat string, ctx *Context) []string {
 	var vals []string
-	rest := pat
-	for {
-		i := strings.Index(rest, "${")
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			break
-		}
-		name := rest[i+2 : i+j]
+	for _, name := range Variables(pat) {
 		if v, why := ctx.resolve(name); why == "" {
 			vals = append(vals, fmt.Sprintf("${%s} = '%s'", name, v))
 		}
-		rest = rest[i+j+1:]
 	}
-	if len(vals) > 0 {
-		b.WriteString(" (with " + strings.Join(dedupe(vals), ", ") + ")")
+	return dedupe(vals)
+}
+
+// describePattern shows a resource pattern with its variables' values.
+func describePattern(pat string, ctx *Context) string {
+	if vals := varValues(pat, ctx); len(vals) > 0 {
+		return pat + " (with " + strings.Join(vals, ", ") + ")"
 	}
-	return b.String()
+	return pat
 }
 
 func dedupe(in []string) []string {
@@ -391,4 +381,48 @@ func canonicalKey(k string) string {
 		}
 	}
 	return k
+}
+
+// splitARN splits "arn:partition:service:region:account:kind/name".
+func splitARN(s string) (parts []string, kind, name string, ok bool) {
+	p := strings.SplitN(s, ":", 6)
+	if len(p) != 6 || p[0] != "arn" {
+		return nil, "", "", false
+	}
+	kind, name, _ = strings.Cut(p[5], "/")
+	return p, kind, name, true
+}
+
+// mismatch explains in plain words why resource does not match pattern.
+func mismatch(resource, pat string, ctx *Context) string {
+	full := describePattern(pat, ctx)
+	shown, ok := substitute(pat, ctx)
+	if !ok {
+		shown = pat
+	}
+	rp, rkind, rname, ok1 := splitARN(resource)
+	pp, pkind, pname, ok2 := splitARN(shown)
+	if !ok1 || !ok2 {
+		return fmt.Sprintf("the resource %s does not match %s", resource, full)
+	}
+	literal := func(s string) bool { return !strings.ContainsAny(s, "*?") }
+	switch {
+	case literal(pp[3]) && pp[3] != rp[3]:
+		return fmt.Sprintf("%s names region %s, but the request is in region %s", full, pp[3], rp[3])
+	case literal(pp[4]) && pp[4] != rp[4]:
+		return fmt.Sprintf("%s names account %s, but the request is in account %s", full, pp[4], rp[4])
+	case literal(pp[1]) && pp[1] != rp[1]:
+		return fmt.Sprintf("%s names partition %s, but the request is in partition %s", full, pp[1], rp[1])
+	case literal(pkind) && pkind != rkind:
+		return fmt.Sprintf("%s is a %s resource, not a %s resource", full, pkind, rkind)
+	}
+	what := map[string]string{"client": "client ID", "topic": "topic", "topicfilter": "topic filter"}[rkind]
+	if what == "" {
+		what = rkind
+	}
+	from := pat
+	if vals := varValues(pat, ctx); len(vals) > 0 {
+		from += " with " + strings.Join(vals, ", ")
+	}
+	return fmt.Sprintf("%s '%s' does not match '%s' (from %s)", what, rname, pname, from)
 }

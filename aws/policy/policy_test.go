@@ -174,7 +174,12 @@ func TestVariables(t *testing.T) {
 		explain                       string
 	}{
 		{"client id", "arn:aws:iot:us-east-2:123456789012:topic/${iot:ClientId}/*", "dev1", "dev1/x", true, ""},
-		{"client id other topic", "arn:aws:iot:us-east-2:123456789012:topic/${iot:ClientId}/*", "dev1", "dev2/x", false, "does not match"},
+		{"client id other topic", "arn:aws:iot:us-east-2:123456789012:topic/${iot:ClientId}/*", "dev1", "dev2/x", false,
+			"topic 'dev2/x' does not match 'dev1/*' (from arn:aws:iot:us-east-2:123456789012:topic/${iot:ClientId}/* with ${iot:ClientId} = 'dev1')"},
+		{"other region", "arn:aws:iot:us-east-1:123456789012:topic/*", "x", "a", false, "names region us-east-1, but the request is in region us-east-2"},
+		{"other account", "arn:aws:iot:*:999999999999:topic/*", "x", "a", false, "names account 999999999999, but the request is in account 123456789012"},
+		{"other kind", "arn:aws:iot:us-east-2:123456789012:topicfilter/*", "x", "a", false, "is a topicfilter resource, not a topic resource"},
+		{"not an ARN", "topic/a", "x", "a", false, "does not match topic/a"},
 		{"client id star is literal", "arn:aws:iot:us-east-2:123456789012:topic/${iot:ClientId}", "*", "anything", false, "does not match"},
 		{"client id star literal match", "arn:aws:iot:us-east-2:123456789012:topic/${iot:ClientId}", "*", "*", true, ""},
 		{"thing name resolves", "arn:aws:iot:us-east-2:123456789012:topic/${iot:Connection.Thing.ThingName}", "DemoThing", "DemoThing", true, ""},
