@@ -165,10 +165,21 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		e.Kind = KindExpiredToken
 		e.Cause = "your AWS session token has expired"
 		e.Fix = expiredFix(ec.Profile)
-	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "MissingAuthenticationTokenException", "InvalidAccessKeyId", "AuthFailure":
+	case "InvalidSignatureException", "SignatureDoesNotMatch", "AuthorizationHeaderMalformed":
+		if strings.Contains(strings.ToLower(msg), "scoped to a valid region") || strings.Contains(strings.ToLower(msg), "region") {
+			e.Kind = KindWrongRegion
+			e.Cause = "AWS rejected the request's region " + orDefault(ec.Region, "(unset)") + ": " + orDefault(msg, e.Code)
+			e.Fix = "pass a valid --region (e.g. us-east-1), the one where your IoT resources are"
+			return
+		}
+		e.Kind = KindInvalidCredentials
+		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the secret key does not match the access key, or your clock is off"
+		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + " and the system clock; run `aws sts get-caller-identity" + ec.profileFlag() + "` to test them"
+	case "UnrecognizedClientException", "InvalidClientTokenId", "IncompleteSignature", "MissingAuthenticationToken", "MissingAuthenticationTokenException", "InvalidAccessKeyId", "AuthFailure":
 		e.Kind = KindInvalidCredentials
 		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the access key is unknown, mistyped, deleted, or the secret does not match"
-		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + "; run `aws sts get-caller-identity" + ec.profileFlag() + "` to test them"
+		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + "; run `aws sts get-caller-identity" + ec.profileFlag() +
+			"` to test them (an opt-in region that is not enabled for the account gives the same error)"
 	case "InternalFailureException", "InternalFailure", "ServiceUnavailableException", "ServiceUnavailable", "InternalError", "InternalServerError", "ServiceFailure":
 		e.Kind = KindUnavailable
 		e.Cause = "AWS IoT had an internal error or is unavailable"

@@ -116,6 +116,14 @@ func TestErrorMappingRestJSON(t *testing.T) {
 		{name: "unrecognized client", status: 403, header: "UnrecognizedClientException", body: `{"message":"The security token included in the request is invalid."}`,
 			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
 			kind: KindInvalidCredentials, cause: "does not accept your credentials", fix: "aws sts get-caller-identity", attempts: 1},
+		{name: "signature scoped to an invalid region", status: 403, header: "InvalidSignatureException",
+			body: `{"message":"Credential should be scoped to a valid region."}`,
+			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
+			kind: KindWrongRegion, cause: "region us-east-2", fix: "--region", attempts: 1},
+		{name: "signature mismatch", status: 403, header: "InvalidSignatureException",
+			body: `{"message":"The request signature we calculated does not match the signature you provided."}`,
+			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
+			kind: KindInvalidCredentials, cause: "secret key does not match", fix: "clock", attempts: 1},
 		{name: "internal failure retried", status: 500, header: "InternalFailureException", body: `{"message":"oops"}`,
 			call: func(c Client) error { _, err := c.DescribeCertificate(ctx, "ab"); return err },
 			kind: KindUnavailable, cause: "internal error", fix: "retry", attempts: 3},
@@ -465,6 +473,23 @@ func TestConfigErrors(t *testing.T) {
 		e := asError(t, err)
 		if e.Kind != KindConfig || !strings.Contains(e.Cause, "profile nosuch does not exist") {
 			t.Fatalf("got %+v", e)
+		}
+	})
+	t.Run("region display name", func(t *testing.T) {
+		_, err := New(ctx, Config{Region: "US East (Ohio)", StaticAccessKeyID: "a", StaticSecretKey: "b"})
+		if e := asError(t, err); e.Kind != KindWrongRegion || !strings.Contains(e.Cause, `"US East (Ohio)"`) || !strings.Contains(e.Fix, "us-east-1") {
+			t.Fatalf("got %+v", e)
+		}
+		for _, r := range []string{"us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-7", "il-central-1"} {
+			if err := checkRegion(r, false); err != nil {
+				t.Errorf("%s rejected: %v", r, err)
+			}
+		}
+		if err := checkRegion("local", true); err != nil {
+			t.Errorf("custom endpoint region rejected: %v", err)
+		}
+		if err := checkRegion("local", false); err == nil {
+			t.Error("non-AWS region accepted without a custom endpoint")
 		}
 	})
 	t.Run("bad endpoint url", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -106,6 +107,11 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 				Fix:   "pass a URL like https://iot.us-east-1.amazonaws.com or http://127.0.0.1:4566"}
 		}
 	}
+	if cfg.Region != "" {
+		if err := checkRegion(cfg.Region, cfg.EndpointURL != ""); err != nil {
+			return nil, err
+		}
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, configError(cfg, err)
@@ -118,6 +124,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		return nil, &Error{Kind: KindNoRegion, Op: "config",
 			Cause: "no AWS region set: none given with --region and none in the " + where,
 			Fix:   "pass --region (e.g. --region us-east-1), or set AWS_REGION"}
+	}
+	if err := checkRegion(awsCfg.Region, cfg.EndpointURL != "" || envEndpoint() != ""); err != nil {
+		return nil, err
 	}
 	ec.Region = awsCfg.Region
 	if ec.Endpoint == "" {
@@ -149,6 +158,22 @@ func notRetryableQuota(err error) sdkaws.Ternary {
 		return sdkaws.FalseTernary
 	}
 	return sdkaws.UnknownTernary
+}
+
+var (
+	awsRegionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	hostLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// checkRegion rejects region names AWS cannot have. With a custom endpoint any valid
+// host label is accepted (compatible services use their own names).
+func checkRegion(region string, customEndpoint bool) error {
+	if awsRegionRE.MatchString(region) || (customEndpoint && hostLabelRE.MatchString(region)) {
+		return nil
+	}
+	return &Error{Kind: KindWrongRegion, Op: "config",
+		Cause: fmt.Sprintf("--region %q is not an AWS region name", region),
+		Fix:   "use a region code such as us-east-1, eu-west-1 or ap-southeast-2 (not a display name like \"US East\")"}
 }
 
 // envEndpoint reports the endpoint the SDK will pick up from the environment, for messages.
