@@ -234,6 +234,9 @@ func (s *Session) setDeviceCert(d *Device, c *x509.Certificate) {
 	}
 	d.CertID = id
 	d.Subject = pki.SubjectOf(c).String()
+	if !d.Supplied {
+		d.SubjectOptions = &SubjectOptions{Country: s.Options.Country, Org: s.Options.Org, OrgUnit: s.Options.OrgUnit, State: s.Options.State}
+	}
 	d.CertARN = s.certARN(id)
 }
 
@@ -252,4 +255,10 @@ func prettyJSON(doc string) string {
 		return doc
 	}
 	return b.String()
+}
+
+// issuedBy reports whether c was issued by ca now: issuer name, signature and validity.
+// (A CA remade with the same key but another subject must not count as the issuer.)
+func (s *Session) issuedBy(c *x509.Certificate, ca *pki.CA) bool {
+	return bytes.Equal(c.RawIssuer, ca.Cert.RawSubject) && pki.CheckIssuedBy(c, ca.Cert, s.Now()) == nil
 }

@@ -131,13 +131,24 @@ type Device struct {
 	// Supplied: the user brought the device cert/key (--device-cert/--device-key).
 	Supplied bool   `json:"supplied,omitempty"`
 	Subject  string `json:"subject,omitempty"`
-	CertID   string `json:"certId,omitempty"`
-	CertARN  string `json:"certArn,omitempty"`
+	// SubjectOptions are the subject flags the certificate was made with; switching back to
+	// this thing reuses them unless new ones are given.
+	SubjectOptions *SubjectOptions `json:"subjectOptions,omitempty"`
+	CertID         string          `json:"certId,omitempty"`
+	CertARN        string          `json:"certArn,omitempty"`
 
 	FirstConnect *FirstConnectResult `json:"firstConnect,omitempty"`
 	Verify       []ResultLine        `json:"verify,omitempty"`
 	Policies     []string            `json:"policies,omitempty"` // policies attached to the cert
 	Use          *UseResult          `json:"use,omitempty"`
+}
+
+// SubjectOptions are a device's subject options besides the thing name.
+type SubjectOptions struct {
+	Country string `json:"country,omitempty"`
+	Org     string `json:"org,omitempty"`
+	OrgUnit string `json:"orgUnit,omitempty"`
+	State   string `json:"state,omitempty"`
 }
 
 // FirstConnectResult is what step 11 saw.
@@ -289,6 +300,13 @@ func Open(o Options) (*Session, error) {
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	saved := s.Options
+	// Switching to a thing the workspace already has: its subject options come back unless
+	// new ones are given.
+	if o.Thing != "" && o.Thing != saved.Thing {
+		if d := s.Devices[o.Thing]; d != nil && d.SubjectOptions != nil && o.Country == "" && o.Org == "" && o.OrgUnit == "" && o.State == "" {
+			saved.Country, saved.Org, saved.OrgUnit, saved.State = d.SubjectOptions.Country, d.SubjectOptions.Org, d.SubjectOptions.OrgUnit, d.SubjectOptions.State
+		}
+	}
 	eff := saved.overlay(o)
 	eff.Dir = dir
 	if err := eff.resolve(s.isNew()); err != nil {

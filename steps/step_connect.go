@@ -185,7 +185,7 @@ func runUse(ctx context.Context, s *Session) (bool, error) {
 		return false, fmt.Errorf("using the device as %s failed: %s", s.Options.Thing, dg.String())
 	}
 	u := &UseResult{Topic: topic, RoundTrip: res.RTT}
-	s.reportf(IDUse, "received own message on %s after %s", topic, res.RTT.Round(time.Millisecond))
+	s.reportf(IDUse, "received own message on %s after %s", topic, fmtDur(res.RTT))
 	if s.Template.Variant == VariantScoped {
 		rr := mqttprobe.ProveRefused(ctx, o, OutsideTopic, false, 0)
 		u.RefusedTopic = OutsideTopic

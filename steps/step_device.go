@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -137,7 +138,7 @@ func runDeviceCert(ctx context.Context, s *Session) (bool, error) {
 	// Reuse a device certificate with this subject, from this CA, for this key.
 	keyPath := s.Path(d.KeyFile)
 	if c, err := pki.LoadCertFile(s.Path(d.CertFile)); err == nil && !s.Options.ForceNewKeys &&
-		pki.SubjectOf(c) == sub && c.CheckSignatureFrom(ca.Cert) == nil && pki.CheckValidity(c, s.Now()) == nil &&
+		pki.SubjectOf(c) == sub && s.issuedBy(c, ca) &&
 		pki.FileExists(s.Path(d.CSRFile)) && sameFile(s.Path(d.BundleFile), pki.Bundle(c, ca.Cert)) {
 		if k, err := pki.LoadKeyFile(keyPath); err == nil && keyID(k) != "" && pki.KeyMatchesCert(k, c) {
 			s.setDeviceCert(d, c)
@@ -194,11 +195,8 @@ func (s *Session) checkSuppliedDevice(ca *pki.CA, d *Device) (bool, error) {
 	if !pki.KeyMatchesCert(k, c) {
 		return false, fmt.Errorf("--device-key %s does not belong to --device-cert %s — give the key the certificate was made from", d.KeyFile, d.CertFile)
 	}
-	if err := c.CheckSignatureFrom(ca.Cert); err != nil {
-		return false, fmt.Errorf("--device-cert %s was not signed by the CA %s (%v): AWS IoT would not recognise it — give the CA that issued it with --ca-cert/--ca-key", d.CertFile, s.CA.Subject, err)
-	}
-	if err := pki.CheckValidity(c, s.Now()); err != nil {
-		return false, fmt.Errorf("--device-cert: %w", err)
+	if err := pki.CheckIssuedBy(c, ca.Cert, s.Now()); err != nil || !bytes.Equal(c.RawIssuer, ca.Cert.RawSubject) {
+		return false, fmt.Errorf("--device-cert %s was not issued by the CA %s: AWS IoT would not recognise it — give the CA that issued it with --ca-cert/--ca-key (%v)", d.CertFile, s.CA.Subject, err)
 	}
 	if err := s.lintDevice(pki.JITPParameters(c), "your device certificate "+pki.SubjectOf(c).String()); err != nil {
 		return false, err

@@ -36,7 +36,7 @@ func stepVerifCert() *step {
 			}
 			// Reuse a verification cert for this code signed by this CA.
 			if c, err := pki.LoadCertFile(s.Path(pki.FileVerifCert)); err == nil &&
-				c.Subject.CommonName == s.RegistrationCode && c.CheckSignatureFrom(ca.Cert) == nil && pki.CheckValidity(c, s.Now()) == nil &&
+				c.Subject.CommonName == s.RegistrationCode && s.issuedBy(c, ca) &&
 				pki.FileExists(s.Path(pki.FileVerifKey)) {
 				s.VerificationCertID = pki.CertID(c)
 				return true, nil

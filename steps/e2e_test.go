@@ -1,0 +1,611 @@
+package steps_test
+
+// End-to-end tests: the real jitpwiz binary (built once in TestMain) runs the 13 steps against
+// the embedded local AWS IoT Core; checks then go through the same Session + aws.Client, and
+// through real openssl.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "jitpwiz-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	binary = filepath.Join(dir, "jitpwiz")
+	cmd := exec.Command("go", "build", "-o", binary, "github.com/jitpwiz/jitpwiz")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building jitpwiz:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func lookTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+type runResult struct {
+	out, errOut string
+	err         error
+}
+
+func (r runResult) String() string { return "stdout:\n" + r.out + "\nstderr:\n" + r.errOut }
+
+// jitpwiz runs the binary with args (stdin is not a terminal).
+func jitpwiz(t *testing.T, args ...string) runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	err := cmd.Run()
+	return runResult{out.String(), errOut.String(), err}
+}
+
+func mustRun(t *testing.T, args ...string) runResult {
+	t.Helper()
+	r := jitpwiz(t, args...)
+	if r.err != nil {
+		t.Fatalf("jitpwiz %s: %v\n%s", strings.Join(args, " "), r.err, r)
+	}
+	return r
+}
+
+// session opens the workspace in-process and connects to its local IoT Core (the binary
+// is not running, so the state in .local-iot is free).
+func session(t *testing.T, dir string) *steps.Session {
+	t.Helper()
+	s, err := steps.Open(steps.Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open %s: %v", dir, err)
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func opensslVerify(t *testing.T, ca, cert string) {
+	t.Helper()
+	openssl := lookTool(t, "openssl")
+	out, err := exec.Command(openssl, "verify", "-CAfile", ca, cert).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ": OK") {
+		t.Fatalf("openssl verify -CAfile %s %s: %v\n%s", ca, cert, err, out)
+	}
+}
+
+// checkProvisioned checks, through the control plane, what JITP created for thing.
+func checkProvisioned(t *testing.T, s *steps.Session, thing string, wantAttrs map[string]string) (certID string, policies []string) {
+	t.Helper()
+	ctx := context.Background()
+	c := s.Client()
+	d := s.DeviceFor(thing)
+	if d == nil || d.CertID == "" {
+		t.Fatalf("no device record for %s", thing)
+	}
+	cert, err := pki.LoadCertFile(s.Path(d.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pki.CertID(cert); got != d.CertID {
+		t.Fatalf("recorded cert ID %s, file has %s", d.CertID, got)
+	}
+	desc, err := c.DescribeCertificate(ctx, d.CertID)
+	if err != nil || desc.Status != aws.StatusActive {
+		t.Fatalf("certificate %s: %v status %q", d.CertID, err, desc.Status)
+	}
+	th, err := c.DescribeThing(ctx, thing)
+	if err != nil {
+		t.Fatalf("thing %s: %v", thing, err)
+	}
+	for k, v := range wantAttrs {
+		if th.Attributes[k] != v {
+			t.Errorf("thing %s attribute %s = %q, want %q (all: %v)", thing, k, th.Attributes[k], v, th.Attributes)
+		}
+	}
+	principals, err := c.ListThingPrincipals(ctx, thing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range principals {
+		if strings.HasSuffix(p, "/"+d.CertID) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("certificate %s not attached to %s: %v", d.CertID, thing, principals)
+	}
+	pols, err := c.ListAttachedPolicies(ctx, desc.ARN)
+	if err != nil || len(pols) == 0 {
+		t.Fatalf("policies of the certificate: %v %v", pols, err)
+	}
+	for _, p := range pols {
+		policies = append(policies, p.Name)
+	}
+	return d.CertID, policies
+}
+
+func fileHash(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%x", sum)
+}
+
+func countLines(out, prefix string) int {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestE2ETemplates(t *testing.T) {
+	t.Parallel()
+	custom := filepath.Join(t.TempDir(), "custom.json")
+	// A bare template (not a registration config): attributes from O and OU, a scoped policy.
+	body := `{"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String"},` +
+		`"AWS::IoT::Certificate::OrganizationalUnit":{"Type":"String","Default":"none"},"AWS::IoT::Certificate::Id":{"Type":"String"}},` +
+		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},` +
+		`"AttributePayload":{"org":{"Ref":"AWS::IoT::Certificate::Organization"},"unit":{"Ref":"AWS::IoT::Certificate::OrganizationalUnit"}}}},` +
+		`"certificate":{"Type":"AWS::IoT::Certificate","Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"}},` +
+		`"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}"}}}}`
+	if err := os.WriteFile(custom, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		thing string
+		attrs map[string]string
+	}{
+		{"scoped", nil, steps.DefaultThing, map[string]string{"version": "v1", "country": "IN"}},
+		{"admin", []string{"--template", "admin", "--thing", "AdminThing", "--country", "DE"}, "AdminThing", map[string]string{"version": "v1", "country": "DE"}},
+		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy"}, steps.DefaultThing, map[string]string{"country": "IN"}},
+		{"custom file", []string{"--template", custom, "--thing", "Custom-1", "--org", "Acme", "--ou", "Lab"}, "Custom-1", map[string]string{"org": "Acme", "unit": "Lab"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "ws")
+			r := mustRun(t, append([]string{"run", "--dir", dir, "--yes"}, tc.args...)...)
+			if n := countLines(r.out, "✓ "); n != 14 { // 13 steps + the final line
+				t.Errorf("want 13 ✓ step lines and the final line, got %d:\n%s", n, r.out)
+			}
+			if !strings.Contains(r.out, "published as itself") {
+				t.Errorf("no final success line:\n%s", r.out)
+			}
+			if !strings.Contains(r.out, "dropped by the broker while provisioning (expected)") {
+				t.Errorf("first connect not reported as the expected drop:\n%s", r.out)
+			}
+			s := session(t, dir)
+			d := s.DeviceFor(tc.thing)
+			opensslVerify(t, filepath.Join(dir, pki.FileCACert), filepath.Join(dir, pki.FileVerifCert))
+			opensslVerify(t, filepath.Join(dir, pki.FileCACert), s.Path(d.CertFile))
+			_, pols := checkProvisioned(t, s, tc.thing, tc.attrs)
+			if tc.name == "named offered" && (len(pols) != 1 || pols[0] != "MyDevicePolicy") {
+				t.Errorf("named template: policies %v, want [MyDevicePolicy]", pols)
+			}
+			if tc.name == "scoped" && !strings.Contains(r.out, "other/test refused") {
+				t.Errorf("scoped: the outside topic was not shown refused:\n%s", r.out)
+			}
+		})
+	}
+}
+
+func TestE2ENamedPolicyPrecreatedAndMissing(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	// Run up to the role so the local IoT Core exists, then create the policy by hand.
+	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--template", "named", "--policy-name", "Precreated", "--stop-after", "role")
+	if r.err == nil {
+		t.Fatalf("--stop-after should kill the process:\n%s", r)
+	}
+	// Without --yes/--create-policy a missing named policy is an error naming the fix.
+	r = jitpwiz(t, "run", "--dir", dir)
+	if r.err == nil || !strings.Contains(r.errOut, "--create-policy") || !strings.Contains(r.errOut, "Precreated") {
+		t.Fatalf("missing policy: want an error naming the policy and --create-policy:\n%s", r)
+	}
+	s := session(t, dir)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`
+	if _, err := s.Client().CreatePolicy(context.Background(), "Precreated", doc); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	mustRun(t, "run", "--dir", dir)
+	s = session(t, dir)
+	_, pols := checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
+	if len(pols) != 1 || pols[0] != "Precreated" {
+		t.Fatalf("policies %v", pols)
+	}
+	if s.Template.PolicyCreated {
+		t.Error("a pre-created policy is recorded as created by jitpwiz")
+	}
+}
+
+// TestE2EResumeAfterKill kills the process right after each step boundary (SIGKILL, via the
+// hidden --stop-after) and re-runs: every run resumes where the previous one died, no key is
+// regenerated, and the cloud side holds exactly one CA, thing and policy.
+func TestE2EResumeAfterKill(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	keys := map[string]string{}
+	for i, st := range steps.Plan()[:12] {
+		r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", string(st.ID()))
+		var ee *exec.ExitError
+		if !errors.As(r.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("run --stop-after %s: want death by SIGKILL, got %v\n%s", st.ID(), r.err, r)
+		}
+		// The step that was killed right after is recorded; the earlier ones are "done before".
+		if i > 0 && countLines(r.out, "✓ ") != i+1 {
+			t.Errorf("after a kill at step %d the re-run should show %d ✓ lines:\n%s", i, i+1, r.out)
+		}
+		if i > 0 && !strings.Contains(r.out, "done before") {
+			t.Errorf("re-run does not say what it reuses:\n%s", r.out)
+		}
+		for _, k := range []string{pki.FileCAKey, pki.FileVerifKey, pki.FileDeviceKey} {
+			p := filepath.Join(dir, k)
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			h := fileHash(t, p)
+			if old, ok := keys[k]; ok && old != h {
+				t.Fatalf("%s was regenerated by the re-run after step %s", k, st.ID())
+			}
+			keys[k] = h
+		}
+	}
+	r := mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(r.out, "published as itself") {
+		t.Fatalf("final run:\n%s", r.out)
+	}
+	for k, h := range keys {
+		if fileHash(t, filepath.Join(dir, k)) != h {
+			t.Fatalf("%s changed on the final run", k)
+		}
+	}
+	s := session(t, dir)
+	ctx := context.Background()
+	cas, err := s.Client().ListCAs(ctx)
+	if err != nil || len(cas) != 1 {
+		t.Errorf("CAs: %v %v, want exactly 1", cas, err)
+	}
+	things, err := s.Client().ListThings(ctx)
+	if err != nil || len(things) != 1 {
+		t.Errorf("things: %v %v, want exactly 1", things, err)
+	}
+	_, pols := checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
+	if len(pols) != 1 {
+		t.Errorf("policies %v, want exactly 1", pols)
+	}
+
+	// A second full run is a fast no-op that says so, without even starting the back-end.
+	start := time.Now()
+	r = mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(r.out, "already done") || strings.Contains(r.out, "connected:") {
+		t.Errorf("second run is not a no-op:\n%s", r.out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("no-op run took %s", d)
+	}
+}
+
+func TestE2EChangesAndSecondDevice(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes", "--json")
+	caKey := fileHash(t, filepath.Join(dir, pki.FileCAKey))
+	devCert := fileHash(t, filepath.Join(dir, pki.FileDeviceCert))
+	devKey := fileHash(t, filepath.Join(dir, pki.FileDeviceKey))
+
+	// A second device on the same CA: only the device steps run; the first device's files stay.
+	r := mustRun(t, "run", "--dir", dir, "--thing", "Second", "--country", "FR")
+	for _, n := range []string{" 1/13", " 3/13", " 8/13", "10/13"} {
+		if !strings.Contains(r.out, "✓ "+n) || !strings.Contains(lineWith(r.out, n), "done before") {
+			t.Errorf("step %s should be reused for a second device:\n%s", n, r.out)
+		}
+	}
+	if strings.Contains(lineWith(r.out, " 9/13"), "done before") {
+		t.Errorf("the second device needs its own certificate:\n%s", r.out)
+	}
+	if fileHash(t, filepath.Join(dir, pki.FileDeviceCert)) != devCert || fileHash(t, filepath.Join(dir, pki.FileDeviceKey)) != devKey {
+		t.Fatal("the first device's files changed")
+	}
+	second := filepath.Join(dir, "devices", "Second")
+	opensslVerify(t, filepath.Join(dir, pki.FileCACert), filepath.Join(second, pki.FileDeviceCert))
+	s := session(t, dir)
+	checkProvisioned(t, s, "Second", map[string]string{"country": "FR", "version": "v1"})
+	checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
+	cas, _ := s.Client().ListCAs(context.Background())
+	if len(cas) != 1 {
+		t.Errorf("CAs %v, want the one CA", cas)
+	}
+	s.Close()
+
+	// A new CA organization: the CA and everything after it is redone; the CA key is kept.
+	r = mustRun(t, "run", "--dir", dir, "--thing", steps.DefaultThing, "--ca-org", "NewOrg")
+	if !strings.Contains(r.out, "CA organization changed: AMZ → NewOrg") {
+		t.Errorf("no reason given for redoing the CA:\n%s", r.out)
+	}
+	if !strings.Contains(lineWith(r.out, " 1/13"), "done before") || strings.Contains(lineWith(r.out, " 8/13"), "done before") {
+		t.Errorf("a new CA keeps the key but registers again:\n%s", r.out)
+	}
+	if fileHash(t, filepath.Join(dir, pki.FileCAKey)) != caKey {
+		t.Fatal("CA key regenerated")
+	}
+	opensslVerify(t, filepath.Join(dir, pki.FileCACert), filepath.Join(dir, pki.FileDeviceCert))
+}
+
+func lineWith(out, sub string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestE2EJSONEvents(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	r := mustRun(t, "run", "--dir", dir, "--yes", "--json", "--key", "ec256")
+	sc := bufio.NewScanner(strings.NewReader(r.out))
+	nsteps := 0
+	var last steps.RunEvent
+	for sc.Scan() {
+		var e steps.RunEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("not a JSON event line: %q: %v", sc.Text(), err)
+		}
+		if e.Event == "step" {
+			nsteps++
+			if e.Status != "done" && e.Status != "reused" {
+				t.Errorf("step %s status %s", e.Step, e.Status)
+			}
+		}
+		last = e
+	}
+	if nsteps != 13 || last.Event != "end" || last.OK == nil || !*last.OK {
+		t.Fatalf("want 13 step events and a final ok event; got %d, last %+v", nsteps, last)
+	}
+	k, err := pki.LoadKeyFile(filepath.Join(dir, pki.FileCAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kt, _ := pki.KeyTypeOf(k); kt != pki.EC256 {
+		t.Errorf("CA key type %s, want ec256", kt)
+	}
+}
+
+func TestE2EBadInput(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--country", "India"}, "--country"},
+		{[]string{"--thing", "bad thing"}, "--thing"},
+		{[]string{"--region", "mars-1"}, "--region"},
+		{[]string{"--template", "/no/such/template.json"}, "--template"},
+		{[]string{"--ca-cert", "/etc/hostname"}, "--ca-key"},
+		{[]string{"--target", "azure"}, "--target"},
+		{[]string{"--key", "rsa1024"}, "--key"},
+		{nil, "--thing"}, // a new workspace without --yes and no terminal
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "ws")
+			args := append([]string{"run", "--dir", dir}, tc.args...)
+			if tc.args != nil {
+				args = append(args, "--yes")
+			}
+			r := jitpwiz(t, args...)
+			if r.err == nil {
+				t.Fatalf("succeeded:\n%s", r)
+			}
+			if !strings.Contains(r.errOut, tc.want) {
+				t.Errorf("error does not name %s:\n%s", tc.want, r)
+			}
+			if strings.Contains(r.errOut, "goroutine") || strings.Contains(r.errOut, "panic") {
+				t.Errorf("stack trace:\n%s", r.errOut)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("bad input created the workspace")
+			}
+		})
+	}
+}
+
+// makeCA writes a root CA and an intermediate CA signed by it with real openssl.
+func makeCAs(t *testing.T, dir string) (rootCert, rootKey, interCert, interKey string) {
+	t.Helper()
+	openssl := lookTool(t, "openssl")
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(openssl, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	ext := filepath.Join(dir, "ca.ext")
+	if err := os.WriteFile(ext, []byte("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.pem", "-days", "30", "-subj", "/C=US/O=Customer/CN=Customer Root",
+		"-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+	run("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "inter.key", "-out", "inter.csr", "-subj", "/C=US/O=Customer/CN=Customer Issuing CA")
+	run("x509", "-req", "-in", "inter.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-out", "inter.pem", "-days", "30", "-sha256", "-extfile", ext)
+	return filepath.Join(dir, "root.pem"), filepath.Join(dir, "root.key"), filepath.Join(dir, "inter.pem"), filepath.Join(dir, "inter.key")
+}
+
+func TestE2EBringYourOwnPKI(t *testing.T) {
+	t.Parallel()
+	pkiDir := t.TempDir()
+	_, _, interCert, interKey := makeCAs(t, pkiDir)
+	openssl := lookTool(t, "openssl")
+	// The customer's device certificate, issued by their intermediate CA.
+	for _, args := range [][]string{
+		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", "/C=US/O=Customer/CN=Customer-Device-7"},
+		{"x509", "-req", "-in", "dev.csr", "-CA", "inter.pem", "-CAkey", "inter.key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
+	} {
+		cmd := exec.Command(openssl, args...)
+		cmd.Dir = pkiDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl: %v\n%s", err, out)
+		}
+	}
+	supplied := map[string]string{}
+	for _, f := range []string{"inter.pem", "inter.key", "dev.pem", "dev.key"} {
+		supplied[f] = fileHash(t, filepath.Join(pkiDir, f))
+	}
+	dir := filepath.Join(t.TempDir(), "ws")
+	r := mustRun(t, "run", "--dir", dir, "--yes", "--ca-cert", interCert, "--ca-key", interKey,
+		"--device-cert", filepath.Join(pkiDir, "dev.pem"), "--device-key", filepath.Join(pkiDir, "dev.key"))
+	if n := countLines(r.out, "↷ "); n != 3 {
+		t.Errorf("steps 1–3 should be skipped for your own CA, got %d skip lines:\n%s", n, r.out)
+	}
+	for f, h := range supplied {
+		if fileHash(t, filepath.Join(pkiDir, f)) != h {
+			t.Errorf("supplied file %s was rewritten", f)
+		}
+	}
+	for _, f := range []string{pki.FileCAKey, pki.FileCACert, pki.FileDeviceKey, pki.FileDeviceCert} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s written although the PKI was supplied", f)
+		}
+	}
+	s := session(t, dir)
+	if !s.CA.Intermediate || !s.CA.Supplied {
+		t.Errorf("CA record %+v: want a supplied intermediate", s.CA)
+	}
+	ca, err := pki.LoadCertFile(interCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CA.RegisteredID != pki.CertID(ca) {
+		t.Errorf("registered CA %s, want the intermediate %s", s.CA.RegisteredID, pki.CertID(ca))
+	}
+	checkProvisioned(t, s, "Customer-Device-7", map[string]string{"country": "US"})
+}
+
+func TestE2EBringYourOwnDeviceLintFails(t *testing.T) {
+	t.Parallel()
+	pkiDir := t.TempDir()
+	rootCert, rootKey, _, _ := makeCAs(t, pkiDir)
+	openssl := lookTool(t, "openssl")
+	// No country in the subject: the scoped template's Ref to Country cannot resolve.
+	for _, args := range [][]string{
+		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", "/CN=NoCountry"},
+		{"x509", "-req", "-in", "dev.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
+	} {
+		cmd := exec.Command(openssl, args...)
+		cmd.Dir = pkiDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl: %v\n%s", err, out)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "ws")
+	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--ca-cert", rootCert, "--ca-key", rootKey,
+		"--device-cert", filepath.Join(pkiDir, "dev.pem"), "--device-key", filepath.Join(pkiDir, "dev.key"))
+	if r.err == nil {
+		t.Fatalf("a device without the country the template needs was accepted:\n%s", r)
+	}
+	if !strings.Contains(r.out+r.errOut, "Country") || !strings.Contains(r.out, "✗  7/13") {
+		t.Errorf("want the template step to fail naming Country before registering:\n%s", r)
+	}
+	s := session(t, dir)
+	if cas, _ := s.Client().ListCAs(context.Background()); len(cas) != 0 {
+		t.Errorf("a CA was registered although the template lint failed: %v", cas)
+	}
+}
+
+func TestE2EClean(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	s := session(t, dir)
+	certID, pols := checkProvisioned(t, s, steps.DefaultThing, nil)
+	caID := s.CA.RegisteredID
+	s.Close()
+
+	r := jitpwiz(t, "clean", "--dir", dir)
+	if r.err == nil || !strings.Contains(r.errOut, "--yes") {
+		t.Fatalf("clean without --yes and no terminal must refuse:\n%s", r)
+	}
+	r = mustRun(t, "clean", "--dir", dir, "--yes")
+	order := []string{"detach policy", "INACTIVE", "detach certificate", "delete certificate", "delete thing", "delete policy", "set CA", "delete CA"}
+	pos := -1
+	for _, w := range order {
+		i := strings.Index(r.out[max(pos, 0):], w)
+		if i < 0 {
+			t.Fatalf("clean output lacks %q in order:\n%s", w, r.out)
+		}
+		pos = max(pos, 0) + i
+	}
+	s = session(t, dir)
+	ctx := context.Background()
+	if _, err := s.Client().DescribeCertificate(ctx, certID); !aws.IsKind(err, aws.KindNotFound) {
+		t.Errorf("certificate still there: %v", err)
+	}
+	if _, err := s.Client().DescribeThing(ctx, steps.DefaultThing); !aws.IsKind(err, aws.KindNotFound) {
+		t.Errorf("thing still there: %v", err)
+	}
+	for _, p := range pols {
+		if _, err := s.Client().GetPolicy(ctx, p); !aws.IsKind(err, aws.KindNotFound) {
+			t.Errorf("policy %s still there: %v", p, err)
+		}
+	}
+	if ca, err := s.Client().FindCA(ctx, caID); err != nil || ca != nil {
+		t.Errorf("CA still there: %v %v", ca, err)
+	}
+	s.Close()
+	// Idempotent: nothing left to clean; and a new run provisions everything again.
+	r = mustRun(t, "clean", "--dir", dir, "--yes")
+	mustRun(t, "run", "--dir", dir)
+	s = session(t, dir)
+	checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
+}
