@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/steps"
 	"github.com/jitpwiz/jitpwiz/ui"
 	"github.com/spf13/cobra"
@@ -41,7 +42,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addWizard(root)
-	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newLocalCmd())
 	return root
 }
 
@@ -94,6 +95,47 @@ func wizardHeader(s *steps.Session, demo bool) string {
 		h += " · demo"
 	}
 	return h
+}
+
+// newLocalCmd runs the embedded local AWS IoT Core standalone until Ctrl+C.
+func newLocalCmd() *cobra.Command {
+	var (
+		dir, region, listen, host string
+		apiPort, mqttPort         int
+		alpnPort                  int
+	)
+	cmd := &cobra.Command{
+		Use:   "local",
+		Short: "Run the embedded local AWS IoT Core (control plane + MQTT broker) until Ctrl+C",
+		Long: "jitpwiz local runs the local AWS IoT Core on its own, so the AWS CLI and mosquitto_pub commands of the\n" +
+			"JITP walkthrough work against it by hand. It prints the endpoint URL, the MQTT host:port, the awsRootCA.pem\n" +
+			"path and ready-to-paste exports, then streams provisioning events. State is kept in <dir>/.local-iot.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host}
+			if cmd.Flags().Changed("api-port") {
+				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
+			}
+			if cmd.Flags().Changed("mqtt-port") {
+				opts.MQTTAddr = fmt.Sprintf(":%d", mqttPort)
+			}
+			if alpnPort != 0 {
+				opts.ALPNAddr = fmt.Sprintf(":%d", alpnPort)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return local.Run(ctx, opts, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", steps.DefaultDir, "workspace directory; state is kept in <dir>/.local-iot")
+	f.StringVar(&region, "region", "", "region of a new local state (default "+local.DefaultRegion+"; an existing state keeps its own)")
+	f.IntVar(&apiPort, "api-port", 4599, "control-plane port (0: a free port; default 4599, or a free port when taken)")
+	f.IntVar(&mqttPort, "mqtt-port", 8883, "MQTT-over-TLS port (0: a free port; default 8883, or a free port when taken)")
+	f.IntVar(&alpnPort, "alpn-port", 0, "also listen for MQTT with ALPN x-amzn-mqtt-ca on this port (AWS's 443 flavour)")
+	f.StringVar(&listen, "listen", "", "interface address to listen on (default 127.0.0.1, loopback only; 0.0.0.0 exposes it)")
+	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
+	return cmd
 }
 
 func newVersionCmd() *cobra.Command {

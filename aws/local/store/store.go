@@ -33,7 +33,7 @@ const (
 // Defaults for a fresh state.
 const (
 	DefaultAccount = "123456789012"
-	DefaultRegion  = "us-east-1"
+	DefaultRegion  = "us-east-2" // the AWS JITP walkthrough's region
 )
 
 // Dir returns the state directory of a workspace: <workspace>/.local-iot.

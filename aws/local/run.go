@@ -1,0 +1,118 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Run starts the local IoT Core, writes the connection details (endpoint URL, MQTT
+// host:port, awsRootCA.pem, ready-to-paste exports) to w, then streams every event
+// to w until ctx is cancelled (Ctrl+C in `jitpwiz local`). It returns after the
+// server has stopped.
+func Run(ctx context.Context, opts Options, w io.Writer) error {
+	s, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	evs, cancel := s.Events()
+	defer cancel()
+	WriteBanner(w, s)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(w, "\nStopping; the state is saved in", s.Store().Path())
+			return s.Close()
+		case <-s.Done():
+			return nil
+		case ev, ok := <-evs:
+			if !ok {
+				return nil
+			}
+			fmt.Fprintln(w, FormatEvent(ev))
+		}
+	}
+}
+
+// WriteBanner writes how to reach s: URLs, files, and commands to paste.
+func WriteBanner(w io.Writer, s *Server) {
+	q := pki.ShellQuote
+	ep := s.EndpointURL()
+	root := s.RootCAPath()
+	fmt.Fprintf(w, "jitpwiz local — AWS IoT Core on this machine (account %s, region %s)\n\n", s.Account(), s.Region())
+	fmt.Fprintf(w, "  Control plane (IoT, IAM, STS)   %s\n", ep)
+	fmt.Fprintf(w, "  MQTT over TLS, mutual auth      %s:%d   (DescribeEndpoint iot:Data-ATS returns %s)\n", s.MQTTHost(), s.MQTTPort(), s.MQTTHost())
+	if p := s.ALPNPort(); p != 0 {
+		fmt.Fprintf(w, "  MQTT, ALPN x-amzn-mqtt-ca       %s:%d\n", s.MQTTHost(), p)
+	}
+	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
+	fmt.Fprintf(w, "  State                           %s\n\n", s.Store().Path())
+	fmt.Fprintln(w, "Paste into a shell (any credentials work; these are dummies):")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n",
+		AccessKeyID, SecretAccessKey, s.Region(), s.Region())
+	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s   # aws-sdk-go-v2 and pip awscli honour it\n", q(ep))
+	fmt.Fprintf(w, "  aws iot get-registration-code --endpoint-url %s   # Debian's /usr/bin/aws needs --endpoint-url\n", q(ep))
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert deviceCertAndCACert.crt --key deviceCert.key -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		q(root), q(s.MQTTHost()), s.MQTTPort())
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Events (Ctrl+C to stop):")
+}
+
+// FormatEvent renders an event as one line (plus indented parameter lines for a
+// failed provisioning, since they show which certificate fields the template saw).
+func FormatEvent(ev store.Event) string {
+	var b strings.Builder
+	b.WriteString(ev.Time.Local().Format(time.TimeOnly))
+	b.WriteString("  ")
+	fmt.Fprintf(&b, "%-22s", ev.Kind)
+	var who []string
+	if ev.Thing != "" {
+		who = append(who, "thing "+ev.Thing)
+	}
+	if ev.Client != "" {
+		who = append(who, "client "+ev.Client)
+	}
+	if ev.CertID != "" {
+		who = append(who, "cert "+short(ev.CertID))
+	} else if ev.CAID != "" {
+		who = append(who, "CA "+short(ev.CAID))
+	}
+	if len(who) > 0 {
+		b.WriteString("[" + strings.Join(who, ", ") + "] ")
+	}
+	if ev.Error != "" {
+		b.WriteString(ev.Error + ": ")
+	}
+	b.WriteString(ev.Message)
+	if ev.Kind == store.EventProvisioningFailed && len(ev.Params) > 0 {
+		keys := make([]string, 0, len(ev.Params))
+		for k := range ev.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString("\n          parameters from the certificate:")
+		for _, k := range keys {
+			fmt.Fprintf(&b, "\n            %s = %s", k, ev.Params[k])
+		}
+	}
+	return b.String()
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12] + "…"
+	}
+	return id
+}
+
+// StateDir is where Start keeps the state of workspace dir.
+func StateDir(dir string) string { return filepath.Join(dir, store.DirName) }
