@@ -621,3 +621,23 @@ func TestTransportClassification(t *testing.T) {
 		t.Fatal("an *Error must pass through unchanged")
 	}
 }
+
+// BenchmarkErrorMappingThroughSDK measures one failing IoT call through the real SDK
+// (signing, HTTP to loopback, error deserialisation, mapping).
+func BenchmarkErrorMappingThroughSDK(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		restJSONError(w, 409, "ResourceAlreadyExistsException", `{"message":"exists","resourceId":"abc","resourceArn":"arn:x"}`)
+	}))
+	defer srv.Close()
+	c, err := New(context.Background(), Config{Region: "us-east-2", EndpointURL: srv.URL, StaticAccessKeyID: "a", StaticSecretKey: "b", MaxAttempts: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		_, err := c.RegisterCA(ctx, RegisterCAInput{CACertificatePEM: "x"})
+		if !IsKind(err, KindAlreadyExists) {
+			b.Fatal(err)
+		}
+	}
+}

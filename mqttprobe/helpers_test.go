@@ -32,7 +32,7 @@ type keyCert struct {
 
 var serial atomic.Int64
 
-func newCert(t *testing.T, subject pkix.Name, parent *keyCert, isCA bool, dns []string, notAfter time.Time) *keyCert {
+func newCert(t testing.TB, subject pkix.Name, parent *keyCert, isCA bool, dns []string, notAfter time.Time) *keyCert {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -80,7 +80,7 @@ var (
 	sharedPKI *pkiSet
 )
 
-func testPKI(t *testing.T) *pkiSet {
+func testPKI(t testing.TB) *pkiSet {
 	pkiOnce.Do(func() {
 		year := time.Now().Add(365 * 24 * time.Hour)
 		p := &pkiSet{}
@@ -96,7 +96,7 @@ func testPKI(t *testing.T) *pkiSet {
 	return sharedPKI
 }
 
-func keyPEM(t *testing.T, k crypto.Signer) []byte {
+func keyPEM(t testing.TB, k crypto.Signer) []byte {
 	b, err := pki.EncodeKeyPEM(k)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func keyPEM(t *testing.T, k crypto.Signer) []byte {
 }
 
 // deviceOpts builds Options for addr with the device cert (bundle adds the CA).
-func deviceOpts(t *testing.T, p *pkiSet, dev *keyCert, addr string, bundle bool) Options {
+func deviceOpts(t testing.TB, p *pkiSet, dev *keyCert, addr string, bundle bool) Options {
 	certPEM := pki.EncodeCertPEM(dev.cert)
 	if bundle {
 		certPEM = pki.Bundle(dev.cert, p.deviceCA.cert)
@@ -117,7 +117,7 @@ func deviceOpts(t *testing.T, p *pkiSet, dev *keyCert, addr string, bundle bool)
 // fakeBroker is a TLS server with a tiny MQTT 3.1.1 behaviour, enough to reproduce what
 // AWS IoT does at each layer.
 type fakeBroker struct {
-	t        *testing.T
+	t        testing.TB
 	ln       net.Listener
 	cfg      *tls.Config
 	mode     string // "drop", "connack5", "accept", "silent", "rawclose"
@@ -131,7 +131,7 @@ type fakeBroker struct {
 	wg       sync.WaitGroup
 }
 
-func startBroker(t *testing.T, p *pkiSet, mode string, mutate func(*tls.Config)) *fakeBroker {
+func startBroker(t testing.TB, p *pkiSet, mode string, mutate func(*tls.Config)) *fakeBroker {
 	t.Helper()
 	b := &fakeBroker{t: t, mode: mode}
 	clientCAs := x509.NewCertPool()
@@ -289,7 +289,7 @@ func needTool(t *testing.T, name string) string {
 	return p
 }
 
-func writeFiles(t *testing.T, files map[string][]byte) string {
+func writeFiles(t testing.TB, files map[string][]byte) string {
 	dir := t.TempDir()
 	for n, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
