@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,7 +24,7 @@ type Context struct {
 	// "GivenName", "Initials", "Pseudonym", "GenerationQualifier",
 	// "AlternativeName.DNSName", ...) to their values. See SubjectAttributes.
 	Subject, Issuer map[string][]string
-	SerialNumber    string // certificate serial number, for iot:Certificate.SerialNumber
+	SerialNumber    string // certificate serial number in decimal, for iot:Certificate.SerialNumber
 	SourceIP        string // client address, for aws:SourceIp
 }
 
@@ -60,6 +63,38 @@ func SubjectAttributes(n pkix.Name) map[string][]string {
 		}
 	}
 	return m
+}
+
+// SetCertificate fills the certificate-derived fields of the context from the
+// device certificate: Subject and Issuer (with the subject alternative names
+// as "AlternativeName.DNSName", "AlternativeName.RFC822Name",
+// "AlternativeName.UniformResourceIdentifier" and "AlternativeName.IPAddress";
+// DirectoryName and the issuer's alternative names are not filled),
+// SerialNumber (decimal, as AWS IoT documents for iot:Certificate.SerialNumber) and, if
+// empty, CertificateID (hex SHA-256 of the DER).
+func (c *Context) SetCertificate(cert *x509.Certificate) {
+	c.Subject = SubjectAttributes(cert.Subject)
+	c.Issuer = SubjectAttributes(cert.Issuer)
+	add := func(k string, vs ...string) {
+		if len(vs) > 0 {
+			c.Subject["AlternativeName."+k] = append(c.Subject["AlternativeName."+k], vs...)
+		}
+	}
+	add("DNSName", cert.DNSNames...)
+	add("RFC822Name", cert.EmailAddresses...)
+	for _, u := range cert.URIs {
+		add("UniformResourceIdentifier", u.String())
+	}
+	for _, ip := range cert.IPAddresses {
+		add("IPAddress", ip.String())
+	}
+	if cert.SerialNumber != nil {
+		c.SerialNumber = cert.SerialNumber.String()
+	}
+	if c.CertificateID == "" && len(cert.Raw) > 0 {
+		sum := sha256.Sum256(cert.Raw)
+		c.CertificateID = hex.EncodeToString(sum[:])
+	}
 }
 
 func nonEmpty(s string) []string {

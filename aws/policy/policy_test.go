@@ -1,12 +1,22 @@
 package policy
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"errors"
+	"math/big"
+	"net"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -389,5 +399,46 @@ func TestKnownNames(t *testing.T) {
 func TestCountChars(t *testing.T) {
 	if n := CountChars("{ \"a\" :\n\t\"b c\" }"); n != 10 {
 		t.Errorf("CountChars = %d, want 10", n)
+	}
+}
+
+func TestSetCertificate(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("spiffe://demo/thing")
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(0x1a2b), Subject: pkix.Name{CommonName: "DemoThing", Country: []string{"IN"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"demo.example.com"}, EmailAddresses: []string{"ops@example.com"}, URIs: []*url.URL{u},
+		IPAddresses: []net.IP{net.ParseIP("192.0.2.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ctx Context
+	ctx.SetCertificate(cert)
+	sum := sha256.Sum256(der)
+	if ctx.CertificateID != hex.EncodeToString(sum[:]) || ctx.SerialNumber != "6699" {
+		t.Errorf("id %s serial %s", ctx.CertificateID, ctx.SerialNumber)
+	}
+	for name, want := range map[string]string{
+		"iot:Certificate.Subject.CommonName":                                "DemoThing",
+		"iot:Certificate.Issuer.Country":                                    "IN",
+		"iot:Certificate.Subject.AlternativeName.DNSName":                   "demo.example.com",
+		"iot:Certificate.Subject.AlternativeName.RFC822Name":                "ops@example.com",
+		"iot:Certificate.Subject.AlternativeName.UniformResourceIdentifier": "spiffe://demo/thing",
+		"iot:Certificate.Subject.AlternativeName.IPAddress":                 "192.0.2.1",
+		"iot:Certificate.SerialNumber":                                      "6699", // decimal, as AWS documents
+	} {
+		if got, why := ctx.resolve(name); got != want {
+			t.Errorf("${%s} = %q (%s), want %q", name, got, why, want)
+		}
 	}
 }
