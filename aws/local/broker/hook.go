@@ -22,7 +22,11 @@ import (
 //   - OnACLCheck: iot:Receive for every delivery (a denied message is dropped for
 //     that subscriber). mochi also asks it about each filter of a SUBSCRIBE it
 //     processes; those filters were already authorized in OnPacketRead, so they are
-//     recognised through the pending-subscribe marks and let through.
+//     recognised through the pending-subscribe marks (and only checked against the
+//     50-subscriptions limit). mochi's hook cannot tell the two calls apart, so a
+//     delivery to this client on a topic spelled exactly like a filter of the
+//     SUBSCRIBE it is processing at that instant skips its iot:Receive check
+//     (and that filter is then checked as a delivery) — a narrow race, accepted.
 type hook struct {
 	mqtt.HookBase
 	b *Broker
