@@ -197,7 +197,15 @@ func certValues(m map[string][]string, which, attr, v string) ([]string, string)
 			index, attr = n-1, attr[:i]
 		}
 	}
-	vals := m[attr]
+	vals, ok := m[attr]
+	if !ok { // AWS's own examples spell some attributes in lower case (e.g. "initials")
+		for k, v := range m {
+			if strings.EqualFold(k, attr) {
+				vals = v
+				break
+			}
+		}
+	}
 	if len(vals) == 0 {
 		return nil, fmt.Sprintf("the certificate %s has no %s, so %s does not resolve", which, attr, v)
 	}
@@ -218,8 +226,17 @@ func certValues(m map[string][]string, which, attr, v string) ([]string, string)
 			return nil, fmt.Sprintf("the certificate %s %s is longer than %d characters, so AWS IoT does not substitute %s", which, attr, maxCertVarLen, v)
 		}
 	}
-	return vals, ""
+	out := make([]string, len(vals))
+	for i, s := range vals {
+		out[i] = dnEscaper.Replace(s)
+	}
+	return out, ""
 }
+
+// dnEscaper prefixes the characters AWS IoT documents as special in
+// certificate policy variables with a backslash (e.g. "O=Acme, Inc" becomes
+// "O\=Acme\, Inc").
+var dnEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`, `"`, `\"`, `=`, `\=`, `<`, `\<`, `>`, `\>`, `;`, `\;`)
 
 // connThing returns the thing named by the client ID if it is attached to the
 // certificate (non-exclusive association: the client ID must equal the thing name).
