@@ -20,6 +20,9 @@
 // particular ${iot:Connection.Thing.*} resolves only when the client ID is the
 // name of a thing attached to the certificate (non-exclusive association), and
 // certificate variables whose value contains * $ + ? # or is longer than 1024
-// characters are not substituted. Decision.Explain says in plain words why a
+// characters are not substituted; other certificate values have , " \ = < > ;
+// prefixed with a backslash, multi-valued attributes give their first value
+// (.N picks one, .List all, at most 5), and iot:Certificate.SerialNumber is
+// decimal — all as AWS IoT documents. Decision.Explain says in plain words why a
 // request was denied, naming the statement that would have allowed it.
 package policy
