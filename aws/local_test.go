@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"net"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,9 +12,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
-	"github.com/jitpwiz/jitpwiz/aws/local/api"
-	"github.com/jitpwiz/jitpwiz/aws/local/broker"
-	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -34,33 +31,26 @@ type localIoT struct {
 	rootPEM  []byte
 }
 
+// testEndpointHost is an AWS-style data endpoint name served by the local broker (dialled
+// on loopback), so region parsing of the endpoint is exercised too.
+const testEndpointHost = "a1b2c3d4e5f6g7-ats.iot." + testRegion + ".amazonaws.com"
+
 func startLocal(t *testing.T) *localIoT {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{Account: testAccount, Region: testRegion})
+	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: testRegion, Account: testAccount,
+		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", EndpointHost: testEndpointHost})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var host string
-	_ = st.View(func(s *store.State) error { host = s.EndpointAddress(); return nil })
-	b, err := broker.New(broker.Options{Store: st, Dir: dir, Addr: "127.0.0.1:0", Hostnames: []string{host}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	h := api.New(st, api.Options{EndpointHost: host, MQTTPort: b.Port(), RootCAPath: b.RootCAPath(), OnCertificateStatus: b.CertificateStatusChanged})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &localIoT{url: srv.URL, host: host, mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port())), rootPEM: b.RootCAPEM()}
+	t.Cleanup(func() { _ = srv.Close() })
+	return &localIoT{url: srv.EndpointURL(), host: srv.MQTTHost(),
+		mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.MQTTPort())), rootPEM: srv.RootCAPEM()}
 }
 
 func (l *localIoT) client(t *testing.T) aws.Client {
 	t.Helper()
-	c, err := aws.New(context.Background(), aws.Config{Region: testRegion, EndpointURL: l.url, StaticAccessKeyID: "AKIDLOCAL",
-		StaticSecretKey: "local", MaxAttempts: 2, MaxBackoff: time.Millisecond, RoleWait: 2 * time.Second})
+	c, err := aws.New(context.Background(), aws.Config{Region: testRegion, EndpointURL: l.url, StaticAccessKeyID: local.AccessKeyID,
+		StaticSecretKey: local.SecretAccessKey, MaxAttempts: 2, MaxBackoff: time.Millisecond, RoleWait: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

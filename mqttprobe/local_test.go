@@ -5,16 +5,13 @@ import (
 	"crypto"
 	"crypto/x509"
 	"net"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
-	"github.com/jitpwiz/jitpwiz/aws/local/api"
-	"github.com/jitpwiz/jitpwiz/aws/local/broker"
-	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -32,32 +29,28 @@ type localEnv struct {
 	cloud    aws.Client
 }
 
+// localEndpointHost is an AWS-style data endpoint name served by the local broker
+// (dialled on loopback), so the region in the endpoint name takes part in diagnoses.
+const localEndpointHost = "a1b2c3d4e5f6g7-ats.iot." + localRegion + ".amazonaws.com"
+
 func startLocalIoT(t *testing.T) *localEnv {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{Account: localAccount, Region: localRegion})
+	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: localRegion, Account: localAccount,
+		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", EndpointHost: localEndpointHost})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var host string
-	_ = st.View(func(s *store.State) error { host = s.EndpointAddress(); return nil })
-	b, err := broker.New(broker.Options{Store: st, Dir: dir, Addr: "127.0.0.1:0", Hostnames: []string{host}})
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := aws.New(context.Background(), aws.Config{Region: localRegion, EndpointURL: srv.EndpointURL(), StaticAccessKeyID: local.AccessKeyID,
+		StaticSecretKey: local.SecretAccessKey, MaxAttempts: 2, MaxBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
+	host, err := c.DataEndpoint(context.Background())
+	if err != nil || host != srv.MQTTHost() {
+		t.Fatalf("DataEndpoint = %q, %v; want %q", host, err, srv.MQTTHost())
 	}
-	t.Cleanup(func() { _ = b.Close() })
-	srv := httptest.NewServer(api.New(st, api.Options{EndpointHost: host, MQTTPort: b.Port(), RootCAPath: b.RootCAPath(),
-		OnCertificateStatus: b.CertificateStatusChanged}))
-	t.Cleanup(srv.Close)
-	c, err := aws.New(context.Background(), aws.Config{Region: localRegion, EndpointURL: srv.URL, StaticAccessKeyID: "AKIDLOCAL",
-		StaticSecretKey: "local", MaxAttempts: 2, MaxBackoff: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &localEnv{host: host, mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port())), rootPEM: b.RootCAPEM(), cloud: c}
+	return &localEnv{host: host, mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.MQTTPort())), rootPEM: srv.RootCAPEM(), cloud: c}
 }
 
 type localCA struct {
