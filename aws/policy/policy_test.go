@@ -444,3 +444,23 @@ func TestSetCertificate(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStrictJSON(t *testing.T) {
+	for _, doc := range []string{
+		`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*",}]}`,
+		`{"Statement":[{"Effect":"Allow","Action":["iot:Connect",],"Resource":"*"}]}`,
+		`{"Statement":[{"Effect":"Allow" "Action":"*","Resource":"*"}]}`,
+		`{'Statement':[]}`,
+	} {
+		_, err := Parse(doc)
+		var me *MalformedError
+		if !errors.As(err, &me) || !strings.HasPrefix(me.Reason, "invalid JSON") {
+			t.Errorf("%s: err = %v", doc, err)
+			continue
+		}
+		// The position points at the offending character.
+		if bad := strings.IndexAny(doc[me.Offset:], `}]"'`); bad != 0 {
+			t.Errorf("%s: offset %d points at %q", doc, me.Offset, doc[me.Offset:])
+		}
+	}
+}
