@@ -347,11 +347,9 @@ func (a *authorizer) evaluate(cl *mqtt.Client, certID string, leaf *x509.Certifi
 		ClientID:       cl.ID,
 		CertificateID:  certID,
 		AttachedThings: view.Things,
-		Subject:        policy.SubjectAttributes(leaf.Subject),
-		Issuer:         policy.SubjectAttributes(leaf.Issuer),
-		SerialNumber:   leaf.SerialNumber.Text(16),
 		SourceIP:       remoteIP(cl),
 	}
+	ctx.SetCertificate(leaf)
 	d := policy.Evaluate(docs, ctx, policy.Request{Action: action, Resource: resource})
 	if len(view.Policies) == 0 && !d.Allowed {
 		d.Explain = fmt.Sprintf("no policy is attached to certificate %s (%s)", certID, d.Explain)

@@ -207,8 +207,9 @@ func New(opts Options) (*Broker, error) {
 	return b, nil
 }
 
-// Start listens on Addr (and ALPNAddr) and serves in the background.
-func (b *Broker) Start() error {
+// Start listens on Addr (and ALPNAddr) and serves in the background. If it
+// fails, the broker is closed (create a new one to retry).
+func (b *Broker) Start() (err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -217,6 +218,15 @@ func (b *Broker) Start() error {
 	if b.started {
 		return errors.New("local broker: already started")
 	}
+	defer func() {
+		if err != nil {
+			for _, l := range b.lns {
+				l.Close()
+			}
+			b.closed = true
+			b.rec.close()
+		}
+	}()
 	ln, err := listenLoopback(b.opts.Addr, true)
 	if err != nil {
 		return err
@@ -224,27 +234,20 @@ func (b *Broker) Start() error {
 	b.lns = append(b.lns, ln)
 	b.addr = ln.Addr()
 	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(deadlineListener{ln, b.connectTimeout}, b.tlsConfig(false)))); err != nil {
-		ln.Close()
-		return err
+		return fmt.Errorf("local broker: %w", err)
 	}
 	if b.opts.ALPNAddr != "" {
 		aln, err := listenLoopback(b.opts.ALPNAddr, false)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		b.lns = append(b.lns, aln)
 		b.alpnAddr = aln.Addr()
 		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(deadlineListener{aln, b.connectTimeout}, b.tlsConfig(true)))); err != nil {
-			ln.Close()
-			aln.Close()
-			return err
+			return fmt.Errorf("local broker: %w", err)
 		}
 	}
 	if err := b.server.Serve(); err != nil {
-		for _, l := range b.lns {
-			l.Close()
-		}
 		return fmt.Errorf("local broker: %w", err)
 	}
 	b.started = true

@@ -135,3 +135,22 @@ func TestIdentityRejectsMismatchedKey(t *testing.T) {
 		t.Fatalf("want mismatch error, got %v", err)
 	}
 }
+
+func TestStartFailsCleanlyOnBusyPort(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b, err := New(Options{Store: e.st, Dir: e.dir, Addr: e.b.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Start()
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on") || !strings.Contains(err.Error(), "choose another port") {
+		t.Fatalf("want a clear listen error, got %v", err)
+	}
+	if err := b.Start(); err == nil {
+		t.Fatal("a failed broker started on retry")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

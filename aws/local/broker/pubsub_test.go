@@ -344,3 +344,33 @@ func TestRestartKeepsStateAndRoot(t *testing.T) {
 		t.Fatalf("%d provisioning events after restart, want 1", n)
 	}
 }
+
+// Policies see the connection's certificate: ${iot:Certificate.Subject.CommonName}
+// and ${iot:CertificateId} resolve from the client certificate.
+func TestCertificatePolicyVariables(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "sensor-7"})
+	arn := "arn:aws:iot:" + testRegion + ":" + testAccount
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `:client/${iot:Certificate.Subject.CommonName}"},
+	 {"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `:topic/certs/${iot:CertificateId}"}]}`
+	e.activeDevice(t, ca, dev, "CertVars", doc)
+
+	c := e.connected(t, ca, dev, "sensor-7")
+	if err := c.publish("certs/"+dev.id, 1, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, packets.Puback, "publish to certs/<own id>")
+	if err := c.publish("certs/someone-else", 1, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClosed(t, "publish to another certificate's topic")
+
+	other := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+	if rc, err := other.connect("sensor-8"); err == nil {
+		t.Fatalf("client ID other than the CN got CONNACK %d", rc)
+	}
+}
