@@ -134,6 +134,9 @@ func TestErrorMappingRestJSON(t *testing.T) {
 			body: `{"message":"Cannot delete. Thing Dev1 is still attached to one or more principals"}`,
 			call: func(c Client) error { return c.DeleteThing(ctx, "Dev1") },
 			kind: KindInvalidRequest, cause: "still attached", fix: "detach the principals first", attempts: 1},
+		{name: "conflicting resource update", status: 409, header: "ConflictingResourceUpdateException", body: `{"message":"busy"}`,
+			call: func(c Client) error { return c.UpdateCA(ctx, "ab", UpdateCAInput{NewStatus: StatusActive}) },
+			kind: KindConflict, cause: "changed by someone else", fix: "retry", attempts: 1},
 		{name: "version conflict", status: 409, header: "VersionConflictException", body: `{"message":"version"}`,
 			call: func(c Client) error { return c.DeleteThing(ctx, "Dev1") },
 			kind: KindConflict, cause: "changed by someone else", fix: "retry", attempts: 1},
@@ -259,6 +262,56 @@ func TestRegisterCARetriesWhileRoleNotPropagated(t *testing.T) {
 			t.Fatalf("got %+v after %d requests", e, n.Load())
 		}
 	})
+}
+
+// List operations follow nextToken/nextMarker until the last page.
+func TestPagination(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/things" && q.Get("nextToken") == "":
+			fmt.Fprint(w, `{"things":[{"thingName":"a","version":1}],"nextToken":"t2"}`)
+		case r.URL.Path == "/things" && q.Get("nextToken") == "t2":
+			fmt.Fprint(w, `{"things":[{"thingName":"b","attributes":{"k":"v"},"version":2}]}`)
+		case r.URL.Path == "/cacertificates" && q.Get("marker") == "":
+			fmt.Fprint(w, `{"certificates":[{"certificateId":"c1","status":"ACTIVE","creationDate":1700000000.5}],"nextMarker":"m2"}`)
+		case r.URL.Path == "/cacertificates" && q.Get("marker") == "m2":
+			fmt.Fprint(w, `{"certificates":[{"certificateId":"c2","status":"INACTIVE","creationDate":1700000001}]}`)
+		case strings.HasPrefix(r.URL.Path, "/things/a/principals") && q.Get("nextToken") == "":
+			fmt.Fprint(w, `{"principals":["arn:1"],"nextToken":"p2"}`)
+		case strings.HasPrefix(r.URL.Path, "/things/a/principals"):
+			fmt.Fprint(w, `{"principals":["arn:2"]}`)
+		default:
+			restJSONError(w, 404, "ResourceNotFoundException", `{"message":"unexpected `+r.URL.Path+`"}`)
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, 1)
+	ctx := context.Background()
+	things, err := c.ListThings(ctx)
+	if err != nil || len(things) != 2 || things[0].Name != "a" || things[1].Attributes["k"] != "v" || things[1].Version != 2 {
+		t.Fatalf("ListThings = %+v, %v", things, err)
+	}
+	cas, err := c.ListCAs(ctx)
+	if err != nil || len(cas) != 2 || cas[1].ID != "c2" || cas[0].CreationDate.Unix() != 1700000000 {
+		t.Fatalf("ListCAs = %+v, %v", cas, err)
+	}
+	ps, err := c.ListThingPrincipals(ctx, "a")
+	if err != nil || strings.Join(ps, ",") != "arn:1,arn:2" {
+		t.Fatalf("ListThingPrincipals = %v, %v", ps, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 6 {
+		t.Fatalf("requests %v", seen)
+	}
 }
 
 func TestFindCANotFoundIsNil(t *testing.T) {
