@@ -1,0 +1,504 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iot"
+	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
+
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+func needTool(t testing.TB, path string) {
+	t.Helper()
+	if _, err := exec.LookPath(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", path, err)
+		}
+		t.Skipf("%s not installed: %v", path, err)
+	}
+}
+
+func startServer(t *testing.T, dir string) *Server {
+	t.Helper()
+	s, err := Start(context.Background(), Options{Dir: dir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+type result struct {
+	out  string
+	code int
+}
+
+// run runs a command in dir with a deadline and returns its combined output and exit code.
+func run(t *testing.T, dir string, env []string, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		code = ee.ExitCode()
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s %v timed out: %s", name, args, buf.String())
+	}
+	return result{buf.String(), code}
+}
+
+// awsCLI runs the Debian AWS CLI against s with the dummy credentials, as a user
+// following the walkthrough would (output JSON decoded into v when non-nil).
+func awsCLI(t *testing.T, s *Server, dir string, v any, args ...string) {
+	t.Helper()
+	home := filepath.Join(dir, ".home")
+	_ = os.MkdirAll(home, 0o700)
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_PAGER=",
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none")}, s.Env()...)
+	r := run(t, dir, env, "/usr/bin/aws", append(args, "--endpoint-url", s.EndpointURL(), "--output", "json")...)
+	if r.code != 0 {
+		t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), r.code, r.out)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(r.out), v); err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, r.out)
+		}
+	}
+}
+
+func mosquittoPub(t *testing.T, s *Server, dir, cert, clientID, topic string) result {
+	t.Helper()
+	return run(t, dir, []string{"PATH=" + os.Getenv("PATH")}, "mosquitto_pub",
+		"--cafile", s.RootCAPath(), "--cert", cert, "--key", "deviceCert.key",
+		"-h", s.MQTTHost(), "-p", strconv.Itoa(s.MQTTPort()), "-q", "1", "-t", topic, "-i", clientID,
+		"--tls-version", "tlsv1.2", "-m", "Hello", "-d")
+}
+
+// walkthroughFiles writes the walkthrough's CA and device files into dir (keys 0600)
+// and returns the CA.
+type files struct {
+	ca    *x509.Certificate
+	caKey crypto.Signer
+}
+
+func writeWalkthroughFiles(t *testing.T, dir string, subject pki.Subject) files {
+	t.Helper()
+	caKey, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.SelfSignCA(caKey, pki.Subject{Country: "IN", Organization: "AMZ"}, 3650)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devKey, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NewCSR(devKey, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := pki.IssueCert(ca, caKey, csr, 365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := pki.EncodeKeyPEM(devKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte, mode os.FileMode) {
+		if err := pki.WriteFile(filepath.Join(dir, name), b, mode, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(pki.FileCACert, pki.EncodeCertPEM(ca), 0o644)
+	write(pki.FileDeviceKey, keyPEM, 0o600)
+	write(pki.FileDeviceCert, pki.EncodeCertPEM(dev), 0o644)
+	write(pki.FileDeviceBundle, pki.Bundle(dev, ca), 0o644)
+	return files{ca, caKey}
+}
+
+func (f files) writeVerification(t *testing.T, dir, code string) {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NewCSR(key, pki.Subject{CommonName: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pki.IssueCert(f.ca, f.caKey, csr, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.WriteFile(filepath.Join(dir, pki.FileVerifCert), pki.EncodeCertPEM(v), 0o644, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const trustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// waitEvent waits for an event of kind on ch.
+func waitEvent(t *testing.T, ch <-chan store.Event, kind string) store.Event {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+// TestWalkthroughEndToEnd is the AWS JITP walkthrough against the local IoT Core with
+// the clients nobody here wrote: the Debian AWS CLI and mosquitto_pub, used exactly as
+// the walkthrough uses them.
+func TestWalkthroughEndToEnd(t *testing.T) {
+	needTool(t, "/usr/bin/aws")
+	needTool(t, "mosquitto_pub")
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	evs, cancel := s.Events()
+	defer cancel()
+	f := writeWalkthroughFiles(t, dir, pki.Subject{Country: "IN", CommonName: "DemoThing"})
+
+	var rc struct{ RegistrationCode string }
+	awsCLI(t, s, dir, &rc, "iot", "get-registration-code")
+	f.writeVerification(t, dir, rc.RegistrationCode)
+	if err := os.WriteFile(filepath.Join(dir, "trust.json"), []byte(trustPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var role struct{ Role struct{ Arn string } }
+	awsCLI(t, s, dir, &role, "iam", "create-role", "--role-name", "JITPRole", "--assume-role-policy-document", "file://trust.json")
+	awsCLI(t, s, dir, nil, "iam", "attach-role-policy", "--role-name", "JITPRole", "--policy-arn", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")
+	cfg, err := template.Render(template.Scoped, s.Region(), s.Account(), role.Role.Arn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "jitp_template.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var reg struct{ CertificateId string }
+	awsCLI(t, s, dir, &reg, "iot", "register-ca-certificate", "--ca-certificate", "file://deviceRootCA.pem",
+		"--verification-certificate", "file://verificationCert.crt", "--set-as-active", "--allow-auto-registration",
+		"--registration-config", "file://jitp_template.json")
+	var ca struct {
+		CertificateDescription struct{ Status, AutoRegistrationStatus string }
+	}
+	awsCLI(t, s, dir, &ca, "iot", "describe-ca-certificate", "--certificate-id", reg.CertificateId)
+	if ca.CertificateDescription.Status != "ACTIVE" || ca.CertificateDescription.AutoRegistrationStatus != "ENABLE" {
+		t.Fatalf("CA: %+v", ca.CertificateDescription)
+	}
+	var ep struct{ EndpointAddress string }
+	awsCLI(t, s, dir, &ep, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS")
+	if ep.EndpointAddress != s.MQTTHost() {
+		t.Fatalf("describe-endpoint %q, broker host %q", ep.EndpointAddress, s.MQTTHost())
+	}
+
+	// First connect: dropped while JITP provisions.
+	r := mosquittoPub(t, s, dir, pki.FileDeviceBundle, "anyclientID", "foo/bar")
+	if r.code != 7 || !strings.Contains(r.out, "Error: The connection was lost.") {
+		t.Fatalf("first connect: exit %d\n%s", r.code, r.out)
+	}
+	prov := waitEvent(t, evs, store.EventProvisioned)
+	if prov.Thing != "DemoThing" {
+		t.Fatalf("provisioned %+v", prov)
+	}
+
+	var thing struct {
+		ThingName  string
+		Attributes map[string]string
+	}
+	awsCLI(t, s, dir, &thing, "iot", "describe-thing", "--thing-name", "DemoThing")
+	if thing.Attributes["version"] != "v1" || thing.Attributes["country"] != "IN" {
+		t.Fatalf("describe-thing: %+v", thing)
+	}
+	var principals struct{ Principals []string }
+	awsCLI(t, s, dir, &principals, "iot", "list-thing-principals", "--thing-name", "DemoThing")
+	if len(principals.Principals) != 1 {
+		t.Fatalf("list-thing-principals: %+v", principals)
+	}
+	certARN := principals.Principals[0]
+	certID := certARN[strings.LastIndex(certARN, "/")+1:]
+	dev, err := pki.LoadCertFile(filepath.Join(dir, pki.FileDeviceCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if certID != pki.CertID(dev) {
+		t.Fatalf("principal %s is not deviceCert.crt (%s)", certARN, pki.CertID(dev))
+	}
+	var cert struct {
+		CertificateDescription struct{ Status, CaCertificateId string }
+	}
+	awsCLI(t, s, dir, &cert, "iot", "describe-certificate", "--certificate-id", certID)
+	if cert.CertificateDescription.Status != "ACTIVE" || cert.CertificateDescription.CaCertificateId != reg.CertificateId {
+		t.Fatalf("describe-certificate: %+v", cert.CertificateDescription)
+	}
+	var pols struct{ Policies []struct{ PolicyName string } }
+	awsCLI(t, s, dir, &pols, "iot", "list-attached-policies", "--target", certARN)
+	if len(pols.Policies) != 1 {
+		t.Fatalf("list-attached-policies: %+v", pols)
+	}
+	var pol struct{ PolicyDocument string }
+	awsCLI(t, s, dir, &pol, "iot", "get-policy", "--policy-name", pols.Policies[0].PolicyName)
+	if !strings.Contains(pol.PolicyDocument, "${iot:Connection.Thing.ThingName}") {
+		t.Fatalf("policy: %s", pol.PolicyDocument)
+	}
+
+	// Use it: the thing's own topic with deviceCert.crt alone gets PUBACK...
+	r = mosquittoPub(t, s, dir, pki.FileDeviceCert, "DemoThing", "DemoThing/test")
+	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
+		t.Fatalf("publish as DemoThing: exit %d\n%s", r.code, r.out)
+	}
+	// ...and a topic outside DemoThing/* is refused.
+	r = mosquittoPub(t, s, dir, pki.FileDeviceCert, "DemoThing", "foo/bar")
+	if r.code == 0 || strings.Contains(r.out, "received PUBACK") {
+		t.Fatalf("publish to foo/bar as DemoThing: exit %d\n%s", r.code, r.out)
+	}
+	waitEvent(t, evs, store.EventAuthorizationFailure)
+}
+
+// TestRestartKeepsProvisionedDevice provisions a device, stops the server, starts a
+// new one on the same workspace, and connects the device again.
+func TestRestartKeepsProvisionedDevice(t *testing.T) {
+	needTool(t, "mosquitto_pub")
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	f := writeWalkthroughFiles(t, dir, pki.Subject{Country: "IN", CommonName: "Restarted"})
+	ctx := context.Background()
+	iotc, iamc := sdkClients(s)
+	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.writeVerification(t, dir, *code.RegistrationCode)
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verif, _ := os.ReadFile(filepath.Join(dir, pki.FileVerifCert))
+	if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
+		CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif)),
+		SetAsActive: true, AllowAutoRegistration: true,
+		RegistrationConfig: &iottypes.RegistrationConfig{TemplateBody: &cfg.TemplateBody, RoleArn: &cfg.RoleArn},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := mosquittoPub(t, s, dir, pki.FileDeviceBundle, "anyclientID", "foo/bar"); r.code != 7 {
+		t.Fatalf("first connect: exit %d\n%s", r.code, r.out)
+	}
+	rootBefore := s.RootCAPEM()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := startServer(t, dir)
+	if !bytes.Equal(rootBefore, s2.RootCAPEM()) {
+		t.Fatal("awsRootCA.pem changed across restart; clients would stop trusting the broker")
+	}
+	r := mosquittoPub(t, s2, dir, pki.FileDeviceCert, "Restarted", "Restarted/test")
+	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
+		t.Fatalf("reconnect after restart: exit %d\n%s", r.code, r.out)
+	}
+	iotc2, _ := sdkClients(s2)
+	th, err := iotc2.DescribeThing(ctx, &iot.DescribeThingInput{ThingName: sdkaws.String("Restarted")})
+	if err != nil || *th.ThingName != "Restarted" {
+		t.Fatalf("thing after restart: %v", err)
+	}
+}
+
+// TestRunPrintsBannerAndStreamsEvents runs the `jitpwiz local` loop: the banner has
+// everything needed to connect, events appear as they happen, and cancelling stops it.
+func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0", Region: "eu-west-1"}, &out)
+	}()
+	banner := waitFor(t, &out, "Events (Ctrl+C to stop):")
+	for _, want := range []string{
+		"export AWS_ACCESS_KEY_ID=" + AccessKeyID + " AWS_SECRET_ACCESS_KEY=" + SecretAccessKey + " AWS_REGION=eu-west-1",
+		"--endpoint-url http://127.0.0.1:",
+		filepath.Join(dir, ".local-iot", "awsRootCA.pem"),
+		"mosquitto_pub --cafile",
+		"MQTT over TLS, mutual auth      localhost:",
+	} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	m := regexp.MustCompile(`export AWS_ENDPOINT_URL=(\S+)`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no endpoint in banner:\n%s", banner)
+	}
+	u, err := url.Parse(m[1])
+	if err != nil || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("endpoint %q is not loopback", m[1])
+	}
+	cfg := sdkaws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""), RetryMaxAttempts: 1}
+	ep := m[1]
+	iamc := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = &ep })
+	iotc := iot.NewFromConfig(cfg, func(o *iot.Options) { o.BaseEndpoint = &ep })
+	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("R"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := writeWalkthroughFiles(t, dir, pki.Subject{CommonName: "x"})
+	f.writeVerification(t, dir, *code.RegistrationCode)
+	verif, _ := os.ReadFile(filepath.Join(dir, pki.FileVerifCert))
+	if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
+		CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif))}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &out, store.EventCARegistered)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not stop after cancel")
+	}
+	if !strings.Contains(out.String(), "Stopping; the state is saved in") {
+		t.Errorf("no stop message:\n%s", out.String())
+	}
+}
+
+// TestStartOptions checks defaults and refusals: loopback by default, a workspace is
+// required, a bad --listen is explained, and a state keeps its region.
+func TestStartOptions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := Start(context.Background(), Options{}); err == nil {
+		t.Error("Start without a workspace succeeded")
+	}
+	if _, err := Start(context.Background(), Options{Dir: dir, Listen: "not-an-ip"}); err == nil || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("bad listen: %v", err)
+	}
+	s := startServer(t, dir)
+	host, _, _ := net.SplitHostPort(strings.TrimPrefix(s.EndpointURL(), "http://"))
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		t.Errorf("control plane on %s, want loopback", s.EndpointURL())
+	}
+	if a, ok := s.Broker().Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		t.Errorf("broker on %v, want loopback", s.Broker().Addr())
+	}
+	if s.Region() != DefaultRegion || s.Account() != Account || s.MQTTHost() != "localhost" {
+		t.Errorf("defaults: %s %s %s", s.Region(), s.Account(), s.MQTTHost())
+	}
+	fi, err := os.Stat(StateDir(dir))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("state dir: %v %v", fi, err)
+	}
+	if _, err := os.Stat(s.RootCAPath()); err != nil {
+		t.Errorf("awsRootCA.pem: %v", err)
+	}
+	s.Close()
+	if _, err := Start(context.Background(), Options{Dir: dir, Region: "ap-south-1", APIAddr: ":0", MQTTAddr: ":0"}); err == nil || !strings.Contains(err.Error(), DefaultRegion) {
+		t.Errorf("restart with another region: %v", err)
+	}
+	// Cancelling Start's context stops the server.
+	ctx, cancel := context.WithCancel(context.Background())
+	s2, err := Start(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-s2.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop when its context was cancelled")
+	}
+}
+
+// ---- helpers ----
+
+func sdkClients(s *Server) (*iot.Client, *iam.Client) {
+	cfg := sdkaws.Config{Region: s.Region(), Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""), RetryMaxAttempts: 1}
+	ep := s.EndpointURL()
+	return iot.NewFromConfig(cfg, func(o *iot.Options) { o.BaseEndpoint = &ep }),
+		iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = &ep })
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls until the output contains s and returns the output.
+func waitFor(t *testing.T, b *syncBuffer, s string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if out := b.String(); strings.Contains(out, s) {
+			return out
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("output never contained %q:\n%s", s, b.String())
+	return ""
+}
