@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
@@ -608,4 +609,108 @@ func TestE2EClean(t *testing.T) {
 	mustRun(t, "run", "--dir", dir)
 	s = session(t, dir)
 	checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
+}
+
+// TestE2ECommandsWorkByHand runs the commands the steps show — the AWS CLI with
+// --endpoint-url and mosquitto_pub with the real host/port/cafile — against the local IoT
+// Core, as a user would, including the walkthrough's first connect by hand.
+func TestE2ECommandsWorkByHand(t *testing.T) {
+	t.Parallel()
+	lookTool(t, "aws")
+	lookTool(t, "mosquitto_pub")
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	// A second device, made but not yet connected.
+	r := jitpwiz(t, "run", "--dir", dir, "--thing", "ByHand", "--stop-after", "server-trust")
+	if r.err == nil {
+		t.Fatalf("--stop-after did not stop:\n%s", r)
+	}
+	s, err := steps.Open(steps.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sh := func(line string) (string, error) {
+		cmd := exec.Command("sh", "-c", line)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	// Step 4 by hand: the same registration code.
+	cmds := steps.Lookup(steps.IDRegCode).Commands(s)
+	if len(cmds) != 1 || !strings.Contains(cmds[0], "--endpoint-url http://") {
+		t.Fatalf("registration code command %q lacks --endpoint-url", cmds)
+	}
+	out, err := sh(cmds[0])
+	if err != nil || !strings.Contains(out, s.RegistrationCode) {
+		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
+	}
+	// Step 11 by hand: mosquitto_pub is dropped (the expected first-connect drop)...
+	cmds = steps.Lookup(steps.IDFirstConnect).Commands(s)
+	if !strings.Contains(cmds[0], fmt.Sprintf("-p %d", s.Endpoint.Port)) || !strings.Contains(cmds[0], "--cafile awsRootCA.pem") ||
+		!strings.Contains(cmds[0], "devices/ByHand/deviceCertAndCACert.crt") {
+		t.Fatalf("first connect command %q", cmds[0])
+	}
+	out, err = sh(cmds[0])
+	if err == nil {
+		t.Errorf("the first connect by hand should be dropped, mosquitto_pub succeeded:\n%s", out)
+	}
+	// ...and the certificate is then ACTIVE: JITP provisioned it.
+	d := s.DeviceFor("ByHand")
+	var status string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		desc, err := s.Client().DescribeCertificate(context.Background(), d.CertID)
+		if err == nil {
+			if status = desc.Status; status == aws.StatusActive {
+				break
+			}
+		}
+	}
+	if status != aws.StatusActive {
+		t.Fatalf("after the manual first connect the certificate is %q", status)
+	}
+	// Step 13 by hand: publishing as the thing works.
+	cmds = steps.Lookup(steps.IDUse).Commands(s)
+	if out, err := sh(cmds[0]); err != nil {
+		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
+	}
+	s.Close()
+	// The run then finds the device already provisioned and finishes.
+	r = mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(r.out, "already provisioned") || !strings.Contains(r.out, "published as itself") {
+		t.Errorf("resume after a manual first connect:\n%s", r.out)
+	}
+}
+
+// TestE2EEndpointURL runs against a local IoT Core started separately (like `jitpwiz local`),
+// reached through --endpoint-url.
+func TestE2EEndpointURL(t *testing.T) {
+	t.Parallel()
+	srvDir := t.TempDir()
+	srv, err := local.Start(context.Background(), local.Options{Dir: srvDir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "ws")
+	r := mustRun(t, "run", "--dir", dir, "--yes", "--endpoint-url", srv.EndpointURL())
+	if !strings.Contains(r.out, "published as itself") {
+		t.Fatalf("%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".local-iot")); err == nil {
+		t.Error("an embedded IoT Core was started although --endpoint-url was given")
+	}
+	c, err := aws.New(context.Background(), aws.Config{EndpointURL: srv.EndpointURL(), Region: srv.Region(),
+		StaticAccessKeyID: local.AccessKeyID, StaticSecretKey: local.SecretAccessKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := c.DescribeThing(context.Background(), steps.DefaultThing)
+	if err != nil || th.Attributes["country"] != "IN" {
+		t.Fatalf("thing on the separate local IoT Core: %+v %v", th, err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -90,6 +91,13 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 		return false, err
 	}
 	d := s.Device()
+	// A certificate that is ACTIVE already was provisioned earlier (a previous run, or the
+	// walkthrough's mosquitto_pub by hand): the connect below is then only a check.
+	already := false
+	if desc, err := c.DescribeCertificate(ctx, d.CertID); err == nil && desc.Status == aws.StatusActive {
+		already = true
+		s.reportf(IDFirstConnect, "certificate %s is already ACTIVE: it was provisioned before", short(d.CertID))
+	}
 	o := s.probeOptions(d.BundleFile, FirstConnectClientID)
 	s.reportf(IDFirstConnect, "connecting to %s:%d as %s with %s", o.Host, o.Port, FirstConnectClientID, s.relName(d.BundleFile))
 	start := time.Now()
@@ -103,11 +111,13 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 		return false, err
 	}
 	fc := &FirstConnectResult{Duration: time.Since(start)}
-	switch rep.Outcome.Class {
-	case mqttprobe.ClassDropped:
+	switch {
+	case already:
+		fc.Outcome = "the certificate was already provisioned (ACTIVE before this connect); " + rep.Outcome.String()
+	case rep.Outcome.Class == mqttprobe.ClassDropped:
 		fc.Dropped = true
 		fc.Outcome = "the broker dropped the connection without CONNACK while it provisioned the device — this is the expected JITP behaviour"
-	case mqttprobe.ClassConnected:
+	case rep.Outcome.Class == mqttprobe.ClassConnected:
 		fc.Outcome = "the broker accepted the connection: the certificate was already provisioned"
 	default:
 		fc.Outcome = rep.Outcome.String()
@@ -132,7 +142,7 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 	for _, ch := range rep.Changes {
 		s.report(Event{Step: IDFirstConnect, Message: ch})
 	}
-	return rep.Outcome.Class == mqttprobe.ClassConnected, nil
+	return already || rep.Outcome.Class == mqttprobe.ClassConnected, nil
 }
 
 // OutsideTopic is the topic step 13 uses to show that the scoped policy refuses anything
