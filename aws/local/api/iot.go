@@ -15,6 +15,12 @@ import (
 
 func (h *Handler) getRegistrationCode(w http.ResponseWriter, _ *http.Request, _ []string) {
 	var code string
+	_ = h.st.View(func(st *store.State) error { code = st.RegistrationCode; return nil })
+	if code != "" {
+		writeJSON(w, map[string]string{"registrationCode": code})
+		return
+	}
+	// First call: mint (EnsureRegistrationCode re-checks under the write lock).
 	if h.update(w, func(st *store.State) error { code = st.EnsureRegistrationCode(); return nil }) {
 		writeJSON(w, map[string]string{"registrationCode": code})
 	}
