@@ -85,6 +85,23 @@ func (m *Model) commandView(w int) string {
 	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
 }
 
+// hang indents a result or progress line by two cells and wraps it to width w with a hanging
+// indent, so a long value reads as one item.
+func hang(text string, w int) string {
+	if w < 12 || ansi.StringWidth(text)+2 <= w {
+		return "  " + text
+	}
+	lines := strings.Split(lipgloss.NewStyle().Width(w-4).Render(text), "\n")
+	for i, l := range lines {
+		if i == 0 {
+			lines[i] = "  " + strings.TrimRight(l, " ")
+		} else {
+			lines[i] = "    " + strings.TrimRight(l, " ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // wrapDocument cuts lines wider than the box at the box's edge (JSON and PEM must not be
 // word-wrapped at hyphens: "us-east-2" would read as two values).
 func wrapDocument(text string, width int) string {
@@ -154,7 +171,7 @@ func (m *Model) eventLine(e Event, w int) string {
 	if e.Line != nil {
 		return m.resultLine(*e.Line, w)
 	}
-	return st.Progress.Width(w).Render("  " + st.Icons.Bullet + " " + e.Message)
+	return hang(st.Progress.Render(st.Icons.Bullet+" "+e.Message), w)
 }
 
 func (m *Model) resultView(w int) string {
@@ -185,10 +202,9 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		}
 		return st.ResultLabel.Render(s + ": ")
 	}
-	wrap := lipgloss.NewStyle().Width(w)
 	switch r.Kind {
 	case ResultFile:
-		return wrap.Render("  " + label(r.Label) + st.ResultFile.Render(m.c.path(r.Value)))
+		return hang(label(r.Label)+st.ResultFile.Render(m.c.path(r.Value)), w)
 	case ResultCheck:
 		icon, style := st.Icons.Done, st.CheckOK
 		if !r.OK {
@@ -198,9 +214,9 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		if r.Value != "" {
 			s += st.Help.Render(" — " + r.Value)
 		}
-		return wrap.Render("  " + s)
+		return hang(s, w)
 	case ResultNote:
-		return st.Note.Width(w).Render("  " + r.Value)
+		return hang(st.Note.Render(r.Value), w)
 	case ResultDocument:
 		box := st.Document.Width(w - st.Document.GetHorizontalBorderSize())
 		head := ""
@@ -209,7 +225,7 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 		}
 		return head + box.Render(wrapDocument(strings.TrimRight(r.Value, "\n"), w-st.Document.GetHorizontalFrameSize()))
 	default:
-		return wrap.Render("  " + label(r.Label) + st.ResultValue.Render(r.Value))
+		return hang(label(r.Label)+st.ResultValue.Render(r.Value), w)
 	}
 }
 

@@ -1,0 +1,128 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needTool skips when a tool is missing, except in CI where it must be installed.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed: %v", name, err)
+	}
+	return p
+}
+
+// tmuxSession is a detached tmux session on a private server socket.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+	name   string
+}
+
+func (s *tmuxSession) run(args ...string) (string, error) {
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func (s *tmuxSession) capture() string {
+	out, err := s.run("capture-pane", "-p", "-t", s.name)
+	if err != nil {
+		s.t.Fatalf("capture-pane: %v: %s", err, out)
+	}
+	return out
+}
+
+func (s *tmuxSession) send(keys ...string) {
+	if out, err := s.run(append([]string{"send-keys", "-t", s.name}, keys...)...); err != nil {
+		s.t.Fatalf("send-keys %v: %v: %s", keys, err, out)
+	}
+}
+
+// waitFor polls the pane until cond holds or the deadline passes.
+func (s *tmuxSession) waitFor(what string, d time.Duration, cond func(string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	scr := ""
+	for time.Now().Before(deadline) {
+		scr = s.capture()
+		if cond(scr) {
+			return scr
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not a timing assumption
+	}
+	s.t.Fatalf("timed out waiting for %s; screen:\n%s", what, scr)
+	return ""
+}
+
+// TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
+// pane, enter through every step, and the final screen must show the device's message and
+// every step ✓.
+func TestTmuxDemo(t *testing.T) {
+	needTool(t, "tmux")
+	if testing.Short() {
+		t.Skip("builds and runs the whole wizard")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "jitpwiz")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ws := filepath.Join(tmp, "ws")
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("jitpwiz-test-%d", os.Getpid()), name: "demo"}
+	cmd := fmt.Sprintf("%s --demo --dir %s", bin, ws)
+	if out, err := s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", cmd); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _, _ = s.run("kill-server") })
+
+	s.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "CA key") && strings.Contains(scr, "enter run") })
+	final := ""
+	for i := 0; i < 60 && final == ""; i++ {
+		scr := s.waitFor("a step ready for enter", 60*time.Second, func(scr string) bool {
+			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") ||
+				strings.Contains(scr, "All steps done") || strings.Contains(scr, " failed")
+		})
+		switch {
+		case strings.Contains(scr, " failed"):
+			t.Fatalf("a step failed:\n%s", scr)
+		case strings.Contains(scr, "All steps done"):
+			final = scr
+			continue
+		}
+		s.send("Enter")
+		s.waitFor("the screen to react to enter", 60*time.Second, func(now string) bool { return now != scr })
+	}
+	if final == "" {
+		t.Fatalf("the wizard did not finish; screen:\n%s", s.capture())
+	}
+	done := regexp.MustCompile(`(?m)^\s*✓ +\d{1,2} \S`).FindAllString(final, -1)
+	if len(done) != 13 {
+		t.Errorf("want 13 steps ✓ in the sidebar, got %d:\n%s", len(done), final)
+	}
+	if !strings.Contains(final, "published and received as DemoThing") {
+		t.Errorf("final screen does not show the published message:\n%s", final)
+	}
+	s.send("q")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := s.run("has-session", "-t", s.name); err != nil {
+			return // the program ended and tmux closed the session
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("q did not end the program:\n%s", s.capture())
+}

@@ -1,0 +1,93 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jitpwiz/jitpwiz/steps"
+)
+
+// enterThrough presses enter on each step — run it, then continue — until step stop is done
+// (stop "" = to the end of the plan). A failed step fails the test with the screen.
+func enterThrough(t *testing.T, d *driver, stop steps.ID) {
+	t.Helper()
+	for i := 0; i < 40; i++ {
+		cur := d.m.ActiveModel()
+		switch cur.Phase() {
+		case steps.PhaseEdit:
+			d.press("enter")
+			d.until(string(cur.Step().ID())+" to finish", func() bool {
+				p := cur.Phase()
+				return p == steps.PhaseDone || p == steps.PhaseFailed
+			})
+		case steps.PhaseFailed:
+			t.Fatalf("step %s failed: %v\n%s", cur.Step().ID(), cur.Err(), d.screen())
+		case steps.PhaseDone:
+			if cur.Step().ID() == stop {
+				return
+			}
+			d.press("enter")
+			d.until("the next step", func() bool { return d.m.ActiveModel() != cur || d.m.Finished() })
+			if d.m.Finished() {
+				return
+			}
+		}
+	}
+	t.Fatalf("enterThrough did not reach %q:\n%s", stop, d.screen())
+}
+
+// TestWizardWholeRun drives every step of the real plan by keystrokes against the embedded
+// local IoT Core, quits in the middle, resumes in a new wizard, and ends with the device's
+// own message received.
+func TestWizardWholeRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole procedure")
+	}
+	dir := filepath.Join(t.TempDir(), "ws")
+	s := openWorkspace(t, dir)
+	d := drive(t, realWizard(s, nil), 120, 40)
+	if got := d.m.Active().ID(); got != steps.IDCAKey {
+		t.Fatalf("a new workspace opens on %s", got)
+	}
+	enterThrough(t, d, steps.IDRegisterCA)
+	// quit in the middle: q when no step runs leaves at once
+	d.press("q")
+	d.until("quit", func() bool { return d.quit })
+	if sum := d.m.Summary(); !strings.Contains(sum, "8 of 13 steps done") {
+		t.Errorf("summary = %q", sum)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, steps.SessionFile)); err != nil {
+		t.Fatalf("session file: %v", err)
+	}
+
+	// resume: a new process would open the same workspace
+	s2 := openWorkspace(t, dir)
+	d2 := drive(t, realWizard(s2, nil), 120, 40)
+	if got := d2.m.Active().ID(); got != steps.IDDeviceCert {
+		t.Fatalf("resume opens %s, want %s", got, steps.IDDeviceCert)
+	}
+	scr := d2.screen()
+	if !regexp.MustCompile(`✓ +8 Register CA`).MatchString(scr) || !regexp.MustCompile(`● +9 Device cert`).MatchString(scr) {
+		t.Fatalf("sidebar after resume:\n%s", scr)
+	}
+	enterThrough(t, d2, "")
+	if !d2.m.Finished() {
+		t.Fatalf("not finished:\n%s", d2.screen())
+	}
+	final := d2.screen()
+	if n := len(regexp.MustCompile(`(?m)^\s*✓ +\d{1,2} \S`).FindAllString(final, -1)); n != 13 {
+		t.Errorf("%d steps ✓, want 13:\n%s", n, final)
+	}
+	if !strings.Contains(final, "published and received as DemoThing") {
+		t.Errorf("final screen lacks the received message:\n%s", final)
+	}
+	if !s2.Complete() {
+		t.Error("session not complete")
+	}
+}
