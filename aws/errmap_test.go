@@ -235,7 +235,7 @@ func TestRegisterCARetriesWhileRoleNotPropagated(t *testing.T) {
 		}))
 		defer srv.Close()
 		c := newTestClient(t, srv.URL, 1)
-		c.roleWait, c.roleBackoff = 50*time.Millisecond, 5*time.Millisecond
+		c.roleWait, c.roleBackoff = 500*time.Millisecond, 5*time.Millisecond
 		_, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
 			RegistrationConfig: &RegistrationConfig{TemplateBody: "{}", RoleArn: "arn:aws:iam::123456789012:role/JITPRole"}})
 		e := asError(t, err)
@@ -442,6 +442,19 @@ func TestErrorMappingQueryXML(t *testing.T) {
 			t.Fatalf("actions %s", got)
 		}
 	})
+	t.Run("existing role trusted for another region", func(t *testing.T) {
+		t.Parallel()
+		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
+			"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(TrustPolicy("123456789012", "us-west-2")))),
+		}}
+		srv := httptest.NewServer(q)
+		defer srv.Close()
+		_, err := newTestClient(t, srv.URL, 1).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
+		e := asError(t, err)
+		if e.Kind != KindConflict || !strings.Contains(e.Cause, "does not cover AWS IoT in us-east-2") || !strings.Contains(e.Fix, "arn:aws:iot:us-east-2:123456789012:*") {
+			t.Fatalf("got %+v", e)
+		}
+	})
 	t.Run("existing role not trusted by iot", func(t *testing.T) {
 		t.Parallel()
 		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -474,14 +487,33 @@ func TestTrustPolicy(t *testing.T) {
 	}
 	for _, d := range []string{doc, urlEncode(doc), TrustPolicy("", ""),
 		`{"Statement":{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","iot.amazonaws.com"]},"Action":["sts:AssumeRole"]}}`} {
-		if ok, err := trustsIoT(d); !ok || err != nil {
-			t.Errorf("trustsIoT(%s) = %v, %v", d, ok, err)
+		if ok, reason, err := trustsIoT(d, "123456789012", "us-east-2"); !ok || err != nil {
+			t.Errorf("trustsIoT(%s) = %v, %q, %v", d, ok, reason, err)
 		}
 	}
 	for _, d := range []string{`{"Statement":[{"Effect":"Deny","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
 		`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"}]}`} {
-		if ok, _ := trustsIoT(d); ok {
+		if ok, _, _ := trustsIoT(d, "123456789012", "us-east-2"); ok {
 			t.Errorf("trustsIoT(%s) = true", d)
+		}
+	}
+	// The confused-deputy condition must cover this account and region.
+	for _, tc := range []struct{ doc, reason string }{
+		{TrustPolicy("123456789012", "us-east-1"), "does not cover AWS IoT in us-east-2"},
+		{TrustPolicy("999999999999", "us-east-2"), "aws:SourceAccount to 999999999999"},
+	} {
+		ok, reason, _ := trustsIoT(tc.doc, "123456789012", "us-east-2")
+		if ok || !strings.Contains(reason, tc.reason) {
+			t.Errorf("trustsIoT(%s) = %v %q, want reason %q", tc.doc, ok, reason, tc.reason)
+		}
+	}
+	wild := `{"Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:iot:*:123456789012:*"}}}]}`
+	if ok, reason, _ := trustsIoT(wild, "123456789012", "eu-west-1"); !ok {
+		t.Errorf("wildcard region rejected: %s", reason)
+	}
+	for p, want := range map[string]bool{"a*c": true, "a?c": true, "a*": true, "*": true, "a?": false, "b*": false} {
+		if got := globMatch(p, "abc"); got != want {
+			t.Errorf("globMatch(%q, abc) = %v", p, got)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
@@ -570,8 +571,10 @@ func TrustPolicy(account, region string) string {
 }
 
 // trustsIoT reports whether a (possibly URL-encoded) trust policy lets iot.amazonaws.com
-// assume the role.
-func trustsIoT(doc string) (bool, error) {
+// assume the role for this account and region. When an IoT statement exists but its
+// confused-deputy condition (aws:SourceAccount / aws:SourceArn) excludes this account or
+// region, ok is false and reason says why.
+func trustsIoT(doc, account, region string) (ok bool, reason string, err error) {
 	if strings.HasPrefix(doc, "%7B") || strings.HasPrefix(doc, "%7b") {
 		if d, err := url.QueryUnescape(doc); err == nil {
 			doc = d
@@ -581,13 +584,13 @@ func trustsIoT(doc string) (bool, error) {
 		Statement json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(doc), &p); err != nil {
-		return false, err
+		return false, "", err
 	}
 	var stmts []map[string]json.RawMessage
 	if err := json.Unmarshal(p.Statement, &stmts); err != nil {
 		var one map[string]json.RawMessage
 		if err2 := json.Unmarshal(p.Statement, &one); err2 != nil {
-			return false, err
+			return false, "", err
 		}
 		stmts = []map[string]json.RawMessage{one}
 	}
@@ -603,11 +606,89 @@ func trustsIoT(doc string) (bool, error) {
 			continue
 		}
 		var principal struct{ Service json.RawMessage }
-		if json.Unmarshal(s["Principal"], &principal) == nil && slices.Contains(stringOrList(principal.Service), "iot.amazonaws.com") {
-			return true, nil
+		if json.Unmarshal(s["Principal"], &principal) != nil || !slices.Contains(stringOrList(principal.Service), "iot.amazonaws.com") {
+			continue
+		}
+		if r := conditionExcludes(s["Condition"], account, region); r != "" {
+			reason = r
+			continue
+		}
+		return true, "", nil
+	}
+	return false, reason, nil
+}
+
+// conditionExcludes checks a trust statement's aws:SourceAccount / aws:SourceArn
+// conditions against the account and region AWS IoT will act from.
+func conditionExcludes(raw json.RawMessage, account, region string) string {
+	if len(raw) == 0 || account == "" {
+		return ""
+	}
+	var cond map[string]map[string]json.RawMessage
+	if json.Unmarshal(raw, &cond) != nil {
+		return ""
+	}
+	// Account first, then ARN, so the reason does not depend on map order.
+	for _, want := range []string{"aws:sourceaccount", "aws:sourcearn"} {
+		for _, op := range slices.Sorted(maps.Keys(cond)) {
+			like := strings.Contains(op, "Like")
+			for key, vals := range cond[op] {
+				if strings.ToLower(key) != want {
+					continue
+				}
+				values := stringOrList(vals)
+				if want == "aws:sourceaccount" {
+					if !slices.ContainsFunc(values, func(v string) bool { return v == account || (like && globMatch(v, account)) }) {
+						return "its trust condition limits aws:SourceAccount to " + strings.Join(values, ", ") + ", not " + account
+					}
+				} else if !slices.ContainsFunc(values, func(v string) bool { return arnCovers(v, account, region, like) }) {
+					return "its trust condition limits aws:SourceArn to " + strings.Join(values, ", ") + ", which does not cover AWS IoT in " + region + " of account " + account
+				}
+			}
 		}
 	}
-	return false, nil
+	return ""
+}
+
+// arnCovers reports whether an ARN (pattern) can name AWS IoT resources of account in region.
+func arnCovers(pattern, account, region string, like bool) bool {
+	parts := strings.SplitN(pattern, ":", 6)
+	if len(parts) < 6 {
+		return like && pattern == "*"
+	}
+	match := func(p, v string) bool {
+		if like {
+			return globMatch(p, v)
+		}
+		return p == v
+	}
+	return match(parts[2], "iot") && match(parts[3], region) && match(parts[4], account)
+}
+
+// globMatch matches IAM wildcards: * any run of characters, ? one character.
+func globMatch(pattern, s string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for i := len(s); i >= 0; i-- {
+				if globMatch(pattern[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+			pattern, s = pattern[1:], s[1:]
+		default:
+			if s == "" || pattern[0] != s[0] {
+				return false
+			}
+			pattern, s = pattern[1:], s[1:]
+		}
+	}
+	return s == ""
 }
 
 func stringOrList(raw json.RawMessage) []string {
@@ -648,7 +729,7 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 
 	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
 	if err == nil && got.Role != nil {
-		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies)
+		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region)
 	}
 	if err = c.wrap("GetRole", err); !IsKind(err, KindNotFound) {
 		return Role{}, err
@@ -665,7 +746,7 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 			if gerr != nil {
 				return Role{}, c.wrap("GetRole", gerr)
 			}
-			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies)
+			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region)
 		}
 		return Role{}, err
 	}
@@ -679,14 +760,17 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 	return r, nil
 }
 
-func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string) (Role, error) {
+func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string, account, region string) (Role, error) {
 	r := Role{Name: name, ARN: sdkaws.ToString(arn)}
-	ok, perr := trustsIoT(sdkaws.ToString(trustDoc))
+	ok, reason, perr := trustsIoT(sdkaws.ToString(trustDoc), account, region)
 	if perr != nil || !ok {
-		return r, &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: r.ARN,
-			Cause: "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning",
+		cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
+		if reason != "" {
+			cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
+		}
+		return r, &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: r.ARN, Cause: cause,
 			Fix: "choose another role name, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
-				" --policy-document '" + TrustPolicy("", "") + "'"}
+				" --policy-document '" + TrustPolicy(account, region) + "'"}
 	}
 	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
 	attached := map[string]bool{}
