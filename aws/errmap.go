@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -159,8 +160,14 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		e.Fix = "wait a minute and retry; other tools using the same account and region share this rate"
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedException", "UnauthorizedOperation", "AuthorizationError":
 		e.Kind = KindAccessDenied
+		if a := deniedAction(msg); a != "" {
+			action = a // AWS names the action, e.g. iam:PassRole during RegisterCACertificate
+		}
 		e.Cause = "your identity is not allowed to call " + action
 		e.Fix = "grant " + action + " to the IAM user or role you use" + profileNote(ec.Profile)
+		if strings.HasPrefix(action, "iam:") {
+			e.Fix += "; or have an administrator create the provisioning role and give jitpwiz its ARN"
+		}
 	case "ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired":
 		e.Kind = KindExpiredToken
 		e.Cause = "your AWS session token has expired"
@@ -208,6 +215,16 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 			e.Fix = "see the AWS message; check the inputs of " + e.Op
 		}
 	}
+}
+
+var deniedActionRE = regexp.MustCompile(`not authorized to perform:? ([a-zA-Z0-9-]+:[A-Za-z0-9*]+)`)
+
+// deniedAction extracts the IAM action from an AWS access-denied message.
+func deniedAction(msg string) string {
+	if m := deniedActionRE.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func notFoundCause(op, region string) string {
