@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -55,6 +56,10 @@ func WriteBanner(w io.Writer, s *Server) {
 	}
 	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
 	fmt.Fprintf(w, "  State                           %s\n\n", s.Store().Path())
+	if l := s.opts.Listen; l != "" && l != "localhost" && !net.ParseIP(l).IsLoopback() {
+		fmt.Fprintf(w, "  Warning: listening on %s, not only loopback — anyone who can reach this machine can use this\n", l)
+		fmt.Fprintf(w, "  IoT Core with any credentials. Clients elsewhere need a name for it: --endpoint-host.\n\n")
+	}
 	fmt.Fprintln(w, "Paste into a shell (any credentials work; these are dummies):")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n",

@@ -16,7 +16,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -288,10 +287,4 @@ func (h *Handler) describeEndpoint(w http.ResponseWriter, r *http.Request, _ []s
 		w.Header().Set("X-Jitpwiz-Mqtt-Port", strconv.Itoa(h.opts.MQTTPort))
 	}
 	writeJSON(w, map[string]string{"endpointAddress": h.opts.EndpointHost})
-}
-
-// jsonString is used for logging values in messages.
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
