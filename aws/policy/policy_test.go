@@ -464,3 +464,23 @@ func TestParseStrictJSON(t *testing.T) {
 		}
 	}
 }
+
+// The broker caches parsed documents and evaluates them from many connections at once.
+func TestEvaluateConcurrentUse(t *testing.T) {
+	d := mustParse(t, scopedDoc)
+	want := Evaluate([]*Document{d}, demoCtx("DemoThing"), Request{Action: "iot:Publish", Resource: TopicARN(region, account, "DemoThing/x")})
+	done := make(chan Decision, 8)
+	for range 8 {
+		go func() {
+			done <- Evaluate([]*Document{d}, demoCtx("DemoThing"), Request{Action: "iot:Publish", Resource: TopicARN(region, account, "DemoThing/x")})
+		}()
+	}
+	for range 8 {
+		if got := <-done; got.Allowed != want.Allowed || got.Explain != want.Explain {
+			t.Fatalf("concurrent decision differs: %+v", got)
+		}
+	}
+	if !want.Allowed {
+		t.Fatalf("denied: %s", want.Explain)
+	}
+}

@@ -3,6 +3,7 @@ package template
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -274,5 +275,27 @@ func TestPlanSummary(t *testing.T) {
 	want := []string{"thing DemoThing (attributes country=IN, version=v1)", "certificate ACTIVE", "existing policy DemoPolicy"}
 	if got := plan.Summary(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
+// The local IoT Core evaluates one parsed template for many devices at once.
+func TestEvaluateConcurrentUse(t *testing.T) {
+	tpl, _ := renderVariant(t, Scoped, "")
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			p := demoParams()
+			p[ParamCommonName] = fmt.Sprintf("Thing%d", i)
+			plan, err := tpl.Evaluate(p)
+			if err == nil && plan.Thing.Name != p[ParamCommonName] {
+				err = fmt.Errorf("thing %s for CN %s", plan.Thing.Name, p[ParamCommonName])
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
