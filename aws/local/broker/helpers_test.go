@@ -49,11 +49,19 @@ type testCA struct {
 	cert *x509.Certificate
 	key  crypto.Signer
 	id   string
+	kt   pki.KeyType
 }
 
 func newTestCA(t testing.TB, cn string) *testCA {
 	t.Helper()
-	key, err := pki.GenerateKey(pki.EC256)
+	return newTestCAKey(t, cn, pki.EC256)
+}
+
+// newTestCAKey makes a CA whose key, and the keys of the devices it issues, are of
+// type kt (the walkthrough uses RSA 2048; EC keeps the other tests fast).
+func newTestCAKey(t testing.TB, cn string, kt pki.KeyType) *testCA {
+	t.Helper()
+	key, err := pki.GenerateKey(kt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +69,7 @@ func newTestCA(t testing.TB, cn string) *testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testCA{cert: cert, key: key, id: pki.CertID(cert)}
+	return &testCA{cert: cert, key: key, id: pki.CertID(cert), kt: kt}
 }
 
 // device is a device certificate with its files written like the walkthrough's.
@@ -77,7 +85,7 @@ type device struct {
 
 func (ca *testCA) issue(t testing.TB, s pki.Subject) *device {
 	t.Helper()
-	key, err := pki.GenerateKey(pki.EC256)
+	key, err := pki.GenerateKey(ca.kt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func TestWalkthroughMosquitto(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
+	ca := newTestCAKey(t, "deviceRootCA", pki.RSA2048) // as the walkthrough: openssl genrsa 2048
 	e.createRole("JITPRole", iotTrust)
 	rc := walkthroughConfig(t, "scoped")
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, rc)
