@@ -156,8 +156,12 @@ func (s *Store) Update(fn func(st *State) error) error {
 	added := c.added
 	c.added = nil
 	s.st = c
+	// Take the subscribers' lock before releasing the state's, so subscribers see
+	// events in commit (Seq) order even when transactions race.
+	s.subMu.Lock()
 	s.mu.Unlock()
-	s.publish(added)
+	s.publishLocked(added)
+	s.subMu.Unlock()
 	return nil
 }
 
@@ -223,12 +227,8 @@ func (s *Store) Subscribe(buffer int) (<-chan Event, func()) {
 	}
 }
 
-func (s *Store) publish(evs []Event) {
-	if len(evs) == 0 {
-		return
-	}
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
+// publishLocked delivers evs to every subscriber without blocking; s.subMu is held.
+func (s *Store) publishLocked(evs []Event) {
 	for ch := range s.subs {
 		for _, e := range evs {
 			select {
