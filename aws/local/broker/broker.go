@@ -68,9 +68,13 @@
 //     subscribed.
 //   - Duplicate client ID: the newer connection wins and the older is closed
 //     (mochi sends it a DISCONNECT packet first, which AWS does not).
+//   - MQTT 5 clients get the same treatment as 3.1.1 ones (closed, no reason
+//     codes) [choice: AWS's MQTT 5 reason codes are not documented here].
 //   - Not emulated: thing types and groups are taken from the template without
 //     checking that they exist; the role's permission policies are not checked;
-//     throttling (CONNECT/s, publish/s); device shadows and the rules engine.
+//     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
+//     persistent sessions and retained messages live in memory only (lost on
+//     restart) and retained messages are also sent for wildcard subscriptions.
 package broker
 
 import (
