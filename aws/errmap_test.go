@@ -729,3 +729,29 @@ func BenchmarkErrorMappingThroughSDK(b *testing.B) {
 		}
 	}
 }
+
+func FuzzTrustsIoT(f *testing.F) {
+	f.Add(TrustPolicy("123456789012", "us-east-2"), "123456789012", "us-east-2")
+	f.Add(urlEncode(TrustPolicy("", "")), "", "")
+	f.Add(`{"Statement":{"Effect":"Allow","Principal":{"Service":["iot.amazonaws.com"]},"Action":"*","Condition":{"StringLike":{"aws:SourceAccount":"1*"}}}}`, "123", "eu-west-1")
+	f.Fuzz(func(t *testing.T, doc, account, region string) {
+		ok, reason, err := trustsIoT(doc, account, region)
+		if ok && (reason != "" || err != nil) {
+			t.Fatalf("ok with reason %q / err %v", reason, err)
+		}
+	})
+}
+
+func FuzzGlobMatch(f *testing.F) {
+	f.Add("a*b?c", "axxbyc")
+	f.Add("*", "")
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		got := globMatch(pattern, s)
+		if !strings.ContainsAny(pattern, "*?") && got != (pattern == s) {
+			t.Fatalf("literal %q vs %q = %v", pattern, s, got)
+		}
+		if pattern == "*" && !got {
+			t.Fatal("* must match everything")
+		}
+	})
+}
