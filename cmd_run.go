@@ -17,8 +17,9 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var (
-		o         steps.Options
-		stopAfter string
+		o          steps.Options
+		stopAfter  string
+		pauseAfter string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -32,10 +33,15 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var stop steps.ID
+			var stop, pause steps.ID
 			if stopAfter != "" {
 				if stop, err = steps.ParseID(stopAfter); err != nil {
 					return fmt.Errorf("--stop-after: %w", err)
+				}
+			}
+			if pauseAfter != "" {
+				if pause, err = steps.ParseID(pauseAfter); err != nil {
+					return fmt.Errorf("--pause-after: %w", err)
 				}
 			}
 			s, err := steps.Open(opts)
@@ -50,13 +56,16 @@ func newRunCmd() *cobra.Command {
 			if !opts.JSON && term.IsTerminal(os.Stdin.Fd()) {
 				cfg.Prompt = linePrompt(cmd)
 			}
-			if stop != "" {
-				// For resume tests: die like a killed process right after this step is saved.
-				cfg.OnStepEnd = func(id steps.ID, _ steps.State) {
-					if id == stop {
-						_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-						select {}
-					}
+			// Test hooks: die like a killed process right after a step is saved, or wait there
+			// for Ctrl+C.
+			cfg.OnStepEnd = func(id steps.ID, _ steps.State) {
+				switch id {
+				case stop:
+					_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+					select {}
+				case pause:
+					fmt.Fprintln(out, "paused after", id)
+					<-ctx.Done()
 				}
 			}
 			return steps.Run(ctx, s, cfg)
@@ -65,7 +74,9 @@ func newRunCmd() *cobra.Command {
 	o.BindFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
 	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
+	cmd.Flags().StringVar(&pauseAfter, "pause-after", "", "wait for an interrupt right after this step (testing Ctrl+C)")
 	_ = cmd.Flags().MarkHidden("stop-after")
+	_ = cmd.Flags().MarkHidden("pause-after")
 	return cmd
 }
 

@@ -714,3 +714,63 @@ func TestE2EEndpointURL(t *testing.T) {
 		t.Fatalf("thing on the separate local IoT Core: %+v %v", th, err)
 	}
 }
+
+// TestE2EInterrupt sends Ctrl+C (SIGINT) to a running `jitpwiz run`: it stops cleanly with a
+// message saying how to resume, exits non-zero, and the next run completes from there.
+func TestE2EInterrupt(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	cmd := exec.Command(binary, "run", "--dir", dir, "--yes", "--pause-after", "register-ca")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "paused after register-ca") {
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("interrupted run: want exit code 1, got %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "cancelled — the session is saved; run again to resume at step 9") {
+		t.Errorf("no resume hint:\n%s", out.String())
+	}
+	if strings.Contains(errOut.String(), "goroutine") {
+		t.Errorf("stack trace on interrupt:\n%s", errOut.String())
+	}
+	r := mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(lineWith(r.out, " 8/13"), "done before") || !strings.Contains(r.out, "published as itself") {
+		t.Errorf("resume after Ctrl+C:\n%s", r.out)
+	}
+}
+
+func TestE2EDoctor(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	r := mustRun(t, "doctor", "--dir", dir)
+	if strings.Contains(r.out, "✗") || countLines(r.out, "✓ ") < 8 {
+		t.Fatalf("doctor on a working workspace:\n%s", r)
+	}
+	mustRun(t, "clean", "--dir", dir, "--yes")
+	r = jitpwiz(t, "doctor", "--dir", dir)
+	if r.err == nil || !strings.Contains(r.out, "✗ CA registered") {
+		t.Fatalf("doctor after clean should find the CA unregistered:\n%s", r)
+	}
+	if r := jitpwiz(t, "doctor", "--dir", filepath.Join(dir, "nope")); r.err == nil || !strings.Contains(r.errOut, "no jitpwiz workspace") {
+		t.Errorf("doctor on no workspace:\n%s", r)
+	}
+}
