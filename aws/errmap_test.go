@@ -753,5 +753,22 @@ func FuzzGlobMatch(f *testing.F) {
 		if pattern == "*" && !got {
 			t.Fatal("* must match everything")
 		}
+		if len(pattern) <= 12 && len(s) <= 12 && got != naiveGlob(pattern, s) {
+			t.Fatalf("globMatch(%q, %q) = %v, reference says %v", pattern, s, got, !got)
+		}
 	})
+}
+
+// naiveGlob is the obvious recursive matcher, the reference for FuzzGlobMatch.
+func naiveGlob(p, s string) bool {
+	if p == "" {
+		return s == ""
+	}
+	switch p[0] {
+	case '*':
+		return naiveGlob(p[1:], s) || (s != "" && naiveGlob(p, s[1:]))
+	case '?':
+		return s != "" && naiveGlob(p[1:], s[1:])
+	}
+	return s != "" && p[0] == s[0] && naiveGlob(p[1:], s[1:])
 }
