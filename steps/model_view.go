@@ -229,8 +229,6 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 	}
 }
 
-func lipglossWidth(w int) lipgloss.Style { return lipgloss.NewStyle().Width(w) }
-
 // bannerView is the error banner: what went wrong in plain words, and the fix.
 func (m *Model) bannerView(w int) string {
 	st := m.c.Styles

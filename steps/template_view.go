@@ -41,7 +41,7 @@ func templatePreview(m *Model, width int) string {
 	out = append(out, st.Section.Render("Lint against "+what))
 	var lines []string
 	if t, err := template.Parse(rc.TemplateBody); err != nil {
-		lines = append(lines, st.CheckFailed.Render(st.Icons.Failed+" "+err.Error()))
+		lines = append(lines, hang(st.CheckFailed.Render(st.Icons.Failed+" "+err.Error()), width))
 	} else {
 		findings := template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account})
 		errs := 0
@@ -54,18 +54,18 @@ func templatePreview(m *Model, width int) string {
 			case template.SeverityWarning:
 				icon, style = "!", st.Warning
 			}
-			lines = append(lines, style.Render(icon+" "+f.String()))
+			lines = append(lines, hang(style.Render(icon+" "+f.String()), width))
 		}
 		if errs == 0 {
-			lines = append([]string{st.CheckOK.Render(st.Icons.Done + " every parameter the template uses is in the device subject")}, lines...)
+			lines = append([]string{"  " + st.CheckOK.Render(st.Icons.Done+" every parameter the template uses is in the device subject")}, lines...)
 		}
 	}
 	for _, n := range notes {
-		lines = append(lines, st.Warning.Render("! "+n))
+		lines = append(lines, hang(st.Warning.Render("! "+n), width))
 	}
 	if s.Options.Variant() == VariantAdmin {
-		lines = append(lines, st.Warning.Render("! the admin policy allows iot:* on * — for labs only, never for real devices"))
+		lines = append(lines, hang(st.Warning.Render("! the admin policy allows iot:* on * — for labs only, never for real devices"), width))
 	}
-	out = append(out, lipglossWidth(width).Render(strings.Join(lines, "\n")))
+	out = append(out, strings.Join(lines, "\n"))
 	return strings.Join(out, "\n")
 }
