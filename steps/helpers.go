@@ -103,10 +103,11 @@ func fileSHA256(path string) string {
 	return sha256Hex(b)
 }
 
-// ensureKey reuses the key file at path when it exists (checking its type against want),
-// or creates one. A key is replaced only with --force-new-keys. what names the key in
-// messages ("CA private key"). It returns the key and whether it was reused.
-func (s *Session) ensureKey(path, what string, want pki.KeyType) (crypto.Signer, bool, error) {
+// ensureKey reuses the key file at path when it exists, or creates one of type want. A key
+// is replaced only with --force-new-keys; an existing key of another type than --key is kept
+// (and said so): --key applies to the keys jitpwiz creates. what names the key in messages
+// ("CA private key"). It returns the key and whether it was reused.
+func (s *Session) ensureKey(id ID, path, what string, want pki.KeyType) (crypto.Signer, bool, error) {
 	if pki.FileExists(path) && !s.Options.ForceNewKeys {
 		k, err := pki.LoadKeyFile(path)
 		if err != nil {
@@ -117,8 +118,7 @@ func (s *Session) ensureKey(path, what string, want pki.KeyType) (crypto.Signer,
 			return nil, false, fmt.Errorf("%s %s: %v — pass --force-new-keys to replace it", what, filepath.Base(path), err)
 		}
 		if got != want {
-			return nil, false, fmt.Errorf("%s %s is an %s key but --key is %s: keys are never replaced silently — run with --key %s to keep it, or add --force-new-keys to make a new one (everything made from it is redone)",
-				what, filepath.Base(path), got, want, got)
+			s.reportf(id, "kept the existing %s %s (%s); --key %s applies to new keys — add --force-new-keys to replace it", what, filepath.Base(path), got, want)
 		}
 		return k, true, nil
 	}

@@ -307,7 +307,7 @@ func summary(s *Session, st *step) string {
 	d := s.Device()
 	switch st.id {
 	case IDCAKey:
-		return fmt.Sprintf("%s (%s)", "deviceRootCA.key", s.Options.KeyType)
+		return fmt.Sprintf("%s (%s)", "deviceRootCA.key", s.CA.KeyType)
 	case IDOpenSSLConf:
 		return fmt.Sprintf("deviceRootCA_openssl.conf (C=%s, O=%s)", s.Options.CACountry, s.Options.CAOrg)
 	case IDCACert:

@@ -91,6 +91,7 @@ type CAResult struct {
 	Subject      string `json:"subject,omitempty"`
 	CertID       string `json:"certId,omitempty"` // SHA-256 of the DER
 	KeyID        string `json:"keyId,omitempty"`  // SHA-256 of the public key (notices a replaced key)
+	KeyType      string `json:"keyType,omitempty"`
 	// RegisteredID/ARN are set once step 8 registered (or found) the CA.
 	RegisteredID  string `json:"registeredId,omitempty"`
 	RegisteredARN string `json:"registeredArn,omitempty"`

@@ -19,8 +19,12 @@ func stepCAKey() *step {
 		explain: "Create the private key of your own root certificate authority (CA).\n" +
 			"Every device certificate will be signed with it, and AWS IoT will trust devices because it trusts this CA.\n" +
 			"The key never leaves this machine: it is written 0600 and never shown.",
-		skip:    byoCA,
-		inputs:  func(s *Session) map[string]string { return map[string]string{"key type": s.Options.KeyType} },
+		skip: byoCA,
+		// The key file itself is the input: an existing key is reused whatever --key says
+		// (--key applies to keys jitpwiz creates; --force-new-keys replaces them).
+		inputs: func(s *Session) map[string]string {
+			return map[string]string{"CA key file": fileSHA256(s.Path(pki.FileCAKey))}
+		},
 		outputs: func(s *Session) []string { return []string{pki.FileCAKey} },
 		redo: func(s *Session) string {
 			if s.Options.ForceNewKeys {
@@ -33,19 +37,22 @@ func stepCAKey() *step {
 			return cmdLines(pki.GenKeyCommand(s.keyType(), pki.FileCAKey))
 		},
 		run: func(ctx context.Context, s *Session) (bool, error) {
-			k, reused, err := s.ensureKey(s.Path(pki.FileCAKey), "CA private key", s.keyType())
+			k, reused, err := s.ensureKey(IDCAKey, s.Path(pki.FileCAKey), "CA private key", s.keyType())
 			if err != nil {
 				return false, err
 			}
 			s.CA.KeyFile = pki.FileCAKey
 			s.CA.KeyID = keyID(k)
+			if kt, err := pki.KeyTypeOf(k); err == nil {
+				s.CA.KeyType = string(kt)
+			}
 			s.ca = nil
 			return reused, nil
 		},
 		result: func(s *Session) []ResultLine {
 			return []ResultLine{
 				fileLine("CA private key (0600)", pki.FileCAKey),
-				valueLine("key type", s.Options.KeyType),
+				valueLine("key type", s.CA.KeyType),
 			}
 		},
 	}

@@ -38,7 +38,7 @@ func stepDeviceCert() *step {
 			m["organization"] = s.Options.Org
 			m["organizational unit"] = s.Options.OrgUnit
 			m["state"] = s.Options.State
-			m["key type"] = s.Options.KeyType
+			m["device key file"] = fileSHA256(s.Path(d.KeyFile))
 			return m
 		},
 		outputs: func(s *Session) []string {
@@ -145,7 +145,7 @@ func runDeviceCert(ctx context.Context, s *Session) (bool, error) {
 			return true, nil
 		}
 	}
-	key, _, err := s.ensureKey(keyPath, "device private key", s.keyType())
+	key, _, err := s.ensureKey(IDDeviceCert, keyPath, "device private key", s.keyType())
 	if err != nil {
 		return false, err
 	}

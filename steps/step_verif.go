@@ -42,7 +42,7 @@ func stepVerifCert() *step {
 				return true, nil
 			}
 			// The verification key is disposable, but an existing one is still reused.
-			key, _, err := s.ensureKey(s.Path(pki.FileVerifKey), "verification key", s.keyType())
+			key, _, err := s.ensureKey(IDVerifCert, s.Path(pki.FileVerifKey), "verification key", s.keyType())
 			if err != nil {
 				return false, err
 			}
