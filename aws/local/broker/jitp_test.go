@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"os"
@@ -250,5 +251,47 @@ func TestOpenSSLVerifiesServer(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(e.dir, rootKeyFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("root key mode: %v %v", fi.Mode(), err)
+	}
+}
+
+// mosquitto_sub receives what mosquitto_pub sends (admin template: any client ID,
+// any topic).
+func TestMosquittoSubReceives(t *testing.T) {
+	t.Parallel()
+	sub := needTool(t, "mosquitto_sub")
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "LabThing"})
+	e.provisioned(t, ca, dev)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sub, "--cafile", e.rootCA, "--cert", dev.crt, "--key", dev.keyF, "-h", e.host, "-p", e.port,
+		"-q", "1", "-t", "lab/#", "-i", "listener", "-C", "1", "-d", "-v")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// mosquitto_sub buffers its output in a pipe: watch the broker for the subscription.
+	for {
+		if cl, ok := e.b.server.Clients.Get("listener"); ok {
+			if _, ok := cl.State.Subscriptions.Get("lab/#"); ok {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("mosquitto_sub never subscribed:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := e.mosquittoPub(t, dev.crt, dev.keyF, "talker", "lab/test"); r.code != 0 {
+		t.Fatalf("mosquitto_pub: %s", r)
+	}
+	err := cmd.Wait()
+	if err != nil || !strings.Contains(out.String(), "lab/test Hello") || !strings.Contains(out.String(), "received SUBACK") {
+		t.Fatalf("mosquitto_sub: %v\n%s", err, out.String())
 	}
 }
