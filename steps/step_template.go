@@ -80,6 +80,21 @@ func templateFields(s *Session) []Field {
 				s.Options.Template, s.Options.PolicyName = o.Template, o.PolicyName
 				return nil
 			}},
+		{Key: "create-policy", Label: "Create the policy if missing (named template)",
+			Help:    "the named template needs the policy to exist before a device connects; jitpwiz can create a thing-scoped one",
+			Options: []Option{{Value: "no", Label: "no, I create it myself"}, {Value: "yes", Label: "yes, create a thing-scoped policy"}},
+			Get:     func(s *Session) string { return map[bool]string{true: "yes", false: "no"}[s.Options.CreatePolicy] },
+			Set: func(s *Session, v string) error {
+				switch v {
+				case "yes":
+					s.Options.CreatePolicy = true
+				case "no":
+					s.Options.CreatePolicy = false
+				default:
+					return fmt.Errorf("create policy: answer yes or no")
+				}
+				return nil
+			}},
 		{Key: "policy-name", Label: "Policy name (named template)", Help: "the existing IoT policy the named template attaches",
 			Get: func(s *Session) string { return s.Options.PolicyName },
 			Set: func(s *Session, v string) error {

@@ -142,6 +142,9 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 				ev = "missing or different: " + strings.Join(missing, ", ")
 			}
 			check("thing has the template's attributes", ev, len(missing) == 0)
+			if len(missing) > 0 {
+				lines = append(lines, noteLine("the thing existed before this certificate (another device certificate provisioned it, or it was made by hand): JITP does not replace an existing thing's attributes unless the template's OverrideSettings say REPLACE or MERGE"))
+			}
 		}
 	}
 
