@@ -89,7 +89,7 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 		return a.failed(cl, certID, clientID, err)
 	}
 	if cert == nil {
-		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start)
+		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is not registered")
 	}
 	now := a.b.opts.Now()
 	switch cert.Status {
@@ -97,7 +97,7 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	case StatusPendingActivation:
 		// Provisioning failed before (or JITR is waiting for an activation):
 		// AWS tries again on every connect with the certificate.
-		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start)
+		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is PENDING_ACTIVATION")
 	default:
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is %s; only ACTIVE certificates may connect", certID, cert.Status))
 	}
@@ -195,7 +195,8 @@ func (a *authorizer) sniProblem(sni string, chain []*x509.Certificate, caID stri
 }
 
 // firstConnect handles a certificate that is unknown or PENDING_ACTIVATION.
-func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Certificate, certID string, start time.Time) error {
+// state says where the certificate stands ("is not registered", "is PENDING_ACTIVATION").
+func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Certificate, certID string, start time.Time, state string) error {
 	leaf := chain[0]
 	clientID := cl.ID
 	ca, err := a.reg.IssuerOf(leaf)
@@ -203,20 +204,20 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 		return a.failed(cl, certID, clientID, err)
 	}
 	if ca == nil {
-		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is not registered and its issuer (%s) is not a registered CA", certID, leaf.Issuer.String()))
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s %s and its issuer (%s) is not a registered CA", certID, state, leaf.Issuer.String()))
 	}
 	if ca.Status != StatusActive {
-		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is not registered and its CA %s is %s; auto-registration needs an ACTIVE CA", certID, ca.ID, ca.Status))
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s %s and its CA %s is %s; auto-registration needs an ACTIVE CA", certID, state, ca.ID, ca.Status))
 	}
 	if ca.AutoRegistration != AutoRegEnable {
-		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is not registered and its CA %s has auto-registration %s", certID, ca.ID, ca.AutoRegistration))
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s %s and its CA %s has auto-registration %s", certID, state, ca.ID, ca.AutoRegistration))
 	}
 	now := a.b.opts.Now()
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
-		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s); it was not registered", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
+		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s); it %s", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339), state))
 	}
 	if why := a.sniProblem(sni, chain, ca.ID, ca.Mode == "SNI_ONLY"); why != "" {
-		return a.refused(cl, certID, clientID, why+"; the certificate was not registered")
+		return a.refused(cl, certID, clientID, why+"; the certificate "+state)
 	}
 
 	l := a.lockCert(certID)
