@@ -90,7 +90,9 @@ type Server struct {
 }
 
 // Start opens the state in opts.Dir and starts the broker and the control plane.
-// The server runs until Close, or until ctx is cancelled.
+// The server runs until Close, or until ctx is cancelled. If another process serves
+// the same workspace, Start fails with a *store.LockedError naming its endpoint URL
+// (see Running).
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("local IoT Core: no workspace directory given (--dir)")
@@ -132,9 +134,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		Hostnames: []string{opts.EndpointHost}, Logger: opts.Logger, Now: opts.Now,
 	})
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	if err := b.Start(); err != nil {
+		st.Close()
 		return nil, err
 	}
 	s.broker = b
@@ -142,6 +146,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	ln, err := listenAPI(opts.APIAddr, opts.Listen)
 	if err != nil {
 		b.Close()
+		st.Close()
 		return nil, err
 	}
 	s.apiLn = ln
@@ -153,6 +158,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		OnCertificateStatus: b.CertificateStatusChanged,
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
+	if err := st.SetOwner(store.Owner{EndpointURL: s.EndpointURL(), MQTTHost: s.MQTTHost(), MQTTPort: s.MQTTPort(),
+		RootCAPath: b.RootCAPath(), Region: st.Region(), Started: time.Now()}); err != nil {
+		opts.Logger.Warn("cannot record the server in the state directory", "err", err)
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			opts.Logger.Error("local control plane stopped", "err", err)
@@ -276,7 +285,8 @@ func (s *Server) Close() error {
 		defer cancel()
 		err1 := s.http.Shutdown(ctx)
 		err2 := s.broker.Close()
-		s.closeErr = errors.Join(err1, err2)
+		err3 := s.st.Close()
+		s.closeErr = errors.Join(err1, err2, err3)
 		close(s.done)
 	})
 	return s.closeErr
@@ -293,4 +303,18 @@ func (s *Server) Env() []string {
 		"AWS_DEFAULT_REGION=" + s.Region(),
 		"AWS_ENDPOINT_URL=" + s.EndpointURL(),
 	}
+}
+
+// Running reports the local IoT Core another process serves for workspace dir (for
+// example `jitpwiz local --dir dir`), or nil when none does: connect to it with
+// Owner.EndpointURL instead of calling Start.
+func Running(dir string) *store.Owner {
+	busy, owner := store.InUse(StateDir(dir))
+	if !busy {
+		return nil
+	}
+	if owner == nil {
+		owner = &store.Owner{}
+	}
+	return owner
 }

@@ -1,13 +1,16 @@
 package local
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -501,4 +504,66 @@ func waitFor(t *testing.T, b *syncBuffer, s string) string {
 	}
 	t.Fatalf("output never contained %q:\n%s", s, b.String())
 	return ""
+}
+
+// TestServeHelperProcess is not a test: TestSecondProcessIsPointedAtTheFirst runs the
+// test binary with LOCAL_SERVE_DIR set to serve a workspace from another process.
+func TestServeHelperProcess(t *testing.T) {
+	dir := os.Getenv("LOCAL_SERVE_DIR")
+	if dir == "" {
+		return
+	}
+	s, err := Start(context.Background(), Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0"})
+	if err != nil {
+		os.Stdout.WriteString("error " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Stdout.WriteString(s.EndpointURL() + "\n")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	s.Close()
+	os.Exit(0)
+}
+
+// TestSecondProcessIsPointedAtTheFirst: while `jitpwiz local` (another process) serves
+// a workspace, Start on it fails naming the running endpoint, and Running finds it.
+func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
+	cmd.Env = append(os.Environ(), "LOCAL_SERVE_DIR="+dir)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "http://127.0.0.1:") {
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	url := strings.TrimSpace(line)
+
+	_, err = Start(context.Background(), Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0"})
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "--endpoint-url "+url) {
+		t.Fatalf("Start on a served workspace: %v", err)
+	}
+	o := Running(dir)
+	if o == nil || o.EndpointURL != url || o.PID != cmd.Process.Pid || o.MQTTPort == 0 {
+		t.Fatalf("Running = %+v, want %s", o, url)
+	}
+	resp, err := http.Get(o.EndpointURL + "/jitpwiz/local")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("running server's info: %v", err)
+	}
+	resp.Body.Close()
+
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	if o := Running(dir); o != nil {
+		t.Fatalf("Running after the other process stopped: %+v", o)
+	}
+	s := startServer(t, dir)
+	s.Close()
 }

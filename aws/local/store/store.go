@@ -65,10 +65,14 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
+
+	release  func() // directory lock
+	ownerSet bool   // SetOwner wrote server.json (guarded by mu)
 }
 
 // Open loads (or creates) the state in dir — the .local-iot directory itself, see Dir.
 // The directory is created with mode 0700 (and tightened to 0700 if it is looser).
+// If another process has the directory open, Open fails with a *LockedError naming it.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -79,6 +83,20 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := pki.EnsureWorkspace(dir); err != nil {
 		return nil, fmt.Errorf("local IoT state: %w", err)
 	}
+	release, err := acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(dir, opts)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	s.release = release
+	return s, nil
+}
+
+func open(dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, path: filepath.Join(dir, StateFile), opts: opts, subs: map[chan Event]struct{}{}}
 	b, err := os.ReadFile(s.path)
 	switch {
