@@ -774,3 +774,29 @@ func TestE2EDoctor(t *testing.T) {
 		t.Errorf("doctor on no workspace:\n%s", r)
 	}
 }
+
+// TestE2EAWSWithoutCredentials: the aws target with no credentials anywhere fails before
+// anything is written, saying how to fix it.
+func TestE2EAWSWithoutCredentials(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	cmd := exec.Command(binary, "run", "--dir", dir, "--yes", "--target", "aws", "--region", "eu-west-1")
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "AWS_") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = append(env, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true")
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err == nil {
+		t.Fatal("the aws target without credentials succeeded")
+	}
+	if !strings.Contains(errOut.String(), "no AWS credentials") || !strings.Contains(errOut.String(), "--profile") {
+		t.Errorf("error without the cause and fix:\n%s", errOut.String())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Error("the workspace was created")
+	}
+}
