@@ -527,3 +527,21 @@ func TestAutoRegisterIdempotent(t *testing.T) {
 		t.Fatalf("second AutoRegister added %d events", after-before)
 	}
 }
+
+// An expired device certificate is neither registered nor accepted.
+func TestExpiredCertificateRefused(t *testing.T) {
+	t.Parallel()
+	later := func() time.Time { return time.Now().Add(400 * 24 * time.Hour) } // device certs last 365 days
+	e := newEnv(t, func(o *Options) { o.Now = later })
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Old"})
+	e.firstConnect(t, ca, dev, "anyclientID")
+	if e.cert(dev.id) != nil {
+		t.Fatal("expired certificate registered")
+	}
+	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "outside its validity period") {
+		t.Fatalf("refusal %+v", ev)
+	}
+}
