@@ -537,7 +537,11 @@ func TestExpiredCertificateRefused(t *testing.T) {
 	e.createRole("JITPRole", iotTrust)
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Old"})
-	e.firstConnect(t, ca, dev, "anyclientID")
+	// The broker's clock is 400 days ahead, so its certificate starts then too.
+	c := e.rawDial(t, &tls.Config{ServerName: "localhost", Time: later, Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
+	if rc, err := c.connect("anyclientID"); err == nil {
+		t.Fatalf("expired certificate got CONNACK %d", rc)
+	}
 	if e.cert(dev.id) != nil {
 		t.Fatal("expired certificate registered")
 	}
