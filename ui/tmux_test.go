@@ -29,6 +29,7 @@ type tmuxSession struct {
 	t      *testing.T
 	socket string
 	name   string
+	seen   []string // every screen captured, for checking demo.tape's waits
 }
 
 func (s *tmuxSession) run(args ...string) (string, error) {
@@ -40,6 +41,9 @@ func (s *tmuxSession) capture() string {
 	out, err := s.run("capture-pane", "-p", "-t", s.name)
 	if err != nil {
 		s.t.Fatalf("capture-pane: %v: %s", err, out)
+	}
+	if len(s.seen) == 0 || s.seen[len(s.seen)-1] != out {
+		s.seen = append(s.seen, out)
 	}
 	return out
 }
@@ -115,6 +119,19 @@ func TestTmuxDemo(t *testing.T) {
 	}
 	if !strings.Contains(final, "published and received as DemoThing") {
 		t.Errorf("final screen does not show the published message:\n%s", final)
+	}
+	// every Wait+Screen of demo.tape must match a screen the real program showed
+	for _, re := range tapeWaits(t) {
+		found := false
+		for _, scr := range s.seen {
+			if re.MatchString(scr) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("demo.tape waits for /%s/, which no screen of the real program matched", re)
+		}
 	}
 	s.send("q")
 	deadline := time.Now().Add(10 * time.Second)
