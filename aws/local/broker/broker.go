@@ -199,6 +199,9 @@ func New(opts Options) (*Broker, error) {
 	b.server = mqtt.New(&mqtt.Options{
 		InlineClient: true,
 		Capabilities: caps,
+		// $SYS topics cannot be subscribed to here (reserved, as on AWS), so
+		// mochi need not refresh them every second.
+		SysTopicResendInterval: 24 * 3600,
 		// mochi logs every refused connection as a warning; the broker records its
 		// own decisions in the event log and its logger instead.
 		Logger: slog.New(levelFilter{h: log.Handler(), min: slog.LevelError}),
