@@ -239,7 +239,8 @@ func registerPending(st *store.State, req AutoRegisterRequest) (*store.Certifica
 	return c, nil
 }
 
-// provisioning is a checked plan: applying it cannot fail.
+// provisioning is a checked plan. Applying it can still hit a store rule (e.g.
+// the 10-policies-per-certificate limit); the transaction is then rolled back.
 type provisioning struct {
 	plan       *template.Plan
 	thing      *store.Thing // existing thing to update, or nil to create
