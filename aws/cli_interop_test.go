@@ -1,0 +1,103 @@
+package aws_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// needTool skips (or, under CI=true, fails) when an external tool is missing.
+func needTool(t *testing.T, path string) {
+	t.Helper()
+	if _, err := exec.LookPath(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI: %v", path, err)
+		}
+		t.Skipf("%s not installed", path)
+	}
+}
+
+// Resources made by the real AWS CLI (the walkthrough's own tool) are detected and
+// reused by the client: a role created by hand with only one policy attached, a CA
+// registered by hand, a policy created by hand.
+func TestClientReusesWhatTheAWSCLIMade(t *testing.T) {
+	needTool(t, "/usr/bin/aws")
+	t.Parallel()
+	l := startLocal(t)
+	dir := t.TempDir()
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("/usr/bin/aws", append(args, "--endpoint-url", l.url, "--region", testRegion, "--output", "text")...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+local.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+local.SecretAccessKey,
+			"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_PAGER=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The walkthrough's trust policy (no condition) and one managed policy.
+	write("trust.json", []byte(aws.TrustPolicy("", "")))
+	cli("iam", "create-role", "--role-name", "JITPRole", "--assume-role-policy-document", "file://trust.json")
+	cli("iam", "attach-role-policy", "--role-name", "JITPRole", "--policy-arn", aws.PolicyThingsRegistration)
+
+	ca := newCA(t, "CLI Root")
+	code := cli("iot", "get-registration-code")
+	ver, _ := ca.issue(t, pki.Subject{CommonName: code})
+	write("ca.pem", pki.EncodeCertPEM(ca.cert))
+	write("ver.pem", pki.EncodeCertPEM(ver))
+	caID := cli("iot", "register-ca-certificate", "--ca-certificate", "file://ca.pem", "--verification-cert", "file://ver.pem",
+		"--set-as-active", "--query", "certificateId")
+	write("policy.json", []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`))
+	cli("iot", "create-policy", "--policy-name", "HandMade", "--policy-document", "file://policy.json")
+
+	c := l.client(t)
+	ctx := context.Background()
+	if got, err := c.GetRegistrationCode(ctx); err != nil || got != code {
+		t.Fatalf("registration code %q vs CLI %q (%v)", got, code, err)
+	}
+	role, err := c.EnsureRole(ctx, aws.RoleSpec{})
+	if err != nil || role.Created {
+		t.Fatalf("EnsureRole = %+v, %v", role, err)
+	}
+	notes := strings.Join(role.Notes, "\n")
+	for _, want := range []string{"AWSIoTThingsRegistration already attached", "attached missing AWSIoTLogging", "attached missing AWSIoTRuleActions"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
+	if n := len(strings.Fields(cli("iam", "list-attached-role-policies", "--role-name", "JITPRole", "--query", "AttachedPolicies[].PolicyName"))); n != 3 {
+		t.Errorf("CLI sees %d attached policies after EnsureRole, want 3", n)
+	}
+	if caID != pki.CertID(ca.cert) {
+		t.Fatalf("CLI CA ID %s, pki.CertID %s", caID, pki.CertID(ca.cert))
+	}
+	found, err := c.FindCA(ctx, caID)
+	if err != nil || found == nil || found.Status != aws.StatusActive || found.AutoRegistrationStatus != aws.AutoRegDisable {
+		t.Fatalf("FindCA = %+v, %v", found, err)
+	}
+	_, err = c.CreatePolicy(ctx, "HandMade", `{"Version":"2012-10-17","Statement":[]}`)
+	if !aws.IsKind(err, aws.KindAlreadyExists) {
+		t.Fatalf("CreatePolicy over the CLI's policy: %v", err)
+	}
+	// And the other way: what the client changes, the CLI sees.
+	if err := c.UpdateCA(ctx, caID, aws.UpdateCAInput{NewAutoRegistrationStatus: aws.AutoRegEnable}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cli("iot", "describe-ca-certificate", "--certificate-id", caID, "--query", "certificateDescription.autoRegistrationStatus"); got != "ENABLE" {
+		t.Fatalf("CLI sees autoRegistrationStatus %q", got)
+	}
+}
