@@ -103,6 +103,7 @@ func newLocalCmd() *cobra.Command {
 		dir, region, listen, host string
 		apiPort, mqttPort         int
 		alpnPort                  int
+		showCalls                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "local",
@@ -112,7 +113,7 @@ func newLocalCmd() *cobra.Command {
 			"path and ready-to-paste exports, then streams provisioning events. State is kept in <dir>/.local-iot.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host}
+			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -135,6 +136,7 @@ func newLocalCmd() *cobra.Command {
 	f.IntVar(&alpnPort, "alpn-port", 0, "also listen for MQTT with ALPN x-amzn-mqtt-ca on this port (AWS's 443 flavour)")
 	f.StringVar(&listen, "listen", "", "interface address to listen on (default 127.0.0.1, loopback only; 0.0.0.0 exposes it)")
 	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
+	f.BoolVar(&showCalls, "show-api-calls", false, "also print every IoT/IAM/STS API call (the local CloudTrail view)")
 	return cmd
 }
 

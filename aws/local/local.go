@@ -71,6 +71,10 @@ type Options struct {
 	// EndpointHost is what DescribeEndpoint returns and what the broker's certificate
 	// and SNI check accept besides localhost/127.0.0.1/::1. Default "localhost".
 	EndpointHost string
+	// OnAPICall, if set, is called after every control-plane request.
+	OnAPICall func(api.Call)
+	// ShowAPICalls makes Run print every control-plane request among the events.
+	ShowAPICalls bool
 	// Logger receives diagnostics (nil: discarded). Now is the clock (tests).
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -156,6 +160,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		ALPNPort:            s.ALPNPort(),
 		RootCAPath:          b.RootCAPath(),
 		OnCertificateStatus: b.CertificateStatusChanged,
+		OnCall:              opts.OnAPICall,
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
 	if err := st.SetOwner(store.Owner{EndpointURL: s.EndpointURL(), MQTTHost: s.MQTTHost(), MQTTPort: s.MQTTPort(),

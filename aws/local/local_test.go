@@ -364,7 +364,7 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0", Region: "eu-west-1"}, &out)
+		done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0", Region: "eu-west-1", ShowAPICalls: true}, &out)
 	}()
 	banner := waitFor(t, &out, "Events (Ctrl+C to stop):")
 	for _, want := range []string{
@@ -393,6 +393,11 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("R"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String("Nope")}); err == nil {
+		t.Fatal("GetRole of a missing role succeeded")
+	}
+	waitFor(t, &out, "CreateRole → 200")
+	waitFor(t, &out, "GetRole → 404 NoSuchEntity")
 	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -405,6 +410,7 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, &out, store.EventCARegistered)
+	waitFor(t, &out, "API iot                RegisterCACertificate → 200")
 	cancel()
 	select {
 	case err := <-done:

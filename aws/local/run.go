@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -19,18 +21,36 @@ import (
 // to w until ctx is cancelled (Ctrl+C in `jitpwiz local`). It returns after the
 // server has stopped.
 func Run(ctx context.Context, opts Options, w io.Writer) error {
+	var mu sync.Mutex
+	println := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(w, s)
+	}
+	if opts.ShowAPICalls {
+		prev := opts.OnAPICall
+		opts.OnAPICall = func(c api.Call) {
+			if prev != nil {
+				prev(c)
+			}
+			println(FormatCall(c))
+		}
+	}
+	mu.Lock() // calls that arrive early wait until the banner is out
 	s, err := Start(ctx, opts)
 	if err != nil {
+		mu.Unlock()
 		return err
 	}
 	defer s.Close()
 	evs, cancel := s.Events()
 	defer cancel()
 	WriteBanner(w, s)
+	mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(w, "\nStopping; the state is saved in", s.Store().Path())
+			println("\nStopping; the state is saved in " + s.Store().Path())
 			return s.Close()
 		case <-s.Done():
 			return nil
@@ -38,9 +58,23 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 			if !ok {
 				return nil
 			}
-			fmt.Fprintln(w, FormatEvent(ev))
+			println(FormatEvent(ev))
 		}
 	}
+}
+
+// FormatCall renders a control-plane request as one line of the event stream.
+func FormatCall(c api.Call) string {
+	res := fmt.Sprint(c.Status)
+	if c.ErrorCode != "" {
+		res += " " + c.ErrorCode
+	}
+	svc := c.Service
+	if svc == "" {
+		svc = "-"
+	}
+	return fmt.Sprintf("%s  %-22s %s → %s (%s)", c.Time.Local().Format(time.TimeOnly), "API "+svc, c.Operation, res,
+		c.Duration.Round(time.Microsecond))
 }
 
 // WriteBanner writes how to reach s: URLs, files, and commands to paste.

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 )
@@ -41,6 +42,53 @@ type Options struct {
 	OnCertificateStatus func(certID, status string)
 	// CallerUserName names the caller in STS GetCallerIdentity (default "local").
 	CallerUserName string
+	// OnCall, if set, is called after every request (the local CloudTrail view).
+	OnCall func(Call)
+}
+
+// Call describes one control-plane request, for OnCall.
+type Call struct {
+	Time      time.Time
+	Service   string // "iot", "iam", "sts", or "" when the request was refused before dispatch
+	Operation string // e.g. "RegisterCACertificate"; "METHOD /path" for an unknown IoT route
+	Status    int
+	ErrorCode string // AWS error code when the call failed
+	Duration  time.Duration
+}
+
+// callRecorder captures what OnCall reports.
+type callRecorder struct {
+	http.ResponseWriter
+	call Call
+}
+
+func (c *callRecorder) WriteHeader(status int) {
+	if c.call.Status == 0 {
+		c.call.Status = status
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *callRecorder) Write(b []byte) (int, error) {
+	if c.call.Status == 0 {
+		c.call.Status = http.StatusOK
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// noteCall records the operation (and error code) on w if it is a callRecorder.
+func noteCall(w http.ResponseWriter, service, op, code string) {
+	if c, ok := w.(*callRecorder); ok {
+		if service != "" {
+			c.call.Service = service
+		}
+		if op != "" {
+			c.call.Operation = op
+		}
+		if code != "" {
+			c.call.ErrorCode = code
+		}
+	}
 }
 
 // Handler is the control-plane http.Handler.
@@ -80,6 +128,20 @@ func (h *Handler) info() Info {
 
 // ServeHTTP authenticates the request and dispatches it to IoT, IAM or STS.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.opts.OnCall != nil {
+		c := &callRecorder{ResponseWriter: w, call: Call{Time: time.Now()}}
+		h.serve(c, r)
+		c.call.Duration = time.Since(c.call.Time)
+		if c.call.Operation == "" {
+			c.call.Operation = r.Method + " " + r.URL.EscapedPath()
+		}
+		h.opts.OnCall(c.call)
+		return
+	}
+	h.serve(w, r)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	w.Header().Set("x-amzn-RequestId", rid)
 	if r.Method == http.MethodGet && r.URL.Path == InfoPath {
@@ -103,10 +165,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"Credential should be scoped to a valid region, not '%s'. This local AWS IoT Core serves region '%s' — use --region %s", scope.region, h.st.Region(), h.st.Region()))
 			return
 		}
+		noteCall(w, "iot", "", "")
 		h.serveIoT(w, r)
 	case "iam":
+		noteCall(w, "iam", "", "")
 		h.serveQuery(w, r, rid, iamService)
 	case "sts":
+		noteCall(w, "sts", "", "")
 		h.serveQuery(w, r, rid, stsService)
 	default:
 		err := errStatus(http.StatusForbidden, "InvalidSignatureException",
@@ -245,6 +310,7 @@ func (h *Handler) serveIoT(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if ok {
+			noteCall(w, "", rt.op, "")
 			rt.fn(h, w, r, args)
 			return
 		}

@@ -61,6 +61,7 @@ func writeQueryError(w http.ResponseWriter, xmlns, rid string, err error) {
 	if status == 0 {
 		status = store.StatusFor(code)
 	}
+	noteCall(w, "", "", code)
 	var e xmlError
 	e.Xmlns = xmlns
 	e.Error.Type = "Sender"
@@ -123,6 +124,7 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, rid string,
 		return
 	}
 	action := r.Form.Get("Action")
+	noteCall(w, "", action, "")
 	if action == "" {
 		writeQueryError(w, svc.xmlns, rid, errStatus(http.StatusBadRequest, "MissingAction", "Missing Action parameter (this endpoint speaks the %s query protocol)", strings.ToUpper(svc.name)))
 		return

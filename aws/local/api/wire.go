@@ -75,6 +75,7 @@ func writeIoTError(w http.ResponseWriter, err error) {
 		body["resourceArn"] = ae.ResourceARN
 	}
 	b, _ := json.Marshal(body)
+	noteCall(w, "", "", ae.Code)
 	w.Header().Set("X-Amzn-ErrorType", ae.Code)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
