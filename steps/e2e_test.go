@@ -800,3 +800,46 @@ func TestE2EAWSWithoutCredentials(t *testing.T) {
 		t.Error("the workspace was created")
 	}
 }
+
+// TestE2ERegisterCAByHand: the user registers the CA with the shown AWS CLI command; the
+// next run finds it registered and reuses it instead of failing or duplicating it.
+func TestE2ERegisterCAByHand(t *testing.T) {
+	t.Parallel()
+	lookTool(t, "aws")
+	dir := filepath.Join(t.TempDir(), "ws")
+	if r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", "template"); r.err == nil {
+		t.Fatalf("--stop-after did not stop:\n%s", r)
+	}
+	s, err := steps.Open(steps.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	line := steps.Lookup(steps.IDRegisterCA).Commands(s)[0]
+	for _, want := range []string{"aws iot register-ca-certificate --ca-certificate file://deviceRootCA.pem --verification-cert file://verificationCert.crt --set-as-active --allow-auto-registration --registration-config file://jitp_template.json --region us-east-2 --endpoint-url http://"} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("register command %q lacks %q", line, want)
+		}
+	}
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), s.CA.CertID) {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	s.Close()
+	r := mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(lineWith(r.out, " 8/13"), "(reused)") || !strings.Contains(r.out, "already registered") {
+		t.Errorf("step 8 should find the CA registered and reuse it:\n%s", r.out)
+	}
+	if !strings.Contains(r.out, "published as itself") {
+		t.Fatalf("%s", r)
+	}
+	s = session(t, dir)
+	if cas, _ := s.Client().ListCAs(context.Background()); len(cas) != 1 {
+		t.Errorf("CAs %v, want 1", cas)
+	}
+}
