@@ -162,6 +162,7 @@ func (m *Model) Init() tea.Cmd { return nil }
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.refreshStates()
+	m.leaveSkipped()
 	m.syncContent()
 	if m.quitting && !m.Busy() {
 		return m, tea.Quit
@@ -308,6 +309,29 @@ func (m *Model) prev() tea.Cmd {
 		return m.show(i)
 	}
 	return nil
+}
+
+// leaveSkipped moves on when an input of the active step made it not apply any more (e.g. the
+// user chose to bring an existing CA on the CA key step): the first applicable step after it,
+// else before it.
+func (m *Model) leaveSkipped() {
+	if m.active < 0 || m.Busy() || m.state(m.active) != stateSkipped {
+		return
+	}
+	for i := m.active + 1; i < len(m.plan); i++ {
+		if m.state(i) != stateSkipped {
+			m.show(i)
+			m.refreshStates()
+			return
+		}
+	}
+	for i := m.active - 1; i >= 0; i-- {
+		if m.state(i) != stateSkipped {
+			m.show(i)
+			m.refreshStates()
+			return
+		}
+	}
 }
 
 // gotoStep shows step id when it applies and every applicable step before it is done.

@@ -327,3 +327,30 @@ func TestLongResultScrolls(t *testing.T) {
 		t.Fatalf("pgdown should reach the end:\n%s", scr)
 	}
 }
+
+// TestChoiceThatSkipsTheStepMovesOn: an input that makes the active step not apply (as
+// bringing your own CA does for the CA steps) moves the wizard to the next step that applies.
+func TestChoiceThatSkipsTheStepMovesOn(t *testing.T) {
+	w := newWorld()
+	byo := &testStep{id: "ca", title: "CA key", w: w, inputs: []steps.Field{{
+		Key: "ca", Label: "CA",
+		Options: []steps.Option{{Value: "new", Label: "generate new"}, {Value: "existing", Label: "use existing files"}},
+		Get:     func(*steps.Session) string { return "new" },
+		Set:     func(_ *steps.Session, v string) error { w.set("ca", v); return nil },
+	}}}
+	plan := []steps.Step{byo, &testStep{id: "next", title: "Next step", w: w}}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	byo.skip = false
+	d.press("j") // choose "use existing files"
+	if w.get("ca") != "existing" {
+		t.Fatal("choice not stored")
+	}
+	byo.skip = true // the step's Skip now reports true, as for a supplied CA
+	d.press("k", "j")
+	if d.m.Active().ID() != "next" {
+		t.Fatalf("active = %s, want next:\n%s", d.m.Active().ID(), d.screen())
+	}
+	if !strings.Contains(d.screen(), "CA key (skipped)") {
+		t.Fatalf("sidebar should mark the step skipped:\n%s", d.screen())
+	}
+}
