@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/steps"
@@ -352,5 +353,38 @@ func TestChoiceThatSkipsTheStepMovesOn(t *testing.T) {
 	}
 	if !strings.Contains(d.screen(), "CA key (skipped)") {
 		t.Fatalf("sidebar should mark the step skipped:\n%s", d.screen())
+	}
+}
+
+// TestResizeWhileRunning: the terminal may change size at any time, even mid-step.
+func TestResizeWhileRunning(t *testing.T) {
+	w := newWorld()
+	release := make(chan struct{})
+	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w, run: func(ctx context.Context, s *steps.Session) error {
+		<-release
+		return nil
+	}}}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	d.press("enter")
+	d.until("running", d.m.Busy)
+	for _, sz := range []struct {
+		w, h int
+		want string
+	}{{70, 20, "jitpwiz ● 1/1"}, {50, 10, "needs at least"}, {120, 40, "●  1 Slow step"}} {
+		d.send(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
+		scr := d.screen()
+		if !strings.Contains(scr, sz.want) {
+			t.Fatalf("at %dx%d want %q:\n%s", sz.w, sz.h, sz.want, scr)
+		}
+		for i, l := range strings.Split(scr, "\n") {
+			if lipgloss.Width(l) > sz.w {
+				t.Fatalf("at %dx%d line %d is %d wide", sz.w, sz.h, i, lipgloss.Width(l))
+			}
+		}
+	}
+	close(release)
+	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	if !strings.Contains(d.screen(), "✓  1 Slow step") {
+		t.Fatalf("after resizes the result shows at the new size:\n%s", d.screen())
 	}
 }
