@@ -333,7 +333,7 @@ func classify(out *Outcome, o Options, dialErr, hsErr error, rec *recConn, connE
 	if alert := remoteAlert(readErr); alert != "" {
 		// TLS 1.3: the server checks the client certificate after the client's Finished.
 		out.Class, out.Alert, out.Err = ClassTLSRejected, alert, readErr
-		out.Detail = "the server refused the TLS session right after the handshake with alert \"" + alert + "\" (it rejected the client certificate)"
+		out.Detail = "the server refused the TLS session right after the handshake with alert \"" + alert + "\" (TLS 1.3 servers judge the client certificate, SNI and ALPN at this point)"
 		return
 	}
 	if read >= 4 && rc > 0 && rc <= 5 {

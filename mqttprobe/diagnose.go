@@ -219,6 +219,10 @@ func Diagnose(f Facts) Diagnosis {
 
 	// From here the broker saw the certificate and refused or dropped: TLS alert,
 	// close without CONNACK, or CONNACK refused.
+	if o.Class == ClassTLSRejected && (o.Alert == "no application protocol" || (f.Options.port() == 443 && (o.TLS == nil || o.TLS.ALPN == ""))) {
+		return d(DiagTLSRejected, "the broker refused the TLS session on port 443 (alert \""+o.Alert+"\"): MQTT with a client certificate on 443 needs ALPN x-amzn-mqtt-ca",
+			"offer ALPN x-amzn-mqtt-ca (mosquitto_pub --tls-alpn x-amzn-mqtt-ca), or use port 8883")
+	}
 	leaf := firstOr(f.Chain)
 	if f.Options.NoSNI && len(f.Chain) <= 1 && !(f.CertFound && f.Cert.Status == aws.StatusActive && o.Class == ClassDropped && f.Use == nil) {
 		return d(DiagNoSNINoChain, "the device sent neither SNI (the endpoint name) nor its CA certificate in the TLS chain, so the broker cannot tell which CA to check it against",

@@ -358,3 +358,31 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		}
 	})
 }
+
+// Port 443 flavour: the local broker's ALPN listener needs x-amzn-mqtt-ca, which
+// mqttprobe offers on port 443; without it the handshake is refused with an alert.
+func TestLocalALPNListener(t *testing.T) {
+	t.Parallel()
+	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: localRegion, Account: localAccount,
+		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", ALPNAddr: "127.0.0.1:0", EndpointHost: localEndpointHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ca := newLocalCA(t, "ALPN Root")
+	dev, key := ca.issue(t, pki.Subject{CommonName: "AlpnThing", Country: "IN"})
+	o := Options{Host: srv.MQTTHost(), Port: 443, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.ALPNPort())),
+		CertPEM: pki.Bundle(dev, ca.cert), KeyPEM: key, CAPEM: srv.RootCAPEM(), ClientID: "x", ConnectTimeout: 5 * time.Second}
+	out := Probe(context.Background(), o)
+	if out.TLS == nil || out.TLS.ALPN != ALPN || out.Class != ClassDropped { // CA not registered: dropped at CONNECT
+		t.Fatalf("with ALPN: %s %+v", out, out.TLS)
+	}
+	o.ALPN = []string{} // offer nothing
+	out = Probe(context.Background(), o)
+	if out.Class != ClassTLSRejected || out.Alert == "" {
+		t.Fatalf("without ALPN: %s (alert %q)", out, out.Alert)
+	}
+	if d := Diagnose(Facts{Outcome: &out, Options: o}); d.Class != DiagTLSRejected || !strings.Contains(d.Cause, "needs ALPN x-amzn-mqtt-ca") {
+		t.Fatalf("diagnosis %v", d)
+	}
+}
