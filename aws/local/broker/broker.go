@@ -14,10 +14,10 @@
 // Behaviour follows AWS where it is known (jitp-spec.md §3–§6); the choices made
 // where AWS is undocumented are marked [choice]:
 //
-//   - Server trust: a local root CA, the stand-in for Amazon's roots, is created
-//     with an ECDSA P-256 key (like Amazon Root CA 3, which AWS serves to every
-//     client offering ECDSA; fast handshakes) once as <Dir>/awsRootCA.pem (+ awsRootCA.key, 0600) and never
-//     regenerated; RootCAPath returns it and the wizard copies it into the user's
+//   - Server trust: a local root CA, the stand-in for Amazon's roots, has an
+//     ECDSA P-256 key (like Amazon Root CA 3, whose chain AWS serves when an ECDSA
+//     suite is negotiated; handshakes stay fast). It is created once as
+//     <Dir>/awsRootCA.pem (+ awsRootCA.key, 0600) and never regenerated; RootCAPath returns it and the wizard copies it into the user's
 //     workspace as awsRootCA.pem. The server certificate it signs (server.pem/.key)
 //     covers localhost, 127.0.0.1, ::1, the store's <prefix>-ats.iot.<region>
 //     .amazonaws.com and Options.Hostnames, and is re-issued when that list
