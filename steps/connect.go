@@ -18,6 +18,7 @@ type localBackend struct {
 	Config     aws.Config // endpoint URL, region and dummy credentials
 	Endpoint   Endpoint   // MQTT host/port
 	ServerRoot []byte     // PEM of the CA that signs the broker's certificate
+	RootPath   string     // where that PEM is kept
 	Closer     Backend
 }
 
@@ -44,14 +45,14 @@ func (s *Session) Connect(ctx context.Context) error {
 		}
 		s.backend = lb.Closer
 		s.localURL = lb.Config.EndpointURL
-		s.serverRoot = lb.ServerRoot
+		s.serverRoot, s.serverRootPath = lb.ServerRoot, lb.RootPath
 		cfg, ep = lb.Config, lb.Endpoint
 	} else {
 		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
 		if s.Options.Target == TargetLocal {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
 			var err error
-			if ep, s.serverRoot, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
+			if ep, s.serverRoot, s.serverRootPath, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
 				return err
 			}
 		} else {

@@ -30,7 +30,10 @@ func stepServerTrust() *step {
 			if s.Options.Target == TargetAWS {
 				return []string{"curl -o " + pki.FileServerRootCA + " https://www.amazontrust.com/repository/AmazonRootCA1.pem"}
 			}
-			return []string{"# the local IoT Core prints its root CA path at start (`jitpwiz local`); copy it to " + pki.FileServerRootCA}
+			if s.serverRootPath != "" {
+				return []string{joinShell([]string{"cp", s.serverRootPath, pki.FileServerRootCA})}
+			}
+			return []string{"# copy the local IoT Core's root CA (its path is printed by `jitpwiz local`) to " + pki.FileServerRootCA}
 		},
 		run: func(ctx context.Context, s *Session) (bool, error) {
 			if len(s.serverRoot) == 0 {

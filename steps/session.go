@@ -64,8 +64,10 @@ type Session struct {
 	localURL string
 	// serverRoot is the PEM of the CA that signs the broker's server certificate, known after Connect.
 	serverRoot []byte
-	backend    Backend
-	now        func() time.Time
+	// serverRootPath is where the local IoT Core keeps that CA (for the shown command).
+	serverRootPath string
+	backend        Backend
+	now            func() time.Time
 	// ran records the steps run by this process (finished key → true).
 	ran map[string]bool
 	// ca is the loaded signing CA (cert + key), cached after step 3 or LoadCA.

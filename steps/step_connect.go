@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -102,7 +103,7 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 	s.reportf(IDFirstConnect, "connecting to %s:%d as %s with %s", o.Host, o.Port, FirstConnectClientID, s.relName(d.BundleFile))
 	start := time.Now()
 	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
-		ThingName: s.Options.Thing,
+		ThingName: s.provisionedThing(d),
 		Poll: mqttprobe.PollOptions{Timeout: ProvisionTimeout, OnStatus: func(ob mqttprobe.Observation) {
 			s.reportf(IDFirstConnect, "certificate status after %s: %s", ob.Elapsed.Round(time.Millisecond), ob.Status)
 		}},
@@ -163,7 +164,7 @@ func stepUse() *step {
 		},
 		cmds: func(s *Session) []string {
 			cert, key, _, _ := s.deviceFileNames()
-			t := s.Options.Thing
+			t := s.provisionedThing(s.Device())
 			out := []string{s.mosquittoPub(cert, key, t+"/test", t, "Hello from "+t)}
 			if s.Template.Variant == VariantScoped {
 				out = append(out, s.mosquittoPub(cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
@@ -181,18 +182,19 @@ func runUse(ctx context.Context, s *Session) (bool, error) {
 		return false, err
 	}
 	d := s.Device()
-	o := s.probeOptions(d.CertFile, s.Options.Thing)
-	topic := s.Options.Thing + "/test"
-	s.reportf(IDUse, "connecting as %s, subscribing to and publishing on %s", s.Options.Thing, topic)
+	thing := s.provisionedThing(d)
+	o := s.probeOptions(d.CertFile, thing)
+	topic := thing + "/test"
+	s.reportf(IDUse, "connecting as %s, subscribing to and publishing on %s", thing, topic)
 	res := mqttprobe.Use(ctx, o, topic, 0)
 	if err := checkContext(ctx); err != nil {
 		return false, err
 	}
 	if !res.OK() {
-		f := mqttprobe.Facts{Use: &res, Options: o, ThingName: s.Options.Thing, Region: s.Region}
+		f := mqttprobe.Facts{Use: &res, Options: o, ThingName: thing, Region: s.Region}
 		mqttprobe.Gather(ctx, c, &f)
 		dg := mqttprobe.Diagnose(f)
-		return false, fmt.Errorf("using the device as %s failed: %s", s.Options.Thing, dg.String())
+		return false, fmt.Errorf("using the device as %s failed: %s", thing, dg.String())
 	}
 	u := &UseResult{Topic: topic, RoundTrip: res.RTT}
 	s.reportf(IDUse, "received own message on %s after %s", topic, fmtDur(res.RTT))
@@ -219,11 +221,12 @@ func useResult(s *Session) []ResultLine {
 	if u == nil {
 		return nil
 	}
+	thing := strings.TrimSuffix(u.Topic, "/test")
 	out := []ResultLine{
-		checkLine("published and received as "+s.Options.Thing, "round trip on "+u.Topic+" in "+u.RoundTrip.Round(time.Millisecond).String(), true),
+		checkLine("published and received as "+thing, "round trip on "+u.Topic+" in "+u.RoundTrip.Round(time.Millisecond).String(), true),
 	}
 	if u.RefusedTopic != "" {
-		out = append(out, checkLine("topic outside "+s.Options.Thing+"/* refused", "publish to "+u.RefusedTopic+": "+
+		out = append(out, checkLine("topic outside "+thing+"/* refused", "publish to "+u.RefusedTopic+": "+
 			map[bool]string{true: "the broker closed the connection", false: "allowed"}[u.Refused], u.Refused))
 	}
 	return out

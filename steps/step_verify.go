@@ -37,8 +37,8 @@ func stepVerify() *step {
 			arn := firstNonEmpty(d.CertARN, "<certificate ARN>")
 			out := []string{
 				s.awsCmd("iot", "describe-certificate", "--certificate-id", id),
-				s.awsCmd("iot", "describe-thing", "--thing-name", s.Options.Thing),
-				s.awsCmd("iot", "list-thing-principals", "--thing-name", s.Options.Thing),
+				s.awsCmd("iot", "describe-thing", "--thing-name", s.provisionedThing(d)),
+				s.awsCmd("iot", "list-thing-principals", "--thing-name", s.provisionedThing(d)),
 				s.awsCmd("iot", "list-attached-policies", "--target", arn),
 			}
 			for _, p := range d.Policies {
@@ -73,6 +73,15 @@ func (s *Session) expectedPlan(d *Device) (*template.Plan, error) {
 		return nil, err
 	}
 	return t.Evaluate(pki.JITPParameters(c))
+}
+
+// provisionedThing is the thing the template makes for device d (its CN with the
+// walkthrough's templates); the --thing option when that cannot be worked out yet.
+func (s *Session) provisionedThing(d *Device) string {
+	if plan, err := s.expectedPlan(d); err == nil && plan.Thing != nil && plan.Thing.Name != "" {
+		return plan.Thing.Name
+	}
+	return s.Options.Thing
 }
 
 func runVerify(ctx context.Context, s *Session) (bool, error) {
