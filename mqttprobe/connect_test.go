@@ -33,7 +33,7 @@ func TestConnectClassification(t *testing.T) {
 		{name: "connected", mode: "accept", class: ClassConnected, sent: true, detail: "CONNACK accepted"},
 		{name: "expected JITP drop", mode: "drop", class: ClassDropped, sent: true, detail: "without CONNACK"},
 		{name: "connack refused 5", mode: "connack5", class: ClassConnackRefused, connack: 5, sent: true, detail: "not authorized"},
-		{name: "no response", mode: "silent", opts: func(o *Options) { o.ConnectTimeout = 300 * time.Millisecond },
+		{name: "no response", mode: "silent", opts: func(o *Options) { o.ConnectTimeout = time.Second },
 			class: ClassNoResponse, sent: true, detail: "sent nothing back"},
 		{name: "client cert from unknown CA, TLS 1.2", mode: "accept", mutate: tls12, dev: func(p *pkiSet) *keyCert { return p.otherDevice },
 			class: ClassTLSRejected, alert: "unknown certificate authority", detail: "refused the TLS handshake"},

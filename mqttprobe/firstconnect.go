@@ -165,11 +165,10 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 		rep.Changes = changes(ctx, cloud, rep, fo.ThingName)
 	}
 	if !rep.Activated || !rep.Expected {
-		Gather(ctx, cloud, &facts)
-		facts.Cert, facts.CertFound = rep.Cert, rep.Cert != nil
-		if len(rep.Observations) > 0 {
-			facts.CertChecked = true
+		if rep.Cert != nil { // the last poll is fresh; otherwise Gather asks again
+			facts.Cert, facts.CertFound, facts.CertChecked = rep.Cert, true, true
 		}
+		Gather(ctx, cloud, &facts)
 		d := Diagnose(facts)
 		rep.Diagnosis = &d
 	}
