@@ -432,6 +432,7 @@ func (m *Model) start() tea.Cmd {
 	st, sess, run, c := m.step, m.c.Session, m.runID, m.c
 	sess.Report = func(e Event) {
 		e.Step = st.ID()
+		c.Logf("step %s: %s", st.ID(), e.Message)
 		ev := e
 		select {
 		case ch <- runMsg{step: st.ID(), run: run, ev: &ev, ch: ch}:

@@ -83,6 +83,12 @@ func New(o Options) *Model {
 	if keys == nil {
 		keys = theme.DefaultKeyMap()
 	}
+	if len(o.Spinner.Frames) == 0 {
+		o.Spinner = spinner.Dot
+		if theme.Dumb() {
+			o.Spinner = spinner.Line
+		}
+	}
 	c := &steps.Common{
 		Ctx: ctx, Session: o.Session, Styles: &styles, Keys: keys,
 		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log,

@@ -105,7 +105,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 	}
 	border := lipgloss.RoundedBorder()
 	if dumbTerminal() {
-		border = lipgloss.NormalBorder()
+		border = lipgloss.ASCIIBorder()
 	}
 
 	n := r.NewStyle
@@ -165,6 +165,9 @@ func unicodeIcons() Icons {
 func asciiIcons() Icons {
 	return Icons{Pending: "o", Active: "*", Done: "+", Failed: "x", Skipped: "-", Bullet: "-", Arrow: ">"}
 }
+
+// Dumb reports TERM=dumb: plain ASCII glyphs only (icons, borders, spinner).
+func Dumb() bool { return dumbTerminal() }
 
 // dumbTerminal reports TERM=dumb: no colour (lipgloss handles that) and no box-drawing glyphs.
 func dumbTerminal() bool { return os.Getenv("TERM") == "dumb" }

@@ -57,6 +57,9 @@ func TestDumbTerminalIcons(t *testing.T) {
 	if s.Icons.Done != "+" || s.Icons.Failed != "x" {
 		t.Fatalf("TERM=dumb should get ASCII icons, got %+v", s.Icons)
 	}
+	if box := s.Command.Render("x"); strings.ContainsAny(box, "│─╭╮") {
+		t.Fatalf("TERM=dumb should get ASCII borders: %q", box)
+	}
 	t.Setenv("TERM", "xterm-256color")
 	if s := DefaultStyles(nil); s.Icons.Done != "✓" {
 		t.Fatalf("icons = %+v", s.Icons)
