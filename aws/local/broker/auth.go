@@ -136,7 +136,7 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 		}
 	}
 	cl.State.Keepalive = clampKeepalive(cl.State.Keepalive)
-	a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventConnected, CertificateID: certID, ClientID: clientID, SourceIP: remoteIP(cl),
+	a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evConnected, CertificateID: certID, ClientID: clientID, SourceIP: remoteIP(cl),
 		Message: fmt.Sprintf("client %s connected with certificate %s", clientID, certID)})
 	return nil
 }
@@ -157,7 +157,7 @@ func (a *authorizer) disconnected(cl *mqtt.Client, err error) {
 	case err != nil && !errors.Is(err, io.EOF):
 		why = "the connection ended: " + err.Error()
 	}
-	a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventDisconnected, CertificateID: certIDOf(leaf), ClientID: cl.ID, SourceIP: remoteIP(cl),
+	a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evDisconnected, CertificateID: certIDOf(leaf), ClientID: cl.ID, SourceIP: remoteIP(cl),
 		Message: fmt.Sprintf("client %s disconnected: %s", cl.ID, why)})
 }
 
@@ -223,7 +223,7 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 	l := a.lockCert(certID)
 	defer a.unlockCert(certID, l)
 
-	res, err := a.reg.AutoRegister(AutoRegisterRequest{
+	res, err := a.reg.AutoRegister(autoRegRequest{
 		Leaf:     leaf,
 		CertID:   certID,
 		CA:       *ca,
@@ -308,9 +308,9 @@ func (a *authorizer) publishRegistered(certID, caID string, registeredAt time.Ti
 // refused records a refusal and returns the error that makes mochi close the
 // connection.
 func (a *authorizer) refused(cl *mqtt.Client, certID, clientID, reason string) error {
-	a.reg.RecordEvent(Event{
+	a.reg.RecordEvent(brokerEvent{
 		Time:          a.b.opts.Now(),
-		Type:          EventConnectRefused,
+		Type:          evConnectRefused,
 		CertificateID: certID,
 		ClientID:      clientID,
 		SourceIP:      remoteIP(cl),
@@ -388,7 +388,7 @@ func (a *authorizer) publish(cl *mqtt.Client, pk packets.Packet) error {
 	}
 	certID := certIDOf(leaf)
 	deny := func(reason string) error {
-		a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventPublishRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: pk.TopicName, Message: reason})
+		a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evPublishRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: pk.TopicName, Message: reason})
 		return &refusal{reason: reason}
 	}
 	if pk.FixedHeader.Qos > 1 {
@@ -430,7 +430,7 @@ func (a *authorizer) subscribe(cl *mqtt.Client, pk packets.Packet) error {
 	}
 	certID := certIDOf(leaf)
 	deny := func(topic, reason string) error {
-		a.reg.RecordEvent(Event{Time: a.b.opts.Now(), Type: EventSubscribeRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: topic, Message: reason})
+		a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evSubscribeRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: topic, Message: reason})
 		return &refusal{reason: reason}
 	}
 	if len(pk.Filters) > MaxFiltersPerSubcribe {

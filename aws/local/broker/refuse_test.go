@@ -513,7 +513,7 @@ func TestAutoRegisterIdempotent(t *testing.T) {
 	if err != nil || caRec == nil {
 		t.Fatalf("issuer: %v %v", caRec, err)
 	}
-	req := AutoRegisterRequest{Leaf: dev.cert, CertID: dev.id, CA: *caRec, ClientID: "x", Now: time.Now(), Start: time.Now()}
+	req := autoRegRequest{Leaf: dev.cert, CertID: dev.id, CA: *caRec, ClientID: "x", Now: time.Now(), Start: time.Now()}
 	res, err := reg.AutoRegister(req)
 	if err != nil || !res.JITP || res.Error != "" || res.Status != store.StatusActive || res.Thing != "Twice" {
 		t.Fatalf("first: %+v %v", res, err)

@@ -17,13 +17,13 @@ const (
 	AutoRegDisable          = "DISABLE"
 )
 
-// Event types the broker records.
+// Kinds of brokerEvent (mapped to store event kinds by storeRegistry).
 const (
-	EventConnectRefused   = "CONNECT_REFUSED"
-	EventPublishRefused   = "PUBLISH_REFUSED"
-	EventSubscribeRefused = "SUBSCRIBE_REFUSED"
-	EventConnected        = "CONNECTED"
-	EventDisconnected     = "DISCONNECTED"
+	evConnectRefused   = "CONNECT_REFUSED"
+	evPublishRefused   = "PUBLISH_REFUSED"
+	evSubscribeRefused = "SUBSCRIBE_REFUSED"
+	evConnected        = "CONNECTED"
+	evDisconnected     = "DISCONNECTED"
 )
 
 // registry is what the broker needs from the store (storeRegistry implements it
@@ -39,9 +39,9 @@ type registry interface {
 	// and runs JITP when the CA has a registration config. A provisioning failure is
 	// not an error: it is recorded (event + result.Error) and the certificate stays
 	// PENDING_ACTIVATION. err is for the store failing.
-	AutoRegister(req AutoRegisterRequest) (AutoRegisterResult, error)
+	AutoRegister(req autoRegRequest) (autoRegResult, error)
 	// RecordEvent appends to the event log (best effort).
-	RecordEvent(ev Event)
+	RecordEvent(ev brokerEvent)
 }
 
 type certRecord struct {
@@ -68,8 +68,8 @@ type authzView struct {
 	Things   map[string]policy.Thing
 }
 
-// AutoRegisterRequest describes a first connect to auto-register.
-type AutoRegisterRequest struct {
+// autoRegRequest describes a first connect to auto-register.
+type autoRegRequest struct {
 	Leaf     *x509.Certificate
 	CertID   string
 	CA       caRecord
@@ -80,8 +80,8 @@ type AutoRegisterRequest struct {
 	Start    time.Time // when the CONNECT arrived (for the event's duration)
 }
 
-// AutoRegisterResult is what the first connect did.
-type AutoRegisterResult struct {
+// autoRegResult is what the first connect did.
+type autoRegResult struct {
 	JITP         bool   // a template ran (else JITR: event only)
 	Thing        string // thing created or reused
 	Policy       string // policy created or reused
@@ -92,8 +92,8 @@ type AutoRegisterResult struct {
 	Duration     time.Duration
 }
 
-// Event is one entry of the broker's part of the event log.
-type Event struct {
+// brokerEvent is one entry of the broker's part of the event log.
+type brokerEvent struct {
 	Time          time.Time
 	Type          string
 	CertificateID string

@@ -72,14 +72,14 @@ func (r storeRegistry) Authorization(certID string) (authzView, error) {
 	return v, err
 }
 
-func (r storeRegistry) RecordEvent(ev Event) {
+func (r storeRegistry) RecordEvent(ev brokerEvent) {
 	kind := store.EventAuthorizationFailure
 	switch ev.Type {
-	case EventConnectRefused:
+	case evConnectRefused:
 		kind = store.EventConnectRefused
-	case EventConnected:
+	case evConnected:
 		kind = store.EventConnected
-	case EventDisconnected:
+	case evDisconnected:
 		kind = store.EventDisconnected
 	}
 	msg := ev.Message
@@ -129,11 +129,11 @@ func (f *provisionFailed) Error() string { return f.perr.Error() }
 // resources are made and the certificate activated. If provisioning fails, that
 // transaction is rolled back and a second one leaves exactly the PENDING_ACTIVATION
 // certificate and an event saying why (AWS's wording).
-func (r storeRegistry) AutoRegister(req AutoRegisterRequest) (AutoRegisterResult, error) {
-	var res AutoRegisterResult
+func (r storeRegistry) AutoRegister(req autoRegRequest) (autoRegResult, error) {
+	var res autoRegResult
 	params := pki.JITPParameters(req.Leaf)
 	err := r.st.Update(func(st *store.State) error {
-		res = AutoRegisterResult{}
+		res = autoRegResult{}
 		if c, ok := st.Certificates[req.CertID]; ok && c.Status != StatusPendingActivation {
 			// A concurrent first connect of the same certificate (or an operator)
 			// got here first: nothing left to do.
@@ -196,7 +196,7 @@ func (r storeRegistry) AutoRegister(req AutoRegisterRequest) (AutoRegisterResult
 	if !errors.As(err, &pf) {
 		return res, err
 	}
-	res = AutoRegisterResult{JITP: true, Error: pf.perr.Error()}
+	res = autoRegResult{JITP: true, Error: pf.perr.Error()}
 	err = r.st.Update(func(st *store.State) error {
 		cert, err := registerPending(st, req)
 		if err != nil {
@@ -220,7 +220,7 @@ func (r storeRegistry) AutoRegister(req AutoRegisterRequest) (AutoRegisterResult
 
 // registerPending registers the certificate PENDING_ACTIVATION unless it already is
 // registered, and returns it.
-func registerPending(st *store.State, req AutoRegisterRequest) (*store.Certificate, error) {
+func registerPending(st *store.State, req autoRegRequest) (*store.Certificate, error) {
 	if c, ok := st.Certificates[req.CertID]; ok {
 		return c, nil
 	}
