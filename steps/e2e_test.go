@@ -114,9 +114,16 @@ func opensslVerify(t *testing.T, ca, cert string) {
 // checkProvisioned checks, through the control plane, what JITP created for thing.
 func checkProvisioned(t *testing.T, s *steps.Session, thing string, wantAttrs map[string]string) (certID string, policies []string) {
 	t.Helper()
+	return checkProvisionedAs(t, s, thing, thing, wantAttrs)
+}
+
+// checkProvisionedAs is checkProvisioned for the device of --thing device, which the template
+// provisions as thing.
+func checkProvisionedAs(t *testing.T, s *steps.Session, device, thing string, wantAttrs map[string]string) (certID string, policies []string) {
+	t.Helper()
 	ctx := context.Background()
 	c := s.Client()
-	d := s.DeviceFor(thing)
+	d := s.DeviceFor(device)
 	if d == nil || d.CertID == "" {
 		t.Fatalf("no device record for %s", thing)
 	}
@@ -189,7 +196,7 @@ func TestE2ETemplates(t *testing.T) {
 	// A bare template (not a registration config): attributes from O and OU, a scoped policy.
 	body := `{"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String"},` +
 		`"AWS::IoT::Certificate::OrganizationalUnit":{"Type":"String","Default":"none"},"AWS::IoT::Certificate::Id":{"Type":"String"}},` +
-		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},` +
+		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Fn::Join":["-",["dev",{"Ref":"AWS::IoT::Certificate::CommonName"}]]},` +
 		`"AttributePayload":{"org":{"Ref":"AWS::IoT::Certificate::Organization"},"unit":{"Ref":"AWS::IoT::Certificate::OrganizationalUnit"}}}},` +
 		`"certificate":{"Type":"AWS::IoT::Certificate","Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"}},` +
 		`"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}"}}}}`
@@ -199,13 +206,14 @@ func TestE2ETemplates(t *testing.T) {
 	cases := []struct {
 		name  string
 		args  []string
-		thing string
+		thing string // the --thing (device record)
 		attrs map[string]string
+		as    string // the thing the template provisions, when not the CN
 	}{
-		{"scoped", nil, steps.DefaultThing, map[string]string{"version": "v1", "country": "IN"}},
-		{"admin", []string{"--template", "admin", "--thing", "AdminThing", "--country", "DE"}, "AdminThing", map[string]string{"version": "v1", "country": "DE"}},
-		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy"}, steps.DefaultThing, map[string]string{"country": "IN"}},
-		{"custom file", []string{"--template", custom, "--thing", "Custom-1", "--org", "Acme", "--ou", "Lab"}, "Custom-1", map[string]string{"org": "Acme", "unit": "Lab"}},
+		{"scoped", nil, steps.DefaultThing, map[string]string{"version": "v1", "country": "IN"}, ""},
+		{"admin", []string{"--template", "admin", "--thing", "AdminThing", "--country", "DE"}, "AdminThing", map[string]string{"version": "v1", "country": "DE"}, ""},
+		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy"}, steps.DefaultThing, map[string]string{"country": "IN"}, ""},
+		{"custom file", []string{"--template", custom, "--thing", "Custom-1", "--org", "Acme", "--ou", "Lab"}, "Custom-1", map[string]string{"org": "Acme", "unit": "Lab"}, "dev-Custom-1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,7 +233,14 @@ func TestE2ETemplates(t *testing.T) {
 			d := s.DeviceFor(tc.thing)
 			opensslVerify(t, filepath.Join(dir, pki.FileCACert), filepath.Join(dir, pki.FileVerifCert))
 			opensslVerify(t, filepath.Join(dir, pki.FileCACert), s.Path(d.CertFile))
-			_, pols := checkProvisioned(t, s, tc.thing, tc.attrs)
+			as := tc.thing
+			if tc.as != "" {
+				as = tc.as
+			}
+			_, pols := checkProvisionedAs(t, s, tc.thing, as, tc.attrs)
+			if !strings.Contains(r.out, "as "+as) {
+				t.Errorf("step 13 did not act as %s:\n%s", as, r.out)
+			}
 			if tc.name == "named offered" && (len(pols) != 1 || pols[0] != "MyDevicePolicy") {
 				t.Errorf("named template: policies %v, want [MyDevicePolicy]", pols)
 			}

@@ -164,7 +164,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		return ErrIncomplete
 	}
 	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
-		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.Options.Thing, s.dir))
+		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.provisionedThing(s.Device()), s.dir))
 	return nil
 }
 
