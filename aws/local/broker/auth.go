@@ -16,6 +16,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
@@ -93,8 +94,8 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	}
 	now := a.b.opts.Now()
 	switch cert.Status {
-	case StatusActive:
-	case StatusPendingActivation:
+	case store.StatusActive:
+	case store.StatusPendingActivation:
 		// Provisioning failed before (or JITR is waiting for an activation):
 		// AWS tries again on every connect with the certificate.
 		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is PENDING_ACTIVATION")
@@ -206,10 +207,10 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 	if ca == nil {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s %s and its issuer (%s) is not a registered CA", certID, state, leaf.Issuer.String()))
 	}
-	if ca.Status != StatusActive {
+	if ca.Status != store.StatusActive {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s %s and its CA %s is %s; auto-registration needs an ACTIVE CA", certID, state, ca.ID, ca.Status))
 	}
-	if ca.AutoRegistration != AutoRegEnable {
+	if ca.AutoRegistration != store.AutoRegEnable {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s %s and its CA %s has auto-registration %s", certID, state, ca.ID, ca.AutoRegistration))
 	}
 	now := a.b.opts.Now()
@@ -296,7 +297,7 @@ func (a *authorizer) publishRegistered(certID, caID string, registeredAt time.Ti
 		CertificateID:                    certID,
 		CACertificateID:                  caID,
 		Timestamp:                        now.UnixMilli(),
-		CertificateStatus:                StatusPendingActivation,
+		CertificateStatus:                store.StatusPendingActivation,
 		AWSAccountID:                     a.b.opts.Account,
 		CertificateRegistrationTimestamp: fmt.Sprint(registeredAt.UnixMilli()),
 	})
@@ -330,7 +331,7 @@ func (a *authorizer) evaluate(cl *mqtt.Client, certID string, leaf *x509.Certifi
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	if view.Status != StatusActive {
+	if view.Status != store.StatusActive {
 		return policy.Decision{Explain: fmt.Sprintf("certificate %s is %s", certID, view.Status)}, nil
 	}
 	docs := make([]*policy.Document, 0, len(view.Policies))

@@ -391,7 +391,7 @@ func (b *Broker) Close() error {
 // connections closed. (Without the hook, the next PUBLISH or SUBSCRIBE of such a
 // connection is refused anyway, and deliveries to it stop.)
 func (b *Broker) CertificateStatusChanged(certID, status string) {
-	if status != StatusActive {
+	if status != store.StatusActive {
 		n := b.DisconnectCertificate(certID)
 		if n > 0 {
 			b.log.Info("closed connections of a certificate that left ACTIVE", "certificate", certID, "status", status, "connections", n)

@@ -7,16 +7,6 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
-// Certificate and CA statuses as AWS spells them.
-const (
-	StatusActive            = "ACTIVE"
-	StatusInactive          = "INACTIVE"
-	StatusRevoked           = "REVOKED"
-	StatusPendingActivation = "PENDING_ACTIVATION"
-	AutoRegEnable           = "ENABLE"
-	AutoRegDisable          = "DISABLE"
-)
-
 // Kinds of brokerEvent (mapped to store event kinds by storeRegistry).
 const (
 	evConnectRefused   = "CONNECT_REFUSED"

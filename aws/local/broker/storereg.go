@@ -134,7 +134,7 @@ func (r storeRegistry) AutoRegister(req autoRegRequest) (autoRegResult, error) {
 	params := pki.JITPParameters(req.Leaf)
 	err := r.st.Update(func(st *store.State) error {
 		res = autoRegResult{}
-		if c, ok := st.Certificates[req.CertID]; ok && c.Status != StatusPendingActivation {
+		if c, ok := st.Certificates[req.CertID]; ok && c.Status != store.StatusPendingActivation {
 			// A concurrent first connect of the same certificate (or an operator)
 			// got here first: nothing left to do.
 			res.RegisteredAt, res.Status, res.Skipped = c.Created, c.Status, true
@@ -224,7 +224,7 @@ func registerPending(st *store.State, req autoRegRequest) (*store.Certificate, e
 	if c, ok := st.Certificates[req.CertID]; ok {
 		return c, nil
 	}
-	c, err := st.RegisterDeviceCert(req.Leaf, req.CA.ID, StatusPendingActivation)
+	c, err := st.RegisterDeviceCert(req.Leaf, req.CA.ID, store.StatusPendingActivation)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 	if err != nil {
 		return nil, templateErr(err)
 	}
-	p := &provisioning{plan: plan, certStatus: StatusActive}
+	p := &provisioning{plan: plan, certStatus: store.StatusActive}
 	if c := plan.Certificate; c != nil {
 		if c.ID != certID {
 			return nil, &provisionError{store.CodeInvalidRequest, fmt.Sprintf("Invalid registration template. The certificate resource must reference the connecting certificate ({\"Ref\":\"AWS::IoT::Certificate::Id\"}); it resolved to %q", c.ID)}
@@ -289,7 +289,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 			p.certStatus = c.Status
 		}
 	} else {
-		p.certStatus = StatusPendingActivation
+		p.certStatus = store.StatusPendingActivation
 	}
 	if t := plan.Thing; t != nil {
 		if err := template.CheckThingName(t.Name); err != nil {
