@@ -42,9 +42,19 @@ func newField(c *Common, fd Field, s *Session) *fieldModel {
 		f.text = &ti
 		return f
 	}
-	items := make([]list.Item, len(fd.Options))
+	opts := fd.Options
+	known := false
+	for _, o := range opts {
+		known = known || o.Value == cur
+	}
+	if !known && cur != "" {
+		// the current value came from elsewhere (a flag, e.g. --template FILE): offer it first,
+		// so that running with the defaults keeps it instead of silently picking option one
+		opts = append([]Option{{Value: cur, Label: cur, Help: "current value"}}, opts...)
+	}
+	items := make([]list.Item, len(opts))
 	sel := 0
-	for i, o := range fd.Options {
+	for i, o := range opts {
 		items[i] = optionItem(o)
 		if o.Value == cur {
 			sel = i

@@ -388,3 +388,20 @@ func TestResizeWhileRunning(t *testing.T) {
 		t.Fatalf("after resizes the result shows at the new size:\n%s", d.screen())
 	}
 }
+
+// TestListKeepsValueFromElsewhere: a list whose current value is not one of its options (a
+// template file given with --template) shows that value first and keeps it.
+func TestListKeepsValueFromElsewhere(t *testing.T) {
+	w := newWorld()
+	w.set("key-type", "/home/me/my_template.json")
+	plan := []steps.Step{&testStep{id: "t", title: "Template", w: w, inputs: []steps.Field{keyTypeField(w)}}}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	if !strings.Contains(d.screen(), "(●) /home/me/my_template.json") {
+		t.Fatalf("current value not offered first:\n%s", d.screen())
+	}
+	d.press("enter")
+	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	if got := w.get("key-type"); got != "/home/me/my_template.json" {
+		t.Fatalf("value replaced by %q", got)
+	}
+}
