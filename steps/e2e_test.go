@@ -858,3 +858,31 @@ func TestE2ERegisterCAByHand(t *testing.T) {
 		t.Errorf("CAs %v, want 1", cas)
 	}
 }
+
+func TestE2EJSONFailure(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	// The named template without the policy and without consent fails at step 7.
+	r := jitpwiz(t, "run", "--dir", dir, "--thing", "J", "--country", "US", "--template", "named", "--json")
+	if r.err == nil {
+		t.Fatalf("succeeded:\n%s", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	var last, failed steps.RunEvent
+	for _, l := range lines {
+		var e steps.RunEvent
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if e.Status == "failed" {
+			failed = e
+		}
+		last = e
+	}
+	if failed.Step != steps.IDTemplate || !strings.Contains(failed.Error, "--create-policy") {
+		t.Errorf("failed step event %+v", failed)
+	}
+	if last.Event != "end" || last.OK == nil || *last.OK || last.Error == "" {
+		t.Errorf("last event %+v, want end with ok=false and the error", last)
+	}
+}

@@ -105,6 +105,8 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 
 	if err := s.Connect(ctx); err != nil {
 		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ cannot reach "+s.describeTarget()+": "+err.Error())
+		ok := false
+		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Error: err.Error()}, "")
 		return err
 	}
 	r.emit(RunEvent{Event: "connect", Status: "done", Message: s.connectionLine()}, "  "+s.connectionLine())
@@ -144,9 +146,13 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 				fmt.Sprintf("✗ %s %s  %s", label, fmtDur(dur), indentLines(msg)))
 			r.stepEnd(st.id, StateTodo)
 			if ctx.Err() != nil {
-				return fmt.Errorf("cancelled at step %d (%s): %w", n, st.title, ctx.Err())
+				err = fmt.Errorf("cancelled at step %d (%s): %w", n, st.title, ctx.Err())
+			} else {
+				err = fmt.Errorf("step %d (%s): %w", n, st.title, err)
 			}
-			return fmt.Errorf("step %d (%s): %w", n, st.title, err)
+			ok := false
+			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: st.id, Error: err.Error()}, "")
+			return err
 		}
 		rec, _ := s.FinishedRecord(st.id)
 		word := "done"
