@@ -192,6 +192,12 @@ func (s *Store) Close() error {
 	if ownerSet {
 		_ = os.Remove(filepath.Join(s.dir, ownerFileName))
 	}
+	s.mu.Lock()
+	if s.evf != nil {
+		s.evf.Close()
+		s.evf = nil
+	}
+	s.mu.Unlock()
 	if s.release != nil {
 		s.release()
 	}

@@ -205,8 +205,11 @@ type State struct {
 	PolicyTargets    []PolicyAttachment      `json:"policyTargets"`
 	ThingPrincipals  []ThingPrincipal        `json:"thingPrincipals"`
 	Roles            map[string]*Role        `json:"roles"`
-	Events           []Event                 `json:"events"`
-	NextEventSeq     int64                   `json:"nextEventSeq"`
+	// Events is the event log, oldest first (the newest MaxEvents). It is kept in
+	// events.jsonl, not in state.json, so a busy log does not make every transaction
+	// rewrite it; NextEventSeq follows from it.
+	Events       []Event `json:"-"`
+	NextEventSeq int64   `json:"-"`
 
 	now    func() time.Time
 	random func([]byte)

@@ -6,11 +6,13 @@
 // guards, limits) live in one place.
 //
 // State is kept as one JSON file, <workspace>/.local-iot/state.json (directory 0700,
-// file 0600), rewritten atomically after every successful Update, so it survives
-// restarts and a crash never leaves a half-written file.
+// file 0600), rewritten atomically after every successful Update that changed it, so
+// it survives restarts and a crash never leaves a half-written file. The event log is
+// appended to events.jsonl beside it.
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -26,8 +28,9 @@ import (
 
 // DirName is the state directory inside a workspace; StateFile is the file in it.
 const (
-	DirName   = ".local-iot"
-	StateFile = "state.json"
+	DirName    = ".local-iot"
+	StateFile  = "state.json"
+	EventsFile = "events.jsonl" // one JSON event per line, appended as events happen
 )
 
 // Defaults for a fresh state.
@@ -68,6 +71,10 @@ type Store struct {
 
 	release  func() // directory lock
 	ownerSet bool   // SetOwner wrote server.json (guarded by mu)
+
+	lastWritten []byte   // state.json as last written (guarded by mu)
+	evf         *os.File // events.jsonl, append-only (guarded by mu)
+	evLines     int      // lines in events.jsonl (guarded by mu)
 }
 
 // Open loads (or creates) the state in dir — the .local-iot directory itself, see Dir.
@@ -133,10 +140,98 @@ func open(dir string, opts Options) (*Store, error) {
 		s.st.EndpointPrefix = s.st.randomLower(14)
 	}
 	s.account, s.region = s.st.Account, s.st.Region
+	if err := s.loadEvents(); err != nil {
+		return nil, err
+	}
 	if err := s.write(s.st); err != nil {
+		s.evf.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// loadEvents reads events.jsonl (tolerating a torn last line), keeps the newest
+// MaxEvents, and opens the file for appending; a long file is compacted first.
+func (s *Store) loadEvents() error {
+	path := filepath.Join(s.dir, EventsFile)
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local IoT state: cannot read %s: %w", path, err)
+	}
+	var evs []Event
+	lines := 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		lines++
+		var ev Event
+		if json.Unmarshal(line, &ev) == nil && ev.Seq > 0 {
+			evs = append(evs, ev)
+		}
+	}
+	if len(evs) > MaxEvents {
+		evs = evs[len(evs)-MaxEvents:]
+	}
+	s.st.Events = evs
+	s.st.NextEventSeq = 1
+	if n := len(evs); n > 0 {
+		s.st.NextEventSeq = evs[n-1].Seq + 1
+	}
+	if lines > len(evs) {
+		return s.compactEvents(s.st.Events)
+	}
+	return s.openEvents(lines)
+}
+
+func (s *Store) openEvents(lines int) error {
+	path := filepath.Join(s.dir, EventsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("local IoT state: cannot open %s: %w", path, err)
+	}
+	s.evf, s.evLines = f, lines
+	return nil
+}
+
+// compactEvents rewrites events.jsonl atomically with evs only.
+func (s *Store) compactEvents(evs []Event) error {
+	var buf bytes.Buffer
+	for _, e := range evs {
+		line, _ := json.Marshal(e)
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	if s.evf != nil {
+		s.evf.Close()
+		s.evf = nil
+	}
+	path := filepath.Join(s.dir, EventsFile)
+	if err := pki.WriteFile(path, buf.Bytes(), 0o600, true); err != nil {
+		return fmt.Errorf("local IoT state: %w", err)
+	}
+	return s.openEvents(len(evs))
+}
+
+// appendEvents writes committed events to events.jsonl. The log is best effort: a
+// failure is not a reason to fail the transaction that already committed.
+func (s *Store) appendEvents(evs []Event, all []Event) {
+	if len(evs) == 0 || s.evf == nil {
+		return
+	}
+	var buf bytes.Buffer
+	for _, e := range evs {
+		line, _ := json.Marshal(e)
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	if _, err := s.evf.Write(buf.Bytes()); err != nil {
+		return
+	}
+	s.evLines += len(evs)
+	if s.evLines > 2*MaxEvents {
+		_ = s.compactEvents(all)
+	}
 }
 
 func firstNonEmpty(a, b string) string {
@@ -174,6 +269,7 @@ func (s *Store) Update(fn func(st *State) error) error {
 	added := c.added
 	c.added = nil
 	s.st = c
+	s.appendEvents(added, c.Events)
 	// Take the subscribers' lock before releasing the state's, so subscribers see
 	// events in commit (Seq) order even when transactions race.
 	s.subMu.Lock()
@@ -191,15 +287,20 @@ func (s *Store) View(fn func(st *State) error) error {
 	return fn(s.st)
 }
 
-// write persists st atomically (temp file + fsync + rename), mode 0600.
+// write persists st atomically (temp file + fsync + rename), mode 0600, unless it is
+// unchanged since the last write (a transaction that only added events).
 func (s *Store) write(st *State) error {
 	b, err := json.MarshalIndent(st, "", " ")
 	if err != nil {
 		return Errorf(CodeInternalFailure, "cannot encode the local IoT state: %v", err)
 	}
+	if bytes.Equal(b, s.lastWritten) {
+		return nil
+	}
 	if err := pki.WriteFile(s.path, b, 0o600, true); err != nil {
 		return Errorf(CodeInternalFailure, "cannot save the local IoT state: %v — check that %s is writable and the disk is not full", err, s.dir)
 	}
+	s.lastWritten = b
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -523,4 +524,59 @@ func TestEventLogIsBounded(t *testing.T) {
 	if got := s.Events(int64(MaxEvents + 3)); len(got) != 2 {
 		t.Errorf("Events(after) = %d entries", len(got))
 	}
+}
+
+func TestEventLogFileCompactsAndSurvivesTornLine(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	const n = 2*MaxEvents + 50
+	for i := 1; i <= n; i++ {
+		if err := s.AddEvent(Event{Kind: "k", Message: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(s.Dir(), EventsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(b), "\n"); lines > 2*MaxEvents || lines < MaxEvents {
+		t.Fatalf("events.jsonl has %d lines after %d events", lines, n)
+	}
+	if strings.Contains(mustRead(t, filepath.Join(s.Dir(), StateFile)), `"message"`) {
+		t.Error("events leaked into state.json")
+	}
+	s.Close()
+	// A crash mid-append leaves a torn last line; it is ignored.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"seq":99999,"kind":"tor`)
+	f.Close()
+	s2, err := Open(s.Dir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	evs := s2.Events(0)
+	if len(evs) != MaxEvents || evs[len(evs)-1].Seq != n || evs[len(evs)-1].Message != fmt.Sprint(n) {
+		t.Fatalf("after reopen: %d events, last %+v", len(evs), evs[len(evs)-1])
+	}
+	ev := s2.Events(n - 1)
+	if err := s2.AddEvent(Event{Kind: "k", Message: "next"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.Events(n); len(got) != 1 || got[0].Seq != n+1 || len(ev) != 1 {
+		t.Fatalf("sequence after reopen: %+v", got)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
