@@ -85,6 +85,10 @@ type Facts struct {
 	// TemplateBody is the CA's JITP template (from DescribeCACertificate), to explain
 	// a certificate stuck in PENDING_ACTIVATION.
 	TemplateBody string
+	// ProvisioningErrors are what the provisioning service said about this certificate,
+	// when the caller can read it (AWS: CloudTrail RegisterThing errorMessage; the local
+	// IoT Core: its event log), e.g. "Cannot resolve reference value: …".
+	ProvisioningErrors []string
 	// Problems are control-plane lookups that failed while gathering (shown as evidence).
 	Problems []string
 }
@@ -231,7 +235,7 @@ func Diagnose(f Facts) Diagnosis {
 	if f.CertFound && f.Cert != nil {
 		switch f.Cert.Status {
 		case aws.StatusPendingActivation:
-			why := templateProblems(f.TemplateBody, leaf)
+			why := append(append([]string(nil), f.ProvisioningErrors...), templateProblems(f.TemplateBody, leaf)...)
 			fix := "fix the provisioning template or the device certificate subject, then delete the certificate (set INACTIVE, delete) and connect again"
 			if len(why) == 0 {
 				why = []string{"the template could not be applied (see CloudTrail RegisterThing errors on AWS, or the local IoT Core's event log)"}

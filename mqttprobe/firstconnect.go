@@ -100,6 +100,9 @@ type FirstConnectOptions struct {
 	// ThingName is the thing the template should create (the device cert's CN for
 	// the walkthrough templates); used to report what changed. Optional.
 	ThingName string
+	// ProvisioningLog, when set, returns what the provisioning service recorded about a
+	// failed provisioning of certID (CloudTrail on AWS, the local IoT Core's event log).
+	ProvisioningLog func(ctx context.Context, certID string) []string
 }
 
 // FirstConnectReport is the whole first-connect story.
@@ -169,6 +172,9 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 			facts.Cert, facts.CertFound, facts.CertChecked = rep.Cert, true, true
 		}
 		Gather(ctx, cloud, &facts)
+		if fo.ProvisioningLog != nil && !rep.Activated {
+			facts.ProvisioningErrors = fo.ProvisioningLog(ctx, rep.CertID)
+		}
 		d := Diagnose(facts)
 		rep.Diagnosis = &d
 	}

@@ -27,6 +27,7 @@ type localEnv struct {
 	mqttAddr string
 	rootPEM  []byte
 	cloud    aws.Client
+	srv      *local.Server
 }
 
 // localEndpointHost is an AWS-style data endpoint name served by the local broker
@@ -50,7 +51,7 @@ func startLocalIoT(t *testing.T) *localEnv {
 	if err != nil || host != srv.MQTTHost() {
 		t.Fatalf("DataEndpoint = %q, %v; want %q", host, err, srv.MQTTHost())
 	}
-	return &localEnv{host: host, mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.MQTTPort())), rootPEM: srv.RootCAPEM(), cloud: c}
+	return &localEnv{host: host, mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.MQTTPort())), rootPEM: srv.RootCAPEM(), cloud: c, srv: srv}
 }
 
 type localCA struct {
@@ -237,11 +238,22 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		dev, key := ca.issue(t, pki.Subject{CommonName: "NoCountryThing"}) // the scoped template refs Country
 		poll := fastPoll
 		poll.Timeout = 500 * time.Millisecond
-		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: poll})
+		// The local event log plays CloudTrail's part: what RegisterThing said.
+		eventLog := func(_ context.Context, certID string) []string {
+			var out []string
+			for _, ev := range e.srv.EventLog(0) {
+				if ev.CertID == certID && ev.Error != "" {
+					out = append(out, ev.Error+": "+ev.Message)
+				}
+			}
+			return out
+		}
+		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: poll, ProvisioningLog: eventLog})
 		if rep.Activated || rep.Diagnosis == nil || rep.Cert == nil || rep.Cert.Status != aws.StatusPendingActivation {
 			t.Fatalf("report %+v", rep)
 		}
-		if d := rep.Diagnosis; d.Class != DiagCertPending || !strings.Contains(d.Cause, "AWS::IoT::Certificate::Country") {
+		d := rep.Diagnosis
+		if d.Class != DiagCertPending || !strings.Contains(d.Cause, "AWS::IoT::Certificate::Country") || !strings.Contains(d.Cause, "Cannot resolve reference value") {
 			t.Fatalf("diagnosis %v", d)
 		}
 	})
