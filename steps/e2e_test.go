@@ -886,3 +886,23 @@ func TestE2EJSONFailure(t *testing.T) {
 		t.Errorf("last event %+v, want end with ok=false and the error", last)
 	}
 }
+
+func TestE2EBringYourOwnCANotACA(t *testing.T) {
+	t.Parallel()
+	openssl := lookTool(t, "openssl")
+	pkiDir := t.TempDir()
+	cmd := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.pem", "-days", "30",
+		"-subj", "/CN=Not a CA", "-addext", "basicConstraints=critical,CA:FALSE")
+	cmd.Dir = pkiDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "ws")
+	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--ca-cert", filepath.Join(pkiDir, "leaf.pem"), "--ca-key", filepath.Join(pkiDir, "leaf.key"))
+	if r.err == nil || !strings.Contains(r.errOut, "--ca-cert") || !strings.Contains(r.errOut, "CA") {
+		t.Fatalf("a certificate without CA:TRUE was accepted as the CA, or the error does not say so:\n%s", r)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Error("the workspace was created")
+	}
+}

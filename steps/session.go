@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -295,6 +296,7 @@ func Open(o Options) (*Session, error) {
 			return nil, fmt.Errorf("%s was written by a newer jitpwiz (format %d) — use that version or another --dir", path, s.Version)
 		}
 		s.dir = dir
+		s.sanitize()
 	case errors.Is(err, os.ErrNotExist):
 		if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 			return nil, fmt.Errorf("--dir %s exists and is not a directory — choose another path", o.Dir)
@@ -323,6 +325,37 @@ func Open(o Options) (*Session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sanitize drops records a hand-edited or damaged session file could hold that the code
+// cannot use (they are simply redone).
+func (s *Session) sanitize() {
+	for thing, d := range s.Devices {
+		if d == nil || d.Thing != thing || pki.ValidateThingName(thing) != nil {
+			delete(s.Devices, thing)
+			for key := range s.Finished {
+				if strings.HasSuffix(key, "@"+thing) {
+					delete(s.Finished, key)
+				}
+			}
+		}
+	}
+	if _, ok := s.Devices[s.PrimaryThing]; !ok && len(s.Devices) == 0 {
+		s.PrimaryThing = ""
+	}
+	// Files jitpwiz writes always follow the layout, whatever the file says.
+	for thing, d := range s.Devices {
+		d.Dir = ""
+		if thing != s.PrimaryThing {
+			d.Dir = filepath.Join("devices", thing)
+		}
+		d.BundleFile = filepath.Join(d.Dir, pki.FileDeviceBundle)
+		if !d.Supplied {
+			d.KeyFile = filepath.Join(d.Dir, pki.FileDeviceKey)
+			d.CSRFile = filepath.Join(d.Dir, pki.FileDeviceCSR)
+			d.CertFile = filepath.Join(d.Dir, pki.FileDeviceCert)
+		}
+	}
 }
 
 // isNew reports that no step of this workspace has finished yet.
