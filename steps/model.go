@@ -29,6 +29,16 @@ type Common struct {
 	ShowPath func(path string) string
 	// Log receives debug lines (a file with --debug, otherwise discarded). May be nil.
 	Log *log.Logger
+	// Display, when set, rewrites run-specific text (commands, results, progress) before it is
+	// laid out; golden tests use it to put fixed placeholders in place of IDs and ports.
+	Display func(string) string
+}
+
+func (c *Common) display(s string) string {
+	if c.Display == nil {
+		return s
+	}
+	return c.Display(s)
 }
 
 func (c *Common) Logf(format string, args ...any) {

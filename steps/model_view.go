@@ -78,7 +78,7 @@ func (m *Model) commandView(w int) string {
 	inner := w - st.Command.GetHorizontalFrameSize()
 	var lines []string
 	for _, c := range m.cmdText {
-		for _, l := range strings.Split(c, "\n") {
+		for _, l := range strings.Split(m.c.display(c), "\n") {
 			lines = append(lines, wrapCommand(l, inner)...)
 		}
 	}
@@ -137,24 +137,35 @@ func wrapCommand(line string, width int) []string {
 	}
 	var out []string
 	cur := ""
+	flush := func(more bool) {
+		if more && ansi.StringWidth(cur)+2 <= width {
+			cur += " \\"
+		}
+		out = append(out, cur)
+	}
 	for _, word := range strings.Split(line, " ") {
 		switch {
-		case cur == "" || strings.TrimSpace(cur) == "":
-			cur += word
+		case cur == "":
+			cur = word
 		case ansi.StringWidth(cur)+1+ansi.StringWidth(word)+2 <= width:
 			cur += " " + word
 		default:
-			out = append(out, cur+" \\")
+			flush(true)
 			cur = "    " + word
+			if ansi.StringWidth(cur)+2 > width {
+				cur = word // a long word gets the whole line
+			}
 		}
 	}
-	out = append(out, cur)
-	for i, l := range out {
+	flush(false)
+	var wrapped []string
+	for _, l := range out {
 		if ansi.StringWidth(l) > width {
-			out[i] = ansi.Hardwrap(l, width, true)
+			l = ansi.Hardwrap(l, width, true)
 		}
+		wrapped = append(wrapped, strings.Split(l, "\n")...)
 	}
-	return out
+	return wrapped
 }
 
 func (m *Model) runningView(w int) string {
@@ -171,7 +182,7 @@ func (m *Model) eventLine(e Event, w int) string {
 	if e.Line != nil {
 		return m.resultLine(*e.Line, w)
 	}
-	return hang(st.Progress.Render(st.Icons.Bullet+" "+e.Message), w)
+	return hang(st.Progress.Render(st.Icons.Bullet+" "+m.c.display(e.Message)), w)
 }
 
 func (m *Model) resultView(w int) string {
@@ -196,6 +207,7 @@ func (m *Model) resultView(w int) string {
 // resultLine draws one ResultLine by kind.
 func (m *Model) resultLine(r ResultLine, w int) string {
 	st := m.c.Styles
+	r.Label, r.Value = m.c.display(r.Label), m.c.display(r.Value)
 	label := func(s string) string {
 		if s == "" {
 			return ""
@@ -233,6 +245,7 @@ func (m *Model) resultLine(r ResultLine, w int) string {
 func (m *Model) bannerView(w int) string {
 	st := m.c.Styles
 	cause, fix := ExplainError(m.err)
+	cause, fix = m.c.display(cause), m.c.display(fix)
 	body := st.BannerTitle.Render(st.Icons.Failed+" "+m.step.Title()+" failed") + "\n" + cause
 	if fix != "" {
 		body += "\n" + st.BannerFix.Render("Fix: "+fix)

@@ -22,7 +22,7 @@ func templatePreview(m *Model, width int) string {
 	if err != nil {
 		return st.Invalid.Width(width).Render(st.Icons.Failed + " cannot preview the template: " + err.Error())
 	}
-	body, err := template.Pretty(rc.TemplateBody)
+	body, err := template.Pretty(m.c.display(rc.TemplateBody))
 	if err != nil {
 		return st.Invalid.Width(width).Render(st.Icons.Failed + " " + err.Error())
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	ShowPath func(path string) string
 	Header   string // e.g. "target local · workspace ./jitp"
 	Log      *log.Logger
+	// Display rewrites run-specific text before layout (see steps.Common.Display).
+	Display func(string) string
 }
 
 // forceQuitMsg ends the program when a cancelled step does not return in time.
@@ -91,7 +93,7 @@ func New(o Options) *Model {
 	}
 	c := &steps.Common{
 		Ctx: ctx, Session: o.Session, Styles: &styles, Keys: keys,
-		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log,
+		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log, Display: o.Display,
 	}
 	m := &Model{c: c, cancel: cancel, plan: o.Plan, header: o.Header}
 	for _, st := range o.Plan {
