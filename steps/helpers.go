@@ -262,3 +262,21 @@ func prettyJSON(doc string) string {
 func (s *Session) issuedBy(c *x509.Certificate, ca *pki.CA) bool {
 	return bytes.Equal(c.RawIssuer, ca.Cert.RawSubject) && pki.CheckIssuedBy(c, ca.Cert, s.Now()) == nil
 }
+
+// forceNewKeysField lets the user replace existing keys (the explicit choice keys need).
+func forceNewKeysField() Field {
+	return Field{
+		Key: "force-new-keys", Label: "Replace the existing key",
+		Help:    "a key file exists and is reused; replacing it makes new certificates from it and everything after redone",
+		Options: []Option{{Value: "no", Label: "no, reuse it"}, {Value: "yes", Label: "yes, make a new key"}},
+		Get:     func(s *Session) string { return map[bool]string{true: "yes", false: "no"}[s.Options.ForceNewKeys] },
+		Set: func(s *Session, v string) error {
+			switch v {
+			case "yes", "no":
+				s.Options.ForceNewKeys = v == "yes"
+				return nil
+			}
+			return fmt.Errorf("replace the existing key: answer yes or no")
+		},
+	}
+}

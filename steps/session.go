@@ -216,7 +216,8 @@ func (s *Session) Now() time.Time {
 // Thing is the current thing name.
 func (s *Session) Thing() string { return s.Options.Thing }
 
-// Device returns the current thing's device record, creating it (with its file layout) if needed.
+// Device returns the current thing's device record. A thing without a record yet gets a
+// fresh one (not stored until step 9 keeps it) with its file layout.
 func (s *Session) Device() *Device { return s.device(s.Options.Thing) }
 
 // DeviceFor returns the device record of thing, or nil.
@@ -227,20 +228,15 @@ func (s *Session) DeviceFor(thing string) *Device {
 	return s.Devices[thing]
 }
 
-// device returns (creating) the record of thing. The first thing of the workspace uses the
-// walkthrough's file names at the workspace root; others use devices/<thing>/.
+// device returns the record of thing, or a new unstored one. The first thing of the
+// workspace uses the walkthrough's file names at the workspace root; others use
+// devices/<thing>/.
 func (s *Session) device(thing string) *Device {
-	if s.Devices == nil {
-		s.Devices = map[string]*Device{}
-	}
-	if d, ok := s.Devices[thing]; ok {
+	if d := s.DeviceFor(thing); d != nil {
 		return d
 	}
-	if s.PrimaryThing == "" {
-		s.PrimaryThing = thing
-	}
 	d := &Device{Thing: thing}
-	if thing != s.PrimaryThing {
+	if s.PrimaryThing != "" && thing != s.PrimaryThing {
 		d.Dir = filepath.Join("devices", thing)
 	}
 	d.KeyFile = filepath.Join(d.Dir, pki.FileDeviceKey)
@@ -253,8 +249,18 @@ func (s *Session) device(thing string) *Device {
 		d.KeyFile = s.Options.DeviceKeyFile
 		d.CSRFile = ""
 	}
-	s.Devices[thing] = d
 	return d
+}
+
+// keepDevice stores d (step 9); the first device kept becomes the primary thing.
+func (s *Session) keepDevice(d *Device) {
+	if s.Devices == nil {
+		s.Devices = map[string]*Device{}
+	}
+	if s.PrimaryThing == "" {
+		s.PrimaryThing = d.Thing
+	}
+	s.Devices[d.Thing] = d
 }
 
 // Things returns the things of the workspace, the primary one first.

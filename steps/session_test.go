@@ -409,3 +409,31 @@ func TestConfigFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// Looking at the device step (as the TUI does before the user types the thing name) must not
+// fix the layout: the thing that first gets a certificate uses the walkthrough's names.
+func TestPrimaryThingIsTheFirstCertified(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir, Yes: true})
+	st := Lookup(IDDeviceCert)
+	_ = st.Inputs(s)
+	_ = st.Commands(s)
+	_ = s.Statuses()
+	for _, f := range st.Inputs(s) {
+		if f.Key == "thing" {
+			if err := f.Set(s, "Mine"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDDeviceCert} {
+		runStep(t, s, id)
+	}
+	if s.PrimaryThing != "Mine" || s.Device().CertFile != pki.FileDeviceCert || len(s.Devices) != 1 {
+		t.Fatalf("primary %q, device %+v, devices %d", s.PrimaryThing, s.Device(), len(s.Devices))
+	}
+	if _, err := os.Stat(filepath.Join(dir, pki.FileDeviceCert)); err != nil {
+		t.Fatal(err)
+	}
+}

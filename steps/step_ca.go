@@ -32,7 +32,12 @@ func stepCAKey() *step {
 			}
 			return ""
 		},
-		fields: func(s *Session) []Field { return []Field{keyTypeField()} },
+		fields: func(s *Session) []Field {
+			if pki.FileExists(s.Path(pki.FileCAKey)) {
+				return []Field{keyTypeField(), forceNewKeysField()}
+			}
+			return []Field{keyTypeField()}
+		},
 		cmds: func(s *Session) []string {
 			return cmdLines(pki.GenKeyCommand(s.keyType(), pki.FileCAKey))
 		},

@@ -76,7 +76,11 @@ func deviceFields(s *Session) []Field {
 			}}
 	}
 	subj := func(o *Options) error { return o.DeviceSubject().ValidateDevice() }
-	return []Field{
+	var extra []Field
+	if d := s.DeviceFor(s.Options.Thing); d != nil && !d.Supplied && pki.FileExists(s.Path(d.KeyFile)) {
+		extra = append(extra, forceNewKeysField())
+	}
+	return append([]Field{
 		text("thing", "Thing name (CN)", "the device certificate's Common Name; the template names the thing from it",
 			func(o *Options) *string { return &o.Thing }, func(o *Options) error {
 				if err := pki.ValidateThingName(o.Thing); err != nil {
@@ -89,7 +93,7 @@ func deviceFields(s *Session) []Field {
 		text("org", "Organization (O, optional)", "", func(o *Options) *string { return &o.Org }, subj),
 		text("ou", "Organizational unit (OU, optional)", "", func(o *Options) *string { return &o.OrgUnit }, subj),
 		text("state", "State (ST, optional)", "", func(o *Options) *string { return &o.State }, subj),
-	}
+	}, extra...)
 }
 
 // deviceNames are the file names commands use for the current device (workspace-relative).
@@ -123,6 +127,7 @@ func runDeviceCert(ctx context.Context, s *Session) (bool, error) {
 		return false, err
 	}
 	d := s.Device()
+	s.keepDevice(d)
 	if d.Dir != "" {
 		if err := pki.EnsureWorkspace(s.Path(d.Dir)); err != nil {
 			return false, err
