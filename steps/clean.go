@@ -24,26 +24,49 @@ type CleanAction struct {
 // is already gone is skipped.
 func (s *Session) CleanPlan() []CleanAction {
 	var out []CleanAction
-	policies := map[string]bool{}
+	// Policies to delete: those the template made (inline policies) and a named policy only
+	// when jitpwiz created it. Filled from the records now and from the live attachments
+	// while the detach actions run.
+	ours := map[string]bool{}
+	keep := func(p string) bool { return p == s.Template.PolicyName && !s.Template.PolicyCreated }
+	for _, thing := range s.Things() {
+		for _, p := range s.Devices[thing].Policies {
+			if !keep(p) {
+				ours[p] = true
+			}
+		}
+	}
+	if s.Template.PolicyCreated && s.Template.PolicyName != "" {
+		ours[s.Template.PolicyName] = true
+	}
 	for _, thing := range s.Things() {
 		d := s.Devices[thing]
 		if d.CertID == "" {
 			continue
 		}
 		arn := firstNonEmpty(d.CertARN, s.certARN(d.CertID))
-		id, name := d.CertID, thing
-		pols := append([]string(nil), d.Policies...)
-		if len(pols) == 0 && s.Template.PolicyName != "" {
-			pols = []string{s.Template.PolicyName}
-		}
-		for _, p := range pols {
-			p := p
-			out = append(out, CleanAction{
-				What: fmt.Sprintf("detach policy %s from certificate %s", short(p), short(id)),
-				Do:   func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DetachPolicy(ctx, p, arn)) },
-			})
+		id, name := d.CertID, s.provisionedThing(d)
+		shown := strings.Join(shortAll(d.Policies), ", ")
+		if shown == "" {
+			shown = "its policies"
 		}
 		out = append(out,
+			CleanAction{What: fmt.Sprintf("detach %s from certificate %s", shown, short(id)),
+				Do: func(ctx context.Context, c aws.Client) error {
+					pols, err := c.ListAttachedPolicies(ctx, arn)
+					if err != nil {
+						return ignoreNotFound(err)
+					}
+					for _, p := range pols {
+						if !keep(p.Name) {
+							ours[p.Name] = true
+						}
+						if err := ignoreNotFound(c.DetachPolicy(ctx, p.Name, arn)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}},
 			CleanAction{What: "set certificate " + short(id) + " INACTIVE",
 				Do: func(ctx context.Context, c aws.Client) error {
 					return ignoreNotFound(c.UpdateCertificate(ctx, id, aws.StatusInactive))
@@ -60,31 +83,33 @@ func (s *Session) CleanPlan() []CleanAction {
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }},
 		)
 	}
-	for _, thing := range s.Things() {
-		for _, p := range s.Devices[thing].Policies {
-			if p == s.Template.PolicyName && !s.Template.PolicyCreated {
-				continue // a named policy the user made: not ours to delete
-			}
-			policies[p] = true
+	if len(out) > 0 || len(ours) > 0 {
+		var names []string
+		for p := range ours {
+			names = append(names, short(p))
 		}
-	}
-	if s.Template.PolicyCreated && s.Template.PolicyName != "" {
-		policies[s.Template.PolicyName] = true
-	}
-	var names []string
-	for p := range policies {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	for _, p := range names {
-		p := p
-		out = append(out, CleanAction{What: "delete policy " + short(p),
+		sort.Strings(names)
+		what := "delete the template's policies"
+		if len(names) > 0 {
+			what = "delete policy " + strings.Join(names, ", ")
+		}
+		out = append(out, CleanAction{What: what,
 			Do: func(ctx context.Context, c aws.Client) error {
-				err := c.DeletePolicy(ctx, p)
-				if aws.IsKind(err, aws.KindConflict) {
-					return nil // still attached to certificates this workspace did not make: keep it
+				var all []string
+				for p := range ours {
+					all = append(all, p)
 				}
-				return ignoreNotFound(err)
+				sort.Strings(all)
+				for _, p := range all {
+					err := c.DeletePolicy(ctx, p)
+					if aws.IsKind(err, aws.KindConflict) {
+						continue // still attached to certificates this workspace did not make: keep it
+					}
+					if err := ignoreNotFound(err); err != nil {
+						return err
+					}
+				}
+				return nil
 			}})
 	}
 	if id := s.CA.RegisteredID; id != "" {

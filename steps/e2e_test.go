@@ -593,7 +593,7 @@ func TestE2EClean(t *testing.T) {
 		t.Fatalf("clean without --yes and no terminal must refuse:\n%s", r)
 	}
 	r = mustRun(t, "clean", "--dir", dir, "--yes")
-	order := []string{"detach policy", "INACTIVE", "detach certificate", "delete certificate", "delete thing", "delete policy", "set CA", "delete CA"}
+	order := []string{"from certificate", "INACTIVE", "detach certificate", "delete certificate", "delete thing", "delete policy", "set CA", "delete CA"}
 	pos := -1
 	for _, w := range order {
 		i := strings.Index(r.out[max(pos, 0):], w)
