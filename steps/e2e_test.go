@@ -279,6 +279,16 @@ func TestE2ENamedPolicyPrecreatedAndMissing(t *testing.T) {
 	if s.Template.PolicyCreated {
 		t.Error("a pre-created policy is recorded as created by jitpwiz")
 	}
+	s.Close()
+	// clean removes what the workspace made, but not the user's own policy.
+	mustRun(t, "clean", "--dir", dir, "--yes")
+	s = session(t, dir)
+	if _, err := s.Client().GetPolicy(context.Background(), "Precreated"); err != nil {
+		t.Errorf("clean deleted the user's policy: %v", err)
+	}
+	if _, err := s.Client().DescribeThing(context.Background(), steps.DefaultThing); !aws.IsKind(err, aws.KindNotFound) {
+		t.Errorf("thing not cleaned: %v", err)
+	}
 }
 
 // TestE2EResumeAfterKill kills the process right after each step boundary (SIGKILL, via the
