@@ -281,7 +281,7 @@ func (s *Session) ensureNamedPolicy(ctx context.Context, c aws.Client, name stri
 		return false, err
 	}
 	if !s.Options.CreatePolicy && !s.Options.Yes {
-		return false, fmt.Errorf("the template attaches the IoT policy %q, which does not exist in %s: JITP would fail and the certificate would stay PENDING_ACTIVATION — create it (`%s`), or run again with --create-policy to let jitpwiz create a thing-scoped one",
+		return false, fmt.Errorf("the template attaches the IoT policy %q, which does not exist in %s: JITP would fail and the certificate would stay PENDING_ACTIVATION — create it (`%s`), or run again with --create-policy (in the wizard: \"Create the policy if missing\" = yes) to let jitpwiz create a thing-scoped one",
 			name, s.Region, s.awsCmd("iot", "create-policy", "--policy-name", name, "--policy-document", "file://policy.json"))
 	}
 	doc, err := s.scopedPolicyDocument()
