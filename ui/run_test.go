@@ -2,11 +2,17 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/jitpwiz/jitpwiz/steps"
 )
 
 // panicky panics in a command, like a bug in code run by the event loop.
@@ -50,5 +56,63 @@ func TestOSC52(t *testing.T) {
 	_ = OSC52(&out)("x")
 	if !strings.HasPrefix(out.String(), "\x1bPtmux;") {
 		t.Fatalf("inside tmux the sequence must be wrapped: %q", out.String())
+	}
+}
+
+// TestRunKeepsLogsOffTheScreen: while the wizard runs, a stray log line from a step (or a
+// library) never reaches the terminal; with --debug it goes to the log file.
+func TestRunKeepsLogsOffTheScreen(t *testing.T) {
+	for _, debug := range []bool{false, true} {
+		t.Run(map[bool]string{false: "silenced", true: "debug-file"}[debug], func(t *testing.T) {
+			w := newWorld()
+			logged := make(chan struct{})
+			var during io.Writer
+			before := log.Writer()
+			plan := []steps.Step{&testStep{id: "noisy", title: "Noisy step", w: w, run: func(context.Context, *steps.Session) error {
+				during = log.Writer() // where the standard logger (and slog's default) write now
+				log.Printf("stray log line from a step")
+				close(logged)
+				return nil
+			}}}
+			inR, inW := io.Pipe()
+			var out bytes.Buffer
+			rc := RunConfig{Options: Options{Session: &steps.Session{}, Plan: plan, Spinner: oneFrame, Copy: (&clip{}).copy},
+				In: inR, Out: &out, NoAltScreen: true}
+			logFile := filepath.Join(t.TempDir(), "debug.log")
+			if debug {
+				rc.DebugLog = logFile
+			}
+			done := make(chan error, 1)
+			go func() { _, err := Run(context.Background(), rc); done <- err }()
+			go func() {
+				_, _ = inW.Write([]byte("\r"))
+				<-logged
+				// q quits; if the step is still finishing, q asks and y confirms
+				_, _ = inW.Write([]byte("q"))
+				_, _ = inW.Write([]byte("y"))
+			}()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			inW.Close()
+			if strings.Contains(out.String(), "stray log line") {
+				t.Fatalf("a log line reached the terminal:\n%q", out.String())
+			}
+			if !debug && during != io.Discard {
+				t.Fatalf("the standard logger wrote to %T while the wizard ran (the terminal's stderr)", during)
+			}
+			if log.Writer() != before {
+				t.Fatal("the standard logger's output was not restored after the wizard")
+			}
+			b, _ := os.ReadFile(logFile)
+			if debug != strings.Contains(string(b), "stray log line from a step") {
+				t.Fatalf("debug log (debug=%v): %q", debug, b)
+			}
+			if debug {
+				if fi, err := os.Stat(logFile); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Fatalf("debug log mode: %v %v", fi.Mode(), err)
+				}
+			}
+		})
 	}
 }
