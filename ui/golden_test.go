@@ -148,3 +148,36 @@ func TestGoldenTemplatePreview(t *testing.T) {
 		golden.RequireEqual(t, out)
 	})
 }
+
+// TestGoldenCompactReal is the real first step on a 70×20 terminal: one column, the step list
+// shrunk to a row of icons.
+func TestGoldenCompactReal(t *testing.T) {
+	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(70, 20))
+	waitScreen(t, tm, "Key type")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
+// TestGoldenQuitConfirm: q while a step runs asks before cancelling it.
+func TestGoldenQuitConfirm(t *testing.T) {
+	w := newWorld()
+	release := make(chan struct{})
+	defer close(release)
+	plan := []steps.Step{&testStep{id: "reg", title: "Register CA", w: w, run: func(ctx context.Context, s *steps.Session) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return ctx.Err()
+	}}}
+	tm := teatest.NewTestModel(t, newTestModel(plan, nil), teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, "Register CA")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitScreen(t, tm, "Running")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	waitScreen(t, tm, "Quit and cancel it?")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}

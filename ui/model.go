@@ -171,6 +171,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.refreshStates()
 	m.leaveSkipped()
+	if l := m.layout(); !l.tooSmall && (l.contentW != m.vp.Width || l.bodyH != m.vp.Height) {
+		m.resize() // the footer grew or shrank (help, notice, quit question)
+	}
 	m.syncContent()
 	if m.quitting && !m.Busy() {
 		return m, tea.Quit

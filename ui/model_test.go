@@ -301,6 +301,9 @@ func TestHelpToggle(t *testing.T) {
 	if !strings.Contains(d.screen(), "pgup/pgdn") {
 		t.Fatalf("? should show full help:\n%s", d.screen())
 	}
+	if n := len(strings.Split(d.screen(), "\n")); n > 30 {
+		t.Fatalf("with full help the screen has %d lines on a 30-line terminal", n)
+	}
 }
 
 func TestLongResultScrolls(t *testing.T) {
