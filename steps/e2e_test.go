@@ -916,3 +916,46 @@ func TestE2EBringYourOwnCANotACA(t *testing.T) {
 		t.Error("the workspace was created")
 	}
 }
+
+// TestE2EKillAtEachBoundaryThenComplete: for every step boundary, a fresh workspace whose
+// process is killed (SIGKILL) right after that step completes on the next run, with the keys
+// made before the kill untouched and the cloud side holding one CA and one thing.
+func TestE2EKillAtEachBoundaryThenComplete(t *testing.T) {
+	t.Parallel()
+	for _, st := range steps.Plan()[:12] {
+		id := st.ID()
+		t.Run(string(id), func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "ws")
+			r := jitpwiz(t, "run", "--dir", dir, "--yes", "--key", "ec256", "--stop-after", string(id))
+			var ee *exec.ExitError
+			if !errors.As(r.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("want death by SIGKILL after %s, got %v\n%s", id, r.err, r)
+			}
+			keys := map[string]string{}
+			for _, k := range []string{pki.FileCAKey, pki.FileVerifKey, pki.FileDeviceKey} {
+				if _, err := os.Stat(filepath.Join(dir, k)); err == nil {
+					keys[k] = fileHash(t, filepath.Join(dir, k))
+				}
+			}
+			r = mustRun(t, "run", "--dir", dir)
+			if !strings.Contains(r.out, "published as itself") {
+				t.Fatalf("re-run after a kill at %s did not complete:\n%s", id, r.out)
+			}
+			if n := countLines(r.out, "✓ ") - 1; n != 13 {
+				t.Errorf("%d step lines", n)
+			}
+			for k, h := range keys {
+				if fileHash(t, filepath.Join(dir, k)) != h {
+					t.Errorf("%s regenerated after a kill at %s", k, id)
+				}
+			}
+			s := session(t, dir)
+			cas, _ := s.Client().ListCAs(context.Background())
+			things, _ := s.Client().ListThings(context.Background())
+			if len(cas) != 1 || len(things) != 1 {
+				t.Errorf("after a kill at %s: %d CAs, %d things", id, len(cas), len(things))
+			}
+		})
+	}
+}
