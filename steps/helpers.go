@@ -219,8 +219,8 @@ func (s *Session) targetID() string {
 	if s.Account != "" {
 		id += "/" + s.Account
 	}
-	if s.Options.Target == TargetAWS && s.Options.EndpointURL != "" {
-		id += "/" + s.Options.EndpointURL
+	if s.Options.EndpointURL != "" {
+		id += "/" + s.Options.EndpointURL // another IoT Core than the embedded one
 	}
 	return id
 }
