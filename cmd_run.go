@@ -26,6 +26,7 @@ func newRunCmd() *cobra.Command {
 		Short: "Run all 13 steps without the wizard (headless, scriptable, resumable)",
 		Long: "run performs the JITP procedure step by step and prints one line per step (--json: one event object per\n" +
 			"line). It resumes a workspace where it stopped and redoes exactly what a changed option invalidates.\n" +
+			"Options are remembered in the workspace; give one again to change it, or \"-\" to clear it.\n" +
 			"The exit code is 0 only when the device has published as the thing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

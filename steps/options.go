@@ -151,10 +151,18 @@ func (o Options) WithConfig() (Options, error) {
 	return out, nil
 }
 
-// overlay returns base with every non-empty value of o on top.
+// Unset given as an option's value clears a saved value (e.g. --endpoint-url - goes back to
+// the embedded IoT Core, --org - drops O from the device subject).
+const Unset = "-"
+
+// overlay returns base with every non-empty value of o on top (Unset clears).
 func (base Options) overlay(o Options) Options {
 	pick := func(dst *string, v string) {
-		if v != "" {
+		switch v {
+		case "":
+		case Unset:
+			*dst = ""
+		default:
 			*dst = v
 		}
 	}

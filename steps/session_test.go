@@ -437,3 +437,20 @@ func TestPrimaryThingIsTheFirstCertified(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnsetOption(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir, Yes: true, Org: "Acme", EndpointURL: "http://127.0.0.1:4599"})
+	s.Finished = map[string]Finished{"x": {}}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, Options{Dir: dir, Org: Unset, EndpointURL: Unset})
+	if s.Options.Org != "" || s.Options.EndpointURL != "" {
+		t.Errorf("not cleared: org %q endpoint %q", s.Options.Org, s.Options.EndpointURL)
+	}
+	if s.Options.Thing != DefaultThing {
+		t.Errorf("thing %q", s.Options.Thing)
+	}
+}
