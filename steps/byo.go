@@ -12,6 +12,19 @@ import (
 // files are only read, never rewritten. Errors name the flag and the fix.
 func (s *Session) checkSupplied() error {
 	o := &s.Options
+	if o.CACertFile == "" && s.CA.Supplied {
+		s.CA = CAResult{} // back to a CA of the workspace's own (steps 1–3 run)
+	}
+	if o.DeviceCertFile == "" {
+		for thing, d := range s.Devices {
+			if d.Supplied {
+				delete(s.Devices, thing)
+				if s.PrimaryThing == thing {
+					s.PrimaryThing = ""
+				}
+			}
+		}
+	}
 	if o.CACertFile != "" {
 		ca, err := pki.LoadCAFiles(o.CACertFile, o.CAKeyFile, s.Now())
 		if err != nil {
