@@ -304,11 +304,13 @@ func (m *Model) handleKey(msg tea.KeyMsg) (*Model, tea.Cmd) {
 				return m, nil
 			}
 			cmd := f.update(msg)
+			f.edited = true
 			m.apply(f)
 			return m, cmd
 		}
 		if key.Matches(msg, k.Up, k.Down) {
 			cmd := f.update(msg)
+			f.edited = true
 			if m.apply(f) {
 				m.buildFields() // a choice may bring other inputs (e.g. paths of existing files)
 			}
@@ -393,8 +395,8 @@ func (m *Model) buildFields() {
 	focus := 0
 	for i, fd := range m.step.Inputs(m.c.Session) {
 		var f *fieldModel
-		if o, ok := old[fd.Key]; ok && o.isText() == (len(fd.Options) == 0) {
-			o.field = fd
+		if o, ok := old[fd.Key]; ok && o.isText() == (len(fd.Options) == 0) && o.edited {
+			o.field = fd // keep what the user typed or chose
 			f = o
 		} else {
 			f = newField(m.c, fd, m.c.Session)

@@ -20,6 +20,7 @@ type fieldModel struct {
 	choice  *list.Model
 	err     string // inline validation error
 	focused bool
+	edited  bool // the user typed or chose: a rebuild keeps the value instead of re-reading it
 	width   int
 }
 

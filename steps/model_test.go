@@ -80,3 +80,15 @@ func TestExplainError(t *testing.T) {
 		})
 	}
 }
+
+func TestWrapWords(t *testing.T) {
+	got := wrapWords("create it with --endpoint-url http://127.0.0.1:4599 now", 20)
+	for _, l := range strings.Split(got, "\n") {
+		if ansi.StringWidth(l) > 20 {
+			t.Errorf("line %q wider than 20", l)
+		}
+	}
+	if !strings.Contains(got, "--endpoint-url") {
+		t.Errorf("an option must not be split at its hyphen:\n%s", got)
+	}
+}

@@ -102,6 +102,36 @@ func hang(text string, w int) string {
 	return strings.Join(lines, "\n")
 }
 
+// wrapWords wraps prose at spaces only (never inside "--endpoint-url"), each paragraph on
+// its own; a word wider than the line is cut.
+func wrapWords(text string, width int) string {
+	if width < 8 {
+		return text
+	}
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		cur := ""
+		for _, word := range strings.Fields(para) {
+			switch {
+			case cur == "":
+				cur = word
+			case ansi.StringWidth(cur)+1+ansi.StringWidth(word) <= width:
+				cur += " " + word
+			default:
+				out = append(out, cur)
+				cur = word
+			}
+		}
+		out = append(out, cur)
+	}
+	for i, l := range out {
+		if ansi.StringWidth(l) > width {
+			out[i] = ansi.Hardwrap(l, width, false)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // wrapDocument cuts lines wider than the box at the box's edge (JSON and PEM must not be
 // word-wrapped at hyphens: "us-east-2" would read as two values).
 func wrapDocument(text string, width int) string {
@@ -246,9 +276,10 @@ func (m *Model) bannerView(w int) string {
 	st := m.c.Styles
 	cause, fix := ExplainError(m.err)
 	cause, fix = m.c.display(cause), m.c.display(fix)
-	body := st.BannerTitle.Render(st.Icons.Failed+" "+m.step.Title()+" failed") + "\n" + cause
+	inner := w - st.Banner.GetHorizontalFrameSize()
+	body := st.BannerTitle.Render(st.Icons.Failed+" "+m.step.Title()+" failed") + "\n" + wrapWords(cause, inner)
 	if fix != "" {
-		body += "\n" + st.BannerFix.Render("Fix: "+fix)
+		body += "\n" + st.BannerFix.Render(wrapWords("Fix: "+fix, inner))
 	}
 	body += "\n" + st.Help.Render("r retry · esc edit the inputs")
 	return st.Banner.Width(w - st.Banner.GetHorizontalBorderSize()).Render(body)

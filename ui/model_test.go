@@ -205,6 +205,7 @@ func TestErrorBannerRetry(t *testing.T) {
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
 	d.until("banner", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseFailed })
+	checkFits(t, d)
 	scr := d.screen()
 	for _, want := range []string{"✗ Register CA failed", "RegisterCACertificate: this CA certificate is already registered", "Fix: reuse it", "✗  1 Register CA"} {
 		if !strings.Contains(scr, want) {
@@ -407,4 +408,42 @@ func TestListKeepsValueFromElsewhere(t *testing.T) {
 	if got := w.get("key-type"); got != "/home/me/my_template.json" {
 		t.Fatalf("value replaced by %q", got)
 	}
+}
+
+// TestDependentDefaultFollowsChoice: choosing an option that sets another input's default
+// (the named template sets the policy name) shows that default in the other input.
+func TestDependentDefaultFollowsChoice(t *testing.T) {
+	w := newWorld()
+	variant := steps.Field{Key: "template", Label: "Template",
+		Options: []steps.Option{{Value: "scoped", Label: "scoped"}, {Value: "named", Label: "named"}},
+		Get: func(*steps.Session) string {
+			if v := w.get("template"); v != "" {
+				return v
+			}
+			return "scoped"
+		},
+		Set: func(_ *steps.Session, v string) error {
+			w.set("template", v)
+			if v == "named" {
+				w.set("policy", "JITPDevicePolicy")
+			}
+			return nil
+		}}
+	policy := steps.Field{Key: "policy", Label: "Policy name",
+		Get: func(*steps.Session) string { return w.get("policy") },
+		Set: func(_ *steps.Session, v string) error {
+			if v == "" {
+				return errors.New("policy name is empty — enter a name")
+			}
+			w.set("policy", v)
+			return nil
+		}}
+	plan := []steps.Step{&testStep{id: "t", title: "Template", w: w, inputs: []steps.Field{variant, policy}}}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	d.press("j")
+	if !strings.Contains(d.screen(), "> JITPDevicePolicy") {
+		t.Fatalf("the policy input should show the new default:\n%s", d.screen())
+	}
+	d.press("enter")
+	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -26,6 +27,7 @@ func enterThrough(t *testing.T, d *driver, stop steps.ID) {
 		case steps.PhaseFailed:
 			t.Fatalf("step %s failed: %v\n%s", cur.Step().ID(), cur.Err(), d.screen())
 		case steps.PhaseDone:
+			checkFits(t, d)
 			if cur.Step().ID() == stop {
 				return
 			}
@@ -89,5 +91,16 @@ func TestWizardWholeRun(t *testing.T) {
 	}
 	if !s2.Complete() {
 		t.Error("session not complete")
+	}
+}
+
+// checkFits fails when the active step draws a line wider than the content pane (the
+// viewport would cut it: a box would lose its right edge).
+func checkFits(t *testing.T, d *driver) {
+	t.Helper()
+	for i, l := range strings.Split(d.m.ActiveModel().View(), "\n") {
+		if w := ansi.StringWidth(l); w > d.m.vp.Width {
+			t.Errorf("step %s: line %d is %d wide, the pane %d: %q", d.m.Active().ID(), i+1, w, d.m.vp.Width, ansi.Strip(l))
+		}
 	}
 }
