@@ -276,6 +276,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) (*Model, tea.Cmd) {
 			return m, Prev(m.step.ID())
 		case key.Matches(msg, k.Copy):
 			return m, m.copyCmd()
+		case key.Matches(msg, k.Retry):
+			// show the inputs again: the user may change them and run the step once more
+			// (the action itself decides what it can reuse)
+			m.phase, m.reused, m.result = PhaseEdit, false, nil
+			m.buildFields()
+			return m, nil
 		}
 		return m, nil
 	}
@@ -558,7 +564,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		return []key.Binding{k.Retry, withHelp(k.Back, "esc", "edit inputs"), k.Copy}
 	default:
 		run.SetHelp("enter", "continue")
-		out := []key.Binding{run}
+		out := []key.Binding{run, withHelp(k.Retry, "r", "redo")}
 		if len(m.cmdText) > 0 {
 			out = append(out, k.Copy)
 		}

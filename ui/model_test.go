@@ -447,3 +447,23 @@ func TestDependentDefaultFollowsChoice(t *testing.T) {
 	d.press("enter")
 	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
 }
+
+// TestRedoDoneStep: r on a finished step shows its inputs again; a changed input and enter
+// run it once more.
+func TestRedoDoneStep(t *testing.T) {
+	w := newWorld()
+	w.done["one"] = true
+	d := drive(t, newTestModel(fourSteps(w)[:1], nil), 100, 30)
+	if d.m.ActiveModel().Phase() != steps.PhaseDone || !strings.Contains(d.screen(), "r redo") {
+		t.Fatalf("a done step offers r redo:\n%s", d.screen())
+	}
+	d.press("r")
+	if d.m.ActiveModel().Phase() != steps.PhaseEdit || !strings.Contains(d.screen(), "Country (2 letters)") {
+		t.Fatalf("r should show the inputs:\n%s", d.screen())
+	}
+	d.press("backspace", "backspace", "U", "S", "enter")
+	d.until("run again", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	if w.runs["one"] != 1 || w.get("country") != "US" {
+		t.Fatalf("runs=%d country=%q", w.runs["one"], w.get("country"))
+	}
+}
