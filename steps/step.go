@@ -108,10 +108,10 @@ const (
 
 // ResultLine is one line of a step's result.
 type ResultLine struct {
-	Kind  ResultKind
-	Label string
-	Value string
-	OK    bool
+	Kind  ResultKind `json:"kind"`
+	Label string     `json:"label,omitempty"`
+	Value string     `json:"value,omitempty"`
+	OK    bool       `json:"ok"`
 }
 
 // Event is progress reported by a running step (e.g. "cert status PENDING_ACTIVATION").
