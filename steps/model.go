@@ -556,7 +556,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		if len(m.fields) > 0 && !m.fields[m.focus].isText() {
 			out = append(out, k.Up, k.Down)
 		}
-		if len(m.cmdText) > 0 {
+		if len(m.cmdText) > 0 && !m.Typing() { // while typing, c is a letter
 			out = append(out, k.Copy)
 		}
 		return m.withBack(out)

@@ -617,7 +617,12 @@ func (m *Model) footerView(width int) string {
 	} else {
 		// the app's keys (help, quit) always show; the step's keys get the rest of the line
 		k := m.c.Keys
-		app := m.help.ShortHelpView([]key.Binding{k.Help, k.Quit})
+		appKeys := []key.Binding{k.Help, k.Quit}
+		if cur := m.ActiveModel(); cur != nil && cur.Typing() {
+			// while a text input has focus, ? and q are letters: only ctrl+c leaves
+			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
+		}
+		app := m.help.ShortHelpView(appKeys)
 		sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
 		m.help.Width = width - lipgloss.Width(app) - lipgloss.Width(sep)
 		line := app
