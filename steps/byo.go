@@ -15,15 +15,15 @@ func (s *Session) checkSupplied() error {
 	if o.CACertFile == "" && s.CA.Supplied {
 		s.CA = CAResult{} // back to a CA of the workspace's own (steps 1–3 run)
 	}
-	if o.DeviceCertFile == "" {
-		for thing, d := range s.Devices {
-			if d.Supplied {
-				delete(s.Devices, thing)
-				if s.PrimaryThing == thing {
-					s.PrimaryThing = ""
-				}
-			}
-		}
+	if d := s.DeviceFor(o.Thing); o.DeviceCertFile == "" && d != nil && d.Supplied {
+		// --device-cert cleared: this thing gets a certificate of the workspace's own (at the
+		// walkthrough's names if it is the primary thing). Other things keep theirs.
+		delete(s.Devices, o.Thing)
+	}
+	if d := s.DeviceFor(o.Thing); o.DeviceCertFile != "" && d != nil && !d.Supplied {
+		// Now testing the user's certificate for a thing that had one made here: the record
+		// switches to the supplied files (the workspace's files stay on disk).
+		delete(s.Devices, o.Thing)
 	}
 	if o.CACertFile != "" {
 		ca, err := pki.LoadCAFiles(o.CACertFile, o.CAKeyFile, s.Now())
