@@ -3,11 +3,13 @@ package steps
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -68,6 +70,8 @@ func TestExplainError(t *testing.T) {
 			`country "XX": is not an assigned ISO 3166 code`, "use IN"},
 		{"dash convention", errors.New("first connect: the certificate stayed PENDING_ACTIVATION — add C to the device subject"),
 			"first connect: the certificate stayed PENDING_ACTIVATION", "add C to the device subject"},
+		{"mqttprobe config", fmt.Errorf("use: %w", &mqttprobe.ConfigError{Field: "key", Cause: "deviceCert.key does not match deviceCert.crt", Fix: "issue the device certificate again"}),
+			"key: deviceCert.key does not match deviceCert.crt", "issue the device certificate again"},
 		{"cancelled", context.Canceled, "the step was cancelled before it finished", "press r to run it again"},
 		{"plain", errors.New("boom"), "boom", ""},
 	}

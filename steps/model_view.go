@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -286,7 +287,7 @@ func (m *Model) bannerView(w int) string {
 }
 
 // ExplainError splits an error into a plain-words cause and a fix, using the structured error
-// types of aws and pki, and the " — " convention (cause — fix) of every other error message.
+// types of aws, mqttprobe and pki, and the " — " convention (cause — fix) of every other error message.
 func ExplainError(err error) (cause, fix string) {
 	if err == nil {
 		return "", ""
@@ -294,7 +295,10 @@ func ExplainError(err error) (cause, fix string) {
 	var ae *aws.Error
 	var fe *pki.FieldError
 	var pe *PanicError
+	var ce *mqttprobe.ConfigError
 	switch {
+	case errors.As(err, &ce):
+		return ce.Field + ": " + ce.Cause, ce.Fix
 	case errors.As(err, &ae):
 		cause = ae.Cause
 		if cause == "" {
