@@ -75,7 +75,7 @@ func (s *tmuxSession) waitFor(what string, d time.Duration, cond func(string) bo
 // every step ✓.
 func TestTmuxDemo(t *testing.T) {
 	needTool(t, "tmux")
-	if testing.Short() {
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("builds and runs the whole wizard")
 	}
 	tmp := t.TempDir()
