@@ -3,8 +3,10 @@ package ui
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/steps"
@@ -46,9 +48,31 @@ func TestDemoTapeFollowsPlan(t *testing.T) {
 
 // TestDemoTapeValidates runs `vhs validate demo.tape` (vhs is pinned and installed by CI).
 func TestDemoTapeValidates(t *testing.T) {
-	needTool(t, "vhs")
-	out, err := exec.Command("vhs", "validate", "../demo.tape").CombinedOutput()
+	vhs := "vhs"
+	if _, err := exec.LookPath(vhs); err != nil {
+		// `go install` puts it in GOBIN or GOPATH/bin, which need not be on PATH
+		if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
+			for i, dir := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				if i == 1 {
+					dir = filepath.Join(dir, "bin")
+				}
+				if p := filepath.Join(dir, "vhs"); dir != "" && fileExists(p) {
+					vhs = p
+					break
+				}
+			}
+		}
+	}
+	if vhs == "vhs" {
+		needTool(t, "vhs")
+	}
+	out, err := exec.Command(vhs, "validate", "../demo.tape").CombinedOutput()
 	if err != nil {
 		t.Fatalf("vhs validate demo.tape: %v\n%s", err, out)
 	}
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
 }
