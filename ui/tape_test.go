@@ -52,7 +52,7 @@ func TestDemoTapeValidates(t *testing.T) {
 	if _, err := exec.LookPath(vhs); err != nil {
 		// `go install` puts it in GOBIN or GOPATH/bin, which need not be on PATH
 		if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-			for i, dir := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			for i, dir := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 				if i == 1 {
 					dir = filepath.Join(dir, "bin")
 				}
