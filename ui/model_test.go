@@ -467,3 +467,26 @@ func TestRedoDoneStep(t *testing.T) {
 		t.Fatalf("runs=%d country=%q", w.runs["one"], w.get("country"))
 	}
 }
+
+// TestGotoOnlyReachedSteps: Goto shows a step already reached, and refuses one beyond the
+// first step not done yet.
+func TestGotoOnlyReachedSteps(t *testing.T) {
+	w := newWorld()
+	w.done["one"] = true
+	d := drive(t, newTestModel(fourSteps(w), nil), 100, 30)
+	if d.m.Active().ID() != "three" {
+		t.Fatalf("starts on %s", d.m.Active().ID())
+	}
+	d.send(steps.GotoMsg{ID: "four"})
+	if d.m.Active().ID() != "three" || !strings.Contains(d.screen(), "Last step is not available yet") {
+		t.Fatalf("goto a step not reached must be refused:\n%s", d.screen())
+	}
+	d.send(steps.GotoMsg{ID: "two"})
+	if d.m.Active().ID() != "three" {
+		t.Fatal("goto a skipped step must be refused")
+	}
+	d.send(steps.GotoMsg{ID: "one"})
+	if d.m.Active().ID() != "one" {
+		t.Fatalf("goto a done step: active = %s", d.m.Active().ID())
+	}
+}
