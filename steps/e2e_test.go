@@ -959,3 +959,25 @@ func TestE2EKillAtEachBoundaryThenComplete(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ECADeactivatedBehindOurBack: someone set the CA INACTIVE after it was registered. A new
+// device's first connect fails with that cause, and the next run re-activates the CA (step 8
+// runs again) and completes.
+func TestE2ECADeactivatedBehindOurBack(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	s := session(t, dir)
+	if err := s.Client().UpdateCA(context.Background(), s.CA.RegisteredID, aws.UpdateCAInput{NewStatus: aws.StatusInactive}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	r := jitpwiz(t, "run", "--dir", dir, "--thing", "Late")
+	if r.err == nil || !strings.Contains(r.out, "✗ 11/13") || !strings.Contains(r.out, "INACTIVE") {
+		t.Fatalf("first connect with an inactive CA should fail and say why:\n%s", r)
+	}
+	r = mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(lineWith(r.out, "↻  8/13"), "runs again") || !strings.Contains(r.out, "setting the CA ACTIVE") || !strings.Contains(r.out, "published as itself") {
+		t.Errorf("the next run should re-activate the CA and finish:\n%s", r.out)
+	}
+}

@@ -133,6 +133,10 @@ func (st *step) Status(s *Session) StepStatus {
 	}
 	out.Finished = &rec
 	out.State = StateRedo
+	if why := s.Redo[s.finishedKey(st)]; why != "" {
+		out.Reason = why
+		return out
+	}
 	if st.redo != nil && !s.ran[s.finishedKey(st)] {
 		if why := st.redo(s); why != "" {
 			out.Reason = why

@@ -55,6 +55,8 @@ type Session struct {
 	Finished map[string]Finished `json:"finished,omitempty"`
 	// Failures records the last error of a step that failed (cleared when it succeeds).
 	Failures map[string]string `json:"failures,omitempty"`
+	// Redo asks for a finished step to run again, with the reason (cleared when it has).
+	Redo map[string]string `json:"redo,omitempty"`
 
 	// Report, when set, receives progress events from a running step. Not persisted.
 	Report func(Event) `json:"-"`
@@ -419,14 +421,16 @@ func (s *Session) markFinished(st *step, started time.Time, reused bool) {
 		Inputs:   st.currentInputs(s),
 		Reused:   reused,
 	}
-	if s.Failures != nil {
-		delete(s.Failures, s.finishedKey(st))
-	}
+	delete(s.Failures, s.finishedKey(st))
+	delete(s.Redo, s.finishedKey(st))
 }
 
-// forget removes the finished record of st (for the current thing).
-func (s *Session) forget(st *step) {
-	delete(s.Finished, s.finishedKey(st))
+// requestRedo makes st (for the current thing) run again on the next run, saying why.
+func (s *Session) requestRedo(st *step, reason string) {
+	if s.Redo == nil {
+		s.Redo = map[string]string{}
+	}
+	s.Redo[s.finishedKey(st)] = reason
 }
 
 // FinishedRecord returns the finished record of step id for the current thing.

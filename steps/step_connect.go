@@ -17,8 +17,19 @@ import (
 // certificate has no thing or policy yet).
 const FirstConnectClientID = "anyclientID"
 
-// ProvisionTimeout bounds the wait for JITP to activate the certificate after the first connect.
-var ProvisionTimeout = 30 * time.Second
+// How long the first connect waits for JITP to activate the certificate: AWS usually needs
+// 1–3 s; the embedded IoT Core provisions before it drops the connection.
+const (
+	ProvisionTimeoutAWS   = 30 * time.Second
+	ProvisionTimeoutLocal = 5 * time.Second
+)
+
+func (s *Session) provisionTimeout() time.Duration {
+	if s.Options.Target == TargetLocal {
+		return ProvisionTimeoutLocal
+	}
+	return ProvisionTimeoutAWS
+}
 
 // probeOptions are the mqttprobe options for the current device with certFile presented.
 func (s *Session) probeOptions(certFile, clientID string) mqttprobe.Options {
@@ -104,7 +115,7 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 	start := time.Now()
 	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
 		ThingName: s.provisionedThing(d),
-		Poll: mqttprobe.PollOptions{Timeout: ProvisionTimeout, OnStatus: func(ob mqttprobe.Observation) {
+		Poll: mqttprobe.PollOptions{Timeout: s.provisionTimeout(), OnStatus: func(ob mqttprobe.Observation) {
 			s.reportf(IDFirstConnect, "certificate status after %s: %s", ob.Elapsed.Round(time.Millisecond), ob.Status)
 		}},
 	})
@@ -134,6 +145,12 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 			msg = rep.Diagnosis.Cause
 			if rep.Diagnosis.Fix != "" {
 				msg += " — " + rep.Diagnosis.Fix
+			}
+			switch rep.Diagnosis.Class {
+			case mqttprobe.DiagCAInactive, mqttprobe.DiagAutoRegOff, mqttprobe.DiagCANotRegistered:
+				// The CA's registration changed since step 8: the next run redoes it.
+				s.requestRedo(lookup(IDRegisterCA), "the CA's registration changed since it was registered ("+string(rep.Diagnosis.Class)+")")
+				msg += " (run again: step 8 registers or re-activates the CA)"
 			}
 		} else if rep.PollErr != nil {
 			msg = rep.PollErr.Error()

@@ -16,9 +16,6 @@ import (
 
 // Step 12: check what JITP created, with evidence.
 
-// VerifyTimeout bounds how long step 12 waits for the certificate to become ACTIVE.
-var VerifyTimeout = 30 * time.Second
-
 func stepVerify() *step {
 	return &step{
 		id:        IDVerify,
@@ -104,7 +101,7 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 	}
 
 	// 1. certificate ACTIVE (poll: provisioning may still be running).
-	status, err := s.pollCertStatus(ctx, IDVerify, d.CertID, VerifyTimeout)
+	status, err := s.pollCertStatus(ctx, IDVerify, d.CertID, s.provisionTimeout())
 	if err != nil {
 		return false, err
 	}
