@@ -155,8 +155,8 @@ func (o Options) WithConfig() (Options, error) {
 // the embedded IoT Core, --org - drops O from the device subject).
 const Unset = "-"
 
-// overlay returns base with every non-empty value of o on top (Unset clears).
-func (base Options) overlay(o Options) Options {
+// overlay returns o with every non-empty value of given on top (Unset clears).
+func (o Options) overlay(given Options) Options {
 	pick := func(dst *string, v string) {
 		switch v {
 		case "":
@@ -166,28 +166,28 @@ func (base Options) overlay(o Options) Options {
 			*dst = v
 		}
 	}
-	out := base
-	pick(&out.Dir, o.Dir)
-	pick(&out.Target, o.Target)
-	pick(&out.Profile, o.Profile)
-	pick(&out.Region, o.Region)
-	pick(&out.EndpointURL, o.EndpointURL)
-	pick(&out.KeyType, o.KeyType)
-	pick(&out.CACountry, o.CACountry)
-	pick(&out.CAOrg, o.CAOrg)
-	pick(&out.Thing, o.Thing)
-	pick(&out.Country, o.Country)
-	pick(&out.Org, o.Org)
-	pick(&out.OrgUnit, o.OrgUnit)
-	pick(&out.State, o.State)
-	pick(&out.Template, o.Template)
-	pick(&out.PolicyName, o.PolicyName)
-	pick(&out.CACertFile, o.CACertFile)
-	pick(&out.CAKeyFile, o.CAKeyFile)
-	pick(&out.DeviceCertFile, o.DeviceCertFile)
-	pick(&out.DeviceKeyFile, o.DeviceKeyFile)
-	out.ConfigFile = o.ConfigFile
-	out.Yes, out.JSON, out.ForceNewKeys, out.CreatePolicy = o.Yes, o.JSON, o.ForceNewKeys, o.CreatePolicy
+	out := o
+	pick(&out.Dir, given.Dir)
+	pick(&out.Target, given.Target)
+	pick(&out.Profile, given.Profile)
+	pick(&out.Region, given.Region)
+	pick(&out.EndpointURL, given.EndpointURL)
+	pick(&out.KeyType, given.KeyType)
+	pick(&out.CACountry, given.CACountry)
+	pick(&out.CAOrg, given.CAOrg)
+	pick(&out.Thing, given.Thing)
+	pick(&out.Country, given.Country)
+	pick(&out.Org, given.Org)
+	pick(&out.OrgUnit, given.OrgUnit)
+	pick(&out.State, given.State)
+	pick(&out.Template, given.Template)
+	pick(&out.PolicyName, given.PolicyName)
+	pick(&out.CACertFile, given.CACertFile)
+	pick(&out.CAKeyFile, given.CAKeyFile)
+	pick(&out.DeviceCertFile, given.DeviceCertFile)
+	pick(&out.DeviceKeyFile, given.DeviceKeyFile)
+	out.ConfigFile = given.ConfigFile
+	out.Yes, out.JSON, out.ForceNewKeys, out.CreatePolicy = given.Yes, given.JSON, given.ForceNewKeys, given.CreatePolicy
 	return out
 }
 
