@@ -20,6 +20,7 @@ func newRunCmd() *cobra.Command {
 		o          steps.Options
 		stopAfter  string
 		pauseAfter string
+		commands   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -53,7 +54,7 @@ func newRunCmd() *cobra.Command {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
-			cfg := steps.RunConfig{Out: out, JSON: opts.JSON}
+			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands}
 			if !opts.JSON && term.IsTerminal(os.Stdin.Fd()) {
 				cfg.Prompt = linePrompt(cmd)
 			}
@@ -74,6 +75,7 @@ func newRunCmd() *cobra.Command {
 	}
 	o.BindFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
+	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step that runs")
 	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
 	cmd.Flags().StringVar(&pauseAfter, "pause-after", "", "wait for an interrupt right after this step (testing Ctrl+C)")
 	_ = cmd.Flags().MarkHidden("stop-after")

@@ -425,6 +425,9 @@ func TestE2EJSONEvents(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("not a JSON event line: %q: %v", sc.Text(), err)
 		}
+		if e.Event == "step" && e.Step == steps.IDRegisterCA && (len(e.Commands) != 1 || !strings.Contains(e.Commands[0], "aws iot register-ca-certificate")) {
+			t.Errorf("register-ca event commands %q", e.Commands)
+		}
 		if e.Event == "step" {
 			nsteps++
 			if e.Status != "done" && e.Status != "reused" {

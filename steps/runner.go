@@ -22,6 +22,9 @@ type RunConfig struct {
 	Prompt func(f Field, current string) (string, error)
 	// OnStepEnd is called after each step that ran or was checked, with the session saved.
 	OnStepEnd func(id ID, state State)
+	// ShowCommands prints each step's equivalent commands under its line (the JSON step
+	// events always carry them).
+	ShowCommands bool
 }
 
 // ErrIncomplete is returned by Run when it stopped before the device published as the thing.
@@ -41,6 +44,7 @@ type RunEvent struct {
 	Result   []ResultLine `json:"result,omitempty"`
 	Error    string       `json:"error,omitempty"`
 	Steps    []RunEvent   `json:"steps,omitempty"`
+	Commands []string     `json:"commands,omitempty"`
 	Thing    string       `json:"thing,omitempty"`
 	Dir      string       `json:"dir,omitempty"`
 	Target   string       `json:"target,omitempty"`
@@ -142,8 +146,10 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 			if ctx.Err() != nil {
 				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %d (%s)", n, st.title)
 			}
-			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "failed", Duration: dur.Seconds(), Error: msg},
+			cmds := st.Commands(s)
+			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
 				fmt.Sprintf("✗ %s %s  %s", label, fmtDur(dur), indentLines(msg)))
+			r.showCommands(cmds)
 			r.stepEnd(st.id, StateTodo)
 			if ctx.Err() != nil {
 				err = fmt.Errorf("cancelled at step %d (%s): %w", n, st.title, ctx.Err())
@@ -160,8 +166,10 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 			word = "reused"
 		}
 		sum := summary(s, st)
-		r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(s)},
+		cmds := st.Commands(s)
+		r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(s), Commands: cmds},
 			fmt.Sprintf("✓ %s %s  %s%s", label, fmtDur(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
+		r.showCommands(cmds)
 		r.stepEnd(st.id, StateDone)
 	}
 	ok := s.Complete()
@@ -172,6 +180,15 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
 		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.provisionedThing(s.Device()), s.dir))
 	return nil
+}
+
+func (r *runner) showCommands(cmds []string) {
+	if !r.cfg.ShowCommands || r.cfg.JSON {
+		return
+	}
+	for _, c := range cmds {
+		r.emit(RunEvent{}, "      $ "+indentLines(c))
+	}
 }
 
 func (r *runner) stepEnd(id ID, st State) {

@@ -116,7 +116,7 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
 		ThingName: s.provisionedThing(d),
 		Poll: mqttprobe.PollOptions{Timeout: s.provisionTimeout(), OnStatus: func(ob mqttprobe.Observation) {
-			s.reportf(IDFirstConnect, "certificate status after %s: %s", ob.Elapsed.Round(time.Millisecond), ob.Status)
+			s.reportf(IDFirstConnect, "certificate status after %s: %s", fmtDur(ob.Elapsed), ob.Status)
 		}},
 	})
 	if err := checkContext(ctx); err != nil {
