@@ -454,3 +454,22 @@ func TestUnsetOption(t *testing.T) {
 		t.Errorf("thing %q", s.Options.Thing)
 	}
 }
+
+// BenchmarkStatuses measures the plan check the runner and the TUI's sidebar make (it hashes
+// the key files and compares every step's inputs).
+func BenchmarkStatuses(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(Options{Dir: dir, Yes: true, KeyType: "ec256"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDDeviceCert} {
+		if err := Lookup(id).Run(context.Background(), s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = s.Statuses()
+	}
+}
