@@ -149,6 +149,9 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 			cmds := st.Commands(s)
 			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
 				fmt.Sprintf("✗ %s %s  %s", label, fmtDur(dur), indentLines(msg)))
+			if st.id == IDVerify {
+				r.showChecks(st.Result(s))
+			}
 			r.showCommands(cmds)
 			r.stepEnd(st.id, StateTodo)
 			if ctx.Err() != nil {
@@ -169,6 +172,9 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		cmds := st.Commands(s)
 		r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(s), Commands: cmds},
 			fmt.Sprintf("✓ %s %s  %s%s", label, fmtDur(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
+		if st.id == IDVerify {
+			r.showChecks(st.Result(s))
+		}
 		r.showCommands(cmds)
 		r.stepEnd(st.id, StateDone)
 	}
@@ -180,6 +186,22 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
 		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.provisionedThing(s.Device()), s.dir))
 	return nil
+}
+
+// showChecks prints a step's evidence lines (the verify checklist) under its line.
+func (r *runner) showChecks(lines []ResultLine) {
+	if r.cfg.JSON {
+		return
+	}
+	for _, l := range lines {
+		if l.Kind == ResultCheck {
+			mark := "✓"
+			if !l.OK {
+				mark = "✗"
+			}
+			r.emit(RunEvent{}, fmt.Sprintf("      %s %s — %s", mark, l.Label, l.Value))
+		}
+	}
 }
 
 func (r *runner) showCommands(cmds []string) {

@@ -240,7 +240,7 @@ func useResult(s *Session) []ResultLine {
 	}
 	thing := strings.TrimSuffix(u.Topic, "/test")
 	out := []ResultLine{
-		checkLine("published and received as "+thing, "round trip on "+u.Topic+" in "+u.RoundTrip.Round(time.Millisecond).String(), true),
+		checkLine("published and received as "+thing, "round trip on "+u.Topic+" in "+fmtDur(u.RoundTrip), true),
 	}
 	if u.RefusedTopic != "" {
 		out = append(out, checkLine("topic outside "+thing+"/* refused", "publish to "+u.RefusedTopic+": "+
