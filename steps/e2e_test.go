@@ -984,3 +984,31 @@ func TestE2ECADeactivatedBehindOurBack(t *testing.T) {
 		t.Errorf("the next run should re-activate the CA and finish:\n%s", r.out)
 	}
 }
+
+// TestE2ENewCountrySameThing: a new country redoes only the device certificate and the device
+// steps (same key); the thing, provisioned before, keeps its attributes and verify says why.
+func TestE2ENewCountrySameThing(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	key := fileHash(t, filepath.Join(dir, pki.FileDeviceKey))
+	r := mustRun(t, "run", "--dir", dir, "--country", "US")
+	for _, n := range []string{" 1/13", " 2/13", " 3/13", " 4/13", " 5/13", " 6/13", " 7/13", " 8/13", "10/13"} {
+		if !strings.Contains(lineWith(r.out, n), "done before") {
+			t.Errorf("step %s should not run again for a new country:\n%s", n, r.out)
+		}
+	}
+	if !strings.Contains(r.out, "↻  9/13 Device cert        runs again: country changed: IN → US") {
+		t.Errorf("no reason for the new device cert:\n%s", r.out)
+	}
+	if !strings.Contains(r.out, "thing kept its attributes (it existed before this certificate)") || !strings.Contains(r.out, "published as itself") {
+		t.Errorf("verify/use after a new country:\n%s", r.out)
+	}
+	if fileHash(t, filepath.Join(dir, pki.FileDeviceKey)) != key {
+		t.Error("device key regenerated")
+	}
+	openssl := lookTool(t, "openssl")
+	if out, _ := exec.Command(openssl, "x509", "-in", filepath.Join(dir, pki.FileDeviceCert), "-noout", "-subject").Output(); !strings.Contains(string(out), "C = US") && !strings.Contains(string(out), "C=US") {
+		t.Errorf("device cert subject %s", out)
+	}
+}

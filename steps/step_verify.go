@@ -114,10 +114,22 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 		lines = append(lines, noteLine("PENDING_ACTIVATION means the template could not be applied: a parameter missing from the certificate subject, a missing policy, or a role problem"))
 	}
 
-	// 2. thing exists with the template's attributes.
+	// 2. thing exists with the template's attributes; 3. certificate attached to the thing.
 	thingName := s.Options.Thing
 	if plan.Thing != nil && plan.Thing.Name != "" {
 		thingName = plan.Thing.Name
+	}
+	principals, err := c.ListThingPrincipals(ctx, thingName)
+	if err != nil && !aws.IsKind(err, aws.KindNotFound) {
+		return false, err
+	}
+	attached, others := false, 0
+	for _, p := range principals {
+		if p == d.CertARN || strings.HasSuffix(p, "/"+d.CertID) {
+			attached = true
+		} else {
+			others++
+		}
 	}
 	th, err := c.DescribeThing(ctx, thingName)
 	switch {
@@ -140,29 +152,19 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 				}
 			}
 			sort.Strings(missing)
-			ev := "attributes " + strings.Join(wantAttrs, ", ")
-			if len(wantAttrs) == 0 {
-				ev = "the template sets no attributes"
+			switch {
+			case len(missing) == 0 && len(wantAttrs) == 0:
+				check("thing has the template's attributes", "the template sets no attributes", true)
+			case len(missing) == 0:
+				check("thing has the template's attributes", "attributes "+strings.Join(wantAttrs, ", "), true)
+			case others > 0:
+				// The thing was provisioned before by another certificate: JITP attaches the new
+				// certificate and leaves the existing thing's attributes alone.
+				check("thing kept its attributes (it existed before this certificate)",
+					"the template would set "+strings.Join(missing, ", ")+"; JITP does not change an existing thing unless OverrideSettings say REPLACE or MERGE", true)
+			default:
+				check("thing has the template's attributes", "missing or different: "+strings.Join(missing, ", "), false)
 			}
-			if len(missing) > 0 {
-				ev = "missing or different: " + strings.Join(missing, ", ")
-			}
-			check("thing has the template's attributes", ev, len(missing) == 0)
-			if len(missing) > 0 {
-				lines = append(lines, noteLine("the thing existed before this certificate (another device certificate provisioned it, or it was made by hand): JITP does not replace an existing thing's attributes unless the template's OverrideSettings say REPLACE or MERGE"))
-			}
-		}
-	}
-
-	// 3. certificate attached to the thing.
-	principals, err := c.ListThingPrincipals(ctx, thingName)
-	if err != nil && !aws.IsKind(err, aws.KindNotFound) {
-		return false, err
-	}
-	attached := false
-	for _, p := range principals {
-		if p == d.CertARN || strings.HasSuffix(p, "/"+d.CertID) {
-			attached = true
 		}
 	}
 	check("certificate attached to the thing", fmt.Sprintf("list-thing-principals %s: %d principal(s)%s", thingName, len(principals), map[bool]string{true: ", including this certificate", false: ""}[attached]), attached)
