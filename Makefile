@@ -4,7 +4,10 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-FUZZTIME ?= 5s
+FUZZTIME ?= 4s
+VHS_VERSION ?= v0.10.0
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+VHS := $(shell command -v vhs 2>/dev/null || echo $(GOBIN_DIR)/vhs)
 
 .PHONY: all build run test unit fuzz lint bench deps demo-validate golden clean
 
@@ -16,8 +19,9 @@ build:
 run: build
 	./bin/jitpwiz
 
-# Every test: tool check, vet, unit+e2e tests (real openssl, AWS CLI, mosquitto), short fuzz runs.
-test: deps lint unit fuzz
+# Every test: tool check, gofmt+vet, unit+e2e tests (real openssl, AWS CLI, mosquitto, tmux),
+# short fuzz runs, and the demo tape's syntax.
+test: deps lint unit fuzz demo-validate
 
 deps:
 	@bash scripts/deps.sh
@@ -34,13 +38,18 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Rewrite the TUI's golden screens (only ui/ has golden files, so only it gets -update).
+golden:
+	$(GO) test ./ui -run Golden -update
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# vhs is pinned and installed with go install (kept out of go.mod); validate only parses the tape.
 demo-validate:
 	@test -s demo.tape
-	@command -v vhs >/dev/null || $(GO) install github.com/charmbracelet/vhs@v0.10.0
-	vhs validate demo.tape
+	@test -x "$(VHS)" || $(GO) install github.com/charmbracelet/vhs@$(VHS_VERSION)
+	"$(VHS)" validate demo.tape
 
 clean:
 	rm -rf bin
