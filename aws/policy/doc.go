@@ -1,6 +1,7 @@
 // Package policy parses AWS IoT Core policy documents and decides MQTT
 // authorization requests the way the AWS IoT message broker does. It does no
-// I/O and has no dependencies on the rest of jitpwiz.
+// I/O and depends only on the strict JSON parser it shares with aws/template
+// (aws/internal/strictjson).
 //
 // Evaluation follows IAM conventions: every policy attached to the
 // certificate counts; a request is denied unless some Allow statement matches

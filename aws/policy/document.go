@@ -75,7 +75,7 @@ type parser struct {
 func (p *parser) fail(n *node, path, format string, args ...any) error {
 	off := 0
 	if n != nil {
-		off = n.off
+		off = n.Off
 	}
 	line, col := lineCol(p.src, off)
 	return &MalformedError{Reason: fmt.Sprintf(format, args...), Path: path, Offset: off, Line: line, Column: col}
@@ -93,53 +93,53 @@ func Parse(doc string) (*Document, error) {
 	root, err := parseJSON(doc)
 	if err != nil {
 		je := err.(*jsonError)
-		line, col := lineCol(doc, je.off)
-		return nil, &MalformedError{Reason: je.msg, Offset: je.off, Line: line, Column: col}
+		line, col := lineCol(doc, je.Off)
+		return nil, &MalformedError{Reason: je.Msg, Offset: je.Off, Line: line, Column: col}
 	}
-	if root.kind != kindObject {
-		return nil, p.fail(root, "", "the document must be a JSON object, not %s", root.kind)
+	if root.Kind != kindObject {
+		return nil, p.fail(root, "", "the document must be a JSON object, not %s", root.Kind)
 	}
 	d := &Document{Source: doc}
 	d.Duplicates = collectDupes(root, "")
-	for i, k := range root.keys {
-		v := root.vals[i]
+	for i, k := range root.Keys {
+		v := root.Vals[i]
 		switch k {
 		case "Version":
-			if v.kind != kindString {
+			if v.Kind != kindString {
 				return nil, p.fail(v, "Version", "Version must be a string")
 			}
-			if v.str != "2012-10-17" && v.str != "2008-10-17" {
-				return nil, p.fail(v, "Version", "Version %q is not supported; use \"2012-10-17\"", v.str)
+			if v.Str != "2012-10-17" && v.Str != "2008-10-17" {
+				return nil, p.fail(v, "Version", "Version %q is not supported; use \"2012-10-17\"", v.Str)
 			}
-			d.Version = v.str
+			d.Version = v.Str
 		case "Statement":
 		case "Id":
-			if v.kind != kindString {
+			if v.Kind != kindString {
 				return nil, p.fail(v, "Id", "Id must be a string")
 			}
 		default:
 			return nil, p.fail(v, k, "unknown top-level element %q (allowed: Version, Statement, Id)", k)
 		}
 	}
-	st := root.get("Statement")
+	st := root.Get("Statement")
 	if st == nil {
 		return nil, p.fail(root, "Statement", "the document has no Statement")
 	}
 	var elems []*node
-	switch st.kind {
+	switch st.Kind {
 	case kindObject:
 		elems = []*node{st}
 	case kindArray:
-		elems = st.vals
+		elems = st.Vals
 		if len(elems) == 0 {
 			return nil, p.fail(st, "Statement", "Statement is an empty list")
 		}
 	default:
-		return nil, p.fail(st, "Statement", "Statement must be an object or a list of objects, not %s", st.kind)
+		return nil, p.fail(st, "Statement", "Statement must be an object or a list of objects, not %s", st.Kind)
 	}
 	for i, e := range elems {
 		path := fmt.Sprintf("Statement[%d]", i)
-		if st.kind == kindObject {
+		if st.Kind == kindObject {
 			path = "Statement"
 		}
 		s, err := p.statement(e, path)
@@ -154,13 +154,13 @@ func Parse(doc string) (*Document, error) {
 
 func collectDupes(n *node, path string) []string {
 	var out []string
-	for _, k := range n.dupes {
+	for _, k := range n.Dupes {
 		out = append(out, joinPath(path, k))
 	}
-	for i, v := range n.vals {
+	for i, v := range n.Vals {
 		sub := path
-		if n.kind == kindObject {
-			sub = joinPath(path, n.keys[i])
+		if n.Kind == kindObject {
+			sub = joinPath(path, n.Keys[i])
 		} else {
 			sub = fmt.Sprintf("%s[%d]", path, i)
 		}
@@ -178,23 +178,23 @@ func joinPath(path, key string) string {
 
 func (p *parser) statement(n *node, path string) (Statement, error) {
 	var s Statement
-	if n.kind != kindObject {
-		return s, p.fail(n, path, "each statement must be an object, not %s", n.kind)
+	if n.Kind != kindObject {
+		return s, p.fail(n, path, "each statement must be an object, not %s", n.Kind)
 	}
-	for i, k := range n.keys {
-		v := n.vals[i]
+	for i, k := range n.Keys {
+		v := n.Vals[i]
 		kp := path + "." + k
 		switch k {
 		case "Sid":
-			if v.kind != kindString {
+			if v.Kind != kindString {
 				return s, p.fail(v, kp, "Sid must be a string")
 			}
-			s.Sid = v.str
+			s.Sid = v.Str
 		case "Effect":
-			if v.kind != kindString || (v.str != string(Allow) && v.str != string(Deny)) {
+			if v.Kind != kindString || (v.Str != string(Allow) && v.Str != string(Deny)) {
 				return s, p.fail(v, kp, "Effect must be \"Allow\" or \"Deny\"")
 			}
-			s.Effect = Effect(v.str)
+			s.Effect = Effect(v.Str)
 		case "Action", "NotAction":
 			list, err := p.stringList(v, kp, k)
 			if err != nil {
@@ -230,7 +230,7 @@ func (p *parser) statement(n *node, path string) (Statement, error) {
 	if s.Effect == "" {
 		return s, p.fail(n, path, "the statement has no Effect")
 	}
-	a, na := n.get("Action"), n.get("NotAction")
+	a, na := n.Get("Action"), n.Get("NotAction")
 	switch {
 	case a != nil && na != nil:
 		return s, p.fail(na, path, "a statement may have Action or NotAction, not both")
@@ -242,7 +242,7 @@ func (p *parser) statement(n *node, path string) (Statement, error) {
 		s.Actions, _ = p.stringList(na, "", "")
 		s.NotAction = true
 	}
-	r, nr := n.get("Resource"), n.get("NotResource")
+	r, nr := n.Get("Resource"), n.Get("NotResource")
 	switch {
 	case r != nil && nr != nil:
 		return s, p.fail(nr, path, "a statement may have Resource or NotResource, not both")
@@ -258,31 +258,31 @@ func (p *parser) statement(n *node, path string) (Statement, error) {
 }
 
 func elemNode(n *node, i int) *node {
-	if n.kind == kindArray && i < len(n.vals) {
-		return n.vals[i]
+	if n.Kind == kindArray && i < len(n.Vals) {
+		return n.Vals[i]
 	}
 	return n
 }
 
 // stringList accepts a string or a non-empty list of strings.
 func (p *parser) stringList(n *node, path, what string) ([]string, error) {
-	switch n.kind {
+	switch n.Kind {
 	case kindString:
-		return []string{n.str}, nil
+		return []string{n.Str}, nil
 	case kindArray:
-		if len(n.vals) == 0 {
+		if len(n.Vals) == 0 {
 			return nil, p.fail(n, path, "%s is an empty list", what)
 		}
-		out := make([]string, 0, len(n.vals))
-		for _, e := range n.vals {
-			if e.kind != kindString {
-				return nil, p.fail(e, path, "%s must contain only strings, found %s", what, e.kind)
+		out := make([]string, 0, len(n.Vals))
+		for _, e := range n.Vals {
+			if e.Kind != kindString {
+				return nil, p.fail(e, path, "%s must contain only strings, found %s", what, e.Kind)
 			}
-			out = append(out, e.str)
+			out = append(out, e.Str)
 		}
 		return out, nil
 	}
-	return nil, p.fail(n, path, "%s must be a string or a list of strings, not %s", what, n.kind)
+	return nil, p.fail(n, path, "%s must be a string or a list of strings, not %s", what, n.Kind)
 }
 
 func checkAction(a string) error {
@@ -314,12 +314,12 @@ var knownOperators = map[string]bool{
 }
 
 func (p *parser) conditions(n *node, path string) ([]Condition, error) {
-	if n.kind != kindObject {
-		return nil, p.fail(n, path, "Condition must be an object, not %s", n.kind)
+	if n.Kind != kindObject {
+		return nil, p.fail(n, path, "Condition must be an object, not %s", n.Kind)
 	}
 	var out []Condition
-	for i, op := range n.keys {
-		block := n.vals[i]
+	for i, op := range n.Keys {
+		block := n.Vals[i]
 		opPath := path + "." + op
 		base := strings.TrimSuffix(op, "IfExists")
 		if q, rest, ok := strings.Cut(base, ":"); ok {
@@ -331,37 +331,37 @@ func (p *parser) conditions(n *node, path string) ([]Condition, error) {
 		if !knownOperators[base] {
 			return nil, p.fail(block, opPath, "unknown condition operator %q", op)
 		}
-		if block.kind != kindObject {
-			return nil, p.fail(block, opPath, "condition operator %s must map keys to values, not %s", op, block.kind)
+		if block.Kind != kindObject {
+			return nil, p.fail(block, opPath, "condition operator %s must map keys to values, not %s", op, block.Kind)
 		}
-		if len(block.keys) == 0 {
+		if len(block.Keys) == 0 {
 			return nil, p.fail(block, opPath, "condition operator %s has no keys", op)
 		}
-		for j, key := range block.keys {
-			v := block.vals[j]
+		for j, key := range block.Keys {
+			v := block.Vals[j]
 			kp := opPath + "." + key
 			var vals []string
-			switch v.kind {
+			switch v.Kind {
 			case kindString, kindNumber:
-				vals = []string{v.str}
+				vals = []string{v.Str}
 			case kindBool:
-				vals = []string{fmt.Sprint(v.b)}
+				vals = []string{fmt.Sprint(v.Bool)}
 			case kindArray:
-				if len(v.vals) == 0 {
+				if len(v.Vals) == 0 {
 					return nil, p.fail(v, kp, "condition values list is empty")
 				}
-				for _, e := range v.vals {
-					switch e.kind {
+				for _, e := range v.Vals {
+					switch e.Kind {
 					case kindString, kindNumber:
-						vals = append(vals, e.str)
+						vals = append(vals, e.Str)
 					case kindBool:
-						vals = append(vals, fmt.Sprint(e.b))
+						vals = append(vals, fmt.Sprint(e.Bool))
 					default:
-						return nil, p.fail(e, kp, "condition values must be strings, numbers or booleans, found %s", e.kind)
+						return nil, p.fail(e, kp, "condition values must be strings, numbers or booleans, found %s", e.Kind)
 					}
 				}
 			default:
-				return nil, p.fail(v, kp, "condition value must be a string or a list, not %s", v.kind)
+				return nil, p.fail(v, kp, "condition value must be a string or a list, not %s", v.Kind)
 			}
 			out = append(out, Condition{Operator: op, Key: key, Values: vals})
 		}

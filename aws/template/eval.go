@@ -164,18 +164,18 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 	pp := r.Path + ".Properties"
 	tp := &ThingPlan{LogicalID: r.LogicalID, Override: maps.Clone(r.Override)}
 	var err error
-	if tp.Name, err = e.str(r.props.get("ThingName"), pp+".ThingName"); err != nil {
+	if tp.Name, err = e.str(r.props.Get("ThingName"), pp+".ThingName"); err != nil {
 		return nil, err
 	}
 	if err := CheckThingName(tp.Name); err != nil {
 		return nil, &Error{Code: InvalidRequestException, Message: err.Error(), Path: pp + ".ThingName",
 			Fix: "thing names are 1-128 characters of letters, digits, ':', '_' and '-'; fix the certificate field the name comes from"}
 	}
-	if ap := r.props.get("AttributePayload"); ap != nil {
-		tp.Attributes = make(map[string]string, len(ap.keys))
-		for i, k := range ap.keys {
+	if ap := r.props.Get("AttributePayload"); ap != nil {
+		tp.Attributes = make(map[string]string, len(ap.Keys))
+		for i, k := range ap.Keys {
 			path := pp + ".AttributePayload." + k
-			v, err := e.str(ap.vals[i], path)
+			v, err := e.str(ap.Vals[i], path)
 			if err != nil {
 				return nil, err
 			}
@@ -194,7 +194,7 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 		return &Error{Code: InvalidRequestException, Message: err.Error(), Path: path,
 			Fix: "names are 1-128 characters of letters, digits, ':', '_' and '-'"}
 	}
-	if n := r.props.get("ThingTypeName"); n != nil {
+	if n := r.props.Get("ThingTypeName"); n != nil {
 		if tp.TypeName, err = e.str(n, pp+".ThingTypeName"); err != nil {
 			return nil, err
 		}
@@ -202,7 +202,7 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 			return nil, nameErr(pp+".ThingTypeName", err)
 		}
 	}
-	if n := r.props.get("ThingGroups"); n != nil {
+	if n := r.props.Get("ThingGroups"); n != nil {
 		if tp.Groups, err = e.list(n, pp+".ThingGroups"); err != nil {
 			return nil, err
 		}
@@ -212,7 +212,7 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 			}
 		}
 	}
-	if n := r.props.get("BillingGroup"); n != nil {
+	if n := r.props.Get("BillingGroup"); n != nil {
 		if tp.BillingGroup, err = e.str(n, pp+".BillingGroup"); err != nil {
 			return nil, err
 		}
@@ -230,7 +230,7 @@ func (e *evaluator) cert(r *Resource) (*CertPlan, error) {
 		key string
 		dst *string
 	}{{"CertificateId", &cp.ID}, {"CertificateSigningRequest", &cp.CSR}, {"CertificatePem", &cp.PEM}, {"CACertificatePem", &cp.CAPEM}, {"Status", &cp.Status}} {
-		if n := r.props.get(f.key); n != nil {
+		if n := r.props.Get(f.key); n != nil {
 			v, err := e.str(n, pp+"."+f.key)
 			if err != nil {
 				return nil, err
@@ -250,7 +250,7 @@ func (e *evaluator) cert(r *Resource) (*CertPlan, error) {
 func (e *evaluator) policy(r *Resource) (*PolicyPlan, error) {
 	pp := r.Path + ".Properties"
 	p := &PolicyPlan{LogicalID: r.LogicalID}
-	if n := r.props.get("PolicyName"); n != nil {
+	if n := r.props.Get("PolicyName"); n != nil {
 		name, err := e.str(n, pp+".PolicyName")
 		if err != nil {
 			return nil, err
@@ -262,9 +262,9 @@ func (e *evaluator) policy(r *Resource) (*PolicyPlan, error) {
 		p.Name = name
 		return p, nil
 	}
-	n := r.props.get("PolicyDocument")
+	n := r.props.Get("PolicyDocument")
 	var doc string
-	if n.kind == kindObject && !isIntrinsic(n) {
+	if n.Kind == kindObject && !isIntrinsic(n) {
 		doc = compactJSON(n)
 	} else {
 		var err error
@@ -316,12 +316,12 @@ func (e *evaluator) list(n *node, path string) ([]string, error) {
 }
 
 func (e *evaluator) eval(n *node, path string) (value, error) {
-	switch n.kind {
+	switch n.Kind {
 	case kindString:
-		return value{s: n.str}, nil
+		return value{s: n.Str}, nil
 	case kindArray:
-		out := make([]string, 0, len(n.vals))
-		for i, el := range n.vals {
+		out := make([]string, 0, len(n.Vals))
+		for i, el := range n.Vals {
 			s, err := e.str(el, fmt.Sprintf("%s[%d]", path, i))
 			if err != nil {
 				return value{}, err
@@ -330,53 +330,53 @@ func (e *evaluator) eval(n *node, path string) (value, error) {
 		}
 		return value{l: out, isList: true}, nil
 	case kindObject:
-		if !isIntrinsic(n) || len(n.keys) != 1 {
+		if !isIntrinsic(n) || len(n.Keys) != 1 {
 			return value{}, invalid(path, "Expected a string or an intrinsic function, found an object")
 		}
-		return e.fn(n.keys[0], n.vals[0], path+"."+n.keys[0])
+		return e.fn(n.Keys[0], n.Vals[0], path+"."+n.Keys[0])
 	}
-	return value{}, invalid(path, "Expected a string, found %s", n.kind)
+	return value{}, invalid(path, "Expected a string, found %s", n.Kind)
 }
 
 func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 	switch name {
 	case "Ref":
-		if arg.kind != kindString {
+		if arg.Kind != kindString {
 			return value{}, invalid(fp, "Ref takes a parameter name string")
 		}
-		v, ok := e.params[arg.str]
+		v, ok := e.params[arg.Str]
 		if !ok {
-			return value{}, &Error{Code: InvalidRequestException, Message: RefError(arg.str), Path: fp,
-				Fix: refFix(arg.str)}
+			return value{}, &Error{Code: InvalidRequestException, Message: RefError(arg.Str), Path: fp,
+				Fix: refFix(arg.Str)}
 		}
 		return value{s: v}, nil
 	case "Fn::Join":
-		if arg.kind != kindArray || len(arg.vals) != 2 || arg.vals[0].kind != kindString {
+		if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString {
 			return value{}, invalid(fp, "Fn::Join takes [\"delimiter\", [values...]]")
 		}
-		l, err := e.list(arg.vals[1], fp+"[1]")
+		l, err := e.list(arg.Vals[1], fp+"[1]")
 		if err != nil {
 			return value{}, err
 		}
-		return value{s: strings.Join(l, arg.vals[0].str)}, nil
+		return value{s: strings.Join(l, arg.Vals[0].Str)}, nil
 	case "Fn::Split":
-		if arg.kind != kindArray || len(arg.vals) != 2 || arg.vals[0].kind != kindString || arg.vals[0].str == "" {
+		if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString || arg.Vals[0].Str == "" {
 			return value{}, invalid(fp, "Fn::Split takes [\"delimiter\", \"string\"]")
 		}
-		s, err := e.str(arg.vals[1], fp+"[1]")
+		s, err := e.str(arg.Vals[1], fp+"[1]")
 		if err != nil {
 			return value{}, err
 		}
-		return value{l: strings.Split(s, arg.vals[0].str), isList: true}, nil
+		return value{l: strings.Split(s, arg.Vals[0].Str), isList: true}, nil
 	case "Fn::Select":
-		if arg.kind != kindArray || len(arg.vals) != 2 {
+		if arg.Kind != kindArray || len(arg.Vals) != 2 {
 			return value{}, invalid(fp, "Fn::Select takes [index, [values...]]")
 		}
 		var idxText string
-		if arg.vals[0].kind == kindNumber {
-			idxText = arg.vals[0].str
+		if arg.Vals[0].Kind == kindNumber {
+			idxText = arg.Vals[0].Str
 		} else {
-			s, err := e.str(arg.vals[0], fp+"[0]")
+			s, err := e.str(arg.Vals[0], fp+"[0]")
 			if err != nil {
 				return value{}, err
 			}
@@ -386,7 +386,7 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 		if err != nil || idx < 0 {
 			return value{}, invalid(fp+"[0]", "Fn::Select index %q is not a whole number of 0 or more", idxText)
 		}
-		l, err := e.list(arg.vals[1], fp+"[1]")
+		l, err := e.list(arg.Vals[1], fp+"[1]")
 		if err != nil {
 			return value{}, err
 		}
@@ -397,26 +397,26 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 	case "Fn::Sub":
 		return e.sub(arg, fp)
 	case "Fn::FindInMap":
-		if arg.kind != kindArray || len(arg.vals) != 3 {
+		if arg.Kind != kindArray || len(arg.Vals) != 3 {
 			return value{}, invalid(fp, "Fn::FindInMap takes [\"MapName\", \"TopLevelKey\", \"SecondLevelKey\"]")
 		}
 		var keys [3]string
 		for i := range keys {
-			s, err := e.str(arg.vals[i], fmt.Sprintf("%s[%d]", fp, i))
+			s, err := e.str(arg.Vals[i], fmt.Sprintf("%s[%d]", fp, i))
 			if err != nil {
 				return value{}, err
 			}
 			keys[i] = s
 		}
-		m := e.t.mappings.get(keys[0])
+		m := e.t.mappings.Get(keys[0])
 		if m == nil {
 			return value{}, invalid(fp, "Fn::FindInMap: there is no mapping %q in Mappings", keys[0])
 		}
-		top := m.get(keys[1])
+		top := m.Get(keys[1])
 		if top == nil {
 			return value{}, invalid(fp, "Fn::FindInMap: mapping %s has no top-level key %q", keys[0], keys[1])
 		}
-		v := top.get(keys[2])
+		v := top.Get(keys[2])
 		if v == nil {
 			return value{}, invalid(fp, "Fn::FindInMap: mapping %s.%s has no key %q", keys[0], keys[1], keys[2])
 		}
@@ -431,13 +431,13 @@ func (e *evaluator) sub(arg *node, fp string) (value, error) {
 	var tmpl string
 	vars := map[string]string{}
 	switch {
-	case arg.kind == kindString:
-		tmpl = arg.str
-	case arg.kind == kindArray && len(arg.vals) == 2 && arg.vals[0].kind == kindString && arg.vals[1].kind == kindObject:
-		tmpl = arg.vals[0].str
-		m := arg.vals[1]
-		for i, k := range m.keys {
-			s, err := e.str(m.vals[i], fp+"[1]."+k)
+	case arg.Kind == kindString:
+		tmpl = arg.Str
+	case arg.Kind == kindArray && len(arg.Vals) == 2 && arg.Vals[0].Kind == kindString && arg.Vals[1].Kind == kindObject:
+		tmpl = arg.Vals[0].Str
+		m := arg.Vals[1]
+		for i, k := range m.Keys {
+			s, err := e.str(m.Vals[i], fp+"[1]."+k)
 			if err != nil {
 				return value{}, err
 			}

@@ -69,22 +69,22 @@ func walkRefs(n *node, path string, out *[]Ref) {
 	if n == nil {
 		return
 	}
-	switch n.kind {
+	switch n.Kind {
 	case kindObject:
-		if len(n.keys) == 1 && n.keys[0] == "Ref" && n.vals[0].kind == kindString {
-			*out = append(*out, Ref{Name: n.vals[0].str, Path: path + ".Ref"})
+		if len(n.Keys) == 1 && n.Keys[0] == "Ref" && n.Vals[0].Kind == kindString {
+			*out = append(*out, Ref{Name: n.Vals[0].Str, Path: path + ".Ref"})
 			return
 		}
-		if len(n.keys) == 1 && n.keys[0] == "Fn::Sub" {
-			arg := n.vals[0]
+		if len(n.Keys) == 1 && n.Keys[0] == "Fn::Sub" {
+			arg := n.Vals[0]
 			tmpl := arg
 			var vars *node
-			if arg.kind == kindArray && len(arg.vals) == 2 {
-				tmpl, vars = arg.vals[0], arg.vals[1]
+			if arg.Kind == kindArray && len(arg.Vals) == 2 {
+				tmpl, vars = arg.Vals[0], arg.Vals[1]
 			}
-			if tmpl.kind == kindString {
-				for _, name := range subVars(tmpl.str) {
-					if vars.get(name) == nil {
+			if tmpl.Kind == kindString {
+				for _, name := range subVars(tmpl.Str) {
+					if vars.Get(name) == nil {
 						*out = append(*out, Ref{Name: name, Path: path + ".Fn::Sub"})
 					}
 				}
@@ -94,11 +94,11 @@ func walkRefs(n *node, path string, out *[]Ref) {
 			}
 			return
 		}
-		for i, k := range n.keys {
-			walkRefs(n.vals[i], path+"."+k, out)
+		for i, k := range n.Keys {
+			walkRefs(n.Vals[i], path+"."+k, out)
 		}
 	case kindArray:
-		for i, v := range n.vals {
+		for i, v := range n.Vals {
 			walkRefs(v, fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	}
@@ -198,9 +198,9 @@ func (l *linter) hasErrors() bool {
 }
 
 func (l *linter) placeholders(n *node, path string) {
-	switch n.kind {
+	switch n.Kind {
 	case kindString:
-		for _, m := range uniq(placeholderRE.FindAllString(n.str, -1)) {
+		for _, m := range uniq(placeholderRE.FindAllString(n.Str, -1)) {
 			fix := "replace it with the real value"
 			switch m {
 			case PlaceholderAccount:
@@ -212,11 +212,11 @@ func (l *linter) placeholders(n *node, path string) {
 			l.add(SeverityError, path, fmt.Sprintf("the placeholder %s is still in the template", m), fix)
 		}
 	case kindObject:
-		for i, k := range n.keys {
-			l.placeholders(n.vals[i], joinPath(path, k))
+		for i, k := range n.Keys {
+			l.placeholders(n.Vals[i], joinPath(path, k))
 		}
 	case kindArray:
-		for i, v := range n.vals {
+		for i, v := range n.Vals {
 			l.placeholders(v, fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
@@ -287,34 +287,34 @@ func (l *linter) resources() {
 		l.add(SeverityError, "Resources", "the template has no AWS::IoT::Certificate resource, so the device certificate is never activated (it stays PENDING_ACTIVATION)",
 			"add \"certificate\": {\"Type\": \"AWS::IoT::Certificate\", \"Properties\": {\"CertificateId\": {\"Ref\": \"AWS::IoT::Certificate::Id\"}, \"Status\": \"ACTIVE\"}}")
 	} else {
-		id := cert.props.get("CertificateId")
-		if id == nil || !(len(id.keys) == 1 && id.keys[0] == "Ref" && id.vals[0].kind == kindString && id.vals[0].str == ParamID) {
+		id := cert.props.Get("CertificateId")
+		if id == nil || !(len(id.Keys) == 1 && id.Keys[0] == "Ref" && id.Vals[0].Kind == kindString && id.Vals[0].Str == ParamID) {
 			l.add(SeverityError, cert.Path+".Properties", "JITP needs CertificateId: {\"Ref\": \"AWS::IoT::Certificate::Id\"} to activate the device's own certificate",
 				"set CertificateId to {\"Ref\": \"AWS::IoT::Certificate::Id\"}")
 		}
-		if s := cert.props.get("Status"); s != nil && s.kind == kindString && s.str == "INACTIVE" {
+		if s := cert.props.Get("Status"); s != nil && s.Kind == kindString && s.Str == "INACTIVE" {
 			l.add(SeverityWarning, cert.Path+".Properties.Status", "the certificate is provisioned INACTIVE, so the device cannot connect afterwards",
 				"set Status to ACTIVE")
 		}
 	}
 	if th := l.t.Resource(TypeThing); th != nil {
-		if n := th.props.get("ThingName"); n != nil && n.kind == kindString {
-			if err := CheckThingName(n.str); err != nil {
+		if n := th.props.Get("ThingName"); n != nil && n.Kind == kindString {
+			if err := CheckThingName(n.Str); err != nil {
 				l.add(SeverityError, th.Path+".Properties.ThingName", "provisioning would fail: "+err.Error(),
 					"thing names are 1-128 characters of letters, digits, ':', '_' and '-'")
 			} else {
-				l.add(SeverityWarning, th.Path+".Properties.ThingName", fmt.Sprintf("every device gets the same thing name '%s'", n.str),
+				l.add(SeverityWarning, th.Path+".Properties.ThingName", fmt.Sprintf("every device gets the same thing name '%s'", n.Str),
 					"name the thing from the certificate: {\"Ref\": \"AWS::IoT::Certificate::CommonName\"}")
 			}
 		}
-		if ap := th.props.get("AttributePayload"); ap != nil && ap.kind == kindObject && len(ap.keys) > 3 && th.props.get("ThingTypeName") == nil {
-			l.add(SeverityWarning, th.Path+".Properties.AttributePayload", fmt.Sprintf("a thing without a thing type may have at most 3 attributes; this one gets %d", len(ap.keys)),
+		if ap := th.props.Get("AttributePayload"); ap != nil && ap.Kind == kindObject && len(ap.Keys) > 3 && th.props.Get("ThingTypeName") == nil {
+			l.add(SeverityWarning, th.Path+".Properties.AttributePayload", fmt.Sprintf("a thing without a thing type may have at most 3 attributes; this one gets %d", len(ap.Keys)),
 				"add a ThingTypeName (the type must exist), or keep 3 attributes")
 		}
-		if tn := th.props.get("ThingTypeName"); tn != nil {
+		if tn := th.props.Get("ThingTypeName"); tn != nil {
 			l.add(SeverityInfo, th.Path+".Properties.ThingTypeName", "the thing type must already exist: the JITP role may not create thing types", "")
 		}
-		if g := th.props.get("ThingGroups"); g != nil {
+		if g := th.props.Get("ThingGroups"); g != nil {
 			l.add(SeverityInfo, th.Path+".Properties.ThingGroups", "the thing groups must already exist: the JITP role may not create thing groups", "")
 		}
 	}
@@ -328,8 +328,8 @@ func (l *linter) policies(plan *Plan) {
 		return
 	}
 	pp := pr.Path + ".Properties"
-	if n := pr.props.get("PolicyName"); n != nil {
-		name := n.str
+	if n := pr.props.Get("PolicyName"); n != nil {
+		name := n.Str
 		if plan != nil && plan.Policy != nil {
 			name = plan.Policy.Name
 		}
@@ -340,14 +340,14 @@ func (l *linter) policies(plan *Plan) {
 		return
 	}
 	path := pp + ".PolicyDocument"
-	n := pr.props.get("PolicyDocument")
+	n := pr.props.Get("PolicyDocument")
 	var doc string
 	switch {
 	case plan != nil && plan.Policy != nil:
 		doc = plan.Policy.Document
-	case n.kind == kindString:
-		doc = n.str
-	case n.kind == kindObject && !isIntrinsic(n):
+	case n.Kind == kindString:
+		doc = n.Str
+	case n.Kind == kindObject && !isIntrinsic(n):
 		doc = compactJSON(n)
 	case l.computedPolicyErr != nil:
 		l.add(SeverityError, path, l.computedPolicyErr.Message, l.computedPolicyErr.Fix)

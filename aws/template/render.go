@@ -166,32 +166,32 @@ func writeJSON(b *strings.Builder, n *node, prefix, indent string) {
 			b.WriteString("\n" + p)
 		}
 	}
-	switch n.kind {
+	switch n.Kind {
 	case kindNull:
 		b.WriteString("null")
 	case kindBool:
-		fmt.Fprint(b, n.b)
+		fmt.Fprint(b, n.Bool)
 	case kindNumber:
-		b.WriteString(n.str)
+		b.WriteString(n.Str)
 	case kindString:
-		b.WriteString(jsonString(n.str))
+		b.WriteString(jsonString(n.Str))
 	case kindArray, kindObject:
 		open, closing := "[", "]"
-		if n.kind == kindObject {
+		if n.Kind == kindObject {
 			open, closing = "{", "}"
 		}
 		b.WriteString(open)
-		if len(n.vals) == 0 {
+		if len(n.Vals) == 0 {
 			b.WriteString(closing)
 			return
 		}
-		for i, v := range n.vals {
+		for i, v := range n.Vals {
 			if i > 0 {
 				b.WriteString(",")
 			}
 			nl(prefix + indent)
-			if n.kind == kindObject {
-				b.WriteString(jsonString(n.keys[i]))
+			if n.Kind == kindObject {
+				b.WriteString(jsonString(n.Keys[i]))
 				b.WriteString(":")
 				if indent != "" {
 					b.WriteString(" ")
@@ -232,21 +232,21 @@ func PrettyParts(body string) (string, []PrettyPolicy, error) {
 	root, err := parseJSON(body)
 	if err != nil {
 		je := err.(*jsonError)
-		line, col := lineCol(body, je.off)
-		return "", nil, fmt.Errorf("template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.msg, "invalid JSON: "), line, col)
+		line, col := lineCol(body, je.Off)
+		return "", nil, fmt.Errorf("template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
 	}
 	var b strings.Builder
 	writeJSON(&b, root, "", "  ")
 	var docs []PrettyPolicy
-	if res := root.get("Resources"); res != nil && res.kind == kindObject {
-		for i, id := range res.keys {
-			props := res.vals[i].get("Properties")
-			doc := props.get("PolicyDocument")
-			if doc == nil || doc.kind != kindString {
+	if res := root.Get("Resources"); res != nil && res.Kind == kindObject {
+		for i, id := range res.Keys {
+			props := res.Vals[i].Get("Properties")
+			doc := props.Get("PolicyDocument")
+			if doc == nil || doc.Kind != kindString {
 				continue
 			}
-			pp := PrettyPolicy{Path: "Resources." + id + ".Properties.PolicyDocument", Pretty: doc.str}
-			if dn, err := parseJSON(doc.str); err == nil {
+			pp := PrettyPolicy{Path: "Resources." + id + ".Properties.PolicyDocument", Pretty: doc.Str}
+			if dn, err := parseJSON(doc.Str); err == nil {
 				var db strings.Builder
 				writeJSON(&db, dn, "", "  ")
 				pp.Pretty = db.String()

@@ -117,17 +117,17 @@ func Parse(body string) (*Template, error) {
 	root, err := parseJSON(body)
 	if err != nil {
 		je := err.(*jsonError)
-		line, col := lineCol(body, je.off)
-		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.msg, "invalid JSON: "), line, col)
+		line, col := lineCol(body, je.Off)
+		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
 		e.Fix = "check the escaping: inside templateBody every quote of the template is written \\\" and every quote of an inline PolicyDocument \\\\\\\""
 		return nil, e
 	}
-	if root.kind != kindObject {
-		return nil, invalid("", "The template must be a JSON object, not %s", root.kind)
+	if root.Kind != kindObject {
+		return nil, invalid("", "The template must be a JSON object, not %s", root.Kind)
 	}
 	t := &Template{Body: body, Parameters: map[string]Parameter{}, root: root}
-	for i, k := range root.keys {
-		v := root.vals[i]
+	for i, k := range root.Keys {
+		v := root.Vals[i]
 		switch k {
 		case "Parameters":
 			if err := t.parseParameters(v); err != nil {
@@ -150,19 +150,19 @@ func Parse(body string) (*Template, error) {
 	if dup := firstDup(root, ""); dup != "" {
 		return nil, invalid(dup, "The key %q appears more than once", lastSegment(dup))
 	}
-	res := root.get("Resources")
+	res := root.Get("Resources")
 	if res == nil {
 		return nil, invalid("Resources", "The template has no Resources section")
 	}
-	if res.kind != kindObject {
-		return nil, invalid("Resources", "Resources must be an object, not %s", res.kind)
+	if res.Kind != kindObject {
+		return nil, invalid("Resources", "Resources must be an object, not %s", res.Kind)
 	}
-	if len(res.keys) == 0 {
+	if len(res.Keys) == 0 {
 		return nil, invalid("Resources", "Resources is empty")
 	}
 	seen := map[string]string{}
-	for i, id := range res.keys {
-		r, err := t.parseResource(id, res.vals[i])
+	for i, id := range res.Keys {
+		r, err := t.parseResource(id, res.Vals[i])
 		if err != nil {
 			return nil, err
 		}
@@ -183,13 +183,13 @@ func lastSegment(path string) string {
 }
 
 func firstDup(n *node, path string) string {
-	if len(n.dupes) > 0 {
-		return joinPath(path, n.dupes[0])
+	if len(n.Dupes) > 0 {
+		return joinPath(path, n.Dupes[0])
 	}
-	for i, v := range n.vals {
+	for i, v := range n.Vals {
 		sub := fmt.Sprintf("%s[%d]", path, i)
-		if n.kind == kindObject {
-			sub = joinPath(path, n.keys[i])
+		if n.Kind == kindObject {
+			sub = joinPath(path, n.Keys[i])
 		}
 		if d := firstDup(v, sub); d != "" {
 			return d
@@ -206,29 +206,29 @@ func joinPath(path, key string) string {
 }
 
 func (t *Template) parseParameters(n *node) error {
-	if n.kind != kindObject {
-		return invalid("Parameters", "Parameters must be an object, not %s", n.kind)
+	if n.Kind != kindObject {
+		return invalid("Parameters", "Parameters must be an object, not %s", n.Kind)
 	}
-	for i, name := range n.keys {
-		v := n.vals[i]
+	for i, name := range n.Keys {
+		v := n.Vals[i]
 		path := "Parameters." + name
-		if v.kind != kindObject {
-			return invalid(path, "Parameter %s must be an object like {\"Type\": \"String\"}, not %s", name, v.kind)
+		if v.Kind != kindObject {
+			return invalid(path, "Parameter %s must be an object like {\"Type\": \"String\"}, not %s", name, v.Kind)
 		}
 		p := Parameter{Name: name}
-		for j, k := range v.keys {
-			pv := v.vals[j]
+		for j, k := range v.Keys {
+			pv := v.Vals[j]
 			switch k {
 			case "Type":
-				if pv.kind != kindString || pv.str != "String" {
+				if pv.Kind != kindString || pv.Str != "String" {
 					return invalid(path+".Type", "Parameter %s has Type %s; only \"String\" is supported", name, describe(pv))
 				}
-				p.Type = pv.str
+				p.Type = pv.Str
 			case "Default":
-				if pv.kind != kindString {
-					return invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.kind)
+				if pv.Kind != kindString {
+					return invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.Kind)
 				}
-				s := pv.str
+				s := pv.Str
 				p.Default = &s
 			case "Description":
 			default:
@@ -245,31 +245,31 @@ func (t *Template) parseParameters(n *node) error {
 }
 
 func describe(n *node) string {
-	if n.kind == kindString {
-		return strconv.Quote(n.str)
+	if n.Kind == kindString {
+		return strconv.Quote(n.Str)
 	}
-	return n.kind.String()
+	return n.Kind.String()
 }
 
 func checkMappings(n *node) error {
-	if n.kind != kindObject {
-		return invalid("Mappings", "Mappings must be an object, not %s", n.kind)
+	if n.Kind != kindObject {
+		return invalid("Mappings", "Mappings must be an object, not %s", n.Kind)
 	}
-	for i, name := range n.keys {
-		m := n.vals[i]
+	for i, name := range n.Keys {
+		m := n.Vals[i]
 		path := "Mappings." + name
-		if m.kind != kindObject {
-			return invalid(path, "Mapping %s must be an object of top-level keys, not %s", name, m.kind)
+		if m.Kind != kindObject {
+			return invalid(path, "Mapping %s must be an object of top-level keys, not %s", name, m.Kind)
 		}
-		for j, k := range m.keys {
-			second := m.vals[j]
-			if second.kind != kindObject {
-				return invalid(path+"."+k, "Mapping %s.%s must be an object of second-level keys, not %s", name, k, second.kind)
+		for j, k := range m.Keys {
+			second := m.Vals[j]
+			if second.Kind != kindObject {
+				return invalid(path+"."+k, "Mapping %s.%s must be an object of second-level keys, not %s", name, k, second.Kind)
 			}
-			for l, k2 := range second.keys {
-				v := second.vals[l]
-				if !(v.kind == kindString || (v.kind == kindArray && allStrings(v))) {
-					return invalid(path+"."+k+"."+k2, "Mapping values must be strings or lists of strings, not %s", v.kind)
+			for l, k2 := range second.Keys {
+				v := second.Vals[l]
+				if !(v.Kind == kindString || (v.Kind == kindArray && allStrings(v))) {
+					return invalid(path+"."+k+"."+k2, "Mapping values must be strings or lists of strings, not %s", v.Kind)
 				}
 			}
 		}
@@ -278,8 +278,8 @@ func checkMappings(n *node) error {
 }
 
 func allStrings(n *node) bool {
-	for _, e := range n.vals {
-		if e.kind != kindString {
+	for _, e := range n.Vals {
+		if e.Kind != kindString {
 			return false
 		}
 	}
@@ -289,25 +289,25 @@ func allStrings(n *node) bool {
 func (t *Template) parseResource(id string, n *node) (Resource, error) {
 	path := "Resources." + id
 	r := Resource{LogicalID: id, Path: path}
-	if n.kind != kindObject {
-		return r, invalid(path, "Resource %s must be an object, not %s", id, n.kind)
+	if n.Kind != kindObject {
+		return r, invalid(path, "Resource %s must be an object, not %s", id, n.Kind)
 	}
-	for i, k := range n.keys {
-		v := n.vals[i]
+	for i, k := range n.Keys {
+		v := n.Vals[i]
 		switch k {
 		case "Type":
-			if v.kind != kindString {
+			if v.Kind != kindString {
 				return r, invalid(path+".Type", "The Type of resource %s must be a string", id)
 			}
-			switch v.str {
+			switch v.Str {
 			case TypeThing, TypeCertificate, TypePolicy:
-				r.Type = v.str
+				r.Type = v.Str
 			default:
-				return r, invalid(path+".Type", "Resource type %q is not supported (use %s, %s or %s)", v.str, TypeThing, TypeCertificate, TypePolicy)
+				return r, invalid(path+".Type", "Resource type %q is not supported (use %s, %s or %s)", v.Str, TypeThing, TypeCertificate, TypePolicy)
 			}
 		case "Properties":
-			if v.kind != kindObject {
-				return r, invalid(path+".Properties", "Properties of resource %s must be an object, not %s", id, v.kind)
+			if v.Kind != kindObject {
+				return r, invalid(path+".Properties", "Properties of resource %s must be an object, not %s", id, v.Kind)
 			}
 			r.props = v
 		case "OverrideSettings":
@@ -321,25 +321,25 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 	if r.props == nil {
 		return r, invalid(path, "Resource %s has no Properties", id)
 	}
-	if ov := n.get("OverrideSettings"); ov != nil {
+	if ov := n.Get("OverrideSettings"); ov != nil {
 		allowed := overrideOK[r.Type]
 		if allowed == nil {
 			return r, invalid(path+".OverrideSettings", "OverrideSettings are not available for %s resources", r.Type)
 		}
-		if ov.kind != kindObject {
-			return r, invalid(path+".OverrideSettings", "OverrideSettings must be an object, not %s", ov.kind)
+		if ov.Kind != kindObject {
+			return r, invalid(path+".OverrideSettings", "OverrideSettings must be an object, not %s", ov.Kind)
 		}
 		r.Override = map[string]string{}
-		for i, k := range ov.keys {
-			v := ov.vals[i]
+		for i, k := range ov.Keys {
+			v := ov.Vals[i]
 			vals, ok := allowed[k]
 			if !ok {
 				return r, invalid(path+".OverrideSettings."+k, "%s cannot be overridden for %s (allowed: %s)", k, r.Type, strings.Join(sortedKeys(allowed), ", "))
 			}
-			if v.kind != kindString || !has(vals, v.str) {
+			if v.Kind != kindString || !has(vals, v.Str) {
 				return r, invalid(path+".OverrideSettings."+k, "OverrideSettings value for %s must be one of %s, not %s", k, strings.Join(vals, ", "), describe(v))
 			}
-			r.Override[k] = v.str
+			r.Override[k] = v.Str
 		}
 	}
 	pp := path + ".Properties"
@@ -352,11 +352,11 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 	case TypePolicy:
 		allowed = policyProps
 	}
-	for i, k := range r.props.keys {
+	for i, k := range r.props.Keys {
 		if !has(allowed, k) {
 			return r, invalid(pp+"."+k, "Property %s is not supported for %s (allowed: %s)", k, r.Type, strings.Join(allowed, ", "))
 		}
-		v := r.props.vals[i]
+		v := r.props.Vals[i]
 		var err error
 		switch k {
 		case "AttributePayload":
@@ -366,7 +366,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 		case "PackageVersions":
 			// Newer fleet-provisioning property; not used by JITP. Accepted and ignored.
 		case "PolicyDocument":
-			if v.kind == kindObject && !isIntrinsic(v) {
+			if v.Kind == kindObject && !isIntrinsic(v) {
 				break // inline JSON object form (fleet provisioning example)
 			}
 			err = checkExpr(v, pp+"."+k, wantString)
@@ -379,24 +379,24 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 	}
 	switch r.Type {
 	case TypeThing:
-		if r.props.get("ThingName") == nil {
+		if r.props.Get("ThingName") == nil {
 			return r, invalid(pp, "The %s resource %s has no ThingName", TypeThing, id)
 		}
 	case TypeCertificate:
 		n := 0
 		for _, k := range []string{"CertificateId", "CertificateSigningRequest", "CertificatePem"} {
-			if r.props.get(k) != nil {
+			if r.props.Get(k) != nil {
 				n++
 			}
 		}
 		if n != 1 {
 			return r, invalid(pp, "The %s resource %s needs exactly one of CertificateId, CertificateSigningRequest or CertificatePem (JITP uses CertificateId: {\"Ref\": \"AWS::IoT::Certificate::Id\"})", TypeCertificate, id)
 		}
-		if s := r.props.get("Status"); s != nil && s.kind == kindString && !strings.EqualFold(s.str, "ACTIVE") && !strings.EqualFold(s.str, "INACTIVE") {
-			return r, invalid(pp+".Status", "Certificate Status must be ACTIVE or INACTIVE, not %q", s.str)
+		if s := r.props.Get("Status"); s != nil && s.Kind == kindString && !strings.EqualFold(s.Str, "ACTIVE") && !strings.EqualFold(s.Str, "INACTIVE") {
+			return r, invalid(pp+".Status", "Certificate Status must be ACTIVE or INACTIVE, not %q", s.Str)
 		}
 	case TypePolicy:
-		name, doc := r.props.get("PolicyName"), r.props.get("PolicyDocument")
+		name, doc := r.props.Get("PolicyName"), r.props.Get("PolicyDocument")
 		if (name == nil) == (doc == nil) {
 			return r, invalid(pp, "The %s resource %s needs exactly one of PolicyName or PolicyDocument", TypePolicy, id)
 		}
@@ -417,11 +417,11 @@ func checkAttributePayload(n *node, path string) error {
 	if isIntrinsic(n) {
 		return invalid(path, "AttributePayload must be an object of attribute names to values; an intrinsic function cannot produce it")
 	}
-	if n.kind != kindObject {
-		return invalid(path, "AttributePayload must be an object of attribute names to values, not %s", n.kind)
+	if n.Kind != kindObject {
+		return invalid(path, "AttributePayload must be an object of attribute names to values, not %s", n.Kind)
 	}
-	for i, k := range n.keys {
-		if err := checkExpr(n.vals[i], path+"."+k, wantString); err != nil {
+	for i, k := range n.Keys {
+		if err := checkExpr(n.Vals[i], path+"."+k, wantString); err != nil {
 			return err
 		}
 	}
@@ -437,10 +437,10 @@ const (
 )
 
 func isIntrinsic(n *node) bool {
-	if n.kind != kindObject || len(n.keys) == 0 {
+	if n.Kind != kindObject || len(n.Keys) == 0 {
 		return false
 	}
-	for _, k := range n.keys {
+	for _, k := range n.Keys {
 		if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
 			return true
 		}
@@ -452,7 +452,7 @@ var supportedFns = map[string]bool{"Ref": true, "Fn::Join": true, "Fn::Select": 
 
 // checkExpr validates the static shape of a value expression.
 func checkExpr(n *node, path string, w want) error {
-	switch n.kind {
+	switch n.Kind {
 	case kindString:
 		if w == wantList {
 			return invalid(path, "Expected a list of strings, found a string")
@@ -462,7 +462,7 @@ func checkExpr(n *node, path string, w want) error {
 		if w == wantString {
 			return invalid(path, "Expected a string, found a list")
 		}
-		for i, e := range n.vals {
+		for i, e := range n.Vals {
 			if err := checkExpr(e, fmt.Sprintf("%s[%d]", path, i), wantString); err != nil {
 				return err
 			}
@@ -472,47 +472,47 @@ func checkExpr(n *node, path string, w want) error {
 		if !isIntrinsic(n) {
 			return invalid(path, "Expected %s, found an object (intrinsic functions are written {\"Ref\": ...} or {\"Fn::Join\": ...})", w)
 		}
-		if len(n.keys) != 1 {
-			return invalid(path, "An intrinsic function object must have exactly one key, found %s", strings.Join(n.keys, ", "))
+		if len(n.Keys) != 1 {
+			return invalid(path, "An intrinsic function object must have exactly one key, found %s", strings.Join(n.Keys, ", "))
 		}
-		fn, arg := n.keys[0], n.vals[0]
+		fn, arg := n.Keys[0], n.Vals[0]
 		fp := path + "." + fn
 		if !supportedFns[fn] {
 			return invalid(fp, "Unsupported intrinsic function %s (supported: Ref, Fn::Join, Fn::Select, Fn::Split, Fn::Sub, Fn::FindInMap)", fn)
 		}
 		switch fn {
 		case "Ref":
-			if arg.kind != kindString || arg.str == "" {
+			if arg.Kind != kindString || arg.Str == "" {
 				return invalid(fp, "Ref takes a parameter name string")
 			}
 		case "Fn::Join":
-			if arg.kind != kindArray || len(arg.vals) != 2 || arg.vals[0].kind != kindString {
+			if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString {
 				return invalid(fp, "Fn::Join takes [\"delimiter\", [values...]]")
 			}
-			if err := checkExpr(arg.vals[1], fp+"[1]", wantList); err != nil {
+			if err := checkExpr(arg.Vals[1], fp+"[1]", wantList); err != nil {
 				return err
 			}
 			if w == wantList {
 				return invalid(fp, "Fn::Join produces a string, but a list is expected here")
 			}
 		case "Fn::Split":
-			if arg.kind != kindArray || len(arg.vals) != 2 || arg.vals[0].kind != kindString || arg.vals[0].str == "" {
+			if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString || arg.Vals[0].Str == "" {
 				return invalid(fp, "Fn::Split takes [\"delimiter\", \"string\"]")
 			}
-			if err := checkExpr(arg.vals[1], fp+"[1]", wantString); err != nil {
+			if err := checkExpr(arg.Vals[1], fp+"[1]", wantString); err != nil {
 				return err
 			}
 			if w == wantString {
 				return invalid(fp, "Fn::Split produces a list, but a string is expected here")
 			}
 		case "Fn::Select":
-			if arg.kind != kindArray || len(arg.vals) != 2 {
+			if arg.Kind != kindArray || len(arg.Vals) != 2 {
 				return invalid(fp, "Fn::Select takes [index, [values...]]")
 			}
-			idx := arg.vals[0]
-			switch idx.kind {
+			idx := arg.Vals[0]
+			switch idx.Kind {
 			case kindNumber, kindString:
-				if i, err := strconv.Atoi(idx.str); err != nil || i < 0 {
+				if i, err := strconv.Atoi(idx.Str); err != nil || i < 0 {
 					return invalid(fp+"[0]", "Fn::Select index must be a whole number of 0 or more, not %s", describe(idx))
 				}
 			case kindObject:
@@ -520,9 +520,9 @@ func checkExpr(n *node, path string, w want) error {
 					return err
 				}
 			default:
-				return invalid(fp+"[0]", "Fn::Select index must be a number, not %s", idx.kind)
+				return invalid(fp+"[0]", "Fn::Select index must be a number, not %s", idx.Kind)
 			}
-			if err := checkExpr(arg.vals[1], fp+"[1]", wantList); err != nil {
+			if err := checkExpr(arg.Vals[1], fp+"[1]", wantList); err != nil {
 				return err
 			}
 			if w == wantList {
@@ -530,11 +530,11 @@ func checkExpr(n *node, path string, w want) error {
 			}
 		case "Fn::Sub":
 			switch {
-			case arg.kind == kindString:
-			case arg.kind == kindArray && len(arg.vals) == 2 && arg.vals[0].kind == kindString && arg.vals[1].kind == kindObject && !isIntrinsic(arg.vals[1]):
-				vars := arg.vals[1]
-				for i, k := range vars.keys {
-					if err := checkExpr(vars.vals[i], fp+"[1]."+k, wantString); err != nil {
+			case arg.Kind == kindString:
+			case arg.Kind == kindArray && len(arg.Vals) == 2 && arg.Vals[0].Kind == kindString && arg.Vals[1].Kind == kindObject && !isIntrinsic(arg.Vals[1]):
+				vars := arg.Vals[1]
+				for i, k := range vars.Keys {
+					if err := checkExpr(vars.Vals[i], fp+"[1]."+k, wantString); err != nil {
 						return err
 					}
 				}
@@ -545,10 +545,10 @@ func checkExpr(n *node, path string, w want) error {
 				return invalid(fp, "Fn::Sub produces a string, but a list is expected here")
 			}
 		case "Fn::FindInMap":
-			if arg.kind != kindArray || len(arg.vals) != 3 {
+			if arg.Kind != kindArray || len(arg.Vals) != 3 {
 				return invalid(fp, "Fn::FindInMap takes [\"MapName\", \"TopLevelKey\", \"SecondLevelKey\"]")
 			}
-			for i, e := range arg.vals {
+			for i, e := range arg.Vals {
 				if err := checkExpr(e, fmt.Sprintf("%s[%d]", fp, i), wantString); err != nil {
 					return err
 				}
@@ -556,7 +556,7 @@ func checkExpr(n *node, path string, w want) error {
 		}
 		return nil
 	}
-	return invalid(path, "Expected %s, found %s", w, n.kind)
+	return invalid(path, "Expected %s, found %s", w, n.Kind)
 }
 
 func (w want) String() string {
