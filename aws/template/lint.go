@@ -104,22 +104,16 @@ func walkRefs(n *node, path string, out *[]Ref) {
 	}
 }
 
+// subVars returns the ${...} references in a Fn::Sub string, in order, without the
+// ${!Literal} escapes (Fn::Sub writes those out as ${Literal}).
 func subVars(s string) []string {
 	var out []string
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return out
-		}
-		if name := s[i+2 : i+j]; !strings.HasPrefix(name, "!") {
+	for _, name := range policy.Variables(s) {
+		if !strings.HasPrefix(name, "!") {
 			out = append(out, name)
 		}
-		s = s[i+j+1:]
 	}
+	return out
 }
 
 // RequiredParameters returns the referenced parameters that have no Default:
