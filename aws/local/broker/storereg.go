@@ -344,24 +344,12 @@ func override(key, action string, old, tmpl map[string]string) (map[string]strin
 		}
 		return out, nil
 	case "FAIL":
-		if !mapsEqual(old, tmpl) {
+		if !maps.Equal(old, tmpl) {
 			return nil, &provisionError{"ResourceConflictsException", fmt.Sprintf("The thing already exists with a different %s; the template's OverrideSettings say FAIL", key)}
 		}
 		return old, nil
 	}
 	return nil, &provisionError{store.CodeInvalidRequest, fmt.Sprintf("Invalid registration template. OverrideSettings %s: unknown action %q (use DO_NOTHING, REPLACE, MERGE or FAIL)", key, action)}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func templateErr(err error) *provisionError {
@@ -405,7 +393,7 @@ func (p *provisioning) apply(st *store.State, cert *store.Certificate) *provisio
 			if _, err := st.CreateThing(t.Name, t.TypeName, t.Attributes); err != nil {
 				return fail(err)
 			}
-		} else if !mapsEqual(p.thing.Attributes, p.thingAttrs) || p.thing.TypeName != p.thingType {
+		} else if !maps.Equal(p.thing.Attributes, p.thingAttrs) || p.thing.TypeName != p.thingType {
 			p.thing.Attributes = maps.Clone(p.thingAttrs)
 			p.thing.TypeName = p.thingType
 			p.thing.Version++

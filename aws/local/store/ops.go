@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -503,7 +504,7 @@ func (st *State) CreateThing(name, typeName string, attrs map[string]string) (*T
 		return nil, err
 	}
 	if t, ok := st.Things[name]; ok {
-		if t.TypeName == typeName && mapsEqual(t.Attributes, attrs) {
+		if t.TypeName == typeName && maps.Equal(t.Attributes, attrs) {
 			return t, nil
 		}
 		return nil, AlreadyExists(t.ID, t.ARN, "Thing %s already exists in account with different attributes", name)
@@ -517,18 +518,6 @@ func (st *State) CreateThing(name, typeName string, attrs map[string]string) (*T
 	}
 	st.Things[name] = t
 	return t, nil
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // DeleteThing applies DeleteThing: an absent thing is success; a thing with principals
