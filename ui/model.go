@@ -221,6 +221,17 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if m.layout().tooSmall {
+		// nothing is visible: only leaving works, nothing runs unseen
+		if key.Matches(msg, k.Quit) {
+			if m.Busy() {
+				m.confirmQuit = true
+				return nil
+			}
+			return m.quit()
+		}
+		return nil
+	}
 	cur := m.ActiveModel()
 	typing := cur != nil && cur.Typing()
 	// While a text input has focus, printable keys are text; only ctrl+c stays a shortcut.

@@ -490,3 +490,15 @@ func TestGotoOnlyReachedSteps(t *testing.T) {
 		t.Fatalf("goto a done step: active = %s", d.m.Active().ID())
 	}
 }
+
+// TestTooSmallRunsNothing: on a terminal below 60×15 only quitting works.
+func TestTooSmallRunsNothing(t *testing.T) {
+	w := newWorld()
+	d := drive(t, newTestModel(fourSteps(w), nil), 50, 10)
+	d.press("enter")
+	if d.m.Busy() || w.runs["one"] != 0 {
+		t.Fatal("enter ran a step on a screen too small to show it")
+	}
+	d.press("q")
+	d.until("quit", func() bool { return d.quit })
+}
