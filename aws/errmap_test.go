@@ -489,7 +489,9 @@ func TestTrustPolicy(t *testing.T) {
 		}
 	}
 	for _, d := range []string{doc, urlEncode(doc), TrustPolicy("", ""),
-		`{"Statement":{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","iot.amazonaws.com"]},"Action":["sts:AssumeRole"]}}`} {
+		`{"Statement":{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","iot.amazonaws.com"]},"Action":["sts:AssumeRole"]}}`,
+		// IAM action names are case-insensitive: AWS IoT can assume this role.
+		`{"Statement":{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:assumerole"}}`} {
 		if ok, reason, err := trustsIoT(d, "123456789012", "us-east-2"); !ok || err != nil {
 			t.Errorf("trustsIoT(%s) = %v, %q, %v", d, ok, reason, err)
 		}

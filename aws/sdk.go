@@ -24,6 +24,8 @@ import (
 	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/jitpwiz/jitpwiz/aws/internal/iamdoc"
 )
 
 // Defaults for the JITP provisioning role (spec §1.4, design step 6).
@@ -580,33 +582,16 @@ func trustsIoT(doc, account, region string) (ok bool, reason string, err error) 
 			doc = d
 		}
 	}
-	var p struct {
-		Statement json.RawMessage
-	}
-	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+	stmts, err := iamdoc.Statements(doc)
+	if err != nil {
 		return false, "", err
 	}
-	var stmts []map[string]json.RawMessage
-	if err := json.Unmarshal(p.Statement, &stmts); err != nil {
-		var one map[string]json.RawMessage
-		if err2 := json.Unmarshal(p.Statement, &one); err2 != nil {
-			return false, "", err
-		}
-		stmts = []map[string]json.RawMessage{one}
-	}
 	for _, s := range stmts {
-		var effect string
-		_ = json.Unmarshal(s["Effect"], &effect)
-		if effect != "Allow" {
-			continue
-		}
-		if !slices.ContainsFunc(stringOrList(s["Action"]), func(a string) bool {
-			return a == "sts:AssumeRole" || a == "sts:*" || a == "*"
-		}) {
+		if !s.AllowsAssumeRole() {
 			continue
 		}
 		var principal struct{ Service json.RawMessage }
-		if json.Unmarshal(s["Principal"], &principal) != nil || !slices.Contains(stringOrList(principal.Service), "iot.amazonaws.com") {
+		if json.Unmarshal(s["Principal"], &principal) != nil || !slices.Contains(iamdoc.StringOrList(principal.Service), "iot.amazonaws.com") {
 			continue
 		}
 		if r := conditionExcludes(s["Condition"], account, region); r != "" {
@@ -636,7 +621,7 @@ func conditionExcludes(raw json.RawMessage, account, region string) string {
 				if strings.ToLower(key) != want {
 					continue
 				}
-				values := stringOrList(vals)
+				values := iamdoc.StringOrList(vals)
 				if want == "aws:sourceaccount" {
 					if !slices.ContainsFunc(values, func(v string) bool { return v == account || (like && globMatch(v, account)) }) {
 						return "its trust condition limits aws:SourceAccount to " + strings.Join(values, ", ") + ", not " + account
@@ -690,19 +675,6 @@ func globMatch(pattern, s string) bool {
 		p++
 	}
 	return p == len(pattern)
-}
-
-func stringOrList(raw json.RawMessage) []string {
-	if len(raw) == 0 {
-		return nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
 }
 
 // EnsureRole creates the JITP role or reuses an existing one: an existing role must trust

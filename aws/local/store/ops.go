@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jitpwiz/jitpwiz/aws/internal/iamdoc"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -899,31 +900,12 @@ func (st *State) DetachRolePolicy(name, policyARN string) error {
 // "iot.amazonaws.com") call sts:AssumeRole: an Allow statement naming the service
 // principal (or "*") with action sts:AssumeRole, sts:* or *. Conditions are not evaluated.
 func (r *Role) TrustsService(service string) bool {
-	var doc struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(r.TrustPolicy), &doc) != nil {
+	stmts, err := iamdoc.Statements(r.TrustPolicy)
+	if err != nil {
 		return false
 	}
-	var stmts []map[string]json.RawMessage
-	if json.Unmarshal(doc.Statement, &stmts) != nil {
-		var one map[string]json.RawMessage
-		if json.Unmarshal(doc.Statement, &one) != nil {
-			return false
-		}
-		stmts = []map[string]json.RawMessage{one}
-	}
 	for _, s := range stmts {
-		var effect string
-		_ = json.Unmarshal(s["Effect"], &effect)
-		if effect != "Allow" {
-			continue
-		}
-		actions := stringOrList(s["Action"])
-		if !slices.ContainsFunc(actions, func(a string) bool {
-			a = strings.ToLower(a)
-			return a == "sts:assumerole" || a == "sts:*" || a == "*"
-		}) {
+		if !s.AllowsAssumeRole() {
 			continue
 		}
 		var star string
@@ -934,21 +916,11 @@ func (r *Role) TrustsService(service string) bool {
 		if json.Unmarshal(s["Principal"], &pr) != nil {
 			continue
 		}
-		if slices.Contains(stringOrList(pr["Service"]), service) || slices.Contains(stringOrList(pr["AWS"]), "*") {
+		if slices.Contains(iamdoc.StringOrList(pr["Service"]), service) || slices.Contains(iamdoc.StringOrList(pr["AWS"]), "*") {
 			return true
 		}
 	}
 	return false
-}
-
-func stringOrList(raw json.RawMessage) []string {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
 }
 
 // ---- misc ----
