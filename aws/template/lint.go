@@ -448,9 +448,9 @@ func lintARN(r, path string, opts LintOptions, report func(Finding)) {
 		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s is in region %s but the target region is %s, so it never matches", r, region, opts.Region),
 			Fix: fmt.Sprintf("change the region in the ARN to %s", opts.Region)})
 	}
-	if opts.Region != "" && !wild(part) && part != partition(opts.Region) {
-		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s uses partition %s but region %s is in partition %s", r, part, opts.Region, partition(opts.Region)),
-			Fix: fmt.Sprintf("start the ARN with arn:%s:iot:", partition(opts.Region))})
+	if opts.Region != "" && !wild(part) && part != policy.Partition(opts.Region) {
+		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s uses partition %s but region %s is in partition %s", r, part, opts.Region, policy.Partition(opts.Region)),
+			Fix: fmt.Sprintf("start the ARN with arn:%s:iot:", policy.Partition(opts.Region))})
 	}
 	if opts.Account != "" && !wild(account) && !placeholderRE.MatchString(account) && account != opts.Account {
 		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s is in account %s but the target account is %s, so it never matches", r, account, opts.Account),
@@ -496,11 +496,11 @@ func LintConfig(c *RegistrationConfig, params map[string]string, opts LintOption
 		} else if parts := strings.SplitN(c.RoleArn, ":", 6); len(parts) == 6 {
 			if opts.Account != "" && parts[4] != opts.Account {
 				add(SeverityError, "roleArn", fmt.Sprintf("the role is in account %s but the target account is %s", parts[4], opts.Account),
-					fmt.Sprintf("use arn:%s:iam::%s:role/%s", partition(opts.Region), opts.Account, DefaultRoleName))
+					fmt.Sprintf("use arn:%s:iam::%s:role/%s", policy.Partition(opts.Region), opts.Account, DefaultRoleName))
 			}
-			if opts.Region != "" && parts[1] != partition(opts.Region) {
-				add(SeverityError, "roleArn", fmt.Sprintf("the role ARN uses partition %s but region %s is in partition %s", parts[1], opts.Region, partition(opts.Region)),
-					fmt.Sprintf("start the role ARN with arn:%s:iam::", partition(opts.Region)))
+			if opts.Region != "" && parts[1] != policy.Partition(opts.Region) {
+				add(SeverityError, "roleArn", fmt.Sprintf("the role ARN uses partition %s but region %s is in partition %s", parts[1], opts.Region, policy.Partition(opts.Region)),
+					fmt.Sprintf("start the role ARN with arn:%s:iam::", policy.Partition(opts.Region)))
 			}
 		}
 	}

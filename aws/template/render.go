@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
 // Variant is one of the AWS walkthrough's three template variants.
@@ -72,17 +74,7 @@ var (
 
 // DefaultRoleArn is the walkthrough's role ARN for an account.
 func DefaultRoleArn(region, account string) string {
-	return "arn:" + partition(region) + ":iam::" + account + ":role/" + DefaultRoleName
-}
-
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
+	return "arn:" + policy.Partition(region) + ":iam::" + account + ":role/" + DefaultRoleName
 }
 
 // RenderConfig builds the registration config of a variant with the
@@ -113,7 +105,7 @@ func RenderConfig(v Variant, region, account, roleArn, policyName string) (*Regi
 	default:
 		return nil, &ConfigError{Field: "variant", Message: fmt.Sprintf("unknown template variant %q", v), Fix: "choose scoped, admin or named"}
 	}
-	body = strings.ReplaceAll(body, "arn:aws:iot:"+PlaceholderRegion+":", "arn:"+partition(region)+":iot:"+region+":")
+	body = strings.ReplaceAll(body, "arn:aws:iot:"+PlaceholderRegion+":", "arn:"+policy.Partition(region)+":iot:"+region+":")
 	body = strings.ReplaceAll(body, PlaceholderAccount, account)
 	if roleArn == "" {
 		roleArn = DefaultRoleArn(region, account)
