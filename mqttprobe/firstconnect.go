@@ -103,6 +103,10 @@ type FirstConnectOptions struct {
 	// ProvisioningLog, when set, returns what the provisioning service recorded about a
 	// failed provisioning of certID (CloudTrail on AWS, the local IoT Core's event log).
 	ProvisioningLog func(ctx context.Context, certID string) []string
+	// OnOutcome, when set, is called with the connect's outcome as soon as it is known,
+	// before the control plane is polled (and before any Poll.OnStatus), so progress
+	// reads in the order things happen: connect, dropped, status.
+	OnOutcome func(Outcome)
 }
 
 // FirstConnectReport is the whole first-connect story.
@@ -149,6 +153,9 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 	}
 	rep.Outcome = out
 	rep.Expected = out.Class == ClassDropped || out.Class == ClassConnected
+	if fo.OnOutcome != nil {
+		fo.OnOutcome(out)
+	}
 	facts := Facts{Outcome: &out, Options: o, Chain: m.Chain, ThingName: fo.ThingName, StatusBefore: rep.StatusBefore}
 	if cloud == nil {
 		if !rep.Expected {

@@ -153,9 +153,17 @@ func TestLocalExpectedDropThenSuccess(t *testing.T) {
 	var seen []string
 	poll := fastPoll
 	poll.OnStatus = func(o Observation) { seen = append(seen, o.Status) }
-	rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "anyclientID"), e.cloud, FirstConnectOptions{ThingName: "DemoThing", Poll: poll})
+	// The outcome is told before the first status poll (connect → dropped → ACTIVE).
+	var story []string
+	onOutcome := func(o Outcome) {
+		story = append(story, "outcome "+string(o.Class)+" after "+strconv.Itoa(len(seen))+" polls")
+	}
+	rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "anyclientID"), e.cloud, FirstConnectOptions{ThingName: "DemoThing", Poll: poll, OnOutcome: onOutcome})
 	if rep.Outcome.Class != ClassDropped || !rep.Expected || !rep.Activated || rep.Diagnosis != nil {
 		t.Fatalf("first connect: %s, activated %v, diag %+v", rep.Outcome, rep.Activated, rep.Diagnosis)
+	}
+	if want := "outcome " + string(ClassDropped) + " after 0 polls"; len(story) != 1 || story[0] != want {
+		t.Fatalf("OnOutcome calls %q, want exactly [%q]", story, want)
 	}
 	if rep.StatusBefore != StatusNotRegistered || len(seen) == 0 || seen[len(seen)-1] != aws.StatusActive {
 		t.Fatalf("before %q, statuses %v", rep.StatusBefore, seen)

@@ -229,6 +229,12 @@ func TestE2ETemplates(t *testing.T) {
 			if !strings.Contains(r.out, "dropped by the broker while provisioning (expected)") {
 				t.Errorf("first connect not reported as the expected drop:\n%s", r.out)
 			}
+			// Step 11's progress tells the story in order: connect → dropped → status → ACTIVE.
+			connect, dropped := strings.Index(r.out, "connecting to "), strings.Index(r.out, "the broker dropped the connection")
+			status := strings.Index(r.out, "certificate status after ")
+			if connect < 0 || dropped < connect || status < dropped {
+				t.Errorf("step 11 progress out of order (connect %d, dropped %d, status %d):\n%s", connect, dropped, status, r.out)
+			}
 			s := session(t, dir)
 			d := s.DeviceFor(tc.thing)
 			opensslVerify(t, filepath.Join(dir, pki.FileCACert), filepath.Join(dir, pki.FileVerifCert))

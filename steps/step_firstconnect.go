@@ -112,31 +112,30 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 	o := s.probeOptions(d.BundleFile, FirstConnectClientID)
 	s.reportf(IDFirstConnect, "connecting to %s:%d as %s with %s", o.Host, o.Port, FirstConnectClientID, s.relName(d.BundleFile))
 	start := time.Now()
+	// The outcome is reported as soon as the connect ends, before the status polls, so
+	// the progress tells the story in order: connect → dropped (expected) → ACTIVE.
+	outcomeReported := false
 	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
 		ThingName: s.provisionedThing(d),
 		Poll: mqttprobe.PollOptions{Timeout: s.provisionTimeout(), OnStatus: func(ob mqttprobe.Observation) {
 			s.reportf(IDFirstConnect, "certificate status after %s: %s", fmtDur(ob.Elapsed), ob.Status)
 		}},
+		OnOutcome: func(out mqttprobe.Outcome) {
+			outcomeReported = true
+			s.report(Event{Step: IDFirstConnect, Message: firstConnectOutcome(already, out)})
+		},
 	})
 	if err := checkContext(ctx); err != nil {
 		return false, err
 	}
-	fc := &FirstConnectResult{Duration: time.Since(start)}
-	switch {
-	case already:
-		fc.Outcome = "the certificate was already provisioned (ACTIVE before this connect); " + rep.Outcome.String()
-	case rep.Outcome.Class == mqttprobe.ClassDropped:
-		fc.Dropped = true
-		fc.Outcome = "the broker dropped the connection without CONNACK while it provisioned the device — this is the expected JITP behaviour"
-	case rep.Outcome.Class == mqttprobe.ClassConnected:
-		fc.Outcome = "the broker accepted the connection: the certificate was already provisioned"
-	default:
-		fc.Outcome = rep.Outcome.String()
-	}
+	fc := &FirstConnectResult{Duration: time.Since(start), Outcome: firstConnectOutcome(already, rep.Outcome)}
+	fc.Dropped = !already && rep.Outcome.Class == mqttprobe.ClassDropped
 	if rep.Cert != nil {
 		fc.Status = rep.Cert.Status
 	}
-	s.report(Event{Step: IDFirstConnect, Message: fc.Outcome})
+	if !outcomeReported { // the connect never started (e.g. the files did not load)
+		s.report(Event{Step: IDFirstConnect, Message: fc.Outcome})
+	}
 	d.FirstConnect = fc
 	if !rep.Activated {
 		msg := "the device certificate was not provisioned"
@@ -160,4 +159,17 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 		s.report(Event{Step: IDFirstConnect, Message: ch})
 	}
 	return already || rep.Outcome.Class == mqttprobe.ClassConnected, nil
+}
+
+// firstConnectOutcome says in words what the first connect's outcome means for JITP.
+func firstConnectOutcome(already bool, out mqttprobe.Outcome) string {
+	switch {
+	case already:
+		return "the certificate was already provisioned (ACTIVE before this connect); " + out.String()
+	case out.Class == mqttprobe.ClassDropped:
+		return "the broker dropped the connection without CONNACK while it provisioned the device — this is the expected JITP behaviour"
+	case out.Class == mqttprobe.ClassConnected:
+		return "the broker accepted the connection: the certificate was already provisioned"
+	}
+	return out.String()
 }
