@@ -221,7 +221,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if m.layout().tooSmall {
+	if m.width > 0 && m.layout().tooSmall {
 		// nothing is visible: only leaving works, nothing runs unseen
 		if key.Matches(msg, k.Quit) {
 			if m.Busy() {
