@@ -2,10 +2,13 @@ package steps
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -113,6 +116,43 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.CreatePolicy, "create-policy", false, "named template: create the policy if it does not exist")
 }
 
+// configKeys are the keys a --config file may use: the yaml names of Options (= the flag names).
+func configKeys() []string {
+	var keys []string
+	t := reflect.TypeOf(Options{})
+	for i := range t.NumField() {
+		if k := t.Field(i).Tag.Get("yaml"); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+var yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// configError words a YAML decoding error for the user: an unknown key is named as such
+// (not as a Go type's field) with the keys that exist.
+func configError(file string, err error) error {
+	msg := err.Error()
+	unknown := false
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		parts := make([]string, 0, len(te.Errors))
+		for _, m := range te.Errors {
+			if yamlUnknownField.MatchString(m) {
+				unknown = true
+				m = yamlUnknownField.ReplaceAllString(m, "unknown key \"$1\"")
+			}
+			parts = append(parts, m)
+		}
+		msg = strings.Join(parts, "; ")
+	}
+	if unknown {
+		return fmt.Errorf("--config %s: %s — the keys are the flag names: %s", file, msg, strings.Join(configKeys(), ", "))
+	}
+	return fmt.Errorf("--config %s: %s — keys are the flag names, e.g. `thing: DemoThing`", file, msg)
+}
+
 // WithConfig returns o overlaid on the options of its --config file (flags win).
 func (o Options) WithConfig() (Options, error) {
 	if o.ConfigFile == "" {
@@ -125,8 +165,8 @@ func (o Options) WithConfig() (Options, error) {
 	var c Options
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
-		return o, fmt.Errorf("--config %s: %v — keys are the flag names, e.g. `thing: DemoThing`", o.ConfigFile, err)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return o, configError(o.ConfigFile, err)
 	}
 	// Relative paths in the config file are relative to the file.
 	base := filepath.Dir(o.ConfigFile)

@@ -404,6 +404,10 @@ func TestConfigFile(t *testing.T) {
 	}
 	if _, err := (Options{ConfigFile: cfg}).WithConfig(); err == nil || !strings.Contains(err.Error(), "thingg") {
 		t.Errorf("unknown key: %v", err)
+	} else if msg := err.Error(); !strings.Contains(msg, `line 1: unknown key "thingg"`) || strings.Contains(msg, "steps.Options") ||
+		!strings.Contains(msg, "thing, country") || !strings.Contains(msg, "policy-name") {
+		// The user wrote a YAML file, not Go: no Go type names; the keys that exist are listed.
+		t.Errorf("unknown key message: %s", msg)
 	}
 	if _, err := (Options{ConfigFile: filepath.Join(cfgDir, "none.yaml")}).WithConfig(); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Errorf("missing file: %v", err)
