@@ -305,12 +305,15 @@ func Open(o Options) (*Session, error) {
 		}
 		s.dir = dir
 		s.sanitize()
-	case errors.Is(err, os.ErrNotExist):
-		if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+	default:
+		// A file where the workspace should be makes ReadFile fail with ENOTDIR, not
+		// "does not exist": check for it first so the message says what is wrong.
+		if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
 			return nil, fmt.Errorf("--dir %s exists and is not a directory — choose another path", o.Dir)
 		}
-	default:
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("--dir %s: cannot read %s: %w — check the permissions or choose another --dir", o.Dir, path, err)
+		}
 	}
 	saved := s.Options
 	// Switching to a thing the workspace already has: its subject options come back unless

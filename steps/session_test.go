@@ -95,6 +95,21 @@ func TestOpenBadInputWritesNothing(t *testing.T) {
 	}
 }
 
+func TestOpenDirIsAFile(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "notadir")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(Options{Dir: file})
+	if err == nil || !strings.Contains(err.Error(), "--dir "+file+" exists and is not a directory") {
+		t.Fatalf("Open(--dir a file) = %v, want the --dir error saying it is not a directory", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "x" {
+		t.Errorf("the file given as --dir was changed: %q", b)
+	}
+}
+
 func TestOpenDefaultsAndOverlay(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
