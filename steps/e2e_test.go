@@ -1018,3 +1018,86 @@ func TestE2ENewCountrySameThing(t *testing.T) {
 		t.Errorf("device cert subject %s", out)
 	}
 }
+
+// TestE2ECommandsByHandAfterRun follows `jitpwiz run --commands` on the embedded IoT Core:
+// the commands name the in-process IoT Core's ports, which close when the run ends, so
+// the run must say how to serve the same state on those ports again — and following that
+// hint, a printed command works verbatim.
+func TestE2ECommandsByHandAfterRun(t *testing.T) {
+	t.Parallel()
+	lookTool(t, "aws")
+	var lastErr string
+	// Another test may take the freed ports between the run and the restart; try again then.
+	for attempt := 0; attempt < 3; attempt++ {
+		dir := filepath.Join(t.TempDir(), "ws")
+		r := mustRun(t, "run", "--dir", dir, "--yes", "--commands")
+		var hint []string
+		var regCmd string
+		for _, l := range strings.Split(r.out, "\n") {
+			if i := strings.Index(l, "jitpwiz local --dir "); i >= 0 {
+				hint = strings.Fields(l[i+len("jitpwiz "):])
+			}
+			if c, ok := strings.CutPrefix(strings.TrimSpace(l), "$ aws iot get-registration-code"); ok {
+				regCmd = "aws iot get-registration-code" + c
+			}
+		}
+		if len(hint) != 7 || regCmd == "" {
+			t.Fatalf("no `jitpwiz local --dir D --api-port P --mqtt-port Q` hint or no registration-code command:\n%s", r.out)
+		}
+		s := session(t, dir)
+		if want := fmt.Sprintf("--endpoint-url http://127.0.0.1:%s", hint[4]); !strings.Contains(regCmd, want) {
+			t.Fatalf("hint's --api-port %s does not match the command %q", hint[4], regCmd)
+		}
+		if !strings.Contains(r.out, fmt.Sprintf("-p %s ", hint[6])) {
+			t.Fatalf("hint's --mqtt-port %s does not match the mosquitto_pub commands:\n%s", hint[6], r.out)
+		}
+		code := s.RegistrationCode
+		s.Close()
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		srv := exec.CommandContext(ctx, binary, hint...)
+		var srvOut bytes.Buffer
+		srv.Stdout, srv.Stderr = &srvOut, &srvOut
+		if err := srv.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Wait() }()
+		out, err := "", error(nil)
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			cmd := exec.Command("sh", "-c", regCmd)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
+			var b []byte
+			b, err = cmd.CombinedOutput()
+			out = string(b)
+			if err == nil {
+				break
+			}
+			select {
+			case <-done:
+				err = errors.New("jitpwiz local exited")
+				deadline = time.Now()
+			default:
+			}
+		}
+		_ = srv.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+		}
+		cancel()
+		if strings.Contains(srvOut.String(), "address already in use") {
+			lastErr = srvOut.String()
+			continue
+		}
+		if err != nil || !strings.Contains(out, code) {
+			t.Fatalf("%s after `jitpwiz %s`: %v\n%s\njitpwiz local:\n%s", regCmd, strings.Join(hint, " "), err, out, srvOut.String())
+		}
+		return
+	}
+	t.Fatalf("the hinted ports stayed taken by other tests: %s", lastErr)
+}

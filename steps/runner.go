@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jitpwiz/jitpwiz/pki"
 )
 
 // RunConfig configures the headless runner (`jitpwiz run`).
@@ -153,6 +156,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 				r.showChecks(st.Result(s))
 			}
 			r.showCommands(cmds)
+			r.byHandHint()
 			r.stepEnd(st.id, StateTodo)
 			if ctx.Err() != nil {
 				err = fmt.Errorf("cancelled at step %d (%s): %w", n, st.title, ctx.Err())
@@ -178,6 +182,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		r.showCommands(cmds)
 		r.stepEnd(st.id, StateDone)
 	}
+	r.byHandHint()
 	ok := s.Complete()
 	if !ok {
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
@@ -202,6 +207,24 @@ func (r *runner) showChecks(lines []ResultLine) {
 			r.emit(RunEvent{}, fmt.Sprintf("      %s %s — %s", mark, l.Label, l.Value))
 		}
 	}
+}
+
+// byHandHint follows the commands of a run on the embedded IoT Core: that IoT Core ran
+// inside this process and stops with it, so the printed --endpoint-url and -p no longer
+// answer. It says how to bring the same state back on the same ports, so the commands
+// work verbatim.
+func (r *runner) byHandHint() {
+	s := r.s
+	if !r.cfg.ShowCommands || r.cfg.JSON || s.localURL == "" {
+		return
+	}
+	apiPort := ""
+	if u, err := url.Parse(s.localURL); err == nil {
+		apiPort = u.Port()
+	}
+	r.emit(RunEvent{}, fmt.Sprintf("  The local IoT Core these commands talk to ran inside this run and stops with it. To run them by hand,\n"+
+		"  serve the same state on the same ports in another shell:  jitpwiz local --dir %s --api-port %s --mqtt-port %d\n"+
+		"  then cd %s and export the dummy credentials it prints.", pki.ShellQuote(s.dir), apiPort, s.Endpoint.Port, pki.ShellQuote(s.dir)))
 }
 
 func (r *runner) showCommands(cmds []string) {
