@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -100,6 +101,11 @@ type Server struct {
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("local IoT Core: no workspace directory given (--dir)")
+	}
+	// Every path the server hands out (the banner's --cafile, the state file, the owner
+	// record and /jitpwiz/local that other processes read) must work from any directory.
+	if abs, err := filepath.Abs(opts.Dir); err == nil {
+		opts.Dir = abs
 	}
 	if opts.EndpointHost == "" {
 		opts.EndpointHost = DefaultEndpointHost

@@ -425,6 +425,36 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 	}
 }
 
+// TestRelativeDirGivesAbsolutePaths: `jitpwiz local --dir ws` prints paths that work
+// after a cd, and a jitpwiz elsewhere (run --endpoint-url) can read the root CA it names.
+func TestRelativeDirGivesAbsolutePaths(t *testing.T) {
+	base := t.TempDir()
+	t.Chdir(base)
+	s, err := Start(context.Background(), Options{Dir: "ws", APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := filepath.Join(base, "ws", ".local-iot", "awsRootCA.pem")
+	if s.RootCAPath() != want {
+		t.Errorf("RootCAPath = %q, want %q", s.RootCAPath(), want)
+	}
+	var banner bytes.Buffer
+	WriteBanner(&banner, s)
+	if !strings.Contains(banner.String(), "--cafile "+want+" ") || !strings.Contains(banner.String(), filepath.Join(base, "ws", ".local-iot", "state.json")) {
+		t.Errorf("banner does not give absolute paths:\n%s", banner.String())
+	}
+	resp, err := http.Get(s.EndpointURL() + "/jitpwiz/local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info struct{ RootCAPath string }
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info.RootCAPath != want {
+		t.Errorf("/jitpwiz/local rootCAPath = %q (%v), want %q", info.RootCAPath, err, want)
+	}
+}
+
 // TestStartOptions checks defaults and refusals: loopback by default, a workspace is
 // required, a bad --listen is explained, and a state keeps its region.
 func TestStartOptions(t *testing.T) {
