@@ -2,11 +2,13 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -31,6 +33,7 @@ func (s *Session) Connect(ctx context.Context) error {
 	if s.client != nil {
 		return nil
 	}
+	s.sharedLocalPID = 0
 	var (
 		cfg aws.Config
 		ep  Endpoint
@@ -40,13 +43,26 @@ func (s *Session) Connect(ctx context.Context) error {
 			return err
 		}
 		lb, err := startLocal(ctx, s)
-		if err != nil {
+		var locked *store.LockedError
+		switch {
+		case err == nil:
+			s.backend = lb.Closer
+			s.localURL = lb.Config.EndpointURL
+			s.serverRoot, s.serverRootPath = lb.ServerRoot, lb.RootPath
+			cfg, ep = lb.Config, lb.Endpoint
+		case errors.As(err, &locked) && locked.Owner != nil && locked.Owner.EndpointURL != "":
+			// `jitpwiz local --dir` serves this very workspace in another shell: use it,
+			// as --endpoint-url would (run, doctor, clean and the wizard alike; nothing saved).
+			var ierr error
+			if ep, s.serverRoot, s.serverRootPath, ierr = localInfo(ctx, locked.Owner.EndpointURL); ierr != nil {
+				return err
+			}
+			s.localURL, s.sharedLocalPID = locked.Owner.EndpointURL, locked.Owner.PID
+			cfg = aws.Config{Region: s.Options.Region, EndpointURL: locked.Owner.EndpointURL,
+				StaticAccessKeyID: localAccessKeyID, StaticSecretKey: localSecretKey}
+		default:
 			return err
 		}
-		s.backend = lb.Closer
-		s.localURL = lb.Config.EndpointURL
-		s.serverRoot, s.serverRootPath = lb.ServerRoot, lb.RootPath
-		cfg, ep = lb.Config, lb.Endpoint
 	} else {
 		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
 		if s.Options.Target == TargetLocal {

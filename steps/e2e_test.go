@@ -1101,3 +1101,37 @@ func TestE2ECommandsByHandAfterRun(t *testing.T) {
 	}
 	t.Fatalf("the hinted ports stayed taken by other tests: %s", lastErr)
 }
+
+// TestE2EWorkspaceServedByJitpwizLocal: while `jitpwiz local --dir D` serves a workspace
+// (here: local.Start in this process, which holds its lock), doctor, run and clean on D use
+// that IoT Core instead of failing with advice about an --endpoint-url flag doctor and
+// clean do not have.
+func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	srv, err := local.Start(context.Background(), local.Options{Dir: dir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r := mustRun(t, "doctor", "--dir", dir)
+	if !strings.Contains(r.out, "✓ CA ACTIVE") || strings.Contains(r.out, "cannot reach") {
+		t.Errorf("doctor did not check the cloud side through the running jitpwiz local:\n%s", r)
+	}
+	r = mustRun(t, "run", "--dir", dir, "--yes", "--thing", "Second")
+	if !strings.Contains(r.out, "served by `jitpwiz local`") || !strings.Contains(r.out, "published as itself") {
+		t.Errorf("run did not use the running jitpwiz local:\n%s", r)
+	}
+	c, err := aws.New(context.Background(), aws.Config{EndpointURL: srv.EndpointURL(), Region: srv.Region(),
+		StaticAccessKeyID: local.AccessKeyID, StaticSecretKey: local.SecretAccessKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DescribeThing(context.Background(), "Second"); err != nil {
+		t.Errorf("thing Second is not on the running IoT Core: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, steps.SessionFile)); strings.Contains(string(b), srv.EndpointURL()) {
+		t.Errorf("the running server's URL was saved in the session; it is only for this run")
+	}
+}

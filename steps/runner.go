@@ -215,7 +215,7 @@ func (r *runner) showChecks(lines []ResultLine) {
 // work verbatim.
 func (r *runner) byHandHint() {
 	s := r.s
-	if !r.cfg.ShowCommands || r.cfg.JSON || s.localURL == "" {
+	if !r.cfg.ShowCommands || r.cfg.JSON || s.localURL == "" || s.sharedLocalPID != 0 {
 		return
 	}
 	apiPort := ""
@@ -319,6 +319,9 @@ func (s *Session) connectionLine() string {
 	line := fmt.Sprintf("connected: account %s, region %s, MQTT %s:%d", s.Account, s.Region, s.Endpoint.Host, s.Endpoint.Port)
 	if s.localURL != "" {
 		line += ", API " + s.localURL
+		if s.sharedLocalPID != 0 {
+			line += fmt.Sprintf(" (served by `jitpwiz local`, pid %d)", s.sharedLocalPID)
+		}
 	}
 	return line
 }

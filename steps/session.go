@@ -65,6 +65,9 @@ type Session struct {
 	client aws.Client
 	// localURL is the embedded IoT Core's control-plane URL while it runs.
 	localURL string
+	// sharedLocalPID is set when the workspace's IoT Core is served by another process
+	// (`jitpwiz local --dir` in another shell) and Connect uses that one.
+	sharedLocalPID int
 	// serverRoot is the PEM of the CA that signs the broker's server certificate, known after Connect.
 	serverRoot []byte
 	// serverRootPath is where the local IoT Core keeps that CA (for the shown command).
