@@ -41,7 +41,7 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	for _, thing := range s.Things() {
 		d := s.Devices[thing]
-		if d.CertID == "" {
+		if d.CertID == "" || d.Cleaned {
 			continue
 		}
 		arn := firstNonEmpty(d.CertARN, s.certARN(d.CertID))
@@ -164,6 +164,7 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	}
 	for _, d := range s.Devices {
 		d.FirstConnect, d.Verify, d.Policies, d.Use = nil, nil, nil, nil
+		d.Cleaned = d.CertID != ""
 	}
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
 	s.Template.PolicyCreated = false

@@ -638,11 +638,22 @@ func TestE2EClean(t *testing.T) {
 		t.Errorf("CA still there: %v %v", ca, err)
 	}
 	s.Close()
-	// Idempotent: nothing left to clean; and a new run provisions everything again.
+	// Idempotent: nothing left to clean (not the same list again, as if the first clean had
+	// not worked); and a new run provisions everything again, which clean then lists again.
 	r = mustRun(t, "clean", "--dir", dir, "--yes")
+	if !strings.Contains(r.out, "nothing to clean") || strings.Contains(r.out, "delete certificate") {
+		t.Errorf("a second clean should find nothing to do:\n%s", r.out)
+	}
 	mustRun(t, "run", "--dir", dir)
 	s = session(t, dir)
 	checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
+	var plan []string
+	for _, a := range s.CleanPlan() {
+		plan = append(plan, a.What)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "delete certificate") {
+		t.Errorf("after a new run clean must remove the certificate again; plan: %q", plan)
+	}
 }
 
 // TestE2ECommandsWorkByHand runs the commands the steps show — the AWS CLI with

@@ -150,6 +150,9 @@ type Device struct {
 	Verify       []ResultLine        `json:"verify,omitempty"`
 	Policies     []string            `json:"policies,omitempty"` // policies attached to the cert
 	Use          *UseResult          `json:"use,omitempty"`
+	// Cleaned: clean removed this device's certificate and thing, and it has not connected
+	// since (a first connect may register it again), so clean has nothing to do for it.
+	Cleaned bool `json:"cleaned,omitempty"`
 }
 
 // SubjectOptions are a device's subject options besides the thing name.

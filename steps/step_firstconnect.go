@@ -102,6 +102,7 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 		return false, err
 	}
 	d := s.Device()
+	d.Cleaned = false // this connect may register the certificate again: clean must consider it
 	// A certificate that is ACTIVE already was provisioned earlier (a previous run, or the
 	// walkthrough's mosquitto_pub by hand): the connect below is then only a check.
 	already := false
