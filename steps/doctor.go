@@ -2,8 +2,11 @@ package steps
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
@@ -57,10 +60,33 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 			add("CA registered in "+s.Region, "no CA with ID "+short(s.CA.CertID)+" — run step 8 (or check --region)", false)
 		default:
 			add("CA registered in "+s.Region, desc.ARN, true)
-			add("CA ACTIVE", "status "+desc.Status, desc.Status == aws.StatusActive)
-			add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus, desc.AutoRegistrationStatus == aws.AutoRegEnable)
+			update := func(args ...string) string {
+				return s.awsCmd("iot", append([]string{"update-ca-certificate", "--certificate-id", desc.ID}, args...)...)
+			}
+			if desc.Status == aws.StatusActive {
+				add("CA ACTIVE", "status "+desc.Status, true)
+			} else {
+				add("CA ACTIVE", "status "+desc.Status+" — new devices are not provisioned (devices provisioned before keep connecting); "+
+					"re-activate it: "+update("--new-status", aws.StatusActive), false)
+			}
+			if desc.AutoRegistrationStatus == aws.AutoRegEnable {
+				add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus, true)
+			} else {
+				add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus+" — JITP never runs for new devices; "+
+					"enable it: "+update("--new-auto-registration-status", aws.AutoRegEnable), false)
+			}
 			hasCfg := desc.RegistrationConfig != nil && desc.RegistrationConfig.TemplateBody != ""
-			add("CA has a JITP template (registrationConfig)", map[bool]string{true: "role " + roleOf(desc), false: "none: this is JITR, not JITP"}[hasCfg], hasCfg)
+			if hasCfg {
+				add("CA has a JITP template (registrationConfig)", "role "+roleOf(desc), true)
+			} else {
+				add("CA has a JITP template (registrationConfig)", "none: this is JITR, not JITP — attach the template: "+
+					update("--registration-config", "file://"+FileTemplate), false)
+			}
+			// The template that runs is the one registered with the CA, which may have been
+			// changed since step 8 (e.g. with the AWS CLI): check the device against it too.
+			if hasCfg && dev != nil {
+				out = append(out, s.lintRegistered(desc.RegistrationConfig.TemplateBody, dev)...)
+			}
 		}
 	}
 	if dev != nil && s.Endpoint.Host != "" {
@@ -93,4 +119,31 @@ func evidence(err error, ok string) string {
 		return err.Error()
 	}
 	return ok
+}
+
+// lintRegistered checks the device certificate against the template registered with the CA
+// and says when that template is not the workspace's jitp_template.json.
+func (s *Session) lintRegistered(body string, dev *x509.Certificate) []ResultLine {
+	label := "registered template's parameters resolve from the device subject"
+	t, err := template.Parse(body)
+	if err != nil {
+		return []ResultLine{checkLine(label, "the CA's registrationConfig does not parse: "+err.Error(), false)}
+	}
+	var out []ResultLine
+	if b, err := os.ReadFile(s.Path(FileTemplate)); err == nil {
+		if rc, err := template.ParseRegistrationConfig(b); err == nil && !sameJSON(rc.TemplateBody, body) {
+			out = append(out, noteLine("the template registered with the CA differs from "+FileTemplate+" (changed after step 8?); the registered one is what JITP runs"))
+		}
+	}
+	_, err = s.lint(t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
+	return append(out, checkLine(label, evidence(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil))
+}
+
+// sameJSON reports whether two JSON texts hold the same value (formatting aside).
+func sameJSON(a, b string) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(va, vb)
 }

@@ -1146,3 +1146,79 @@ func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
 		t.Errorf("the running server's URL was saved in the session; it is only for this run")
 	}
 }
+
+// TestE2EDoctorBrokenCA: a CA changed behind the workspace's back (deactivated, auto-
+// registration off, a template that needs O) is found by doctor, each with a fix that works
+// verbatim, and the template that runs — the one registered with the CA — is the one checked.
+func TestE2EDoctorBrokenCA(t *testing.T) {
+	t.Parallel()
+	lookTool(t, "aws")
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	s := session(t, dir)
+	ctx := context.Background()
+	b, err := os.ReadFile(filepath.Join(dir, steps.FileTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rc aws.RegistrationConfig
+	if err := json.Unmarshal(b, &rc); err != nil {
+		t.Fatal(err)
+	}
+	// The template now also needs O, which the device certificate (/C=IN/CN=DemoThing) lacks.
+	var body map[string]any
+	if err := json.Unmarshal([]byte(rc.TemplateBody), &body); err != nil {
+		t.Fatal(err)
+	}
+	body["Parameters"].(map[string]any)["AWS::IoT::Certificate::Organization"] = map[string]any{"Type": "String"}
+	thing := body["Resources"].(map[string]any)["thing"].(map[string]any)["Properties"].(map[string]any)
+	thing["AttributePayload"].(map[string]any)["org"] = map[string]any{"Ref": "AWS::IoT::Certificate::Organization"}
+	nb, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.TemplateBody = string(nb)
+	if err := s.Client().UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{NewStatus: aws.StatusInactive,
+		NewAutoRegistrationStatus: aws.AutoRegDisable, RegistrationConfig: &rc}); err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]steps.ResultLine{}
+	var all []string
+	for _, l := range s.Doctor(ctx) {
+		lines[l.Label] = l
+		all = append(all, l.Label+": "+l.Value)
+	}
+	report := strings.Join(all, "\n")
+	sh := func(line string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", line)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+	}
+	for _, label := range []string{"CA ACTIVE", "CA auto-registration ENABLE"} {
+		l, ok := lines[label]
+		if !ok || l.OK {
+			t.Fatalf("doctor did not flag %q:\n%s", label, report)
+		}
+		_, fix, found := strings.Cut(l.Value, ": aws iot update-ca-certificate")
+		if !found {
+			t.Fatalf("%s has no update-ca-certificate fix: %s", label, l.Value)
+		}
+		sh("aws iot update-ca-certificate" + fix)
+	}
+	if l, ok := lines["registered template's parameters resolve from the device subject"]; !ok || l.OK || !strings.Contains(l.Value, "no O (organization)") {
+		t.Errorf("doctor did not check the device against the registered template:\n%s", report)
+	}
+	if !strings.Contains(report, "differs from "+steps.FileTemplate) {
+		t.Errorf("doctor did not say the registered template differs from the workspace's:\n%s", report)
+	}
+	// After the printed fixes the CA is ACTIVE with auto-registration on again.
+	for _, l := range s.Doctor(ctx) {
+		if (l.Label == "CA ACTIVE" || l.Label == "CA auto-registration ENABLE") && !l.OK {
+			t.Errorf("after the printed fix: %s: %s", l.Label, l.Value)
+		}
+	}
+}
