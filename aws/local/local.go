@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/broker"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/aws/template"
 )
 
 // Dummy credentials and identity of the local IoT Core. Any credentials are accepted;
@@ -110,6 +112,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.EndpointHost == "" {
 		opts.EndpointHost = DefaultEndpointHost
 	}
+	if err := checkOptions(opts); err != nil {
+		return nil, err // before anything is written
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -187,6 +192,34 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}()
 	opts.Logger.Info("local AWS IoT Core started", "api", s.EndpointURL(), "mqtt", net.JoinHostPort(s.MQTTHost(), strconv.Itoa(s.MQTTPort())), "dir", st.Dir())
 	return s, nil
+}
+
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+// checkOptions rejects options that cannot work, naming the `jitpwiz local` flag and the fix.
+func checkOptions(opts Options) error {
+	if opts.Region != "" && !template.ValidRegion(opts.Region) {
+		return fmt.Errorf("local IoT Core: --region %q is not an AWS region name — use one like us-east-2 or eu-west-1", opts.Region)
+	}
+	if ip := net.ParseIP(opts.EndpointHost); ip == nil && (len(opts.EndpointHost) > 253 || !hostNameRE.MatchString(opts.EndpointHost)) {
+		return fmt.Errorf("local IoT Core: --endpoint-host %q is not a host name — use a DNS name or IP address the devices can resolve, e.g. localhost", opts.EndpointHost)
+	}
+	seen := map[int]string{}
+	for _, a := range []struct{ flag, addr string }{{"--api-port", opts.APIAddr}, {"--mqtt-port", opts.MQTTAddr}, {"--alpn-port", opts.ALPNAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		_, p, err := net.SplitHostPort(a.addr)
+		n, nerr := strconv.Atoi(p)
+		if err != nil || nerr != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("local IoT Core: %s %s is not a port number — use 1–65535, or 0 for a free one", a.flag, p)
+		}
+		if prev, dup := seen[n]; dup && n != 0 {
+			return fmt.Errorf("local IoT Core: %s and %s are both %d — give each its own port", prev, a.flag, n)
+		}
+		seen[n] = a.flag
+	}
+	return nil
 }
 
 // withHost fills in host when addr has none (":8883" → "<host>:8883"); "" stays "".

@@ -455,6 +455,50 @@ func TestRelativeDirGivesAbsolutePaths(t *testing.T) {
 	}
 }
 
+// TestStartBadOptionsWriteNothing: each unusable `jitpwiz local` option is refused with
+// its flag named, before the state directory is created.
+func TestStartBadOptionsWriteNothing(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() }) // the parallel subtests run after this function returns
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"negative api port", Options{APIAddr: ":-1"}, "--api-port -1 is not a port number"},
+		{"mqtt port too large", Options{MQTTAddr: ":99999"}, "--mqtt-port 99999 is not a port number"},
+		{"alpn port too large", Options{ALPNAddr: ":70000"}, "--alpn-port 70000 is not a port number"},
+		{"same port twice", Options{APIAddr: ":18883", MQTTAddr: ":18883"}, "--api-port and --mqtt-port are both 18883"},
+		{"region", Options{Region: "mars"}, `--region "mars" is not an AWS region name`},
+		{"endpoint host", Options{EndpointHost: "bad host"}, `--endpoint-host "bad host" is not a host name`},
+		{"alpn port taken", Options{APIAddr: ":0", MQTTAddr: ":0", ALPNAddr: ":" + busyPort}, "--alpn-port 0 for a free one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.o.Dir = filepath.Join(t.TempDir(), "ws")
+			s, err := Start(context.Background(), tc.o)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Start(%+v) succeeded", tc.o)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q lacks %q", err, tc.want)
+			}
+			if tc.name == "alpn port taken" {
+				return // the state is opened before the listeners; what matters is the flag named
+			}
+			if _, err := os.Stat(tc.o.Dir); !os.IsNotExist(err) {
+				t.Errorf("%s was created for a bad option", tc.o.Dir)
+			}
+		})
+	}
+}
+
 // TestStartOptions checks defaults and refusals: loopback by default, a workspace is
 // required, a bad --listen is explained, and a state keeps its region.
 func TestStartOptions(t *testing.T) {

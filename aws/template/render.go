@@ -72,6 +72,9 @@ var (
 	accountRE = regexp.MustCompile(`^\d{12}$`)
 )
 
+// ValidRegion reports whether region is shaped like an AWS region name (us-east-2).
+func ValidRegion(region string) bool { return regionRE.MatchString(region) }
+
 // DefaultRoleArn is the walkthrough's role ARN for an account.
 func DefaultRoleArn(region, account string) string {
 	return "arn:" + policy.Partition(region) + ":iam::" + account + ":role/" + DefaultRoleName

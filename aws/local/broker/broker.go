@@ -235,7 +235,7 @@ func (b *Broker) Start() (err error) {
 			b.rec.close()
 		}
 	}()
-	ln, err := listenLoopback(b.opts.Addr, true)
+	ln, err := listenLoopback(b.opts.Addr, true, "--mqtt-port")
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (b *Broker) Start() (err error) {
 		return fmt.Errorf("local broker: %w", err)
 	}
 	if b.opts.ALPNAddr != "" {
-		aln, err := listenLoopback(b.opts.ALPNAddr, false)
+		aln, err := listenLoopback(b.opts.ALPNAddr, false, "--alpn-port")
 		if err != nil {
 			return err
 		}
@@ -284,8 +284,9 @@ func (l deadlineListener) Accept() (net.Conn, error) {
 }
 
 // listenLoopback listens on addr; an empty host means 127.0.0.1. With an empty addr
-// and fallback, it tries DefaultAddr and then a free loopback port.
-func listenLoopback(addr string, fallback bool) (net.Listener, error) {
+// and fallback, it tries DefaultAddr and then a free loopback port. flag names the
+// option that sets the port, for the message when the port cannot be used.
+func listenLoopback(addr string, fallback bool, flag string) (net.Listener, error) {
 	if addr == "" && fallback {
 		if ln, err := net.Listen("tcp", DefaultAddr); err == nil {
 			return ln, nil
@@ -301,7 +302,7 @@ func listenLoopback(addr string, fallback bool) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return nil, fmt.Errorf("local broker: cannot listen on %s: %v — choose another port (e.g. --mqtt-port 0 for a free one)", net.JoinHostPort(host, port), err)
+		return nil, fmt.Errorf("local broker: cannot listen on %s: %v — choose another port (e.g. %s 0 for a free one)", net.JoinHostPort(host, port), err, flag)
 	}
 	return ln, nil
 }
