@@ -24,6 +24,7 @@ import (
 	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/jitpwiz/jitpwiz/aws/internal/iamdoc"
 )
@@ -78,6 +79,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		maxAttempts = DefaultMaxAttempts
 	}
 	opts := []func(*config.LoadOptions) error{
+		// The SDK's own log lines (e.g. "WARN falling back to IMDSv1" while it looks for
+		// credentials) would land on the user's terminal; failures reach the user as *Error.
+		config.WithLogger(logging.Nop{}),
 		config.WithRetryer(func() sdkaws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
