@@ -88,29 +88,51 @@ type Options struct {
 	defaulted []string
 }
 
+// nonEmpty is a string flag that refuses an empty value: `--thing "$THING"` with THING unset
+// must not quietly mean "the default" (or "keep the saved value") and go on.
+type nonEmpty struct{ p *string }
+
+func (v nonEmpty) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v nonEmpty) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("the value is empty (an unset shell variable?) — give a value, or leave the flag out for the saved or default one")
+	}
+	*v.p = s
+	return nil
+}
+
+func (nonEmpty) Type() string { return "string" }
+
 // BindFlags defines the flags shared by `jitpwiz run` and the TUI (`jitpwiz` with no
 // subcommand) on fs, bound to o.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Dir, "dir", DefaultDir, "workspace `DIR` (files and jitpwiz.json)")
-	fs.StringVar(&o.Target, "target", "", "`TARGET`: local (embedded AWS IoT Core, default) or aws")
-	fs.StringVar(&o.Profile, "profile", "", "AWS shared-config `PROFILE` (target aws)")
-	fs.StringVar(&o.Region, "region", "", "AWS `REGION` (default: from the profile/env; us-east-2 for local)")
-	fs.StringVar(&o.EndpointURL, "endpoint-url", "", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
-	fs.StringVar(&o.Template, "template", "", "provisioning `TEMPLATE`: scoped (default), admin, named or a template file")
-	fs.StringVar(&o.PolicyName, "policy-name", "", "IoT policy `NAME` of the named template (default "+DefaultPolicyName+")")
-	fs.StringVar(&o.Thing, "thing", "", "thing `NAME` = device certificate CN (default "+DefaultThing+")")
-	fs.StringVar(&o.Country, "country", "", "device certificate country `CC` (default "+DefaultCountry+")")
-	fs.StringVar(&o.Org, "org", "", "device certificate organization `O` (optional)")
-	fs.StringVar(&o.OrgUnit, "ou", "", "device certificate organizational unit `OU` (optional)")
-	fs.StringVar(&o.State, "state", "", "device certificate state `ST` (optional)")
-	fs.StringVar(&o.CACountry, "ca-country", "", "CA certificate country `CC` (default "+DefaultCACountry+")")
-	fs.StringVar(&o.CAOrg, "ca-org", "", "CA certificate organization `O` (default "+DefaultCAOrg+")")
-	fs.StringVar(&o.KeyType, "key", "", "`TYPE` of new keys: rsa2048 (default), rsa3072, rsa4096, ec256, ec384")
-	fs.StringVar(&o.ConfigFile, "config", "", "YAML `FILE` of options (keys are the flag names)")
-	fs.StringVar(&o.CACertFile, "ca-cert", "", "use your CA certificate `FILE` (root or intermediate) instead of creating one")
-	fs.StringVar(&o.CAKeyFile, "ca-key", "", "private key `FILE` of --ca-cert")
-	fs.StringVar(&o.DeviceCertFile, "device-cert", "", "test your device certificate `FILE` instead of creating one")
-	fs.StringVar(&o.DeviceKeyFile, "device-key", "", "private key `FILE` of --device-cert")
+	o.Dir = DefaultDir
+	fs.Var(nonEmpty{&o.Dir}, "dir", "workspace `DIR` (files and jitpwiz.json)")
+	fs.Var(nonEmpty{&o.Target}, "target", "`TARGET`: local (embedded AWS IoT Core, default) or aws")
+	fs.Var(nonEmpty{&o.Profile}, "profile", "AWS shared-config `PROFILE` (target aws)")
+	fs.Var(nonEmpty{&o.Region}, "region", "AWS `REGION` (default: from the profile/env; us-east-2 for local)")
+	fs.Var(nonEmpty{&o.EndpointURL}, "endpoint-url", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
+	fs.Var(nonEmpty{&o.Template}, "template", "provisioning `TEMPLATE`: scoped (default), admin, named or a template file")
+	fs.Var(nonEmpty{&o.PolicyName}, "policy-name", "IoT policy `NAME` of the named template (default "+DefaultPolicyName+")")
+	fs.Var(nonEmpty{&o.Thing}, "thing", "thing `NAME` = device certificate CN (default "+DefaultThing+")")
+	fs.Var(nonEmpty{&o.Country}, "country", "device certificate country `CC` (default "+DefaultCountry+")")
+	fs.Var(nonEmpty{&o.Org}, "org", "device certificate organization `O` (optional)")
+	fs.Var(nonEmpty{&o.OrgUnit}, "ou", "device certificate organizational unit `OU` (optional)")
+	fs.Var(nonEmpty{&o.State}, "state", "device certificate state `ST` (optional)")
+	fs.Var(nonEmpty{&o.CACountry}, "ca-country", "CA certificate country `CC` (default "+DefaultCACountry+")")
+	fs.Var(nonEmpty{&o.CAOrg}, "ca-org", "CA certificate organization `O` (default "+DefaultCAOrg+")")
+	fs.Var(nonEmpty{&o.KeyType}, "key", "`TYPE` of new keys: rsa2048 (default), rsa3072, rsa4096, ec256, ec384")
+	fs.Var(nonEmpty{&o.ConfigFile}, "config", "YAML `FILE` of options (keys are the flag names)")
+	fs.Var(nonEmpty{&o.CACertFile}, "ca-cert", "use your CA certificate `FILE` (root or intermediate) instead of creating one")
+	fs.Var(nonEmpty{&o.CAKeyFile}, "ca-key", "private key `FILE` of --ca-cert")
+	fs.Var(nonEmpty{&o.DeviceCertFile}, "device-cert", "test your device certificate `FILE` instead of creating one")
+	fs.Var(nonEmpty{&o.DeviceKeyFile}, "device-key", "private key `FILE` of --device-cert")
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "accept defaults and confirmations")
 	fs.BoolVar(&o.ForceNewKeys, "force-new-keys", false, "replace existing private keys (and everything made from them)")
 	fs.BoolVar(&o.CreatePolicy, "create-policy", false, "named template: create the policy if it does not exist")

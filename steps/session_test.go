@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/spf13/pflag"
 )
 
 // needTool skips when a tool is missing, except in CI where it must be there.
@@ -490,5 +492,33 @@ func BenchmarkStatuses(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_ = s.Statuses()
+	}
+}
+
+// TestFlagsRefuseEmptyValues: `--thing "$THING"` with THING unset must not quietly run with
+// the default thing (or ./jitp for --dir); the error names the flag. Help text is unchanged.
+func TestFlagsRefuseEmptyValues(t *testing.T) {
+	t.Parallel()
+	for _, flag := range []string{"--dir", "--thing", "--country", "--region", "--template", "--ca-cert", "--endpoint-url"} {
+		var o Options
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		o.BindFlags(fs)
+		err := fs.Parse([]string{flag, " "})
+		if err == nil || !strings.Contains(err.Error(), `"`+flag+`"`) || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("%s with an empty value: %v", flag, err)
+		}
+	}
+	var o Options
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	o.BindFlags(fs)
+	if err := fs.Parse([]string{"--thing", "Dev-1", "--country", "DE"}); err != nil || o.Thing != "Dev-1" || o.Country != "DE" || o.Dir != DefaultDir {
+		t.Errorf("parse: %v, %+v", err, o)
+	}
+	usage := fs.FlagUsages()
+	for _, want := range []string{"--dir DIR ", `(default "` + DefaultDir + `")`, "--thing NAME ", "--key TYPE "} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("usage lacks %q:\n%s", want, usage)
+		}
 	}
 }
