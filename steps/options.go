@@ -386,6 +386,9 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("%s %s: no such file — give the path of a PEM file", flag, p)
 		}
 	}
+	if o.CreatePolicy && o.Template != VariantNamed {
+		return fmt.Errorf("--create-policy is only used with --template named (the other templates make their own policy) — drop it, or add --template named")
+	}
 	if o.Template == VariantNamed || o.PolicyName != "" {
 		if o.Template != VariantNamed {
 			return fmt.Errorf("--policy-name is only used with --template named — drop it, or add --template named")

@@ -75,6 +75,7 @@ func TestOpenBadInputWritesNothing(t *testing.T) {
 		{"ca cert without key", Options{CACertFile: notJSON}, "--ca-key"},
 		{"device without ca", Options{DeviceCertFile: notJSON, DeviceKeyFile: notJSON}, "--ca-cert"},
 		{"policy name without named", Options{PolicyName: "P"}, "--policy-name"},
+		{"create policy without named", Options{CreatePolicy: true}, "--create-policy"},
 		{"policy name invalid", Options{Template: "named", PolicyName: "bad name"}, "--policy-name"},
 		{"profile with local", Options{Profile: "dev"}, "--profile"},
 	}
@@ -520,5 +521,30 @@ func TestFlagsRefuseEmptyValues(t *testing.T) {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q:\n%s", want, usage)
 		}
+	}
+}
+
+// TestCreatePolicyOnlyWithNamed: --create-policy with another template is refused like
+// --policy-name; switching the template field away from named drops both, so the switch
+// itself is not refused.
+func TestCreatePolicyOnlyWithNamed(t *testing.T) {
+	t.Parallel()
+	if _, err := Open(Options{Dir: filepath.Join(t.TempDir(), "ws"), Template: VariantAdmin, CreatePolicy: true}); err == nil ||
+		!strings.Contains(err.Error(), "--create-policy") {
+		t.Fatalf("--create-policy with --template admin: %v", err)
+	}
+	s, err := Open(Options{Dir: filepath.Join(t.TempDir(), "ws"), Template: VariantNamed, CreatePolicy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range templateFields(s) {
+		if f.Key == "template" {
+			if err := f.Set(s, VariantScoped); err != nil {
+				t.Fatalf("switching named → scoped: %v", err)
+			}
+		}
+	}
+	if s.Options.Template != VariantScoped || s.Options.CreatePolicy || s.Options.PolicyName != "" {
+		t.Errorf("after the switch: template %q, create-policy %v, policy name %q", s.Options.Template, s.Options.CreatePolicy, s.Options.PolicyName)
 	}
 }

@@ -69,7 +69,7 @@ func templateFields(s *Session) []Field {
 					o.PolicyName = DefaultPolicyName
 				}
 				if v != VariantNamed {
-					o.PolicyName = ""
+					o.PolicyName, o.CreatePolicy = "", false
 				}
 				if err := o.resolve(false); err != nil {
 					return err
@@ -77,7 +77,7 @@ func templateFields(s *Session) []Field {
 				if err := o.Validate(); err != nil {
 					return err
 				}
-				s.Options.Template, s.Options.PolicyName = o.Template, o.PolicyName
+				s.Options.Template, s.Options.PolicyName, s.Options.CreatePolicy = o.Template, o.PolicyName, o.CreatePolicy
 				return nil
 			}},
 		{Key: "create-policy", Label: "Create the policy if missing (named template)",
