@@ -1222,3 +1222,19 @@ func TestE2EDoctorBrokenCA(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EKeyTypeOnFinishedWorkspace: --key on a finished workspace changes nothing (keys are
+// replaced only with --force-new-keys), and the run says so instead of ignoring the flag.
+func TestE2EKeyTypeOnFinishedWorkspace(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	before := fileHash(t, filepath.Join(dir, pki.FileCAKey))
+	r := mustRun(t, "run", "--dir", dir, "--key", "ec256")
+	if !strings.Contains(r.out, "--key ec256 applies to keys jitpwiz creates") || !strings.Contains(r.out, "--force-new-keys") {
+		t.Errorf("no note that --key does not replace the existing keys:\n%s", r.out)
+	}
+	if fileHash(t, filepath.Join(dir, pki.FileCAKey)) != before {
+		t.Error("the CA key changed without --force-new-keys")
+	}
+}

@@ -97,6 +97,12 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 	r.emit(RunEvent{Event: "plan", Steps: planEv, Thing: s.Options.Thing, Dir: s.dir, Target: s.Options.Target},
 		fmt.Sprintf("jitpwiz: workspace %s, target %s, thing %s", s.dir, s.describeTarget(), s.Options.Thing))
 	if pending == 0 {
+		// Nothing runs, so ensureKey's note about a --key that differs from the existing
+		// keys is never reached: say it here rather than ignore the flag silently.
+		if kt := s.Options.KeyType; kt != "" && !s.CA.Supplied && s.CA.KeyType != "" && kt != s.CA.KeyType {
+			r.emit(RunEvent{Event: "progress", Message: "--key " + kt + " applies to new keys; the existing keys are kept"},
+				fmt.Sprintf("  note: --key %s applies to keys jitpwiz creates; the existing CA key is %s and is kept — add --force-new-keys to replace the keys (and redo what was made from them)", kt, s.CA.KeyType))
+		}
 		ok := true
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "everything is done"},
 			fmt.Sprintf("✓ all %d steps are already done for %s — nothing to do (another device: --thing NAME; start over: jitpwiz clean, or a new --dir)", total, s.Options.Thing))
