@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
@@ -29,8 +30,13 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		add("CA certificate is a valid CA (CA:TRUE, key matches, in validity)", s.relName(s.CA.CertFile)+" "+s.CA.Subject, true)
 	}
 	dev, devErr := pki.LoadCertFile(s.Path(d.CertFile))
-	if devErr != nil {
-		add("device certificate", fmt.Sprintf("%s: %v — run step 9", s.relName(d.CertFile), devErr), false)
+	switch {
+	case devErr == nil:
+	case s.DeviceFor(s.Options.Thing) == nil && len(s.Devices) > 0:
+		add("device "+s.Options.Thing, fmt.Sprintf("this workspace has no device %s (it has %s) — check --thing, or make it with: jitpwiz run --dir %s --thing %s",
+			s.Options.Thing, strings.Join(s.Things(), ", "), pki.ShellQuote(s.dir), pki.ShellQuote(s.Options.Thing)), false)
+	default:
+		add("device certificate", fmt.Sprintf("%s: %v — make it with: jitpwiz run --dir %s (step 9)", s.relName(d.CertFile), devErr, pki.ShellQuote(s.dir)), false)
 	}
 	if ca != nil && dev != nil {
 		err := pki.CheckIssuedBy(dev, ca.Cert, s.Now())
@@ -38,7 +44,7 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		add("certificate ID = SHA-256 of the leaf DER", pki.CertID(dev), true)
 	}
 	if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {
-		add("template "+FileTemplate, err.Error()+" — run step 7", false)
+		add("template "+FileTemplate, err.Error()+" — make it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 7)", false)
 	} else if rc, err := template.ParseRegistrationConfig(b); err != nil {
 		add("template "+FileTemplate+" is a valid registration config", err.Error(), false)
 	} else if t, err := template.Parse(rc.TemplateBody); err != nil {
@@ -57,7 +63,7 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		case err != nil:
 			add("CA registered in "+s.Region, err.Error(), false)
 		case desc == nil:
-			add("CA registered in "+s.Region, "no CA with ID "+short(s.CA.CertID)+" — run step 8 (or check --region)", false)
+			add("CA registered in "+s.Region, "no CA with ID "+short(s.CA.CertID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
 		default:
 			add("CA registered in "+s.Region, desc.ARN, true)
 			update := func(args ...string) string {

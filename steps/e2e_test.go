@@ -810,10 +810,16 @@ func TestE2EDoctor(t *testing.T) {
 	if strings.Contains(r.out, "✗") || countLines(r.out, "✓ ") < 8 {
 		t.Fatalf("doctor on a working workspace:\n%s", r)
 	}
+	// A thing the workspace does not have is named as such, with the command that makes it.
+	r = jitpwiz(t, "doctor", "--dir", dir, "--thing", "Nope")
+	if r.err == nil || !strings.Contains(r.out, "✗ device Nope: this workspace has no device Nope (it has DemoThing)") ||
+		!strings.Contains(r.out, "jitpwiz run --dir "+dir+" --thing Nope") {
+		t.Errorf("doctor --thing Nope:\n%s", r)
+	}
 	mustRun(t, "clean", "--dir", dir, "--yes")
 	r = jitpwiz(t, "doctor", "--dir", dir)
-	if r.err == nil || !strings.Contains(r.out, "✗ CA registered") {
-		t.Fatalf("doctor after clean should find the CA unregistered:\n%s", r)
+	if r.err == nil || !strings.Contains(r.out, "✗ CA registered") || !strings.Contains(r.out, "jitpwiz run --dir "+dir+" (step 8)") {
+		t.Fatalf("doctor after clean should find the CA unregistered and say how to register it:\n%s", r)
 	}
 	if r := jitpwiz(t, "doctor", "--dir", filepath.Join(dir, "nope")); r.err == nil || !strings.Contains(r.errOut, "no jitpwiz workspace") {
 		t.Errorf("doctor on no workspace:\n%s", r)
