@@ -382,8 +382,10 @@ func (o *Options) Validate() error {
 		if p == "" {
 			continue
 		}
-		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		if fi, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%s %s: no such file — give the path of a PEM file", flag, p)
+		} else if fi.IsDir() {
+			return fmt.Errorf("%s %s is a directory — give the path of a PEM file", flag, p)
 		}
 	}
 	if o.CreatePolicy && o.Template != VariantNamed {

@@ -73,6 +73,7 @@ func TestOpenBadInputWritesNothing(t *testing.T) {
 		{"template not json", Options{Template: notJSON}, "--template"},
 		{"template bad body", Options{Template: badTemplate}, "--template"},
 		{"ca cert without key", Options{CACertFile: notJSON}, "--ca-key"},
+		{"ca cert is a directory", Options{CACertFile: filepath.Dir(notJSON), CAKeyFile: notJSON}, "--ca-cert " + filepath.Dir(notJSON) + " is a directory"},
 		{"device without ca", Options{DeviceCertFile: notJSON, DeviceKeyFile: notJSON}, "--ca-cert"},
 		{"policy name without named", Options{PolicyName: "P"}, "--policy-name"},
 		{"create policy without named", Options{CreatePolicy: true}, "--create-policy"},
