@@ -50,9 +50,11 @@ func (s *Session) Connect(ctx context.Context) error {
 			s.localURL = lb.Config.EndpointURL
 			s.serverRoot, s.serverRootPath = lb.ServerRoot, lb.RootPath
 			cfg, ep = lb.Config, lb.Endpoint
-		case errors.As(err, &locked) && locked.Owner != nil && locked.Owner.EndpointURL != "":
+		case errors.As(err, &locked) && locked.Owner != nil && locked.Owner.Standalone && locked.Owner.EndpointURL != "":
 			// `jitpwiz local --dir` serves this very workspace in another shell: use it,
 			// as --endpoint-url would (run, doctor, clean and the wizard alike; nothing saved).
+			// Another run or wizard on the workspace is not shared: the lock keeps two
+			// processes from working on the same session at once.
 			var ierr error
 			if ep, s.serverRoot, s.serverRootPath, ierr = localInfo(ctx, locked.Owner.EndpointURL); ierr != nil {
 				return err

@@ -1120,19 +1120,28 @@ func TestE2ECommandsByHandAfterRun(t *testing.T) {
 }
 
 // TestE2EWorkspaceServedByJitpwizLocal: while `jitpwiz local --dir D` serves a workspace
-// (here: local.Start in this process, which holds its lock), doctor, run and clean on D use
-// that IoT Core instead of failing with advice about an --endpoint-url flag doctor and
-// clean do not have.
+// (here: local.Start in this process as Run starts it, holding the lock), doctor, run and
+// clean on D use that IoT Core instead of failing with advice about an --endpoint-url flag
+// doctor and clean do not have. A workspace busy with another run is not shared.
 func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	mustRun(t, "run", "--dir", dir, "--yes")
-	srv, err := local.Start(context.Background(), local.Options{Dir: dir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	busy, err := local.Start(context.Background(), local.Options{Dir: dir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--thing", "Busy")
+	if r.err == nil || !strings.Contains(r.errOut, "in use by another jitpwiz process") {
+		t.Errorf("a run while another run owns the workspace must be refused:\n%s", r)
+	}
+	busy.Close()
+	srv, err := local.Start(context.Background(), local.Options{Dir: dir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", Standalone: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	r := mustRun(t, "doctor", "--dir", dir)
+	r = mustRun(t, "doctor", "--dir", dir)
 	if !strings.Contains(r.out, "✓ CA ACTIVE") || strings.Contains(r.out, "cannot reach") {
 		t.Errorf("doctor did not check the cloud side through the running jitpwiz local:\n%s", r)
 	}

@@ -74,6 +74,9 @@ type Options struct {
 	// EndpointHost is what DescribeEndpoint returns and what the broker's certificate
 	// and SNI check accept besides localhost/127.0.0.1/::1. Default "localhost".
 	EndpointHost string
+	// Standalone marks the server as `jitpwiz local` serving the workspace for other
+	// jitpwiz processes (recorded in the owner file); Run sets it.
+	Standalone bool
 	// OnAPICall, if set, is called after every control-plane request.
 	OnAPICall func(api.Call)
 	// ShowAPICalls makes Run print every control-plane request among the events.
@@ -175,7 +178,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
 	if err := st.SetOwner(store.Owner{EndpointURL: s.EndpointURL(), MQTTHost: s.MQTTHost(), MQTTPort: s.MQTTPort(),
-		RootCAPath: b.RootCAPath(), Region: st.Region(), Started: time.Now()}); err != nil {
+		RootCAPath: b.RootCAPath(), Region: st.Region(), Started: time.Now(), Standalone: opts.Standalone}); err != nil {
 		opts.Logger.Warn("cannot record the server in the state directory", "err", err)
 	}
 	go func() {

@@ -367,6 +367,11 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 		done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0", Region: "eu-west-1", ShowAPICalls: true}, &out)
 	}()
 	banner := waitFor(t, &out, "Events (Ctrl+C to stop):")
+	// Run is `jitpwiz local`: it records itself as standalone, so other jitpwiz processes
+	// on this workspace use it rather than being refused.
+	if o, err := store.ReadOwner(StateDir(dir)); err != nil || o == nil || !o.Standalone { // Running(dir) is nil in-process
+		t.Errorf("Run's owner record %+v is not marked standalone", o)
+	}
 	for _, want := range []string{
 		"export AWS_ACCESS_KEY_ID=" + AccessKeyID + " AWS_SECRET_ACCESS_KEY=" + SecretAccessKey + " AWS_REGION=eu-west-1",
 		"--endpoint-url http://127.0.0.1:",

@@ -37,6 +37,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 		}
 	}
 	mu.Lock() // calls that arrive early wait until the banner is out
+	opts.Standalone = true
 	s, err := Start(ctx, opts)
 	if err != nil {
 		mu.Unlock()

@@ -33,6 +33,9 @@ type Owner struct {
 	RootCAPath  string    `json:"rootCAPath,omitempty"`
 	Region      string    `json:"region,omitempty"`
 	Started     time.Time `json:"started"`
+	// Standalone: the owner is `jitpwiz local`, which serves the workspace for others to
+	// use; otherwise it is a jitpwiz run or wizard working on the workspace itself.
+	Standalone bool `json:"standalone,omitempty"`
 }
 
 // LockedError is returned by Open when another process owns the directory.
