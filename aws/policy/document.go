@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
 )
 
 // MalformedPolicyException is the AWS error code for an invalid policy document.
@@ -72,12 +74,12 @@ type parser struct {
 	src string
 }
 
-func (p *parser) fail(n *node, path, format string, args ...any) error {
+func (p *parser) fail(n *strictjson.Node, path, format string, args ...any) error {
 	off := 0
 	if n != nil {
 		off = n.Off
 	}
-	line, col := lineCol(p.src, off)
+	line, col := strictjson.LineCol(p.src, off)
 	return &MalformedError{Reason: fmt.Sprintf(format, args...), Path: path, Offset: off, Line: line, Column: col}
 }
 
@@ -90,13 +92,13 @@ func Parse(doc string) (*Document, error) {
 	if len(doc) > MaxDocumentSize {
 		return nil, p.fail(nil, "", "the document is longer than %d characters", MaxDocumentSize)
 	}
-	root, err := parseJSON(doc)
+	root, err := strictjson.Parse(doc)
 	if err != nil {
-		je := err.(*jsonError)
-		line, col := lineCol(doc, je.Off)
+		je := err.(*strictjson.SyntaxError)
+		line, col := strictjson.LineCol(doc, je.Off)
 		return nil, &MalformedError{Reason: je.Msg, Offset: je.Off, Line: line, Column: col}
 	}
-	if root.Kind != kindObject {
+	if root.Kind != strictjson.Object {
 		return nil, p.fail(root, "", "the document must be a JSON object, not %s", root.Kind)
 	}
 	d := &Document{Source: doc}
@@ -105,7 +107,7 @@ func Parse(doc string) (*Document, error) {
 		v := root.Vals[i]
 		switch k {
 		case "Version":
-			if v.Kind != kindString {
+			if v.Kind != strictjson.String {
 				return nil, p.fail(v, "Version", "Version must be a string")
 			}
 			if v.Str != "2012-10-17" && v.Str != "2008-10-17" {
@@ -114,7 +116,7 @@ func Parse(doc string) (*Document, error) {
 			d.Version = v.Str
 		case "Statement":
 		case "Id":
-			if v.Kind != kindString {
+			if v.Kind != strictjson.String {
 				return nil, p.fail(v, "Id", "Id must be a string")
 			}
 		default:
@@ -125,11 +127,11 @@ func Parse(doc string) (*Document, error) {
 	if st == nil {
 		return nil, p.fail(root, "Statement", "the document has no Statement")
 	}
-	var elems []*node
+	var elems []*strictjson.Node
 	switch st.Kind {
-	case kindObject:
-		elems = []*node{st}
-	case kindArray:
+	case strictjson.Object:
+		elems = []*strictjson.Node{st}
+	case strictjson.Array:
 		elems = st.Vals
 		if len(elems) == 0 {
 			return nil, p.fail(st, "Statement", "Statement is an empty list")
@@ -139,7 +141,7 @@ func Parse(doc string) (*Document, error) {
 	}
 	for i, e := range elems {
 		path := fmt.Sprintf("Statement[%d]", i)
-		if st.Kind == kindObject {
+		if st.Kind == strictjson.Object {
 			path = "Statement"
 		}
 		s, err := p.statement(e, path)
@@ -152,14 +154,14 @@ func Parse(doc string) (*Document, error) {
 	return d, nil
 }
 
-func collectDupes(n *node, path string) []string {
+func collectDupes(n *strictjson.Node, path string) []string {
 	var out []string
 	for _, k := range n.Dupes {
 		out = append(out, joinPath(path, k))
 	}
 	for i, v := range n.Vals {
 		sub := path
-		if n.Kind == kindObject {
+		if n.Kind == strictjson.Object {
 			sub = joinPath(path, n.Keys[i])
 		} else {
 			sub = fmt.Sprintf("%s[%d]", path, i)
@@ -176,9 +178,9 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func (p *parser) statement(n *node, path string) (Statement, error) {
+func (p *parser) statement(n *strictjson.Node, path string) (Statement, error) {
 	var s Statement
-	if n.Kind != kindObject {
+	if n.Kind != strictjson.Object {
 		return s, p.fail(n, path, "each statement must be an object, not %s", n.Kind)
 	}
 	for i, k := range n.Keys {
@@ -186,12 +188,12 @@ func (p *parser) statement(n *node, path string) (Statement, error) {
 		kp := path + "." + k
 		switch k {
 		case "Sid":
-			if v.Kind != kindString {
+			if v.Kind != strictjson.String {
 				return s, p.fail(v, kp, "Sid must be a string")
 			}
 			s.Sid = v.Str
 		case "Effect":
-			if v.Kind != kindString || (v.Str != string(Allow) && v.Str != string(Deny)) {
+			if v.Kind != strictjson.String || (v.Str != string(Allow) && v.Str != string(Deny)) {
 				return s, p.fail(v, kp, "Effect must be \"Allow\" or \"Deny\"")
 			}
 			s.Effect = Effect(v.Str)
@@ -257,25 +259,25 @@ func (p *parser) statement(n *node, path string) (Statement, error) {
 	return s, nil
 }
 
-func elemNode(n *node, i int) *node {
-	if n.Kind == kindArray && i < len(n.Vals) {
+func elemNode(n *strictjson.Node, i int) *strictjson.Node {
+	if n.Kind == strictjson.Array && i < len(n.Vals) {
 		return n.Vals[i]
 	}
 	return n
 }
 
 // stringList accepts a string or a non-empty list of strings.
-func (p *parser) stringList(n *node, path, what string) ([]string, error) {
+func (p *parser) stringList(n *strictjson.Node, path, what string) ([]string, error) {
 	switch n.Kind {
-	case kindString:
+	case strictjson.String:
 		return []string{n.Str}, nil
-	case kindArray:
+	case strictjson.Array:
 		if len(n.Vals) == 0 {
 			return nil, p.fail(n, path, "%s is an empty list", what)
 		}
 		out := make([]string, 0, len(n.Vals))
 		for _, e := range n.Vals {
-			if e.Kind != kindString {
+			if e.Kind != strictjson.String {
 				return nil, p.fail(e, path, "%s must contain only strings, found %s", what, e.Kind)
 			}
 			out = append(out, e.Str)
@@ -313,8 +315,8 @@ var knownOperators = map[string]bool{
 	"BinaryEquals": true,
 }
 
-func (p *parser) conditions(n *node, path string) ([]Condition, error) {
-	if n.Kind != kindObject {
+func (p *parser) conditions(n *strictjson.Node, path string) ([]Condition, error) {
+	if n.Kind != strictjson.Object {
 		return nil, p.fail(n, path, "Condition must be an object, not %s", n.Kind)
 	}
 	var out []Condition
@@ -331,7 +333,7 @@ func (p *parser) conditions(n *node, path string) ([]Condition, error) {
 		if !knownOperators[base] {
 			return nil, p.fail(block, opPath, "unknown condition operator %q", op)
 		}
-		if block.Kind != kindObject {
+		if block.Kind != strictjson.Object {
 			return nil, p.fail(block, opPath, "condition operator %s must map keys to values, not %s", op, block.Kind)
 		}
 		if len(block.Keys) == 0 {
@@ -342,19 +344,19 @@ func (p *parser) conditions(n *node, path string) ([]Condition, error) {
 			kp := opPath + "." + key
 			var vals []string
 			switch v.Kind {
-			case kindString, kindNumber:
+			case strictjson.String, strictjson.Number:
 				vals = []string{v.Str}
-			case kindBool:
+			case strictjson.Boolean:
 				vals = []string{fmt.Sprint(v.Bool)}
-			case kindArray:
+			case strictjson.Array:
 				if len(v.Vals) == 0 {
 					return nil, p.fail(v, kp, "condition values list is empty")
 				}
 				for _, e := range v.Vals {
 					switch e.Kind {
-					case kindString, kindNumber:
+					case strictjson.String, strictjson.Number:
 						vals = append(vals, e.Str)
-					case kindBool:
+					case strictjson.Boolean:
 						vals = append(vals, fmt.Sprint(e.Bool))
 					default:
 						return nil, p.fail(e, kp, "condition values must be strings, numbers or booleans, found %s", e.Kind)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
@@ -264,7 +265,7 @@ func (e *evaluator) policy(r *Resource) (*PolicyPlan, error) {
 	}
 	n := r.props.Get("PolicyDocument")
 	var doc string
-	if n.Kind == kindObject && !isIntrinsic(n) {
+	if n.Kind == strictjson.Object && !isIntrinsic(n) {
 		doc = compactJSON(n)
 	} else {
 		var err error
@@ -293,7 +294,7 @@ type value struct {
 	isList bool
 }
 
-func (e *evaluator) str(n *node, path string) (string, error) {
+func (e *evaluator) str(n *strictjson.Node, path string) (string, error) {
 	v, err := e.eval(n, path)
 	if err != nil {
 		return "", err
@@ -304,7 +305,7 @@ func (e *evaluator) str(n *node, path string) (string, error) {
 	return v.s, nil
 }
 
-func (e *evaluator) list(n *node, path string) ([]string, error) {
+func (e *evaluator) list(n *strictjson.Node, path string) ([]string, error) {
 	v, err := e.eval(n, path)
 	if err != nil {
 		return nil, err
@@ -315,11 +316,11 @@ func (e *evaluator) list(n *node, path string) ([]string, error) {
 	return v.l, nil
 }
 
-func (e *evaluator) eval(n *node, path string) (value, error) {
+func (e *evaluator) eval(n *strictjson.Node, path string) (value, error) {
 	switch n.Kind {
-	case kindString:
+	case strictjson.String:
 		return value{s: n.Str}, nil
-	case kindArray:
+	case strictjson.Array:
 		out := make([]string, 0, len(n.Vals))
 		for i, el := range n.Vals {
 			s, err := e.str(el, fmt.Sprintf("%s[%d]", path, i))
@@ -329,7 +330,7 @@ func (e *evaluator) eval(n *node, path string) (value, error) {
 			out = append(out, s)
 		}
 		return value{l: out, isList: true}, nil
-	case kindObject:
+	case strictjson.Object:
 		if !isIntrinsic(n) || len(n.Keys) != 1 {
 			return value{}, invalid(path, "Expected a string or an intrinsic function, found an object")
 		}
@@ -338,10 +339,10 @@ func (e *evaluator) eval(n *node, path string) (value, error) {
 	return value{}, invalid(path, "Expected a string, found %s", n.Kind)
 }
 
-func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
+func (e *evaluator) fn(name string, arg *strictjson.Node, fp string) (value, error) {
 	switch name {
 	case "Ref":
-		if arg.Kind != kindString {
+		if arg.Kind != strictjson.String {
 			return value{}, invalid(fp, "Ref takes a parameter name string")
 		}
 		v, ok := e.params[arg.Str]
@@ -351,7 +352,7 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 		}
 		return value{s: v}, nil
 	case "Fn::Join":
-		if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString {
+		if arg.Kind != strictjson.Array || len(arg.Vals) != 2 || arg.Vals[0].Kind != strictjson.String {
 			return value{}, invalid(fp, "Fn::Join takes [\"delimiter\", [values...]]")
 		}
 		l, err := e.list(arg.Vals[1], fp+"[1]")
@@ -360,7 +361,7 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 		}
 		return value{s: strings.Join(l, arg.Vals[0].Str)}, nil
 	case "Fn::Split":
-		if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString || arg.Vals[0].Str == "" {
+		if arg.Kind != strictjson.Array || len(arg.Vals) != 2 || arg.Vals[0].Kind != strictjson.String || arg.Vals[0].Str == "" {
 			return value{}, invalid(fp, "Fn::Split takes [\"delimiter\", \"string\"]")
 		}
 		s, err := e.str(arg.Vals[1], fp+"[1]")
@@ -369,11 +370,11 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 		}
 		return value{l: strings.Split(s, arg.Vals[0].Str), isList: true}, nil
 	case "Fn::Select":
-		if arg.Kind != kindArray || len(arg.Vals) != 2 {
+		if arg.Kind != strictjson.Array || len(arg.Vals) != 2 {
 			return value{}, invalid(fp, "Fn::Select takes [index, [values...]]")
 		}
 		var idxText string
-		if arg.Vals[0].Kind == kindNumber {
+		if arg.Vals[0].Kind == strictjson.Number {
 			idxText = arg.Vals[0].Str
 		} else {
 			s, err := e.str(arg.Vals[0], fp+"[0]")
@@ -397,7 +398,7 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 	case "Fn::Sub":
 		return e.sub(arg, fp)
 	case "Fn::FindInMap":
-		if arg.Kind != kindArray || len(arg.Vals) != 3 {
+		if arg.Kind != strictjson.Array || len(arg.Vals) != 3 {
 			return value{}, invalid(fp, "Fn::FindInMap takes [\"MapName\", \"TopLevelKey\", \"SecondLevelKey\"]")
 		}
 		var keys [3]string
@@ -427,13 +428,13 @@ func (e *evaluator) fn(name string, arg *node, fp string) (value, error) {
 
 // sub implements Fn::Sub: ${Name} is replaced by the variable map's value or
 // the parameter's value; ${!Literal} produces ${Literal}.
-func (e *evaluator) sub(arg *node, fp string) (value, error) {
+func (e *evaluator) sub(arg *strictjson.Node, fp string) (value, error) {
 	var tmpl string
 	vars := map[string]string{}
 	switch {
-	case arg.Kind == kindString:
+	case arg.Kind == strictjson.String:
 		tmpl = arg.Str
-	case arg.Kind == kindArray && len(arg.Vals) == 2 && arg.Vals[0].Kind == kindString && arg.Vals[1].Kind == kindObject:
+	case arg.Kind == strictjson.Array && len(arg.Vals) == 2 && arg.Vals[0].Kind == strictjson.String && arg.Vals[1].Kind == strictjson.Object:
 		tmpl = arg.Vals[0].Str
 		m := arg.Vals[1]
 		for i, k := range m.Keys {
@@ -488,7 +489,7 @@ func refFix(name string) string {
 }
 
 // compactJSON serialises a node as compact JSON, keeping key order.
-func compactJSON(n *node) string {
+func compactJSON(n *strictjson.Node) string {
 	var b strings.Builder
 	writeJSON(&b, n, "", "")
 	return b.String()

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
@@ -65,24 +66,24 @@ func (t *Template) Refs() []Ref {
 	return out
 }
 
-func walkRefs(n *node, path string, out *[]Ref) {
+func walkRefs(n *strictjson.Node, path string, out *[]Ref) {
 	if n == nil {
 		return
 	}
 	switch n.Kind {
-	case kindObject:
-		if len(n.Keys) == 1 && n.Keys[0] == "Ref" && n.Vals[0].Kind == kindString {
+	case strictjson.Object:
+		if len(n.Keys) == 1 && n.Keys[0] == "Ref" && n.Vals[0].Kind == strictjson.String {
 			*out = append(*out, Ref{Name: n.Vals[0].Str, Path: path + ".Ref"})
 			return
 		}
 		if len(n.Keys) == 1 && n.Keys[0] == "Fn::Sub" {
 			arg := n.Vals[0]
 			tmpl := arg
-			var vars *node
-			if arg.Kind == kindArray && len(arg.Vals) == 2 {
+			var vars *strictjson.Node
+			if arg.Kind == strictjson.Array && len(arg.Vals) == 2 {
 				tmpl, vars = arg.Vals[0], arg.Vals[1]
 			}
-			if tmpl.Kind == kindString {
+			if tmpl.Kind == strictjson.String {
 				for _, name := range subVars(tmpl.Str) {
 					if vars.Get(name) == nil {
 						*out = append(*out, Ref{Name: name, Path: path + ".Fn::Sub"})
@@ -97,7 +98,7 @@ func walkRefs(n *node, path string, out *[]Ref) {
 		for i, k := range n.Keys {
 			walkRefs(n.Vals[i], path+"."+k, out)
 		}
-	case kindArray:
+	case strictjson.Array:
 		for i, v := range n.Vals {
 			walkRefs(v, fmt.Sprintf("%s[%d]", path, i), out)
 		}
@@ -191,9 +192,9 @@ func (l *linter) hasErrors() bool {
 	return false
 }
 
-func (l *linter) placeholders(n *node, path string) {
+func (l *linter) placeholders(n *strictjson.Node, path string) {
 	switch n.Kind {
-	case kindString:
+	case strictjson.String:
 		for _, m := range uniq(placeholderRE.FindAllString(n.Str, -1)) {
 			fix := "replace it with the real value"
 			switch m {
@@ -205,11 +206,11 @@ func (l *linter) placeholders(n *node, path string) {
 			}
 			l.add(SeverityError, path, fmt.Sprintf("the placeholder %s is still in the template", m), fix)
 		}
-	case kindObject:
+	case strictjson.Object:
 		for i, k := range n.Keys {
 			l.placeholders(n.Vals[i], joinPath(path, k))
 		}
-	case kindArray:
+	case strictjson.Array:
 		for i, v := range n.Vals {
 			l.placeholders(v, fmt.Sprintf("%s[%d]", path, i))
 		}
@@ -282,17 +283,17 @@ func (l *linter) resources() {
 			"add \"certificate\": {\"Type\": \"AWS::IoT::Certificate\", \"Properties\": {\"CertificateId\": {\"Ref\": \"AWS::IoT::Certificate::Id\"}, \"Status\": \"ACTIVE\"}}")
 	} else {
 		id := cert.props.Get("CertificateId")
-		if id == nil || !(len(id.Keys) == 1 && id.Keys[0] == "Ref" && id.Vals[0].Kind == kindString && id.Vals[0].Str == ParamID) {
+		if id == nil || !(len(id.Keys) == 1 && id.Keys[0] == "Ref" && id.Vals[0].Kind == strictjson.String && id.Vals[0].Str == ParamID) {
 			l.add(SeverityError, cert.Path+".Properties", "JITP needs CertificateId: {\"Ref\": \"AWS::IoT::Certificate::Id\"} to activate the device's own certificate",
 				"set CertificateId to {\"Ref\": \"AWS::IoT::Certificate::Id\"}")
 		}
-		if s := cert.props.Get("Status"); s != nil && s.Kind == kindString && s.Str == "INACTIVE" {
+		if s := cert.props.Get("Status"); s != nil && s.Kind == strictjson.String && s.Str == "INACTIVE" {
 			l.add(SeverityWarning, cert.Path+".Properties.Status", "the certificate is provisioned INACTIVE, so the device cannot connect afterwards",
 				"set Status to ACTIVE")
 		}
 	}
 	if th := l.t.Resource(TypeThing); th != nil {
-		if n := th.props.Get("ThingName"); n != nil && n.Kind == kindString {
+		if n := th.props.Get("ThingName"); n != nil && n.Kind == strictjson.String {
 			if err := CheckThingName(n.Str); err != nil {
 				l.add(SeverityError, th.Path+".Properties.ThingName", "provisioning would fail: "+err.Error(),
 					"thing names are 1-128 characters of letters, digits, ':', '_' and '-'")
@@ -301,7 +302,7 @@ func (l *linter) resources() {
 					"name the thing from the certificate: {\"Ref\": \"AWS::IoT::Certificate::CommonName\"}")
 			}
 		}
-		if ap := th.props.Get("AttributePayload"); ap != nil && ap.Kind == kindObject && len(ap.Keys) > 3 && th.props.Get("ThingTypeName") == nil {
+		if ap := th.props.Get("AttributePayload"); ap != nil && ap.Kind == strictjson.Object && len(ap.Keys) > 3 && th.props.Get("ThingTypeName") == nil {
 			l.add(SeverityWarning, th.Path+".Properties.AttributePayload", fmt.Sprintf("a thing without a thing type may have at most 3 attributes; this one gets %d", len(ap.Keys)),
 				"add a ThingTypeName (the type must exist), or keep 3 attributes")
 		}
@@ -339,9 +340,9 @@ func (l *linter) policies(plan *Plan) {
 	switch {
 	case plan != nil && plan.Policy != nil:
 		doc = plan.Policy.Document
-	case n.Kind == kindString:
+	case n.Kind == strictjson.String:
 		doc = n.Str
-	case n.Kind == kindObject && !isIntrinsic(n):
+	case n.Kind == strictjson.Object && !isIntrinsic(n):
 		doc = compactJSON(n)
 	case l.computedPolicyErr != nil:
 		l.add(SeverityError, path, l.computedPolicyErr.Message, l.computedPolicyErr.Fix)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
@@ -155,24 +156,24 @@ func jsonString(s string) string {
 }
 
 // writeJSON serialises n keeping key order; indent "" means compact.
-func writeJSON(b *strings.Builder, n *node, prefix, indent string) {
+func writeJSON(b *strings.Builder, n *strictjson.Node, prefix, indent string) {
 	nl := func(p string) {
 		if indent != "" {
 			b.WriteString("\n" + p)
 		}
 	}
 	switch n.Kind {
-	case kindNull:
+	case strictjson.Null:
 		b.WriteString("null")
-	case kindBool:
+	case strictjson.Boolean:
 		fmt.Fprint(b, n.Bool)
-	case kindNumber:
+	case strictjson.Number:
 		b.WriteString(n.Str)
-	case kindString:
+	case strictjson.String:
 		b.WriteString(jsonString(n.Str))
-	case kindArray, kindObject:
+	case strictjson.Array, strictjson.Object:
 		open, closing := "[", "]"
-		if n.Kind == kindObject {
+		if n.Kind == strictjson.Object {
 			open, closing = "{", "}"
 		}
 		b.WriteString(open)
@@ -185,7 +186,7 @@ func writeJSON(b *strings.Builder, n *node, prefix, indent string) {
 				b.WriteString(",")
 			}
 			nl(prefix + indent)
-			if n.Kind == kindObject {
+			if n.Kind == strictjson.Object {
 				b.WriteString(jsonString(n.Keys[i]))
 				b.WriteString(":")
 				if indent != "" {
@@ -224,24 +225,24 @@ type PrettyPolicy struct {
 
 // PrettyParts is Pretty split into the indented template and its decoded policies.
 func PrettyParts(body string) (string, []PrettyPolicy, error) {
-	root, err := parseJSON(body)
+	root, err := strictjson.Parse(body)
 	if err != nil {
-		je := err.(*jsonError)
-		line, col := lineCol(body, je.Off)
+		je := err.(*strictjson.SyntaxError)
+		line, col := strictjson.LineCol(body, je.Off)
 		return "", nil, fmt.Errorf("template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
 	}
 	var b strings.Builder
 	writeJSON(&b, root, "", "  ")
 	var docs []PrettyPolicy
-	if res := root.Get("Resources"); res != nil && res.Kind == kindObject {
+	if res := root.Get("Resources"); res != nil && res.Kind == strictjson.Object {
 		for i, id := range res.Keys {
 			props := res.Vals[i].Get("Properties")
 			doc := props.Get("PolicyDocument")
-			if doc == nil || doc.Kind != kindString {
+			if doc == nil || doc.Kind != strictjson.String {
 				continue
 			}
 			pp := PrettyPolicy{Path: "Resources." + id + ".Properties.PolicyDocument", Pretty: doc.Str}
-			if dn, err := parseJSON(doc.Str); err == nil {
+			if dn, err := strictjson.Parse(doc.Str); err == nil {
 				var db strings.Builder
 				writeJSON(&db, dn, "", "  ")
 				pp.Pretty = db.String()

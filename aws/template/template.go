@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
 )
 
 // Resource types a JITP template may declare.
@@ -58,7 +60,7 @@ type Resource struct {
 	Path      string // "Resources.<LogicalID>"
 	// Override is the resource's OverrideSettings (property -> DO_NOTHING|REPLACE|FAIL|MERGE).
 	Override map[string]string
-	props    *node
+	props    *strictjson.Node
 }
 
 // Template is a parsed, validated provisioning template.
@@ -67,8 +69,8 @@ type Template struct {
 	Parameters map[string]Parameter
 	ParamOrder []string   // parameter names in source order
 	Resources  []Resource // in source order
-	mappings   *node
-	root       *node
+	mappings   *strictjson.Node
+	root       *strictjson.Node
 }
 
 // Resource returns the first resource of the given type, or nil.
@@ -114,15 +116,15 @@ func Parse(body string) (*Template, error) {
 			Message: fmt.Sprintf("1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to %d (it has %d)", MaxTemplateBody, n),
 			Fix:     "shorten the template, or attach an existing policy by PolicyName instead of an inline PolicyDocument"}
 	}
-	root, err := parseJSON(body)
+	root, err := strictjson.Parse(body)
 	if err != nil {
-		je := err.(*jsonError)
-		line, col := lineCol(body, je.Off)
+		je := err.(*strictjson.SyntaxError)
+		line, col := strictjson.LineCol(body, je.Off)
 		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
 		e.Fix = "check the escaping: inside templateBody every quote of the template is written \\\" and every quote of an inline PolicyDocument \\\\\\\""
 		return nil, e
 	}
-	if root.Kind != kindObject {
+	if root.Kind != strictjson.Object {
 		return nil, invalid("", "The template must be a JSON object, not %s", root.Kind)
 	}
 	t := &Template{Body: body, Parameters: map[string]Parameter{}, root: root}
@@ -154,7 +156,7 @@ func Parse(body string) (*Template, error) {
 	if res == nil {
 		return nil, invalid("Resources", "The template has no Resources section")
 	}
-	if res.Kind != kindObject {
+	if res.Kind != strictjson.Object {
 		return nil, invalid("Resources", "Resources must be an object, not %s", res.Kind)
 	}
 	if len(res.Keys) == 0 {
@@ -182,13 +184,13 @@ func lastSegment(path string) string {
 	return path
 }
 
-func firstDup(n *node, path string) string {
+func firstDup(n *strictjson.Node, path string) string {
 	if len(n.Dupes) > 0 {
 		return joinPath(path, n.Dupes[0])
 	}
 	for i, v := range n.Vals {
 		sub := fmt.Sprintf("%s[%d]", path, i)
-		if n.Kind == kindObject {
+		if n.Kind == strictjson.Object {
 			sub = joinPath(path, n.Keys[i])
 		}
 		if d := firstDup(v, sub); d != "" {
@@ -205,14 +207,14 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func (t *Template) parseParameters(n *node) error {
-	if n.Kind != kindObject {
+func (t *Template) parseParameters(n *strictjson.Node) error {
+	if n.Kind != strictjson.Object {
 		return invalid("Parameters", "Parameters must be an object, not %s", n.Kind)
 	}
 	for i, name := range n.Keys {
 		v := n.Vals[i]
 		path := "Parameters." + name
-		if v.Kind != kindObject {
+		if v.Kind != strictjson.Object {
 			return invalid(path, "Parameter %s must be an object like {\"Type\": \"String\"}, not %s", name, v.Kind)
 		}
 		p := Parameter{Name: name}
@@ -220,12 +222,12 @@ func (t *Template) parseParameters(n *node) error {
 			pv := v.Vals[j]
 			switch k {
 			case "Type":
-				if pv.Kind != kindString || pv.Str != "String" {
+				if pv.Kind != strictjson.String || pv.Str != "String" {
 					return invalid(path+".Type", "Parameter %s has Type %s; only \"String\" is supported", name, describe(pv))
 				}
 				p.Type = pv.Str
 			case "Default":
-				if pv.Kind != kindString {
+				if pv.Kind != strictjson.String {
 					return invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.Kind)
 				}
 				s := pv.Str
@@ -244,31 +246,31 @@ func (t *Template) parseParameters(n *node) error {
 	return nil
 }
 
-func describe(n *node) string {
-	if n.Kind == kindString {
+func describe(n *strictjson.Node) string {
+	if n.Kind == strictjson.String {
 		return strconv.Quote(n.Str)
 	}
 	return n.Kind.String()
 }
 
-func checkMappings(n *node) error {
-	if n.Kind != kindObject {
+func checkMappings(n *strictjson.Node) error {
+	if n.Kind != strictjson.Object {
 		return invalid("Mappings", "Mappings must be an object, not %s", n.Kind)
 	}
 	for i, name := range n.Keys {
 		m := n.Vals[i]
 		path := "Mappings." + name
-		if m.Kind != kindObject {
+		if m.Kind != strictjson.Object {
 			return invalid(path, "Mapping %s must be an object of top-level keys, not %s", name, m.Kind)
 		}
 		for j, k := range m.Keys {
 			second := m.Vals[j]
-			if second.Kind != kindObject {
+			if second.Kind != strictjson.Object {
 				return invalid(path+"."+k, "Mapping %s.%s must be an object of second-level keys, not %s", name, k, second.Kind)
 			}
 			for l, k2 := range second.Keys {
 				v := second.Vals[l]
-				if !(v.Kind == kindString || (v.Kind == kindArray && allStrings(v))) {
+				if !(v.Kind == strictjson.String || (v.Kind == strictjson.Array && allStrings(v))) {
 					return invalid(path+"."+k+"."+k2, "Mapping values must be strings or lists of strings, not %s", v.Kind)
 				}
 			}
@@ -277,26 +279,26 @@ func checkMappings(n *node) error {
 	return nil
 }
 
-func allStrings(n *node) bool {
+func allStrings(n *strictjson.Node) bool {
 	for _, e := range n.Vals {
-		if e.Kind != kindString {
+		if e.Kind != strictjson.String {
 			return false
 		}
 	}
 	return true
 }
 
-func (t *Template) parseResource(id string, n *node) (Resource, error) {
+func (t *Template) parseResource(id string, n *strictjson.Node) (Resource, error) {
 	path := "Resources." + id
 	r := Resource{LogicalID: id, Path: path}
-	if n.Kind != kindObject {
+	if n.Kind != strictjson.Object {
 		return r, invalid(path, "Resource %s must be an object, not %s", id, n.Kind)
 	}
 	for i, k := range n.Keys {
 		v := n.Vals[i]
 		switch k {
 		case "Type":
-			if v.Kind != kindString {
+			if v.Kind != strictjson.String {
 				return r, invalid(path+".Type", "The Type of resource %s must be a string", id)
 			}
 			switch v.Str {
@@ -306,7 +308,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 				return r, invalid(path+".Type", "Resource type %q is not supported (use %s, %s or %s)", v.Str, TypeThing, TypeCertificate, TypePolicy)
 			}
 		case "Properties":
-			if v.Kind != kindObject {
+			if v.Kind != strictjson.Object {
 				return r, invalid(path+".Properties", "Properties of resource %s must be an object, not %s", id, v.Kind)
 			}
 			r.props = v
@@ -326,7 +328,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 		if allowed == nil {
 			return r, invalid(path+".OverrideSettings", "OverrideSettings are not available for %s resources", r.Type)
 		}
-		if ov.Kind != kindObject {
+		if ov.Kind != strictjson.Object {
 			return r, invalid(path+".OverrideSettings", "OverrideSettings must be an object, not %s", ov.Kind)
 		}
 		r.Override = map[string]string{}
@@ -336,7 +338,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 			if !ok {
 				return r, invalid(path+".OverrideSettings."+k, "%s cannot be overridden for %s (allowed: %s)", k, r.Type, strings.Join(sortedKeys(allowed), ", "))
 			}
-			if v.Kind != kindString || !has(vals, v.Str) {
+			if v.Kind != strictjson.String || !has(vals, v.Str) {
 				return r, invalid(path+".OverrideSettings."+k, "OverrideSettings value for %s must be one of %s, not %s", k, strings.Join(vals, ", "), describe(v))
 			}
 			r.Override[k] = v.Str
@@ -366,7 +368,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 		case "PackageVersions":
 			// Newer fleet-provisioning property; not used by JITP. Accepted and ignored.
 		case "PolicyDocument":
-			if v.Kind == kindObject && !isIntrinsic(v) {
+			if v.Kind == strictjson.Object && !isIntrinsic(v) {
 				break // inline JSON object form (fleet provisioning example)
 			}
 			err = checkExpr(v, pp+"."+k, wantString)
@@ -392,7 +394,7 @@ func (t *Template) parseResource(id string, n *node) (Resource, error) {
 		if n != 1 {
 			return r, invalid(pp, "The %s resource %s needs exactly one of CertificateId, CertificateSigningRequest or CertificatePem (JITP uses CertificateId: {\"Ref\": \"AWS::IoT::Certificate::Id\"})", TypeCertificate, id)
 		}
-		if s := r.props.Get("Status"); s != nil && s.Kind == kindString && !strings.EqualFold(s.Str, "ACTIVE") && !strings.EqualFold(s.Str, "INACTIVE") {
+		if s := r.props.Get("Status"); s != nil && s.Kind == strictjson.String && !strings.EqualFold(s.Str, "ACTIVE") && !strings.EqualFold(s.Str, "INACTIVE") {
 			return r, invalid(pp+".Status", "Certificate Status must be ACTIVE or INACTIVE, not %q", s.Str)
 		}
 	case TypePolicy:
@@ -413,11 +415,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func checkAttributePayload(n *node, path string) error {
+func checkAttributePayload(n *strictjson.Node, path string) error {
 	if isIntrinsic(n) {
 		return invalid(path, "AttributePayload must be an object of attribute names to values; an intrinsic function cannot produce it")
 	}
-	if n.Kind != kindObject {
+	if n.Kind != strictjson.Object {
 		return invalid(path, "AttributePayload must be an object of attribute names to values, not %s", n.Kind)
 	}
 	for i, k := range n.Keys {
@@ -436,8 +438,8 @@ const (
 	wantAny
 )
 
-func isIntrinsic(n *node) bool {
-	if n.Kind != kindObject || len(n.Keys) == 0 {
+func isIntrinsic(n *strictjson.Node) bool {
+	if n.Kind != strictjson.Object || len(n.Keys) == 0 {
 		return false
 	}
 	for _, k := range n.Keys {
@@ -451,14 +453,14 @@ func isIntrinsic(n *node) bool {
 var supportedFns = map[string]bool{"Ref": true, "Fn::Join": true, "Fn::Select": true, "Fn::Split": true, "Fn::Sub": true, "Fn::FindInMap": true}
 
 // checkExpr validates the static shape of a value expression.
-func checkExpr(n *node, path string, w want) error {
+func checkExpr(n *strictjson.Node, path string, w want) error {
 	switch n.Kind {
-	case kindString:
+	case strictjson.String:
 		if w == wantList {
 			return invalid(path, "Expected a list of strings, found a string")
 		}
 		return nil
-	case kindArray:
+	case strictjson.Array:
 		if w == wantString {
 			return invalid(path, "Expected a string, found a list")
 		}
@@ -468,7 +470,7 @@ func checkExpr(n *node, path string, w want) error {
 			}
 		}
 		return nil
-	case kindObject:
+	case strictjson.Object:
 		if !isIntrinsic(n) {
 			return invalid(path, "Expected %s, found an object (intrinsic functions are written {\"Ref\": ...} or {\"Fn::Join\": ...})", w)
 		}
@@ -482,11 +484,11 @@ func checkExpr(n *node, path string, w want) error {
 		}
 		switch fn {
 		case "Ref":
-			if arg.Kind != kindString || arg.Str == "" {
+			if arg.Kind != strictjson.String || arg.Str == "" {
 				return invalid(fp, "Ref takes a parameter name string")
 			}
 		case "Fn::Join":
-			if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString {
+			if arg.Kind != strictjson.Array || len(arg.Vals) != 2 || arg.Vals[0].Kind != strictjson.String {
 				return invalid(fp, "Fn::Join takes [\"delimiter\", [values...]]")
 			}
 			if err := checkExpr(arg.Vals[1], fp+"[1]", wantList); err != nil {
@@ -496,7 +498,7 @@ func checkExpr(n *node, path string, w want) error {
 				return invalid(fp, "Fn::Join produces a string, but a list is expected here")
 			}
 		case "Fn::Split":
-			if arg.Kind != kindArray || len(arg.Vals) != 2 || arg.Vals[0].Kind != kindString || arg.Vals[0].Str == "" {
+			if arg.Kind != strictjson.Array || len(arg.Vals) != 2 || arg.Vals[0].Kind != strictjson.String || arg.Vals[0].Str == "" {
 				return invalid(fp, "Fn::Split takes [\"delimiter\", \"string\"]")
 			}
 			if err := checkExpr(arg.Vals[1], fp+"[1]", wantString); err != nil {
@@ -506,16 +508,16 @@ func checkExpr(n *node, path string, w want) error {
 				return invalid(fp, "Fn::Split produces a list, but a string is expected here")
 			}
 		case "Fn::Select":
-			if arg.Kind != kindArray || len(arg.Vals) != 2 {
+			if arg.Kind != strictjson.Array || len(arg.Vals) != 2 {
 				return invalid(fp, "Fn::Select takes [index, [values...]]")
 			}
 			idx := arg.Vals[0]
 			switch idx.Kind {
-			case kindNumber, kindString:
+			case strictjson.Number, strictjson.String:
 				if i, err := strconv.Atoi(idx.Str); err != nil || i < 0 {
 					return invalid(fp+"[0]", "Fn::Select index must be a whole number of 0 or more, not %s", describe(idx))
 				}
-			case kindObject:
+			case strictjson.Object:
 				if err := checkExpr(idx, fp+"[0]", wantString); err != nil {
 					return err
 				}
@@ -530,8 +532,8 @@ func checkExpr(n *node, path string, w want) error {
 			}
 		case "Fn::Sub":
 			switch {
-			case arg.Kind == kindString:
-			case arg.Kind == kindArray && len(arg.Vals) == 2 && arg.Vals[0].Kind == kindString && arg.Vals[1].Kind == kindObject && !isIntrinsic(arg.Vals[1]):
+			case arg.Kind == strictjson.String:
+			case arg.Kind == strictjson.Array && len(arg.Vals) == 2 && arg.Vals[0].Kind == strictjson.String && arg.Vals[1].Kind == strictjson.Object && !isIntrinsic(arg.Vals[1]):
 				vars := arg.Vals[1]
 				for i, k := range vars.Keys {
 					if err := checkExpr(vars.Vals[i], fp+"[1]."+k, wantString); err != nil {
@@ -545,7 +547,7 @@ func checkExpr(n *node, path string, w want) error {
 				return invalid(fp, "Fn::Sub produces a string, but a list is expected here")
 			}
 		case "Fn::FindInMap":
-			if arg.Kind != kindArray || len(arg.Vals) != 3 {
+			if arg.Kind != strictjson.Array || len(arg.Vals) != 3 {
 				return invalid(fp, "Fn::FindInMap takes [\"MapName\", \"TopLevelKey\", \"SecondLevelKey\"]")
 			}
 			for i, e := range arg.Vals {
