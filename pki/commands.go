@@ -145,6 +145,13 @@ func VerifyCommand(caCertFile, certFile string) Command {
 	return Command{"check that " + certFile + " was signed by the CA", join("openssl", "verify", "-CAfile", caCertFile, certFile)}
 }
 
+// VerifyIntermediateCommand is VerifyCommand for a CA that is not self-signed (an
+// intermediate): without its root in -CAfile openssl stops at "unable to get issuer
+// certificate" unless -partial_chain lets it trust the intermediate itself.
+func VerifyIntermediateCommand(caCertFile, certFile string) Command {
+	return Command{"check that " + certFile + " was signed by the (intermediate) CA", join("openssl", "verify", "-partial_chain", "-CAfile", caCertFile, certFile)}
+}
+
 // ShowCertCommand prints a certificate in readable form.
 func ShowCertCommand(certFile string) Command {
 	return Command{"show " + certFile, join("openssl", "x509", "-in", certFile, "-noout", "-text")}

@@ -45,6 +45,7 @@ func TestCommandsMatchWalkthrough(t *testing.T) {
 		CSRCommand(FileDeviceKey, FileDeviceCSR, Subject{Country: "IN", CommonName: "DemoThing"}).Line:   `openssl req -new -sha256 -key deviceCert.key -out deviceCert.csr -subj "/C=IN/CN=DemoThing"`,
 		BundleCommand(FileDeviceCert, FileCACert, FileDeviceBundle).Line:                                 "cat deviceCert.crt deviceRootCA.pem > deviceCertAndCACert.crt",
 		VerifyCommand(FileCACert, FileDeviceCert).Line:                                                   "openssl verify -CAfile deviceRootCA.pem deviceCert.crt",
+		VerifyIntermediateCommand("inter.pem", FileDeviceCert).Line:                                      "openssl verify -partial_chain -CAfile inter.pem deviceCert.crt",
 	}
 	for got, w := range want {
 		if got != w {

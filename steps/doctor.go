@@ -40,7 +40,7 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	}
 	if ca != nil && dev != nil {
 		err := pki.CheckIssuedBy(dev, ca.Cert, s.Now())
-		add("device certificate signed by the CA", evidence(err, "openssl verify -CAfile "+s.caCertName()+" "+s.relName(d.CertFile)+": OK"), err == nil)
+		add("device certificate signed by the CA", evidence(err, s.verifyCommand(s.relName(d.CertFile)).Line+": OK"), err == nil)
 		add("certificate ID = SHA-256 of the leaf DER", pki.CertID(dev), true)
 	}
 	if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {

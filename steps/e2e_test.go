@@ -565,6 +565,20 @@ func TestE2EBringYourOwnPKI(t *testing.T) {
 		t.Errorf("registered CA %s, want the intermediate %s", s.CA.RegisteredID, pki.CertID(ca))
 	}
 	checkProvisioned(t, s, "Customer-Device-7", map[string]string{"country": "US"})
+	// The shown openssl verify lines work by hand for the intermediate (openssl needs
+	// -partial_chain to accept an intermediate without its root).
+	for _, id := range []steps.ID{steps.IDDeviceCert, steps.IDVerifCert} {
+		for _, line := range steps.Lookup(id).Commands(s) {
+			if !strings.HasPrefix(line, "openssl verify") {
+				continue
+			}
+			cmd := exec.Command("sh", "-c", line)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s (step %s) fails by hand: %v\n%s", line, id, err, out)
+			}
+		}
+	}
 }
 
 func TestE2EBringYourOwnDeviceLintFails(t *testing.T) {

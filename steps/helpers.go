@@ -129,6 +129,15 @@ func (s *Session) ensureKey(id ID, path, what string, want pki.KeyType) (crypto.
 	return r.Key, false, nil
 }
 
+// verifyCommand is the openssl verify line for a certificate signed by the session's CA
+// (-partial_chain for an intermediate CA, which openssl would otherwise not accept alone).
+func (s *Session) verifyCommand(cert string) pki.Command {
+	if s.CA.Intermediate {
+		return pki.VerifyIntermediateCommand(s.caCertName(), cert)
+	}
+	return pki.VerifyCommand(s.caCertName(), cert)
+}
+
 // loadCA returns the signing CA: the workspace's deviceRootCA.pem + .key, or the supplied one.
 func (s *Session) loadCA() (*pki.CA, error) {
 	if s.ca != nil {

@@ -106,7 +106,7 @@ func deviceCommands(s *Session) []string {
 	key, csr, cert, bundle := s.deviceNames()
 	if s.Device().Supplied {
 		return cmdLines(
-			pki.VerifyCommand(s.caCertName(), cert),
+			s.verifyCommand(cert),
 			pki.BundleCommand(cert, s.caCertName(), bundle),
 			pki.FingerprintCommand(cert),
 		)
@@ -116,7 +116,7 @@ func deviceCommands(s *Session) []string {
 		pki.CSRCommand(key, csr, s.Options.DeviceSubject()),
 		pki.SignCommand(csr, s.caCertName(), s.caKeyName(), cert, pki.DeviceDays),
 		pki.BundleCommand(cert, s.caCertName(), bundle),
-		pki.VerifyCommand(s.caCertName(), cert),
+		s.verifyCommand(cert),
 		pki.FingerprintCommand(cert),
 	)
 }

@@ -26,7 +26,7 @@ func stepVerifCert() *step {
 				pki.GenKeyCommand(s.keyType(), pki.FileVerifKey),
 				pki.CSRCommand(pki.FileVerifKey, pki.FileVerifCSR, pki.Subject{CommonName: code}),
 				pki.SignCommand(pki.FileVerifCSR, s.caCertName(), s.caKeyName(), pki.FileVerifCert, pki.VerificationDays),
-				pki.VerifyCommand(s.caCertName(), pki.FileVerifCert),
+				s.verifyCommand(pki.FileVerifCert),
 			)
 		},
 		run: func(ctx context.Context, s *Session) (bool, error) {
