@@ -386,6 +386,9 @@ func TestE2EChangesAndSecondDevice(t *testing.T) {
 		t.Fatal("the first device's files changed")
 	}
 	second := filepath.Join(dir, "devices", "Second")
+	if !strings.Contains(r.out, "(this device's: "+second+")") {
+		t.Errorf("the final line does not say where the second device's files are:\n%s", r.out)
+	}
 	opensslVerify(t, filepath.Join(dir, pki.FileCACert), filepath.Join(second, pki.FileDeviceCert))
 	s := session(t, dir)
 	checkProvisioned(t, s, "Second", map[string]string{"country": "FR", "version": "v1"})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -194,8 +195,12 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
 		return ErrIncomplete
 	}
+	files := s.dir
+	if d := s.Device(); d.Dir != "" && !d.Supplied {
+		files += " (this device's: " + filepath.Join(s.dir, d.Dir) + ")"
+	}
 	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
-		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.provisionedThing(s.Device()), s.dir))
+		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.provisionedThing(s.Device()), files))
 	return nil
 }
 
