@@ -48,6 +48,10 @@ func (e *LockedError) Error() string {
 	if e.Owner == nil || e.Owner.EndpointURL == "" {
 		return fmt.Sprintf("the local IoT Core state in %s is in use by another jitpwiz process — stop it (Ctrl+C in its terminal), or use another --dir", e.Dir)
 	}
+	if e.Owner.Standalone {
+		return fmt.Sprintf("the local IoT Core state in %s is served by `jitpwiz local` (pid %d, control plane %s) — jitpwiz run, doctor and clean on this workspace use it by themselves, other clients with --endpoint-url %s; to serve it from here instead, stop that one (Ctrl+C in its terminal)",
+			e.Dir, e.Owner.PID, e.Owner.EndpointURL, e.Owner.EndpointURL)
+	}
 	return fmt.Sprintf("the local IoT Core state in %s is in use by another jitpwiz process (pid %d, control plane %s) — use that one with --target local --endpoint-url %s, or stop it (Ctrl+C in its terminal)",
 		e.Dir, e.Owner.PID, e.Owner.EndpointURL, e.Owner.EndpointURL)
 }

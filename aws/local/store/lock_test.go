@@ -112,3 +112,20 @@ func TestReopenInProcessSharesTheLock(t *testing.T) {
 		t.Errorf("lock still held after every Store closed (%d locks in process)", n)
 	}
 }
+
+// TestLockedErrorNamesJitpwizLocal: when the owner is `jitpwiz local`, the message says the
+// jitpwiz commands use it by themselves (other clients via --endpoint-url).
+func TestLockedErrorNamesJitpwizLocal(t *testing.T) {
+	t.Parallel()
+	e := &LockedError{Dir: "/w/.local-iot", Owner: &Owner{PID: 42, EndpointURL: "http://127.0.0.1:4599", Standalone: true}}
+	msg := e.Error()
+	for _, want := range []string{"served by `jitpwiz local` (pid 42", "jitpwiz run, doctor and clean on this workspace use it", "--endpoint-url http://127.0.0.1:4599"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+	e.Owner.Standalone = false
+	if msg := e.Error(); !strings.Contains(msg, "in use by another jitpwiz process (pid 42") {
+		t.Errorf("non-standalone owner: %s", msg)
+	}
+}
