@@ -250,6 +250,9 @@ func TestE2ETemplates(t *testing.T) {
 			if tc.name == "named offered" && (len(pols) != 1 || pols[0] != "MyDevicePolicy") {
 				t.Errorf("named template: policies %v, want [MyDevicePolicy]", pols)
 			}
+			if l := lineWith(r.out, "· warning: "); tc.name == "admin" && (!strings.Contains(l, "admin policy") || !strings.Contains(l, "labs only")) {
+				t.Errorf("admin: no labs-only warning in the run's output:\n%s", r.out)
+			}
 			if tc.name == "scoped" && !strings.Contains(r.out, "other/test refused") {
 				t.Errorf("scoped: the outside topic was not shown refused:\n%s", r.out)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -237,10 +238,19 @@ func runTemplate(ctx context.Context, s *Session) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%w\n  (nothing was registered; fix the template or the device subject flags and run again)", err)
 	}
+	// The wizard shows the warnings on the template's page; run prints them as progress.
+	report := append(append([]string(nil), notes...), warnings...)
 	if s.Options.Variant() == VariantAdmin {
-		warnings = append(warnings, "the admin template's policy allows iot:* on * — for labs only, never for real devices")
+		const admin = "the admin template's policy allows iot:* on * — for labs only, never for real devices"
+		if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "admin policy") }) {
+			report = append(report, admin) // the linter did not already say it in detail
+		}
+		warnings = append(warnings, admin)
 	}
 	res := TemplateRes{File: FileTemplate, Variant: s.Options.Variant(), BodySHA256: sha256Hex([]byte(rc.TemplateBody)), Warnings: append(notes, warnings...)}
+	for _, w := range report {
+		s.reportf(IDTemplate, "warning: %s", strings.TrimPrefix(w, "warning: "))
+	}
 	if s.Options.Variant() == VariantCustom {
 		res.Source = s.Options.Template
 	}
