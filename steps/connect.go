@@ -56,7 +56,11 @@ func (s *Session) Connect(ctx context.Context) error {
 			// Another run or wizard on the workspace is not shared: the lock keeps two
 			// processes from working on the same session at once.
 			var ierr error
-			if ep, s.serverRoot, s.serverRootPath, ierr = localInfo(ctx, locked.Owner.EndpointURL); ierr != nil {
+			var region string
+			if ep, s.serverRoot, s.serverRootPath, region, ierr = localInfo(ctx, locked.Owner.EndpointURL); ierr != nil {
+				return err
+			}
+			if err := s.checkLocalRegion(locked.Owner.EndpointURL, region); err != nil {
 				return err
 			}
 			s.localURL, s.sharedLocalPID = locked.Owner.EndpointURL, locked.Owner.PID
@@ -70,7 +74,11 @@ func (s *Session) Connect(ctx context.Context) error {
 		if s.Options.Target == TargetLocal {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
 			var err error
-			if ep, s.serverRoot, s.serverRootPath, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
+			var region string
+			if ep, s.serverRoot, s.serverRootPath, region, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
+				return err
+			}
+			if err := s.checkLocalRegion(s.Options.EndpointURL, region); err != nil {
 				return err
 			}
 		} else {
@@ -113,6 +121,15 @@ func (s *Session) Connect(ctx context.Context) error {
 		if d.CertID != "" {
 			d.CertARN = s.certARN(d.CertID)
 		}
+	}
+	return nil
+}
+
+// checkLocalRegion refuses a --region that a running local IoT Core does not serve, before
+// anything is asked of it or saved (an in-process one refuses it when it starts).
+func (s *Session) checkLocalRegion(url, served string) error {
+	if served != "" && s.Options.Region != "" && s.Options.Region != served {
+		return fmt.Errorf("--region %s: the local IoT Core at %s serves region %s — use --region %s", s.Options.Region, url, served, served)
 	}
 	return nil
 }

@@ -778,6 +778,16 @@ func TestE2EEndpointURL(t *testing.T) {
 	if err != nil || th.Attributes["country"] != "IN" {
 		t.Fatalf("thing on the separate local IoT Core: %+v %v", th, err)
 	}
+	// A region the running IoT Core does not serve is refused before anything is asked or
+	// saved (it used to fail at step 4 and leave the wrong region in the session).
+	other := filepath.Join(t.TempDir(), "ws")
+	r = jitpwiz(t, "run", "--dir", other, "--yes", "--endpoint-url", srv.EndpointURL(), "--region", "eu-west-1")
+	if r.err == nil || !strings.Contains(r.errOut, "--region eu-west-1: the local IoT Core at "+srv.EndpointURL()+" serves region "+srv.Region()) {
+		t.Errorf("--region the local IoT Core does not serve:\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(other, steps.SessionFile)); err == nil {
+		t.Error("a session was saved for a region the IoT Core does not serve")
+	}
 }
 
 // TestE2EInterrupt sends Ctrl+C (SIGINT) to a running `jitpwiz run`: it stops cleanly with a
