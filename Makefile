@@ -21,7 +21,7 @@ run: build
 
 # Every test: tool check, gofmt+vet, unit+e2e tests (real openssl, AWS CLI, mosquitto, tmux),
 # short fuzz runs, and the demo tape's syntax.
-test: deps lint unit fuzz demo-validate
+test: deps lint demo-validate unit fuzz
 
 deps:
 	@bash scripts/deps.sh

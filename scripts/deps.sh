@@ -4,7 +4,14 @@
 #   awscli (Debian)  — /usr/bin/aws, the real AWS CLI against the local IoT Core
 #   mosquitto-clients — mosquitto_pub/mosquitto_sub against the local broker
 #   tmux             — whole-program TUI test
+#   vhs (Go, pinned) — `vhs validate demo.tape` (the ui tests and make demo-validate)
 set -euo pipefail
+VHS_VERSION=${VHS_VERSION:-v0.10.0}
+gobin=$(go env GOBIN); [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+if ! command -v vhs >/dev/null 2>&1 && [ ! -x "$gobin/vhs" ]; then
+  echo "deps: installing vhs $VHS_VERSION into $gobin"
+  go install "github.com/charmbracelet/vhs@$VHS_VERSION"
+fi
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/aws ] || need+=(awscli)
