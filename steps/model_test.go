@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -37,6 +38,19 @@ func TestWrapCommand(t *testing.T) {
 		joined := strings.ReplaceAll(strings.Join(got, "\n"), " \\\n    ", " ")
 		if joined != c.line {
 			t.Errorf("rejoined %q, want %q", joined, c.line)
+		}
+	}
+	// Wrapped with its trailing comment, the command still does the same thing in a shell:
+	// the comment's continuation lines must not run as commands.
+	if bash, err := exec.LookPath("bash"); err == nil {
+		cmd := "echo one two three four five six seven eight   # refused: outside DemoThing/* because the policy is scoped"
+		for _, w := range []int{20, 30, 44} {
+			wrapped := strings.Join(wrapCommand(cmd, w), "\n")
+			want, err1 := exec.Command(bash, "-c", cmd).CombinedOutput()
+			got, err2 := exec.Command(bash, "-c", wrapped).CombinedOutput()
+			if err1 != nil || err2 != nil || string(got) != string(want) {
+				t.Errorf("width %d: wrapped command\n%s\nprints %q (%v), unwrapped prints %q (%v)", w, wrapped, got, err2, want, err1)
+			}
 		}
 	}
 	long := "cat " + strings.Repeat("x", 80)

@@ -168,13 +168,21 @@ func wrapCommand(line string, width int) []string {
 	}
 	var out []string
 	cur := ""
+	// A trailing shell comment must stay a comment when wrapped: its continuation
+	// lines start with "#" again and get no backslash (inside a comment a backslash
+	// does not continue the line, so the next line would run as a command).
+	inComment := false
 	flush := func(more bool) {
-		if more && ansi.StringWidth(cur)+2 <= width {
+		if more && !inComment && ansi.StringWidth(cur)+2 <= width {
 			cur += " \\"
 		}
 		out = append(out, cur)
 	}
 	for _, word := range strings.Split(line, " ") {
+		indent := "    "
+		if inComment {
+			indent = "    # "
+		}
 		switch {
 		case cur == "":
 			cur = word
@@ -182,10 +190,16 @@ func wrapCommand(line string, width int) []string {
 			cur += " " + word
 		default:
 			flush(true)
-			cur = "    " + word
+			cur = indent + word
 			if ansi.StringWidth(cur)+2 > width {
 				cur = word // a long word gets the whole line
+				if inComment {
+					cur = "#" + word
+				}
 			}
+		}
+		if strings.HasPrefix(word, "#") {
+			inComment = true
 		}
 	}
 	flush(false)
