@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/jitpwiz/jitpwiz/aws/internal/iamdoc"
+	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
 // Defaults for the JITP provisioning role (spec §1.4, design step 6).
@@ -168,14 +169,13 @@ func notRetryableQuota(err error) sdkaws.Ternary {
 }
 
 var (
-	awsRegionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
 	hostLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // checkRegion rejects region names AWS cannot have. With a custom endpoint any valid
 // host label is accepted (compatible services use their own names).
 func checkRegion(region string, customEndpoint bool) error {
-	if awsRegionRE.MatchString(region) || (customEndpoint && hostLabelRE.MatchString(region)) {
+	if policy.ValidRegion(region) || (customEndpoint && hostLabelRE.MatchString(region)) {
 		return nil
 	}
 	return &Error{Kind: KindWrongRegion, Op: "config",

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -316,13 +317,12 @@ func (o *Options) Variant() string {
 }
 
 var (
-	regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
 	policyRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 )
 
 // ValidateRegion checks an AWS region name such as us-east-2.
 func ValidateRegion(r string) error {
-	if !regionRE.MatchString(r) {
+	if !policy.ValidRegion(r) {
 		return fmt.Errorf("--region %q is not an AWS region name — use one like us-east-2 or eu-west-1", r)
 	}
 	return nil

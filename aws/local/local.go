@@ -32,7 +32,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/broker"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
-	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/aws/policy"
 )
 
 // Dummy credentials and identity of the local IoT Core. Any credentials are accepted;
@@ -201,7 +201,7 @@ var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])
 
 // checkOptions rejects options that cannot work, naming the `jitpwiz local` flag and the fix.
 func checkOptions(opts Options) error {
-	if opts.Region != "" && !template.ValidRegion(opts.Region) {
+	if opts.Region != "" && !policy.ValidRegion(opts.Region) {
 		return fmt.Errorf("local IoT Core: --region %q is not an AWS region name — use one like us-east-2 or eu-west-1", opts.Region)
 	}
 	if ip := net.ParseIP(opts.EndpointHost); ip == nil && (len(opts.EndpointHost) > 253 || !hostNameRE.MatchString(opts.EndpointHost)) {

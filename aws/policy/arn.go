@@ -1,6 +1,16 @@
 package policy
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
+
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+
+// ValidRegion reports whether region is shaped like an AWS region code (us-east-2,
+// us-gov-west-1, ap-southeast-7), not a display name like "US East (Ohio)". The one
+// region-name check of jitpwiz: flags, templates, the AWS client and the local IoT Core.
+func ValidRegion(region string) bool { return regionRE.MatchString(region) }
 
 // Partition returns the ARN partition of a region ("aws", "aws-cn", "aws-us-gov").
 func Partition(region string) string {

@@ -484,3 +484,16 @@ func TestEvaluateConcurrentUse(t *testing.T) {
 		t.Fatalf("denied: %s", want.Explain)
 	}
 }
+
+func TestValidRegion(t *testing.T) {
+	for _, r := range []string{"us-east-1", "us-east-2", "eu-west-1", "us-gov-west-1", "cn-north-1", "ap-southeast-7", "il-central-1", "us-isob-east-1", "mx-central-1"} {
+		if !ValidRegion(r) {
+			t.Errorf("%s rejected", r)
+		}
+	}
+	for _, r := range []string{"", "useast2", "US-EAST-2", "US East (Ohio)", "us-east", "us-east-123", "local", "mars-1", "us_east_1"} {
+		if ValidRegion(r) {
+			t.Errorf("%q accepted", r)
+		}
+	}
+}

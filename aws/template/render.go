@@ -69,12 +69,8 @@ const (
 )
 
 var (
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	accountRE = regexp.MustCompile(`^\d{12}$`)
 )
-
-// ValidRegion reports whether region is shaped like an AWS region name (us-east-2).
-func ValidRegion(region string) bool { return regionRE.MatchString(region) }
 
 // DefaultRoleArn is the walkthrough's role ARN for an account.
 func DefaultRoleArn(region, account string) string {
@@ -85,7 +81,7 @@ func DefaultRoleArn(region, account string) string {
 // placeholders filled in. An empty roleArn means DefaultRoleArn; an empty
 // policyName (Named only) keeps the walkthrough's "Policy_Name".
 func RenderConfig(v Variant, region, account, roleArn, policyName string) (*RegistrationConfig, error) {
-	if !regionRE.MatchString(region) {
+	if !policy.ValidRegion(region) {
 		return nil, &ConfigError{Field: "region", Message: fmt.Sprintf("%q is not an AWS region name", region), Fix: "use a region such as us-east-2 or eu-west-1"}
 	}
 	if !accountRE.MatchString(account) {
