@@ -102,6 +102,16 @@ func session(t *testing.T, dir string) *steps.Session {
 	return s
 }
 
+// byHand runs a shown command line as a user would: sh -c in dir, with dummy AWS
+// credentials (any work against the local IoT Core) and no pager.
+func byHand(dir, line string) (string, error) {
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 func opensslVerify(t *testing.T, ca, cert string) {
 	t.Helper()
 	openssl := lookTool(t, "openssl")
@@ -523,22 +533,29 @@ func makeCAs(t *testing.T, dir string) (rootCert, rootKey, interCert, interKey s
 	return filepath.Join(dir, "root.pem"), filepath.Join(dir, "root.key"), filepath.Join(dir, "inter.pem"), filepath.Join(dir, "inter.key")
 }
 
-func TestE2EBringYourOwnPKI(t *testing.T) {
-	t.Parallel()
-	pkiDir := t.TempDir()
-	_, _, interCert, interKey := makeCAs(t, pkiDir)
+// makeDevice issues dir/dev.key + dev.pem with subject subj, signed by dir/<ca>.pem + <ca>.key,
+// the way a customer's PKI would (openssl).
+func makeDevice(t *testing.T, dir, ca, subj string) {
+	t.Helper()
 	openssl := lookTool(t, "openssl")
-	// The customer's device certificate, issued by their intermediate CA.
 	for _, args := range [][]string{
-		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", "/C=US/O=Customer/CN=Customer-Device-7"},
-		{"x509", "-req", "-in", "dev.csr", "-CA", "inter.pem", "-CAkey", "inter.key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
+		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", subj},
+		{"x509", "-req", "-in", "dev.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
 	} {
 		cmd := exec.Command(openssl, args...)
-		cmd.Dir = pkiDir
+		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("openssl: %v\n%s", err, out)
 		}
 	}
+}
+
+func TestE2EBringYourOwnPKI(t *testing.T) {
+	t.Parallel()
+	pkiDir := t.TempDir()
+	_, _, interCert, interKey := makeCAs(t, pkiDir)
+	// The customer's device certificate, issued by their intermediate CA.
+	makeDevice(t, pkiDir, "inter", "/C=US/O=Customer/CN=Customer-Device-7")
 	supplied := map[string]string{}
 	for _, f := range []string{"inter.pem", "inter.key", "dev.pem", "dev.key"} {
 		supplied[f] = fileHash(t, filepath.Join(pkiDir, f))
@@ -578,9 +595,7 @@ func TestE2EBringYourOwnPKI(t *testing.T) {
 			if !strings.HasPrefix(line, "openssl verify") {
 				continue
 			}
-			cmd := exec.Command("sh", "-c", line)
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
+			if out, err := byHand(dir, line); err != nil {
 				t.Errorf("%s (step %s) fails by hand: %v\n%s", line, id, err, out)
 			}
 		}
@@ -591,18 +606,8 @@ func TestE2EBringYourOwnDeviceLintFails(t *testing.T) {
 	t.Parallel()
 	pkiDir := t.TempDir()
 	rootCert, rootKey, _, _ := makeCAs(t, pkiDir)
-	openssl := lookTool(t, "openssl")
 	// No country in the subject: the scoped template's Ref to Country cannot resolve.
-	for _, args := range [][]string{
-		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", "/CN=NoCountry"},
-		{"x509", "-req", "-in", "dev.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
-	} {
-		cmd := exec.Command(openssl, args...)
-		cmd.Dir = pkiDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("openssl: %v\n%s", err, out)
-		}
-	}
+	makeDevice(t, pkiDir, "root", "/CN=NoCountry")
 	dir := filepath.Join(t.TempDir(), "ws")
 	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--ca-cert", rootCert, "--ca-key", rootKey,
 		"--device-cert", filepath.Join(pkiDir, "dev.pem"), "--device-key", filepath.Join(pkiDir, "dev.key"))
@@ -698,13 +703,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	sh := func(line string) (string, error) {
-		cmd := exec.Command("sh", "-c", line)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	sh := func(line string) (string, error) { return byHand(dir, line) }
 	// Step 4 by hand: the same registration code.
 	cmds := steps.Lookup(steps.IDRegCode).Commands(s)
 	if len(cmds) != 1 || !strings.Contains(cmds[0], "--endpoint-url http://") {
@@ -904,11 +903,8 @@ func TestE2ERegisterCAByHand(t *testing.T) {
 			t.Fatalf("register command %q lacks %q", line, want)
 		}
 	}
-	cmd := exec.Command("sh", "-c", line)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), s.CA.CertID) {
+	out, err := byHand(dir, line)
+	if err != nil || !strings.Contains(out, s.CA.CertID) {
 		t.Fatalf("%s: %v\n%s", line, err, out)
 	}
 	s.Close()
@@ -1113,12 +1109,7 @@ func TestE2ECommandsByHandAfterRun(t *testing.T) {
 		go func() { done <- srv.Wait() }()
 		out, err := "", error(nil)
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			cmd := exec.Command("sh", "-c", regCmd)
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
-			var b []byte
-			b, err = cmd.CombinedOutput()
-			out = string(b)
+			out, err = byHand(dir, regCmd)
 			if err == nil {
 				break
 			}
@@ -1236,10 +1227,7 @@ func TestE2EDoctorBrokenCA(t *testing.T) {
 	report := strings.Join(all, "\n")
 	sh := func(line string) {
 		t.Helper()
-		cmd := exec.Command("sh", "-c", line)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := byHand(dir, line); err != nil {
 			t.Fatalf("%s: %v\n%s", line, err, out)
 		}
 	}
