@@ -695,14 +695,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 	if r.err == nil {
 		t.Fatalf("--stop-after did not stop:\n%s", r)
 	}
-	s, err := steps.Open(steps.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Connect(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := session(t, dir)
 	sh := func(line string) (string, error) { return byHand(dir, line) }
 	// Step 4 by hand: the same registration code.
 	cmds := steps.Lookup(steps.IDRegCode).Commands(s)
@@ -890,13 +883,7 @@ func TestE2ERegisterCAByHand(t *testing.T) {
 	if r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", "template"); r.err == nil {
 		t.Fatalf("--stop-after did not stop:\n%s", r)
 	}
-	s, err := steps.Open(steps.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Connect(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s := session(t, dir)
 	line := steps.Lookup(steps.IDRegisterCA).Commands(s)[0]
 	for _, want := range []string{"aws iot register-ca-certificate --ca-certificate file://deviceRootCA.pem --verification-cert file://verificationCert.crt --set-as-active --allow-auto-registration --registration-config file://jitp_template.json --region us-east-2 --endpoint-url http://"} {
 		if !strings.Contains(line, want) {
