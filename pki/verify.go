@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -28,6 +29,12 @@ func CheckIssuedBy(cert, ca *x509.Certificate, now time.Time) error {
 		}
 		return fmt.Errorf("%w: %s is issued by %q, but the CA is %q (%v) — sign it with the CA you registered, or register the CA that signed it",
 			ErrWrongIssuer, describeCert(cert), cert.Issuer.String(), ca.Subject.String(), err)
+	}
+	// Same key, other subject (a CA certificate made again with a new name): the signature
+	// verifies, but chain building matches issuer to subject, so this CA does not issue it.
+	if !bytes.Equal(cert.RawIssuer, ca.RawSubject) {
+		return fmt.Errorf("%w: %s names its issuer %q, but the CA certificate is %q (same key, other name) — issue it again with this CA certificate",
+			ErrWrongIssuer, describeCert(cert), cert.Issuer.String(), ca.Subject.String())
 	}
 	if err := CheckValidity(cert, now); err != nil {
 		return err

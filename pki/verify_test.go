@@ -31,4 +31,13 @@ func TestCheckIssuedByAndVerificationCert(t *testing.T) {
 	if err := CheckIssuedBy(vc, ca.Cert, now.AddDate(2, 0, 0)); !errors.Is(err, ErrExpired) {
 		t.Errorf("expired leaf: %v", err)
 	}
+	// The CA certificate made again from the same key with another name: the old leaf's
+	// signature still verifies, but it is not issued by this certificate.
+	renamed, err := SelfSignCA(ca.Key, Subject{Country: "DE", Organization: "Renamed"}, CADays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckIssuedBy(vc, renamed, now); !errors.Is(err, ErrWrongIssuer) || !strings.Contains(err.Error(), "same key, other name") {
+		t.Errorf("same key, other subject: %v", err)
+	}
 }
