@@ -291,6 +291,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) (*Model, tea.Cmd) {
 		if !m.applyAll() {
 			return m, nil
 		}
+		if m.step.Skip(m.c.Session) {
+			return m, nil // an input made the step not apply (e.g. an existing CA): the root moves on
+		}
 		return m, m.start()
 	case key.Matches(msg, k.Back):
 		return m, Prev(m.step.ID())
@@ -311,7 +314,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) (*Model, tea.Cmd) {
 			}
 			cmd := f.update(msg)
 			f.edited = true
-			m.apply(f)
+			if m.apply(f) {
+				m.buildFields() // inputs not typed in show what the value changed (e.g. a template file drops the policy name)
+			}
 			return m, cmd
 		}
 		if key.Matches(msg, k.Up, k.Down) {

@@ -78,6 +78,8 @@ type Session struct {
 	ran map[string]bool
 	// ca is the loaded signing CA (cert + key), cached after step 3 or LoadCA.
 	ca *pki.CA
+	// wiz holds the wizard's pending bring-your-own choices (choices.go); never saved.
+	wiz wizardChoices
 }
 
 // Endpoint is the MQTT endpoint of the data plane.

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -32,15 +33,26 @@ func stepCAKey() *step {
 			return ""
 		},
 		fields: func(s *Session) []Field {
-			if pki.FileExists(s.Path(pki.FileCAKey)) {
-				return []Field{keyTypeField(), forceNewKeysField()}
+			out := []Field{caSourceField()}
+			if caChoice(s) == choiceExisting {
+				return append(out, withGet(s, caFileFields())...)
 			}
-			return []Field{keyTypeField()}
+			out = append(out, keyTypeField())
+			if pki.FileExists(s.Path(pki.FileCAKey)) {
+				out = append(out, forceNewKeysField())
+			}
+			return out
 		},
 		cmds: func(s *Session) []string {
+			if caChoice(s) == choiceExisting {
+				return existingCACommands(s)
+			}
 			return cmdLines(pki.GenKeyCommand(s.keyType(), pki.FileCAKey))
 		},
 		run: func(ctx context.Context, s *Session) (bool, error) {
+			if s.wiz.caExisting && !s.CA.Supplied {
+				return false, fmt.Errorf("certificate authority: you chose to use existing files — give your CA certificate and key files, or choose generate new")
+			}
 			k, reused, err := s.ensureKey(IDCAKey, s.Path(pki.FileCAKey), "CA private key", s.keyType())
 			if err != nil {
 				return false, err

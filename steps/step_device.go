@@ -62,6 +62,9 @@ func stepDeviceCert() *step {
 }
 
 func deviceFields(s *Session) []Field {
+	if deviceChoice(s) == choiceExisting {
+		return append([]Field{deviceSourceField()}, withGet(s, deviceFileFields())...)
+	}
 	text := func(key, label, help string, get func(o *Options) *string, validate func(o *Options) error) Field {
 		return Field{Key: key, Label: label, Help: help,
 			Get: func(s *Session) string { return *get(&s.Options) },
@@ -81,6 +84,7 @@ func deviceFields(s *Session) []Field {
 		extra = append(extra, forceNewKeysField())
 	}
 	return append([]Field{
+		deviceSourceField(),
 		text("thing", "Thing name (CN)", "the device certificate's Common Name; the template names the thing from it",
 			func(o *Options) *string { return &o.Thing }, func(o *Options) error {
 				if err := pki.ValidateThingName(o.Thing); err != nil {
@@ -135,6 +139,9 @@ func runDeviceCert(ctx context.Context, s *Session) (bool, error) {
 	}
 	if d.Supplied {
 		return s.checkSuppliedDevice(ca, d)
+	}
+	if s.wiz.deviceExisting {
+		return false, fmt.Errorf("device certificate: you chose an existing one — give its certificate and key files, or choose issue new")
 	}
 	sub := s.Options.DeviceSubject()
 	if err := s.lintDevice(plannedParams(sub), "the device subject "+sub.String()); err != nil {

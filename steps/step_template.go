@@ -59,28 +59,27 @@ func templateFields(s *Session) []Field {
 	for _, v := range template.Variants {
 		opts = append(opts, Option{Value: string(v), Label: string(v), Help: v.Describe()})
 	}
-	return []Field{
-		{Key: "template", Label: "Template", Help: "scoped (default), admin (labs only), named (an existing policy), or a template file path",
+	opts = append(opts, Option{Value: choiceFile, Label: "load a file", Help: "your own template or registration config"})
+	fields := []Field{
+		{Key: "template", Label: "Template", Help: "scoped (default), admin (labs only), named (an existing policy), or load a template file",
 			Options: opts,
-			Get:     func(s *Session) string { return s.Options.Template },
+			Get:     templateChoice,
 			Set: func(s *Session, v string) error {
-				o := s.Options
-				o.Template = v
-				if v == VariantNamed && o.PolicyName == "" {
-					o.PolicyName = DefaultPolicyName
+				if v == choiceFile {
+					s.wiz.templateFile = true // the file's path comes next (templateFileField)
+					return nil
 				}
-				if v != VariantNamed {
-					o.PolicyName, o.CreatePolicy = "", false
-				}
-				if err := o.resolve(false); err != nil {
+				if err := setTemplate(s, v); err != nil {
 					return err
 				}
-				if err := o.Validate(); err != nil {
-					return err
-				}
-				s.Options.Template, s.Options.PolicyName, s.Options.CreatePolicy = o.Template, o.PolicyName, o.CreatePolicy
+				s.wiz.templateFile = false
 				return nil
 			}},
+	}
+	if templateChoice(s) == choiceFile {
+		fields = append(fields, withGet(s, []Field{templateFileField()})...)
+	}
+	return append(fields, []Field{
 		{Key: "create-policy", Label: "Create the policy if missing (named template)",
 			Help:    "the named template needs the policy to exist before a device connects; jitpwiz can create a thing-scoped one",
 			Options: []Option{{Value: "no", Label: "no, I create it myself"}, {Value: "yes", Label: "yes, create a thing-scoped policy"}},
@@ -105,7 +104,28 @@ func templateFields(s *Session) []Field {
 				s.Options.PolicyName = v
 				return nil
 			}},
+	}...)
+}
+
+// setTemplate stores a template choice (a variant or a template file path) as --template
+// would: a named policy gets its default name, other choices drop it.
+func setTemplate(s *Session, v string) error {
+	o := s.Options
+	o.Template = v
+	if v == VariantNamed && o.PolicyName == "" {
+		o.PolicyName = DefaultPolicyName
 	}
+	if v != VariantNamed {
+		o.PolicyName, o.CreatePolicy = "", false
+	}
+	if err := o.resolve(false); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	s.Options.Template, s.Options.PolicyName, s.Options.CreatePolicy = o.Template, o.PolicyName, o.CreatePolicy
+	return nil
 }
 
 // loadTemplateFile reads a user's template file: either a registration config
@@ -215,6 +235,9 @@ func runTemplate(ctx context.Context, s *Session) (bool, error) {
 	if s.Role.ARN == "" {
 		return false, fmt.Errorf("no provisioning role yet — run step 6 (provisioning role) first")
 	}
+	if s.wiz.templateFile && s.Options.Variant() != VariantCustom {
+		return false, fmt.Errorf("template: you chose to load a file — type its path, or choose scoped, admin or named")
+	}
 	rc, notes, err := s.registrationConfig()
 	if err != nil {
 		return false, err
@@ -224,15 +247,9 @@ func runTemplate(ctx context.Context, s *Session) (bool, error) {
 		return false, err
 	}
 	// Lint against the device subject planned for step 9 (or the supplied device cert).
-	what := "the planned device subject " + s.Options.DeviceSubject().String()
-	params := plannedParams(s.Options.DeviceSubject())
-	if s.Options.DeviceCertFile != "" {
-		dc, err := pki.LoadCertFile(s.Options.DeviceCertFile)
-		if err != nil {
-			return false, fmt.Errorf("--device-cert: %w", err)
-		}
-		params = pki.JITPParameters(dc)
-		what = "your device certificate " + pki.SubjectOf(dc).String()
+	params, what, err := s.lintSubject()
+	if err != nil {
+		return false, err
 	}
 	warnings, err := s.lint(t, params, what)
 	if err != nil {
