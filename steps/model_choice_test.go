@@ -265,6 +265,9 @@ func TestChoiceTemplateFile(t *testing.T) {
 		t.Fatalf("ran without a template file: phase %s", m.Phase())
 	}
 	wantInvalid(t, m, "template-file", "Template file", "empty")
+	if v := m.View(); !strings.Contains(v, "type the path of your template file") || strings.Contains(v, "templateBody (named)") {
+		t.Errorf("before a file is given the preview must not show the last variant:\n%s", v)
+	}
 	if focusedKey(m) != "template-file" {
 		t.Fatalf("focus on %s", focusedKey(m))
 	}

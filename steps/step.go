@@ -82,7 +82,9 @@ type Field struct {
 	Help    string   // one line shown under the input
 	Options []Option // non-empty: choose one of these (list), else free text
 	Secret  bool     // never echo (passphrases)
-	// Get returns the current value (the default when the user set nothing).
+	// Get returns the current value (the default when the user set nothing). It may be nil
+	// for an input with no value yet (a file path to type): Set then checks every value,
+	// even an unchanged empty one, so the step cannot run with it left empty.
 	Get func(s *Session) string
 	// Set validates and stores a value; the error names the field and the fix.
 	Set func(s *Session, v string) error

@@ -18,6 +18,9 @@ func templatePreview(m *Model, width int) string {
 	}
 	st := m.c.Styles
 	s := m.c.Session
+	if s.wiz.templateFile && s.Options.Variant() != VariantCustom {
+		return st.Help.Width(width).Render("Preview: type the path of your template file above; its body and lint show here.")
+	}
 	rc, notes, err := s.registrationConfig()
 	if err != nil {
 		return st.Invalid.Width(width).Render(st.Icons.Failed + " cannot preview the template: " + err.Error())
