@@ -27,7 +27,10 @@ var (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "jitpwiz:", err)
+		// A failure `run` already showed (its ✗ line) is not printed a second time.
+		if !steps.Reported(err) {
+			fmt.Fprintln(os.Stderr, "jitpwiz:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -315,6 +318,7 @@ func newDoctorCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			s.ReadOnly() // doctor runs alongside a run or the wizard (steps/lock.go)
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()

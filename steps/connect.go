@@ -33,6 +33,9 @@ func (s *Session) Connect(ctx context.Context) error {
 	if s.client != nil {
 		return nil
 	}
+	if err := s.lockWorkspace(); err != nil { // see lock.go; released by Close
+		return err
+	}
 	s.sharedLocalPID = 0
 	var (
 		cfg aws.Config

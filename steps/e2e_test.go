@@ -65,6 +65,10 @@ type runResult struct {
 
 func (r runResult) String() string { return "stdout:\n" + r.out + "\nstderr:\n" + r.errOut }
 
+// all is what the user sees: a failure `run` reports is on stdout (its ✗ line) and is not
+// repeated on stderr; one it does not report (bad flags) is on stderr.
+func (r runResult) all() string { return r.out + r.errOut }
+
 // jitpwiz runs the binary with args (stdin is not a terminal).
 func jitpwiz(t *testing.T, args ...string) runResult {
 	t.Helper()
@@ -280,7 +284,7 @@ func TestE2ENamedPolicyPrecreatedAndMissing(t *testing.T) {
 	}
 	// Without --yes/--create-policy a missing named policy is an error naming the fix.
 	r = jitpwiz(t, "run", "--dir", dir)
-	if r.err == nil || !strings.Contains(r.errOut, "--create-policy") || !strings.Contains(r.errOut, "Precreated") {
+	if r.err == nil || !strings.Contains(r.out, "--create-policy") || !strings.Contains(r.out, "Precreated") {
 		t.Fatalf("missing policy: want an error naming the policy and --create-policy:\n%s", r)
 	}
 	s := session(t, dir)
@@ -774,7 +778,7 @@ func TestE2EEndpointURL(t *testing.T) {
 	// saved (it used to fail at step 4 and leave the wrong region in the session).
 	other := filepath.Join(t.TempDir(), "ws")
 	r = jitpwiz(t, "run", "--dir", other, "--yes", "--endpoint-url", srv.EndpointURL(), "--region", "eu-west-1")
-	if r.err == nil || !strings.Contains(r.errOut, "--region eu-west-1: the local IoT Core at "+srv.EndpointURL()+" serves region "+srv.Region()) {
+	if r.err == nil || !strings.Contains(r.out, "--region eu-west-1: the local IoT Core at "+srv.EndpointURL()+" serves region "+srv.Region()) {
 		t.Errorf("--region the local IoT Core does not serve:\n%s", r)
 	}
 	if _, err := os.Stat(filepath.Join(other, steps.SessionFile)); err == nil {
@@ -862,7 +866,7 @@ func TestE2EAWSWithoutCredentials(t *testing.T) {
 	}
 	cmd.Env = append(env, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true")
 	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
+	cmd.Stdout, cmd.Stderr = &errOut, &errOut
 	if err := cmd.Run(); err == nil {
 		t.Fatal("the aws target without credentials succeeded")
 	}
@@ -948,7 +952,7 @@ func TestE2EBringYourOwnCANotACA(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "ws")
 	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--ca-cert", filepath.Join(pkiDir, "leaf.pem"), "--ca-key", filepath.Join(pkiDir, "leaf.key"))
-	if r.err == nil || !strings.Contains(r.errOut, "--ca-cert") || !strings.Contains(r.errOut, "CA") {
+	if r.err == nil || !strings.Contains(r.all(), "--ca-cert") || !strings.Contains(r.all(), "CA") {
 		t.Fatalf("a certificate without CA:TRUE was accepted as the CA, or the error does not say so:\n%s", r)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
@@ -1140,7 +1144,7 @@ func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--thing", "Busy")
-	if r.err == nil || !strings.Contains(r.errOut, "in use by another jitpwiz process") {
+	if r.err == nil || !strings.Contains(r.out, "in use by another jitpwiz process") {
 		t.Errorf("a run while another run owns the workspace must be refused:\n%s", r)
 	}
 	busy.Close()

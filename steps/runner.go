@@ -121,7 +121,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ cannot reach "+s.describeTarget()+": "+err.Error())
 		ok := false
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Error: err.Error()}, "")
-		return err
+		return &ReportedError{Err: err}
 	}
 	r.emit(RunEvent{Event: "connect", Status: "done", Message: s.connectionLine()}, "  "+s.connectionLine())
 
@@ -158,7 +158,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 			}
 			cmds := st.Commands(s)
 			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
-				fmt.Sprintf("✗ %s %s  %s", label, fmtDur(dur), indentLines(msg)))
+				fmt.Sprintf("✗ %s %s  %s", label, durColumn(dur), indentLines(msg)))
 			if st.id == IDVerify {
 				r.showChecks(st.Result(s))
 			}
@@ -172,7 +172,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 			}
 			ok := false
 			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: st.id, Error: err.Error()}, "")
-			return err
+			return &ReportedError{Err: err}
 		}
 		rec, _ := s.FinishedRecord(st.id)
 		word := "done"
@@ -182,7 +182,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		sum := summary(s, st)
 		cmds := st.Commands(s)
 		r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(s), Commands: cmds},
-			fmt.Sprintf("✓ %s %s  %s%s", label, fmtDur(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
+			fmt.Sprintf("✓ %s %s  %s%s", label, durColumn(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
 		if st.id == IDVerify {
 			r.showChecks(st.Result(s))
 		}
@@ -193,7 +193,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 	ok := s.Complete()
 	if !ok {
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
-		return ErrIncomplete
+		return &ReportedError{Err: ErrIncomplete}
 	}
 	files := s.dir
 	if d := s.Device(); d.Dir != "" && !d.Supplied {
@@ -380,6 +380,27 @@ func fmtDur(d time.Duration) string {
 	default:
 		return d.Round(10 * time.Millisecond).String()
 	}
+}
+
+// durColumn is fmtDur right-aligned in a fixed width, so that what follows the duration
+// on the step lines starts in one column.
+func durColumn(d time.Duration) string { return fmt.Sprintf("%*s", durWidth, fmtDur(d)) }
+
+// durWidth fits every duration under ten minutes ("9m59.99s" is the longest).
+const durWidth = 8
+
+// ReportedError is a failure that Run has already shown to the user (a ✗ line, or a
+// failed event with --json). Callers should not print it again; it still fails the
+// command. errors.Is/As see the cause through it (e.g. ErrIncomplete).
+type ReportedError struct{ Err error }
+
+func (e *ReportedError) Error() string { return e.Err.Error() }
+func (e *ReportedError) Unwrap() error { return e.Err }
+
+// Reported says whether err was already shown to the user by Run.
+func Reported(err error) bool {
+	var r *ReportedError
+	return errors.As(err, &r)
 }
 
 func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }

@@ -406,6 +406,7 @@ func (s *Session) Close() error {
 		s.backend = nil
 	}
 	s.client = nil
+	s.unlockWorkspace() // the workspace lock Connect took (lock.go)
 	return err
 }
 

@@ -90,22 +90,43 @@ func acquire(dir string) (release func(), err error) {
 		pl.refs++
 		return releaser(key), nil
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
+	f, locked, err := TryLockFile(filepath.Join(dir, lockFileName))
 	if err != nil {
-		return nil, fmt.Errorf("local IoT state: cannot open the lock file in %s: %w", dir, err)
-	}
-	locked, err := tryLock(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("local IoT state: cannot lock %s: %w", dir, err)
+		return nil, fmt.Errorf("local IoT state: %w", err)
 	}
 	if !locked {
-		f.Close()
 		owner, _ := ReadOwner(dir)
 		return nil, &LockedError{Dir: dir, Owner: owner}
 	}
 	procLocks.m[key] = &procLock{f: f, refs: 1}
 	return releaser(key), nil
+}
+
+// TryLockFile opens path (creating it 0600) and takes the exclusive, non-blocking advisory
+// lock (flock) this package locks a state directory with. locked is false, and f nil, when
+// another open file holds the lock — another process, or another open of path in this one.
+// A lock is released by UnlockFile, or when the process exits, even if it is killed.
+func TryLockFile(path string) (f *os.File, locked bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot open the lock file %s: %w", path, err)
+	}
+	locked, err = tryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	if !locked {
+		f.Close()
+		return nil, false, nil
+	}
+	return f, true, nil
+}
+
+// UnlockFile releases a lock TryLockFile took and closes its file.
+func UnlockFile(f *os.File) {
+	unlock(f)
+	f.Close()
 }
 
 func releaser(key string) func() {
@@ -119,8 +140,7 @@ func releaser(key string) func() {
 				return
 			}
 			if pl.refs--; pl.refs == 0 {
-				unlock(pl.f)
-				pl.f.Close()
+				UnlockFile(pl.f)
 				delete(procLocks.m, key)
 			}
 		})
