@@ -2,6 +2,7 @@ package mqttprobe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,6 +21,23 @@ type PollOptions struct {
 	Initial  time.Duration // first wait, 0: 250 ms
 	Max      time.Duration // longest wait between polls, 0: 2 s
 	OnStatus func(Observation)
+	// Failed, when set, is asked after each status that is not ACTIVE whether the
+	// provisioning of the certificate has already failed (what the provisioning service
+	// recorded); when it returns something, polling stops at once with a
+	// *ProvisioningFailedError instead of waiting for the timeout. It should be cheap.
+	Failed func() []string
+}
+
+// ProvisioningFailedError ends WaitActive when PollOptions.Failed reports that the
+// provisioning of the certificate failed: JITP will not activate it.
+type ProvisioningFailedError struct {
+	CertID string
+	Status string   // the last status seen
+	Log    []string // what Failed returned
+}
+
+func (e *ProvisioningFailedError) Error() string {
+	return fmt.Sprintf("certificate %s is %s and its provisioning failed: %s", short(e.CertID), e.Status, strings.Join(e.Log, "; "))
 }
 
 // Observation is one DescribeCertificate result.
@@ -72,6 +90,11 @@ func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOpti
 		case aws.StatusInactive, aws.StatusRevoked:
 			return last, obs, fmt.Errorf("certificate %s is %s: JITP will not activate it", short(certID), o.Status)
 		}
+		if p.Failed != nil {
+			if why := p.Failed(); len(why) > 0 {
+				return last, obs, &ProvisioningFailedError{CertID: certID, Status: o.Status, Log: why}
+			}
+		}
 		if time.Now().Add(wait).After(deadline) {
 			return last, obs, fmt.Errorf("certificate %s not ACTIVE after %s (last status %s)", short(certID), p.Timeout, o.Status)
 		}
@@ -101,7 +124,10 @@ type FirstConnectOptions struct {
 	// the walkthrough templates); used to report what changed. Optional.
 	ThingName string
 	// ProvisioningLog, when set, returns what the provisioning service recorded about a
-	// failed provisioning of certID (CloudTrail on AWS, the local IoT Core's event log).
+	// failed provisioning of certID (CloudTrail on AWS, the local IoT Core's event log) —
+	// for this connect only, not an earlier attempt. Unless Poll.Failed is set, it is also
+	// asked after each status poll that is not ACTIVE: once it records the failure, the
+	// polling stops at once (so it should be cheap, like the local event log).
 	ProvisioningLog func(ctx context.Context, certID string) []string
 	// OnOutcome, when set, is called with the connect's outcome as soon as it is known,
 	// before the control plane is polled (and before any Poll.OnStatus), so progress
@@ -167,7 +193,11 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 	// Poll only when the broker got as far as seeing the certificate.
 	switch out.Class {
 	case ClassDropped, ClassConnected, ClassConnackRefused, ClassTLSRejected, ClassNoResponse:
-		cert, obs, perr := WaitActive(ctx, cloud, rep.CertID, fo.Poll)
+		poll := fo.Poll
+		if poll.Failed == nil && fo.ProvisioningLog != nil {
+			poll.Failed = func() []string { return fo.ProvisioningLog(ctx, rep.CertID) }
+		}
+		cert, obs, perr := WaitActive(ctx, cloud, rep.CertID, poll)
 		rep.Observations, rep.Cert, rep.PollErr = obs, cert, perr
 		rep.Activated = perr == nil && cert != nil && cert.Status == aws.StatusActive
 	}
@@ -179,7 +209,11 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 			facts.Cert, facts.CertFound, facts.CertChecked = rep.Cert, true, true
 		}
 		Gather(ctx, cloud, &facts)
-		if fo.ProvisioningLog != nil && !rep.Activated {
+		var failed *ProvisioningFailedError
+		switch {
+		case errors.As(rep.PollErr, &failed):
+			facts.ProvisioningErrors = failed.Log // what stopped the polling: no need to ask again
+		case fo.ProvisioningLog != nil && !rep.Activated:
 			facts.ProvisioningErrors = fo.ProvisioningLog(ctx, rep.CertID)
 		}
 		d := Diagnose(facts)

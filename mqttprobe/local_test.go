@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -245,9 +246,11 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		e.register(t, ca, regOpts{})
 		dev, key := ca.issue(t, pki.Subject{CommonName: "NoCountryThing"}) // the scoped template refs Country
 		poll := fastPoll
-		poll.Timeout = 500 * time.Millisecond
+		poll.Timeout = time.Minute // the failure in the log stops the polling long before
 		// The local event log plays CloudTrail's part: what RegisterThing said.
+		logReads := 0
 		eventLog := func(_ context.Context, certID string) []string {
+			logReads++
 			var out []string
 			for _, ev := range e.srv.EventLog(0) {
 				if ev.CertID == certID && ev.Error != "" {
@@ -263,6 +266,16 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		d := rep.Diagnosis
 		if d.Class != DiagCertPending || !strings.Contains(d.Cause, "AWS::IoT::Certificate::Country") || !strings.Contains(d.Cause, "Cannot resolve reference value") {
 			t.Fatalf("diagnosis %v", d)
+		}
+		// The embedded IoT Core records the failure before it drops the connection: the
+		// first status poll (PENDING_ACTIVATION) is the last one, and the log the diagnosis
+		// quotes is the one that stopped the polling (read once, not again afterwards).
+		var failed *ProvisioningFailedError
+		if !errors.As(rep.PollErr, &failed) || !strings.Contains(strings.Join(failed.Log, "\n"), "Cannot resolve reference value") {
+			t.Fatalf("the polling did not stop on the recorded failure: %v", rep.PollErr)
+		}
+		if len(rep.Observations) != 1 || rep.Observations[0].Status != aws.StatusPendingActivation || logReads != 1 {
+			t.Errorf("want one status poll (PENDING_ACTIVATION) and one log read, got %d polls %+v, %d log reads", len(rep.Observations), rep.Observations, logReads)
 		}
 	})
 	t.Run("cert deactivated", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -117,7 +118,8 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 	// the progress tells the story in order: connect → dropped (expected) → ACTIVE.
 	outcomeReported := false
 	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
-		ThingName: s.provisionedThing(d),
+		ThingName:       s.provisionedThing(d),
+		ProvisioningLog: s.provisioningLog(),
 		Poll: mqttprobe.PollOptions{Timeout: s.provisionTimeout(), OnStatus: func(ob mqttprobe.Observation) {
 			s.reportf(IDFirstConnect, "certificate status after %s: %s", fmtDur(ob.Elapsed), ob.Status)
 		}},
@@ -160,6 +162,33 @@ func runFirstConnect(ctx context.Context, s *Session) (bool, error) {
 		s.report(Event{Step: IDFirstConnect, Message: ch})
 	}
 	return already || rep.Outcome.Class == mqttprobe.ClassConnected, nil
+}
+
+// provisioningLog returns what the in-process local IoT Core's event log records, from
+// now on, about a failed provisioning of a certificate (AWS's error code and message, e.g.
+// a template parameter the certificate cannot resolve), or nil without one (AWS; a
+// `jitpwiz local` in another process, whose log this process does not read). The first
+// connect stops polling the certificate's status as soon as the log has the failure.
+func (s *Session) provisioningLog() func(context.Context, string) []string {
+	srv, ok := s.backend.(interface {
+		EventLog(after int64) []store.Event
+	})
+	if !ok {
+		return nil
+	}
+	var since int64 // an earlier attempt's failure of the same certificate is not this one's
+	for _, ev := range srv.EventLog(0) {
+		since = max(since, ev.Seq)
+	}
+	return func(_ context.Context, certID string) []string {
+		var out []string
+		for _, ev := range srv.EventLog(since) {
+			if ev.CertID == certID && ev.Error != "" {
+				out = append(out, ev.Error+": "+ev.Message)
+			}
+		}
+		return out
+	}
 }
 
 // firstConnectOutcome says in words what the first connect's outcome means for JITP.
