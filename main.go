@@ -78,10 +78,10 @@ func addWizard(root *cobra.Command) {
 		if err != nil {
 			return err
 		}
+		defer s.Close() // also when Connect fails: it releases the workspace lock
 		if err := s.Connect(ctx); err != nil {
 			return err
 		}
-		defer s.Close()
 		rc := ui.RunConfig{Options: ui.Options{Session: s, Plan: steps.Plan(), Header: wizardHeader(s, demo)}}
 		if debugLog {
 			rc.DebugLog = filepath.Join(s.Dir(), "jitpwiz-debug.log")

@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -91,6 +93,12 @@ func (s *Session) lockWorkspace() error {
 	if !locked {
 		return &WorkspaceLockedError{Dir: s.dir, PID: lockHolder(path)}
 	}
+	// Open read the session before the lock was taken: another jitpwiz may have finished
+	// steps since. Going on would save over its work.
+	if !s.sameProgressOnDisk() {
+		store.UnlockFile(f)
+		return fmt.Errorf("workspace %s was changed by another jitpwiz while this one was starting — run again", s.dir)
+	}
 	// Best effort: the pid only makes the refusal clearer.
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
@@ -119,6 +127,29 @@ func (s *Session) unlockWorkspace() {
 		}
 	}
 	store.UnlockFile(h.f)
+}
+
+// sameProgressOnDisk reports whether the session file records the same finished steps
+// as s (which Open read from it, and sanitized the same way).
+func (s *Session) sameProgressOnDisk() bool {
+	disk := &Session{dir: s.dir}
+	b, err := os.ReadFile(filepath.Join(s.dir, SessionFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return true // Open reported what it could not read; nothing to compare
+	case json.Unmarshal(b, disk) != nil:
+		return true
+	default:
+		disk.dir = s.dir
+		disk.sanitize()
+	}
+	if len(s.Finished) == 0 && len(disk.Finished) == 0 {
+		return true
+	}
+	mine, err1 := json.Marshal(s.Finished)
+	theirs, err2 := json.Marshal(disk.Finished)
+	return err1 == nil && err2 == nil && bytes.Equal(mine, theirs)
 }
 
 // lockHolder reads the pid the holder of the lock file wrote; 0 if none.

@@ -202,3 +202,28 @@ func TestE2EDurationColumn(t *testing.T) {
 		t.Errorf("the text after the duration starts in %d different columns:\n%v", len(cols), cols)
 	}
 }
+
+// TestWorkspaceLockStaleSession: a Session opened before another jitpwiz finished steps in
+// the workspace (and let go of it) is refused at Connect rather than save over that work;
+// opened again, it connects.
+func TestWorkspaceLockStaleSession(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	stale, err := steps.Open(steps.Options{Dir: dir, Yes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	// The other run finishes step 1, saves, and dies (the lock goes with it).
+	if r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", "ca-key"); r.err == nil {
+		t.Fatalf("--stop-after should kill the run:\n%s", r)
+	}
+	err = stale.Connect(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "workspace "+dir+" was changed by another jitpwiz") {
+		t.Fatalf("Connect with a stale session: want a refusal, got %v", err)
+	}
+	fresh := session(t, dir)
+	if _, ok := fresh.FinishedRecord(steps.IDCAKey); !ok {
+		t.Errorf("the reopened session does not see the other run's step 1")
+	}
+}
