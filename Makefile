@@ -23,6 +23,8 @@ run: build
 # short fuzz runs, and the demo tape's syntax.
 test: deps lint demo-validate unit fuzz
 
+# Debian packages openssl, awscli, mosquitto-clients and tmux (apt-get, only when missing) and a
+# pinned vhs (go install): the real tools the tests drive.
 deps:
 	@bash scripts/deps.sh
 
