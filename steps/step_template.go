@@ -76,8 +76,13 @@ func templateFields(s *Session) []Field {
 				return nil
 			}},
 	}
-	if templateChoice(s) == choiceFile {
-		fields = append(fields, withGet(s, []Field{templateFileField()})...)
+	switch templateChoice(s) {
+	case choiceFile:
+		return append(fields, withGet(s, []Field{templateFileField()})...)
+	case VariantNamed:
+		// only the named template attaches an existing policy
+	default:
+		return fields
 	}
 	return append(fields, []Field{
 		{Key: "create-policy", Label: "Create the policy if missing (named template)",
