@@ -266,10 +266,10 @@ func prettyJSON(doc string) string {
 	return b.String()
 }
 
-// issuedBy reports whether c was issued by ca now: issuer name, signature and validity.
-// (A CA remade with the same key but another subject must not count as the issuer.)
+// issuedBy reports whether c was issued by ca now: issuer name, signature and validity
+// (pki.CheckIssuedBy: a CA remade with the same key but another subject is not the issuer).
 func (s *Session) issuedBy(c *x509.Certificate, ca *pki.CA) bool {
-	return bytes.Equal(c.RawIssuer, ca.Cert.RawSubject) && pki.CheckIssuedBy(c, ca.Cert, s.Now()) == nil
+	return pki.CheckIssuedBy(c, ca.Cert, s.Now()) == nil
 }
 
 // forceNewKeysField lets the user replace existing keys (the explicit choice keys need).
