@@ -262,10 +262,7 @@ func newCleanCmd() *cobra.Command {
 			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := os.Stat(o.Dir + "/" + steps.SessionFile); err != nil {
-				return fmt.Errorf("no jitpwiz workspace at %s (no %s) — give --dir of a workspace", o.Dir, steps.SessionFile)
-			}
-			s, err := steps.Open(steps.Options{Dir: o.Dir, Yes: o.Yes})
+			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Yes: o.Yes})
 			if err != nil {
 				return err
 			}
@@ -310,10 +307,7 @@ func newDoctorCmd() *cobra.Command {
 		Short: "Check a workspace against the known JITP failure modes and explain what is wrong",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := os.Stat(o.Dir + "/" + steps.SessionFile); err != nil {
-				return fmt.Errorf("no jitpwiz workspace at %s (no %s) — give --dir of a workspace", o.Dir, steps.SessionFile)
-			}
-			s, err := steps.Open(steps.Options{Dir: o.Dir, Thing: o.Thing})
+			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Thing: o.Thing})
 			if err != nil {
 				return err
 			}
@@ -325,22 +319,7 @@ func newDoctorCmd() *cobra.Command {
 			if err := s.Connect(ctx); err != nil {
 				fmt.Fprintln(out, "✗ cannot reach the target:", err)
 			}
-			failed := 0
-			for _, l := range s.Doctor(ctx) {
-				switch {
-				case l.Kind == steps.ResultCheck && l.OK:
-					fmt.Fprintf(out, "✓ %s: %s\n", l.Label, l.Value)
-				case l.Kind == steps.ResultCheck:
-					failed++
-					fmt.Fprintf(out, "✗ %s: %s\n", l.Label, l.Value)
-				default:
-					fmt.Fprintf(out, "    %s\n", l.Value)
-				}
-			}
-			if failed > 0 {
-				return fmt.Errorf("%d check(s) failed", failed)
-			}
-			return nil
+			return s.WriteDoctor(ctx, out)
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -14,6 +15,27 @@ import (
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
+
+// WriteDoctor prints the Doctor checklist to w, one ✓/✗ line per check with its evidence,
+// and returns an error counting the failed checks (nil when all pass).
+func (s *Session) WriteDoctor(ctx context.Context, w io.Writer) error {
+	failed := 0
+	for _, l := range s.Doctor(ctx) {
+		switch {
+		case l.Kind == ResultCheck && l.OK:
+			fmt.Fprintf(w, "✓ %s: %s\n", l.Label, l.Value)
+		case l.Kind == ResultCheck:
+			failed++
+			fmt.Fprintf(w, "✗ %s: %s\n", l.Label, l.Value)
+		default:
+			fmt.Fprintf(w, "    %s\n", l.Value)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	return nil
+}
 
 // Doctor checks a workspace against the known JITP failure modes (design.md §4) and returns
 // a checklist with evidence; the last line is mqttprobe's diagnosis of a connection as the

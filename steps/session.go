@@ -288,6 +288,18 @@ func (s *Session) Things() []string {
 	return out
 }
 
+// OpenExisting is Open for commands that act on a workspace a run already made (clean,
+// doctor): a directory without a session file is an error naming --dir.
+func OpenExisting(o Options) (*Session, error) {
+	if o.Dir == "" {
+		return nil, fmt.Errorf("--dir is empty — give the directory of a jitpwiz workspace")
+	}
+	if _, err := os.Stat(filepath.Join(o.Dir, SessionFile)); err != nil {
+		return nil, fmt.Errorf("no jitpwiz workspace at %s (no %s) — give --dir of a workspace", o.Dir, SessionFile)
+	}
+	return Open(o)
+}
+
 // Open validates o, then loads the workspace's session (if any) and overlays o on the saved
 // options: options o leaves empty keep their saved value, or take their default in a new
 // workspace. Bad input is an error naming the flag and the fix, and nothing is written.
