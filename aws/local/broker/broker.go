@@ -94,6 +94,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/pki"
 )
 
 // ALPNProtocol is the ALPN name AWS IoT requires for MQTT with X.509 on port 443.
@@ -363,7 +364,7 @@ func (b *Broker) RootCAPath() string { return b.id.rootPath }
 
 // RootCAPEM returns the root CA certificate in PEM form.
 func (b *Broker) RootCAPEM() []byte {
-	return pemCert(b.id.root.Raw)
+	return pki.EncodeCertPEM(b.id.root)
 }
 
 // Hostnames are the names in the server certificate, and the accepted SNI values.

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -103,7 +101,7 @@ func loadOrCreateRoot(dir string, now time.Time) (*x509.Certificate, crypto.Sign
 		if err != nil {
 			return nil, nil, fmt.Errorf("local broker: %s is not a readable private key (%v) — restore it, or remove both %s and %s to create a new local root", keyPath, err, RootCAFile, rootKeyFile)
 		}
-		if !samePublicKey(cert.PublicKey, key.Public()) {
+		if !pki.KeyMatchesCert(key, cert) {
 			return nil, nil, fmt.Errorf("local broker: %s does not belong to %s — restore the matching pair, or remove both to create a new local root", keyPath, certPath)
 		}
 		return cert, key, nil
@@ -154,7 +152,7 @@ func loadOrCreateRoot(dir string, now time.Time) (*x509.Certificate, crypto.Sign
 	if err := pki.WriteFile(keyPath, keyPEM, pki.KeyMode, false); err != nil {
 		return nil, nil, fmt.Errorf("local broker: %w", err)
 	}
-	if err := pki.WriteFile(certPath, pemCert(der), pki.CertMode, false); err != nil {
+	if err := pki.WriteFile(certPath, pki.EncodeCertPEM(cert), pki.CertMode, false); err != nil {
 		return nil, nil, fmt.Errorf("local broker: %w", err)
 	}
 	return cert, key, nil
@@ -212,6 +210,10 @@ func issueServerCert(dir string, root *x509.Certificate, rootKey crypto.Signer, 
 	if err != nil {
 		return nil, fmt.Errorf("local broker: creating the server certificate: %w", err)
 	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("local broker: reading the new server certificate: %w", err)
+	}
 	keyPEM, err := pki.EncodeKeyPEM(key)
 	if err != nil {
 		return nil, err
@@ -221,10 +223,9 @@ func issueServerCert(dir string, root *x509.Certificate, rootKey crypto.Signer, 
 	if err := pki.WriteFile(filepath.Join(dir, serverKeyFile), keyPEM, pki.KeyMode, true); err != nil {
 		return nil, fmt.Errorf("local broker: %w", err)
 	}
-	if err := pki.WriteFile(filepath.Join(dir, serverCertFile), pemCert(der), pki.CertMode, true); err != nil {
+	if err := pki.WriteFile(filepath.Join(dir, serverCertFile), pki.EncodeCertPEM(leaf), pki.CertMode, true); err != nil {
 		return nil, fmt.Errorf("local broker: %w", err)
 	}
-	leaf, _ := x509.ParseCertificate(der)
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
@@ -234,14 +235,4 @@ func randomSerial() *big.Int {
 		return big.NewInt(time.Now().UnixNano())
 	}
 	return n
-}
-
-func samePublicKey(a, b crypto.PublicKey) bool {
-	ad, err1 := x509.MarshalPKIXPublicKey(a)
-	bd, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && bytes.Equal(ad, bd)
-}
-
-func pemCert(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
