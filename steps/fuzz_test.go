@@ -8,6 +8,7 @@ import (
 
 // FuzzSessionFile: whatever is in jitpwiz.json, Open either refuses it with an error or
 // yields a session whose plan can be inspected — never a panic.
+// fuzz: 4000 execs (each one writes and opens a workspace)
 func FuzzSessionFile(f *testing.F) {
 	f.Add([]byte(`{"version":1,"options":{"thing":"T","country":"US"},"finished":{"ca-key":{"inputs":{"CA key file":"x"}}}}`))
 	f.Add([]byte(`{"version":1,"devices":{"A":null},"primaryThing":"A","options":{"thing":"A"}}`))

@@ -14,6 +14,7 @@ import (
 
 // FuzzClientBytes sends arbitrary bytes after a successful CONNECT: whatever they
 // are, the broker must not crash and must keep serving other clients.
+// fuzz: 1500 execs (each one is a TLS connection to the broker)
 func FuzzClientBytes(f *testing.F) {
 	e := newEnv(f)
 	ca := newTestCA(f, "deviceRootCA")
