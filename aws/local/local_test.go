@@ -446,7 +446,7 @@ func TestRelativeDirGivesAbsolutePaths(t *testing.T) {
 	}
 	var banner bytes.Buffer
 	WriteBanner(&banner, s)
-	if !strings.Contains(banner.String(), "--cafile "+want+" ") || !strings.Contains(banner.String(), filepath.Join(base, "ws", ".local-iot", "state.json")) {
+	if !strings.Contains(banner.String(), "--cafile "+want+" ") || !strings.Contains(banner.String(), filepath.Join(base, "ws", ".local-iot", store.DBFile)) {
 		t.Errorf("banner does not give absolute paths:\n%s", banner.String())
 	}
 	resp, err := http.Get(s.EndpointURL() + "/jitpwiz/local")

@@ -121,8 +121,8 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 		},
 	})
 	if err := e.st.View(func(st *store.State) error {
-		if len(st.CAs) != 0 {
-			t.Fatalf("refused registrations left %d CAs", len(st.CAs))
+		if n := st.CountCAs(); n != 0 {
+			t.Fatalf("refused registrations left %d CAs", n)
 		}
 		return nil
 	}); err != nil {

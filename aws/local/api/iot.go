@@ -212,36 +212,63 @@ func (h *Handler) listCACertificates(w http.ResponseWriter, r *http.Request, _ [
 		writeIoTError(w, err)
 		return
 	}
-	tmpl := r.URL.Query().Get("templateName")
-	var all []certSummary
-	h.view(w, func(st *store.State) error {
-		for _, c := range st.SortedCAs() {
-			if tmpl != "" && (c.RegistrationConfig == nil || c.RegistrationConfig.TemplateName != tmpl) {
-				continue
-			}
-			all = append(all, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CreationDate: ts(c.Created)})
-		}
-		return nil
-	})
-	writeCertPage(w, r, all, asc)
-}
-
-// writeCertPage pages a list ordered oldest first; AWS lists newest first unless
-// isAscendingOrder=true.
-func writeCertPage(w http.ResponseWriter, r *http.Request, all []certSummary, asc bool) {
-	if !asc {
-		reverse(all)
-	}
-	p, err := paginate(r, len(all), "pageSize", "marker", 25)
+	p, err := pageRequest(r, "pageSize", "marker", 25, !asc)
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	out := struct {
-		Certificates []certSummary `json:"certificates"`
-		NextMarker   string        `json:"nextMarker,omitempty"`
-	}{Certificates: append([]certSummary{}, all[p.start:p.end]...), NextMarker: p.next}
-	writeJSON(w, out)
+	tmpl := r.URL.Query().Get("templateName")
+	var keep func(*store.CA) bool
+	if tmpl != "" {
+		keep = func(c *store.CA) bool { return c.RegistrationConfig != nil && c.RegistrationConfig.TemplateName == tmpl }
+	}
+	out := certPage{Certificates: []certSummary{}}
+	ok := h.view(w, func(st *store.State) error {
+		cas, next, err := st.ListCAs(p, keep)
+		for _, c := range cas {
+			out.Certificates = append(out.Certificates, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CreationDate: ts(c.Created)})
+		}
+		out.NextMarker = nextMarker(next)
+		return listError(r, "marker", err)
+	})
+	if ok {
+		writeJSON(w, out)
+	}
+}
+
+// certPage is a page of ListCACertificates, ListCertificates or ListCertificatesByCA.
+// AWS lists newest first unless isAscendingOrder=true.
+type certPage struct {
+	Certificates []certSummary `json:"certificates"`
+	NextMarker   string        `json:"nextMarker,omitempty"`
+}
+
+func (h *Handler) writeCerts(w http.ResponseWriter, r *http.Request, list func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error)) {
+	asc, err := queryBool(r, "isAscendingOrder")
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	p, err := pageRequest(r, "pageSize", "marker", 25, !asc)
+	if err != nil {
+		writeIoTError(w, err)
+		return
+	}
+	out := certPage{Certificates: []certSummary{}}
+	ok := h.view(w, func(st *store.State) error {
+		certs, next, err := list(st, p)
+		if err != nil {
+			return listError(r, "marker", err)
+		}
+		for _, c := range certs {
+			out.Certificates = append(out.Certificates, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CertificateMode: c.Mode, CreationDate: ts(c.Created)})
+		}
+		out.NextMarker = nextMarker(next)
+		return nil
+	})
+	if ok {
+		writeJSON(w, out)
+	}
 }
 
 // ---- device certificates ----
@@ -314,40 +341,18 @@ func (h *Handler) deleteCertificate(w http.ResponseWriter, r *http.Request, args
 }
 
 func (h *Handler) listCertificatesByCA(w http.ResponseWriter, r *http.Request, args []string) {
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		writeIoTError(w, err)
-		return
-	}
-	var all []certSummary
-	ok := h.view(w, func(st *store.State) error {
+	h.writeCerts(w, r, func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error) {
 		if _, err := st.CA(args[0]); err != nil {
-			return err
+			return nil, nil, err
 		}
-		for _, c := range st.CertificatesByCA(args[0]) {
-			all = append(all, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CertificateMode: c.Mode, CreationDate: ts(c.Created)})
-		}
-		return nil
+		return st.ListCertificatesByCA(args[0], p)
 	})
-	if ok {
-		writeCertPage(w, r, all, asc)
-	}
 }
 
 func (h *Handler) listCertificates(w http.ResponseWriter, r *http.Request, _ []string) {
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		writeIoTError(w, err)
-		return
-	}
-	var all []certSummary
-	h.view(w, func(st *store.State) error {
-		for _, c := range st.SortedCertificates() {
-			all = append(all, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CertificateMode: c.Mode, CreationDate: ts(c.Created)})
-		}
-		return nil
+	h.writeCerts(w, r, func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error) {
+		return st.ListCertificates(p)
 	})
-	writeCertPage(w, r, all, asc)
 }
 
 // ---- things ----
@@ -433,31 +438,41 @@ func (h *Handler) listThings(w http.ResponseWriter, r *http.Request, _ []string)
 		writeIoTError(w, err)
 		return
 	}
-	var all []item
-	h.view(w, func(st *store.State) error {
-		for _, t := range st.SortedThings() {
-			if typeName != "" && t.TypeName != typeName {
-				continue
-			}
-			if attrName != "" {
-				v, has := t.Attributes[attrName]
-				if !has || (attrValue != "" && !(v == attrValue || prefix && strings.HasPrefix(v, attrValue))) {
-					continue
-				}
-			}
-			all = append(all, item{ThingName: t.Name, ThingTypeName: t.TypeName, ThingArn: t.ARN, Attributes: copyAttrs(t.Attributes), Version: t.Version})
-		}
-		return nil
-	})
-	p, err := paginate(r, len(all), "maxResults", "nextToken", 50)
+	p, err := pageRequest(r, "maxResults", "nextToken", 50, false)
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	writeJSON(w, struct {
+	var keep func(t *store.Thing) bool
+	if typeName != "" || attrName != "" {
+		keep = func(t *store.Thing) bool {
+			if typeName != "" && t.TypeName != typeName {
+				return false
+			}
+			if attrName != "" {
+				v, has := t.Attributes[attrName]
+				if !has || (attrValue != "" && !(v == attrValue || prefix && strings.HasPrefix(v, attrValue))) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	out := struct {
 		Things    []item `json:"things"`
 		NextToken string `json:"nextToken,omitempty"`
-	}{append([]item{}, all[p.start:p.end]...), p.next})
+	}{Things: []item{}}
+	ok := h.view(w, func(st *store.State) error {
+		things, next, err := st.ListThings(p, keep)
+		for _, t := range things {
+			out.Things = append(out.Things, item{ThingName: t.Name, ThingTypeName: t.TypeName, ThingArn: t.ARN, Attributes: copyAttrs(t.Attributes), Version: t.Version})
+		}
+		out.NextToken = nextMarker(next)
+		return listError(r, "nextToken", err)
+	})
+	if ok {
+		writeJSON(w, out)
+	}
 }
 
 func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request, args []string) {
@@ -475,31 +490,38 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request, args []str
 	}
 }
 
-func writeStringPage(w http.ResponseWriter, r *http.Request, field string, all []string, sizeParam, markerParam, nextField string) {
-	p, err := paginate(r, len(all), sizeParam, markerParam, 25)
+// writeStrings answers a list of names or ARNs (field) paged by sizeParam/markerParam,
+// the next marker in nextField.
+func (h *Handler) writeStrings(w http.ResponseWriter, r *http.Request, field, sizeParam, markerParam, nextField string, list func(st *store.State, p store.Page) ([]string, []byte, error)) {
+	p, err := pageRequest(r, sizeParam, markerParam, 25, false)
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	out := map[string]any{field: append([]string{}, all[p.start:p.end]...)}
-	if p.next != "" {
-		out[nextField] = p.next
+	var items []string
+	var next []byte
+	ok := h.view(w, func(st *store.State) error {
+		var err error
+		items, next, err = list(st, p)
+		return listError(r, markerParam, err)
+	})
+	if !ok {
+		return
+	}
+	out := map[string]any{field: append([]string{}, items...)}
+	if next != nil {
+		out[nextField] = nextMarker(next)
 	}
 	writeJSON(w, out)
 }
 
 func (h *Handler) listThingPrincipals(w http.ResponseWriter, r *http.Request, args []string) {
-	var all []string
-	ok := h.view(w, func(st *store.State) error {
+	h.writeStrings(w, r, "principals", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		if _, err := st.Thing(args[0]); err != nil {
-			return err
+			return nil, nil, err
 		}
-		all = st.PrincipalsOfThing(args[0])
-		return nil
+		return st.ListPrincipalsOfThing(args[0], p)
 	})
-	if ok {
-		writeStringPage(w, r, "principals", all, "maxResults", "nextToken", "nextToken")
-	}
 }
 
 func principalHeader(r *http.Request, name string) (string, error) {
@@ -534,24 +556,19 @@ func (h *Handler) detachThingPrincipal(w http.ResponseWriter, r *http.Request, a
 }
 
 func (h *Handler) listPrincipalThings(w http.ResponseWriter, r *http.Request, _ []string) {
-	p, err := principalHeader(r, "x-amzn-principal")
+	principal, err := principalHeader(r, "x-amzn-principal")
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	var all []string
-	ok := h.view(w, func(st *store.State) error {
-		if store.CertIDFromARN(p) != "" {
-			if _, err := st.CertificateByARN(p); err != nil {
-				return err
+	h.writeStrings(w, r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
+		if store.CertIDFromARN(principal) != "" {
+			if _, err := st.CertificateByARN(principal); err != nil {
+				return nil, nil, err
 			}
 		}
-		all = st.ThingsForPrincipal(p)
-		return nil
+		return st.ListThingsOfPrincipal(principal, p)
 	})
-	if ok {
-		writeStringPage(w, r, "things", all, "maxResults", "nextToken", "nextToken")
-	}
 }
 
 // ---- policies ----
@@ -634,16 +651,32 @@ type policyRef struct {
 	PolicyArn  string `json:"policyArn"`
 }
 
-func writePolicyPage(w http.ResponseWriter, r *http.Request, all []policyRef) {
-	p, err := paginate(r, len(all), "pageSize", "marker", 25)
+// writePolicies answers ListPolicies, ListAttachedPolicies and ListPrincipalPolicies
+// (marker/pageSize, the next marker in nextMarker).
+func (h *Handler) writePolicies(w http.ResponseWriter, r *http.Request, desc bool, list func(st *store.State, p store.Page) ([]*store.Policy, []byte, error)) {
+	p, err := pageRequest(r, "pageSize", "marker", 25, desc)
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	writeJSON(w, struct {
+	out := struct {
 		Policies   []policyRef `json:"policies"`
 		NextMarker string      `json:"nextMarker,omitempty"`
-	}{append([]policyRef{}, all[p.start:p.end]...), p.next})
+	}{Policies: []policyRef{}}
+	ok := h.view(w, func(st *store.State) error {
+		pols, next, err := list(st, p)
+		if err != nil {
+			return listError(r, "marker", err)
+		}
+		for _, p := range pols {
+			out.Policies = append(out.Policies, policyRef{p.Name, p.ARN})
+		}
+		out.NextMarker = nextMarker(next)
+		return nil
+	})
+	if ok {
+		writeJSON(w, out)
+	}
 }
 
 func (h *Handler) listPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
@@ -652,17 +685,9 @@ func (h *Handler) listPolicies(w http.ResponseWriter, r *http.Request, _ []strin
 		writeIoTError(w, err)
 		return
 	}
-	var all []policyRef
-	h.view(w, func(st *store.State) error {
-		for _, p := range st.SortedPolicies() {
-			all = append(all, policyRef{p.Name, p.ARN})
-		}
-		return nil
+	h.writePolicies(w, r, !asc, func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
+		return st.ListPolicies(p)
 	})
-	if !asc {
-		reverse(all)
-	}
-	writePolicyPage(w, r, all)
 }
 
 func targetBody(r *http.Request) (string, error) {
@@ -700,20 +725,16 @@ func (h *Handler) detachPolicy(w http.ResponseWriter, r *http.Request, args []st
 	}
 }
 
-func (h *Handler) policiesOf(w http.ResponseWriter, target string) ([]policyRef, bool) {
-	var all []policyRef
-	ok := h.view(w, func(st *store.State) error {
+// policiesOf lists the policies of a target (a certificate target must exist).
+func policiesOf(target string) func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
+	return func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
 		if store.CertIDFromARN(target) != "" {
 			if _, err := st.CertificateByARN(target); err != nil {
-				return err
+				return nil, nil, err
 			}
 		}
-		for _, p := range st.PoliciesForTarget(target) {
-			all = append(all, policyRef{p.Name, p.ARN})
-		}
-		return nil
-	})
-	return all, ok
+		return st.ListPoliciesOfTarget(target, p)
+	}
 }
 
 func (h *Handler) listAttachedPolicies(w http.ResponseWriter, r *http.Request, args []string) {
@@ -721,9 +742,7 @@ func (h *Handler) listAttachedPolicies(w http.ResponseWriter, r *http.Request, a
 		writeIoTError(w, err)
 		return
 	}
-	if all, ok := h.policiesOf(w, args[0]); ok {
-		writePolicyPage(w, r, all)
-	}
+	h.writePolicies(w, r, false, policiesOf(args[0]))
 }
 
 func (h *Handler) listPrincipalPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
@@ -737,24 +756,14 @@ func (h *Handler) listPrincipalPolicies(w http.ResponseWriter, r *http.Request, 
 		writeIoTError(w, err)
 		return
 	}
-	if all, ok := h.policiesOf(w, p); ok {
-		if !asc {
-			reverse(all)
-		}
-		writePolicyPage(w, r, all)
-	}
+	h.writePolicies(w, r, !asc, policiesOf(p))
 }
 
 func (h *Handler) listTargetsForPolicy(w http.ResponseWriter, r *http.Request, args []string) {
-	var all []string
-	ok := h.view(w, func(st *store.State) error {
+	h.writeStrings(w, r, "targets", "pageSize", "marker", "nextMarker", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		if _, err := st.Policy(args[0]); err != nil {
-			return err
+			return nil, nil, err
 		}
-		all = st.TargetsForPolicy(args[0])
-		return nil
+		return st.ListTargetsOfPolicy(args[0], p)
 	})
-	if ok {
-		writeStringPage(w, r, "targets", all, "pageSize", "marker", "nextMarker")
-	}
 }

@@ -503,8 +503,8 @@ func TestConcurrentAPICalls(t *testing.T) {
 		t.Error(err)
 	}
 	_ = e.st.View(func(st *store.State) error {
-		if len(st.Things) != workers || len(st.PolicyTargets) != workers || len(st.ThingPrincipals) != workers {
-			t.Errorf("after concurrent calls: %d things, %d policy attachments, %d thing principals", len(st.Things), len(st.PolicyTargets), len(st.ThingPrincipals))
+		if st.CountThings() != workers || st.CountPolicyTargets() != workers || st.CountThingPrincipals() != workers {
+			t.Errorf("after concurrent calls: %d things, %d policy attachments, %d thing principals", st.CountThings(), st.CountPolicyTargets(), st.CountThingPrincipals())
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -122,43 +123,48 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	return false, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be true or false", v, name)
 }
 
-// page is the result of paginating a list of n items.
-type page struct {
-	start, end int    // items[start:end]
-	next       string // marker/token for the following page, "" when done
-}
-
-// paginate implements marker/pageSize (and nextToken/maxResults) pagination over n
-// items. Markers are opaque to clients: base64 of the next offset.
-func paginate(r *http.Request, n int, sizeParam, markerParam string, def int) (page, error) {
+// pageRequest reads a list request's page size (sizeParam, 1..250, default def) and
+// marker (markerParam) into a store.Page. Markers are opaque to clients: the base64 of
+// the index key of the previous page's last item, which the store's list resumes after.
+func pageRequest(r *http.Request, sizeParam, markerParam string, def int, desc bool) (store.Page, error) {
 	q := r.URL.Query()
-	size := def
+	p := store.Page{Limit: def, Desc: desc}
 	if s := q.Get(sizeParam); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > 250 {
-			return page{}, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have value between 1 and 250", s, sizeParam)
+			return p, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have value between 1 and 250", s, sizeParam)
 		}
-		size = v
+		p.Limit = v
 	}
-	start := 0
 	if m := q.Get(markerParam); m != "" {
 		b, err := base64.RawURLEncoding.DecodeString(m)
-		v, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o:"))
-		if err != nil || err2 != nil || !strings.HasPrefix(string(b), "o:") || v < 0 || v > n {
-			return page{}, store.Errorf(store.CodeInvalidRequest, "The %s %q is invalid; pass the value from the previous response unchanged", markerParam, m)
+		if err != nil || !bytes.HasPrefix(b, []byte(markerTag)) || len(b) == len(markerTag) {
+			return p, badMarker(markerParam, m)
 		}
-		start = v
-	}
-	end := min(start+size, n)
-	p := page{start: start, end: end}
-	if end < n {
-		p.next = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
+		p.After = b[len(markerTag):]
 	}
 	return p, nil
 }
 
-func reverse[T any](s []T) {
-	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
-		s[i], s[j] = s[j], s[i]
+// markerTag starts every marker, so a value a client made up is told apart.
+const markerTag = "m1:"
+
+// nextMarker is the marker for the page after the one that ended at key ("" when none).
+func nextMarker(key []byte) string {
+	if key == nil {
+		return ""
 	}
+	return base64.RawURLEncoding.EncodeToString(append([]byte(markerTag), key...))
+}
+
+func badMarker(param, value string) error {
+	return store.Errorf(store.CodeInvalidRequest, "The %s %q is invalid; pass the value from the previous response unchanged", param, value)
+}
+
+// listError turns the store's complaint about a marker into one naming the parameter.
+func listError(r *http.Request, markerParam string, err error) error {
+	if errors.Is(err, store.ErrBadMarker) {
+		return badMarker(markerParam, r.URL.Query().Get(markerParam))
+	}
+	return err
 }

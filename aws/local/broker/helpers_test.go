@@ -174,7 +174,7 @@ func (e *env) start(mods ...func(*Options)) {
 func (e *env) registerCA(ca *testCA, status, autoReg string, rc *store.RegistrationConfig) {
 	e.t.Helper()
 	err := e.st.Update(func(st *store.State) error {
-		st.CAs[ca.id] = &store.CA{
+		st.PutCA(&store.CA{
 			ID:                     ca.id,
 			ARN:                    "arn:aws:iot:" + testRegion + ":" + testAccount + ":cacert/" + ca.id,
 			PEM:                    string(pki.EncodeCertPEM(ca.cert)),
@@ -188,7 +188,7 @@ func (e *env) registerCA(ca *testCA, status, autoReg string, rc *store.Registrat
 			NotAfter:               ca.cert.NotAfter,
 			Created:                time.Now(),
 			Modified:               time.Now(),
-		}
+		})
 		return nil
 	})
 	if err != nil {
@@ -199,7 +199,7 @@ func (e *env) registerCA(ca *testCA, status, autoReg string, rc *store.Registrat
 func (e *env) createRole(name, trust string) {
 	e.t.Helper()
 	err := e.st.Update(func(st *store.State) error {
-		st.Roles[name] = &store.Role{
+		st.PutRole(&store.Role{
 			Name:             name,
 			ID:               "AROA" + strings.ToUpper(name),
 			ARN:              "arn:aws:iam::" + testAccount + ":role/" + name,
@@ -207,7 +207,7 @@ func (e *env) createRole(name, trust string) {
 			TrustPolicy:      trust,
 			AttachedPolicies: []string{"arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"},
 			Created:          time.Now(),
-		}
+		})
 		return nil
 	})
 	if err != nil {
@@ -235,7 +235,7 @@ func walkthroughConfig(t testing.TB, name string) *store.RegistrationConfig {
 func (e *env) cert(id string) *store.Certificate {
 	var out *store.Certificate
 	_ = e.st.View(func(st *store.State) error {
-		if c, ok := st.Certificates[id]; ok {
+		if c := st.LookupCertificate(id); c != nil {
 			x := *c
 			out = &x
 		}
@@ -247,7 +247,7 @@ func (e *env) cert(id string) *store.Certificate {
 func (e *env) thing(name string) *store.Thing {
 	var out *store.Thing
 	_ = e.st.View(func(st *store.State) error {
-		if c, ok := st.Things[name]; ok {
+		if c := st.LookupThing(name); c != nil {
 			x := *c
 			out = &x
 		}
@@ -270,12 +270,9 @@ func (e *env) events(kind string) []store.Event {
 func (e *env) attachedPolicies(certID string) []*store.Policy {
 	var out []*store.Policy
 	_ = e.st.View(func(st *store.State) error {
-		target := st.Certificates[certID].ARN
-		for _, pa := range st.PolicyTargets {
-			if pa.Target == target {
-				p := *st.Policies[pa.Policy]
-				out = append(out, &p)
-			}
+		for _, pol := range st.PoliciesForCert(certID) {
+			p := *pol
+			out = append(out, &p)
 		}
 		return nil
 	})
@@ -285,11 +282,7 @@ func (e *env) attachedPolicies(certID string) []*store.Policy {
 func (e *env) thingPrincipals(thing string) []string {
 	var out []string
 	_ = e.st.View(func(st *store.State) error {
-		for _, tp := range st.ThingPrincipals {
-			if tp.Thing == thing {
-				out = append(out, tp.Principal)
-			}
-		}
+		out = st.PrincipalsOfThing(thing)
 		return nil
 	})
 	return out

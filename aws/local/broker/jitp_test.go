@@ -204,7 +204,14 @@ func TestThingReusedBySecondCertificate(t *testing.T) {
 func TestSNIOnlyCA(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
-	if err := e.st.Update(func(st *store.State) error { st.CAs[ca.id].Mode = store.ModeSNIOnly; return nil }); err != nil {
+	if err := e.st.Update(func(st *store.State) error {
+		c, err := st.CA(ca.id)
+		if err != nil {
+			return err
+		}
+		c.Mode = store.ModeSNIOnly
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})

@@ -200,7 +200,11 @@ func TestCertificateStatusRefusals(t *testing.T) {
 		if err := st.SetCertificateStatus(dev.id, store.StatusActive); err != nil {
 			return err
 		}
-		st.CAs[ca.id].Status = store.StatusInactive
+		c, err := st.CA(ca.id)
+		if err != nil {
+			return err
+		}
+		c.Status = store.StatusInactive
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ type storeRegistry struct {
 func (r storeRegistry) Certificate(certID string) (*certRecord, error) {
 	var out *certRecord
 	err := r.st.View(func(st *store.State) error {
-		if c, ok := st.Certificates[certID]; ok {
+		if c := st.LookupCertificate(certID); c != nil {
 			out = &certRecord{Status: c.Status, CACertificateID: c.CAID, Mode: c.Mode}
 		}
 		return nil
@@ -50,8 +50,8 @@ func (r storeRegistry) IssuerOf(leaf *x509.Certificate) (*caRecord, error) {
 func (r storeRegistry) Authorization(certID string) (authzView, error) {
 	var v authzView
 	err := r.st.View(func(st *store.State) error {
-		c, ok := st.Certificates[certID]
-		if !ok {
+		c := st.LookupCertificate(certID)
+		if c == nil {
 			v.Status = "not registered"
 			return nil
 		}
@@ -60,7 +60,7 @@ func (r storeRegistry) Authorization(certID string) (authzView, error) {
 			v.Policies = append(v.Policies, namedPolicy{Name: p.Name, Document: p.Document})
 		}
 		for _, name := range st.ThingsForPrincipal(c.ARN) {
-			if t, ok := st.Things[name]; ok {
+			if t := st.LookupThing(name); t != nil {
 				if v.Things == nil {
 					v.Things = map[string]policy.Thing{}
 				}
@@ -134,7 +134,7 @@ func (r storeRegistry) AutoRegister(req autoRegRequest) (autoRegResult, error) {
 	params := pki.JITPParameters(req.Leaf)
 	err := r.st.Update(func(st *store.State) error {
 		res = autoRegResult{}
-		if c, ok := st.Certificates[req.CertID]; ok && c.Status != store.StatusPendingActivation {
+		if c := st.LookupCertificate(req.CertID); c != nil && c.Status != store.StatusPendingActivation {
 			// A concurrent first connect of the same certificate (or an operator)
 			// got here first: nothing left to do.
 			res.RegisteredAt, res.Status, res.Skipped = c.Created, c.Status, true
@@ -145,7 +145,7 @@ func (r storeRegistry) AutoRegister(req autoRegRequest) (autoRegResult, error) {
 			return err
 		}
 		res.RegisteredAt, res.Status = cert.Created, cert.Status
-		ca := st.CAs[req.CA.ID]
+		ca, _ := st.CA(req.CA.ID)
 		if ca == nil || ca.RegistrationConfig.IsZero() {
 			// JITR: the certificate waits for someone to activate it.
 			st.AddEvent(store.Event{
@@ -221,7 +221,7 @@ func (r storeRegistry) AutoRegister(req autoRegRequest) (autoRegResult, error) {
 // registerPending registers the certificate PENDING_ACTIVATION unless it already is
 // registered, and returns it.
 func registerPending(st *store.State, req autoRegRequest) (*store.Certificate, error) {
-	if c, ok := st.Certificates[req.CertID]; ok {
+	if c := st.LookupCertificate(req.CertID); c != nil {
 		return c, nil
 	}
 	c, err := st.RegisterDeviceCert(req.Leaf, req.CA.ID, store.StatusPendingActivation)
@@ -296,7 +296,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 			return nil, &provisionError{store.CodeInvalidRequest, err.Error()}
 		}
 		p.thingAttrs, p.thingType = t.Attributes, t.TypeName
-		if old, ok := st.Things[t.Name]; ok {
+		if old := st.LookupThing(t.Name); old != nil {
 			p.thing = old
 			attrs, perr := override("AttributePayload", t.Override["AttributePayload"], old.Attributes, t.Attributes)
 			if perr != nil {
@@ -316,7 +316,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 		}
 	}
 	if pp := plan.Policy; pp != nil {
-		if old, ok := st.Policies[pp.Name]; ok {
+		if old := st.LookupPolicy(pp.Name); old != nil {
 			p.policy = old
 		} else if !pp.Inline {
 			return nil, &provisionError{store.CodeResourceNotFound, fmt.Sprintf("The policy %s referenced by the template does not exist", pp.Name)}
@@ -422,9 +422,9 @@ func (p *provisioning) apply(st *store.State, cert *store.Certificate) *provisio
 	return nil
 }
 
-// recorder writes events to the store in order, many per transaction: every
-// store.Update rewrites the whole state file, so one transaction per
-// connect/disconnect would dominate the cost of a connection.
+// recorder writes events to the store in order, many per transaction: an event-only
+// transaction is small (it appends a few records), but each commit is an fsync, and one
+// per connect/disconnect would still dominate the cost of a short connection.
 type recorder struct {
 	st   *store.Store
 	mu   sync.Mutex
@@ -478,12 +478,11 @@ func (r *recorder) loop() {
 				break drain
 			}
 		}
-		_ = r.st.Update(func(st *store.State) error {
-			for _, b := range batch {
-				st.AddEvent(b.ev)
-			}
-			return nil
-		})
+		evs := make([]store.Event, len(batch))
+		for i, b := range batch {
+			evs[i] = b.ev
+		}
+		_ = r.st.AppendEvents(evs...)
 		for _, b := range batch {
 			if b.written != nil {
 				close(b.written)

@@ -14,7 +14,8 @@ import (
 )
 
 // One process at a time owns a state directory: two processes writing the same
-// state.json would silently undo each other's changes. Open takes an exclusive,
+// database would wait on each other or, with the old state.json, silently undo each
+// other's changes. Open takes an exclusive,
 // non-blocking advisory lock on <dir>/lock (flock; released by Close or when the
 // process exits, even if it is killed). Within one process a directory may be opened
 // again (tests, a session reopened after Close); the lock is reference-counted.
@@ -208,23 +209,22 @@ func ReadOwner(dir string) (*Owner, error) {
 	return &o, nil
 }
 
-// Close releases the directory lock (and removes the Owner record this Store wrote).
-// The state is already on disk. Calling Close more than once is harmless; a closed
-// Store must not be used again.
+// Close closes the database (when no other Store of this process has the directory
+// open) and releases the directory lock (and removes the Owner record this Store
+// wrote). Every committed transaction is already on disk. Calling Close more than once
+// is harmless; a closed Store must not be used again.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	ownerSet := s.ownerSet
-	s.ownerSet = false
+	ownerSet, closed := s.ownerSet, s.closed
+	s.ownerSet, s.closed = false, true
 	s.mu.Unlock()
+	if closed {
+		return nil
+	}
 	if ownerSet {
 		_ = os.Remove(filepath.Join(s.dir, ownerFileName))
 	}
-	s.mu.Lock()
-	if s.evf != nil {
-		s.evf.Close()
-		s.evf = nil
-	}
-	s.mu.Unlock()
+	s.closeDB()
 	if s.release != nil {
 		s.release()
 	}

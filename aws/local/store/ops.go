@@ -10,7 +10,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -66,12 +65,7 @@ func (st *State) randomLower(n int) string {
 	return string(b)
 }
 
-func (st *State) rand(b []byte) {
-	if st.random == nil {
-		panic("store: state used outside a Store")
-	}
-	st.random(b)
-}
+func (st *State) rand(b []byte) { st.s.opts.Random(b) }
 
 // NewUUID returns a random (version 4) UUID, as AWS uses for thing IDs.
 func (st *State) NewUUID() string {
@@ -147,7 +141,7 @@ func (st *State) RegisterCA(in RegisterCAInput) (*CA, error) {
 		return nil, Errorf(CodeCertificateValidation, "The CA certificate is not valid at this time (valid %s to %s)", ca.NotBefore.UTC().Format(time.RFC3339), ca.NotAfter.UTC().Format(time.RFC3339))
 	}
 	id := pki.CertID(ca)
-	if _, ok := st.CAs[id]; ok {
+	if get(st, kindCAs, []byte(id)) != nil {
 		return nil, AlreadyExists(id, st.CACertARN(id), "The certificate is already provisioned or registered")
 	}
 	switch mode {
@@ -174,12 +168,7 @@ func (st *State) RegisterCA(in RegisterCAInput) (*CA, error) {
 		}
 	}
 	subj := hex.EncodeToString(ca.RawSubject)
-	n := 0
-	for _, c := range st.CAs {
-		if c.SubjectKey == subj {
-			n++
-		}
-	}
+	n := len(st.casWithSubject(subj))
 	if n >= MaxCAsPerSubject {
 		return nil, Errorf(CodeLimitExceeded, "There are already %d CA certificates with the subject %s in this account and region; the limit is %d", n, subjectText(ca), MaxCAsPerSubject)
 	}
@@ -211,13 +200,13 @@ func (st *State) RegisterCA(in RegisterCAInput) (*CA, error) {
 		rc := *in.RegistrationConfig
 		rec.RegistrationConfig = &rc
 	}
-	st.CAs[id] = rec
+	insert(st, kindCAs, rec)
 	return rec, nil
 }
 
 // CA returns the registered CA with this ID, or ResourceNotFoundException.
 func (st *State) CA(id string) (*CA, error) {
-	if c, ok := st.CAs[normalizeID(id)]; ok {
+	if c := get(st, kindCAs, []byte(normalizeID(id))); c != nil {
 		return c, nil
 	}
 	return nil, Errorf(CodeResourceNotFound, "The certificate %s does not exist", id)
@@ -273,21 +262,16 @@ func (st *State) DeleteCA(id string) error {
 	if c.Status == StatusActive {
 		return Errorf(CodeCertificateState, "Certificate must be deactivated (not ACTIVE) before deletion. Id: %s", c.ID)
 	}
-	delete(st.CAs, c.ID)
+	remove(st, kindCAs, []byte(c.ID))
 	return nil
 }
 
-// SortedCAs returns the CAs by creation time (then ID), oldest first.
-func (st *State) SortedCAs() []*CA {
-	out := make([]*CA, 0, len(st.CAs))
-	for _, c := range st.CAs {
+// casWithSubject returns the CAs whose subject is subjectKey (hex of the raw subject).
+func (st *State) casWithSubject(subjectKey string) []*CA {
+	var out []*CA
+	scan(st, kindCAs, &kindCAs.indexes[1], join([]byte(subjectKey), nil), nil, false, func(_ []byte, c *CA) bool {
 		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
+		return true
 	})
 	return out
 }
@@ -297,33 +281,40 @@ func (st *State) SortedCAs() []*CA {
 // re-issued), an ACTIVE one is preferred, then the oldest. Nil if none.
 func (st *State) FindIssuingCA(leaf *x509.Certificate) *CA {
 	var found *CA
-	for _, c := range st.SortedCAs() {
+	for _, c := range st.casWithSubject(hex.EncodeToString(leaf.RawIssuer)) {
 		ca := c.Cert()
-		if ca == nil || !bytes.Equal(leaf.RawIssuer, ca.RawSubject) {
+		if ca == nil || !bytes.Equal(leaf.RawIssuer, ca.RawSubject) || leaf.CheckSignatureFrom(ca) != nil {
 			continue
 		}
-		if leaf.CheckSignatureFrom(ca) != nil {
-			continue
-		}
-		if c.Status == StatusActive {
-			return c
-		}
-		if found == nil {
+		switch {
+		case found == nil,
+			c.Status == StatusActive && found.Status != StatusActive,
+			(c.Status == StatusActive) == (found.Status == StatusActive) && olderCA(c, found):
 			found = c
 		}
 	}
 	return found
 }
 
+func olderCA(a, b *CA) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	return a.ID < b.ID
+}
+
 // ---- device certificates ----
 
 // Certificate returns the device certificate with this ID, or ResourceNotFoundException.
 func (st *State) Certificate(id string) (*Certificate, error) {
-	if c, ok := st.Certificates[normalizeID(id)]; ok {
+	if c := get(st, kindCerts, []byte(normalizeID(id))); c != nil {
 		return c, nil
 	}
 	return nil, Errorf(CodeResourceNotFound, "The certificate %s does not exist", id)
 }
+
+// LookupCertificate returns the device certificate with this ID (exactly as stored), or nil.
+func (st *State) LookupCertificate(id string) *Certificate { return get(st, kindCerts, []byte(id)) }
 
 // CertificateByARN returns the device certificate named by a cert ARN, or ResourceNotFoundException.
 func (st *State) CertificateByARN(arn string) (*Certificate, error) {
@@ -331,8 +322,8 @@ func (st *State) CertificateByARN(arn string) (*Certificate, error) {
 	if id == "" {
 		return nil, Errorf(CodeInvalidRequest, "%s is not a certificate ARN (arn:aws:iot:<region>:<account>:cert/<certificateId>)", arn)
 	}
-	c, ok := st.Certificates[normalizeID(id)]
-	if !ok || c.ARN != arn {
+	c := get(st, kindCerts, []byte(normalizeID(id)))
+	if c == nil || c.ARN != arn {
 		return nil, Errorf(CodeResourceNotFound, "The certificate %s does not exist", arn)
 	}
 	return c, nil
@@ -343,7 +334,7 @@ func (st *State) CertificateByARN(arn string) (*Certificate, error) {
 // registered certificate is ResourceAlreadyExistsException with its ID and ARN.
 func (st *State) RegisterDeviceCert(cert *x509.Certificate, caID, status string) (*Certificate, error) {
 	id := pki.CertID(cert)
-	if c, ok := st.Certificates[id]; ok {
+	if c := get(st, kindCerts, []byte(id)); c != nil {
 		return nil, AlreadyExists(c.ID, c.ARN, "The certificate is already provisioned or registered")
 	}
 	mode := ModeDefault
@@ -377,7 +368,7 @@ func (st *State) RegisterDeviceCert(cert *x509.Certificate, caID, status string)
 		Modified:        now,
 		cert:            cert,
 	}
-	st.Certificates[id] = c
+	insert(st, kindCerts, c)
 	return c, nil
 }
 
@@ -439,42 +430,12 @@ func (st *State) DeleteCertificate(id string, force bool) error {
 		if !force {
 			return Errorf(CodeDeleteConflict, "Certificate policies must be detached before deletion (arn: %s)", c.ARN)
 		}
-		st.PolicyTargets = slices.DeleteFunc(st.PolicyTargets, func(a PolicyAttachment) bool { return a.Target == c.ARN })
+		for _, name := range st.PolicyNamesForTarget(c.ARN) {
+			remove(st, kindPolicyTargets, join([]byte(c.ARN), []byte(name)))
+		}
 	}
-	delete(st.Certificates, c.ID)
+	remove(st, kindCerts, []byte(c.ID))
 	return nil
-}
-
-// CertificatesByCA returns the device certificates issued by caID, oldest first.
-func (st *State) CertificatesByCA(caID string) []*Certificate {
-	caID = normalizeID(caID)
-	var out []*Certificate
-	for _, c := range st.Certificates {
-		if c.CAID == caID {
-			out = append(out, c)
-		}
-	}
-	sortCerts(out)
-	return out
-}
-
-// SortedCertificates returns all device certificates, oldest first.
-func (st *State) SortedCertificates() []*Certificate {
-	out := make([]*Certificate, 0, len(st.Certificates))
-	for _, c := range st.Certificates {
-		out = append(out, c)
-	}
-	sortCerts(out)
-	return out
-}
-
-func sortCerts(out []*Certificate) {
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
 }
 
 // ---- things ----
@@ -491,11 +452,14 @@ func ValidThingName(name string) error {
 
 // Thing returns the thing, or ResourceNotFoundException.
 func (st *State) Thing(name string) (*Thing, error) {
-	if t, ok := st.Things[name]; ok {
+	if t := st.LookupThing(name); t != nil {
 		return t, nil
 	}
 	return nil, Errorf(CodeResourceNotFound, "Thing %s cannot be found.", name)
 }
+
+// LookupThing returns the thing with this name, or nil.
+func (st *State) LookupThing(name string) *Thing { return get(st, kindThings, []byte(name)) }
 
 // CreateThing creates a thing (version 1). An existing thing with the same name is
 // ResourceAlreadyExistsException unless its type and attributes are identical, in which
@@ -504,7 +468,7 @@ func (st *State) CreateThing(name, typeName string, attrs map[string]string) (*T
 	if err := ValidThingName(name); err != nil {
 		return nil, err
 	}
-	if t, ok := st.Things[name]; ok {
+	if t := st.LookupThing(name); t != nil {
 		if t.TypeName == typeName && maps.Equal(t.Attributes, attrs) {
 			return t, nil
 		}
@@ -517,15 +481,15 @@ func (st *State) CreateThing(name, typeName string, attrs map[string]string) (*T
 			t.Attributes[k] = v
 		}
 	}
-	st.Things[name] = t
+	insert(st, kindThings, t)
 	return t, nil
 }
 
 // DeleteThing applies DeleteThing: an absent thing is success; a thing with principals
 // attached is InvalidRequestException; expectedVersion (if non-nil) must match.
 func (st *State) DeleteThing(name string, expectedVersion *int64) error {
-	t, ok := st.Things[name]
-	if !ok {
+	t := st.LookupThing(name)
+	if t == nil {
 		return nil
 	}
 	if expectedVersion != nil && *expectedVersion != t.Version {
@@ -534,18 +498,8 @@ func (st *State) DeleteThing(name string, expectedVersion *int64) error {
 	if len(st.PrincipalsOfThing(name)) > 0 {
 		return Errorf(CodeInvalidRequest, "Cannot delete. Thing %s is still attached to one or more principals", name)
 	}
-	delete(st.Things, name)
+	remove(st, kindThings, []byte(name))
 	return nil
-}
-
-// SortedThings returns the things by name.
-func (st *State) SortedThings() []*Thing {
-	out := make([]*Thing, 0, len(st.Things))
-	for _, t := range st.Things {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // Thing principal attachment types.
@@ -570,19 +524,17 @@ func (st *State) AttachThingPrincipal(thing, principal, typ string) error {
 		return Errorf(CodeInvalidRequest, "thingPrincipalType must be EXCLUSIVE_THING or NON_EXCLUSIVE_THING, not %s", typ)
 	}
 	if typ == ExclusiveThing {
-		for _, tp := range st.ThingPrincipals {
-			if tp.Principal == principal && tp.Thing != thing {
-				return Errorf(CodeInvalidRequest, "The principal %s is already attached to thing %s; an exclusive attachment allows one thing", principal, tp.Thing)
+		for _, other := range st.ThingsForPrincipal(principal) {
+			if other != thing {
+				return Errorf(CodeInvalidRequest, "The principal %s is already attached to thing %s; an exclusive attachment allows one thing", principal, other)
 			}
 		}
 	}
-	for i, tp := range st.ThingPrincipals {
-		if tp.Thing == thing && tp.Principal == principal {
-			st.ThingPrincipals[i].Type = typ
-			return nil
-		}
+	if tp := get(st, kindThingPrincipals, join([]byte(thing), []byte(principal))); tp != nil {
+		tp.Type = typ
+		return nil
 	}
-	st.ThingPrincipals = append(st.ThingPrincipals, ThingPrincipal{Thing: thing, Principal: principal, Type: typ})
+	insert(st, kindThingPrincipals, &ThingPrincipal{Thing: thing, Principal: principal, Type: typ})
 	return nil
 }
 
@@ -592,42 +544,33 @@ func (st *State) DetachThingPrincipal(thing, principal string) error {
 	if _, err := st.Thing(thing); err != nil {
 		return err
 	}
-	st.ThingPrincipals = slices.DeleteFunc(st.ThingPrincipals, func(tp ThingPrincipal) bool {
-		return tp.Thing == thing && tp.Principal == principal
-	})
+	remove(st, kindThingPrincipals, join([]byte(thing), []byte(principal)))
 	return nil
 }
 
-// PrincipalsOfThing returns the principal ARNs attached to a thing, in attach order.
+// PrincipalsOfThing returns the principal ARNs attached to a thing, in ARN order.
 func (st *State) PrincipalsOfThing(thing string) []string {
 	var out []string
-	for _, tp := range st.ThingPrincipals {
-		if tp.Thing == thing {
-			out = append(out, tp.Principal)
-		}
-	}
+	scan(st, kindThingPrincipals, nil, join([]byte(thing), nil), nil, false, func(_ []byte, tp *ThingPrincipal) bool {
+		out = append(out, tp.Principal)
+		return true
+	})
 	return out
 }
 
-// ThingsForPrincipal returns the names of the things a principal is attached to, in attach order.
+// ThingsForPrincipal returns the names of the things a principal is attached to, in name order.
 func (st *State) ThingsForPrincipal(principal string) []string {
 	var out []string
-	for _, tp := range st.ThingPrincipals {
-		if tp.Principal == principal {
-			out = append(out, tp.Thing)
-		}
-	}
+	scan(st, kindThingPrincipals, &kindThingPrincipals.indexes[0], join([]byte(principal), nil), nil, false, func(_ []byte, tp *ThingPrincipal) bool {
+		out = append(out, tp.Thing)
+		return true
+	})
 	return out
 }
 
 // IsThingAttached reports whether thing is attached to principal (iot:Connection.Thing.IsAttached).
 func (st *State) IsThingAttached(thing, principal string) bool {
-	for _, tp := range st.ThingPrincipals {
-		if tp.Thing == thing && tp.Principal == principal {
-			return true
-		}
-	}
-	return false
+	return get(st, kindThingPrincipals, join([]byte(thing), []byte(principal))) != nil
 }
 
 // ---- policies ----
@@ -644,11 +587,14 @@ func ValidPolicyName(name string) error {
 
 // Policy returns the policy, or ResourceNotFoundException.
 func (st *State) Policy(name string) (*Policy, error) {
-	if p, ok := st.Policies[name]; ok {
+	if p := st.LookupPolicy(name); p != nil {
 		return p, nil
 	}
 	return nil, Errorf(CodeResourceNotFound, "Policy not found (name=%s)", name)
 }
+
+// LookupPolicy returns the policy with this name, or nil.
+func (st *State) LookupPolicy(name string) *Policy { return get(st, kindPolicies, []byte(name)) }
 
 // CreatePolicy creates a policy after validating its name and document (aws/policy);
 // an existing name is ResourceAlreadyExistsException.
@@ -656,7 +602,7 @@ func (st *State) CreatePolicy(name, document string, tags []Tag) (*Policy, error
 	if err := ValidPolicyName(name); err != nil {
 		return nil, err
 	}
-	if p, ok := st.Policies[name]; ok {
+	if p := st.LookupPolicy(name); p != nil {
 		return nil, AlreadyExists(p.Name, p.ARN, "Policy cannot be created - name already exists (name=%s)", name)
 	}
 	if _, err := policy.Parse(document); err != nil {
@@ -669,7 +615,7 @@ func (st *State) CreatePolicy(name, document string, tags []Tag) (*Policy, error
 	now := st.Now()
 	p := &Policy{Name: name, ARN: st.PolicyARN(name), Document: document, DefaultVersionID: "1",
 		GenerationID: st.randomHex(64), Tags: slices.Clone(tags), Created: now, Modified: now}
-	st.Policies[name] = p
+	insert(st, kindPolicies, p)
 	return p, nil
 }
 
@@ -679,21 +625,21 @@ func (st *State) DeletePolicy(name string) error {
 	if err != nil {
 		return err
 	}
-	if len(st.TargetsForPolicy(name)) > 0 {
+	if st.policyAttached(name) {
 		return Errorf(CodeDeleteConflict, "The policy cannot be deleted as the policy is attached to one or more principals (name=%s)", p.Name)
 	}
-	delete(st.Policies, name)
+	remove(st, kindPolicies, []byte(name))
 	return nil
 }
 
-// SortedPolicies returns the policies by name.
-func (st *State) SortedPolicies() []*Policy {
-	out := make([]*Policy, 0, len(st.Policies))
-	for _, p := range st.Policies {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+// policyAttached reports whether the policy is attached to any target.
+func (st *State) policyAttached(name string) bool {
+	found := false
+	scan(st, kindPolicyTargets, &kindPolicyTargets.indexes[0], join([]byte(name), nil), nil, false, func([]byte, *PolicyAttachment) bool {
+		found = true
+		return false
+	})
+	return found
 }
 
 // AttachPolicy attaches a policy to a target (certificate ARN, or another target ARN such
@@ -711,14 +657,14 @@ func (st *State) AttachPolicy(name, target string) error {
 			return err
 		}
 	}
-	attached := st.PolicyNamesForTarget(target)
-	if slices.Contains(attached, name) {
+	if get(st, kindPolicyTargets, join([]byte(target), []byte(name))) != nil {
 		return nil
 	}
+	attached := st.PolicyNamesForTarget(target)
 	if len(attached) >= MaxPoliciesPerCert {
 		return Errorf(CodeLimitExceeded, "The target %s already has %d policies attached; the limit is %d", target, len(attached), MaxPoliciesPerCert)
 	}
-	st.PolicyTargets = append(st.PolicyTargets, PolicyAttachment{Policy: name, Target: target})
+	insert(st, kindPolicyTargets, &PolicyAttachment{Policy: name, Target: target})
 	return nil
 }
 
@@ -727,28 +673,25 @@ func (st *State) DetachPolicy(name, target string) error {
 	if _, err := st.Policy(name); err != nil {
 		return err
 	}
-	st.PolicyTargets = slices.DeleteFunc(st.PolicyTargets, func(a PolicyAttachment) bool {
-		return a.Policy == name && a.Target == target
-	})
+	remove(st, kindPolicyTargets, join([]byte(target), []byte(name)))
 	return nil
 }
 
-// PolicyNamesForTarget returns the names of the policies attached to a target, in attach order.
+// PolicyNamesForTarget returns the names of the policies attached to a target, in name order.
 func (st *State) PolicyNamesForTarget(target string) []string {
 	var out []string
-	for _, a := range st.PolicyTargets {
-		if a.Target == target {
-			out = append(out, a.Policy)
-		}
-	}
+	scan(st, kindPolicyTargets, nil, join([]byte(target), nil), nil, false, func(_ []byte, a *PolicyAttachment) bool {
+		out = append(out, a.Policy)
+		return true
+	})
 	return out
 }
 
-// PoliciesForTarget returns the policies attached to a target, in attach order.
+// PoliciesForTarget returns the policies attached to a target, in name order.
 func (st *State) PoliciesForTarget(target string) []*Policy {
 	var out []*Policy
 	for _, n := range st.PolicyNamesForTarget(target) {
-		if p, ok := st.Policies[n]; ok {
+		if p := st.LookupPolicy(n); p != nil {
 			out = append(out, p)
 		}
 	}
@@ -757,21 +700,20 @@ func (st *State) PoliciesForTarget(target string) []*Policy {
 
 // PoliciesForCert returns the policies attached to a device certificate (by ID).
 func (st *State) PoliciesForCert(certID string) []*Policy {
-	c, ok := st.Certificates[normalizeID(certID)]
-	if !ok {
+	c := get(st, kindCerts, []byte(normalizeID(certID)))
+	if c == nil {
 		return nil
 	}
 	return st.PoliciesForTarget(c.ARN)
 }
 
-// TargetsForPolicy returns the targets a policy is attached to, in attach order.
+// TargetsForPolicy returns the targets a policy is attached to, in target order.
 func (st *State) TargetsForPolicy(name string) []string {
 	var out []string
-	for _, a := range st.PolicyTargets {
-		if a.Policy == name {
-			out = append(out, a.Target)
-		}
-	}
+	scan(st, kindPolicyTargets, &kindPolicyTargets.indexes[0], join([]byte(name), nil), nil, false, func(_ []byte, a *PolicyAttachment) bool {
+		out = append(out, a.Target)
+		return true
+	})
 	return out
 }
 
@@ -801,7 +743,7 @@ func (st *State) CreateRole(in CreateRoleInput) (*Role, error) {
 	if !strings.HasPrefix(path, "/") || !strings.HasSuffix(path, "/") {
 		return nil, Errorf(CodeIAMInvalidInput, "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
 	}
-	if _, ok := st.Roles[in.Name]; ok {
+	if get(st, kindRoles, []byte(in.Name)) != nil {
 		return nil, Errorf(CodeIAMEntityAlreadyExists, "Role with name %s already exists.", in.Name)
 	}
 	if strings.TrimSpace(in.TrustPolicy) == "" {
@@ -830,13 +772,13 @@ func (st *State) CreateRole(in CreateRoleInput) (*Role, error) {
 	r := &Role{Name: in.Name, ID: "AROA" + string(idb), ARN: st.RoleARN(path, in.Name), Path: path,
 		TrustPolicy: in.TrustPolicy, Description: in.Description, MaxSessionDuration: msd,
 		Tags: slices.Clone(in.Tags), Created: st.Now()}
-	st.Roles[in.Name] = r
+	insert(st, kindRoles, r)
 	return r, nil
 }
 
 // Role returns the role, or NoSuchEntity.
 func (st *State) Role(name string) (*Role, error) {
-	if r, ok := st.Roles[name]; ok {
+	if r := get(st, kindRoles, []byte(name)); r != nil {
 		return r, nil
 	}
 	return nil, Errorf(CodeIAMNoSuchEntity, "The role with name %s cannot be found.", name)
@@ -844,10 +786,13 @@ func (st *State) Role(name string) (*Role, error) {
 
 // RoleByARN returns the role with this ARN, or NoSuchEntity.
 func (st *State) RoleByARN(arn string) (*Role, error) {
-	for _, r := range st.Roles {
-		if r.ARN == arn {
-			return r, nil
-		}
+	var found *Role
+	scan(st, kindRoles, &kindRoles.indexes[0], join([]byte(arn), nil), nil, false, func(_ []byte, r *Role) bool {
+		found = r
+		return false
+	})
+	if found != nil {
+		return found, nil
 	}
 	return nil, Errorf(CodeIAMNoSuchEntity, "The role %s cannot be found.", arn)
 }
@@ -861,7 +806,7 @@ func (st *State) DeleteRole(name string) error {
 	if len(r.AttachedPolicies) > 0 {
 		return Errorf(CodeIAMDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
-	delete(st.Roles, name)
+	remove(st, kindRoles, []byte(name))
 	return nil
 }
 

@@ -2,9 +2,10 @@ package store
 
 import (
 	"crypto/x509"
-	"maps"
-	"slices"
+	"encoding/hex"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Status values, spelled as AWS spells them.
@@ -25,9 +26,9 @@ const (
 
 // Limits AWS enforces that the store enforces too (jitp-spec §5).
 const (
-	MaxCAsPerSubject   = 10 // CA certificates with the same subject per account/region
-	MaxPoliciesPerCert = 10 // policies attached to one certificate (target)
-	MaxEvents          = 1000
+	MaxCAsPerSubject   = 10   // CA certificates with the same subject per account/region
+	MaxPoliciesPerCert = 10   // policies attached to one certificate (target)
+	MaxEvents          = 1000 // the event log keeps the newest MaxEvents
 )
 
 // RegistrationConfig is a CA's JITP configuration (templateBody + roleArn, or templateName).
@@ -76,6 +77,17 @@ func (c *CA) Cert() *x509.Certificate {
 		c.cert, _ = parseCert(c.PEM)
 	}
 	return c.cert
+}
+
+// subjectKey is SubjectKey, or for a record made without it, the same from the PEM.
+func (c *CA) subjectKey() string {
+	if c.SubjectKey != "" {
+		return c.SubjectKey
+	}
+	if cert := c.Cert(); cert != nil {
+		return hex.EncodeToString(cert.RawSubject)
+	}
+	return ""
 }
 
 // JITPEnabled reports whether a first connect of a cert issued by this CA is
@@ -174,6 +186,7 @@ const (
 	EventAuthorizationFailure = "AuthorizationFailure"  // iot:Connect/Publish/Subscribe/Receive denied
 	EventConnected            = "Connected"
 	EventDisconnected         = "Disconnected"
+	EventStateMigrated        = "StateMigrated" // Open moved an older jitpwiz's state.json into the database
 )
 
 // Event is one entry of the event log.
@@ -190,112 +203,58 @@ type Event struct {
 	Params  map[string]string `json:"params,omitempty"` // e.g. the JITP parameter dictionary
 }
 
-// State is everything the local IoT Core knows. It is only touched inside
-// Store.Update / Store.View; maps are keyed by ID or name.
+// State is the local IoT Core as one transaction sees it: Store.Update and Store.View
+// hand one to their function, and the helpers on it (ops.go) read and change the
+// records in the database. A State is only valid inside that function.
 type State struct {
-	Version          int                     `json:"version"` // file format version
-	Account          string                  `json:"account"`
-	Region           string                  `json:"region"`
-	RegistrationCode string                  `json:"registrationCode,omitempty"` // empty until GetRegistrationCode
-	EndpointPrefix   string                  `json:"endpointPrefix"`
-	CAs              map[string]*CA          `json:"cas"`
-	Certificates     map[string]*Certificate `json:"certificates"`
-	Things           map[string]*Thing       `json:"things"`
-	Policies         map[string]*Policy      `json:"policies"`
-	PolicyTargets    []PolicyAttachment      `json:"policyTargets"`
-	ThingPrincipals  []ThingPrincipal        `json:"thingPrincipals"`
-	Roles            map[string]*Role        `json:"roles"`
-	// Events is the event log, oldest first (the newest MaxEvents). It is kept in
-	// events.jsonl, not in state.json, so a busy log does not make every transaction
-	// rewrite it; NextEventSeq follows from it.
-	Events       []Event `json:"-"`
-	NextEventSeq int64   `json:"-"`
+	Account string
+	Region  string
+	// RegistrationCode is empty until GetRegistrationCode; a change is saved on commit.
+	RegistrationCode string
+	EndpointPrefix   string
 
-	now    func() time.Time
-	random func([]byte)
-	added  []Event // events added in the current transaction, published on commit
+	s       *Store
+	tx      *bolt.Tx
+	recs    map[string]any      // records read or written in this transaction, by cacheKey
+	dirty   map[string]*tracked // write transactions: records to write back if changed
+	err     error               // first storage failure; the transaction fails with it
+	code0   string              // RegistrationCode as stored
+	nextSeq int64
+	added   []Event // events added in this transaction, published on commit
 }
 
-const stateVersion = 1
-
-func newState(account, region string) *State {
-	st := &State{Version: stateVersion, Account: account, Region: region}
-	st.fill()
-	return st
-}
-
-// fill makes nil maps non-nil (after decoding an older or hand-edited file).
-func (st *State) fill() {
-	if st.CAs == nil {
-		st.CAs = map[string]*CA{}
-	}
-	if st.Certificates == nil {
-		st.Certificates = map[string]*Certificate{}
-	}
-	if st.Things == nil {
-		st.Things = map[string]*Thing{}
-	}
-	if st.Policies == nil {
-		st.Policies = map[string]*Policy{}
-	}
-	if st.Roles == nil {
-		st.Roles = map[string]*Role{}
-	}
-	if st.NextEventSeq == 0 {
-		st.NextEventSeq = 1
-	}
-}
-
-// clone is a deep copy, so a failed transaction leaves the committed state untouched.
-func (st *State) clone() *State {
-	c := *st
-	c.CAs = make(map[string]*CA, len(st.CAs))
-	for k, v := range st.CAs {
-		x := *v
-		if v.RegistrationConfig != nil {
-			rc := *v.RegistrationConfig
-			x.RegistrationConfig = &rc
-		}
-		x.Tags = slices.Clone(v.Tags)
-		c.CAs[k] = &x
-	}
-	c.Certificates = make(map[string]*Certificate, len(st.Certificates))
-	for k, v := range st.Certificates {
-		x := *v
-		c.Certificates[k] = &x
-	}
-	c.Things = make(map[string]*Thing, len(st.Things))
-	for k, v := range st.Things {
-		x := *v
-		x.Attributes = maps.Clone(v.Attributes)
-		c.Things[k] = &x
-	}
-	c.Policies = make(map[string]*Policy, len(st.Policies))
-	for k, v := range st.Policies {
-		x := *v
-		x.Tags = slices.Clone(v.Tags)
-		c.Policies[k] = &x
-	}
-	c.Roles = make(map[string]*Role, len(st.Roles))
-	for k, v := range st.Roles {
-		x := *v
-		x.AttachedPolicies = slices.Clone(v.AttachedPolicies)
-		x.Tags = slices.Clone(v.Tags)
-		c.Roles[k] = &x
-	}
-	c.PolicyTargets = slices.Clone(st.PolicyTargets)
-	c.ThingPrincipals = slices.Clone(st.ThingPrincipals)
-	// Events are append-only and never mutated in place; sharing the backing array is
-	// safe as long as appends copy (see AddEvent).
-	c.Events = st.Events[:len(st.Events):len(st.Events)]
-	c.added = nil
-	return &c
-}
+// Format versions: 1 was state.json (+ events.jsonl); 2 is state.db.
+const (
+	legacyStateVersion = 1
+	stateVersion       = 2
+)
 
 // Now is the store's clock (time.Now unless the Store was opened with Options.Now).
-func (st *State) Now() time.Time {
-	if st.now != nil {
-		return st.now()
+func (st *State) Now() time.Time { return st.s.opts.Now() }
+
+// fail records a storage failure: the transaction returns it and rolls back.
+func (st *State) fail(err error) {
+	if st.err == nil {
+		st.err = err
 	}
-	return time.Now()
+}
+
+// flush writes back every record changed in place since it was read or last flushed.
+func (st *State) flush() {
+	for ck := range st.dirty {
+		st.flushOne(ck)
+	}
+}
+
+func (st *State) flushOne(ck string) {
+	t := st.dirty[ck]
+	if t == nil || st.err != nil {
+		return
+	}
+	b, err := t.flush(st, t.stored)
+	if err != nil {
+		st.fail(Errorf(CodeInternalFailure, "cannot save the local IoT state: %v", err))
+		return
+	}
+	t.stored = b
 }

@@ -5,15 +5,19 @@
 // and the helper methods on *State, so the rules AWS applies (duplicates, delete
 // guards, limits) live in one place.
 //
-// State is kept as one JSON file, <workspace>/.local-iot/state.json (directory 0700,
-// file 0600), rewritten atomically after every successful Update that changed it, so
-// it survives restarts and a crash never leaves a half-written file. The event log is
-// appended to events.jsonl beside it.
+// State is kept in an embedded database, <workspace>/.local-iot/state.db (bbolt;
+// directory 0700, file 0600): one record per object, indexes for the lookups and
+// lists (schema.go), one transaction per Update, committed with fsync, so it survives
+// restarts and a crash (kill -9 included) leaves the last committed transaction.
+// Readers (View) see a consistent snapshot and never wait for a writer. Events are
+// appended to the same database in the transaction that caused them. A workspace
+// made by an older jitpwiz (state.json + events.jsonl) is migrated on its first Open.
 package store
 
 import (
-	"bytes"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,14 +27,21 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
 // DirName is the state directory inside a workspace; StateFile is the file in it.
+// DirName is the state directory inside a workspace; DBFile is the database in it.
+// StateFile and EventsFile are where jitpwiz kept the state before the database; Open
+// migrates them (and renames them with MigratedSuffix).
 const (
-	DirName    = ".local-iot"
-	StateFile  = "state.json"
-	EventsFile = "events.jsonl" // one JSON event per line, appended as events happen
+	DirName        = ".local-iot"
+	DBFile         = "state.db"
+	StateFile      = "state.json"
+	EventsFile     = "events.jsonl"
+	MigratedSuffix = ".migrated"
 )
 
 // Defaults for a fresh state.
@@ -57,24 +68,50 @@ type Options struct {
 
 // Store is the concurrency-safe, persistent state. The zero value is not usable; call Open.
 type Store struct {
-	dir     string
-	path    string
-	opts    Options
-	account string
-	region  string
+	dir    string
+	path   string
+	opts   Options
+	shared *sharedDB
 
-	mu sync.Mutex
-	st *State
+	account, region, endpointPrefix string
+	migrated                        string // what this Open migrated, "" if nothing
+
+	mu       sync.Mutex
+	ownerSet bool   // SetOwner wrote server.json (guarded by mu)
+	closed   bool   // (guarded by mu)
+	release  func() // directory lock
+}
+
+// sharedDB is one open database. Stores of the same directory in one process share it
+// (bbolt must not open a file twice), with its writer lock and its subscribers.
+type sharedDB struct {
+	key  string
+	db   *bolt.DB
+	refs int // guarded by dbs.Mutex
+
+	wmu sync.Mutex // one writer at a time; held until the commit's events are published
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
 
-	release  func() // directory lock
-	ownerSet bool   // SetOwner wrote server.json (guarded by mu)
+	cas sync.Map // CA ID → *x509.Certificate: parsed once (an ID is the hash of the DER)
+}
 
-	lastWritten []byte   // state.json as last written (guarded by mu)
-	evf         *os.File // events.jsonl, append-only (guarded by mu)
-	evLines     int      // lines in events.jsonl (guarded by mu)
+var dbs = struct {
+	sync.Mutex
+	m map[string]*sharedDB
+}{m: map[string]*sharedDB{}}
+
+func (sh *sharedDB) caCert(id, pemText string) *x509.Certificate {
+	if c, ok := sh.cas.Load(id); ok {
+		return c.(*x509.Certificate)
+	}
+	c, err := parseCert(pemText)
+	if err != nil {
+		return nil
+	}
+	sh.cas.Store(id, c)
+	return c
 }
 
 // Open loads (or creates) the state in dir — the .local-iot directory itself, see Dir.
@@ -94,8 +131,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := open(dir, opts)
-	if err != nil {
+	s := &Store{dir: dir, path: filepath.Join(dir, DBFile), opts: opts}
+	if err := s.open(); err != nil {
 		release()
 		return nil, err
 	}
@@ -103,135 +140,141 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func open(dir string, opts Options) (*Store, error) {
-	s := &Store{dir: dir, path: filepath.Join(dir, StateFile), opts: opts, subs: map[chan Event]struct{}{}}
-	b, err := os.ReadFile(s.path)
-	switch {
-	case err == nil:
-		var st State
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("local IoT state %s is damaged (%v) — restore it from a backup, or remove it to start with an empty local IoT Core", s.path, err)
+func (s *Store) open() error {
+	key := lockKey(s.dir)
+	dbs.Lock()
+	sh := dbs.m[key]
+	if sh == nil {
+		if fi, err := os.Lstat(s.path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			dbs.Unlock()
+			return fmt.Errorf("local IoT state %s is a symbolic link — jitpwiz does not follow links for its state; replace it with the file it points to", s.path)
 		}
-		if st.Version > stateVersion {
-			return nil, fmt.Errorf("local IoT state %s was written by a newer jitpwiz (format %d, this one reads %d) — upgrade jitpwiz or use another --dir", s.path, st.Version, stateVersion)
+		db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+		if err != nil {
+			dbs.Unlock()
+			if errors.Is(err, bolt.ErrTimeout) {
+				return &LockedError{Dir: s.dir}
+			}
+			return fmt.Errorf("local IoT state %s cannot be opened (%v) — if it is damaged, restore it from a backup, or remove it to start with an empty local IoT Core", s.path, err)
 		}
-		if opts.Account != "" && st.Account != "" && opts.Account != st.Account {
-			return nil, fmt.Errorf("local IoT state %s belongs to account %s, not %s — use another --dir, or remove %s to start over", s.path, st.Account, opts.Account, s.path)
-		}
-		if opts.Region != "" && st.Region != "" && opts.Region != st.Region {
-			return nil, fmt.Errorf("local IoT state %s is for region %s, not %s — pass --region %s, use another --dir, or remove %s to start over", s.path, st.Region, opts.Region, st.Region, s.path)
-		}
-		if st.Account == "" {
-			st.Account = firstNonEmpty(opts.Account, DefaultAccount)
-		}
-		if st.Region == "" {
-			st.Region = firstNonEmpty(opts.Region, DefaultRegion)
-		}
-		st.Version = stateVersion
-		st.fill()
-		s.st = &st
-	case errors.Is(err, fs.ErrNotExist):
-		s.st = newState(firstNonEmpty(opts.Account, DefaultAccount), firstNonEmpty(opts.Region, DefaultRegion))
-	default:
-		return nil, fmt.Errorf("local IoT state: cannot read %s: %w", s.path, err)
+		_ = os.Chmod(s.path, 0o600)
+		sh = &sharedDB{key: key, db: db, subs: map[chan Event]struct{}{}}
+		dbs.m[key] = sh
 	}
-	s.st.now, s.st.random = opts.Now, opts.Random
-	if s.st.EndpointPrefix == "" {
-		s.st.EndpointPrefix = s.st.randomLower(14)
+	sh.refs++
+	dbs.Unlock()
+	s.shared = sh
+	if err := s.init(); err != nil {
+		s.closeDB()
+		return err
 	}
-	s.account, s.region = s.st.Account, s.st.Region
-	if err := s.loadEvents(); err != nil {
-		return nil, err
-	}
-	if err := s.write(s.st); err != nil {
-		s.evf.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// loadEvents reads events.jsonl (tolerating a torn last line), keeps the newest
-// MaxEvents, and opens the file for appending; a long file is compacted first.
-func (s *Store) loadEvents() error {
-	path := filepath.Join(s.dir, EventsFile)
-	b, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("local IoT state: cannot read %s: %w", path, err)
-	}
-	var evs []Event
-	lines := 0
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		lines++
-		var ev Event
-		if json.Unmarshal(line, &ev) == nil && ev.Seq > 0 {
-			evs = append(evs, ev)
-		}
-	}
-	if len(evs) > MaxEvents {
-		evs = evs[len(evs)-MaxEvents:]
-	}
-	s.st.Events = evs
-	s.st.NextEventSeq = 1
-	if n := len(evs); n > 0 {
-		s.st.NextEventSeq = evs[n-1].Seq + 1
-	}
-	if lines > len(evs) {
-		return s.compactEvents(s.st.Events)
-	}
-	return s.openEvents(lines)
-}
-
-func (s *Store) openEvents(lines int) error {
-	path := filepath.Join(s.dir, EventsFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("local IoT state: cannot open %s: %w", path, err)
-	}
-	s.evf, s.evLines = f, lines
 	return nil
 }
 
-// compactEvents rewrites events.jsonl atomically with evs only.
-func (s *Store) compactEvents(evs []Event) error {
-	var buf bytes.Buffer
-	for _, e := range evs {
-		line, _ := json.Marshal(e)
-		buf.Write(line)
-		buf.WriteByte('\n')
+func (s *Store) closeDB() {
+	dbs.Lock()
+	defer dbs.Unlock()
+	sh := s.shared
+	if sh == nil {
+		return
 	}
-	if s.evf != nil {
-		s.evf.Close()
-		s.evf = nil
+	s.shared = nil
+	if sh.refs--; sh.refs == 0 {
+		_ = sh.db.Close()
+		delete(dbs.m, sh.key)
 	}
-	path := filepath.Join(s.dir, EventsFile)
-	if err := pki.WriteFile(path, buf.Bytes(), 0o600, true); err != nil {
-		return fmt.Errorf("local IoT state: %w", err)
-	}
-	return s.openEvents(len(evs))
 }
 
-// appendEvents writes committed events to events.jsonl. The log is best effort: a
-// failure is not a reason to fail the transaction that already committed.
-func (s *Store) appendEvents(evs []Event, all []Event) {
-	if len(evs) == 0 || s.evf == nil {
-		return
+// init creates the buckets and meta of a new database (migrating state.json when there
+// is one), or checks an existing database's format, account and region.
+func (s *Store) init() error {
+	var migratedFiles bool
+	err := s.shared.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range bucketNames() {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get([]byte(metaVersion)); v != nil {
+			n, _ := binary.Uvarint(v)
+			if n > stateVersion {
+				return fmt.Errorf("local IoT state %s was written by a newer jitpwiz (format %d, this one reads %d) — upgrade jitpwiz or use another --dir", s.path, n, stateVersion)
+			}
+			return nil
+		}
+		st := s.newState(tx)
+		legacy, err := s.readLegacy()
+		if err != nil {
+			return err
+		}
+		account := firstNonEmpty(s.opts.Account, DefaultAccount)
+		region := firstNonEmpty(s.opts.Region, DefaultRegion)
+		if legacy != nil {
+			account = firstNonEmpty(legacy.Account, account)
+			region = firstNonEmpty(legacy.Region, region)
+		}
+		st.Account, st.Region = account, region
+		put := func(k, v string) {
+			if err := meta.Put([]byte(k), []byte(v)); err != nil {
+				st.fail(err)
+			}
+		}
+		put(metaAccount, account)
+		put(metaRegion, region)
+		if legacy != nil {
+			s.migrated = legacy.load(st)
+			migratedFiles = true
+			put(metaMigratedFrom, s.migrated)
+		}
+		if st.EndpointPrefix == "" {
+			st.EndpointPrefix = st.randomLower(14)
+		}
+		put(metaEndpointPrefix, st.EndpointPrefix)
+		if err := meta.Put([]byte(metaVersion), binary.AppendUvarint(nil, stateVersion)); err != nil {
+			return err
+		}
+		if st.err != nil {
+			return st.err
+		}
+		return st.commit()
+	})
+	if err != nil {
+		return err
 	}
-	var buf bytes.Buffer
-	for _, e := range evs {
-		line, _ := json.Marshal(e)
-		buf.Write(line)
-		buf.WriteByte('\n')
+	err = s.shared.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		s.account = string(meta.Get([]byte(metaAccount)))
+		s.region = string(meta.Get([]byte(metaRegion)))
+		s.endpointPrefix = string(meta.Get([]byte(metaEndpointPrefix)))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if _, err := s.evf.Write(buf.Bytes()); err != nil {
-		return
+	if s.opts.Account != "" && s.opts.Account != s.account {
+		return fmt.Errorf("local IoT state %s belongs to account %s, not %s — use another --dir, or remove %s to start over", s.path, s.account, s.opts.Account, s.dir)
 	}
-	s.evLines += len(evs)
-	if s.evLines > 2*MaxEvents {
-		_ = s.compactEvents(all)
+	if s.opts.Region != "" && s.opts.Region != s.region {
+		return fmt.Errorf("local IoT state %s is for region %s, not %s — pass --region %s, use another --dir, or remove %s to start over", s.path, s.region, s.opts.Region, s.region, s.dir)
 	}
+	// The old files are kept beside the database under another name, so the migration
+	// is not repeated and a user can still look at them (also after a crash between
+	// the commit above and these renames).
+	if migratedFiles || fileExists(filepath.Join(s.dir, StateFile)) {
+		for _, f := range []string{StateFile, EventsFile} {
+			p := filepath.Join(s.dir, f)
+			if fileExists(p) {
+				_ = os.Rename(p, p+MigratedSuffix)
+			}
+		}
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }
 
 func firstNonEmpty(a, b string) string {
@@ -241,7 +284,11 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// Dir is the state directory. Path is the state file.
+// Migrated describes the migration this Open made from state.json (one line for the
+// user: what was moved where), or is "" when the state was already a database.
+func (s *Store) Migrated() string { return s.migrated }
+
+// Dir is the state directory. Path is the database file.
 func (s *Store) Dir() string  { return s.dir }
 func (s *Store) Path() string { return s.path }
 
@@ -249,77 +296,164 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Account() string { return s.account }
 func (s *Store) Region() string  { return s.region }
 
-// Update runs fn on a copy of the state under the store's lock. If fn returns nil the
-// copy becomes the state and is written to disk before Update returns; if fn returns an
-// error (or writing fails) nothing changes and that error is returned. Events added
-// with State.AddEvent are delivered to subscribers after the commit.
-// fn must not call Update or View (the lock is not re-entrant) and must not keep
-// pointers into the state after it returns.
-func (s *Store) Update(fn func(st *State) error) error {
-	s.mu.Lock()
-	c := s.st.clone()
-	if err := fn(c); err != nil {
-		s.mu.Unlock()
-		return err
+func (s *Store) newState(tx *bolt.Tx) *State {
+	st := &State{Account: s.account, Region: s.region, EndpointPrefix: s.endpointPrefix, s: s, tx: tx, recs: map[string]any{}}
+	if tx.Writable() {
+		st.dirty = map[string]*tracked{}
 	}
-	if err := s.write(c); err != nil {
-		s.mu.Unlock()
-		return err
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		st.RegistrationCode = string(meta.Get([]byte(metaRegistrationCode)))
+		st.code0 = st.RegistrationCode
 	}
-	added := c.added
-	c.added = nil
-	s.st = c
-	s.appendEvents(added, c.Events)
-	// Take the subscribers' lock before releasing the state's, so subscribers see
-	// events in commit (Seq) order even when transactions race.
-	s.subMu.Lock()
-	s.mu.Unlock()
-	s.publishLocked(added)
-	s.subMu.Unlock()
-	return nil
+	return st
 }
 
-// View runs fn on the committed state under the lock. fn must not change the state
-// and must not keep pointers into it after it returns (copy what you need).
-func (s *Store) View(fn func(st *State) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fn(s.st)
-}
-
-// write persists st atomically (temp file + fsync + rename), mode 0600, unless it is
-// unchanged since the last write (a transaction that only added events).
-func (s *Store) write(st *State) error {
-	b, err := json.MarshalIndent(st, "", " ")
-	if err != nil {
-		return Errorf(CodeInternalFailure, "cannot encode the local IoT state: %v", err)
+// commit writes back what changed in place, the registration code and the added events.
+func (st *State) commit() error {
+	st.flush()
+	if st.err != nil {
+		return st.err
 	}
-	if bytes.Equal(b, s.lastWritten) {
+	if st.RegistrationCode != st.code0 {
+		meta := st.tx.Bucket(bucketMeta)
+		var err error
+		if st.RegistrationCode == "" {
+			err = meta.Delete([]byte(metaRegistrationCode))
+		} else {
+			err = meta.Put([]byte(metaRegistrationCode), []byte(st.RegistrationCode))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(st.added) == 0 {
 		return nil
 	}
-	if err := pki.WriteFile(s.path, b, 0o600, true); err != nil {
+	b := st.tx.Bucket(bucketEvents)
+	for _, ev := range st.added {
+		v, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(seqKey(ev.Seq), v); err != nil {
+			return err
+		}
+	}
+	// Keep the newest MaxEvents: drop the oldest (events are never rewritten).
+	first := st.nextSeq - MaxEvents
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) < first; k, _ = c.Next() {
+		old = append(old, k)
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Update runs fn in a write transaction. If fn returns nil, what it changed is committed
+// (written and fsync'd) before Update returns; if fn returns an error (or saving fails)
+// nothing changes and that error is returned. Events added with State.AddEvent are
+// delivered to subscribers after the commit, in commit order.
+// fn must not call Update or View and must not keep pointers into the state after it
+// returns. Writers run one at a time; readers (View) do not wait for them.
+func (s *Store) Update(fn func(st *State) error) error {
+	sh := s.shared
+	if sh == nil {
+		return Errorf(CodeInternalFailure, "the local IoT state is closed")
+	}
+	sh.wmu.Lock()
+	var added []Event
+	err := sh.db.Update(func(tx *bolt.Tx) error {
+		st := s.newState(tx)
+		if err := fn(st); err != nil {
+			return err
+		}
+		if err := st.commit(); err != nil {
+			return err
+		}
+		added = st.added
+		return nil
+	})
+	if err != nil {
+		sh.wmu.Unlock()
+		return storageError(s, err)
+	}
+	// Take the subscribers' lock before releasing the writer's, so subscribers see
+	// events in commit (Seq) order even when transactions race.
+	sh.subMu.Lock()
+	sh.wmu.Unlock()
+	sh.publishLocked(added)
+	sh.subMu.Unlock()
+	return nil
+}
+
+// storageError passes rule violations (and other errors fn returned) through and turns
+// a failure of the database itself into an InternalFailure that says what to check.
+func storageError(s *Store, err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return err
+	}
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) || errors.Is(err, bolt.ErrTxClosed) || isIOError(err) {
 		return Errorf(CodeInternalFailure, "cannot save the local IoT state: %v — check that %s is writable and the disk is not full", err, s.dir)
 	}
-	s.lastWritten = b
-	return nil
+	return err
+}
+
+func isIOError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
+// View runs fn on a consistent snapshot of the committed state (it does not wait for
+// writers). fn must not change the state and must not keep pointers into it after it
+// returns (copy what you need).
+func (s *Store) View(fn func(st *State) error) error {
+	sh := s.shared
+	if sh == nil {
+		return Errorf(CodeInternalFailure, "the local IoT state is closed")
+	}
+	return sh.db.View(func(tx *bolt.Tx) error {
+		st := s.newState(tx)
+		if err := fn(st); err != nil {
+			return err
+		}
+		return st.err
+	})
 }
 
 // AddEvent appends an event to the log in its own transaction (a convenience for
 // code that has nothing else to change).
-func (s *Store) AddEvent(ev Event) error {
-	return s.Update(func(st *State) error { st.AddEvent(ev); return nil })
+func (s *Store) AddEvent(ev Event) error { return s.AppendEvents(ev) }
+
+// AppendEvents appends events to the log in one transaction (the broker batches its
+// connection events this way).
+func (s *Store) AppendEvents(evs ...Event) error {
+	return s.Update(func(st *State) error {
+		for _, ev := range evs {
+			st.AddEvent(ev)
+		}
+		return nil
+	})
 }
 
 // Events returns a copy of the logged events with Seq > after (0: all), oldest first.
 func (s *Store) Events(after int64) []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Event
-	for _, e := range s.st.Events {
-		if e.Seq > after {
-			out = append(out, e)
+	_ = s.View(func(st *State) error {
+		c := st.tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+			var e Event
+			if json.Unmarshal(v, &e) == nil {
+				out = append(out, e)
+			}
 		}
-	}
+		return nil
+	})
 	return out
 }
 
@@ -331,24 +465,25 @@ func (s *Store) Subscribe(buffer int) (<-chan Event, func()) {
 	if buffer < 1 {
 		buffer = 64
 	}
+	sh := s.shared
 	ch := make(chan Event, buffer)
-	s.subMu.Lock()
-	s.subs[ch] = struct{}{}
-	s.subMu.Unlock()
+	sh.subMu.Lock()
+	sh.subs[ch] = struct{}{}
+	sh.subMu.Unlock()
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
-			s.subMu.Lock()
-			delete(s.subs, ch)
-			s.subMu.Unlock()
+			sh.subMu.Lock()
+			delete(sh.subs, ch)
+			sh.subMu.Unlock()
 			close(ch)
 		})
 	}
 }
 
-// publishLocked delivers evs to every subscriber without blocking; s.subMu is held.
-func (s *Store) publishLocked(evs []Event) {
-	for ch := range s.subs {
+// publishLocked delivers evs to every subscriber without blocking; sh.subMu is held.
+func (sh *sharedDB) publishLocked(evs []Event) {
+	for ch := range sh.subs {
 		for _, e := range evs {
 			select {
 			case ch <- e:
@@ -359,22 +494,20 @@ func (s *Store) publishLocked(evs []Event) {
 }
 
 // AddEvent appends ev to the log (Seq and, if zero, Time are filled in). The log keeps
-// the newest MaxEvents entries. The event is published to subscribers when the
-// transaction commits, and dropped with it if the transaction fails.
+// the newest MaxEvents entries. The event is written and published to subscribers when
+// the transaction commits, and dropped with it if the transaction fails.
 func (st *State) AddEvent(ev Event) Event {
-	ev.Seq = st.NextEventSeq
-	st.NextEventSeq++
+	if st.nextSeq == 0 {
+		st.nextSeq = 1
+		if k, _ := st.tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
+			st.nextSeq = int64(binary.BigEndian.Uint64(k)) + 1
+		}
+	}
+	ev.Seq = st.nextSeq
+	st.nextSeq++
 	if ev.Time.IsZero() {
 		ev.Time = st.Now()
 	}
-	// Copy on append: the backing array may be shared with the committed state.
-	evs := make([]Event, 0, len(st.Events)+1)
-	start := 0
-	if len(st.Events) >= MaxEvents {
-		start = len(st.Events) - MaxEvents + 1
-	}
-	evs = append(evs, st.Events[start:]...)
-	st.Events = append(evs, ev)
 	st.added = append(st.added, ev)
 	return ev
 }
