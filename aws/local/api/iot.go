@@ -220,7 +220,9 @@ func (h *Handler) listCACertificates(w http.ResponseWriter, r *http.Request, _ [
 	tmpl := r.URL.Query().Get("templateName")
 	var keep func(*store.CA) bool
 	if tmpl != "" {
-		keep = func(c *store.CA) bool { return c.RegistrationConfig != nil && c.RegistrationConfig.TemplateName == tmpl }
+		keep = func(c *store.CA) bool {
+			return c.RegistrationConfig != nil && c.RegistrationConfig.TemplateName == tmpl
+		}
 	}
 	out := certPage{Certificates: []certSummary{}}
 	ok := h.view(w, func(st *store.State) error {
