@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -66,5 +69,44 @@ func TestLocalCommand(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("jitpwiz local did not stop")
+	}
+}
+
+// TestRunMigratesReleaseWorkspace: `jitpwiz run` on a workspace made by the release that
+// kept the local IoT Core in state.json says, among its progress lines, that it migrated
+// the state, and provisions a new device (a thing that is not in the state yet) against the migrated
+// CA, role and template.
+func TestRunMigratesReleaseWorkspace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ws")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("aws", "local", "store", "testdata", "release-workspace"))); err != nil {
+		t.Fatal(err)
+	}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, _ error) error {
+		switch {
+		case d.IsDir():
+			return os.Chmod(p, 0o700)
+		case strings.HasSuffix(p, ".key") || strings.HasSuffix(p, ".json"):
+			return os.Chmod(p, 0o600)
+		}
+		return nil
+	})
+	run := func(args ...string) string {
+		t.Helper()
+		var out lockedBuffer
+		cmd := newRootCmd()
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(append([]string{"run", "--dir", dir, "--yes"}, args...))
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("jitpwiz run %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	out := run("--thing", "Sensor-004")
+	if !strings.Contains(out, "· migrated the local IoT Core state from state.json") || !strings.Contains(out, "Sensor-004 was provisioned Just-in-Time") {
+		t.Fatalf("run on a workspace of the previous release:\n%s", out)
+	}
+	if out := run("--thing", "Sensor-005"); strings.Contains(out, "migrated") {
+		t.Errorf("the second run migrated again:\n%s", out)
 	}
 }

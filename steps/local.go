@@ -28,6 +28,9 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the local IoT Core in %s: %w", s.dir, err)
 	}
+	if m := srv.Migrated(); m != "" {
+		s.reportf("", "%s", m)
+	}
 	return &localBackend{
 		Config: aws.Config{Region: srv.Region(), EndpointURL: srv.EndpointURL(),
 			StaticAccessKeyID: local.AccessKeyID, StaticSecretKey: local.SecretAccessKey, MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond},

@@ -131,6 +131,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, st: st, done: make(chan struct{})}
+	if m := st.Migrated(); m != "" {
+		opts.Logger.Info(m, "dir", st.Dir())
+	}
 
 	mqttAddr := withHost(opts.MQTTAddr, opts.Listen)
 	alpnAddr := ""
@@ -311,6 +314,11 @@ func (s *Server) Account() string { return s.st.Account() }
 // Store is the shared state (for in-process readers such as tests and the wizard's
 // verification of the event log).
 func (s *Server) Store() *store.Store { return s.st }
+
+// Migrated says what Start migrated from an earlier jitpwiz's state.json (one line for
+// the user), or is "" when the state needed no migration. It is said once: the next
+// Start finds the database.
+func (s *Server) Migrated() string { return s.st.Migrated() }
 
 // Broker is the running MQTT broker.
 func (s *Server) Broker() *broker.Broker { return s.broker }

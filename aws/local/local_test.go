@@ -652,3 +652,52 @@ func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 	s := startServer(t, dir)
 	s.Close()
 }
+
+// copyReleaseWorkspace copies the store's workspace made by the release before the
+// database (aws/local/store/testdata) with a workspace's modes.
+func copyReleaseWorkspace(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ws")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("store", "testdata", "release-workspace"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, StateDir(dir)} {
+		if err := os.Chmod(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestRunSaysItMigrated: `jitpwiz local` on a workspace of the previous release says in
+// its banner that it migrated the state (and what), serves the migrated state, and says
+// nothing the next time.
+func TestRunSaysItMigrated(t *testing.T) {
+	t.Parallel()
+	dir := copyReleaseWorkspace(t)
+	for i, want := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0"}, &out) }()
+		banner := waitFor(t, &out, "Events (Ctrl+C to stop):")
+		said := strings.Contains(banner, "migrated the local IoT Core state from state.json") && strings.Contains(banner, "4 things")
+		if said != want {
+			t.Errorf("start %d: migration line shown = %v, want %v:\n%s", i+1, said, want, banner)
+		}
+		m := regexp.MustCompile(`export AWS_ENDPOINT_URL=(\S+)`).FindStringSubmatch(banner)
+		if m == nil {
+			t.Fatalf("no endpoint in banner:\n%s", banner)
+		}
+		cfg := sdkaws.Config{Region: "us-east-2", Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""), RetryMaxAttempts: 1}
+		iotc := iot.NewFromConfig(cfg, func(o *iot.Options) { o.BaseEndpoint = &m[1] })
+		things, err := iotc.ListThings(ctx, &iot.ListThingsInput{})
+		if err != nil || len(things.Things) != 4 || sdkaws.ToString(things.Things[0].ThingName) != "DemoThing" {
+			t.Fatalf("things of the migrated state: %+v %v", things, err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -90,7 +90,11 @@ func WriteBanner(w io.Writer, s *Server) {
 		fmt.Fprintf(w, "  MQTT, ALPN x-amzn-mqtt-ca       %s:%d\n", s.MQTTHost(), p)
 	}
 	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
-	fmt.Fprintf(w, "  State                           %s\n\n", s.Store().Path())
+	fmt.Fprintf(w, "  State                           %s\n", s.Store().Path())
+	if m := s.Migrated(); m != "" {
+		fmt.Fprintf(w, "                                  (%s)\n", m)
+	}
+	fmt.Fprintln(w)
 	if l := s.opts.Listen; l != "" && l != "localhost" && !net.ParseIP(l).IsLoopback() {
 		fmt.Fprintf(w, "  Warning: listening on %s, not only loopback — anyone who can reach this machine can use this\n", l)
 		fmt.Fprintf(w, "  IoT Core with any credentials. Clients elsewhere need a name for it: --endpoint-host.\n\n")
