@@ -1,9 +1,16 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iot"
+	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
@@ -354,4 +361,142 @@ func TestCLISNIOnlyAndWrongRegion(t *testing.T) {
 			}
 		},
 	})
+}
+
+// TestCLIPagination: the AWS CLI pages by itself (botocore's paginators: nextToken /
+// maxResults for things, marker / pageSize → nextMarker for policies, certificates and
+// policy targets), joining pages of the server's default size (25 for those, 50 for
+// things). On ListThings --page-size makes it ask for small pages and join them, and
+// --max-items stops early with a NextToken that --starting-token resumes from. Where the
+// operation's own size parameter is pageSize, --page-size is that parameter and turns
+// the CLI's paging off (as against AWS): one page, and its NextMarker for --marker.
+func TestCLIPagination(t *testing.T) {
+	needTool(t, "/usr/bin/aws")
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	var things, policies, targets []string
+	for i := 0; i < 23; i++ {
+		name := fmt.Sprintf("t%02d", i)
+		things = append(things, name)
+		r(e.iot.CreateThing(ctx, &iot.CreateThingInput{ThingName: sdkaws.String(name),
+			AttributePayload: &types.AttributePayload{Attributes: map[string]string{"n": fmt.Sprint(i % 3)}}})).must(t)
+	}
+	for i := 0; i < 30; i++ {
+		name := fmt.Sprintf("p%02d", i)
+		policies = append(policies, name)
+		r(e.iot.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: sdkaws.String(name), PolicyDocument: sdkaws.String(allowAll)})).must(t)
+	}
+	for i := 0; i < 27; i++ {
+		tg := fmt.Sprintf("arn:aws:iot:%s:%s:thinggroup/g%02d", testRegion, testAccount, i)
+		targets = append(targets, tg)
+		r(e.iot.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: sdkaws.String("p00"), Target: sdkaws.String(tg)})).must(t)
+	}
+	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Paging"})
+	var certs []string // oldest first
+	if err := e.st.Update(func(st *store.State) error {
+		for i := 0; i < 27; i++ {
+			c, err := st.RegisterDeviceCert(ca.issue(t, pki.Subject{CommonName: fmt.Sprint("d", i)}), "", store.StatusActive)
+			if err != nil {
+				return err
+			}
+			certs = append(certs, c.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reversed := func(s []string) []string { out := slices.Clone(s); slices.Reverse(out); return out }
+	together(t, "cli", map[string]func(t *testing.T){
+		"list-things --page-size 5": func(t *testing.T) {
+			var out struct{ Things []struct{ ThingName string } }
+			e.cliOK(t, &out, "iot", "list-things", "--page-size", "5")
+			got := mapNames(out.Things, func(x struct{ ThingName string }) string { return x.ThingName })
+			if !slices.Equal(got, things) {
+				t.Fatalf("list-things in pages of 5: %v", got)
+			}
+		},
+		"list-things --max-items, --starting-token": func(t *testing.T) {
+			var got []string
+			args := []string{"iot", "list-things", "--max-items", "10", "--page-size", "4"}
+			for calls := 0; ; calls++ {
+				var out struct {
+					Things    []struct{ ThingName string }
+					NextToken string
+				}
+				e.cliOK(t, &out, args...)
+				got = append(got, mapNames(out.Things, func(x struct{ ThingName string }) string { return x.ThingName })...)
+				if out.NextToken == "" || calls > 5 {
+					break
+				}
+				args = []string{"iot", "list-things", "--max-items", "10", "--page-size", "4", "--starting-token", out.NextToken}
+			}
+			if !slices.Equal(got, things) {
+				t.Fatalf("list-things by 10 with --starting-token: %v", got)
+			}
+		},
+		"list-things filtered": func(t *testing.T) {
+			var out struct{ Things []struct{ ThingName string } }
+			e.cliOK(t, &out, "iot", "list-things", "--page-size", "2", "--attribute-name", "n", "--attribute-value", "1")
+			got := mapNames(out.Things, func(x struct{ ThingName string }) string { return x.ThingName })
+			if len(got) != 8 || got[0] != "t01" || got[7] != "t22" {
+				t.Fatalf("list-things n=1 in pages of 2: %v", got)
+			}
+		},
+		"list-policies": func(t *testing.T) {
+			var out struct{ Policies []struct{ PolicyName string } }
+			e.cliOK(t, &out, "iot", "list-policies")
+			got := mapNames(out.Policies, func(x struct{ PolicyName string }) string { return x.PolicyName })
+			if !slices.Equal(got, reversed(policies)) {
+				t.Fatalf("list-policies (descending by default): %v", got)
+			}
+			e.cliOK(t, &out, "iot", "list-policies", "--ascending-order")
+			if got := mapNames(out.Policies, func(x struct{ PolicyName string }) string { return x.PolicyName }); !slices.Equal(got, policies) {
+				t.Fatalf("list-policies --ascending-order: %v", got)
+			}
+		},
+		"list-policies --page-size, --marker": func(t *testing.T) {
+			var out struct {
+				Policies   []struct{ PolicyName string }
+				NextMarker string
+			}
+			e.cliOK(t, &out, "iot", "list-policies", "--ascending-order", "--page-size", "4")
+			first := mapNames(out.Policies, func(x struct{ PolicyName string }) string { return x.PolicyName })
+			if !slices.Equal(first, policies[:4]) || out.NextMarker == "" {
+				t.Fatalf("list-policies --page-size 4: %v, NextMarker %q", first, out.NextMarker)
+			}
+			e.cliOK(t, &out, "iot", "list-policies", "--ascending-order", "--page-size", "4", "--marker", out.NextMarker)
+			if got := mapNames(out.Policies, func(x struct{ PolicyName string }) string { return x.PolicyName }); !slices.Equal(got, policies[4:8]) {
+				t.Fatalf("list-policies --marker: %v", got)
+			}
+		},
+		"list-certificates": func(t *testing.T) {
+			var out struct {
+				Certificates []struct{ CertificateId string }
+			}
+			e.cliOK(t, &out, "iot", "list-certificates")
+			got := mapNames(out.Certificates, func(x struct{ CertificateId string }) string { return x.CertificateId })
+			if !slices.Equal(got, reversed(certs)) {
+				t.Fatalf("list-certificates (newest first): %v, want %v", got, reversed(certs))
+			}
+		},
+		"list-targets-for-policy": func(t *testing.T) {
+			var out struct{ Targets []string }
+			e.cliOK(t, &out, "iot", "list-targets-for-policy", "--policy-name", "p00")
+			if !slices.Equal(out.Targets, targets) {
+				t.Fatalf("list-targets-for-policy: %v", out.Targets)
+			}
+		},
+		"bad marker": func(t *testing.T) {
+			e.cliFail(t, "InvalidRequestException", "iot", "list-policies", "--marker", "bm90LWEtbWFya2Vy")
+		},
+	})
+}
+
+func mapNames[T any](in []T, f func(T) string) []string {
+	out := []string{}
+	for _, x := range in {
+		out = append(out, f(x))
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -572,4 +573,110 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestListPagesInOrder pages through things, policies (descending too), a CA's
+// certificates and a thing's principals: every item once, in key order, the last page
+// without a next key, and a key from another list refused.
+func TestListPagesInOrder(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	rec := registerCA(t, s, ca, true, true)
+	var names, certIDs, arns []string
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
+	if err := s.Update(func(st *State) error {
+		for i := 0; i < 11; i++ {
+			n := fmt.Sprintf("n%02d", i)
+			names = append(names, n)
+			if _, err := st.CreateThing(n, "", nil); err != nil {
+				return err
+			}
+			if _, err := st.CreatePolicy(n, doc, nil); err != nil {
+				return err
+			}
+			c, err := st.RegisterDeviceCert(ca.issue(t, pki.Subject{CommonName: n}), rec.ID, StatusActive)
+			if err != nil {
+				return err
+			}
+			certIDs, arns = append(certIDs, c.ID), append(arns, c.ARN)
+			if err := st.AttachThingPrincipal("n00", c.ARN, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(arns)
+	all := func(list func(st *State, p Page) ([]string, []byte, error), limit int, desc bool) []string {
+		t.Helper()
+		var out []string
+		p := Page{Limit: limit, Desc: desc}
+		for pages := 0; ; pages++ {
+			var items []string
+			var next []byte
+			if err := s.View(func(st *State) error {
+				var err error
+				items, next, err = list(st, p)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(items) > limit || (next != nil && len(items) != limit) || pages > 20 {
+				t.Fatalf("page %d: %d items, next %q", pages, len(items), next)
+			}
+			out = append(out, items...)
+			if next == nil {
+				return out
+			}
+			p.After = next
+		}
+	}
+	things := func(st *State, p Page) ([]string, []byte, error) {
+		ts, next, err := st.ListThings(p, nil)
+		return mapTo(ts, func(x *Thing) string { return x.Name }), next, err
+	}
+	policies := func(st *State, p Page) ([]string, []byte, error) {
+		ps, next, err := st.ListPolicies(p)
+		return mapTo(ps, func(x *Policy) string { return x.Name }), next, err
+	}
+	byCA := func(st *State, p Page) ([]string, []byte, error) {
+		cs, next, err := st.ListCertificatesByCA(rec.ID, p)
+		return mapTo(cs, func(x *Certificate) string { return x.ID }), next, err
+	}
+	principals := func(st *State, p Page) ([]string, []byte, error) { return st.ListPrincipalsOfThing("n00", p) }
+	rev := slices.Clone(names)
+	slices.Reverse(rev)
+	revCerts := slices.Clone(certIDs)
+	slices.Reverse(revCerts)
+	for _, limit := range []int{1, 4, 11, 50} {
+		if got := all(things, limit, false); !slices.Equal(got, names) {
+			t.Errorf("things by %d: %v", limit, got)
+		}
+		if got := all(policies, limit, true); !slices.Equal(got, rev) {
+			t.Errorf("policies descending by %d: %v", limit, got)
+		}
+		if got := all(byCA, limit, false); !slices.Equal(got, certIDs) {
+			t.Errorf("certificates by CA, oldest first, by %d: %v", limit, got)
+		}
+		if got := all(byCA, limit, true); !slices.Equal(got, revCerts) {
+			t.Errorf("certificates by CA, newest first, by %d: %v", limit, got)
+		}
+		if got := all(principals, limit, false); !slices.Equal(got, arns) {
+			t.Errorf("principals by %d: %v", limit, got)
+		}
+	}
+	// A filter keeps paging until a page is full.
+	_ = s.View(func(st *State) error {
+		ts, next, err := st.ListThings(Page{Limit: 2}, func(x *Thing) bool { return x.Name >= "n07" })
+		if err != nil || len(ts) != 2 || ts[0].Name != "n07" || next == nil {
+			t.Errorf("filtered page: %v %q %v", ts, next, err)
+		}
+		// A key of the things list is not a key of this CA's certificates.
+		if _, _, err := st.ListCertificatesByCA(rec.ID, Page{Limit: 2, After: []byte("n03")}); !errors.Is(err, ErrBadMarker) {
+			t.Errorf("foreign key: %v", err)
+		}
+		return nil
+	})
 }
