@@ -80,7 +80,7 @@ func TestWalkthroughMosquitto(t *testing.T) {
 		t.Fatalf("second connect: want PUBACK, got %s", r)
 	}
 
-	if ev := lastEvent(t, e, store.EventConnected); ev.Client != "DemoThing" || ev.CertID != dev.id {
+	if ev := waitEvent(t, e, store.EventConnected, ""); ev.Client != "DemoThing" || ev.CertID != dev.id {
 		t.Fatalf("connected event %+v", ev)
 	}
 	waitEvent(t, e, store.EventDisconnected, "client DemoThing disconnected: the client disconnected")

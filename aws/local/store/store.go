@@ -89,7 +89,9 @@ type sharedDB struct {
 	db   *bolt.DB
 	refs int // guarded by dbs.Mutex
 
-	wmu sync.Mutex // one writer at a time; held until the commit's events are published
+	wmu   sync.Mutex // one committer at a time; held until the commit's events are published
+	qmu   sync.Mutex // guards queue
+	queue []*call    // Updates waiting for the next commit
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
@@ -360,27 +362,39 @@ func (st *State) commit() error {
 // delivered to subscribers after the commit, in commit order.
 // fn must not call Update or View and must not keep pointers into the state after it
 // returns. Writers run one at a time; readers (View) do not wait for them.
+//
+// Group commit: Updates that arrive while another commits are run one after the other
+// in one database transaction, so they share its fsync. Each sees the changes of those
+// before it, as if they had run alone in that order. When one of them fails, the
+// transaction is rolled back and run again without it, and it runs again alone to give
+// its own result — so fn may run more than once and must only change the state and
+// its own results (as every fn here does).
 func (s *Store) Update(fn func(st *State) error) error {
 	sh := s.shared
 	if sh == nil {
 		return Errorf(CodeInternalFailure, "the local IoT state is closed")
 	}
-	sh.wmu.Lock()
-	var added []Event
-	err := sh.db.Update(func(tx *bolt.Tx) error {
-		st := s.newState(tx)
-		if err := fn(st); err != nil {
-			return err
-		}
-		if err := st.commit(); err != nil {
-			return err
-		}
-		added = st.added
-		return nil
-	})
-	if err != nil {
+	c := &call{s: s, fn: fn}
+	sh.qmu.Lock()
+	sh.queue = append(sh.queue, c)
+	sh.qmu.Unlock()
+	sh.wmu.Lock() // the holder commits whatever is queued, this call's included
+	if c.done {
 		sh.wmu.Unlock()
-		return storageError(s, err)
+		return c.err
+	}
+	sh.qmu.Lock()
+	batch := sh.queue
+	sh.queue = nil
+	sh.qmu.Unlock()
+	var added []Event
+	for len(batch) > 0 {
+		var alone []*call
+		alone, added = sh.runBatch(batch, added)
+		batch = nil
+		for _, f := range alone { // failed in the batch: alone, after the others
+			_, added = sh.runBatch([]*call{f}, added)
+		}
 	}
 	// Take the subscribers' lock before releasing the writer's, so subscribers see
 	// events in commit (Seq) order even when transactions race.
@@ -388,7 +402,60 @@ func (s *Store) Update(fn func(st *State) error) error {
 	sh.wmu.Unlock()
 	sh.publishLocked(added)
 	sh.subMu.Unlock()
-	return nil
+	return c.err
+}
+
+// call is one Update waiting for a commit. done and err are set under wmu.
+type call struct {
+	s    *Store
+	fn   func(st *State) error
+	done bool
+	err  error
+}
+
+// runBatch commits the calls in one transaction and appends the events committed to
+// added. A call that fails is taken out, the others run again without it, and it is
+// returned in alone to run by itself afterwards (a call that fails alone is done).
+func (sh *sharedDB) runBatch(batch []*call, added []Event) (alone []*call, _ []Event) {
+	for len(batch) > 0 {
+		failed := -1
+		var evs []Event
+		err := sh.db.Update(func(tx *bolt.Tx) error {
+			st := batch[0].s.newState(tx)
+			for i, c := range batch {
+				st.s = c.s
+				err := c.fn(st)
+				if err == nil {
+					err = st.err
+				}
+				if err != nil {
+					failed = i
+					return err
+				}
+			}
+			if err := st.commit(); err != nil {
+				return err
+			}
+			evs = st.added
+			return nil
+		})
+		switch {
+		case err == nil:
+			for _, c := range batch {
+				c.done, c.err = true, nil
+			}
+			return alone, append(added, evs...)
+		case failed < 0 || len(batch) == 1:
+			// The commit itself failed (every call fails with it), or a call alone failed.
+			for _, c := range batch {
+				c.done, c.err = true, storageError(c.s, err)
+			}
+			return alone, added
+		}
+		alone = append(alone, batch[failed])
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+	return alone, added
 }
 
 // storageError passes rule violations (and other errors fn returned) through and turns

@@ -680,3 +680,55 @@ func TestListPagesInOrder(t *testing.T) {
 		return nil
 	})
 }
+
+// TestGroupCommitKeepsEachResult: Updates racing for one name are committed together
+// where they can be, yet each gets the result it would have had alone: one creates the
+// thing, every other is told it exists, and nothing a failed one did is kept.
+func TestGroupCommitKeepsEachResult(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	const n = 16
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = s.Update(func(st *State) error {
+				if _, err := st.CreateThing(fmt.Sprintf("own-%02d", i), "", nil); err != nil {
+					return err
+				}
+				st.AddEvent(Event{Kind: "k", Message: fmt.Sprint(i)})
+				_, err := st.CreateThing("shared", "", map[string]string{"by": fmt.Sprint(i)})
+				return err
+			})
+		}(i)
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			if winner >= 0 {
+				t.Fatalf("both %d and %d created the thing", winner, i)
+			}
+			winner = i
+			continue
+		}
+		wantCode(t, err, CodeResourceAlreadyExists)
+	}
+	if winner < 0 {
+		t.Fatal("nobody created the thing")
+	}
+	_ = s.View(func(st *State) error {
+		if st.CountThings() != 2 || st.LookupThing(fmt.Sprintf("own-%02d", winner)) == nil {
+			t.Errorf("%d things; the failed calls' own things must be rolled back", st.CountThings())
+		}
+		if th := st.LookupThing("shared"); th == nil || th.Attributes["by"] != fmt.Sprint(winner) {
+			t.Errorf("shared thing %+v, want it made by %d", th, winner)
+		}
+		return nil
+	})
+	if evs := s.Events(0); len(evs) != 1 || evs[0].Message != fmt.Sprint(winner) {
+		t.Errorf("events: %+v", evs)
+	}
+}
