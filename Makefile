@@ -10,7 +10,7 @@ VHS_VERSION ?= v0.10.0
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 VHS := $(shell command -v vhs 2>/dev/null || echo $(GOBIN_DIR)/vhs)
 
-.PHONY: all build run test unit fuzz lint bench deps demo-validate golden clean
+.PHONY: all build run test unit fuzz lint bench bench-go deps demo-validate golden clean
 
 all: build
 
@@ -45,7 +45,12 @@ lint:
 golden:
 	$(GO) test ./ui -run Golden -update
 
-bench:
+# Measure at size and write docs/benchmarks.md (several minutes; not part of make test, whose
+# unit tests only smoke-test the benchmark code). Go micro-benchmarks: make bench-go.
+bench: build
+	$(GO) run ./scripts/bench -bin bin/jitpwiz -out docs/benchmarks.md
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # vhs is pinned and installed with go install (kept out of go.mod); validate only parses the tape.

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"testing"
+
+	"github.com/jitpwiz/jitpwiz/aws/local"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// TestSmoke runs the fleet and handshake measurements of make bench at a tiny size
+// against an in-process local IoT Core, so the benchmark keeps compiling and working
+// without taking make test's time; it asserts what they count, never how fast.
+func TestSmoke(t *testing.T) {
+	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := core{endpoint: srv.EndpointURL(), host: srv.MQTTHost(), port: srv.MQTTPort(), serverCA: srv.RootCAPEM()}
+	ca, err := registerFleetCA(context.Background(), c, "Smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := issueDevices(ca, pki.EC256, "Smoke", 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := provision(c, devs, 4)
+	if len(res.done) != 12 || len(res.failures) != 0 {
+		t.Fatalf("provisioned %d of 12, failures %v", len(res.done), res.failures)
+	}
+	if r := res.windowRate(0, 12); r <= 0 {
+		t.Errorf("rate %v", r)
+	}
+	// Each device is a thing with its certificate attached: the reconnect as the thing
+	// was accepted because JITP made it.
+	things, err := c.iot().ListThings(context.Background(), nil)
+	if err != nil || len(things.Things) != 12 {
+		t.Fatalf("things after the fleet: %v %v", things, err)
+	}
+	// Devices of a CA the core does not know are refused, and counted as failures with
+	// the reason.
+	other := &fleetCA{}
+	other.cert, other.key = mustCA(t)
+	strangers, err := issueDevices(other, pki.EC256, "Stranger", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad := provision(c, strangers, 2); len(bad.done) != 0 || bad.failures["reconnect as the thing: closed without CONNACK"] != 2 {
+		t.Errorf("unknown devices: %+v", bad)
+	}
+	if hs, err := handshakeRate(pki.EC256, 20, 4); err != nil || hs <= 0 {
+		t.Errorf("handshake loop: %v %v", hs, err)
+	}
+}
+
+func mustCA(t *testing.T) (*x509.Certificate, crypto.Signer) {
+	key, err := pki.GenerateKey(pki.EC256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.SelfSignCA(key, pki.Subject{Country: "IN", Organization: "Unregistered"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
