@@ -732,3 +732,44 @@ func TestGroupCommitKeepsEachResult(t *testing.T) {
 		t.Errorf("events: %+v", evs)
 	}
 }
+
+// TestViewDoesNotWaitForUpdate: while a write transaction is open (its fn blocked), a
+// View runs and sees the last committed state, not the one being written.
+func TestViewDoesNotWaitForUpdate(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	if err := s.Update(func(st *State) error { _, err := st.CreateThing("before", "", nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(func(st *State) error {
+			if _, err := st.CreateThing("during", "", nil); err != nil {
+				return err
+			}
+			close(inside)
+			<-release
+			return nil
+		})
+	}()
+	<-inside
+	var names []string
+	if err := s.View(func(st *State) error {
+		ts, _, err := st.ListThings(Page{Limit: 10}, nil)
+		names = mapTo(ts, func(x *Thing) string { return x.Name })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"before"}) {
+		t.Errorf("View during an open write saw %v", names)
+	}
+	if n := countOf(t, s, (*State).CountThings); n != 2 {
+		t.Errorf("after the commit: %d things", n)
+	}
+}
