@@ -84,13 +84,18 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	if pk.ProtocolVersion != 4 && pk.ProtocolVersion != 5 {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("MQTT protocol level %d is not supported; AWS IoT speaks MQTT 3.1.1 (level 4) and MQTT 5", pk.ProtocolVersion))
 	}
+	// SNI first: without the endpoint's name AWS refuses the connection whatever
+	// the certificate (nothing is registered or provisioned).
+	if why := a.sniProblem(cs.ServerName, leaf, certID); why != "" {
+		return a.refused(cl, certID, clientID, why)
+	}
 
 	cert, err := a.reg.Certificate(certID)
 	if err != nil {
 		return a.failed(cl, certID, clientID, err)
 	}
 	if cert == nil {
-		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is not registered")
+		return a.firstConnect(cl, cs.PeerCertificates, certID, start, "is not registered")
 	}
 	now := a.b.opts.Now()
 	switch cert.Status {
@@ -98,15 +103,12 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	case store.StatusPendingActivation:
 		// Provisioning failed before (or JITR is waiting for an activation):
 		// AWS tries again on every connect with the certificate.
-		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is PENDING_ACTIVATION")
+		return a.firstConnect(cl, cs.PeerCertificates, certID, start, "is PENDING_ACTIVATION")
 	default:
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is %s; only ACTIVE certificates may connect", certID, cert.Status))
 	}
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s)", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
-	}
-	if why := a.sniProblem(cs.ServerName, cs.PeerCertificates, cert.CACertificateID, cert.Mode == "SNI_ONLY"); why != "" {
-		return a.refused(cl, certID, clientID, why)
 	}
 	d, err := a.evaluate(cl, certID, leaf, "iot:Connect", policy.ClientARN(a.b.opts.Region, a.b.opts.Account, clientID))
 	if err != nil {
@@ -174,30 +176,47 @@ func clampKeepalive(k uint16) uint16 {
 	return k
 }
 
-// sniProblem enforces AWS's rule: SNI naming this endpoint, unless the client sent
-// the issuing CA in its certificate chain (the classic deviceCertAndCACert.crt).
-func (a *authorizer) sniProblem(sni string, chain []*x509.Certificate, caID string, sniOnly bool) string {
+// sniProblem enforces AWS's SNI rule: the TLS server name must be this
+// endpoint's (AcceptedNames), with or without the CA in the chain. Sources: the
+// MQTT page of the AWS IoT Developer Guide ("Clients must send the Server Name
+// Indication (SNI) TLS extension … Connection attempts that don't include the SNI
+// are refused", mqtt.md and protocols.md of awsdocs/aws-iot-docs, also on the 2024
+// mqtt.html) and diagnosing-connectivity-issues (the SNI value is the
+// DescribeEndpoint endpointAddress or a domain configuration's domainName). The
+// IoT API model (CertificateMode) says DEFAULT-mode devices "aren't required to
+// send" SNI; the local core takes the stricter rule, so that what connects here
+// also connects on AWS (jitp-spec.md §6).
+func (a *authorizer) sniProblem(sni string, leaf *x509.Certificate, certID string) string {
 	if a.b.accepted(sni) {
 		return ""
 	}
-	if sniOnly {
-		return fmt.Sprintf("the certificate belongs to a CA registered in SNI_ONLY mode, so the client must send SNI naming this endpoint (%s); it sent %q", strings.Join(a.b.Hostnames(), ", "), sni)
-	}
-	for _, c := range chain[1:] {
-		if caID != "" && certIDOf(c) == caID {
-			return ""
-		}
-	}
-	names := strings.Join(a.b.Hostnames(), ", ")
+	names := strings.Join(a.b.AcceptedNames(), " or ")
+	var why string
 	if sni == "" {
-		return "the client sent no SNI and no CA certificate after the device certificate; AWS IoT refuses such connections — connect with the endpoint host name (" + names + ") or send deviceCertAndCACert.crt"
+		why = "the client sent no SNI (TLS server name), and AWS IoT refuses connections without SNI — connect with the endpoint host name " + names +
+			" (a client given an IP address such as 127.0.0.1 as host sends no SNI; the CA certificate in the chain does not replace SNI)"
+	} else {
+		why = fmt.Sprintf("the client sent SNI %q, which is not this endpoint — AWS IoT accepts only the DescribeEndpoint address as SNI: connect with %s", sni, names)
 	}
-	return fmt.Sprintf("the client sent SNI %q, which is not this endpoint (%s), and no CA certificate after the device certificate", sni, names)
+	if a.sniOnly(leaf, certID) {
+		why += "; the certificate's CA is registered in SNI_ONLY mode, which always needs SNI"
+	}
+	return why
+}
+
+// sniOnly reports whether the certificate, or the CA that issued it, is in
+// SNI_ONLY mode (for the refusal message only).
+func (a *authorizer) sniOnly(leaf *x509.Certificate, certID string) bool {
+	if c, err := a.reg.Certificate(certID); err == nil && c != nil {
+		return c.Mode == store.ModeSNIOnly
+	}
+	ca, err := a.reg.IssuerOf(leaf)
+	return err == nil && ca != nil && ca.Mode == store.ModeSNIOnly
 }
 
 // firstConnect handles a certificate that is unknown or PENDING_ACTIVATION.
 // state says where the certificate stands ("is not registered", "is PENDING_ACTIVATION").
-func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Certificate, certID string, start time.Time, state string) error {
+func (a *authorizer) firstConnect(cl *mqtt.Client, chain []*x509.Certificate, certID string, start time.Time, state string) error {
 	leaf := chain[0]
 	clientID := cl.ID
 	ca, err := a.reg.IssuerOf(leaf)
@@ -216,9 +235,6 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 	now := a.b.opts.Now()
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s); it %s", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339), state))
-	}
-	if why := a.sniProblem(sni, chain, ca.ID, ca.Mode == "SNI_ONLY"); why != "" {
-		return a.refused(cl, certID, clientID, why+"; the certificate "+state)
 	}
 
 	l := a.lockCert(certID)

@@ -30,9 +30,13 @@
 //     behaviour of AWS); mosquitto_pub then prints "Error: The connection was
 //     lost." and exits 7. Each refusal is recorded in the store's event log with
 //     the reason, as the local stand-in for AWS IoT logging.
-//   - SNI must name this endpoint (one of Hostnames) unless the client sent the
-//     issuing CA after its certificate (deviceCertAndCACert.crt); certificates of
-//     an SNI_ONLY CA always need SNI.
+//   - SNI must name this endpoint: Options.Hostnames (the DescribeEndpoint
+//     address) or the store's <prefix>-ats.iot.<region>.amazonaws.com. A
+//     connection without SNI (Go and most clients send none for an IP address
+//     host), or naming another host such as localhost when the endpoint is
+//     something else, is refused at CONNECT before anything is registered, with
+//     or without the CA in the chain (AWS's MQTT page: "Connection attempts that
+//     don't include the SNI are refused"; sniProblem in auth.go has the sources).
 //   - First connect with an unknown certificate whose issuer is a registered CA
 //     that is ACTIVE with auto-registration ENABLE: the certificate is registered
 //     PENDING_ACTIVATION; with a registration config the template runs (role must
@@ -124,11 +128,12 @@ type Options struct {
 	// Empty: the store's.
 	Region  string
 	Account string
-	// Hostnames are names clients use to reach the broker, in addition to
-	// DefaultHostnames (localhost, 127.0.0.1, ::1) and the store's AWS-style
-	// endpoint (<prefix>-ats.iot.<region>.amazonaws.com): typically the host the
-	// control plane's DescribeEndpoint returns. They go into the server certificate,
-	// and SNI must be one of them unless the client sends the CA in its chain.
+	// Hostnames are the names clients use to reach the broker: the host the
+	// control plane's DescribeEndpoint returns. They and the store's AWS-style
+	// endpoint (<prefix>-ats.iot.<region>.amazonaws.com) are the only SNI values
+	// accepted, and go into the server certificate together with DefaultHostnames
+	// (localhost, 127.0.0.1, ::1 — in the certificate so a client dialling them
+	// completes TLS and is told at CONNECT why it is refused).
 	Hostnames []string
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
@@ -141,7 +146,8 @@ type Broker struct {
 	opts   Options
 	log    *slog.Logger
 	id     *identity
-	names  map[string]bool
+	names  map[string]bool // accepted SNI values (lower case)
+	accept []string        // the same, in order, for messages
 	server *mqtt.Server
 	auth   *authorizer
 	rec    *recorder
@@ -189,8 +195,11 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{opts: opts, log: log, id: id, names: map[string]bool{}, connectTimeout: ConnectTimeout}
-	for _, n := range mergeNames(opts.Hostnames) {
-		b.names[n] = true
+	for _, n := range opts.Hostnames {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" && !b.names[n] {
+			b.names[n] = true
+			b.accept = append(b.accept, n)
+		}
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1
@@ -367,8 +376,14 @@ func (b *Broker) RootCAPEM() []byte {
 	return pki.EncodeCertPEM(b.id.root)
 }
 
-// Hostnames are the names in the server certificate, and the accepted SNI values.
+// Hostnames are the names in the server certificate: DefaultHostnames and the
+// accepted SNI values (AcceptedNames).
 func (b *Broker) Hostnames() []string { return mergeNames(b.opts.Hostnames) }
+
+// AcceptedNames are the SNI values a client may send: Options.Hostnames (the
+// DescribeEndpoint address) and the store's <prefix>-ats.iot.<region>.amazonaws.com.
+// localhost, 127.0.0.1 and ::1 are in the certificate but not accepted unless listed.
+func (b *Broker) AcceptedNames() []string { return append([]string(nil), b.accept...) }
 
 // Close stops listening and disconnects every client.
 func (b *Broker) Close() error {

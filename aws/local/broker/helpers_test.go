@@ -151,7 +151,8 @@ func newEnv(t testing.TB, mods ...func(*Options)) *env {
 
 func (e *env) start(mods ...func(*Options)) {
 	e.t.Helper()
-	opts := Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{endpointName}}
+	// localhost is what the local core's DescribeEndpoint returns by default.
+	opts := Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{"localhost", endpointName}}
 	for _, m := range mods {
 		m(&opts)
 	}
