@@ -391,7 +391,7 @@ func TestMosquittoIPHostRefused(t *testing.T) {
 	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, `SNI "127.0.0.1"`) || !strings.Contains(ev.Message, "connect with localhost") {
 		t.Fatalf("refusal event %+v", ev)
 	}
-// With the endpoint name the same command provisions the device.
+	// With the endpoint name the same command provisions the device.
 	if r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar"); r.code != 7 {
 		t.Fatalf("mosquitto_pub -h localhost: %s", r)
 	}
