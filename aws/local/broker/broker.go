@@ -1,4 +1,4 @@
-// Package broker is the MQTT half of the embedded AWS IoT Core: MQTT 3.1.1 over
+// Package broker is the MQTT half of the embedded AWS IoT Core: MQTT 3.1.1 and 5 over
 // TLS with mutual authentication (mochi-mqtt underneath), Just-in-Time
 // Provisioning and Registration on a device's first connect, and IoT-policy
 // authorization of every CONNECT, PUBLISH, SUBSCRIBE and delivery.
@@ -61,8 +61,10 @@
 //   - ACTIVE: iot:Connect on client/<clientId> (and iot:Publish on a last-will
 //     topic) via aws/policy over the certificate's policies and attached things.
 //     PUBLISH → iot:Publish (+iot:RetainPublish), SUBSCRIBE → iot:Subscribe per
-//     filter; a denial closes the connection. Deliveries → iot:Receive; a denied
-//     message is silently not delivered to that subscriber.
+//     filter. A denial closes an MQTT 3.1.1 connection; an MQTT 5 client gets
+//     PUBACK/SUBACK reason 0x87 Not authorized and keeps its connection (a denied
+//     QoS 0 message is dropped). Deliveries → iot:Receive; a denied message is
+//     silently not delivered to that subscriber.
 //   - Limits (spec §5): QoS 0/1 (a QoS 2 PUBLISH closes the connection, a QoS 2
 //     subscription is granted QoS 1); client ID ≤ 128 bytes and not starting with
 //     $; topic ≤ 256 bytes and ≤ 7 slashes (the $aws/rules/<rule>/ prefix not
@@ -71,10 +73,16 @@
 //     persistent sessions kept 1 h. Topics starting with $ are reserved: only
 //     $aws/things/... and $aws/rules/... may be published, $aws/events/... only
 //     subscribed.
-//   - Duplicate client ID: the newer connection wins and the older is closed
-//     (mochi sends it a DISCONNECT packet first, which AWS does not).
-//   - MQTT 5 clients get the same treatment as 3.1.1 ones (closed, no reason
-//     codes) [choice: AWS's MQTT 5 reason codes are not documented here].
+//   - Duplicate client ID: the newer connection wins and the older is closed —
+//     an MQTT 3.1.1 one without a DISCONNECT packet, an MQTT 5 one with DISCONNECT
+//     0x8E Session taken over (hook.go has the sources).
+//   - Lifecycle events on $aws/events/presence/connected|disconnected/<clientId>
+//     and $aws/events/subscriptions/subscribed|unsubscribed/<clientId>, with AWS's
+//     fields (lifecycle.go), delivered like any message to subscribers whose
+//     policies allow them.
+//   - MQTT 5 beyond the reason codes above: limit violations and a refused CONNECT
+//     close the connection as for 3.1.1 (AWS's reason codes table also lists
+//     CONNACK 0x87; not emulated) [choice].
 //   - Not emulated: thing types and groups are taken from the template without
 //     checking that they exist; the role's permission policies are not checked;
 //     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
@@ -219,7 +227,7 @@ func New(opts Options) (*Broker, error) {
 	})
 	b.rec = newRecorder(opts.Store)
 	b.auth = newAuthorizer(b)
-	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
+	if err := b.server.AddHook(&hook{b: b, life: newLifecycle(b)}, nil); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -426,11 +434,17 @@ func (b *Broker) DisconnectCertificate(certID string) int {
 			continue
 		}
 		if leaf := peerLeaf(cl); leaf != nil && certIDOf(leaf) == certID {
-			cl.Stop(errors.New("certificate is no longer ACTIVE"))
+			cl.Stop(&refusal{reason: "certificate " + certID + " is no longer ACTIVE", auth: true})
 			n++
 		}
 	}
 	return n
+}
+
+func (b *Broker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 func (b *Broker) accepted(sni string) bool {

@@ -80,7 +80,8 @@ func TestWalkthroughMosquitto(t *testing.T) {
 		t.Fatalf("second connect: want PUBACK, got %s", r)
 	}
 
-	if ev := lastEvent(t, e, store.EventConnected); ev.Client != "DemoThing" || ev.CertID != dev.id {
+	// Connected events are written in batches, not waited for: wait for it.
+	if ev := waitEvent(t, e, store.EventConnected, "client DemoThing connected"); ev.Client != "DemoThing" || ev.CertID != dev.id {
 		t.Fatalf("connected event %+v", ev)
 	}
 	waitEvent(t, e, store.EventDisconnected, "client DemoThing disconnected: the client disconnected")
