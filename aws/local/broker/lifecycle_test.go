@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"regexp"
 	"testing"
+	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
@@ -208,5 +210,37 @@ func TestLifecycleEvents(t *testing.T) {
 	topic, pev = p.nextEvent(t, "peeker's last devA event")
 	if topic != PresenceTopic("connected", "devA") || pev["versionNumber"] != 4.0 {
 		t.Fatalf("peeker got %s %v", topic, pev)
+	}
+}
+
+// paho.mqtt.golang receives lifecycle events like any message.
+func TestPahoReceivesLifecycleEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	admin := ca.issue(t, pki.Subject{CommonName: "watcher"})
+	e.activeDevice(t, ca, admin, "admin", adminPolicy)
+	w, err := e.pahoClient(t, ca, admin, "paho-watcher", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 4)
+	tok := w.Subscribe("$aws/events/presence/+/gadget", 1, func(_ paho.Client, m paho.Message) { got <- m.Payload() })
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	c := e.connected(t, ca, admin, "gadget")
+	c.conn.Close()
+	for _, want := range []string{"connected", "disconnected"} {
+		select {
+		case payload := <-got:
+			var ev PresenceEvent
+			if err := json.Unmarshal(payload, &ev); err != nil || ev.EventType != want || ev.ClientID != "gadget" || ev.PrincipalIdentifier != admin.id {
+				t.Fatalf("%s event %s: %v", want, payload, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s event", want)
+		}
 	}
 }
