@@ -183,7 +183,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger.Warn("cannot record the server in the state directory", "err", err)
 	}
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// api.Listener gives requests net/http cannot parse (a bad percent-escape)
+		// AWS's error shape instead of net/http's plain-text 400.
+		if err := s.http.Serve(api.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			opts.Logger.Error("local control plane stopped", "err", err)
 		}
 	}()

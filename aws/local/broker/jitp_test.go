@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -294,5 +295,36 @@ func TestMosquittoSubReceives(t *testing.T) {
 	err := cmd.Wait()
 	if err != nil || !strings.Contains(out.String(), "lab/test Hello") || !strings.Contains(out.String(), "received SUBACK") {
 		t.Fatalf("mosquitto_sub: %v\n%s", err, out.String())
+	}
+}
+
+// A template whose inline policy is over CreatePolicy's 2048-character limit fails
+// provisioning: the certificate stays PENDING_ACTIVATION and nothing is created.
+func TestTemplatePolicyTooLong(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:` + testRegion + `:` + testAccount + `:client/` +
+		strings.Repeat("c", 2000) + `"}]}`
+	tmpl, _ := json.Marshal(map[string]any{
+		"Parameters": map[string]any{"AWS::IoT::Certificate::Id": map[string]string{"Type": "String"}},
+		"Resources": map[string]any{
+			"certificate": map[string]any{"Type": "AWS::IoT::Certificate", "Properties": map[string]any{"CertificateId": map[string]string{"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"}},
+			"policy":      map[string]any{"Type": "AWS::IoT::Policy", "Properties": map[string]any{"PolicyDocument": doc}},
+		},
+	})
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, &store.RegistrationConfig{TemplateBody: string(tmpl), RoleArn: roleARN})
+	dev := ca.issue(t, pki.Subject{CommonName: "LongPolicyThing"})
+	e.firstConnect(t, ca, dev, "anyclientID")
+	if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
+	}
+	ev := lastEvent(t, e, store.EventProvisioningFailed)
+	if ev.Error != "MalformedPolicyException" || !strings.Contains(ev.Message, "at most 2048") {
+		t.Fatalf("failure event %+v", ev)
+	}
+	if len(e.attachedPolicies(dev.id)) != 0 {
+		t.Fatal("a policy was attached")
 	}
 }
