@@ -148,26 +148,43 @@ func TestCertificateIDShape(t *testing.T) {
 	wantAPIError(t, err, "ResourceNotFoundException")
 }
 
-// rawHTTP sends raw bytes to the server and parses the response.
-func (e *testEnv) rawHTTP(t *testing.T, request string) (*http.Response, []byte) {
+// rawConn is a plain TCP connection to the server for hand-written requests.
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (e *testEnv) dialRaw(t *testing.T) *rawConn {
 	t.Helper()
 	u, _ := url.Parse(e.srv.URL)
 	conn, err := net.Dial("tcp", u.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.WriteString(conn, request); err != nil {
+	return &rawConn{Conn: conn, r: bufio.NewReader(conn)}
+}
+
+// roundTrip writes request as is and reads the response and its body.
+func (c *rawConn) roundTrip(t *testing.T, request string) (*http.Response, []byte) {
+	t.Helper()
+	if _, err := io.WriteString(c, request); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(c.r, nil)
 	if err != nil {
 		t.Fatalf("reading the response: %v", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp, body
+}
+
+// rawHTTP sends one hand-written request on a new connection.
+func (e *testEnv) rawHTTP(t *testing.T, request string) (*http.Response, []byte) {
+	t.Helper()
+	return e.dialRaw(t).roundTrip(t, request)
 }
 
 const rawAuth = "Authorization: AWS4-HMAC-SHA256 Credential=" + testAKID + "/20261124/" + testRegion + "/iot/aws4_request, SignedHeaders=host, Signature=00\r\n"
@@ -189,28 +206,12 @@ func TestBadURLEscapeShape(t *testing.T) {
 	resp, body := e.rawHTTP(t, "GET /certificates/%zz HTTP/1.1\r\nHost: x\r\n"+rawAuth+"\r\n")
 	check("bad escape", resp, body)
 	// Keep-alive: a good request first, then the bad one on the same connection.
-	u, _ := url.Parse(e.srv.URL)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
+	c := e.dialRaw(t)
+	if first, _ := c.roundTrip(t, "GET /registrationcode HTTP/1.1\r\nHost: x\r\n"+rawAuth+"\r\n"); first.StatusCode != 200 {
+		t.Fatalf("first request: %d", first.StatusCode)
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	br := bufio.NewReader(conn)
-	_, _ = io.WriteString(conn, "GET /registrationcode HTTP/1.1\r\nHost: x\r\n"+rawAuth+"\r\n")
-	first, err := http.ReadResponse(br, nil)
-	if err != nil || first.StatusCode != 200 {
-		t.Fatalf("first request: %v %v", first, err)
-	}
-	_, _ = io.Copy(io.Discard, first.Body)
-	_, _ = io.WriteString(conn, "GET /certificates/%G1 HTTP/1.1\r\nHost: x\r\n"+rawAuth+"\r\n")
-	second, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(second.Body)
-	check("bad escape after a good request", second, body)
-
+	resp, body = c.roundTrip(t, "GET /certificates/%G1 HTTP/1.1\r\nHost: x\r\n"+rawAuth+"\r\n")
+	check("bad escape after a good request", resp, body)
 	// A header net/http refuses is shaped the same way, with its reason.
 	resp, body = e.rawHTTP(t, "GET /registrationcode HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n"+rawAuth+"\r\n")
 	if resp.StatusCode != 400 || resp.Header.Get("X-Amzn-ErrorType") != "InvalidRequestException" || !strings.Contains(string(body), "invalid header name") {

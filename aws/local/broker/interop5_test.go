@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -20,7 +19,6 @@ import (
 func TestMosquittoMQTT5Denials(t *testing.T) {
 	t.Parallel()
 	needTool(t, "mosquitto_pub")
-	sub := needTool(t, "mosquitto_sub")
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "FiveThing"})
 	e.provisioned(t, ca, dev)
@@ -47,24 +45,7 @@ func TestMosquittoMQTT5Denials(t *testing.T) {
 	// grants the first and refuses the second with 135, and the allowed one works.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sub, "--cafile", e.rootCA, "--cert", dev.crt, "--key", dev.keyF, "-h", e.host, "-p", e.port,
-		"-V", "mqttv5", "-q", "1", "-t", "FiveThing/in", "-t", "OtherThing/in", "-i", "FiveThing", "-C", "1", "-d", "-v")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if cl, ok := e.b.server.Clients.Get("FiveThing"); ok {
-			if _, ok := cl.State.Subscriptions.Get("FiveThing/in"); ok {
-				break
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("mosquitto_sub never subscribed:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, out := e.mosquittoSub(t, ctx, dev, "FiveThing", []string{"FiveThing/in", "OtherThing/in"}, "-V", "mqttv5", "-q", "1", "-C", "1", "-d", "-v")
 	// The publisher uses another client ID: the same one would take over the subscriber.
 	other := ca.issue(t, pki.Subject{Country: "US", CommonName: "Sender"})
 	e.provisioned(t, ca, other)

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -260,7 +259,7 @@ func TestOpenSSLVerifiesServer(t *testing.T) {
 // any topic).
 func TestMosquittoSubReceives(t *testing.T) {
 	t.Parallel()
-	sub := needTool(t, "mosquitto_sub")
+	needTool(t, "mosquitto_sub")
 	e := newEnv(t)
 	ca := newTestCA(t, "deviceRootCA")
 	e.createRole("JITPRole", iotTrust)
@@ -270,25 +269,7 @@ func TestMosquittoSubReceives(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sub, "--cafile", e.rootCA, "--cert", dev.crt, "--key", dev.keyF, "-h", e.host, "-p", e.port,
-		"-q", "1", "-t", "lab/#", "-i", "listener", "-C", "1", "-d", "-v")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// mosquitto_sub buffers its output in a pipe: watch the broker for the subscription.
-	for {
-		if cl, ok := e.b.server.Clients.Get("listener"); ok {
-			if _, ok := cl.State.Subscriptions.Get("lab/#"); ok {
-				break
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("mosquitto_sub never subscribed:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, out := e.mosquittoSub(t, ctx, dev, "listener", []string{"lab/#"}, "-q", "1", "-C", "1", "-d", "-v")
 	if r := e.mosquittoPub(t, dev.crt, dev.keyF, "talker", "lab/test"); r.code != 0 {
 		t.Fatalf("mosquitto_pub: %s", r)
 	}
