@@ -57,8 +57,9 @@ type hook struct {
 
 // takeover is released when the connection that takes over has its CONNACK.
 type takeover struct {
-	once sync.Once
-	done chan struct{}
+	once     sync.Once
+	done     chan struct{}
+	released time.Time // zero until released (guarded by hook.mu)
 }
 
 func (t *takeover) release() { t.once.Do(func() { close(t.done) }) }
@@ -107,6 +108,13 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 	if h.takeovers == nil {
 		h.takeovers, h.taking = map[*mqtt.Client]*takeover{}, map[*mqtt.Client]*takeover{}
 	}
+	// A taken-over session that had already disconnected (a persistent one) never
+	// collects its entry: drop those released long ago.
+	for c, x := range h.takeovers {
+		if !x.released.IsZero() && time.Since(x.released) > takeoverWait {
+			delete(h.takeovers, c)
+		}
+	}
 	h.takeovers[old] = t
 	h.taking[cl] = t
 	h.mu.Unlock()
@@ -127,6 +135,9 @@ func (h *hook) releaseTakeover(cl *mqtt.Client) {
 	h.mu.Lock()
 	t := h.taking[cl]
 	delete(h.taking, cl)
+	if t != nil {
+		t.released = time.Now()
+	}
 	h.mu.Unlock()
 	if t != nil {
 		t.release()

@@ -144,6 +144,9 @@ func (l *lifecycle) connected(cl *mqtt.Client) {
 	}
 	now := l.b.opts.Now()
 	l.mu.Lock()
+	if len(l.byID) > maxTrackedClientIDs {
+		l.prune(now)
+	}
 	c := l.byID[cl.ID]
 	switch {
 	case c == nil:
@@ -166,6 +169,19 @@ func (l *lifecycle) connected(cl *mqtt.Client) {
 		ClientID: cl.ID, Timestamp: now.UnixMilli(), EventType: "connected", SessionIdentifier: life.session,
 		PrincipalIdentifier: principalOf(cl), IPAddress: remoteIP(cl), VersionNumber: life.version,
 	})
+}
+
+// maxTrackedClientIDs bounds the per-client-ID memory before stale entries (no
+// connection for longer than versionReset, so their version would restart at 0
+// anyway) are dropped.
+const maxTrackedClientIDs = 4096
+
+func (l *lifecycle) prune(now time.Time) {
+	for id, c := range l.byID {
+		if c.connected == 0 && now.Sub(c.left) > versionReset {
+			delete(l.byID, id)
+		}
+	}
 }
 
 // disconnected publishes the disconnected event of a connection that had its
