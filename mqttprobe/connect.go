@@ -53,7 +53,7 @@ type TLSInfo struct {
 	Version       string
 	CipherSuite   string
 	ALPN          string
-	SNI           string // what we sent ("" when NoSNI)
+	SNI           string // what we sent ("" when NoSNI or Host is an IP address)
 	ServerSubject string
 	ServerIssuer  string
 	ClientChain   int // certificates we sent
@@ -226,8 +226,12 @@ func connectWith(ctx context.Context, o Options, m *Material, start time.Time) (
 			return nil, err
 		}
 		cs := tc.ConnectionState()
+		sni := tlsCfg.ServerName
+		if net.ParseIP(sni) != nil {
+			sni = "" // crypto/tls sends no SNI for an IP address
+		}
 		ti := &TLSInfo{Version: tls.VersionName(cs.Version), CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
-			ALPN: cs.NegotiatedProtocol, SNI: tlsCfg.ServerName, ClientChain: len(m.Chain)}
+			ALPN: cs.NegotiatedProtocol, SNI: sni, ClientChain: len(m.Chain)}
 		if len(cs.PeerCertificates) > 0 {
 			ti.ServerSubject = cs.PeerCertificates[0].Subject.String()
 			ti.ServerIssuer = cs.PeerCertificates[0].Issuer.String()

@@ -25,7 +25,8 @@ const (
 	DiagConfig              DiagClass = "config"              // files/options wrong
 	DiagWrongServerCA       DiagClass = "wrong-server-ca"     // server cert not trusted by our CA file
 	DiagWrongEndpointName   DiagClass = "wrong-endpoint-name" // server cert not valid for the host
-	DiagNoSNINoChain        DiagClass = "no-sni-no-chain"     // neither SNI nor the CA in the chain
+	DiagNoSNI               DiagClass = "no-sni"              // no SNI sent (NoSNI, or an IP address as host)
+	DiagWrongSNI            DiagClass = "wrong-sni"           // SNI is not the endpoint's name
 	DiagClientIDMismatch    DiagClass = "client-id-mismatch"  // client ID ≠ thing name
 	DiagConnectDenied       DiagClass = "connect-denied"      // policy refuses iot:Connect otherwise
 	DiagTopicDenied         DiagClass = "topic-denied"        // publish/subscribe/receive outside policy
@@ -70,6 +71,9 @@ type Facts struct {
 	CACert    *x509.Certificate
 	ThingName string // the thing the device should be (template: CN)
 	Region    string // the control plane's region
+	// Endpoint is the control plane's DescribeEndpoint (iot:Data-ATS) address, the
+	// name the broker expects as SNI ("" when unknown; Gather asks).
+	Endpoint string
 
 	// StatusBefore is the certificate's status before the connect that produced Outcome
 	// (StatusNotRegistered when it did not exist; "" when unknown). A drop that turned a
@@ -101,6 +105,11 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 	}
 	if f.Region == "" {
 		f.Region = cloud.Region()
+	}
+	if f.Endpoint == "" && f.Outcome != nil && f.Outcome.Class != ClassConnected && f.Outcome.Class != ClassConfig {
+		if ep, err := cloud.DataEndpoint(ctx); err == nil {
+			f.Endpoint = ep
+		}
 	}
 	if len(f.Chain) == 0 {
 		if m, err := f.Options.Load(); err == nil {
@@ -228,9 +237,25 @@ func Diagnose(f Facts) Diagnosis {
 			"offer ALPN x-amzn-mqtt-ca (mosquitto_pub --tls-alpn x-amzn-mqtt-ca), or use port 8883")
 	}
 	leaf := firstOr(f.Chain)
-	if f.Options.NoSNI && len(f.Chain) <= 1 && !(f.CertFound && f.Cert.Status == aws.StatusActive && o.Class == ClassDropped && f.Use == nil) {
-		return d(DiagNoSNINoChain, "the device sent neither SNI (the endpoint name) nor its CA certificate in the TLS chain, so the broker cannot tell which CA to check it against",
-			"send SNI = the endpoint host (every current client does when given the host name), or connect with the device+CA bundle (deviceCertAndCACert.crt)")
+	// A drop that turned a new certificate ACTIVE is JITP's expected drop, whatever
+	// else the facts say.
+	newCert := f.StatusBefore == StatusNotRegistered || f.StatusBefore == aws.StatusPendingActivation
+	activeCert := f.CertFound && f.Cert != nil && f.Cert.Status == aws.StatusActive
+	expectedDrop := activeCert && o.Class == ClassDropped && f.Use == nil && (newCert || (f.StatusBefore == "" && f.ThingName == ""))
+	// AWS refuses a connection whose SNI is missing or not the endpoint's name
+	// (jitp-spec.md §6); the CA in the chain does not make up for it.
+	if ip := net.ParseIP(strings.Trim(host, "[]")); (f.Options.NoSNI || ip != nil) && !expectedDrop {
+		cause := "the device sent no SNI (TLS server name), and AWS IoT refuses connections without it — the CA certificate in the chain does not replace it"
+		if ip != nil && !f.Options.NoSNI {
+			cause = "the device connected to the IP address " + host + ", so its TLS client sent no SNI (server name), and AWS IoT refuses connections without SNI"
+		}
+		return d(DiagNoSNI, cause, "connect with the endpoint host name "+orStr(f.Endpoint, "from DescribeEndpoint (iot:Data-ATS)")+
+			" as the host: clients send it as SNI (mosquitto_pub -h <endpoint>; to reach a local core on another address, map the name in /etc/hosts)")
+	}
+	if f.Endpoint != "" && !strings.EqualFold(host, f.Endpoint) && EndpointRegion(host) == "" && !expectedDrop &&
+		(o.Class == ClassDropped || o.Class == ClassTLSRejected || o.Class == ClassConnackRefused) {
+		return d(DiagWrongSNI, "the device sent SNI "+quoteID(host)+", but this endpoint only accepts its own name "+f.Endpoint+" (the DescribeEndpoint address) as SNI",
+			"connect with the host "+f.Endpoint)
 	}
 	if f.CertFound && f.Cert != nil {
 		switch f.Cert.Status {
@@ -243,8 +268,7 @@ func Diagnose(f Facts) Diagnosis {
 			return d(DiagCertPending, "the certificate was registered but is stuck in PENDING_ACTIVATION: JITP ran the template and it failed — "+strings.Join(why, "; "), fix,
 				"certificate "+short(f.Cert.ID)+" status PENDING_ACTIVATION")
 		case aws.StatusActive:
-			newCert := f.StatusBefore == StatusNotRegistered || f.StatusBefore == aws.StatusPendingActivation
-			if o.Class == ClassDropped && f.Use == nil && (newCert || (f.StatusBefore == "" && f.ThingName == "")) {
+			if expectedDrop {
 				return Diagnosis{Class: DiagExpectedDrop, OK: true,
 					Cause:    "the broker dropped the first connection while it provisioned the device; the certificate is now ACTIVE",
 					Fix:      "connect again (as client ID = the thing name)",
@@ -300,7 +324,7 @@ func Diagnose(f Facts) Diagnosis {
 			"check the device certificate is signed by the registered CA, is within its validity period, and that the CA is ACTIVE with auto-registration ENABLE")
 	}
 	return d(DiagNotProvisioned, "the broker dropped the connection and no certificate was registered",
-		"check the CA is registered ACTIVE with auto-registration ENABLE in the endpoint's region, and that the device sends SNI or the CA in its chain")
+		"check the CA is registered ACTIVE with auto-registration ENABLE in the endpoint's region, and that the device connects with the endpoint's host name (sent as SNI)")
 }
 
 func diagnoseUse(f Facts, ev []string) Diagnosis {

@@ -19,7 +19,8 @@ import (
 func TestMosquittoAgreesWithProbe(t *testing.T) {
 	t.Parallel()
 	pub := needTool(t, "mosquitto_pub")
-	e := startLocalIoT(t)
+	// mosquitto dials the name it sends as SNI, so the endpoint must resolve: localhost.
+	e := startLocalIoTAt(t, "localhost")
 	ca := newLocalCA(t, "Interop Root")
 	e.register(t, ca, regOpts{})
 	dev, key := ca.issue(t, pki.Subject{CommonName: "InteropThing", Country: "IN"})
@@ -46,7 +47,16 @@ func TestMosquittoAgreesWithProbe(t *testing.T) {
 		}
 		return 0, string(out)
 	}
+	// An IP address as host is not the endpoint's name (SNI "127.0.0.1"): refused
+	// and nothing registered, even with the CA in the chain.
 	code, out := run("deviceCertAndCACert.crt", "127.0.0.1", "anyclientID", "foo/bar")
+	if code == 0 || !strings.Contains(out, "sending CONNECT") || strings.Contains(out, "received CONNACK") {
+		t.Fatalf("connect to 127.0.0.1: exit %d, output:\n%s", code, out)
+	}
+	if _, err := e.cloud.DescribeCertificate(context.Background(), pki.CertID(dev)); !aws.IsKind(err, aws.KindNotFound) {
+		t.Fatalf("after connecting to 127.0.0.1 the certificate exists (or the lookup failed): %v", err)
+	}
+	code, out = run("deviceCertAndCACert.crt", "localhost", "anyclientID", "foo/bar")
 	if code == 0 || !strings.Contains(out, "sending CONNECT") || strings.Contains(out, "received CONNACK") {
 		t.Fatalf("first connect: exit %d, output:\n%s", code, out)
 	}

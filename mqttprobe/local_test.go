@@ -35,10 +35,15 @@ type localEnv struct {
 // (dialled on loopback), so the region in the endpoint name takes part in diagnoses.
 const localEndpointHost = "a1b2c3d4e5f6g7-ats.iot." + localRegion + ".amazonaws.com"
 
-func startLocalIoT(t *testing.T) *localEnv {
+func startLocalIoT(t *testing.T) *localEnv { return startLocalIoTAt(t, localEndpointHost) }
+
+// startLocalIoTAt starts the local IoT Core with DescribeEndpoint returning
+// endpointHost (a name that resolves, such as localhost, for clients like
+// mosquitto_pub that dial the name they send as SNI).
+func startLocalIoTAt(t *testing.T, endpointHost string) *localEnv {
 	t.Helper()
 	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: localRegion, Account: localAccount,
-		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", EndpointHost: localEndpointHost})
+		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", EndpointHost: endpointHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +349,7 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 			t.Fatalf("from the chain: %v", d)
 		}
 	})
-	t.Run("no SNI and no CA in the chain", func(t *testing.T) {
+	t.Run("no SNI", func(t *testing.T) {
 		t.Parallel()
 		e := startLocalIoT(t)
 		ca := newLocalCA(t, "Root G")
@@ -355,9 +360,31 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		poll := fastPoll
 		poll.Timeout = 200 * time.Millisecond
 		rep := FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNINoChain {
+		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI || !strings.Contains(rep.Diagnosis.Fix, e.host) {
 			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
 		}
+		// The CA in the chain does not make up for SNI (issue 12), and an IP address
+		// as host sends none either.
+		o.CertPEM = pki.Bundle(dev, ca.cert)
+		rep = FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
+		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI {
+			t.Fatalf("no SNI, CA in chain: outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
+		}
+		o.NoSNI, o.Host = false, "127.0.0.1"
+		rep = FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
+		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI || !strings.Contains(rep.Diagnosis.Cause, "127.0.0.1") {
+			t.Fatalf("IP host: outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
+		}
+		if _, err := e.cloud.DescribeCertificate(ctx, pki.CertID(dev)); !aws.IsKind(err, aws.KindNotFound) {
+			t.Fatalf("a connection without SNI registered the certificate: %v", err)
+		}
+		// localhost is in the broker's certificate, but the endpoint's name is another.
+		o.Host = "localhost"
+		rep = FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
+		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagWrongSNI || !strings.Contains(rep.Diagnosis.Fix, e.host) {
+			t.Fatalf("SNI localhost: outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
+		}
+		o.Host = e.host
 		// The same device with SNI is provisioned.
 		o.NoSNI = false
 		if rep := FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {

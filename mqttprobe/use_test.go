@@ -2,6 +2,7 @@ package mqttprobe
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,11 @@ type fakeCloud struct {
 }
 
 func (f *fakeCloud) Region() string { return f.region }
+
+// DataEndpoint is unknown to the fake (Gather then leaves Facts.Endpoint empty).
+func (f *fakeCloud) DataEndpoint(context.Context) (string, error) {
+	return "", errors.New("fakeCloud: no DescribeEndpoint")
+}
 
 func (f *fakeCloud) DescribeCertificate(_ context.Context, id string) (aws.CertDescription, error) {
 	f.mu.Lock()

@@ -3,6 +3,7 @@
 #   openssl          — PKI interop tests
 #   awscli (Debian)  — /usr/bin/aws, the real AWS CLI against the local IoT Core
 #   mosquitto-clients — mosquitto_pub/mosquitto_sub against the local broker
+#   python3-paho-mqtt — Debian's paho (1.6, MQTT 3.1.1 and 5) for /usr/bin/python3
 #   tmux             — whole-program TUI test
 #   vhs (Go, pinned) — `vhs validate demo.tape` (the ui tests and make demo-validate)
 set -euo pipefail
@@ -16,6 +17,7 @@ need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/aws ] || need+=(awscli)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+/usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,7 +186,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger.Warn("cannot record the server in the state directory", "err", err)
 	}
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// api.Listener gives requests net/http cannot parse (a bad percent-escape)
+		// AWS's error shape instead of net/http's plain-text 400.
+		if err := s.http.Serve(api.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			opts.Logger.Error("local control plane stopped", "err", err)
 		}
 	}()
@@ -207,8 +210,13 @@ func checkOptions(opts Options) error {
 	if opts.Region != "" && !policy.ValidRegion(opts.Region) {
 		return fmt.Errorf("local IoT Core: --region %q is not an AWS region name — use one like us-east-2 or eu-west-1", opts.Region)
 	}
-	if ip := net.ParseIP(opts.EndpointHost); ip == nil && (len(opts.EndpointHost) > 253 || !hostNameRE.MatchString(opts.EndpointHost)) {
-		return fmt.Errorf("local IoT Core: --endpoint-host %q is not a host name — use a DNS name or IP address the devices can resolve, e.g. localhost", opts.EndpointHost)
+	if net.ParseIP(strings.Trim(opts.EndpointHost, "[]")) != nil {
+		// The broker requires SNI = this name (as AWS does), and TLS clients send no
+		// SNI, or an address the broker cannot accept, for an IP address.
+		return fmt.Errorf("local IoT Core: --endpoint-host %q is an IP address, but devices must connect with a host name: TLS clients send no SNI for an IP address and AWS IoT refuses connections without SNI — use a name that resolves to it (localhost, or one added to /etc/hosts)", opts.EndpointHost)
+	}
+	if len(opts.EndpointHost) > 253 || !hostNameRE.MatchString(opts.EndpointHost) {
+		return fmt.Errorf("local IoT Core: --endpoint-host %q is not a host name — use a DNS name the devices can resolve, e.g. localhost", opts.EndpointHost)
 	}
 	seen := map[int]string{}
 	for _, a := range []struct{ flag, addr string }{{"--api-port", opts.APIAddr}, {"--mqtt-port", opts.MQTTAddr}, {"--alpn-port", opts.ALPNAddr}} {

@@ -481,6 +481,8 @@ func TestStartBadOptionsWriteNothing(t *testing.T) {
 		{"same port twice", Options{APIAddr: ":18883", MQTTAddr: ":18883"}, "--api-port and --mqtt-port are both 18883"},
 		{"region", Options{Region: "mars"}, `--region "mars" is not an AWS region name`},
 		{"endpoint host", Options{EndpointHost: "bad host"}, `--endpoint-host "bad host" is not a host name`},
+		{"endpoint host IP", Options{EndpointHost: "127.0.0.1"}, `--endpoint-host "127.0.0.1" is an IP address`},
+		{"endpoint host IPv6", Options{EndpointHost: "::1"}, `no SNI for an IP address`},
 		{"alpn port taken", Options{APIAddr: ":0", MQTTAddr: ":0", ALPNAddr: ":" + busyPort}, "--alpn-port 0 for a free one"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
 )
@@ -69,6 +70,36 @@ func (e *MalformedError) Code() string { return MalformedPolicyException }
 
 // MaxDocumentSize is the service-model limit on a policy document's length.
 const MaxDocumentSize = 404600
+
+// MaxDocumentChars is how long an IoT policy document may be, not counting
+// whitespace: CreatePolicy's and CreatePolicyVersion's policyDocument member
+// documentation in the IoT service model (botocore iot/2015-05-28/service-2.json)
+// says "must have a minimum length of 1, with a maximum length of 2048, excluding
+// whitespace" (the shape's own max is the 404600 above).
+const MaxDocumentChars = 2048
+
+// DocumentChars counts a document's characters without whitespace, as the
+// 2048-character limit does (whether AWS also skips whitespace inside strings is
+// not documented; every whitespace character is skipped here).
+func DocumentChars(doc string) int {
+	n := 0
+	for _, r := range doc {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckLength returns a *MalformedError when doc is over MaxDocumentChars. The
+// error code AWS uses for it is not documented; MalformedPolicyException is the
+// one CreatePolicy's model lists for an invalid document [U].
+func CheckLength(doc string) error {
+	if n := DocumentChars(doc); n > MaxDocumentChars {
+		return &MalformedError{Reason: fmt.Sprintf("the document is %d characters long without whitespace; AWS IoT allows at most %d — split it into several policies (up to 10 per certificate)", n, MaxDocumentChars), Line: 1, Column: 1}
+	}
+	return nil
+}
 
 type parser struct {
 	src string

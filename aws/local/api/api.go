@@ -16,6 +16,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,6 +45,10 @@ type Options struct {
 	CallerUserName string
 	// OnCall, if set, is called after every request (the local CloudTrail view).
 	OnCall func(Call)
+	// BodyReadTimeout bounds how long a request body may take to arrive after its
+	// headers (0: DefaultBodyReadTimeout); a slower one is answered
+	// RequestTimeoutException. The server's ReadHeaderTimeout covers the headers.
+	BodyReadTimeout time.Duration
 }
 
 // Call describes one control-plane request, for OnCall.
@@ -68,6 +73,9 @@ func (c *callRecorder) WriteHeader(status int) {
 	}
 	c.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (c *callRecorder) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func (c *callRecorder) Write(b []byte) (int, error) {
 	if c.call.Status == 0 {
@@ -104,6 +112,9 @@ func New(s *store.Store, opts Options) *Handler {
 	}
 	if opts.CallerUserName == "" {
 		opts.CallerUserName = "local"
+	}
+	if opts.BodyReadTimeout <= 0 {
+		opts.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	return &Handler{st: s, opts: opts}
 }
@@ -144,6 +155,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	w.Header().Set("x-amzn-RequestId", rid)
+	// The body must arrive within BodyReadTimeout (decodeBody and ParseForm report
+	// a timeout as RequestTimeoutException). Recorders without a connection say
+	// ErrNotSupported; nothing to bound then.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.BodyReadTimeout))
+	r = r.WithContext(context.WithValue(r.Context(), bodyTimeoutKey{}, h.opts.BodyReadTimeout))
 	if r.Method == http.MethodGet && r.URL.Path == InfoPath {
 		writeJSON(w, h.info())
 		return
@@ -182,6 +198,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 			writeIoTError(w, err)
 		}
 	}
+}
+
+type bodyTimeoutKey struct{}
+
+// bodyTimeoutOf is the body read timeout in force for r (for messages).
+func bodyTimeoutOf(r *http.Request) time.Duration {
+	if d, ok := r.Context().Value(bodyTimeoutKey{}).(time.Duration); ok {
+		return d
+	}
+	return DefaultBodyReadTimeout
 }
 
 // looksLikeQuery reports whether r uses the query protocol (form body or Action=).
@@ -285,8 +311,8 @@ func (h *Handler) serveIoT(w http.ResponseWriter, r *http.Request) {
 	segs := make([]string, len(raw))
 	for i, s := range raw {
 		u, err := url.PathUnescape(s)
-		if err != nil {
-			writeIoTError(w, errStatus(http.StatusBadRequest, "SerializationException", "The request path segment %q is not valid percent-encoding", s))
+		if err != nil { // net/http refuses most of these before the handler; see Listener
+			writeIoTError(w, errBadEscape(s))
 			return
 		}
 		segs[i] = u
@@ -311,12 +337,31 @@ func (h *Handler) serveIoT(w http.ResponseWriter, r *http.Request) {
 		}
 		if ok {
 			noteCall(w, "", rt.op, "")
+			if err := validateRequest(rt.op, args, r); err != nil {
+				writeIoTError(w, err)
+				return
+			}
 			rt.fn(h, w, r, args)
 			return
 		}
 	}
-	writeIoTError(w, errStatus(http.StatusNotFound, "UnknownOperationException",
-		"%s %s is not an operation this local AWS IoT Core supports", r.Method, r.URL.EscapedPath()))
+	writeIoTError(w, errUnknownOperation(r))
+}
+
+// errUnknownOperation is the answer to a method and path that are no operation.
+// AWS's IoT endpoint is fronted by API Gateway (it signs as execute-api, model
+// metadata signingName), and API Gateway answers a request for a method or resource
+// it does not have with 403 MissingAuthenticationTokenException {"message":"Missing
+// Authentication Token"} (API Gateway developer guide, gateway response type
+// MISSING_AUTHENTICATION_TOKEN: "including the cases when the client attempts to
+// invoke an unsupported API method or resource"; default status 403). That
+// iot.<region>.amazonaws.com answers exactly so is inferred, not observed [U]; the
+// code is in no IoT model, but clients treat it as AWS's (the SDKs' generic API
+// error). The local core adds to the message which request it could not route.
+func errUnknownOperation(r *http.Request) error {
+	return errStatus(http.StatusForbidden, "MissingAuthenticationTokenException",
+		"Missing Authentication Token (the answer of AWS's front end to a method and path it does not know: %s %s matches no operation this local IoT Core serves — an AWS IoT operation it does not emulate, or a wrong method or path)",
+		r.Method, r.URL.EscapedPath())
 }
 
 // ---- helpers shared by the IoT handlers ----

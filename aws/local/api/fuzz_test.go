@@ -76,3 +76,27 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGoRefusal: only net/http's exact refusal is recognised (never a response of
+// the handler), and the shaped replacement is always a parseable AWS error.
+func FuzzGoRefusal(f *testing.F) {
+	f.Add("HTTP/1.1 400 Bad Request" + goBadRequestHeaders + "400 Bad Request")
+	f.Add("HTTP/1.1 400 Bad Request: invalid header name" + goBadRequestHeaders + "400 Bad Request: invalid header name")
+	f.Add("HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+	f.Add("HTTP/1.1 200 OK\r\n\r\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		detail, ok := goRefusal([]byte(s))
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(s, "HTTP/1.1 400 Bad Request") || !strings.Contains(s, goBadRequestHeaders) {
+			t.Fatalf("recognised %q", s)
+		}
+		out := string(shapedBadRequest(detail))
+		head, body, found := strings.Cut(out, "\r\n\r\n")
+		var m map[string]string
+		if !found || !strings.Contains(head, "X-Amzn-ErrorType: InvalidRequestException") || json.Unmarshal([]byte(body), &m) != nil || m["message"] == "" {
+			t.Fatalf("shaped %q", out)
+		}
+	})
+}

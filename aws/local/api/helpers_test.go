@@ -66,11 +66,18 @@ func newEnv(t testing.TB) *testEnv {
 	return newEnvOn(t, dir, st)
 }
 
-func newEnvOn(t testing.TB, dir string, st *store.Store) *testEnv {
+func newEnvOn(t testing.TB, dir string, st *store.Store, mods ...func(*Options)) *testEnv {
 	e := &testEnv{t: t, dir: dir, st: st}
-	e.h = New(st, Options{EndpointHost: "localhost", MQTTPort: 8883, RootCAPath: "/x/awsRootCA.pem",
-		OnCertificateStatus: func(id, status string) { e.certs = append(e.certs, id+"="+status) }})
-	e.srv = httptest.NewServer(e.h)
+	opts := Options{EndpointHost: "localhost", MQTTPort: 8883, RootCAPath: "/x/awsRootCA.pem",
+		OnCertificateStatus: func(id, status string) { e.certs = append(e.certs, id+"="+status) }}
+	for _, m := range mods {
+		m(&opts)
+	}
+	e.h = New(st, opts)
+	// Served like the local server serves it: through Listener.
+	e.srv = httptest.NewUnstartedServer(e.h)
+	e.srv.Listener = Listener(e.srv.Listener)
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	cfg := sdkaws.Config{
 		Region:           testRegion,

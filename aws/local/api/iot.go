@@ -584,6 +584,10 @@ func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, args []st
 		writeIoTError(w, err)
 		return
 	}
+	if err := checkPolicyLength(in.PolicyDocument); err != nil {
+		writeIoTError(w, err)
+		return
+	}
 	var p store.Policy
 	ok := h.update(w, func(st *store.State) error {
 		pp, err := st.CreatePolicy(args[0], in.PolicyDocument, in.Tags)

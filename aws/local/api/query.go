@@ -120,6 +120,12 @@ func writeQueryResult(w http.ResponseWriter, svc queryService, action, rid strin
 func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, rid string, svc queryService) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
+		if isTimeout(err) {
+			e := errBodyTimeout(bodyTimeoutOf(r))
+			e.Code = "RequestTimeout" // the query protocol's codes have no Exception suffix
+			writeQueryError(w, svc.xmlns, rid, e)
+			return
+		}
 		writeQueryError(w, svc.xmlns, rid, errStatus(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err))
 		return
 	}

@@ -249,9 +249,10 @@ func TestSDKControlPlane(t *testing.T) {
 	r(e.iot.DeletePolicy(ctx, &iot.DeletePolicyInput{PolicyName: sdkaws.String("DemoPolicy")})).must(t)
 	r(e.iot.DeleteThing(ctx, &iot.DeleteThingInput{ThingName: sdkaws.String("DemoThing")})).must(t)
 
-	// An operation AWS has but this IoT Core does not emulate.
+	// An operation AWS has but this IoT Core does not emulate: API Gateway's answer
+	// to an unknown resource (issue 12; was UnknownOperationException, in no IoT model).
 	_, err = e.iot.ListThingGroups(ctx, &iot.ListThingGroupsInput{})
-	wantAPIError(t, err, "UnknownOperationException")
+	wantAPIError(t, err, "MissingAuthenticationTokenException")
 }
 
 // TestSDKSameSubjectLimit registers MaxCAsPerSubject CAs sharing a subject; the next
@@ -360,14 +361,17 @@ func TestWireErrors(t *testing.T) {
 		}
 		return nil
 	})
-	// Unknown IoT route.
+	// Unknown IoT route, signed: API Gateway's answer to a resource it does not have
+	// (issue 12; was 404 UnknownOperationException, a code in no IoT model).
 	resp = e.rawRequest("GET", "/no-such-thing", "iot", "", "")
-	if resp.StatusCode != 404 || resp.Header.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
-		t.Fatalf("unknown route: %d %v", resp.StatusCode, resp.Header)
+	body, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 403 || resp.Header.Get("X-Amzn-ErrorType") != "MissingAuthenticationTokenException" ||
+		!strings.Contains(string(body), `"message":"Missing Authentication Token (`) || !strings.Contains(string(body), "GET /no-such-thing") {
+		t.Fatalf("unknown route: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	// Wrong method on a known path.
 	resp = e.rawRequest("PATCH", "/registrationcode", "execute-api", "", "")
-	if resp.StatusCode != 404 || resp.Header.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
+	if resp.StatusCode != 403 || resp.Header.Get("X-Amzn-ErrorType") != "MissingAuthenticationTokenException" {
 		t.Fatalf("wrong method: %d %v", resp.StatusCode, resp.Header)
 	}
 	// Unknown IAM action.

@@ -100,7 +100,10 @@ func decodeBody(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return errStatus(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "Request body is larger than %d bytes", maxBody)
 		}
-		return errStatus(http.StatusBadRequest, "SerializationException", "cannot read the request body: %v", err)
+		if isTimeout(err) {
+			return errBodyTimeout(bodyTimeoutOf(r))
+		}
+		return errStatus(http.StatusBadRequest, "SerializationException", "The request body could not be read completely (the connection broke off); retry the request")
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil

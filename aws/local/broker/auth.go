@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -22,7 +21,10 @@ import (
 
 // refusal is why a connection or a packet was refused. Its text is recorded in the
 // event log; the client only sees the connection close.
-type refusal struct{ reason string }
+type refusal struct {
+	reason string
+	auth   bool // an authorization failure (lifecycle reason AUTH_ERROR), not a client error
+}
 
 func (r *refusal) Error() string { return r.reason }
 
@@ -84,13 +86,18 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	if pk.ProtocolVersion != 4 && pk.ProtocolVersion != 5 {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("MQTT protocol level %d is not supported; AWS IoT speaks MQTT 3.1.1 (level 4) and MQTT 5", pk.ProtocolVersion))
 	}
+	// SNI first: without the endpoint's name AWS refuses the connection whatever
+	// the certificate (nothing is registered or provisioned).
+	if why := a.sniProblem(cs.ServerName, leaf, certID); why != "" {
+		return a.refused(cl, certID, clientID, why)
+	}
 
 	cert, err := a.reg.Certificate(certID)
 	if err != nil {
 		return a.failed(cl, certID, clientID, err)
 	}
 	if cert == nil {
-		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is not registered")
+		return a.firstConnect(cl, cs.PeerCertificates, certID, start, "is not registered")
 	}
 	now := a.b.opts.Now()
 	switch cert.Status {
@@ -98,15 +105,12 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	case store.StatusPendingActivation:
 		// Provisioning failed before (or JITR is waiting for an activation):
 		// AWS tries again on every connect with the certificate.
-		return a.firstConnect(cl, cs.ServerName, cs.PeerCertificates, certID, start, "is PENDING_ACTIVATION")
+		return a.firstConnect(cl, cs.PeerCertificates, certID, start, "is PENDING_ACTIVATION")
 	default:
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is %s; only ACTIVE certificates may connect", certID, cert.Status))
 	}
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s)", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)))
-	}
-	if why := a.sniProblem(cs.ServerName, cs.PeerCertificates, cert.CACertificateID, cert.Mode == "SNI_ONLY"); why != "" {
-		return a.refused(cl, certID, clientID, why)
 	}
 	d, err := a.evaluate(cl, certID, leaf, "iot:Connect", policy.ClientARN(a.b.opts.Region, a.b.opts.Account, clientID))
 	if err != nil {
@@ -142,21 +146,12 @@ func (a *authorizer) connect(cl *mqtt.Client, pk packets.Packet) error {
 	return nil
 }
 
-// disconnected records the end of an accepted connection.
-func (a *authorizer) disconnected(cl *mqtt.Client, err error) {
+// disconnected records the end of an accepted connection; why comes from
+// Broker.disconnectReason.
+func (a *authorizer) disconnected(cl *mqtt.Client, why string) {
 	leaf := peerLeaf(cl)
 	if leaf == nil {
 		return
-	}
-	why := "the client disconnected"
-	var r *refusal
-	switch {
-	case errors.As(err, &r):
-		why = "the broker closed the connection: " + r.reason
-	case errors.Is(err, packets.ErrSessionTakenOver):
-		why = "another connection with the same client ID took over"
-	case err != nil && !errors.Is(err, io.EOF):
-		why = "the connection ended: " + err.Error()
 	}
 	a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evDisconnected, CertificateID: certIDOf(leaf), ClientID: cl.ID, SourceIP: remoteIP(cl),
 		Message: fmt.Sprintf("client %s disconnected: %s", cl.ID, why)})
@@ -174,30 +169,47 @@ func clampKeepalive(k uint16) uint16 {
 	return k
 }
 
-// sniProblem enforces AWS's rule: SNI naming this endpoint, unless the client sent
-// the issuing CA in its certificate chain (the classic deviceCertAndCACert.crt).
-func (a *authorizer) sniProblem(sni string, chain []*x509.Certificate, caID string, sniOnly bool) string {
+// sniProblem enforces AWS's SNI rule: the TLS server name must be this
+// endpoint's (AcceptedNames), with or without the CA in the chain. Sources: the
+// MQTT page of the AWS IoT Developer Guide ("Clients must send the Server Name
+// Indication (SNI) TLS extension … Connection attempts that don't include the SNI
+// are refused", mqtt.md and protocols.md of awsdocs/aws-iot-docs, also on the 2024
+// mqtt.html) and diagnosing-connectivity-issues (the SNI value is the
+// DescribeEndpoint endpointAddress or a domain configuration's domainName). The
+// IoT API model (CertificateMode) says DEFAULT-mode devices "aren't required to
+// send" SNI; the local core takes the stricter rule, so that what connects here
+// also connects on AWS (jitp-spec.md §6).
+func (a *authorizer) sniProblem(sni string, leaf *x509.Certificate, certID string) string {
 	if a.b.accepted(sni) {
 		return ""
 	}
-	if sniOnly {
-		return fmt.Sprintf("the certificate belongs to a CA registered in SNI_ONLY mode, so the client must send SNI naming this endpoint (%s); it sent %q", strings.Join(a.b.Hostnames(), ", "), sni)
-	}
-	for _, c := range chain[1:] {
-		if caID != "" && certIDOf(c) == caID {
-			return ""
-		}
-	}
-	names := strings.Join(a.b.Hostnames(), ", ")
+	names := strings.Join(a.b.AcceptedNames(), " or ")
+	var why string
 	if sni == "" {
-		return "the client sent no SNI and no CA certificate after the device certificate; AWS IoT refuses such connections — connect with the endpoint host name (" + names + ") or send deviceCertAndCACert.crt"
+		why = "the client sent no SNI (TLS server name), and AWS IoT refuses connections without SNI — connect with the endpoint host name " + names +
+			" (a client given an IP address such as 127.0.0.1 as host sends no SNI; the CA certificate in the chain does not replace SNI)"
+	} else {
+		why = fmt.Sprintf("the client sent SNI %q, which is not this endpoint — AWS IoT accepts only the DescribeEndpoint address as SNI: connect with %s", sni, names)
 	}
-	return fmt.Sprintf("the client sent SNI %q, which is not this endpoint (%s), and no CA certificate after the device certificate", sni, names)
+	if a.sniOnly(leaf, certID) {
+		why += "; the certificate's CA is registered in SNI_ONLY mode, which always needs SNI"
+	}
+	return why
+}
+
+// sniOnly reports whether the certificate, or the CA that issued it, is in
+// SNI_ONLY mode (for the refusal message only).
+func (a *authorizer) sniOnly(leaf *x509.Certificate, certID string) bool {
+	if c, err := a.reg.Certificate(certID); err == nil && c != nil {
+		return c.Mode == store.ModeSNIOnly
+	}
+	ca, err := a.reg.IssuerOf(leaf)
+	return err == nil && ca != nil && ca.Mode == store.ModeSNIOnly
 }
 
 // firstConnect handles a certificate that is unknown or PENDING_ACTIVATION.
 // state says where the certificate stands ("is not registered", "is PENDING_ACTIVATION").
-func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Certificate, certID string, start time.Time, state string) error {
+func (a *authorizer) firstConnect(cl *mqtt.Client, chain []*x509.Certificate, certID string, start time.Time, state string) error {
 	leaf := chain[0]
 	clientID := cl.ID
 	ca, err := a.reg.IssuerOf(leaf)
@@ -216,9 +228,6 @@ func (a *authorizer) firstConnect(cl *mqtt.Client, sni string, chain []*x509.Cer
 	now := a.b.opts.Now()
 	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return a.refused(cl, certID, clientID, fmt.Sprintf("certificate %s is outside its validity period (%s to %s); it %s", certID, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339), state))
-	}
-	if why := a.sniProblem(sni, chain, ca.ID, ca.Mode == "SNI_ONLY"); why != "" {
-		return a.refused(cl, certID, clientID, why+"; the certificate "+state)
 	}
 
 	l := a.lockCert(certID)
@@ -381,78 +390,120 @@ func (a *authorizer) parsed(name, doc string) (*policy.Document, error) {
 	return d, nil
 }
 
-// publish authorizes a PUBLISH from a connected client.
-func (a *authorizer) publish(cl *mqtt.Client, pk packets.Packet) error {
+// denial is a PUBLISH or SUBSCRIBE filter refused by the policies (as opposed to
+// one breaking a limit): MQTT 3.1.1 clients lose the connection, MQTT 5 clients get
+// reason code 0x87 and keep it.
+type denial struct{ reason string }
+
+// publishLimits checks a PUBLISH against AWS's limits and reserved topics; a
+// violation is a *refusal, which closes the connection whatever the MQTT version.
+// An MQTT 5 PUBLISH that names its topic only by a topic alias (empty topic name)
+// skips the topic checks: the alias was set by an earlier PUBLISH whose topic
+// passed them.
+func (a *authorizer) publishLimits(cl *mqtt.Client, pk packets.Packet) error {
 	leaf := peerLeaf(cl)
 	if leaf == nil {
 		return refuse("no client certificate")
 	}
 	certID := certIDOf(leaf)
 	deny := func(reason string) error {
-		a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evPublishRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: pk.TopicName, Message: reason})
+		a.recordRefused(cl, evPublishRefused, certID, pk.TopicName, reason)
 		return &refusal{reason: reason}
 	}
 	if pk.FixedHeader.Qos > 1 {
 		return deny(fmt.Sprintf("PUBLISH with QoS %d to %q; AWS IoT supports QoS 0 and 1 only", pk.FixedHeader.Qos, pk.TopicName))
 	}
-	if err := checkTopic(pk.TopicName, false); err != nil {
-		return deny(err.Error())
-	}
 	if len(pk.Payload) > MaxPayloadBytes {
 		return deny(fmt.Sprintf("payload of %d bytes to %q; AWS IoT allows at most %d", len(pk.Payload), pk.TopicName, MaxPayloadBytes))
+	}
+	if pk.TopicName == "" && pk.Properties.TopicAliasFlag && cl.Properties.ProtocolVersion == 5 {
+		return nil
+	}
+	if err := checkTopic(pk.TopicName, false); err != nil {
+		return deny(err.Error())
 	}
 	if !reservedTopicAllowed(pk.TopicName, true) {
 		return deny(fmt.Sprintf("topic %q is reserved by AWS IoT; clients may not publish to it", pk.TopicName))
 	}
-	d, err := a.evaluate(cl, certID, leaf, "iot:Publish", policy.TopicARN(a.b.opts.Region, a.b.opts.Account, pk.TopicName))
-	if err != nil {
-		return deny("internal error: " + err.Error())
-	}
-	if !d.Allowed {
-		return deny("iot:Publish denied: " + d.Explain)
-	}
-	if pk.FixedHeader.Retain {
-		d, err := a.evaluate(cl, certID, leaf, "iot:RetainPublish", policy.TopicARN(a.b.opts.Region, a.b.opts.Account, pk.TopicName))
-		if err != nil {
-			return deny("internal error: " + err.Error())
-		}
-		if !d.Allowed {
-			return deny("iot:RetainPublish denied: " + d.Explain)
-		}
-	}
 	return nil
 }
 
-// subscribe authorizes every filter of a SUBSCRIBE; one refusal closes the connection.
-func (a *authorizer) subscribe(cl *mqtt.Client, pk packets.Packet) error {
+// publishPolicy evaluates iot:Publish (and iot:RetainPublish for a retained
+// message) on the PUBLISH's topic. A denial is returned for the caller to apply
+// per MQTT version; err is an internal failure (a *refusal).
+func (a *authorizer) publishPolicy(cl *mqtt.Client, pk packets.Packet) (*denial, error) {
 	leaf := peerLeaf(cl)
 	if leaf == nil {
-		return refuse("no client certificate")
+		return nil, refuse("no client certificate")
+	}
+	certID := certIDOf(leaf)
+	check := func(action string) (*denial, error) {
+		d, err := a.evaluate(cl, certID, leaf, action, policy.TopicARN(a.b.opts.Region, a.b.opts.Account, pk.TopicName))
+		if err != nil {
+			reason := "internal error: " + err.Error()
+			a.recordRefused(cl, evPublishRefused, certID, pk.TopicName, reason)
+			return nil, &refusal{reason: reason}
+		}
+		if !d.Allowed {
+			return a.denied(cl, evPublishRefused, certID, pk.TopicName, action+" denied: "+d.Explain), nil
+		}
+		return nil, nil
+	}
+	if dn, err := check("iot:Publish"); dn != nil || err != nil {
+		return dn, err
+	}
+	if pk.FixedHeader.Retain {
+		return check("iot:RetainPublish")
+	}
+	return nil, nil
+}
+
+// subscribe checks every filter of a SUBSCRIBE. A limit or reserved-filter
+// violation is a *refusal (connection closed); denied[i] is set for each filter the
+// policies refuse.
+func (a *authorizer) subscribe(cl *mqtt.Client, pk packets.Packet) (denied []*denial, err error) {
+	leaf := peerLeaf(cl)
+	if leaf == nil {
+		return nil, refuse("no client certificate")
 	}
 	certID := certIDOf(leaf)
 	deny := func(topic, reason string) error {
-		a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: evSubscribeRefused, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: topic, Message: reason})
+		a.recordRefused(cl, evSubscribeRefused, certID, topic, reason)
 		return &refusal{reason: reason}
 	}
 	if len(pk.Filters) > MaxFiltersPerSubcribe {
-		return deny("", fmt.Sprintf("SUBSCRIBE with %d topic filters; AWS IoT allows at most %d per request", len(pk.Filters), MaxFiltersPerSubcribe))
+		return nil, deny("", fmt.Sprintf("SUBSCRIBE with %d topic filters; AWS IoT allows at most %d per request", len(pk.Filters), MaxFiltersPerSubcribe))
 	}
-	for _, f := range pk.Filters {
+	denied = make([]*denial, len(pk.Filters))
+	for i, f := range pk.Filters {
 		if err := checkTopic(f.Filter, true); err != nil {
-			return deny(f.Filter, err.Error())
+			return nil, deny(f.Filter, err.Error())
 		}
 		if !reservedTopicAllowed(f.Filter, false) {
-			return deny(f.Filter, fmt.Sprintf("topic filter %q is reserved by AWS IoT; clients may not subscribe to it", f.Filter))
+			return nil, deny(f.Filter, fmt.Sprintf("topic filter %q is reserved by AWS IoT; clients may not subscribe to it", f.Filter))
 		}
 		d, err := a.evaluate(cl, certID, leaf, "iot:Subscribe", policy.TopicFilterARN(a.b.opts.Region, a.b.opts.Account, f.Filter))
 		if err != nil {
-			return deny(f.Filter, "internal error: "+err.Error())
+			return nil, deny(f.Filter, "internal error: "+err.Error())
 		}
 		if !d.Allowed {
-			return deny(f.Filter, "iot:Subscribe denied: "+d.Explain)
+			denied[i] = a.denied(cl, evSubscribeRefused, certID, f.Filter, "iot:Subscribe denied: "+d.Explain)
 		}
 	}
-	return nil
+	return denied, nil
+}
+
+// denied records a policy denial and returns it.
+func (a *authorizer) denied(cl *mqtt.Client, kind, certID, topic, reason string) *denial {
+	if cl.Properties.ProtocolVersion == 5 {
+		reason += " (MQTT 5: answered with reason code 0x87, the connection stays open)"
+	}
+	a.recordRefused(cl, kind, certID, topic, reason)
+	return &denial{reason: reason}
+}
+
+func (a *authorizer) recordRefused(cl *mqtt.Client, kind, certID, topic, reason string) {
+	a.reg.RecordEvent(brokerEvent{Time: a.b.opts.Now(), Type: kind, CertificateID: certID, ClientID: cl.ID, SourceIP: remoteIP(cl), Topic: topic, Message: reason})
 }
 
 // subscriptionSlot enforces the per-connection subscription limit: a filter beyond

@@ -1,4 +1,4 @@
-// Package broker is the MQTT half of the embedded AWS IoT Core: MQTT 3.1.1 over
+// Package broker is the MQTT half of the embedded AWS IoT Core: MQTT 3.1.1 and 5 over
 // TLS with mutual authentication (mochi-mqtt underneath), Just-in-Time
 // Provisioning and Registration on a device's first connect, and IoT-policy
 // authorization of every CONNECT, PUBLISH, SUBSCRIBE and delivery.
@@ -30,9 +30,13 @@
 //     behaviour of AWS); mosquitto_pub then prints "Error: The connection was
 //     lost." and exits 7. Each refusal is recorded in the store's event log with
 //     the reason, as the local stand-in for AWS IoT logging.
-//   - SNI must name this endpoint (one of Hostnames) unless the client sent the
-//     issuing CA after its certificate (deviceCertAndCACert.crt); certificates of
-//     an SNI_ONLY CA always need SNI.
+//   - SNI must name this endpoint: Options.Hostnames (the DescribeEndpoint
+//     address) or the store's <prefix>-ats.iot.<region>.amazonaws.com. A
+//     connection without SNI (Go and most clients send none for an IP address
+//     host), or naming another host such as localhost when the endpoint is
+//     something else, is refused at CONNECT before anything is registered, with
+//     or without the CA in the chain (AWS's MQTT page: "Connection attempts that
+//     don't include the SNI are refused"; sniProblem in auth.go has the sources).
 //   - First connect with an unknown certificate whose issuer is a registered CA
 //     that is ACTIVE with auto-registration ENABLE: the certificate is registered
 //     PENDING_ACTIVATION; with a registration config the template runs (role must
@@ -57,8 +61,10 @@
 //   - ACTIVE: iot:Connect on client/<clientId> (and iot:Publish on a last-will
 //     topic) via aws/policy over the certificate's policies and attached things.
 //     PUBLISH → iot:Publish (+iot:RetainPublish), SUBSCRIBE → iot:Subscribe per
-//     filter; a denial closes the connection. Deliveries → iot:Receive; a denied
-//     message is silently not delivered to that subscriber.
+//     filter. A denial closes an MQTT 3.1.1 connection; an MQTT 5 client gets
+//     PUBACK/SUBACK reason 0x87 Not authorized and keeps its connection (a denied
+//     QoS 0 message is dropped). Deliveries → iot:Receive; a denied message is
+//     silently not delivered to that subscriber.
 //   - Limits (spec §5): QoS 0/1 (a QoS 2 PUBLISH closes the connection, a QoS 2
 //     subscription is granted QoS 1); client ID ≤ 128 bytes and not starting with
 //     $; topic ≤ 256 bytes and ≤ 7 slashes (the $aws/rules/<rule>/ prefix not
@@ -67,10 +73,16 @@
 //     persistent sessions kept 1 h. Topics starting with $ are reserved: only
 //     $aws/things/... and $aws/rules/... may be published, $aws/events/... only
 //     subscribed.
-//   - Duplicate client ID: the newer connection wins and the older is closed
-//     (mochi sends it a DISCONNECT packet first, which AWS does not).
-//   - MQTT 5 clients get the same treatment as 3.1.1 ones (closed, no reason
-//     codes) [choice: AWS's MQTT 5 reason codes are not documented here].
+//   - Duplicate client ID: the newer connection wins and the older is closed —
+//     an MQTT 3.1.1 one without a DISCONNECT packet, an MQTT 5 one with DISCONNECT
+//     0x8E Session taken over (hook.go has the sources).
+//   - Lifecycle events on $aws/events/presence/connected|disconnected/<clientId>
+//     and $aws/events/subscriptions/subscribed|unsubscribed/<clientId>, with AWS's
+//     fields (lifecycle.go), delivered like any message to subscribers whose
+//     policies allow them.
+//   - MQTT 5 beyond the reason codes above: limit violations and a refused CONNECT
+//     close the connection as for 3.1.1 (AWS's reason codes table also lists
+//     CONNACK 0x87; not emulated) [choice].
 //   - Not emulated: thing types and groups are taken from the template without
 //     checking that they exist; the role's permission policies are not checked;
 //     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
@@ -124,11 +136,12 @@ type Options struct {
 	// Empty: the store's.
 	Region  string
 	Account string
-	// Hostnames are names clients use to reach the broker, in addition to
-	// DefaultHostnames (localhost, 127.0.0.1, ::1) and the store's AWS-style
-	// endpoint (<prefix>-ats.iot.<region>.amazonaws.com): typically the host the
-	// control plane's DescribeEndpoint returns. They go into the server certificate,
-	// and SNI must be one of them unless the client sends the CA in its chain.
+	// Hostnames are the names clients use to reach the broker: the host the
+	// control plane's DescribeEndpoint returns. They and the store's AWS-style
+	// endpoint (<prefix>-ats.iot.<region>.amazonaws.com) are the only SNI values
+	// accepted, and go into the server certificate together with DefaultHostnames
+	// (localhost, 127.0.0.1, ::1 — in the certificate so a client dialling them
+	// completes TLS and is told at CONNECT why it is refused).
 	Hostnames []string
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
@@ -141,7 +154,8 @@ type Broker struct {
 	opts   Options
 	log    *slog.Logger
 	id     *identity
-	names  map[string]bool
+	names  map[string]bool // accepted SNI values (lower case)
+	accept []string        // the same, in order, for messages
 	server *mqtt.Server
 	auth   *authorizer
 	rec    *recorder
@@ -189,8 +203,11 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{opts: opts, log: log, id: id, names: map[string]bool{}, connectTimeout: ConnectTimeout}
-	for _, n := range mergeNames(opts.Hostnames) {
-		b.names[n] = true
+	for _, n := range opts.Hostnames {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" && !b.names[n] {
+			b.names[n] = true
+			b.accept = append(b.accept, n)
+		}
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1
@@ -210,7 +227,7 @@ func New(opts Options) (*Broker, error) {
 	})
 	b.rec = newRecorder(opts.Store)
 	b.auth = newAuthorizer(b)
-	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
+	if err := b.server.AddHook(&hook{b: b, life: newLifecycle(b)}, nil); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -367,8 +384,14 @@ func (b *Broker) RootCAPEM() []byte {
 	return pki.EncodeCertPEM(b.id.root)
 }
 
-// Hostnames are the names in the server certificate, and the accepted SNI values.
+// Hostnames are the names in the server certificate: DefaultHostnames and the
+// accepted SNI values (AcceptedNames).
 func (b *Broker) Hostnames() []string { return mergeNames(b.opts.Hostnames) }
+
+// AcceptedNames are the SNI values a client may send: Options.Hostnames (the
+// DescribeEndpoint address) and the store's <prefix>-ats.iot.<region>.amazonaws.com.
+// localhost, 127.0.0.1 and ::1 are in the certificate but not accepted unless listed.
+func (b *Broker) AcceptedNames() []string { return append([]string(nil), b.accept...) }
 
 // Close stops listening and disconnects every client.
 func (b *Broker) Close() error {
@@ -411,11 +434,17 @@ func (b *Broker) DisconnectCertificate(certID string) int {
 			continue
 		}
 		if leaf := peerLeaf(cl); leaf != nil && certIDOf(leaf) == certID {
-			cl.Stop(errors.New("certificate is no longer ACTIVE"))
+			cl.Stop(&refusal{reason: "certificate " + certID + " is no longer ACTIVE", auth: true})
 			n++
 		}
 	}
 	return n
+}
+
+func (b *Broker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 func (b *Broker) accepted(sni string) bool {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/tls"
@@ -151,7 +152,8 @@ func newEnv(t testing.TB, mods ...func(*Options)) *env {
 
 func (e *env) start(mods ...func(*Options)) {
 	e.t.Helper()
-	opts := Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{endpointName}}
+	// localhost is what the local core's DescribeEndpoint returns by default.
+	opts := Options{Store: e.st, Dir: e.dir, Addr: "127.0.0.1:0", Hostnames: []string{"localhost", endpointName}}
 	for _, m := range mods {
 		m(&opts)
 	}
@@ -333,4 +335,34 @@ func (e *env) tlsDial(cfg *tls.Config) (*tls.Conn, error) {
 	}
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	return tls.DialWithDialer(d, "tcp", net.JoinHostPort("127.0.0.1", e.port), cfg)
+}
+
+// mosquittoSub starts mosquitto_sub as clientID on filters (plus extra flags) and
+// returns once the broker holds its subscription to the first filter; Wait on the
+// command for its exit. mosquitto_sub buffers its output in a pipe, so the broker,
+// not the output, tells when it has subscribed.
+func (e *env) mosquittoSub(t testing.TB, ctx context.Context, dev *device, clientID string, filters []string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	bin := needTool(t, "mosquitto_sub")
+	args := []string{"--cafile", e.rootCA, "--cert", dev.crt, "--key", dev.keyF, "-h", e.host, "-p", e.port, "-i", clientID}
+	for _, f := range filters {
+		args = append(args, "-t", f)
+	}
+	cmd := exec.CommandContext(ctx, bin, append(args, extra...)...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if cl, ok := e.b.server.Clients.Get(clientID); ok {
+			if _, ok := cl.State.Subscriptions.Get(filters[0]); ok {
+				return cmd, out
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("mosquitto_sub never subscribed:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -1,9 +1,9 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +80,8 @@ func TestWalkthroughMosquitto(t *testing.T) {
 		t.Fatalf("second connect: want PUBACK, got %s", r)
 	}
 
-	if ev := waitEvent(t, e, store.EventConnected, ""); ev.Client != "DemoThing" || ev.CertID != dev.id {
+	// Connected events are written in batches, not waited for: wait for it.
+	if ev := waitEvent(t, e, store.EventConnected, "client DemoThing connected"); ev.Client != "DemoThing" || ev.CertID != dev.id {
 		t.Fatalf("connected event %+v", ev)
 	}
 	waitEvent(t, e, store.EventDisconnected, "client DemoThing disconnected: the client disconnected")
@@ -265,7 +266,7 @@ func TestOpenSSLVerifiesServer(t *testing.T) {
 // any topic).
 func TestMosquittoSubReceives(t *testing.T) {
 	t.Parallel()
-	sub := needTool(t, "mosquitto_sub")
+	needTool(t, "mosquitto_sub")
 	e := newEnv(t)
 	ca := newTestCA(t, "deviceRootCA")
 	e.createRole("JITPRole", iotTrust)
@@ -275,30 +276,43 @@ func TestMosquittoSubReceives(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sub, "--cafile", e.rootCA, "--cert", dev.crt, "--key", dev.keyF, "-h", e.host, "-p", e.port,
-		"-q", "1", "-t", "lab/#", "-i", "listener", "-C", "1", "-d", "-v")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// mosquitto_sub buffers its output in a pipe: watch the broker for the subscription.
-	for {
-		if cl, ok := e.b.server.Clients.Get("listener"); ok {
-			if _, ok := cl.State.Subscriptions.Get("lab/#"); ok {
-				break
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("mosquitto_sub never subscribed:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, out := e.mosquittoSub(t, ctx, dev, "listener", []string{"lab/#"}, "-q", "1", "-C", "1", "-d", "-v")
 	if r := e.mosquittoPub(t, dev.crt, dev.keyF, "talker", "lab/test"); r.code != 0 {
 		t.Fatalf("mosquitto_pub: %s", r)
 	}
 	err := cmd.Wait()
 	if err != nil || !strings.Contains(out.String(), "lab/test Hello") || !strings.Contains(out.String(), "received SUBACK") {
 		t.Fatalf("mosquitto_sub: %v\n%s", err, out.String())
+	}
+}
+
+// A template whose inline policy is over CreatePolicy's 2048-character limit fails
+// provisioning: the certificate stays PENDING_ACTIVATION and nothing is created.
+func TestTemplatePolicyTooLong(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.createRole("JITPRole", iotTrust)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:` + testRegion + `:` + testAccount + `:client/` +
+		strings.Repeat("c", 2000) + `"}]}`
+	tmpl, _ := json.Marshal(map[string]any{
+		"Parameters": map[string]any{"AWS::IoT::Certificate::Id": map[string]string{"Type": "String"}},
+		"Resources": map[string]any{
+			"certificate": map[string]any{"Type": "AWS::IoT::Certificate", "Properties": map[string]any{"CertificateId": map[string]string{"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"}},
+			"policy":      map[string]any{"Type": "AWS::IoT::Policy", "Properties": map[string]any{"PolicyDocument": doc}},
+		},
+	})
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, &store.RegistrationConfig{TemplateBody: string(tmpl), RoleArn: roleARN})
+	dev := ca.issue(t, pki.Subject{CommonName: "LongPolicyThing"})
+	e.firstConnect(t, ca, dev, "anyclientID")
+	if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
+	}
+	ev := lastEvent(t, e, store.EventProvisioningFailed)
+	if ev.Error != "MalformedPolicyException" || !strings.Contains(ev.Message, "at most 2048") {
+		t.Fatalf("failure event %+v", ev)
+	}
+	if len(e.attachedPolicies(dev.id)) != 0 {
+		t.Fatal("a policy was attached")
 	}
 }

@@ -16,9 +16,10 @@ import (
 // rawClient speaks MQTT 3.1.1 byte by byte, so tests see exactly what the broker
 // sends (or that it sends nothing and closes).
 type rawClient struct {
-	conn *tls.Conn
-	r    *bufio.Reader
-	id   uint16
+	conn    *tls.Conn
+	r       *bufio.Reader
+	id      uint16
+	version byte // MQTT protocol level of the packets written; 0 = 4 (3.1.1)
 }
 
 func (e *env) rawDial(t testing.TB, cfg *tls.Config) *rawClient {
@@ -34,6 +35,9 @@ func (e *env) rawDial(t testing.TB, cfg *tls.Config) *rawClient {
 func (c *rawClient) write(pk packets.Packet) error {
 	var buf bytes.Buffer
 	var err error
+	if c.version != 0 {
+		pk.ProtocolVersion = c.version
+	}
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectEncode(&buf)
@@ -43,6 +47,10 @@ func (c *rawClient) write(pk packets.Packet) error {
 		err = pk.SubscribeEncode(&buf)
 	case packets.Disconnect:
 		err = pk.DisconnectEncode(&buf)
+	case packets.Unsubscribe:
+		err = pk.UnsubscribeEncode(&buf)
+	case packets.Pingreq:
+		err = pk.PingreqEncode(&buf)
 	default:
 		return fmt.Errorf("rawClient cannot encode packet type %d", pk.FixedHeader.Type)
 	}

@@ -325,16 +325,83 @@ func TestTLSRequirements(t *testing.T) {
 			t.Fatalf("not provisioned with SNI only: %+v", got)
 		}
 	})
+	// Issue 12: the CA in the chain no longer stands in for SNI (AWS's MQTT page:
+	// connection attempts without SNI are refused).
 	t.Run("CA in chain without SNI", func(t *testing.T) {
 		other := ca.issue(t, pki.Subject{Country: "US", CommonName: "ChainThing"})
 		c := e.rawDial(t, &tls.Config{ServerName: "127.0.0.1", Certificates: []tls.Certificate{other.tlsCert(ca, true)}})
 		if rc, err := c.connect("anyclientID"); err == nil {
 			t.Fatalf("first connect got CONNACK %d", rc)
 		}
-		if got := e.cert(other.id); got == nil || got.Status != store.StatusActive {
-			t.Fatalf("not provisioned with the CA in the chain: %+v", got)
+		if got := e.cert(other.id); got != nil {
+			t.Fatalf("registered without SNI although the CA was in the chain: %+v", got)
+		}
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "no SNI") || !strings.Contains(ev.Message, "localhost") || ev.CertID != other.id {
+			t.Fatalf("refusal event %+v", ev)
 		}
 	})
+	t.Run("SNI naming another host", func(t *testing.T) {
+		other := ca.issue(t, pki.Subject{Country: "US", CommonName: "OtherHostThing"})
+		// The name is in no certificate, so the client skips verification to get its SNI through.
+		c := e.rawDial(t, &tls.Config{ServerName: "iot.example.com", InsecureSkipVerify: true, Certificates: []tls.Certificate{other.tlsCert(ca, true)}})
+		if rc, err := c.connect("anyclientID"); err == nil {
+			t.Fatalf("first connect got CONNACK %d", rc)
+		}
+		if got := e.cert(other.id); got != nil {
+			t.Fatalf("registered with a foreign SNI: %+v", got)
+		}
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, `sent SNI "iot.example.com", which is not this endpoint`) {
+			t.Fatalf("refusal event %+v", ev)
+		}
+		// The same for an ACTIVE certificate: refused at CONNECT, not as an iot:Connect denial.
+		e.provisioned(t, ca, dev)
+		c = e.rawDial(t, &tls.Config{ServerName: "iot.example.com", InsecureSkipVerify: true, Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+		if rc, err := c.connect("DemoThing"); err == nil {
+			t.Fatalf("ACTIVE certificate with a foreign SNI got CONNACK %d", rc)
+		}
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "not this endpoint") || ev.CertID != dev.id {
+			t.Fatalf("refusal event %+v", ev)
+		}
+	})
+	t.Run("the store's AWS-style endpoint name is accepted", func(t *testing.T) {
+		var aws string
+		_ = e.st.View(func(st *store.State) error { aws = st.EndpointAddress(); return nil })
+		if !strings.HasSuffix(aws, "-ats.iot."+testRegion+".amazonaws.com") {
+			t.Fatalf("endpoint address %q", aws)
+		}
+		e.provisioned(t, ca, dev)
+		c := e.rawDial(t, &tls.Config{ServerName: aws, Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
+		if rc, err := c.connect("DemoThing"); err != nil || rc != 0 {
+			t.Fatalf("SNI %s: rc=%d err=%v", aws, rc, err)
+		}
+	})
+}
+
+// mosquitto_pub given an IP address as host is refused like Go is: libmosquitto
+// sends the address as SNI, which is not the endpoint's name.
+func TestMosquittoIPHostRefused(t *testing.T) {
+	t.Parallel()
+	e, ca := jitpEnv(t)
+	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
+	e.host = "127.0.0.1"
+	r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+	e.host = "localhost"
+	if r.code == 0 || strings.Contains(r.out, "CONNACK") {
+		t.Fatalf("mosquitto_pub -h 127.0.0.1: %s", r)
+	}
+	if e.cert(dev.id) != nil {
+		t.Fatal("mosquitto_pub -h 127.0.0.1 registered the certificate")
+	}
+	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, `SNI "127.0.0.1"`) || !strings.Contains(ev.Message, "connect with localhost") {
+		t.Fatalf("refusal event %+v", ev)
+	}
+	// With the endpoint name the same command provisions the device.
+	if r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar"); r.code != 7 {
+		t.Fatalf("mosquitto_pub -h localhost: %s", r)
+	}
+	if c := e.cert(dev.id); c == nil || c.Status != store.StatusActive {
+		t.Fatalf("not provisioned through -h localhost: %+v", c)
+	}
 }
 
 func TestBrokerLimits(t *testing.T) {

@@ -320,6 +320,11 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 			p.policy = old
 		} else if !pp.Inline {
 			return nil, &provisionError{store.CodeResourceNotFound, fmt.Sprintf("The policy %s referenced by the template does not exist", pp.Name)}
+		} else if err := policy.CheckLength(pp.Document); err != nil {
+			// CreatePolicy's limit applies to a policy the template creates [U: the code].
+			var me *policy.MalformedError
+			errors.As(err, &me)
+			return nil, &provisionError{policy.MalformedPolicyException, "The template's policy document is too long: " + me.Reason}
 		}
 	}
 	return p, nil
