@@ -70,10 +70,10 @@ func TestPolicyDocumentLengthLimit(t *testing.T) {
 		t.Fatalf("status %d, want 400", resp.StatusCode)
 	}
 	_ = e.st.View(func(st *store.State) error {
-		if _, ok := st.Policies["Over"]; ok {
+		if st.LookupPolicy("Over") != nil {
 			t.Error("the over-long policy was stored")
 		}
-		if _, ok := st.Policies["AtLimit"]; !ok {
+		if st.LookupPolicy("AtLimit") == nil {
 			t.Error("the 2048-character policy was not stored")
 		}
 		return nil
@@ -246,7 +246,7 @@ func TestSlowBodyTimesOut(t *testing.T) {
 		t.Fatalf("slow query body: %d %q", resp.StatusCode, body)
 	}
 	_ = e.st.View(func(st *store.State) error {
-		if _, ok := st.Policies["slow"]; ok {
+		if st.LookupPolicy("slow") != nil {
 			t.Error("a policy was created from a cut-off body")
 		}
 		return nil

@@ -129,6 +129,7 @@ func queryBool(r *http.Request, name string) (bool, error) {
 // pageRequest reads a list request's page size (sizeParam, 1..250, default def) and
 // marker (markerParam) into a store.Page. Markers are opaque to clients: the base64 of
 // the index key of the previous page's last item, which the store's list resumes after.
+// Standard base64 with padding, because the model's Marker pattern is [A-Za-z0-9+/]+={0,2}.
 func pageRequest(r *http.Request, sizeParam, markerParam string, def int, desc bool) (store.Page, error) {
 	q := r.URL.Query()
 	p := store.Page{Limit: def, Desc: desc}
@@ -140,7 +141,7 @@ func pageRequest(r *http.Request, sizeParam, markerParam string, def int, desc b
 		p.Limit = v
 	}
 	if m := q.Get(markerParam); m != "" {
-		b, err := base64.RawURLEncoding.DecodeString(m)
+		b, err := base64.StdEncoding.DecodeString(m)
 		if err != nil || !bytes.HasPrefix(b, []byte(markerTag)) || len(b) == len(markerTag) {
 			return p, badMarker(markerParam, m)
 		}
@@ -157,7 +158,7 @@ func nextMarker(key []byte) string {
 	if key == nil {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString(append([]byte(markerTag), key...))
+	return base64.StdEncoding.EncodeToString(append([]byte(markerTag), key...))
 }
 
 func badMarker(param, value string) error {

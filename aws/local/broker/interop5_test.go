@@ -53,7 +53,7 @@ func TestMosquittoMQTT5Denials(t *testing.T) {
 		if _, err := st.CreatePolicy("SenderToFive", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:`+testRegion+`:`+testAccount+`:topic/FiveThing/in"}]}`, nil); err != nil {
 			return err
 		}
-		return st.AttachPolicy("SenderToFive", st.Certificates[other.id].ARN)
+		return st.AttachPolicy("SenderToFive", st.LookupCertificate(other.id).ARN)
 	})
 	if r := e.mosquittoPub(t, other.crt, other.keyF, "Sender", "FiveThing/in", "-V", "mqttv5"); r.code != 0 {
 		t.Fatalf("sender: %s", r)
