@@ -8,6 +8,8 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // together runs independent checks as parallel subtests of one group and returns when
@@ -27,7 +29,7 @@ func together(t *testing.T, group string, checks map[string]func(t *testing.T)) 
 // TestCLIWalkthroughControlPlane drives the control plane with the real Debian AWS CLI
 // v2 exactly as the AWS JITP walkthrough does (plus the cleanup the wizard does).
 func TestCLIWalkthroughControlPlane(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	t.Parallel()
 	e := newEnv(t)
 	const thingsReg = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
@@ -93,12 +95,12 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 	})
 
 	// Verification certificate and CA registration.
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "AMZ"})
-	caID := pki.CertID(ca.cert)
-	e.writeFile("deviceRootCA.pem", []byte(pemOf(ca.cert)))
-	e.writeFile("verificationCert.crt", []byte(pemOf(ca.issue(t, pki.Subject{CommonName: rc.RegistrationCode}))))
-	e.writeFile("wrongCode.crt", []byte(pemOf(ca.issue(t, pki.Subject{CommonName: strings.Repeat("ab", 32)}))))
-	e.writeFile("leaf.pem", []byte(pemOf(ca.issue(t, pki.Subject{CommonName: "NotACA"}))))
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "AMZ"})
+	caID := pki.CertID(ca.Cert)
+	e.writeFile("deviceRootCA.pem", []byte(pemOf(ca.Cert)))
+	e.writeFile("verificationCert.crt", []byte(pemOf(ca.Issue(t, pki.Subject{CommonName: rc.RegistrationCode}).Cert)))
+	e.writeFile("wrongCode.crt", []byte(pemOf(ca.Issue(t, pki.Subject{CommonName: strings.Repeat("ab", 32)}).Cert)))
+	e.writeFile("leaf.pem", []byte(pemOf(ca.Issue(t, pki.Subject{CommonName: "NotACA"}).Cert)))
 	e.writeFile("bad_template.json", []byte(`{"templateBody":"{\"Resources\":{\"x\":{\"Type\":\"AWS::S3::Bucket\"}}}","roleArn":"`+roleARN+`"}`))
 	cfg, err := template.Render(template.Scoped, testRegion, testAccount, roleARN, "")
 	if err != nil {
@@ -165,7 +167,7 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 			if desc.RegistrationConfig.RoleArn != roleARN || !strings.Contains(desc.RegistrationConfig.TemplateBody, "AWS::IoT::Thing") {
 				t.Errorf("registrationConfig: %+v", desc.RegistrationConfig)
 			}
-			if strings.TrimSpace(d.CertificatePem) != strings.TrimSpace(pemOf(ca.cert)) {
+			if strings.TrimSpace(d.CertificatePem) != strings.TrimSpace(pemOf(ca.Cert)) {
 				t.Error("certificatePem differs from the registered PEM")
 			}
 		},
@@ -329,11 +331,11 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 
 // TestCLISNIOnlyAndWrongRegion covers SNI_ONLY registration and the region check.
 func TestCLISNIOnlyAndWrongRegion(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	t.Parallel()
 	e := newEnv(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "SNI"})
-	e.writeFile("ca.pem", []byte(pemOf(ca.cert)))
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "SNI"})
+	e.writeFile("ca.pem", []byte(pemOf(ca.Cert)))
 	var reg struct{ CertificateId string }
 	e.cliOK(t, &reg, "iot", "register-ca-certificate", "--ca-certificate", "file://ca.pem", "--certificate-mode", "SNI_ONLY")
 	together(t, "checks", map[string]func(t *testing.T){
