@@ -23,6 +23,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -44,18 +45,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
 }
 
 type runResult struct {
@@ -118,7 +107,7 @@ func byHand(dir, line string) (string, error) {
 
 func opensslVerify(t *testing.T, ca, cert string) {
 	t.Helper()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	out, err := exec.Command(openssl, "verify", "-CAfile", ca, cert).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ": OK") {
 		t.Fatalf("openssl verify -CAfile %s %s: %v\n%s", ca, cert, err, out)
@@ -517,7 +506,7 @@ func TestE2EBadInput(t *testing.T) {
 // makeCA writes a root CA and an intermediate CA signed by it with real openssl.
 func makeCAs(t *testing.T, dir string) (rootCert, rootKey, interCert, interKey string) {
 	t.Helper()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	run := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(openssl, args...)
@@ -541,7 +530,7 @@ func makeCAs(t *testing.T, dir string) (rootCert, rootKey, interCert, interKey s
 // the way a customer's PKI would (openssl).
 func makeDevice(t *testing.T, dir, ca, subj string) {
 	t.Helper()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	for _, args := range [][]string{
 		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", subj},
 		{"x509", "-req", "-in", "dev.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
@@ -690,8 +679,8 @@ func TestE2EClean(t *testing.T) {
 // Core, as a user would, including the walkthrough's first connect by hand.
 func TestE2ECommandsWorkByHand(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
-	lookTool(t, "mosquitto_pub")
+	testtool.Need(t, "aws")
+	testtool.Need(t, "mosquitto_pub")
 	dir := filepath.Join(t.TempDir(), "ws")
 	mustRun(t, "run", "--dir", dir, "--yes")
 	// A second device, made but not yet connected.
@@ -882,7 +871,7 @@ func TestE2EAWSWithoutCredentials(t *testing.T) {
 // next run finds it registered and reuses it instead of failing or duplicating it.
 func TestE2ERegisterCAByHand(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
+	testtool.Need(t, "aws")
 	dir := filepath.Join(t.TempDir(), "ws")
 	if r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", "template"); r.err == nil {
 		t.Fatalf("--stop-after did not stop:\n%s", r)
@@ -942,7 +931,7 @@ func TestE2EJSONFailure(t *testing.T) {
 
 func TestE2EBringYourOwnCANotACA(t *testing.T) {
 	t.Parallel()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	pkiDir := t.TempDir()
 	cmd := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.pem", "-days", "30",
 		"-subj", "/CN=Not a CA", "-addext", "basicConstraints=critical,CA:FALSE")
@@ -1047,7 +1036,7 @@ func TestE2ENewCountrySameThing(t *testing.T) {
 	if fileHash(t, filepath.Join(dir, pki.FileDeviceKey)) != key {
 		t.Error("device key regenerated")
 	}
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	if out, _ := exec.Command(openssl, "x509", "-in", filepath.Join(dir, pki.FileDeviceCert), "-noout", "-subject").Output(); !strings.Contains(string(out), "C = US") && !strings.Contains(string(out), "C=US") {
 		t.Errorf("device cert subject %s", out)
 	}
@@ -1059,7 +1048,7 @@ func TestE2ENewCountrySameThing(t *testing.T) {
 // hint, a printed command works verbatim.
 func TestE2ECommandsByHandAfterRun(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
+	testtool.Need(t, "aws")
 	var lastErr string
 	// Another test may take the freed ports between the run and the restart; try again then.
 	for attempt := 0; attempt < 3; attempt++ {
@@ -1179,7 +1168,7 @@ func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
 // verbatim, and the template that runs — the one registered with the CA — is the one checked.
 func TestE2EDoctorBrokenCA(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
+	testtool.Need(t, "aws")
 	dir := filepath.Join(t.TempDir(), "ws")
 	mustRun(t, "run", "--dir", dir, "--yes")
 	s := session(t, dir)

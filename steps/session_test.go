@@ -11,21 +11,9 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/spf13/pflag"
 )
-
-// needTool skips when a tool is missing, except in CI where it must be there.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 func openT(t *testing.T, o Options) *Session {
 	t.Helper()
@@ -171,7 +159,7 @@ func TestSessionFileHasNoKeyMaterial(t *testing.T) {
 
 func TestCAStepsResumeAndInvalidate(t *testing.T) {
 	t.Parallel()
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	s := openT(t, Options{Dir: dir, Yes: true})
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
@@ -269,7 +257,7 @@ func TestCAStepsResumeAndInvalidate(t *testing.T) {
 
 func TestDeviceCertLayoutAndCountryChange(t *testing.T) {
 	t.Parallel()
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	s := openT(t, Options{Dir: dir, Yes: true})
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDDeviceCert} {

@@ -14,6 +14,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -70,7 +71,7 @@ func chooseExistingCA(t *testing.T, d *driver, certFile, keyFile string) {
 
 func opensslVerifies(t *testing.T, caFile, certFile string) {
 	t.Helper()
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	out, err := exec.Command(openssl, "verify", "-CAfile", caFile, certFile).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ": OK") {
 		t.Fatalf("openssl verify -CAfile %s %s: %v\n%s", caFile, certFile, err, out)

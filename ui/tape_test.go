@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -64,7 +65,7 @@ func TestDemoTapeValidates(t *testing.T) {
 		}
 	}
 	if vhs == "vhs" {
-		needTool(t, "vhs")
+		testtool.Need(t, "vhs")
 	}
 	out, err := exec.Command(vhs, "validate", "../demo.tape").CombinedOutput()
 	if err != nil {
