@@ -310,7 +310,7 @@ func TestE2EResumeAfterKill(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	keys := map[string]string{}
-	for i, st := range steps.Plan()[:12] {
+	for i, st := range steps.NewPlan(&steps.Session{}).Steps()[:12] {
 		r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", string(st.ID()))
 		var ee *exec.ExitError
 		if !errors.As(r.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -584,7 +584,7 @@ func TestE2EBringYourOwnPKI(t *testing.T) {
 	// The shown openssl verify lines work by hand for the intermediate (openssl needs
 	// -partial_chain to accept an intermediate without its root).
 	for _, id := range []steps.ID{steps.IDDeviceCert, steps.IDVerifCert} {
-		for _, line := range steps.Lookup(id).Commands(s) {
+		for _, line := range steps.NewPlan(s).Lookup(id).Commands() {
 			if !strings.HasPrefix(line, "openssl verify") {
 				continue
 			}
@@ -691,7 +691,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 	s := session(t, dir)
 	sh := func(line string) (string, error) { return byHand(dir, line) }
 	// Step 4 by hand: the same registration code.
-	cmds := steps.Lookup(steps.IDRegCode).Commands(s)
+	cmds := steps.NewPlan(s).Lookup(steps.IDRegCode).Commands()
 	if len(cmds) != 1 || !strings.Contains(cmds[0], "--endpoint-url http://") {
 		t.Fatalf("registration code command %q lacks --endpoint-url", cmds)
 	}
@@ -700,7 +700,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
 	}
 	// Step 11 by hand: mosquitto_pub is dropped (the expected first-connect drop)...
-	cmds = steps.Lookup(steps.IDFirstConnect).Commands(s)
+	cmds = steps.NewPlan(s).Lookup(steps.IDFirstConnect).Commands()
 	if !strings.Contains(cmds[0], fmt.Sprintf("-p %d", s.Endpoint.Port)) || !strings.Contains(cmds[0], "--cafile awsRootCA.pem") ||
 		!strings.Contains(cmds[0], "devices/ByHand/deviceCertAndCACert.crt") {
 		t.Fatalf("first connect command %q", cmds[0])
@@ -724,7 +724,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 		t.Fatalf("after the manual first connect the certificate is %q", status)
 	}
 	// Step 13 by hand: publishing as the thing works.
-	cmds = steps.Lookup(steps.IDUse).Commands(s)
+	cmds = steps.NewPlan(s).Lookup(steps.IDUse).Commands()
 	if out, err := sh(cmds[0]); err != nil {
 		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
 	}
@@ -877,7 +877,7 @@ func TestE2ERegisterCAByHand(t *testing.T) {
 		t.Fatalf("--stop-after did not stop:\n%s", r)
 	}
 	s := session(t, dir)
-	line := steps.Lookup(steps.IDRegisterCA).Commands(s)[0]
+	line := steps.NewPlan(s).Lookup(steps.IDRegisterCA).Commands()[0]
 	for _, want := range []string{"aws iot register-ca-certificate --ca-certificate file://deviceRootCA.pem --verification-cert file://verificationCert.crt --set-as-active --allow-auto-registration --registration-config file://jitp_template.json --region us-east-2 --endpoint-url http://"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("register command %q lacks %q", line, want)
@@ -954,7 +954,7 @@ func TestE2EBringYourOwnCANotACA(t *testing.T) {
 // made before the kill untouched and the cloud side holding one CA and one thing.
 func TestE2EKillAtEachBoundaryThenComplete(t *testing.T) {
 	t.Parallel()
-	for _, st := range steps.Plan()[:12] {
+	for _, st := range steps.NewPlan(&steps.Session{}).Steps()[:12] {
 		id := st.ID()
 		t.Run(string(id), func(t *testing.T) {
 			t.Parallel()

@@ -56,7 +56,7 @@ func TestFirstConnectStopsOnProvisioningFailure(t *testing.T) {
 	}
 	defer s2.Close()
 	var out bytes.Buffer
-	err = steps.Run(ctx, s2, steps.RunConfig{Out: &out})
+	err = steps.NewPlan(s2).Run(ctx, steps.RunConfig{Out: &out})
 	if !steps.Reported(err) || !strings.Contains(err.Error(), "step 11") {
 		t.Fatalf("want step 11 to fail (reported), got %v\n%s", err, out.String())
 	}

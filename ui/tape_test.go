@@ -36,7 +36,7 @@ func tapeWaits(t *testing.T) []*regexp.Regexp {
 func TestDemoTapeFollowsPlan(t *testing.T) {
 	waits := tapeWaits(t)
 	i := 0
-	for n, st := range steps.Plan() {
+	for n, st := range steps.NewPlan(&steps.Session{}).Steps() {
 		want := regexp.MustCompile(`^● \+` + strconv.Itoa(n+1) + ` ` + regexp.QuoteMeta(st.Title()) + `$`)
 		for i < len(waits) && !want.MatchString(waits[i].String()) {
 			i++
