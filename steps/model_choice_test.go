@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/stepstest"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
@@ -28,23 +28,9 @@ func choiceModel(t *testing.T, s *Session, id ID) *Base {
 	return step.base()
 }
 
-func keyOf(k string) tea.KeyMsg {
-	switch k {
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "ctrl+u":
-		return tea.KeyMsg{Type: tea.KeyCtrlU}
-	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
-}
-
 func press(m *Base, keys ...string) {
 	for _, k := range keys {
-		m.Update(keyOf(k))
+		m.Update(stepstest.Key(k))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/stepstest"
 )
 
 // testStep is a small Step used only by these tests, to drive the shell through states the real
@@ -200,32 +201,8 @@ func (d *driver) send(msg tea.Msg) {
 // press sends keys by name ("enter", "esc", "q", "ctrl+c", ...) or typed text.
 func (d *driver) press(keys ...string) {
 	for _, k := range keys {
-		d.send(keyMsg(k))
+		d.send(stepstest.Key(k))
 	}
-}
-
-func keyMsg(k string) tea.KeyMsg {
-	switch k {
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
-	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
-	case "shift+tab":
-		return tea.KeyMsg{Type: tea.KeyShiftTab}
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
-	case "backspace":
-		return tea.KeyMsg{Type: tea.KeyBackspace}
-	case "ctrl+c":
-		return tea.KeyMsg{Type: tea.KeyCtrlC}
-	case "pgdown":
-		return tea.KeyMsg{Type: tea.KeyPgDown}
-	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
 
 // until feeds messages until cond holds, failing after a deadline.
