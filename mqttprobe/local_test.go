@@ -45,6 +45,51 @@ func newLocalCA(t *testing.T, cn string) *pkitest.CA {
 	return pkitest.NewCA(t, pki.EC256, pki.Subject{CommonName: cn, Country: "US"})
 }
 
+// jitpDevice registers a new CA (subject CN root) as r says and issues it a device
+// certificate for DemoThing (C=IN) that has not connected yet.
+func (e *localEnv) jitpDevice(t *testing.T, root string, r localtest.Registration) (*pkitest.CA, *pkitest.Device) {
+	t.Helper()
+	ca := newLocalCA(t, root)
+	localtest.RegisterJITPCA(t, e.cloud, ca, r)
+	return ca, ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
+}
+
+// provisionedDevice is an IoT Core with a CA registered for JITP (subject CN root) and a
+// device certificate of it for DemoThing that JITP has provisioned.
+func provisionedDevice(t *testing.T, root string) (*localEnv, *pkitest.CA, *pkitest.Device) {
+	t.Helper()
+	e := startLocalIoT(t)
+	ca, dev := e.jitpDevice(t, root, localtest.Registration{})
+	e.provision(t, ca, dev)
+	return e, ca, dev
+}
+
+// strangerDevice is an IoT Core and the options of a device for DemoThing whose CA (subject
+// CN root) is not registered.
+func strangerDevice(t *testing.T, root string) (*localEnv, *pkitest.CA, Options) {
+	t.Helper()
+	e := startLocalIoT(t)
+	ca := newLocalCA(t, root)
+	dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing"})
+	return e, ca, e.opts(dev.CertPEM(), dev.KeyPEM, "x")
+}
+
+// provision does dev's first connect with the bundle and requires JITP to activate it.
+func (e *localEnv) provision(t *testing.T, ca *pkitest.CA, dev *pkitest.Device) {
+	t.Helper()
+	if rep := FirstConnect(context.Background(), e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
+		t.Fatalf("provisioning: %+v", rep.Diagnosis)
+	}
+}
+
+// firstConnectFor is a first connect with o that gives JITP 200 ms (one that is not going to
+// provision the device).
+func (e *localEnv) firstConnectFor(o Options) FirstConnectReport {
+	poll := fastPoll
+	poll.Timeout = 200 * time.Millisecond
+	return FirstConnect(context.Background(), o, e.cloud, FirstConnectOptions{Poll: poll})
+}
+
 func (e *localEnv) opts(certPEM, keyPEM []byte, clientID string) Options {
 	return Options{Host: e.Host, Addr: e.MQTTAddr, CertPEM: certPEM, KeyPEM: keyPEM, CAPEM: e.RootPEM, ClientID: clientID,
 		ConnectTimeout: 5 * time.Second}
@@ -120,13 +165,7 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 
 	t.Run("client ID is not the thing name", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root A")
-		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		if rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
-			t.Fatalf("provisioning: %+v", rep.Diagnosis)
-		}
+		e, ca, dev := provisionedDevice(t, "Root A")
 		o := e.opts(dev.CertPEM(), dev.KeyPEM, "anyclientID")
 		out := Probe(ctx, o)
 		if out.Class != ClassDropped {
@@ -139,13 +178,7 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("topic outside the policy", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root B")
-		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		if rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
-			t.Fatalf("provisioning: %+v", rep.Diagnosis)
-		}
+		e, _, dev := provisionedDevice(t, "Root B")
 		o := e.opts(dev.CertPEM(), dev.KeyPEM, "DemoThing")
 		res := Use(ctx, o, "other/test", 5*time.Second)
 		if res.Denied != DeniedSubscribe {
@@ -198,13 +231,7 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("cert deactivated", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root D")
-		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		if rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
-			t.Fatalf("provisioning: %+v", rep.Diagnosis)
-		}
+		e, ca, dev := provisionedDevice(t, "Root D")
 		if err := e.cloud.UpdateCertificate(ctx, dev.ID, aws.StatusInactive); err != nil {
 			t.Fatal(err)
 		}
@@ -215,32 +242,24 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 			t.Fatalf("outcome %s diagnosis %v", out, d)
 		}
 	})
-	t.Run("CA inactive", func(t *testing.T) {
-		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root E")
-		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{Inactive: true})
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		poll := fastPoll
-		poll.Timeout = 200 * time.Millisecond
-		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagCAInactive {
-			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
-		}
-	})
-	t.Run("auto-registration off", func(t *testing.T) {
-		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root F")
-		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{NoAutoRegistration: true})
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		poll := fastPoll
-		poll.Timeout = 200 * time.Millisecond
-		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagAutoRegOff {
-			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
-		}
-	})
+	for _, c := range []struct {
+		name, root string
+		reg        localtest.Registration
+		want       DiagClass
+	}{
+		{"CA inactive", "Root E", localtest.Registration{Inactive: true}, DiagCAInactive},
+		{"auto-registration off", "Root F", localtest.Registration{NoAutoRegistration: true}, DiagAutoRegOff},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := startLocalIoT(t)
+			ca, dev := e.jitpDevice(t, c.root, c.reg)
+			rep := e.firstConnectFor(e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"))
+			if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != c.want {
+				t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
+			}
+		})
+	}
 	t.Run("CA not registered / cert from another CA", func(t *testing.T) {
 		t.Parallel()
 		e := startLocalIoT(t)
@@ -265,14 +284,10 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	t.Run("no SNI and no CA in the chain", func(t *testing.T) {
 		t.Parallel()
 		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root G")
-		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
+		_, dev := e.jitpDevice(t, "Root G", localtest.Registration{})
 		o := e.opts(dev.CertPEM(), dev.KeyPEM, "x")
 		o.NoSNI = true
-		poll := fastPoll
-		poll.Timeout = 200 * time.Millisecond
-		rep := FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
+		rep := e.firstConnectFor(o)
 		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNINoChain {
 			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
 		}
@@ -284,10 +299,7 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("wrong server CA", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root H")
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing"})
-		o := e.opts(dev.CertPEM(), dev.KeyPEM, "x")
+		_, ca, o := strangerDevice(t, "Root H")
 		o.CAPEM = pki.EncodeCertPEM(ca.Cert) // the device CA instead of the broker's root
 		out := Probe(ctx, o)
 		if d := Diagnose(Facts{Outcome: &out, Options: o}); out.Class != ClassServerUntrusted || d.Class != DiagWrongServerCA {
@@ -296,10 +308,7 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("endpoint of another region", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root I")
-		dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing"})
-		o := e.opts(dev.CertPEM(), dev.KeyPEM, "x")
+		e, _, o := strangerDevice(t, "Root I")
 		o.Host = strings.Replace(e.Host, localRegion, "eu-west-1", 1)
 		out := Probe(ctx, o)
 		f := Facts{Outcome: &out, Options: o}
