@@ -15,6 +15,51 @@ import (
 // choiceExisting is the value of the CA and device choice fields for files of your own.
 const choiceExisting = "existing"
 
+// filePair is a certificate and its key whose paths the user types in the wizard, one at a
+// time (steps 1 and 9): each path is checked as it is typed, and once both are there and
+// valid, use takes the two (as --ca-cert/--ca-key or --device-cert/--device-key would). Until
+// then the paths valid so far wait here; they are never saved.
+type filePair struct{ cert, key string }
+
+// pathInput is one input of a filePair: its field, the option it shows once stored, and the
+// check of a file typed there.
+type pathInput struct {
+	key, label, help string
+	get              func() string
+	check            func(p string) error
+}
+
+func (fp *filePair) fields(cert, key pathInput, use func(cert, key string) error) []Field {
+	return []Field{
+		pathField(cert.key, cert.label, cert.help, cert.get, func(p string) error {
+			fp.cert = ""
+			if err := cert.check(p); err != nil {
+				return err
+			}
+			if fp.key != "" {
+				if err := use(p, fp.key); err != nil {
+					return err
+				}
+			}
+			fp.cert = p
+			return nil
+		}),
+		pathField(key.key, key.label, key.help, key.get, func(p string) error {
+			fp.key = ""
+			if err := key.check(p); err != nil {
+				return err
+			}
+			if fp.cert != "" {
+				if err := use(fp.cert, p); err != nil {
+					return err
+				}
+			}
+			fp.key = p
+			return nil
+		}),
+	}
+}
+
 // suppliedCA says why steps 1–3 do not apply: the user brought a CA ("" otherwise).
 func suppliedCA(s *Session) string {
 	if !s.CA.Supplied {

@@ -13,8 +13,8 @@ type caKeyStep struct {
 	Base
 	// The wizard's choice of the user's own CA files, pending until both paths are valid
 	// (they then become --ca-cert/--ca-key); never saved.
-	existing          bool
-	certFile, keyFile string
+	existing bool
+	files    filePair
 }
 
 func (*caKeyStep) ID() ID        { return IDCAKey }
@@ -78,7 +78,7 @@ func (st *caKeyStep) sourceField() Field {
 		Set: func(v string) error {
 			switch v {
 			case choiceGenerate:
-				st.existing, st.certFile, st.keyFile = false, "", ""
+				st.existing, st.files = false, filePair{}
 				return nil
 			case choiceExisting:
 				st.existing = true
@@ -89,16 +89,13 @@ func (st *caKeyStep) sourceField() Field {
 	}
 }
 
-// fileFields are the paths of the user's CA (shown once "use existing files" is chosen). Each
-// is checked as it is typed; once both are there and valid, the options are checked as Open
-// checks --ca-cert/--ca-key, and only then stored.
+// fileFields are the paths of the user's CA (shown once "use existing files" is chosen).
 func (st *caKeyStep) fileFields() []Field {
 	s := st.s
-	return []Field{
-		pathField("ca-cert", "CA certificate file", "PEM certificate of your CA (root or intermediate: it becomes the issuing CA registered in step 8)",
+	return st.files.fields(
+		pathInput{"ca-cert", "CA certificate file", "PEM certificate of your CA (root or intermediate: it becomes the issuing CA registered in step 8)",
 			func() string { return s.Options.CACertFile },
 			func(p string) error {
-				st.certFile = ""
 				c, err := pki.LoadCertFile(p)
 				if err != nil {
 					return fmt.Errorf("CA certificate file: %v — give the PEM file of your CA certificate", err)
@@ -109,30 +106,17 @@ func (st *caKeyStep) fileFields() []Field {
 				if err := pki.CheckValidity(c, s.Now()); err != nil {
 					return fmt.Errorf("CA certificate file %s: %w", p, err)
 				}
-				if st.keyFile != "" {
-					if err := st.use(p, st.keyFile); err != nil {
-						return err
-					}
-				}
-				st.certFile = p
 				return nil
-			}),
-		pathField("ca-key", "CA private key file", "PEM private key of that CA (it stays where it is; jitpwiz signs with it)",
+			}},
+		pathInput{"ca-key", "CA private key file", "PEM private key of that CA (it stays where it is; jitpwiz signs with it)",
 			func() string { return s.Options.CAKeyFile },
 			func(p string) error {
-				st.keyFile = ""
 				if _, err := pki.LoadKeyFile(p); err != nil {
 					return fmt.Errorf("CA private key file: %v — give the PEM private key of your CA", err)
 				}
-				if st.certFile != "" {
-					if err := st.use(st.certFile, p); err != nil {
-						return err
-					}
-				}
-				st.keyFile = p
 				return nil
-			}),
-	}
+			}},
+		st.use)
 }
 
 // use makes the CA files cert + key the session's CA, as --ca-cert/--ca-key would.
@@ -173,11 +157,12 @@ func (st *caKeyStep) Commands() []string {
 		return cmdLines(pki.GenKeyCommand(keyType(st.s), pki.FileCAKey))
 	}
 	var out []string
-	if st.certFile != "" {
-		out = append(out, "openssl x509 -in "+pki.ShellQuote(st.certFile)+" -noout -subject -dates -ext basicConstraints")
+	cert, key := st.files.cert, st.files.key
+	if cert != "" {
+		out = append(out, "openssl x509 -in "+pki.ShellQuote(cert)+" -noout -subject -dates -ext basicConstraints")
 	}
-	if st.certFile != "" && st.keyFile != "" {
-		out = append(out, "openssl x509 -in "+pki.ShellQuote(st.certFile)+" -noout -pubkey | cmp - <(openssl pkey -in "+pki.ShellQuote(st.keyFile)+" -pubout) && echo the key matches")
+	if cert != "" && key != "" {
+		out = append(out, "openssl x509 -in "+pki.ShellQuote(cert)+" -noout -pubkey | cmp - <(openssl pkey -in "+pki.ShellQuote(key)+" -pubout) && echo the key matches")
 	}
 	return out
 }

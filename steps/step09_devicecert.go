@@ -21,8 +21,8 @@ type deviceCertStep struct {
 	Base
 	// The wizard's choice of an existing device certificate, pending until both paths are
 	// valid (they then become --device-cert/--device-key); never saved.
-	existing          bool
-	certFile, keyFile string
+	existing bool
+	files    filePair
 }
 
 func (*deviceCertStep) ID() ID        { return IDDeviceCert }
@@ -121,7 +121,7 @@ func (st *deviceCertStep) sourceField() Field {
 		Set: func(v string) error {
 			switch v {
 			case choiceNew:
-				st.existing, st.certFile, st.keyFile = false, "", ""
+				st.existing, st.files = false, filePair{}
 				if s.Options.DeviceCertFile == "" {
 					return nil
 				}
@@ -140,15 +140,14 @@ func (st *deviceCertStep) sourceField() Field {
 	}
 }
 
-// fileFields are the paths of the user's device certificate and key, each checked as it is
-// typed and stored as --device-cert/--device-key once both are there and valid.
+// fileFields are the paths of the user's device certificate and key (shown once "use an
+// existing device cert" is chosen).
 func (st *deviceCertStep) fileFields() []Field {
 	s := st.s
-	return []Field{
-		pathField("device-cert", "Device certificate file", "PEM certificate of the device, issued by your CA; its CN becomes the thing name",
+	return st.files.fields(
+		pathInput{"device-cert", "Device certificate file", "PEM certificate of the device, issued by your CA; its CN becomes the thing name",
 			func() string { return s.Options.DeviceCertFile },
 			func(p string) error {
-				st.certFile = ""
 				c, err := pki.LoadCertFile(p)
 				if err != nil {
 					return fmt.Errorf("device certificate file: %v — give the PEM file of the device certificate", err)
@@ -156,30 +155,17 @@ func (st *deviceCertStep) fileFields() []Field {
 				if c.Subject.CommonName == "" {
 					return fmt.Errorf("device certificate file %s has no Common Name (CN): JITP names the thing from it — use a certificate whose CN is the thing name", p)
 				}
-				if st.keyFile != "" {
-					if err := st.use(p, st.keyFile); err != nil {
-						return err
-					}
-				}
-				st.certFile = p
 				return nil
-			}),
-		pathField("device-key", "Device private key file", "PEM private key of that certificate (used to connect, never copied)",
+			}},
+		pathInput{"device-key", "Device private key file", "PEM private key of that certificate (used to connect, never copied)",
 			func() string { return s.Options.DeviceKeyFile },
 			func(p string) error {
-				st.keyFile = ""
 				if _, err := pki.LoadKeyFile(p); err != nil {
 					return fmt.Errorf("device private key file: %v — give the PEM private key of the device", err)
 				}
-				if st.certFile != "" {
-					if err := st.use(st.certFile, p); err != nil {
-						return err
-					}
-				}
-				st.keyFile = p
 				return nil
-			}),
-	}
+			}},
+		st.use)
 }
 
 // use makes cert + key the current thing's certificate, as --device-cert/--device-key would;
