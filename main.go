@@ -82,7 +82,7 @@ func addWizard(root *cobra.Command) {
 		if err := s.Connect(ctx); err != nil {
 			return err
 		}
-		rc := ui.RunConfig{Options: ui.Options{Session: s, Plan: steps.Plan(), Header: wizardHeader(s, demo)}}
+		rc := ui.RunConfig{Options: ui.Options{Plan: steps.NewPlan(s), Header: wizardHeader(s, demo)}}
 		if debugLog {
 			rc.DebugLog = filepath.Join(s.Dir(), "jitpwiz-debug.log")
 		}
@@ -216,7 +216,7 @@ func newRunCmd() *cobra.Command {
 			}
 			// Test hooks: die like a killed process right after a step is saved, or wait there
 			// for Ctrl+C.
-			cfg.OnStepEnd = func(id steps.ID, _ steps.State) {
+			cfg.OnStepEnd = func(id steps.ID, _ steps.StepState) {
 				switch id {
 				case stop:
 					_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -226,7 +226,7 @@ func newRunCmd() *cobra.Command {
 					<-ctx.Done()
 				}
 			}
-			return steps.Run(ctx, s, cfg)
+			return steps.NewPlan(s).Run(ctx, cfg)
 		},
 	}
 	o.BindFlags(cmd.Flags())

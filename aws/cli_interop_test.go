@@ -10,31 +10,22 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/local"
+	"github.com/jitpwiz/jitpwiz/aws/local/localtest"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
-
-// needTool skips (or, under CI=true, fails) when an external tool is missing.
-func needTool(t *testing.T, path string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", path, err)
-		}
-		t.Skipf("%s not installed", path)
-	}
-}
 
 // Resources made by the real AWS CLI (the walkthrough's own tool) are detected and
 // reused by the client: a role created by hand with only one policy attached, a CA
 // registered by hand, a policy created by hand.
 func TestClientReusesWhatTheAWSCLIMade(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	t.Parallel()
-	l := startLocal(t)
+	l := localtest.Start(t)
 	dir := t.TempDir()
 	cli := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("/usr/bin/aws", append(args, "--endpoint-url", l.url, "--region", testRegion, "--output", "text")...)
+		cmd := exec.Command("/usr/bin/aws", append(args, "--endpoint-url", l.URL, "--region", testRegion, "--output", "text")...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+local.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+local.SecretAccessKey,
 			"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_PAGER=")
@@ -56,15 +47,15 @@ func TestClientReusesWhatTheAWSCLIMade(t *testing.T) {
 
 	ca := newCA(t, "CLI Root")
 	code := cli("iot", "get-registration-code")
-	ver, _ := ca.issue(t, pki.Subject{CommonName: code})
-	write("ca.pem", pki.EncodeCertPEM(ca.cert))
+	ver := ca.Issue(t, pki.Subject{CommonName: code}).Cert
+	write("ca.pem", pki.EncodeCertPEM(ca.Cert))
 	write("ver.pem", pki.EncodeCertPEM(ver))
 	caID := cli("iot", "register-ca-certificate", "--ca-certificate", "file://ca.pem", "--verification-cert", "file://ver.pem",
 		"--set-as-active", "--query", "certificateId")
 	write("policy.json", []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`))
 	cli("iot", "create-policy", "--policy-name", "HandMade", "--policy-document", "file://policy.json")
 
-	c := l.client(t)
+	c := l.Client(t)
 	ctx := context.Background()
 	if got, err := c.GetRegistrationCode(ctx); err != nil || got != code {
 		t.Fatalf("registration code %q vs CLI %q (%v)", got, code, err)
@@ -82,8 +73,8 @@ func TestClientReusesWhatTheAWSCLIMade(t *testing.T) {
 	if n := len(strings.Fields(cli("iam", "list-attached-role-policies", "--role-name", "JITPRole", "--query", "AttachedPolicies[].PolicyName"))); n != 3 {
 		t.Errorf("CLI sees %d attached policies after EnsureRole, want 3", n)
 	}
-	if caID != pki.CertID(ca.cert) {
-		t.Fatalf("CLI CA ID %s, pki.CertID %s", caID, pki.CertID(ca.cert))
+	if caID != pki.CertID(ca.Cert) {
+		t.Fatalf("CLI CA ID %s, pki.CertID %s", caID, pki.CertID(ca.Cert))
 	}
 	found, err := c.FindCA(ctx, caID)
 	if err != nil || found == nil || found.Status != aws.StatusActive || found.AutoRegistrationStatus != aws.AutoRegDisable {

@@ -351,6 +351,13 @@ func (q *queryServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
+// client is a client whose IAM and STS calls go to q (one attempt each).
+func (q *queryServer) client(t *testing.T) *sdkClient {
+	srv := httptest.NewServer(q)
+	t.Cleanup(srv.Close)
+	return newTestClient(t, srv.URL, 1)
+}
+
 func xmlOK(body string) func(w http.ResponseWriter, r *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml")
@@ -369,9 +376,7 @@ func TestErrorMappingQueryXML(t *testing.T) {
 			"GetCallerIdentity": func(w http.ResponseWriter, r *http.Request) {
 				queryXMLError(w, 403, "AccessDenied", "User is not authorized to perform: sts:GetCallerIdentity")
 			}}}
-		srv := httptest.NewServer(q)
-		defer srv.Close()
-		_, err := newTestClient(t, srv.URL, 1).CallerAccount(ctx)
+		_, err := q.client(t).CallerAccount(ctx)
 		e := asError(t, err)
 		if e.Kind != KindAccessDenied || !strings.Contains(e.Cause, "sts:GetCallerIdentity") || !strings.Contains(e.Fix, "grant sts:GetCallerIdentity") {
 			t.Fatalf("got %+v", e)
@@ -383,9 +388,7 @@ func TestErrorMappingQueryXML(t *testing.T) {
 			"GetCallerIdentity": func(w http.ResponseWriter, r *http.Request) {
 				queryXMLError(w, 403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 			}}}
-		srv := httptest.NewServer(q)
-		defer srv.Close()
-		_, err := newTestClient(t, srv.URL, 1).CallerAccount(ctx)
+		_, err := q.client(t).CallerAccount(ctx)
 		if e := asError(t, err); e.Kind != KindInvalidCredentials || e.Code != "InvalidClientTokenId" {
 			t.Fatalf("got %+v", e)
 		}
@@ -399,9 +402,7 @@ func TestErrorMappingQueryXML(t *testing.T) {
 			"CreateRole": func(w http.ResponseWriter, r *http.Request) {
 				queryXMLError(w, 400, "MalformedPolicyDocument", "Has prohibited field Resource")
 			}}}
-		srv := httptest.NewServer(q)
-		defer srv.Close()
-		_, err := newTestClient(t, srv.URL, 1).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
+		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
 		e := asError(t, err)
 		if e.Kind != KindMalformedPolicy || e.Op != "CreateRole" || !strings.Contains(e.Cause, "prohibited field") {
 			t.Fatalf("got %+v", e)
@@ -424,9 +425,7 @@ func TestErrorMappingQueryXML(t *testing.T) {
 			"ListAttachedRolePolicies": xmlOK(`<ListAttachedRolePoliciesResponse><ListAttachedRolePoliciesResult><IsTruncated>false</IsTruncated><AttachedPolicies><member><PolicyName>AWSIoTThingsRegistration</PolicyName><PolicyArn>` + PolicyThingsRegistration + `</PolicyArn></member></AttachedPolicies></ListAttachedRolePoliciesResult></ListAttachedRolePoliciesResponse>`),
 			"AttachRolePolicy":         xmlOK(`<AttachRolePolicyResponse><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AttachRolePolicyResponse>`),
 		}}
-		srv := httptest.NewServer(q)
-		defer srv.Close()
-		role, err := newTestClient(t, srv.URL, 1).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
+		role, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -450,9 +449,7 @@ func TestErrorMappingQueryXML(t *testing.T) {
 		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
 			"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(TrustPolicy("123456789012", "us-west-2")))),
 		}}
-		srv := httptest.NewServer(q)
-		defer srv.Close()
-		_, err := newTestClient(t, srv.URL, 1).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
+		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
 		e := asError(t, err)
 		if e.Kind != KindConflict || !strings.Contains(e.Cause, "does not cover AWS IoT in us-east-2") || !strings.Contains(e.Fix, "arn:aws:iot:us-east-2:123456789012:*") {
 			t.Fatalf("got %+v", e)
@@ -464,9 +461,7 @@ func TestErrorMappingQueryXML(t *testing.T) {
 		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
 			"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(doc))),
 		}}
-		srv := httptest.NewServer(q)
-		defer srv.Close()
-		_, err := newTestClient(t, srv.URL, 1).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
+		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
 		e := asError(t, err)
 		if e.Kind != KindConflict || !strings.Contains(e.Cause, "not trusted by iot.amazonaws.com") || !strings.Contains(e.Fix, "update-assume-role-policy") {
 			t.Fatalf("got %+v", e)

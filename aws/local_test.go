@@ -2,119 +2,27 @@ package aws_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/x509"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
-	"github.com/jitpwiz/jitpwiz/aws/local"
-	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/aws/local/localtest"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
 )
 
 const (
-	testAccount = "123456789012"
-	testRegion  = "us-east-2"
+	testAccount = localtest.Account
+	testRegion  = localtest.Region
 )
 
-// localIoT is the embedded IoT Core on loopback: control plane + broker over one store.
-type localIoT struct {
-	url      string // control-plane endpoint URL
-	host     string // what DescribeEndpoint returns
-	mqttAddr string
-	rootPEM  []byte
-}
-
-// testEndpointHost is an AWS-style data endpoint name served by the local broker (dialled
-// on loopback), so region parsing of the endpoint is exercised too.
-const testEndpointHost = "a1b2c3d4e5f6g7-ats.iot." + testRegion + ".amazonaws.com"
-
-func startLocal(t *testing.T) *localIoT {
+// newCA is a test root CA with an RSA 2048 key, as the walkthrough makes one.
+func newCA(t *testing.T, cn string) *pkitest.CA {
 	t.Helper()
-	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: testRegion, Account: testAccount,
-		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", EndpointHost: testEndpointHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return &localIoT{url: srv.EndpointURL(), host: srv.MQTTHost(),
-		mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.MQTTPort())), rootPEM: srv.RootCAPEM()}
-}
-
-func (l *localIoT) client(t *testing.T) aws.Client {
-	t.Helper()
-	c, err := aws.New(context.Background(), aws.Config{Region: testRegion, EndpointURL: l.url, StaticAccessKeyID: local.AccessKeyID,
-		StaticSecretKey: local.SecretAccessKey, MaxAttempts: 2, MaxBackoff: time.Millisecond, RoleWait: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-func newCA(t *testing.T, cn string) testCA {
-	t.Helper()
-	k, err := pki.GenerateKey(pki.RSA2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.SelfSignCA(k, pki.Subject{CommonName: cn, Country: "US", Organization: "Acme"}, 3650)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCA{c, k}
-}
-
-func (ca testCA) issue(t *testing.T, s pki.Subject) (*x509.Certificate, crypto.Signer) {
-	t.Helper()
-	k, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := pki.NewCSR(k, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, k
-}
-
-// registerJITPCA walks steps 4–8: code, verification cert, role, template, register CA.
-func registerJITPCA(t *testing.T, ctx context.Context, c aws.Client, ca testCA) (aws.CARef, aws.Role) {
-	t.Helper()
-	code, err := c.GetRegistrationCode(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ver, _ := ca.issue(t, pki.Subject{CommonName: code})
-	role, err := c.EnsureRole(ctx, aws.RoleSpec{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := template.RenderConfig(template.Scoped, testRegion, testAccount, role.ARN, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := c.RegisterCA(ctx, aws.RegisterCAInput{CACertificatePEM: string(pki.EncodeCertPEM(ca.cert)),
-		VerificationCertificatePEM: string(pki.EncodeCertPEM(ver)), SetAsActive: true, AllowAutoRegistration: true,
-		RegistrationConfig: &aws.RegistrationConfig{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref, role
+	return pkitest.NewCA(t, pki.RSA2048, pki.Subject{CommonName: cn, Country: "US", Organization: "Acme"})
 }
 
 func mustKind(t *testing.T, err error, k aws.Kind) *aws.Error {
@@ -139,8 +47,8 @@ func asErr(err error, target **aws.Error) bool {
 // the embedded IoT Core, in the order the wizard uses it, then cleans up.
 func TestClientAgainstLocal(t *testing.T) {
 	t.Parallel()
-	l := startLocal(t)
-	c := l.client(t)
+	l := localtest.Start(t)
+	c := l.Client(t)
 	ctx := context.Background()
 
 	if c.Region() != testRegion {
@@ -151,8 +59,8 @@ func TestClientAgainstLocal(t *testing.T) {
 		t.Fatalf("CallerAccount = %q, %v", acct, err)
 	}
 	host, err := c.DataEndpoint(ctx)
-	if err != nil || host != l.host || mqttprobe.EndpointRegion(host) != testRegion {
-		t.Fatalf("DataEndpoint = %q, %v (want %q)", host, err, l.host)
+	if err != nil || host != l.Host || mqttprobe.EndpointRegion(host) != testRegion {
+		t.Fatalf("DataEndpoint = %q, %v (want %q)", host, err, l.Host)
 	}
 	code1, err := c.GetRegistrationCode(ctx)
 	if err != nil || len(code1) != 64 {
@@ -174,11 +82,11 @@ func TestClientAgainstLocal(t *testing.T) {
 
 	// CA: FindCA before registering, register, find, duplicate detected with its ID.
 	ca := newCA(t, "Local Test Root")
-	caID := pki.CertID(ca.cert)
+	caID := pki.CertID(ca.Cert)
 	if found, err := c.FindCA(ctx, caID); found != nil || err != nil {
 		t.Fatalf("FindCA before register = %+v, %v", found, err)
 	}
-	ref, _ := registerJITPCA(t, ctx, c, ca)
+	ref, _ := localtest.RegisterJITPCA(t, c, ca, localtest.Registration{})
 	if ref.ID != caID || !strings.HasSuffix(ref.ARN, ":cacert/"+caID) {
 		t.Fatalf("RegisterCA = %+v, want ID %s", ref, caID)
 	}
@@ -189,15 +97,15 @@ func TestClientAgainstLocal(t *testing.T) {
 		t.Fatalf("FindCA = %+v, %v", found, err)
 	}
 	code, _ := c.GetRegistrationCode(ctx)
-	ver, _ := ca.issue(t, pki.Subject{CommonName: code})
-	_, err = c.RegisterCA(ctx, aws.RegisterCAInput{CACertificatePEM: string(pki.EncodeCertPEM(ca.cert)), VerificationCertificatePEM: string(pki.EncodeCertPEM(ver))})
+	ver := ca.Issue(t, pki.Subject{CommonName: code}).Cert
+	_, err = c.RegisterCA(ctx, aws.RegisterCAInput{CACertificatePEM: string(pki.EncodeCertPEM(ca.Cert)), VerificationCertificatePEM: string(pki.EncodeCertPEM(ver))})
 	if e := mustKind(t, err, aws.KindAlreadyExists); e.ResourceID != caID || !strings.Contains(e.Fix, "reuse") {
 		t.Fatalf("duplicate RegisterCA: %+v", e)
 	}
 	// Wrong registration code in the verification certificate.
 	other := newCA(t, "Other Root")
-	badVer, _ := other.issue(t, pki.Subject{CommonName: strings.Repeat("0", 64)})
-	_, err = c.RegisterCA(ctx, aws.RegisterCAInput{CACertificatePEM: string(pki.EncodeCertPEM(other.cert)), VerificationCertificatePEM: string(pki.EncodeCertPEM(badVer))})
+	badVer := other.Issue(t, pki.Subject{CommonName: strings.Repeat("0", 64)}).Cert
+	_, err = c.RegisterCA(ctx, aws.RegisterCAInput{CACertificatePEM: string(pki.EncodeCertPEM(other.Cert)), VerificationCertificatePEM: string(pki.EncodeCertPEM(badVer))})
 	mustKind(t, err, aws.KindRegistrationCode)
 
 	cas, err := c.ListCAs(ctx)
@@ -231,15 +139,14 @@ func TestClientAgainstLocal(t *testing.T) {
 	}
 
 	// Provision a device over MQTT (first connect), then inspect it through the client.
-	dev, devKey := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "US"})
-	keyPEM, _ := pki.EncodeKeyPEM(devKey)
-	o := mqttprobe.Options{Host: l.host, Addr: l.mqttAddr, CertPEM: pki.Bundle(dev, ca.cert), KeyPEM: keyPEM, CAPEM: l.rootPEM, ClientID: "anyclientID"}
+	dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "US"})
+	o := mqttprobe.Options{Host: l.Host, Addr: l.MQTTAddr, CertPEM: pki.Bundle(dev.Cert, ca.Cert), KeyPEM: dev.KeyPEM, CAPEM: l.RootPEM, ClientID: "anyclientID"}
 	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{ThingName: "DemoThing",
 		Poll: mqttprobe.PollOptions{Timeout: 10 * time.Second, Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}})
 	if !rep.Activated {
 		t.Fatalf("first connect: %+v diag %+v", rep.Outcome, rep.Diagnosis)
 	}
-	certID := pki.CertID(dev)
+	certID := dev.ID
 	cert, err := c.DescribeCertificate(ctx, certID)
 	if err != nil || cert.Status != aws.StatusActive || cert.CAID != caID || !strings.HasSuffix(cert.ARN, ":cert/"+certID) {
 		t.Fatalf("DescribeCertificate = %+v, %v", cert, err)

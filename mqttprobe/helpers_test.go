@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -274,19 +273,6 @@ func (b *fakeBroker) stats() (conns int, connects []*packets.ConnectPacket, sni 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.conns, append([]*packets.ConnectPacket(nil), b.connects...), append([]string(nil), b.sni...), append([]int(nil), b.chains...)
-}
-
-// needTool skips (or, under CI=true, fails) when an external tool is missing.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
 }
 
 func writeFiles(t testing.TB, files map[string][]byte) string {

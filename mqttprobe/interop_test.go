@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/localtest"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // mosquitto_pub, a client no one here wrote, sees the same first-connect story as
@@ -18,19 +20,19 @@ import (
 // shows the certificate ACTIVE, and a connect as the thing publishes fine.
 func TestMosquittoAgreesWithProbe(t *testing.T) {
 	t.Parallel()
-	pub := needTool(t, "mosquitto_pub")
+	pub := testtool.Need(t, "mosquitto_pub")
 	// mosquitto dials the name it sends as SNI, so the endpoint must resolve: localhost.
 	e := startLocalIoTAt(t, "localhost")
 	ca := newLocalCA(t, "Interop Root")
-	e.register(t, ca, regOpts{})
-	dev, key := ca.issue(t, pki.Subject{CommonName: "InteropThing", Country: "IN"})
+	localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
+	dev := ca.Issue(t, pki.Subject{CommonName: "InteropThing", Country: "IN"})
 	dir := writeFiles(t, map[string][]byte{
-		"deviceCertAndCACert.crt": pki.Bundle(dev, ca.cert),
-		"deviceCert.crt":          pki.EncodeCertPEM(dev),
-		"deviceCert.key":          key,
-		"awsRootCA.pem":           e.rootPEM,
+		"deviceCertAndCACert.crt": pki.Bundle(dev.Cert, ca.Cert),
+		"deviceCert.crt":          dev.CertPEM(),
+		"deviceCert.key":          dev.KeyPEM,
+		"awsRootCA.pem":           e.RootPEM,
 	})
-	_, port, _ := strings.Cut(e.mqttAddr, ":")
+	_, port, _ := strings.Cut(e.MQTTAddr, ":")
 	run := func(cert, host, clientID, topic string) (int, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -53,14 +55,14 @@ func TestMosquittoAgreesWithProbe(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "sending CONNECT") || strings.Contains(out, "received CONNACK") {
 		t.Fatalf("connect to 127.0.0.1: exit %d, output:\n%s", code, out)
 	}
-	if _, err := e.cloud.DescribeCertificate(context.Background(), pki.CertID(dev)); !aws.IsKind(err, aws.KindNotFound) {
+	if _, err := e.cloud.DescribeCertificate(context.Background(), dev.ID); !aws.IsKind(err, aws.KindNotFound) {
 		t.Fatalf("after connecting to 127.0.0.1 the certificate exists (or the lookup failed): %v", err)
 	}
 	code, out = run("deviceCertAndCACert.crt", "localhost", "anyclientID", "foo/bar")
 	if code == 0 || !strings.Contains(out, "sending CONNECT") || strings.Contains(out, "received CONNACK") {
 		t.Fatalf("first connect: exit %d, output:\n%s", code, out)
 	}
-	cert, _, err := WaitActive(context.Background(), e.cloud, pki.CertID(dev), fastPoll)
+	cert, _, err := WaitActive(context.Background(), e.cloud, dev.ID, fastPoll)
 	if err != nil || cert.Status != aws.StatusActive {
 		t.Fatalf("after mosquitto's first connect: %+v, %v", cert, err)
 	}
@@ -69,14 +71,14 @@ func TestMosquittoAgreesWithProbe(t *testing.T) {
 		t.Fatalf("second connect: exit %d, output:\n%s", code, out)
 	}
 	// mqttprobe classifies a fresh device's first connect the same way, precisely.
-	dev2, key2 := ca.issue(t, pki.Subject{CommonName: "ProbeThing", Country: "IN"})
-	o := e.opts(pki.Bundle(dev2, ca.cert), key2, "anyclientID")
+	dev2 := ca.Issue(t, pki.Subject{CommonName: "ProbeThing", Country: "IN"})
+	o := e.opts(pki.Bundle(dev2.Cert, ca.Cert), dev2.KeyPEM, "anyclientID")
 	if got := Probe(context.Background(), o); got.Class != ClassDropped || !got.ConnectSent {
 		t.Fatalf("probe: %s", got)
 	}
 	// And a publish outside the thing's topics: mosquitto sees the connection lost, mqttprobe says refused.
 	code, _ = run("deviceCert.crt", "localhost", "InteropThing", "other/test")
-	rr := ProveRefused(context.Background(), e.opts(pki.EncodeCertPEM(dev), key, "InteropThing"), "other/test", false, 5*time.Second)
+	rr := ProveRefused(context.Background(), e.opts(dev.CertPEM(), dev.KeyPEM, "InteropThing"), "other/test", false, 5*time.Second)
 	if code == 0 || !rr.Refused {
 		t.Fatalf("outside topic: mosquitto exit %d, probe %+v", code, rr)
 	}

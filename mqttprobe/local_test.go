@@ -2,7 +2,6 @@ package mqttprobe
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"errors"
 	"net"
@@ -13,127 +12,91 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/local"
-	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/aws/local/localtest"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
 )
 
 const (
-	localAccount = "123456789012"
-	localRegion  = "us-east-2"
+	localAccount = localtest.Account
+	localRegion  = localtest.Region
 )
 
 // localEnv is the embedded IoT Core (control plane + broker) and an SDK client for it.
 type localEnv struct {
-	host     string
-	mqttAddr string
-	rootPEM  []byte
-	cloud    aws.Client
-	srv      *local.Server
+	*localtest.IoTCore
+	cloud aws.Client
 }
 
-// localEndpointHost is an AWS-style data endpoint name served by the local broker
-// (dialled on loopback), so the region in the endpoint name takes part in diagnoses.
-const localEndpointHost = "a1b2c3d4e5f6g7-ats.iot." + localRegion + ".amazonaws.com"
-
-func startLocalIoT(t *testing.T) *localEnv { return startLocalIoTAt(t, localEndpointHost) }
+func startLocalIoT(t *testing.T) *localEnv { return startLocalIoTAt(t, localtest.EndpointHost) }
 
 // startLocalIoTAt starts the local IoT Core with DescribeEndpoint returning
 // endpointHost (a name that resolves, such as localhost, for clients like
 // mosquitto_pub that dial the name they send as SNI).
 func startLocalIoTAt(t *testing.T, endpointHost string) *localEnv {
 	t.Helper()
-	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: localRegion, Account: localAccount,
-		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", EndpointHost: endpointHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := aws.New(context.Background(), aws.Config{Region: localRegion, EndpointURL: srv.EndpointURL(), StaticAccessKeyID: local.AccessKeyID,
-		StaticSecretKey: local.SecretAccessKey, MaxAttempts: 2, MaxBackoff: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	core := localtest.Start(t, func(o *local.Options) { o.EndpointHost = endpointHost })
+	c := core.Client(t)
 	host, err := c.DataEndpoint(context.Background())
-	if err != nil || host != srv.MQTTHost() {
-		t.Fatalf("DataEndpoint = %q, %v; want %q", host, err, srv.MQTTHost())
+	if err != nil || host != core.Host {
+		t.Fatalf("DataEndpoint = %q, %v; want %q", host, err, core.Host)
 	}
-	return &localEnv{host: host, mqttAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.MQTTPort())), rootPEM: srv.RootCAPEM(), cloud: c, srv: srv}
+	return &localEnv{IoTCore: core, cloud: c}
 }
 
-type localCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-	id   string
-}
-
-func newLocalCA(t *testing.T, cn string) localCA {
+// newLocalCA is a test root CA with an EC P-256 key.
+func newLocalCA(t *testing.T, cn string) *pkitest.CA {
 	t.Helper()
-	k, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.SelfSignCA(k, pki.Subject{CommonName: cn, Country: "US"}, 3650)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return localCA{cert: c, key: k, id: pki.CertID(c)}
+	return pkitest.NewCA(t, pki.EC256, pki.Subject{CommonName: cn, Country: "US"})
 }
 
-func (ca localCA) issue(t *testing.T, s pki.Subject) (*x509.Certificate, []byte) {
+// jitpDevice registers a new CA (subject CN root) as r says and issues it a device
+// certificate for DemoThing (C=IN) that has not connected yet.
+func (e *localEnv) jitpDevice(t *testing.T, root string, r localtest.Registration) (*pkitest.CA, *pkitest.Device) {
 	t.Helper()
-	k, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := pki.NewCSR(k, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := pki.EncodeKeyPEM(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, kp
+	ca := newLocalCA(t, root)
+	localtest.RegisterJITPCA(t, e.cloud, ca, r)
+	return ca, ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
 }
 
-type regOpts struct {
-	inactive, noAutoReg bool
-	templateBody        string // "" = the walkthrough's scoped template
-}
-
-func (e *localEnv) register(t *testing.T, ca localCA, ro regOpts) {
+// provisionedDevice is an IoT Core with a CA registered for JITP (subject CN root) and a
+// device certificate of it for DemoThing that JITP has provisioned.
+func provisionedDevice(t *testing.T, root string) (*localEnv, *pkitest.CA, *pkitest.Device) {
 	t.Helper()
-	ctx := context.Background()
-	code, err := e.cloud.GetRegistrationCode(ctx)
-	if err != nil {
-		t.Fatal(err)
+	e := startLocalIoT(t)
+	ca, dev := e.jitpDevice(t, root, localtest.Registration{})
+	e.provision(t, ca, dev)
+	return e, ca, dev
+}
+
+// strangerDevice is an IoT Core and the options of a device for DemoThing whose CA (subject
+// CN root) is not registered.
+func strangerDevice(t *testing.T, root string) (*localEnv, *pkitest.CA, Options) {
+	t.Helper()
+	e := startLocalIoT(t)
+	ca := newLocalCA(t, root)
+	dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing"})
+	return e, ca, e.opts(dev.CertPEM(), dev.KeyPEM, "x")
+}
+
+// provision does dev's first connect with the bundle and requires JITP to activate it.
+func (e *localEnv) provision(t *testing.T, ca *pkitest.CA, dev *pkitest.Device) {
+	t.Helper()
+	if rep := FirstConnect(context.Background(), e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
+		t.Fatalf("provisioning: %+v", rep.Diagnosis)
 	}
-	ver, _ := ca.issue(t, pki.Subject{CommonName: code})
-	role, err := e.cloud.EnsureRole(ctx, aws.RoleSpec{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := ro.templateBody
-	if body == "" {
-		rc, err := template.RenderConfig(template.Scoped, localRegion, localAccount, role.ARN, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = rc.TemplateBody
-	}
-	if _, err := e.cloud.RegisterCA(ctx, aws.RegisterCAInput{CACertificatePEM: string(pki.EncodeCertPEM(ca.cert)),
-		VerificationCertificatePEM: string(pki.EncodeCertPEM(ver)), SetAsActive: !ro.inactive, AllowAutoRegistration: !ro.noAutoReg,
-		RegistrationConfig: &aws.RegistrationConfig{TemplateBody: body, RoleArn: role.ARN}}); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// firstConnectFor is a first connect with o that gives JITP 200 ms (one that is not going to
+// provision the device).
+func (e *localEnv) firstConnectFor(o Options) FirstConnectReport {
+	poll := fastPoll
+	poll.Timeout = 200 * time.Millisecond
+	return FirstConnect(context.Background(), o, e.cloud, FirstConnectOptions{Poll: poll})
 }
 
 func (e *localEnv) opts(certPEM, keyPEM []byte, clientID string) Options {
-	return Options{Host: e.host, Addr: e.mqttAddr, CertPEM: certPEM, KeyPEM: keyPEM, CAPEM: e.rootPEM, ClientID: clientID,
+	return Options{Host: e.Host, Addr: e.MQTTAddr, CertPEM: certPEM, KeyPEM: keyPEM, CAPEM: e.RootPEM, ClientID: clientID,
 		ConnectTimeout: 5 * time.Second}
 }
 
@@ -152,8 +115,8 @@ func TestLocalExpectedDropThenSuccess(t *testing.T) {
 	t.Parallel()
 	e := startLocalIoT(t)
 	ca := newLocalCA(t, "Walkthrough Root")
-	e.register(t, ca, regOpts{})
-	dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
+	localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
+	dev := ca.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
 	ctx := context.Background()
 
 	var seen []string
@@ -164,7 +127,7 @@ func TestLocalExpectedDropThenSuccess(t *testing.T) {
 	onOutcome := func(o Outcome) {
 		story = append(story, "outcome "+string(o.Class)+" after "+strconv.Itoa(len(seen))+" polls")
 	}
-	rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "anyclientID"), e.cloud, FirstConnectOptions{ThingName: "DemoThing", Poll: poll, OnOutcome: onOutcome})
+	rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "anyclientID"), e.cloud, FirstConnectOptions{ThingName: "DemoThing", Poll: poll, OnOutcome: onOutcome})
 	if rep.Outcome.Class != ClassDropped || !rep.Expected || !rep.Activated || rep.Diagnosis != nil {
 		t.Fatalf("first connect: %s, activated %v, diag %+v", rep.Outcome, rep.Activated, rep.Diagnosis)
 	}
@@ -181,11 +144,11 @@ func TestLocalExpectedDropThenSuccess(t *testing.T) {
 		}
 	}
 	// Second connect with the bundle is accepted now (no re-provisioning).
-	if out := Probe(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "DemoThing")); out.Class != ClassConnected {
+	if out := Probe(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "DemoThing")); out.Class != ClassConnected {
 		t.Fatalf("second connect: %s", out)
 	}
 	// Use it: device cert only, client ID = thing name.
-	o := e.opts(pki.EncodeCertPEM(dev), key, "DemoThing")
+	o := e.opts(dev.CertPEM(), dev.KeyPEM, "DemoThing")
 	res := Use(ctx, o, "", 5*time.Second)
 	if !res.OK() || res.Topic != "DemoThing/test" || res.RTT <= 0 {
 		t.Fatalf("use: %+v", res)
@@ -207,33 +170,21 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 
 	t.Run("client ID is not the thing name", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root A")
-		e.register(t, ca, regOpts{})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		if rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
-			t.Fatalf("provisioning: %+v", rep.Diagnosis)
-		}
-		o := e.opts(pki.EncodeCertPEM(dev), key, "anyclientID")
+		e, ca, dev := provisionedDevice(t, "Root A")
+		o := e.opts(dev.CertPEM(), dev.KeyPEM, "anyclientID")
 		out := Probe(ctx, o)
 		if out.Class != ClassDropped {
 			t.Fatalf("outcome %s", out)
 		}
-		d := e.diagnoseAfter(out, o, "DemoThing", ca.cert, aws.StatusActive)
+		d := e.diagnoseAfter(out, o, "DemoThing", ca.Cert, aws.StatusActive)
 		if d.Class != DiagClientIDMismatch || !strings.Contains(d.Fix, "client ID DemoThing") {
 			t.Fatalf("diagnosis %v", d)
 		}
 	})
 	t.Run("topic outside the policy", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root B")
-		e.register(t, ca, regOpts{})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		if rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
-			t.Fatalf("provisioning: %+v", rep.Diagnosis)
-		}
-		o := e.opts(pki.EncodeCertPEM(dev), key, "DemoThing")
+		e, _, dev := provisionedDevice(t, "Root B")
+		o := e.opts(dev.CertPEM(), dev.KeyPEM, "DemoThing")
 		res := Use(ctx, o, "other/test", 5*time.Second)
 		if res.Denied != DeniedSubscribe {
 			t.Fatalf("use: %+v", res)
@@ -248,8 +199,8 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		t.Parallel()
 		e := startLocalIoT(t)
 		ca := newLocalCA(t, "Root C")
-		e.register(t, ca, regOpts{})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "NoCountryThing"}) // the scoped template refs Country
+		localtest.RegisterJITPCA(t, e.cloud, ca, localtest.Registration{})
+		dev := ca.Issue(t, pki.Subject{CommonName: "NoCountryThing"}) // the scoped template refs Country
 		poll := fastPoll
 		poll.Timeout = time.Minute // the failure in the log stops the polling long before
 		// The local event log plays CloudTrail's part: what RegisterThing said.
@@ -257,14 +208,14 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 		eventLog := func(_ context.Context, certID string) []string {
 			logReads++
 			var out []string
-			for _, ev := range e.srv.EventLog(0) {
+			for _, ev := range e.EventLog(0) {
 				if ev.CertID == certID && ev.Error != "" {
 					out = append(out, ev.Error+": "+ev.Message)
 				}
 			}
 			return out
 		}
-		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: poll, ProvisioningLog: eventLog})
+		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"), e.cloud, FirstConnectOptions{Poll: poll, ProvisioningLog: eventLog})
 		if rep.Activated || rep.Diagnosis == nil || rep.Cert == nil || rep.Cert.Status != aws.StatusPendingActivation {
 			t.Fatalf("report %+v", rep)
 		}
@@ -285,63 +236,49 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("cert deactivated", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root D")
-		e.register(t, ca, regOpts{})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		if rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
-			t.Fatalf("provisioning: %+v", rep.Diagnosis)
-		}
-		if err := e.cloud.UpdateCertificate(ctx, pki.CertID(dev), aws.StatusInactive); err != nil {
+		e, ca, dev := provisionedDevice(t, "Root D")
+		if err := e.cloud.UpdateCertificate(ctx, dev.ID, aws.StatusInactive); err != nil {
 			t.Fatal(err)
 		}
-		o := e.opts(pki.EncodeCertPEM(dev), key, "DemoThing")
+		o := e.opts(dev.CertPEM(), dev.KeyPEM, "DemoThing")
 		out := Probe(ctx, o)
-		d := e.diagnoseAfter(out, o, "DemoThing", ca.cert, "")
+		d := e.diagnoseAfter(out, o, "DemoThing", ca.Cert, "")
 		if out.Class == ClassConnected || d.Class != DiagCertNotActive || !strings.Contains(d.Cause, "INACTIVE") {
 			t.Fatalf("outcome %s diagnosis %v", out, d)
 		}
 	})
-	t.Run("CA inactive", func(t *testing.T) {
-		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root E")
-		e.register(t, ca, regOpts{inactive: true})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		poll := fastPoll
-		poll.Timeout = 200 * time.Millisecond
-		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagCAInactive {
-			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
-		}
-	})
-	t.Run("auto-registration off", func(t *testing.T) {
-		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root F")
-		e.register(t, ca, regOpts{noAutoReg: true})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		poll := fastPoll
-		poll.Timeout = 200 * time.Millisecond
-		rep := FirstConnect(ctx, e.opts(pki.Bundle(dev, ca.cert), key, "x"), e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagAutoRegOff {
-			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
-		}
-	})
+	for _, c := range []struct {
+		name, root string
+		reg        localtest.Registration
+		want       DiagClass
+	}{
+		{"CA inactive", "Root E", localtest.Registration{Inactive: true}, DiagCAInactive},
+		{"auto-registration off", "Root F", localtest.Registration{NoAutoRegistration: true}, DiagAutoRegOff},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := startLocalIoT(t)
+			ca, dev := e.jitpDevice(t, c.root, c.reg)
+			rep := e.firstConnectFor(e.opts(pki.Bundle(dev.Cert, ca.Cert), dev.KeyPEM, "x"))
+			if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != c.want {
+				t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
+			}
+		})
+	}
 	t.Run("CA not registered / cert from another CA", func(t *testing.T) {
 		t.Parallel()
 		e := startLocalIoT(t)
 		registered := newLocalCA(t, "Registered Root")
-		e.register(t, registered, regOpts{})
+		localtest.RegisterJITPCA(t, e.cloud, registered, localtest.Registration{})
 		stranger := newLocalCA(t, "Stranger Root")
-		dev, key := stranger.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		o := e.opts(pki.Bundle(dev, stranger.cert), key, "x")
+		dev := stranger.Issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
+		o := e.opts(pki.Bundle(dev.Cert, stranger.Cert), dev.KeyPEM, "x")
 		out := Probe(ctx, o)
 		if out.Class == ClassConnected {
 			t.Fatalf("outcome %s", out)
 		}
 		// Knowing the user's CA (the registered one), the device cert is from another CA.
-		if d := e.diagnoseAfter(out, o, "", registered.cert, ""); d.Class != DiagOtherCA || !strings.Contains(d.Cause, "Stranger Root") {
+		if d := e.diagnoseAfter(out, o, "", registered.Cert, ""); d.Class != DiagOtherCA || !strings.Contains(d.Cause, "Stranger Root") {
 			t.Fatalf("with the user's CA: %v", d)
 		}
 		// Knowing only the chain, its CA is not registered in this region.
@@ -352,39 +289,35 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	t.Run("no SNI", func(t *testing.T) {
 		t.Parallel()
 		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root G")
-		e.register(t, ca, regOpts{})
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing", Country: "IN"})
-		o := e.opts(pki.EncodeCertPEM(dev), key, "x")
+		ca, dev := e.jitpDevice(t, "Root G", localtest.Registration{})
+		o := e.opts(dev.CertPEM(), dev.KeyPEM, "x")
 		o.NoSNI = true
-		poll := fastPoll
-		poll.Timeout = 200 * time.Millisecond
-		rep := FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI || !strings.Contains(rep.Diagnosis.Fix, e.host) {
+		rep := e.firstConnectFor(o)
+		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI || !strings.Contains(rep.Diagnosis.Fix, e.Host) {
 			t.Fatalf("outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
 		}
 		// The CA in the chain does not make up for SNI (issue 12), and an IP address
 		// as host sends none either.
-		o.CertPEM = pki.Bundle(dev, ca.cert)
-		rep = FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
+		o.CertPEM = pki.Bundle(dev.Cert, ca.Cert)
+		rep = e.firstConnectFor(o)
 		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI {
 			t.Fatalf("no SNI, CA in chain: outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
 		}
 		o.NoSNI, o.Host = false, "127.0.0.1"
-		rep = FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
+		rep = e.firstConnectFor(o)
 		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagNoSNI || !strings.Contains(rep.Diagnosis.Cause, "127.0.0.1") {
 			t.Fatalf("IP host: outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
 		}
-		if _, err := e.cloud.DescribeCertificate(ctx, pki.CertID(dev)); !aws.IsKind(err, aws.KindNotFound) {
+		if _, err := e.cloud.DescribeCertificate(ctx, dev.ID); !aws.IsKind(err, aws.KindNotFound) {
 			t.Fatalf("a connection without SNI registered the certificate: %v", err)
 		}
 		// localhost is in the broker's certificate, but the endpoint's name is another.
 		o.Host = "localhost"
-		rep = FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: poll})
-		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagWrongSNI || !strings.Contains(rep.Diagnosis.Fix, e.host) {
+		rep = e.firstConnectFor(o)
+		if rep.Activated || rep.Diagnosis == nil || rep.Diagnosis.Class != DiagWrongSNI || !strings.Contains(rep.Diagnosis.Fix, e.Host) {
 			t.Fatalf("SNI localhost: outcome %s diagnosis %+v", rep.Outcome, rep.Diagnosis)
 		}
-		o.Host = e.host
+		o.Host = e.Host
 		// The same device with SNI is provisioned.
 		o.NoSNI = false
 		if rep := FirstConnect(ctx, o, e.cloud, FirstConnectOptions{Poll: fastPoll}); !rep.Activated {
@@ -393,11 +326,8 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("wrong server CA", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root H")
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing"})
-		o := e.opts(pki.EncodeCertPEM(dev), key, "x")
-		o.CAPEM = pki.EncodeCertPEM(ca.cert) // the device CA instead of the broker's root
+		_, ca, o := strangerDevice(t, "Root H")
+		o.CAPEM = pki.EncodeCertPEM(ca.Cert) // the device CA instead of the broker's root
 		out := Probe(ctx, o)
 		if d := Diagnose(Facts{Outcome: &out, Options: o}); out.Class != ClassServerUntrusted || d.Class != DiagWrongServerCA {
 			t.Fatalf("outcome %s diagnosis %v", out, d)
@@ -405,11 +335,8 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 	})
 	t.Run("endpoint of another region", func(t *testing.T) {
 		t.Parallel()
-		e := startLocalIoT(t)
-		ca := newLocalCA(t, "Root I")
-		dev, key := ca.issue(t, pki.Subject{CommonName: "DemoThing"})
-		o := e.opts(pki.EncodeCertPEM(dev), key, "x")
-		o.Host = strings.Replace(e.host, localRegion, "eu-west-1", 1)
+		e, _, o := strangerDevice(t, "Root I")
+		o.Host = strings.Replace(e.Host, localRegion, "eu-west-1", 1)
 		out := Probe(ctx, o)
 		f := Facts{Outcome: &out, Options: o}
 		Gather(ctx, e.cloud, &f)
@@ -423,16 +350,11 @@ func TestLocalFailureDiagnoses(t *testing.T) {
 // mqttprobe offers on port 443; without it the handshake is refused with an alert.
 func TestLocalALPNListener(t *testing.T) {
 	t.Parallel()
-	srv, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), Region: localRegion, Account: localAccount,
-		APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", ALPNAddr: "127.0.0.1:0", EndpointHost: localEndpointHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := localtest.Start(t, func(o *local.Options) { o.ALPNAddr = "127.0.0.1:0" })
 	ca := newLocalCA(t, "ALPN Root")
-	dev, key := ca.issue(t, pki.Subject{CommonName: "AlpnThing", Country: "IN"})
+	dev := ca.Issue(t, pki.Subject{CommonName: "AlpnThing", Country: "IN"})
 	o := Options{Host: srv.MQTTHost(), Port: 443, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.ALPNPort())),
-		CertPEM: pki.Bundle(dev, ca.cert), KeyPEM: key, CAPEM: srv.RootCAPEM(), ClientID: "x", ConnectTimeout: 5 * time.Second}
+		CertPEM: pki.Bundle(dev.Cert, ca.Cert), KeyPEM: dev.KeyPEM, CAPEM: srv.RootCAPEM(), ClientID: "x", ConnectTimeout: 5 * time.Second}
 	out := Probe(context.Background(), o)
 	if out.TLS == nil || out.TLS.ALPN != ALPN || out.Class != ClassDropped { // CA not registered: dropped at CONNECT
 		t.Fatalf("with ALPN: %s %+v", out, out.TLS)

@@ -4,11 +4,13 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // TestShellQuoteRoundTrip: bash reads every quoted value back unchanged.
 func TestShellQuoteRoundTrip(t *testing.T) {
-	requireTool(t, "bash")
+	testtool.Need(t, "bash")
 	t.Parallel()
 	vals := []string{"", "plain", "two words", `it's`, `say "hi"`, `$HOME`, "`id`", `back\slash`, "a!b", "tab\there",
 		"semi;colon", "amp&er", "pipe|x", "glob*?[x]", "~user", "#hash", "new\nline", "ünï", `/C=IN/O=a\/b`, "-subj"}

@@ -11,19 +11,6 @@ import (
 	"testing"
 )
 
-// requireTool skips when the tool is missing, except in CI (CI=true) where it fails.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI but not installed: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
 // openssl runs the openssl binary in dir and returns stdout; it fails the test on error.
 func openssl(t testing.TB, dir string, args ...string) string {
 	t.Helper()

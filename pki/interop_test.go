@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 func randomCode(t testing.TB) string {
@@ -33,7 +35,7 @@ func opensslFingerprintID(t *testing.T, dir, certFile string) string {
 
 // TestPKIFilesAcceptedByOpenSSL: files written by pki's flows pass openssl's checks.
 func TestPKIFilesAcceptedByOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testtool.Need(t, "openssl")
 	t.Parallel()
 	for _, kt := range []KeyType{RSA2048, EC256} {
 		t.Run(string(kt), func(t *testing.T) {
@@ -171,8 +173,8 @@ func checkNoTempFiles(t *testing.T, dir string) {
 // they write with pki; then pki signs a device cert with the openssl-made CA and openssl
 // verifies it.
 func TestWalkthroughCommandsInterop(t *testing.T) {
-	requireTool(t, "openssl")
-	requireTool(t, "bash")
+	testtool.Need(t, "openssl")
+	testtool.Need(t, "bash")
 	t.Parallel()
 	cases := []struct {
 		kt      KeyType
@@ -295,7 +297,7 @@ func TestWalkthroughCommandsInterop(t *testing.T) {
 // TestOpenSSLKeyFormats: PKCS#1, SEC1 (with EC PARAMETERS), PKCS#8 from openssl load;
 // encrypted keys, small RSA and Ed25519 keys give clear errors.
 func TestOpenSSLKeyFormats(t *testing.T) {
-	requireTool(t, "openssl")
+	testtool.Need(t, "openssl")
 	t.Parallel()
 	dir := t.TempDir()
 	good := map[string][]string{
@@ -353,7 +355,7 @@ func TestOpenSSLKeyFormats(t *testing.T) {
 // TestOpenSSLNonCACert: a CA certificate self-signed without -extensions v3_ca (a common
 // walkthrough mistake) is refused with ErrNotCA.
 func TestOpenSSLNonCACert(t *testing.T) {
-	requireTool(t, "openssl")
+	testtool.Need(t, "openssl")
 	t.Parallel()
 	dir := t.TempDir()
 	shell(t, dir, GenKeyCommand(EC256, "ca.key").Line)

@@ -44,14 +44,14 @@ func (s *Session) CleanPlan() []CleanAction {
 		if d.CertID == "" || d.Cleaned {
 			continue
 		}
-		arn := firstNonEmpty(d.CertARN, s.certARN(d.CertID))
-		id, name := d.CertID, s.provisionedThing(d)
-		shown := strings.Join(shortAll(d.Policies), ", ")
+		arn := firstNonEmpty(d.CertARN, certARN(s, d.CertID))
+		id, name := d.CertID, provisionedThing(s, d)
+		shown := strings.Join(abbrevAll(d.Policies), ", ")
 		if shown == "" {
 			shown = "its policies"
 		}
 		out = append(out,
-			CleanAction{What: fmt.Sprintf("detach %s from certificate %s", shown, short(id)),
+			CleanAction{What: fmt.Sprintf("detach %s from certificate %s", shown, abbrev(id)),
 				Do: func(ctx context.Context, c aws.Client) error {
 					pols, err := c.ListAttachedPolicies(ctx, arn)
 					if err != nil {
@@ -67,15 +67,15 @@ func (s *Session) CleanPlan() []CleanAction {
 					}
 					return nil
 				}},
-			CleanAction{What: "set certificate " + short(id) + " INACTIVE",
+			CleanAction{What: "set certificate " + abbrev(id) + " INACTIVE",
 				Do: func(ctx context.Context, c aws.Client) error {
 					return ignoreNotFound(c.UpdateCertificate(ctx, id, aws.StatusInactive))
 				}},
-			CleanAction{What: "detach certificate " + short(id) + " from thing " + name,
+			CleanAction{What: "detach certificate " + abbrev(id) + " from thing " + name,
 				Do: func(ctx context.Context, c aws.Client) error {
 					return ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn))
 				}},
-			CleanAction{What: "delete certificate " + short(id),
+			CleanAction{What: "delete certificate " + abbrev(id),
 				Do: func(ctx context.Context, c aws.Client) error {
 					return ignoreNotFound(c.DeleteCertificate(ctx, id, true))
 				}},
@@ -86,7 +86,7 @@ func (s *Session) CleanPlan() []CleanAction {
 	if len(out) > 0 || len(ours) > 0 {
 		var names []string
 		for p := range ours {
-			names = append(names, short(p))
+			names = append(names, abbrev(p))
 		}
 		sort.Strings(names)
 		what := "delete the template's policies"
@@ -114,11 +114,11 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	if id := s.CA.RegisteredID; id != "" {
 		out = append(out,
-			CleanAction{What: "set CA " + short(id) + " INACTIVE",
+			CleanAction{What: "set CA " + abbrev(id) + " INACTIVE",
 				Do: func(ctx context.Context, c aws.Client) error {
 					return ignoreNotFound(c.UpdateCA(ctx, id, aws.UpdateCAInput{NewStatus: aws.StatusInactive}))
 				}},
-			CleanAction{What: "delete CA " + short(id),
+			CleanAction{What: "delete CA " + abbrev(id),
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteCA(ctx, id)) }},
 		)
 	}
@@ -163,7 +163,7 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 		}
 	}
 	for _, d := range s.Devices {
-		d.FirstConnect, d.Verify, d.Policies, d.Use = nil, nil, nil, nil
+		d.FirstConnect, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, ""
 		d.Cleaned = d.CertID != ""
 	}
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false

@@ -37,7 +37,7 @@ func (s *Session) WriteDoctor(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// Doctor checks a workspace against the known JITP failure modes (design.md §4) and returns
+// Doctor checks a workspace against the known JITP failure modes (the README lists them) and returns
 // a checklist with evidence; the last line is mqttprobe's diagnosis of a connection as the
 // thing. It needs Connect for the cloud checks (without it they are left out).
 func (s *Session) Doctor(ctx context.Context) []ResultLine {
@@ -45,7 +45,7 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	add := func(label, ev string, ok bool) { out = append(out, checkLine(label, ev, ok)) }
 	d := s.Device()
 
-	ca, caErr := s.loadCA()
+	ca, caErr := signingCA(s)
 	if caErr != nil {
 		add("CA certificate and key", caErr.Error(), false)
 	} else {
@@ -62,7 +62,7 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	}
 	if ca != nil && dev != nil {
 		err := pki.CheckIssuedBy(dev, ca.Cert, s.Now())
-		add("device certificate signed by the CA", evidence(err, s.verifyCommand(s.relName(d.CertFile)).Line+": OK"), err == nil)
+		add("device certificate signed by the CA", evidenceOr(err, verifyCommand(s, s.relName(d.CertFile)).Line+": OK"), err == nil)
 		add("certificate ID = SHA-256 of the leaf DER", pki.CertID(dev), true)
 	}
 	if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {
@@ -72,8 +72,8 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	} else if t, err := template.Parse(rc.TemplateBody); err != nil {
 		add("template body parses (escaping)", err.Error(), false)
 	} else if dev != nil {
-		_, err := s.lint(t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
-		add("template parameters resolve from the device subject", evidence(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil)
+		_, err := lintTemplate(s, t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
+		add("template parameters resolve from the device subject", evidenceOr(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil)
 	}
 	c := s.client
 	if c == nil {
@@ -85,11 +85,11 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		case err != nil:
 			add("CA registered in "+s.Region, err.Error(), false)
 		case desc == nil:
-			add("CA registered in "+s.Region, "no CA with ID "+short(s.CA.CertID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
+			add("CA registered in "+s.Region, "no CA with ID "+abbrev(s.CA.CertID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
 		default:
 			add("CA registered in "+s.Region, desc.ARN, true)
 			update := func(args ...string) string {
-				return s.awsCmd("iot", append([]string{"update-ca-certificate", "--certificate-id", desc.ID}, args...)...)
+				return awsCmd(s, "iot", append([]string{"update-ca-certificate", "--certificate-id", desc.ID}, args...)...)
 			}
 			if desc.Status == aws.StatusActive {
 				add("CA ACTIVE", "status "+desc.Status, true)
@@ -113,12 +113,12 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 			// The template that runs is the one registered with the CA, which may have been
 			// changed since step 8 (e.g. with the AWS CLI): check the device against it too.
 			if hasCfg && dev != nil {
-				out = append(out, s.lintRegistered(desc.RegistrationConfig.TemplateBody, dev)...)
+				out = append(out, lintRegistered(s, desc.RegistrationConfig.TemplateBody, dev)...)
 			}
 		}
 	}
 	if dev != nil && s.Endpoint.Host != "" {
-		o := s.probeOptions(d.CertFile, s.Options.Thing)
+		o := probeOptions(s, d.CertFile, s.Options.Thing)
 		outcome := mqttprobe.Probe(ctx, o)
 		f := mqttprobe.Facts{Outcome: &outcome, Options: o, Chain: nil, ThingName: s.Options.Thing, Region: s.Region}
 		if ca != nil {
@@ -142,7 +142,8 @@ func roleOf(d *aws.CADescription) string {
 	return d.RegistrationConfig.RoleArn
 }
 
-func evidence(err error, ok string) string {
+// evidenceOr is err in words, or ok when there is none.
+func evidenceOr(err error, ok string) string {
 	if err != nil {
 		return err.Error()
 	}
@@ -151,7 +152,7 @@ func evidence(err error, ok string) string {
 
 // lintRegistered checks the device certificate against the template registered with the CA
 // and says when that template is not the workspace's jitp_template.json.
-func (s *Session) lintRegistered(body string, dev *x509.Certificate) []ResultLine {
+func lintRegistered(s *Session, body string, dev *x509.Certificate) []ResultLine {
 	label := "registered template's parameters resolve from the device subject"
 	t, err := template.Parse(body)
 	if err != nil {
@@ -163,8 +164,8 @@ func (s *Session) lintRegistered(body string, dev *x509.Certificate) []ResultLin
 			out = append(out, noteLine("the template registered with the CA differs from "+FileTemplate+" (changed after step 8?); the registered one is what JITP runs"))
 		}
 	}
-	_, err = s.lint(t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
-	return append(out, checkLine(label, evidence(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil))
+	_, err = lintTemplate(s, t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
+	return append(out, checkLine(label, evidenceOr(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil))
 }
 
 // sameJSON reports whether two JSON texts hold the same value (formatting aside).

@@ -23,6 +23,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -44,18 +45,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
 }
 
 type runResult struct {
@@ -91,6 +80,24 @@ func mustRun(t *testing.T, args ...string) runResult {
 	return r
 }
 
+// completedWorkspace is a new workspace in which `jitpwiz run --yes` did the whole procedure.
+func completedWorkspace(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes")
+	return dir
+}
+
+// mustFail runs the binary and requires it to fail; why says what a success would mean.
+func mustFail(t *testing.T, why string, args ...string) runResult {
+	t.Helper()
+	r := jitpwiz(t, args...)
+	if r.err == nil {
+		t.Fatalf("%s:\n%s", why, r)
+	}
+	return r
+}
+
 // session opens the workspace in-process and connects to its local IoT Core (the binary
 // is not running, so the state in .local-iot is free).
 func session(t *testing.T, dir string) *steps.Session {
@@ -116,9 +123,37 @@ func byHand(dir, line string) (string, error) {
 	return string(out), err
 }
 
+// templateNeedingO is the workspace's registration config with its template changed to also
+// need the certificate's O (a thing attribute org), which the walkthrough's device subject
+// lacks: registered behind the workspace's back, JITP fails for a new device.
+func templateNeedingO(t *testing.T, dir string) aws.RegistrationConfig {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, steps.FileTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rc aws.RegistrationConfig
+	if err := json.Unmarshal(b, &rc); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(rc.TemplateBody), &body); err != nil {
+		t.Fatal(err)
+	}
+	body["Parameters"].(map[string]any)["AWS::IoT::Certificate::Organization"] = map[string]any{"Type": "String"}
+	props := body["Resources"].(map[string]any)["thing"].(map[string]any)["Properties"].(map[string]any)
+	props["AttributePayload"].(map[string]any)["org"] = map[string]any{"Ref": "AWS::IoT::Certificate::Organization"}
+	nb, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.TemplateBody = string(nb)
+	return rc
+}
+
 func opensslVerify(t *testing.T, ca, cert string) {
 	t.Helper()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	out, err := exec.Command(openssl, "verify", "-CAfile", ca, cert).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ": OK") {
 		t.Fatalf("openssl verify -CAfile %s %s: %v\n%s", ca, cert, err, out)
@@ -278,10 +313,7 @@ func TestE2ENamedPolicyPrecreatedAndMissing(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	// Run up to the role so the local IoT Core exists, then create the policy by hand.
-	r := jitpwiz(t, "run", "--dir", dir, "--yes", "--template", "named", "--policy-name", "Precreated", "--stop-after", "role")
-	if r.err == nil {
-		t.Fatalf("--stop-after should kill the process:\n%s", r)
-	}
+	r := mustFail(t, "--stop-after should kill the process", "run", "--dir", dir, "--yes", "--template", "named", "--policy-name", "Precreated", "--stop-after", "role")
 	// Without --yes/--create-policy a missing named policy is an error naming the fix.
 	r = jitpwiz(t, "run", "--dir", dir)
 	if r.err == nil || !strings.Contains(r.out, "--create-policy") || !strings.Contains(r.out, "Precreated") {
@@ -321,7 +353,7 @@ func TestE2EResumeAfterKill(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	keys := map[string]string{}
-	for i, st := range steps.Plan()[:12] {
+	for i, st := range steps.NewPlan(&steps.Session{}).Steps()[:12] {
 		r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", string(st.ID()))
 		var ee *exec.ExitError
 		if !errors.As(r.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -497,10 +529,7 @@ func TestE2EBadInput(t *testing.T) {
 			if tc.args != nil {
 				args = append(args, "--yes")
 			}
-			r := jitpwiz(t, args...)
-			if r.err == nil {
-				t.Fatalf("succeeded:\n%s", r)
-			}
+			r := mustFail(t, "succeeded", args...)
 			if !strings.Contains(r.errOut, tc.want) {
 				t.Errorf("error does not name %s:\n%s", tc.want, r)
 			}
@@ -517,7 +546,7 @@ func TestE2EBadInput(t *testing.T) {
 // makeCA writes a root CA and an intermediate CA signed by it with real openssl.
 func makeCAs(t *testing.T, dir string) (rootCert, rootKey, interCert, interKey string) {
 	t.Helper()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	run := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(openssl, args...)
@@ -541,7 +570,7 @@ func makeCAs(t *testing.T, dir string) (rootCert, rootKey, interCert, interKey s
 // the way a customer's PKI would (openssl).
 func makeDevice(t *testing.T, dir, ca, subj string) {
 	t.Helper()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	for _, args := range [][]string{
 		{"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "dev.key", "-out", "dev.csr", "-subj", subj},
 		{"x509", "-req", "-in", "dev.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial", "-out", "dev.pem", "-days", "30", "-sha256"},
@@ -595,7 +624,7 @@ func TestE2EBringYourOwnPKI(t *testing.T) {
 	// The shown openssl verify lines work by hand for the intermediate (openssl needs
 	// -partial_chain to accept an intermediate without its root).
 	for _, id := range []steps.ID{steps.IDDeviceCert, steps.IDVerifCert} {
-		for _, line := range steps.Lookup(id).Commands(s) {
+		for _, line := range steps.NewPlan(s).Lookup(id).Commands() {
 			if !strings.HasPrefix(line, "openssl verify") {
 				continue
 			}
@@ -629,8 +658,7 @@ func TestE2EBringYourOwnDeviceLintFails(t *testing.T) {
 
 func TestE2EClean(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	dir := completedWorkspace(t)
 	s := session(t, dir)
 	certID, pols := checkProvisioned(t, s, steps.DefaultThing, nil)
 	caID := s.CA.RegisteredID
@@ -690,19 +718,15 @@ func TestE2EClean(t *testing.T) {
 // Core, as a user would, including the walkthrough's first connect by hand.
 func TestE2ECommandsWorkByHand(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
-	lookTool(t, "mosquitto_pub")
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	testtool.Need(t, "aws")
+	testtool.Need(t, "mosquitto_pub")
+	dir := completedWorkspace(t)
 	// A second device, made but not yet connected.
-	r := jitpwiz(t, "run", "--dir", dir, "--thing", "ByHand", "--stop-after", "server-trust")
-	if r.err == nil {
-		t.Fatalf("--stop-after did not stop:\n%s", r)
-	}
+	r := mustFail(t, "--stop-after did not stop", "run", "--dir", dir, "--thing", "ByHand", "--stop-after", "server-trust")
 	s := session(t, dir)
 	sh := func(line string) (string, error) { return byHand(dir, line) }
 	// Step 4 by hand: the same registration code.
-	cmds := steps.Lookup(steps.IDRegCode).Commands(s)
+	cmds := steps.NewPlan(s).Lookup(steps.IDRegCode).Commands()
 	if len(cmds) != 1 || !strings.Contains(cmds[0], "--endpoint-url http://") {
 		t.Fatalf("registration code command %q lacks --endpoint-url", cmds)
 	}
@@ -711,7 +735,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
 	}
 	// Step 11 by hand: mosquitto_pub is dropped (the expected first-connect drop)...
-	cmds = steps.Lookup(steps.IDFirstConnect).Commands(s)
+	cmds = steps.NewPlan(s).Lookup(steps.IDFirstConnect).Commands()
 	if !strings.Contains(cmds[0], fmt.Sprintf("-p %d", s.Endpoint.Port)) || !strings.Contains(cmds[0], "--cafile awsRootCA.pem") ||
 		!strings.Contains(cmds[0], "devices/ByHand/deviceCertAndCACert.crt") {
 		t.Fatalf("first connect command %q", cmds[0])
@@ -735,7 +759,7 @@ func TestE2ECommandsWorkByHand(t *testing.T) {
 		t.Fatalf("after the manual first connect the certificate is %q", status)
 	}
 	// Step 13 by hand: publishing as the thing works.
-	cmds = steps.Lookup(steps.IDUse).Commands(s)
+	cmds = steps.NewPlan(s).Lookup(steps.IDUse).Commands()
 	if out, err := sh(cmds[0]); err != nil {
 		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
 	}
@@ -830,8 +854,7 @@ func TestE2EInterrupt(t *testing.T) {
 
 func TestE2EDoctor(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	dir := completedWorkspace(t)
 	r := mustRun(t, "doctor", "--dir", dir)
 	if strings.Contains(r.out, "✗") || countLines(r.out, "✓ ") < 8 {
 		t.Fatalf("doctor on a working workspace:\n%s", r)
@@ -882,13 +905,13 @@ func TestE2EAWSWithoutCredentials(t *testing.T) {
 // next run finds it registered and reuses it instead of failing or duplicating it.
 func TestE2ERegisterCAByHand(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
+	testtool.Need(t, "aws")
 	dir := filepath.Join(t.TempDir(), "ws")
 	if r := jitpwiz(t, "run", "--dir", dir, "--yes", "--stop-after", "template"); r.err == nil {
 		t.Fatalf("--stop-after did not stop:\n%s", r)
 	}
 	s := session(t, dir)
-	line := steps.Lookup(steps.IDRegisterCA).Commands(s)[0]
+	line := steps.NewPlan(s).Lookup(steps.IDRegisterCA).Commands()[0]
 	for _, want := range []string{"aws iot register-ca-certificate --ca-certificate file://deviceRootCA.pem --verification-cert file://verificationCert.crt --set-as-active --allow-auto-registration --registration-config file://jitp_template.json --region us-east-2 --endpoint-url http://"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("register command %q lacks %q", line, want)
@@ -916,10 +939,7 @@ func TestE2EJSONFailure(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	// The named template without the policy and without consent fails at step 7.
-	r := jitpwiz(t, "run", "--dir", dir, "--thing", "J", "--country", "US", "--template", "named", "--json")
-	if r.err == nil {
-		t.Fatalf("succeeded:\n%s", r)
-	}
+	r := mustFail(t, "succeeded", "run", "--dir", dir, "--thing", "J", "--country", "US", "--template", "named", "--json")
 	lines := strings.Split(strings.TrimSpace(r.out), "\n")
 	var last, failed steps.RunEvent
 	for _, l := range lines {
@@ -942,7 +962,7 @@ func TestE2EJSONFailure(t *testing.T) {
 
 func TestE2EBringYourOwnCANotACA(t *testing.T) {
 	t.Parallel()
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	pkiDir := t.TempDir()
 	cmd := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.pem", "-days", "30",
 		"-subj", "/CN=Not a CA", "-addext", "basicConstraints=critical,CA:FALSE")
@@ -965,7 +985,7 @@ func TestE2EBringYourOwnCANotACA(t *testing.T) {
 // made before the kill untouched and the cloud side holding one CA and one thing.
 func TestE2EKillAtEachBoundaryThenComplete(t *testing.T) {
 	t.Parallel()
-	for _, st := range steps.Plan()[:12] {
+	for _, st := range steps.NewPlan(&steps.Session{}).Steps()[:12] {
 		id := st.ID()
 		t.Run(string(id), func(t *testing.T) {
 			t.Parallel()
@@ -1008,8 +1028,7 @@ func TestE2EKillAtEachBoundaryThenComplete(t *testing.T) {
 // runs again) and completes.
 func TestE2ECADeactivatedBehindOurBack(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	dir := completedWorkspace(t)
 	s := session(t, dir)
 	if err := s.Client().UpdateCA(context.Background(), s.CA.RegisteredID, aws.UpdateCAInput{NewStatus: aws.StatusInactive}); err != nil {
 		t.Fatal(err)
@@ -1029,8 +1048,7 @@ func TestE2ECADeactivatedBehindOurBack(t *testing.T) {
 // steps (same key); the thing, provisioned before, keeps its attributes and verify says why.
 func TestE2ENewCountrySameThing(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	dir := completedWorkspace(t)
 	key := fileHash(t, filepath.Join(dir, pki.FileDeviceKey))
 	r := mustRun(t, "run", "--dir", dir, "--country", "US")
 	for _, n := range []string{" 1/13", " 2/13", " 3/13", " 4/13", " 5/13", " 6/13", " 7/13", " 8/13", "10/13"} {
@@ -1047,7 +1065,7 @@ func TestE2ENewCountrySameThing(t *testing.T) {
 	if fileHash(t, filepath.Join(dir, pki.FileDeviceKey)) != key {
 		t.Error("device key regenerated")
 	}
-	openssl := lookTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	if out, _ := exec.Command(openssl, "x509", "-in", filepath.Join(dir, pki.FileDeviceCert), "-noout", "-subject").Output(); !strings.Contains(string(out), "C = US") && !strings.Contains(string(out), "C=US") {
 		t.Errorf("device cert subject %s", out)
 	}
@@ -1059,7 +1077,7 @@ func TestE2ENewCountrySameThing(t *testing.T) {
 // hint, a printed command works verbatim.
 func TestE2ECommandsByHandAfterRun(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
+	testtool.Need(t, "aws")
 	var lastErr string
 	// Another test may take the freed ports between the run and the restart; try again then.
 	for attempt := 0; attempt < 3; attempt++ {
@@ -1137,8 +1155,7 @@ func TestE2ECommandsByHandAfterRun(t *testing.T) {
 // doctor and clean do not have. A workspace busy with another run is not shared.
 func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	dir := completedWorkspace(t)
 	busy, err := local.Start(context.Background(), local.Options{Dir: dir, APIAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
@@ -1179,32 +1196,12 @@ func TestE2EWorkspaceServedByJitpwizLocal(t *testing.T) {
 // verbatim, and the template that runs — the one registered with the CA — is the one checked.
 func TestE2EDoctorBrokenCA(t *testing.T) {
 	t.Parallel()
-	lookTool(t, "aws")
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	testtool.Need(t, "aws")
+	dir := completedWorkspace(t)
 	s := session(t, dir)
 	ctx := context.Background()
-	b, err := os.ReadFile(filepath.Join(dir, steps.FileTemplate))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc aws.RegistrationConfig
-	if err := json.Unmarshal(b, &rc); err != nil {
-		t.Fatal(err)
-	}
 	// The template now also needs O, which the device certificate (/C=IN/CN=DemoThing) lacks.
-	var body map[string]any
-	if err := json.Unmarshal([]byte(rc.TemplateBody), &body); err != nil {
-		t.Fatal(err)
-	}
-	body["Parameters"].(map[string]any)["AWS::IoT::Certificate::Organization"] = map[string]any{"Type": "String"}
-	thing := body["Resources"].(map[string]any)["thing"].(map[string]any)["Properties"].(map[string]any)
-	thing["AttributePayload"].(map[string]any)["org"] = map[string]any{"Ref": "AWS::IoT::Certificate::Organization"}
-	nb, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.TemplateBody = string(nb)
+	rc := templateNeedingO(t, dir)
 	if err := s.Client().UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{NewStatus: aws.StatusInactive,
 		NewAutoRegistrationStatus: aws.AutoRegDisable, RegistrationConfig: &rc}); err != nil {
 		t.Fatal(err)
@@ -1251,8 +1248,7 @@ func TestE2EDoctorBrokenCA(t *testing.T) {
 // replaced only with --force-new-keys), and the run says so instead of ignoring the flag.
 func TestE2EKeyTypeOnFinishedWorkspace(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	dir := completedWorkspace(t)
 	before := fileHash(t, filepath.Join(dir, pki.FileCAKey))
 	r := mustRun(t, "run", "--dir", dir, "--key", "ec256")
 	if !strings.Contains(r.out, "--key ec256 applies to keys jitpwiz creates") || !strings.Contains(r.out, "--force-new-keys") {
@@ -1260,5 +1256,41 @@ func TestE2EKeyTypeOnFinishedWorkspace(t *testing.T) {
 	}
 	if fileHash(t, filepath.Join(dir, pki.FileCAKey)) != before {
 		t.Error("the CA key changed without --force-new-keys")
+	}
+}
+
+// TestFirstConnectStopsOnProvisioningFailure: the template registered with the CA is
+// changed behind the workspace's back to need O, which a new device's certificate lacks.
+// The local IoT Core records the failed provisioning before it drops the connection, so
+// step 11 stops polling the certificate at its first status (not after the 5 s timeout)
+// and reports the failure with AWS's message.
+func TestFirstConnectStopsOnProvisioningFailure(t *testing.T) {
+	t.Parallel()
+	dir := completedWorkspace(t)
+	ctx := context.Background()
+
+	s := session(t, dir)
+	rc := templateNeedingO(t, dir)
+	if err := s.Client().UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{RegistrationConfig: &rc}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s2, err := steps.Open(steps.Options{Dir: dir, Thing: "Second", Yes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var out bytes.Buffer
+	err = steps.NewPlan(s2).Run(ctx, steps.RunConfig{Out: &out})
+	if !steps.Reported(err) || !strings.Contains(err.Error(), "step 11") {
+		t.Fatalf("want step 11 to fail (reported), got %v\n%s", err, out.String())
+	}
+	failed := lineWith(out.String(), "✗ 11/13")
+	if !strings.Contains(failed, "Cannot resolve reference value") || !strings.Contains(failed, "Organization") {
+		t.Errorf("step 11 should fail with AWS's message about the Organization reference:\n%s", out.String())
+	}
+	if n := strings.Count(out.String(), "· certificate status after"); n != 1 {
+		t.Errorf("the recorded failure should stop the status polling at the first poll, polled %d times:\n%s", n, out.String())
 	}
 }

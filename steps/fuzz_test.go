@@ -25,11 +25,12 @@ func FuzzSessionFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, st := range s.Statuses() {
-			_ = st.Step.Commands(s)
-			_ = st.Step.Result(s)
-			for _, f := range st.Step.Inputs(s) {
-				_ = f.Get(s)
+		for _, st := range NewPlan(s).Steps() {
+			_ = st.Status()
+			_ = st.Commands()
+			_ = st.Result()
+			for _, f := range st.Inputs() {
+				_ = f.Get()
 			}
 		}
 		_ = s.CleanPlan()

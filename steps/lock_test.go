@@ -223,7 +223,7 @@ func TestWorkspaceLockStaleSession(t *testing.T) {
 		t.Fatalf("Connect with a stale session: want a refusal, got %v", err)
 	}
 	fresh := session(t, dir)
-	if _, ok := fresh.FinishedRecord(steps.IDCAKey); !ok {
+	if _, ok := fresh.Finished[string(steps.IDCAKey)]; !ok {
 		t.Errorf("the reopened session does not see the other run's step 1")
 	}
 }

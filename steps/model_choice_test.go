@@ -9,45 +9,35 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/stepstest"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
 // The wizard's bring-your-own choices (CA, template file, device), driven through the step
 // models' Update with keystrokes, as the TUI sends them.
 
-// choiceModel is a step model over s with real styles and keys.
-func choiceModel(t *testing.T, s *Session, id ID) *Model {
+// choiceModel is step id of the workspace's plan, shown in the wizard with real styles and keys.
+func choiceModel(t *testing.T, s *Session, id ID) *Base {
 	t.Helper()
 	st := theme.DefaultStyles(nil)
-	return NewModel(&Common{Ctx: context.Background(), Session: s, Styles: &st, Keys: theme.DefaultKeyMap()}, Lookup(id))
+	p := NewPlan(s)
+	p.Attach(&Shared{Ctx: context.Background(), Styles: &st, Keys: theme.DefaultKeyMap()})
+	step := p.Lookup(id)
+	step.Show()
+	return step.base()
 }
 
-func keyOf(k string) tea.KeyMsg {
-	switch k {
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "ctrl+u":
-		return tea.KeyMsg{Type: tea.KeyCtrlU}
-	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
-}
-
-func press(m *Model, keys ...string) {
+func press(m *Base, keys ...string) {
 	for _, k := range keys {
-		m.Update(keyOf(k))
+		m.Update(stepstest.Key(k))
 	}
 }
 
 // typeText replaces the focused text input's value with v.
-func typeText(m *Model, v string) { press(m, "ctrl+u", v) }
+func typeText(m *Base, v string) { press(m, "ctrl+u", v) }
 
-func fieldKeys(m *Model) []string {
+func fieldKeys(m *Base) []string {
 	var out []string
 	for _, f := range m.fields {
 		out = append(out, f.field.Key)
@@ -55,10 +45,10 @@ func fieldKeys(m *Model) []string {
 	return out
 }
 
-func focusedKey(m *Model) string { return m.fields[m.focus].field.Key }
+func focusedKey(m *Base) string { return m.fields[m.focus].field.Key }
 
 // wantInvalid fails unless field key shows an error containing every part.
-func wantInvalid(t *testing.T, m *Model, key string, parts ...string) {
+func wantInvalid(t *testing.T, m *Base, key string, parts ...string) {
 	t.Helper()
 	msg, ok := m.Invalid()[key]
 	if !ok {
@@ -71,14 +61,14 @@ func wantInvalid(t *testing.T, m *Model, key string, parts ...string) {
 	}
 }
 
-func wantFieldValid(t *testing.T, m *Model, key string) {
+func wantFieldValid(t *testing.T, m *Base, key string) {
 	t.Helper()
 	if msg, bad := m.Invalid()[key]; bad {
 		t.Fatalf("field %s: %s", key, msg)
 	}
 }
 
-func wantValid(t *testing.T, m *Model) {
+func wantValid(t *testing.T, m *Base) {
 	t.Helper()
 	if bad := m.Invalid(); len(bad) > 0 {
 		t.Fatalf("inputs invalid: %v", bad)
@@ -138,8 +128,8 @@ func TestChoiceExistingCAChecksPathsAtOnce(t *testing.T) {
 	wantValid(t, m)
 	// enter with the paths left empty: refused, inline, and nothing runs
 	press(m, "enter")
-	if m.Phase() != PhaseEdit {
-		t.Fatalf("ran with empty paths: phase %s", m.Phase())
+	if m.State() != StateEditing {
+		t.Fatalf("ran with empty paths: phase %s", m.State())
 	}
 	wantInvalid(t, m, "ca-cert", "CA certificate file", "empty")
 	wantInvalid(t, m, "ca-key", "CA private key file", "empty")
@@ -172,7 +162,7 @@ func TestChoiceExistingCAChecksPathsAtOnce(t *testing.T) {
 		t.Fatal("a key that does not match was accepted")
 	}
 	press(m, "enter")
-	if m.Phase() != PhaseEdit || pki.FileExists(filepath.Join(ws, pki.FileCAKey)) {
+	if m.State() != StateEditing || pki.FileExists(filepath.Join(ws, pki.FileCAKey)) {
 		t.Fatal("enter with a bad key ran step 1")
 	}
 
@@ -182,7 +172,7 @@ func TestChoiceExistingCAChecksPathsAtOnce(t *testing.T) {
 		t.Fatalf("CA not used: supplied %v, options %q %q", s.CA.Supplied, s.Options.CACertFile, s.Options.CAKeyFile)
 	}
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
-		if !Lookup(id).Skip(s) {
+		if NewPlan(s).Lookup(id).Skip() == "" {
 			t.Errorf("step %s does not skip with an existing CA", id)
 		}
 	}
@@ -195,8 +185,8 @@ func TestChoiceExistingCAChecksPathsAtOnce(t *testing.T) {
 	}
 	// enter on a step that no longer applies runs nothing (the wizard moves on instead)
 	press(m, "enter")
-	if m.Phase() != PhaseEdit || pki.FileExists(filepath.Join(ws, pki.FileCAKey)) {
-		t.Fatalf("step 1 ran although it is skipped (phase %s)", m.Phase())
+	if m.State() != StateEditing || pki.FileExists(filepath.Join(ws, pki.FileCAKey)) {
+		t.Fatalf("step 1 ran although it is skipped (phase %s)", m.State())
 	}
 	if got := hashes(t, caCert, caKey); !slices.Equal(got, before) {
 		t.Error("the supplied CA files were rewritten")
@@ -222,7 +212,7 @@ func TestChoiceExistingCAExpired(t *testing.T) {
 	wantInvalid(t, m, "ca-cert", "CA certificate file", "expired")
 	// back to generate new: the paths go away and the step runs as before
 	press(m, "up", "k")
-	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "key"}) || s.wiz.caExisting {
+	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "key"}) || m.self.(*caKeyStep).existing {
 		t.Fatalf("after generate new: fields %v", got)
 	}
 	wantValid(t, m)
@@ -261,8 +251,8 @@ func TestChoiceTemplateFile(t *testing.T) {
 		t.Fatalf("choosing load a file set the template to %q before a file was given", s.Options.Template)
 	}
 	press(m, "enter")
-	if m.Phase() != PhaseEdit {
-		t.Fatalf("ran without a template file: phase %s", m.Phase())
+	if m.State() != StateEditing {
+		t.Fatalf("ran without a template file: phase %s", m.State())
 	}
 	wantInvalid(t, m, "template-file", "Template file", "empty")
 	if v := m.View(); !strings.Contains(v, "type the path of your template file") || strings.Contains(v, "templateBody (named)") {
@@ -324,7 +314,7 @@ func TestChoiceExistingDevice(t *testing.T) {
 	}
 	press(m, "j")
 	wantInvalid(t, m, "device", "step 1", "use existing files")
-	if own.wiz.deviceExisting {
+	if m.self.(*deviceCertStep).existing {
 		t.Fatal("choice stored although refused")
 	}
 
@@ -336,8 +326,8 @@ func TestChoiceExistingDevice(t *testing.T) {
 		t.Fatalf("after use an existing device cert: fields %v", got)
 	}
 	press(m, "enter")
-	if m.Phase() != PhaseEdit {
-		t.Fatalf("ran without device files: phase %s", m.Phase())
+	if m.State() != StateEditing {
+		t.Fatalf("ran without device files: phase %s", m.State())
 	}
 	wantInvalid(t, m, "device-cert", "Device certificate file", "empty")
 	// a device certificate of another CA: refused once its key is there
@@ -378,8 +368,8 @@ func TestChoiceExistingDevice(t *testing.T) {
 	}
 	// back to issue new (r shows the finished step's inputs again): the subject inputs return
 	m = choiceModel(t, s, IDDeviceCert)
-	if m.Phase() != PhaseDone {
-		t.Fatalf("step 9 with the supplied files: phase %s", m.Phase())
+	if m.State() != StateDone {
+		t.Fatalf("step 9 with the supplied files: phase %s", m.State())
 	}
 	press(m, "r", "k")
 	if got := fieldKeys(m); !slices.Contains(got, "thing") || s.Options.DeviceCertFile != "" {

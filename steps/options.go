@@ -18,76 +18,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Defaults of a new workspace (the AWS walkthrough's values).
-const (
-	DefaultDir         = "jitp"
-	DefaultTarget      = TargetLocal
-	DefaultLocalRegion = "us-east-2"
-	DefaultThing       = "DemoThing"
-	DefaultCountry     = "IN"
-	DefaultCACountry   = "IN"
-	DefaultCAOrg       = "AMZ"
-	DefaultTemplate    = VariantScoped
-	DefaultPolicyName  = "JITPDevicePolicy"
-	DefaultRoleName    = "JITPRole"
-)
-
-// Targets.
-const (
-	TargetLocal = "local" // the embedded IoT Core, in-process
-	TargetAWS   = "aws"   // real AWS (or any compatible --endpoint-url)
-)
-
-// Template variants (design.md §1).
-const (
-	VariantScoped = "scoped"
-	VariantAdmin  = "admin"
-	VariantNamed  = "named"
-	VariantCustom = "custom" // --template FILE
-)
-
-// Options are what a user chooses. Empty strings mean "keep the saved value" (or the default
-// in a new workspace); the session file stores the effective values. Flags, the YAML config
-// file (--config, keys = flag names) and the TUI's fields all fill the same struct.
-type Options struct {
-	Dir         string `json:"-" yaml:"dir"`
-	Target      string `json:"target,omitempty" yaml:"target"`
-	Profile     string `json:"profile,omitempty" yaml:"profile"`
-	Region      string `json:"region,omitempty" yaml:"region"`
-	EndpointURL string `json:"endpointUrl,omitempty" yaml:"endpoint-url"`
-
-	// KeyType is the type of the keys jitpwiz creates (CA, verification, device).
-	KeyType string `json:"keyType,omitempty" yaml:"key"`
-	// CA subject (the OpenSSL conf defaults of step 2).
-	CACountry string `json:"caCountry,omitempty" yaml:"ca-country"`
-	CAOrg     string `json:"caOrg,omitempty" yaml:"ca-org"`
-	// Device subject (step 9): C and CN = thing name are what the templates need.
-	Thing   string `json:"thing,omitempty" yaml:"thing"`
-	Country string `json:"country,omitempty" yaml:"country"`
-	Org     string `json:"org,omitempty" yaml:"org"`
-	OrgUnit string `json:"orgUnit,omitempty" yaml:"ou"`
-	State   string `json:"state,omitempty" yaml:"state"`
-
-	// Template is scoped | admin | named | a template file path.
-	Template   string `json:"template,omitempty" yaml:"template"`
-	PolicyName string `json:"policyName,omitempty" yaml:"policy-name"`
-
-	// Bring your own PKI (never rewritten).
-	CACertFile     string `json:"caCert,omitempty" yaml:"ca-cert"`
-	CAKeyFile      string `json:"caKey,omitempty" yaml:"ca-key"`
-	DeviceCertFile string `json:"deviceCert,omitempty" yaml:"device-cert"`
-	DeviceKeyFile  string `json:"deviceKey,omitempty" yaml:"device-key"`
-
-	// Per-run choices, never saved.
-	ConfigFile   string `json:"-" yaml:"-"`
-	Yes          bool   `json:"-" yaml:"yes"`
-	JSON         bool   `json:"-" yaml:"json"`
-	ForceNewKeys bool   `json:"-" yaml:"force-new-keys"`
-	CreatePolicy bool   `json:"-" yaml:"create-policy"`
-
-	// defaulted lists the required inputs that took their default in a new workspace.
-	defaulted []string
-}
+// How options are given — flags, a YAML config file, the TUI's fields — overlaid on the saved
+// ones, defaulted and checked. The Options type itself is defined with the Session it is
+// saved in (session.go).
 
 // nonEmpty is a string flag that refuses an empty value: `--thing "$THING"` with THING unset
 // must not quietly mean "the default" (or "keep the saved value") and go on.

@@ -15,7 +15,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
-// RunConfig configures the headless runner (`jitpwiz run`).
+// RunConfig configures the headless runner (`jitpwiz run`, Plan.Run).
 type RunConfig struct {
 	// Out receives one line per step (or, with JSON, one event object per line).
 	Out  io.Writer
@@ -25,13 +25,13 @@ type RunConfig struct {
 	// The second argument is the current (default) value; an empty answer keeps it.
 	Prompt func(f Field, current string) (string, error)
 	// OnStepEnd is called after each step that ran or was checked, with the session saved.
-	OnStepEnd func(id ID, state State)
+	OnStepEnd func(id ID, state StepState)
 	// ShowCommands prints each step's equivalent commands under its line (the JSON step
 	// events always carry them).
 	ShowCommands bool
 }
 
-// ErrIncomplete is returned by Run when it stopped before the device published as the thing.
+// ErrIncomplete is returned by Plan.Run when it stopped before the device published as the thing.
 var ErrIncomplete = errors.New("the procedure is not complete")
 
 // RunEvent is one line of `jitpwiz run --json`.
@@ -56,6 +56,7 @@ type RunEvent struct {
 }
 
 type runner struct {
+	p   *Plan
 	s   *Session
 	cfg RunConfig
 	mu  sync.Mutex
@@ -77,26 +78,32 @@ func (r *runner) emit(e RunEvent, text string) {
 	}
 }
 
-// Run executes every step that is not done, in order, against the session's target, and
-// reports one line per step. It connects only if some step has to run. It returns nil only
-// when every step is done: the device has published as the thing.
-func Run(ctx context.Context, s *Session, cfg RunConfig) error {
-	r := &runner{s: s, cfg: cfg}
+// Run executes every step of the plan that is not done, in order, against its session's
+// target, and reports one line per step: the headless runner (`jitpwiz run`). It connects
+// only if some step has to run. It returns nil only when every step is done: the device has
+// published as the thing.
+func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
+	s := p.s
+	r := &runner{p: p, s: s, cfg: cfg}
 	if err := r.askRequired(); err != nil {
 		return err
 	}
-	total := len(plan)
-	statuses := s.Statuses()
+	total := len(p.steps)
+	statuses := p.Statuses()
 	pending := 0
 	var planEv []RunEvent
 	for i, st := range statuses {
-		planEv = append(planEv, RunEvent{Step: plan[i].id, Number: i + 1, Title: plan[i].title, Status: string(st.State), Reason: st.Reason})
-		if st.State == StateTodo || st.State == StateRedo {
+		ev := RunEvent{Step: p.steps[i].ID(), Number: i + 1, Title: p.steps[i].Title(), Status: string(st.State)}
+		if st.State == StateRedo {
+			ev.Reason = st.Reason
+		}
+		planEv = append(planEv, ev)
+		if st.State == StatePending || st.State == StateRedo {
 			pending++
 		}
 	}
 	r.emit(RunEvent{Event: "plan", Steps: planEv, Thing: s.Options.Thing, Dir: s.dir, Target: s.Options.Target},
-		fmt.Sprintf("jitpwiz: workspace %s, target %s, thing %s", s.dir, s.describeTarget(), s.Options.Thing))
+		fmt.Sprintf("jitpwiz: workspace %s, target %s, thing %s", s.dir, describeTarget(s), s.Options.Thing))
 	if pending == 0 {
 		// Nothing runs, so ensureKey's note about a --key that differs from the existing
 		// keys is never reached: say it here rather than ignore the flag silently.
@@ -112,85 +119,95 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 	if reuse := reusedList(statuses); reuse != "" && !cfg.JSON {
 		r.emit(RunEvent{}, "  reusing "+reuse)
 	}
-	s.Report = func(e Event) {
+	progress := func(e Event) {
 		r.emit(RunEvent{Event: "progress", Step: e.Step, Message: e.Message}, "      · "+e.Message)
 	}
-	defer func() { s.Report = nil }()
+	for _, st := range p.steps {
+		st.base().onEvent = progress
+	}
+	defer func() {
+		for _, st := range p.steps {
+			st.base().onEvent = nil
+		}
+	}()
 
 	if err := s.Connect(ctx); err != nil {
-		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ cannot reach "+s.describeTarget()+": "+err.Error())
+		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ cannot reach "+describeTarget(s)+": "+err.Error())
 		ok := false
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Error: err.Error()}, "")
 		return &ReportedError{Err: err}
 	}
-	r.emit(RunEvent{Event: "connect", Status: "done", Message: s.connectionLine()}, "  "+s.connectionLine())
+	r.emit(RunEvent{Event: "connect", Status: "done", Message: connectionLine(s)}, "  "+connectionLine(s))
+	for _, n := range s.notices {
+		r.emit(RunEvent{Event: "progress", Message: n}, "      · "+n)
+	}
 
-	for i, st := range plan {
-		n := i + 1
-		status := st.Status(s)
-		label := fmt.Sprintf("%2d/%d %-18s", n, total, st.title)
+	for i, st := range p.steps {
+		n, id, title := i+1, st.ID(), st.Title()
+		status := st.Status()
+		label := fmt.Sprintf("%2d/%d %-18s", n, total, title)
 		switch status.State {
 		case StateSkipped:
-			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "skipped", Reason: skipReason(s, st)},
-				fmt.Sprintf("↷ %s skipped: %s", label, skipReason(s, st)))
-			r.stepEnd(st.id, StateSkipped)
+			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "skipped", Reason: status.Reason},
+				fmt.Sprintf("↷ %s skipped: %s", label, status.Reason))
+			r.stepEnd(id, StateSkipped)
 			continue
 		case StateDone:
-			sum := summary(s, st)
-			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "done", Reason: "done before", Summary: sum},
+			sum := st.Summary()
+			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "done", Reason: "done before", Summary: sum},
 				fmt.Sprintf("✓ %s done before  %s", label, sum))
-			r.stepEnd(st.id, StateDone)
+			r.stepEnd(id, StateDone)
 			continue
 		}
 		if status.State == StateRedo && status.Reason != "" {
-			r.emit(RunEvent{Event: "start", Step: st.id, Number: n, Title: st.title, Status: "redo", Reason: status.Reason},
+			r.emit(RunEvent{Event: "start", Step: id, Number: n, Title: title, Status: "redo", Reason: status.Reason},
 				fmt.Sprintf("↻ %s runs again: %s", label, status.Reason))
 		} else {
-			r.emit(RunEvent{Event: "start", Step: st.id, Number: n, Title: st.title, Status: "todo"}, "")
+			r.emit(RunEvent{Event: "start", Step: id, Number: n, Title: title, Status: string(StatePending)}, "")
 		}
 		start := time.Now()
-		err := st.Run(ctx, s)
+		err := st.Run(ctx)
 		dur := time.Since(start)
 		if err != nil {
 			msg := err.Error()
 			if ctx.Err() != nil {
-				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %d (%s)", n, st.title)
+				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %d (%s)", n, title)
 			}
-			cmds := st.Commands(s)
-			r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
+			cmds := st.Commands()
+			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
 				fmt.Sprintf("✗ %s %s  %s", label, durColumn(dur), indentLines(msg)))
-			if st.id == IDVerify {
-				r.showChecks(st.Result(s))
+			if id == IDVerify {
+				r.showChecks(st.Result())
 			}
 			r.showCommands(cmds)
 			r.byHandHint()
-			r.stepEnd(st.id, StateTodo)
+			r.stepEnd(id, StatePending)
 			if ctx.Err() != nil {
-				err = fmt.Errorf("cancelled at step %d (%s): %w", n, st.title, ctx.Err())
+				err = fmt.Errorf("cancelled at step %d (%s): %w", n, title, ctx.Err())
 			} else {
-				err = fmt.Errorf("step %d (%s): %w", n, st.title, err)
+				err = fmt.Errorf("step %d (%s): %w", n, title, err)
 			}
 			ok := false
-			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: st.id, Error: err.Error()}, "")
+			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: id, Error: err.Error()}, "")
 			return &ReportedError{Err: err}
 		}
-		rec, _ := s.FinishedRecord(st.id)
+		rec, _ := st.base().lastRun()
 		word := "done"
 		if rec.Reused {
 			word = "reused"
 		}
-		sum := summary(s, st)
-		cmds := st.Commands(s)
-		r.emit(RunEvent{Event: "step", Step: st.id, Number: n, Title: st.title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(s), Commands: cmds},
+		sum := st.Summary()
+		cmds := st.Commands()
+		r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(), Commands: cmds},
 			fmt.Sprintf("✓ %s %s  %s%s", label, durColumn(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
-		if st.id == IDVerify {
-			r.showChecks(st.Result(s))
+		if id == IDVerify {
+			r.showChecks(st.Result())
 		}
 		r.showCommands(cmds)
-		r.stepEnd(st.id, StateDone)
+		r.stepEnd(id, StateDone)
 	}
 	r.byHandHint()
-	ok := s.Complete()
+	ok := p.Complete()
 	if !ok {
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
 		return &ReportedError{Err: ErrIncomplete}
@@ -200,7 +217,7 @@ func Run(ctx context.Context, s *Session, cfg RunConfig) error {
 		files += " (this device's: " + filepath.Join(s.dir, d.Dir) + ")"
 	}
 	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
-		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", s.provisionedThing(s.Device()), files))
+		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
 	return nil
 }
 
@@ -247,7 +264,7 @@ func (r *runner) showCommands(cmds []string) {
 	}
 }
 
-func (r *runner) stepEnd(id ID, st State) {
+func (r *runner) stepEnd(id ID, st StepState) {
 	if r.cfg.OnStepEnd != nil {
 		r.cfg.OnStepEnd(id, st)
 	}
@@ -268,8 +285,10 @@ func (r *runner) askRequired() error {
 		return fmt.Errorf("a new workspace needs %s — pass them, or --yes to accept the defaults (%s)", strings.Join(missing, " and "), strings.Join(defs, ", "))
 	}
 	fields := map[string]Field{}
-	for _, f := range deviceFields(s) {
-		fields["--"+f.Key] = f
+	if dev := r.p.Lookup(IDDeviceCert); dev != nil {
+		for _, f := range dev.Inputs() {
+			fields["--"+f.Key] = f
+		}
 	}
 	for _, flag := range missing {
 		f, ok := fields[flag]
@@ -277,14 +296,14 @@ func (r *runner) askRequired() error {
 			continue
 		}
 		for {
-			v, err := r.cfg.Prompt(f, f.Get(s))
+			v, err := r.cfg.Prompt(f, f.Get())
 			if err != nil {
 				return err
 			}
 			if v == "" {
-				v = f.Get(s)
+				v = f.Get()
 			}
-			if err := f.Set(s, v); err != nil {
+			if err := f.Set(v); err != nil {
 				if r.cfg.Out != nil {
 					fmt.Fprintln(r.cfg.Out, "  ", err)
 				}
@@ -308,7 +327,7 @@ func defaultFor(flag string) string {
 }
 
 // describeTarget names the target in plain words.
-func (s *Session) describeTarget() string {
+func describeTarget(s *Session) string {
 	switch {
 	case s.Options.Target == TargetLocal && s.Options.EndpointURL == "":
 		return "local (embedded AWS IoT Core)"
@@ -326,7 +345,7 @@ func (s *Session) describeTarget() string {
 }
 
 // connectionLine says what Connect reached.
-func (s *Session) connectionLine() string {
+func connectionLine(s *Session) string {
 	line := fmt.Sprintf("connected: account %s, region %s, MQTT %s:%d", s.Account, s.Region, s.Endpoint.Host, s.Endpoint.Port)
 	if s.localURL != "" {
 		line += ", API " + s.localURL
@@ -335,13 +354,6 @@ func (s *Session) connectionLine() string {
 		}
 	}
 	return line
-}
-
-func skipReason(s *Session, st *step) string {
-	if s.CA.Supplied && (st.id == IDCAKey || st.id == IDOpenSSLConf || st.id == IDCACert) {
-		return "your CA " + s.relName(s.CA.CertFile) + " is used"
-	}
-	return "does not apply"
 }
 
 // reusedList names the steps that are done, compactly ("steps 1–8").
@@ -371,17 +383,6 @@ func reusedList(sts []StepStatus) string {
 	return "the results of step(s) " + strings.Join(parts, ", ") + " (done before)"
 }
 
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return "<1ms"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	default:
-		return d.Round(10 * time.Millisecond).String()
-	}
-}
-
 // durColumn is fmtDur right-aligned in a fixed width, so that what follows the duration
 // on the step lines starts in one column.
 func durColumn(d time.Duration) string { return fmt.Sprintf("%*s", durWidth, fmtDur(d)) }
@@ -404,64 +405,3 @@ func Reported(err error) bool {
 }
 
 func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
-
-// summary is the key result of a step on one line.
-func summary(s *Session, st *step) string {
-	d := s.Device()
-	switch st.id {
-	case IDCAKey:
-		return fmt.Sprintf("%s (%s)", "deviceRootCA.key", s.CA.KeyType)
-	case IDOpenSSLConf:
-		return fmt.Sprintf("deviceRootCA_openssl.conf (C=%s, O=%s)", s.Options.CACountry, s.Options.CAOrg)
-	case IDCACert:
-		return "deviceRootCA.pem, CA cert ID " + s.CA.CertID
-	case IDRegCode:
-		return "registration code " + s.RegistrationCode
-	case IDVerifCert:
-		return "verificationCert.crt, CN = registration code"
-	case IDRole:
-		return s.Role.ARN
-	case IDTemplate:
-		t := FileTemplate + " (" + s.Template.Variant
-		if s.Template.PolicyName != "" {
-			t += ", policy " + s.Template.PolicyName
-		}
-		return t + ")"
-	case IDRegisterCA:
-		return "CA " + s.CA.RegisteredID + " ACTIVE, auto-registration on"
-	case IDDeviceCert:
-		return fmt.Sprintf("%s %s, cert ID %s", s.relName(d.CertFile), d.Subject, d.CertID)
-	case IDServerTrust:
-		return "awsRootCA.pem"
-	case IDFirstConnect:
-		if d.FirstConnect == nil {
-			return ""
-		}
-		if d.FirstConnect.Dropped {
-			return "dropped by the broker while provisioning (expected); certificate " + d.FirstConnect.Status
-		}
-		return d.FirstConnect.Outcome
-	case IDVerify:
-		ok := 0
-		n := 0
-		for _, l := range d.Verify {
-			if l.Kind == ResultCheck {
-				n++
-				if l.OK {
-					ok++
-				}
-			}
-		}
-		return fmt.Sprintf("%d/%d checks ✓ (policy %s)", ok, n, strings.Join(shortAll(d.Policies), ", "))
-	case IDUse:
-		if d.Use == nil {
-			return ""
-		}
-		out := fmt.Sprintf("published and received on %s as %s in %s", d.Use.Topic, s.Options.Thing, fmtDur(d.Use.RoundTrip))
-		if d.Use.RefusedTopic != "" && d.Use.Refused {
-			out += "; " + d.Use.RefusedTopic + " refused"
-		}
-		return out
-	}
-	return ""
-}

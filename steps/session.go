@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,82 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
+
+// The workspace's data: what jitpwiz.json holds — the options a user chose and the results
+// of the steps — and how it is opened and saved. The back-ends (Connect, Close) are in
+// connect.go, the workspace lock in lock.go; how options are given (flags, a config file)
+// and checked is in options.go.
+
+// Defaults of a new workspace (the AWS walkthrough's values).
+const (
+	DefaultDir         = "jitp"
+	DefaultTarget      = TargetLocal
+	DefaultLocalRegion = "us-east-2"
+	DefaultThing       = "DemoThing"
+	DefaultCountry     = "IN"
+	DefaultCACountry   = "IN"
+	DefaultCAOrg       = "AMZ"
+	DefaultTemplate    = VariantScoped
+	DefaultPolicyName  = "JITPDevicePolicy"
+	DefaultRoleName    = "JITPRole"
+)
+
+// Targets.
+const (
+	TargetLocal = "local" // the embedded IoT Core, in-process
+	TargetAWS   = "aws"   // real AWS (or any compatible --endpoint-url)
+)
+
+// Template variants: the walkthrough's three, or a template file of your own.
+const (
+	VariantScoped = "scoped"
+	VariantAdmin  = "admin"
+	VariantNamed  = "named"
+	VariantCustom = "custom" // --template FILE
+)
+
+// Options are what a user chooses. Empty strings mean "keep the saved value" (or the default
+// in a new workspace); the session file stores the effective values. Flags, the YAML config
+// file (--config, keys = flag names) and the TUI's fields all fill the same struct.
+type Options struct {
+	Dir         string `json:"-" yaml:"dir"`
+	Target      string `json:"target,omitempty" yaml:"target"`
+	Profile     string `json:"profile,omitempty" yaml:"profile"`
+	Region      string `json:"region,omitempty" yaml:"region"`
+	EndpointURL string `json:"endpointUrl,omitempty" yaml:"endpoint-url"`
+
+	// KeyType is the type of the keys jitpwiz creates (CA, verification, device).
+	KeyType string `json:"keyType,omitempty" yaml:"key"`
+	// CA subject (the OpenSSL conf defaults of step 2).
+	CACountry string `json:"caCountry,omitempty" yaml:"ca-country"`
+	CAOrg     string `json:"caOrg,omitempty" yaml:"ca-org"`
+	// Device subject (step 9): C and CN = thing name are what the templates need.
+	Thing   string `json:"thing,omitempty" yaml:"thing"`
+	Country string `json:"country,omitempty" yaml:"country"`
+	Org     string `json:"org,omitempty" yaml:"org"`
+	OrgUnit string `json:"orgUnit,omitempty" yaml:"ou"`
+	State   string `json:"state,omitempty" yaml:"state"`
+
+	// Template is scoped | admin | named | a template file path.
+	Template   string `json:"template,omitempty" yaml:"template"`
+	PolicyName string `json:"policyName,omitempty" yaml:"policy-name"`
+
+	// Bring your own PKI (never rewritten).
+	CACertFile     string `json:"caCert,omitempty" yaml:"ca-cert"`
+	CAKeyFile      string `json:"caKey,omitempty" yaml:"ca-key"`
+	DeviceCertFile string `json:"deviceCert,omitempty" yaml:"device-cert"`
+	DeviceKeyFile  string `json:"deviceKey,omitempty" yaml:"device-key"`
+
+	// Per-run choices, never saved.
+	ConfigFile   string `json:"-" yaml:"-"`
+	Yes          bool   `json:"-" yaml:"yes"`
+	JSON         bool   `json:"-" yaml:"json"`
+	ForceNewKeys bool   `json:"-" yaml:"force-new-keys"`
+	CreatePolicy bool   `json:"-" yaml:"create-policy"`
+
+	// defaulted lists the required inputs that took their default in a new workspace.
+	defaulted []string
+}
 
 // SessionFile is the name of the session file inside the workspace.
 const SessionFile = "jitpwiz.json"
@@ -58,9 +133,6 @@ type Session struct {
 	// Redo asks for a finished step to run again, with the reason (cleared when it has).
 	Redo map[string]string `json:"redo,omitempty"`
 
-	// Report, when set, receives progress events from a running step. Not persisted.
-	Report func(Event) `json:"-"`
-
 	dir    string
 	client aws.Client
 	// localURL is the embedded IoT Core's control-plane URL while it runs.
@@ -76,11 +148,15 @@ type Session struct {
 	now            func() time.Time
 	// ran records the steps run by this process (finished key → true).
 	ran map[string]bool
-	// ca is the loaded signing CA (cert + key), cached after step 3 or LoadCA.
+	// ca is the loaded signing CA (cert + key), cached after step 3 or loadCA.
 	ca *pki.CA
-	// wiz holds the wizard's pending bring-your-own choices (choices.go); never saved.
-	wiz wizardChoices
+	// notices are what Connect has to tell once (e.g. that the local IoT Core's state was
+	// migrated); the runner prints them after the connection line.
+	notices []string
 }
+
+// AWSDataPort is the MQTT-over-TLS port of AWS IoT Core.
+const AWSDataPort = 8883
 
 // Endpoint is the MQTT endpoint of the data plane.
 type Endpoint struct {
@@ -147,6 +223,9 @@ type Device struct {
 	SubjectOptions *SubjectOptions `json:"subjectOptions,omitempty"`
 	CertID         string          `json:"certId,omitempty"`
 	CertARN        string          `json:"certArn,omitempty"`
+	// ProvisionedThing is the thing the registered template makes for this certificate
+	// (its CN with the walkthrough's templates), as step 11 worked it out.
+	ProvisionedThing string `json:"provisionedThing,omitempty"`
 
 	FirstConnect *FirstConnectResult `json:"firstConnect,omitempty"`
 	Verify       []ResultLine        `json:"verify,omitempty"`
@@ -197,6 +276,40 @@ type Backend interface {
 	Close() error
 }
 
+// ResultKind tells the view how to show a result line.
+type ResultKind string
+
+const (
+	ResultFile     ResultKind = "file"     // a path written or reused
+	ResultValue    ResultKind = "value"    // an ID, ARN, code, duration
+	ResultCheck    ResultKind = "check"    // an evidence line: OK true = ✓, false = ✗
+	ResultNote     ResultKind = "note"     // plain words (e.g. "the drop is expected")
+	ResultDocument ResultKind = "document" // a multi-line document (policy, template, conf)
+)
+
+// ResultLine is one line of a step's result.
+type ResultLine struct {
+	Kind  ResultKind `json:"kind"`
+	Label string     `json:"label,omitempty"`
+	Value string     `json:"value,omitempty"`
+	OK    bool       `json:"ok"`
+}
+
+// fileLine is a ResultLine for a file.
+func fileLine(label, path string) ResultLine {
+	return ResultLine{Kind: ResultFile, Label: label, Value: path, OK: true}
+}
+
+func valueLine(label, v string) ResultLine {
+	return ResultLine{Kind: ResultValue, Label: label, Value: v, OK: true}
+}
+
+func noteLine(v string) ResultLine { return ResultLine{Kind: ResultNote, Value: v, OK: true} }
+
+func checkLine(label, evidence string, ok bool) ResultLine {
+	return ResultLine{Kind: ResultCheck, Label: label, Value: evidence, OK: ok}
+}
+
 // Dir is the workspace directory.
 func (s *Session) Dir() string { return s.dir }
 
@@ -212,9 +325,6 @@ func (s *Session) Path(name string) string {
 // Client is the cloud client; nil until Connect.
 func (s *Session) Client() aws.Client { return s.client }
 
-// SetClient installs a cloud client (tests, or a caller that built its own).
-func (s *Session) SetClient(c aws.Client) { s.client = c }
-
 // Now is the session clock.
 func (s *Session) Now() time.Time {
 	if s.now != nil {
@@ -222,9 +332,6 @@ func (s *Session) Now() time.Time {
 	}
 	return time.Now()
 }
-
-// Thing is the current thing name.
-func (s *Session) Thing() string { return s.Options.Thing }
 
 // Device returns the current thing's device record. A thing without a record yet gets a
 // fresh one (not stored until step 9 keeps it) with its file layout.
@@ -345,7 +452,7 @@ func Open(o Options) (*Session, error) {
 	}
 	eff := saved.overlay(o)
 	eff.Dir = dir
-	if err := eff.resolve(s.isNew()); err != nil {
+	if err := eff.resolve(s.IsNew()); err != nil {
 		return nil, err
 	}
 	if err := eff.Validate(); err != nil {
@@ -389,11 +496,8 @@ func (s *Session) sanitize() {
 	}
 }
 
-// isNew reports that no step of this workspace has finished yet.
-func (s *Session) isNew() bool { return len(s.Finished) == 0 }
-
 // IsNew reports a workspace with no finished step (a new or empty one).
-func (s *Session) IsNew() bool { return s.isNew() }
+func (s *Session) IsNew() bool { return len(s.Finished) == 0 }
 
 // Save writes the session atomically to <workspace>/jitpwiz.json (0600), creating the
 // workspace (0700) if needed.
@@ -410,95 +514,13 @@ func (s *Session) Save() error {
 	return pki.WriteFile(filepath.Join(s.dir, SessionFile), b, pki.KeyMode, true)
 }
 
-// Close stops the back-ends started by Connect. The session stays usable for reading.
-func (s *Session) Close() error {
-	var err error
-	if s.backend != nil {
-		err = s.backend.Close()
-		s.backend = nil
+// relName shows path relative to the workspace when it is inside it.
+func (s *Session) relName(p string) string {
+	if !filepath.IsAbs(p) {
+		return p
 	}
-	s.client = nil
-	s.unlockWorkspace() // the workspace lock Connect took (lock.go)
-	return err
-}
-
-// finishedKey is the Finished key of step st for the current thing.
-func (s *Session) finishedKey(st *step) string {
-	if st.perDevice {
-		return string(st.id) + "@" + s.Options.Thing
+	if r, err := filepath.Rel(s.dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
 	}
-	return string(st.id)
-}
-
-// markFinished records st as finished with its current inputs.
-func (s *Session) markFinished(st *step, started time.Time, reused bool) {
-	if s.Finished == nil {
-		s.Finished = map[string]Finished{}
-	}
-	if s.ran == nil {
-		s.ran = map[string]bool{}
-	}
-	s.ran[s.finishedKey(st)] = true
-	s.Finished[s.finishedKey(st)] = Finished{
-		At:       s.Now().UTC(),
-		Duration: s.Now().Sub(started),
-		Inputs:   st.currentInputs(s),
-		Reused:   reused,
-	}
-	delete(s.Failures, s.finishedKey(st))
-	delete(s.Redo, s.finishedKey(st))
-}
-
-// requestRedo makes st (for the current thing) run again on the next run, saying why.
-func (s *Session) requestRedo(st *step, reason string) {
-	if s.Redo == nil {
-		s.Redo = map[string]string{}
-	}
-	s.Redo[s.finishedKey(st)] = reason
-}
-
-// FinishedRecord returns the finished record of step id for the current thing.
-func (s *Session) FinishedRecord(id ID) (Finished, bool) {
-	st := lookup(id)
-	if st == nil {
-		return Finished{}, false
-	}
-	f, ok := s.Finished[s.finishedKey(st)]
-	return f, ok
-}
-
-// fail records a step failure.
-func (s *Session) fail(st *step, err error) {
-	if s.Failures == nil {
-		s.Failures = map[string]string{}
-	}
-	s.Failures[s.finishedKey(st)] = err.Error()
-}
-
-// requireClient returns the cloud client or an error saying Connect is needed.
-func (s *Session) requireClient() (aws.Client, error) {
-	if s.client == nil {
-		return nil, errors.New("not connected to AWS IoT — this step needs the cloud back-end (Session.Connect)")
-	}
-	return s.client, nil
-}
-
-// checkContext returns ctx's error in plain words.
-func checkContext(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cancelled: %w", err)
-	}
-	return nil
-}
-
-// report sends an event if anyone listens.
-func (s *Session) report(e Event) {
-	if s != nil && s.Report != nil {
-		s.Report(e)
-	}
-}
-
-// reportf reports a plain progress message for step id.
-func (s *Session) reportf(id ID, format string, args ...any) {
-	s.report(Event{Step: id, Message: fmt.Sprintf(format, args...)})
+	return p
 }

@@ -11,21 +11,9 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/spf13/pflag"
 )
-
-// needTool skips when a tool is missing, except in CI where it must be there.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 func openT(t *testing.T, o Options) *Session {
 	t.Helper()
@@ -38,10 +26,21 @@ func openT(t *testing.T, o Options) *Session {
 
 func runStep(t *testing.T, s *Session, id ID) {
 	t.Helper()
-	if err := Lookup(id).Run(context.Background(), s); err != nil {
+	runStepReporting(t, s, id, nil)
+}
+
+// runStepReporting runs step id of the workspace's plan, its progress going to report.
+func runStepReporting(t *testing.T, s *Session, id ID, report func(Event)) {
+	t.Helper()
+	st := NewPlan(s).Lookup(id)
+	st.base().onEvent = report
+	if err := st.Run(context.Background()); err != nil {
 		t.Fatalf("step %s: %v", id, err)
 	}
 }
+
+// status is step id's state in the workspace.
+func status(s *Session, id ID) StepStatus { return NewPlan(s).Status(id) }
 
 func TestOpenBadInputWritesNothing(t *testing.T) {
 	t.Parallel()
@@ -171,15 +170,15 @@ func TestSessionFileHasNoKeyMaterial(t *testing.T) {
 
 func TestCAStepsResumeAndInvalidate(t *testing.T) {
 	t.Parallel()
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	s := openT(t, Options{Dir: dir, Yes: true})
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
-		if st := s.Status(id); st.State != StateTodo {
+		if st := status(s, id); st.State != StatePending {
 			t.Fatalf("%s before running: %s", id, st.State)
 		}
 		runStep(t, s, id)
-		if st := s.Status(id); st.State != StateDone {
+		if st := status(s, id); st.State != StateDone {
 			t.Fatalf("%s after running: %s (%s)", id, st.State, st.Reason)
 		}
 	}
@@ -194,23 +193,23 @@ func TestCAStepsResumeAndInvalidate(t *testing.T) {
 	// Reopen: everything is done.
 	s2 := openT(t, Options{Dir: dir})
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
-		if st := s2.Status(id); st.State != StateDone {
+		if st := status(s2, id); st.State != StateDone {
 			t.Fatalf("after reopen %s: %s (%s)", id, st.State, st.Reason)
 		}
 	}
 	// A new CA country redoes the conf and the CA cert, not the key, and says why.
 	s3 := openT(t, Options{Dir: dir, CACountry: "US"})
-	if st := s3.Status(IDCAKey); st.State != StateDone {
+	if st := status(s3, IDCAKey); st.State != StateDone {
 		t.Errorf("ca-key after a CA country change: %s", st.State)
 	}
-	st := s3.Status(IDOpenSSLConf)
+	st := status(s3, IDOpenSSLConf)
 	if st.State != StateRedo || !strings.Contains(st.Reason, "CA country changed: IN → US") {
 		t.Errorf("openssl-conf: %s %q", st.State, st.Reason)
 	}
-	if st := s3.Status(IDCACert); st.State != StateRedo {
+	if st := status(s3, IDCACert); st.State != StateRedo {
 		t.Errorf("ca-cert: %s", st.State)
 	}
-	if st := s3.Status(IDVerifCert); st.State != StateTodo {
+	if st := status(s3, IDVerifCert); st.State != StatePending {
 		t.Errorf("verification cert: %s", st.State)
 	}
 	runStep(t, s3, IDOpenSSLConf)
@@ -225,12 +224,11 @@ func TestCAStepsResumeAndInvalidate(t *testing.T) {
 
 	// Another key type never replaces an existing key: --key applies to new keys.
 	s4 := openT(t, Options{Dir: dir, KeyType: "ec256"})
-	if st := s4.Status(IDCAKey); st.State != StateDone {
+	if st := status(s4, IDCAKey); st.State != StateDone {
 		t.Fatalf("ca-key with another --key: %s %q", st.State, st.Reason)
 	}
 	var notes []string
-	s4.Report = func(e Event) { notes = append(notes, e.Message) }
-	runStep(t, s4, IDCAKey)
+	runStepReporting(t, s4, IDCAKey, func(e Event) { notes = append(notes, e.Message) })
 	key3, _ := os.ReadFile(filepath.Join(dir, pki.FileCAKey))
 	if string(key1) != string(key3) {
 		t.Fatal("the CA key changed without --force-new-keys")
@@ -240,14 +238,14 @@ func TestCAStepsResumeAndInvalidate(t *testing.T) {
 	}
 	// With --force-new-keys it is replaced, and the CA cert depends on the new key.
 	s5 := openT(t, Options{Dir: dir, KeyType: "ec256", ForceNewKeys: true})
-	if st := s5.Status(IDCAKey); st.State != StateRedo || !strings.Contains(st.Reason, "--force-new-keys") {
+	if st := status(s5, IDCAKey); st.State != StateRedo || !strings.Contains(st.Reason, "--force-new-keys") {
 		t.Fatalf("ca-key with --force-new-keys: %s %q", st.State, st.Reason)
 	}
 	runStep(t, s5, IDCAKey)
-	if st := s5.Status(IDCAKey); st.State != StateDone {
+	if st := status(s5, IDCAKey); st.State != StateDone {
 		t.Errorf("ca-key after replacing: %s %q", st.State, st.Reason)
 	}
-	if st := s5.Status(IDCACert); st.State != StateRedo || !strings.Contains(st.Reason, "CA key changed") {
+	if st := status(s5, IDCACert); st.State != StateRedo || !strings.Contains(st.Reason, "CA key changed") {
 		t.Errorf("ca-cert after a new key: %s %q", st.State, st.Reason)
 	}
 	k, err := pki.LoadKeyFile(filepath.Join(dir, pki.FileCAKey))
@@ -262,14 +260,14 @@ func TestCAStepsResumeAndInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	s6 := openT(t, Options{Dir: dir})
-	if st := s6.Status(IDCAKey); st.State != StateRedo || !strings.Contains(st.Reason, "CA key file changed") {
+	if st := status(s6, IDCAKey); st.State != StateRedo || !strings.Contains(st.Reason, "CA key file changed") {
 		t.Errorf("replaced key file: %s %q", st.State, st.Reason)
 	}
 }
 
 func TestDeviceCertLayoutAndCountryChange(t *testing.T) {
 	t.Parallel()
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	s := openT(t, Options{Dir: dir, Yes: true})
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDDeviceCert} {
@@ -293,11 +291,11 @@ func TestDeviceCertLayoutAndCountryChange(t *testing.T) {
 	// New country: only the device cert runs again, with the same key.
 	s2 := openT(t, Options{Dir: dir, Country: "US"})
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert} {
-		if st := s2.Status(id); st.State != StateDone {
+		if st := status(s2, id); st.State != StateDone {
 			t.Errorf("%s after a device country change: %s", id, st.State)
 		}
 	}
-	st := s2.Status(IDDeviceCert)
+	st := status(s2, IDDeviceCert)
 	if st.State != StateRedo || st.Reason != "country changed: IN → US" {
 		t.Fatalf("device-cert: %s %q", st.State, st.Reason)
 	}
@@ -312,7 +310,7 @@ func TestDeviceCertLayoutAndCountryChange(t *testing.T) {
 
 	// A second thing gets its own files under devices/<thing>/; the first one's stay.
 	s3 := openT(t, Options{Dir: dir, Thing: "Second"})
-	if st := s3.Status(IDDeviceCert); st.State != StateTodo {
+	if st := status(s3, IDDeviceCert); st.State != StatePending {
 		t.Fatalf("second thing device-cert: %s", st.State)
 	}
 	runStep(t, s3, IDDeviceCert)
@@ -336,7 +334,7 @@ func TestDeviceCertLayoutAndCountryChange(t *testing.T) {
 func TestParseIDAndPlanOrder(t *testing.T) {
 	t.Parallel()
 	want := []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDRegCode, IDVerifCert, IDRole, IDTemplate, IDRegisterCA, IDDeviceCert, IDServerTrust, IDFirstConnect, IDVerify, IDUse}
-	p := Plan()
+	p := NewPlan(&Session{}).Steps()
 	if len(p) != len(want) {
 		t.Fatalf("plan has %d steps", len(p))
 	}
@@ -364,7 +362,7 @@ func TestRunRequiredInputs(t *testing.T) {
 	// No terminal, no --yes: the error names the flags and the defaults; nothing is written.
 	dir := filepath.Join(t.TempDir(), "ws")
 	s := openT(t, Options{Dir: dir})
-	err := Run(context.Background(), s, RunConfig{})
+	err := NewPlan(s).Run(context.Background(), RunConfig{})
 	if err == nil || !strings.Contains(err.Error(), "--thing") || !strings.Contains(err.Error(), "--country") || !strings.Contains(err.Error(), "--yes") {
 		t.Fatalf("want an error naming --thing, --country and --yes, got %v", err)
 	}
@@ -380,7 +378,7 @@ func TestRunRequiredInputs(t *testing.T) {
 	s = openT(t, Options{Dir: dir})
 	answers := map[string][]string{"thing": {"bad name", "Asked-1"}, "country": {""}}
 	var asked []string
-	r := &runner{s: s, cfg: RunConfig{Out: &strings.Builder{}, Prompt: func(f Field, cur string) (string, error) {
+	r := &runner{p: NewPlan(s), s: s, cfg: RunConfig{Out: &strings.Builder{}, Prompt: func(f Field, cur string) (string, error) {
 		asked = append(asked, f.Key+"="+cur)
 		a := answers[f.Key][0]
 		answers[f.Key] = answers[f.Key][1:]
@@ -439,13 +437,14 @@ func TestPrimaryThingIsTheFirstCertified(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := openT(t, Options{Dir: dir, Yes: true})
-	st := Lookup(IDDeviceCert)
-	_ = st.Inputs(s)
-	_ = st.Commands(s)
-	_ = s.Statuses()
-	for _, f := range st.Inputs(s) {
+	p := NewPlan(s)
+	st := p.Lookup(IDDeviceCert)
+	_ = st.Inputs()
+	_ = st.Commands()
+	_ = p.Statuses()
+	for _, f := range st.Inputs() {
 		if f.Key == "thing" {
-			if err := f.Set(s, "Mine"); err != nil {
+			if err := f.Set("Mine"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -486,14 +485,15 @@ func BenchmarkStatuses(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	p := NewPlan(s)
 	for _, id := range []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDDeviceCert} {
-		if err := Lookup(id).Run(context.Background(), s); err != nil {
+		if err := p.Lookup(id).Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_ = s.Statuses()
+		_ = p.Statuses()
 	}
 }
 
@@ -538,9 +538,9 @@ func TestCreatePolicyOnlyWithNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range templateFields(s) {
+	for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
 		if f.Key == "template" {
-			if err := f.Set(s, VariantScoped); err != nil {
+			if err := f.Set(VariantScoped); err != nil {
 				t.Fatalf("switching named → scoped: %v", err)
 			}
 		}

@@ -23,7 +23,7 @@ func TestTemplateInputsFollowVariant(t *testing.T) {
 			t.Fatalf("%s: %v", c.template, err)
 		}
 		keys := map[string]bool{}
-		for _, f := range Lookup(IDTemplate).Inputs(s) {
+		for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
 			keys[f.Key] = true
 		}
 		if !keys["template"] {
@@ -33,15 +33,15 @@ func TestTemplateInputsFollowVariant(t *testing.T) {
 			t.Errorf("%s: policy-name/create-policy shown = %v/%v, want %v", c.template, keys["policy-name"], keys["create-policy"], c.wantPolicy)
 		}
 		// choosing another variant through the field changes what is shown
-		for _, f := range Lookup(IDTemplate).Inputs(s) {
+		for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
 			if f.Key == "template" {
-				if err := f.Set(s, VariantNamed); err != nil {
+				if err := f.Set(VariantNamed); err != nil {
 					t.Fatalf("%s: set named: %v", c.template, err)
 				}
 			}
 		}
 		shown := false
-		for _, f := range Lookup(IDTemplate).Inputs(s) {
+		for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
 			shown = shown || f.Key == "policy-name"
 		}
 		if !shown {

@@ -14,6 +14,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -70,7 +71,7 @@ func chooseExistingCA(t *testing.T, d *driver, certFile, keyFile string) {
 
 func opensslVerifies(t *testing.T, caFile, certFile string) {
 	t.Helper()
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	out, err := exec.Command(openssl, "verify", "-CAfile", caFile, certFile).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ": OK") {
 		t.Fatalf("openssl verify -CAfile %s %s: %v\n%s", caFile, certFile, err, out)
@@ -91,7 +92,7 @@ func TestWizardExistingCA(t *testing.T) {
 	d := drive(t, realWizard(s, nil), 120, 40)
 	chooseExistingCA(t, d, caCert, caKey)
 	enterThrough(t, d, "")
-	if !d.m.Finished() || !s.Complete() {
+	if !d.m.Finished() || !steps.NewPlan(s).Complete() {
 		t.Fatalf("not finished:\n%s", d.screen())
 	}
 	if !s.CA.Supplied || s.CA.CertID != ca.ID() {
@@ -165,8 +166,8 @@ func TestWizardTemplateFileAndExistingDevice(t *testing.T) {
 	if !strings.Contains(scr, "(●) load a file") || !strings.Contains(scr, "templateBody (custom)") {
 		t.Fatalf("the template file is not chosen and previewed:\n%s", scr)
 	}
-	if len(d.m.ActiveModel().Invalid()) > 0 {
-		t.Fatalf("inputs invalid: %v\n%s", d.m.ActiveModel().Invalid(), scr)
+	if len(d.m.Active().Invalid()) > 0 {
+		t.Fatalf("inputs invalid: %v\n%s", d.m.Active().Invalid(), scr)
 	}
 	enterThrough(t, d, steps.IDTemplate)
 	if s.Template.Variant != steps.VariantCustom || s.Template.Source != tmpl {
@@ -182,7 +183,7 @@ func TestWizardTemplateFileAndExistingDevice(t *testing.T) {
 		t.Fatalf("existing device: path inputs instead of the subject expected:\n%s", scr)
 	}
 	d.press("tab", devCert, "tab", devKey)
-	if bad := d.m.ActiveModel().Invalid(); len(bad) > 0 || s.Options.Thing != "Byo-Device-1" {
+	if bad := d.m.Active().Invalid(); len(bad) > 0 || s.Options.Thing != "Byo-Device-1" {
 		t.Fatalf("device files: errors %v, thing %q\n%s", bad, s.Options.Thing, d.screen())
 	}
 	enterThrough(t, d, steps.IDDeviceCert)
@@ -193,7 +194,7 @@ func TestWizardTemplateFileAndExistingDevice(t *testing.T) {
 		t.Fatalf("device record %+v", dev)
 	}
 	enterThrough(t, d, "")
-	if !d.m.Finished() || !s.Complete() {
+	if !d.m.Finished() || !steps.NewPlan(s).Complete() {
 		t.Fatalf("not finished:\n%s", d.screen())
 	}
 	th, err := s.Client().DescribeThing(context.Background(), "dev-Byo-Device-1")
@@ -237,19 +238,19 @@ func TestWizardBadPathsRefuse(t *testing.T) {
 	} {
 		clear()
 		d.press(c.path)
-		if scr, msg := d.screen(), d.m.ActiveModel().Invalid()["ca-cert"]; !strings.Contains(scr, "✗ CA certificate file") || !strings.Contains(msg, c.want) {
+		if scr, msg := d.screen(), d.m.Active().Invalid()["ca-cert"]; !strings.Contains(scr, "✗ CA certificate file") || !strings.Contains(msg, c.want) {
 			t.Fatalf("typing %s: no inline error %q (%q):\n%s", c.path, c.want, msg, scr)
 		}
 		d.press("enter")
 		d.send(steps.NextMsg{From: steps.IDCAKey})
-		if d.m.Active().ID() != steps.IDCAKey || d.m.ActiveModel().Phase() != steps.PhaseEdit {
+		if d.m.Active().ID() != steps.IDCAKey || d.m.Active().State() != steps.StateEditing {
 			t.Fatalf("left or ran step 1 with a bad path:\n%s", d.screen())
 		}
 	}
 	// a good certificate but the key left empty: still refused
 	clear()
 	d.press(caCert, "enter")
-	if _, bad := d.m.ActiveModel().Invalid()["ca-key"]; !bad || d.m.Active().ID() != steps.IDCAKey {
+	if _, bad := d.m.Active().Invalid()["ca-key"]; !bad || d.m.Active().ID() != steps.IDCAKey {
 		t.Fatalf("empty key path accepted:\n%s", d.screen())
 	}
 	if !strings.Contains(d.screen(), "✗ CA private key file: empty") {

@@ -55,7 +55,7 @@ func TestGoldenErrorBanner(t *testing.T) {
 	w := newWorld()
 	plan := []steps.Step{
 		&testStep{id: "one", title: "First step", w: w},
-		&testStep{id: "reg", title: "Register CA", w: w, run: func(context.Context, *steps.Session) error {
+		&testStep{id: "reg", title: "Register CA", w: w, run: func(context.Context, func(steps.Event)) error {
 			return &aws.Error{Kind: aws.KindCertificateValidation, Op: "RegisterCACertificate",
 				Cause: "the verification certificate's Common Name is not this account's registration code",
 				Fix:   "go back to step 5 and issue the verification certificate again with the current code"}
@@ -81,10 +81,10 @@ func TestGoldenRunning(t *testing.T) {
 	w := newWorld()
 	release := make(chan struct{})
 	defer close(release)
-	plan := []steps.Step{&testStep{id: "poll", title: "First connect", w: w, run: func(ctx context.Context, s *steps.Session) error {
-		s.Report(steps.Event{Message: "connected; publishing to foo/bar"})
-		s.Report(steps.Event{Line: &steps.ResultLine{Kind: steps.ResultCheck, Label: "connection dropped by the broker (expected)", OK: true}})
-		s.Report(steps.Event{Message: "certificate status PENDING_ACTIVATION"})
+	plan := []steps.Step{&testStep{id: "poll", title: "First connect", w: w, run: func(ctx context.Context, report func(steps.Event)) error {
+		report(steps.Event{Message: "connected; publishing to foo/bar"})
+		report(steps.Event{Line: &steps.ResultLine{Kind: steps.ResultCheck, Label: "connection dropped by the broker (expected)", OK: true}})
+		report(steps.Event{Message: "certificate status PENDING_ACTIVATION"})
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -124,8 +124,9 @@ func TestGoldenTemplatePreview(t *testing.T) {
 	s.Region, s.Account = "us-east-2", "123456789012"
 	s.Role.ARN = "arn:aws:iam::123456789012:role/JITPRole"
 	m := realWizard(s, nil)
-	m.plan, m.models = m.plan[6:7], m.models[6:7] // the template step alone
+	m.plan = m.plan[6:7] // the template step alone
 	m.active = 0
+	m.plan[0].Show()
 	if m.Active().ID() != steps.IDTemplate {
 		t.Fatalf("step 7 is %s", m.Active().ID())
 	}
@@ -166,7 +167,7 @@ func TestGoldenQuitConfirm(t *testing.T) {
 	w := newWorld()
 	release := make(chan struct{})
 	defer close(release)
-	plan := []steps.Step{&testStep{id: "reg", title: "Register CA", w: w, run: func(ctx context.Context, s *steps.Session) error {
+	plan := []steps.Step{&testStep{id: "reg", title: "Register CA", w: w, run: func(ctx context.Context, report func(steps.Event)) error {
 		select {
 		case <-release:
 		case <-ctx.Done():

@@ -1,7 +1,7 @@
-// Package ui is the bubbletea shell of the wizard: the root model routes between the step models
-// of steps/, draws the sidebar with every step's state, the content pane, the footer help and the
-// quit confirmation. It never performs a step itself: the step models call the same Step.Run the
-// headless runner calls.
+// Package ui is the bubbletea shell of the wizard: the root model routes between the steps of
+// the plan (each is its own model), drives their state (Show, Leave, Sync), draws the sidebar
+// from it, the content pane, the footer help and the quit confirmation. It never performs a step
+// itself: the steps call the same Step.Run the headless runner calls.
 package ui
 
 import (
@@ -31,8 +31,7 @@ const (
 // Options configure the wizard.
 type Options struct {
 	Ctx      context.Context // parent context; the wizard cancels its own child on quit
-	Session  *steps.Session
-	Plan     []steps.Step
+	Plan     *steps.Plan
 	Renderer *lipgloss.Renderer // decides colour support; nil: lipgloss default
 	Keys     *theme.KeyMap      // nil: theme.DefaultKeyMap()
 	Spinner  spinner.Spinner    // zero: spinner.Dot
@@ -40,7 +39,7 @@ type Options struct {
 	ShowPath func(path string) string
 	Header   string // e.g. "target local · workspace ./jitp"
 	Log      *log.Logger
-	// Display rewrites run-specific text before layout (see steps.Common.Display).
+	// Display rewrites run-specific text before layout (see steps.Shared.Display).
 	Display func(string) string
 }
 
@@ -52,10 +51,9 @@ const cancelGrace = 5 * time.Second
 
 // Model is the root model.
 type Model struct {
-	c      *steps.Common
+	c      *steps.Shared
 	cancel context.CancelFunc
 	plan   []steps.Step
-	models []*steps.Model
 	active int
 
 	width, height int
@@ -67,9 +65,8 @@ type Model struct {
 	finished      bool
 	notice        string
 	header        string
-	lastPhase     steps.Phase
-	states        []stepState // sidebar states, recomputed only while no step runs
-	toBottom      bool        // scroll the content to its end at the next sync
+	lastState     steps.StepState
+	toBottom      bool // scroll the content to its end at the next sync
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -91,14 +88,12 @@ func New(o Options) *Model {
 			o.Spinner = spinner.Line
 		}
 	}
-	c := &steps.Common{
-		Ctx: ctx, Session: o.Session, Styles: &styles, Keys: keys,
+	c := &steps.Shared{
+		Ctx: ctx, Styles: &styles, Keys: keys,
 		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log, Display: o.Display,
 	}
-	m := &Model{c: c, cancel: cancel, plan: o.Plan, header: o.Header}
-	for _, st := range o.Plan {
-		m.models = append(m.models, steps.NewModel(c, st))
-	}
+	o.Plan.Attach(c)
+	m := &Model{c: c, cancel: cancel, plan: o.Plan.Steps(), header: o.Header, active: -1}
 	m.help = help.New()
 	m.help.Styles.ShortKey = styles.Footer.Bold(true)
 	m.help.Styles.ShortDesc = styles.Footer
@@ -111,11 +106,10 @@ func New(o Options) *Model {
 		PageDown: key.NewBinding(key.WithKeys("pgdown")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup")),
 	}
-	m.active = m.resumeIndex()
-	if m.active >= 0 {
-		m.lastPhase = m.models[m.active].Phase()
+	if i := m.resumeIndex(); i >= 0 {
+		m.show(i)
 	}
-	m.refreshStates()
+	m.syncSteps()
 	return m
 }
 
@@ -123,13 +117,14 @@ func New(o Options) *Model {
 func (m *Model) resumeIndex() int {
 	last := -1
 	for i, st := range m.plan {
-		if st.Skip(m.c.Session) {
+		switch st.Status().State {
+		case steps.StateSkipped:
+			continue
+		case steps.StateDone:
+			last = i
 			continue
 		}
-		last = i
-		if !st.Done(m.c.Session) {
-			return i
-		}
+		return i
 	}
 	return last
 }
@@ -142,21 +137,13 @@ func (m *Model) Active() steps.Step {
 	return m.plan[m.active]
 }
 
-// ActiveModel returns the model of the step shown now.
-func (m *Model) ActiveModel() *steps.Model {
-	if m.active < 0 {
-		return nil
-	}
-	return m.models[m.active]
-}
-
 // Finished reports that the last step is done and the user continued past it.
 func (m *Model) Finished() bool { return m.finished }
 
 // Busy reports that a step's action is running.
 func (m *Model) Busy() bool {
-	for _, sm := range m.models {
-		if sm.Busy() {
+	for _, st := range m.plan {
+		if st.State() == steps.StateRunning {
 			return true
 		}
 	}
@@ -169,7 +156,7 @@ func (m *Model) Init() tea.Cmd { return nil }
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
-	m.refreshStates()
+	m.syncSteps()
 	m.leaveSkipped()
 	if l := m.layout(); !l.tooSmall && (l.contentW != m.vp.Width || l.bodyH != m.vp.Height) {
 		m.resize() // the footer grew or shrank (help, notice, quit question)
@@ -198,12 +185,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.c.Logf("quitting although a step did not stop in %s", cancelGrace)
 		return tea.Quit
 	}
-	// Everything else (run progress, spinner ticks, copy results) goes to every step model;
-	// each ignores what is not its own.
+	// Everything else (run progress, spinner ticks, copy results) goes to every step; each
+	// ignores what is not its own.
 	var cmds []tea.Cmd
-	for i, sm := range m.models {
+	for i, st := range m.plan {
 		var cmd tea.Cmd
-		m.models[i], cmd = sm.Update(msg)
+		m.plan[i], cmd = st.Update(msg)
 		cmds = append(cmds, cmd)
 	}
 	return tea.Batch(cmds...)
@@ -232,7 +219,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	cur := m.ActiveModel()
+	cur := m.Active()
 	typing := cur != nil && cur.Typing()
 	// While a text input has focus, printable keys are text; only ctrl+c stays a shortcut.
 	if typing && msg.Type != tea.KeyCtrlC && (msg.Type == tea.KeyRunes || msg.Type == tea.KeySpace) {
@@ -252,10 +239,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		var cmd tea.Cmd
 		m.vp, cmd = m.vp.Update(msg)
 		return cmd
-	case cur != nil && cur.Phase() != steps.PhaseEdit && key.Matches(msg, k.Up):
+	case cur != nil && cur.State() != steps.StateEditing && key.Matches(msg, k.Up):
 		m.vp.ScrollUp(1) // no input to move in: arrows scroll the content
 		return nil
-	case cur != nil && cur.Phase() != steps.PhaseEdit && key.Matches(msg, k.Down):
+	case cur != nil && cur.State() != steps.StateEditing && key.Matches(msg, k.Down):
 		m.vp.ScrollDown(1)
 		return nil
 	}
@@ -272,12 +259,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (m *Model) forward(msg tea.Msg) tea.Cmd {
-	cur := m.ActiveModel()
+	cur := m.Active()
 	if cur == nil {
 		return nil
 	}
 	var cmd tea.Cmd
-	m.models[m.active], cmd = cur.Update(msg)
+	m.plan[m.active], cmd = cur.Update(msg)
 	return cmd
 }
 
@@ -296,20 +283,20 @@ func (m *Model) quit() tea.Cmd {
 // next moves to the next applicable step; it refuses while busy or when the step is not done
 // or reports invalid inputs.
 func (m *Model) next(from steps.ID) tea.Cmd {
-	cur := m.ActiveModel()
-	if cur == nil || m.Busy() || from != cur.Step().ID() {
+	cur := m.Active()
+	if cur == nil || m.Busy() || from != cur.ID() {
 		return nil
 	}
 	if bad := cur.Invalid(); len(bad) > 0 {
 		m.notice = "Fix the highlighted input first."
 		return nil
 	}
-	if cur.Phase() != steps.PhaseDone {
+	if cur.State() != steps.StateDone {
 		m.notice = "Run this step first (enter)."
 		return nil
 	}
 	for i := m.active + 1; i < len(m.plan); i++ {
-		if m.plan[i].Skip(m.c.Session) {
+		if m.plan[i].Skip() != "" {
 			continue
 		}
 		return m.show(i)
@@ -325,7 +312,7 @@ func (m *Model) prev() tea.Cmd {
 	}
 	m.finished = false
 	for i := m.active - 1; i >= 0; i-- {
-		if m.plan[i].Skip(m.c.Session) {
+		if m.plan[i].Skip() != "" {
 			continue
 		}
 		return m.show(i)
@@ -337,20 +324,20 @@ func (m *Model) prev() tea.Cmd {
 // user chose to bring an existing CA on the CA key step): the first applicable step after it,
 // else before it.
 func (m *Model) leaveSkipped() {
-	if m.active < 0 || m.Busy() || m.state(m.active) != stateSkipped {
+	if m.active < 0 || m.Busy() || m.plan[m.active].State() != steps.StateSkipped {
 		return
 	}
 	for i := m.active + 1; i < len(m.plan); i++ {
-		if m.state(i) != stateSkipped {
+		if m.plan[i].State() != steps.StateSkipped {
 			m.show(i)
-			m.refreshStates()
+			m.syncSteps()
 			return
 		}
 	}
 	for i := m.active - 1; i >= 0; i-- {
-		if m.state(i) != stateSkipped {
+		if m.plan[i].State() != steps.StateSkipped {
 			m.show(i)
-			m.refreshStates()
+			m.syncSteps()
 			return
 		}
 	}
@@ -363,7 +350,7 @@ func (m *Model) gotoStep(id steps.ID) tea.Cmd {
 	}
 	for i, st := range m.plan {
 		if st.ID() == id {
-			if st.Skip(m.c.Session) || i > m.resumeIndex() {
+			if st.Skip() != "" || i > m.resumeIndex() {
 				m.notice = fmt.Sprintf("%s is not available yet.", st.Title())
 				return nil
 			}
@@ -374,10 +361,14 @@ func (m *Model) gotoStep(id steps.ID) tea.Cmd {
 	return nil
 }
 
+// show makes step i the active one: the step shown before leaves, step i is shown.
 func (m *Model) show(i int) tea.Cmd {
+	if m.active >= 0 && m.active != i {
+		m.plan[m.active].Leave()
+	}
 	m.active = i
-	m.models[i].Refresh()
-	m.lastPhase = m.models[i].Phase()
+	m.plan[i].Show()
+	m.lastState = m.plan[i].State()
 	m.vp.GotoTop()
 	return nil
 }
@@ -385,7 +376,7 @@ func (m *Model) show(i int) tea.Cmd {
 // syncContent puts the active step's view into the content viewport, following the output
 // when a run progresses or ends.
 func (m *Model) syncContent() {
-	cur := m.ActiveModel()
+	cur := m.Active()
 	if cur == nil {
 		return
 	}
@@ -394,18 +385,17 @@ func (m *Model) syncContent() {
 		m.vp.GotoBottom()
 		m.toBottom = false
 	}
-	ph := cur.Phase()
-	if ph != m.lastPhase || ph == steps.PhaseRunning {
-		if ph != steps.PhaseEdit {
+	st := cur.State()
+	if st != m.lastState || st == steps.StateRunning {
+		if st != steps.StateEditing {
 			m.vp.GotoBottom()
 		}
-		m.lastPhase = ph
+		m.lastState = st
 	}
 }
 
 func (m *Model) contentView() string {
-	cur := m.ActiveModel()
-	s := cur.View()
+	s := m.Active().View()
 	st := m.c.Styles
 	if m.finished {
 		done := st.Success.Render(st.Icons.Done+" All steps done.") + " " +
@@ -452,8 +442,8 @@ func (m *Model) resize() tea.Cmd {
 	}
 	m.vp.Width, m.vp.Height = l.contentW, l.bodyH
 	size := tea.WindowSizeMsg{Width: l.contentW, Height: l.bodyH}
-	for i, sm := range m.models {
-		m.models[i], _ = sm.Update(size)
+	for i, st := range m.plan {
+		m.plan[i], _ = st.Update(size)
 	}
 	return nil
 }
@@ -501,8 +491,8 @@ func (m *Model) headerView(l layout, width int) string {
 
 // position is the active step's number among the applicable steps, and their count.
 func (m *Model) position() (n, total int) {
-	for i := range m.plan {
-		if m.state(i) == stateSkipped {
+	for i, st := range m.plan {
+		if st.State() == steps.StateSkipped {
 			continue
 		}
 		total++
@@ -513,70 +503,37 @@ func (m *Model) position() (n, total int) {
 	return n, total
 }
 
-// state of step i for the sidebar.
-type stepState int
-
-const (
-	statePending stepState = iota
-	stateActive
-	stateDone
-	stateFailed
-	stateSkipped
-)
-
-// state of step i as last computed (see refreshStates).
-func (m *Model) state(i int) stepState {
-	if i < len(m.states) {
-		return m.states[i]
-	}
-	return statePending
-}
-
-// refreshStates recomputes every step's state from the session. It does nothing while a step
+// syncSteps lets every step follow the session (another step ran, an input changed what
+// applies) and tells each its place among the applicable steps. It does nothing while a step
 // runs: its action owns the session until it returns (reading it now would race).
-func (m *Model) refreshStates() {
+func (m *Model) syncSteps() {
 	if m.Busy() {
 		return
 	}
-	m.states = make([]stepState, len(m.plan))
-	for i := range m.plan {
-		m.states[i] = m.computeState(i)
+	for _, st := range m.plan {
+		st.Sync()
 	}
 	n := 0
 	_, total := m.position()
-	for i, sm := range m.models {
-		if m.states[i] != stateSkipped {
+	for _, st := range m.plan {
+		if st.State() != steps.StateSkipped {
 			n++
-			sm.SetPosition(n, total)
+			st.SetPosition(n, total)
 		}
 	}
 }
 
-func (m *Model) computeState(i int) stepState {
-	sm := m.models[i]
-	switch {
-	case m.plan[i].Skip(m.c.Session):
-		return stateSkipped
-	case sm.Phase() == steps.PhaseFailed:
-		return stateFailed
-	case sm.Phase() == steps.PhaseDone || (!sm.Busy() && m.plan[i].Done(m.c.Session)):
-		return stateDone
-	case i == m.active:
-		return stateActive
-	}
-	return statePending
-}
-
+// stateIcon is step i's state in the sidebar: the active one (its inputs on screen, or running) ●.
 func (m *Model) stateIcon(i int) string {
 	st := m.c.Styles
-	switch m.state(i) {
-	case stateSkipped:
+	switch m.plan[i].State() {
+	case steps.StateSkipped:
 		return st.SidebarSkipped.Render(st.Icons.Skipped)
-	case stateFailed:
+	case steps.StateFailed:
 		return st.SidebarFailed.Render(st.Icons.Failed)
-	case stateDone:
+	case steps.StateDone:
 		return st.SidebarDone.Render(st.Icons.Done)
-	case stateActive:
+	case steps.StateEditing, steps.StateRunning:
 		return st.SidebarActive.Render(st.Icons.Active)
 	}
 	return st.SidebarPending.Render(st.Icons.Pending)
@@ -589,13 +546,13 @@ func (m *Model) sidebarView(height int) string {
 	for i, s := range m.plan {
 		name := fmt.Sprintf("%2d %s", i+1, s.Title())
 		style := st.SidebarPending
-		switch m.state(i) {
-		case stateSkipped:
+		switch s.State() {
+		case steps.StateSkipped:
 			style = st.SidebarSkipped
 			name += " (skipped)"
-		case stateFailed:
+		case steps.StateFailed:
 			style = st.SidebarFailed
-		case stateDone:
+		case steps.StateDone:
 			style = st.SidebarDone
 		}
 		if i == m.active {
@@ -613,7 +570,7 @@ func (m *Model) sidebarView(height int) string {
 func (m *Model) footerView(width int) string {
 	st := m.c.Styles
 	if m.confirmQuit {
-		return st.Dialog.Render(st.Warning.Render(m.ActiveModel().Step().Title()+" is still running. Quit and cancel it?") + "  y yes · n no")
+		return st.Dialog.Render(st.Warning.Render(m.Active().Title()+" is still running. Quit and cancel it?") + "  y yes · n no")
 	}
 	var lines []string
 	if m.notice != "" {
@@ -629,7 +586,7 @@ func (m *Model) footerView(width int) string {
 		// the app's keys (help, quit) always show; the step's keys get the rest of the line
 		k := m.c.Keys
 		appKeys := []key.Binding{k.Help, k.Quit}
-		if cur := m.ActiveModel(); cur != nil && cur.Typing() {
+		if cur := m.Active(); cur != nil && cur.Typing() {
 			// while a text input has focus, ? and q are letters: only ctrl+c leaves
 			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
 		}
@@ -652,7 +609,7 @@ func (m *Model) footerView(width int) string {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	var out []key.Binding
-	if cur := m.ActiveModel(); cur != nil && !m.finished {
+	if cur := m.Active(); cur != nil && !m.finished {
 		out = cur.ShortHelp()
 	}
 	if m.finished {
@@ -665,7 +622,7 @@ func (m *Model) ShortHelp() []key.Binding {
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
 	var stepKeys []key.Binding
-	if cur := m.ActiveModel(); cur != nil {
+	if cur := m.Active(); cur != nil {
 		stepKeys = cur.ShortHelp()
 	}
 	return [][]key.Binding{

@@ -39,7 +39,7 @@ func TestWalkThroughPlanSkipsAndFinishes(t *testing.T) {
 		t.Fatalf("starts on %s, want one", got)
 	}
 	d.press("enter")
-	d.until("step one done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("step one done", func() bool { return d.m.Active().State() == steps.StateDone })
 	if !strings.Contains(d.screen(), "ws/one.key") {
 		t.Fatalf("result not shown:\n%s", d.screen())
 	}
@@ -57,11 +57,11 @@ func TestWalkThroughPlanSkipsAndFinishes(t *testing.T) {
 		t.Fatalf("key type = %q, want ec", got)
 	}
 	d.press("enter")
-	d.until("step three done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("step three done", func() bool { return d.m.Active().State() == steps.StateDone })
 	d.press("enter")
 	d.until("step four", func() bool { return d.m.Active().ID() == "four" })
 	d.press("enter")
-	d.until("step four done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("step four done", func() bool { return d.m.Active().State() == steps.StateDone })
 	d.press("enter")
 	d.until("finished", d.m.Finished)
 	scr := d.screen()
@@ -103,7 +103,7 @@ func TestValidationRefusesToRun(t *testing.T) {
 		t.Fatalf("inline validation error not shown:\n%s", d.screen())
 	}
 	d.press("enter")
-	if d.m.ActiveModel().Phase() != steps.PhaseEdit || w.runs["one"] != 0 {
+	if d.m.Active().State() != steps.StateEditing || w.runs["one"] != 0 {
 		t.Fatal("an invalid input must keep the step from running")
 	}
 	d.send(steps.NextMsg{From: "one"}) // even a direct request to advance is refused
@@ -115,7 +115,7 @@ func TestValidationRefusesToRun(t *testing.T) {
 		t.Fatalf("error should clear once valid:\n%s", d.screen())
 	}
 	d.press("enter")
-	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("done", func() bool { return d.m.Active().State() == steps.StateDone })
 	if got := w.get("country"); got != "US" {
 		t.Fatalf("country = %q, want US", got)
 	}
@@ -128,8 +128,8 @@ func TestBusyStepBlocksNavigationAndQuitCancels(t *testing.T) {
 	w := newWorld()
 	release := make(chan struct{})
 	cancelled := make(chan struct{})
-	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w, run: func(ctx context.Context, s *steps.Session) error {
-		s.Report(steps.Event{Message: "waiting for the broker"})
+	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w, run: func(ctx context.Context, report func(steps.Event)) error {
+		report(steps.Event{Message: "waiting for the broker"})
 		select {
 		case <-release:
 			return nil
@@ -179,7 +179,7 @@ func TestBusyStepReleasesToResult(t *testing.T) {
 	release := make(chan struct{})
 	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w,
 		results: []steps.ResultLine{{Kind: steps.ResultValue, Label: "certificate ID", Value: "abc123"}},
-		run:     func(ctx context.Context, s *steps.Session) error { <-release; return nil }}}
+		run:     func(ctx context.Context, report func(steps.Event)) error { <-release; return nil }}}
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
 	d.until("running", d.m.Busy)
@@ -193,7 +193,7 @@ func TestBusyStepReleasesToResult(t *testing.T) {
 func TestErrorBannerRetry(t *testing.T) {
 	w := newWorld()
 	fail := true
-	plan := []steps.Step{&testStep{id: "reg", title: "Register CA", w: w, run: func(context.Context, *steps.Session) error {
+	plan := []steps.Step{&testStep{id: "reg", title: "Register CA", w: w, run: func(context.Context, func(steps.Event)) error {
 		if fail {
 			fail = false
 			return &aws.Error{Kind: aws.KindAlreadyExists, Op: "RegisterCACertificate",
@@ -204,7 +204,7 @@ func TestErrorBannerRetry(t *testing.T) {
 	}}}
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
-	d.until("banner", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseFailed })
+	d.until("banner", func() bool { return d.m.Active().State() == steps.StateFailed })
 	checkFits(t, d)
 	scr := d.screen()
 	for _, want := range []string{"✗ Register CA failed", "RegisterCACertificate: this CA certificate is already registered", "Fix: reuse it", "✗  1 Register CA"} {
@@ -213,7 +213,7 @@ func TestErrorBannerRetry(t *testing.T) {
 		}
 	}
 	d.press("r")
-	d.until("retry succeeds", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("retry succeeds", func() bool { return d.m.Active().State() == steps.StateDone })
 	if w.runs["reg"] != 2 {
 		t.Fatalf("runs = %d, want 2", w.runs["reg"])
 	}
@@ -221,23 +221,23 @@ func TestErrorBannerRetry(t *testing.T) {
 
 func TestPanicInStepBecomesBanner(t *testing.T) {
 	w := newWorld()
-	plan := []steps.Step{&testStep{id: "boom", title: "Boom", w: w, run: func(context.Context, *steps.Session) error {
+	plan := []steps.Step{&testStep{id: "boom", title: "Boom", w: w, run: func(context.Context, func(steps.Event)) error {
 		var m map[string]int
 		m["x"] = 1 // a bug in a step
 		return nil
 	}}}
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
-	d.until("banner", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseFailed })
+	d.until("banner", func() bool { return d.m.Active().State() == steps.StateFailed })
 	var pe *steps.PanicError
-	if !errors.As(d.m.ActiveModel().Err(), &pe) {
-		t.Fatalf("err = %v, want PanicError", d.m.ActiveModel().Err())
+	if !errors.As(d.m.Active().Err(), &pe) {
+		t.Fatalf("err = %v, want PanicError", d.m.Active().Err())
 	}
 	if scr := d.screen(); !strings.Contains(scr, "stopped unexpectedly") || strings.Contains(scr, "goroutine") {
 		t.Fatalf("panic must be a plain banner, no stack:\n%s", scr)
 	}
 	d.press("esc") // dismiss the banner: back to the inputs
-	if d.m.ActiveModel().Phase() != steps.PhaseEdit {
+	if d.m.Active().State() != steps.StateEditing {
 		t.Fatal("esc should dismiss the banner")
 	}
 }
@@ -317,7 +317,7 @@ func TestLongResultScrolls(t *testing.T) {
 		results: []steps.ResultLine{{Kind: steps.ResultDocument, Label: "policy", Value: strings.Join(doc, "\n")}}}}
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
-	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("done", func() bool { return d.m.Active().State() == steps.StateDone })
 	if scr := d.screen(); !strings.Contains(scr, "line 60") || strings.Contains(scr, "Explains Document step") {
 		t.Fatalf("after the run the end of the result should show:\n%s", scr)
 	}
@@ -339,9 +339,9 @@ func TestChoiceThatSkipsTheStepMovesOn(t *testing.T) {
 	w := newWorld()
 	byo := &testStep{id: "ca", title: "CA key", w: w, inputs: []steps.Field{{
 		Key: "ca", Label: "CA",
-		Options: []steps.Option{{Value: "new", Label: "generate new"}, {Value: "existing", Label: "use existing files"}},
-		Get:     func(*steps.Session) string { return "new" },
-		Set:     func(_ *steps.Session, v string) error { w.set("ca", v); return nil },
+		Choices: []steps.Option{{Value: "new", Label: "generate new"}, {Value: "existing", Label: "use existing files"}},
+		Get:     func() string { return "new" },
+		Set:     func(v string) error { w.set("ca", v); return nil },
 	}}}
 	plan := []steps.Step{byo, &testStep{id: "next", title: "Next step", w: w}}
 	d := drive(t, newTestModel(plan, nil), 100, 30)
@@ -364,7 +364,7 @@ func TestChoiceThatSkipsTheStepMovesOn(t *testing.T) {
 func TestResizeWhileRunning(t *testing.T) {
 	w := newWorld()
 	release := make(chan struct{})
-	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w, run: func(ctx context.Context, s *steps.Session) error {
+	plan := []steps.Step{&testStep{id: "slow", title: "Slow step", w: w, run: func(ctx context.Context, report func(steps.Event)) error {
 		<-release
 		return nil
 	}}}
@@ -387,7 +387,7 @@ func TestResizeWhileRunning(t *testing.T) {
 		}
 	}
 	close(release)
-	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("done", func() bool { return d.m.Active().State() == steps.StateDone })
 	if !strings.Contains(d.screen(), "✓  1 Slow step") {
 		t.Fatalf("after resizes the result shows at the new size:\n%s", d.screen())
 	}
@@ -404,7 +404,7 @@ func TestListKeepsValueFromElsewhere(t *testing.T) {
 		t.Fatalf("current value not offered first:\n%s", d.screen())
 	}
 	d.press("enter")
-	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("done", func() bool { return d.m.Active().State() == steps.StateDone })
 	if got := w.get("key-type"); got != "/home/me/my_template.json" {
 		t.Fatalf("value replaced by %q", got)
 	}
@@ -415,14 +415,14 @@ func TestListKeepsValueFromElsewhere(t *testing.T) {
 func TestDependentDefaultFollowsChoice(t *testing.T) {
 	w := newWorld()
 	variant := steps.Field{Key: "template", Label: "Template",
-		Options: []steps.Option{{Value: "scoped", Label: "scoped"}, {Value: "named", Label: "named"}},
-		Get: func(*steps.Session) string {
+		Choices: []steps.Option{{Value: "scoped", Label: "scoped"}, {Value: "named", Label: "named"}},
+		Get: func() string {
 			if v := w.get("template"); v != "" {
 				return v
 			}
 			return "scoped"
 		},
-		Set: func(_ *steps.Session, v string) error {
+		Set: func(v string) error {
 			w.set("template", v)
 			if v == "named" {
 				w.set("policy", "JITPDevicePolicy")
@@ -430,8 +430,8 @@ func TestDependentDefaultFollowsChoice(t *testing.T) {
 			return nil
 		}}
 	policy := steps.Field{Key: "policy", Label: "Policy name",
-		Get: func(*steps.Session) string { return w.get("policy") },
-		Set: func(_ *steps.Session, v string) error {
+		Get: func() string { return w.get("policy") },
+		Set: func(v string) error {
 			if v == "" {
 				return errors.New("policy name is empty — enter a name")
 			}
@@ -445,7 +445,7 @@ func TestDependentDefaultFollowsChoice(t *testing.T) {
 		t.Fatalf("the policy input should show the new default:\n%s", d.screen())
 	}
 	d.press("enter")
-	d.until("done", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("done", func() bool { return d.m.Active().State() == steps.StateDone })
 }
 
 // TestRedoDoneStep: r on a finished step shows its inputs again; a changed input and enter
@@ -454,15 +454,15 @@ func TestRedoDoneStep(t *testing.T) {
 	w := newWorld()
 	w.done["one"] = true
 	d := drive(t, newTestModel(fourSteps(w)[:1], nil), 100, 30)
-	if d.m.ActiveModel().Phase() != steps.PhaseDone || !strings.Contains(d.screen(), "r redo") {
+	if d.m.Active().State() != steps.StateDone || !strings.Contains(d.screen(), "r redo") {
 		t.Fatalf("a done step offers r redo:\n%s", d.screen())
 	}
 	d.press("r")
-	if d.m.ActiveModel().Phase() != steps.PhaseEdit || !strings.Contains(d.screen(), "Country (2 letters)") {
+	if d.m.Active().State() != steps.StateEditing || !strings.Contains(d.screen(), "Country (2 letters)") {
 		t.Fatalf("r should show the inputs:\n%s", d.screen())
 	}
 	d.press("backspace", "backspace", "U", "S", "enter")
-	d.until("run again", func() bool { return d.m.ActiveModel().Phase() == steps.PhaseDone })
+	d.until("run again", func() bool { return d.m.Active().State() == steps.StateDone })
 	if w.runs["one"] != 1 || w.get("country") != "US" {
 		t.Fatalf("runs=%d country=%q", w.runs["one"], w.get("country"))
 	}

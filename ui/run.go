@@ -13,6 +13,7 @@ import (
 	"github.com/aymanbagabas/go-osc52/v2"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/jitpwiz/jitpwiz/steps"
 )
 
 // RunConfig is how the real program runs the wizard on a terminal.
@@ -127,13 +128,13 @@ func (m *Model) Summary() string {
 	}
 	done, total := 0, 0
 	for _, st := range m.plan {
-		if st.Skip(m.c.Session) {
+		switch st.Status().State {
+		case steps.StateSkipped:
 			continue
-		}
-		total++
-		if st.Done(m.c.Session) {
+		case steps.StateDone:
 			done++
 		}
+		total++
 	}
 	if done == total {
 		return fmt.Sprintf("jitpwiz: all %d steps done.", total)

@@ -68,7 +68,7 @@ func TestRunKeepsLogsOffTheScreen(t *testing.T) {
 			logged := make(chan struct{})
 			var during io.Writer
 			before := log.Writer()
-			plan := []steps.Step{&testStep{id: "noisy", title: "Noisy step", w: w, run: func(context.Context, *steps.Session) error {
+			plan := []steps.Step{&testStep{id: "noisy", title: "Noisy step", w: w, run: func(context.Context, func(steps.Event)) error {
 				during = log.Writer() // where the standard logger (and slog's default) write now
 				log.Printf("stray log line from a step")
 				close(logged)
@@ -76,7 +76,7 @@ func TestRunKeepsLogsOffTheScreen(t *testing.T) {
 			}}}
 			inR, inW := io.Pipe()
 			var out bytes.Buffer
-			rc := RunConfig{Options: Options{Session: &steps.Session{}, Plan: plan, Spinner: oneFrame, Copy: (&clip{}).copy},
+			rc := RunConfig{Options: Options{Plan: steps.PlanOf(plan...), Spinner: oneFrame, Copy: (&clip{}).copy},
 				In: inR, Out: &out, NoAltScreen: true}
 			logFile := filepath.Join(t.TempDir(), "debug.log")
 			if debug {

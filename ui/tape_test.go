@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -35,7 +36,7 @@ func tapeWaits(t *testing.T) []*regexp.Regexp {
 func TestDemoTapeFollowsPlan(t *testing.T) {
 	waits := tapeWaits(t)
 	i := 0
-	for n, st := range steps.Plan() {
+	for n, st := range steps.NewPlan(&steps.Session{}).Steps() {
 		want := regexp.MustCompile(`^● \+` + strconv.Itoa(n+1) + ` ` + regexp.QuoteMeta(st.Title()) + `$`)
 		for i < len(waits) && !want.MatchString(waits[i].String()) {
 			i++
@@ -64,7 +65,7 @@ func TestDemoTapeValidates(t *testing.T) {
 		}
 	}
 	if vhs == "vhs" {
-		needTool(t, "vhs")
+		testtool.Need(t, "vhs")
 	}
 	out, err := exec.Command(vhs, "validate", "../demo.tape").CombinedOutput()
 	if err != nil {

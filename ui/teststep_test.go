@@ -13,16 +13,19 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/stepstest"
 )
 
 // testStep is a small Step used only by these tests, to drive the shell through states the real
-// plan reaches only with effort (a blocking action, a panic, a validation error).
+// plan reaches only with effort (a blocking action, a panic, a validation error). It embeds
+// steps.Base, as every step does, and keeps its state in the world instead of a session.
 type testStep struct {
+	steps.Base
 	id      steps.ID
 	title   string
 	skip    bool
 	inputs  []steps.Field
-	run     func(ctx context.Context, s *steps.Session) error
+	run     func(ctx context.Context, report func(steps.Event)) error
 	w       *world
 	results []steps.ResultLine
 }
@@ -47,22 +50,35 @@ func (w *world) isDone(id steps.ID) bool {
 	return w.done[id]
 }
 
-func (t *testStep) ID() steps.ID                             { return t.id }
-func (t *testStep) Title() string                            { return t.title }
-func (t *testStep) Explain() string                          { return "Explains " + t.title + " in plain words." }
-func (t *testStep) Inputs(*steps.Session) []steps.Field      { return t.inputs }
-func (t *testStep) Skip(*steps.Session) bool                 { return t.skip }
-func (t *testStep) Done(*steps.Session) bool                 { return t.w.isDone(t.id) }
-func (t *testStep) Result(*steps.Session) []steps.ResultLine { return t.results }
-func (t *testStep) Commands(*steps.Session) []string {
+func (t *testStep) ID() steps.ID               { return t.id }
+func (t *testStep) Title() string              { return t.title }
+func (t *testStep) Explain() string            { return "Explains " + t.title + " in plain words." }
+func (t *testStep) Inputs() []steps.Field      { return t.inputs }
+func (t *testStep) Result() []steps.ResultLine { return t.results }
+func (t *testStep) Commands() []string {
 	return []string{fmt.Sprintf("echo %s %s", t.id, t.w.get("country"))}
 }
-func (t *testStep) Run(ctx context.Context, s *steps.Session) error {
+func (t *testStep) Skip() string {
+	if t.skip {
+		return "a test step that does not apply"
+	}
+	return ""
+}
+func (t *testStep) Status() steps.StepStatus {
+	switch {
+	case t.skip:
+		return steps.StepStatus{State: steps.StateSkipped}
+	case t.w.isDone(t.id):
+		return steps.StepStatus{State: steps.StateDone}
+	}
+	return steps.StepStatus{State: steps.StatePending}
+}
+func (t *testStep) Run(ctx context.Context) error {
 	t.w.mu.Lock()
 	t.w.runs[t.id]++
 	t.w.mu.Unlock()
 	if t.run != nil {
-		if err := t.run(ctx, s); err != nil {
+		if err := t.run(ctx, t.Report); err != nil {
 			return err
 		}
 	}
@@ -76,13 +92,13 @@ func (t *testStep) Run(ctx context.Context, s *steps.Session) error {
 func countryField(w *world) steps.Field {
 	return steps.Field{
 		Key: "country", Label: "Country (2 letters)", Help: "ISO 3166 code, e.g. IN",
-		Get: func(*steps.Session) string {
+		Get: func() string {
 			if v := w.get("country"); v != "" {
 				return v
 			}
 			return "IN"
 		},
-		Set: func(_ *steps.Session, v string) error {
+		Set: func(v string) error {
 			if len(v) != 2 || strings.ToUpper(v) != v {
 				return fmt.Errorf("country %q must be 2 upper-case letters — use a code such as IN or US", v)
 			}
@@ -95,14 +111,14 @@ func countryField(w *world) steps.Field {
 func keyTypeField(w *world) steps.Field {
 	return steps.Field{
 		Key: "key-type", Label: "Key type",
-		Options: []steps.Option{{Value: "rsa", Label: "RSA 2048", Help: "what the walkthrough uses"}, {Value: "ec", Label: "EC P-256"}},
-		Get: func(*steps.Session) string {
+		Choices: []steps.Option{{Value: "rsa", Label: "RSA 2048", Help: "what the walkthrough uses"}, {Value: "ec", Label: "EC P-256"}},
+		Get: func() string {
 			if v := w.get("key-type"); v != "" {
 				return v
 			}
 			return "rsa"
 		},
-		Set: func(_ *steps.Session, v string) error { w.set("key-type", v); return nil },
+		Set: func(v string) error { w.set("key-type", v); return nil },
 	}
 }
 
@@ -135,7 +151,7 @@ func newTestModel(plan []steps.Step, cp *clip) *Model {
 		cp = &clip{}
 	}
 	return New(Options{
-		Session: &steps.Session{}, Plan: plan, Spinner: oneFrame, Copy: cp.copy,
+		Plan: steps.PlanOf(plan...), Spinner: oneFrame, Copy: cp.copy,
 		Header: "target test · workspace ./ws",
 	})
 }
@@ -185,32 +201,8 @@ func (d *driver) send(msg tea.Msg) {
 // press sends keys by name ("enter", "esc", "q", "ctrl+c", ...) or typed text.
 func (d *driver) press(keys ...string) {
 	for _, k := range keys {
-		d.send(keyMsg(k))
+		d.send(stepstest.Key(k))
 	}
-}
-
-func keyMsg(k string) tea.KeyMsg {
-	switch k {
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
-	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
-	case "shift+tab":
-		return tea.KeyMsg{Type: tea.KeyShiftTab}
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
-	case "backspace":
-		return tea.KeyMsg{Type: tea.KeyBackspace}
-	case "ctrl+c":
-		return tea.KeyMsg{Type: tea.KeyCtrlC}
-	case "pgdown":
-		return tea.KeyMsg{Type: tea.KeyPgDown}
-	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
 
 // until feeds messages until cond holds, failing after a deadline.
@@ -250,7 +242,7 @@ func realWizard(s *steps.Session, cp *clip) *Model {
 	}
 	dir := s.Dir()
 	return New(Options{
-		Session: s, Plan: steps.Plan(), Spinner: oneFrame, Copy: cp.copy,
+		Plan: steps.NewPlan(s), Spinner: oneFrame, Copy: cp.copy,
 		Header: "target local · ./ws",
 		ShowPath: func(p string) string {
 			if rel, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(rel, "..") {

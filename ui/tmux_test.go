@@ -9,20 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// needTool skips when a tool is missing, except in CI where it must be installed.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
+)
 
 // tmuxSession is a detached tmux session on a private server socket.
 type tmuxSession struct {
@@ -74,7 +63,7 @@ func (s *tmuxSession) waitFor(what string, d time.Duration, cond func(string) bo
 // pane, enter through every step, and the final screen must show the device's message and
 // every step ✓.
 func TestTmuxDemo(t *testing.T) {
-	needTool(t, "tmux")
+	testtool.Need(t, "tmux")
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("builds and runs the whole wizard")
 	}

@@ -16,23 +16,23 @@ import (
 func enterThrough(t *testing.T, d *driver, stop steps.ID) {
 	t.Helper()
 	for i := 0; i < 40; i++ {
-		cur := d.m.ActiveModel()
-		switch cur.Phase() {
-		case steps.PhaseEdit:
+		cur := d.m.Active()
+		switch cur.State() {
+		case steps.StateEditing:
 			d.press("enter")
-			d.until(string(cur.Step().ID())+" to finish", func() bool {
-				p := cur.Phase()
-				return p == steps.PhaseDone || p == steps.PhaseFailed
+			d.until(string(cur.ID())+" to finish", func() bool {
+				p := cur.State()
+				return p == steps.StateDone || p == steps.StateFailed
 			})
-		case steps.PhaseFailed:
-			t.Fatalf("step %s failed: %v\n%s", cur.Step().ID(), cur.Err(), d.screen())
-		case steps.PhaseDone:
+		case steps.StateFailed:
+			t.Fatalf("step %s failed: %v\n%s", cur.ID(), cur.Err(), d.screen())
+		case steps.StateDone:
 			checkFits(t, d)
-			if cur.Step().ID() == stop {
+			if cur.ID() == stop {
 				return
 			}
 			d.press("enter")
-			d.until("the next step", func() bool { return d.m.ActiveModel() != cur || d.m.Finished() })
+			d.until("the next step", func() bool { return d.m.Active() != cur || d.m.Finished() })
 			if d.m.Finished() {
 				return
 			}
@@ -89,7 +89,7 @@ func TestWizardWholeRun(t *testing.T) {
 	if !strings.Contains(final, "published and received as DemoThing") {
 		t.Errorf("final screen lacks the received message:\n%s", final)
 	}
-	if !s2.Complete() {
+	if !steps.NewPlan(s2).Complete() {
 		t.Error("session not complete")
 	}
 }
@@ -98,7 +98,7 @@ func TestWizardWholeRun(t *testing.T) {
 // viewport would cut it: a box would lose its right edge).
 func checkFits(t *testing.T, d *driver) {
 	t.Helper()
-	for i, l := range strings.Split(d.m.ActiveModel().View(), "\n") {
+	for i, l := range strings.Split(d.m.Active().View(), "\n") {
 		if w := ansi.StringWidth(l); w > d.m.vp.Width {
 			t.Errorf("step %s: line %d is %d wide, the pane %d: %q", d.m.Active().ID(), i+1, w, d.m.vp.Width, ansi.Strip(l))
 		}

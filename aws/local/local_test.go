@@ -31,17 +31,8 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
-
-func needTool(t testing.TB, path string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", path, err)
-		}
-		t.Skipf("%s not installed: %v", path, err)
-	}
-}
 
 func startServer(t *testing.T, dir string) *Server {
 	t.Helper()
@@ -196,8 +187,8 @@ func waitEvent(t *testing.T, ch <-chan store.Event, kind string) store.Event {
 // the clients nobody here wrote: the Debian AWS CLI and mosquitto_pub, used exactly as
 // the walkthrough uses them.
 func TestWalkthroughEndToEnd(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
-	needTool(t, "mosquitto_pub")
+	testtool.Need(t, "/usr/bin/aws")
+	testtool.Need(t, "mosquitto_pub")
 	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, dir)
@@ -304,7 +295,7 @@ func TestWalkthroughEndToEnd(t *testing.T) {
 // TestRestartKeepsProvisionedDevice provisions a device, stops the server, starts a
 // new one on the same workspace, and connects the device again.
 func TestRestartKeepsProvisionedDevice(t *testing.T) {
-	needTool(t, "mosquitto_pub")
+	testtool.Need(t, "mosquitto_pub")
 	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, dir)

@@ -6,17 +6,20 @@ import (
 )
 
 // knownActions are the AWS IoT data-plane actions (lower-cased).
-var knownActions = map[string]bool{}
+var knownActions = iotActions(
+	"Connect", "Publish", "Subscribe", "Receive", "RetainPublish",
+	"GetRetainedMessage", "ListRetainedMessages", "DeleteThingShadow", "GetThingShadow",
+	"UpdateThingShadow", "ListNamedShadowsForThing", "AssumeRoleWithCertificate",
+	"DescribeJobExecution", "GetPendingJobExecutions", "StartNextPendingJobExecution", "UpdateJobExecution",
+)
 
-func init() {
-	for _, a := range []string{
-		"Connect", "Publish", "Subscribe", "Receive", "RetainPublish",
-		"GetRetainedMessage", "ListRetainedMessages", "DeleteThingShadow", "GetThingShadow",
-		"UpdateThingShadow", "ListNamedShadowsForThing", "AssumeRoleWithCertificate",
-		"DescribeJobExecution", "GetPendingJobExecutions", "StartNextPendingJobExecution", "UpdateJobExecution",
-	} {
-		knownActions["iot:"+strings.ToLower(a)] = true
+// iotActions is the set of "iot:<name>" for names, lower-cased.
+func iotActions(names ...string) map[string]bool {
+	out := make(map[string]bool, len(names))
+	for _, a := range names {
+		out["iot:"+strings.ToLower(a)] = true
 	}
+	return out
 }
 
 // KnownAction reports whether a (wildcard-free) action is an AWS IoT data-plane action.

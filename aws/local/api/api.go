@@ -265,9 +265,11 @@ type route struct {
 
 func seg(p string) []string { return strings.Split(strings.Trim(p, "/"), "/") }
 
-var routes []route
+// routes are the IoT control plane's REST routes, in the order serveIoT tries them.
+var routes = iotRoutes()
 
-func init() {
+func iotRoutes() []route {
+	var routes []route
 	add := func(method, path, op string, fn func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)) {
 		routes = append(routes, route{method: method, pattern: seg(path), op: op, fn: fn})
 	}
@@ -302,6 +304,7 @@ func init() {
 	add("POST", "/policy-targets/{}", "ListTargetsForPolicy", (*Handler).listTargetsForPolicy)
 	add("GET", "/principal-policies", "ListPrincipalPolicies", (*Handler).listPrincipalPolicies)
 	add("GET", "/endpoint", "DescribeEndpoint", (*Handler).describeEndpoint)
+	return routes
 }
 
 // serveIoT routes on the escaped path, splitting on "/" before unescaping each segment,

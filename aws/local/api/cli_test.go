@@ -15,6 +15,8 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // together runs independent checks as parallel subtests of one group and returns when
@@ -34,7 +36,7 @@ func together(t *testing.T, group string, checks map[string]func(t *testing.T)) 
 // TestCLIWalkthroughControlPlane drives the control plane with the real Debian AWS CLI
 // v2 exactly as the AWS JITP walkthrough does (plus the cleanup the wizard does).
 func TestCLIWalkthroughControlPlane(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	t.Parallel()
 	e := newEnv(t)
 	const thingsReg = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
@@ -100,12 +102,12 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 	})
 
 	// Verification certificate and CA registration.
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "AMZ"})
-	caID := pki.CertID(ca.cert)
-	e.writeFile("deviceRootCA.pem", []byte(pemOf(ca.cert)))
-	e.writeFile("verificationCert.crt", []byte(pemOf(ca.issue(t, pki.Subject{CommonName: rc.RegistrationCode}))))
-	e.writeFile("wrongCode.crt", []byte(pemOf(ca.issue(t, pki.Subject{CommonName: strings.Repeat("ab", 32)}))))
-	e.writeFile("leaf.pem", []byte(pemOf(ca.issue(t, pki.Subject{CommonName: "NotACA"}))))
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "AMZ"})
+	caID := pki.CertID(ca.Cert)
+	e.writeFile("deviceRootCA.pem", []byte(pemOf(ca.Cert)))
+	e.writeFile("verificationCert.crt", []byte(pemOf(ca.Issue(t, pki.Subject{CommonName: rc.RegistrationCode}).Cert)))
+	e.writeFile("wrongCode.crt", []byte(pemOf(ca.Issue(t, pki.Subject{CommonName: strings.Repeat("ab", 32)}).Cert)))
+	e.writeFile("leaf.pem", []byte(pemOf(ca.Issue(t, pki.Subject{CommonName: "NotACA"}).Cert)))
 	e.writeFile("bad_template.json", []byte(`{"templateBody":"{\"Resources\":{\"x\":{\"Type\":\"AWS::S3::Bucket\"}}}","roleArn":"`+roleARN+`"}`))
 	cfg, err := template.Render(template.Scoped, testRegion, testAccount, roleARN, "")
 	if err != nil {
@@ -172,7 +174,7 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 			if desc.RegistrationConfig.RoleArn != roleARN || !strings.Contains(desc.RegistrationConfig.TemplateBody, "AWS::IoT::Thing") {
 				t.Errorf("registrationConfig: %+v", desc.RegistrationConfig)
 			}
-			if strings.TrimSpace(d.CertificatePem) != strings.TrimSpace(pemOf(ca.cert)) {
+			if strings.TrimSpace(d.CertificatePem) != strings.TrimSpace(pemOf(ca.Cert)) {
 				t.Error("certificatePem differs from the registered PEM")
 			}
 		},
@@ -336,11 +338,11 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 
 // TestCLISNIOnlyAndWrongRegion covers SNI_ONLY registration and the region check.
 func TestCLISNIOnlyAndWrongRegion(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	t.Parallel()
 	e := newEnv(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "SNI"})
-	e.writeFile("ca.pem", []byte(pemOf(ca.cert)))
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "SNI"})
+	e.writeFile("ca.pem", []byte(pemOf(ca.Cert)))
 	var reg struct{ CertificateId string }
 	e.cliOK(t, &reg, "iot", "register-ca-certificate", "--ca-certificate", "file://ca.pem", "--certificate-mode", "SNI_ONLY")
 	together(t, "checks", map[string]func(t *testing.T){
@@ -371,7 +373,7 @@ func TestCLISNIOnlyAndWrongRegion(t *testing.T) {
 // operation's own size parameter is pageSize, --page-size is that parameter and turns
 // the CLI's paging off (as against AWS): one page, and its NextMarker for --marker.
 func TestCLIPagination(t *testing.T) {
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
@@ -392,11 +394,11 @@ func TestCLIPagination(t *testing.T) {
 		targets = append(targets, tg)
 		r(e.iot.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: sdkaws.String("p00"), Target: sdkaws.String(tg)})).must(t)
 	}
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Paging"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Paging"})
 	var certs []string // oldest first
 	if err := e.st.Update(func(st *store.State) error {
 		for i := 0; i < 27; i++ {
-			c, err := st.RegisterDeviceCert(ca.issue(t, pki.Subject{CommonName: fmt.Sprint("d", i)}), "", store.StatusActive)
+			c, err := st.RegisterDeviceCert(ca.Issue(t, pki.Subject{CommonName: fmt.Sprint("d", i)}).Cert, "", store.StatusActive)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
 )
 
 const (
@@ -32,17 +32,6 @@ const (
 	testAKID    = "AKIDLOCALTEST0000000"
 	testSecret  = "local-test-secret-key-not-a-real-secret"
 )
-
-// needTool skips when a tool is missing, except in CI where it fails.
-func needTool(t testing.TB, path string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", path, err)
-		}
-		t.Skipf("%s not installed: %v", path, err)
-	}
-}
 
 type testEnv struct {
 	t     testing.TB
@@ -184,41 +173,6 @@ func (e *testEnv) rawRequest(method, path, service, contentType, body string) *h
 
 // ---- certificates ----
 
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-func newTestCA(t testing.TB, subj pki.Subject) testCA {
-	t.Helper()
-	key, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pki.SelfSignCA(key, subj, 3650)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCA{cert, key}
-}
-
-func (ca testCA) issue(t testing.TB, subj pki.Subject) *x509.Certificate {
-	t.Helper()
-	key, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := pki.NewCSR(key, subj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func pemOf(c *x509.Certificate) string { return string(pki.EncodeCertPEM(c)) }
 
 const trustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -227,9 +181,9 @@ const allowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action
 
 // provisionDevice does in the store what JITP does on a first connect (the broker's
 // job), so control-plane tests can inspect a provisioned device without MQTT.
-func (e *testEnv) provisionDevice(ca testCA, caID, thing, policyName string) (certID, certARN string) {
+func (e *testEnv) provisionDevice(ca *pkitest.CA, caID, thing, policyName string) (certID, certARN string) {
 	e.t.Helper()
-	dev := ca.issue(e.t, pki.Subject{Country: "IN", CommonName: thing})
+	dev := ca.Issue(e.t, pki.Subject{Country: "IN", CommonName: thing}).Cert
 	err := e.st.Update(func(st *store.State) error {
 		c, err := st.RegisterDeviceCert(dev, caID, store.StatusPendingActivation)
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
 )
 
 // res carries a (value, error) pair so a call can be checked inline: r(f()).must(t).
@@ -56,13 +57,13 @@ func wantAPIError(t *testing.T, err error, code string) {
 }
 
 // registerCA registers ca (DEFAULT mode) through the SDK and returns its ID.
-func (e *testEnv) sdkRegisterCA(t *testing.T, ca testCA, active, auto bool, rc *types.RegistrationConfig) (string, error) {
+func (e *testEnv) sdkRegisterCA(t *testing.T, ca *pkitest.CA, active, auto bool, rc *types.RegistrationConfig) (string, error) {
 	t.Helper()
 	ctx := context.Background()
 	code := r(e.iot.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})).must(t)
-	v := ca.issue(t, pki.Subject{CommonName: *code.RegistrationCode})
+	v := ca.Issue(t, pki.Subject{CommonName: *code.RegistrationCode}).Cert
 	out, err := e.iot.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
-		CaCertificate: sdkaws.String(pemOf(ca.cert)), VerificationCertificate: sdkaws.String(pemOf(v)),
+		CaCertificate: sdkaws.String(pemOf(ca.Cert)), VerificationCertificate: sdkaws.String(pemOf(v)),
 		SetAsActive: active, AllowAutoRegistration: auto, RegistrationConfig: rc,
 	})
 	if err != nil {
@@ -135,12 +136,12 @@ func TestSDKControlPlane(t *testing.T) {
 	// CA registration with the walkthrough's registration config.
 	cfg := r(template.RenderConfig(template.Scoped, testRegion, testAccount, roleARN, "")).must(t)
 	rc := &types.RegistrationConfig{TemplateBody: sdkaws.String(cfg.TemplateBody), RoleArn: sdkaws.String(cfg.RoleArn)}
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "AMZ"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "AMZ"})
 	caID, err := e.sdkRegisterCA(t, ca, true, true, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if caID != pki.CertID(ca.cert) {
+	if caID != pki.CertID(ca.Cert) {
 		t.Fatalf("CA ID %s, want SHA-256 of the DER", caID)
 	}
 	_, err = e.sdkRegisterCA(t, ca, true, true, nil)
@@ -154,7 +155,7 @@ func TestSDKControlPlane(t *testing.T) {
 		cd.CertificateMode != types.CertificateModeDefault || sdkaws.ToString(cd.OwnedBy) != testAccount {
 		t.Fatalf("DescribeCACertificate: %+v", cd)
 	}
-	if cd.CreationDate == nil || time.Since(*cd.CreationDate) > time.Hour || cd.Validity == nil || !cd.Validity.NotAfter.Equal(ca.cert.NotAfter) {
+	if cd.CreationDate == nil || time.Since(*cd.CreationDate) > time.Hour || cd.Validity == nil || !cd.Validity.NotAfter.Equal(ca.Cert.NotAfter) {
 		t.Errorf("DescribeCACertificate times: %v %+v", cd.CreationDate, cd.Validity)
 	}
 	if d.RegistrationConfig == nil || sdkaws.ToString(d.RegistrationConfig.RoleArn) != roleARN {
@@ -262,11 +263,11 @@ func TestSDKSameSubjectLimit(t *testing.T) {
 	e := newEnv(t)
 	subj := pki.Subject{Country: "IN", Organization: "Same Subject"}
 	for i := 0; i < store.MaxCAsPerSubject; i++ {
-		if _, err := e.sdkRegisterCA(t, newTestCA(t, subj), false, false, nil); err != nil {
+		if _, err := e.sdkRegisterCA(t, pkitest.NewCA(t, pki.EC256, subj), false, false, nil); err != nil {
 			t.Fatalf("CA %d: %v", i+1, err)
 		}
 	}
-	_, err := e.sdkRegisterCA(t, newTestCA(t, subj), false, false, nil)
+	_, err := e.sdkRegisterCA(t, pkitest.NewCA(t, pki.EC256, subj), false, false, nil)
 	var lee *types.LimitExceededException
 	if !errors.As(err, &lee) {
 		t.Fatalf("11th CA with the same subject: %v", err)
@@ -276,7 +277,7 @@ func TestSDKSameSubjectLimit(t *testing.T) {
 		t.Fatalf("status: %v", err)
 	}
 	// A different subject still registers.
-	if _, err := e.sdkRegisterCA(t, newTestCA(t, pki.Subject{Country: "IN", Organization: "Other"}), false, false, nil); err != nil {
+	if _, err := e.sdkRegisterCA(t, pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Other"}), false, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	// List with pagination over all 11.
@@ -436,7 +437,7 @@ func TestConcurrentAPICalls(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Conc"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Conc"})
 	caID, err := e.sdkRegisterCA(t, ca, true, true, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -444,7 +445,7 @@ func TestConcurrentAPICalls(t *testing.T) {
 	const workers = 8
 	certARNs := make([]string, workers)
 	for i := range workers {
-		dev := ca.issue(t, pki.Subject{CommonName: fmt.Sprintf("dev%d", i)})
+		dev := ca.Issue(t, pki.Subject{CommonName: fmt.Sprintf("dev%d", i)}).Cert
 		_ = e.st.Update(func(st *store.State) error {
 			c, err := st.RegisterDeviceCert(dev, caID, store.StatusActive)
 			if err == nil {
@@ -521,7 +522,7 @@ func TestRestartPersistence(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	r(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})).must(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Restart"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Restart"})
 	caID, err := e.sdkRegisterCA(t, ca, true, true, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"io"
 	"net"
 	"net/http"
@@ -45,7 +47,7 @@ func policyOfLength(t *testing.T, n int) string {
 // MalformedPolicyException [U: the code].
 func TestPolicyDocumentLengthLimit(t *testing.T) {
 	t.Parallel()
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	e := newEnv(t)
 	ctx := context.Background()
 
@@ -85,9 +87,9 @@ func TestPolicyDocumentLengthLimit(t *testing.T) {
 // wording.
 func TestListMarkersRefused(t *testing.T) {
 	t.Parallel()
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	e := newEnv(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Markers"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Markers"})
 	caID, err := e.sdkRegisterCA(t, ca, true, false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +125,7 @@ func TestListMarkersRefused(t *testing.T) {
 // is 400 InvalidRequestException, not 404.
 func TestCertificateIDShape(t *testing.T) {
 	t.Parallel()
-	needTool(t, "/usr/bin/aws")
+	testtool.Need(t, "/usr/bin/aws")
 	e := newEnv(t)
 	ctx := context.Background()
 	notHex := strings.Repeat("z", 64)

@@ -60,7 +60,7 @@ func benchSetup(b *testing.B) (*env, *testCA, []*device) {
 }
 
 func benchDevice(e *env, ca *testCA, dev *device) error {
-	name := dev.cert.Subject.CommonName
+	name := dev.Cert.Subject.CommonName
 	first, err := e.tlsDial(&tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
 	if err != nil {
 		return err

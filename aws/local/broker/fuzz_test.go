@@ -21,7 +21,7 @@ func FuzzClientBytes(f *testing.F) {
 	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
 	dev := ca.issue(f, pki.Subject{CommonName: "fuzzer"})
 	err := e.st.Update(func(st *store.State) error {
-		c, err := st.RegisterDeviceCert(dev.cert, ca.id, store.StatusActive)
+		c, err := st.RegisterDeviceCert(dev.Cert, ca.ID, store.StatusActive)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package broker
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 const (
@@ -32,26 +33,8 @@ const (
 
 const iotTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
-// needTool skips without the tool, except in CI where it must be installed.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 // testCA is a device root CA (the walkthrough's deviceRootCA).
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-	id   string
-	kt   pki.KeyType
-}
+type testCA struct{ *pkitest.CA }
 
 func newTestCA(t testing.TB, cn string) *testCA {
 	t.Helper()
@@ -62,69 +45,29 @@ func newTestCA(t testing.TB, cn string) *testCA {
 // type kt (the walkthrough uses RSA 2048; EC keeps the other tests fast).
 func newTestCAKey(t testing.TB, cn string, kt pki.KeyType) *testCA {
 	t.Helper()
-	key, err := pki.GenerateKey(kt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pki.SelfSignCA(key, pki.Subject{Country: "IN", Organization: "AMZ", CommonName: cn}, 3650)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, id: pki.CertID(cert), kt: kt}
+	ca := pkitest.NewCA(t, kt, pki.Subject{Country: "IN", Organization: "AMZ", CommonName: cn})
+	ca.DeviceKeyType = kt
+	return &testCA{ca}
 }
 
 // device is a device certificate with its files written like the walkthrough's.
 type device struct {
-	cert   *x509.Certificate
-	key    crypto.Signer
-	id     string
-	dir    string
-	crt    string // deviceCert.crt
-	keyF   string // deviceCert.key
-	bundle string // deviceCertAndCACert.crt
+	*pkitest.Device
+	pkitest.Files
 }
 
 func (ca *testCA) issue(t testing.TB, s pki.Subject) *device {
 	t.Helper()
-	key, err := pki.GenerateKey(ca.kt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := pki.NewCSR(key, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &device{cert: cert, key: key, id: pki.CertID(cert), dir: t.TempDir()}
-	d.crt = filepath.Join(d.dir, "deviceCert.crt")
-	d.keyF = filepath.Join(d.dir, "deviceCert.key")
-	d.bundle = filepath.Join(d.dir, "deviceCertAndCACert.crt")
-	keyPEM, err := pki.EncodeKeyPEM(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for path, data := range map[string][]byte{
-		d.crt:    pki.EncodeCertPEM(cert),
-		d.keyF:   keyPEM,
-		d.bundle: pki.Bundle(cert, ca.cert),
-	} {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
+	d := ca.Issue(t, s)
+	return &device{Device: d, Files: d.WriteFiles(t, ca.CA)}
 }
 
 // tlsCert returns the device's TLS client certificate, optionally with the CA in the chain.
 func (d *device) tlsCert(ca *testCA, withCA bool) tls.Certificate {
-	c := tls.Certificate{Certificate: [][]byte{d.cert.Raw}, PrivateKey: d.key, Leaf: d.cert}
 	if withCA {
-		c.Certificate = append(c.Certificate, ca.cert.Raw)
+		return d.TLSCertificate(ca.CA)
 	}
-	return c
+	return d.TLSCertificate(nil)
 }
 
 // env is a store + started broker in a temp workspace.
@@ -177,17 +120,17 @@ func (e *env) registerCA(ca *testCA, status, autoReg string, rc *store.Registrat
 	e.t.Helper()
 	err := e.st.Update(func(st *store.State) error {
 		st.PutCA(&store.CA{
-			ID:                     ca.id,
-			ARN:                    "arn:aws:iot:" + testRegion + ":" + testAccount + ":cacert/" + ca.id,
-			PEM:                    string(pki.EncodeCertPEM(ca.cert)),
+			ID:                     ca.ID,
+			ARN:                    "arn:aws:iot:" + testRegion + ":" + testAccount + ":cacert/" + ca.ID,
+			PEM:                    string(pki.EncodeCertPEM(ca.Cert)),
 			Status:                 status,
 			AutoRegistrationStatus: autoReg,
 			RegistrationConfig:     rc,
 			Mode:                   store.ModeDefault,
 			Owner:                  testAccount,
 			CustomerVersion:        1,
-			NotBefore:              ca.cert.NotBefore,
-			NotAfter:               ca.cert.NotAfter,
+			NotBefore:              ca.Cert.NotBefore,
+			NotAfter:               ca.Cert.NotAfter,
 			Created:                time.Now(),
 			Modified:               time.Now(),
 		})
@@ -298,7 +241,7 @@ type cmdResult struct {
 // mosquittoPub runs mosquitto_pub against the broker with the walkthrough's flags.
 func (e *env) mosquittoPub(t testing.TB, cert, key, clientID, topic string, extra ...string) cmdResult {
 	t.Helper()
-	bin := needTool(t, "mosquitto_pub")
+	bin := testtool.Need(t, "mosquitto_pub")
 	args := []string{"--cafile", e.rootCA, "--cert", cert, "--key", key, "-h", e.host, "-p", e.port,
 		"-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", "Hello", "-d"}
 	args = append(args, extra...)
@@ -343,8 +286,8 @@ func (e *env) tlsDial(cfg *tls.Config) (*tls.Conn, error) {
 // not the output, tells when it has subscribed.
 func (e *env) mosquittoSub(t testing.TB, ctx context.Context, dev *device, clientID string, filters []string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	bin := needTool(t, "mosquitto_sub")
-	args := []string{"--cafile", e.rootCA, "--cert", dev.crt, "--key", dev.keyF, "-h", e.host, "-p", e.port, "-i", clientID}
+	bin := testtool.Need(t, "mosquitto_sub")
+	args := []string{"--cafile", e.rootCA, "--cert", dev.CertFile, "--key", dev.KeyFile, "-h", e.host, "-p", e.port, "-i", clientID}
 	for _, f := range filters {
 		args = append(args, "-t", f)
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +19,12 @@ import (
 // connection; here -r/-t differ, so two runs show both verdicts.
 func TestMosquittoMQTT5Denials(t *testing.T) {
 	t.Parallel()
-	needTool(t, "mosquitto_pub")
+	testtool.Need(t, "mosquitto_pub")
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "FiveThing"})
 	e.provisioned(t, ca, dev)
 
-	r := e.mosquittoPub(t, dev.crt, dev.keyF, "FiveThing", "OtherThing/test", "-V", "mqttv5")
+	r := e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "FiveThing", "OtherThing/test", "-V", "mqttv5")
 	if !strings.Contains(r.out, "received CONNACK (0)") || !strings.Contains(r.out, "received PUBACK (Mid: 1, RC:135)") ||
 		strings.Contains(r.out, "connection was lost") {
 		t.Fatalf("forbidden publish over MQTT 5: %s", r)
@@ -31,12 +32,12 @@ func TestMosquittoMQTT5Denials(t *testing.T) {
 	if ev := lastEvent(t, e, store.EventAuthorizationFailure); !strings.Contains(ev.Message, "0x87") {
 		t.Fatalf("denial event %+v", ev)
 	}
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "FiveThing", "FiveThing/test", "-V", "mqttv5")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "FiveThing", "FiveThing/test", "-V", "mqttv5")
 	if r.code != 0 || !strings.Contains(r.out, "received PUBACK (Mid: 1, RC:0)") {
 		t.Fatalf("allowed publish over MQTT 5: %s", r)
 	}
 	// The same forbidden publish over MQTT 3.1.1 loses the connection.
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "FiveThing", "OtherThing/test")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "FiveThing", "OtherThing/test")
 	if r.code == 0 || !strings.Contains(r.out, "connection was lost") {
 		t.Fatalf("forbidden publish over MQTT 3.1.1: %s", r)
 	}
@@ -53,9 +54,9 @@ func TestMosquittoMQTT5Denials(t *testing.T) {
 		if _, err := st.CreatePolicy("SenderToFive", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:`+testRegion+`:`+testAccount+`:topic/FiveThing/in"}]}`, nil); err != nil {
 			return err
 		}
-		return st.AttachPolicy("SenderToFive", st.LookupCertificate(other.id).ARN)
+		return st.AttachPolicy("SenderToFive", st.LookupCertificate(other.ID).ARN)
 	})
-	if r := e.mosquittoPub(t, other.crt, other.keyF, "Sender", "FiveThing/in", "-V", "mqttv5"); r.code != 0 {
+	if r := e.mosquittoPub(t, other.CertFile, other.KeyFile, "Sender", "FiveThing/in", "-V", "mqttv5"); r.code != 0 {
 		t.Fatalf("sender: %s", r)
 	}
 	if err := cmd.Wait(); err != nil {
@@ -82,7 +83,7 @@ func TestPahoPythonTakeoverAndDenials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, py, script, e.host, e.port, e.rootCA, dev.crt, dev.keyF, "PyThing")
+	r := run(t, py, script, e.host, e.port, e.rootCA, dev.CertFile, dev.KeyFile, "PyThing")
 	want := []string{
 		"v311 takeover: rc=7",
 		"v5 takeover: reason=142 Session taken over",

@@ -14,6 +14,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // The AWS walkthrough's steps 11–13 with mosquitto_pub, against a store seeded as
@@ -28,7 +29,7 @@ func TestWalkthroughMosquitto(t *testing.T) {
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 
 	// Step 11: first connect with the bundle: dropped while provisioning.
-	r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+	r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 	if r.code != 7 || !strings.Contains(r.out, "Error: The connection was lost.") {
 		t.Fatalf("first connect: want exit 7 and 'The connection was lost.', got %s", r)
 	}
@@ -37,8 +38,8 @@ func TestWalkthroughMosquitto(t *testing.T) {
 	}
 
 	// Step 12: what the template made.
-	c := e.cert(dev.id)
-	if c == nil || c.Status != store.StatusActive || c.CAID != ca.id {
+	c := e.cert(dev.ID)
+	if c == nil || c.Status != store.StatusActive || c.CAID != ca.ID {
 		t.Fatalf("certificate after first connect: %+v", c)
 	}
 	th := e.thing("DemoThing")
@@ -51,7 +52,7 @@ func TestWalkthroughMosquitto(t *testing.T) {
 	if ps := e.thingPrincipals("DemoThing"); len(ps) != 1 || ps[0] != c.ARN {
 		t.Fatalf("thing principals %v, want [%s]", ps, c.ARN)
 	}
-	pols := e.attachedPolicies(dev.id)
+	pols := e.attachedPolicies(dev.ID)
 	if len(pols) != 1 {
 		t.Fatalf("attached policies: %d", len(pols))
 	}
@@ -59,7 +60,7 @@ func TestWalkthroughMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := tpl.Evaluate(pki.JITPParameters(dev.cert))
+	plan, err := tpl.Evaluate(pki.JITPParameters(dev.Cert))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,31 +71,31 @@ func TestWalkthroughMosquitto(t *testing.T) {
 		t.Fatalf("policy variables not kept: %s", pols[0].Document)
 	}
 	prov := e.events(store.EventProvisioned)
-	if len(prov) != 1 || prov[0].Thing != "DemoThing" || prov[0].CertID != dev.id || prov[0].Params["policyName"] != plan.Policy.Name || prov[0].Params["durationMs"] == "" {
+	if len(prov) != 1 || prov[0].Thing != "DemoThing" || prov[0].CertID != dev.ID || prov[0].Params["policyName"] != plan.Policy.Name || prov[0].Params["durationMs"] == "" {
 		t.Fatalf("provisioning events %+v", prov)
 	}
 
 	// Step 13: client ID = thing name, device cert alone (SNI localhost), PUBACK.
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "DemoThing", "DemoThing/test")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "DemoThing", "DemoThing/test")
 	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
 		t.Fatalf("second connect: want PUBACK, got %s", r)
 	}
 
 	// Connected events are written in batches, not waited for: wait for it.
-	if ev := waitEvent(t, e, store.EventConnected, "client DemoThing connected"); ev.Client != "DemoThing" || ev.CertID != dev.id {
+	if ev := waitEvent(t, e, store.EventConnected, "client DemoThing connected"); ev.Client != "DemoThing" || ev.CertID != dev.ID {
 		t.Fatalf("connected event %+v", ev)
 	}
 	waitEvent(t, e, store.EventDisconnected, "client DemoThing disconnected: the client disconnected")
 
 	// Publishing outside DemoThing/* is refused: connection closed after CONNACK.
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "DemoThing", "foo/bar")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "DemoThing", "foo/bar")
 	if r.code != 7 || strings.Contains(r.out, "received PUBACK") || !strings.Contains(r.out, "received CONNACK (0)") ||
 		!strings.Contains(r.out, "Error: The connection was lost.") {
 		t.Fatalf("publish to foo/bar as DemoThing: want refusal after CONNACK, got %s", r)
 	}
 	// Client ID other than the thing name: ${iot:Connection.Thing.ThingName} does not
 	// resolve, so iot:Connect is denied and there is no CONNACK.
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "anyclientID", "DemoThing/test")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "anyclientID", "DemoThing/test")
 	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
 		t.Fatalf("connect as anyclientID: want no CONNACK and exit 7, got %s", r)
 	}
@@ -118,7 +119,7 @@ func TestNamedPolicyMissingThenCreated(t *testing.T) {
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "NamedThing"})
 
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
 		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
 	}
 	ev := lastEvent(t, e, store.EventProvisioningFailed)
@@ -136,10 +137,10 @@ func TestNamedPolicyMissingThenCreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if c := e.cert(dev.id); c.Status != store.StatusActive {
+	if c := e.cert(dev.ID); c.Status != store.StatusActive {
 		t.Fatalf("after creating the policy: %s", c.Status)
 	}
-	if ps := e.attachedPolicies(dev.id); len(ps) != 1 || ps[0].Name != "Policy_Name" {
+	if ps := e.attachedPolicies(dev.ID); len(ps) != 1 || ps[0].Name != "Policy_Name" {
 		t.Fatalf("attached %+v", ps)
 	}
 	e.connected(t, ca, dev, "NamedThing")
@@ -166,7 +167,7 @@ func TestRoleProblemsFailProvisioning(t *testing.T) {
 			e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
 			dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 			e.firstConnect(t, ca, dev, "anyclientID")
-			if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+			if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
 				t.Fatalf("certificate %+v", c)
 			}
 			ev := lastEvent(t, e, store.EventProvisioningFailed)
@@ -206,7 +207,7 @@ func TestSNIOnlyCA(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
 	if err := e.st.Update(func(st *store.State) error {
-		c, err := st.CA(ca.id)
+		c, err := st.CA(ca.ID)
 		if err != nil {
 			return err
 		}
@@ -220,14 +221,14 @@ func TestSNIOnlyCA(t *testing.T) {
 	if _, err := c.connect("anyclientID"); err == nil {
 		t.Fatal("CONNACK without SNI")
 	}
-	if e.cert(dev.id) != nil {
+	if e.cert(dev.ID) != nil {
 		t.Fatal("registered without SNI")
 	}
 	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "SNI_ONLY") {
 		t.Fatalf("refusal %+v", ev)
 	}
 	e.provisioned(t, ca, dev) // SNI localhost
-	if c := e.cert(dev.id); c.Mode != store.ModeSNIOnly {
+	if c := e.cert(dev.ID); c.Mode != store.ModeSNIOnly {
 		t.Fatalf("certificate mode %s, want the CA's", c.Mode)
 	}
 }
@@ -237,12 +238,12 @@ func TestSNIOnlyCA(t *testing.T) {
 // certificate.
 func TestOpenSSLVerifiesServer(t *testing.T) {
 	t.Parallel()
-	bin := needTool(t, "openssl")
+	bin := testtool.Need(t, "openssl")
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 	for _, name := range []string{"localhost", endpointName} {
 		args := []string{"s_client", "-connect", "127.0.0.1:" + e.port, "-servername", name, "-verify_hostname", name,
-			"-CAfile", e.rootCA, "-cert", dev.crt, "-key", dev.keyF, "-verify_return_error", "-brief"}
+			"-CAfile", e.rootCA, "-cert", dev.CertFile, "-key", dev.KeyFile, "-verify_return_error", "-brief"}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Stdin = strings.NewReader("")
@@ -266,7 +267,7 @@ func TestOpenSSLVerifiesServer(t *testing.T) {
 // any topic).
 func TestMosquittoSubReceives(t *testing.T) {
 	t.Parallel()
-	needTool(t, "mosquitto_sub")
+	testtool.Need(t, "mosquitto_sub")
 	e := newEnv(t)
 	ca := newTestCA(t, "deviceRootCA")
 	e.createRole("JITPRole", iotTrust)
@@ -277,7 +278,7 @@ func TestMosquittoSubReceives(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd, out := e.mosquittoSub(t, ctx, dev, "listener", []string{"lab/#"}, "-q", "1", "-C", "1", "-d", "-v")
-	if r := e.mosquittoPub(t, dev.crt, dev.keyF, "talker", "lab/test"); r.code != 0 {
+	if r := e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "talker", "lab/test"); r.code != 0 {
 		t.Fatalf("mosquitto_pub: %s", r)
 	}
 	err := cmd.Wait()
@@ -305,14 +306,14 @@ func TestTemplatePolicyTooLong(t *testing.T) {
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, &store.RegistrationConfig{TemplateBody: string(tmpl), RoleArn: roleARN})
 	dev := ca.issue(t, pki.Subject{CommonName: "LongPolicyThing"})
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
 		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
 	}
 	ev := lastEvent(t, e, store.EventProvisioningFailed)
 	if ev.Error != "MalformedPolicyException" || !strings.Contains(ev.Message, "at most 2048") {
 		t.Fatalf("failure event %+v", ev)
 	}
-	if len(e.attachedPolicies(dev.id)) != 0 {
+	if len(e.attachedPolicies(dev.ID)) != 0 {
 		t.Fatal("a policy was attached")
 	}
 }

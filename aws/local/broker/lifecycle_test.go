@@ -99,7 +99,7 @@ func TestLifecycleEvents(t *testing.T) {
 	w.expect(t, packets.Suback, "watcher SUBACK")
 	// Its own subscription is an event too, after the SUBACK.
 	topic, ev := w.nextEvent(t, "watcher's own subscribed event")
-	if topic != SubscriptionsTopic("subscribed", "watcher") || ev["eventType"] != "subscribed" || ev["principalIdentifier"] != admin.id {
+	if topic != SubscriptionsTopic("subscribed", "watcher") || ev["eventType"] != "subscribed" || ev["principalIdentifier"] != admin.ID {
 		t.Fatalf("own subscribed event on %s: %v", topic, ev)
 	}
 	if topics, ok := ev["topics"].([]any); !ok || len(topics) != 1 || topics[0] != "$aws/events/#" {
@@ -112,7 +112,7 @@ func TestLifecycleEvents(t *testing.T) {
 	}
 	p.expect(t, packets.Suback, "peeker SUBACK")
 	topic, ev = w.nextEvent(t, "peeker connected")
-	checkPresence(t, "peeker connected", topic, ev, "connected", "peeker", other.id, 0)
+	checkPresence(t, "peeker connected", topic, ev, "connected", "peeker", other.ID, 0)
 	w.nextEvent(t, "peeker subscribed")
 
 	// A client ID with + gets no lifecycle events at all: the watcher's next event
@@ -126,7 +126,7 @@ func TestLifecycleEvents(t *testing.T) {
 	// devA: connect, subscribe, unsubscribe, DISCONNECT.
 	a := e.connected(t, ca, dev, "devA")
 	topic, ev = w.nextEvent(t, "devA connected")
-	checkPresence(t, "devA connected", topic, ev, "connected", "devA", dev.id, 0)
+	checkPresence(t, "devA connected", topic, ev, "connected", "devA", dev.ID, 0)
 	session := ev["sessionIdentifier"]
 	topic, pev := p.nextEvent(t, "peeker sees devA connected")
 	if topic != PresenceTopic("connected", "devA") || pev["sessionIdentifier"] != session {
@@ -157,7 +157,7 @@ func TestLifecycleEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic, ev = w.nextEvent(t, "devA disconnected")
-	checkPresence(t, "devA disconnected", topic, ev, "disconnected", "devA", dev.id, 0)
+	checkPresence(t, "devA disconnected", topic, ev, "disconnected", "devA", dev.ID, 0)
 	if ev["clientInitiatedDisconnect"] != true || ev["disconnectReason"] != ReasonClientInitiated || ev["sessionIdentifier"] != session {
 		t.Fatalf("client-initiated disconnect event %v", ev)
 	}
@@ -165,14 +165,14 @@ func TestLifecycleEvents(t *testing.T) {
 	// Reconnect: the version grows; a forbidden publish ends it with AUTH_ERROR.
 	a = e.connected(t, ca, dev, "devA")
 	topic, ev = w.nextEvent(t, "devA connected again")
-	checkPresence(t, "devA connected again", topic, ev, "connected", "devA", dev.id, 1)
+	checkPresence(t, "devA connected again", topic, ev, "connected", "devA", dev.ID, 1)
 	p.nextEvent(t, "peeker sees devA connected again")
 	if err := a.publish("devB/x", 1, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	a.expectClosed(t, "forbidden publish")
 	topic, ev = w.nextEvent(t, "devA refused")
-	checkPresence(t, "devA refused", topic, ev, "disconnected", "devA", dev.id, 1)
+	checkPresence(t, "devA refused", topic, ev, "disconnected", "devA", dev.ID, 1)
 	if ev["clientInitiatedDisconnect"] != false || ev["disconnectReason"] != ReasonAuthError {
 		t.Fatalf("authorization disconnect event %v", ev)
 	}
@@ -199,7 +199,7 @@ func TestLifecycleEvents(t *testing.T) {
 	// The network connection just goes away: CONNECTION_LOST.
 	b.conn.Close()
 	topic, ev = w.nextEvent(t, "devA lost")
-	checkPresence(t, "devA lost", topic, ev, "disconnected", "devA", dev.id, 3)
+	checkPresence(t, "devA lost", topic, ev, "disconnected", "devA", dev.ID, 3)
 	if ev["disconnectReason"] != ReasonConnectionLost {
 		t.Fatalf("lost connection event %v", ev)
 	}
@@ -236,7 +236,7 @@ func TestPahoReceivesLifecycleEvents(t *testing.T) {
 		select {
 		case payload := <-got:
 			var ev PresenceEvent
-			if err := json.Unmarshal(payload, &ev); err != nil || ev.EventType != want || ev.ClientID != "gadget" || ev.PrincipalIdentifier != admin.id {
+			if err := json.Unmarshal(payload, &ev); err != nil || ev.EventType != want || ev.ClientID != "gadget" || ev.PrincipalIdentifier != admin.ID {
 				t.Fatalf("%s event %s: %v", want, payload, err)
 			}
 		case <-time.After(10 * time.Second):

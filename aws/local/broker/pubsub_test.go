@@ -25,7 +25,7 @@ const adminPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Act
 func (e *env) activeDevice(t *testing.T, ca *testCA, dev *device, policyName, doc string) {
 	t.Helper()
 	err := e.st.Update(func(st *store.State) error {
-		c, err := st.RegisterDeviceCert(dev.cert, ca.id, store.StatusActive)
+		c, err := st.RegisterDeviceCert(dev.Cert, ca.ID, store.StatusActive)
 		if err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func TestPahoSubscribeReceiveOwnMessage(t *testing.T) {
 		// Without the CA in the chain paho still sends SNI, so this is a first connect.
 		t.Fatal("first connect succeeded; want it dropped while provisioning")
 	}
-	if c := e.cert(dev.id); c == nil || c.Status != store.StatusActive {
+	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusActive {
 		t.Fatalf("not provisioned: %+v", c)
 	}
 
@@ -176,20 +176,20 @@ func TestJITREventPublished(t *testing.T) {
 	// The watcher's client ID is "inline", the name mochi gives its own internal
 	// client (which publishes these events): that must not break anything.
 	w := e.connected(t, watcherCA, watcher, "inline")
-	if err := w.subscribe(1, RegisteredTopic(ca.id)); err != nil {
+	if err := w.subscribe(1, RegisteredTopic(ca.ID)); err != nil {
 		t.Fatal(err)
 	}
 	w.expect(t, packets.Suback, "subscribe to the registered topic")
 
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "JITRThing"})
 	for round := 1; round <= 2; round++ {
-		r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+		r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 		if r.code != 7 || strings.Contains(r.out, "CONNACK") {
 			t.Fatalf("JITR connect %d: %s", round, r)
 		}
 		body := w.expect(t, packets.Publish, "registered event")
 		n := int(body[0])<<8 | int(body[1])
-		if topic := string(body[2 : 2+n]); topic != RegisteredTopic(ca.id) {
+		if topic := string(body[2 : 2+n]); topic != RegisteredTopic(ca.ID) {
 			t.Fatalf("event topic %s", topic)
 		}
 		payload := body[2+n+2:] // QoS 1: packet ID follows the topic
@@ -197,7 +197,7 @@ func TestJITREventPublished(t *testing.T) {
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			t.Fatalf("payload %s: %v", payload, err)
 		}
-		if ev["certificateId"] != dev.id || ev["caCertificateId"] != ca.id || ev["certificateStatus"] != "PENDING_ACTIVATION" ||
+		if ev["certificateId"] != dev.ID || ev["caCertificateId"] != ca.ID || ev["certificateStatus"] != "PENDING_ACTIVATION" ||
 			ev["awsAccountId"] != testAccount {
 			t.Fatalf("event payload %s", payload)
 		}
@@ -213,7 +213,7 @@ func TestJITREventPublished(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c := e.cert(dev.id); c == nil || c.Status != store.StatusPendingActivation {
+	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
 		t.Fatalf("JITR certificate %+v", c)
 	}
 	if n := len(e.events(store.EventJITRPublished)); n != 2 {
@@ -221,7 +221,7 @@ func TestJITREventPublished(t *testing.T) {
 	}
 	// Activated by the operator (UpdateCertificate), it connects; it has no policy, so
 	// iot:Connect is denied.
-	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.id, store.StatusActive) }); err != nil {
+	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.ID, store.StatusActive) }); err != nil {
 		t.Fatal(err)
 	}
 	c := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
@@ -285,7 +285,7 @@ func TestALPNListener(t *testing.T) {
 		}
 		conn.Close()
 	}
-	if e.cert(dev.id) != nil {
+	if e.cert(dev.ID) != nil {
 		t.Fatal("registered over the ALPN port without ALPN")
 	}
 	conn, err := dial([]string{ALPNProtocol})
@@ -300,7 +300,7 @@ func TestALPNListener(t *testing.T) {
 	if rc, err := c.connect("anyclientID"); err == nil {
 		t.Fatalf("first connect got CONNACK %d", rc)
 	}
-	if got := e.cert(dev.id); got == nil || got.Status != store.StatusActive {
+	if got := e.cert(dev.ID); got == nil || got.Status != store.StatusActive {
 		t.Fatalf("not provisioned over ALPN: %+v", got)
 	}
 }
@@ -311,7 +311,7 @@ func TestRestartKeepsStateAndRoot(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
-	r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+	r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 	if r.code != 7 {
 		t.Fatalf("first connect: %s", r)
 	}
@@ -336,7 +336,7 @@ func TestRestartKeepsStateAndRoot(t *testing.T) {
 	if string(rootBefore) != string(rootAfter) {
 		t.Fatal("root CA changed across the restart")
 	}
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "DemoThing", "DemoThing/test")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "DemoThing", "DemoThing/test")
 	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
 		t.Fatalf("after restart: %s", r)
 	}
@@ -360,7 +360,7 @@ func TestCertificatePolicyVariables(t *testing.T) {
 	e.activeDevice(t, ca, dev, "CertVars", doc)
 
 	c := e.connected(t, ca, dev, "sensor-7")
-	if err := c.publish("certs/"+dev.id, 1, []byte("x")); err != nil {
+	if err := c.publish("certs/"+dev.ID, 1, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	c.expect(t, packets.Puback, "publish to certs/<own id>")

@@ -41,7 +41,7 @@ func (e *env) firstConnect(t *testing.T, ca *testCA, dev *device, clientID strin
 func (e *env) provisioned(t *testing.T, ca *testCA, dev *device) {
 	t.Helper()
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if c := e.cert(dev.id); c == nil || c.Status != store.StatusActive {
+	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusActive {
 		t.Fatalf("certificate not ACTIVE after first connect: %+v", c)
 	}
 }
@@ -91,23 +91,23 @@ func TestTemplateMissingParameterStaysPending(t *testing.T) {
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{CommonName: "NoCountryThing"})
 
-	r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+	r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 	if r.code != 7 || !strings.Contains(r.out, "Error: The connection was lost.") {
 		t.Fatalf("first connect: %s", r)
 	}
-	c := e.cert(dev.id)
+	c := e.cert(dev.ID)
 	if c == nil || c.Status != store.StatusPendingActivation {
 		t.Fatalf("certificate: %+v, want PENDING_ACTIVATION", c)
 	}
 	ev := lastEvent(t, e, store.EventProvisioningFailed)
 	want := "Invalid registration template. Cannot resolve reference value: {Ref=AWS::IoT::Certificate::Country}"
-	if ev.Message != want || ev.Error != "InvalidRequestException" || ev.CertID != dev.id || ev.CAID != ca.id {
+	if ev.Message != want || ev.Error != "InvalidRequestException" || ev.CertID != dev.ID || ev.CAID != ca.ID {
 		t.Fatalf("failure event %+v, want message %q", ev, want)
 	}
 	if ev.Params["AWS::IoT::Certificate::CommonName"] != "NoCountryThing" {
 		t.Fatalf("event parameters %v", ev.Params)
 	}
-	if e.thing("NoCountryThing") != nil || len(e.attachedPolicies(dev.id)) != 0 {
+	if e.thing("NoCountryThing") != nil || len(e.attachedPolicies(dev.ID)) != 0 {
 		t.Fatal("a failed provisioning left a thing or a policy behind")
 	}
 	if n := len(e.events(store.EventCertRegistered)); n != 1 {
@@ -115,14 +115,14 @@ func TestTemplateMissingParameterStaysPending(t *testing.T) {
 	}
 
 	// Reconnect (device cert alone): still refused, provisioning retried and failing again.
-	r = e.mosquittoPub(t, dev.crt, dev.keyF, "NoCountryThing", "NoCountryThing/test")
+	r = e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "NoCountryThing", "NoCountryThing/test")
 	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
 		t.Fatalf("reconnect while PENDING_ACTIVATION: %s", r)
 	}
 	if n := len(e.events(store.EventProvisioningFailed)); n != 2 {
 		t.Fatalf("%d failure events after the retry, want 2", n)
 	}
-	if c := e.cert(dev.id); c.Status != store.StatusPendingActivation {
+	if c := e.cert(dev.ID); c.Status != store.StatusPendingActivation {
 		t.Fatalf("status %s", c.Status)
 	}
 }
@@ -150,18 +150,18 @@ func TestFirstConnectRefusedWithoutAutoRegistration(t *testing.T) {
 				e.registerCA(other, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
 			}
 			dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
-			r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+			r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 			if r.code != 7 || strings.Contains(r.out, "CONNACK") {
 				t.Fatalf("want the connection lost without CONNACK, got %s", r)
 			}
-			if c := e.cert(dev.id); c != nil {
+			if c := e.cert(dev.ID); c != nil {
 				t.Fatalf("certificate registered: %+v", c)
 			}
 			if e.thing("DemoThing") != nil {
 				t.Fatal("thing created")
 			}
 			ev := lastEvent(t, e, store.EventConnectRefused)
-			if !strings.Contains(ev.Message, tc.want) || ev.CertID != dev.id {
+			if !strings.Contains(ev.Message, tc.want) || ev.CertID != dev.ID {
 				t.Fatalf("refusal event %+v, want it to say %q", ev, tc.want)
 			}
 		})
@@ -175,13 +175,13 @@ func TestCertificateStatusRefusals(t *testing.T) {
 	e.provisioned(t, ca, dev)
 	live := e.connected(t, ca, dev, "DemoThing")
 	// UpdateCertificate INACTIVE through the control plane's hook closes live connections.
-	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.id, store.StatusInactive) }); err != nil {
+	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.ID, store.StatusInactive) }); err != nil {
 		t.Fatal(err)
 	}
-	e.b.CertificateStatusChanged(dev.id, store.StatusInactive)
+	e.b.CertificateStatusChanged(dev.ID, store.StatusInactive)
 	live.expectClosed(t, "connection of a deactivated certificate")
 	for _, status := range []string{store.StatusInactive, store.StatusRevoked} {
-		if err := e.st.Update(func(st *store.State) error { return st.SetCertificateStatus(dev.id, status) }); err != nil {
+		if err := e.st.Update(func(st *store.State) error { return st.SetCertificateStatus(dev.ID, status) }); err != nil {
 			t.Fatal(err)
 		}
 		c := e.rawDial(t, &tls.Config{ServerName: "localhost", Certificates: []tls.Certificate{dev.tlsCert(ca, false)}})
@@ -197,10 +197,10 @@ func TestCertificateStatusRefusals(t *testing.T) {
 	}
 	// A deactivated CA does not affect certificates already registered.
 	if err := e.st.Update(func(st *store.State) error {
-		if err := st.SetCertificateStatus(dev.id, store.StatusActive); err != nil {
+		if err := st.SetCertificateStatus(dev.ID, store.StatusActive); err != nil {
 			return err
 		}
-		c, err := st.CA(ca.id)
+		c, err := st.CA(ca.ID)
 		if err != nil {
 			return err
 		}
@@ -211,7 +211,7 @@ func TestCertificateStatusRefusals(t *testing.T) {
 	}
 	c := e.connected(t, ca, dev, "DemoThing")
 	// Deactivated without the hook: the next PUBLISH is refused.
-	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.id, store.StatusInactive) }); err != nil {
+	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.ID, store.StatusInactive) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.publish("DemoThing/test", 1, []byte("x")); err != nil {
@@ -229,24 +229,24 @@ func TestDeviceCannotActAsAnother(t *testing.T) {
 	e.provisioned(t, ca, a)
 	e.provisioned(t, ca, b)
 
-	r := e.mosquittoPub(t, a.crt, a.keyF, "ThingB", "ThingB/test")
+	r := e.mosquittoPub(t, a.CertFile, a.KeyFile, "ThingB", "ThingB/test")
 	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
 		t.Fatalf("A connecting as ThingB: %s", r)
 	}
 	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "iot:Connect denied") {
 		t.Fatalf("refusal event %+v", ev)
 	}
-	r = e.mosquittoPub(t, a.crt, a.keyF, "ThingA", "ThingB/test")
+	r = e.mosquittoPub(t, a.CertFile, a.KeyFile, "ThingA", "ThingB/test")
 	if r.code != 7 || !strings.Contains(r.out, "received CONNACK (0)") || strings.Contains(r.out, "PUBACK") {
 		t.Fatalf("A publishing to ThingB/test: %s", r)
 	}
 	if ev := lastEvent(t, e, store.EventAuthorizationFailure); !strings.Contains(ev.Message, "iot:Publish denied") || ev.Params["topic"] != "ThingB/test" {
 		t.Fatalf("refusal event %+v", ev)
 	}
-	if ev := waitEvent(t, e, store.EventDisconnected, "the broker closed the connection: iot:Publish denied"); ev.Client != "ThingA" || ev.CertID != a.id {
+	if ev := waitEvent(t, e, store.EventDisconnected, "the broker closed the connection: iot:Publish denied"); ev.Client != "ThingA" || ev.CertID != a.ID {
 		t.Fatalf("disconnect event %+v", ev)
 	}
-	r = e.mosquittoPub(t, a.crt, a.keyF, "ThingA", "ThingA/test")
+	r = e.mosquittoPub(t, a.CertFile, a.KeyFile, "ThingA", "ThingA/test")
 	if r.code != 0 || !strings.Contains(r.out, "received PUBACK") {
 		t.Fatalf("A publishing to its own topic: %s", r)
 	}
@@ -298,7 +298,7 @@ func TestTLSRequirements(t *testing.T) {
 			}
 			conn.Close()
 		}
-		if c := e.cert(dev.id); c != nil {
+		if c := e.cert(dev.ID); c != nil {
 			t.Fatal("certificate registered")
 		}
 	})
@@ -308,7 +308,7 @@ func TestTLSRequirements(t *testing.T) {
 		if rc, err := c.connect("anyclientID"); err == nil {
 			t.Fatalf("got CONNACK %d", rc)
 		}
-		if got := e.cert(dev.id); got != nil {
+		if got := e.cert(dev.ID); got != nil {
 			t.Fatalf("registered without SNI or CA: %+v", got)
 		}
 		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "no SNI") {
@@ -321,7 +321,7 @@ func TestTLSRequirements(t *testing.T) {
 		if rc, err := c.connect("anyclientID"); err == nil {
 			t.Fatalf("first connect got CONNACK %d", rc)
 		}
-		if got := e.cert(other.id); got == nil || got.Status != store.StatusActive {
+		if got := e.cert(other.ID); got == nil || got.Status != store.StatusActive {
 			t.Fatalf("not provisioned with SNI only: %+v", got)
 		}
 	})
@@ -333,10 +333,10 @@ func TestTLSRequirements(t *testing.T) {
 		if rc, err := c.connect("anyclientID"); err == nil {
 			t.Fatalf("first connect got CONNACK %d", rc)
 		}
-		if got := e.cert(other.id); got != nil {
+		if got := e.cert(other.ID); got != nil {
 			t.Fatalf("registered without SNI although the CA was in the chain: %+v", got)
 		}
-		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "no SNI") || !strings.Contains(ev.Message, "localhost") || ev.CertID != other.id {
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "no SNI") || !strings.Contains(ev.Message, "localhost") || ev.CertID != other.ID {
 			t.Fatalf("refusal event %+v", ev)
 		}
 	})
@@ -347,7 +347,7 @@ func TestTLSRequirements(t *testing.T) {
 		if rc, err := c.connect("anyclientID"); err == nil {
 			t.Fatalf("first connect got CONNACK %d", rc)
 		}
-		if got := e.cert(other.id); got != nil {
+		if got := e.cert(other.ID); got != nil {
 			t.Fatalf("registered with a foreign SNI: %+v", got)
 		}
 		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, `sent SNI "iot.example.com", which is not this endpoint`) {
@@ -359,7 +359,7 @@ func TestTLSRequirements(t *testing.T) {
 		if rc, err := c.connect("DemoThing"); err == nil {
 			t.Fatalf("ACTIVE certificate with a foreign SNI got CONNACK %d", rc)
 		}
-		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "not this endpoint") || ev.CertID != dev.id {
+		if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "not this endpoint") || ev.CertID != dev.ID {
 			t.Fatalf("refusal event %+v", ev)
 		}
 	})
@@ -384,22 +384,22 @@ func TestMosquittoIPHostRefused(t *testing.T) {
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 	e.host = "127.0.0.1"
-	r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar")
+	r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 	e.host = "localhost"
 	if r.code == 0 || strings.Contains(r.out, "CONNACK") {
 		t.Fatalf("mosquitto_pub -h 127.0.0.1: %s", r)
 	}
-	if e.cert(dev.id) != nil {
+	if e.cert(dev.ID) != nil {
 		t.Fatal("mosquitto_pub -h 127.0.0.1 registered the certificate")
 	}
 	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, `SNI "127.0.0.1"`) || !strings.Contains(ev.Message, "connect with localhost") {
 		t.Fatalf("refusal event %+v", ev)
 	}
 	// With the endpoint name the same command provisions the device.
-	if r := e.mosquittoPub(t, dev.bundle, dev.keyF, "anyclientID", "foo/bar"); r.code != 7 {
+	if r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar"); r.code != 7 {
 		t.Fatalf("mosquitto_pub -h localhost: %s", r)
 	}
-	if c := e.cert(dev.id); c == nil || c.Status != store.StatusActive {
+	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusActive {
 		t.Fatalf("not provisioned through -h localhost: %+v", c)
 	}
 }
@@ -536,7 +536,7 @@ func TestConcurrentFirstConnects(t *testing.T) {
 		defer conn.Close()
 		c := &rawClient{conn: conn, r: newReader(conn)}
 		if rc, err := c.connect("anyclientID"); err == nil {
-			errs <- fmt.Errorf("first connect of %s got CONNACK %d", d.cert.Subject.CommonName, rc)
+			errs <- fmt.Errorf("first connect of %s got CONNACK %d", d.Cert.Subject.CommonName, rc)
 		}
 	}
 	for i := 0; i < 5; i++ {
@@ -561,10 +561,10 @@ func TestConcurrentFirstConnects(t *testing.T) {
 	}
 	policies := map[string]bool{}
 	for _, d := range append(devs, same) {
-		if c := e.cert(d.id); c == nil || c.Status != store.StatusActive {
-			t.Fatalf("%s: %+v", d.cert.Subject.CommonName, c)
+		if c := e.cert(d.ID); c == nil || c.Status != store.StatusActive {
+			t.Fatalf("%s: %+v", d.Cert.Subject.CommonName, c)
 		}
-		for _, p := range e.attachedPolicies(d.id) {
+		for _, p := range e.attachedPolicies(d.ID) {
 			policies[p.Name] = true
 		}
 	}
@@ -580,11 +580,11 @@ func TestAutoRegisterIdempotent(t *testing.T) {
 	e, ca := jitpEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Twice"})
 	reg := storeRegistry{st: e.st}
-	caRec, err := reg.IssuerOf(dev.cert)
+	caRec, err := reg.IssuerOf(dev.Cert)
 	if err != nil || caRec == nil {
 		t.Fatalf("issuer: %v %v", caRec, err)
 	}
-	req := autoRegRequest{Leaf: dev.cert, CertID: dev.id, CA: *caRec, ClientID: "x", Now: time.Now(), Start: time.Now()}
+	req := autoRegRequest{Leaf: dev.Cert, CertID: dev.ID, CA: *caRec, ClientID: "x", Now: time.Now(), Start: time.Now()}
 	res, err := reg.AutoRegister(req)
 	if err != nil || !res.JITP || res.Error != "" || res.Status != store.StatusActive || res.Thing != "Twice" {
 		t.Fatalf("first: %+v %v", res, err)
@@ -613,7 +613,7 @@ func TestExpiredCertificateRefused(t *testing.T) {
 	if rc, err := c.connect("anyclientID"); err == nil {
 		t.Fatalf("expired certificate got CONNACK %d", rc)
 	}
-	if e.cert(dev.id) != nil {
+	if e.cert(dev.ID) != nil {
 		t.Fatal("expired certificate registered")
 	}
 	if ev := lastEvent(t, e, store.EventConnectRefused); !strings.Contains(ev.Message, "outside its validity period") {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,42 +11,8 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
 )
-
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-func newTestCA(t testing.TB, subj pki.Subject) testCA {
-	t.Helper()
-	key, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pki.SelfSignCA(key, subj, 3650)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCA{cert, key}
-}
-
-func (ca testCA) issue(t testing.TB, subj pki.Subject) *x509.Certificate {
-	t.Helper()
-	key, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := pki.NewCSR(key, subj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pki.IssueCert(ca.cert, ca.key, csr, 365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func pemOf(c *x509.Certificate) string { return string(pki.EncodeCertPEM(c)) }
 
@@ -76,13 +41,13 @@ func wantCode(t *testing.T, err error, code string) *APIError {
 }
 
 // registerCA registers ca in DEFAULT mode with a verification cert for the current code.
-func registerCA(t *testing.T, s *Store, ca testCA, active, auto bool) *CA {
+func registerCA(t *testing.T, s *Store, ca *pkitest.CA, active, auto bool) *CA {
 	t.Helper()
 	var out CA
 	err := s.Update(func(st *State) error {
 		code := st.EnsureRegistrationCode()
-		v := ca.issue(t, pki.Subject{CommonName: code})
-		c, err := st.RegisterCA(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(v),
+		v := ca.Issue(t, pki.Subject{CommonName: code}).Cert
+		c, err := st.RegisterCA(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(v),
 			SetAsActive: active, AllowAutoRegistration: auto})
 		if err != nil {
 			return err
@@ -99,8 +64,8 @@ func registerCA(t *testing.T, s *Store, ca testCA, active, auto bool) *CA {
 func TestRegisterCAValidations(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
-	other := newTestCA(t, pki.Subject{Country: "IN", Organization: "Other"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Acme"})
+	other := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Other"})
 	var code string
 	_ = s.Update(func(st *State) error { code = st.EnsureRegistrationCode(); return nil })
 	if len(code) != 64 {
@@ -110,29 +75,29 @@ func TestRegisterCAValidations(t *testing.T) {
 		return s.Update(func(st *State) error { _, err := st.RegisterCA(in); return err })
 	}
 	// Wrong code.
-	bad := ca.issue(t, pki.Subject{CommonName: "0000000000000000000000000000000000000000000000000000000000000000"})
-	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(bad)}), CodeRegistrationCode)
+	bad := ca.Issue(t, pki.Subject{CommonName: "0000000000000000000000000000000000000000000000000000000000000000"}).Cert
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(bad)}), CodeRegistrationCode)
 	// Verification signed by another CA.
-	foreign := other.issue(t, pki.Subject{CommonName: code})
-	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(foreign)}), CodeCertificateValidation)
+	foreign := other.Issue(t, pki.Subject{CommonName: code}).Cert
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(foreign)}), CodeCertificateValidation)
 	// Not a CA.
-	leaf := ca.issue(t, pki.Subject{CommonName: "leaf"})
+	leaf := ca.Issue(t, pki.Subject{CommonName: "leaf"}).Cert
 	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(leaf), VerificationCertificate: pemOf(foreign)}), CodeCertificateValidation)
 	// Garbage.
 	wantCode(t, reg(RegisterCAInput{CACertificatePEM: "not a cert"}), CodeCertificateValidation)
 	// Missing verification in DEFAULT mode; present in SNI_ONLY mode.
-	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert)}), CodeInvalidRequest)
-	good := ca.issue(t, pki.Subject{CommonName: code})
-	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good), CertificateMode: ModeSNIOnly}), CodeInvalidRequest)
-	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good), CertificateMode: "BOGUS"}), CodeInvalidRequest)
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert)}), CodeInvalidRequest)
+	good := ca.Issue(t, pki.Subject{CommonName: code}).Cert
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(good), CertificateMode: ModeSNIOnly}), CodeInvalidRequest)
+	wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(good), CertificateMode: "BOGUS"}), CodeInvalidRequest)
 	if n := countOf(t, s, (*State).CountCAs); n != 0 {
 		t.Fatalf("failed registrations left %d CAs", n)
 	}
 	// Success, defaults INACTIVE/DISABLE.
-	if err := reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good)}); err != nil {
+	if err := reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(good)}); err != nil {
 		t.Fatal(err)
 	}
-	id := pki.CertID(ca.cert)
+	id := pki.CertID(ca.Cert)
 	_ = s.View(func(st *State) error {
 		c, err := st.CA(id)
 		if err != nil {
@@ -147,12 +112,12 @@ func TestRegisterCAValidations(t *testing.T) {
 		return nil
 	})
 	// Duplicate: 409 naming the existing CA.
-	ae := wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(good)}), CodeResourceAlreadyExists)
+	ae := wantCode(t, reg(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(good)}), CodeResourceAlreadyExists)
 	if ae.ResourceID != id || ae.ResourceARN == "" {
 		t.Errorf("duplicate error names %q %q, want %s", ae.ResourceID, ae.ResourceARN, id)
 	}
 	// SNI_ONLY needs no verification cert.
-	if err := reg(RegisterCAInput{CACertificatePEM: pemOf(other.cert), CertificateMode: ModeSNIOnly}); err != nil {
+	if err := reg(RegisterCAInput{CACertificatePEM: pemOf(other.Cert), CertificateMode: ModeSNIOnly}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -162,12 +127,12 @@ func TestRegisterCASameSubjectLimit(t *testing.T) {
 	s := openTemp(t)
 	subj := pki.Subject{Country: "IN", Organization: "Same"}
 	for i := 0; i < MaxCAsPerSubject; i++ {
-		registerCA(t, s, newTestCA(t, subj), false, false)
+		registerCA(t, s, pkitest.NewCA(t, pki.EC256, subj), false, false)
 	}
-	ca := newTestCA(t, subj)
+	ca := pkitest.NewCA(t, pki.EC256, subj)
 	err := s.Update(func(st *State) error {
-		v := ca.issue(t, pki.Subject{CommonName: st.EnsureRegistrationCode()})
-		_, err := st.RegisterCA(RegisterCAInput{CACertificatePEM: pemOf(ca.cert), VerificationCertificate: pemOf(v)})
+		v := ca.Issue(t, pki.Subject{CommonName: st.EnsureRegistrationCode()}).Cert
+		_, err := st.RegisterCA(RegisterCAInput{CACertificatePEM: pemOf(ca.Cert), VerificationCertificate: pemOf(v)})
 		return err
 	})
 	if ae := wantCode(t, err, CodeLimitExceeded); ae.Status != 410 {
@@ -209,9 +174,9 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Acme"})
 	rec := registerCA(t, s, ca, true, true)
-	dev := ca.issue(t, pki.Subject{Country: "IN", CommonName: "DemoThing"})
+	dev := ca.Issue(t, pki.Subject{Country: "IN", CommonName: "DemoThing"}).Cert
 	var code, certARN string
 	err = s.Update(func(st *State) error {
 		code = st.RegistrationCode
@@ -305,9 +270,9 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 func TestDeleteGuards(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Acme"})
 	rec := registerCA(t, s, ca, true, true)
-	dev := ca.issue(t, pki.Subject{CommonName: "T1"})
+	dev := ca.Issue(t, pki.Subject{CommonName: "T1"}).Cert
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
 	var c Certificate
 	must := func(err error) {
@@ -352,7 +317,7 @@ func TestDeleteGuards(t *testing.T) {
 	wantCode(t, do(func(st *State) error { _, err := st.CA(rec.ID); return err }), CodeResourceNotFound)
 
 	// Revoked stays revoked.
-	dev2 := ca.issue(t, pki.Subject{CommonName: "T2"})
+	dev2 := ca.Issue(t, pki.Subject{CommonName: "T2"}).Cert
 	var id2 string
 	must(do(func(st *State) error {
 		c, err := st.RegisterDeviceCert(dev2, "", StatusActive)
@@ -443,12 +408,12 @@ func TestFindIssuingCAPrefersActiveAndVerifiesSignature(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
 	subj := pki.Subject{Country: "IN", Organization: "Twin"}
-	a := newTestCA(t, subj)
-	b := newTestCA(t, subj) // same subject, different key
+	a := pkitest.NewCA(t, pki.EC256, subj)
+	b := pkitest.NewCA(t, pki.EC256, subj) // same subject, different key
 	registerCA(t, s, a, false, false)
 	rb := registerCA(t, s, b, true, true)
-	leafB := b.issue(t, pki.Subject{CommonName: "d"})
-	unknown := newTestCA(t, pki.Subject{Country: "IN", Organization: "Unknown"}).issue(t, pki.Subject{CommonName: "d"})
+	leafB := b.Issue(t, pki.Subject{CommonName: "d"}).Cert
+	unknown := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Unknown"}).Issue(t, pki.Subject{CommonName: "d"}).Cert
 	_ = s.View(func(st *State) error {
 		if got := st.FindIssuingCA(leafB); got == nil || got.ID != rb.ID {
 			t.Errorf("FindIssuingCA(leafB) = %v, want %s", got, rb.ID)
@@ -581,7 +546,7 @@ func mustRead(t *testing.T, path string) string {
 func TestListPagesInOrder(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
-	ca := newTestCA(t, pki.Subject{Country: "IN", Organization: "Acme"})
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Acme"})
 	rec := registerCA(t, s, ca, true, true)
 	var names, certIDs, arns []string
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
@@ -595,7 +560,7 @@ func TestListPagesInOrder(t *testing.T) {
 			if _, err := st.CreatePolicy(n, doc, nil); err != nil {
 				return err
 			}
-			c, err := st.RegisterDeviceCert(ca.issue(t, pki.Subject{CommonName: n}), rec.ID, StatusActive)
+			c, err := st.RegisterDeviceCert(ca.Issue(t, pki.Subject{CommonName: n}).Cert, rec.ID, StatusActive)
 			if err != nil {
 				return err
 			}

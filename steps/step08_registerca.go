@@ -12,42 +12,46 @@ import (
 )
 
 // Step 8: register the CA with auto-registration and the template (this turns JITP on).
+type registerCAStep struct{ Base }
 
-func stepRegisterCA() *step {
-	return &step{
-		id:    IDRegisterCA,
-		title: "Register CA",
-		explain: "Register your CA certificate with AWS IoT, proving possession with the verification certificate,\n" +
-			"set it ACTIVE and allow auto-registration with your template: from now on, a device certificate signed\n" +
-			"by this CA is provisioned the first time it connects. A CA already registered is found and reused.",
+func (*registerCAStep) ID() ID        { return IDRegisterCA }
+func (*registerCAStep) Title() string { return "Register CA" }
+func (*registerCAStep) Explain() string {
+	return "Register your CA certificate with AWS IoT, proving possession with the verification certificate,\n" +
+		"set it ACTIVE and allow auto-registration with your template: from now on, a device certificate signed\n" +
+		"by this CA is provisioned the first time it connects. A CA already registered is found and reused."
+}
+
+func (st *registerCAStep) record() record {
+	s := st.s
+	return record{
 		after: []ID{IDVerifCert, IDTemplate},
-		inputs: func(s *Session) map[string]string {
-			return map[string]string{
-				"CA certificate":           s.CA.CertID,
-				"verification certificate": s.VerificationCertID,
-				"template":                 s.Template.BodySHA256,
-				"role":                     s.Role.ARN,
-				"target":                   s.targetID(),
-			}
+		inputs: map[string]string{
+			"CA certificate":           s.CA.CertID,
+			"verification certificate": s.VerificationCertID,
+			"template":                 s.Template.BodySHA256,
+			"role":                     s.Role.ARN,
+			"target":                   targetID(s),
 		},
-		cmds: func(s *Session) []string {
-			return []string{s.awsCmd("iot", "register-ca-certificate",
-				"--ca-certificate", "file://"+s.caCertName(),
-				"--verification-cert", "file://"+pki.FileVerifCert,
-				"--set-as-active", "--allow-auto-registration",
-				"--registration-config", "file://"+FileTemplate)}
-		},
-		run:    runRegisterCA,
-		result: registerResult,
 	}
 }
 
-func runRegisterCA(ctx context.Context, s *Session) (bool, error) {
+func (st *registerCAStep) Commands() []string {
+	s := st.s
+	return []string{awsCmd(s, "iot", "register-ca-certificate",
+		"--ca-certificate", "file://"+caCertName(s),
+		"--verification-cert", "file://"+pki.FileVerifCert,
+		"--set-as-active", "--allow-auto-registration",
+		"--registration-config", "file://"+FileTemplate)}
+}
+
+func (st *registerCAStep) act(ctx context.Context) (bool, error) {
+	s := st.s
 	c, err := s.requireClient()
 	if err != nil {
 		return false, err
 	}
-	ca, err := s.loadCA()
+	ca, err := signingCA(s)
 	if err != nil {
 		return false, err
 	}
@@ -81,8 +85,8 @@ func runRegisterCA(ctx context.Context, s *Session) (bool, error) {
 		}
 		reused = true
 		ref = aws.CARef{ID: firstNonEmpty(ae.ResourceID, s.CA.CertID), ARN: ae.ResourceARN}
-		s.reportf(IDRegisterCA, "the CA is already registered (ID %s): reusing it", short(ref.ID))
-		if err := s.alignCA(ctx, c, ref.ID, want); err != nil {
+		st.reportf("the CA is already registered (ID %s): reusing it", abbrev(ref.ID))
+		if err := st.align(ctx, c, ref.ID, want); err != nil {
 			return false, err
 		}
 	}
@@ -97,8 +101,8 @@ func runRegisterCA(ctx context.Context, s *Session) (bool, error) {
 	return reused, nil
 }
 
-// alignCA makes an already-registered CA ACTIVE, with auto-registration and our template.
-func (s *Session) alignCA(ctx context.Context, c aws.Client, id string, want *aws.RegistrationConfig) error {
+// align makes an already-registered CA ACTIVE, with auto-registration and our template.
+func (st *registerCAStep) align(ctx context.Context, c aws.Client, id string, want *aws.RegistrationConfig) error {
 	d, err := c.DescribeCA(ctx, id)
 	if err != nil {
 		return err
@@ -106,15 +110,15 @@ func (s *Session) alignCA(ctx context.Context, c aws.Client, id string, want *aw
 	var in aws.UpdateCAInput
 	if d.Status != aws.StatusActive {
 		in.NewStatus = aws.StatusActive
-		s.reportf(IDRegisterCA, "setting the CA ACTIVE (was %s)", d.Status)
+		st.reportf("setting the CA ACTIVE (was %s)", d.Status)
 	}
 	if d.AutoRegistrationStatus != aws.AutoRegEnable {
 		in.NewAutoRegistrationStatus = aws.AutoRegEnable
-		s.reportf(IDRegisterCA, "enabling auto-registration (was %s)", d.AutoRegistrationStatus)
+		st.reportf("enabling auto-registration (was %s)", d.AutoRegistrationStatus)
 	}
 	if d.RegistrationConfig == nil || d.RegistrationConfig.TemplateBody != want.TemplateBody || d.RegistrationConfig.RoleArn != want.RoleArn {
 		in.RegistrationConfig = want
-		s.reportf(IDRegisterCA, "updating the CA's registration config to %s", FileTemplate)
+		st.reportf("updating the CA's registration config to %s", FileTemplate)
 	}
 	if in == (aws.UpdateCAInput{}) {
 		return nil
@@ -122,18 +126,23 @@ func (s *Session) alignCA(ctx context.Context, c aws.Client, id string, want *aw
 	return c.UpdateCA(ctx, id, in)
 }
 
-func registerResult(s *Session) []ResultLine {
+func (st *registerCAStep) Result() []ResultLine {
+	ca := st.s.CA
 	out := []ResultLine{
-		valueLine("CA certificate ID", s.CA.RegisteredID),
-		valueLine("CA certificate ARN", s.CA.RegisteredARN),
+		valueLine("CA certificate ID", ca.RegisteredID),
+		valueLine("CA certificate ARN", ca.RegisteredARN),
 	}
-	if s.CA.Intermediate {
+	if ca.Intermediate {
 		out = append(out, noteLine("registered your intermediate CA as the issuing CA"))
 	}
-	if s.CA.Reused {
+	if ca.Reused {
 		out = append(out, noteLine("the CA was already registered: reused, made ACTIVE with auto-registration and this template"))
 	} else {
 		out = append(out, noteLine("registered ACTIVE with auto-registration ENABLE and the template"))
 	}
 	return out
+}
+
+func (st *registerCAStep) Summary() string {
+	return "CA " + st.s.CA.RegisteredID + " ACTIVE, auto-registration on"
 }

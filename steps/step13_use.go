@@ -9,47 +9,51 @@ import (
 )
 
 // Step 13: use the provisioned device: connect as the thing and round-trip a message.
+type useStep struct{ Base }
 
 // OutsideTopic is the topic step 13 uses to show that the scoped policy refuses anything
 // outside <thing>/*.
 const OutsideTopic = "other/test"
 
-func stepUse() *step {
-	return &step{
-		id:        IDUse,
-		title:     "Use it",
+func (*useStep) ID() ID        { return IDUse }
+func (*useStep) Title() string { return "Use it" }
+func (*useStep) Explain() string {
+	return "Connect as the thing — client ID = thing name, device certificate only — subscribe to and publish on\n" +
+		"<thing>/test and receive your own message. With the scoped template, a topic outside <thing>/* is refused:\n" +
+		"the policy's ${iot:Connection.Thing.ThingName} only matches your own thing."
+}
+
+func (st *useStep) record() record {
+	s := st.s
+	return record{
 		perDevice: true,
-		explain: "Connect as the thing — client ID = thing name, device certificate only — subscribe to and publish on\n" +
-			"<thing>/test and receive your own message. With the scoped template, a topic outside <thing>/* is refused:\n" +
-			"the policy's ${iot:Connection.Thing.ThingName} only matches your own thing.",
-		after: []ID{IDVerify},
-		inputs: func(s *Session) map[string]string {
-			return map[string]string{"device certificate": s.Device().CertID, "thing": s.Options.Thing}
-		},
-		cmds: func(s *Session) []string {
-			cert, key, _, _ := s.deviceFileNames()
-			t := s.provisionedThing(s.Device())
-			out := []string{s.mosquittoPub(cert, key, t+"/test", t, "Hello from "+t)}
-			if s.Template.Variant == VariantScoped {
-				out = append(out, s.mosquittoPub(cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
-			}
-			return out
-		},
-		run:    runUse,
-		result: useResult,
+		after:     []ID{IDVerify},
+		inputs:    map[string]string{"device certificate": s.Device().CertID, "thing": s.Options.Thing},
 	}
 }
 
-func runUse(ctx context.Context, s *Session) (bool, error) {
+func (st *useStep) Commands() []string {
+	s := st.s
+	cert, key, _, _ := deviceFiles(s)
+	t := provisionedThing(s, s.Device())
+	out := []string{mosquittoPub(s, cert, key, t+"/test", t, "Hello from "+t)}
+	if s.Template.Variant == VariantScoped {
+		out = append(out, mosquittoPub(s, cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
+	}
+	return out
+}
+
+func (st *useStep) act(ctx context.Context) (bool, error) {
+	s := st.s
 	c, err := s.requireClient()
 	if err != nil {
 		return false, err
 	}
 	d := s.Device()
-	thing := s.provisionedThing(d)
-	o := s.probeOptions(d.CertFile, thing)
+	thing := provisionedThing(s, d)
+	o := probeOptions(s, d.CertFile, thing)
 	topic := thing + "/test"
-	s.reportf(IDUse, "connecting as %s, subscribing to and publishing on %s", thing, topic)
+	st.reportf("connecting as %s, subscribing to and publishing on %s", thing, topic)
 	res := mqttprobe.Use(ctx, o, topic, 0)
 	if err := checkContext(ctx); err != nil {
 		return false, err
@@ -61,12 +65,12 @@ func runUse(ctx context.Context, s *Session) (bool, error) {
 		return false, fmt.Errorf("using the device as %s failed: %s", thing, dg.String())
 	}
 	u := &UseResult{Topic: topic, RoundTrip: res.RTT}
-	s.reportf(IDUse, "received own message on %s after %s", topic, fmtDur(res.RTT))
+	st.reportf("received own message on %s after %s", topic, fmtDur(res.RTT))
 	if s.Template.Variant == VariantScoped {
 		rr := mqttprobe.ProveRefused(ctx, o, OutsideTopic, false, 0)
 		u.RefusedTopic = OutsideTopic
 		u.Refused = rr.Refused
-		s.report(Event{Step: IDUse, Message: rr.Detail})
+		st.Report(Event{Message: rr.Detail})
 		if rr.Err == nil && !rr.Refused {
 			d.Use = u
 			return false, fmt.Errorf("the scoped policy should refuse %s, but the broker allowed it: %s", OutsideTopic, rr.Detail)
@@ -80,8 +84,8 @@ func runUse(ctx context.Context, s *Session) (bool, error) {
 	return false, nil
 }
 
-func useResult(s *Session) []ResultLine {
-	u := s.Device().Use
+func (st *useStep) Result() []ResultLine {
+	u := st.s.Device().Use
 	if u == nil {
 		return nil
 	}
@@ -92,6 +96,19 @@ func useResult(s *Session) []ResultLine {
 	if u.RefusedTopic != "" {
 		out = append(out, checkLine("topic outside "+thing+"/* refused", "publish to "+u.RefusedTopic+": "+
 			map[bool]string{true: "the broker closed the connection", false: "allowed"}[u.Refused], u.Refused))
+	}
+	return out
+}
+
+func (st *useStep) Summary() string {
+	s := st.s
+	u := s.Device().Use
+	if u == nil {
+		return ""
+	}
+	out := fmt.Sprintf("published and received on %s as %s in %s", u.Topic, s.Options.Thing, fmtDur(u.RoundTrip))
+	if u.RefusedTopic != "" && u.Refused {
+		out += "; " + u.RefusedTopic + " refused"
 	}
 	return out
 }

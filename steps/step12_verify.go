@@ -3,91 +3,78 @@ package steps
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
-	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
-	"github.com/jitpwiz/jitpwiz/pki"
 )
 
 // Step 12: check what JITP created, with evidence.
+type verifyStep struct{ Base }
 
-func stepVerify() *step {
-	return &step{
-		id:        IDVerify,
-		title:     "Verify",
+func (*verifyStep) ID() ID        { return IDVerify }
+func (*verifyStep) Title() string { return "Verify" }
+func (*verifyStep) Explain() string {
+	return "Check what JITP created from your template: the device certificate is ACTIVE, the thing exists with the\n" +
+		"template's attributes, the certificate is attached to the thing and a policy to the certificate.\n" +
+		"Each line shows its evidence."
+}
+
+func (st *verifyStep) record() record {
+	s := st.s
+	return record{
 		perDevice: true,
-		explain: "Check what JITP created from your template: the device certificate is ACTIVE, the thing exists with the\n" +
-			"template's attributes, the certificate is attached to the thing and a policy to the certificate.\n" +
-			"Each line shows its evidence.",
-		after: []ID{IDFirstConnect},
-		inputs: func(s *Session) map[string]string {
-			return map[string]string{"device certificate": s.Device().CertID, "thing": s.Options.Thing}
-		},
-		cmds: func(s *Session) []string {
-			d := s.Device()
-			id := firstNonEmpty(d.CertID, "<certificate ID>")
-			arn := firstNonEmpty(d.CertARN, "<certificate ARN>")
-			out := []string{
-				s.awsCmd("iot", "describe-certificate", "--certificate-id", id),
-				s.awsCmd("iot", "describe-thing", "--thing-name", s.provisionedThing(d)),
-				s.awsCmd("iot", "list-thing-principals", "--thing-name", s.provisionedThing(d)),
-				s.awsCmd("iot", "list-attached-policies", "--target", arn),
+		after:     []ID{IDFirstConnect},
+		inputs:    map[string]string{"device certificate": s.Device().CertID, "thing": s.Options.Thing},
+	}
+}
+
+func (st *verifyStep) Commands() []string {
+	s := st.s
+	d := s.Device()
+	id := firstNonEmpty(d.CertID, "<certificate ID>")
+	arn := firstNonEmpty(d.CertARN, "<certificate ARN>")
+	thing := provisionedThing(s, d)
+	out := []string{
+		awsCmd(s, "iot", "describe-certificate", "--certificate-id", id),
+		awsCmd(s, "iot", "describe-thing", "--thing-name", thing),
+		awsCmd(s, "iot", "list-thing-principals", "--thing-name", thing),
+		awsCmd(s, "iot", "list-attached-policies", "--target", arn),
+	}
+	for _, p := range d.Policies {
+		out = append(out, awsCmd(s, "iot", "get-policy", "--policy-name", p))
+	}
+	return out
+}
+
+func (st *verifyStep) Result() []ResultLine {
+	return append([]ResultLine(nil), st.s.Device().Verify...)
+}
+
+func (st *verifyStep) Summary() string {
+	d := st.s.Device()
+	ok, n := 0, 0
+	for _, l := range d.Verify {
+		if l.Kind == ResultCheck {
+			n++
+			if l.OK {
+				ok++
 			}
-			for _, p := range d.Policies {
-				out = append(out, s.awsCmd("iot", "get-policy", "--policy-name", p))
-			}
-			return out
-		},
-		run: runVerify,
-		result: func(s *Session) []ResultLine {
-			return append([]ResultLine(nil), s.Device().Verify...)
-		},
+		}
 	}
+	return fmt.Sprintf("%d/%d checks ✓ (policy %s)", ok, n, strings.Join(abbrevAll(d.Policies), ", "))
 }
 
-// expectedPlan evaluates the registered template against the device certificate: what JITP
-// should have created.
-func (s *Session) expectedPlan(d *Device) (*template.Plan, error) {
-	b, err := os.ReadFile(s.Path(FileTemplate))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
-	}
-	rc, err := template.ParseRegistrationConfig(b)
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.Parse(rc.TemplateBody)
-	if err != nil {
-		return nil, err
-	}
-	c, err := pki.LoadCertFile(s.Path(d.CertFile))
-	if err != nil {
-		return nil, err
-	}
-	return t.Evaluate(pki.JITPParameters(c))
-}
-
-// provisionedThing is the thing the template makes for device d (its CN with the
-// walkthrough's templates); the --thing option when that cannot be worked out yet.
-func (s *Session) provisionedThing(d *Device) string {
-	if plan, err := s.expectedPlan(d); err == nil && plan.Thing != nil && plan.Thing.Name != "" {
-		return plan.Thing.Name
-	}
-	return s.Options.Thing
-}
-
-func runVerify(ctx context.Context, s *Session) (bool, error) {
+func (st *verifyStep) act(ctx context.Context) (bool, error) {
+	s := st.s
 	c, err := s.requireClient()
 	if err != nil {
 		return false, err
 	}
 	d := s.Device()
-	plan, err := s.expectedPlan(d)
+	plan, err := expectedPlan(s, d)
 	if err != nil {
 		return false, err
 	}
@@ -101,7 +88,7 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 	}
 
 	// 1. certificate ACTIVE (poll: provisioning may still be running).
-	status, err := s.pollCertStatus(ctx, IDVerify, d.CertID, s.provisionTimeout())
+	status, err := st.pollCertStatus(ctx, d.CertID, provisionTimeout(s))
 	if err != nil {
 		return false, err
 	}
@@ -109,7 +96,7 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 	if plan.Certificate != nil && plan.Certificate.Status != "" {
 		want = plan.Certificate.Status
 	}
-	check("certificate "+want, fmt.Sprintf("describe-certificate %s: status %s", short(d.CertID), status), status == want)
+	check("certificate "+want, fmt.Sprintf("describe-certificate %s: status %s", abbrev(d.CertID), status), status == want)
 	if status == aws.StatusPendingActivation {
 		lines = append(lines, noteLine("PENDING_ACTIVATION means the template could not be applied: a parameter missing from the certificate subject, a missing policy, or a role problem"))
 	}
@@ -188,7 +175,7 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 			hasWant = true
 		}
 	}
-	ev := "list-attached-policies: " + strings.Join(shortAll(d.Policies), ", ")
+	ev := "list-attached-policies: " + strings.Join(abbrevAll(d.Policies), ", ")
 	if len(d.Policies) == 0 {
 		ev = "list-attached-policies: none"
 	}
@@ -198,7 +185,7 @@ func runVerify(ctx context.Context, s *Session) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		lines = append(lines, ResultLine{Kind: ResultDocument, Label: "policy " + short(name), Value: prettyJSON(p.Document), OK: true})
+		lines = append(lines, ResultLine{Kind: ResultDocument, Label: "policy " + abbrev(name), Value: prettyJSON(p.Document), OK: true})
 	}
 	d.Verify = lines
 	if fail > 0 {
@@ -217,25 +204,17 @@ func failedLabels(lines []ResultLine) string {
 	return strings.Join(out, "; ")
 }
 
-func shortAll(vs []string) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = short(v)
-	}
-	return out
-}
-
 // pollCertStatus waits until the certificate is ACTIVE (or in a state JITP will not change,
-// or the timeout passes), reporting each status through s.Report; it returns the last status.
-func (s *Session) pollCertStatus(ctx context.Context, id ID, certID string, timeout time.Duration) (string, error) {
-	c, err := s.requireClient()
+// or the timeout passes), reporting each new status as progress; it returns the last status.
+func (st *verifyStep) pollCertStatus(ctx context.Context, certID string, timeout time.Duration) (string, error) {
+	c, err := st.s.requireClient()
 	if err != nil {
 		return "", err
 	}
 	last := ""
 	d, obs, err := mqttprobe.WaitActive(ctx, c, certID, mqttprobe.PollOptions{Timeout: timeout, OnStatus: func(o mqttprobe.Observation) {
 		if o.Status != last && o.Status != "" {
-			s.report(Event{Step: id, Message: "certificate status: " + o.Status})
+			st.Report(Event{Message: "certificate status: " + o.Status})
 			last = o.Status
 		}
 	}})

@@ -3,6 +3,8 @@ package steps
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/list"
@@ -11,6 +13,30 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
+
+// Field is one input of a step. A step builds its fields bound to what they read and
+// set (the session's options, or a choice the step keeps), so that the wizard and the
+// runner's prompt set them alike.
+type Field struct {
+	Key     string   // flag-like name, e.g. "country"
+	Label   string   // "Country (2 letters)"
+	Help    string   // one line shown under the input
+	Choices []Option // non-empty: choose one of these (list), else free text
+	Secret  bool     // never echo (passphrases)
+	// Get returns the current value (the default when the user set nothing). It may be nil
+	// for an input with no value yet (a file path to type): Set then checks every value,
+	// even an unchanged empty one, so the step cannot run with it left empty.
+	Get func() string
+	// Set validates and stores a value; the error names the field and the fix.
+	Set func(v string) error
+}
+
+// Option is one choice of a list input.
+type Option struct {
+	Value string
+	Label string
+	Help  string
+}
 
 // fieldModel is one input of a step: a textinput for free text, a list for a choice.
 type fieldModel struct {
@@ -24,26 +50,26 @@ type fieldModel struct {
 	width   int
 }
 
-func newField(c *Common, fd Field, s *Session) *fieldModel {
-	f := &fieldModel{field: fd, styles: c.Styles}
+func newField(st *theme.Styles, fd Field) *fieldModel {
+	f := &fieldModel{field: fd, styles: st}
 	cur := ""
 	if fd.Get != nil {
-		cur = fd.Get(s)
+		cur = fd.Get()
 	}
-	if len(fd.Options) == 0 {
+	if len(fd.Choices) == 0 {
 		ti := textinput.New()
 		ti.Prompt = "> "
 		ti.SetValue(cur)
 		ti.CursorEnd()
-		ti.PromptStyle = c.Styles.Help
-		ti.TextStyle = c.Styles.Label
+		ti.PromptStyle = st.Help
+		ti.TextStyle = st.Label
 		if fd.Secret {
 			ti.EchoMode = textinput.EchoPassword
 		}
 		f.text = &ti
 		return f
 	}
-	opts := fd.Options
+	opts := fd.Choices
 	known := false
 	for _, o := range opts {
 		known = known || o.Value == cur
@@ -61,7 +87,7 @@ func newField(c *Common, fd Field, s *Session) *fieldModel {
 			sel = i
 		}
 	}
-	l := list.New(items, optionDelegate{styles: c.Styles}, 60, len(items))
+	l := list.New(items, optionDelegate{styles: st}, 60, len(items))
 	l.SetShowTitle(false)
 	l.SetShowStatusBar(false)
 	l.SetShowPagination(false)
@@ -132,13 +158,13 @@ func (f *fieldModel) view() string {
 	if f.text != nil {
 		b.WriteString("  " + f.text.View() + "\n")
 	} else {
-		b.WriteString(indent(f.choice.View(), "  ") + "\n")
+		b.WriteString(padLines(f.choice.View(), "  ") + "\n")
 	}
 	switch {
 	case f.err != "":
-		b.WriteString(indent(st.Invalid.Width(f.width).Render(st.Icons.Failed+" "+f.err), "  ") + "\n")
+		b.WriteString(padLines(st.Invalid.Width(f.width).Render(st.Icons.Failed+" "+f.err), "  ") + "\n")
 	case f.field.Help != "":
-		b.WriteString(indent(st.Help.Width(f.width).Render(f.field.Help), "  ") + "\n")
+		b.WriteString(padLines(st.Help.Width(f.width).Render(f.field.Help), "  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -176,10 +202,53 @@ func (d optionDelegate) Render(w io.Writer, m list.Model, index int, item list.I
 	fmt.Fprint(w, style.Render(line))
 }
 
-func indent(s, pad string) string {
+func padLines(s, pad string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = pad + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// pathField is a file path input. Empty, missing and directory paths are refused naming the
+// field; set receives an absolute path and checks the content. Get is left out while the
+// option holds no file: an input left empty is then still checked when the step runs (an
+// unchanged value counts as valid).
+func pathField(key, label, help string, get func() string, set func(p string) error) Field {
+	f := Field{Key: key, Label: label, Help: help,
+		Set: func(v string) error {
+			if v == "" {
+				return fmt.Errorf("%s: empty — type the path of the file (~/ works)", label)
+			}
+			p := v
+			if rest, ok := strings.CutPrefix(p, "~/"); ok {
+				if home, err := os.UserHomeDir(); err == nil {
+					p = filepath.Join(home, rest)
+				}
+			}
+			p, err := filepath.Abs(p)
+			if err != nil {
+				return fmt.Errorf("%s %s: %v", label, v, err)
+			}
+			fi, err := os.Stat(p)
+			switch {
+			case err != nil:
+				return fmt.Errorf("%s %s: no such file — check the path", label, v)
+			case fi.IsDir():
+				return fmt.Errorf("%s %s is a directory — give the path of a file in it", label, v)
+			}
+			return set(p)
+		}}
+	f.Get = get
+	return f
+}
+
+// withGet keeps f's Get only while it returns a value (see pathField).
+func withGet(fs []Field) []Field {
+	for i := range fs {
+		if fs[i].Get != nil && fs[i].Get() == "" {
+			fs[i].Get = nil
+		}
+	}
+	return fs
 }

@@ -1,0 +1,217 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// The step's screen: title and explanation, its inputs (or what it made), the equivalent
+// commands, the spinner and progress while it runs, the result lines, the error banner.
+
+// previewer is a step that shows more with its inputs, before it runs (the template's body
+// and lint, the first connect's expected outcome).
+type previewer interface{ preview(width int) string }
+
+// View draws the step at the size given by the last WindowSizeMsg.
+func (b *Base) View() string {
+	st := b.c.Styles
+	w := b.width
+	if w <= 0 {
+		w = 80
+	}
+	var parts []string
+	title := st.Title.Render(b.self.Title())
+	if b.total > 0 {
+		title += st.StepNo.Render(fmt.Sprintf(" · step %d of %d", b.pos, b.total))
+	}
+	parts = append(parts, title)
+	if ex := strings.TrimSpace(b.self.Explain()); ex != "" {
+		parts = append(parts, st.Explain.Width(w).Render(reflow(ex, w)))
+	}
+
+	if b.editing() && b.redo != "" {
+		parts = append(parts, st.Warning.Width(w).Render("! Done in an earlier run, but "+b.redo+": enter runs it again."))
+	}
+	if b.editing() && len(b.fields) > 0 {
+		var fs []string
+		for _, f := range b.fields {
+			fs = append(fs, f.view())
+		}
+		parts = append(parts, strings.Join(fs, "\n"))
+	}
+
+	if p, ok := b.self.(previewer); ok && b.editing() {
+		if s := p.preview(w); s != "" {
+			parts = append(parts, s)
+		}
+	}
+
+	if len(b.cmdText) > 0 {
+		parts = append(parts, b.commandView(w))
+	}
+
+	switch b.state {
+	case StateRunning:
+		parts = append(parts, b.runningView(w))
+	case StateDone:
+		parts = append(parts, b.resultView(w))
+	case StateFailed:
+		parts = append(parts, b.bannerView(w))
+	}
+	if b.status != "" {
+		parts = append(parts, st.StatusLine.Render(b.status))
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+func (b *Base) commandView(w int) string {
+	st := b.c.Styles
+	title := "Equivalent command"
+	if len(b.cmdText) > 1 {
+		title = "Equivalent commands"
+	}
+	box := st.Command.Width(w - st.Command.GetHorizontalBorderSize())
+	inner := w - st.Command.GetHorizontalFrameSize()
+	var lines []string
+	for _, c := range b.cmdText {
+		for _, l := range strings.Split(b.c.display(c), "\n") {
+			lines = append(lines, wrapCommand(l, inner)...)
+		}
+	}
+	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
+}
+
+func (b *Base) runningView(w int) string {
+	st := b.c.Styles
+	lines := []string{b.spin.View() + " " + st.Label.Render("Running "+b.self.Title()+"…")}
+	for _, e := range b.events {
+		lines = append(lines, b.eventLine(e, w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (b *Base) eventLine(e Event, w int) string {
+	st := b.c.Styles
+	if e.Line != nil {
+		return b.resultLine(*e.Line, w)
+	}
+	return hang(st.Progress.Render(st.Icons.Bullet+" "+b.c.display(e.Message)), w)
+}
+
+func (b *Base) resultView(w int) string {
+	st := b.c.Styles
+	var lines []string
+	head := st.Success.Render(st.Icons.Done + " Done")
+	if b.reused {
+		head += st.Help.Render("  (from an earlier run in this workspace — reused)")
+	}
+	lines = append(lines, head)
+	if len(b.events) > 0 && !b.reused {
+		for _, e := range b.events {
+			lines = append(lines, b.eventLine(e, w))
+		}
+	}
+	for _, r := range b.result {
+		lines = append(lines, b.resultLine(r, w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// resultLine draws one ResultLine by kind.
+func (b *Base) resultLine(r ResultLine, w int) string {
+	st := b.c.Styles
+	r.Label, r.Value = b.c.display(r.Label), b.c.display(r.Value)
+	label := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return st.ResultLabel.Render(s + ": ")
+	}
+	switch r.Kind {
+	case ResultFile:
+		return hang(label(r.Label)+st.ResultFile.Render(b.c.path(r.Value)), w)
+	case ResultCheck:
+		icon, style := st.Icons.Done, st.CheckOK
+		if !r.OK {
+			icon, style = st.Icons.Failed, st.CheckFailed
+		}
+		s := style.Render(icon + " " + r.Label)
+		if r.Value != "" {
+			s += st.Help.Render(" — " + r.Value)
+		}
+		return hang(s, w)
+	case ResultNote:
+		return hang(st.Note.Render(r.Value), w)
+	case ResultDocument:
+		box := st.Document.Width(w - st.Document.GetHorizontalBorderSize())
+		head := ""
+		if r.Label != "" {
+			head = st.Section.Render(r.Label) + "\n"
+		}
+		return head + box.Render(wrapDocument(strings.TrimRight(r.Value, "\n"), w-st.Document.GetHorizontalFrameSize()))
+	default:
+		return hang(label(r.Label)+st.ResultValue.Render(r.Value), w)
+	}
+}
+
+// bannerView is the error banner: what went wrong in plain words, and the fix.
+func (b *Base) bannerView(w int) string {
+	st := b.c.Styles
+	cause, fix := ExplainError(b.err)
+	cause, fix = b.c.display(cause), b.c.display(fix)
+	inner := w - st.Banner.GetHorizontalFrameSize()
+	body := st.BannerTitle.Render(st.Icons.Failed+" "+b.self.Title()+" failed") + "\n" + wrapWords(cause, inner)
+	if fix != "" {
+		body += "\n" + st.BannerFix.Render(wrapWords("Fix: "+fix, inner))
+	}
+	body += "\n" + st.Help.Render("r retry · esc edit the inputs")
+	return st.Banner.Width(w - st.Banner.GetHorizontalBorderSize()).Render(body)
+}
+
+// ExplainError splits an error into a plain-words cause and a fix, using the structured error
+// types of aws, mqttprobe and pki, and the " — " convention (cause — fix) of every other error message.
+func ExplainError(err error) (cause, fix string) {
+	if err == nil {
+		return "", ""
+	}
+	var ae *aws.Error
+	var fe *pki.FieldError
+	var pe *PanicError
+	var ce *mqttprobe.ConfigError
+	switch {
+	case errors.As(err, &ce):
+		return ce.Field + ": " + ce.Cause, ce.Fix
+	case errors.As(err, &ae):
+		cause = ae.Cause
+		if cause == "" {
+			cause = ae.Message
+		}
+		if ae.Op != "" {
+			cause = ae.Op + ": " + cause
+		}
+		return cause, ae.Fix
+	case errors.As(err, &fe):
+		v := fe.Value
+		if v != "" {
+			v = " " + `"` + v + `"`
+		}
+		return fe.Field + v + ": " + fe.Problem, fe.Fix
+	case errors.As(err, &pe):
+		return pe.Error() + " — this is a bug in jitpwiz.", "press r to try again; run with --debug and report the log file if it happens again"
+	case errors.Is(err, context.Canceled):
+		return "the step was cancelled before it finished", "press r to run it again"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the step ran out of time", "check that the endpoint is reachable, then press r to try again"
+	}
+	s := err.Error()
+	if i := strings.Index(s, " — "); i > 0 {
+		return s[:i], s[i+len(" — "):]
+	}
+	return s, ""
+}

@@ -1,0 +1,43 @@
+// Package steps holds the documented JITP procedure: one file per step
+// (step01_cakey.go … step13_use.go), each the step's own model — explanation, inputs,
+// equivalent commands, action, result and view side by side — embedding the Base every
+// step shares. NewPlan orders the steps for a workspace; the TUI (ui/) and the headless
+// runner (`jitpwiz run`) execute exactly the same actions.
+//
+// # Session and workspace
+//
+// Open(Options) loads <dir>/jitpwiz.json (or starts a new workspace) and overlays the options
+// given on the saved ones: an empty option keeps its saved value, so a re-run needs no flags.
+// Session.Connect starts the embedded IoT Core (target local, state in <dir>/.local-iot) or
+// builds the AWS client (target aws); Close stops it. Every Step.Run saves the session
+// atomically (0600), whoever calls it. The session never holds key material.
+//
+// Files (commands are shown relative to the workspace, as after `cd <dir>`):
+//
+//	deviceRootCA.key/.pem/.csr, deviceRootCA_openssl.conf   steps 1–3 (not with --ca-cert)
+//	verificationCert.key/.csr/.crt                          step 5
+//	jitp_template.json                                      step 7 (the registrationConfig)
+//	deviceCert.key/.csr/.crt, deviceCertAndCACert.crt       step 9, the first thing
+//	devices/<thing>/deviceCert.*, .../deviceCertAndCACert.crt  step 9, every further thing
+//	awsRootCA.pem                                           step 10
+//
+// Supplied files (--ca-cert/--ca-key, --device-cert/--device-key) are read where they are and
+// never rewritten.
+//
+// # Resume and invalidation
+//
+// Each step declares the values it consumes (options such as the country, and results of
+// earlier steps such as the CA certificate ID) and the steps it depends on. A finished step
+// records those values; it is done while they are unchanged, its files exist and the steps it
+// depends on are done. A changed option therefore redoes exactly the dependent steps, and
+// StepStatus.Reason says why ("country changed: IN → US"). Device steps (9, 11, 12, 13) are
+// recorded per thing, so a new --thing reuses the CA, role and registration. Keys are reused
+// whenever their file exists; only --force-new-keys replaces them.
+//
+// # One state
+//
+// A step's StepState (pending, editing, running, done, failed, skipped, redo) is one type,
+// moved in one place (StepState.next, state.go): the runner reads the session's part of it
+// (Status), the wizard drives the rest through the step's Show, Leave, Sync and Update, and
+// its sidebar reads State.
+package steps

@@ -1,0 +1,68 @@
+package steps
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// What JITP provisions for a device (steps 11–13, clean and the runner's last line): the
+// registered template evaluated against the device certificate, and how long it may take.
+
+// How long the first connect waits for JITP to activate the certificate: AWS usually needs
+// 1–3 s; the embedded IoT Core provisions before it drops the connection.
+const (
+	ProvisionTimeoutAWS   = 30 * time.Second
+	ProvisionTimeoutLocal = 5 * time.Second
+)
+
+// provisionTimeout is how long steps 11 and 12 wait for a certificate to turn ACTIVE.
+func provisionTimeout(s *Session) time.Duration {
+	if s.Options.Target == TargetLocal {
+		return ProvisionTimeoutLocal
+	}
+	return ProvisionTimeoutAWS
+}
+
+// expectedPlan evaluates the registered template against the device certificate: what JITP
+// should have created.
+func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
+	b, err := os.ReadFile(s.Path(FileTemplate))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+	}
+	rc, err := template.ParseRegistrationConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.Parse(rc.TemplateBody)
+	if err != nil {
+		return nil, err
+	}
+	c, err := pki.LoadCertFile(s.Path(d.CertFile))
+	if err != nil {
+		return nil, err
+	}
+	return t.Evaluate(pki.JITPParameters(c))
+}
+
+// templateThing is the thing the registered template makes for device d (its CN with the
+// walkthrough's templates); the --thing option when that cannot be worked out yet.
+func templateThing(s *Session, d *Device) string {
+	if plan, err := expectedPlan(s, d); err == nil && plan.Thing != nil && plan.Thing.Name != "" {
+		return plan.Thing.Name
+	}
+	return s.Options.Thing
+}
+
+// provisionedThing is the thing JITP made for device d: the name step 11 recorded, else (a
+// record from before step 11 ran) templateThing.
+func provisionedThing(s *Session, d *Device) string {
+	if d.ProvisionedThing != "" {
+		return d.ProvisionedThing
+	}
+	return templateThing(s, d)
+}

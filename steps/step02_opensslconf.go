@@ -1,0 +1,89 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Step 2: the OpenSSL configuration of the root CA.
+type openSSLConfStep struct{ Base }
+
+func (*openSSLConfStep) ID() ID        { return IDOpenSSLConf }
+func (*openSSLConfStep) Title() string { return "OpenSSL conf" }
+func (*openSSLConfStep) Explain() string {
+	return "Write the OpenSSL configuration the CA certificate is made from.\n" +
+		"Its v3_ca section sets basicConstraints = CA:TRUE: without it AWS IoT refuses to register the certificate as a CA.\n" +
+		"Its defaults give the CA's country and organization."
+}
+
+func (st *openSSLConfStep) Skip() string { return suppliedCA(st.s) }
+
+func (st *openSSLConfStep) record() record {
+	o := st.s.Options
+	return record{
+		inputs:  map[string]string{"CA country": o.CACountry, "CA organization": o.CAOrg},
+		outputs: []string{pki.FileCAConf},
+	}
+}
+
+func (st *openSSLConfStep) Inputs() []Field {
+	s := st.s
+	return []Field{
+		{Key: "ca-country", Label: "CA country (2 letters)", Help: "ISO 3166 code, e.g. IN or US",
+			Get: func() string { return s.Options.CACountry },
+			Set: func(v string) error {
+				if err := pki.ValidateCountry(v); err != nil {
+					return err
+				}
+				s.Options.CACountry = v
+				return nil
+			}},
+		{Key: "ca-org", Label: "CA organization", Help: "your organization's name, e.g. AMZ",
+			Get: func() string { return s.Options.CAOrg },
+			Set: func(v string) error {
+				if err := pki.ValidateOrganization(v); err != nil {
+					return err
+				}
+				s.Options.CAOrg = v
+				return nil
+			}},
+	}
+}
+
+func (st *openSSLConfStep) Commands() []string {
+	c, err := pki.ConfCommand(pki.FileCAConf, st.s.Options.CACountry, st.s.Options.CAOrg)
+	if err != nil {
+		return nil
+	}
+	return cmdLines(c)
+}
+
+func (st *openSSLConfStep) act(ctx context.Context) (bool, error) {
+	s := st.s
+	conf, err := pki.RenderOpenSSLConf(s.Options.CACountry, s.Options.CAOrg)
+	if err != nil {
+		return false, err
+	}
+	if sameFile(s.Path(pki.FileCAConf), conf) {
+		return true, nil
+	}
+	if _, err := pki.WriteOpenSSLConf(s.dir, s.Options.CACountry, s.Options.CAOrg, true); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+func (st *openSSLConfStep) Result() []ResultLine {
+	s := st.s
+	out := []ResultLine{fileLine("OpenSSL config", pki.FileCAConf)}
+	if conf, err := pki.RenderOpenSSLConf(s.Options.CACountry, s.Options.CAOrg); err == nil {
+		out = append(out, ResultLine{Kind: ResultDocument, Label: pki.FileCAConf, Value: string(conf), OK: true})
+	}
+	return out
+}
+
+func (st *openSSLConfStep) Summary() string {
+	return fmt.Sprintf("%s (C=%s, O=%s)", pki.FileCAConf, st.s.Options.CACountry, st.s.Options.CAOrg)
+}

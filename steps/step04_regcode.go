@@ -1,0 +1,55 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Step 4: the registration code of the account and region.
+type regCodeStep struct{ Base }
+
+func (*regCodeStep) ID() ID        { return IDRegCode }
+func (*regCodeStep) Title() string { return "Registration code" }
+func (*regCodeStep) Explain() string {
+	return "Ask AWS IoT for this account's registration code (one per account and region).\n" +
+		"Step 5 puts it in a verification certificate signed by your CA: that proves to AWS\n" +
+		"that whoever registers the CA also holds its private key."
+}
+
+func (st *regCodeStep) record() record {
+	return record{inputs: map[string]string{"target": targetID(st.s)}}
+}
+
+func (st *regCodeStep) Commands() []string {
+	return []string{awsCmd(st.s, "iot", "get-registration-code")}
+}
+
+func (st *regCodeStep) act(ctx context.Context) (bool, error) {
+	s := st.s
+	c, err := s.requireClient()
+	if err != nil {
+		return false, err
+	}
+	code, err := c.GetRegistrationCode(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := pki.ValidateRegistrationCode(code); err != nil {
+		return false, err
+	}
+	reused := code == s.RegistrationCode
+	s.RegistrationCode = code
+	return reused, nil
+}
+
+func (st *regCodeStep) Result() []ResultLine {
+	s := st.s
+	return []ResultLine{
+		valueLine("registration code", s.RegistrationCode),
+		valueLine("account", s.Account),
+		valueLine("region", s.Region),
+	}
+}
+
+func (st *regCodeStep) Summary() string { return "registration code " + st.s.RegistrationCode }

@@ -1,0 +1,83 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Step 5: the verification certificate (CN = registration code, signed by the CA).
+type verifCertStep struct{ Base }
+
+func (*verifCertStep) ID() ID        { return IDVerifCert }
+func (*verifCertStep) Title() string { return "Verification cert" }
+func (*verifCertStep) Explain() string {
+	return "Make a throw-away key and a certificate whose Common Name is the registration code,\n" +
+		"signed by your CA. AWS IoT checks this signature when you register the CA in step 8:\n" +
+		"it is your proof of possession of the CA key."
+}
+
+func (st *verifCertStep) record() record {
+	s := st.s
+	return record{
+		after:   []ID{IDCACert, IDRegCode},
+		inputs:  map[string]string{"registration code": s.RegistrationCode, "CA certificate": s.CA.CertID},
+		outputs: []string{pki.FileVerifKey, pki.FileVerifCSR, pki.FileVerifCert},
+	}
+}
+
+func (st *verifCertStep) Commands() []string {
+	s := st.s
+	code := firstNonEmpty(s.RegistrationCode, "<registration code>")
+	return cmdLines(
+		pki.GenKeyCommand(keyType(s), pki.FileVerifKey),
+		pki.CSRCommand(pki.FileVerifKey, pki.FileVerifCSR, pki.Subject{CommonName: code}),
+		pki.SignCommand(pki.FileVerifCSR, caCertName(s), caKeyName(s), pki.FileVerifCert, pki.VerificationDays),
+		verifyCommand(s, pki.FileVerifCert),
+	)
+}
+
+func (st *verifCertStep) act(ctx context.Context) (bool, error) {
+	s := st.s
+	ca, err := signingCA(s)
+	if err != nil {
+		return false, err
+	}
+	// Reuse a verification cert for this code signed by this CA.
+	if c, err := pki.LoadCertFile(s.Path(pki.FileVerifCert)); err == nil &&
+		c.Subject.CommonName == s.RegistrationCode && issuedBy(s, c, ca) &&
+		pki.FileExists(s.Path(pki.FileVerifKey)) {
+		s.VerificationCertID = pki.CertID(c)
+		return true, nil
+	}
+	// The verification key is disposable, but an existing one is still reused.
+	key, _, note, err := ensureKey(s, s.Path(pki.FileVerifKey), "verification key", keyType(s))
+	if err != nil {
+		return false, err
+	}
+	if note != "" {
+		st.Report(Event{Message: note})
+	}
+	r, err := pki.IssueVerificationCert(pki.IssueOptions{
+		Dir: s.dir, CA: ca, CACertFile: caCertName(s), CAKeyFile: caKeyName(s),
+		KeyType: keyType(s), Key: key, Overwrite: true,
+	}, s.RegistrationCode)
+	if err != nil {
+		return false, err
+	}
+	s.VerificationCertID = r.CertID()
+	return false, nil
+}
+
+func (st *verifCertStep) Result() []ResultLine {
+	s := st.s
+	return []ResultLine{
+		fileLine("verification key (0600)", pki.FileVerifKey),
+		fileLine("verification CSR", pki.FileVerifCSR),
+		fileLine("verification certificate", pki.FileVerifCert),
+		valueLine("subject", "/CN="+s.RegistrationCode),
+		valueLine("verification certificate ID", s.VerificationCertID),
+	}
+}
+
+func (st *verifCertStep) Summary() string { return pki.FileVerifCert + ", CN = registration code" }

@@ -1,0 +1,72 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+)
+
+// Step 6: the IAM role AWS IoT assumes to provision devices.
+type roleStep struct{ Base }
+
+// rolePolicies are the managed policies attached to the provisioning role
+// (AWSIoTThingsRegistration is the one JITP needs).
+var rolePolicies = []string{
+	"arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration",
+	"arn:aws:iam::aws:policy/service-role/AWSIoTLogging",
+	"arn:aws:iam::aws:policy/service-role/AWSIoTRuleActions",
+}
+
+func (*roleStep) ID() ID        { return IDRole }
+func (*roleStep) Title() string { return "Provisioning role" }
+func (*roleStep) Explain() string {
+	return "JITP runs your template with an IAM role that AWS IoT assumes: JITPRole, trusted by iot.amazonaws.com,\n" +
+		"with the managed policy AWSIoTThingsRegistration (create things, attach policies, activate certificates).\n" +
+		"An existing JITPRole is reused and checked."
+}
+
+func (st *roleStep) record() record {
+	return record{inputs: map[string]string{"target": targetID(st.s)}}
+}
+
+func (st *roleStep) Commands() []string {
+	s := st.s
+	trust := aws.TrustPolicy(firstNonEmpty(s.Account, "<ACCOUNT_ID>"), firstNonEmpty(s.Region, s.Options.Region, "<REGION>"))
+	out := []string{
+		awsCmd(s, "iam", "create-role", "--role-name", DefaultRoleName, "--assume-role-policy-document", trust),
+	}
+	for _, p := range rolePolicies {
+		out = append(out, awsCmd(s, "iam", "attach-role-policy", "--role-name", DefaultRoleName, "--policy-arn", p))
+	}
+	return out
+}
+
+func (st *roleStep) act(ctx context.Context) (bool, error) {
+	s := st.s
+	c, err := s.requireClient()
+	if err != nil {
+		return false, err
+	}
+	r, err := c.EnsureRole(ctx, aws.RoleSpec{Name: DefaultRoleName, Account: s.Account, Region: s.Region, ManagedPolicyARNs: rolePolicies})
+	if err != nil {
+		return false, err
+	}
+	s.Role = RoleResult{Name: r.Name, ARN: r.ARN, Created: r.Created, Notes: r.Notes}
+	return !r.Created, nil
+}
+
+func (st *roleStep) Result() []ResultLine {
+	r := st.s.Role
+	out := []ResultLine{valueLine("role ARN", r.ARN)}
+	if r.Created {
+		out = append(out, noteLine("created "+r.Name))
+	} else {
+		out = append(out, noteLine("reused the existing "+r.Name))
+	}
+	for _, n := range r.Notes {
+		out = append(out, noteLine(n))
+	}
+	return out
+}
+
+func (st *roleStep) Summary() string { return st.s.Role.ARN }

@@ -1,0 +1,55 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Templates checked against device subjects before anything connects (steps 7 and 9, and
+// doctor): a parameter missing from the certificate subject would leave it PENDING_ACTIVATION.
+
+// plannedParams is the JITP dictionary the planned device certificate will give (its ID and
+// serial are not known yet: placeholders stand in).
+func plannedParams(sub pki.Subject) map[string]string {
+	m := map[string]string{
+		template.ParamID:           strings.Repeat("0", 64),
+		template.ParamSerialNumber: "01",
+	}
+	add := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	add(template.ParamCountry, sub.Country)
+	add(template.ParamOrganization, sub.Organization)
+	add(template.ParamOrganizationalUnit, sub.OrganizationalUnit)
+	add(template.ParamStateName, sub.State)
+	add(template.ParamCommonName, sub.CommonName)
+	add(template.ParamDistinguishedNameQualifier, sub.DNQualifier)
+	if sub.SerialNumber != "" {
+		m[template.ParamSerialNumber] = sub.SerialNumber
+	}
+	return m
+}
+
+// lintTemplate runs template.Lint for the session's account and region and returns the error
+// findings as one error (nil if none) and the other findings as warnings; what names the
+// subject the parameters come from ("the planned device subject C=IN, CN=DemoThing").
+func lintTemplate(s *Session, t *template.Template, params map[string]string, what string) (warnings []string, err error) {
+	var errs []string
+	for _, f := range template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account}) {
+		switch f.Severity {
+		case template.SeverityError:
+			errs = append(errs, f.String())
+		case template.SeverityWarning:
+			warnings = append(warnings, f.String())
+		}
+	}
+	if len(errs) > 0 {
+		return warnings, fmt.Errorf("the template does not work with %s:\n  %s", what, strings.Join(errs, "\n  "))
+	}
+	return warnings, nil
+}
