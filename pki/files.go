@@ -58,14 +58,17 @@ func EnsureWorkspace(dir string) error {
 
 // WriteFile writes data to path atomically: a temporary file in the same directory is
 // written, chmod'ed to mode, fsynced, then moved into place, and the directory is fsynced.
-// Readers never see a partial file and no temporary file is left behind on error.
+// Readers never see a partial file and no temporary file is left behind on error. The
+// temporary file is created with O_EXCL (os.CreateTemp): a link at its name is never followed.
 // When overwrite is false and path exists, nothing is written and the error is an
 // *ExistsError (errors.Is(err, ErrExists)); the check is race-free (hard link).
+// A symbolic link, directory or other non-regular file at path is refused with a
+// *NotRegularError, even with overwrite (see safeopen.go).
 func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err error) {
 	dir := filepath.Dir(path)
 	if fi, statErr := os.Lstat(path); statErr == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("%s is a directory — choose another file name", path)
+		if err := notRegular(path, fi); err != nil {
+			return err
 		}
 		if !overwrite {
 			return &ExistsError{Path: path}

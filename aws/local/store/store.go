@@ -186,7 +186,7 @@ func (s *Store) loadEvents() error {
 
 func (s *Store) openEvents(lines int) error {
 	path := filepath.Join(s.dir, EventsFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := pki.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("local IoT state: cannot open %s: %w", path, err)
 	}
