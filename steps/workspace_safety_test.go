@@ -1,6 +1,7 @@
 package steps_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -52,4 +53,52 @@ func TestE2EPlantedLockLink(t *testing.T) {
 		t.Errorf("the refusal does not name the lock file:\n%s", r)
 	}
 	checkUntouched(t, victim, "precious\n", 0o644)
+}
+
+// TestStaleTempsRemovedWhenLocked: temp files a killed jitpwiz left in the workspace, in a
+// device directory and in .local-iot are removed when a session takes the workspace, and
+// not while another session holds it.
+func TestStaleTempsRemovedWhenLocked(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	first := session(t, dir)
+	temps := []string{
+		filepath.Join(dir, ".jitpwiz.json.tmp-4242"),
+		filepath.Join(dir, "devices", "Other", ".deviceCert.key.tmp-17"),
+		filepath.Join(dir, ".local-iot", ".awsRootCA.pem.tmp-99"),
+	}
+	keep := filepath.Join(dir, "notes.txt")
+	for _, p := range append(temps, keep) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, err := steps.Open(steps.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := second.Connect(context.Background()); !errors.Is(err, steps.ErrWorkspaceLocked) {
+		t.Fatalf("Connect while held: %v", err)
+	}
+	for _, p := range temps {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s removed while another jitpwiz held the workspace", p)
+		}
+	}
+	first.Close()
+	if err := second.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range temps {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("stale %s still there", p)
+		}
+	}
+	if _, err := os.Lstat(keep); err != nil {
+		t.Errorf("%s was removed", keep)
+	}
 }

@@ -99,6 +99,9 @@ func acquire(dir string) (release func(), err error) {
 		return nil, &LockedError{Dir: dir, Owner: owner}
 	}
 	procLocks.m[key] = &procLock{f: f, refs: 1}
+	// Holding the lock, no other jitpwiz writes here: temp files left by one that was
+	// killed mid-write (".state.json.tmp-*", ".awsRootCA.pem.tmp-*") can go.
+	pki.RemoveStaleTemps(dir)
 	return releaser(key), nil
 }
 

@@ -1,14 +1,45 @@
 package store
 
 import (
+	"bufio"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki"
 )
+
+// holdInOtherProcess runs TestLockHelperProcess, which opens dir and holds its lock until
+// the returned release is called (or the test ends). It returns the helper's command.
+func holdInOtherProcess(t *testing.T, dir string) (*exec.Cmd, func() error) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock on Windows")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
+	cmd.Env = append(os.Environ(), "STORE_LOCK_DIR="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	return cmd, func() error { stdin.Close(); return cmd.Wait() }
+}
 
 // A planted link at the lock or the event log makes Open refuse, naming the file; the file
 // behind the link is not touched. A state file that is a link is never written through: the
@@ -78,6 +109,44 @@ func TestOpenRefusesPlantedLinks(t *testing.T) {
 			t.Error("the state file behind the link was rewritten")
 		}
 	})
+}
+
+// Temp files a killed jitpwiz left in the state directory are removed when the directory
+// is opened, but not while another process holds it (its writes may be in flight).
+func TestOpenRemovesStaleTemps(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), DirName)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, release := holdInOtherProcess(t, dir)
+	temps := []string{filepath.Join(dir, "."+StateFile+".tmp-2718"), filepath.Join(dir, ".awsRootCA.pem.tmp-31")}
+	for _, p := range temps {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open while held: %v", err)
+	}
+	for _, p := range temps {
+		if !pki.FileExists(p) {
+			t.Errorf("%s removed while another process held the directory", p)
+		}
+	}
+	if err := release(); err != nil {
+		t.Fatalf("helper exit: %v", err)
+	}
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range temps {
+		if pki.FileExists(p) {
+			t.Errorf("stale %s still there after Open", p)
+		}
+	}
 }
 
 const testPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
