@@ -108,6 +108,9 @@ func fileSHA256(path string) string {
 // (and said so): --key applies to the keys jitpwiz creates. what names the key in messages
 // ("CA private key"). It returns the key and whether it was reused.
 func (s *Session) ensureKey(id ID, path, what string, want pki.KeyType) (crypto.Signer, bool, error) {
+	if err := s.checkKeyFile(id, path); err != nil {
+		return nil, false, err
+	}
 	if pki.FileExists(path) && !s.Options.ForceNewKeys {
 		k, err := pki.LoadKeyFile(path)
 		if err != nil {
@@ -127,6 +130,17 @@ func (s *Session) ensureKey(id ID, path, what string, want pki.KeyType) (crypto.
 		return nil, false, err
 	}
 	return r.Key, false, nil
+}
+
+// checkKeyFile applies pki.SecureKeyFile to a key of the workspace before it is used
+// again: a link or non-regular file is refused, a key others can read is made 0600 and
+// step id says so.
+func (s *Session) checkKeyFile(id ID, path string) error {
+	note, err := pki.SecureKeyFile(path)
+	if note != "" {
+		s.reportf(id, "%s", note)
+	}
+	return err
 }
 
 // verifyCommand is the openssl verify line for a certificate signed by the session's CA

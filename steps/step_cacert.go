@@ -31,6 +31,9 @@ func stepCACert() *step {
 			)
 		},
 		run: func(ctx context.Context, s *Session) (bool, error) {
+			if err := s.checkKeyFile(IDCACert, s.Path(pki.FileCAKey)); err != nil {
+				return false, err
+			}
 			key, err := pki.LoadKeyFile(s.Path(pki.FileCAKey))
 			if err != nil {
 				return false, fmt.Errorf("CA private key %s: %v — run step 1 (CA key) again", pki.FileCAKey, err)

@@ -148,6 +148,9 @@ func runDeviceCert(ctx context.Context, s *Session) (bool, error) {
 	}
 	// Reuse a device certificate with this subject, from this CA, for this key.
 	keyPath := s.Path(d.KeyFile)
+	if err := s.checkKeyFile(IDDeviceCert, keyPath); err != nil {
+		return false, err
+	}
 	if c, err := pki.LoadCertFile(s.Path(d.CertFile)); err == nil && !s.Options.ForceNewKeys &&
 		pki.SubjectOf(c) == sub && s.issuedBy(c, ca) &&
 		pki.FileExists(s.Path(d.CSRFile)) && sameFile(s.Path(d.BundleFile), pki.Bundle(c, ca.Cert)) {

@@ -102,3 +102,61 @@ func TestStaleTempsRemovedWhenLocked(t *testing.T) {
 		t.Errorf("%s was removed", keep)
 	}
 }
+
+// TestE2EExistingKeyModeAndLink: a CA key copied into a new workspace with mode 0644 is
+// reused, made 0600, and the run says so; a CA key that is a symbolic link to a file
+// elsewhere is refused at step 1, naming it, and the file behind it keeps its mode.
+func TestE2EExistingKeyModeAndLink(t *testing.T) {
+	t.Parallel()
+	openssl := lookTool(t, "openssl")
+	genKey := func(path string) string {
+		t.Helper()
+		if out, err := exec.Command(openssl, "genrsa", "-out", path, "2048").CombinedOutput(); err != nil {
+			t.Fatalf("openssl genrsa: %v\n%s", err, out)
+		}
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	dir := filepath.Join(t.TempDir(), "ws")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "deviceRootCA.key")
+	content := genKey(key)
+	r := mustRun(t, "run", "--dir", dir, "--yes", "--pause-after", "")
+	if !strings.Contains(r.out, "deviceRootCA.key could be read by other users (mode 0644): its mode is now 0600") {
+		t.Errorf("the run does not say it tightened the key:\n%s", r)
+	}
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key mode after the run: %v %v", fi, err)
+	}
+	if b, _ := os.ReadFile(key); string(b) != content {
+		t.Error("the existing key was replaced")
+	}
+
+	dir2 := filepath.Join(t.TempDir(), "ws")
+	if err := os.MkdirAll(dir2, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "their.key")
+	vcontent := genKey(victim)
+	link := filepath.Join(dir2, "deviceRootCA.key")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	r = jitpwiz(t, "run", "--dir", dir2, "--yes")
+	if r.err == nil {
+		t.Fatalf("a run with a linked CA key succeeded:\n%s", r)
+	}
+	if !strings.Contains(r.out, link+" is a symbolic link (to "+victim+")") || !strings.Contains(r.out, "✗  1/13") {
+		t.Errorf("step 1 does not refuse the link by name:\n%s", r)
+	}
+	checkUntouched(t, victim, vcontent, 0o644)
+}
