@@ -67,6 +67,10 @@
 //     persistent sessions kept 1 h. Topics starting with $ are reserved: only
 //     $aws/things/... and $aws/rules/... may be published, $aws/events/... only
 //     subscribed.
+//   - Connections (listener.go): each listener keeps at most Options.MaxConnections
+//     open; one more gets CONNACK "server unavailable" [choice]. A failed accept
+//     (out of file descriptors, say) is retried with a backoff and logged, never the
+//     end of the listener.
 //   - Duplicate client ID: the newer connection wins and the older is closed
 //     (mochi sends it a DISCONNECT packet first, which AWS does not).
 //   - MQTT 5 clients get the same treatment as 3.1.1 ones (closed, no reason
@@ -91,7 +95,6 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -130,6 +133,10 @@ type Options struct {
 	// control plane's DescribeEndpoint returns. They go into the server certificate,
 	// and SNI must be one of them unless the client sends the CA in its chain.
 	Hostnames []string
+	// MaxConnections is how many connections each listener keeps open at once; one more
+	// is refused with CONNACK "server unavailable" (listener.go). 0: DefaultMaxConnections,
+	// lowered to fit the process's open-file limit.
+	MaxConnections int
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock (tests). Nil: time.Now.
@@ -242,7 +249,7 @@ func (b *Broker) Start() (err error) {
 	}
 	b.lns = append(b.lns, ln)
 	b.addr = ln.Addr()
-	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(deadlineListener{ln, b.connectTimeout}, b.tlsConfig(false)))); err != nil {
+	if err := b.server.AddListener(b.newListener("mqtts", ln, false)); err != nil {
 		return fmt.Errorf("local broker: %w", err)
 	}
 	if b.opts.ALPNAddr != "" {
@@ -252,7 +259,7 @@ func (b *Broker) Start() (err error) {
 		}
 		b.lns = append(b.lns, aln)
 		b.alpnAddr = aln.Addr()
-		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(deadlineListener{aln, b.connectTimeout}, b.tlsConfig(true)))); err != nil {
+		if err := b.server.AddListener(b.newListener("mqtts-alpn", aln, true)); err != nil {
 			return fmt.Errorf("local broker: %w", err)
 		}
 	}
@@ -269,19 +276,10 @@ func (b *Broker) Start() (err error) {
 // CONNECT; afterwards the keep-alive governs).
 const ConnectTimeout = 20 * time.Second
 
-// deadlineListener gives every accepted connection a deadline for the handshake
-// and CONNECT; mochi replaces it with the keep-alive deadline once connected.
-type deadlineListener struct {
-	net.Listener
-	d time.Duration
-}
-
-func (l deadlineListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		_ = c.SetDeadline(time.Now().Add(l.d))
-	}
-	return c, err
+// newListener wraps ln as the MQTT-over-TLS listener id (listener.go): accept errors
+// retried, connections capped, and the deadline above on each connection.
+func (b *Broker) newListener(id string, ln net.Listener, alpn bool) *listener {
+	return newListener(id, ln, b.tlsConfig(alpn), b.connectTimeout, connectionLimit(b.opts.MaxConnections), b.log, b.server)
 }
 
 // listenLoopback listens on addr; an empty host means 127.0.0.1. With an empty addr
