@@ -99,6 +99,7 @@ func (s *Session) lockWorkspace() error {
 		store.UnlockFile(f)
 		return fmt.Errorf("workspace %s was changed by another jitpwiz while this one was starting — run again", s.dir)
 	}
+	pki.RemoveStaleTemps(s.dir, "devices/*") // temp files of a killed jitpwiz: no other one is here now
 	// Best effort: the pid only makes the refusal clearer.
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

@@ -82,7 +82,11 @@ type Options struct {
 	OnAPICall func(api.Call)
 	// ShowAPICalls makes Run print every control-plane request among the events.
 	ShowAPICalls bool
-	// Logger receives diagnostics (nil: discarded). Now is the clock (tests).
+	// MaxConnections is each MQTT listener's limit of open connections (0: the broker's
+	// default, see broker.Options.MaxConnections).
+	MaxConnections int
+	// Logger receives diagnostics (nil: discarded; Run prints warnings among the events).
+	// Now is the clock (tests).
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -153,7 +157,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	b, err := broker.New(broker.Options{
 		Store: st, Dir: st.Dir(), Addr: mqttAddr, ALPNAddr: alpnAddr,
-		Hostnames: []string{opts.EndpointHost}, Logger: opts.Logger, Now: opts.Now,
+		Hostnames: []string{opts.EndpointHost}, MaxConnections: opts.MaxConnections, Logger: opts.Logger, Now: opts.Now,
 	})
 	if err != nil {
 		st.Close()

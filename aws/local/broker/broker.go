@@ -83,6 +83,10 @@
 //   - MQTT 5 beyond the reason codes above: limit violations and a refused CONNECT
 //     close the connection as for 3.1.1 (AWS's reason codes table also lists
 //     CONNACK 0x87; not emulated) [choice].
+//   - Connections (listener.go): each listener keeps at most Options.MaxConnections
+//     open; one more gets CONNACK "server unavailable" [choice]. A failed accept
+//     (out of file descriptors, say) is retried with a backoff and logged, never the
+//     end of the listener.
 //   - Not emulated: thing types and groups are taken from the template without
 //     checking that they exist; the role's permission policies are not checked;
 //     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
@@ -103,7 +107,6 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -143,6 +146,10 @@ type Options struct {
 	// (localhost, 127.0.0.1, ::1 — in the certificate so a client dialling them
 	// completes TLS and is told at CONNECT why it is refused).
 	Hostnames []string
+	// MaxConnections is how many connections each listener keeps open at once; one more
+	// is refused with CONNACK "server unavailable" (listener.go). 0: DefaultMaxConnections,
+	// lowered to fit the process's open-file limit.
+	MaxConnections int
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock (tests). Nil: time.Now.
@@ -259,7 +266,7 @@ func (b *Broker) Start() (err error) {
 	}
 	b.lns = append(b.lns, ln)
 	b.addr = ln.Addr()
-	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(deadlineListener{ln, b.connectTimeout}, b.tlsConfig(false)))); err != nil {
+	if err := b.server.AddListener(b.newListener("mqtts", ln, false)); err != nil {
 		return fmt.Errorf("local broker: %w", err)
 	}
 	if b.opts.ALPNAddr != "" {
@@ -269,7 +276,7 @@ func (b *Broker) Start() (err error) {
 		}
 		b.lns = append(b.lns, aln)
 		b.alpnAddr = aln.Addr()
-		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(deadlineListener{aln, b.connectTimeout}, b.tlsConfig(true)))); err != nil {
+		if err := b.server.AddListener(b.newListener("mqtts-alpn", aln, true)); err != nil {
 			return fmt.Errorf("local broker: %w", err)
 		}
 	}
@@ -286,19 +293,10 @@ func (b *Broker) Start() (err error) {
 // CONNECT; afterwards the keep-alive governs).
 const ConnectTimeout = 20 * time.Second
 
-// deadlineListener gives every accepted connection a deadline for the handshake
-// and CONNECT; mochi replaces it with the keep-alive deadline once connected.
-type deadlineListener struct {
-	net.Listener
-	d time.Duration
-}
-
-func (l deadlineListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		_ = c.SetDeadline(time.Now().Add(l.d))
-	}
-	return c, err
+// newListener wraps ln as the MQTT-over-TLS listener id (listener.go): accept errors
+// retried, connections capped, and the deadline above on each connection.
+func (b *Broker) newListener(id string, ln net.Listener, alpn bool) *listener {
+	return newListener(id, ln, b.tlsConfig(alpn), b.connectTimeout, connectionLimit(b.opts.MaxConnections), b.log, b.server)
 }
 
 // listenLoopback listens on addr; an empty host means 127.0.0.1. With an empty addr

@@ -147,9 +147,9 @@ func (s *Store) open() error {
 	dbs.Lock()
 	sh := dbs.m[key]
 	if sh == nil {
-		if fi, err := os.Lstat(s.path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if err := pki.CheckRegular(s.path); err != nil { // bbolt would follow a link
 			dbs.Unlock()
-			return fmt.Errorf("local IoT state %s is a symbolic link — jitpwiz does not follow links for its state; replace it with the file it points to", s.path)
+			return err
 		}
 		db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 		if err != nil {
