@@ -134,6 +134,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests). Nil: time.Now.
 	Now func() time.Time
+	// ProvisioningDelay, when positive, makes JITP take this long: the first connect
+	// registers the certificate PENDING_ACTIVATION and is closed at once, the template
+	// runs that much later, and a connect meanwhile is refused (AWS: provisioning
+	// "typically completes within 1-3 s", aws/iot-atlas JITP guide). Zero: the template
+	// runs during the first connect.
+	ProvisioningDelay time.Duration
 }
 
 // Broker is the embedded AWS IoT Core message broker.
@@ -145,6 +151,8 @@ type Broker struct {
 	server *mqtt.Server
 	auth   *authorizer
 	rec    *recorder
+	// delayed runs JITP after Options.ProvisioningDelay (nil: at once).
+	delayed *delayedJITP
 
 	// connectTimeout bounds the TLS handshake plus the CONNECT packet.
 	connectTimeout time.Duration
@@ -209,6 +217,7 @@ func New(opts Options) (*Broker, error) {
 		Logger: slog.New(levelFilter{h: log.Handler(), min: slog.LevelError}),
 	})
 	b.rec = newRecorder(opts.Store)
+	b.delayed = newDelayedJITP(opts.ProvisioningDelay)
 	b.auth = newAuthorizer(b)
 	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, err
@@ -384,7 +393,8 @@ func (b *Broker) Close() error {
 	if started {
 		err = b.server.Close()
 	}
-	b.rec.close() // after the server: its last disconnect events are written too
+	b.delayed.close() // provisioning not yet run stays PENDING_ACTIVATION: the next connect runs it
+	b.rec.close()     // after the server: its last disconnect events are written too
 	return err
 }
 
