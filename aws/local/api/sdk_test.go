@@ -250,7 +250,7 @@ func TestSDKControlPlane(t *testing.T) {
 	r(e.iot.DeleteThing(ctx, &iot.DeleteThingInput{ThingName: sdkaws.String("DemoThing")})).must(t)
 
 	// An operation AWS has but this IoT Core does not emulate.
-	_, err = e.iot.ListThingGroups(ctx, &iot.ListThingGroupsInput{})
+	_, err = e.iot.ListTopicRules(ctx, &iot.ListTopicRulesInput{})
 	wantAPIError(t, err, "UnknownOperationException")
 }
 
