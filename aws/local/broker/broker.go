@@ -35,9 +35,11 @@
 //     an SNI_ONLY CA always need SNI.
 //   - First connect with an unknown certificate whose issuer is a registered CA
 //     that is ACTIVE with auto-registration ENABLE: the certificate is registered
-//     PENDING_ACTIVATION; with a registration config the template runs (role must
-//     exist and trust iot.amazonaws.com; thing, policy, attachments and status in
-//     one store transaction) — JITP; without one the registered event is published
+//     PENDING_ACTIVATION; with a registration config the template runs (its body, or
+//     the JITP provisioning template it names; the role must exist, trust
+//     iot.amazonaws.com and allow each call in its permission policies; thing with
+//     type, groups and billing group, policies, attachments and status in one store
+//     transaction; provision.go) — JITP; without one the registered event is published
 //     on $aws/events/certificates/registered/<caId> — JITR. Either way the
 //     connection is then closed. A failed template leaves the certificate
 //     PENDING_ACTIVATION and an event with AWS's message. JITP does not publish
@@ -71,9 +73,10 @@
 //     (mochi sends it a DISCONNECT packet first, which AWS does not).
 //   - MQTT 5 clients get the same treatment as 3.1.1 ones (closed, no reason
 //     codes) [choice: AWS's MQTT 5 reason codes are not documented here].
-//   - Not emulated: thing types and groups are taken from the template without
-//     checking that they exist; the role's permission policies are not checked;
-//     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
+//   - Options.ProvisioningDelay makes JITP take time, as on AWS: the first connect
+//     is closed at once and the template runs that much later; connects meanwhile
+//     are refused.
+//   - Not emulated: throttling (CONNECT/s, publish/s); device shadows and the rules engine;
 //     persistent sessions and retained messages live in memory only (lost on
 //     restart) and retained messages are also sent for wildcard subscriptions.
 package broker

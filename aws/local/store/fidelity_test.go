@@ -50,7 +50,10 @@ func TestRoleInlineAndManagedPolicies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: iotTrust}); return err }))
+	must(do(func(st *State) error {
+		_, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: iotTrust})
+		return err
+	}))
 	allowThing := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:CreateThing","Resource":"*"}]}`
 
 	wantCode(t, do(func(st *State) error { return st.PutRolePolicy("Nope", "p", allowThing) }), CodeIAMNoSuchEntity)
@@ -108,7 +111,9 @@ func TestRoleInlineAndManagedPolicies(t *testing.T) {
 	}
 
 	// Managed policies: AWS's known ones, customer ones, and ARNs that exist nowhere.
-	ae = wantCode(t, do(func(st *State) error { return st.AttachRolePolicy("R", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistratio") }), CodeIAMNoSuchEntity)
+	ae = wantCode(t, do(func(st *State) error {
+		return st.AttachRolePolicy("R", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistratio")
+	}), CodeIAMNoSuchEntity)
 	if !strings.Contains(ae.Message, "does not exist or is not attachable") {
 		t.Errorf("unknown managed policy: %s", ae.Message)
 	}
@@ -131,7 +136,9 @@ func TestRoleInlineAndManagedPolicies(t *testing.T) {
 		return err
 	}), CodeIAMLimitExceeded) // 6,144 characters for a managed policy
 	must(do(func(st *State) error { return st.AttachRolePolicy("R", mine.ARN) }))
-	must(do(func(st *State) error { return st.AttachRolePolicy("R", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration") }))
+	must(do(func(st *State) error {
+		return st.AttachRolePolicy("R", "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")
+	}))
 	wantCode(t, do(func(st *State) error { return st.DeleteManagedPolicy(mine.ARN) }), CodeIAMDeleteConflict)
 	_ = s.View(func(st *State) error {
 		if n := st.PolicyAttachmentCount(mine.ARN); n != 1 {
@@ -257,7 +264,10 @@ func TestThingTypesGroupsAndBillingGroups(t *testing.T) {
 		_, err := st.CreateThingType(CreateThingTypeInput{Name: "Sensor", Description: "d", SearchableAttributes: []string{"model"}})
 		return err
 	})) // the same again: success
-	wantCode(t, do(func(st *State) error { _, err := st.CreateThingType(CreateThingTypeInput{Name: "Sensor", Description: "other"}); return err }), CodeResourceAlreadyExists)
+	wantCode(t, do(func(st *State) error {
+		_, err := st.CreateThingType(CreateThingTypeInput{Name: "Sensor", Description: "other"})
+		return err
+	}), CodeResourceAlreadyExists)
 	must(create("T1", "Sensor"))
 	wantCode(t, do(func(st *State) error { return st.DeleteThingType("Sensor") }), CodeInvalidRequest) // not deprecated
 	must(do(func(st *State) error { return st.DeprecateThingType("Sensor", false) }))
@@ -370,7 +380,10 @@ func TestProvisioningTemplateVersions(t *testing.T) {
 	}
 	role := "arn:aws:iam::123456789012:role/JITPRole"
 	in := CreateTemplateInput{Name: "jitp", Body: "{}", RoleARN: role, Type: TemplateTypeJITP}
-	wantCode(t, do(func(st *State) error { _, err := st.CreateProvisioningTemplate(CreateTemplateInput{Name: "bad name", Body: "{}", RoleARN: role}); return err }), CodeInvalidRequest)
+	wantCode(t, do(func(st *State) error {
+		_, err := st.CreateProvisioningTemplate(CreateTemplateInput{Name: "bad name", Body: "{}", RoleARN: role})
+		return err
+	}), CodeInvalidRequest)
 	wantCode(t, do(func(st *State) error {
 		_, err := st.CreateProvisioningTemplate(CreateTemplateInput{Name: "h", Body: "{}", RoleARN: role, Type: TemplateTypeJITP, Hook: &ProvisioningHook{TargetArn: "arn:aws:lambda:x"}})
 		return err
@@ -405,7 +418,9 @@ func TestProvisioningTemplateVersions(t *testing.T) {
 	wantCode(t, do(func(st *State) error { return st.DeleteProvisioningTemplateVersion("jitp", 3) }), CodeDeleteConflict)
 	wantCode(t, do(func(st *State) error { return st.DeleteProvisioningTemplateVersion("jitp", 9) }), CodeResourceNotFound)
 	nine := 9
-	wantCode(t, do(func(st *State) error { return st.UpdateProvisioningTemplate("jitp", UpdateTemplateInput{DefaultVersion: &nine}) }), CodeResourceNotFound)
+	wantCode(t, do(func(st *State) error {
+		return st.UpdateProvisioningTemplate("jitp", UpdateTemplateInput{DefaultVersion: &nine})
+	}), CodeResourceNotFound)
 	must(do(func(st *State) error { return st.DeleteProvisioningTemplateVersion("jitp", 1) }))
 	// Version IDs are not reused after a delete.
 	must(do(func(st *State) error {
@@ -505,7 +520,10 @@ func TestLatencyRules(t *testing.T) {
 	clk.add(time.Second)
 	must(do(func(st *State) error { return st.DeletePolicy("P") }))
 
-	must(do(func(st *State) error { _, err := st.CreateRole(CreateRoleInput{Name: "New", TrustPolicy: iotTrust}); return err }))
+	must(do(func(st *State) error {
+		_, err := st.CreateRole(CreateRoleInput{Name: "New", TrustPolicy: iotTrust})
+		return err
+	}))
 	check := func(want time.Duration) {
 		t.Helper()
 		_ = s.View(func(st *State) error {

@@ -879,6 +879,8 @@ func (st *State) AttachRolePolicy(name, policyARN string) error {
 	if slices.Contains(r.AttachedPolicies, policyARN) {
 		return nil
 	}
+	// AWS's message for a managed policy that does not exist (HTTP 404), as reported in
+	// getmoto/moto#6482 and pulumi/pulumi#7419 [C].
 	if _, err := st.ManagedPolicy(policyARN); err != nil {
 		return Errorf(CodeIAMNoSuchEntity, "Policy %s does not exist or is not attachable.", policyARN)
 	}
