@@ -198,3 +198,24 @@ func mustCert(t *testing.T, path string) *x509.Certificate {
 	}
 	return c
 }
+
+// FuzzParseLatency: any --latency value is read or refused with a message naming the
+// flag, never a panic, and what is read writes back as the same latency.
+func FuzzParseLatency(f *testing.F) {
+	for _, s := range []string{"", "none", "aws", "aws,policy-delete=30s", "provisioning=1h2m3.5s,role=0", "detach=-1s", "x=y", ",,aws,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLatency(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "--latency ") {
+				t.Fatalf("error does not name the flag: %v", err)
+			}
+			return
+		}
+		again, err := ParseLatency(l.String())
+		if err != nil || again != l {
+			t.Fatalf("ParseLatency(%q) = %+v writes back as %q = %+v, %v", s, l, l.String(), again, err)
+		}
+	})
+}

@@ -289,11 +289,16 @@ func (h *Handler) iamGetPolicyVersion(f url.Values) (any, error) {
 		if version != p.DefaultVersionID {
 			return store.Errorf(store.CodeIAMNoSuchEntity, "Policy %s version %s does not exist or is not attachable.", arn, version)
 		}
-		out.PolicyVersion = xmlPolicyVersion{Document: encodePolicyDoc(p.Document), VersionID: p.DefaultVersionID,
-			IsDefaultVersion: true, CreateDate: p.Updated.UTC().Format(time.RFC3339)}
+		out.PolicyVersion = defaultVersion(p)
+		out.PolicyVersion.Document = encodePolicyDoc(p.Document)
 		return nil
 	})
 	return out, err
+}
+
+// defaultVersion is a managed policy's one version (without its document).
+func defaultVersion(p *store.ManagedPolicy) xmlPolicyVersion {
+	return xmlPolicyVersion{VersionID: p.DefaultVersionID, IsDefaultVersion: true, CreateDate: p.Updated.UTC().Format(time.RFC3339)}
 }
 
 // iamListPolicyVersions lists the one version this local IAM keeps of a policy (the
@@ -312,7 +317,7 @@ func (h *Handler) iamListPolicyVersions(f url.Values) (any, error) {
 		if err != nil {
 			return err
 		}
-		out.Versions = []xmlPolicyVersion{{VersionID: p.DefaultVersionID, IsDefaultVersion: true, CreateDate: p.Updated.UTC().Format(time.RFC3339)}}
+		out.Versions = []xmlPolicyVersion{defaultVersion(p)}
 		return nil
 	})
 	return out, err

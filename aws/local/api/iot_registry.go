@@ -69,22 +69,27 @@ func (h *Handler) createThingType(w http.ResponseWriter, r *http.Request, args [
 	if in.Props == nil {
 		in.Props = &thingTypePropsJSON{}
 	}
-	var out struct {
-		Name string `json:"thingTypeName"`
-		ARN  string `json:"thingTypeArn"`
-		ID   string `json:"thingTypeId"`
-	}
-	ok := h.update(w, func(st *store.State) error {
+	h.writeCreated(w, "thingType", func(st *store.State) (string, string, string, error) {
 		t, err := st.CreateThingType(store.CreateThingTypeInput{Name: args[0], Description: in.Props.Description,
 			SearchableAttributes: in.Props.SearchableAttributes, Tags: in.Tags})
 		if err != nil {
-			return err
+			return "", "", "", err
 		}
-		out.Name, out.ARN, out.ID = t.Name, t.ARN, t.ID
-		return nil
+		return t.Name, t.ARN, t.ID, nil
+	})
+}
+
+// writeCreated answers a Create… whose output is the new resource's name, ARN and ID,
+// named after kind (thingType: thingTypeName, thingTypeArn, thingTypeId).
+func (h *Handler) writeCreated(w http.ResponseWriter, kind string, create func(st *store.State) (name, arn, id string, err error)) {
+	var name, arn, id string
+	ok := h.update(w, func(st *store.State) error {
+		var err error
+		name, arn, id, err = create(st)
+		return err
 	})
 	if ok {
-		writeJSON(w, out)
+		writeJSON(w, map[string]string{kind + "Name": name, kind + "Arn": arn, kind + "Id": id})
 	}
 }
 
@@ -193,22 +198,13 @@ func (h *Handler) createThingGroup(w http.ResponseWriter, r *http.Request, args 
 			gi.Attributes = in.Props.AttributePayload.Attributes
 		}
 	}
-	var out struct {
-		Name string `json:"thingGroupName"`
-		ARN  string `json:"thingGroupArn"`
-		ID   string `json:"thingGroupId"`
-	}
-	ok := h.update(w, func(st *store.State) error {
+	h.writeCreated(w, "thingGroup", func(st *store.State) (string, string, string, error) {
 		g, err := st.CreateThingGroup(gi)
 		if err != nil {
-			return err
+			return "", "", "", err
 		}
-		out.Name, out.ARN, out.ID = g.Name, g.ARN, g.ID
-		return nil
+		return g.Name, g.ARN, g.ID, nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
 }
 
 func (h *Handler) describeThingGroup(w http.ResponseWriter, _ *http.Request, args []string) {
@@ -261,38 +257,60 @@ func (h *Handler) listThingGroups(w http.ResponseWriter, r *http.Request, _ []st
 		writeIoTError(w, err)
 		return
 	}
+	q := r.URL.Query()
+	h.writeGroupRefs(w, r, "thingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
+		list, next, err := st.ListThingGroups(q.Get("parentGroup"), q.Get("namePrefixFilter"), recursive, p)
+		return mapRefs(list, func(g *store.ThingGroup) groupRefJSON { return groupRefJSON{g.Name, g.ARN} }), next, err
+	})
+}
+
+// writeGroupRefs answers a list of groups (name and ARN) in field, paged by maxResults
+// and nextToken.
+func (h *Handler) writeGroupRefs(w http.ResponseWriter, r *http.Request, field string, list func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error)) {
 	p, err := pageRequest(r, "maxResults", "nextToken", 50, false)
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	q := r.URL.Query()
-	out := struct {
-		Groups    []groupRefJSON `json:"thingGroups"`
-		NextToken string         `json:"nextToken,omitempty"`
-	}{Groups: []groupRefJSON{}}
+	var refs []groupRefJSON
+	var next []byte
 	ok := h.view(w, func(st *store.State) error {
-		list, next, err := st.ListThingGroups(q.Get("parentGroup"), q.Get("namePrefixFilter"), recursive, p)
-		for _, g := range list {
-			out.Groups = append(out.Groups, groupRefJSON{g.Name, g.ARN})
-		}
-		out.NextToken = nextMarker(next)
+		var err error
+		refs, next, err = list(st, p)
 		return listError(r, "nextToken", err)
 	})
-	if ok {
-		writeJSON(w, out)
+	if !ok {
+		return
 	}
+	out := map[string]any{field: append([]groupRefJSON{}, refs...)}
+	if next != nil {
+		out["nextToken"] = nextMarker(next)
+	}
+	writeJSON(w, out)
 }
 
-func (h *Handler) deleteThingGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func mapRefs[T any](in []*T, f func(*T) groupRefJSON) []groupRefJSON {
+	out := make([]groupRefJSON, 0, len(in))
+	for _, x := range in {
+		out = append(out, f(x))
+	}
+	return out
+}
+
+// deleteVersioned answers a delete that takes an optional expectedVersion.
+func (h *Handler) deleteVersioned(w http.ResponseWriter, r *http.Request, fn func(st *store.State, expected *int64) error) {
 	expected, err := expectedVersion(r)
 	if err != nil {
 		writeIoTError(w, err)
 		return
 	}
-	if h.update(w, func(st *store.State) error { return st.DeleteThingGroup(args[0], expected) }) {
+	if h.update(w, func(st *store.State) error { return fn(st, expected) }) {
 		writeJSON(w, nil)
 	}
+}
+
+func (h *Handler) deleteThingGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	h.deleteVersioned(w, r, func(st *store.State, expected *int64) error { return st.DeleteThingGroup(args[0], expected) })
 }
 
 func expectedVersion(r *http.Request) (*int64, error) {
@@ -371,31 +389,16 @@ func (h *Handler) removeThingFromThingGroup(w http.ResponseWriter, r *http.Reque
 }
 
 func (h *Handler) listThingGroupsForThing(w http.ResponseWriter, r *http.Request, args []string) {
-	p, err := pageRequest(r, "maxResults", "nextToken", 25, false)
-	if err != nil {
-		writeIoTError(w, err)
-		return
-	}
-	out := struct {
-		Groups    []groupRefJSON `json:"thingGroups"`
-		NextToken string         `json:"nextToken,omitempty"`
-	}{Groups: []groupRefJSON{}}
-	ok := h.view(w, func(st *store.State) error {
+	h.writeGroupRefs(w, r, "thingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
 		names, next, err := st.ListGroupsOfThing(args[0], p)
-		if err != nil {
-			return listError(r, "nextToken", err)
-		}
+		var refs []groupRefJSON
 		for _, n := range names {
 			if g := st.LookupThingGroup(n); g != nil {
-				out.Groups = append(out.Groups, groupRefJSON{g.Name, g.ARN})
+				refs = append(refs, groupRefJSON{g.Name, g.ARN})
 			}
 		}
-		out.NextToken = nextMarker(next)
-		return nil
+		return refs, next, err
 	})
-	if ok {
-		writeJSON(w, out)
-	}
 }
 
 func (h *Handler) listThingsInThingGroup(w http.ResponseWriter, r *http.Request, args []string) {
@@ -452,22 +455,13 @@ func (h *Handler) createBillingGroup(w http.ResponseWriter, r *http.Request, arg
 	if in.Props != nil {
 		desc = in.Props.Description
 	}
-	var out struct {
-		Name string `json:"billingGroupName"`
-		ARN  string `json:"billingGroupArn"`
-		ID   string `json:"billingGroupId"`
-	}
-	ok := h.update(w, func(st *store.State) error {
+	h.writeCreated(w, "billingGroup", func(st *store.State) (string, string, string, error) {
 		g, err := st.CreateBillingGroup(args[0], desc, in.Tags)
 		if err != nil {
-			return err
+			return "", "", "", err
 		}
-		out.Name, out.ARN, out.ID = g.Name, g.ARN, g.ID
-		return nil
+		return g.Name, g.ARN, g.ID, nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
 }
 
 func (h *Handler) describeBillingGroup(w http.ResponseWriter, _ *http.Request, args []string) {
@@ -496,37 +490,14 @@ func (h *Handler) describeBillingGroup(w http.ResponseWriter, _ *http.Request, a
 }
 
 func (h *Handler) listBillingGroups(w http.ResponseWriter, r *http.Request, _ []string) {
-	p, err := pageRequest(r, "maxResults", "nextToken", 50, false)
-	if err != nil {
-		writeIoTError(w, err)
-		return
-	}
-	out := struct {
-		Groups    []groupRefJSON `json:"billingGroups"`
-		NextToken string         `json:"nextToken,omitempty"`
-	}{Groups: []groupRefJSON{}}
-	ok := h.view(w, func(st *store.State) error {
+	h.writeGroupRefs(w, r, "billingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
 		list, next, err := st.ListBillingGroups(r.URL.Query().Get("namePrefixFilter"), p)
-		for _, g := range list {
-			out.Groups = append(out.Groups, groupRefJSON{g.Name, g.ARN})
-		}
-		out.NextToken = nextMarker(next)
-		return listError(r, "nextToken", err)
+		return mapRefs(list, func(g *store.BillingGroup) groupRefJSON { return groupRefJSON{g.Name, g.ARN} }), next, err
 	})
-	if ok {
-		writeJSON(w, out)
-	}
 }
 
 func (h *Handler) deleteBillingGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	expected, err := expectedVersion(r)
-	if err != nil {
-		writeIoTError(w, err)
-		return
-	}
-	if h.update(w, func(st *store.State) error { return st.DeleteBillingGroup(args[0], expected) }) {
-		writeJSON(w, nil)
-	}
+	h.deleteVersioned(w, r, func(st *store.State, expected *int64) error { return st.DeleteBillingGroup(args[0], expected) })
 }
 
 func (h *Handler) addThingToBillingGroup(w http.ResponseWriter, r *http.Request, _ []string) {

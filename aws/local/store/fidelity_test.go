@@ -26,6 +26,13 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func openWith(t *testing.T, dir string, opts Options) *Store {
 	t.Helper()
 	if opts.Region == "" {
@@ -44,12 +51,7 @@ const iotTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Princi
 func TestRoleInlineAndManagedPolicies(t *testing.T) {
 	s := openTemp(t)
 	do := func(fn func(st *State) error) error { return s.Update(fn) }
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := func(err error) { t.Helper(); noErr(t, err) }
 	must(do(func(st *State) error {
 		_, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: iotTrust})
 		return err
@@ -244,12 +246,7 @@ func TestThingTypesGroupsAndBillingGroups(t *testing.T) {
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	s := openWith(t, filepath.Join(t.TempDir(), DirName), Options{Now: clk.now})
 	do := func(fn func(st *State) error) error { return s.Update(fn) }
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := func(err error) { t.Helper(); noErr(t, err) }
 	create := func(name, typ string) error {
 		return do(func(st *State) error { _, err := st.CreateThing(name, typ, nil); return err })
 	}
@@ -372,12 +369,7 @@ func TestThingTypesGroupsAndBillingGroups(t *testing.T) {
 func TestProvisioningTemplateVersions(t *testing.T) {
 	s := openTemp(t)
 	do := func(fn func(st *State) error) error { return s.Update(fn) }
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := func(err error) { t.Helper(); noErr(t, err) }
 	role := "arn:aws:iam::123456789012:role/JITPRole"
 	in := CreateTemplateInput{Name: "jitp", Body: "{}", RoleARN: role, Type: TemplateTypeJITP}
 	wantCode(t, do(func(st *State) error {
@@ -454,12 +446,7 @@ func TestLatencyRules(t *testing.T) {
 	s := openWith(t, filepath.Join(t.TempDir(), DirName), Options{Now: clk.now, Latency: Latency{
 		DetachThingPrincipal: 5 * time.Second, PolicyDeleteAfterDetach: time.Minute, RoleUsable: 10 * time.Second}})
 	do := func(fn func(st *State) error) error { return s.Update(fn) }
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := func(err error) { t.Helper(); noErr(t, err) }
 	ca := newTestCA(t, pki.Subject{CommonName: "Latency CA"})
 	rec := registerCA(t, s, ca, true, true)
 	dev := ca.issue(t, pki.Subject{CommonName: "Dev"})
