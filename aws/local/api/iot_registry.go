@@ -14,28 +14,28 @@ import (
 
 func init() {
 	moreRoutes(
-		op("POST", "/thing-types/{}", "CreateThingType", (*Handler).createThingType),
-		op("GET", "/thing-types/{}", "DescribeThingType", (*Handler).describeThingType),
-		op("GET", "/thing-types", "ListThingTypes", (*Handler).listThingTypes),
-		op("POST", "/thing-types/{}/deprecate", "DeprecateThingType", (*Handler).deprecateThingType),
-		op("DELETE", "/thing-types/{}", "DeleteThingType", (*Handler).deleteThingType),
+		newRoute("POST", "/thing-types/{}", "CreateThingType", (*Handler).createThingType),
+		newRoute("GET", "/thing-types/{}", "DescribeThingType", (*Handler).describeThingType),
+		newRoute("GET", "/thing-types", "ListThingTypes", (*Handler).listThingTypes),
+		newRoute("POST", "/thing-types/{}/deprecate", "DeprecateThingType", (*Handler).deprecateThingType),
+		newRoute("DELETE", "/thing-types/{}", "DeleteThingType", (*Handler).deleteThingType),
 
-		op("POST", "/thing-groups/{}", "CreateThingGroup", (*Handler).createThingGroup),
-		op("GET", "/thing-groups/{}", "DescribeThingGroup", (*Handler).describeThingGroup),
-		op("GET", "/thing-groups", "ListThingGroups", (*Handler).listThingGroups),
-		op("DELETE", "/thing-groups/{}", "DeleteThingGroup", (*Handler).deleteThingGroup),
-		op("PUT", "/thing-groups/addThingToThingGroup", "AddThingToThingGroup", (*Handler).addThingToThingGroup),
-		op("PUT", "/thing-groups/removeThingFromThingGroup", "RemoveThingFromThingGroup", (*Handler).removeThingFromThingGroup),
-		op("GET", "/thing-groups/{}/things", "ListThingsInThingGroup", (*Handler).listThingsInThingGroup),
-		op("GET", "/things/{}/thing-groups", "ListThingGroupsForThing", (*Handler).listThingGroupsForThing),
+		newRoute("POST", "/thing-groups/{}", "CreateThingGroup", (*Handler).createThingGroup),
+		newRoute("GET", "/thing-groups/{}", "DescribeThingGroup", (*Handler).describeThingGroup),
+		newRoute("GET", "/thing-groups", "ListThingGroups", (*Handler).listThingGroups),
+		newRoute("DELETE", "/thing-groups/{}", "DeleteThingGroup", (*Handler).deleteThingGroup),
+		newRoute("PUT", "/thing-groups/addThingToThingGroup", "AddThingToThingGroup", (*Handler).addThingToThingGroup),
+		newRoute("PUT", "/thing-groups/removeThingFromThingGroup", "RemoveThingFromThingGroup", (*Handler).removeThingFromThingGroup),
+		newRoute("GET", "/thing-groups/{}/things", "ListThingsInThingGroup", (*Handler).listThingsInThingGroup),
+		newRoute("GET", "/things/{}/thing-groups", "ListThingGroupsForThing", (*Handler).listThingGroupsForThing),
 
-		op("POST", "/billing-groups/{}", "CreateBillingGroup", (*Handler).createBillingGroup),
-		op("GET", "/billing-groups/{}", "DescribeBillingGroup", (*Handler).describeBillingGroup),
-		op("GET", "/billing-groups", "ListBillingGroups", (*Handler).listBillingGroups),
-		op("DELETE", "/billing-groups/{}", "DeleteBillingGroup", (*Handler).deleteBillingGroup),
-		op("PUT", "/billing-groups/addThingToBillingGroup", "AddThingToBillingGroup", (*Handler).addThingToBillingGroup),
-		op("PUT", "/billing-groups/removeThingFromBillingGroup", "RemoveThingFromBillingGroup", (*Handler).removeThingFromBillingGroup),
-		op("GET", "/billing-groups/{}/things", "ListThingsInBillingGroup", (*Handler).listThingsInBillingGroup),
+		newRoute("POST", "/billing-groups/{}", "CreateBillingGroup", (*Handler).createBillingGroup),
+		newRoute("GET", "/billing-groups/{}", "DescribeBillingGroup", (*Handler).describeBillingGroup),
+		newRoute("GET", "/billing-groups", "ListBillingGroups", (*Handler).listBillingGroups),
+		newRoute("DELETE", "/billing-groups/{}", "DeleteBillingGroup", (*Handler).deleteBillingGroup),
+		newRoute("PUT", "/billing-groups/addThingToBillingGroup", "AddThingToBillingGroup", (*Handler).addThingToBillingGroup),
+		newRoute("PUT", "/billing-groups/removeThingFromBillingGroup", "RemoveThingFromBillingGroup", (*Handler).removeThingFromBillingGroup),
+		newRoute("GET", "/billing-groups/{}/things", "ListThingsInBillingGroup", (*Handler).listThingsInBillingGroup),
 	)
 }
 

@@ -16,21 +16,21 @@ import (
 // moreRoutes appends operations kept in files of their own to the route table.
 func moreRoutes(list ...route) { routes = append(routes, list...) }
 
-func op(method, path, name string, fn func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)) route {
+func newRoute(method, path, name string, fn func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)) route {
 	return route{method: method, pattern: seg(path), op: name, fn: fn}
 }
 
 func init() {
 	moreRoutes(
-		op("POST", "/provisioning-templates", "CreateProvisioningTemplate", (*Handler).createProvisioningTemplate),
-		op("GET", "/provisioning-templates", "ListProvisioningTemplates", (*Handler).listProvisioningTemplates),
-		op("GET", "/provisioning-templates/{}", "DescribeProvisioningTemplate", (*Handler).describeProvisioningTemplate),
-		op("PATCH", "/provisioning-templates/{}", "UpdateProvisioningTemplate", (*Handler).updateProvisioningTemplate),
-		op("DELETE", "/provisioning-templates/{}", "DeleteProvisioningTemplate", (*Handler).deleteProvisioningTemplate),
-		op("POST", "/provisioning-templates/{}/versions", "CreateProvisioningTemplateVersion", (*Handler).createProvisioningTemplateVersion),
-		op("GET", "/provisioning-templates/{}/versions", "ListProvisioningTemplateVersions", (*Handler).listProvisioningTemplateVersions),
-		op("GET", "/provisioning-templates/{}/versions/{}", "DescribeProvisioningTemplateVersion", (*Handler).describeProvisioningTemplateVersion),
-		op("DELETE", "/provisioning-templates/{}/versions/{}", "DeleteProvisioningTemplateVersion", (*Handler).deleteProvisioningTemplateVersion),
+		newRoute("POST", "/provisioning-templates", "CreateProvisioningTemplate", (*Handler).createProvisioningTemplate),
+		newRoute("GET", "/provisioning-templates", "ListProvisioningTemplates", (*Handler).listProvisioningTemplates),
+		newRoute("GET", "/provisioning-templates/{}", "DescribeProvisioningTemplate", (*Handler).describeProvisioningTemplate),
+		newRoute("PATCH", "/provisioning-templates/{}", "UpdateProvisioningTemplate", (*Handler).updateProvisioningTemplate),
+		newRoute("DELETE", "/provisioning-templates/{}", "DeleteProvisioningTemplate", (*Handler).deleteProvisioningTemplate),
+		newRoute("POST", "/provisioning-templates/{}/versions", "CreateProvisioningTemplateVersion", (*Handler).createProvisioningTemplateVersion),
+		newRoute("GET", "/provisioning-templates/{}/versions", "ListProvisioningTemplateVersions", (*Handler).listProvisioningTemplateVersions),
+		newRoute("GET", "/provisioning-templates/{}/versions/{}", "DescribeProvisioningTemplateVersion", (*Handler).describeProvisioningTemplateVersion),
+		newRoute("DELETE", "/provisioning-templates/{}/versions/{}", "DeleteProvisioningTemplateVersion", (*Handler).deleteProvisioningTemplateVersion),
 	)
 }
 

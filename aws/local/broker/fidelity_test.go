@@ -415,12 +415,14 @@ func TestProvisioningTakesTime(t *testing.T) {
 	release := make(chan time.Time)
 	var waited []time.Duration
 	var mu sync.Mutex
+	e.b.delayed.mu.Lock()
 	e.b.delayed.wait = func(d time.Duration) <-chan time.Time {
 		mu.Lock()
 		waited = append(waited, d)
 		mu.Unlock()
 		return release
 	}
+	e.b.delayed.mu.Unlock()
 	ca := newTestCA(t, "deviceRootCA")
 	e.createRole("JITPRole", iotTrust)
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))

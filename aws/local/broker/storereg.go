@@ -159,7 +159,11 @@ func (r storeRegistry) AutoRegister(req autoRegRequest) (autoRegResult, error) {
 		return res, err
 	}
 	res.JITP = true
-	at, now := r.delayed.schedule(req.CertID, func() { _, _ = r.provision(req) })
+	at, now := r.delayed.schedule(req.CertID, func() {
+		later := req
+		later.Now = time.Time{} // its events are dated when provisioning runs
+		_, _ = r.provision(later)
+	})
 	if !now && !at.IsZero() {
 		// Provisioning of this certificate is under way: this connect is refused
 		// without running it again, as the certificate is still PENDING_ACTIVATION.
