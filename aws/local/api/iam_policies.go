@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -32,8 +30,8 @@ var moreQueryActions = map[string]func(h *Handler, f url.Values) (any, error){
 	"iam:DeletePolicy":       (*Handler).iamDeletePolicy,
 }
 
-// iamPage reads MaxItems (1..1000, default 100) and Marker. Markers are opaque, as in
-// the IoT lists: the store key of the previous page's last item, base64.
+// iamPage reads MaxItems (1..1000, default 100) and Marker. Markers are those of the IoT
+// lists (nextMarker), read by the IoT lists' own reader, so both stay one format.
 func iamPage(f url.Values) (store.Page, error) {
 	p := store.Page{Limit: 100}
 	if v := f.Get("MaxItems"); v != "" {
@@ -44,11 +42,12 @@ func iamPage(f url.Values) (store.Page, error) {
 		p.Limit = n
 	}
 	if m := f.Get("Marker"); m != "" {
-		b, err := base64.RawURLEncoding.DecodeString(m)
-		if err != nil || !bytes.HasPrefix(b, []byte(markerTag)) || len(b) == len(markerTag) {
+		r := &http.Request{URL: &url.URL{RawQuery: url.Values{"marker": {m}}.Encode()}}
+		mp, err := pageRequest(r, "pageSize", "marker", p.Limit, false)
+		if err != nil || mp.After == nil {
 			return p, errStatus(http.StatusBadRequest, "ValidationError", "Invalid Marker %q: pass the Marker of the previous response unchanged", m)
 		}
-		p.After = b[len(markerTag):]
+		p.After = mp.After
 	}
 	return p, nil
 }
