@@ -106,6 +106,7 @@ func wizardHeader(s *steps.Session, demo bool) string {
 func newLocalCmd() *cobra.Command {
 	var (
 		dir, region, listen, host string
+		latency                   string
 		apiPort, mqttPort         int
 		alpnPort                  int
 		showCalls                 bool
@@ -118,7 +119,11 @@ func newLocalCmd() *cobra.Command {
 			"path and ready-to-paste exports, then streams provisioning events. State is kept in <dir>/.local-iot.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls}
+			lat, err := local.ParseLatency(latency)
+			if err != nil {
+				return err
+			}
+			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -142,6 +147,7 @@ func newLocalCmd() *cobra.Command {
 	f.StringVar(&listen, "listen", "", "interface address to listen on (default 127.0.0.1, loopback only; 0.0.0.0 exposes it)")
 	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
 	f.BoolVar(&showCalls, "show-api-calls", false, "also print every IoT/IAM/STS API call (the local CloudTrail view)")
+	f.StringVar(&latency, "latency", "none", "aws: take as long as AWS does (JITP 2s, DetachThingPrincipal 5s, DeletePolicy 5m after a detach, a new role 10s); or key=duration items: provisioning, detach, policy-delete, role")
 	return cmd
 }
 

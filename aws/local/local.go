@@ -89,6 +89,13 @@ type Options struct {
 	// Now is the clock (tests).
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Latency makes the local IoT Core take as long as AWS where a script can notice
+	// (jitpwiz local --latency aws; AWSLatency). The zero value is fast: every change
+	// takes effect at once.
+	Latency Latency
+	// ThingTypeDeleteWait is how long a thing type must be deprecated before it can be
+	// deleted (zero: AWS's five minutes; negative: none, for tests).
+	ThingTypeDeleteWait time.Duration
 }
 
 // Server is a running local IoT Core.
@@ -131,7 +138,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("local IoT Core: --listen %q is not an IP address — use e.g. 127.0.0.1 (default) or 0.0.0.0", opts.Listen)
 		}
 	}
-	st, err := store.Open(store.Dir(opts.Dir), store.Options{Account: opts.Account, Region: opts.Region, Now: opts.Now})
+	st, err := store.Open(store.Dir(opts.Dir), store.Options{Account: opts.Account, Region: opts.Region, Now: opts.Now,
+		Latency: opts.Latency.store(), ThingTypeDeleteWait: opts.ThingTypeDeleteWait})
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +166,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	b, err := broker.New(broker.Options{
 		Store: st, Dir: st.Dir(), Addr: mqttAddr, ALPNAddr: alpnAddr,
 		Hostnames: []string{opts.EndpointHost}, MaxConnections: opts.MaxConnections, Logger: opts.Logger, Now: opts.Now,
+		ProvisioningDelay: opts.Latency.Provisioning,
 	})
 	if err != nil {
 		st.Close()

@@ -125,6 +125,9 @@ func WriteBanner(w io.Writer, s *Server) {
 	if m := s.Migrated(); m != "" {
 		fmt.Fprintf(w, "                                  (%s)\n", m)
 	}
+	if l := s.opts.Latency; l != (Latency{}) {
+		fmt.Fprintf(w, "  Latency (as on AWS)             %s\n", l)
+	}
 	fmt.Fprintln(w)
 	if l := s.opts.Listen; l != "" && l != "localhost" && !net.ParseIP(l).IsLoopback() {
 		fmt.Fprintf(w, "  Warning: listening on %s, not only loopback — anyone who can reach this machine can use this\n", l)

@@ -39,9 +39,11 @@
 //     don't include the SNI are refused"; sniProblem in auth.go has the sources).
 //   - First connect with an unknown certificate whose issuer is a registered CA
 //     that is ACTIVE with auto-registration ENABLE: the certificate is registered
-//     PENDING_ACTIVATION; with a registration config the template runs (role must
-//     exist and trust iot.amazonaws.com; thing, policy, attachments and status in
-//     one store transaction) — JITP; without one the registered event is published
+//     PENDING_ACTIVATION; with a registration config the template runs (its body, or
+//     the JITP provisioning template it names; the role must exist, trust
+//     iot.amazonaws.com and allow each call in its permission policies; thing with
+//     type, groups and billing group, policies, attachments and status in one store
+//     transaction; provision.go) — JITP; without one the registered event is published
 //     on $aws/events/certificates/registered/<caId> — JITR. Either way the
 //     connection is then closed. A failed template leaves the certificate
 //     PENDING_ACTIVATION and an event with AWS's message. JITP does not publish
@@ -87,9 +89,10 @@
 //     open; one more gets CONNACK "server unavailable" [choice]. A failed accept
 //     (out of file descriptors, say) is retried with a backoff and logged, never the
 //     end of the listener.
-//   - Not emulated: thing types and groups are taken from the template without
-//     checking that they exist; the role's permission policies are not checked;
-//     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
+//   - Options.ProvisioningDelay makes JITP take time, as on AWS: the first connect
+//     is closed at once and the template runs that much later; connects meanwhile
+//     are refused.
+//   - Not emulated: throttling (CONNECT/s, publish/s); device shadows and the rules engine;
 //     persistent sessions and retained messages live in memory only (lost on
 //     restart) and retained messages are also sent for wildcard subscriptions.
 package broker
@@ -154,6 +157,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests). Nil: time.Now.
 	Now func() time.Time
+	// ProvisioningDelay, when positive, makes JITP take this long: the first connect
+	// registers the certificate PENDING_ACTIVATION and is closed at once, the template
+	// runs that much later, and a connect meanwhile is refused (AWS: provisioning
+	// "typically completes within 1-3 s", aws/iot-atlas JITP guide). Zero: the template
+	// runs during the first connect.
+	ProvisioningDelay time.Duration
 }
 
 // Broker is the embedded AWS IoT Core message broker.
@@ -166,6 +175,8 @@ type Broker struct {
 	server *mqtt.Server
 	auth   *authorizer
 	rec    *recorder
+	// delayed runs JITP after Options.ProvisioningDelay (nil: at once).
+	delayed *delayedJITP
 
 	// connectTimeout bounds the TLS handshake plus the CONNECT packet.
 	connectTimeout time.Duration
@@ -233,6 +244,7 @@ func New(opts Options) (*Broker, error) {
 		Logger: slog.New(levelFilter{h: log.Handler(), min: slog.LevelError}),
 	})
 	b.rec = newRecorder(opts.Store)
+	b.delayed = newDelayedJITP(opts.ProvisioningDelay)
 	b.auth = newAuthorizer(b)
 	if err := b.server.AddHook(&hook{b: b, life: newLifecycle(b)}, nil); err != nil {
 		return nil, err
@@ -405,7 +417,8 @@ func (b *Broker) Close() error {
 	if started {
 		err = b.server.Close()
 	}
-	b.rec.close() // after the server: its last disconnect events are written too
+	b.delayed.close() // provisioning not yet run stays PENDING_ACTIVATION: the next connect runs it
+	b.rec.close()     // after the server: its last disconnect events are written too
 	return err
 }
 
