@@ -108,7 +108,7 @@ func newLocalCmd() *cobra.Command {
 		dir, region, listen, host string
 		apiPort, mqttPort         int
 		alpnPort                  int
-		showCalls                 bool
+		showCalls, jitrActivator  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "local",
@@ -118,7 +118,7 @@ func newLocalCmd() *cobra.Command {
 			"path and ready-to-paste exports, then streams provisioning events. State is kept in <dir>/.local-iot.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls}
+			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, JITRActivator: jitrActivator}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -142,6 +142,7 @@ func newLocalCmd() *cobra.Command {
 	f.StringVar(&listen, "listen", "", "interface address to listen on (default 127.0.0.1, loopback only; 0.0.0.0 exposes it)")
 	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
 	f.BoolVar(&showCalls, "show-api-calls", false, "also print every IoT/IAM/STS API call (the local CloudTrail view)")
+	f.BoolVar(&jitrActivator, "jitr-activator", false, "activate every certificate JITR registers, as a topic rule + the JITR guide's Lambda would (off: as on AWS, nothing does)")
 	return cmd
 }
 
@@ -180,7 +181,7 @@ func newRunCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run all 13 steps without the wizard (headless, scriptable, resumable)",
+		Short: "Run all the steps without the wizard (headless, scriptable, resumable)",
 		Long: "run performs the JITP procedure step by step and prints one line per step (--json: one event object per\n" +
 			"line). It resumes a workspace where it stopped and redoes exactly what a changed option invalidates.\n" +
 			"Options are remembered in the workspace; give one again to change it, or \"-\" to clear it.\n" +
@@ -207,6 +208,12 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			plan := steps.NewPlan(s)
+			for flag, id := range map[string]steps.ID{"--stop-after": stop, "--pause-after": pause} {
+				if _, err := plan.ParseID(string(id)); id != "" && err != nil {
+					return fmt.Errorf("%s: %w", flag, err)
+				}
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
@@ -226,7 +233,7 @@ func newRunCmd() *cobra.Command {
 					<-ctx.Done()
 				}
 			}
-			return steps.NewPlan(s).Run(ctx, cfg)
+			return plan.Run(ctx, cfg)
 		},
 	}
 	o.BindFlags(cmd.Flags())
