@@ -31,7 +31,7 @@ func TestE2EJITR(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	r := mustRun(t, "run", "--dir", dir, "--yes", "--mode", "jitr", "--commands")
-	for _, want := range []string{
+	wantAll(t, "run --mode jitr", r.out,
 		"↷  6/13 Provisioning role  skipped: JITR runs no template",
 		"no template (JITR)",
 		"subscribed to $aws/events/certificates/registered/",
@@ -42,11 +42,7 @@ func TestE2EJITR(t *testing.T) {
 		"set certificate",
 		"$ aws iot create-topic-rule --rule-name JITRActivate --topic-rule-payload file://jitr_rule.json --region us-east-2\n",
 		"registered Just-in-Time, activated and published as itself",
-	} {
-		if !strings.Contains(r.out, want) {
-			t.Errorf("run --mode jitr lacks %q:\n%s", want, r.out)
-		}
-	}
+	)
 	if strings.Contains(r.out, "Template") || strings.Contains(r.out, "--registration-config") {
 		t.Errorf("the JITR plan has no template step and registers no template:\n%s", r.out)
 	}
@@ -110,6 +106,16 @@ func TestE2EJITR(t *testing.T) {
 	}
 }
 
+// wantAll fails the test for each of wants that out (what produced it) lacks.
+func wantAll(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
+	}
+}
+
 // TestE2EJITRDoctorPending: a certificate JITR registered and nobody activated (the run
 // killed right after the first connect) is diagnosed by doctor as PENDING_ACTIVATION, with
 // what activates it; the next run activates it and doctor is content.
@@ -118,16 +124,12 @@ func TestE2EJITRDoctorPending(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ws")
 	mustFail(t, "--stop-after kills the run", "run", "--dir", dir, "--yes", "--mode", "jitr", "--stop-after", "first-connect")
 	r := mustFail(t, "doctor must fail on a certificate left PENDING_ACTIVATION", "doctor", "--dir", dir)
-	for _, want := range []string{
+	wantAll(t, "doctor", r.out,
 		"✓ CA has no JITP template (JITR)",
 		"✗ device certificate ACTIVE (JITR): certificate ",
 		"is PENDING_ACTIVATION: JITR registered it on the first connect and nothing activated it",
 		"(step 11a activates it)",
-	} {
-		if !strings.Contains(r.out, want) {
-			t.Errorf("doctor lacks %q:\n%s", want, r.out)
-		}
-	}
+	)
 	if r := mustRun(t, "run", "--dir", dir); !strings.Contains(r.out, "✓ 11a/13 Activate") {
 		t.Fatalf("the run after the kill:\n%s", r.out)
 	}
@@ -282,17 +284,13 @@ func TestE2ESNIOnly(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
 	r := mustRun(t, "run", "--dir", dir, "--yes", "--ca-mode", "sni-only", "--commands")
-	for _, want := range []string{
+	wantAll(t, "run --ca-mode sni-only", r.out,
 		"↷  4/13 Registration code  skipped: --ca-mode sni-only",
 		"↷  5/13 Verification cert  skipped: --ca-mode sni-only",
 		"--certificate-mode SNI_ONLY --set-as-active",
 		"without SNI: refused",
 		"published as itself",
-	} {
-		if !strings.Contains(r.out, want) {
-			t.Errorf("run --ca-mode sni-only lacks %q:\n%s", want, r.out)
-		}
-	}
+	)
 	if strings.Contains(r.out, "--verification-cert") {
 		t.Errorf("an SNI_ONLY CA is registered without a verification certificate:\n%s", r.out)
 	}

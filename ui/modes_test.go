@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
@@ -90,13 +88,7 @@ func TestGoldenEachStepJITR(t *testing.T) {
 			if len(name) == 1 {
 				name = "0" + name
 			}
-			t.Run(name+"-"+string(st.ID()), func(t *testing.T) {
-				m := realWizard(s, nil)
-				m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
-				tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-				waitScreen(t, tm, st.Title()+" · step")
-				golden.RequireEqual(t, finalScreen(t, tm))
-			})
+			t.Run(name+"-"+string(st.ID()), func(t *testing.T) { goldenStep(t, s, st) })
 		}
 		if err := st.Run(context.Background()); err != nil {
 			t.Fatalf("step %s: %v", st.ID(), err)
