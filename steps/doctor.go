@@ -144,7 +144,12 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		f.Chain = append(f.Chain, dev)
 		mqttprobe.Gather(ctx, c, &f)
 		dg := mqttprobe.Diagnose(f)
-		add("connect as "+s.Options.Thing+" ("+s.Endpoint.Host+")", dg.String(), dg.OK || outcome.OK())
+		why := dg.String()
+		if s.Options.jitr() && dg.Class == mqttprobe.DiagCertPending {
+			// No template ran: the certificate waits for its activation (said above).
+			why = string(dg.Class) + ": the broker refused the certificate because it is PENDING_ACTIVATION — with JITR it stays so until it is activated (see above)"
+		}
+		add("connect as "+s.Options.Thing+" ("+s.Endpoint.Host+")", why, dg.OK || outcome.OK())
 		for _, e := range dg.Evidence {
 			out = append(out, noteLine(e))
 		}
