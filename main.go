@@ -109,7 +109,7 @@ func newLocalCmd() *cobra.Command {
 		latency                   string
 		apiPort, mqttPort         int
 		alpnPort                  int
-		showCalls                 bool
+		showCalls, jitrActivator  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "local",
@@ -123,7 +123,7 @@ func newLocalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat}
+			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat, JITRActivator: jitrActivator}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -148,6 +148,7 @@ func newLocalCmd() *cobra.Command {
 	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
 	f.BoolVar(&showCalls, "show-api-calls", false, "also print every IoT/IAM/STS API call (the local CloudTrail view)")
 	f.StringVar(&latency, "latency", "none", "aws: take as long as AWS does (JITP 2s, DetachThingPrincipal 5s, DeletePolicy 5m after a detach, a new role 10s); or key=duration items: provisioning, detach, policy-delete, role")
+	f.BoolVar(&jitrActivator, "jitr-activator", false, "activate every certificate JITR registers, as a topic rule + the JITR guide's Lambda would (off: as on AWS, nothing does)")
 	return cmd
 }
 
@@ -186,7 +187,7 @@ func newRunCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run all 13 steps without the wizard (headless, scriptable, resumable)",
+		Short: "Run all the steps without the wizard (headless, scriptable, resumable)",
 		Long: "run performs the JITP procedure step by step and prints one line per step (--json: one event object per\n" +
 			"line). It resumes a workspace where it stopped and redoes exactly what a changed option invalidates.\n" +
 			"Options are remembered in the workspace; give one again to change it, or \"-\" to clear it.\n" +
@@ -213,6 +214,12 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			plan := steps.NewPlan(s)
+			for flag, id := range map[string]steps.ID{"--stop-after": stop, "--pause-after": pause} {
+				if _, err := plan.ParseID(string(id)); id != "" && err != nil {
+					return fmt.Errorf("%s: %w", flag, err)
+				}
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
@@ -232,7 +239,7 @@ func newRunCmd() *cobra.Command {
 					<-ctx.Done()
 				}
 			}
-			return steps.NewPlan(s).Run(ctx, cfg)
+			return plan.Run(ctx, cfg)
 		},
 	}
 	o.BindFlags(cmd.Flags())

@@ -56,8 +56,14 @@ type Client interface {
 	// DescribeThing returns an *Error of Kind NotFound when the thing does not exist.
 	DescribeThing(ctx context.Context, name string) (Thing, error)
 	ListThings(ctx context.Context) ([]Thing, error)
+	// CreateThing creates a thing with these attributes, or finds the one that exists
+	// (created false): an existing thing is returned as it is, whatever its attributes.
+	CreateThing(ctx context.Context, name string, attrs map[string]string) (t Thing, created bool, err error)
 	DeleteThing(ctx context.Context, name string) error
 	ListThingPrincipals(ctx context.Context, name string) ([]string, error)
+	// AttachThingPrincipal attaches a certificate (ARN) to a thing, non-exclusively;
+	// attaching again changes nothing (already true).
+	AttachThingPrincipal(ctx context.Context, name, principalARN string) (already bool, err error)
 	DetachThingPrincipal(ctx context.Context, name, principalARN string) error
 
 	CreatePolicy(ctx context.Context, name, document string) (Policy, error)

@@ -471,6 +471,46 @@ func (c *sdkClient) ListThings(ctx context.Context) ([]Thing, error) {
 	return all, nil
 }
 
+func (c *sdkClient) CreateThing(ctx context.Context, name string, attrs map[string]string) (Thing, bool, error) {
+	in := &iot.CreateThingInput{ThingName: sdkaws.String(name)}
+	if len(attrs) > 0 {
+		in.AttributePayload = &iottypes.AttributePayload{Attributes: attrs}
+	}
+	out, err := c.iot.CreateThing(ctx, in)
+	if err == nil {
+		t, derr := c.DescribeThing(ctx, name)
+		if derr != nil { // created; the description is only for the caller's display
+			t = Thing{Name: sdkaws.ToString(out.ThingName), ID: sdkaws.ToString(out.ThingId), ARN: sdkaws.ToString(out.ThingArn), Attributes: attrs}
+		}
+		return t, true, nil
+	}
+	err = c.wrap("CreateThing", err)
+	if !IsKind(err, KindAlreadyExists) {
+		return Thing{}, false, err
+	}
+	// AWS answers ResourceAlreadyExists only when the thing exists with other attributes
+	// (the same ones return the thing): either way it is there, and it is kept as it is.
+	t, derr := c.DescribeThing(ctx, name)
+	if derr != nil {
+		return Thing{}, false, derr
+	}
+	return t, false, nil
+}
+
+func (c *sdkClient) AttachThingPrincipal(ctx context.Context, name, principalARN string) (bool, error) {
+	ps, err := c.ListThingPrincipals(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ps {
+		if p == principalARN {
+			return true, nil
+		}
+	}
+	_, err = c.iot.AttachThingPrincipal(ctx, &iot.AttachThingPrincipalInput{ThingName: sdkaws.String(name), Principal: sdkaws.String(principalARN)})
+	return false, c.wrap("AttachThingPrincipal", err)
+}
+
 func (c *sdkClient) DeleteThing(ctx context.Context, name string) error {
 	_, err := c.iot.DeleteThing(ctx, &iot.DeleteThingInput{ThingName: sdkaws.String(name)})
 	return c.wrap("DeleteThing", err)

@@ -5,6 +5,7 @@
 #   mosquitto-clients — mosquitto_pub/mosquitto_sub against the local broker
 #   python3-paho-mqtt — Debian's paho (1.6, MQTT 3.1.1 and 5) for /usr/bin/python3
 #   tmux             — whole-program TUI test
+#   nodejs           — node --check of the JITR Lambda function jitpwiz writes
 #   vhs (Go, pinned) — `vhs validate demo.tape` (the ui tests and make demo-validate)
 set -euo pipefail
 VHS_VERSION=${VHS_VERSION:-v0.10.0}
@@ -19,6 +20,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 /usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -28,7 +28,10 @@ func (s *Session) CleanPlan() []CleanAction {
 	// when jitpwiz created it. Filled from the records now and from the live attachments
 	// while the detach actions run.
 	ours := map[string]bool{}
-	keep := func(p string) bool { return p == s.Template.PolicyName && !s.Template.PolicyCreated }
+	keep := func(p string) bool {
+		return (p == s.Template.PolicyName && !s.Template.PolicyCreated) ||
+			(p == s.Activation.PolicyName && !s.Activation.PolicyCreated) // JITR's, when it was there before
+	}
 	for _, thing := range s.Things() {
 		for _, p := range s.Devices[thing].Policies {
 			if !keep(p) {
@@ -38,6 +41,9 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	if s.Template.PolicyCreated && s.Template.PolicyName != "" {
 		ours[s.Template.PolicyName] = true
+	}
+	if s.Activation.PolicyCreated && s.Activation.PolicyName != "" {
+		ours[s.Activation.PolicyName] = true
 	}
 	for _, thing := range s.Things() {
 		d := s.Devices[thing]
@@ -154,7 +160,7 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	// the template step, to re-create a policy jitpwiz had created). Keys and files stay.
 	for key := range s.Finished {
 		switch ID(strings.SplitN(key, "@", 2)[0]) {
-		case IDRegisterCA, IDFirstConnect, IDVerify, IDUse:
+		case IDRegisterCA, IDFirstConnect, IDActivate, IDVerify, IDUse:
 			delete(s.Finished, key)
 		case IDTemplate:
 			if s.Template.PolicyCreated {
@@ -163,10 +169,11 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 		}
 	}
 	for _, d := range s.Devices {
-		d.FirstConnect, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, ""
+		d.FirstConnect, d.Activation, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, nil, ""
 		d.Cleaned = d.CertID != ""
 	}
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
 	s.Template.PolicyCreated = false
+	s.Activation = ActivationRes{}
 	return s.Save()
 }

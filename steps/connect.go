@@ -74,7 +74,7 @@ func (s *Session) Connect(ctx context.Context) error {
 			// processes from working on the same session at once.
 			var ierr error
 			var region string
-			if ep, s.serverRoot, s.serverRootPath, region, ierr = localInfo(ctx, locked.Owner.EndpointURL); ierr != nil {
+			if ep, s.serverRoot, s.serverRootPath, region, ierr = localInfo(ctx, s, locked.Owner.EndpointURL); ierr != nil {
 				return err
 			}
 			if err := s.checkLocalRegion(locked.Owner.EndpointURL, region); err != nil {
@@ -92,7 +92,7 @@ func (s *Session) Connect(ctx context.Context) error {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
 			var err error
 			var region string
-			if ep, s.serverRoot, s.serverRootPath, region, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
+			if ep, s.serverRoot, s.serverRootPath, region, err = localInfo(ctx, s, s.Options.EndpointURL); err != nil {
 				return err
 			}
 			if err := s.checkLocalRegion(s.Options.EndpointURL, region); err != nil {
@@ -119,6 +119,9 @@ func (s *Session) Connect(ctx context.Context) error {
 			return err
 		}
 		ep = Endpoint{Host: host, Port: AWSDataPort}
+		if s.Options.alpn443() {
+			ep.Port = 443
+		}
 		if h, p, err := net.SplitHostPort(host); err == nil {
 			if port, err := strconv.Atoi(p); err == nil {
 				ep = Endpoint{Host: h, Port: port}
@@ -177,11 +180,24 @@ const (
 	localSecretKey   = local.SecretAccessKey
 )
 
+// devicePort is the port devices use on a local IoT Core: its ALPN listener with --port 443,
+// else its MQTT port.
+func devicePort(s *Session, mqttPort, alpnPort int) int {
+	if s.Options.alpn443() {
+		return alpnPort
+	}
+	return mqttPort
+}
+
 // startLocal starts the embedded IoT Core for the session (state in <workspace>/.local-iot):
 // the broker on loopback 8883 and the control plane on 4599, or free loopback ports when
 // those are taken. It runs until Session.Close.
 func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
-	srv, err := local.Start(context.WithoutCancel(ctx), local.Options{Dir: s.dir, Region: s.Options.Region})
+	lo := local.Options{Dir: s.dir, Region: s.Options.Region}
+	if s.Options.alpn443() {
+		lo.ALPNAddr = "127.0.0.1:0" // AWS's port 443 flavour, on a free loopback port
+	}
+	srv, err := local.Start(context.WithoutCancel(ctx), lo)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the local IoT Core in %s: %w", s.dir, err)
 	}
@@ -191,7 +207,7 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 	return &localBackend{
 		Config: aws.Config{Region: srv.Region(), EndpointURL: srv.EndpointURL(),
 			StaticAccessKeyID: local.AccessKeyID, StaticSecretKey: local.SecretAccessKey, MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond},
-		Endpoint:   Endpoint{Host: srv.MQTTHost(), Port: srv.MQTTPort()},
+		Endpoint:   Endpoint{Host: srv.MQTTHost(), Port: devicePort(s, srv.MQTTPort(), srv.ALPNPort())},
 		ServerRoot: srv.RootCAPEM(),
 		RootPath:   srv.RootCAPath(),
 		Closer:     srv,
@@ -200,7 +216,7 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 
 // localInfo asks a running local IoT Core (--target local --endpoint-url U) where its broker
 // is, which root CA signs it, and which region it serves.
-func localInfo(ctx context.Context, endpointURL string) (Endpoint, []byte, string, string, error) {
+func localInfo(ctx context.Context, s *Session, endpointURL string) (Endpoint, []byte, string, string, error) {
 	u := strings.TrimRight(endpointURL, "/") + api.InfoPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -222,5 +238,12 @@ func localInfo(ctx context.Context, endpointURL string) (Endpoint, []byte, strin
 	if err != nil {
 		return Endpoint{}, nil, "", "", fmt.Errorf("the local IoT Core's root CA %s cannot be read (%v) — run jitpwiz on the same machine as `jitpwiz local`", info.RootCAPath, err)
 	}
-	return Endpoint{Host: info.EndpointHost, Port: info.MQTTPort}, root, info.RootCAPath, info.Region, nil
+	port := info.MQTTPort
+	if s.Options.alpn443() {
+		if info.ALPNPort == 0 {
+			return Endpoint{}, nil, "", "", fmt.Errorf("--port 443: the local IoT Core at %s has no ALPN listener — start it with `jitpwiz local --alpn-port 8443` (any free port), or drop --port 443", endpointURL)
+		}
+		port = info.ALPNPort
+	}
+	return Endpoint{Host: info.EndpointHost, Port: port}, root, info.RootCAPath, info.Region, nil
 }

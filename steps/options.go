@@ -52,6 +52,9 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.Var(nonEmpty{&o.Profile}, "profile", "AWS shared-config `PROFILE` (target aws)")
 	fs.Var(nonEmpty{&o.Region}, "region", "AWS `REGION` (default: from the profile/env; us-east-2 for local)")
 	fs.Var(nonEmpty{&o.EndpointURL}, "endpoint-url", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
+	fs.Var(nonEmpty{&o.Mode}, "mode", "onboarding `MODE`: jitp (a template provisions the device, default) or jitr (registration; the activate step does the rest)")
+	fs.Var(nonEmpty{&o.CAMode}, "ca-mode", "CA registration `MODE`: default (with a verification certificate) or sni-only (no registration code; devices must send SNI)")
+	fs.Var(nonEmpty{&o.Port}, "port", "device `PORT`: 8883 (default) or 443 (with ALPN x-amzn-mqtt-ca)")
 	fs.Var(nonEmpty{&o.Template}, "template", "provisioning `TEMPLATE`: scoped (default), admin, named or a template file")
 	fs.Var(nonEmpty{&o.PolicyName}, "policy-name", "IoT policy `NAME` of the named template (default "+DefaultPolicyName+")")
 	fs.Var(nonEmpty{&o.Thing}, "thing", "thing `NAME` = device certificate CN (default "+DefaultThing+")")
@@ -168,6 +171,9 @@ func (o Options) overlay(given Options) Options {
 	pick(&out.Profile, given.Profile)
 	pick(&out.Region, given.Region)
 	pick(&out.EndpointURL, given.EndpointURL)
+	pick(&out.Mode, given.Mode)
+	pick(&out.CAMode, given.CAMode)
+	pick(&out.Port, given.Port)
 	pick(&out.KeyType, given.KeyType)
 	pick(&out.CACountry, given.CACountry)
 	pick(&out.CAOrg, given.CAOrg)
@@ -203,6 +209,9 @@ func (o *Options) resolve(newWorkspace bool) error {
 	if o.Target == TargetLocal {
 		def(&o.Region, DefaultLocalRegion, "--region", false)
 	}
+	def(&o.Mode, DefaultMode, "--mode", false)
+	def(&o.CAMode, DefaultCAMode, "--ca-mode", false)
+	def(&o.Port, DefaultPort, "--port", false)
 	def(&o.KeyType, string(pki.DefaultKeyType), "--key", false)
 	def(&o.CACountry, DefaultCACountry, "--ca-country", false)
 	def(&o.CAOrg, DefaultCAOrg, "--ca-org", false)
@@ -283,6 +292,21 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--endpoint-url %q is not an http(s) URL — use e.g. http://127.0.0.1:4566 (what `jitpwiz local` prints)", o.EndpointURL)
 		}
 	}
+	switch o.Mode {
+	case ModeJITP, ModeJITR:
+	default:
+		return fmt.Errorf("--mode %q: must be jitp (Just-in-Time Provisioning with a template) or jitr (Just-in-Time Registration)", o.Mode)
+	}
+	switch o.CAMode {
+	case CAModeDefault, CAModeSNIOnly:
+	default:
+		return fmt.Errorf("--ca-mode %q: must be default (register the CA with a verification certificate) or sni-only (no verification; devices must send SNI)", o.CAMode)
+	}
+	switch o.Port {
+	case Port8883, Port443:
+	default:
+		return fmt.Errorf("--port %q: AWS IoT takes MQTT with X.509 certificates on 8883, or on 443 with ALPN x-amzn-mqtt-ca — use 8883 or 443", o.Port)
+	}
 	if _, err := pki.ParseKeyType(o.KeyType); err != nil {
 		return fmt.Errorf("--key: %w", err)
 	}
@@ -336,6 +360,15 @@ func (o *Options) Validate() error {
 		if _, err := loadTemplateFile(o.Template); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkGiven refuses template options given for a JITR workspace (saved ones stay for a
+// switch back to JITP): JITR registers the CA without a template.
+func (o *Options) checkGiven(given Options) error {
+	if o.jitr() && (given.Template != "" || given.PolicyName != "" || given.CreatePolicy) {
+		return fmt.Errorf("--template, --policy-name and --create-policy are for --mode jitp: JITR registers the CA without a template (the activate step attaches its own policy) — drop them, or use --mode jitp")
 	}
 	return nil
 }

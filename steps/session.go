@@ -31,6 +31,21 @@ const (
 	DefaultTemplate    = VariantScoped
 	DefaultPolicyName  = "JITPDevicePolicy"
 	DefaultRoleName    = "JITPRole"
+	DefaultMode        = ModeJITP
+	DefaultCAMode      = CAModeDefault
+	DefaultPort        = Port8883
+)
+
+// Onboarding modes (--mode), CA registration modes (--ca-mode) and device ports (--port).
+const (
+	ModeJITP = "jitp" // Just-in-Time Provisioning: the CA's template provisions the device
+	ModeJITR = "jitr" // Just-in-Time Registration: registered PENDING_ACTIVATION, then activated
+
+	CAModeDefault = "default"  // verification certificate proves possession of the CA key
+	CAModeSNIOnly = "sni-only" // registered without proof (multi-account); devices must send SNI
+
+	Port8883 = "8883" // MQTT over TLS
+	Port443  = "443"  // MQTT over TLS with ALPN x-amzn-mqtt-ca
 )
 
 // Targets.
@@ -56,6 +71,15 @@ type Options struct {
 	Profile     string `json:"profile,omitempty" yaml:"profile"`
 	Region      string `json:"region,omitempty" yaml:"region"`
 	EndpointURL string `json:"endpointUrl,omitempty" yaml:"endpoint-url"`
+
+	// Mode is how a device is onboarded: jitp (a template provisions it) or jitr (the
+	// certificate is only registered; the activate step, or a rule + Lambda, does the rest).
+	Mode string `json:"mode,omitempty" yaml:"mode"`
+	// CAMode is how the CA is registered: default (proof of possession with a verification
+	// certificate) or sni-only (no proof; devices must send SNI).
+	CAMode string `json:"caMode,omitempty" yaml:"ca-mode"`
+	// Port is the device port: 8883, or 443 with ALPN x-amzn-mqtt-ca.
+	Port string `json:"port,omitempty" yaml:"port"`
 
 	// KeyType is the type of the keys jitpwiz creates (CA, verification, device).
 	KeyType string `json:"keyType,omitempty" yaml:"key"`
@@ -90,6 +114,26 @@ type Options struct {
 	defaulted []string
 }
 
+// jitr reports Just-in-Time Registration (--mode jitr): the CA is registered without a
+// template and the activate step (or a rule + Lambda) activates what the first connect registered.
+func (o *Options) jitr() bool { return o.Mode == ModeJITR }
+
+// sniOnly reports a CA registered in SNI_ONLY mode (--ca-mode sni-only): no registration code,
+// no verification certificate (steps 4–5 are skipped), and devices must send SNI.
+func (o *Options) sniOnly() bool { return o.CAMode == CAModeSNIOnly }
+
+// alpn443 reports devices connecting on port 443 with ALPN x-amzn-mqtt-ca (--port 443).
+func (o *Options) alpn443() bool { return o.Port == Port443 }
+
+// certificateMode is the CA's certificateMode as steps record it: "SNI_ONLY", or "" for
+// DEFAULT (so that workspaces made before the mode existed stay done).
+func (o *Options) certificateMode() string {
+	if o.sniOnly() {
+		return "SNI_ONLY"
+	}
+	return ""
+}
+
 // SessionFile is the name of the session file inside the workspace.
 const SessionFile = "jitpwiz.json"
 
@@ -118,6 +162,8 @@ type Session struct {
 	CA                 CAResult    `json:"ca"`
 	Role               RoleResult  `json:"role"`
 	Template           TemplateRes `json:"template"`
+	// Activation is what JITR's activate step (11a) made that all devices share.
+	Activation ActivationRes `json:"activation,omitzero"`
 	// ServerRootSHA256 is the SHA-256 of awsRootCA.pem as written by step 10.
 	ServerRootSHA256 string `json:"serverRootSha256,omitempty"`
 	// PrimaryThing is the first device of the workspace; its files use the walkthrough's names
@@ -207,7 +253,29 @@ type TemplateRes struct {
 	Warnings      []string `json:"warnings,omitempty"`
 }
 
-// Device is one thing's files and results (steps 9, 11, 12, 13).
+// JITRPolicyName is the policy the activate step (11a) attaches to every JITR device
+// certificate: the scoped walkthrough policy (the client, topics and filters of its own thing).
+const JITRPolicyName = "JITRDevicePolicy"
+
+// registeredTopic is where AWS IoT announces a certificate JITR registered (step 11 shows the
+// event, step 11a's topic rule selects it).
+func registeredTopic(caID string) string { return "$aws/events/certificates/registered/" + caID }
+
+// ActivationRes is the JITR policy of step 11a; PolicyCreated: jitpwiz created it (clean
+// deletes it).
+type ActivationRes struct {
+	PolicyName    string `json:"policyName,omitempty"`
+	PolicyCreated bool   `json:"policyCreated,omitempty"`
+}
+
+// ActivateResult is what step 11a did for one device.
+type ActivateResult struct {
+	Thing        string   `json:"thing"`
+	ThingCreated bool     `json:"thingCreated,omitempty"`
+	Actions      []string `json:"actions,omitempty"` // "create thing T: done" / "...: already done"
+}
+
+// Device is one thing's files and results (steps 9, 11, 11a, 12, 13).
 type Device struct {
 	Thing      string `json:"thing"`
 	Dir        string `json:"dir,omitempty"` // "" for the primary thing (workspace root)
@@ -228,6 +296,7 @@ type Device struct {
 	ProvisionedThing string `json:"provisionedThing,omitempty"`
 
 	FirstConnect *FirstConnectResult `json:"firstConnect,omitempty"`
+	Activation   *ActivateResult     `json:"activation,omitempty"`
 	Verify       []ResultLine        `json:"verify,omitempty"`
 	Policies     []string            `json:"policies,omitempty"` // policies attached to the cert
 	Use          *UseResult          `json:"use,omitempty"`
@@ -250,6 +319,8 @@ type FirstConnectResult struct {
 	Dropped  bool          `json:"dropped"`
 	Status   string        `json:"status,omitempty"` // cert status after polling
 	Duration time.Duration `json:"duration"`
+	// RegisteredEvent is JITR's registered event as step 11 saw it (in-process local IoT Core).
+	RegisteredEvent string `json:"registeredEvent,omitempty"`
 }
 
 // UseResult is what step 13 saw.
@@ -456,6 +527,9 @@ func Open(o Options) (*Session, error) {
 		return nil, err
 	}
 	if err := eff.Validate(); err != nil {
+		return nil, err
+	}
+	if err := eff.checkGiven(o); err != nil {
 		return nil, err
 	}
 	s.Options = eff

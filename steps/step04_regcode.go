@@ -11,6 +11,15 @@ type regCodeStep struct{ Base }
 
 func (*regCodeStep) ID() ID        { return IDRegCode }
 func (*regCodeStep) Title() string { return "Registration code" }
+
+// Skip: a CA registered in SNI_ONLY mode proves nothing, so it needs no registration code.
+func (st *regCodeStep) Skip() string {
+	if st.s.Options.sniOnly() {
+		return "--ca-mode sni-only registers the CA without a registration code"
+	}
+	return ""
+}
+
 func (*regCodeStep) Explain() string {
 	return "Ask AWS IoT for this account's registration code (one per account and region).\n" +
 		"Step 5 puts it in a verification certificate signed by your CA: that proves to AWS\n" +

@@ -11,6 +11,15 @@ type verifCertStep struct{ Base }
 
 func (*verifCertStep) ID() ID        { return IDVerifCert }
 func (*verifCertStep) Title() string { return "Verification cert" }
+
+// Skip: a CA registered in SNI_ONLY mode is registered without a verification certificate.
+func (st *verifCertStep) Skip() string {
+	if st.s.Options.sniOnly() {
+		return "--ca-mode sni-only registers the CA without a verification certificate"
+	}
+	return ""
+}
+
 func (*verifCertStep) Explain() string {
 	return "Make a throw-away key and a certificate whose Common Name is the registration code,\n" +
 		"signed by your CA. AWS IoT checks this signature when you register the CA in step 8:\n" +

@@ -19,6 +19,15 @@ var rolePolicies = []string{
 
 func (*roleStep) ID() ID        { return IDRole }
 func (*roleStep) Title() string { return "Provisioning role" }
+
+// Skip: JITR runs no template, so nothing assumes a provisioning role.
+func (st *roleStep) Skip() string {
+	if st.s.Options.jitr() {
+		return "JITR runs no template, so it needs no provisioning role"
+	}
+	return ""
+}
+
 func (*roleStep) Explain() string {
 	return "JITP runs your template with an IAM role that AWS IoT assumes: JITPRole, trusted by iot.amazonaws.com,\n" +
 		"with the managed policy AWSIoTThingsRegistration (create things, attach policies, activate certificates).\n" +

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/broker"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 )
@@ -20,7 +21,12 @@ const FirstConnectClientID = "anyclientID"
 
 func (*firstConnectStep) ID() ID        { return IDFirstConnect }
 func (*firstConnectStep) Title() string { return "First connect" }
-func (*firstConnectStep) Explain() string {
+func (st *firstConnectStep) Explain() string {
+	if st.s.Options.jitr() {
+		return "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
+			"signed by your registered CA and registers it PENDING_ACTIVATION — JITR runs no template — publishes the registered\n" +
+			"event on $aws/events/certificates/registered/<CA ID>, and drops this first connection. Nothing activates it yet."
+	}
 	return "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
 		"signed by your registered CA, registers it and runs your template — and drops this first connection while it does.\n" +
 		"The drop is the expected outcome: the certificate then turns ACTIVE."
@@ -28,15 +34,15 @@ func (*firstConnectStep) Explain() string {
 
 func (st *firstConnectStep) record() record {
 	s := st.s
-	return record{
-		perDevice: true,
-		after:     []ID{IDDeviceCert, IDRegisterCA, IDServerTrust},
-		inputs: map[string]string{
-			"device certificate": s.Device().CertID,
-			"registered CA":      s.CA.RegisteredID,
-			"target":             targetID(s),
-		},
+	in := map[string]string{
+		"device certificate": s.Device().CertID,
+		"registered CA":      s.CA.RegisteredID,
+		"target":             targetID(s),
 	}
+	if s.Options.alpn443() {
+		in["port"] = Port443
+	}
+	return record{perDevice: true, after: []ID{IDDeviceCert, IDRegisterCA, IDServerTrust}, inputs: in}
 }
 
 func (st *firstConnectStep) Commands() []string {
@@ -50,6 +56,15 @@ func (st *firstConnectStep) Commands() []string {
 // in under the spinner.
 func (st *firstConnectStep) preview(width int) string {
 	sty := st.c.Styles
+	if st.s.Options.jitr() {
+		lines := []string{
+			sty.Section.Render("Expected outcome"),
+			sty.CheckOK.Render(sty.Icons.Bullet+" the broker accepts the TLS handshake, registers the certificate, then drops the connection") + sty.Help.Render(" — as AWS IoT does;"),
+			sty.CheckOK.Render(sty.Icons.Bullet+" the certificate stays PENDING_ACTIVATION") + sty.Help.Render(" — until the next step (or a rule + Lambda) activates it"),
+			sty.CheckOK.Render(sty.Icons.Bullet+" the registered event on "+registeredTopic("<CA ID>")) + sty.Help.Render(" — "+eventWhere(st.s)),
+		}
+		return sty.Explain.Width(width).Render(strings.Join(lines, "\n"))
+	}
 	lines := []string{
 		sty.Section.Render("Expected outcome"),
 		sty.CheckOK.Render(sty.Icons.Bullet+" the broker accepts the TLS handshake, then drops the connection") + sty.Help.Render(" — it is provisioning the device;"),
@@ -76,7 +91,15 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 		st.reportf("certificate %s is already ACTIVE: it was provisioned before", abbrev(d.CertID))
 	}
 	o := probeOptions(s, d.BundleFile, FirstConnectClientID)
-	st.reportf("connecting to %s:%d as %s with %s", o.Host, o.Port, FirstConnectClientID, s.relName(d.BundleFile))
+	if s.Options.sniOnly() && !already {
+		if err := st.checkSNI(ctx, c, o); err != nil {
+			return false, err
+		}
+	}
+	if s.Options.jitr() {
+		return st.register(ctx, c, d, o, already)
+	}
+	st.reportf("connecting to %s:%d%s as %s with %s", o.Host, o.Port, alpnWords(s), FirstConnectClientID, s.relName(d.BundleFile))
 	start := time.Now()
 	// The outcome is reported as soon as the connect ends, before the status polls, so
 	// the progress tells the story in order: connect → dropped (expected) → ACTIVE.
@@ -128,6 +151,142 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 	return already || rep.Outcome.Class == mqttprobe.ClassConnected, nil
 }
 
+// alpnWords says " with ALPN x-amzn-mqtt-ca" for --port 443.
+func alpnWords(s *Session) string {
+	if s.Options.alpn443() {
+		return " with ALPN " + mqttprobe.ALPN
+	}
+	return ""
+}
+
+// checkSNI shows what SNI_ONLY means before the real first connect: the same device without
+// SNI is refused, and nothing is registered for it. An SNI_ONLY CA's devices must send the
+// endpoint name as SNI (mosquitto_pub and the AWS SDKs send the -h / endpoint host).
+func (st *firstConnectStep) checkSNI(ctx context.Context, c aws.Client, o mqttprobe.Options) error {
+	no := o
+	no.NoSNI = true
+	st.reportf("SNI_ONLY: connecting once without SNI (TLS server name) to show that it is refused")
+	out := mqttprobe.Probe(ctx, no)
+	if err := checkContext(ctx); err != nil {
+		return err
+	}
+	_, derr := c.DescribeCertificate(ctx, st.s.Device().CertID)
+	registered := derr == nil
+	if out.OK() || registered {
+		return fmt.Errorf("first connect: a connection without SNI was %s — AWS IoT refuses connections without SNI, and an SNI_ONLY CA's devices must send it; check that the endpoint is AWS IoT (or jitpwiz local)",
+			map[bool]string{true: "accepted", false: "not refused before the certificate was registered"}[out.OK()])
+	}
+	st.reportf("without SNI: refused (%s), nothing registered — an SNI_ONLY CA's devices must send the endpoint name %s as SNI", out.Class, o.Host)
+	return nil
+}
+
+// eventWhere says where the registered event can be seen: here, through an admin
+// subscription to the in-process IoT Core; else only through a topic rule.
+func eventWhere(s *Session) string {
+	if _, ok := s.backend.(brokerOwner); ok {
+		return "this wizard subscribes to it as an admin and shows it"
+	}
+	return "it goes to AWS IoT's message broker, where only a topic rule (SELECT * FROM that topic) sees it; the next step shows one"
+}
+
+// brokerOwner is the in-process local IoT Core, whose broker takes an admin subscription.
+type brokerOwner interface{ Broker() *broker.Broker }
+
+// register is JITR's first connect: subscribe to the registered event where possible,
+// connect once, see the certificate registered PENDING_ACTIVATION (or already activated by
+// a rule + Lambda, or by jitpwiz local --jitr-activator) and show the event.
+func (st *firstConnectStep) register(ctx context.Context, c aws.Client, d *Device, o mqttprobe.Options, already bool) (bool, error) {
+	s := st.s
+	events := make(chan string, 4)
+	topic := registeredTopic(s.CA.RegisteredID)
+	if b, ok := s.backend.(brokerOwner); ok {
+		if cancel, err := b.Broker().Subscribe(topic, func(_ string, payload []byte) {
+			select {
+			case events <- string(payload):
+			default:
+			}
+		}); err == nil {
+			defer cancel()
+			st.reportf("subscribed to %s as an admin client", topic)
+		}
+	}
+	st.reportf("connecting to %s:%d%s as %s with %s", o.Host, o.Port, alpnWords(s), FirstConnectClientID, s.relName(d.BundleFile))
+	start := time.Now()
+	out := mqttprobe.Probe(ctx, o)
+	if err := checkContext(ctx); err != nil {
+		return false, err
+	}
+	fc := &FirstConnectResult{Outcome: jitrOutcomeWords(already, out), Dropped: !already && out.Class == mqttprobe.ClassDropped}
+	st.Report(Event{Message: fc.Outcome})
+	d.FirstConnect = fc
+	status, err := st.waitRegistered(ctx, c, d.CertID, provisionTimeout(s))
+	if err != nil {
+		return false, err
+	}
+	fc.Status = status
+	if status == "" {
+		f := mqttprobe.Facts{Outcome: &out, Options: o, ThingName: d.ProvisionedThing, Region: s.Region, StatusBefore: mqttprobe.StatusNotRegistered}
+		mqttprobe.Gather(ctx, c, &f)
+		dg := mqttprobe.Diagnose(f)
+		switch dg.Class {
+		case mqttprobe.DiagCAInactive, mqttprobe.DiagAutoRegOff, mqttprobe.DiagCANotRegistered:
+			st.requestRedo(IDRegisterCA, "the CA's registration changed since it was registered ("+string(dg.Class)+")")
+		}
+		return false, fmt.Errorf("first connect: the certificate was not registered: %s", dg.String())
+	}
+	st.reportf("certificate status: %s", status)
+	if _, ok := s.backend.(brokerOwner); ok && !already {
+		select {
+		case ev := <-events:
+			fc.RegisteredEvent = ev
+			st.reportf("event on %s: %s", topic, ev)
+		case <-time.After(provisionTimeout(s)):
+			return false, fmt.Errorf("first connect: the certificate is %s, but no event came on %s — the CA may still have a JITP template (run step 8 again)", status, topic)
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	} else if !already {
+		st.reportf("AWS IoT published the registered event on %s; to see it, a topic rule must select it (the next step shows one)", topic)
+	}
+	fc.Duration = time.Since(start)
+	return already, nil
+}
+
+// waitRegistered polls the certificate until it is registered and returns its status ("" if
+// it never was within timeout).
+func (st *firstConnectStep) waitRegistered(ctx context.Context, c aws.Client, certID string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	wait := 50 * time.Millisecond
+	for {
+		desc, err := c.DescribeCertificate(ctx, certID)
+		switch {
+		case err == nil:
+			return desc.Status, nil
+		case !aws.IsKind(err, aws.KindNotFound):
+			return "", err
+		case time.Now().Add(wait).After(deadline):
+			return "", nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// jitrOutcomeWords says in words what the first connect's outcome means for JITR.
+func jitrOutcomeWords(already bool, out mqttprobe.Outcome) string {
+	switch {
+	case already:
+		return "the certificate was already ACTIVE before this connect (activated earlier); " + out.String()
+	case out.Class == mqttprobe.ClassDropped:
+		return "the broker dropped the connection without CONNACK after registering the certificate — this is the expected JITR behaviour"
+	}
+	return out.String()
+}
+
 // provisioningLog returns what the in-process local IoT Core's event log records, from
 // now on, about a failed provisioning of a certificate (AWS's error code and message, e.g.
 // a template parameter the certificate cannot resolve), or nil without one (AWS; a
@@ -173,6 +332,18 @@ func (st *firstConnectStep) Result() []ResultLine {
 	if fc == nil {
 		return nil
 	}
+	if st.s.Options.jitr() {
+		out := []ResultLine{
+			checkLine("first connect", fc.Outcome, true),
+			valueLine("certificate status", fc.Status),
+		}
+		if fc.RegisteredEvent != "" {
+			out = append(out, ResultLine{Kind: ResultDocument, Label: "registered event", Value: prettyJSON(fc.RegisteredEvent), OK: true})
+		} else if fc.Status == aws.StatusPendingActivation {
+			out = append(out, noteLine("the registered event went to "+registeredTopic(st.s.CA.RegisteredID)+": a topic rule selects it in production"))
+		}
+		return out
+	}
 	return []ResultLine{
 		checkLine("first connect", fc.Outcome, true),
 		valueLine("certificate status", fc.Status),
@@ -185,6 +356,8 @@ func (st *firstConnectStep) Summary() string {
 	switch {
 	case fc == nil:
 		return ""
+	case fc.Dropped && st.s.Options.jitr():
+		return "dropped by the broker after registering (expected); certificate " + fc.Status
 	case fc.Dropped:
 		return "dropped by the broker while provisioning (expected); certificate " + fc.Status
 	}

@@ -78,6 +78,10 @@ type Options struct {
 	// Standalone marks the server as `jitpwiz local` serving the workspace for other
 	// jitpwiz processes (recorded in the owner file); Run sets it.
 	Standalone bool
+	// JITRActivator activates every certificate JITR registers, as a topic rule on the
+	// registered topic with the JITR guide's Lambda would (activator.go). Off by default:
+	// as on AWS, nothing activates a JITR certificate by itself.
+	JITRActivator bool
 	// OnAPICall, if set, is called after every control-plane request.
 	OnAPICall func(api.Call)
 	// ShowAPICalls makes Run print every control-plane request among the events.
@@ -105,6 +109,8 @@ type Server struct {
 	broker *broker.Broker
 	http   *http.Server
 	apiLn  net.Listener
+
+	activator *activator // nil unless Options.JITRActivator
 
 	closeOnce sync.Once
 	closeErr  error
@@ -177,9 +183,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.broker = b
+	if opts.JITRActivator {
+		if err := startActivator(s); err != nil {
+			b.Close()
+			st.Close()
+			return nil, err
+		}
+	}
 
 	ln, err := listenAPI(opts.APIAddr, opts.Listen)
 	if err != nil {
+		s.stopActivator()
 		b.Close()
 		st.Close()
 		return nil, err
@@ -361,11 +375,19 @@ func (s *Server) Close() error {
 		defer cancel()
 		err1 := s.http.Shutdown(ctx)
 		err2 := s.broker.Close()
+		s.stopActivator() // after the broker: no event comes any more; its last activation is written
 		err3 := s.st.Close()
 		s.closeErr = errors.Join(err1, err2, err3)
 		close(s.done)
 	})
 	return s.closeErr
+}
+
+func (s *Server) stopActivator() {
+	if s.activator != nil {
+		s.activator.stop()
+		s.activator = nil
+	}
 }
 
 // Env returns the environment for AWS clients aimed at this server: the dummy

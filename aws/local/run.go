@@ -121,6 +121,9 @@ func WriteBanner(w io.Writer, s *Server) {
 		fmt.Fprintf(w, "  MQTT, ALPN x-amzn-mqtt-ca       %s:%d\n", s.MQTTHost(), p)
 	}
 	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
+	if s.opts.JITRActivator {
+		fmt.Fprintf(w, "  JITR activator                  on: activates every certificate JITR registers (the stand-in for a rule + Lambda)\n")
+	}
 	fmt.Fprintf(w, "  State                           %s\n", s.Store().Path())
 	if m := s.Migrated(); m != "" {
 		fmt.Fprintf(w, "                                  (%s)\n", m)
