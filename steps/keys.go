@@ -43,10 +43,10 @@ func ensureKey(s *Session, path, what string, want pki.KeyType) (key crypto.Sign
 
 // secureKeyFile applies pki.SecureKeyFile to a workspace key a step reads again: a link or a
 // non-regular file is refused, a key others can read is made 0600 and the step says so.
-func secureKeyFile(st interface{ Report(Event) }, path string) error {
+func secureKeyFile(path string, say func(format string, args ...any)) error {
 	note, err := pki.SecureKeyFile(path)
 	if note != "" {
-		st.Report(Event{Message: note})
+		say("%s", note)
 	}
 	return err
 }

@@ -40,7 +40,7 @@ func (st *caCertStep) Commands() []string {
 
 func (st *caCertStep) act(ctx context.Context) (bool, error) {
 	s := st.s
-	if err := secureKeyFile(st, s.Path(pki.FileCAKey)); err != nil {
+	if err := secureKeyFile(s.Path(pki.FileCAKey), st.reportf); err != nil {
 		return false, err
 	}
 	key, err := pki.LoadKeyFile(s.Path(pki.FileCAKey))

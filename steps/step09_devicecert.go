@@ -230,7 +230,7 @@ func (st *deviceCertStep) act(ctx context.Context) (bool, error) {
 	}
 	// Reuse a device certificate with this subject, from this CA, for this key.
 	keyPath := s.Path(d.KeyFile)
-	if err := secureKeyFile(st, keyPath); err != nil {
+	if err := secureKeyFile(keyPath, st.reportf); err != nil {
 		return false, err
 	}
 	if c, err := pki.LoadCertFile(s.Path(d.CertFile)); err == nil && !s.Options.ForceNewKeys &&
