@@ -34,9 +34,9 @@ import (
 const (
 	DefaultRoleName = "JITPRole"
 
-	PolicyThingsRegistration = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
-	PolicyIoTLogging         = "arn:aws:iam::aws:policy/service-role/AWSIoTLogging"
-	PolicyIoTRuleActions     = "arn:aws:iam::aws:policy/service-role/AWSIoTRuleActions"
+	// PolicyThingsRegistration is AWSIoTThingsRegistration in the aws partition; other
+	// partitions: ManagedPolicyARN(region, ManagedThingsRegistration).
+	PolicyThingsRegistration = "arn:aws:iam::aws:policy/" + ManagedThingsRegistration
 
 	// DefaultRoleWait bounds how long RegisterCA keeps retrying while a new role propagates.
 	DefaultRoleWait = 45 * time.Second
@@ -46,9 +46,6 @@ const (
 	// throttled step gives up within about 15 s instead of the SDK's ~50 s.
 	DefaultMaxBackoff = 5 * time.Second
 )
-
-// DefaultRolePolicies are the managed policies the walkthrough attaches to JITPRole.
-var DefaultRolePolicies = []string{PolicyThingsRegistration, PolicyIoTLogging, PolicyIoTRuleActions}
 
 // sdkClient implements Client over aws-sdk-go-v2.
 type sdkClient struct {
@@ -609,7 +606,7 @@ func TrustPolicy(account, region string) string {
 		}
 		stmt["Condition"] = map[string]any{
 			"StringEquals": map[string]string{"aws:SourceAccount": account},
-			"ArnLike":      map[string]string{"aws:SourceArn": "arn:aws:iot:" + r + ":" + account + ":*"},
+			"ArnLike":      map[string]string{"aws:SourceArn": IoTARN(r, account, "*")},
 		}
 	}
 	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{stmt}})
@@ -691,7 +688,7 @@ func arnCovers(pattern, account, region string, like bool) bool {
 		}
 		return p == v
 	}
-	return match(parts[2], "iot") && match(parts[3], region) && match(parts[4], account)
+	return match(parts[1], Partition(region)) && match(parts[2], "iot") && match(parts[3], region) && match(parts[4], account)
 }
 
 // globMatch matches IAM wildcards: * any run of characters, ? one character. Linear
@@ -728,13 +725,13 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 	if name == "" {
 		name = DefaultRoleName
 	}
-	policies := spec.ManagedPolicyARNs
-	if len(policies) == 0 {
-		policies = DefaultRolePolicies
-	}
 	account, region := spec.Account, spec.Region
 	if region == "" {
 		region = c.region
+	}
+	policies := spec.ManagedPolicyARNs
+	if len(policies) == 0 {
+		policies = RolePolicies(region)
 	}
 	if account == "" {
 		a, err := c.CallerAccount(ctx)

@@ -9,14 +9,6 @@ import (
 // Step 6: the IAM role AWS IoT assumes to provision devices.
 type roleStep struct{ Base }
 
-// rolePolicies are the managed policies attached to the provisioning role
-// (AWSIoTThingsRegistration is the one JITP needs).
-var rolePolicies = []string{
-	"arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration",
-	"arn:aws:iam::aws:policy/service-role/AWSIoTLogging",
-	"arn:aws:iam::aws:policy/service-role/AWSIoTRuleActions",
-}
-
 func (*roleStep) ID() ID        { return IDRole }
 func (*roleStep) Title() string { return "Provisioning role" }
 
@@ -44,7 +36,7 @@ func (st *roleStep) Commands() []string {
 	out := []string{
 		awsCmd(s, "iam", "create-role", "--role-name", DefaultRoleName, "--assume-role-policy-document", trust),
 	}
-	for _, p := range rolePolicies {
+	for _, p := range aws.RolePolicies(firstNonEmpty(s.Region, s.Options.Region)) {
 		out = append(out, awsCmd(s, "iam", "attach-role-policy", "--role-name", DefaultRoleName, "--policy-arn", p))
 	}
 	return out
@@ -56,7 +48,7 @@ func (st *roleStep) act(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	r, err := c.EnsureRole(ctx, aws.RoleSpec{Name: DefaultRoleName, Account: s.Account, Region: s.Region, ManagedPolicyARNs: rolePolicies})
+	r, err := c.EnsureRole(ctx, aws.RoleSpec{Name: DefaultRoleName, Account: s.Account, Region: s.Region, ManagedPolicyARNs: aws.RolePolicies(s.Region)})
 	if err != nil {
 		return false, err
 	}
