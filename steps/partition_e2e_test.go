@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // TestE2EPartitions: in China and GovCloud every ARN jitpwiz builds is of the region's
