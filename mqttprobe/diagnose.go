@@ -216,7 +216,7 @@ func Diagnose(f Facts) Diagnosis {
 			issuer = o.TLS.ServerIssuer
 		}
 		return d(DiagWrongServerCA, "the server CA file does not verify the broker's certificate (issued by "+orStr(issuer, "an unknown CA")+")",
-			"use Amazon Root CA 1 (AmazonRootCA1.pem) for AWS, or the local broker's awsRootCA.pem for the local target — not your own device CA")
+			"use Amazon Root CA 1 and Root CA 3 (AmazonRootCA1.pem + AmazonRootCA3.pem) for AWS, or the local broker's awsRootCA.pem for the local target — not your own device CA")
 	case ClassServerNameMismatch:
 		return d(DiagWrongEndpointName, "the broker's certificate is not valid for "+host,
 			"connect with the exact iot:Data-ATS endpoint name (the -ats one); for the local target use the name jitpwiz prints")

@@ -23,11 +23,16 @@ import (
 // The back-ends of a session: the embedded local IoT Core or the AWS client, brought up by
 // Connect and stopped by Close.
 
-// amazonRootCA1 is Amazon Root CA 1, the root the AWS IoT ATS endpoints chain to
-// (https://www.amazontrust.com/repository/AmazonRootCA1.pem), shipped in the binary.
+// amazonRootCAs are Amazon Root CA 1 (RSA 2048) and Amazon Root CA 3 (ECC P-256), shipped in
+// the binary as one PEM file: AWS IoT's ATS endpoints present a chain to one or the other
+// depending on the cipher suite negotiated, and AWS recommends trusting both (AWS IoT
+// Developer Guide, server-authentication.html "CA certificates for server authentication").
+// They are the certificates of https://www.amazontrust.com/repository/ (AmazonRootCA1.pem,
+// AmazonRootCA3.pem); TestAmazonRootCAs checks them against the SHA-256 hashes of their
+// public keys that the repository publishes.
 //
-//go:embed amazon_root_ca1.pem
-var amazonRootCA1 []byte
+//go:embed amazon_root_cas.pem
+var amazonRootCAs []byte
 
 // localBackend is what starting the embedded IoT Core yields.
 type localBackend struct {
@@ -99,7 +104,7 @@ func (s *Session) Connect(ctx context.Context) error {
 				return err
 			}
 		} else {
-			s.serverRoot = amazonRootCA1
+			s.serverRoot = amazonRootCAs
 		}
 	}
 	c, err := aws.New(ctx, cfg)
