@@ -184,6 +184,14 @@ type RoleSpec struct {
 	Account           string // for the trust condition
 	Region            string // for the trust condition
 	ManagedPolicyARNs []string
+	// TrustCondition adds the confused-deputy condition (aws:SourceAccount, aws:SourceArn) to
+	// the trust policy of a role EnsureRole creates. Off by default: AWS documents the
+	// condition for AWS IoT roles in general, but not that JITP sends these keys when it
+	// assumes the provisioning role (see TrustPolicy).
+	TrustCondition bool
+	// ExistingARN, when set, is a role made by someone else (--role-arn): EnsureRole makes no
+	// IAM change, and only reads what it may (GetRole, ListAttachedRolePolicies) to check it.
+	ExistingARN string
 }
 
 type Role struct {

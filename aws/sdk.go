@@ -590,9 +590,15 @@ func (c *sdkClient) ListAttachedPolicies(ctx context.Context, targetARN string) 
 	return all, nil
 }
 
-// TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it, limited to
-// this account's IoT resources in this region (confused-deputy protection, spec §1.4).
-// With an empty account the Condition block is left out.
+// TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it. With an
+// account, it is limited to this account's IoT resources in this region by the
+// confused-deputy condition of the AWS IoT Developer Guide (cross-service-confused-deputy-
+// prevention.html: aws:SourceAccount and aws:SourceArn arn:<partition>:iot:<region>:<account>:*);
+// with an empty account the Condition block is left out. The guide recommends the condition
+// for "the AWS IoT role trust policy" in general; neither it nor the JITP page
+// (jit-provisioning.html) nor the provisioning-template pages say that JITP sends these keys
+// when it assumes the provisioning role, and the walkthrough's role has no condition — so
+// jitpwiz adds it only when asked (RoleSpec.TrustCondition, --trust-condition on).
 func TrustPolicy(account, region string) string {
 	stmt := map[string]any{
 		"Effect":    "Allow",
@@ -741,16 +747,23 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 		account = a
 	}
 
+	if spec.ExistingARN != "" {
+		return c.existingRole(ctx, spec.ExistingARN, policies, account, region)
+	}
+	trust := TrustPolicy("", region)
+	if spec.TrustCondition {
+		trust = TrustPolicy(account, region)
+	}
 	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
 	if err == nil && got.Role != nil {
-		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region)
+		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region, trust)
 	}
 	if err = c.wrap("GetRole", err); !IsKind(err, KindNotFound) {
 		return Role{}, err
 	}
 	created, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 sdkaws.String(name),
-		AssumeRolePolicyDocument: sdkaws.String(TrustPolicy(account, region)),
+		AssumeRolePolicyDocument: sdkaws.String(trust),
 		Description:              sdkaws.String("AWS IoT Just-in-Time Provisioning role (created by jitpwiz)"),
 	})
 	if err != nil {
@@ -760,7 +773,7 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 			if gerr != nil {
 				return Role{}, c.wrap("GetRole", gerr)
 			}
-			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region)
+			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region, trust)
 		}
 		return Role{}, err
 	}
@@ -774,17 +787,10 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 	return r, nil
 }
 
-func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string, account, region string) (Role, error) {
+func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string, account, region, trust string) (Role, error) {
 	r := Role{Name: name, ARN: sdkaws.ToString(arn)}
-	ok, reason, perr := trustsIoT(sdkaws.ToString(trustDoc), account, region)
-	if perr != nil || !ok {
-		cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
-		if reason != "" {
-			cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
-		}
-		return r, &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: r.ARN, Cause: cause,
-			Fix: "choose another role name, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
-				" --policy-document '" + TrustPolicy(account, region) + "'"}
+	if err := checkTrust(name, r.ARN, sdkaws.ToString(trustDoc), account, region, trust); err != nil {
+		return r, err
 	}
 	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
 	attached := map[string]bool{}
@@ -807,6 +813,100 @@ func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *s
 			return r, c.wrap("AttachRolePolicy", err)
 		}
 		r.Notes = append(r.Notes, "attached missing "+policyShortName(pol))
+	}
+	return r, nil
+}
+
+// checkTrust refuses a role AWS IoT could not assume for provisioning here; the fix is the
+// trust policy to set (with a corrected condition when the role has one that excludes us).
+func checkTrust(name, arn, doc, account, region, trust string) error {
+	ok, reason, perr := trustsIoT(doc, account, region)
+	if perr == nil && ok {
+		return nil
+	}
+	cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
+	if reason != "" {
+		cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
+		trust = TrustPolicy(account, region)
+	}
+	return &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: arn, Cause: cause,
+		Fix: "choose another role, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
+			" --policy-document '" + trust + "'"}
+}
+
+// roleARNRE is an IAM role ARN: partition, 12-digit account, optional path, name.
+var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
+
+// ParseRoleARN checks an IAM role ARN and returns its partition, account and name.
+func ParseRoleARN(arn string) (partition, account, name string, err error) {
+	m := roleARNRE.FindStringSubmatch(arn)
+	if m == nil {
+		return "", "", "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", arn)
+	}
+	return m[1], m[2], m[4], nil
+}
+
+// existingRole checks a role given by ARN (--role-arn) without changing anything: it must
+// be of this partition; when IAM lets us read it, it must trust iot.amazonaws.com, and the
+// notes say whether AWSIoTThingsRegistration is attached. A role we may not read is used as
+// given, and the notes say what was not checked.
+func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []string, account, region string) (Role, error) {
+	part, roleAccount, name, err := ParseRoleARN(arn)
+	if err != nil {
+		return Role{}, &Error{Kind: KindConfig, Op: "GetRole", Cause: "--role-arn " + err.Error(), Fix: "copy the role's Arn from `aws iam get-role --role-name <name>`"}
+	}
+	r := Role{Name: name, ARN: arn}
+	if part != Partition(region) {
+		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
+			Cause: "--role-arn " + arn + " is of partition " + part + ", but region " + region + " is in partition " + Partition(region),
+			Fix:   "use a role of this partition (arn:" + Partition(region) + ":iam::…)"}
+	}
+	if account != "" && roleAccount != account {
+		r.Notes = append(r.Notes, "the role is in account "+roleAccount+", not in "+account+": AWS IoT assumes it only if its trust policy allows it; not checked")
+		return r, nil
+	}
+	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
+	if err != nil {
+		err = c.wrap("GetRole", err)
+		if IsKind(err, KindAccessDenied) {
+			r.Notes = append(r.Notes, "used as given: iam:GetRole is not allowed, so its trust policy and permissions were not checked")
+			return r, nil
+		}
+		if IsKind(err, KindNotFound) {
+			var e *Error
+			errors.As(err, &e)
+			e.Cause = "--role-arn " + arn + ": the account has no role " + name
+			e.Fix = "check the ARN (`aws iam list-roles`), or leave --role-arn out to let jitpwiz create JITPRole"
+		}
+		return r, err
+	}
+	if got.Role != nil && sdkaws.ToString(got.Role.Arn) != "" && sdkaws.ToString(got.Role.Arn) != arn {
+		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
+			Cause: "--role-arn " + arn + ": the role named " + name + " has the ARN " + sdkaws.ToString(got.Role.Arn) + " (another path)",
+			Fix:   "pass --role-arn " + sdkaws.ToString(got.Role.Arn)}
+	}
+	if got.Role != nil {
+		if err := checkTrust(name, arn, sdkaws.ToString(got.Role.AssumeRolePolicyDocument), account, region, TrustPolicy("", region)); err != nil {
+			return r, err
+		}
+	}
+	r.Notes = append(r.Notes, "using the existing role "+name+" (--role-arn): no IAM changes; its trust policy allows iot.amazonaws.com")
+	attached := map[string]bool{}
+	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			r.Notes = append(r.Notes, "its attached policies could not be listed ("+c.wrap("ListAttachedRolePolicies", err).Error()+"): not checked")
+			return r, nil
+		}
+		for _, ap := range out.AttachedPolicies {
+			attached[sdkaws.ToString(ap.PolicyArn)] = true
+		}
+	}
+	if len(policies) > 0 && !attached[policies[0]] {
+		r.Notes = append(r.Notes, policyShortName(policies[0])+" is not attached: the role's own policies must allow what the template does (iot:CreateThing, iot:AttachPolicy, …), or provisioning fails")
+	} else if len(policies) > 0 {
+		r.Notes = append(r.Notes, policyShortName(policies[0])+" attached")
 	}
 	return r, nil
 }

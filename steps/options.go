@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/spf13/pflag"
@@ -57,6 +58,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.Var(nonEmpty{&o.Port}, "port", "device `PORT`: 8883 (default) or 443 (with ALPN x-amzn-mqtt-ca)")
 	fs.Var(nonEmpty{&o.Template}, "template", "provisioning `TEMPLATE`: scoped (default), admin, named or a template file")
 	fs.Var(nonEmpty{&o.PolicyName}, "policy-name", "IoT policy `NAME` of the named template (default "+DefaultPolicyName+")")
+	fs.Var(nonEmpty{&o.RoleARN}, "role-arn", "use this existing provisioning role `ARN` (step 6 then makes no IAM change; \"-\" goes back to JITPRole)")
+	fs.Var(nonEmpty{&o.TrustCondition}, "trust-condition", "`on`: limit a role step 6 creates to this account and region (aws:SourceAccount/aws:SourceArn); off (default)")
 	fs.Var(nonEmpty{&o.Thing}, "thing", "thing `NAME` = device certificate CN (default "+DefaultThing+")")
 	fs.Var(nonEmpty{&o.Country}, "country", "device certificate country `CC` (default "+DefaultCountry+")")
 	fs.Var(nonEmpty{&o.Org}, "org", "device certificate organization `O` (optional)")
@@ -184,6 +187,8 @@ func (o Options) overlay(given Options) Options {
 	pick(&out.State, given.State)
 	pick(&out.Template, given.Template)
 	pick(&out.PolicyName, given.PolicyName)
+	pick(&out.RoleARN, given.RoleARN)
+	pick(&out.TrustCondition, given.TrustCondition)
 	pick(&out.CACertFile, given.CACertFile)
 	pick(&out.CAKeyFile, given.CAKeyFile)
 	pick(&out.DeviceCertFile, given.DeviceCertFile)
@@ -355,6 +360,16 @@ func (o *Options) Validate() error {
 		if !policyRE.MatchString(o.PolicyName) {
 			return fmt.Errorf("--policy-name %q: an IoT policy name is 1–128 letters, digits and + = , . @ _ - — choose another name", o.PolicyName)
 		}
+	}
+	if o.RoleARN != "" {
+		if _, _, _, err := aws.ParseRoleARN(o.RoleARN); err != nil {
+			return fmt.Errorf("--role-arn: %v — copy the role's Arn from `aws iam get-role --role-name <name>`", err)
+		}
+	}
+	switch o.TrustCondition {
+	case "", "on", "off":
+	default:
+		return fmt.Errorf("--trust-condition %q: must be on (add aws:SourceAccount/aws:SourceArn to the new role's trust policy) or off", o.TrustCondition)
 	}
 	if !isVariant(o.Template) {
 		if _, err := loadTemplateFile(o.Template); err != nil {

@@ -97,6 +97,12 @@ type Options struct {
 	Template   string `json:"template,omitempty" yaml:"template"`
 	PolicyName string `json:"policyName,omitempty" yaml:"policy-name"`
 
+	// RoleARN is a provisioning role made by someone else (--role-arn): step 6 uses it and
+	// makes no IAM change. TrustCondition "on" adds the confused-deputy condition to the
+	// trust policy of a role step 6 creates (--trust-condition; off by default).
+	RoleARN        string `json:"roleArn,omitempty" yaml:"role-arn"`
+	TrustCondition string `json:"trustCondition,omitempty" yaml:"trust-condition"`
+
 	// Bring your own PKI (never rewritten).
 	CACertFile     string `json:"caCert,omitempty" yaml:"ca-cert"`
 	CAKeyFile      string `json:"caKey,omitempty" yaml:"ca-key"`
