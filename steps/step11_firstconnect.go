@@ -258,7 +258,9 @@ func (st *firstConnectStep) waitRegistered(ctx context.Context, c aws.Client, ce
 	deadline := time.Now().Add(timeout)
 	wait := 50 * time.Millisecond
 	for {
-		desc, err := c.DescribeCertificate(ctx, certID)
+		callCtx, cancel := context.WithDeadline(ctx, deadline) // a throttled call's retries stay within the wait
+		desc, err := c.DescribeCertificate(callCtx, certID)
+		cancel()
 		switch {
 		case err == nil:
 			return desc.Status, nil
