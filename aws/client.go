@@ -75,6 +75,13 @@ type Client interface {
 
 	// EnsureRole creates the JITP provisioning role, or reuses and checks an existing one.
 	EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
+
+	// What clean needs on AWS's timing (issue 18).
+
+	// ListTargetsForPolicy lists what a policy is attached to (certificate ARNs, thing-group
+	// ARNs, Cognito identities): clean keeps a policy others still use, and waits out the
+	// minutes after a detach in which AWS still refuses DeletePolicy.
+	ListTargetsForPolicy(ctx context.Context, name string) ([]string, error)
 }
 
 // Certificate and CA statuses as AWS spells them.

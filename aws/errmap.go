@@ -113,7 +113,7 @@ func (ec errContext) mapError(op string, err error) error {
 		}
 		return e
 	}
-	ec.fromTransport(e, err)
+	ec.fromTransport(e, service, err)
 	return e
 }
 
@@ -433,9 +433,10 @@ func orDefault(s, d string) string {
 
 // fromTransport classifies errors that happened before AWS answered: credentials,
 // DNS, connection, TLS, cancellation.
-func (ec errContext) fromTransport(e *Error, err error) {
+func (ec errContext) fromTransport(e *Error, service string, err error) {
 	s := err.Error()
 	e.Message = s
+	ec.Endpoint = ec.endpointFor(service) // the endpoint this call went to
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var urlErr *url.Error

@@ -108,8 +108,8 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		u, err := url.Parse(cfg.EndpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, &Error{Kind: KindConfig, Op: "config",
-				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL", cfg.EndpointURL),
-				Fix:   "pass a URL like https://iot.us-east-1.amazonaws.com or http://127.0.0.1:4566"}
+				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL (it is used for the IoT, IAM and STS calls alike)", cfg.EndpointURL),
+				Fix:   "pass the base URL of an endpoint that serves all three, like http://127.0.0.1:4599 (what `jitpwiz local` prints); to move one service only, set AWS_ENDPOINT_URL_IOT, AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL_STS instead"}
 		}
 	}
 	if cfg.Region != "" {
@@ -130,13 +130,12 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 			Cause: "no AWS region set: none given with --region and none in the " + where,
 			Fix:   "pass --region (e.g. --region us-east-1), or set AWS_REGION"}
 	}
-	if err := checkRegion(awsCfg.Region, cfg.EndpointURL != "" || envEndpoint() != ""); err != nil {
+	ec.Endpoints = CustomEndpoints(cfg.EndpointURL)
+	if err := checkRegion(awsCfg.Region, len(ec.Endpoints) > 0); err != nil {
 		return nil, err
 	}
 	ec.Region = awsCfg.Region
-	if ec.Endpoint == "" {
-		ec.Endpoint = envEndpoint()
-	}
+	ec.Endpoint = ec.Endpoints["IoT"]
 	c := &sdkClient{region: awsCfg.Region, ec: ec, roleWait: cfg.RoleWait, roleBackoff: time.Second}
 	if c.roleWait == 0 {
 		c.roleWait = DefaultRoleWait
@@ -180,12 +179,66 @@ func checkRegion(region string, customEndpoint bool) error {
 		Fix:   "use a region code such as us-east-1, eu-west-1 or ap-southeast-2 (not a display name like \"US East\")"}
 }
 
-// envEndpoint reports the endpoint the SDK will pick up from the environment, for messages.
-func envEndpoint() string {
-	if v := os.Getenv("AWS_ENDPOINT_URL_IOT"); v != "" {
-		return v
+// Services are the AWS services jitpwiz calls, by the service ID the SDK and
+// AWS_ENDPOINT_URL_<ID> use.
+var Services = []string{"IoT", "IAM", "STS"}
+
+// CustomEndpoints says where the calls of each service go when that is not AWS's own
+// endpoint: an explicit endpointURL (--endpoint-url) applies to IoT, IAM and STS alike and
+// wins, as the SDK's BaseEndpoint option wins over the environment; without it each service
+// takes AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_IOT, _IAM, _STS), else AWS_ENDPOINT_URL
+// — the SDK's own service-specific endpoint variables (AWS SDKs and Tools Reference Guide,
+// feature-ss-endpoints.html). A service missing from the map goes to AWS.
+func CustomEndpoints(endpointURL string) map[string]string {
+	out := map[string]string{}
+	for _, svc := range Services {
+		switch {
+		case endpointURL != "":
+			out[svc] = endpointURL
+		case os.Getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(svc)) != "":
+			out[svc] = os.Getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(svc))
+		case os.Getenv("AWS_ENDPOINT_URL") != "":
+			out[svc] = os.Getenv("AWS_ENDPOINT_URL")
+		}
 	}
-	return os.Getenv("AWS_ENDPOINT_URL")
+	return out
+}
+
+// DescribeEndpoints says in words where IoT, IAM and STS calls go ("" when all go to AWS).
+func DescribeEndpoints(endpointURL string) string {
+	eps := CustomEndpoints(endpointURL)
+	if len(eps) == 0 {
+		return ""
+	}
+	by := map[string][]string{}
+	var order []string
+	for _, svc := range Services {
+		u := firstOr(eps[svc], "AWS")
+		if by[u] == nil {
+			order = append(order, u)
+		}
+		by[u] = append(by[u], svc)
+	}
+	parts := make([]string, 0, len(order))
+	for _, u := range order {
+		parts = append(parts, joinAnd(by[u])+" at "+u)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func firstOr(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// joinAnd writes "IoT, IAM and STS".
+func joinAnd(list []string) string {
+	if len(list) < 2 {
+		return strings.Join(list, "")
+	}
+	return strings.Join(list[:len(list)-1], ", ") + " and " + list[len(list)-1]
 }
 
 func configError(cfg Config, err error) error {
@@ -586,6 +639,19 @@ func (c *sdkClient) ListAttachedPolicies(ctx context.Context, targetARN string) 
 		for _, pol := range out.Policies {
 			all = append(all, PolicyRef{Name: sdkaws.ToString(pol.PolicyName), ARN: sdkaws.ToString(pol.PolicyArn)})
 		}
+	}
+	return all, nil
+}
+
+func (c *sdkClient) ListTargetsForPolicy(ctx context.Context, name string) ([]string, error) {
+	var all []string
+	p := iot.NewListTargetsForPolicyPaginator(c.iot, &iot.ListTargetsForPolicyInput{PolicyName: sdkaws.String(name), PageSize: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListTargetsForPolicy", err)
+		}
+		all = append(all, out.Targets...)
 	}
 	return all, nil
 }

@@ -92,7 +92,11 @@ func (s *Session) Connect(ctx context.Context) error {
 			return err
 		}
 	} else {
-		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
+		region := s.Options.Region
+		if region == "" && s.Options.AtRecordedRegion && s.Options.Target == TargetAWS {
+			region = s.Region // clean: where the workspace registered its resources
+		}
+		cfg = aws.Config{Profile: s.Options.Profile, Region: region, EndpointURL: s.Options.EndpointURL}
 		if s.Options.Target == TargetLocal {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
 			var err error
@@ -104,9 +108,21 @@ func (s *Session) Connect(ctx context.Context) error {
 				return err
 			}
 		} else {
-			s.serverRoot = amazonRootCAs
+			s.serverRoot, s.serverRootPath = amazonRootCAs, ""
+			if f := s.Options.ServerCA; f != "" { // another broker than AWS IoT (--server-ca)
+				b, err := os.ReadFile(f)
+				if err != nil {
+					s.Close()
+					return fmt.Errorf("--server-ca %s: %v — give the PEM file of the CA that signs the broker's certificate", f, err)
+				}
+				s.serverRoot, s.serverRootPath = b, f
+			}
+			if s.Options.MQTTEndpoint != "" {
+				ep, _ = parseHostPort(s.Options.MQTTEndpoint) // checked by Validate
+			}
 		}
 	}
+	previousRegion := s.Region
 	c, err := aws.New(ctx, cfg)
 	if err != nil {
 		s.Close()
@@ -131,6 +147,10 @@ func (s *Session) Connect(ctx context.Context) error {
 			if port, err := strconv.Atoi(p); err == nil {
 				ep = Endpoint{Host: h, Port: port}
 			}
+		} else if s.Options.EndpointURL != "" && s.Options.Target == TargetAWS {
+			// Another implementation of the API: its broker may be elsewhere, with its own CA.
+			s.notices = append(s.notices, fmt.Sprintf("the endpoint at %s gave the MQTT host %s without a port: devices dial %s:%d and trust %s — for another broker, pass --mqtt-endpoint HOST:PORT and --server-ca FILE",
+				s.Options.EndpointURL, host, host, ep.Port, map[bool]string{true: "Amazon Root CA 1 and 3", false: s.Options.ServerCA}[s.Options.ServerCA == ""]))
 		}
 	}
 	if ep.Host == "" {
@@ -141,6 +161,11 @@ func (s *Session) Connect(ctx context.Context) error {
 	s.Account = acct
 	s.Region = c.Region()
 	s.Endpoint = ep
+	if previousRegion != "" && previousRegion != s.Region && (s.CA.RegisteredID != "" || s.RegistrationCode != "") {
+		s.notices = append(s.notices, "region changed: "+previousRegion+" → "+s.Region+": every step that talks to AWS IoT runs again in "+s.Region+
+			" (registration code, role, template, CA registration, and each device's first connect, verify and use); what was registered in "+previousRegion+
+			" stays there and this workspace stops tracking it — to remove it, stop now and run `jitpwiz clean --dir "+pki.ShellQuote(s.dir)+"` first (clean works in "+previousRegion+", where the workspace registered it)")
+	}
 	// Device ARNs need the account and region: fill them in for records made before Connect.
 	for _, d := range s.Devices {
 		if d.CertID != "" {

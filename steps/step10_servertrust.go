@@ -32,8 +32,11 @@ func (st *serverTrustStep) record() record {
 
 func (st *serverTrustStep) Commands() []string {
 	s := st.s
-	if s.Options.Target == TargetAWS {
+	if s.Options.Target == TargetAWS && s.Options.ServerCA == "" {
 		return []string{"curl -sS https://www.amazontrust.com/repository/AmazonRootCA1.pem https://www.amazontrust.com/repository/AmazonRootCA3.pem > " + pki.FileServerRootCA}
+	}
+	if f := s.Options.ServerCA; f != "" && s.Options.Target == TargetAWS {
+		return []string{joinShell([]string{"cp", f, pki.FileServerRootCA})}
 	}
 	if s.serverRootPath != "" {
 		return []string{joinShell([]string{"cp", s.serverRootPath, pki.FileServerRootCA})}
