@@ -319,7 +319,7 @@ func newCleanCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
-	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for AWS's asynchronous detaches (a policy can be undeletable for 5 minutes after one); 0: do not wait, leave such a policy for the next clean")
+	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for a policy to become deletable (AWS refuses DeletePolicy for up to 5 minutes after a detach); 0: do not wait, leave it for the next clean (the detach of a certificate from its thing is always waited for, up to a minute)")
 	return cmd
 }
 

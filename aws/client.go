@@ -110,6 +110,10 @@ type RegisterCAInput struct {
 	AllowAutoRegistration      bool
 	RegistrationConfig         *RegistrationConfig
 	CertificateMode            string // "" (DEFAULT) or "SNI_ONLY"
+	// OnRoleRetry, when set, is told each time RegisterCA waits for a provisioning role that
+	// AWS IoT cannot use yet (IAM propagation), before the wait: how long, how long is left
+	// of RoleWait, and AWS's message.
+	OnRoleRetry func(wait, left time.Duration, message string)
 }
 
 type UpdateCAInput struct {

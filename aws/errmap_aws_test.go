@@ -262,3 +262,31 @@ func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 		}
 	})
 }
+
+// While RegisterCA waits for a new role, each retry is told (the step shows it), not silent.
+func TestRegisterCARoleRetryIsShown(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= 2 {
+			restJSONError(w, 400, "InvalidRequestException", `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`)
+			return
+		}
+		_, _ = w.Write([]byte(`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, 1)
+	c.roleWait, c.roleBackoff = 2*time.Second, time.Millisecond
+	var told []string
+	_, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
+		RegistrationConfig: &RegistrationConfig{TemplateBody: "{}", RoleArn: "arn:aws:iam::123456789012:role/JITPRole"},
+		OnRoleRetry: func(wait, left time.Duration, msg string) {
+			if wait <= 0 || left <= 0 || left > 2*time.Second {
+				t.Errorf("retry told wait %v, left %v", wait, left)
+			}
+			told = append(told, msg)
+		}})
+	if err != nil || len(told) != 2 || !strings.Contains(told[0], "cannot be assumed") {
+		t.Fatalf("err %v, retries told %q (want the 2 retries with AWS's message)", err, told)
+	}
+}

@@ -363,6 +363,9 @@ func (c *sdkClient) RegisterCA(ctx context.Context, in RegisterCAInput) (CARef, 
 			}
 			return CARef{}, mapped
 		}
+		if in.OnRoleRetry != nil {
+			in.OnRoleRetry(backoff, time.Until(deadline), e.Message)
+		}
 		select {
 		case <-ctx.Done():
 			return CARef{}, c.wrap("RegisterCACertificate", ctx.Err())

@@ -87,7 +87,7 @@ func (s *Session) CleanPlan() []CleanAction {
 					if err := ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn)); err != nil {
 						return err
 					}
-					return waitDetached(ctx, c, name, arn)
+					return waitDetached(ctx, c, name, arn, id)
 				}},
 			CleanAction{What: "delete certificate " + abbrev(id),
 				Do: func(ctx context.Context, c aws.Client) error {
@@ -154,12 +154,14 @@ func slicesContains(list []string, v string) bool {
 	return false
 }
 
-// DefaultCleanWait bounds how long clean waits for what AWS does asynchronously: a
-// DetachThingPrincipal to take effect ("it might take several seconds", botocore
-// DetachThingPrincipal), and the time after a DetachPolicy in which DeletePolicy is still
-// refused ("it can take up to five minutes after a policy is detached before it's ready to
+// DefaultCleanWait bounds how long clean waits for a policy to become deletable: after a
+// DetachPolicy, DeletePolicy is still refused ("it can take up to five minutes after a policy is detached before it's ready to
 // be deleted", botocore DeletePolicy). Options.CleanWait (clean --wait) overrides it.
 const DefaultCleanWait = 6 * time.Minute
+
+// detachWait bounds the wait for a DetachThingPrincipal, whatever the clean's wait: the
+// certificate and the thing cannot be deleted before it has taken effect.
+const detachWait = time.Minute
 
 // The outcomes of a clean action that are not a plain ✓ or ✗.
 var errNothingMore = errors.New("nothing more")
@@ -203,10 +205,10 @@ func cleanSay(ctx context.Context, format string, args ...any) {
 }
 
 // waitLoop retries try with backoff (0.5 s doubling to 15 s) until it reports done, an
-// error, or the clean's wait runs out; every retry shows a line with the time left.
-func waitLoop(ctx context.Context, what string, try func() (bool, error)) (bool, error) {
+// error, or bound runs out; every retry shows a line with the time left.
+func waitLoop(ctx context.Context, bound time.Duration, what string, try func() (bool, error)) (bool, error) {
 	env := cleanEnvOf(ctx)
-	deadline := time.Now().Add(env.wait)
+	deadline := time.Now().Add(bound)
 	backoff := 500 * time.Millisecond
 	for {
 		done, err := try()
@@ -229,9 +231,10 @@ func waitLoop(ctx context.Context, what string, try func() (bool, error)) (bool,
 }
 
 // waitDetached waits until the thing no longer lists the certificate: DetachThingPrincipal
-// is asynchronous, and DeleteCertificate/DeleteThing are refused until it has taken effect.
-func waitDetached(ctx context.Context, c aws.Client, thing, arn string) error {
-	done, err := waitLoop(ctx, "AWS IoT is still detaching the certificate from thing "+thing+" (DetachThingPrincipal is asynchronous)", func() (bool, error) {
+// is asynchronous ("it might take several seconds for the detachment to propagate", botocore
+// DetachThingPrincipal), and DeleteCertificate/DeleteThing are refused until it has taken effect.
+func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) error {
+	done, err := waitLoop(ctx, detachWait, "AWS IoT is still detaching the certificate from thing "+thing+" (DetachThingPrincipal is asynchronous)", func() (bool, error) {
 		ps, err := c.ListThingPrincipals(ctx, thing)
 		if aws.IsKind(err, aws.KindNotFound) {
 			return true, nil
@@ -241,7 +244,7 @@ func waitDetached(ctx context.Context, c aws.Client, thing, arn string) error {
 	if err != nil || done {
 		return err
 	}
-	return fmt.Errorf("thing %s still lists the certificate %s after %s — AWS has not finished the detach; run `jitpwiz clean` again in a minute", thing, abbrev(arn), cleanEnvOf(ctx).wait)
+	return fmt.Errorf("thing %s still lists the certificate %s after %s — AWS has not finished the detach; run `jitpwiz clean` again in a minute", thing, abbrev(id), detachWait)
 }
 
 // deletePolicy deletes a policy this workspace (or JITP for it) created. A policy still
@@ -250,7 +253,7 @@ func waitDetached(ctx context.Context, c aws.Client, thing, arn string) error {
 // pending (a later clean deletes it).
 func deletePolicy(ctx context.Context, c aws.Client, name string) error {
 	var last error
-	done, err := waitLoop(ctx, "AWS refuses to delete policy "+abbrev(name)+" for up to five minutes after a detach", func() (bool, error) {
+	done, err := waitLoop(ctx, cleanEnvOf(ctx).wait, "AWS refuses to delete policy "+abbrev(name)+" for up to five minutes after a detach", func() (bool, error) {
 		err := c.DeletePolicy(ctx, name)
 		if err == nil || aws.IsKind(err, aws.KindNotFound) {
 			return true, nil
