@@ -35,6 +35,13 @@ func startAWSCore(t *testing.T, region string, lat local.Latency) *awsCore {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	return &awsCore{Server: srv, env: awsEnv(t, local.AccessKeyID, local.SecretAccessKey)}
+}
+
+// awsEnv is this process's environment without any AWS_ variable or home directory of the
+// machine, with static credentials: what the AWS SDK's default chain then finds is only these.
+func awsEnv(t *testing.T, keyID, secret string) []string {
+	t.Helper()
 	home := t.TempDir()
 	empty := filepath.Join(home, "empty")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -47,8 +54,21 @@ func startAWSCore(t *testing.T, region string, lat local.Latency) *awsCore {
 		}
 	}
 	env = append(env, "NO_COLOR=1", "HOME="+home, "AWS_CONFIG_FILE="+empty, "AWS_SHARED_CREDENTIALS_FILE="+empty,
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID="+local.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+local.SecretAccessKey)
-	return &awsCore{Server: srv, env: env}
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret)
+	return env
+}
+
+// runEnv runs the binary with env.
+func runEnv(t *testing.T, env []string, args ...string) runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Env = env
+	err := cmd.Run()
+	return runResult{out.String(), errOut.String(), err}
 }
 
 // flags are the --target aws flags that point jitpwiz at the core.
@@ -60,14 +80,7 @@ func (c *awsCore) flags() []string {
 // run runs the binary in the core's environment.
 func (c *awsCore) run(t *testing.T, args ...string) runResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.Env = c.env
-	err := cmd.Run()
-	return runResult{out.String(), errOut.String(), err}
+	return runEnv(t, c.env, args...)
 }
 
 func (c *awsCore) client(t *testing.T) aws.Client {
