@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,7 +114,7 @@ func (s *Session) CleanPlan() []CleanAction {
 			Do: func(ctx context.Context, c aws.Client) error {
 				var more []string
 				for p := range ours {
-					if !slicesContains(names, p) {
+					if !slices.Contains(names, p) {
 						more = append(more, p)
 					}
 				}
@@ -143,15 +144,6 @@ func (s *Session) CleanPlan() []CleanAction {
 		)
 	}
 	return out
-}
-
-func slicesContains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // DefaultCleanWait bounds how long clean waits for a policy to become deletable: after a
@@ -239,7 +231,7 @@ func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) erro
 		if aws.IsKind(err, aws.KindNotFound) {
 			return true, nil
 		}
-		return err == nil && !slicesContains(ps, arn), err
+		return err == nil && !slices.Contains(ps, arn), err
 	})
 	if err != nil || done {
 		return err
