@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -192,7 +193,7 @@ func (st *firstConnectStep) reconnectWhileRolePropagates(ctx context.Context, o 
 	rep mqttprobe.FirstConnectReport, age time.Duration) (mqttprobe.FirstConnectReport, error) {
 	deadline := time.Now().Add(rolePropagationWindow)
 	wait := 2 * time.Second
-	for attempt := 1; !rep.Activated && rep.Cert != nil && rep.Cert.Status == aws.StatusPendingActivation; attempt++ {
+	for attempt := 1; !rep.Activated && rep.Cert != nil && rep.Cert.Status == aws.StatusPendingActivation && roleMayBeTheCause(rep); attempt++ {
 		left := time.Until(deadline)
 		if left <= 0 {
 			st.reportf("still PENDING_ACTIVATION after %d reconnects over %s: the role is not the cause, or IAM is unusually slow", attempt-1, rolePropagationWindow)
@@ -217,6 +218,17 @@ func (st *firstConnectStep) reconnectWhileRolePropagates(ctx context.Context, o 
 		wait *= 2
 	}
 	return rep, nil
+}
+
+// roleMayBeTheCause: reconnecting helps only if the role is why the certificate is pending.
+// What the provisioning service recorded (the local IoT Core's event log) or a template the
+// certificate cannot satisfy names another cause, and a reconnect would fail the same way.
+func roleMayBeTheCause(rep mqttprobe.FirstConnectReport) bool {
+	var failed *mqttprobe.ProvisioningFailedError
+	if errors.As(rep.PollErr, &failed) {
+		return strings.Contains(strings.ToLower(strings.Join(failed.Log, " ")), "role")
+	}
+	return rep.Diagnosis == nil || !strings.Contains(rep.Diagnosis.Cause, "the template references")
 }
 
 // alpnWords says " with ALPN x-amzn-mqtt-ca" for --port 443.
