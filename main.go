@@ -275,11 +275,20 @@ func newCleanCmd() *cobra.Command {
 			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Yes: o.Yes})
+			wait := o.CleanWait
+			if wait <= 0 {
+				wait = -1 // --wait 0: no waiting at all (0 in Options means the default)
+			}
+			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Yes: o.Yes, CleanWait: wait, AtRecordedRegion: true})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			// Another jitpwiz at work may have registered what it has not saved yet: refuse
+			// rather than plan from a session that is being written.
+			if err := steps.LockWorkspace(s); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			actions := s.CleanPlan()
 			if len(actions) == 0 {
@@ -310,6 +319,7 @@ func newCleanCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for a policy to become deletable (AWS refuses DeletePolicy for up to 5 minutes after a detach); 0: do not wait, leave it for the next clean (the detach of a certificate from its thing is always waited for, up to a minute)")
 	return cmd
 }
 

@@ -2,10 +2,13 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 )
@@ -45,6 +48,9 @@ func (s *Session) CleanPlan() []CleanAction {
 	if s.Activation.PolicyCreated && s.Activation.PolicyName != "" {
 		ours[s.Activation.PolicyName] = true
 	}
+	for _, p := range s.PendingPolicyDeletes { // an earlier clean could not delete them yet
+		ours[p] = true
+	}
 	for _, thing := range s.Things() {
 		d := s.Devices[thing]
 		if d.CertID == "" || d.Cleaned {
@@ -79,7 +85,10 @@ func (s *Session) CleanPlan() []CleanAction {
 				}},
 			CleanAction{What: "detach certificate " + abbrev(id) + " from thing " + name,
 				Do: func(ctx context.Context, c aws.Client) error {
-					return ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn))
+					if err := ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn)); err != nil {
+						return err
+					}
+					return waitDetached(ctx, c, name, arn, id)
 				}},
 			CleanAction{What: "delete certificate " + abbrev(id),
 				Do: func(ctx context.Context, c aws.Client) error {
@@ -89,33 +98,39 @@ func (s *Session) CleanPlan() []CleanAction {
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }},
 		)
 	}
-	if len(out) > 0 || len(ours) > 0 {
-		var names []string
-		for p := range ours {
-			names = append(names, abbrev(p))
-		}
-		sort.Strings(names)
-		what := "delete the template's policies"
-		if len(names) > 0 {
-			what = "delete policy " + strings.Join(names, ", ")
-		}
-		out = append(out, CleanAction{What: what,
+	// One action per policy, so each line says what became of that policy. The names are
+	// known now for the recorded policies; the detach actions may add more while they run.
+	var names []string
+	for p := range ours {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		out = append(out, CleanAction{What: "delete policy " + abbrev(p),
+			Do: func(ctx context.Context, c aws.Client) error { return deletePolicy(ctx, c, p) }})
+	}
+	if len(out) > len(names) { // devices to detach: the detaches may find policies not recorded
+		out = append(out, CleanAction{What: "delete any other policy found attached while detaching",
 			Do: func(ctx context.Context, c aws.Client) error {
-				var all []string
+				var more []string
 				for p := range ours {
-					all = append(all, p)
-				}
-				sort.Strings(all)
-				for _, p := range all {
-					err := c.DeletePolicy(ctx, p)
-					if aws.IsKind(err, aws.KindConflict) {
-						continue // still attached to certificates this workspace did not make: keep it
-					}
-					if err := ignoreNotFound(err); err != nil {
-						return err
+					if !slices.Contains(names, p) {
+						more = append(more, p)
 					}
 				}
-				return nil
+				sort.Strings(more)
+				if len(more) == 0 {
+					return errNothingMore
+				}
+				var errs []error
+				for _, p := range more {
+					if err := deletePolicy(ctx, c, p); err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					cleanSay(ctx, "deleted policy %s", abbrev(p))
+				}
+				return errors.Join(errs...)
 			}})
 	}
 	if id := s.CA.RegisteredID; id != "" {
@@ -129,6 +144,129 @@ func (s *Session) CleanPlan() []CleanAction {
 		)
 	}
 	return out
+}
+
+// DefaultCleanWait bounds how long clean waits for a policy to become deletable: after a
+// DetachPolicy, DeletePolicy is still refused ("it can take up to five minutes after a policy is detached before it's ready to
+// be deleted", botocore DeletePolicy). Options.CleanWait (clean --wait) overrides it.
+const DefaultCleanWait = 6 * time.Minute
+
+// detachWait bounds the wait for a DetachThingPrincipal, whatever the clean's wait: the
+// certificate and the thing cannot be deleted before it has taken effect.
+const detachWait = time.Minute
+
+// The outcomes of a clean action that are not a plain ✓ or ✗.
+var errNothingMore = errors.New("nothing more")
+
+// keptError: the thing is still used by something this workspace did not make; clean
+// leaves it (and says so, without ✓).
+type keptError struct{ what, why string }
+
+func (e *keptError) Error() string { return "kept " + e.what + ": " + e.why }
+
+// pendingError: AWS does not allow the delete yet; clean records it and a later clean
+// finishes it.
+type pendingError struct {
+	policy string
+	err    error
+}
+
+func (e *pendingError) Error() string {
+	return fmt.Sprintf("policy %s is not deleted yet: AWS still refuses DeletePolicy after its detach (%v) — it is recorded, and the next `jitpwiz clean` deletes it", e.policy, e.err)
+}
+
+// cleanEnv is what Clean gives its actions through the context: where progress goes, and
+// how long to wait.
+type cleanEnv struct {
+	say  func(string)
+	wait time.Duration
+}
+
+type cleanEnvKey struct{}
+
+func cleanEnvOf(ctx context.Context) cleanEnv {
+	if e, ok := ctx.Value(cleanEnvKey{}).(cleanEnv); ok {
+		return e
+	}
+	return cleanEnv{say: func(string) {}, wait: DefaultCleanWait}
+}
+
+// cleanSay shows a progress line of the running clean action.
+func cleanSay(ctx context.Context, format string, args ...any) {
+	cleanEnvOf(ctx).say(fmt.Sprintf(format, args...))
+}
+
+// waitLoop retries try with backoff (0.5 s doubling to 15 s) until it reports done, an
+// error, or bound runs out; every retry shows a line with the time left.
+func waitLoop(ctx context.Context, bound time.Duration, what string, try func() (bool, error)) (bool, error) {
+	env := cleanEnvOf(ctx)
+	deadline := time.Now().Add(bound)
+	backoff := 500 * time.Millisecond
+	for {
+		done, err := try()
+		if done || err != nil {
+			return done, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		step := min(backoff, left)
+		env.say(fmt.Sprintf("%s — retrying in %s (%s left)", what, step.Round(100*time.Millisecond), left.Round(time.Second)))
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(step):
+		}
+		backoff = min(backoff*2, 15*time.Second)
+	}
+}
+
+// waitDetached waits until the thing no longer lists the certificate: DetachThingPrincipal
+// is asynchronous ("it might take several seconds for the detachment to propagate", botocore
+// DetachThingPrincipal), and DeleteCertificate/DeleteThing are refused until it has taken effect.
+func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) error {
+	done, err := waitLoop(ctx, detachWait, "AWS IoT is still detaching the certificate from thing "+thing+" (DetachThingPrincipal is asynchronous)", func() (bool, error) {
+		ps, err := c.ListThingPrincipals(ctx, thing)
+		if aws.IsKind(err, aws.KindNotFound) {
+			return true, nil
+		}
+		return err == nil && !slices.Contains(ps, arn), err
+	})
+	if err != nil || done {
+		return err
+	}
+	return fmt.Errorf("thing %s still lists the certificate %s after %s — AWS has not finished the detach; run `jitpwiz clean` again in a minute", thing, abbrev(id), detachWait)
+}
+
+// deletePolicy deletes a policy this workspace (or JITP for it) created. A policy still
+// attached to certificates the workspace did not make is kept; one AWS refuses only because
+// it was detached moments ago is retried until the clean's wait runs out, then recorded as
+// pending (a later clean deletes it).
+func deletePolicy(ctx context.Context, c aws.Client, name string) error {
+	var last error
+	done, err := waitLoop(ctx, cleanEnvOf(ctx).wait, "AWS refuses to delete policy "+abbrev(name)+" for up to five minutes after a detach", func() (bool, error) {
+		err := c.DeletePolicy(ctx, name)
+		if err == nil || aws.IsKind(err, aws.KindNotFound) {
+			return true, nil
+		}
+		if !aws.IsKind(err, aws.KindConflict) {
+			return false, err
+		}
+		last = err
+		targets, lerr := c.ListTargetsForPolicy(ctx, name)
+		if lerr == nil && len(targets) > 0 {
+			return false, &keptError{what: "policy " + abbrev(name), why: fmt.Sprintf("still attached to %d certificate(s) or group(s) this workspace did not make, e.g. %s", len(targets), abbrev(targets[0]))}
+		}
+		return false, nil
+	})
+	switch {
+	case done:
+		return nil
+	case err != nil && !errors.Is(err, context.Canceled):
+		return err
+	}
+	return &pendingError{policy: name, err: last}
 }
 
 func ignoreNotFound(err error) error {
@@ -146,16 +284,41 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	wait := s.Options.CleanWait
+	if wait == 0 {
+		wait = DefaultCleanWait
+	}
+	actx := context.WithValue(ctx, cleanEnvKey{}, cleanEnv{wait: max(wait, 0), say: func(m string) { fmt.Fprintf(w, "    %s\n", m) }})
+	var pending []string
+	var pendingErrs []error
 	for _, a := range s.CleanPlan() {
-		if err := checkContext(ctx); err != nil {
+		// Ctrl+C while clean waits for a policy leaves it pending: the rest still runs.
+		if err := checkContext(ctx); err != nil && len(pending) == 0 {
 			return err
 		}
-		if err := a.Do(ctx, c); err != nil {
+		err := a.Do(actx, c)
+		var kept *keptError
+		var pe *pendingError
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "✓ %s\n", a.What)
+		case errors.Is(err, errNothingMore):
+		case errors.As(err, &kept):
+			fmt.Fprintf(w, "• %s: %s\n", a.What, err)
+		case errors.As(err, &pe):
 			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			pending = append(pending, pe.policy)
+			pendingErrs = append(pendingErrs, err)
+		default:
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			if len(pending) > 0 {
+				s.PendingPolicyDeletes = pending
+				_ = s.Save()
+			}
 			return fmt.Errorf("%s: %w", a.What, err)
 		}
-		fmt.Fprintf(w, "✓ %s\n", a.What)
 	}
+	s.PendingPolicyDeletes = pending
 	// Forget the cloud results: registration, first connect, verify and use run again (and
 	// the template step, to re-create a policy jitpwiz had created). Keys and files stay.
 	for key := range s.Finished {
@@ -175,5 +338,11 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
 	s.Template.PolicyCreated = false
 	s.Activation = ActivationRes{}
-	return s.Save()
+	if err := s.Save(); err != nil {
+		return err
+	}
+	if len(pendingErrs) > 0 {
+		return fmt.Errorf("clean is not finished: %w", errors.Join(pendingErrs...))
+	}
+	return nil
 }

@@ -23,11 +23,16 @@ import (
 // The back-ends of a session: the embedded local IoT Core or the AWS client, brought up by
 // Connect and stopped by Close.
 
-// amazonRootCA1 is Amazon Root CA 1, the root the AWS IoT ATS endpoints chain to
-// (https://www.amazontrust.com/repository/AmazonRootCA1.pem), shipped in the binary.
+// amazonRootCAs are Amazon Root CA 1 (RSA 2048) and Amazon Root CA 3 (ECC P-256), shipped in
+// the binary as one PEM file: AWS IoT's ATS endpoints present a chain to one or the other
+// depending on the cipher suite negotiated, and AWS recommends trusting both (AWS IoT
+// Developer Guide, server-authentication.html "CA certificates for server authentication").
+// They are the certificates of https://www.amazontrust.com/repository/ (AmazonRootCA1.pem,
+// AmazonRootCA3.pem); TestAmazonRootCAs checks them against the SHA-256 hashes of their
+// public keys that the repository publishes.
 //
-//go:embed amazon_root_ca1.pem
-var amazonRootCA1 []byte
+//go:embed amazon_root_cas.pem
+var amazonRootCAs []byte
 
 // localBackend is what starting the embedded IoT Core yields.
 type localBackend struct {
@@ -87,7 +92,11 @@ func (s *Session) Connect(ctx context.Context) error {
 			return err
 		}
 	} else {
-		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
+		region := s.Options.Region
+		if region == "" && s.Options.AtRecordedRegion && s.Options.Target == TargetAWS {
+			region = s.Region // clean: where the workspace registered its resources
+		}
+		cfg = aws.Config{Profile: s.Options.Profile, Region: region, EndpointURL: s.Options.EndpointURL}
 		if s.Options.Target == TargetLocal {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
 			var err error
@@ -99,9 +108,21 @@ func (s *Session) Connect(ctx context.Context) error {
 				return err
 			}
 		} else {
-			s.serverRoot = amazonRootCA1
+			s.serverRoot, s.serverRootPath = amazonRootCAs, ""
+			if f := s.Options.ServerCA; f != "" { // another broker than AWS IoT (--server-ca)
+				b, err := os.ReadFile(f)
+				if err != nil {
+					s.Close()
+					return fmt.Errorf("--server-ca %s: %v — give the PEM file of the CA that signs the broker's certificate", f, err)
+				}
+				s.serverRoot, s.serverRootPath = b, f
+			}
+			if s.Options.MQTTEndpoint != "" {
+				ep, _ = parseHostPort(s.Options.MQTTEndpoint) // checked by Validate
+			}
 		}
 	}
+	previousRegion := s.Region
 	c, err := aws.New(ctx, cfg)
 	if err != nil {
 		s.Close()
@@ -126,6 +147,10 @@ func (s *Session) Connect(ctx context.Context) error {
 			if port, err := strconv.Atoi(p); err == nil {
 				ep = Endpoint{Host: h, Port: port}
 			}
+		} else if s.Options.EndpointURL != "" && s.Options.Target == TargetAWS {
+			// Another implementation of the API: its broker may be elsewhere, with its own CA.
+			s.notices = append(s.notices, fmt.Sprintf("the endpoint at %s gave the MQTT host %s without a port: devices dial %s:%d and trust %s — for another broker, pass --mqtt-endpoint HOST:PORT and --server-ca FILE",
+				s.Options.EndpointURL, host, host, ep.Port, map[bool]string{true: "Amazon Root CA 1 and 3", false: s.Options.ServerCA}[s.Options.ServerCA == ""]))
 		}
 	}
 	if ep.Host == "" {
@@ -136,6 +161,11 @@ func (s *Session) Connect(ctx context.Context) error {
 	s.Account = acct
 	s.Region = c.Region()
 	s.Endpoint = ep
+	if previousRegion != "" && previousRegion != s.Region && (s.CA.RegisteredID != "" || s.RegistrationCode != "") {
+		s.notices = append(s.notices, "region changed: "+previousRegion+" → "+s.Region+": every step that talks to AWS IoT runs again in "+s.Region+
+			" (registration code, role, template, CA registration, and each device's first connect, verify and use); what was registered in "+previousRegion+
+			" stays there and this workspace stops tracking it — to remove it, stop now and run `jitpwiz clean --dir "+pki.ShellQuote(s.dir)+"` first (clean works in "+previousRegion+", where the workspace registered it)")
+	}
 	// Device ARNs need the account and region: fill them in for records made before Connect.
 	for _, d := range s.Devices {
 		if d.CertID != "" {

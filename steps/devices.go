@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -35,7 +36,7 @@ func certARN(s *Session, id string) string {
 	if s.Account == "" || s.Region == "" {
 		return ""
 	}
-	return "arn:aws:iot:" + s.Region + ":" + s.Account + ":cert/" + id
+	return aws.CertificateARN(s.Region, s.Account, id)
 }
 
 // applyPort sets the ALPN mqttprobe offers for --port 443: x-amzn-mqtt-ca, whatever port

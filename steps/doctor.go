@@ -81,13 +81,15 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	if c == nil {
 		return append(out, noteLine("not connected: cloud checks skipped"))
 	}
-	if s.CA.CertID != "" {
-		desc, err := c.FindCA(ctx, s.CA.CertID)
+	// The ID the endpoint answered when it registered the CA (step 8); AWS's equals the
+	// SHA-256 of the DER, another implementation's may not (moto hashes the PEM text).
+	if caID := firstNonEmpty(s.CA.RegisteredID, s.CA.CertID); caID != "" {
+		desc, err := c.FindCA(ctx, caID)
 		switch {
 		case err != nil:
 			add("CA registered in "+s.Region, err.Error(), false)
 		case desc == nil:
-			add("CA registered in "+s.Region, "no CA with ID "+abbrev(s.CA.CertID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
+			add("CA registered in "+s.Region, "no CA with ID "+abbrev(caID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
 		default:
 			add("CA registered in "+s.Region, desc.ARN, true)
 			update := func(args ...string) string {

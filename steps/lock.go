@@ -108,6 +108,12 @@ func (s *Session) lockWorkspace() error {
 	return nil
 }
 
+// LockWorkspace takes the workspace lock of s now, as Connect would later (Close releases
+// it): for a command that must not even read what to do while another jitpwiz is at work
+// (clean: a run in progress has not saved what it registered yet). It fails with a
+// *WorkspaceLockedError naming the holder.
+func LockWorkspace(s *Session) error { return s.lockWorkspace() }
+
 // unlockWorkspace releases the lock lockWorkspace took (if any); harmless otherwise.
 func (s *Session) unlockWorkspace() {
 	workspaceLocks.Lock()

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -350,8 +351,11 @@ func describeTarget(s *Session) string {
 	if s.Options.Profile != "" {
 		t += " profile " + s.Options.Profile
 	}
-	if s.Options.EndpointURL != "" {
-		t += " at " + s.Options.EndpointURL
+	if eps := aws.DescribeEndpoints(s.Options.EndpointURL); eps != "" {
+		t += " (" + eps + ")"
+	}
+	if s.Options.MQTTEndpoint != "" {
+		t += ", MQTT at " + s.Options.MQTTEndpoint
 	}
 	return t
 }

@@ -97,6 +97,18 @@ type Options struct {
 	Template   string `json:"template,omitempty" yaml:"template"`
 	PolicyName string `json:"policyName,omitempty" yaml:"policy-name"`
 
+	// MQTTEndpoint (HOST:PORT) and ServerCA (a PEM file) are the MQTT broker of --target aws
+	// and the CA that signs its certificate, for an endpoint that is not AWS IoT itself (its
+	// DescribeEndpoint gives a host without a port, and Amazon's roots do not sign it).
+	MQTTEndpoint string `json:"mqttEndpoint,omitempty" yaml:"mqtt-endpoint"`
+	ServerCA     string `json:"serverCa,omitempty" yaml:"server-ca"`
+
+	// RoleARN is a provisioning role made by someone else (--role-arn): step 6 uses it and
+	// makes no IAM change. TrustCondition "on" adds the confused-deputy condition to the
+	// trust policy of a role step 6 creates (--trust-condition; off by default).
+	RoleARN        string `json:"roleArn,omitempty" yaml:"role-arn"`
+	TrustCondition string `json:"trustCondition,omitempty" yaml:"trust-condition"`
+
 	// Bring your own PKI (never rewritten).
 	CACertFile     string `json:"caCert,omitempty" yaml:"ca-cert"`
 	CAKeyFile      string `json:"caKey,omitempty" yaml:"ca-key"`
@@ -109,6 +121,12 @@ type Options struct {
 	JSON         bool   `json:"-" yaml:"json"`
 	ForceNewKeys bool   `json:"-" yaml:"force-new-keys"`
 	CreatePolicy bool   `json:"-" yaml:"create-policy"`
+	// CleanWait bounds how long clean waits for AWS's asynchronous detaches (clean --wait;
+	// 0: DefaultCleanWait; negative: no wait).
+	CleanWait time.Duration `json:"-" yaml:"-"`
+	// AtRecordedRegion: with --target aws and no --region, connect to the region the
+	// workspace registered its resources in (clean goes where they are), not the profile's.
+	AtRecordedRegion bool `json:"-" yaml:"-"`
 
 	// defaulted lists the required inputs that took their default in a new workspace.
 	defaulted []string
@@ -178,6 +196,9 @@ type Session struct {
 	Failures map[string]string `json:"failures,omitempty"`
 	// Redo asks for a finished step to run again, with the reason (cleared when it has).
 	Redo map[string]string `json:"redo,omitempty"`
+	// PendingPolicyDeletes are policies clean could not delete yet (AWS refuses DeletePolicy
+	// for minutes after a detach); the next clean deletes them.
+	PendingPolicyDeletes []string `json:"pendingPolicyDeletes,omitempty"`
 
 	dir    string
 	client aws.Client
@@ -523,6 +544,13 @@ func Open(o Options) (*Session, error) {
 	}
 	eff := saved.overlay(o)
 	eff.Dir = dir
+	// A region saved for the local target (its default us-east-2, or one chosen for it) is
+	// not AWS's: moved to --target aws without --region, the region comes from AWS_REGION or
+	// the profile, as for any AWS tool.
+	if saved.Target == TargetLocal && eff.Target == TargetAWS && o.Region == "" && saved.Region != "" {
+		s.notices = append(s.notices, "--target aws: the region "+saved.Region+" of the local target is not carried over; the region comes from --region, AWS_REGION or the profile")
+		eff.Region = ""
+	}
 	if err := eff.resolve(s.IsNew()); err != nil {
 		return nil, err
 	}

@@ -70,6 +70,8 @@ func (st *verifCertStep) act(ctx context.Context) (bool, error) {
 	r, err := pki.IssueVerificationCert(pki.IssueOptions{
 		Dir: s.dir, CA: ca, CACertFile: caCertName(s), CAKeyFile: caKeyName(s),
 		KeyType: keyType(s), Key: key, Overwrite: true,
+		// Step 4 took the endpoint's code as it is (with a warning) when it is not AWS's shape.
+		AnyRegistrationCode: true,
 	}, s.RegistrationCode)
 	if err != nil {
 		return false, err

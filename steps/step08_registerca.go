@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
@@ -98,6 +99,10 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 		want = &aws.RegistrationConfig{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
 	}
 	in.RegistrationConfig = want
+	in.OnRoleRetry = func(wait, left time.Duration, msg string) {
+		st.reportf("AWS IoT cannot use the provisioning role yet (a new role takes a few seconds to propagate in IAM): retrying in %s, %s left — %s",
+			wait.Round(100*time.Millisecond), left.Round(time.Second), msg)
+	}
 	// Only the issuing CA's own certificate is registered (an intermediate, when it is one).
 	in.CACertificatePEM = string(pki.EncodeCertPEM(ca.Cert))
 	ref, err := c.RegisterCA(ctx, in)

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 	// The outcome is reported as soon as the connect ends, before the status polls, so
 	// the progress tells the story in order: connect → dropped (expected) → ACTIVE.
 	outcomeReported := false
-	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
+	fco := mqttprobe.FirstConnectOptions{
 		ThingName:       d.ProvisionedThing,
 		ProvisioningLog: provisioningLog(s),
 		Poll: mqttprobe.PollOptions{Timeout: provisionTimeout(s), OnStatus: func(ob mqttprobe.Observation) {
@@ -114,9 +115,21 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 			outcomeReported = true
 			st.Report(Event{Message: outcomeWords(already, out)})
 		},
-	})
+	}
+	age, fresh := roleAge(s)
+	if fresh && !already && fco.ProvisioningLog == nil {
+		// JITP normally activates within 1–3 s; a certificate still PENDING after this is
+		// worth a reconnect while the new role may not be usable yet.
+		fco.Poll.Timeout = min(fco.Poll.Timeout, freshRolePoll)
+	}
+	rep := mqttprobe.FirstConnect(ctx, o, c, fco)
 	if err := checkContext(ctx); err != nil {
 		return false, err
+	}
+	if fresh && !already {
+		if rep, err = st.reconnectWhileRolePropagates(ctx, o, c, fco, rep, age); err != nil {
+			return false, err
+		}
 	}
 	fc := &FirstConnectResult{Duration: time.Since(start), Outcome: outcomeWords(already, rep.Outcome)}
 	fc.Dropped = !already && rep.Outcome.Class == mqttprobe.ClassDropped
@@ -149,6 +162,73 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 		st.Report(Event{Message: ch})
 	}
 	return already || rep.Outcome.Class == mqttprobe.ClassConnected, nil
+}
+
+// IAM is eventually consistent: a role created moments ago may not be usable by AWS IoT
+// yet, and JITP then leaves the certificate PENDING_ACTIVATION (IAM User Guide,
+// troubleshoot_general.html, "Changes that I make are not always immediately visible"). A
+// reconnect runs JITP again for a PENDING_ACTIVATION certificate, so while the role step's
+// role is this new, the first connect reconnects with backoff within rolePropagationWindow
+// before it diagnoses anything.
+const (
+	roleFreshFor          = 5 * time.Minute  // a role created this recently may still be propagating
+	rolePropagationWindow = 60 * time.Second // how long the first connect keeps reconnecting for it
+	freshRolePoll         = 6 * time.Second  // how long one attempt waits for ACTIVE meanwhile
+)
+
+// roleAge is how long ago step 6 created the provisioning role, and whether that is recent
+// enough for IAM to be still propagating it (a reused or given role is not new).
+func roleAge(s *Session) (time.Duration, bool) {
+	f, ok := s.Finished[string(IDRole)]
+	if !ok || !s.Role.Created || s.Options.jitr() {
+		return 0, false
+	}
+	age := s.Now().Sub(f.At)
+	return age, age >= 0 && age < roleFreshFor
+}
+
+// reconnectWhileRolePropagates connects again, with backoff and within rolePropagationWindow,
+// while the certificate stays PENDING_ACTIVATION and the role is new; each wait is shown.
+func (st *firstConnectStep) reconnectWhileRolePropagates(ctx context.Context, o mqttprobe.Options, c aws.Client, fco mqttprobe.FirstConnectOptions,
+	rep mqttprobe.FirstConnectReport, age time.Duration) (mqttprobe.FirstConnectReport, error) {
+	deadline := time.Now().Add(rolePropagationWindow)
+	wait := 2 * time.Second
+	for attempt := 1; !rep.Activated && rep.Cert != nil && rep.Cert.Status == aws.StatusPendingActivation && roleMayBeTheCause(rep); attempt++ {
+		left := time.Until(deadline)
+		if left <= 0 {
+			st.reportf("still PENDING_ACTIVATION after %d reconnects over %s: the role is not the cause, or IAM is unusually slow", attempt-1, rolePropagationWindow)
+			break
+		}
+		wait = min(wait, left)
+		age, _ = roleAge(st.s)
+		st.reportf("the certificate is still PENDING_ACTIVATION and the provisioning role %s was created %s ago: IAM may not have propagated it to AWS IoT yet — connecting again in %s (%s left of %s)",
+			st.s.Role.Name, fmtDur(age.Round(100*time.Millisecond)), fmtDur(wait), fmtDur(left.Round(time.Second)), fmtDur(rolePropagationWindow))
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(wait):
+		}
+		rep = mqttprobe.FirstConnect(ctx, o, c, fco)
+		if err := checkContext(ctx); err != nil {
+			return rep, err
+		}
+		if rep.Activated {
+			st.reportf("provisioned on reconnect %d: the new role had not reached AWS IoT before", attempt)
+		}
+		wait *= 2
+	}
+	return rep, nil
+}
+
+// roleMayBeTheCause: reconnecting helps only if the role is why the certificate is pending.
+// What the provisioning service recorded (the local IoT Core's event log) or a template the
+// certificate cannot satisfy names another cause, and a reconnect would fail the same way.
+func roleMayBeTheCause(rep mqttprobe.FirstConnectReport) bool {
+	var failed *mqttprobe.ProvisioningFailedError
+	if errors.As(rep.PollErr, &failed) {
+		return strings.Contains(strings.ToLower(strings.Join(failed.Log, " ")), "role")
+	}
+	return rep.Diagnosis == nil || !strings.Contains(rep.Diagnosis.Cause, "the template references")
 }
 
 // alpnWords says " with ALPN x-amzn-mqtt-ca" for --port 443.
@@ -258,7 +338,9 @@ func (st *firstConnectStep) waitRegistered(ctx context.Context, c aws.Client, ce
 	deadline := time.Now().Add(timeout)
 	wait := 50 * time.Millisecond
 	for {
-		desc, err := c.DescribeCertificate(ctx, certID)
+		callCtx, cancel := context.WithDeadline(ctx, deadline) // a throttled call's retries stay within the wait
+		desc, err := c.DescribeCertificate(callCtx, certID)
+		cancel()
 		switch {
 		case err == nil:
 			return desc.Status, nil

@@ -117,7 +117,7 @@ func (st *activateStep) localNote() string {
 
 func (st *activateStep) arn(service, resource string) string {
 	s := st.s
-	return "arn:aws:" + service + ":" + firstNonEmpty(s.Region, s.Options.Region, "<region>") + ":" + firstNonEmpty(s.Account, "<account>") + ":" + resource
+	return aws.ServiceARN(service, firstNonEmpty(s.Region, s.Options.Region, "<region>"), firstNonEmpty(s.Account, "<account>"), resource)
 }
 
 func (st *activateStep) ruleARN() string { return st.arn("iot", "rule/"+JITRRuleName) }

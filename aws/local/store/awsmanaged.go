@@ -13,6 +13,8 @@ import (
 // descriptions are left out. AWSIoTRuleActions's document is the one moto's copy of
 // AWS's catalogue lists (the reference page could not be read here) [C]. AttachRolePolicy with any other
 // arn:aws:iam::aws:policy/… fails with NoSuchEntity here, although AWS has the policy.
+// Each partition has its own copy: arn:aws-cn:iam::aws:policy/… in China, arn:aws-us-gov:…
+// in GovCloud; an ARN of another partition than the region's does not exist there.
 var awsManaged = func() map[string]*ManagedPolicy {
 	day := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
 	list := []*ManagedPolicy{
@@ -45,14 +47,18 @@ var awsManaged = func() map[string]*ManagedPolicy {
 	return m
 }()
 
-// awsManagedPolicy returns a copy of a known AWS managed policy, or nil. (The aws-cn and
-// aws-us-gov partitions have their own ARNs; only the aws partition's are known.)
-func awsManagedPolicy(arn string) *ManagedPolicy {
-	p := awsManaged[arn]
+// awsManagedPolicy returns a copy of a known AWS managed policy of the partition, or nil.
+func awsManagedPolicy(arn, partition string) *ManagedPolicy {
+	rest, ok := strings.CutPrefix(arn, "arn:"+partition+":")
+	if !ok {
+		return nil
+	}
+	p := awsManaged["arn:aws:"+rest]
 	if p == nil {
 		return nil
 	}
 	c := *p
+	c.ARN = arn
 	return &c
 }
 

@@ -610,3 +610,33 @@ func TestNewIndexFilledOnOpen(t *testing.T) {
 		t.Errorf("the by-type index was not filled: %s", ae.Message)
 	}
 }
+
+// An AWS managed policy has one ARN per partition: in China it is arn:aws-cn:iam::aws:policy/…,
+// in GovCloud arn:aws-us-gov:…, and the aws partition's ARN does not exist there (nor the
+// other way round).
+func TestManagedPolicyPartitions(t *testing.T) {
+	for region, part := range map[string]string{"cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov", "eu-west-1": "aws"} {
+		s := openWith(t, t.TempDir(), Options{Region: region})
+		noErr(t, s.Update(func(st *State) error {
+			_, err := st.CreateRole(CreateRoleInput{Name: "R", TrustPolicy: iotTrust})
+			return err
+		}))
+		own := "arn:" + part + ":iam::aws:policy/service-role/AWSIoTThingsRegistration"
+		noErr(t, s.Update(func(st *State) error { return st.AttachRolePolicy("R", own) }))
+		_ = s.View(func(st *State) error {
+			p, err := st.ManagedPolicy(own)
+			if err != nil || p.ARN != own || !p.AWSManaged() {
+				t.Errorf("%s: ManagedPolicy(%s) = %+v, %v", region, own, p, err)
+			}
+			return nil
+		})
+		other := "arn:aws-cn:iam::aws:policy/service-role/AWSIoTThingsRegistration"
+		if part == "aws-cn" {
+			other = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
+		}
+		ae := wantCode(t, s.Update(func(st *State) error { return st.AttachRolePolicy("R", other) }), CodeIAMNoSuchEntity)
+		if !strings.Contains(ae.Message, other) {
+			t.Errorf("%s: attaching %s: %s", region, other, ae.Message)
+		}
+	}
+}

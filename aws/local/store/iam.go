@@ -226,7 +226,7 @@ func (st *State) CreateManagedPolicy(in CreateManagedPolicyInput) (*ManagedPolic
 // ManagedPolicy returns the managed policy with this ARN: one of the AWS managed policies
 // this local IAM knows, or a customer managed policy of the account. NoSuchEntity otherwise.
 func (st *State) ManagedPolicy(arn string) (*ManagedPolicy, error) {
-	if p := awsManagedPolicy(arn); p != nil {
+	if p := awsManagedPolicy(arn, policy.Partition(st.Region)); p != nil {
 		return p, nil
 	}
 	var found *ManagedPolicy
@@ -237,7 +237,7 @@ func (st *State) ManagedPolicy(arn string) (*ManagedPolicy, error) {
 	if found != nil {
 		return found, nil
 	}
-	if strings.HasPrefix(arn, "arn:aws:iam::aws:policy/") {
+	if strings.HasPrefix(arn, "arn:"+policy.Partition(st.Region)+":iam::aws:policy/") {
 		return nil, Errorf(CodeIAMNoSuchEntity, "Policy %s does not exist or is not attachable. (This local IAM knows these AWS managed policies: %s.)", arn, strings.Join(AWSManagedPolicyNames(), ", "))
 	}
 	return nil, Errorf(CodeIAMNoSuchEntity, "Policy %s was not found.", arn)
