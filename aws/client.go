@@ -75,6 +75,10 @@ type Client interface {
 
 	// EnsureRole creates the JITP provisioning role, or reuses and checks an existing one.
 	EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
+
+	// Read-only lookups of the role, templates, thing types and groups and a certificate's
+	// things that doctor checks (inspect.go).
+	Inspector
 }
 
 // Certificate and CA statuses as AWS spells them.

@@ -543,6 +543,10 @@ func checkPublicKey(pub crypto.PublicKey) error {
 	return fmt.Errorf("%w: the CSR's %s key cannot be used — AWS IoT accepts RSA (2048 bits or more) and ECDSA (P-256, P-384, P-521) keys", ErrUnsupportedKey, DescribeKey(pub))
 }
 
+// CheckIsCA reports ErrNotCA unless c can be registered as a CA with AWS IoT: basicConstraints
+// CA:TRUE and, with a keyUsage extension, keyCertSign (the check LoadCA makes).
+func CheckIsCA(c *x509.Certificate) error { return checkIsCA(c) }
+
 // checkIsCA reports ErrNotCA unless c has basicConstraints CA:TRUE and, if it has a
 // keyUsage extension, keyCertSign.
 func checkIsCA(c *x509.Certificate) error {
