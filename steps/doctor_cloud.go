@@ -1314,4 +1314,3 @@ func (d *doctorRun) connectFix(clientID, topic string) []string {
 	}
 	return []string{mosquittoPubWith(d.s, ca, d.name(d.in.devFile), key, topic, clientID, "Hello")}
 }
-

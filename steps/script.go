@@ -330,15 +330,22 @@ func (sw *scriptWriter) embedInputs(line string) {
 		if !strings.HasSuffix(text, "\n") {
 			text += "\n"
 		}
-		account := sw.s.Account != "" && strings.Contains(text, sw.s.Account)
+		// The workspace's account and CA ID become the ones the script found.
+		var seds, what []string
+		for _, v := range []struct{ value, name, words string }{{sw.s.Account, "ACCOUNT_ID", "this account's ID"}, {sw.s.CA.RegisteredID, "CA_ID", "the CA's ID"}} {
+			if v.value != "" && strings.Contains(text, v.value) {
+				text = strings.ReplaceAll(text, v.value, scriptToken(v.name))
+				seds = append(seds, "-e \"s/"+scriptToken(v.name)+"/${"+v.name+"}/g\"")
+				what = append(what, v.words)
+			}
+		}
 		q := pki.ShellQuote(n)
-		if !account {
+		if len(seds) == 0 {
 			fmt.Fprintf(sw.b, "cat > %s <<'EOF'\n%sEOF\n", q, text)
 			continue
 		}
-		text = strings.ReplaceAll(text, sw.s.Account, scriptToken("ACCOUNT_ID"))
-		fmt.Fprintf(sw.b, "# %s, with this account's ID\n", n)
-		fmt.Fprintf(sw.b, "sed \"s/%s/${ACCOUNT_ID}/g\" > %s <<'EOF'\n%sEOF\n", scriptToken("ACCOUNT_ID"), q, text)
+		fmt.Fprintf(sw.b, "# %s, with %s\n", n, strings.Join(what, " and "))
+		fmt.Fprintf(sw.b, "sed %s > %s <<'EOF'\n%sEOF\n", strings.Join(seds, " "), q, text)
 	}
 }
 
