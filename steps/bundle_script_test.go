@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -336,5 +337,62 @@ func TestScriptModes(t *testing.T) {
 	}
 	if r := jitpwiz(t, "script", "--dir", dir, "--thing", "Nope"); r.err == nil || !strings.Contains(r.errOut, "no device Nope (it has DemoThing)") {
 		t.Errorf("script --thing Nope:\n%s", r)
+	}
+}
+
+// TestDoctorUnreachableTarget (issue 11, item 6): doctor does not exit 0 when it cannot
+// reach the target — a workspace whose target is AWS without credentials, and a customer's
+// files with no `jitpwiz local` at the endpoint URL: exit 3, the reason as a failed check.
+func TestDoctorUnreachableTarget(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustFail(t, "--stop-after kills the run", "run", "--dir", dir, "--yes", "--stop-after", "ca-cert")
+	b, err := os.ReadFile(filepath.Join(dir, steps.SessionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess map[string]any
+	if err := json.Unmarshal(b, &sess); err != nil {
+		t.Fatal(err)
+	}
+	opts := sess["options"].(map[string]any)
+	opts["target"], opts["region"] = "aws", "eu-west-1" // as the customer's workspace was made
+	b, _ = json.Marshal(sess)
+	if err := os.WriteFile(filepath.Join(dir, steps.SessionFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "AWS_") {
+			env = append(env, e)
+		}
+	}
+	env = append(env, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true", "NO_COLOR=1")
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := run("doctor", "--dir", dir)
+	if code != steps.DoctorExitUnreachable || !strings.Contains(out, "✗ target reachable") || !strings.Contains(out, "no AWS credentials") ||
+		!strings.Contains(out, "the target could not be reached") {
+		t.Errorf("doctor on a workspace whose target it cannot reach: exit %d\n%s", code, out)
+	}
+	// The checks that need no target still ran.
+	if !strings.Contains(out, "✓ CA certificate is a CA (CA:TRUE)") {
+		t.Errorf("the local checks are missing:\n%s", out)
+	}
+	out, code = run("doctor", "--ca-cert", filepath.Join(dir, "deviceRootCA.pem"), "--endpoint-url", "http://127.0.0.1:1", "--json")
+	var rep steps.DoctorReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != steps.DoctorExitUnreachable || rep.Target.Reachable || rep.Summary.Causes[0] != steps.CauseUnreachable {
+		t.Errorf("doctor --ca-cert with nothing at the endpoint: exit %d, %v\n%s", code, err, out)
 	}
 }

@@ -918,9 +918,6 @@ func (d *doctorRun) checkThings(ctx context.Context) {
 		oid := p[strings.LastIndex(p, "/")+1:]
 		if od, err := d.c.DescribeCertificate(ctx, oid); err == nil {
 			desc = "certificate " + abbrev(oid) + " (" + od.Status + ")"
-			if od.Status == aws.StatusActive {
-				defer func() {}()
-			}
 		}
 		others = append(others, desc)
 		fix = append(fix, awsCmd(s, "iot", "detach-thing-principal", "--thing-name", want, "--principal", p),

@@ -275,7 +275,11 @@ func (d *doctorRun) checkWorkspaceDevice() bool {
 		return false
 	}
 	if _, err := os.Stat(d.in.devFile); err != nil {
-		d.fail("workspace-device", "device certificate", d.name(d.in.devFile)+": "+errors.Unwrap(err).Error(), CauseWorkspace,
+		why := err.Error()
+		if u := errors.Unwrap(err); u != nil {
+			why = u.Error()
+		}
+		d.fail("workspace-device", "device certificate", d.name(d.in.devFile)+": "+why, CauseWorkspace,
 			"make it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 9)", "jitpwiz run --dir "+pki.ShellQuote(s.dir))
 		return false
 	}
