@@ -71,6 +71,17 @@ var subjectAttrs = []subjectAttr{
 	{oidSerialNumber, "serialNumber", "serial number", true, 64, func(s *Subject) *string { return &s.SerialNumber }},
 }
 
+// Attr is the attribute of s with the openssl short name short ("C", "ST", "O", "OU", "CN",
+// "dnQualifier", "serialNumber"), or nil for another name.
+func (s *Subject) Attr(short string) *string {
+	for _, a := range subjectAttrs {
+		if a.short == short {
+			return a.get(s)
+		}
+	}
+	return nil
+}
+
 // IsZero reports whether no attribute is set.
 func (s Subject) IsZero() bool { return s == Subject{} }
 

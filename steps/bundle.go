@@ -135,12 +135,7 @@ func (b *bundleFiles) addCerts(name, path string) {
 	if path == "" {
 		return
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.left = append(b.left, name+": "+err.Error())
-		return
-	}
-	certs, err := pki.ParseCertsPEM(raw)
+	certs, err := pki.LoadCertsFile(path)
 	if err != nil {
 		b.left = append(b.left, name+": "+err.Error())
 		return

@@ -423,7 +423,7 @@ func (d *doctorRun) reissueWith(missing []string) []string {
 	sub := pki.SubjectOf(d.dev)
 	for _, p := range missing {
 		if f, ok := template.SubjectField(p); ok {
-			if v := subjectAttr(&sub, p); v != nil {
+			if v := sub.Attr(f.Short); v != nil {
 				*v = "<" + f.Long + ">"
 			}
 		}
@@ -435,27 +435,6 @@ func (d *doctorRun) reissueWith(missing []string) []string {
 		pki.CSRCommand(key, base+"-new.csr", sub),
 		pki.SignCommand(base+"-new.csr", d.name(d.in.caFile), d.caKeyFile(), base+"-new.crt", pki.DeviceDays),
 	)
-}
-
-// subjectAttr is the attribute of sub a JITP parameter comes from (nil for the ID).
-func subjectAttr(sub *pki.Subject, param string) *string {
-	switch param {
-	case template.ParamCountry:
-		return &sub.Country
-	case template.ParamOrganization:
-		return &sub.Organization
-	case template.ParamOrganizationalUnit:
-		return &sub.OrganizationalUnit
-	case template.ParamDistinguishedNameQualifier:
-		return &sub.DNQualifier
-	case template.ParamStateName:
-		return &sub.State
-	case template.ParamCommonName:
-		return &sub.CommonName
-	case template.ParamSerialNumber:
-		return &sub.SerialNumber
-	}
-	return nil
 }
 
 // roleCall is one call JITP makes with the provisioning role.

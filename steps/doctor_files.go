@@ -2,7 +2,6 @@ package steps
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,11 +77,7 @@ func (d *doctorRun) checkDeviceFiles() {
 		return
 	}
 	name := d.name(d.in.devFile)
-	b, err := os.ReadFile(d.in.devFile)
-	var chain []*x509.Certificate
-	if err == nil {
-		chain, err = pki.ParseCertsPEM(b)
-	}
+	chain, err := pki.LoadCertsFile(d.in.devFile)
 	if err != nil {
 		d.fail("device-cert", "device certificate "+name, err.Error(), CauseInput, "give the device certificate (PEM), alone or followed by its CA as the device sends it")
 		return
@@ -221,11 +216,7 @@ func (d *doctorRun) checkServerCA() {
 		return
 	}
 	name := d.name(d.in.serverCAFile)
-	b, err := os.ReadFile(d.in.serverCAFile)
-	var got []*x509.Certificate
-	if err == nil {
-		got, err = pki.ParseCertsPEM(b)
-	}
+	got, err := pki.LoadCertsFile(d.in.serverCAFile)
 	if err != nil {
 		d.fail("server-ca", label, name+": "+err.Error(), CauseServerCA, "the device needs the broker's root CA as a PEM file to verify the endpoint", d.serverCAFix(name)...)
 		return
