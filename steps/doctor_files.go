@@ -167,7 +167,11 @@ func (d *doctorRun) checkTemplateFile() {
 	if _, bare := probe["Resources"]; jsonErr != nil || !bare {
 		rc, err = template.ParseRegistrationConfig(b)
 		if err != nil {
-			d.fail("template-file", "template "+name+" is a valid registration config (escaping)", err.Error(), CauseTemplateEscaping, escapingWhy(err), escapeFix(name, b)...)
+			cause := CauseTemplateFailed
+			if isEscaping(err) {
+				cause = CauseTemplateEscaping
+			}
+			d.fail("template-file", "template "+name+" is a valid registration config (escaping)", err.Error(), cause, escapingWhy(err), escapeFix(name, b)...)
 			return
 		}
 	}

@@ -1,12 +1,14 @@
 package steps
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -14,14 +16,16 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 )
 
 // What doctor reports — checks with their evidence, named causes and fixes, the likeliest
-// culprit first — and how it is written (text, or --json as docs/doctor.md documents). The
-// checks themselves are in doctor_files.go (the files given) and doctor_cloud.go (what the
-// target says); doctor.go runs them.
+// culprit first — and how it is written (text, or --json as docs/doctor.md documents); the
+// state a run shares and the few helpers every check uses. The checks themselves are in
+// doctor_files.go (the files given), doctor_cloud.go (the CA, its template and role, as the
+// target says) and doctor_device.go (the device); doctor.go runs them.
 
 // DoctorSchema names the format of `doctor --json` (docs/doctor.md); it changes only when
 // a field changes meaning or goes away.
@@ -483,7 +487,7 @@ func validityWords(c *x509.Certificate) string {
 func isEscaping(err error) bool {
 	var ce *template.ConfigError
 	if errors.As(err, &ce) {
-		return true
+		return ce.Field == "registrationConfig" || strings.Contains(ce.Message, "must be a string")
 	}
 	m := err.Error()
 	return strings.Contains(m, "not valid JSON") || strings.Contains(m, "must be a string") || strings.Contains(m, "not a JSON object")
@@ -507,4 +511,70 @@ func sameJSON(a, b string) bool {
 		return a == b
 	}
 	return reflect.DeepEqual(va, vb)
+}
+
+// errCause is the cause of a failed call: the target unreachable, or else cause.
+func (d *doctorRun) errCause(err error, cause Cause) Cause {
+	if aws.IsKind(err, aws.KindUnavailable) {
+		d.lost = true
+		return CauseUnreachable
+	}
+	return cause
+}
+
+// lookupFailed records a call that failed with an error other than not found.
+func (d *doctorRun) lookupFailed(id, label string, err error) {
+	d.fail(id, label, err.Error(), d.errCause(err, CauseInput), "the target refused the lookup — the evidence says why")
+}
+
+// loadEvents reads the local IoT Core's event log: from the IoT Core this process runs, or
+// from the `jitpwiz local` at the endpoint URL. AWS keeps its counterpart in CloudTrail and
+// CloudWatch Logs, which doctor does not read.
+func (d *doctorRun) loadEvents(ctx context.Context) {
+	s := d.s
+	if s.Options.Target != TargetLocal {
+		return
+	}
+	if srv, ok := s.backend.(interface {
+		EventLog(after int64) []store.Event
+	}); ok {
+		d.events = srv.EventLog(0)
+		return
+	}
+	u := firstNonEmpty(s.localURL, s.Options.EndpointURL)
+	if u == "" {
+		return
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(u, "/")+api.EventsPath, nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		var evs []store.Event
+		if json.NewDecoder(resp.Body).Decode(&evs) == nil {
+			d.events = evs
+		}
+	}
+}
+
+// describeThing is the thing (nil when it does not exist or cannot be read), asked once.
+func (d *doctorRun) describeThing(ctx context.Context, name string) *aws.Thing {
+	if d.thingDesc == nil {
+		d.thingDesc = map[string]*aws.Thing{}
+	}
+	if t, ok := d.thingDesc[name]; ok {
+		return t
+	}
+	t, err := d.c.DescribeThing(ctx, name)
+	var out *aws.Thing
+	if err == nil {
+		out = &t
+	}
+	d.thingDesc[name] = out
+	return out
 }
