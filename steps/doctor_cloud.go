@@ -63,7 +63,7 @@ func (d *doctorRun) checkVerification(ctx context.Context) {
 	name := d.name(d.in.verifFile)
 	v, err := pki.LoadCertFile(d.in.verifFile)
 	if err != nil {
-		d.fail("verification-cert", label, err.Error(), CauseInput, "give the verification certificate (PEM)")
+		d.fail("verification-cert", label, err.Error(), CauseInput, "give the verification certificate (PEM)", pki.ShowCertCommand(name).Line)
 		return
 	}
 	key := strings.TrimSuffix(name, filepath.Ext(name)) + ".key"
@@ -212,7 +212,8 @@ func (d *doctorRun) checkCATemplate(ctx context.Context, desc *aws.CADescription
 		return
 	case t.Type != "JITP":
 		d.fail("provisioning-template", label, "type "+t.Type, CauseTemplateResource,
-			"just-in-time provisioning runs only templates of type JITP (a FLEET_PROVISIONING template is for fleet provisioning by claim) — create one of type JITP and name it in the CA's registrationConfig")
+			"just-in-time provisioning runs only templates of type JITP (a FLEET_PROVISIONING template is for fleet provisioning by claim) — create one of type JITP and name it in the CA's registrationConfig",
+			awsCmd(s, "iot", "list-provisioning-templates"))
 		return
 	}
 	d.body, d.roleARN = t.Body, t.RoleARN
@@ -257,7 +258,11 @@ func (d *doctorRun) checkTemplates() {
 		if isEscaping(err) {
 			cause = CauseTemplateEscaping
 		}
-		d.fail("template-parse", label, "the CA's registrationConfig does not parse: "+err.Error(), cause, escapingWhy(err), d.attachFix()...)
+		fix := d.attachFix()
+		if fix == nil && d.caDesc != nil {
+			fix = []string{awsCmd(d.s, "iot", "describe-ca-certificate", "--certificate-id", d.caDesc.ID, "--query", "registrationConfig")}
+		}
+		d.fail("template-parse", label, "the CA's registrationConfig does not parse: "+err.Error(), cause, escapingWhy(err), fix...)
 		return
 	}
 	d.tmpl = t
@@ -280,7 +285,7 @@ func (d *doctorRun) checkTemplates() {
 				}
 			}
 			cause, why := CauseTemplateFailed, "provisioning fails with this template and the certificate stays PENDING_ACTIVATION"
-			var fix []string
+			fix := d.attachFix()
 			if len(missing) > 0 {
 				cause = CauseTemplateParameter
 				why = "the template needs " + strings.Join(missing, ", ") + ", which the device certificate's subject does not have: provisioning fails (\"Cannot resolve reference value\") and the certificate stays PENDING_ACTIVATION — " +

@@ -78,7 +78,8 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 		} else {
 			why += " — the cause is the failed check above"
 		}
-		d.fail("device-registered", label, short+" is PENDING_ACTIVATION: JITP ran the template and it failed", cause, why)
+		d.fail("device-registered", label, short+" is PENDING_ACTIVATION: JITP ran the template and it failed", cause, why+" — connect again once it is (as the device's first connect did)",
+			d.connectFix("anyclientID", "foo/bar")...)
 		for _, e := range log {
 			d.note(e)
 		}
@@ -382,12 +383,14 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 		return
 	}
 	why := "the broker closes the connection on a PUBLISH or SUBSCRIBE the policy does not allow (MQTT 3.1.1 has no refusal code)"
-	var fix []string
+	fix := []string{awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>"))}
 	if d.thing != "" {
 		alt := d.thing + "/" + topic[strings.LastIndex(topic, "/")+1:]
 		if alt != topic && eval("iot:Publish", policy.TopicARN(s.Region, s.Account, alt)).Allowed {
 			why += " — the policy allows topics under " + d.thing + "/, e.g. " + alt
 			fix = d.connectFix(client, alt)
+		} else {
+			why += " — use a topic the policy allows, or change the policy (a new policy version)"
 		}
 	}
 	d.fail("topic", label, strings.Join(denied, ", ")+" denied: "+explain, CauseTopic, why, fix...)
@@ -464,9 +467,7 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 		if d.jitr && dg.Class == mqttprobe.DiagCertPending {
 			c.Why = "JITR registered the certificate PENDING_ACTIVATION and nothing activated it: AWS IoT refuses it until something does"
 		}
-		if fix := d.connectFix(firstNonEmpty(d.thing, client), firstNonEmpty(d.in.topic, d.thingOr(client)+"/test")); len(fix) > 0 && !d.in.workspace {
-			c.Fix = fix
-		}
+		c.Fix = d.connectFix(firstNonEmpty(d.thing, client), firstNonEmpty(d.in.topic, d.thingOr(client)+"/test"))
 	}
 	d.add(c)
 	if c.Status != CheckPass || dg.Class == mqttprobe.DiagExpectedDrop || d.in.topic == "" {
@@ -479,7 +480,7 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 	}
 	ug := mqttprobe.Diagnose(mqttprobe.Facts{Use: &res, Options: o, ThingName: d.thing, Region: s.Region})
 	d.add(DoctorCheck{ID: "connect-topic", Status: CheckFail, Label: "publish and receive on " + d.in.topic + " as " + client, Evidence: ug.String(),
-		Cause: d.diagCause(ug.Class), Why: ug.Cause, Notes: ug.Evidence})
+		Cause: d.diagCause(ug.Class), Why: ug.Cause, Notes: ug.Evidence, Fix: d.connectFix(client, d.thingOr(client)+"/test")})
 }
 
 // diagCause maps mqttprobe's diagnosis to a named cause.
@@ -577,7 +578,11 @@ func (d *doctorRun) checkEndpoint() {
 		if r != "" && r != d.s.Region {
 			why = "the device connects to an endpoint of region " + r + ", but the CA is registered (and checked) in " + d.s.Region + ": each region has its own registry, so nothing there knows this CA or provisions its devices — connect to " + ep + ", or register the CA in " + r
 		}
-		d.fail("mqtt-endpoint", "device connects to the account's endpoint", where+"; DescribeEndpoint (iot:Data-ATS) in "+d.s.Region+": "+ep, CauseRegionEndpoint, why, d.connectFix(d.thingOr("anyclientID"), "foo/bar")...)
+		fix := d.connectFix(d.thingOr("anyclientID"), "foo/bar")
+		if fix == nil {
+			fix = []string{awsCmd(d.s, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS")}
+		}
+		d.fail("mqtt-endpoint", "device connects to the account's endpoint", where+"; DescribeEndpoint (iot:Data-ATS) in "+d.s.Region+": "+ep, CauseRegionEndpoint, why, fix...)
 	default:
 		d.pass("mqtt-endpoint", "device connects to the account's endpoint", where)
 	}

@@ -25,7 +25,7 @@ func (d *doctorRun) checkCAFile() {
 	c, err := pki.LoadCertFile(d.in.caFile)
 	if err != nil {
 		d.fail("ca-cert", "CA certificate "+name, err.Error(), CauseInput,
-			"doctor needs the CA certificate (PEM) that signed the device certificates — give it with --ca-cert")
+			"doctor needs the CA certificate (PEM) that signed the device certificates — give it with --ca-cert", pki.ShowCertCommand(name).Line)
 		return
 	}
 	d.ca, d.caID = c, pki.CertID(c)
@@ -79,7 +79,8 @@ func (d *doctorRun) checkDeviceFiles() {
 	name := d.name(d.in.devFile)
 	chain, err := pki.LoadCertsFile(d.in.devFile)
 	if err != nil {
-		d.fail("device-cert", "device certificate "+name, err.Error(), CauseInput, "give the device certificate (PEM), alone or followed by its CA as the device sends it")
+		d.fail("device-cert", "device certificate "+name, err.Error(), CauseInput, "give the device certificate (PEM), alone or followed by its CA as the device sends it",
+			pki.ShowCertCommand(name).Line)
 		return
 	}
 	d.chain, d.dev = chain, chain[0]
@@ -95,7 +96,8 @@ func (d *doctorRun) checkDeviceFiles() {
 		k, err := pki.LoadKeyFile(d.in.devKeyFile)
 		switch {
 		case err != nil:
-			d.fail("device-key", "device key "+d.name(d.in.devKeyFile), err.Error(), CauseInput, "give the device's private key (PEM)")
+			d.fail("device-key", "device key "+d.name(d.in.devKeyFile), err.Error(), CauseInput, "give the device's private key (PEM)",
+				"openssl pkey -in "+pki.ShellQuote(d.name(d.in.devKeyFile))+" -noout")
 		case !pki.KeyMatchesCert(k, d.dev):
 			d.fail("device-key", "device key belongs to the device certificate", d.name(d.in.devKeyFile)+" is not the key "+name+" was issued for", CauseInput,
 				"TLS fails with a key that does not match the certificate — give the key the certificate was made from (compare the two commands' output)",
@@ -158,7 +160,7 @@ func (d *doctorRun) checkTemplateFile() {
 		if d.in.workspace {
 			why = "make it with: jitpwiz run --dir " + pki.ShellQuote(d.s.dir) + " (step 7)"
 		}
-		d.fail("template-file", "template "+name, err.Error(), CauseInput, why)
+		d.fail("template-file", "template "+name, err.Error(), CauseInput, why, "ls -l "+pki.ShellQuote(name))
 		return
 	}
 	var probe map[string]json.RawMessage
@@ -171,7 +173,11 @@ func (d *doctorRun) checkTemplateFile() {
 			if isEscaping(err) {
 				cause = CauseTemplateEscaping
 			}
-			d.fail("template-file", "template "+name+" is a valid registration config (escaping)", err.Error(), cause, escapingWhy(err), escapeFix(name, b)...)
+			fix := escapeFix(name, b)
+			if fix == nil {
+				fix = []string{jsonCheck(name, false)}
+			}
+			d.fail("template-file", "template "+name+" is a valid registration config (escaping)", err.Error(), cause, escapingWhy(err), fix...)
 			return
 		}
 	}
@@ -180,7 +186,11 @@ func (d *doctorRun) checkTemplateFile() {
 		if isEscaping(err) {
 			cause = CauseTemplateEscaping
 		}
-		d.fail("template-parse", "template body parses (escaping)", name+": "+err.Error(), cause, escapingWhy(err))
+		check := jsonCheck(name, true)
+		if _, bare := probe["Resources"]; bare {
+			check = jsonCheck(name, false)
+		}
+		d.fail("template-parse", "template body parses (escaping)", name+": "+err.Error(), cause, escapingWhy(err), check)
 		return
 	}
 	d.fileRC = rc
@@ -201,6 +211,15 @@ for r in t.get("Resources",{}).values():
     if isinstance(p.get("PolicyDocument"),dict): p["PolicyDocument"]=json.dumps(p["PolicyDocument"])
 c["templateBody"]=json.dumps(t); json.dump(c,open(sys.argv[2],"w"),indent=1)`
 	return []string{"python3 -c " + pki.ShellQuote(script) + " " + pki.ShellQuote(name) + " " + pki.ShellQuote(fixed)}
+}
+
+// jsonCheck is a command that shows where a JSON file (or, inner, the template body in a
+// registration config) stops being JSON.
+func jsonCheck(name string, inner bool) string {
+	if !inner {
+		return "python3 -m json.tool " + pki.ShellQuote(name) + " >/dev/null"
+	}
+	return "python3 -c " + pki.ShellQuote(`import json,sys; json.loads(json.load(open(sys.argv[1]))["templateBody"])`) + " " + pki.ShellQuote(name)
 }
 
 // amazonRoots are the subjects of the roots the AWS IoT ATS endpoints chain to (Amazon

@@ -363,6 +363,9 @@ func (r *DoctorReport) WriteText(w io.Writer) {
 		head += " (" + strings.Join(where, ", ") + ")"
 	}
 	fmt.Fprintln(w, head)
+	if r.Mode == "workspace" && r.Inputs.Workspace != "" {
+		fmt.Fprintln(w, "(the commands below name the workspace's files: run them in "+r.Inputs.Workspace+")")
+	}
 	for _, c := range r.Checks {
 		line := c.Status.mark() + " " + c.Label
 		if c.Evidence != "" {
