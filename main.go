@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,7 +28,11 @@ var (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		// A failure `run` already showed (its ✗ line) is not printed a second time.
+		// A failure `run` or `doctor` already showed (its ✗ line) is not printed a second time.
+		var de *steps.DoctorError
+		if errors.As(err, &de) {
+			os.Exit(de.ExitCode())
+		}
 		if !steps.Reported(err) {
 			fmt.Fprintln(os.Stderr, "jitpwiz:", err)
 		}
@@ -47,7 +52,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addWizard(root)
-	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newLocalCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd())
 	return root
 }
 
@@ -324,28 +329,43 @@ func newCleanCmd() *cobra.Command {
 }
 
 func newDoctorCmd() *cobra.Command {
-	var o steps.Options
+	var o steps.DoctorOptions
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check a workspace against the known JITP failure modes and explain what is wrong",
-		Args:  cobra.NoArgs,
+		Short: "Check a workspace, or a customer's files, against the known JITP failure modes and explain what is wrong",
+		Long: "doctor checks a JITP setup and prints one line per check (✓, ✗ or –) with its evidence; each ✗ says the cause\n" +
+			"in plain words and a fix as commands, the likeliest culprit first. Without --ca-cert it checks the workspace\n" +
+			"--dir; with --ca-cert it checks a customer's files alone (no workspace, no CA key) against the target.\n" +
+			"Exit code: 0 when nothing failed, 1 when a check failed, 3 when the target could not be reached.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Thing: o.Thing})
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			s.ReadOnly() // doctor runs alongside a run or the wizard (steps/lock.go)
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			out := cmd.OutOrStdout()
-			if err := s.Connect(ctx); err != nil {
-				fmt.Fprintln(out, "✗ cannot reach the target:", err)
-			}
-			return s.WriteDoctor(ctx, out)
+			o.Version = version + " (commit " + buildCommit() + ")"
+			return steps.RunDoctor(ctx, o, cmd.OutOrStdout())
+		},
+	}
+	o.BindFlags(cmd.Flags())
+	return cmd
+}
+
+func newScriptCmd() *cobra.Command {
+	var o steps.ScriptOptions
+	cmd := &cobra.Command{
+		Use:   "script",
+		Short: "Export the workspace as a commented bash script of the walkthrough's commands",
+		Long: "script writes the workspace's procedure as a bash script: each step's openssl, aws iot/iam and mosquitto_pub\n" +
+			"commands with your values and file names, commented. Run in an empty directory it does the whole walkthrough\n" +
+			"again by hand (THING=… for another thing; for the local target ENDPOINT_URL, MQTT_PORT and SERVER_CA from\n" +
+			"`jitpwiz local`). Running it again is safe.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Version = version
+			return steps.RunScript(o, cmd.OutOrStdout(), steps.NewPlan)
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
-	cmd.Flags().StringVar(&o.Thing, "thing", "", "the thing to check (default: the workspace's current thing)")
+	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "write the script to `FILE` (default: standard output)")
+	cmd.Flags().StringVar(&o.Thing, "thing", "", "the device whose commands to export (default: the workspace's current thing)")
 	return cmd
 }
