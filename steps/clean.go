@@ -14,14 +14,18 @@ import (
 type CleanAction struct {
 	What string // plain words: "detach policy P from certificate C"
 	Do   func(ctx context.Context, c aws.Client) error
+	// Run, when set, is used instead of Do by an action that reports its own progress
+	// (a fleet's removal, device by device).
+	Run func(ctx context.Context, c aws.Client, w io.Writer) error
 }
 
 // CleanPlan lists what the workspace created on the target, in the order it must be removed:
 // for each device, policies detached → certificate INACTIVE → certificate detached from the
 // thing → certificate deleted → thing deleted; then the template's policies deleted (only
-// those JITP or jitpwiz created), then the CA INACTIVE → deleted. The provisioning role is
-// kept (other CAs may use it) and local files are left alone. Each action is idempotent: what
-// is already gone is skipped.
+// those JITP or jitpwiz created), then the CA INACTIVE → deleted. The workspace's fleets
+// (`jitpwiz fleet`) go after its own devices, device by device in the same order
+// (fleet_clean.go). The provisioning role is kept (other CAs may use it) and local files are
+// left alone. Each action is idempotent: what is already gone is skipped.
 func (s *Session) CleanPlan() []CleanAction {
 	var out []CleanAction
 	// Policies to delete: those the template made (inline policies) and a named policy only
@@ -83,34 +87,10 @@ func (s *Session) CleanPlan() []CleanAction {
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }},
 		)
 	}
+	fcs, _ := fleetCleanups(s, "") // every fleet: no error (an unreadable one is an action that fails)
+	out = append(out, fleetActions(fcs, ours, keep)...)
 	if len(out) > 0 || len(ours) > 0 {
-		var names []string
-		for p := range ours {
-			names = append(names, abbrev(p))
-		}
-		sort.Strings(names)
-		what := "delete the template's policies"
-		if len(names) > 0 {
-			what = "delete policy " + strings.Join(names, ", ")
-		}
-		out = append(out, CleanAction{What: what,
-			Do: func(ctx context.Context, c aws.Client) error {
-				var all []string
-				for p := range ours {
-					all = append(all, p)
-				}
-				sort.Strings(all)
-				for _, p := range all {
-					err := c.DeletePolicy(ctx, p)
-					if aws.IsKind(err, aws.KindConflict) {
-						continue // still attached to certificates this workspace did not make: keep it
-					}
-					if err := ignoreNotFound(err); err != nil {
-						return err
-					}
-				}
-				return nil
-			}})
+		out = append(out, deletePolicies(ours))
 	}
 	if id := s.CA.RegisteredID; id != "" {
 		out = append(out,
@@ -136,19 +116,8 @@ func ignoreNotFound(err error) error {
 // forgets the cloud-side results in the session so that a later run registers everything
 // again (local files, keys included, stay).
 func (s *Session) Clean(ctx context.Context, w io.Writer) error {
-	c, err := s.requireClient()
-	if err != nil {
+	if err := RunClean(ctx, s, s.CleanPlan(), w); err != nil {
 		return err
-	}
-	for _, a := range s.CleanPlan() {
-		if err := checkContext(ctx); err != nil {
-			return err
-		}
-		if err := a.Do(ctx, c); err != nil {
-			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
-			return fmt.Errorf("%s: %w", a.What, err)
-		}
-		fmt.Fprintf(w, "✓ %s\n", a.What)
 	}
 	// Forget the cloud results: registration, first connect, verify and use run again (and
 	// the template step, to re-create a policy jitpwiz had created). Keys and files stay.
@@ -169,4 +138,101 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
 	s.Template.PolicyCreated = false
 	return s.Save()
+}
+
+// FleetCleanPlan lists what `clean --fleet ID` removes: the fleet's devices (ID "all":
+// every fleet's), then the policies JITP attached to them, unless something else still
+// holds them. The workspace's own devices and its CA stay.
+func FleetCleanPlan(s *Session, id string) ([]CleanAction, error) {
+	fcs, err := fleetCleanups(s, id)
+	if err != nil || len(fcs) == 0 {
+		return nil, err
+	}
+	keep := func(p string) bool { return p == s.Template.PolicyName && !s.Template.PolicyCreated }
+	ours := map[string]bool{}
+	out := fleetActions(fcs, ours, keep)
+	return append(out, deletePolicies(ours)), nil
+}
+
+// fleetActions are the removals of fleets as clean actions; the policies they detach
+// (and recorded) go to ours, unless keep says they are not the workspace's to delete.
+func fleetActions(fcs []fleetCleanup, ours map[string]bool, keep func(string) bool) []CleanAction {
+	var out []CleanAction
+	for _, fc := range fcs {
+		if fc.err != nil {
+			err := fc.err
+			out = append(out, CleanAction{What: fc.what, Do: func(context.Context, aws.Client) error { return err }})
+			continue
+		}
+		for _, p := range fc.policies {
+			if !keep(p) {
+				ours[p] = true
+			}
+		}
+		run := fc.run
+		out = append(out, CleanAction{What: fc.what, Run: func(ctx context.Context, c aws.Client, w io.Writer) error {
+			return run(ctx, c, w, func(p string) {
+				if !keep(p) {
+					ours[p] = true
+				}
+			})
+		}})
+	}
+	return out
+}
+
+// deletePolicies deletes the policies in ours (filled while the actions before it run); one
+// still attached to certificates this workspace did not make is kept.
+func deletePolicies(ours map[string]bool) CleanAction {
+	var names []string
+	for p := range ours {
+		names = append(names, abbrev(p))
+	}
+	sort.Strings(names)
+	what := "delete the template's policies"
+	if len(names) > 0 {
+		what = "delete policy " + strings.Join(names, ", ")
+	}
+	return CleanAction{What: what,
+		Do: func(ctx context.Context, c aws.Client) error {
+			var all []string
+			for p := range ours {
+				all = append(all, p)
+			}
+			sort.Strings(all)
+			for _, p := range all {
+				err := c.DeletePolicy(ctx, p)
+				if aws.IsKind(err, aws.KindConflict) {
+					continue // still attached to certificates this workspace did not make: keep it
+				}
+				if err := ignoreNotFound(err); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+}
+
+// RunClean runs actions in order (Connect first), one line each to w — what Clean does,
+// without forgetting the workspace's own results (for FleetCleanPlan).
+func RunClean(ctx context.Context, s *Session, actions []CleanAction, w io.Writer) error {
+	c, err := s.requireClient()
+	if err != nil {
+		return err
+	}
+	for _, a := range actions {
+		if err := checkContext(ctx); err != nil {
+			return err
+		}
+		run := a.Run
+		if run == nil {
+			run = func(ctx context.Context, c aws.Client, _ io.Writer) error { return a.Do(ctx, c) }
+		}
+		if err := run(ctx, c, w); err != nil {
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			return fmt.Errorf("%s: %w", a.What, err)
+		}
+		fmt.Fprintf(w, "✓ %s\n", a.What)
+	}
+	return nil
 }

@@ -30,15 +30,7 @@ func provisionTimeout(s *Session) time.Duration {
 // expectedPlan evaluates the registered template against the device certificate: what JITP
 // should have created.
 func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
-	b, err := os.ReadFile(s.Path(FileTemplate))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
-	}
-	rc, err := template.ParseRegistrationConfig(b)
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.Parse(rc.TemplateBody)
+	t, err := registeredTemplate(s)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +39,20 @@ func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
 		return nil, err
 	}
 	return t.Evaluate(pki.JITPParameters(c))
+}
+
+// registeredTemplate is the template of the workspace's registration config (step 7's
+// jitp_template.json), parsed.
+func registeredTemplate(s *Session) (*template.Template, error) {
+	b, err := os.ReadFile(s.Path(FileTemplate))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+	}
+	rc, err := template.ParseRegistrationConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	return template.Parse(rc.TemplateBody)
 }
 
 // templateThing is the thing the registered template makes for device d (its CN with the
