@@ -59,6 +59,18 @@ func (s *tmuxSession) waitFor(what string, d time.Duration, cond func(string) bo
 	return ""
 }
 
+// buildBinary builds jitpwiz into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "jitpwiz")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
 // pane, enter through every step, and the final screen must show the device's message and
 // every step ✓.
@@ -68,12 +80,7 @@ func TestTmuxDemo(t *testing.T) {
 		t.Skip("builds and runs the whole wizard")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "jitpwiz")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, tmp)
 	ws := filepath.Join(tmp, "ws")
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("jitpwiz-test-%d", os.Getpid()), name: "demo"}
 	cmd := fmt.Sprintf("%s --demo --dir %s", bin, ws)
