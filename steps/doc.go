@@ -20,6 +20,7 @@
 //	deviceCert.key/.csr/.crt, deviceCertAndCACert.crt       step 9, the first thing
 //	devices/<thing>/deviceCert.*, .../deviceCertAndCACert.crt  step 9, every further thing
 //	awsRootCA.pem                                           step 10
+//	fleet/<id>/                                             `jitpwiz fleet` (fleet_record.go), not a step
 //
 // Supplied files (--ca-cert/--ca-key, --device-cert/--device-key) are read where they are and
 // never rewritten.
