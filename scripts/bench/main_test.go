@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -28,7 +31,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := provision(c, devs, 4)
+	res := provision(c, devs, 4, nil)
 	if len(res.done) != 12 || len(res.failures) != 0 {
 		t.Fatalf("provisioned %d of 12, failures %v", len(res.done), res.failures)
 	}
@@ -49,11 +52,32 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad := provision(c, strangers, 2); len(bad.done) != 0 || bad.failures["reconnect as the thing: closed without CONNACK"] != 2 {
+	if bad := provision(c, strangers, 2, nil); len(bad.done) != 0 || bad.failures["reconnect as the thing: closed without CONNACK"] != 2 {
 		t.Errorf("unknown devices: %+v", bad)
 	}
 	if hs, err := handshakeRate(pki.EC256, 20, 4); err != nil || hs <= 0 {
 		t.Errorf("handshake loop: %v %v", hs, err)
+	}
+}
+
+// The fleet command's completions are read from its devices.csv: start + total of the
+// provisioned devices, sorted; failed and not-run devices do not count.
+func TestFleetCompletions(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "devices.csv")
+	body := "device,thing,certificate_id,outcome,phase,cause,start_ms,first_connect_ms,reconnect_ms,publish_ms,total_ms,reconnect_attempts\n" +
+		"F-1,F-1,aa,provisioned,,,10.000,1,1,1,5.500,1\n" +
+		"F-2,F-2,bb,failed,reconnect as the thing,\"x, y\",0.000,1,1,0,2.000,1\n" +
+		"F-3,F-3,cc,provisioned,,,1.000,1,1,1,3.000,1\n" +
+		"F-4,,,not-run,,,,,,,,\n"
+	if err := os.WriteFile(csv, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fleetCompletions(csv)
+	if err != nil || len(got) != 2 || got[0] != 4*time.Millisecond || got[1] != 15500*time.Microsecond {
+		t.Fatalf("completions %v %v", got, err)
+	}
+	if r := (jitpResult{done: got}).windowRate(0, 2); r <= 0 {
+		t.Fatalf("rate %v", r)
 	}
 }
 
