@@ -204,3 +204,56 @@ func TestE2EFleetBadInputAndFailure(t *testing.T) {
 		t.Errorf("the cause should be shown once (and warned about once):\n%s", r)
 	}
 }
+
+// A fleet whose devices cannot be provisioned counts them with the cause in plain words:
+// a template that needs the certificate's Organization, which the fleet's subject lacks;
+// and auto-registration switched off on the CA. Both are also warned about before the start.
+func TestFleetFailuresCountedWithCause(t *testing.T) {
+	t.Parallel()
+	dir := completedWorkspace(t)
+	s := session(t, dir)
+	ctx := context.Background()
+	rc := templateNeedingO(t, dir)
+	if err := s.Client().UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{RegistrationConfig: &rc}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := steps.NewFleet(ctx, s, steps.FleetOptions{Devices: 5, Names: "NoOrg-%d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(f.Warnings(), "\n"); !strings.Contains(w, "Organization") {
+		t.Errorf("no warning about the template: %q", w)
+	}
+	rep, err := f.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Provisioned != 0 || rep.Failed != 5 || len(rep.Failures) != 1 || rep.Failures[0].Count != 5 {
+		t.Fatalf("report %+v", rep)
+	}
+	cause := rep.Failures[0].Cause
+	for _, want := range []string{steps.PhaseReconnect, "PENDING_ACTIVATION", "Cannot resolve reference value", "Organization"} {
+		if !strings.Contains(cause, want) {
+			t.Errorf("cause %q lacks %q", cause, want)
+		}
+	}
+	if rep.Failures[0].Fix == "" || rep.Err() == nil || !steps.Reported(rep.Err()) {
+		t.Errorf("fix %q, Err %v", rep.Failures[0].Fix, rep.Err())
+	}
+
+	// Auto-registration off: the broker registers nothing.
+	if err := s.Client().UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{NewAutoRegistrationStatus: aws.AutoRegDisable}); err != nil {
+		t.Fatal(err)
+	}
+	f, err = steps.NewFleet(ctx, s, steps.FleetOptions{Devices: 4, Names: "NoAuto-%d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(f.Warnings(), "\n"); !strings.Contains(w, "auto-registration is DISABLE") {
+		t.Errorf("no warning about auto-registration: %q", w)
+	}
+	rep, err = f.Run(ctx)
+	if err != nil || rep.Failed != 4 || len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Cause, "auto-registration is DISABLE") {
+		t.Fatalf("auto-registration off: %v %+v", err, rep.Failures)
+	}
+}

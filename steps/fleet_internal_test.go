@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/pkitest"
 )
 
 // fakeClock is a clock that moves only when told to, or when someone sleeps on it.
@@ -212,14 +212,7 @@ func (fakeConn) Close() {}
 func engineFleet(t *testing.T, n int, connect func(clk *fakeClock, o mqttprobe.Options) (fleetConn, mqttprobe.Outcome)) (*Fleet, *fakeClock) {
 	t.Helper()
 	clk := newFakeClock()
-	key, err := pki.GenerateKey(pki.EC256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pki.SelfSignCA(key, pki.Subject{Country: "IN", Organization: "Engine"}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Engine"})
 	s := &Session{dir: t.TempDir(), Options: Options{Target: TargetLocal, Country: "IN"}, Endpoint: Endpoint{Host: "localhost", Port: 8883}}
 	o := FleetOptions{Devices: n, Concurrency: 1, Clock: clk}
 	if err := o.resolve(TargetLocal); err != nil {
@@ -229,7 +222,7 @@ func engineFleet(t *testing.T, n int, connect func(clk *fakeClock, o mqttprobe.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fleet{s: s, o: o, names: names, keyType: pki.EC256, subject: pki.Subject{Country: "IN"}, ca: &pki.CA{Cert: cert, Key: key},
+	f := &Fleet{s: s, o: o, names: names, keyType: pki.EC256, subject: pki.Subject{Country: "IN"}, ca: &pki.CA{Cert: ca.Cert, Key: ca.Key},
 		limiter: NewRateLimiter(0, clk), clock: clk, wait: time.Second, server: x509.NewCertPool(),
 		failures: map[string]*FleetFailure{}, diagnosed: map[string][2]string{}}
 	f.connect = func(_ context.Context, o mqttprobe.Options, _ *mqttprobe.Material) (fleetConn, mqttprobe.Outcome) {
@@ -415,12 +408,10 @@ func completedInProcess(t *testing.T) *Session {
 	return s
 }
 
-// The fleet on the local IoT Core, checked against the control plane: every device's
-// certificate ACTIVE, its thing with the template's attributes and the certificate
-// attached, the template's policy attached to the certificate.
-func TestFleetLocalProvisions(t *testing.T) {
-	t.Parallel()
-	s := completedInProcess(t)
+// fleetOf20 runs a fleet of 20 devices, 8 at a time, on s, which must all be provisioned
+// without a warning.
+func fleetOf20(t *testing.T, s *Session) *FleetReport {
+	t.Helper()
 	ctx := context.Background()
 	f, err := NewFleet(ctx, s, FleetOptions{Devices: 20, Concurrency: 8})
 	if err != nil {
@@ -430,9 +421,20 @@ func TestFleetLocalProvisions(t *testing.T) {
 		t.Fatalf("warnings on a good workspace: %v", w)
 	}
 	rep, err := f.Run(ctx)
-	if err != nil || rep.Err() != nil {
+	if err != nil || rep.Err() != nil || rep.Provisioned != 20 {
 		t.Fatalf("fleet: %v %v", err, rep.Err())
 	}
+	return rep
+}
+
+// The fleet on the local IoT Core, checked against the control plane: every device's
+// certificate ACTIVE, its thing with the template's attributes and the certificate
+// attached, the template's policy attached to the certificate.
+func TestFleetLocalProvisions(t *testing.T) {
+	t.Parallel()
+	s := completedInProcess(t)
+	ctx := context.Background()
+	rep := fleetOf20(t, s)
 	if rep.Provisioned != 20 || len(rep.Policies) != 1 || rep.LatencyMs.P50 <= 0 || rep.LatencyMs.P99 < rep.LatencyMs.P50 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -520,85 +522,6 @@ func TestFleetSaveKeys(t *testing.T) {
 	}
 }
 
-// A fleet whose devices cannot be provisioned counts them with the cause in plain words:
-// a template that needs the certificate's Organization, which the fleet's subject lacks;
-// and auto-registration switched off on the CA. Both are also warned about before the start.
-func TestFleetFailuresCountedWithCause(t *testing.T) {
-	t.Parallel()
-	s := completedInProcess(t)
-	ctx := context.Background()
-	rc := needingOrganization(t, s)
-	if err := s.client.UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{RegistrationConfig: &rc}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := NewFleet(ctx, s, FleetOptions{Devices: 5, Names: "NoOrg-%d"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := strings.Join(f.Warnings(), "\n"); !strings.Contains(w, "Organization") {
-		t.Errorf("no warning about the template: %q", w)
-	}
-	rep, err := f.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Provisioned != 0 || rep.Failed != 5 || len(rep.Failures) != 1 || rep.Failures[0].Count != 5 {
-		t.Fatalf("report %+v", rep)
-	}
-	cause := rep.Failures[0].Cause
-	for _, want := range []string{PhaseReconnect, "PENDING_ACTIVATION", "Cannot resolve reference value", "Organization"} {
-		if !strings.Contains(cause, want) {
-			t.Errorf("cause %q lacks %q", cause, want)
-		}
-	}
-	if rep.Failures[0].Fix == "" || rep.Err() == nil || !Reported(rep.Err()) {
-		t.Errorf("fix %q, Err %v", rep.Failures[0].Fix, rep.Err())
-	}
-
-	// Auto-registration off: the broker registers nothing.
-	if err := s.client.UpdateCA(ctx, s.CA.RegisteredID, aws.UpdateCAInput{NewAutoRegistrationStatus: aws.AutoRegDisable}); err != nil {
-		t.Fatal(err)
-	}
-	f, err = NewFleet(ctx, s, FleetOptions{Devices: 4, Names: "NoAuto-%d"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := strings.Join(f.Warnings(), "\n"); !strings.Contains(w, "auto-registration is DISABLE") {
-		t.Errorf("no warning about auto-registration: %q", w)
-	}
-	rep, err = f.Run(ctx)
-	if err != nil || rep.Failed != 4 || len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Cause, "auto-registration is DISABLE") {
-		t.Fatalf("auto-registration off: %v %+v", err, rep.Failures)
-	}
-}
-
-// needingOrganization is the CA's registration config with the template also needing the
-// certificate's O (a thing attribute org), which the workspace's device subject lacks.
-func needingOrganization(t *testing.T, s *Session) aws.RegistrationConfig {
-	t.Helper()
-	b, err := os.ReadFile(s.Path(FileTemplate))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc aws.RegistrationConfig
-	if err := json.Unmarshal(b, &rc); err != nil {
-		t.Fatal(err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(rc.TemplateBody), &body); err != nil {
-		t.Fatal(err)
-	}
-	body["Parameters"].(map[string]any)["AWS::IoT::Certificate::Organization"] = map[string]any{"Type": "String"}
-	props := body["Resources"].(map[string]any)["thing"].(map[string]any)["Properties"].(map[string]any)
-	props["AttributePayload"].(map[string]any)["org"] = map[string]any{"Ref": "AWS::IoT::Certificate::Organization"}
-	nb, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.TemplateBody = string(nb)
-	return rc
-}
-
 // A workspace whose CA is not registered yet is refused, saying what to run first.
 func TestFleetNeedsRegisteredCA(t *testing.T) {
 	t.Parallel()
@@ -645,14 +568,7 @@ func TestCleanRemovesFleet(t *testing.T) {
 	t.Parallel()
 	s := completedInProcess(t)
 	ctx := context.Background()
-	f, err := NewFleet(ctx, s, FleetOptions{Devices: 20, Concurrency: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := f.Run(ctx)
-	if err != nil || rep.Provisioned != 20 {
-		t.Fatalf("%v %+v", err, rep)
-	}
+	rep := fleetOf20(t, s)
 	devs := journalIDs(t, filepath.Join(rep.Dir, fleetJournalFile))
 
 	// The full clean lists the fleet between the workspace's device and the policies.

@@ -1,11 +1,9 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -101,8 +98,7 @@ func TestGoldenFleetRunning(t *testing.T) {
 	f := newScriptedFleet()
 	defer close(f.release)
 	tm := teatest.NewTestModel(t, newFleetTestModel(f), teatest.WithInitialTermSize(100, 30))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("600/1000 done")) },
-		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	waitScreen(t, tm, "600/1000 done")
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +110,7 @@ func TestGoldenFleetRunning(t *testing.T) {
 func TestGoldenFleetDone(t *testing.T) {
 	f := newScriptedFleet()
 	tm := teatest.NewTestModel(t, newFleetTestModel(f), teatest.WithInitialTermSize(100, 30))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("600/1000 done")) },
-		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	waitScreen(t, tm, "600/1000 done")
 	close(f.release)
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	m := tm.FinalModel(t).(*FleetModel)
@@ -131,8 +126,7 @@ func TestGoldenFleetDone(t *testing.T) {
 func TestFleetQuitStops(t *testing.T) {
 	f := newScriptedFleet()
 	tm := teatest.NewTestModel(t, newFleetTestModel(f), teatest.WithInitialTermSize(100, 30))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("q stop")) },
-		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	waitScreen(t, tm, "q stop")
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	m := tm.FinalModel(t).(*FleetModel)
@@ -145,22 +139,12 @@ func TestFleetQuitStops(t *testing.T) {
 // The real `jitpwiz fleet` in a terminal (tmux): the live view, then its last frame stays
 // on the screen with the summary and where the report is.
 func TestTmuxFleet(t *testing.T) {
-	testtool.Need(t, "tmux")
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("builds and runs the binary")
-	}
-	tmp := t.TempDir()
-	bin := buildBinary(t, tmp)
+	bin, tmp := tmuxBinary(t, "builds and runs the binary")
 	ws := filepath.Join(tmp, "ws")
 	if out, err := exec.Command(bin, "run", "--dir", ws, "--yes", "--key", "ec256").CombinedOutput(); err != nil {
 		t.Fatalf("jitpwiz run: %v\n%s", err, out)
 	}
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("jitpwiz-fleet-%d", os.Getpid()), name: "fleet"}
-	cmd := fmt.Sprintf("%s fleet --dir %s -n 30 --concurrency 4; echo fleet-exit-$?; sleep 60", bin, ws)
-	if out, err := s.run("new-session", "-d", "-s", s.name, "-x", "110", "-y", "40", cmd); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _, _ = s.run("kill-server") })
+	s := startTmux(t, "fleet", 110, 40, fmt.Sprintf("%s fleet --dir %s -n 30 --concurrency 4; echo fleet-exit-$?; sleep 60", bin, ws))
 	scr := s.waitFor("the fleet to end", 60*time.Second, func(scr string) bool { return strings.Contains(scr, "fleet-exit-") })
 	for _, want := range []string{"jitpwiz fleet", "30/30 done", "provisioned  30", "latency      p50", "✓ 30/30 provisioned", "report.json", "fleet-exit-0"} {
 		if !strings.Contains(scr, want) {
