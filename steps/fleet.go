@@ -445,14 +445,6 @@ func (d *fleetDev) clientID(first bool) string {
 	return "first-" + d.CertID[:32]
 }
 
-// Dir is where the fleet writes its files (known once Run started).
-func (f *Fleet) Dir() string {
-	if f.rec == nil {
-		return ""
-	}
-	return f.rec.dir
-}
-
 // Warnings are what NewFleet found that will make devices fail.
 func (f *Fleet) Warnings() []string {
 	f.mu.Lock()
