@@ -250,17 +250,24 @@ type FleetFailure struct {
 // ErrFleetNeedsCA is returned by NewFleet for a workspace whose CA is not registered yet.
 var ErrFleetNeedsCA = errors.New("the workspace's CA is not registered for JITP")
 
-// fleetNeedsCA words ErrFleetNeedsCA for workspace dir.
-func fleetNeedsCA(s *Session, why string) error {
+// dirArg is the workspace as a --dir argument in a command shown to the user: relative to
+// the current directory when it is below it, quoted for the shell.
+func dirArg(s *Session) string {
 	dir := s.dir
 	if cwd, err := os.Getwd(); err == nil {
 		if r, err := filepath.Rel(cwd, s.dir); err == nil && !strings.HasPrefix(r, "..") {
 			dir = r
 		}
 	}
+	return pki.ShellQuote(dir)
+}
+
+// fleetNeedsCA words ErrFleetNeedsCA for the session's workspace.
+func fleetNeedsCA(s *Session, why string) error {
+	dir := dirArg(s)
 	return fmt.Errorf("%w: %s. A fleet needs a workspace whose CA is registered with JITP (steps 1–8 of the walkthrough) — "+
 		"run `jitpwiz run --dir %s --yes` first (all 13 steps with one device, which also proves the set-up works), "+
-		"or the wizard `jitpwiz --dir %s`, then start the fleet again", ErrFleetNeedsCA, why, pki.ShellQuote(dir), pki.ShellQuote(dir))
+		"or the wizard `jitpwiz --dir %s`, then start the fleet again", ErrFleetNeedsCA, why, dir, dir)
 }
 
 // OpenFleetWorkspace opens the workspace of `jitpwiz fleet` (Open, with the error for a
@@ -296,7 +303,7 @@ func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	}
 	ca, err := signingCA(s)
 	if err != nil {
-		return nil, fmt.Errorf("the workspace's CA: %w — run `jitpwiz run --dir %s` to check it", err, pki.ShellQuote(s.relName(s.dir)))
+		return nil, fmt.Errorf("the workspace's CA: %w — run `jitpwiz run --dir %s` to check it", err, dirArg(s))
 	}
 	names, err := parseNamePattern(o.Names, o.Devices)
 	if err != nil {
@@ -310,7 +317,7 @@ func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	probe.CommonName = names.name(o.Devices)
 	if err := probe.ValidateDevice(); err != nil {
 		return nil, fmt.Errorf("the device subject of the workspace (%s) cannot make the fleet's certificates: %w — change it with `jitpwiz run --dir %s --country CC` (and --org, --ou, --state)",
-			probe, err, pki.ShellQuote(s.relName(s.dir)))
+			probe, err, dirArg(s))
 	}
 	f.wait = ProvisionTimeoutLocal
 	if s.Options.Target == TargetAWS {

@@ -92,3 +92,17 @@ func mustCA(t *testing.T) (*x509.Certificate, crypto.Signer) {
 	}
 	return cert, key
 }
+
+// CPU per device over the first and the last tenth: from the start to the first progress
+// mark, and from the last mark to the end.
+func TestCPUWindows(t *testing.T) {
+	marks := []cpuMark{{0, 0, 1}, {100, 0.5, 1.4}, {500, 2, 3}, {900, 4, 5}, {1000, 4.6, 5.5}}
+	fleet, local := cpuWindows(marks, 1000)
+	near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+	if !near(fleet[0], 5) || !near(fleet[1], 6) || !near(local[0], 4) || !near(local[1], 5) {
+		t.Fatalf("fleet %v local %v", fleet, local)
+	}
+	if f, l := cpuWindows(marks[:2], 1000); f != [2]float64{} || l != [2]float64{} {
+		t.Fatalf("too few marks: %v %v", f, l)
+	}
+}
