@@ -211,11 +211,18 @@ func (fakeConn) Close() {}
 // are known exactly.
 func engineFleet(t *testing.T, n int, connect func(clk *fakeClock, o mqttprobe.Options) (fleetConn, mqttprobe.Outcome)) (*Fleet, *fakeClock) {
 	t.Helper()
+	return engineFleetOn(t, TargetLocal, n, connect)
+}
+
+// engineFleetOn is engineFleet for target (its defaults: the rate limit, the reconnect's
+// retries).
+func engineFleetOn(t *testing.T, target string, n int, connect func(clk *fakeClock, o mqttprobe.Options) (fleetConn, mqttprobe.Outcome)) (*Fleet, *fakeClock) {
+	t.Helper()
 	clk := newFakeClock()
 	ca := pkitest.NewCA(t, pki.EC256, pki.Subject{Country: "IN", Organization: "Engine"})
-	s := &Session{dir: t.TempDir(), Options: Options{Target: TargetLocal, Country: "IN"}, Endpoint: Endpoint{Host: "localhost", Port: 8883}}
+	s := &Session{dir: t.TempDir(), Options: Options{Target: target, Country: "IN"}, Endpoint: Endpoint{Host: "localhost", Port: 8883}}
 	o := FleetOptions{Devices: n, Concurrency: 1, Clock: clk}
-	if err := o.resolve(TargetLocal); err != nil {
+	if err := o.resolve(target); err != nil {
 		t.Fatal(err)
 	}
 	names, err := parseNamePattern(o.Names, n)
@@ -223,8 +230,11 @@ func engineFleet(t *testing.T, n int, connect func(clk *fakeClock, o mqttprobe.O
 		t.Fatal(err)
 	}
 	f := &Fleet{s: s, o: o, names: names, keyType: pki.EC256, subject: pki.Subject{Country: "IN"}, ca: &pki.CA{Cert: ca.Cert, Key: ca.Key},
-		limiter: NewRateLimiter(0, clk), clock: clk, wait: time.Second, server: x509.NewCertPool(),
+		limiter: NewRateLimiter(o.Rate, clk), clock: clk, wait: ProvisionTimeoutLocal, server: x509.NewCertPool(),
 		failures: map[string]*FleetFailure{}, diagnosed: map[string][2]string{}}
+	if target == TargetAWS {
+		f.wait = fleetProvisionWaitAWS
+	}
 	f.connect = func(_ context.Context, o mqttprobe.Options, _ *mqttprobe.Material) (fleetConn, mqttprobe.Outcome) {
 		return connect(clk, o)
 	}
@@ -325,6 +335,46 @@ func TestFleetEngineFixedLatencies(t *testing.T) {
 		if col("outcome") != OutcomeProvisioned || col("phase") != "" || col("cause") != "" || ms("publish_ms") != 1 || ms("total_ms") != float64(11+num) {
 			t.Fatalf("provisioned row %d: %v", num, r)
 		}
+	}
+}
+
+// On AWS: at most 8 devices start per second by default (the quotas are named), a device
+// whose reconnect is refused while JITP finishes is retried at most once a second, then
+// less often, and given up after 30 s — all on the fake clock.
+func TestFleetEngineAWSPacing(t *testing.T) {
+	tries := map[int]int{}
+	f, _ := engineFleetOn(t, TargetAWS, 3, func(clk *fakeClock, o mqttprobe.Options) (fleetConn, mqttprobe.Outcome) {
+		if strings.HasPrefix(o.ClientID, "first-") {
+			return nil, mqttprobe.Outcome{Class: mqttprobe.ClassDropped}
+		}
+		i := deviceNumber(t, o.ClientID)
+		tries[i]++
+		if i == 3 || (i == 2 && tries[i] < 3) { // 2: provisioned after two refusals; 3: never
+			return nil, mqttprobe.Outcome{Class: mqttprobe.ClassDropped}
+		}
+		return fakeConn{clk: clk}, mqttprobe.Outcome{Class: mqttprobe.ClassConnected}
+	})
+	if n := strings.Join(f.Notes(), " "); !strings.Contains(n, "8 devices/s") || !strings.Contains(n, "RegisterThing 10/s") {
+		t.Errorf("notes %q", n)
+	}
+	rep, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Device 1 starts at once, device 2 waits 125 ms for the limiter; device 2 took 3 s,
+	// so device 3 does not wait.
+	if rep.RateLimit != 8 || rep.RateSource != FleetAWSQuotas || rep.RateWaited != 1 || rep.Provisioned != 2 || rep.Failed != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	rows := readCSV(t, rep.CSV)
+	col := func(r []string, name string) string { return r[indexOf(fleetCSVHeader, name)] }
+	// Device 2: refused at 0 s, retried after 1 s and after 2 more: accepted at 3 s.
+	if r := rows[2]; col(r, "reconnect_attempts") != "3" || col(r, "reconnect_ms") != "3000.000" || col(r, "outcome") != OutcomeProvisioned {
+		t.Fatalf("device 2: %v", r)
+	}
+	// Device 3: tries at 0, 1, 3, 7, 12, 17, 22, 27 s; the next at 32 s would pass 30 s.
+	if r := rows[3]; col(r, "reconnect_attempts") != "8" || col(r, "reconnect_ms") != "27000.000" || col(r, "phase") != PhaseReconnect {
+		t.Fatalf("device 3: %v", r)
 	}
 }
 
