@@ -54,7 +54,7 @@ func (f *scriptedFleet) Run(ctx context.Context) (*steps.FleetReport, error) {
 	return f.rep, nil
 }
 
-const fleetDir = "/work/ws/fleet/20260304-050607"
+const fleetDir = "/home/ana/ws/fleet/20260304-050607"
 
 func newScriptedFleet() *scriptedFleet {
 	failure := steps.FleetFailure{Phase: steps.PhaseReconnect, Count: 10, Example: "Fleet-00017",
@@ -78,7 +78,7 @@ func newFleetTestModel(f *scriptedFleet) *FleetModel {
 	return NewFleetModel(context.Background(), FleetOptions{Source: f, Interval: 5 * time.Millisecond,
 		Headline: "1000 devices (Fleet-00001 … Fleet-01000), 32 at a time, at most 8 devices/s, target aws (us-east-2)",
 		Notes:    []string{"rate limit 8 devices/s by default, under the AWS IoT Core default quotas: RegisterThing 10/s"},
-		ShowPath: func(p string) string { return strings.TrimPrefix(p, "/work/ws/") }})
+		ShowPath: func(p string) string { return strings.TrimPrefix(p, "/home/ana/ws/") }})
 }
 
 func fleetScreen(t *testing.T, m *FleetModel, width int) []byte {
