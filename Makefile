@@ -10,7 +10,7 @@ VHS_VERSION ?= v0.10.0
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 VHS := $(shell command -v vhs 2>/dev/null || echo $(GOBIN_DIR)/vhs)
 
-.PHONY: all build run test unit fuzz lint bench bench-go deps demo-validate golden clean
+.PHONY: all build run test unit fuzz lint bench bench-go soak deps demo-validate golden clean
 
 all: build
 
@@ -52,6 +52,12 @@ bench: build
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Soak benchmark (not part of test or CI): `jitpwiz local` under mixed load for SOAK_DURATION,
+# sampling RSS, open descriptors and accept latency (soak_test.go; docs/benchmarks.md, "Soak").
+SOAK_DURATION ?= 20m
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 0 -v .
 
 # vhs is pinned and installed with go install (kept out of go.mod); validate only parses the tape.
 demo-validate:

@@ -106,9 +106,10 @@ func wizardHeader(s *steps.Session, demo bool) string {
 func newLocalCmd() *cobra.Command {
 	var (
 		dir, region, listen, host string
+		latency                   string
 		apiPort, mqttPort         int
 		alpnPort                  int
-		showCalls                 bool
+		showCalls, jitrActivator  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "local",
@@ -118,7 +119,11 @@ func newLocalCmd() *cobra.Command {
 			"path and ready-to-paste exports, then streams provisioning events. State is kept in <dir>/.local-iot.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls}
+			lat, err := local.ParseLatency(latency)
+			if err != nil {
+				return err
+			}
+			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat, JITRActivator: jitrActivator}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -142,6 +147,8 @@ func newLocalCmd() *cobra.Command {
 	f.StringVar(&listen, "listen", "", "interface address to listen on (default 127.0.0.1, loopback only; 0.0.0.0 exposes it)")
 	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
 	f.BoolVar(&showCalls, "show-api-calls", false, "also print every IoT/IAM/STS API call (the local CloudTrail view)")
+	f.StringVar(&latency, "latency", "none", "aws: take as long as AWS does (JITP 2s, DetachThingPrincipal 5s, DeletePolicy 5m after a detach, a new role 10s); or key=duration items: provisioning, detach, policy-delete, role")
+	f.BoolVar(&jitrActivator, "jitr-activator", false, "activate every certificate JITR registers, as a topic rule + the JITR guide's Lambda would (off: as on AWS, nothing does)")
 	return cmd
 }
 
@@ -180,7 +187,7 @@ func newRunCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run all 13 steps without the wizard (headless, scriptable, resumable)",
+		Short: "Run all the steps without the wizard (headless, scriptable, resumable)",
 		Long: "run performs the JITP procedure step by step and prints one line per step (--json: one event object per\n" +
 			"line). It resumes a workspace where it stopped and redoes exactly what a changed option invalidates.\n" +
 			"Options are remembered in the workspace; give one again to change it, or \"-\" to clear it.\n" +
@@ -207,6 +214,12 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			plan := steps.NewPlan(s)
+			for flag, id := range map[string]steps.ID{"--stop-after": stop, "--pause-after": pause} {
+				if _, err := plan.ParseID(string(id)); id != "" && err != nil {
+					return fmt.Errorf("%s: %w", flag, err)
+				}
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
@@ -226,7 +239,7 @@ func newRunCmd() *cobra.Command {
 					<-ctx.Done()
 				}
 			}
-			return steps.NewPlan(s).Run(ctx, cfg)
+			return plan.Run(ctx, cfg)
 		},
 	}
 	o.BindFlags(cmd.Flags())
@@ -268,11 +281,20 @@ func newCleanCmd() *cobra.Command {
 			"where it stopped.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Yes: o.Yes})
+			wait := o.CleanWait
+			if wait <= 0 {
+				wait = -1 // --wait 0: no waiting at all (0 in Options means the default)
+			}
+			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Yes: o.Yes, CleanWait: wait, AtRecordedRegion: true})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			// Another jitpwiz at work may have registered what it has not saved yet: refuse
+			// rather than plan from a session that is being written.
+			if err := steps.LockWorkspace(s); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			actions := s.CleanPlan()
 			if fleet != "" {
@@ -312,6 +334,7 @@ func newCleanCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().StringVar(&fleet, "fleet", "", "remove only the fleet with this `ID` (its directory name under <dir>/fleet), or every fleet with all")
+	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for a policy to become deletable (AWS refuses DeletePolicy for up to 5 minutes after a detach); 0: do not wait, leave it for the next clean (the detach of a certificate from its thing is always waited for, up to a minute)")
 	return cmd
 }
 

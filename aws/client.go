@@ -56,8 +56,14 @@ type Client interface {
 	// DescribeThing returns an *Error of Kind NotFound when the thing does not exist.
 	DescribeThing(ctx context.Context, name string) (Thing, error)
 	ListThings(ctx context.Context) ([]Thing, error)
+	// CreateThing creates a thing with these attributes, or finds the one that exists
+	// (created false): an existing thing is returned as it is, whatever its attributes.
+	CreateThing(ctx context.Context, name string, attrs map[string]string) (t Thing, created bool, err error)
 	DeleteThing(ctx context.Context, name string) error
 	ListThingPrincipals(ctx context.Context, name string) ([]string, error)
+	// AttachThingPrincipal attaches a certificate (ARN) to a thing, non-exclusively;
+	// attaching again changes nothing (already true).
+	AttachThingPrincipal(ctx context.Context, name, principalARN string) (already bool, err error)
 	DetachThingPrincipal(ctx context.Context, name, principalARN string) error
 
 	CreatePolicy(ctx context.Context, name, document string) (Policy, error)
@@ -69,6 +75,13 @@ type Client interface {
 
 	// EnsureRole creates the JITP provisioning role, or reuses and checks an existing one.
 	EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
+
+	// What clean needs on AWS's timing (issue 18).
+
+	// ListTargetsForPolicy lists what a policy is attached to (certificate ARNs, thing-group
+	// ARNs, Cognito identities): clean keeps a policy others still use, and waits out the
+	// minutes after a detach in which AWS still refuses DeletePolicy.
+	ListTargetsForPolicy(ctx context.Context, name string) ([]string, error)
 }
 
 // Certificate and CA statuses as AWS spells them.
@@ -97,6 +110,10 @@ type RegisterCAInput struct {
 	AllowAutoRegistration      bool
 	RegistrationConfig         *RegistrationConfig
 	CertificateMode            string // "" (DEFAULT) or "SNI_ONLY"
+	// OnRoleRetry, when set, is told each time RegisterCA waits for a provisioning role that
+	// AWS IoT cannot use yet (IAM propagation), before the wait: how long, how long is left
+	// of RoleWait, and AWS's message.
+	OnRoleRetry func(wait, left time.Duration, message string)
 }
 
 type UpdateCAInput struct {
@@ -178,6 +195,14 @@ type RoleSpec struct {
 	Account           string // for the trust condition
 	Region            string // for the trust condition
 	ManagedPolicyARNs []string
+	// TrustCondition adds the confused-deputy condition (aws:SourceAccount, aws:SourceArn) to
+	// the trust policy of a role EnsureRole creates. Off by default: AWS documents the
+	// condition for AWS IoT roles in general, but not that JITP sends these keys when it
+	// assumes the provisioning role (see TrustPolicy).
+	TrustCondition bool
+	// ExistingARN, when set, is a role made by someone else (--role-arn): EnsureRole makes no
+	// IAM change, and only reads what it may (GetRole, ListAttachedRolePolicies) to check it.
+	ExistingARN string
 }
 
 type Role struct {

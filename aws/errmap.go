@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
@@ -21,8 +22,26 @@ import (
 type errContext struct {
 	Profile  string
 	Region   string
-	Endpoint string // custom endpoint URL, "" for AWS's own
+	Endpoint string // custom endpoint URL of IoT, "" for AWS's own
+	// Endpoints are the custom endpoint URLs by service ID ("IoT", "IAM", "STS"); a service
+	// missing here uses AWS's own endpoint.
+	Endpoints map[string]string
 }
+
+// endpointFor is the custom endpoint URL the calls of service go to ("" for AWS's own).
+func (ec errContext) endpointFor(service string) string {
+	if u, ok := ec.Endpoints[service]; ok {
+		return u
+	}
+	if ec.Endpoints == nil {
+		return ec.Endpoint
+	}
+	return ""
+}
+
+// globalService reports a service whose endpoint is the same for every region of a
+// partition (IAM), so a failure there says nothing about --region.
+func globalService(service string) bool { return strings.EqualFold(service, "IAM") }
 
 // iamAction names the IAM permission an operation needs, e.g. "iot:RegisterCACertificate".
 func iamAction(service, op string) string {
@@ -60,6 +79,18 @@ func (ec errContext) mapError(op string, err error) error {
 		}
 	}
 	e := &Error{Kind: KindOther, Op: op, Err: err}
+	if errors.Is(err, context.Canceled) {
+		e.Cause, e.Fix, e.Message = "cancelled", "run the step again", err.Error()
+		return e
+	}
+	// The credential providers make AWS calls of their own (SSO OIDC CreateToken, SSO
+	// GetRoleCredentials, STS AssumeRole): their API errors come wrapped in the signing
+	// error of the call that needed the credentials. They say what is wrong with the
+	// credentials, not with that call, so they are read first.
+	if isCredentialProviderErr(err) {
+		ec.fromCredentials(e, err)
+		return e
+	}
 	status := 0
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
@@ -71,6 +102,9 @@ func (ec errContext) mapError(op string, err error) error {
 		e.Code = api.ErrorCode()
 		e.Message = api.ErrorMessage()
 		ec.fromAPI(e, service, status, err)
+		if globalService(service) && e.Kind == KindWrongRegion {
+			e.Kind = KindOther // IAM is global: its answers say nothing about the region
+		}
 		var maxErr *retry.MaxAttemptsError
 		if errors.As(err, &maxErr) {
 			if e.Kind == KindThrottled || e.Kind == KindUnavailable {
@@ -79,7 +113,7 @@ func (ec errContext) mapError(op string, err error) error {
 		}
 		return e
 	}
-	ec.fromTransport(e, err)
+	ec.fromTransport(e, service, err)
 	return e
 }
 
@@ -124,6 +158,12 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		}
 	case "ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException":
 		e.Kind = KindNotFound
+		if globalService(service) {
+			// IAM is global: a role or managed policy is in the account, whatever the region.
+			e.Cause = notFoundCause(e.Op, "") + " in this account: " + orDefault(msg, e.Code)
+			e.Fix = "check the name or ARN (IAM roles and policies belong to the account, not to a region; a managed policy ARN must be of the region's partition: arn:" + Partition(ec.Region) + ":iam::aws:policy/…)"
+			return
+		}
 		e.Cause = notFoundCause(e.Op, ec.Region)
 		e.Fix = "check the name or ID, and that --region is the region where it was created"
 	case "CertificateValidationException":
@@ -158,21 +198,29 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		e.Kind = KindThrottled
 		e.Cause = "AWS is throttling " + action + " calls"
 		e.Fix = "wait a minute and retry; other tools using the same account and region share this rate"
-	case "AccessDenied", "AccessDeniedException", "UnauthorizedException", "UnauthorizedOperation", "AuthorizationError":
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedException", "UnauthorizedOperation", "AuthorizationError", "NotAuthorized":
 		e.Kind = KindAccessDenied
 		if a := deniedAction(msg); a != "" {
 			action = a // AWS names the action, e.g. iam:PassRole during RegisterCACertificate
 		}
-		e.Cause = "your identity is not allowed to call " + action
-		e.Fix = "grant " + action + " to the IAM user or role you use" + profileNote(ec.Profile)
-		if strings.HasPrefix(action, "iam:") {
-			e.Fix += "; or have an administrator create the provisioning role and give jitpwiz its ARN"
-		}
-	case "ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired":
+		ec.accessDenied(e, action, msg)
+	case "OptInRequired":
+		// AWS's common errors: "The AWS access key ID needs a subscription for the service"
+		// — for a region, that it is an opt-in region the account has not enabled.
+		e.Kind = KindAccessDenied
+		e.Cause = "the account is not opted in to " + service + " in region " + orDefault(ec.Region, "(unset)") + ": " + orDefault(msg, "it needs a subscription for the service")
+		e.Fix = "enable the region for the account (AWS console → Account → AWS Regions, or `aws account enable-region --region-name " + orDefault(ec.Region, "<region>") + "`), or use another --region"
+	case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired":
 		e.Kind = KindExpiredToken
 		e.Cause = "your AWS session token has expired"
 		e.Fix = expiredFix(ec.Profile)
+	case "RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture":
+		clockSkew(e)
 	case "InvalidSignatureException", "SignatureDoesNotMatch", "AuthorizationHeaderMalformed":
+		if low := strings.ToLower(msg); strings.Contains(low, "signature expired") || strings.Contains(low, "signature not yet current") {
+			clockSkew(e)
+			return
+		}
 		if strings.Contains(strings.ToLower(msg), "scoped to a valid region") || strings.Contains(strings.ToLower(msg), "region") {
 			e.Kind = KindWrongRegion
 			e.Cause = "AWS rejected the request's region " + orDefault(ec.Region, "(unset)") + ": " + orDefault(msg, e.Code)
@@ -182,7 +230,27 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		e.Kind = KindInvalidCredentials
 		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the secret key does not match the access key, or your clock is off"
 		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + " and the system clock; run `aws sts get-caller-identity" + ec.profileFlag() + "` to test them"
-	case "UnrecognizedClientException", "InvalidClientTokenId", "IncompleteSignature", "MissingAuthenticationToken", "MissingAuthenticationTokenException", "InvalidAccessKeyId", "AuthFailure":
+	case "MissingAuthenticationToken", "MissingAuthenticationTokenException":
+		// jitpwiz signs every request, so the token is not missing: API Gateway (and the local
+		// IoT Core, like AWS's own front ends) answers a path it has no operation for this way.
+		e.Kind = KindNoSuchOperation
+		where := orDefault(ec.endpointFor(service), "the "+service+" endpoint of region "+orDefault(ec.Region, "(unset)"))
+		e.Cause = where + " does not offer " + service + " " + e.Op + " (the request was signed; \"" + orDefault(msg, "Missing Authentication Token") + "\" is how an endpoint answers an operation it does not have)"
+		e.Fix = "check that the URL is the " + service + " API's base URL (no extra path) and that this endpoint implements " + e.Op
+		if ec.endpointFor(service) != "" {
+			e.Fix += "; a custom endpoint applies to IoT, IAM and STS alike unless AWS_ENDPOINT_URL_" + strings.ToUpper(service) + " names one for " + service
+		}
+	case "PolicyNotAttachable":
+		// IAM: an AWS service-role policy that only the service's own service-linked role may have.
+		e.Kind = KindInvalidRequest
+		e.Cause = "IAM will not attach this policy to the role: " + orDefault(msg, "it is not attachable")
+		e.Fix = "attach arn:" + Partition(ec.Region) + ":iam::aws:policy/service-role/AWSIoTThingsRegistration (it is attachable to any role), or a customer managed policy with the same permissions"
+	case "UnmodifiableEntity":
+		// IAM: service-linked roles are protected; only their service changes them.
+		e.Kind = KindConflict
+		e.Cause = "IAM will not let anyone change this role: " + orDefault(msg, "it is a protected service-linked role")
+		e.Fix = "use a role of your own for JITP (jitpwiz creates JITPRole), or pass an existing role with --role-arn"
+	case "UnrecognizedClientException", "InvalidClientTokenId", "IncompleteSignature", "InvalidAccessKeyId", "AuthFailure":
 		e.Kind = KindInvalidCredentials
 		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the access key is unknown, mistyped, deleted, or the secret does not match"
 		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + "; run `aws sts get-caller-identity" + ec.profileFlag() +
@@ -204,8 +272,13 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		case status == 404 && msg == "":
 			// A 404 without an AWS error body: the endpoint does not serve this API.
 			e.Kind = KindWrongRegion
-			e.Cause = "the endpoint " + orDefault(ec.Endpoint, "for region "+ec.Region) + " does not serve the " + service + " API"
+			e.Cause = "the endpoint " + orDefault(ec.endpointFor(service), "for region "+ec.Region) + " does not serve the " + service + " API"
 			e.Fix = "check --endpoint-url and --region"
+			if globalService(service) {
+				e.Kind = KindNoSuchOperation
+				e.Cause = "the endpoint " + orDefault(ec.endpointFor(service), "of IAM") + " does not serve the IAM API"
+				e.Fix = "check --endpoint-url or AWS_ENDPOINT_URL_IAM (IAM is global: --region does not change its endpoint)"
+			}
 		case status >= 500:
 			e.Kind = KindUnavailable
 			e.Cause = fmt.Sprintf("the %s endpoint answered with HTTP %d", service, status)
@@ -217,7 +290,71 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 	}
 }
 
-var deniedActionRE = regexp.MustCompile(`not authorized to perform:? ([a-zA-Z0-9-]+:[A-Za-z0-9*]+)`)
+var (
+	deniedActionRE = regexp.MustCompile(`not authorized to perform:? ([a-zA-Z0-9-]+:[A-Za-z0-9*]+)`)
+	// AWS's access-denied messages name the policy type that decided (IAM User Guide,
+	// troubleshoot_access-denied.html): "… with an explicit deny in a service control policy",
+	// "… because no permissions boundary allows the … action".
+	explicitDenyRE = regexp.MustCompile(`with an explicit deny(?: in (?:an? )?([a-zA-Z -]+?policy|[a-zA-Z -]+?boundary))?(?:[:.,]|$| )`)
+	noAllowRE      = regexp.MustCompile(`because no ([a-zA-Z -]+?(?:policy|boundary)) allows`)
+)
+
+// accessDenied words an access denial: a missing grant is fixed by granting the action,
+// but an explicit deny overrides every grant, and a denial by a permissions boundary,
+// service control policy or session policy needs that policy changed, not the identity's.
+func (ec errContext) accessDenied(e *Error, action, msg string) {
+	who := "the IAM user or role you use" + profileNote(ec.Profile)
+	if m := explicitDenyRE.FindStringSubmatch(msg); m != nil {
+		where := strings.TrimSpace(m[1])
+		e.Cause = "an explicit Deny forbids " + action + " to your identity"
+		if where != "" {
+			e.Cause += " (in a " + where + ")"
+		}
+		e.Cause += ": a Deny overrides any Allow, so granting the action changes nothing"
+		e.Fix = "find the Deny statement for " + action + " and have its owner change it: " + denyPlaces(where)
+		return
+	}
+	if m := noAllowRE.FindStringSubmatch(msg); m != nil && !strings.Contains(m[1], "identity-based") {
+		where := strings.TrimSpace(m[1])
+		e.Cause = "your identity may not call " + action + ": no " + where + " allows it"
+		e.Fix = "the " + where + " must allow " + action + " as well as your own policies (" + denyPlaces(where) + ")"
+		return
+	}
+	e.Cause = "your identity is not allowed to call " + action
+	e.Fix = "grant " + action + " to " + who
+	if strings.HasPrefix(action, "iam:") {
+		e.Fix += "; or have an administrator create the provisioning role and pass its ARN with --role-arn (step 6 then makes no IAM changes)"
+	}
+}
+
+// denyPlaces says where to look for a policy of this type ("" = any).
+func denyPlaces(where string) string {
+	low := strings.ToLower(where)
+	switch {
+	case strings.Contains(low, "service control"):
+		return "a service control policy of AWS Organizations on the account or its OU (aws organizations list-policies-for-target)"
+	case strings.Contains(low, "resource control"):
+		return "a resource control policy of AWS Organizations"
+	case strings.Contains(low, "boundary"):
+		return "the permissions boundary set on your user or role (aws iam get-role / get-user: PermissionsBoundary)"
+	case strings.Contains(low, "session"):
+		return "the session policy passed when the role was assumed (your SSO permission set or the AssumeRole call)"
+	case strings.Contains(low, "identity"):
+		return "the policies attached to your user, its groups or your role"
+	case strings.Contains(low, "resource"):
+		return "the policy on the resource itself"
+	}
+	return "look in the service control policies of AWS Organizations, the permissions boundary of your user or role, the session policy of an assumed role, and your identity's own policies"
+}
+
+// clockSkew: AWS refuses a request dated more than 15 minutes from its own clock ("The
+// request reached the service more than 15 minutes after the date stamp on the request",
+// AWS API reference, Common Errors: RequestExpired).
+func clockSkew(e *Error) {
+	e.Kind = KindClockSkew
+	e.Cause = "AWS refused the request as expired (" + e.Code + "): this computer's clock is more than 15 minutes off AWS's"
+	e.Fix = "set the system clock right (enable NTP: timedatectl set-ntp true), then retry; the credentials are not the problem"
+}
 
 // deniedAction extracts the IAM action from an AWS access-denied message.
 func deniedAction(msg string) string {
@@ -243,7 +380,10 @@ func notFoundCause(op, region string) string {
 	case "GetRole", "AttachRolePolicy", "ListAttachedRolePolicies":
 		what = "the IAM role (or managed policy)"
 	}
-	return what + " does not exist in region " + orDefault(region, "(unset)")
+	if region == "" {
+		return what + " does not exist"
+	}
+	return what + " does not exist in region " + region
 }
 
 func invalidRequestFix(op, msg string) string {
@@ -293,36 +433,10 @@ func orDefault(s, d string) string {
 
 // fromTransport classifies errors that happened before AWS answered: credentials,
 // DNS, connection, TLS, cancellation.
-func (ec errContext) fromTransport(e *Error, err error) {
+func (ec errContext) fromTransport(e *Error, service string, err error) {
 	s := err.Error()
 	e.Message = s
-	var sso *ssocreds.InvalidTokenError
-	switch {
-	case errors.Is(err, context.Canceled):
-		e.Kind = KindOther
-		e.Cause = "cancelled"
-		e.Fix = "run the step again"
-		return
-	case errors.As(err, &sso) || (isCredentialErr(s) && strings.Contains(strings.ToLower(s), "sso")):
-		e.Kind = KindExpiredToken
-		e.Cause = "your AWS SSO session has expired or was never started"
-		e.Fix = expiredFix(ec.Profile)
-		return
-	case isCredentialErr(s):
-		if strings.Contains(s, "expired") {
-			e.Kind = KindExpiredToken
-			e.Cause = "your AWS credentials have expired"
-			e.Fix = expiredFix(ec.Profile)
-			return
-		}
-		e.Kind = KindNoCredentials
-		e.Cause = "no AWS credentials found (environment, ~/.aws/credentials, ~/.aws/config profiles, SSO, instance role)"
-		if ec.Profile != "" {
-			e.Cause = "profile " + ec.Profile + " gave no usable credentials"
-		}
-		e.Fix = "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`, or `aws sso login --profile <name>` and pass --profile; or use the local target"
-		return
-	}
+	ec.Endpoint = ec.endpointFor(service) // the endpoint this call went to
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var urlErr *url.Error
@@ -353,6 +467,74 @@ func (ec errContext) fromTransport(e *Error, err error) {
 		e.Kind = KindOther
 		e.Cause = s
 		e.Fix = "retry; if it persists, run with the AWS CLI to compare"
+	}
+}
+
+// isCredentialProviderErr reports an error of getting the credentials a call is signed
+// with (the SDK wraps it in a signing error), as opposed to the call's own answer.
+func isCredentialProviderErr(err error) bool {
+	var se *v4.SigningError
+	var sso *ssocreds.InvalidTokenError
+	return errors.As(err, &se) || errors.As(err, &sso) || isCredentialErr(err.Error())
+}
+
+// fromCredentials classifies a failure of the credential chain: an SSO session that has
+// expired (its token cannot be refreshed: the SSO OIDC service answers InvalidGrantException,
+// or there is no refresh token), other expired credentials, credentials a provider's own AWS
+// call refused, or none at all.
+func (ec errContext) fromCredentials(e *Error, err error) {
+	s := err.Error()
+	e.Message = s
+	var sso *ssocreds.InvalidTokenError
+	var api smithy.APIError
+	var oe *smithy.OperationError
+	inner := ""
+	if errors.As(err, &api) {
+		e.Code = api.ErrorCode()
+		inner = api.ErrorCode()
+		if m := api.ErrorMessage(); m != "" {
+			inner += ": " + m
+		}
+	}
+	// The innermost operation is the credential provider's own call (the outer one is the
+	// call that needed the credentials).
+	for x := err; x != nil; x = errors.Unwrap(x) {
+		if o, ok := x.(*smithy.OperationError); ok {
+			oe = o
+		}
+	}
+	ssoCall := oe != nil && strings.HasPrefix(strings.ToUpper(oe.ServiceID), "SSO")
+	switch {
+	case errors.As(err, &sso) || ssoCall || strings.Contains(strings.ToLower(s), "sso"):
+		e.Kind = KindExpiredToken
+		e.Cause = "your AWS SSO session has expired or was never started"
+		if inner != "" {
+			e.Cause += " (refreshing it failed: " + inner + ")"
+		}
+		e.Fix = expiredFix(ec.Profile)
+	case strings.Contains(s, "expired"):
+		e.Kind = KindExpiredToken
+		e.Cause = "your AWS credentials have expired"
+		e.Fix = expiredFix(ec.Profile)
+	case inner != "":
+		e.Kind = KindInvalidCredentials
+		who := "your credential source"
+		if ec.Profile != "" {
+			who = "profile " + ec.Profile
+		}
+		e.Cause = "the credentials of " + who + " could not be obtained: "
+		if oe != nil {
+			e.Cause += oe.ServiceID + " " + oe.OperationName + " answered "
+		}
+		e.Cause += inner
+		e.Fix = "check " + who + " in ~/.aws/config (role_arn, source_profile, credential_process) and test it with `aws sts get-caller-identity" + ec.profileFlag() + "`"
+	default:
+		e.Kind = KindNoCredentials
+		e.Cause = "no AWS credentials found (environment, ~/.aws/credentials, ~/.aws/config profiles, SSO, instance role)"
+		if ec.Profile != "" {
+			e.Cause = "profile " + ec.Profile + " gave no usable credentials"
+		}
+		e.Fix = "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`, or `aws sso login --profile <name>` and pass --profile; or use the local target"
 	}
 }
 

@@ -24,6 +24,8 @@ const (
 	KindInvalidCredentials    Kind = "invalid-credentials" // keys present but rejected (unknown key, bad secret)
 	KindNoRegion              Kind = "no-region"           // no region from flag, env or profile
 	KindConfig                Kind = "config"              // shared config/profile cannot be loaded
+	KindClockSkew             Kind = "clock-skew"          // the request's time is over 15 minutes off AWS's (RequestExpired)
+	KindNoSuchOperation       Kind = "no-such-operation"   // the endpoint does not offer the operation (or the URL is wrong)
 )
 
 // Error is a cloud failure in plain words: what went wrong (Cause) and what to do (Fix).

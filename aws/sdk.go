@@ -34,9 +34,9 @@ import (
 const (
 	DefaultRoleName = "JITPRole"
 
-	PolicyThingsRegistration = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
-	PolicyIoTLogging         = "arn:aws:iam::aws:policy/service-role/AWSIoTLogging"
-	PolicyIoTRuleActions     = "arn:aws:iam::aws:policy/service-role/AWSIoTRuleActions"
+	// PolicyThingsRegistration is AWSIoTThingsRegistration in the aws partition; other
+	// partitions: ManagedPolicyARN(region, ManagedThingsRegistration).
+	PolicyThingsRegistration = "arn:aws:iam::aws:policy/" + ManagedThingsRegistration
 
 	// DefaultRoleWait bounds how long RegisterCA keeps retrying while a new role propagates.
 	DefaultRoleWait = 45 * time.Second
@@ -46,9 +46,6 @@ const (
 	// throttled step gives up within about 15 s instead of the SDK's ~50 s.
 	DefaultMaxBackoff = 5 * time.Second
 )
-
-// DefaultRolePolicies are the managed policies the walkthrough attaches to JITPRole.
-var DefaultRolePolicies = []string{PolicyThingsRegistration, PolicyIoTLogging, PolicyIoTRuleActions}
 
 // sdkClient implements Client over aws-sdk-go-v2.
 type sdkClient struct {
@@ -111,8 +108,8 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		u, err := url.Parse(cfg.EndpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, &Error{Kind: KindConfig, Op: "config",
-				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL", cfg.EndpointURL),
-				Fix:   "pass a URL like https://iot.us-east-1.amazonaws.com or http://127.0.0.1:4566"}
+				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL (it is used for the IoT, IAM and STS calls alike)", cfg.EndpointURL),
+				Fix:   "pass the base URL of an endpoint that serves all three, like http://127.0.0.1:4599 (what `jitpwiz local` prints); to move one service only, set AWS_ENDPOINT_URL_IOT, AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL_STS instead"}
 		}
 	}
 	if cfg.Region != "" {
@@ -133,13 +130,12 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 			Cause: "no AWS region set: none given with --region and none in the " + where,
 			Fix:   "pass --region (e.g. --region us-east-1), or set AWS_REGION"}
 	}
-	if err := checkRegion(awsCfg.Region, cfg.EndpointURL != "" || envEndpoint() != ""); err != nil {
+	ec.Endpoints = CustomEndpoints(cfg.EndpointURL)
+	if err := checkRegion(awsCfg.Region, len(ec.Endpoints) > 0); err != nil {
 		return nil, err
 	}
 	ec.Region = awsCfg.Region
-	if ec.Endpoint == "" {
-		ec.Endpoint = envEndpoint()
-	}
+	ec.Endpoint = ec.Endpoints["IoT"]
 	c := &sdkClient{region: awsCfg.Region, ec: ec, roleWait: cfg.RoleWait, roleBackoff: time.Second}
 	if c.roleWait == 0 {
 		c.roleWait = DefaultRoleWait
@@ -183,12 +179,66 @@ func checkRegion(region string, customEndpoint bool) error {
 		Fix:   "use a region code such as us-east-1, eu-west-1 or ap-southeast-2 (not a display name like \"US East\")"}
 }
 
-// envEndpoint reports the endpoint the SDK will pick up from the environment, for messages.
-func envEndpoint() string {
-	if v := os.Getenv("AWS_ENDPOINT_URL_IOT"); v != "" {
-		return v
+// Services are the AWS services jitpwiz calls, by the service ID the SDK and
+// AWS_ENDPOINT_URL_<ID> use.
+var Services = []string{"IoT", "IAM", "STS"}
+
+// CustomEndpoints says where the calls of each service go when that is not AWS's own
+// endpoint: an explicit endpointURL (--endpoint-url) applies to IoT, IAM and STS alike and
+// wins, as the SDK's BaseEndpoint option wins over the environment; without it each service
+// takes AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_IOT, _IAM, _STS), else AWS_ENDPOINT_URL
+// — the SDK's own service-specific endpoint variables (AWS SDKs and Tools Reference Guide,
+// feature-ss-endpoints.html). A service missing from the map goes to AWS.
+func CustomEndpoints(endpointURL string) map[string]string {
+	out := map[string]string{}
+	for _, svc := range Services {
+		switch {
+		case endpointURL != "":
+			out[svc] = endpointURL
+		case os.Getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(svc)) != "":
+			out[svc] = os.Getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(svc))
+		case os.Getenv("AWS_ENDPOINT_URL") != "":
+			out[svc] = os.Getenv("AWS_ENDPOINT_URL")
+		}
 	}
-	return os.Getenv("AWS_ENDPOINT_URL")
+	return out
+}
+
+// DescribeEndpoints says in words where IoT, IAM and STS calls go ("" when all go to AWS).
+func DescribeEndpoints(endpointURL string) string {
+	eps := CustomEndpoints(endpointURL)
+	if len(eps) == 0 {
+		return ""
+	}
+	by := map[string][]string{}
+	var order []string
+	for _, svc := range Services {
+		u := firstOr(eps[svc], "AWS")
+		if by[u] == nil {
+			order = append(order, u)
+		}
+		by[u] = append(by[u], svc)
+	}
+	parts := make([]string, 0, len(order))
+	for _, u := range order {
+		parts = append(parts, joinAnd(by[u])+" at "+u)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func firstOr(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// joinAnd writes "IoT, IAM and STS".
+func joinAnd(list []string) string {
+	if len(list) < 2 {
+		return strings.Join(list, "")
+	}
+	return strings.Join(list[:len(list)-1], ", ") + " and " + list[len(list)-1]
 }
 
 func configError(cfg Config, err error) error {
@@ -312,6 +362,9 @@ func (c *sdkClient) RegisterCA(ctx context.Context, in RegisterCAInput) (CARef, 
 				e.Fix = "a new role can take up to a minute to propagate: retry shortly; if it persists, check the role's trust policy allows iot.amazonaws.com and that you may iam:PassRole it"
 			}
 			return CARef{}, mapped
+		}
+		if in.OnRoleRetry != nil {
+			in.OnRoleRetry(backoff, time.Until(deadline), e.Message)
 		}
 		select {
 		case <-ctx.Done():
@@ -471,6 +524,46 @@ func (c *sdkClient) ListThings(ctx context.Context) ([]Thing, error) {
 	return all, nil
 }
 
+func (c *sdkClient) CreateThing(ctx context.Context, name string, attrs map[string]string) (Thing, bool, error) {
+	in := &iot.CreateThingInput{ThingName: sdkaws.String(name)}
+	if len(attrs) > 0 {
+		in.AttributePayload = &iottypes.AttributePayload{Attributes: attrs}
+	}
+	out, err := c.iot.CreateThing(ctx, in)
+	if err == nil {
+		t, derr := c.DescribeThing(ctx, name)
+		if derr != nil { // created; the description is only for the caller's display
+			t = Thing{Name: sdkaws.ToString(out.ThingName), ID: sdkaws.ToString(out.ThingId), ARN: sdkaws.ToString(out.ThingArn), Attributes: attrs}
+		}
+		return t, true, nil
+	}
+	err = c.wrap("CreateThing", err)
+	if !IsKind(err, KindAlreadyExists) {
+		return Thing{}, false, err
+	}
+	// AWS answers ResourceAlreadyExists only when the thing exists with other attributes
+	// (the same ones return the thing): either way it is there, and it is kept as it is.
+	t, derr := c.DescribeThing(ctx, name)
+	if derr != nil {
+		return Thing{}, false, derr
+	}
+	return t, false, nil
+}
+
+func (c *sdkClient) AttachThingPrincipal(ctx context.Context, name, principalARN string) (bool, error) {
+	ps, err := c.ListThingPrincipals(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ps {
+		if p == principalARN {
+			return true, nil
+		}
+	}
+	_, err = c.iot.AttachThingPrincipal(ctx, &iot.AttachThingPrincipalInput{ThingName: sdkaws.String(name), Principal: sdkaws.String(principalARN)})
+	return false, c.wrap("AttachThingPrincipal", err)
+}
+
 func (c *sdkClient) DeleteThing(ctx context.Context, name string) error {
 	_, err := c.iot.DeleteThing(ctx, &iot.DeleteThingInput{ThingName: sdkaws.String(name)})
 	return c.wrap("DeleteThing", err)
@@ -553,9 +646,28 @@ func (c *sdkClient) ListAttachedPolicies(ctx context.Context, targetARN string) 
 	return all, nil
 }
 
-// TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it, limited to
-// this account's IoT resources in this region (confused-deputy protection, spec §1.4).
-// With an empty account the Condition block is left out.
+func (c *sdkClient) ListTargetsForPolicy(ctx context.Context, name string) ([]string, error) {
+	var all []string
+	p := iot.NewListTargetsForPolicyPaginator(c.iot, &iot.ListTargetsForPolicyInput{PolicyName: sdkaws.String(name), PageSize: sdkaws.Int32(250)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.wrap("ListTargetsForPolicy", err)
+		}
+		all = append(all, out.Targets...)
+	}
+	return all, nil
+}
+
+// TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it. With an
+// account, it is limited to this account's IoT resources in this region by the
+// confused-deputy condition of the AWS IoT Developer Guide (cross-service-confused-deputy-
+// prevention.html: aws:SourceAccount and aws:SourceArn arn:<partition>:iot:<region>:<account>:*);
+// with an empty account the Condition block is left out. The guide recommends the condition
+// for "the AWS IoT role trust policy" in general; neither it nor the JITP page
+// (jit-provisioning.html) nor the provisioning-template pages say that JITP sends these keys
+// when it assumes the provisioning role, and the walkthrough's role has no condition — so
+// jitpwiz adds it only when asked (RoleSpec.TrustCondition, --trust-condition on).
 func TrustPolicy(account, region string) string {
 	stmt := map[string]any{
 		"Effect":    "Allow",
@@ -569,7 +681,7 @@ func TrustPolicy(account, region string) string {
 		}
 		stmt["Condition"] = map[string]any{
 			"StringEquals": map[string]string{"aws:SourceAccount": account},
-			"ArnLike":      map[string]string{"aws:SourceArn": "arn:aws:iot:" + r + ":" + account + ":*"},
+			"ArnLike":      map[string]string{"aws:SourceArn": IoTARN(r, account, "*")},
 		}
 	}
 	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{stmt}})
@@ -651,7 +763,7 @@ func arnCovers(pattern, account, region string, like bool) bool {
 		}
 		return p == v
 	}
-	return match(parts[2], "iot") && match(parts[3], region) && match(parts[4], account)
+	return match(parts[1], Partition(region)) && match(parts[2], "iot") && match(parts[3], region) && match(parts[4], account)
 }
 
 // globMatch matches IAM wildcards: * any run of characters, ? one character. Linear
@@ -688,13 +800,13 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 	if name == "" {
 		name = DefaultRoleName
 	}
-	policies := spec.ManagedPolicyARNs
-	if len(policies) == 0 {
-		policies = DefaultRolePolicies
-	}
 	account, region := spec.Account, spec.Region
 	if region == "" {
 		region = c.region
+	}
+	policies := spec.ManagedPolicyARNs
+	if len(policies) == 0 {
+		policies = RolePolicies(region)
 	}
 	if account == "" {
 		a, err := c.CallerAccount(ctx)
@@ -704,16 +816,23 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 		account = a
 	}
 
+	if spec.ExistingARN != "" {
+		return c.existingRole(ctx, spec.ExistingARN, policies, account, region)
+	}
+	trust := TrustPolicy("", region)
+	if spec.TrustCondition {
+		trust = TrustPolicy(account, region)
+	}
 	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
 	if err == nil && got.Role != nil {
-		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region)
+		return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region, trust)
 	}
 	if err = c.wrap("GetRole", err); !IsKind(err, KindNotFound) {
 		return Role{}, err
 	}
 	created, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 sdkaws.String(name),
-		AssumeRolePolicyDocument: sdkaws.String(TrustPolicy(account, region)),
+		AssumeRolePolicyDocument: sdkaws.String(trust),
 		Description:              sdkaws.String("AWS IoT Just-in-Time Provisioning role (created by jitpwiz)"),
 	})
 	if err != nil {
@@ -723,7 +842,7 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 			if gerr != nil {
 				return Role{}, c.wrap("GetRole", gerr)
 			}
-			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region)
+			return c.reuseRole(ctx, name, got.Role.Arn, got.Role.AssumeRolePolicyDocument, policies, account, region, trust)
 		}
 		return Role{}, err
 	}
@@ -737,17 +856,10 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 	return r, nil
 }
 
-func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string, account, region string) (Role, error) {
+func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *string, policies []string, account, region, trust string) (Role, error) {
 	r := Role{Name: name, ARN: sdkaws.ToString(arn)}
-	ok, reason, perr := trustsIoT(sdkaws.ToString(trustDoc), account, region)
-	if perr != nil || !ok {
-		cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
-		if reason != "" {
-			cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
-		}
-		return r, &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: r.ARN, Cause: cause,
-			Fix: "choose another role name, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
-				" --policy-document '" + TrustPolicy(account, region) + "'"}
+	if err := checkTrust(name, r.ARN, sdkaws.ToString(trustDoc), account, region, trust); err != nil {
+		return r, err
 	}
 	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
 	attached := map[string]bool{}
@@ -770,6 +882,100 @@ func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *s
 			return r, c.wrap("AttachRolePolicy", err)
 		}
 		r.Notes = append(r.Notes, "attached missing "+policyShortName(pol))
+	}
+	return r, nil
+}
+
+// checkTrust refuses a role AWS IoT could not assume for provisioning here; the fix is the
+// trust policy to set (with a corrected condition when the role has one that excludes us).
+func checkTrust(name, arn, doc, account, region, trust string) error {
+	ok, reason, perr := trustsIoT(doc, account, region)
+	if perr == nil && ok {
+		return nil
+	}
+	cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
+	if reason != "" {
+		cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
+		trust = TrustPolicy(account, region)
+	}
+	return &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: arn, Cause: cause,
+		Fix: "choose another role, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
+			" --policy-document '" + trust + "'"}
+}
+
+// roleARNRE is an IAM role ARN: partition, 12-digit account, optional path, name.
+var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
+
+// ParseRoleARN checks an IAM role ARN and returns its partition, account and name.
+func ParseRoleARN(arn string) (partition, account, name string, err error) {
+	m := roleARNRE.FindStringSubmatch(arn)
+	if m == nil {
+		return "", "", "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", arn)
+	}
+	return m[1], m[2], m[4], nil
+}
+
+// existingRole checks a role given by ARN (--role-arn) without changing anything: it must
+// be of this partition; when IAM lets us read it, it must trust iot.amazonaws.com, and the
+// notes say whether AWSIoTThingsRegistration is attached. A role we may not read is used as
+// given, and the notes say what was not checked.
+func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []string, account, region string) (Role, error) {
+	part, roleAccount, name, err := ParseRoleARN(arn)
+	if err != nil {
+		return Role{}, &Error{Kind: KindConfig, Op: "GetRole", Cause: "--role-arn " + err.Error(), Fix: "copy the role's Arn from `aws iam get-role --role-name <name>`"}
+	}
+	r := Role{Name: name, ARN: arn}
+	if part != Partition(region) {
+		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
+			Cause: "--role-arn " + arn + " is of partition " + part + ", but region " + region + " is in partition " + Partition(region),
+			Fix:   "use a role of this partition (arn:" + Partition(region) + ":iam::…)"}
+	}
+	if account != "" && roleAccount != account {
+		r.Notes = append(r.Notes, "the role is in account "+roleAccount+", not in "+account+": AWS IoT assumes it only if its trust policy allows it; not checked")
+		return r, nil
+	}
+	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
+	if err != nil {
+		err = c.wrap("GetRole", err)
+		if IsKind(err, KindAccessDenied) {
+			r.Notes = append(r.Notes, "used as given: iam:GetRole is not allowed, so its trust policy and permissions were not checked")
+			return r, nil
+		}
+		if IsKind(err, KindNotFound) {
+			var e *Error
+			errors.As(err, &e)
+			e.Cause = "--role-arn " + arn + ": the account has no role " + name
+			e.Fix = "check the ARN (`aws iam list-roles`), or leave --role-arn out to let jitpwiz create JITPRole"
+		}
+		return r, err
+	}
+	if got.Role != nil && sdkaws.ToString(got.Role.Arn) != "" && sdkaws.ToString(got.Role.Arn) != arn {
+		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
+			Cause: "--role-arn " + arn + ": the role named " + name + " has the ARN " + sdkaws.ToString(got.Role.Arn) + " (another path)",
+			Fix:   "pass --role-arn " + sdkaws.ToString(got.Role.Arn)}
+	}
+	if got.Role != nil {
+		if err := checkTrust(name, arn, sdkaws.ToString(got.Role.AssumeRolePolicyDocument), account, region, TrustPolicy("", region)); err != nil {
+			return r, err
+		}
+	}
+	r.Notes = append(r.Notes, "using the existing role "+name+" (--role-arn): no IAM changes; its trust policy allows iot.amazonaws.com")
+	attached := map[string]bool{}
+	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			r.Notes = append(r.Notes, "its attached policies could not be listed ("+c.wrap("ListAttachedRolePolicies", err).Error()+"): not checked")
+			return r, nil
+		}
+		for _, ap := range out.AttachedPolicies {
+			attached[sdkaws.ToString(ap.PolicyArn)] = true
+		}
+	}
+	if len(policies) > 0 && !attached[policies[0]] {
+		r.Notes = append(r.Notes, policyShortName(policies[0])+" is not attached: the role's own policies must allow what the template does (iot:CreateThing, iot:AttachPolicy, …), or provisioning fails")
+	} else if len(policies) > 0 {
+		r.Notes = append(r.Notes, policyShortName(policies[0])+" attached")
 	}
 	return r, nil
 }

@@ -95,6 +95,9 @@ type Facts struct {
 	ProvisioningErrors []string
 	// Problems are control-plane lookups that failed while gathering (shown as evidence).
 	Problems []string
+	// ControlPlaneDown is set when the control plane did not answer at all while gathering
+	// (unreachable, not an error answer): what it would have said is unknown.
+	ControlPlaneDown string
 }
 
 // Gather fills the control-plane facts: the certificate's status, the issuing CA's
@@ -125,6 +128,9 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 			f.CertChecked = true
 		default:
 			f.Problems = append(f.Problems, "could not check the certificate: "+err.Error())
+			if aws.IsKind(err, aws.KindUnavailable) {
+				f.ControlPlaneDown = err.Error()
+			}
 		}
 	}
 	switch {
@@ -145,6 +151,9 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 			}
 		} else {
 			f.Problems = append(f.Problems, "could not check the CA: "+err.Error())
+			if aws.IsKind(err, aws.KindUnavailable) && f.ControlPlaneDown == "" {
+				f.ControlPlaneDown = err.Error()
+			}
 		}
 	}
 }
@@ -216,7 +225,7 @@ func Diagnose(f Facts) Diagnosis {
 			issuer = o.TLS.ServerIssuer
 		}
 		return d(DiagWrongServerCA, "the server CA file does not verify the broker's certificate (issued by "+orStr(issuer, "an unknown CA")+")",
-			"use Amazon Root CA 1 (AmazonRootCA1.pem) for AWS, or the local broker's awsRootCA.pem for the local target — not your own device CA")
+			"use Amazon Root CA 1 and Root CA 3 (AmazonRootCA1.pem + AmazonRootCA3.pem) for AWS, or the local broker's awsRootCA.pem for the local target — not your own device CA")
 	case ClassServerNameMismatch:
 		return d(DiagWrongEndpointName, "the broker's certificate is not valid for "+host,
 			"connect with the exact iot:Data-ATS endpoint name (the -ats one); for the local target use the name jitpwiz prints")
@@ -231,7 +240,12 @@ func Diagnose(f Facts) Diagnosis {
 	}
 
 	// From here the broker saw the certificate and refused or dropped: TLS alert,
-	// close without CONNACK, or CONNACK refused.
+	// close without CONNACK, or CONNACK refused. Without the control plane nothing tells
+	// why: say that it is unreachable rather than guess from what could not be looked up.
+	if f.ControlPlaneDown != "" && !f.CertFound && !f.CAChecked {
+		return d(DiagEndpointUnreachable, "the control plane is unreachable ("+f.ControlPlaneDown+"), so what the broker did with the certificate cannot be checked",
+			"check that the control plane is running and reachable — for the local target, that the local IoT Core (or `jitpwiz local`) has not stopped — then run again")
+	}
 	if o.Class == ClassTLSRejected && (o.Alert == "no application protocol" || (f.Options.port() == 443 && (o.TLS == nil || o.TLS.ALPN == ""))) {
 		return d(DiagTLSRejected, "the broker refused the TLS session on port 443 (alert \""+o.Alert+"\"): MQTT with a client certificate on 443 needs ALPN x-amzn-mqtt-ca",
 			"offer ALPN x-amzn-mqtt-ca (mosquitto_pub --tls-alpn x-amzn-mqtt-ca), or use port 8883")
@@ -331,6 +345,10 @@ func diagnoseUse(f Facts, ev []string) Diagnosis {
 	u := f.Use
 	if u.Received {
 		return Diagnosis{Class: DiagOK, OK: true, Cause: u.Detail, Evidence: ev}
+	}
+	if u.BrokerGone {
+		return Diagnosis{Class: DiagEndpointUnreachable, Cause: u.Detail,
+			Fix: "check that the broker is running — for the local target, that the local IoT Core (or `jitpwiz local`) has not stopped — then run again", Evidence: ev}
 	}
 	thing := f.ThingName
 	if thing == "" {

@@ -66,7 +66,14 @@ func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOpti
 	var obs []Observation
 	var last *aws.CertDescription
 	for {
-		d, err := cloud.DescribeCertificate(ctx, certID)
+		// Each call is bounded by the time left: the SDK's own retries of a throttled call
+		// (about 17 s with the default retryer) must not carry the wait past the deadline.
+		callCtx, cancel := context.WithDeadline(ctx, deadline)
+		d, err := cloud.DescribeCertificate(callCtx, certID)
+		cancel()
+		if ctx.Err() != nil {
+			return last, obs, ctx.Err()
+		}
 		o := Observation{Elapsed: time.Since(start)}
 		switch {
 		case err == nil:
@@ -81,7 +88,7 @@ func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOpti
 		if p.OnStatus != nil {
 			p.OnStatus(o)
 		}
-		if o.Err != nil && !aws.IsKind(o.Err, aws.KindThrottled) && !aws.IsKind(o.Err, aws.KindUnavailable) {
+		if o.Err != nil && !aws.IsKind(o.Err, aws.KindThrottled) && !aws.IsKind(o.Err, aws.KindUnavailable) && !errors.Is(o.Err, context.DeadlineExceeded) {
 			return last, obs, o.Err
 		}
 		switch o.Status {
@@ -96,6 +103,9 @@ func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOpti
 			}
 		}
 		if time.Now().Add(wait).After(deadline) {
+			if o.Status == "" && o.Err != nil {
+				return last, obs, fmt.Errorf("certificate %s not ACTIVE after %s: the last DescribeCertificate did not answer in time (%v)", short(certID), p.Timeout, o.Err)
+			}
 			return last, obs, fmt.Errorf("certificate %s not ACTIVE after %s (last status %s)", short(certID), p.Timeout, o.Status)
 		}
 		select {

@@ -190,7 +190,7 @@ func (o Options) Load() (*Material, error) {
 		if err == nil {
 			err = errors.New("no CERTIFICATE block")
 		}
-		return nil, &ConfigError{Field: "server CA file", Cause: "not a PEM certificate: " + err.Error(), Fix: "use AmazonRootCA1.pem (AWS) or the local broker's awsRootCA.pem", Err: err}
+		return nil, &ConfigError{Field: "server CA file", Cause: "not a PEM certificate: " + err.Error(), Fix: "use AmazonRootCA1.pem + AmazonRootCA3.pem (AWS) or the local broker's awsRootCA.pem", Err: err}
 	}
 	pool := x509.NewCertPool()
 	for _, c := range cas {

@@ -2,7 +2,9 @@ package mqttprobe
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -32,6 +34,9 @@ type UseResult struct {
 	Payload    string
 	RTT        time.Duration // from PUBLISH sent to own message received
 	Denied     Denied
+	// BrokerGone: the connection was lost and the broker no longer accepts connections at
+	// all — it stopped (a local IoT Core that has gone), so nothing was learnt about the policy.
+	BrokerGone bool
 	Err        error
 	Detail     string
 }
@@ -72,7 +77,7 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 		}
 	})
 	if ok, lost := waitToken(ctx, c, st, timeout); !ok {
-		return deniedResult(res, c, DeniedSubscribe, lost, st.Error(), "subscribe to "+topic)
+		return deniedResult(res, o, DeniedSubscribe, lost, st.Error(), "subscribe to "+topic)
 	}
 	if sub, isSub := st.(*mqtt.SubscribeToken); isSub {
 		if code, found := sub.Result()[topic]; found && code == 0x80 {
@@ -88,7 +93,7 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 	sent := time.Now()
 	pt := c.Client.Publish(topic, 1, false, payload)
 	if ok, lost := waitToken(ctx, c, pt, timeout); !ok {
-		return deniedResult(res, c, DeniedPublish, lost, pt.Error(), "publish to "+topic)
+		return deniedResult(res, o, DeniedPublish, lost, pt.Error(), "publish to "+topic)
 	}
 	res.Published = true
 
@@ -105,6 +110,10 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 			res.Detail = fmt.Sprintf("published to %s and received it back in %s", topic, res.RTT.Round(time.Microsecond))
 			return res
 		case <-c.Lost():
+			if gone := brokerGone(o); gone != "" {
+				res.BrokerGone, res.Err, res.Detail = true, c.LostErr(), gone
+				return res
+			}
 			res.Denied, res.Err = DeniedReceive, c.LostErr()
 			res.Detail = "the broker closed the connection after the message was published, before it was delivered: the policy likely denies iot:Receive on " + topic
 			return res
@@ -152,8 +161,33 @@ func isLost(c *Conn, err error) bool {
 	}
 }
 
-func deniedResult(res UseResult, c *Conn, action Denied, lost bool, tokErr error, what string) UseResult {
+// brokerGone reports, after a lost connection, whether the broker still accepts
+// connections: a policy denial closes one connection, a broker that stopped refuses them all.
+// It returns "" when the broker is there, else what happened in words.
+func brokerGone(o Options) string {
+	c, err := net.DialTimeout("tcp", o.dialAddr(), 2*time.Second)
+	if err == nil {
+		c.Close()
+		return ""
+	}
+	return "the connection was lost and the broker at " + o.dialAddr() + " no longer accepts connections (" + shortDialErr(err) +
+		"): it has stopped — not a policy denial; nothing was learnt about the policy"
+}
+
+func shortDialErr(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+func deniedResult(res UseResult, o Options, action Denied, lost bool, tokErr error, what string) UseResult {
 	if lost {
+		if gone := brokerGone(o); gone != "" {
+			res.BrokerGone, res.Err, res.Detail = true, fmt.Errorf("broker gone after %s", what), gone
+			return res
+		}
 		res.Denied = action
 		res.Err = fmt.Errorf("broker closed the connection after %s", what)
 		res.Detail = "the broker closed the connection right after the " + strings.ToUpper(string(action)) + " to " + res.Topic +
@@ -232,6 +266,10 @@ func ProveRefused(ctx context.Context, o Options, topic string, subscribe bool, 
 		}
 	}
 	if lost {
+		if gone := brokerGone(o); gone != "" {
+			rr.Err, rr.Detail = fmt.Errorf("broker gone"), gone
+			return rr
+		}
 		rr.Refused = true
 		rr.Detail = "as expected, the broker closed the connection when the client tried to " + string(rr.Action) + " on " + topic +
 			": the policy does not allow " + iotAction(rr.Action) + " there"

@@ -211,3 +211,40 @@ func TestFirstConnectWithFakes(t *testing.T) {
 		}
 	})
 }
+
+// slowCloud's DescribeCertificate answers only when its context ends, like a throttled call
+// that the SDK keeps retrying; it records the deadline each call was given.
+type slowCloud struct {
+	fakeCloud
+	deadlines []time.Time
+}
+
+func (f *slowCloud) DescribeCertificate(ctx context.Context, _ string) (aws.CertDescription, error) {
+	dl, ok := ctx.Deadline()
+	f.mu.Lock()
+	if ok {
+		f.deadlines = append(f.deadlines, dl)
+	} else {
+		f.deadlines = append(f.deadlines, time.Time{})
+	}
+	f.mu.Unlock()
+	<-ctx.Done()
+	return aws.CertDescription{}, ctx.Err()
+}
+
+// TestWaitActiveBoundsEachPoll: a poll that does not answer is cut at the overall deadline
+// (without the bound this test never returns), and every call carries that deadline.
+func TestWaitActiveBoundsEachPoll(t *testing.T) {
+	t.Parallel()
+	f := &slowCloud{}
+	_, obs, err := WaitActive(context.Background(), f, "abcd", PollOptions{Timeout: 50 * time.Millisecond, Initial: time.Millisecond})
+	end := time.Now()
+	if err == nil || !strings.Contains(err.Error(), "did not answer in time") || len(obs) == 0 {
+		t.Fatalf("obs %+v err %v", obs, err)
+	}
+	for i, d := range f.deadlines {
+		if d.IsZero() || d.After(end) {
+			t.Errorf("call %d had deadline %v (the wait ended at %v): each poll must be bounded by the time left", i, d, end)
+		}
+	}
+}

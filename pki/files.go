@@ -58,20 +58,25 @@ func EnsureWorkspace(dir string) error {
 
 // WriteFile writes data to path atomically: a temporary file in the same directory is
 // written, chmod'ed to mode, fsynced, then moved into place, and the directory is fsynced.
-// Readers never see a partial file and no temporary file is left behind on error.
+// Readers never see a partial file and no temporary file is left behind on error (one
+// left by a killed process is removed by RemoveStaleTemps). The temporary file is created
+// 0600 with O_EXCL (os.CreateTemp), so a key is never readable by others, not even
+// while it is written, and a link at its name is never followed.
 // When overwrite is false and path exists, nothing is written and the error is an
 // *ExistsError (errors.Is(err, ErrExists)); the check is race-free (hard link).
+// A symbolic link, directory or other non-regular file at path is refused with a
+// *NotRegularError, even with overwrite (see safeopen.go).
 func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err error) {
 	dir := filepath.Dir(path)
 	if fi, statErr := os.Lstat(path); statErr == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("%s is a directory — choose another file name", path)
+		if err := notRegular(path, fi); err != nil {
+			return err
 		}
 		if !overwrite {
 			return &ExistsError{Path: path}
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -90,6 +95,9 @@ func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err 
 	}
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if testHookTempWritten != nil {
+		testHookTempWritten(tmpName)
 	}
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -120,6 +128,10 @@ func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err 
 	syncDir(dir)
 	return nil
 }
+
+// testHookTempWritten, set only by tests, runs once the temporary file holds the data
+// and before it is moved into place (where a killed process leaves it behind).
+var testHookTempWritten func(tmp string)
 
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {

@@ -208,6 +208,9 @@ type IssueOptions struct {
 	Key       crypto.Signer
 	Days      int // default 500 (verification) / 365 (device)
 	Overwrite bool
+	// AnyRegistrationCode: the registration code comes from another implementation of the
+	// AWS IoT API; any code a Common Name can hold is used, not only AWS's 64 hex digits.
+	AnyRegistrationCode bool
 }
 
 func (o *IssueOptions) defaults(days int) error {
@@ -264,7 +267,11 @@ func issueLeaf(o *IssueOptions, s Subject, keyName, csrName, certName, what stri
 // IssueVerificationCert runs walkthrough step 5: verificationCert.key, a CSR with
 // CN = the registration code, and verificationCert.crt signed by the CA (500 days).
 func IssueVerificationCert(o IssueOptions, registrationCode string) (*Result, error) {
-	if err := ValidateRegistrationCode(registrationCode); err != nil {
+	check := ValidateRegistrationCode
+	if o.AnyRegistrationCode {
+		check = ValidateRegistrationCodeCN
+	}
+	if err := check(registrationCode); err != nil {
 		return nil, err
 	}
 	if err := o.defaults(VerificationDays); err != nil {

@@ -126,6 +126,21 @@ func ValidateRegistrationCode(code string) error {
 	return nil
 }
 
+// ValidateRegistrationCodeCN accepts any registration code that a verification certificate
+// can carry as its Common Name (1–64 characters a subject may hold): AWS's is 64 hex digits
+// (ValidateRegistrationCode), other implementations of the API answer other shapes (moto: a
+// UUID), and their codes are used as they are.
+func ValidateRegistrationCodeCN(code string) error {
+	if code == "" {
+		return &FieldError{Field: "registration code", Problem: "is empty", Fix: "fetch it again with `aws iot get-registration-code`"}
+	}
+	if err := validateAttrValue(subjectAttrs[4], code); err != nil {
+		return &FieldError{Field: "registration code", Value: code, Problem: "cannot be a certificate's Common Name: " + err.Error(),
+			Fix: "this endpoint's registration code cannot go in a verification certificate; use --ca-mode sni-only (no verification certificate)"}
+	}
+	return nil
+}
+
 // ValidateOrganization checks the organization name of the CA (conf default and O attribute).
 func ValidateOrganization(o string) error {
 	if o == "" {

@@ -5,7 +5,12 @@
 #   mosquitto-clients — mosquitto_pub/mosquitto_sub against the local broker
 #   python3-paho-mqtt — Debian's paho (1.6, MQTT 3.1.1 and 5) for /usr/bin/python3
 #   tmux             — whole-program TUI test
+#   nodejs           — node --check of the JITR Lambda function jitpwiz writes
 #   vhs (Go, pinned) — `vhs validate demo.tape` (the ui tests and make demo-validate)
+#   moto_server      — moto 5.x, the machine image's Python (pyenv); the aws-target test runs
+#                      jitpwiz against it. It is checked, not installed: PyPI is not reachable
+#                      from these machines and Debian has no moto package, so when it is
+#                      missing this says so and that test fails under CI=true.
 set -euo pipefail
 VHS_VERSION=${VHS_VERSION:-v0.10.0}
 gobin=$(go env GOBIN); [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
@@ -13,12 +18,24 @@ if ! command -v vhs >/dev/null 2>&1 && [ ! -x "$gobin/vhs" ]; then
   echo "deps: installing vhs $VHS_VERSION into $gobin"
   go install "github.com/charmbracelet/vhs@$VHS_VERSION"
 fi
+moto=$(command -v moto_server 2>/dev/null || true)
+for root in "${PYENV_ROOT:-}" "$HOME/.pyenv"; do
+  [ -n "$moto" ] && break
+  [ -n "$root" ] && [ -x "$root/shims/moto_server" ] && moto="$root/shims/moto_server"
+done
+if [ -z "$moto" ]; then
+  echo "deps: moto_server not found (moto 5.x from the machine image's Python): TestE2EMoto fails under CI=true" >&2
+elif ! "$(dirname "$moto")/python3" -c 'import moto, sys; sys.exit(int(moto.__version__.split(".")[0]) < 5)' 2>/dev/null &&
+     ! python3 -c 'import moto, sys; sys.exit(int(moto.__version__.split(".")[0]) < 5)' 2>/dev/null; then
+  echo "deps: $moto is not moto 5.x: TestE2EMoto may fail" >&2
+fi
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/aws ] || need+=(awscli)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 /usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -121,16 +121,20 @@ func Prev(from ID) tea.Cmd { return func() tea.Msg { return PrevMsg{From: from} 
 func Goto(id ID) tea.Cmd   { return func() tea.Msg { return GotoMsg{ID: id} } }
 
 // Plan is the ordered steps of one workspace (NewPlan), or of steps of one's own (PlanOf).
+// A workspace's plan holds the steps of every mode; Steps are those of the session's mode
+// now (the wizard's mode choice changes them while it runs).
 type Plan struct {
-	s     *Session
-	steps []Step
+	s   *Session
+	all []Step
+	// in says whether a step is in the plan for the session's options now (nil: all are).
+	in func(Step) bool
 }
 
 // PlanOf makes a plan of the given steps, each embedding Base (tests drive the wizard so).
 func PlanOf(sts ...Step) *Plan { return newPlan(nil, sts...) }
 
 func newPlan(s *Session, sts ...Step) *Plan {
-	p := &Plan{s: s, steps: sts}
+	p := &Plan{s: s, all: sts}
 	for _, st := range sts {
 		b := st.base()
 		b.self, b.plan, b.s = st, p, s
@@ -138,12 +142,23 @@ func newPlan(s *Session, sts ...Step) *Plan {
 	return p
 }
 
-// Steps are the plan's steps in order.
-func (p *Plan) Steps() []Step { return p.steps }
+// Steps are the plan's steps in order, for the session's mode.
+func (p *Plan) Steps() []Step {
+	if p.in == nil {
+		return p.all
+	}
+	out := make([]Step, 0, len(p.all))
+	for _, st := range p.all {
+		if p.in(st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
 
-// Lookup returns the step with this ID, or nil.
+// Lookup returns the step with this ID, or nil (also for a step of another mode).
 func (p *Plan) Lookup(id ID) Step {
-	for _, st := range p.steps {
+	for _, st := range p.Steps() {
 		if st.ID() == id {
 			return st
 		}
@@ -151,14 +166,35 @@ func (p *Plan) Lookup(id ID) Step {
 	return nil
 }
 
-// Number is the 1-based position of a step in the plan (0 if it is not in it).
-func (p *Plan) Number(id ID) int {
-	for i, st := range p.steps {
+// ParseID is the package's ParseID for this plan: a step of another mode (the template
+// step with --mode jitr, activate with jitp) is an error that says so.
+func (p *Plan) ParseID(v string) (ID, error) {
+	id, err := ParseID(v)
+	if err != nil {
+		return "", err
+	}
+	if p.Lookup(id) == nil {
+		mode := ModeJITP
+		if p.s != nil {
+			mode = p.s.Options.Mode
+		}
+		return "", fmt.Errorf("step %s (%s) is not in the plan of --mode %s — choose one of its steps", StepLabel(id), id, mode)
+	}
+	return id, nil
+}
+
+// Label is the number step id goes by in this plan: the walkthrough's (StepLabel) in a
+// workspace's plan, its position in a plan of one's own (PlanOf).
+func (p *Plan) Label(id ID) string {
+	if l := StepLabel(id); l != "" && p.in != nil {
+		return l
+	}
+	for i, st := range p.Steps() {
 		if st.ID() == id {
-			return i + 1
+			return fmt.Sprint(i + 1)
 		}
 	}
-	return 0
+	return ""
 }
 
 // Status reports one step's state in the session (pending for a step not in the plan).
@@ -171,8 +207,9 @@ func (p *Plan) Status(id ID) StepStatus {
 
 // Statuses reports every step's state, in order.
 func (p *Plan) Statuses() []StepStatus {
-	out := make([]StepStatus, len(p.steps))
-	for i, st := range p.steps {
+	sts := p.Steps()
+	out := make([]StepStatus, len(sts))
+	for i, st := range sts {
 		out[i] = st.Status()
 	}
 	return out
@@ -191,7 +228,7 @@ func (p *Plan) Complete() bool {
 
 // Attach gives every step the wizard's Shared and sets each one's state from the session.
 func (p *Plan) Attach(c *Shared) {
-	for _, st := range p.steps {
+	for _, st := range p.all {
 		st.base().attach(c)
 	}
 }
@@ -337,7 +374,7 @@ func (b *Base) Status() StepStatus {
 			continue // not in this plan
 		}
 		if ds := d.Status(); ds.State == StatePending || ds.State == StateRedo {
-			out.Reason = fmt.Sprintf("it uses the result of step %d (%s), which runs again", b.plan.Number(dep), d.Title())
+			out.Reason = fmt.Sprintf("it uses the result of step %s (%s), which runs again", b.plan.Label(dep), d.Title())
 			return out
 		}
 	}

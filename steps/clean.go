@@ -2,10 +2,13 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 )
@@ -14,9 +17,6 @@ import (
 type CleanAction struct {
 	What string // plain words: "detach policy P from certificate C"
 	Do   func(ctx context.Context, c aws.Client) error
-	// Run, when set, is used instead of Do by an action that reports its own progress
-	// (a fleet's removal, device by device).
-	Run func(ctx context.Context, c aws.Client, w io.Writer) error
 }
 
 // CleanPlan lists what the workspace created on the target, in the order it must be removed:
@@ -24,15 +24,16 @@ type CleanAction struct {
 // thing → certificate deleted → thing deleted; then the template's policies deleted (only
 // those JITP or jitpwiz created), then the CA INACTIVE → deleted. The workspace's fleets
 // (`jitpwiz fleet`) go after its own devices, device by device in the same order
-// (fleet_clean.go). The provisioning role is kept (other CAs may use it) and local files are
-// left alone. Each action is idempotent: what is already gone is skipped.
+// (fleet_clean.go), and their policies join the others. The provisioning role is kept (other
+// CAs may use it) and local files are left alone. Each action is idempotent: what is already
+// gone is skipped.
 func (s *Session) CleanPlan() []CleanAction {
 	var out []CleanAction
 	// Policies to delete: those the template made (inline policies) and a named policy only
 	// when jitpwiz created it. Filled from the records now and from the live attachments
 	// while the detach actions run.
 	ours := map[string]bool{}
-	keep := func(p string) bool { return p == s.Template.PolicyName && !s.Template.PolicyCreated }
+	keep := keptPolicies(s)
 	for _, thing := range s.Things() {
 		for _, p := range s.Devices[thing].Policies {
 			if !keep(p) {
@@ -42,6 +43,12 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	if s.Template.PolicyCreated && s.Template.PolicyName != "" {
 		ours[s.Template.PolicyName] = true
+	}
+	if s.Activation.PolicyCreated && s.Activation.PolicyName != "" {
+		ours[s.Activation.PolicyName] = true
+	}
+	for _, p := range s.PendingPolicyDeletes { // an earlier clean could not delete them yet
+		ours[p] = true
 	}
 	for _, thing := range s.Things() {
 		d := s.Devices[thing]
@@ -77,7 +84,10 @@ func (s *Session) CleanPlan() []CleanAction {
 				}},
 			CleanAction{What: "detach certificate " + abbrev(id) + " from thing " + name,
 				Do: func(ctx context.Context, c aws.Client) error {
-					return ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn))
+					if err := ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn)); err != nil {
+						return err
+					}
+					return waitDetached(ctx, c, name, arn, id)
 				}},
 			CleanAction{What: "delete certificate " + abbrev(id),
 				Do: func(ctx context.Context, c aws.Client) error {
@@ -89,8 +99,13 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	fcs, _ := fleetCleanups(s, "") // every fleet: no error (an unreadable one is an action that fails)
 	out = append(out, fleetActions(fcs, ours, keep)...)
-	if len(out) > 0 || len(ours) > 0 {
-		out = append(out, deletePolicies(ours))
+	// One action per policy, so each line says what became of that policy. The names are
+	// known now for the recorded policies; the detach actions may add more while they run.
+	names := sortedKeys(ours)
+	out = append(out, policyDeletes(names)...)
+	if len(out) > len(names) { // devices to detach: the detaches may find policies not recorded
+		out = append(out, CleanAction{What: "delete any other policy found attached while detaching",
+			Do: func(ctx context.Context, c aws.Client) error { return deleteFound(ctx, c, ours, names) }})
 	}
 	if id := s.CA.RegisteredID; id != "" {
 		out = append(out,
@@ -105,6 +120,188 @@ func (s *Session) CleanPlan() []CleanAction {
 	return out
 }
 
+// keptPolicies says which policies clean leaves although the workspace's devices hold them:
+// a named policy that was there before jitpwiz (the template's, or JITR's activation's).
+func keptPolicies(s *Session) func(string) bool {
+	return func(p string) bool {
+		return (p == s.Template.PolicyName && !s.Template.PolicyCreated) ||
+			(p == s.Activation.PolicyName && !s.Activation.PolicyCreated) // JITR's, when it was there before
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// policyDeletes are the actions that delete the named policies, one each.
+func policyDeletes(names []string) []CleanAction {
+	var out []CleanAction
+	for _, p := range names {
+		out = append(out, CleanAction{What: "delete policy " + abbrev(p),
+			Do: func(ctx context.Context, c aws.Client) error { return deletePolicy(ctx, c, p) }})
+	}
+	return out
+}
+
+// deleteFound deletes the policies of ours that are not among listed (those the detaches
+// found, which the records did not name), a progress line each; errNothingMore when there
+// are none.
+func deleteFound(ctx context.Context, c aws.Client, ours map[string]bool, listed []string) error {
+	var more []string
+	for _, p := range sortedKeys(ours) {
+		if !slices.Contains(listed, p) {
+			more = append(more, p)
+		}
+	}
+	if len(more) == 0 {
+		return errNothingMore
+	}
+	var errs []error
+	for _, p := range more {
+		if err := deletePolicy(ctx, c, p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cleanSay(ctx, "deleted policy %s", abbrev(p))
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultCleanWait bounds how long clean waits for a policy to become deletable: after a
+// DetachPolicy, DeletePolicy is still refused ("it can take up to five minutes after a policy is detached before it's ready to
+// be deleted", botocore DeletePolicy). Options.CleanWait (clean --wait) overrides it.
+const DefaultCleanWait = 6 * time.Minute
+
+// detachWait bounds the wait for a DetachThingPrincipal, whatever the clean's wait: the
+// certificate and the thing cannot be deleted before it has taken effect.
+const detachWait = time.Minute
+
+// The outcomes of a clean action that are not a plain ✓ or ✗.
+var errNothingMore = errors.New("nothing more")
+
+// keptError: the thing is still used by something this workspace did not make; clean
+// leaves it (and says so, without ✓).
+type keptError struct{ what, why string }
+
+func (e *keptError) Error() string { return "kept " + e.what + ": " + e.why }
+
+// pendingError: AWS does not allow the delete yet; clean records it and a later clean
+// finishes it.
+type pendingError struct {
+	policy string
+	err    error
+}
+
+func (e *pendingError) Error() string {
+	return fmt.Sprintf("policy %s is not deleted yet: AWS still refuses DeletePolicy after its detach (%v) — it is recorded, and the next `jitpwiz clean` deletes it", e.policy, e.err)
+}
+
+// cleanEnv is what Clean gives its actions through the context: where progress goes, and
+// how long to wait.
+type cleanEnv struct {
+	say  func(string)
+	wait time.Duration
+}
+
+type cleanEnvKey struct{}
+
+func cleanEnvOf(ctx context.Context) cleanEnv {
+	if e, ok := ctx.Value(cleanEnvKey{}).(cleanEnv); ok {
+		return e
+	}
+	return cleanEnv{say: func(string) {}, wait: DefaultCleanWait}
+}
+
+// cleanSay shows a progress line of the running clean action.
+func cleanSay(ctx context.Context, format string, args ...any) {
+	cleanEnvOf(ctx).say(fmt.Sprintf(format, args...))
+}
+
+// withCleanSay is ctx with its progress lines going to say instead (the clean's wait stays).
+func withCleanSay(ctx context.Context, say func(string)) context.Context {
+	env := cleanEnvOf(ctx)
+	env.say = say
+	return context.WithValue(ctx, cleanEnvKey{}, env)
+}
+
+// waitLoop retries try with backoff (0.5 s doubling to 15 s) until it reports done, an
+// error, or bound runs out; every retry shows a line with the time left.
+func waitLoop(ctx context.Context, bound time.Duration, what string, try func() (bool, error)) (bool, error) {
+	env := cleanEnvOf(ctx)
+	deadline := time.Now().Add(bound)
+	backoff := 500 * time.Millisecond
+	for {
+		done, err := try()
+		if done || err != nil {
+			return done, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		step := min(backoff, left)
+		env.say(fmt.Sprintf("%s — retrying in %s (%s left)", what, step.Round(100*time.Millisecond), left.Round(time.Second)))
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(step):
+		}
+		backoff = min(backoff*2, 15*time.Second)
+	}
+}
+
+// waitDetached waits until the thing no longer lists the certificate: DetachThingPrincipal
+// is asynchronous ("it might take several seconds for the detachment to propagate", botocore
+// DetachThingPrincipal), and DeleteCertificate/DeleteThing are refused until it has taken effect.
+func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) error {
+	done, err := waitLoop(ctx, detachWait, "AWS IoT is still detaching the certificate from thing "+thing+" (DetachThingPrincipal is asynchronous)", func() (bool, error) {
+		ps, err := c.ListThingPrincipals(ctx, thing)
+		if aws.IsKind(err, aws.KindNotFound) {
+			return true, nil
+		}
+		return err == nil && !slices.Contains(ps, arn), err
+	})
+	if err != nil || done {
+		return err
+	}
+	return fmt.Errorf("thing %s still lists the certificate %s after %s — AWS has not finished the detach; run `jitpwiz clean` again in a minute", thing, abbrev(id), detachWait)
+}
+
+// deletePolicy deletes a policy this workspace (or JITP for it) created. A policy still
+// attached to certificates the workspace did not make is kept; one AWS refuses only because
+// it was detached moments ago is retried until the clean's wait runs out, then recorded as
+// pending (a later clean deletes it).
+func deletePolicy(ctx context.Context, c aws.Client, name string) error {
+	var last error
+	done, err := waitLoop(ctx, cleanEnvOf(ctx).wait, "AWS refuses to delete policy "+abbrev(name)+" for up to five minutes after a detach", func() (bool, error) {
+		err := c.DeletePolicy(ctx, name)
+		if err == nil || aws.IsKind(err, aws.KindNotFound) {
+			return true, nil
+		}
+		if !aws.IsKind(err, aws.KindConflict) {
+			return false, err
+		}
+		last = err
+		targets, lerr := c.ListTargetsForPolicy(ctx, name)
+		if lerr == nil && len(targets) > 0 {
+			return false, &keptError{what: "policy " + abbrev(name), why: fmt.Sprintf("still attached to %d certificate(s) or group(s) this workspace did not make, e.g. %s", len(targets), abbrev(targets[0]))}
+		}
+		return false, nil
+	})
+	switch {
+	case done:
+		return nil
+	case err != nil && !errors.Is(err, context.Canceled):
+		return err
+	}
+	return &pendingError{policy: name, err: last}
+}
+
 func ignoreNotFound(err error) error {
 	if aws.IsKind(err, aws.KindNotFound) {
 		return nil
@@ -116,14 +313,15 @@ func ignoreNotFound(err error) error {
 // forgets the cloud-side results in the session so that a later run registers everything
 // again (local files, keys included, stay).
 func (s *Session) Clean(ctx context.Context, w io.Writer) error {
-	if err := RunClean(ctx, s, s.CleanPlan(), w); err != nil {
+	unfinished, err := runClean(ctx, s, s.CleanPlan(), w)
+	if err != nil {
 		return err
 	}
 	// Forget the cloud results: registration, first connect, verify and use run again (and
 	// the template step, to re-create a policy jitpwiz had created). Keys and files stay.
 	for key := range s.Finished {
 		switch ID(strings.SplitN(key, "@", 2)[0]) {
-		case IDRegisterCA, IDFirstConnect, IDVerify, IDUse:
+		case IDRegisterCA, IDFirstConnect, IDActivate, IDVerify, IDUse:
 			delete(s.Finished, key)
 		case IDTemplate:
 			if s.Template.PolicyCreated {
@@ -132,30 +330,150 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 		}
 	}
 	for _, d := range s.Devices {
-		d.FirstConnect, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, ""
+		d.FirstConnect, d.Activation, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, nil, ""
 		d.Cleaned = d.CertID != ""
 	}
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
 	s.Template.PolicyCreated = false
-	return s.Save()
+	s.Activation = ActivationRes{}
+	if err := s.Save(); err != nil {
+		return err
+	}
+	return unfinished
+}
+
+// RunClean runs actions (FleetCleanPlan's) as Clean runs its plan (Connect first), one line
+// each to w, without forgetting the workspace's own results; a policy AWS does not let it
+// delete yet is recorded for the next clean, as Clean does.
+func RunClean(ctx context.Context, s *Session, actions []CleanAction, w io.Writer) error {
+	unfinished, err := runClean(ctx, s, actions, w)
+	if err != nil {
+		return err
+	}
+	if err := s.Save(); err != nil {
+		return err
+	}
+	return unfinished
+}
+
+// runClean runs actions in order, one line each to w: ✓ done, • kept (still used by what the
+// workspace did not make), ✗ failed. A policy AWS refuses to delete yet does not stop it: it
+// is recorded in PendingPolicyDeletes (saved by the caller) and returned as unfinished; any
+// other failure stops it (err), keeping what is pending.
+func runClean(ctx context.Context, s *Session, actions []CleanAction, w io.Writer) (unfinished, err error) {
+	c, err := s.requireClient()
+	if err != nil {
+		return nil, err
+	}
+	wait := s.Options.CleanWait
+	if wait == 0 {
+		wait = DefaultCleanWait
+	}
+	actx := context.WithValue(ctx, cleanEnvKey{}, cleanEnv{wait: max(wait, 0), say: func(m string) { fmt.Fprintf(w, "    %s\n", m) }})
+	var pending []string
+	var pendingErrs []error
+	for _, a := range actions {
+		// Ctrl+C while clean waits for a policy leaves it pending: the rest still runs.
+		if err := checkContext(ctx); err != nil && len(pending) == 0 {
+			return nil, err
+		}
+		err := a.Do(actx, c)
+		pe, kept, soft := softCleanErrors(err)
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "✓ %s\n", a.What)
+		case errors.Is(err, errNothingMore):
+		case soft && len(pe) == 0 && kept:
+			fmt.Fprintf(w, "• %s: %s\n", a.What, err)
+		case soft:
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			for _, e := range pe {
+				pending = append(pending, e.policy)
+				pendingErrs = append(pendingErrs, e)
+			}
+		default:
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			if len(pending) > 0 {
+				// Those recorded before and not reached yet stay recorded too.
+				s.PendingPolicyDeletes = sortedKeys(setOf(append(pending, s.PendingPolicyDeletes...)))
+				_ = s.Save()
+			}
+			return nil, fmt.Errorf("%s: %w", a.What, err)
+		}
+	}
+	s.PendingPolicyDeletes = pending
+	if len(pendingErrs) > 0 {
+		return fmt.Errorf("clean is not finished: %w", errors.Join(pendingErrs...)), nil
+	}
+	return nil, nil
+}
+
+// softCleanErrors sorts an action's error (one, or several joined) into the outcomes that do
+// not stop the clean: policies pending, and things kept. soft is false when any part is
+// another failure.
+func softCleanErrors(err error) (pending []*pendingError, kept, soft bool) {
+	if err == nil {
+		return nil, false, false
+	}
+	parts := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts = j.Unwrap()
+	}
+	for _, e := range parts {
+		var pe *pendingError
+		var ke *keptError
+		switch {
+		case errors.As(e, &pe):
+			pending = append(pending, pe)
+		case errors.As(e, &ke):
+			kept = true
+		default:
+			return nil, false, false
+		}
+	}
+	return pending, kept, true
+}
+
+func setOf(vs []string) map[string]bool {
+	m := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
 }
 
 // FleetCleanPlan lists what `clean --fleet ID` removes: the fleet's devices (ID "all":
-// every fleet's), then the policies JITP attached to them, unless something else still
-// holds them. The workspace's own devices and its CA stay.
+// every fleet's), then the policies JITP attached to them, one action each, unless something
+// else still holds them (and the policies an earlier clean left pending). The workspace's
+// own devices and its CA stay.
 func FleetCleanPlan(s *Session, id string) ([]CleanAction, error) {
 	fcs, err := fleetCleanups(s, id)
 	if err != nil || len(fcs) == 0 {
 		return nil, err
 	}
-	keep := func(p string) bool { return p == s.Template.PolicyName && !s.Template.PolicyCreated }
-	ours := map[string]bool{}
-	out := fleetActions(fcs, ours, keep)
-	return append(out, deletePolicies(ours)), nil
+	ours := setOf(s.PendingPolicyDeletes)
+	out := fleetActions(fcs, ours, keptPolicies(s))
+	names := sortedKeys(ours)
+	// The policies the devices hold that the fleets had not recorded are found while they
+	// are removed: the last fleet's removal deletes them, once no device of the plan holds
+	// them any more.
+	last := &out[len(out)-1]
+	last.What += "; then delete any other policy found attached to the fleet's devices"
+	do := last.Do
+	last.Do = func(ctx context.Context, c aws.Client) error {
+		if err := do(ctx, c); err != nil {
+			return err
+		}
+		if err := deleteFound(ctx, c, ours, names); !errors.Is(err, errNothingMore) {
+			return err
+		}
+		return nil
+	}
+	return append(out, policyDeletes(names)...), nil
 }
 
-// fleetActions are the removals of fleets as clean actions; the policies they detach
-// (and recorded) go to ours, unless keep says they are not the workspace's to delete.
+// fleetActions are the removals of fleets as clean actions; the policies they recorded, and
+// those they detach, go to ours, unless keep says they are not the workspace's to delete.
 func fleetActions(fcs []fleetCleanup, ours map[string]bool, keep func(string) bool) []CleanAction {
 	var out []CleanAction
 	for _, fc := range fcs {
@@ -170,8 +488,8 @@ func fleetActions(fcs []fleetCleanup, ours map[string]bool, keep func(string) bo
 			}
 		}
 		run := fc.run
-		out = append(out, CleanAction{What: fc.what, Run: func(ctx context.Context, c aws.Client, w io.Writer) error {
-			return run(ctx, c, w, func(p string) {
+		out = append(out, CleanAction{What: fc.what, Do: func(ctx context.Context, c aws.Client) error {
+			return run(ctx, c, func(p string) {
 				if !keep(p) {
 					ours[p] = true
 				}
@@ -179,60 +497,4 @@ func fleetActions(fcs []fleetCleanup, ours map[string]bool, keep func(string) bo
 		}})
 	}
 	return out
-}
-
-// deletePolicies deletes the policies in ours (filled while the actions before it run); one
-// still attached to certificates this workspace did not make is kept.
-func deletePolicies(ours map[string]bool) CleanAction {
-	var names []string
-	for p := range ours {
-		names = append(names, abbrev(p))
-	}
-	sort.Strings(names)
-	what := "delete the template's policies"
-	if len(names) > 0 {
-		what = "delete policy " + strings.Join(names, ", ")
-	}
-	return CleanAction{What: what,
-		Do: func(ctx context.Context, c aws.Client) error {
-			var all []string
-			for p := range ours {
-				all = append(all, p)
-			}
-			sort.Strings(all)
-			for _, p := range all {
-				err := c.DeletePolicy(ctx, p)
-				if aws.IsKind(err, aws.KindConflict) {
-					continue // still attached to certificates this workspace did not make: keep it
-				}
-				if err := ignoreNotFound(err); err != nil {
-					return err
-				}
-			}
-			return nil
-		}}
-}
-
-// RunClean runs actions in order (Connect first), one line each to w — what Clean does,
-// without forgetting the workspace's own results (for FleetCleanPlan).
-func RunClean(ctx context.Context, s *Session, actions []CleanAction, w io.Writer) error {
-	c, err := s.requireClient()
-	if err != nil {
-		return err
-	}
-	for _, a := range actions {
-		if err := checkContext(ctx); err != nil {
-			return err
-		}
-		run := a.Run
-		if run == nil {
-			run = func(ctx context.Context, c aws.Client, _ io.Writer) error { return a.Do(ctx, c) }
-		}
-		if err := run(ctx, c, w); err != nil {
-			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
-			return fmt.Errorf("%s: %w", a.What, err)
-		}
-		fmt.Fprintf(w, "✓ %s\n", a.What)
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -41,15 +42,23 @@ func apiURL(s *Session) string {
 	return ""
 }
 
-// mosquittoPub is the walkthrough's mosquitto_pub command for the session's endpoint.
+// mosquittoPub is the walkthrough's mosquitto_pub command for the session's endpoint (with
+// --port 443, ALPN x-amzn-mqtt-ca as mosquitto's --tls-alpn).
 func mosquittoPub(s *Session, cert, key, topic, clientID, msg string) string {
 	host := firstNonEmpty(s.Endpoint.Host, "<endpoint>")
 	port := s.Endpoint.Port
 	if port == 0 {
 		port = AWSDataPort
+		if s.Options.alpn443() {
+			port = 443
+		}
 	}
-	return joinShell([]string{"mosquitto_pub", "--cafile", pki.FileServerRootCA, "--cert", cert, "--key", key,
-		"-h", host, "-p", fmt.Sprint(port), "-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", msg, "-d"})
+	parts := []string{"mosquitto_pub", "--cafile", pki.FileServerRootCA, "--cert", cert, "--key", key,
+		"-h", host, "-p", fmt.Sprint(port)}
+	if s.Options.alpn443() {
+		parts = append(parts, "--tls-alpn", mqttprobe.ALPN)
+	}
+	return joinShell(append(parts, "-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", msg, "-d"))
 }
 
 func joinShell(parts []string) string {

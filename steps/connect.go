@@ -23,11 +23,16 @@ import (
 // The back-ends of a session: the embedded local IoT Core or the AWS client, brought up by
 // Connect and stopped by Close.
 
-// amazonRootCA1 is Amazon Root CA 1, the root the AWS IoT ATS endpoints chain to
-// (https://www.amazontrust.com/repository/AmazonRootCA1.pem), shipped in the binary.
+// amazonRootCAs are Amazon Root CA 1 (RSA 2048) and Amazon Root CA 3 (ECC P-256), shipped in
+// the binary as one PEM file: AWS IoT's ATS endpoints present a chain to one or the other
+// depending on the cipher suite negotiated, and AWS recommends trusting both (AWS IoT
+// Developer Guide, server-authentication.html "CA certificates for server authentication").
+// They are the certificates of https://www.amazontrust.com/repository/ (AmazonRootCA1.pem,
+// AmazonRootCA3.pem); TestAmazonRootCAs checks them against the SHA-256 hashes of their
+// public keys that the repository publishes.
 //
-//go:embed amazon_root_ca1.pem
-var amazonRootCA1 []byte
+//go:embed amazon_root_cas.pem
+var amazonRootCAs []byte
 
 // localBackend is what starting the embedded IoT Core yields.
 type localBackend struct {
@@ -74,7 +79,7 @@ func (s *Session) Connect(ctx context.Context) error {
 			// processes from working on the same session at once.
 			var ierr error
 			var region string
-			if ep, s.serverRoot, s.serverRootPath, region, ierr = localInfo(ctx, locked.Owner.EndpointURL); ierr != nil {
+			if ep, s.serverRoot, s.serverRootPath, region, ierr = localInfo(ctx, s, locked.Owner.EndpointURL); ierr != nil {
 				return err
 			}
 			if err := s.checkLocalRegion(locked.Owner.EndpointURL, region); err != nil {
@@ -87,21 +92,37 @@ func (s *Session) Connect(ctx context.Context) error {
 			return err
 		}
 	} else {
-		cfg = aws.Config{Profile: s.Options.Profile, Region: s.Options.Region, EndpointURL: s.Options.EndpointURL}
+		region := s.Options.Region
+		if region == "" && s.Options.AtRecordedRegion && s.Options.Target == TargetAWS {
+			region = s.Region // clean: where the workspace registered its resources
+		}
+		cfg = aws.Config{Profile: s.Options.Profile, Region: region, EndpointURL: s.Options.EndpointURL}
 		if s.Options.Target == TargetLocal {
 			cfg.StaticAccessKeyID, cfg.StaticSecretKey = localAccessKeyID, localSecretKey
 			var err error
 			var region string
-			if ep, s.serverRoot, s.serverRootPath, region, err = localInfo(ctx, s.Options.EndpointURL); err != nil {
+			if ep, s.serverRoot, s.serverRootPath, region, err = localInfo(ctx, s, s.Options.EndpointURL); err != nil {
 				return err
 			}
 			if err := s.checkLocalRegion(s.Options.EndpointURL, region); err != nil {
 				return err
 			}
 		} else {
-			s.serverRoot = amazonRootCA1
+			s.serverRoot, s.serverRootPath = amazonRootCAs, ""
+			if f := s.Options.ServerCA; f != "" { // another broker than AWS IoT (--server-ca)
+				b, err := os.ReadFile(f)
+				if err != nil {
+					s.Close()
+					return fmt.Errorf("--server-ca %s: %v — give the PEM file of the CA that signs the broker's certificate", f, err)
+				}
+				s.serverRoot, s.serverRootPath = b, f
+			}
+			if s.Options.MQTTEndpoint != "" {
+				ep, _ = parseHostPort(s.Options.MQTTEndpoint) // checked by Validate
+			}
 		}
 	}
+	previousRegion := s.Region
 	c, err := aws.New(ctx, cfg)
 	if err != nil {
 		s.Close()
@@ -119,10 +140,17 @@ func (s *Session) Connect(ctx context.Context) error {
 			return err
 		}
 		ep = Endpoint{Host: host, Port: AWSDataPort}
+		if s.Options.alpn443() {
+			ep.Port = 443
+		}
 		if h, p, err := net.SplitHostPort(host); err == nil {
 			if port, err := strconv.Atoi(p); err == nil {
 				ep = Endpoint{Host: h, Port: port}
 			}
+		} else if s.Options.EndpointURL != "" && s.Options.Target == TargetAWS {
+			// Another implementation of the API: its broker may be elsewhere, with its own CA.
+			s.notices = append(s.notices, fmt.Sprintf("the endpoint at %s gave the MQTT host %s without a port: devices dial %s:%d and trust %s — for another broker, pass --mqtt-endpoint HOST:PORT and --server-ca FILE",
+				s.Options.EndpointURL, host, host, ep.Port, map[bool]string{true: "Amazon Root CA 1 and 3", false: s.Options.ServerCA}[s.Options.ServerCA == ""]))
 		}
 	}
 	if ep.Host == "" {
@@ -133,6 +161,11 @@ func (s *Session) Connect(ctx context.Context) error {
 	s.Account = acct
 	s.Region = c.Region()
 	s.Endpoint = ep
+	if previousRegion != "" && previousRegion != s.Region && (s.CA.RegisteredID != "" || s.RegistrationCode != "") {
+		s.notices = append(s.notices, "region changed: "+previousRegion+" → "+s.Region+": every step that talks to AWS IoT runs again in "+s.Region+
+			" (registration code, role, template, CA registration, and each device's first connect, verify and use); what was registered in "+previousRegion+
+			" stays there and this workspace stops tracking it — to remove it, stop now and run `jitpwiz clean --dir "+pki.ShellQuote(s.dir)+"` first (clean works in "+previousRegion+", where the workspace registered it)")
+	}
 	// Device ARNs need the account and region: fill them in for records made before Connect.
 	for _, d := range s.Devices {
 		if d.CertID != "" {
@@ -177,11 +210,24 @@ const (
 	localSecretKey   = local.SecretAccessKey
 )
 
+// devicePort is the port devices use on a local IoT Core: its ALPN listener with --port 443,
+// else its MQTT port.
+func devicePort(s *Session, mqttPort, alpnPort int) int {
+	if s.Options.alpn443() {
+		return alpnPort
+	}
+	return mqttPort
+}
+
 // startLocal starts the embedded IoT Core for the session (state in <workspace>/.local-iot):
 // the broker on loopback 8883 and the control plane on 4599, or free loopback ports when
 // those are taken. It runs until Session.Close.
 func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
-	srv, err := local.Start(context.WithoutCancel(ctx), local.Options{Dir: s.dir, Region: s.Options.Region})
+	lo := local.Options{Dir: s.dir, Region: s.Options.Region}
+	if s.Options.alpn443() {
+		lo.ALPNAddr = "127.0.0.1:0" // AWS's port 443 flavour, on a free loopback port
+	}
+	srv, err := local.Start(context.WithoutCancel(ctx), lo)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the local IoT Core in %s: %w", s.dir, err)
 	}
@@ -191,7 +237,7 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 	return &localBackend{
 		Config: aws.Config{Region: srv.Region(), EndpointURL: srv.EndpointURL(),
 			StaticAccessKeyID: local.AccessKeyID, StaticSecretKey: local.SecretAccessKey, MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond},
-		Endpoint:   Endpoint{Host: srv.MQTTHost(), Port: srv.MQTTPort()},
+		Endpoint:   Endpoint{Host: srv.MQTTHost(), Port: devicePort(s, srv.MQTTPort(), srv.ALPNPort())},
 		ServerRoot: srv.RootCAPEM(),
 		RootPath:   srv.RootCAPath(),
 		Closer:     srv,
@@ -200,7 +246,7 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 
 // localInfo asks a running local IoT Core (--target local --endpoint-url U) where its broker
 // is, which root CA signs it, and which region it serves.
-func localInfo(ctx context.Context, endpointURL string) (Endpoint, []byte, string, string, error) {
+func localInfo(ctx context.Context, s *Session, endpointURL string) (Endpoint, []byte, string, string, error) {
 	u := strings.TrimRight(endpointURL, "/") + api.InfoPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -222,5 +268,12 @@ func localInfo(ctx context.Context, endpointURL string) (Endpoint, []byte, strin
 	if err != nil {
 		return Endpoint{}, nil, "", "", fmt.Errorf("the local IoT Core's root CA %s cannot be read (%v) — run jitpwiz on the same machine as `jitpwiz local`", info.RootCAPath, err)
 	}
-	return Endpoint{Host: info.EndpointHost, Port: info.MQTTPort}, root, info.RootCAPath, info.Region, nil
+	port := info.MQTTPort
+	if s.Options.alpn443() {
+		if info.ALPNPort == 0 {
+			return Endpoint{}, nil, "", "", fmt.Errorf("--port 443: the local IoT Core at %s has no ALPN listener — start it with `jitpwiz local --alpn-port 8443` (any free port), or drop --port 443", endpointURL)
+		}
+		port = info.ALPNPort
+	}
+	return Endpoint{Host: info.EndpointHost, Port: port}, root, info.RootCAPath, info.Region, nil
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -17,7 +18,7 @@ func deviceFiles(s *Session) (cert, key, csr, bundle string) {
 
 // probeOptions are the mqttprobe options for the current device presenting certFile.
 func probeOptions(s *Session, certFile, clientID string) mqttprobe.Options {
-	return mqttprobe.Options{
+	o := mqttprobe.Options{
 		Host:     s.Endpoint.Host,
 		Port:     s.Endpoint.Port,
 		Addr:     s.Endpoint.Addr,
@@ -26,6 +27,8 @@ func probeOptions(s *Session, certFile, clientID string) mqttprobe.Options {
 		CAFile:   s.Path(pki.FileServerRootCA),
 		ClientID: clientID,
 	}
+	applyPort(s, &o)
+	return o
 }
 
 // certARN is the ARN AWS IoT gives a certificate with this ID.
@@ -33,5 +36,13 @@ func certARN(s *Session, id string) string {
 	if s.Account == "" || s.Region == "" {
 		return ""
 	}
-	return "arn:aws:iot:" + s.Region + ":" + s.Account + ":cert/" + id
+	return aws.CertificateARN(s.Region, s.Account, id)
+}
+
+// applyPort sets the ALPN mqttprobe offers for --port 443: x-amzn-mqtt-ca, whatever port
+// number the endpoint has (the local IoT Core's ALPN listener is not on 443).
+func applyPort(s *Session, o *mqttprobe.Options) {
+	if s.Options.alpn443() {
+		o.ALPN = []string{mqttprobe.ALPN}
+	}
 }

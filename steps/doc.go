@@ -4,6 +4,18 @@
 // step shares. NewPlan orders the steps for a workspace; the TUI (ui/) and the headless
 // runner (`jitpwiz run`) execute exactly the same actions.
 //
+// # Modes
+//
+// --mode jitr (Just-in-Time Registration) swaps the template step (7) for the activate step,
+// step11a_activate.go: it runs after the first connect (11), which registered the certificate
+// PENDING_ACTIVATION, and before verify (12), so it is numbered 11a — the documented steps
+// keep their walkthrough numbers in both modes (StepLabel; ParseID accepts "11a"), and the
+// messages that name "step 8" mean the same step in both. JITR also skips the provisioning
+// role (6: no template runs). --ca-mode sni-only skips steps 4–5 and registers the CA with
+// certificateMode SNI_ONLY; --port 443 connects with ALPN x-amzn-mqtt-ca (the in-process
+// IoT Core opens an ALPN listener for it). What the adapted steps read of the modes is in
+// session.go (Options.jitr, sniOnly, alpn443); NewPlan's inMode picks the steps.
+//
 // # Session and workspace
 //
 // Open(Options) loads <dir>/jitpwiz.json (or starts a new workspace) and overlays the options
@@ -20,6 +32,8 @@
 //	deviceCert.key/.csr/.crt, deviceCertAndCACert.crt       step 9, the first thing
 //	devices/<thing>/deviceCert.*, .../deviceCertAndCACert.crt  step 9, every further thing
 //	awsRootCA.pem                                           step 10
+//	jitr_policy.json, jitr_rule.json, jitr_activate.mjs     step 11a (JITR: the policy, and
+//	                                                        the topic rule + Lambda for production)
 //	fleet/<id>/                                             `jitpwiz fleet` (fleet_record.go), not a step
 //
 // Supplied files (--ca-cert/--ca-key, --device-cert/--device-key) are read where they are and

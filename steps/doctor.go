@@ -65,7 +65,9 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		add("device certificate signed by the CA", evidenceOr(err, verifyCommand(s, s.relName(d.CertFile)).Line+": OK"), err == nil)
 		add("certificate ID = SHA-256 of the leaf DER", pki.CertID(dev), true)
 	}
-	if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {
+	if s.Options.jitr() {
+		out = append(out, noteLine("JITR workspace: no template — the activate step (11a), or a topic rule + Lambda, activates each certificate"))
+	} else if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {
 		add("template "+FileTemplate, err.Error()+" — make it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 7)", false)
 	} else if rc, err := template.ParseRegistrationConfig(b); err != nil {
 		add("template "+FileTemplate+" is a valid registration config", err.Error(), false)
@@ -79,13 +81,15 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	if c == nil {
 		return append(out, noteLine("not connected: cloud checks skipped"))
 	}
-	if s.CA.CertID != "" {
-		desc, err := c.FindCA(ctx, s.CA.CertID)
+	// The ID the endpoint answered when it registered the CA (step 8); AWS's equals the
+	// SHA-256 of the DER, another implementation's may not (moto hashes the PEM text).
+	if caID := firstNonEmpty(s.CA.RegisteredID, s.CA.CertID); caID != "" {
+		desc, err := c.FindCA(ctx, caID)
 		switch {
 		case err != nil:
 			add("CA registered in "+s.Region, err.Error(), false)
 		case desc == nil:
-			add("CA registered in "+s.Region, "no CA with ID "+abbrev(s.CA.CertID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
+			add("CA registered in "+s.Region, "no CA with ID "+abbrev(caID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
 		default:
 			add("CA registered in "+s.Region, desc.ARN, true)
 			update := func(args ...string) string {
@@ -103,19 +107,34 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 				add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus+" — JITP never runs for new devices; "+
 					"enable it: "+update("--new-auto-registration-status", aws.AutoRegEnable), false)
 			}
-			hasCfg := desc.RegistrationConfig != nil && desc.RegistrationConfig.TemplateBody != ""
-			if hasCfg {
-				add("CA has a JITP template (registrationConfig)", "role "+roleOf(desc), true)
+			if want := firstNonEmpty(s.Options.certificateMode(), "DEFAULT"); firstNonEmpty(desc.CertificateMode, "DEFAULT") == want {
+				add("CA certificate mode "+want, "certificateMode "+firstNonEmpty(desc.CertificateMode, "DEFAULT"), true)
 			} else {
+				add("CA certificate mode "+want, "certificateMode "+desc.CertificateMode+" — a CA's mode cannot be changed: remove it (jitpwiz clean) and register it again, or use --ca-mode "+
+					map[bool]string{true: CAModeSNIOnly, false: CAModeDefault}[desc.CertificateMode == "SNI_ONLY"], false)
+			}
+			hasCfg := desc.RegistrationConfig != nil && desc.RegistrationConfig.TemplateBody != ""
+			switch {
+			case s.Options.jitr() && hasCfg:
+				add("CA has no JITP template (JITR)", "the CA has a registrationConfig, so its template runs (JITP) and no registered event is published — remove it: "+
+					update("--remove-auto-registration", "--new-auto-registration-status", aws.AutoRegEnable), false)
+			case s.Options.jitr():
+				add("CA has no JITP template (JITR)", "no registrationConfig: the first connect registers certificates PENDING_ACTIVATION", true)
+			case hasCfg:
+				add("CA has a JITP template (registrationConfig)", "role "+roleOf(desc), true)
+			default:
 				add("CA has a JITP template (registrationConfig)", "none: this is JITR, not JITP — attach the template: "+
 					update("--registration-config", "file://"+FileTemplate), false)
 			}
 			// The template that runs is the one registered with the CA, which may have been
 			// changed since step 8 (e.g. with the AWS CLI): check the device against it too.
-			if hasCfg && dev != nil {
+			if hasCfg && dev != nil && !s.Options.jitr() {
 				out = append(out, lintRegistered(s, desc.RegistrationConfig.TemplateBody, dev)...)
 			}
 		}
+	}
+	if s.Options.jitr() && dev != nil {
+		out = append(out, jitrStatus(ctx, s, c, pki.CertID(dev))...)
 	}
 	if dev != nil && s.Endpoint.Host != "" {
 		o := probeOptions(s, d.CertFile, s.Options.Thing)
@@ -127,12 +146,40 @@ func (s *Session) Doctor(ctx context.Context) []ResultLine {
 		f.Chain = append(f.Chain, dev)
 		mqttprobe.Gather(ctx, c, &f)
 		dg := mqttprobe.Diagnose(f)
-		add("connect as "+s.Options.Thing+" ("+s.Endpoint.Host+")", dg.String(), dg.OK || outcome.OK())
+		why := dg.String()
+		if s.Options.jitr() && dg.Class == mqttprobe.DiagCertPending {
+			// No template ran: the certificate waits for its activation (said above).
+			why = string(dg.Class) + ": the broker refused the certificate because it is PENDING_ACTIVATION — with JITR it stays so until it is activated (see above)"
+		}
+		add("connect as "+s.Options.Thing+" ("+s.Endpoint.Host+")", why, dg.OK || outcome.OK())
 		for _, e := range dg.Evidence {
 			out = append(out, noteLine(e))
 		}
 	}
 	return out
+}
+
+// jitrStatus says where a JITR device certificate stands: not registered yet, left
+// PENDING_ACTIVATION (registered, never activated), or ACTIVE.
+func jitrStatus(ctx context.Context, s *Session, c aws.Client, certID string) []ResultLine {
+	const label = "device certificate ACTIVE (JITR)"
+	desc, err := c.DescribeCertificate(ctx, certID)
+	switch {
+	case aws.IsKind(err, aws.KindNotFound):
+		return []ResultLine{checkLine(label, "certificate "+abbrev(certID)+" is not registered: the device has not connected yet — its first connect (step 11) registers it", false)}
+	case err != nil:
+		return []ResultLine{checkLine(label, err.Error(), false)}
+	case desc.Status == aws.StatusPendingActivation:
+		return []ResultLine{
+			checkLine(label, "certificate "+abbrev(certID)+" is PENDING_ACTIVATION: JITR registered it on the first connect and nothing activated it — "+
+				"AWS IoT refuses it until something does (the JITR guide's rule + Lambda; nothing activates a JITR certificate by itself)", false),
+			noteLine("fix: jitpwiz run --dir " + pki.ShellQuote(s.dir) + " (step 11a activates it), or deploy " + "the topic rule + Lambda that step 11a writes (jitr_rule.json, jitr_activate.mjs)" + "; by hand: " +
+				awsCmd(s, "iot", "update-certificate", "--certificate-id", certID, "--new-status", aws.StatusActive) + " — with a policy attached and the thing made first"),
+		}
+	case desc.Status != aws.StatusActive:
+		return []ResultLine{checkLine(label, "certificate "+abbrev(certID)+" is "+desc.Status+": it was deactivated or revoked after it was registered", false)}
+	}
+	return []ResultLine{checkLine(label, "describe-certificate: status ACTIVE, CA "+abbrev(desc.CAID), true)}
 }
 
 func roleOf(d *aws.CADescription) string {

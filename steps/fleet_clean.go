@@ -3,22 +3,22 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 )
 
 // How `clean` removes a fleet: for each device, in the order clean removes a device
-// (policies detached → certificate INACTIVE → certificate detached from the thing →
-// certificate deleted → thing deleted), several devices at a time on the local target and
-// under the AWS quotas on aws. What is already gone is skipped, so it is idempotent; each
-// device removed is appended to cleaned.jsonl, so a clean that was killed goes on where it
-// stopped. The policies JITP attached are reported to clean, which deletes them after
-// every device (with the template's other policies).
+// (policies detached → certificate INACTIVE → certificate detached from the thing, waited
+// for as clean waits for its own device → certificate deleted → thing deleted), several
+// devices at a time on the local target and under the AWS quotas on aws. What is already
+// gone is skipped, so it is idempotent; each device removed is appended to cleaned.jsonl, so
+// a clean that was killed goes on where it stopped. The policies JITP attached are reported
+// to clean, which deletes them after every device (with the template's other policies, one
+// action each). Progress goes through the clean's context (cleanSay), as every clean
+// action's does.
 
 // fleetCleanup is the removal of one fleet: one line of clean's list, run device by device.
 type fleetCleanup struct {
@@ -26,7 +26,7 @@ type fleetCleanup struct {
 	policies []string // the policies the fleet recorded (more are found while it runs)
 	err      error    // the fleet's records cannot be read
 	// run removes the fleet's devices, reporting every policy it detaches to policy.
-	run func(ctx context.Context, c aws.Client, w io.Writer, policy func(name string)) error
+	run func(ctx context.Context, c aws.Client, policy func(name string)) error
 }
 
 // Removal rates: devices removed at once, and per second on AWS. One device is five to
@@ -98,8 +98,8 @@ func fleetCleanupOf(s *Session, r *fleetRecord) fleetCleanup {
 		what += fmt.Sprintf("; %d already removed", n)
 	}
 	return fleetCleanup{what: what, policies: r.manifest.Policies,
-		run: func(ctx context.Context, c aws.Client, w io.Writer, policy func(string)) error {
-			if err := removeFleetDevices(ctx, s, r, todo, len(devs), c, w, policy); err != nil {
+		run: func(ctx context.Context, c aws.Client, policy func(string)) error {
+			if err := removeFleetDevices(ctx, s, r, todo, len(devs), c, policy); err != nil {
 				return err
 			}
 			r.manifest.Cleaned = true
@@ -108,7 +108,7 @@ func fleetCleanupOf(s *Session, r *fleetRecord) fleetCleanup {
 }
 
 // removeFleetDevices removes todo (of total) and records each one in cleaned.jsonl.
-func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []fleetDevice, total int, c aws.Client, w io.Writer, policy func(string)) error {
+func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []fleetDevice, total int, c aws.Client, policy func(string)) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -131,7 +131,17 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 		step     = max(100, total/10) // a line at every tenth, for fleets of 1,000 and more
 		nextMark = (removed/step + 1) * step
 		policies = map[string]bool{}
+		waitSaid sync.Once
 	)
+	// Every device waits for its own asynchronous detach: the first wait is shown, the
+	// others would be a line each for thousands of devices.
+	dctx := withCleanSay(ctx, func(m string) {
+		waitSaid.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			cleanSay(ctx, "%s; the fleet's other devices wait for theirs likewise, without a line each", m)
+		})
+	})
 	flush := func() error { // mu held
 		if len(pending) == 0 {
 			return nil
@@ -150,7 +160,7 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 				if limiter.Wait(ctx) != nil {
 					return
 				}
-				pols, err := removeFleetDevice(ctx, s, c, d)
+				pols, err := removeFleetDevice(dctx, s, c, d)
 				mu.Lock()
 				for _, p := range pols {
 					policies[p] = true
@@ -162,7 +172,7 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 						err = flush()
 					}
 					if removed >= nextMark && removed < total {
-						fmt.Fprintf(w, "  … %d/%d devices of fleet %s removed\n", removed, total, r.manifest.ID)
+						cleanSay(ctx, "… %d/%d devices of fleet %s removed", removed, total, r.manifest.ID)
 						nextMark += step
 					}
 				}
@@ -204,15 +214,11 @@ feed:
 }
 
 // removeFleetDevice removes one device's certificate and thing, as clean removes the
-// workspace's own device, and returns the policies it detached.
+// workspace's own device (waiting for the detach from the thing the same way), and returns
+// the policies it detached.
 func removeFleetDevice(ctx context.Context, s *Session, c aws.Client, d fleetDevice) ([]string, error) {
 	arn := certARN(s, d.CertID)
-	gone := func(err error) error {
-		if aws.IsKind(err, aws.KindNotFound) {
-			return nil
-		}
-		return err
-	}
+	gone := ignoreNotFound
 	fail := func(what string, err error) ([]string, error) {
 		return nil, fmt.Errorf("device %s: %s: %w", d.Name, what, err)
 	}
@@ -234,25 +240,19 @@ func removeFleetDevice(ctx context.Context, s *Session, c aws.Client, d fleetDev
 		if err := gone(c.DetachThingPrincipal(ctx, d.Thing, arn)); err != nil {
 			return fail("detach the certificate from thing "+d.Thing, err)
 		}
+		// DetachThingPrincipal is asynchronous: the certificate and the thing cannot be
+		// deleted before it has taken effect.
+		if err := waitDetached(ctx, c, d.Thing, arn, d.CertID); err != nil {
+			return fail("detach the certificate from thing "+d.Thing, err)
+		}
 	}
 	if err := gone(c.DeleteCertificate(ctx, d.CertID, true)); err != nil {
 		return fail("delete certificate "+abbrev(d.CertID), err)
 	}
-	if d.Thing == "" {
-		return names, nil
-	}
-	// AWS detaches a principal asynchronously: DeleteThing right after may still find it
-	// attached (InvalidRequestException); ask again for a few seconds.
-	for try := 1; ; try++ {
-		err := gone(c.DeleteThing(ctx, d.Thing))
-		if err == nil {
-			return names, nil
-		}
-		if !aws.IsKind(err, aws.KindInvalidRequest) || try == 5 {
-			return fail("delete thing "+d.Thing, err)
-		}
-		if err := (realClock{}).Sleep(ctx, time.Second); err != nil {
+	if d.Thing != "" {
+		if err := gone(c.DeleteThing(ctx, d.Thing)); err != nil {
 			return fail("delete thing "+d.Thing, err)
 		}
 	}
+	return names, nil
 }

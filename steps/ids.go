@@ -8,7 +8,7 @@ import (
 // ID names a step; it is stable and used in the session file and on the command line.
 type ID string
 
-// The 13 documented steps (the walkthrough's order).
+// The 13 documented steps (the walkthrough's order), and the step JITR adds.
 const (
 	IDCAKey        ID = "ca-key"
 	IDOpenSSLConf  ID = "openssl-conf"
@@ -23,22 +23,44 @@ const (
 	IDFirstConnect ID = "first-connect"
 	IDVerify       ID = "verify"
 	IDUse          ID = "use"
+
+	// IDActivate is JITR's activation, after the first connect: step 11a.
+	IDActivate ID = "activate"
 )
 
 // documented is the walkthrough's order of the steps: the numbers ParseID accepts.
 var documented = []ID{IDCAKey, IDOpenSSLConf, IDCACert, IDRegCode, IDVerifCert, IDRole, IDTemplate,
 	IDRegisterCA, IDDeviceCert, IDServerTrust, IDFirstConnect, IDVerify, IDUse}
 
-// ParseID accepts a step ID ("device-cert") or its number in the walkthrough ("9").
+// activateLabel is the activate step's number: it comes after step 11 (the first connect
+// that registered the certificate) and before step 12, so the documented steps keep theirs.
+const activateLabel = "11a"
+
+// StepLabel is the number a step goes by — its place in the walkthrough ("8"), or "11a"
+// for JITR's activation — or "" for a step that is none of these.
+func StepLabel(id ID) string {
+	if id == IDActivate {
+		return activateLabel
+	}
+	for i, d := range documented {
+		if d == id {
+			return fmt.Sprint(i + 1)
+		}
+	}
+	return ""
+}
+
+// ParseID accepts a step ID ("device-cert") or its number ("9", "11a" for activate).
 func ParseID(v string) (ID, error) {
-	for i, id := range documented {
-		if string(id) == v || fmt.Sprint(i+1) == v {
+	for _, id := range append(append([]ID(nil), documented...), IDActivate) {
+		if string(id) == v || StepLabel(id) == v {
 			return id, nil
 		}
 	}
-	ids := make([]string, len(documented))
-	for i, id := range documented {
-		ids[i] = string(id)
+	ids := make([]string, 0, len(documented)+1)
+	for _, id := range documented {
+		ids = append(ids, string(id))
 	}
-	return "", fmt.Errorf("unknown step %q — use a number 1–%d or one of %s", v, len(documented), strings.Join(ids, ", "))
+	ids = append(ids, string(IDActivate))
+	return "", fmt.Errorf("unknown step %q — use a number 1–%d (11a: activate, with --mode jitr) or one of %s", v, len(documented), strings.Join(ids, ", "))
 }

@@ -17,6 +17,9 @@ import (
 // ("CA private key"). It returns the key, whether it was reused, and a note for the
 // step's progress when the kept key is not of type want.
 func ensureKey(s *Session, path, what string, want pki.KeyType) (key crypto.Signer, reused bool, note string, err error) {
+	if note, err = pki.SecureKeyFile(path); err != nil {
+		return nil, false, note, err
+	}
 	if pki.FileExists(path) && !s.Options.ForceNewKeys {
 		k, err := pki.LoadKeyFile(path)
 		if err != nil {
@@ -27,7 +30,7 @@ func ensureKey(s *Session, path, what string, want pki.KeyType) (key crypto.Sign
 			return nil, false, "", fmt.Errorf("%s %s: %v — pass --force-new-keys to replace it", what, filepath.Base(path), err)
 		}
 		if got != want {
-			note = fmt.Sprintf("kept the existing %s %s (%s); --key %s applies to new keys — add --force-new-keys to replace it", what, filepath.Base(path), got, want)
+			note = joinNotes(note, fmt.Sprintf("kept the existing %s %s (%s); --key %s applies to new keys — add --force-new-keys to replace it", what, filepath.Base(path), got, want))
 		}
 		return k, true, note, nil
 	}
@@ -35,7 +38,24 @@ func ensureKey(s *Session, path, what string, want pki.KeyType) (key crypto.Sign
 	if err != nil {
 		return nil, false, "", err
 	}
-	return r.Key, false, "", nil
+	return r.Key, false, note, nil
+}
+
+// secureKeyFile applies pki.SecureKeyFile to a workspace key a step reads again: a link or a
+// non-regular file is refused, a key others can read is made 0600 and the step says so.
+func secureKeyFile(path string, say func(format string, args ...any)) error {
+	note, err := pki.SecureKeyFile(path)
+	if note != "" {
+		say("%s", note)
+	}
+	return err
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // keyType is the type of the keys jitpwiz creates (--key).

@@ -99,6 +99,7 @@ func (s *Session) lockWorkspace() error {
 		store.UnlockFile(f)
 		return fmt.Errorf("workspace %s was changed by another jitpwiz while this one was starting — run again", s.dir)
 	}
+	pki.RemoveStaleTemps(s.dir, "devices/*") // temp files of a killed jitpwiz: no other one is here now
 	// Best effort: the pid only makes the refusal clearer.
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
@@ -106,6 +107,12 @@ func (s *Session) lockWorkspace() error {
 	workspaceLocks.held[s] = &heldLock{f: f, created: errors.Is(statErr, os.ErrNotExist)}
 	return nil
 }
+
+// LockWorkspace takes the workspace lock of s now, as Connect would later (Close releases
+// it): for a command that must not even read what to do while another jitpwiz is at work
+// (clean: a run in progress has not saved what it registered yet). It fails with a
+// *WorkspaceLockedError naming the holder.
+func LockWorkspace(s *Session) error { return s.lockWorkspace() }
 
 // unlockWorkspace releases the lock lockWorkspace took (if any); harmless otherwise.
 func (s *Session) unlockWorkspace() {

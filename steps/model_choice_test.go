@@ -117,12 +117,12 @@ func TestChoiceExistingCAChecksPathsAtOnce(t *testing.T) {
 	ws := filepath.Join(t.TempDir(), "ws")
 	s := openT(t, Options{Dir: ws, Yes: true})
 	m := choiceModel(t, s, IDCAKey)
-	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "key"}) || m.fields[0].value() != choiceGenerate {
-		t.Fatalf("step 1 fields %v (choice %q), want the CA choice on generate new, then the key type", got, m.fields[0].value())
+	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "key", "mode"}) || m.fields[0].value() != choiceGenerate {
+		t.Fatalf("step 1 fields %v (choice %q), want the CA choice on generate new, then the key type, then the onboarding mode", got, m.fields[0].value())
 	}
 
 	press(m, "j") // use existing files
-	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "ca-cert", "ca-key"}) {
+	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "ca-cert", "ca-key", "mode"}) {
 		t.Fatalf("after choosing existing files: fields %v", got)
 	}
 	wantValid(t, m)
@@ -212,7 +212,7 @@ func TestChoiceExistingCAExpired(t *testing.T) {
 	wantInvalid(t, m, "ca-cert", "CA certificate file", "expired")
 	// back to generate new: the paths go away and the step runs as before
 	press(m, "up", "k")
-	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "key"}) || m.self.(*caKeyStep).existing {
+	if got := fieldKeys(m); !slices.Equal(got, []string{"ca", "key", "mode"}) || m.self.(*caKeyStep).existing {
 		t.Fatalf("after generate new: fields %v", got)
 	}
 	wantValid(t, m)

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/spf13/pflag"
@@ -51,9 +54,16 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.Var(nonEmpty{&o.Target}, "target", "`TARGET`: local (embedded AWS IoT Core, default) or aws")
 	fs.Var(nonEmpty{&o.Profile}, "profile", "AWS shared-config `PROFILE` (target aws)")
 	fs.Var(nonEmpty{&o.Region}, "region", "AWS `REGION` (default: from the profile/env; us-east-2 for local)")
-	fs.Var(nonEmpty{&o.EndpointURL}, "endpoint-url", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
+	fs.Var(nonEmpty{&o.EndpointURL}, "endpoint-url", "custom AWS API endpoint `URL` for IoT, IAM and STS alike (e.g. the one jitpwiz local prints); for one service only, set AWS_ENDPOINT_URL_IOT, _IAM or _STS instead")
+	fs.Var(nonEmpty{&o.MQTTEndpoint}, "mqtt-endpoint", "target aws: MQTT broker `HOST:PORT` instead of DescribeEndpoint's host on 8883 (for an endpoint that is not AWS IoT)")
+	fs.Var(nonEmpty{&o.ServerCA}, "server-ca", "target aws: PEM `FILE` of the CA that signs the broker's certificate, instead of Amazon Root CA 1 and 3")
+	fs.Var(nonEmpty{&o.Mode}, "mode", "onboarding `MODE`: jitp (a template provisions the device, default) or jitr (registration; the activate step does the rest)")
+	fs.Var(nonEmpty{&o.CAMode}, "ca-mode", "CA registration `MODE`: default (with a verification certificate) or sni-only (no registration code; devices must send SNI)")
+	fs.Var(nonEmpty{&o.Port}, "port", "device `PORT`: 8883 (default) or 443 (with ALPN x-amzn-mqtt-ca)")
 	fs.Var(nonEmpty{&o.Template}, "template", "provisioning `TEMPLATE`: scoped (default), admin, named or a template file")
 	fs.Var(nonEmpty{&o.PolicyName}, "policy-name", "IoT policy `NAME` of the named template (default "+DefaultPolicyName+")")
+	fs.Var(nonEmpty{&o.RoleARN}, "role-arn", "use this existing provisioning role `ARN` (step 6 then makes no IAM change; \"-\" goes back to JITPRole)")
+	fs.Var(nonEmpty{&o.TrustCondition}, "trust-condition", "`on`: limit a role step 6 creates to this account and region (aws:SourceAccount/aws:SourceArn); off (default)")
 	fs.Var(nonEmpty{&o.Thing}, "thing", "thing `NAME` = device certificate CN (default "+DefaultThing+")")
 	fs.Var(nonEmpty{&o.Country}, "country", "device certificate country `CC` (default "+DefaultCountry+")")
 	fs.Var(nonEmpty{&o.Org}, "org", "device certificate organization `O` (optional)")
@@ -126,7 +136,7 @@ func (o Options) WithConfig() (Options, error) {
 	}
 	// Relative paths in the config file are relative to the file.
 	base := filepath.Dir(o.ConfigFile)
-	for _, p := range []*string{&c.CACertFile, &c.CAKeyFile, &c.DeviceCertFile, &c.DeviceKeyFile, &c.Dir} {
+	for _, p := range []*string{&c.CACertFile, &c.CAKeyFile, &c.DeviceCertFile, &c.DeviceKeyFile, &c.Dir, &c.ServerCA} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -168,6 +178,9 @@ func (o Options) overlay(given Options) Options {
 	pick(&out.Profile, given.Profile)
 	pick(&out.Region, given.Region)
 	pick(&out.EndpointURL, given.EndpointURL)
+	pick(&out.Mode, given.Mode)
+	pick(&out.CAMode, given.CAMode)
+	pick(&out.Port, given.Port)
 	pick(&out.KeyType, given.KeyType)
 	pick(&out.CACountry, given.CACountry)
 	pick(&out.CAOrg, given.CAOrg)
@@ -178,12 +191,17 @@ func (o Options) overlay(given Options) Options {
 	pick(&out.State, given.State)
 	pick(&out.Template, given.Template)
 	pick(&out.PolicyName, given.PolicyName)
+	pick(&out.RoleARN, given.RoleARN)
+	pick(&out.MQTTEndpoint, given.MQTTEndpoint)
+	pick(&out.ServerCA, given.ServerCA)
+	pick(&out.TrustCondition, given.TrustCondition)
 	pick(&out.CACertFile, given.CACertFile)
 	pick(&out.CAKeyFile, given.CAKeyFile)
 	pick(&out.DeviceCertFile, given.DeviceCertFile)
 	pick(&out.DeviceKeyFile, given.DeviceKeyFile)
 	out.ConfigFile = given.ConfigFile
 	out.Yes, out.JSON, out.ForceNewKeys, out.CreatePolicy = given.Yes, given.JSON, given.ForceNewKeys, given.CreatePolicy
+	out.CleanWait, out.AtRecordedRegion = given.CleanWait, given.AtRecordedRegion
 	return out
 }
 
@@ -203,6 +221,9 @@ func (o *Options) resolve(newWorkspace bool) error {
 	if o.Target == TargetLocal {
 		def(&o.Region, DefaultLocalRegion, "--region", false)
 	}
+	def(&o.Mode, DefaultMode, "--mode", false)
+	def(&o.CAMode, DefaultCAMode, "--ca-mode", false)
+	def(&o.Port, DefaultPort, "--port", false)
 	def(&o.KeyType, string(pki.DefaultKeyType), "--key", false)
 	def(&o.CACountry, DefaultCACountry, "--ca-country", false)
 	def(&o.CAOrg, DefaultCAOrg, "--ca-org", false)
@@ -214,7 +235,7 @@ func (o *Options) resolve(newWorkspace bool) error {
 	if o.Template == VariantNamed {
 		def(&o.PolicyName, DefaultPolicyName, "--policy-name", false)
 	}
-	for _, p := range []*string{&o.CACertFile, &o.CAKeyFile, &o.DeviceCertFile, &o.DeviceKeyFile} {
+	for _, p := range []*string{&o.CACertFile, &o.CAKeyFile, &o.DeviceCertFile, &o.DeviceKeyFile, &o.ServerCA} {
 		if *p != "" {
 			abs, err := filepath.Abs(*p)
 			if err != nil {
@@ -253,6 +274,19 @@ var (
 	policyRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 )
 
+// parseHostPort reads HOST:PORT (port 1–65535).
+func parseHostPort(v string) (Endpoint, error) {
+	h, p, err := net.SplitHostPort(v)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 1 || port > 65535 || h == "" {
+		return Endpoint{}, fmt.Errorf("the host is empty or the port is not 1–65535")
+	}
+	return Endpoint{Host: h, Port: port}, nil
+}
+
 // ValidateRegion checks an AWS region name such as us-east-2.
 func ValidateRegion(r string) error {
 	if !policy.ValidRegion(r) {
@@ -282,6 +316,21 @@ func (o *Options) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--endpoint-url %q is not an http(s) URL — use e.g. http://127.0.0.1:4566 (what `jitpwiz local` prints)", o.EndpointURL)
 		}
+	}
+	switch o.Mode {
+	case ModeJITP, ModeJITR:
+	default:
+		return fmt.Errorf("--mode %q: must be jitp (Just-in-Time Provisioning with a template) or jitr (Just-in-Time Registration)", o.Mode)
+	}
+	switch o.CAMode {
+	case CAModeDefault, CAModeSNIOnly:
+	default:
+		return fmt.Errorf("--ca-mode %q: must be default (register the CA with a verification certificate) or sni-only (no verification; devices must send SNI)", o.CAMode)
+	}
+	switch o.Port {
+	case Port8883, Port443:
+	default:
+		return fmt.Errorf("--port %q: AWS IoT takes MQTT with X.509 certificates on 8883, or on 443 with ALPN x-amzn-mqtt-ca — use 8883 or 443", o.Port)
 	}
 	if _, err := pki.ParseKeyType(o.KeyType); err != nil {
 		return fmt.Errorf("--key: %w", err)
@@ -332,10 +381,46 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--policy-name %q: an IoT policy name is 1–128 letters, digits and + = , . @ _ - — choose another name", o.PolicyName)
 		}
 	}
+	if o.Target != TargetAWS && (o.MQTTEndpoint != "" || o.ServerCA != "") {
+		return fmt.Errorf("--mqtt-endpoint and --server-ca are for --target aws (the local target knows its broker and its CA) — drop them, or add --target aws")
+	}
+	if o.MQTTEndpoint != "" {
+		if _, err := parseHostPort(o.MQTTEndpoint); err != nil {
+			return fmt.Errorf("--mqtt-endpoint %q: %v — give HOST:PORT, e.g. localhost:8883", o.MQTTEndpoint, err)
+		}
+	}
+	if o.ServerCA != "" {
+		b, err := os.ReadFile(o.ServerCA)
+		if err != nil {
+			return fmt.Errorf("--server-ca %s: cannot read it (%v) — give the PEM file of the CA that signs the broker's certificate", o.ServerCA, err)
+		}
+		if certs, err := pki.ParseCertsPEM(b); err != nil || len(certs) == 0 {
+			return fmt.Errorf("--server-ca %s: not a PEM certificate file — give the PEM file of the CA that signs the broker's certificate", o.ServerCA)
+		}
+	}
+	if o.RoleARN != "" {
+		if _, _, _, err := aws.ParseRoleARN(o.RoleARN); err != nil {
+			return fmt.Errorf("--role-arn: %v — copy the role's Arn from `aws iam get-role --role-name <name>`", err)
+		}
+	}
+	switch o.TrustCondition {
+	case "", "on", "off":
+	default:
+		return fmt.Errorf("--trust-condition %q: must be on (add aws:SourceAccount/aws:SourceArn to the new role's trust policy) or off", o.TrustCondition)
+	}
 	if !isVariant(o.Template) {
 		if _, err := loadTemplateFile(o.Template); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkGiven refuses template options given for a JITR workspace (saved ones stay for a
+// switch back to JITP): JITR registers the CA without a template.
+func (o *Options) checkGiven(given Options) error {
+	if o.jitr() && (given.Template != "" || given.PolicyName != "" || given.CreatePolicy) {
+		return fmt.Errorf("--template, --policy-name and --create-policy are for --mode jitp: JITR registers the CA without a template (the activate step attaches its own policy) — drop them, or use --mode jitp")
 	}
 	return nil
 }

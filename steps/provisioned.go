@@ -3,8 +3,10 @@ package steps
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -28,8 +30,11 @@ func provisionTimeout(s *Session) time.Duration {
 }
 
 // expectedPlan evaluates the registered template against the device certificate: what JITP
-// should have created.
+// should have created (with JITR: what the activate step makes).
 func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
+	if s.Options.jitr() {
+		return jitrPlan(s, d)
+	}
 	t, err := registeredTemplate(s)
 	if err != nil {
 		return nil, err
@@ -71,4 +76,42 @@ func provisionedThing(s *Session, d *Device) string {
 		return d.ProvisionedThing
 	}
 	return templateThing(s, d)
+}
+
+// scopedPolicyDocument is the scoped template's policy document for this account and region
+// (the named template's policy jitpwiz creates, and JITR's).
+func scopedPolicyDocument(s *Session) (string, error) {
+	rc, err := template.RenderConfig(template.Scoped, s.Region, s.Account, s.Role.ARN, "")
+	if err != nil {
+		return "", err
+	}
+	t, err := template.Parse(rc.TemplateBody)
+	if err != nil {
+		return "", err
+	}
+	// Any subject gives the same document: it names the thing by policy variable.
+	plan, err := t.Evaluate(map[string]string{template.ParamCountry: "IN", template.ParamCommonName: "x", template.ParamID: strings.Repeat("0", 64)})
+	if err != nil {
+		return "", err
+	}
+	return plan.Policy.Document, nil
+}
+
+// jitrPlan is what activating a JITR certificate makes, in the shape of a template's plan so
+// that verify, use and clean read one thing: the thing named by the certificate's CN, the
+// certificate ACTIVE and the JITR policy attached.
+func jitrPlan(s *Session, d *Device) (*template.Plan, error) {
+	c, err := pki.LoadCertFile(s.Path(d.CertFile))
+	if err != nil {
+		return nil, err
+	}
+	doc, err := scopedPolicyDocument(s)
+	if err != nil {
+		return nil, err
+	}
+	return &template.Plan{
+		Thing:       &template.ThingPlan{Name: c.Subject.CommonName},
+		Certificate: &template.CertPlan{ID: pki.CertID(c), Status: aws.StatusActive},
+		Policy:      &template.PolicyPlan{Name: JITRPolicyName, Document: doc},
+	}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -39,6 +40,7 @@ type RunEvent struct {
 	Event    string       `json:"event"` // plan | connect | start | progress | step | end
 	Step     ID           `json:"step,omitempty"`
 	Number   int          `json:"number,omitempty"`
+	Label    string       `json:"label,omitempty"` // the step's number in the walkthrough ("8"; "11a" for activate)
 	Title    string       `json:"title,omitempty"`
 	Status   string       `json:"status,omitempty"` // done | reused | skipped | failed | todo | redo
 	Reason   string       `json:"reason,omitempty"`
@@ -88,12 +90,13 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 	if err := r.askRequired(); err != nil {
 		return err
 	}
-	total := len(p.steps)
+	sts := p.Steps()
+	total := len(sts)
 	statuses := p.Statuses()
 	pending := 0
 	var planEv []RunEvent
 	for i, st := range statuses {
-		ev := RunEvent{Step: p.steps[i].ID(), Number: i + 1, Title: p.steps[i].Title(), Status: string(st.State)}
+		ev := RunEvent{Step: sts[i].ID(), Number: i + 1, Label: p.Label(sts[i].ID()), Title: sts[i].Title(), Status: string(st.State)}
 		if st.State == StateRedo {
 			ev.Reason = st.Reason
 		}
@@ -122,11 +125,11 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 	progress := func(e Event) {
 		r.emit(RunEvent{Event: "progress", Step: e.Step, Message: e.Message}, "      · "+e.Message)
 	}
-	for _, st := range p.steps {
+	for _, st := range sts {
 		st.base().onEvent = progress
 	}
 	defer func() {
-		for _, st := range p.steps {
+		for _, st := range sts {
 			st.base().onEvent = nil
 		}
 	}()
@@ -142,10 +145,11 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		r.emit(RunEvent{Event: "progress", Message: n}, "      · "+n)
 	}
 
-	for i, st := range p.steps {
+	for i, st := range sts {
 		n, id, title := i+1, st.ID(), st.Title()
+		num := p.Label(id)
 		status := st.Status()
-		label := fmt.Sprintf("%2d/%d %-18s", n, total, title)
+		label := fmt.Sprintf("%2s/%d %-18s", num, total, title)
 		switch status.State {
 		case StateSkipped:
 			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "skipped", Reason: status.Reason},
@@ -171,7 +175,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		if err != nil {
 			msg := err.Error()
 			if ctx.Err() != nil {
-				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %d (%s)", n, title)
+				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %s (%s)", num, title)
 			}
 			cmds := st.Commands()
 			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
@@ -183,9 +187,9 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 			r.byHandHint()
 			r.stepEnd(id, StatePending)
 			if ctx.Err() != nil {
-				err = fmt.Errorf("cancelled at step %d (%s): %w", n, title, ctx.Err())
+				err = fmt.Errorf("cancelled at step %s (%s): %w", num, title, ctx.Err())
 			} else {
-				err = fmt.Errorf("step %d (%s): %w", n, title, err)
+				err = fmt.Errorf("step %s (%s): %w", num, title, err)
 			}
 			ok := false
 			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: id, Error: err.Error()}, "")
@@ -215,6 +219,11 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 	files := s.dir
 	if d := s.Device(); d.Dir != "" && !d.Supplied {
 		files += " (this device's: " + filepath.Join(s.dir, d.Dir) + ")"
+	}
+	if s.Options.jitr() {
+		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "registered by JITR, activated and published as the thing"},
+			fmt.Sprintf("✓ %s was registered Just-in-Time, activated and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
+		return nil
 	}
 	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
 		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
@@ -250,9 +259,13 @@ func (r *runner) byHandHint() {
 	if u, err := url.Parse(s.localURL); err == nil {
 		apiPort = u.Port()
 	}
+	portFlag := "--mqtt-port"
+	if s.Options.alpn443() {
+		portFlag = "--alpn-port" // the devices' port is the ALPN listener's
+	}
 	r.emit(RunEvent{}, fmt.Sprintf("  The local IoT Core these commands talk to ran inside this run and stops with it. To run them by hand,\n"+
-		"  serve the same state on the same ports in another shell:  jitpwiz local --dir %s --api-port %s --mqtt-port %d\n"+
-		"  then cd %s and export the dummy credentials it prints.", pki.ShellQuote(s.dir), apiPort, s.Endpoint.Port, pki.ShellQuote(s.dir)))
+		"  serve the same state on the same ports in another shell:  jitpwiz local --dir %s --api-port %s %s %d\n"+
+		"  then cd %s and export the dummy credentials it prints.", pki.ShellQuote(s.dir), apiPort, portFlag, s.Endpoint.Port, pki.ShellQuote(s.dir)))
 }
 
 func (r *runner) showCommands(cmds []string) {
@@ -338,15 +351,18 @@ func describeTarget(s *Session) string {
 	if s.Options.Profile != "" {
 		t += " profile " + s.Options.Profile
 	}
-	if s.Options.EndpointURL != "" {
-		t += " at " + s.Options.EndpointURL
+	if eps := aws.DescribeEndpoints(s.Options.EndpointURL); eps != "" {
+		t += " (" + eps + ")"
+	}
+	if s.Options.MQTTEndpoint != "" {
+		t += ", MQTT at " + s.Options.MQTTEndpoint
 	}
 	return t
 }
 
 // connectionLine says what Connect reached.
 func connectionLine(s *Session) string {
-	line := fmt.Sprintf("connected: account %s, region %s, MQTT %s:%d", s.Account, s.Region, s.Endpoint.Host, s.Endpoint.Port)
+	line := fmt.Sprintf("connected: account %s, region %s, MQTT %s:%d%s", s.Account, s.Region, s.Endpoint.Host, s.Endpoint.Port, alpnWords(s))
 	if s.localURL != "" {
 		line += ", API " + s.localURL
 		if s.sharedLocalPID != 0 {

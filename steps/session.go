@@ -31,6 +31,21 @@ const (
 	DefaultTemplate    = VariantScoped
 	DefaultPolicyName  = "JITPDevicePolicy"
 	DefaultRoleName    = "JITPRole"
+	DefaultMode        = ModeJITP
+	DefaultCAMode      = CAModeDefault
+	DefaultPort        = Port8883
+)
+
+// Onboarding modes (--mode), CA registration modes (--ca-mode) and device ports (--port).
+const (
+	ModeJITP = "jitp" // Just-in-Time Provisioning: the CA's template provisions the device
+	ModeJITR = "jitr" // Just-in-Time Registration: registered PENDING_ACTIVATION, then activated
+
+	CAModeDefault = "default"  // verification certificate proves possession of the CA key
+	CAModeSNIOnly = "sni-only" // registered without proof (multi-account); devices must send SNI
+
+	Port8883 = "8883" // MQTT over TLS
+	Port443  = "443"  // MQTT over TLS with ALPN x-amzn-mqtt-ca
 )
 
 // Targets.
@@ -57,6 +72,15 @@ type Options struct {
 	Region      string `json:"region,omitempty" yaml:"region"`
 	EndpointURL string `json:"endpointUrl,omitempty" yaml:"endpoint-url"`
 
+	// Mode is how a device is onboarded: jitp (a template provisions it) or jitr (the
+	// certificate is only registered; the activate step, or a rule + Lambda, does the rest).
+	Mode string `json:"mode,omitempty" yaml:"mode"`
+	// CAMode is how the CA is registered: default (proof of possession with a verification
+	// certificate) or sni-only (no proof; devices must send SNI).
+	CAMode string `json:"caMode,omitempty" yaml:"ca-mode"`
+	// Port is the device port: 8883, or 443 with ALPN x-amzn-mqtt-ca.
+	Port string `json:"port,omitempty" yaml:"port"`
+
 	// KeyType is the type of the keys jitpwiz creates (CA, verification, device).
 	KeyType string `json:"keyType,omitempty" yaml:"key"`
 	// CA subject (the OpenSSL conf defaults of step 2).
@@ -73,6 +97,18 @@ type Options struct {
 	Template   string `json:"template,omitempty" yaml:"template"`
 	PolicyName string `json:"policyName,omitempty" yaml:"policy-name"`
 
+	// MQTTEndpoint (HOST:PORT) and ServerCA (a PEM file) are the MQTT broker of --target aws
+	// and the CA that signs its certificate, for an endpoint that is not AWS IoT itself (its
+	// DescribeEndpoint gives a host without a port, and Amazon's roots do not sign it).
+	MQTTEndpoint string `json:"mqttEndpoint,omitempty" yaml:"mqtt-endpoint"`
+	ServerCA     string `json:"serverCa,omitempty" yaml:"server-ca"`
+
+	// RoleARN is a provisioning role made by someone else (--role-arn): step 6 uses it and
+	// makes no IAM change. TrustCondition "on" adds the confused-deputy condition to the
+	// trust policy of a role step 6 creates (--trust-condition; off by default).
+	RoleARN        string `json:"roleArn,omitempty" yaml:"role-arn"`
+	TrustCondition string `json:"trustCondition,omitempty" yaml:"trust-condition"`
+
 	// Bring your own PKI (never rewritten).
 	CACertFile     string `json:"caCert,omitempty" yaml:"ca-cert"`
 	CAKeyFile      string `json:"caKey,omitempty" yaml:"ca-key"`
@@ -85,9 +121,35 @@ type Options struct {
 	JSON         bool   `json:"-" yaml:"json"`
 	ForceNewKeys bool   `json:"-" yaml:"force-new-keys"`
 	CreatePolicy bool   `json:"-" yaml:"create-policy"`
+	// CleanWait bounds how long clean waits for AWS's asynchronous detaches (clean --wait;
+	// 0: DefaultCleanWait; negative: no wait).
+	CleanWait time.Duration `json:"-" yaml:"-"`
+	// AtRecordedRegion: with --target aws and no --region, connect to the region the
+	// workspace registered its resources in (clean goes where they are), not the profile's.
+	AtRecordedRegion bool `json:"-" yaml:"-"`
 
 	// defaulted lists the required inputs that took their default in a new workspace.
 	defaulted []string
+}
+
+// jitr reports Just-in-Time Registration (--mode jitr): the CA is registered without a
+// template and the activate step (or a rule + Lambda) activates what the first connect registered.
+func (o *Options) jitr() bool { return o.Mode == ModeJITR }
+
+// sniOnly reports a CA registered in SNI_ONLY mode (--ca-mode sni-only): no registration code,
+// no verification certificate (steps 4–5 are skipped), and devices must send SNI.
+func (o *Options) sniOnly() bool { return o.CAMode == CAModeSNIOnly }
+
+// alpn443 reports devices connecting on port 443 with ALPN x-amzn-mqtt-ca (--port 443).
+func (o *Options) alpn443() bool { return o.Port == Port443 }
+
+// certificateMode is the CA's certificateMode as steps record it: "SNI_ONLY", or "" for
+// DEFAULT (so that workspaces made before the mode existed stay done).
+func (o *Options) certificateMode() string {
+	if o.sniOnly() {
+		return "SNI_ONLY"
+	}
+	return ""
 }
 
 // SessionFile is the name of the session file inside the workspace.
@@ -118,6 +180,8 @@ type Session struct {
 	CA                 CAResult    `json:"ca"`
 	Role               RoleResult  `json:"role"`
 	Template           TemplateRes `json:"template"`
+	// Activation is what JITR's activate step (11a) made that all devices share.
+	Activation ActivationRes `json:"activation,omitzero"`
 	// ServerRootSHA256 is the SHA-256 of awsRootCA.pem as written by step 10.
 	ServerRootSHA256 string `json:"serverRootSha256,omitempty"`
 	// PrimaryThing is the first device of the workspace; its files use the walkthrough's names
@@ -132,6 +196,9 @@ type Session struct {
 	Failures map[string]string `json:"failures,omitempty"`
 	// Redo asks for a finished step to run again, with the reason (cleared when it has).
 	Redo map[string]string `json:"redo,omitempty"`
+	// PendingPolicyDeletes are policies clean could not delete yet (AWS refuses DeletePolicy
+	// for minutes after a detach); the next clean deletes them.
+	PendingPolicyDeletes []string `json:"pendingPolicyDeletes,omitempty"`
 
 	dir    string
 	client aws.Client
@@ -207,7 +274,29 @@ type TemplateRes struct {
 	Warnings      []string `json:"warnings,omitempty"`
 }
 
-// Device is one thing's files and results (steps 9, 11, 12, 13).
+// JITRPolicyName is the policy the activate step (11a) attaches to every JITR device
+// certificate: the scoped walkthrough policy (the client, topics and filters of its own thing).
+const JITRPolicyName = "JITRDevicePolicy"
+
+// registeredTopic is where AWS IoT announces a certificate JITR registered (step 11 shows the
+// event, step 11a's topic rule selects it).
+func registeredTopic(caID string) string { return "$aws/events/certificates/registered/" + caID }
+
+// ActivationRes is the JITR policy of step 11a; PolicyCreated: jitpwiz created it (clean
+// deletes it).
+type ActivationRes struct {
+	PolicyName    string `json:"policyName,omitempty"`
+	PolicyCreated bool   `json:"policyCreated,omitempty"`
+}
+
+// ActivateResult is what step 11a did for one device.
+type ActivateResult struct {
+	Thing        string   `json:"thing"`
+	ThingCreated bool     `json:"thingCreated,omitempty"`
+	Actions      []string `json:"actions,omitempty"` // "create thing T: done" / "...: already done"
+}
+
+// Device is one thing's files and results (steps 9, 11, 11a, 12, 13).
 type Device struct {
 	Thing      string `json:"thing"`
 	Dir        string `json:"dir,omitempty"` // "" for the primary thing (workspace root)
@@ -228,6 +317,7 @@ type Device struct {
 	ProvisionedThing string `json:"provisionedThing,omitempty"`
 
 	FirstConnect *FirstConnectResult `json:"firstConnect,omitempty"`
+	Activation   *ActivateResult     `json:"activation,omitempty"`
 	Verify       []ResultLine        `json:"verify,omitempty"`
 	Policies     []string            `json:"policies,omitempty"` // policies attached to the cert
 	Use          *UseResult          `json:"use,omitempty"`
@@ -250,6 +340,8 @@ type FirstConnectResult struct {
 	Dropped  bool          `json:"dropped"`
 	Status   string        `json:"status,omitempty"` // cert status after polling
 	Duration time.Duration `json:"duration"`
+	// RegisteredEvent is JITR's registered event as step 11 saw it (in-process local IoT Core).
+	RegisteredEvent string `json:"registeredEvent,omitempty"`
 }
 
 // UseResult is what step 13 saw.
@@ -452,10 +544,20 @@ func Open(o Options) (*Session, error) {
 	}
 	eff := saved.overlay(o)
 	eff.Dir = dir
+	// A region saved for the local target (its default us-east-2, or one chosen for it) is
+	// not AWS's: moved to --target aws without --region, the region comes from AWS_REGION or
+	// the profile, as for any AWS tool.
+	if saved.Target == TargetLocal && eff.Target == TargetAWS && o.Region == "" && saved.Region != "" {
+		s.notices = append(s.notices, "--target aws: the region "+saved.Region+" of the local target is not carried over; the region comes from --region, AWS_REGION or the profile")
+		eff.Region = ""
+	}
 	if err := eff.resolve(s.IsNew()); err != nil {
 		return nil, err
 	}
 	if err := eff.Validate(); err != nil {
+		return nil, err
+	}
+	if err := eff.checkGiven(o); err != nil {
 		return nil, err
 	}
 	s.Options = eff

@@ -549,3 +549,24 @@ func TestCreatePolicyOnlyWithNamed(t *testing.T) {
 		t.Errorf("after the switch: template %q, create-policy %v, policy name %q", s.Options.Template, s.Options.CreatePolicy, s.Options.PolicyName)
 	}
 }
+
+// The local target's default region must not follow a workspace to --target aws, where the
+// region comes from --region, AWS_REGION or the profile; an explicit --region is kept.
+func TestLocalRegionNotCarriedToAWS(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir})
+	if s.Options.Region != DefaultLocalRegion {
+		t.Fatalf("local default region = %q", s.Options.Region)
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, Options{Dir: dir, Target: TargetAWS})
+	if s.Options.Region != "" || len(s.notices) != 1 || !strings.Contains(s.notices[0], "the region "+DefaultLocalRegion+" of the local target is not carried over") {
+		t.Fatalf("region %q, notices %q", s.Options.Region, s.notices)
+	}
+	s = openT(t, Options{Dir: dir, Target: TargetAWS, Region: "eu-west-1"})
+	if s.Options.Region != "eu-west-1" || len(s.notices) != 0 {
+		t.Fatalf("explicit --region: %q, notices %q", s.Options.Region, s.notices)
+	}
+}

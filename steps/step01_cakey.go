@@ -52,17 +52,19 @@ func (st *caKeyStep) choice() string {
 	return choiceGenerate
 }
 
+// Inputs: the CA, and the onboarding mode (JITP or JITR: the wizard's first screen is where
+// it is chosen).
 func (st *caKeyStep) Inputs() []Field {
 	s := st.s
 	out := []Field{st.sourceField()}
 	if st.choice() == choiceExisting {
-		return append(out, withGet(st.fileFields())...)
+		return append(append(out, withGet(st.fileFields())...), modeField(s))
 	}
 	out = append(out, keyTypeField(s))
 	if pki.FileExists(s.Path(pki.FileCAKey)) {
 		out = append(out, forceNewKeysField(s))
 	}
-	return out
+	return append(out, modeField(s))
 }
 
 // sourceField is the choice between a new CA and the user's own files.
@@ -196,3 +198,23 @@ func (st *caKeyStep) Result() []ResultLine {
 }
 
 func (st *caKeyStep) Summary() string { return fmt.Sprintf("%s (%s)", pki.FileCAKey, st.s.CA.KeyType) }
+
+// modeField is the choice between JITP and JITR (--mode), on the wizard's first screen.
+func modeField(s *Session) Field {
+	return Field{
+		Key: "mode", Label: "Onboarding",
+		Help: "JITP: a template provisions the device; JITR: it is registered, then activated (step 11a)",
+		Choices: []Option{
+			{Value: ModeJITP, Label: "JITP", Help: "Just-in-Time Provisioning (the walkthrough)"},
+			{Value: ModeJITR, Label: "JITR", Help: "Just-in-Time Registration, then activation"},
+		},
+		Get: func() string { return s.Options.Mode },
+		Set: func(v string) error {
+			if v != ModeJITP && v != ModeJITR {
+				return fmt.Errorf("onboarding: choose JITP or JITR")
+			}
+			s.Options.Mode = v
+			return nil
+		},
+	}
+}

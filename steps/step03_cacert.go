@@ -40,6 +40,9 @@ func (st *caCertStep) Commands() []string {
 
 func (st *caCertStep) act(ctx context.Context) (bool, error) {
 	s := st.s
+	if err := secureKeyFile(s.Path(pki.FileCAKey), st.reportf); err != nil {
+		return false, err
+	}
 	key, err := pki.LoadKeyFile(s.Path(pki.FileCAKey))
 	if err != nil {
 		return false, fmt.Errorf("CA private key %s: %v — run step 1 (CA key) again", pki.FileCAKey, err)

@@ -11,6 +11,15 @@ type regCodeStep struct{ Base }
 
 func (*regCodeStep) ID() ID        { return IDRegCode }
 func (*regCodeStep) Title() string { return "Registration code" }
+
+// Skip: a CA registered in SNI_ONLY mode proves nothing, so it needs no registration code.
+func (st *regCodeStep) Skip() string {
+	if st.s.Options.sniOnly() {
+		return "--ca-mode sni-only registers the CA without a registration code"
+	}
+	return ""
+}
+
 func (*regCodeStep) Explain() string {
 	return "Ask AWS IoT for this account's registration code (one per account and region).\n" +
 		"Step 5 puts it in a verification certificate signed by your CA: that proves to AWS\n" +
@@ -36,7 +45,12 @@ func (st *regCodeStep) act(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if err := pki.ValidateRegistrationCode(code); err != nil {
-		return false, err
+		// AWS's code is 64 hex digits; another implementation of the API (moto answers a
+		// UUID) has its own, which its RegisterCACertificate expects as the CN all the same.
+		if err := pki.ValidateRegistrationCodeCN(code); err != nil {
+			return false, err
+		}
+		st.reportf("warning: the registration code %q is not AWS's 64 hex digits (got %d characters) — the endpoint is not AWS IoT itself; using it as it is", code, len(code))
 	}
 	reused := code == s.RegistrationCode
 	s.RegistrationCode = code

@@ -11,6 +11,15 @@ type verifCertStep struct{ Base }
 
 func (*verifCertStep) ID() ID        { return IDVerifCert }
 func (*verifCertStep) Title() string { return "Verification cert" }
+
+// Skip: a CA registered in SNI_ONLY mode is registered without a verification certificate.
+func (st *verifCertStep) Skip() string {
+	if st.s.Options.sniOnly() {
+		return "--ca-mode sni-only registers the CA without a verification certificate"
+	}
+	return ""
+}
+
 func (*verifCertStep) Explain() string {
 	return "Make a throw-away key and a certificate whose Common Name is the registration code,\n" +
 		"signed by your CA. AWS IoT checks this signature when you register the CA in step 8:\n" +
@@ -61,6 +70,8 @@ func (st *verifCertStep) act(ctx context.Context) (bool, error) {
 	r, err := pki.IssueVerificationCert(pki.IssueOptions{
 		Dir: s.dir, CA: ca, CACertFile: caCertName(s), CAKeyFile: caKeyName(s),
 		KeyType: keyType(s), Key: key, Overwrite: true,
+		// Step 4 took the endpoint's code as it is (with a warning) when it is not AWS's shape.
+		AnyRegistrationCode: true,
 	}, s.RegistrationCode)
 	if err != nil {
 		return false, err

@@ -314,23 +314,6 @@ func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, nam
 	return true, nil
 }
 
-// scopedPolicyDocument is the scoped template's policy document for this account and region.
-func scopedPolicyDocument(s *Session) (string, error) {
-	rc, err := template.RenderConfig(template.Scoped, s.Region, s.Account, s.Role.ARN, "")
-	if err != nil {
-		return "", err
-	}
-	t, err := template.Parse(rc.TemplateBody)
-	if err != nil {
-		return "", err
-	}
-	plan, err := t.Evaluate(plannedParams(pki.Subject{Country: "IN", CommonName: "x"}))
-	if err != nil {
-		return "", err
-	}
-	return plan.Policy.Document, nil
-}
-
 func (st *templateStep) Result() []ResultLine {
 	s := st.s
 	out := []ResultLine{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
@@ -16,33 +17,53 @@ type registerCAStep struct{ Base }
 
 func (*registerCAStep) ID() ID        { return IDRegisterCA }
 func (*registerCAStep) Title() string { return "Register CA" }
-func (*registerCAStep) Explain() string {
-	return "Register your CA certificate with AWS IoT, proving possession with the verification certificate,\n" +
+func (st *registerCAStep) Explain() string {
+	proof := "proving possession with the verification certificate"
+	if st.s.Options.sniOnly() {
+		proof = "in SNI_ONLY mode (no proof of possession: several accounts may register it; devices must send SNI)"
+	}
+	if st.s.Options.jitr() {
+		return "Register your CA certificate with AWS IoT, " + proof + ",\n" +
+			"set it ACTIVE and allow auto-registration without a template: from now on, a device certificate signed\n" +
+			"by this CA is registered PENDING_ACTIVATION the first time it connects (JITR). A CA already registered is reused."
+	}
+	return "Register your CA certificate with AWS IoT, " + proof + ",\n" +
 		"set it ACTIVE and allow auto-registration with your template: from now on, a device certificate signed\n" +
 		"by this CA is provisioned the first time it connects. A CA already registered is found and reused."
 }
 
 func (st *registerCAStep) record() record {
 	s := st.s
-	return record{
-		after: []ID{IDVerifCert, IDTemplate},
-		inputs: map[string]string{
-			"CA certificate":           s.CA.CertID,
-			"verification certificate": s.VerificationCertID,
-			"template":                 s.Template.BodySHA256,
-			"role":                     s.Role.ARN,
-			"target":                   targetID(s),
-		},
+	in := map[string]string{
+		"CA certificate":           s.CA.CertID,
+		"verification certificate": s.VerificationCertID,
+		"template":                 s.Template.BodySHA256,
+		"role":                     s.Role.ARN,
+		"target":                   targetID(s),
+		"CA mode":                  s.Options.certificateMode(),
 	}
+	if s.Options.sniOnly() {
+		in["verification certificate"] = ""
+	}
+	if s.Options.jitr() { // no template, no role: what JITR registers differs by the mode alone
+		in["template"], in["role"], in["mode"] = "", "", ModeJITR
+	}
+	return record{after: []ID{IDVerifCert, IDTemplate}, inputs: in}
 }
 
 func (st *registerCAStep) Commands() []string {
 	s := st.s
-	return []string{awsCmd(s, "iot", "register-ca-certificate",
-		"--ca-certificate", "file://"+caCertName(s),
-		"--verification-cert", "file://"+pki.FileVerifCert,
-		"--set-as-active", "--allow-auto-registration",
-		"--registration-config", "file://"+FileTemplate)}
+	args := []string{"register-ca-certificate", "--ca-certificate", "file://" + caCertName(s)}
+	if s.Options.sniOnly() {
+		args = append(args, "--certificate-mode", "SNI_ONLY")
+	} else {
+		args = append(args, "--verification-cert", "file://"+pki.FileVerifCert)
+	}
+	args = append(args, "--set-as-active", "--allow-auto-registration")
+	if !s.Options.jitr() {
+		args = append(args, "--registration-config", "file://"+FileTemplate)
+	}
+	return []string{awsCmd(s, "iot", args...)}
 }
 
 func (st *registerCAStep) act(ctx context.Context) (bool, error) {
@@ -55,28 +76,36 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	verifPEM, err := os.ReadFile(s.Path(pki.FileVerifCert))
-	if err != nil {
-		return false, fmt.Errorf("verification certificate: %v — run step 5 again", err)
+	in := aws.RegisterCAInput{SetAsActive: true, AllowAutoRegistration: true}
+	if s.Options.sniOnly() {
+		in.CertificateMode = "SNI_ONLY"
+	} else {
+		verifPEM, err := os.ReadFile(s.Path(pki.FileVerifCert))
+		if err != nil {
+			return false, fmt.Errorf("verification certificate: %v — run step 5 again", err)
+		}
+		in.VerificationCertificatePEM = string(verifPEM)
 	}
-	b, err := os.ReadFile(s.Path(FileTemplate))
-	if err != nil {
-		return false, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+	var want *aws.RegistrationConfig // JITR: none
+	if !s.Options.jitr() {
+		b, err := os.ReadFile(s.Path(FileTemplate))
+		if err != nil {
+			return false, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+		}
+		rc, err := template.ParseRegistrationConfig(b)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w — run step 7 again", FileTemplate, err)
+		}
+		want = &aws.RegistrationConfig{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
 	}
-	rc, err := template.ParseRegistrationConfig(b)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w — run step 7 again", FileTemplate, err)
+	in.RegistrationConfig = want
+	in.OnRoleRetry = func(wait, left time.Duration, msg string) {
+		st.reportf("AWS IoT cannot use the provisioning role yet (a new role takes a few seconds to propagate in IAM): retrying in %s, %s left — %s",
+			wait.Round(100*time.Millisecond), left.Round(time.Second), msg)
 	}
-	want := &aws.RegistrationConfig{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
 	// Only the issuing CA's own certificate is registered (an intermediate, when it is one).
-	caOnly := pki.EncodeCertPEM(ca.Cert)
-	ref, err := c.RegisterCA(ctx, aws.RegisterCAInput{
-		CACertificatePEM:           string(caOnly),
-		VerificationCertificatePEM: string(verifPEM),
-		SetAsActive:                true,
-		AllowAutoRegistration:      true,
-		RegistrationConfig:         want,
-	})
+	in.CACertificatePEM = string(pki.EncodeCertPEM(ca.Cert))
+	ref, err := c.RegisterCA(ctx, in)
 	reused := false
 	if err != nil {
 		var ae *aws.Error
@@ -101,11 +130,17 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 	return reused, nil
 }
 
-// align makes an already-registered CA ACTIVE, with auto-registration and our template.
+// align makes an already-registered CA ACTIVE, with auto-registration and our template
+// (JITR, want nil: with no template at all).
 func (st *registerCAStep) align(ctx context.Context, c aws.Client, id string, want *aws.RegistrationConfig) error {
 	d, err := c.DescribeCA(ctx, id)
 	if err != nil {
 		return err
+	}
+	mode := firstNonEmpty(d.CertificateMode, "DEFAULT")
+	if wantMode := firstNonEmpty(st.s.Options.certificateMode(), "DEFAULT"); mode != wantMode {
+		return fmt.Errorf("the CA is already registered in %s mode, and a CA's mode cannot be changed — to register it in %s mode, remove it first (jitpwiz clean), or keep --ca-mode %s",
+			mode, wantMode, map[string]string{"DEFAULT": CAModeDefault, "SNI_ONLY": CAModeSNIOnly}[mode])
 	}
 	var in aws.UpdateCAInput
 	if d.Status != aws.StatusActive {
@@ -116,7 +151,13 @@ func (st *registerCAStep) align(ctx context.Context, c aws.Client, id string, wa
 		in.NewAutoRegistrationStatus = aws.AutoRegEnable
 		st.reportf("enabling auto-registration (was %s)", d.AutoRegistrationStatus)
 	}
-	if d.RegistrationConfig == nil || d.RegistrationConfig.TemplateBody != want.TemplateBody || d.RegistrationConfig.RoleArn != want.RoleArn {
+	switch {
+	case want == nil:
+		if d.RegistrationConfig != nil && (d.RegistrationConfig.TemplateBody != "" || d.RegistrationConfig.TemplateName != "") {
+			in.RemoveAutoRegistration = true
+			st.reportf("removing the CA's JITP template (registrationConfig): with JITR the first connect only registers the certificate")
+		}
+	case d.RegistrationConfig == nil || d.RegistrationConfig.TemplateBody != want.TemplateBody || d.RegistrationConfig.RoleArn != want.RoleArn:
 		in.RegistrationConfig = want
 		st.reportf("updating the CA's registration config to %s", FileTemplate)
 	}
@@ -135,14 +176,28 @@ func (st *registerCAStep) Result() []ResultLine {
 	if ca.Intermediate {
 		out = append(out, noteLine("registered your intermediate CA as the issuing CA"))
 	}
+	what := "the template"
+	if st.s.Options.jitr() {
+		what = "no template (JITR)"
+	}
+	if st.s.Options.sniOnly() {
+		what += ", in SNI_ONLY mode"
+	}
 	if ca.Reused {
-		out = append(out, noteLine("the CA was already registered: reused, made ACTIVE with auto-registration and this template"))
+		out = append(out, noteLine("the CA was already registered: reused, made ACTIVE with auto-registration and "+what))
 	} else {
-		out = append(out, noteLine("registered ACTIVE with auto-registration ENABLE and the template"))
+		out = append(out, noteLine("registered ACTIVE with auto-registration ENABLE and "+what))
 	}
 	return out
 }
 
 func (st *registerCAStep) Summary() string {
-	return "CA " + st.s.CA.RegisteredID + " ACTIVE, auto-registration on"
+	sum := "CA " + st.s.CA.RegisteredID + " ACTIVE, auto-registration on"
+	if st.s.Options.jitr() {
+		sum += ", no template (JITR)"
+	}
+	if st.s.Options.sniOnly() {
+		sum += ", SNI_ONLY"
+	}
+	return sum
 }

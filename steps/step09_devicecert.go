@@ -230,6 +230,9 @@ func (st *deviceCertStep) act(ctx context.Context) (bool, error) {
 	}
 	// Reuse a device certificate with this subject, from this CA, for this key.
 	keyPath := s.Path(d.KeyFile)
+	if err := secureKeyFile(keyPath, st.reportf); err != nil {
+		return false, err
+	}
 	if c, err := pki.LoadCertFile(s.Path(d.CertFile)); err == nil && !s.Options.ForceNewKeys &&
 		pki.SubjectOf(c) == sub && issuedBy(s, c, ca) &&
 		pki.FileExists(s.Path(d.CSRFile)) && sameFile(s.Path(d.BundleFile), pki.Bundle(c, ca.Cert)) {

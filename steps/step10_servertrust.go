@@ -14,7 +14,7 @@ func (*serverTrustStep) ID() ID        { return IDServerTrust }
 func (*serverTrustStep) Title() string { return "Server trust" }
 func (*serverTrustStep) Explain() string {
 	return "TLS is mutual: the device also checks the broker. Save the CA that signs the broker's certificate as awsRootCA.pem:\n" +
-		"Amazon Root CA 1 for AWS IoT Core (shipped in jitpwiz), the local IoT Core's own root for the local target."
+		"Amazon Root CA 1 and 3 for AWS IoT Core (shipped in jitpwiz), the local IoT Core's own root for the local target."
 }
 
 func (st *serverTrustStep) record() record {
@@ -32,8 +32,11 @@ func (st *serverTrustStep) record() record {
 
 func (st *serverTrustStep) Commands() []string {
 	s := st.s
-	if s.Options.Target == TargetAWS {
-		return []string{"curl -o " + pki.FileServerRootCA + " https://www.amazontrust.com/repository/AmazonRootCA1.pem"}
+	if s.Options.Target == TargetAWS && s.Options.ServerCA == "" {
+		return []string{"curl -sS https://www.amazontrust.com/repository/AmazonRootCA1.pem https://www.amazontrust.com/repository/AmazonRootCA3.pem > " + pki.FileServerRootCA}
+	}
+	if f := s.Options.ServerCA; f != "" && s.Options.Target == TargetAWS {
+		return []string{joinShell([]string{"cp", f, pki.FileServerRootCA})}
 	}
 	if s.serverRootPath != "" {
 		return []string{joinShell([]string{"cp", s.serverRootPath, pki.FileServerRootCA})}

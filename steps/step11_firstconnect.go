@@ -2,11 +2,13 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/broker"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 )
@@ -20,7 +22,12 @@ const FirstConnectClientID = "anyclientID"
 
 func (*firstConnectStep) ID() ID        { return IDFirstConnect }
 func (*firstConnectStep) Title() string { return "First connect" }
-func (*firstConnectStep) Explain() string {
+func (st *firstConnectStep) Explain() string {
+	if st.s.Options.jitr() {
+		return "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
+			"signed by your registered CA and registers it PENDING_ACTIVATION — JITR runs no template — publishes the registered\n" +
+			"event on $aws/events/certificates/registered/<CA ID>, and drops this first connection. Nothing activates it yet."
+	}
 	return "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
 		"signed by your registered CA, registers it and runs your template — and drops this first connection while it does.\n" +
 		"The drop is the expected outcome: the certificate then turns ACTIVE."
@@ -28,15 +35,15 @@ func (*firstConnectStep) Explain() string {
 
 func (st *firstConnectStep) record() record {
 	s := st.s
-	return record{
-		perDevice: true,
-		after:     []ID{IDDeviceCert, IDRegisterCA, IDServerTrust},
-		inputs: map[string]string{
-			"device certificate": s.Device().CertID,
-			"registered CA":      s.CA.RegisteredID,
-			"target":             targetID(s),
-		},
+	in := map[string]string{
+		"device certificate": s.Device().CertID,
+		"registered CA":      s.CA.RegisteredID,
+		"target":             targetID(s),
 	}
+	if s.Options.alpn443() {
+		in["port"] = Port443
+	}
+	return record{perDevice: true, after: []ID{IDDeviceCert, IDRegisterCA, IDServerTrust}, inputs: in}
 }
 
 func (st *firstConnectStep) Commands() []string {
@@ -50,6 +57,15 @@ func (st *firstConnectStep) Commands() []string {
 // in under the spinner.
 func (st *firstConnectStep) preview(width int) string {
 	sty := st.c.Styles
+	if st.s.Options.jitr() {
+		lines := []string{
+			sty.Section.Render("Expected outcome"),
+			sty.CheckOK.Render(sty.Icons.Bullet+" the broker accepts the TLS handshake, registers the certificate, then drops the connection") + sty.Help.Render(" — as AWS IoT does;"),
+			sty.CheckOK.Render(sty.Icons.Bullet+" the certificate stays PENDING_ACTIVATION") + sty.Help.Render(" — until the next step (or a rule + Lambda) activates it"),
+			sty.CheckOK.Render(sty.Icons.Bullet+" the registered event on "+registeredTopic("<CA ID>")) + sty.Help.Render(" — "+eventWhere(st.s)),
+		}
+		return sty.Explain.Width(width).Render(strings.Join(lines, "\n"))
+	}
 	lines := []string{
 		sty.Section.Render("Expected outcome"),
 		sty.CheckOK.Render(sty.Icons.Bullet+" the broker accepts the TLS handshake, then drops the connection") + sty.Help.Render(" — it is provisioning the device;"),
@@ -76,12 +92,20 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 		st.reportf("certificate %s is already ACTIVE: it was provisioned before", abbrev(d.CertID))
 	}
 	o := probeOptions(s, d.BundleFile, FirstConnectClientID)
-	st.reportf("connecting to %s:%d as %s with %s", o.Host, o.Port, FirstConnectClientID, s.relName(d.BundleFile))
+	if s.Options.sniOnly() && !already {
+		if err := st.checkSNI(ctx, c, o); err != nil {
+			return false, err
+		}
+	}
+	if s.Options.jitr() {
+		return st.register(ctx, c, d, o, already)
+	}
+	st.reportf("connecting to %s:%d%s as %s with %s", o.Host, o.Port, alpnWords(s), FirstConnectClientID, s.relName(d.BundleFile))
 	start := time.Now()
 	// The outcome is reported as soon as the connect ends, before the status polls, so
 	// the progress tells the story in order: connect → dropped (expected) → ACTIVE.
 	outcomeReported := false
-	rep := mqttprobe.FirstConnect(ctx, o, c, mqttprobe.FirstConnectOptions{
+	fco := mqttprobe.FirstConnectOptions{
 		ThingName:       d.ProvisionedThing,
 		ProvisioningLog: provisioningLog(s),
 		Poll: mqttprobe.PollOptions{Timeout: provisionTimeout(s), OnStatus: func(ob mqttprobe.Observation) {
@@ -91,9 +115,21 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 			outcomeReported = true
 			st.Report(Event{Message: outcomeWords(already, out)})
 		},
-	})
+	}
+	age, fresh := roleAge(s)
+	if fresh && !already && fco.ProvisioningLog == nil {
+		// JITP normally activates within 1–3 s; a certificate still PENDING after this is
+		// worth a reconnect while the new role may not be usable yet.
+		fco.Poll.Timeout = min(fco.Poll.Timeout, freshRolePoll)
+	}
+	rep := mqttprobe.FirstConnect(ctx, o, c, fco)
 	if err := checkContext(ctx); err != nil {
 		return false, err
+	}
+	if fresh && !already {
+		if rep, err = st.reconnectWhileRolePropagates(ctx, o, c, fco, rep, age); err != nil {
+			return false, err
+		}
 	}
 	fc := &FirstConnectResult{Duration: time.Since(start), Outcome: outcomeWords(already, rep.Outcome)}
 	fc.Dropped = !already && rep.Outcome.Class == mqttprobe.ClassDropped
@@ -126,6 +162,211 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 		st.Report(Event{Message: ch})
 	}
 	return already || rep.Outcome.Class == mqttprobe.ClassConnected, nil
+}
+
+// IAM is eventually consistent: a role created moments ago may not be usable by AWS IoT
+// yet, and JITP then leaves the certificate PENDING_ACTIVATION (IAM User Guide,
+// troubleshoot_general.html, "Changes that I make are not always immediately visible"). A
+// reconnect runs JITP again for a PENDING_ACTIVATION certificate, so while the role step's
+// role is this new, the first connect reconnects with backoff within rolePropagationWindow
+// before it diagnoses anything.
+const (
+	roleFreshFor          = 5 * time.Minute  // a role created this recently may still be propagating
+	rolePropagationWindow = 60 * time.Second // how long the first connect keeps reconnecting for it
+	freshRolePoll         = 6 * time.Second  // how long one attempt waits for ACTIVE meanwhile
+)
+
+// roleAge is how long ago step 6 created the provisioning role, and whether that is recent
+// enough for IAM to be still propagating it (a reused or given role is not new).
+func roleAge(s *Session) (time.Duration, bool) {
+	f, ok := s.Finished[string(IDRole)]
+	if !ok || !s.Role.Created || s.Options.jitr() {
+		return 0, false
+	}
+	age := s.Now().Sub(f.At)
+	return age, age >= 0 && age < roleFreshFor
+}
+
+// reconnectWhileRolePropagates connects again, with backoff and within rolePropagationWindow,
+// while the certificate stays PENDING_ACTIVATION and the role is new; each wait is shown.
+func (st *firstConnectStep) reconnectWhileRolePropagates(ctx context.Context, o mqttprobe.Options, c aws.Client, fco mqttprobe.FirstConnectOptions,
+	rep mqttprobe.FirstConnectReport, age time.Duration) (mqttprobe.FirstConnectReport, error) {
+	deadline := time.Now().Add(rolePropagationWindow)
+	wait := 2 * time.Second
+	for attempt := 1; !rep.Activated && rep.Cert != nil && rep.Cert.Status == aws.StatusPendingActivation && roleMayBeTheCause(rep); attempt++ {
+		left := time.Until(deadline)
+		if left <= 0 {
+			st.reportf("still PENDING_ACTIVATION after %d reconnects over %s: the role is not the cause, or IAM is unusually slow", attempt-1, rolePropagationWindow)
+			break
+		}
+		wait = min(wait, left)
+		age, _ = roleAge(st.s)
+		st.reportf("the certificate is still PENDING_ACTIVATION and the provisioning role %s was created %s ago: IAM may not have propagated it to AWS IoT yet — connecting again in %s (%s left of %s)",
+			st.s.Role.Name, fmtDur(age.Round(100*time.Millisecond)), fmtDur(wait), fmtDur(left.Round(time.Second)), fmtDur(rolePropagationWindow))
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(wait):
+		}
+		rep = mqttprobe.FirstConnect(ctx, o, c, fco)
+		if err := checkContext(ctx); err != nil {
+			return rep, err
+		}
+		if rep.Activated {
+			st.reportf("provisioned on reconnect %d: the new role had not reached AWS IoT before", attempt)
+		}
+		wait *= 2
+	}
+	return rep, nil
+}
+
+// roleMayBeTheCause: reconnecting helps only if the role is why the certificate is pending.
+// What the provisioning service recorded (the local IoT Core's event log) or a template the
+// certificate cannot satisfy names another cause, and a reconnect would fail the same way.
+func roleMayBeTheCause(rep mqttprobe.FirstConnectReport) bool {
+	var failed *mqttprobe.ProvisioningFailedError
+	if errors.As(rep.PollErr, &failed) {
+		return strings.Contains(strings.ToLower(strings.Join(failed.Log, " ")), "role")
+	}
+	return rep.Diagnosis == nil || !strings.Contains(rep.Diagnosis.Cause, "the template references")
+}
+
+// alpnWords says " with ALPN x-amzn-mqtt-ca" for --port 443.
+func alpnWords(s *Session) string {
+	if s.Options.alpn443() {
+		return " with ALPN " + mqttprobe.ALPN
+	}
+	return ""
+}
+
+// checkSNI shows what SNI_ONLY means before the real first connect: the same device without
+// SNI is refused, and nothing is registered for it. An SNI_ONLY CA's devices must send the
+// endpoint name as SNI (mosquitto_pub and the AWS SDKs send the -h / endpoint host).
+func (st *firstConnectStep) checkSNI(ctx context.Context, c aws.Client, o mqttprobe.Options) error {
+	no := o
+	no.NoSNI = true
+	st.reportf("SNI_ONLY: connecting once without SNI (TLS server name) to show that it is refused")
+	out := mqttprobe.Probe(ctx, no)
+	if err := checkContext(ctx); err != nil {
+		return err
+	}
+	_, derr := c.DescribeCertificate(ctx, st.s.Device().CertID)
+	registered := derr == nil
+	if out.OK() || registered {
+		return fmt.Errorf("first connect: a connection without SNI was %s — AWS IoT refuses connections without SNI, and an SNI_ONLY CA's devices must send it; check that the endpoint is AWS IoT (or jitpwiz local)",
+			map[bool]string{true: "accepted", false: "not refused before the certificate was registered"}[out.OK()])
+	}
+	st.reportf("without SNI: refused (%s), nothing registered — an SNI_ONLY CA's devices must send the endpoint name %s as SNI", out.Class, o.Host)
+	return nil
+}
+
+// eventWhere says where the registered event can be seen: here, through an admin
+// subscription to the in-process IoT Core; else only through a topic rule.
+func eventWhere(s *Session) string {
+	if _, ok := s.backend.(brokerOwner); ok {
+		return "this wizard subscribes to it as an admin and shows it"
+	}
+	return "it goes to AWS IoT's message broker, where only a topic rule (SELECT * FROM that topic) sees it; the next step shows one"
+}
+
+// brokerOwner is the in-process local IoT Core, whose broker takes an admin subscription.
+type brokerOwner interface{ Broker() *broker.Broker }
+
+// register is JITR's first connect: subscribe to the registered event where possible,
+// connect once, see the certificate registered PENDING_ACTIVATION (or already activated by
+// a rule + Lambda, or by jitpwiz local --jitr-activator) and show the event.
+func (st *firstConnectStep) register(ctx context.Context, c aws.Client, d *Device, o mqttprobe.Options, already bool) (bool, error) {
+	s := st.s
+	events := make(chan string, 4)
+	topic := registeredTopic(s.CA.RegisteredID)
+	if b, ok := s.backend.(brokerOwner); ok {
+		if cancel, err := b.Broker().Subscribe(topic, func(_ string, payload []byte) {
+			select {
+			case events <- string(payload):
+			default:
+			}
+		}); err == nil {
+			defer cancel()
+			st.reportf("subscribed to %s as an admin client", topic)
+		}
+	}
+	st.reportf("connecting to %s:%d%s as %s with %s", o.Host, o.Port, alpnWords(s), FirstConnectClientID, s.relName(d.BundleFile))
+	start := time.Now()
+	out := mqttprobe.Probe(ctx, o)
+	if err := checkContext(ctx); err != nil {
+		return false, err
+	}
+	fc := &FirstConnectResult{Outcome: jitrOutcomeWords(already, out), Dropped: !already && out.Class == mqttprobe.ClassDropped}
+	st.Report(Event{Message: fc.Outcome})
+	d.FirstConnect = fc
+	status, err := st.waitRegistered(ctx, c, d.CertID, provisionTimeout(s))
+	if err != nil {
+		return false, err
+	}
+	fc.Status = status
+	if status == "" {
+		f := mqttprobe.Facts{Outcome: &out, Options: o, ThingName: d.ProvisionedThing, Region: s.Region, StatusBefore: mqttprobe.StatusNotRegistered}
+		mqttprobe.Gather(ctx, c, &f)
+		dg := mqttprobe.Diagnose(f)
+		switch dg.Class {
+		case mqttprobe.DiagCAInactive, mqttprobe.DiagAutoRegOff, mqttprobe.DiagCANotRegistered:
+			st.requestRedo(IDRegisterCA, "the CA's registration changed since it was registered ("+string(dg.Class)+")")
+		}
+		return false, fmt.Errorf("first connect: the certificate was not registered: %s", dg.String())
+	}
+	st.reportf("certificate status: %s", status)
+	if _, ok := s.backend.(brokerOwner); ok && !already {
+		select {
+		case ev := <-events:
+			fc.RegisteredEvent = ev
+			st.reportf("event on %s: %s", topic, ev)
+		case <-time.After(provisionTimeout(s)):
+			return false, fmt.Errorf("first connect: the certificate is %s, but no event came on %s — the CA may still have a JITP template (run step 8 again)", status, topic)
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	} else if !already {
+		st.reportf("AWS IoT published the registered event on %s; to see it, a topic rule must select it (the next step shows one)", topic)
+	}
+	fc.Duration = time.Since(start)
+	return already, nil
+}
+
+// waitRegistered polls the certificate until it is registered and returns its status ("" if
+// it never was within timeout).
+func (st *firstConnectStep) waitRegistered(ctx context.Context, c aws.Client, certID string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	wait := 50 * time.Millisecond
+	for {
+		callCtx, cancel := context.WithDeadline(ctx, deadline) // a throttled call's retries stay within the wait
+		desc, err := c.DescribeCertificate(callCtx, certID)
+		cancel()
+		switch {
+		case err == nil:
+			return desc.Status, nil
+		case !aws.IsKind(err, aws.KindNotFound):
+			return "", err
+		case time.Now().Add(wait).After(deadline):
+			return "", nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// jitrOutcomeWords says in words what the first connect's outcome means for JITR.
+func jitrOutcomeWords(already bool, out mqttprobe.Outcome) string {
+	switch {
+	case already:
+		return "the certificate was already ACTIVE before this connect (activated earlier); " + out.String()
+	case out.Class == mqttprobe.ClassDropped:
+		return "the broker dropped the connection without CONNACK after registering the certificate — this is the expected JITR behaviour"
+	}
+	return out.String()
 }
 
 // provisioningLog returns what the in-process local IoT Core's event log records, from
@@ -173,6 +414,18 @@ func (st *firstConnectStep) Result() []ResultLine {
 	if fc == nil {
 		return nil
 	}
+	if st.s.Options.jitr() {
+		out := []ResultLine{
+			checkLine("first connect", fc.Outcome, true),
+			valueLine("certificate status", fc.Status),
+		}
+		if fc.RegisteredEvent != "" {
+			out = append(out, ResultLine{Kind: ResultDocument, Label: "registered event", Value: prettyJSON(fc.RegisteredEvent), OK: true})
+		} else if fc.Status == aws.StatusPendingActivation {
+			out = append(out, noteLine("the registered event went to "+registeredTopic(st.s.CA.RegisteredID)+": a topic rule selects it in production"))
+		}
+		return out
+	}
 	return []ResultLine{
 		checkLine("first connect", fc.Outcome, true),
 		valueLine("certificate status", fc.Status),
@@ -185,6 +438,8 @@ func (st *firstConnectStep) Summary() string {
 	switch {
 	case fc == nil:
 		return ""
+	case fc.Dropped && st.s.Options.jitr():
+		return "dropped by the broker after registering (expected); certificate " + fc.Status
 	case fc.Dropped:
 		return "dropped by the broker while provisioning (expected); certificate " + fc.Status
 	}

@@ -16,7 +16,12 @@ type verifyStep struct{ Base }
 
 func (*verifyStep) ID() ID        { return IDVerify }
 func (*verifyStep) Title() string { return "Verify" }
-func (*verifyStep) Explain() string {
+func (st *verifyStep) Explain() string {
+	if st.s.Options.jitr() {
+		return "Check what the activation made: the device certificate is ACTIVE, the thing named by its CN exists,\n" +
+			"the certificate is attached to the thing and the JITR policy to the certificate.\n" +
+			"Each line shows its evidence."
+	}
 	return "Check what JITP created from your template: the device certificate is ACTIVE, the thing exists with the\n" +
 		"template's attributes, the certificate is attached to the thing and a policy to the certificate.\n" +
 		"Each line shows its evidence."
@@ -26,7 +31,7 @@ func (st *verifyStep) record() record {
 	s := st.s
 	return record{
 		perDevice: true,
-		after:     []ID{IDFirstConnect},
+		after:     []ID{IDFirstConnect, IDActivate},
 		inputs:    map[string]string{"device certificate": s.Device().CertID, "thing": s.Options.Thing},
 	}
 }
@@ -97,7 +102,10 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 		want = plan.Certificate.Status
 	}
 	check("certificate "+want, fmt.Sprintf("describe-certificate %s: status %s", abbrev(d.CertID), status), status == want)
-	if status == aws.StatusPendingActivation {
+	switch {
+	case status == aws.StatusPendingActivation && s.Options.jitr():
+		lines = append(lines, noteLine("PENDING_ACTIVATION: JITR registered the certificate and nothing activated it — run step 11a (activate), or deploy the topic rule + Lambda it writes"))
+	case status == aws.StatusPendingActivation:
 		lines = append(lines, noteLine("PENDING_ACTIVATION means the template could not be applied: a parameter missing from the certificate subject, a missing policy, or a role problem"))
 	}
 

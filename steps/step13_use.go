@@ -37,7 +37,7 @@ func (st *useStep) Commands() []string {
 	cert, key, _, _ := deviceFiles(s)
 	t := provisionedThing(s, s.Device())
 	out := []string{mosquittoPub(s, cert, key, t+"/test", t, "Hello from "+t)}
-	if s.Template.Variant == VariantScoped {
+	if s.Options.jitr() || s.Template.Variant == VariantScoped { // the scoped policy (JITR's is too)
 		out = append(out, mosquittoPub(s, cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
 	}
 	return out
@@ -66,7 +66,7 @@ func (st *useStep) act(ctx context.Context) (bool, error) {
 	}
 	u := &UseResult{Topic: topic, RoundTrip: res.RTT}
 	st.reportf("received own message on %s after %s", topic, fmtDur(res.RTT))
-	if s.Template.Variant == VariantScoped {
+	if s.Options.jitr() || s.Template.Variant == VariantScoped { // the scoped policy (JITR's is too)
 		rr := mqttprobe.ProveRefused(ctx, o, OutsideTopic, false, 0)
 		u.RefusedTopic = OutsideTopic
 		u.Refused = rr.Refused

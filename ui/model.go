@@ -51,10 +51,12 @@ const cancelGrace = 5 * time.Second
 
 // Model is the root model.
 type Model struct {
-	c      *steps.Shared
-	cancel context.CancelFunc
-	plan   []steps.Step
-	active int
+	c       *steps.Shared
+	cancel  context.CancelFunc
+	p       *steps.Plan
+	planned []steps.Step // p.Steps() as of the last update (the mode choice may change them)
+	plan    []steps.Step // the steps shown: planned
+	active  int
 
 	width, height int
 	vp            viewport.Model
@@ -93,7 +95,8 @@ func New(o Options) *Model {
 		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log, Display: o.Display,
 	}
 	o.Plan.Attach(c)
-	m := &Model{c: c, cancel: cancel, plan: o.Plan.Steps(), header: o.Header, active: -1}
+	m := &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1}
+	m.planned = m.plan
 	m.help = help.New()
 	m.help.Styles.ShortKey = styles.Footer.Bold(true)
 	m.help.Styles.ShortDesc = styles.Footer
@@ -111,6 +114,56 @@ func New(o Options) *Model {
 	}
 	m.syncSteps()
 	return m
+}
+
+// replan follows a change of the plan's steps (the mode chosen on the first screen swaps the
+// template step for the activate step): the active step stays active, newly shown steps get
+// the content size.
+func (m *Model) replan() {
+	sts := m.p.Steps()
+	if sameSteps(sts, m.planned) || m.Busy() {
+		return
+	}
+	m.planned = sts
+	var active steps.Step
+	if m.active >= 0 {
+		active = m.plan[m.active]
+	}
+	m.plan, m.active = sts, -1
+	for i, st := range sts {
+		if st == active {
+			m.active = i
+		}
+	}
+	if m.active < 0 {
+		if i := m.resumeIndex(); i >= 0 {
+			m.show(i)
+		}
+	}
+	if m.width > 0 {
+		m.resize()
+	}
+}
+
+func sameSteps(a, b []steps.Step) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// label is step i's number in the sidebar: the plan's (the walkthrough's, 11a for activate)
+// when the wizard shows the plan's steps, else its position.
+func (m *Model) label(i int) string {
+	if sameSteps(m.plan, m.planned) {
+		return m.p.Label(m.plan[i].ID())
+	}
+	return fmt.Sprint(i + 1)
 }
 
 // resumeIndex is the first applicable step not done yet, else the last applicable step.
@@ -156,6 +209,7 @@ func (m *Model) Init() tea.Cmd { return nil }
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	m.replan()
 	m.syncSteps()
 	m.leaveSkipped()
 	if l := m.layout(); !l.tooSmall && (l.contentW != m.vp.Width || l.bodyH != m.vp.Height) {
@@ -544,7 +598,7 @@ func (m *Model) sidebarView(height int) string {
 	st := m.c.Styles
 	var lines []string
 	for i, s := range m.plan {
-		name := fmt.Sprintf("%2d %s", i+1, s.Title())
+		name := fmt.Sprintf("%2s %s", m.label(i), s.Title())
 		style := st.SidebarPending
 		switch s.State() {
 		case steps.StateSkipped:

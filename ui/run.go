@@ -13,6 +13,7 @@ import (
 	"github.com/aymanbagabas/go-osc52/v2"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -45,11 +46,14 @@ func Run(ctx context.Context, rc RunConfig) (*Model, error) {
 		log.SetPrefix(prevPrefix)
 	}()
 	if rc.DebugLog != "" {
-		f, err := tea.LogToFile(rc.DebugLog, "jitpwiz ")
+		// pki.OpenFile, not tea.LogToFile: the log is never appended through a planted link.
+		f, err := pki.OpenFile(rc.DebugLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("--debug: %w — choose a writable location", err)
 		}
 		defer f.Close()
+		log.SetOutput(f)
+		log.SetPrefix("jitpwiz ")
 		log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 		rc.Log = log.Default()
 	} else {

@@ -51,15 +51,20 @@ func TestGoldenEachStep(t *testing.T) {
 	s := openWorkspace(t, t.TempDir()+"/ws")
 	for i, st := range steps.NewPlan(s).Steps() {
 		name := strings.Replace(string(rune('0'+(i+1)/10))+string(rune('0'+(i+1)%10))+"-"+string(st.ID()), "/", "-", -1)
-		t.Run(name, func(t *testing.T) {
-			m := realWizard(s, nil)
-			m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
-			tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-			waitScreen(t, tm, st.Title()+" · step")
-			golden.RequireEqual(t, finalScreen(t, tm))
-		})
+		t.Run(name, func(t *testing.T) { goldenStep(t, s, st) })
 		if err := st.Run(context.Background()); err != nil {
 			t.Fatalf("step %s: %v", st.ID(), err)
 		}
 	}
+}
+
+// goldenStep opens the real wizard of s on step st (the first not done) at 100×30 and
+// compares its screen with the test's golden file, run-specific text normalized.
+func goldenStep(t *testing.T, s *steps.Session, st steps.Step) {
+	t.Helper()
+	m := realWizard(s, nil)
+	m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, st.Title()+" · step")
+	golden.RequireEqual(t, finalScreen(t, tm))
 }

@@ -78,13 +78,28 @@ type Options struct {
 	// Standalone marks the server as `jitpwiz local` serving the workspace for other
 	// jitpwiz processes (recorded in the owner file); Run sets it.
 	Standalone bool
+	// JITRActivator activates every certificate JITR registers, as a topic rule on the
+	// registered topic with the JITR guide's Lambda would (activator.go). Off by default:
+	// as on AWS, nothing activates a JITR certificate by itself.
+	JITRActivator bool
 	// OnAPICall, if set, is called after every control-plane request.
 	OnAPICall func(api.Call)
 	// ShowAPICalls makes Run print every control-plane request among the events.
 	ShowAPICalls bool
-	// Logger receives diagnostics (nil: discarded). Now is the clock (tests).
+	// MaxConnections is each MQTT listener's limit of open connections (0: the broker's
+	// default, see broker.Options.MaxConnections).
+	MaxConnections int
+	// Logger receives diagnostics (nil: discarded; Run prints warnings among the events).
+	// Now is the clock (tests).
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Latency makes the local IoT Core take as long as AWS where a script can notice
+	// (jitpwiz local --latency aws; AWSLatency). The zero value is fast: every change
+	// takes effect at once.
+	Latency Latency
+	// ThingTypeDeleteWait is how long a thing type must be deprecated before it can be
+	// deleted (zero: AWS's five minutes; negative: none, for tests).
+	ThingTypeDeleteWait time.Duration
 }
 
 // Server is a running local IoT Core.
@@ -94,6 +109,8 @@ type Server struct {
 	broker *broker.Broker
 	http   *http.Server
 	apiLn  net.Listener
+
+	activator *activator // nil unless Options.JITRActivator
 
 	closeOnce sync.Once
 	closeErr  error
@@ -127,7 +144,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("local IoT Core: --listen %q is not an IP address — use e.g. 127.0.0.1 (default) or 0.0.0.0", opts.Listen)
 		}
 	}
-	st, err := store.Open(store.Dir(opts.Dir), store.Options{Account: opts.Account, Region: opts.Region, Now: opts.Now})
+	st, err := store.Open(store.Dir(opts.Dir), store.Options{Account: opts.Account, Region: opts.Region, Now: opts.Now,
+		Latency: opts.Latency.store(), ThingTypeDeleteWait: opts.ThingTypeDeleteWait})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +171,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	b, err := broker.New(broker.Options{
 		Store: st, Dir: st.Dir(), Addr: mqttAddr, ALPNAddr: alpnAddr,
-		Hostnames: []string{opts.EndpointHost}, Logger: opts.Logger, Now: opts.Now,
+		Hostnames: []string{opts.EndpointHost}, MaxConnections: opts.MaxConnections, Logger: opts.Logger, Now: opts.Now,
+		ProvisioningDelay: opts.Latency.Provisioning,
 	})
 	if err != nil {
 		st.Close()
@@ -164,9 +183,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.broker = b
+	if opts.JITRActivator {
+		if err := startActivator(s); err != nil {
+			b.Close()
+			st.Close()
+			return nil, err
+		}
+	}
 
 	ln, err := listenAPI(opts.APIAddr, opts.Listen)
 	if err != nil {
+		s.stopActivator()
 		b.Close()
 		st.Close()
 		return nil, err
@@ -348,11 +375,19 @@ func (s *Server) Close() error {
 		defer cancel()
 		err1 := s.http.Shutdown(ctx)
 		err2 := s.broker.Close()
+		s.stopActivator() // after the broker: no event comes any more; its last activation is written
 		err3 := s.st.Close()
 		s.closeErr = errors.Join(err1, err2, err3)
 		close(s.done)
 	})
 	return s.closeErr
+}
+
+func (s *Server) stopActivator() {
+	if s.activator != nil {
+		s.activator.stop()
+		s.activator = nil
+	}
 }
 
 // Env returns the environment for AWS clients aimed at this server: the dummy

@@ -311,6 +311,11 @@ func TestRestartKeepsProvisionedDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A role that only trusts IoT cannot provision (as on AWS): it needs permissions.
+	if _, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role.Role.RoleName,
+		PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"sort"
@@ -36,6 +37,21 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 			println(FormatCall(c))
 		}
 	}
+	logs := make(chan string, 64)
+	if opts.Logger == nil {
+		// Warnings (a listener that cannot accept, or is at its connection limit) go
+		// into the event stream, so whoever watches `jitpwiz local` sees them. They
+		// pass through a channel: one logged while Start runs waits for the banner.
+		opts.Logger = slog.New(slog.NewTextHandler(lineWriter(logs), &slog.HandlerOptions{
+			Level: slog.LevelWarn,
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if len(groups) == 0 && a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			},
+		}))
+	}
 	mu.Lock() // calls that arrive early wait until the banner is out
 	opts.Standalone = true
 	s, err := Start(ctx, opts)
@@ -60,8 +76,23 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 				return nil
 			}
 			println(FormatEvent(ev))
+		case line := <-logs:
+			println(line)
 		}
 	}
+}
+
+// lineWriter passes each log record (one line) to Run's event stream, with the time
+// first like the events; when the stream is that far behind, the line is dropped rather
+// than blocking the broker.
+type lineWriter chan string
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	select {
+	case w <- time.Now().Local().Format(time.TimeOnly) + "  " + strings.TrimRight(string(p), "\n"):
+	default:
+	}
+	return len(p), nil
 }
 
 // FormatCall renders a control-plane request as one line of the event stream.
@@ -90,9 +121,15 @@ func WriteBanner(w io.Writer, s *Server) {
 		fmt.Fprintf(w, "  MQTT, ALPN x-amzn-mqtt-ca       %s:%d\n", s.MQTTHost(), p)
 	}
 	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
+	if s.opts.JITRActivator {
+		fmt.Fprintf(w, "  JITR activator                  on: activates every certificate JITR registers (the stand-in for a rule + Lambda)\n")
+	}
 	fmt.Fprintf(w, "  State                           %s\n", s.Store().Path())
 	if m := s.Migrated(); m != "" {
 		fmt.Fprintf(w, "                                  (%s)\n", m)
+	}
+	if l := s.opts.Latency; l != (Latency{}) {
+		fmt.Fprintf(w, "  Latency (as on AWS)             %s\n", l)
 	}
 	fmt.Fprintln(w)
 	if l := s.opts.Listen; l != "" && l != "localhost" && !net.ParseIP(l).IsLoopback() {

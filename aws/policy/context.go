@@ -26,6 +26,9 @@ type Context struct {
 	Subject, Issuer map[string][]string
 	SerialNumber    string // certificate serial number in decimal, for iot:Certificate.SerialNumber
 	SourceIP        string // client address, for aws:SourceIp
+	// Keys are the values of other condition keys and variables (e.g. aws:RequestedRegion
+	// for an IAM request); names compare without regard to case, as IAM's do.
+	Keys map[string][]string
 }
 
 // Thing is a registry thing as far as policy variables are concerned.
@@ -179,6 +182,11 @@ func (c *Context) values(name string) ([]string, string) {
 	}
 	if attr, ok := strings.CutPrefix(name, "iot:Certificate.Issuer."); ok {
 		return certValues(c.Issuer, "issuer", attr, v)
+	}
+	for k, vals := range c.Keys {
+		if strings.EqualFold(k, name) && len(vals) > 0 {
+			return vals, ""
+		}
 	}
 	return nil, v + " is not a policy variable AWS IoT knows, so it does not resolve"
 }

@@ -20,16 +20,19 @@
 //
 //   - Supported: Parameters (Type "String", optional Default), Mappings,
 //     Resources of types AWS::IoT::Thing, AWS::IoT::Certificate and
-//     AWS::IoT::Policy (at most one of each), OverrideSettings, and the
+//     AWS::IoT::Policy (one thing and one certificate at most, any number of
+//     policies: "one or more", provision-template.md), OverrideSettings, and the
 //     intrinsics Ref, Fn::Join, Fn::Select, Fn::Split, Fn::Sub and
 //     Fn::FindInMap. AWS documents the intrinsics for fleet provisioning;
 //     whether JITP evaluates more than Ref is not documented, so accepting
 //     them is a superset — the wizard itself only emits Ref. Conditions,
 //     Outputs, Fn::If, Fn::GetAtt and anything else are rejected.
-//   - Only referenced values matter: a declared parameter that is absent from
-//     the dictionary fails provisioning only when a Ref (or Fn::Sub) uses it,
-//     with "Invalid registration template. Cannot resolve reference value:
-//     {Ref=<name>}".
+//   - A parameter a Ref (or Fn::Sub) uses that is absent from the dictionary
+//     fails with "Invalid registration template. Cannot resolve reference value:
+//     {Ref=<name>}". Evaluate leaves a declared parameter nobody uses alone, as
+//     RegisterThing does; EvaluateJITP also fails on it, since JITP "fails if the
+//     certificate doesn't have all of the properties mentioned in the Parameters
+//     section" (jit-provisioning.md). Lint reports both before a device connects.
 //   - An inline PolicyDocument creates a policy named InlinePolicyName(doc),
 //     the hex SHA-256 of the document text, so every device provisioned from
 //     the same template shares one policy. AWS says only that the name is a

@@ -20,7 +20,10 @@ import (
 type Plan struct {
 	Thing       *ThingPlan
 	Certificate *CertPlan
-	Policy      *PolicyPlan
+	// Policy is the first AWS::IoT::Policy resource; Policies are all of them, in
+	// source order (a template may attach several policies).
+	Policy   *PolicyPlan
+	Policies []*PolicyPlan
 	// Parameters is the effective dictionary: the given values plus the
 	// Defaults of declared parameters that were not given.
 	Parameters map[string]string
@@ -147,13 +150,58 @@ func (t *Template) Evaluate(params map[string]string) (*Plan, error) {
 		case TypeCertificate:
 			plan.Certificate, err = e.cert(r)
 		case TypePolicy:
-			plan.Policy, err = e.policy(r)
+			var p *PolicyPlan
+			if p, err = e.policy(r); err == nil {
+				plan.Policies = append(plan.Policies, p)
+			}
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+	if len(plan.Policies) > 0 {
+		plan.Policy = plan.Policies[0]
+	}
 	return plan, nil
+}
+
+// EvaluateJITP is Evaluate as just-in-time provisioning applies it: "the device
+// provisioning fails if the certificate doesn't have all of the properties mentioned in
+// the Parameters section" (jit-provisioning.md), so a declared parameter without a
+// Default that the certificate does not provide fails provisioning even when no resource
+// refers to it. (RegisterThing with a parameter dictionary, which Evaluate follows, leaves
+// such a parameter unreplaced instead: single-thing-provisioning.md.) A parameter a
+// resource refers to fails first, in Evaluate, with AWS's observed wording (RefError).
+func (t *Template) EvaluateJITP(params map[string]string) (*Plan, error) {
+	plan, err := t.Evaluate(params)
+	if err != nil {
+		return nil, err
+	}
+	if missing := t.MissingParameters(params); len(missing) > 0 {
+		name := missing[0]
+		return nil, &Error{Code: InvalidRequestException, Message: MissingParameterError(name), Path: "Parameters." + name, Fix: missingFix(name)}
+	}
+	return plan, nil
+}
+
+// MissingParameterError is the message for a declared parameter (without a Default) that
+// the certificate does not provide. AWS's wording for it is not documented; a parameter a
+// resource refers to fails first, with RefError's wording.
+func MissingParameterError(name string) string {
+	return "Invalid registration template. The parameter " + name + " is declared in Parameters without a Default, and the device certificate does not provide it"
+}
+
+// MissingParameters returns the declared parameters without a Default that params (the
+// JITP dictionary of a device certificate) lacks, in declaration order.
+func (t *Template) MissingParameters(params map[string]string) []string {
+	var out []string
+	for _, name := range t.ParamOrder {
+		p := t.Parameters[name]
+		if _, ok := params[name]; !ok && p.Default == nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 type evaluator struct {
@@ -478,6 +526,14 @@ func (e *evaluator) sub(arg *strictjson.Node, fp string) (value, error) {
 	return value{s: b.String()}, nil
 }
 
+// missingFix says how to fix a declared parameter the certificate does not provide.
+func missingFix(name string) string {
+	if f, ok := SubjectField(name); ok && f.Short != "" {
+		return fmt.Sprintf("issue the device certificate with %s (%s) in its subject, give the parameter %s a Default, or remove it from Parameters", f.Short, f.Long, name)
+	}
+	return fmt.Sprintf("JITP fills only the AWS::IoT::Certificate::* parameters from the device certificate: give %s a Default, or remove it from Parameters", name)
+}
+
 func refFix(name string) string {
 	if f, ok := SubjectField(name); ok {
 		if f.Short == "" {
@@ -526,7 +582,7 @@ func (p *Plan) Summary() []string {
 	if c := p.Certificate; c != nil {
 		out = append(out, "certificate "+c.Status)
 	}
-	if pol := p.Policy; pol != nil {
+	for _, pol := range p.Policies {
 		if pol.Inline {
 			out = append(out, "inline policy "+pol.Name+" (named by the SHA-256 of its document, shared by all devices of this template)")
 		} else {

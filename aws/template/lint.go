@@ -117,20 +117,27 @@ func subVars(s string) []string {
 	return out
 }
 
-// RequiredParameters returns the referenced parameters that have no Default:
-// the values the device certificate must provide, in first-reference order.
+// RequiredParameters returns the parameters without a Default that the device
+// certificate must provide for JITP: those a resource refers to, in first-reference
+// order, then those only declared, in declaration order (EvaluateJITP).
 func (t *Template) RequiredParameters() []string {
 	seen := map[string]bool{}
 	var out []string
+	add := func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		if p, ok := t.Parameters[name]; ok && p.Default != nil {
+			return
+		}
+		out = append(out, name)
+	}
 	for _, r := range t.Refs() {
-		if seen[r.Name] {
-			continue
-		}
-		seen[r.Name] = true
-		if p, ok := t.Parameters[r.Name]; ok && p.Default != nil {
-			continue
-		}
-		out = append(out, r.Name)
+		add(r.Name)
+	}
+	for _, name := range t.ParamOrder {
+		add(name)
 	}
 	return out
 }
@@ -157,6 +164,7 @@ func Lint(t *Template, params map[string]string, opts LintOptions) []Finding {
 			plan = p
 		}
 	}
+	l.declared(params) // after the plan: a missing parameter does not hide what the plan shows
 	l.policies(plan)
 	if plan != nil && plan.Thing != nil {
 		for _, k := range sortedKeys(plan.Thing.Attributes) {
@@ -272,6 +280,42 @@ func (l *linter) refs(params map[string]string) {
 	}
 }
 
+// declared reports the declared parameters without a Default that the device certificate
+// does not (or, for names JITP never fills, cannot) provide: JITP fails provisioning when
+// one is missing, whether or not a resource refers to it (EvaluateJITP). Those a resource
+// refers to are reported by refs when it can tell.
+func (l *linter) declared(params map[string]string) {
+	referenced := map[string]bool{}
+	for _, r := range l.t.Refs() {
+		referenced[r.Name] = true
+	}
+	for _, name := range l.t.ParamOrder {
+		if l.t.Parameters[name].Default != nil {
+			continue
+		}
+		path := "Parameters." + name
+		field, isCert := SubjectField(name)
+		switch {
+		case !isCert:
+			if referenced[name] && (params != nil || strings.HasPrefix(name, "AWS::IoT::Certificate::")) {
+				continue // refs reported it
+			}
+			l.add(SeverityError, path, fmt.Sprintf("JITP never provides %s, so provisioning always fails: every parameter declared without a Default must come from the device certificate", name), missingFix(name))
+		case field.Short == "":
+			// Id and SerialNumber are always in the dictionary.
+		case params == nil:
+			if !referenced[name] {
+				l.add(SeverityInfo, path, fmt.Sprintf("the device certificate's subject must contain %s (%s): the template declares %s, and JITP fails provisioning when a declared parameter is missing, even one no resource uses", field.Short, field.Long, name), "")
+			}
+		default:
+			if _, ok := params[name]; ok || referenced[name] {
+				continue
+			}
+			l.add(SeverityError, path, fmt.Sprintf("the device certificate's subject has no %s (%s), so provisioning would fail with \"%s\": JITP needs every declared parameter, used or not", field.Short, field.Long, MissingParameterError(name)), missingFix(name))
+		}
+	}
+}
+
 func (l *linter) resources() {
 	if l.t.Resource(TypeThing) == nil {
 		l.add(SeverityWarning, "Resources", "the template creates no thing, so ${iot:Connection.Thing.*} policy variables never resolve",
@@ -316,35 +360,47 @@ func (l *linter) resources() {
 }
 
 func (l *linter) policies(plan *Plan) {
-	pr := l.t.Resource(TypePolicy)
-	if pr == nil {
+	prs := l.t.ResourcesOf(TypePolicy)
+	if len(prs) == 0 {
 		l.add(SeverityWarning, "Resources", "the template attaches no policy, so the device will be refused on connect (default deny)",
 			"add an AWS::IoT::Policy resource with a PolicyName or PolicyDocument")
 		return
 	}
-	pp := pr.Path + ".Properties"
+	for i, pr := range prs {
+		var pp *PolicyPlan
+		if plan != nil && i < len(plan.Policies) {
+			pp = plan.Policies[i]
+		}
+		l.policy(pr, pp)
+	}
+}
+
+// policy lints one AWS::IoT::Policy resource; pp is its resolved plan, nil when the
+// template could not be evaluated.
+func (l *linter) policy(pr *Resource, pp *PolicyPlan) {
+	path := pr.Path + ".Properties"
 	if n := pr.props.Get("PolicyName"); n != nil {
 		name := n.Str
-		if plan != nil && plan.Policy != nil {
-			name = plan.Policy.Name
+		if pp != nil {
+			name = pp.Name
 		}
 		if name != "" {
-			l.add(SeverityInfo, pp+".PolicyName", fmt.Sprintf("the policy '%s' must exist in the account before the device connects", name),
+			l.add(SeverityInfo, path+".PolicyName", fmt.Sprintf("the policy '%s' must exist in the account before the device connects", name),
 				fmt.Sprintf("create it: aws iot create-policy --policy-name %s --policy-document file://policy.json", name))
 		}
 		return
 	}
-	path := pp + ".PolicyDocument"
+	path += ".PolicyDocument"
 	n := pr.props.Get("PolicyDocument")
 	var doc string
 	switch {
-	case plan != nil && plan.Policy != nil:
-		doc = plan.Policy.Document
+	case pp != nil:
+		doc = pp.Document
 	case n.Kind == strictjson.String:
 		doc = n.Str
 	case n.Kind == strictjson.Object && !isIntrinsic(n):
 		doc = compactJSON(n)
-	case l.computedPolicyErr != nil:
+	case l.computedPolicyErr != nil && strings.HasPrefix(l.computedPolicyErr.Path, pr.Path+"."):
 		l.add(SeverityError, path, l.computedPolicyErr.Message, l.computedPolicyErr.Fix)
 		return
 	default:

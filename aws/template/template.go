@@ -83,6 +83,18 @@ func (t *Template) Resource(typ string) *Resource {
 	return nil
 }
 
+// ResourcesOf returns every resource of the given type, in source order (a template may
+// declare several AWS::IoT::Policy resources).
+func (t *Template) ResourcesOf(typ string) []*Resource {
+	var out []*Resource
+	for i := range t.Resources {
+		if t.Resources[i].Type == typ {
+			out = append(out, &t.Resources[i])
+		}
+	}
+	return out
+}
+
 var (
 	thingProps  = []string{"ThingName", "AttributePayload", "ThingTypeName", "ThingGroups", "BillingGroup", "PackageVersions"}
 	certProps   = []string{"CertificateId", "CertificateSigningRequest", "CertificatePem", "CACertificatePem", "Status"}
@@ -168,7 +180,9 @@ func Parse(body string) (*Template, error) {
 		if err != nil {
 			return nil, err
 		}
-		if prev, ok := seen[r.Type]; ok {
+		// A template has at most one thing and one certificate, and any number of
+		// policies ("one or more", provision-template.md).
+		if prev, ok := seen[r.Type]; ok && r.Type != TypePolicy {
 			return nil, invalid(r.Path, "Only one resource of type %s is allowed (also declared as %s)", r.Type, prev)
 		}
 		seen[r.Type] = id

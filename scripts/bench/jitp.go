@@ -89,6 +89,11 @@ func registerFleetCA(ctx context.Context, c core, org string) (*fleetCA, error) 
 		if _, err := ac.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: &trust}); err != nil {
 			return nil, fmt.Errorf("CreateRole: %w", err)
 		}
+		// Provisioning needs the role's permissions, not only its trust (as on AWS).
+		if _, err := ac.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: sdkaws.String("JITPRole"),
+			PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
+			return nil, fmt.Errorf("AttachRolePolicy: %w", err)
+		}
 	}
 	var rc struct {
 		TemplateBody string `json:"templateBody"`

@@ -131,10 +131,24 @@ func run(c config) error {
 	r.printf("## Machine\n\n%s\n", machine(c))
 	r.printf("## Targets\n\n| target (issue 13) | result |\n|---|---|\n%s\n\n", strings.Join(body.targets, "\n"))
 	r.b.WriteString(body.b.String())
+	r.b.WriteString(keptSections(c.out))
 	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(c.out, []byte(r.b.String()), 0o644)
+}
+
+// keptSections is what of the report at path other benchmarks wrote and this one must keep:
+// the "## Soak" section of `make soak`, from its heading to the end of the file.
+func keptSections(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(b), "\n## Soak\n"); i >= 0 {
+		return string(b[i:])
+	}
+	return ""
 }
 
 func machine(c config) string {

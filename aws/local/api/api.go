@@ -304,6 +304,8 @@ func iotRoutes() []route {
 	add("POST", "/policy-targets/{}", "ListTargetsForPolicy", (*Handler).listTargetsForPolicy)
 	add("GET", "/principal-policies", "ListPrincipalPolicies", (*Handler).listPrincipalPolicies)
 	add("GET", "/endpoint", "DescribeEndpoint", (*Handler).describeEndpoint)
+	routes = append(routes, templateRoutes()...)
+	routes = append(routes, registryRoutes()...)
 	return routes
 }
 

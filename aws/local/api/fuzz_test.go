@@ -28,6 +28,12 @@ func FuzzHandler(f *testing.F) {
 		{"POST", "/", "sts", "application/x-www-form-urlencoded", "Action=GetCallerIdentity"},
 		{"POST", "/", "", "application/x-www-form-urlencoded", "Action=GetRole"},
 		{"DELETE", "/things/%ZZ", "iot", "", ""},
+		{"POST", "/provisioning-templates", "iot", "application/json", `{"templateName":"t","type":"JITP","templateBody":"{}","provisioningRoleArn":"arn:aws:iam::123456789012:role/r"}`},
+		{"GET", "/provisioning-templates/t/versions/x", "iot", "", ""},
+		{"PUT", "/thing-groups/addThingToThingGroup", "iot", "application/json", `{"thingGroupArn":"arn:aws:iot:us-east-2:123456789012:thinggroup/","thingName":"x"}`},
+		{"POST", "/thing-types/t/deprecate", "iot", "application/json", `{"undoDeprecate":true}`},
+		{"POST", "/", "iam", "application/x-www-form-urlencoded", "Action=PutRolePolicy&RoleName=r&PolicyName=p&PolicyDocument=%7B%7D"},
+		{"POST", "/", "iam", "application/x-www-form-urlencoded", "Action=ListRoles&Marker=bTE6&MaxItems=1"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.service, s.ctype, s.body)

@@ -35,8 +35,8 @@ func (h *Handler) deleteRegistrationCode(w http.ResponseWriter, _ *http.Request,
 // ---- CA certificates ----
 
 // validateRegistrationConfig checks a registrationConfig as AWS does when it is set:
-// shape and limits, then the template body (aws/template). A templateName refers to a
-// provisioning template, which this local IoT Core does not keep.
+// shape and limits, then the template body (aws/template). A templateName is checked
+// against the provisioning templates in the transaction (checkTemplateName).
 func validateRegistrationConfig(rc *store.RegistrationConfig) error {
 	if rc.IsZero() {
 		return nil
@@ -46,16 +46,22 @@ func validateRegistrationConfig(rc *store.RegistrationConfig) error {
 		return store.Errorf(store.CodeInvalidRequest, "%s", err.Error())
 	}
 	if rc.TemplateBody != "" {
-		if _, err := template.Parse(rc.TemplateBody); err != nil {
-			var te *template.Error
-			if errors.As(err, &te) && te.Code != "" {
-				return &store.APIError{Code: te.Code, Status: store.StatusFor(te.Code), Message: te.Message}
-			}
-			return store.Errorf(store.CodeInvalidRequest, "Invalid registration template. %v", err)
-		}
-		return nil
+		return validateTemplateBody(rc.TemplateBody)
 	}
-	return store.Errorf(store.CodeResourceNotFound, "The provisioning template %s does not exist (this local AWS IoT Core keeps no provisioning templates: give the template as templateBody with a roleArn)", rc.TemplateName)
+	return nil
+}
+
+// validateTemplateBody parses a provisioning template body (aws/template), with AWS's
+// error code for what is wrong.
+func validateTemplateBody(body string) error {
+	if _, err := template.Parse(body); err != nil {
+		var te *template.Error
+		if errors.As(err, &te) && te.Code != "" {
+			return &store.APIError{Code: te.Code, Status: store.StatusFor(te.Code), Message: te.Message}
+		}
+		return store.Errorf(store.CodeInvalidRequest, "Invalid registration template. %v", err)
+	}
+	return nil
 }
 
 type regConfigJSON struct {
@@ -99,6 +105,9 @@ func (h *Handler) registerCACertificate(w http.ResponseWriter, r *http.Request, 
 	}
 	var id, arn string
 	ok := h.update(w, func(st *store.State) error {
+		if err := checkTemplateName(st, in.RegistrationConfig); err != nil {
+			return err
+		}
 		ca, err := st.RegisterCA(store.RegisterCAInput{
 			CACertificatePEM: in.CACertificate, VerificationCertificate: in.VerificationCertificate,
 			SetAsActive: setActive, AllowAutoRegistration: allowAuto,
@@ -179,6 +188,9 @@ func (h *Handler) updateCACertificate(w http.ResponseWriter, r *http.Request, ar
 	u := store.UpdateCAInput{NewStatus: q.Get("newStatus"), NewAutoRegistrationStatus: q.Get("newAutoRegistrationStatus"),
 		RegistrationConfig: in.RegistrationConfig, RemoveAutoRegistration: in.RemoveAutoRegistration}
 	ok := h.update(w, func(st *store.State) error {
+		if err := checkTemplateName(st, in.RegistrationConfig); err != nil {
+			return err
+		}
 		if err := st.UpdateCA(args[0], u); err != nil {
 			return err
 		}
@@ -362,6 +374,7 @@ func (h *Handler) listCertificates(w http.ResponseWriter, r *http.Request, _ []s
 func (h *Handler) createThing(w http.ResponseWriter, r *http.Request, args []string) {
 	var in struct {
 		ThingTypeName    string `json:"thingTypeName"`
+		BillingGroupName string `json:"billingGroupName"`
 		AttributePayload *struct {
 			Attributes map[string]string `json:"attributes"`
 		} `json:"attributePayload"`
@@ -370,17 +383,13 @@ func (h *Handler) createThing(w http.ResponseWriter, r *http.Request, args []str
 		writeIoTError(w, err)
 		return
 	}
-	if in.ThingTypeName != "" {
-		writeIoTError(w, store.Errorf(store.CodeResourceNotFound, "Thing type %s does not exist (this local AWS IoT Core keeps no thing types)", in.ThingTypeName))
-		return
-	}
 	var attrs map[string]string
 	if in.AttributePayload != nil {
 		attrs = in.AttributePayload.Attributes
 	}
 	var t store.Thing
 	ok := h.update(w, func(st *store.State) error {
-		th, err := st.CreateThing(args[0], in.ThingTypeName, attrs)
+		th, err := st.CreateThingWithBillingGroup(args[0], in.ThingTypeName, attrs, in.BillingGroupName)
 		if err != nil {
 			return err
 		}
@@ -401,6 +410,7 @@ func (h *Handler) describeThing(w http.ResponseWriter, _ *http.Request, args []s
 		ThingTypeName   string            `json:"thingTypeName,omitempty"`
 		Attributes      map[string]string `json:"attributes"`
 		Version         int64             `json:"version"`
+		BillingGroup    string            `json:"billingGroupName,omitempty"`
 	}
 	var o out
 	ok := h.view(w, func(st *store.State) error {
@@ -409,7 +419,7 @@ func (h *Handler) describeThing(w http.ResponseWriter, _ *http.Request, args []s
 			return err
 		}
 		o = out{DefaultClientID: t.Name, ThingName: t.Name, ThingID: t.ID, ThingArn: t.ARN, ThingTypeName: t.TypeName,
-			Attributes: copyAttrs(t.Attributes), Version: t.Version}
+			Attributes: copyAttrs(t.Attributes), Version: t.Version, BillingGroup: t.BillingGroup}
 		return nil
 	})
 	if ok {

@@ -171,8 +171,12 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, rid string,
 	case "sts:GetCallerIdentity":
 		result = h.stsGetCallerIdentity()
 	default:
-		writeQueryError(w, svc.xmlns, rid, errStatus(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, svc.version))
-		return
+		fn, ok := moreQueryActions[svc.name+":"+action]
+		if !ok {
+			writeQueryError(w, svc.xmlns, rid, errStatus(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, svc.version))
+			return
+		}
+		result, err = fn(h, r.Form)
 	}
 	if err != nil {
 		writeQueryError(w, svc.xmlns, rid, err)

@@ -252,7 +252,7 @@ func TestSDKControlPlane(t *testing.T) {
 
 	// An operation AWS has but this IoT Core does not emulate: API Gateway's answer
 	// to an unknown resource (issue 12; was UnknownOperationException, in no IoT model).
-	_, err = e.iot.ListThingGroups(ctx, &iot.ListThingGroupsInput{})
+	_, err = e.iot.ListTopicRules(ctx, &iot.ListTopicRulesInput{})
 	wantAPIError(t, err, "MissingAuthenticationTokenException")
 }
 

@@ -54,7 +54,7 @@ type authorizer struct {
 }
 
 func newAuthorizer(b *Broker) *authorizer {
-	return &authorizer{b: b, reg: storeRegistry{st: b.opts.Store, rec: b.rec}, provBusy: map[string]*certLock{}, docs: map[string]*policy.Document{}}
+	return &authorizer{b: b, reg: newStoreRegistry(b), provBusy: map[string]*certLock{}, docs: map[string]*policy.Document{}}
 }
 
 func certIDOf(c *x509.Certificate) string {

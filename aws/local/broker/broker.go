@@ -39,9 +39,11 @@
 //     don't include the SNI are refused"; sniProblem in auth.go has the sources).
 //   - First connect with an unknown certificate whose issuer is a registered CA
 //     that is ACTIVE with auto-registration ENABLE: the certificate is registered
-//     PENDING_ACTIVATION; with a registration config the template runs (role must
-//     exist and trust iot.amazonaws.com; thing, policy, attachments and status in
-//     one store transaction) — JITP; without one the registered event is published
+//     PENDING_ACTIVATION; with a registration config the template runs (its body, or
+//     the JITP provisioning template it names; the role must exist, trust
+//     iot.amazonaws.com and allow each call in its permission policies; thing with
+//     type, groups and billing group, policies, attachments and status in one store
+//     transaction; provision.go) — JITP; without one the registered event is published
 //     on $aws/events/certificates/registered/<caId> — JITR. Either way the
 //     connection is then closed. A failed template leaves the certificate
 //     PENDING_ACTIVATION and an event with AWS's message. JITP does not publish
@@ -83,9 +85,14 @@
 //   - MQTT 5 beyond the reason codes above: limit violations and a refused CONNECT
 //     close the connection as for 3.1.1 (AWS's reason codes table also lists
 //     CONNACK 0x87; not emulated) [choice].
-//   - Not emulated: thing types and groups are taken from the template without
-//     checking that they exist; the role's permission policies are not checked;
-//     throttling (CONNECT/s, publish/s); device shadows and the rules engine;
+//   - Connections (listener.go): each listener keeps at most Options.MaxConnections
+//     open; one more gets CONNACK "server unavailable" [choice]. A failed accept
+//     (out of file descriptors, say) is retried with a backoff and logged, never the
+//     end of the listener.
+//   - Options.ProvisioningDelay makes JITP take time, as on AWS: the first connect
+//     is closed at once and the template runs that much later; connects meanwhile
+//     are refused.
+//   - Not emulated: throttling (CONNECT/s, publish/s); device shadows and the rules engine;
 //     persistent sessions and retained messages live in memory only (lost on
 //     restart) and retained messages are also sent for wildcard subscriptions.
 package broker
@@ -103,7 +110,6 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -143,10 +149,20 @@ type Options struct {
 	// (localhost, 127.0.0.1, ::1 — in the certificate so a client dialling them
 	// completes TLS and is told at CONNECT why it is refused).
 	Hostnames []string
+	// MaxConnections is how many connections each listener keeps open at once; one more
+	// is refused with CONNACK "server unavailable" (listener.go). 0: DefaultMaxConnections,
+	// lowered to fit the process's open-file limit.
+	MaxConnections int
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock (tests). Nil: time.Now.
 	Now func() time.Time
+	// ProvisioningDelay, when positive, makes JITP take this long: the first connect
+	// registers the certificate PENDING_ACTIVATION and is closed at once, the template
+	// runs that much later, and a connect meanwhile is refused (AWS: provisioning
+	// "typically completes within 1-3 s", aws/iot-atlas JITP guide). Zero: the template
+	// runs during the first connect.
+	ProvisioningDelay time.Duration
 }
 
 // Broker is the embedded AWS IoT Core message broker.
@@ -159,6 +175,8 @@ type Broker struct {
 	server *mqtt.Server
 	auth   *authorizer
 	rec    *recorder
+	// delayed runs JITP after Options.ProvisioningDelay (nil: at once).
+	delayed *delayedJITP
 
 	// connectTimeout bounds the TLS handshake plus the CONNECT packet.
 	connectTimeout time.Duration
@@ -226,6 +244,7 @@ func New(opts Options) (*Broker, error) {
 		Logger: slog.New(levelFilter{h: log.Handler(), min: slog.LevelError}),
 	})
 	b.rec = newRecorder(opts.Store)
+	b.delayed = newDelayedJITP(opts.ProvisioningDelay)
 	b.auth = newAuthorizer(b)
 	if err := b.server.AddHook(&hook{b: b, life: newLifecycle(b)}, nil); err != nil {
 		return nil, err
@@ -259,7 +278,7 @@ func (b *Broker) Start() (err error) {
 	}
 	b.lns = append(b.lns, ln)
 	b.addr = ln.Addr()
-	if err := b.server.AddListener(listeners.NewNet("mqtts", tls.NewListener(deadlineListener{ln, b.connectTimeout}, b.tlsConfig(false)))); err != nil {
+	if err := b.server.AddListener(b.newListener("mqtts", ln, false)); err != nil {
 		return fmt.Errorf("local broker: %w", err)
 	}
 	if b.opts.ALPNAddr != "" {
@@ -269,7 +288,7 @@ func (b *Broker) Start() (err error) {
 		}
 		b.lns = append(b.lns, aln)
 		b.alpnAddr = aln.Addr()
-		if err := b.server.AddListener(listeners.NewNet("mqtts-alpn", tls.NewListener(deadlineListener{aln, b.connectTimeout}, b.tlsConfig(true)))); err != nil {
+		if err := b.server.AddListener(b.newListener("mqtts-alpn", aln, true)); err != nil {
 			return fmt.Errorf("local broker: %w", err)
 		}
 	}
@@ -286,19 +305,10 @@ func (b *Broker) Start() (err error) {
 // CONNECT; afterwards the keep-alive governs).
 const ConnectTimeout = 20 * time.Second
 
-// deadlineListener gives every accepted connection a deadline for the handshake
-// and CONNECT; mochi replaces it with the keep-alive deadline once connected.
-type deadlineListener struct {
-	net.Listener
-	d time.Duration
-}
-
-func (l deadlineListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		_ = c.SetDeadline(time.Now().Add(l.d))
-	}
-	return c, err
+// newListener wraps ln as the MQTT-over-TLS listener id (listener.go): accept errors
+// retried, connections capped, and the deadline above on each connection.
+func (b *Broker) newListener(id string, ln net.Listener, alpn bool) *listener {
+	return newListener(id, ln, b.tlsConfig(alpn), b.connectTimeout, connectionLimit(b.opts.MaxConnections), b.log, b.server)
 }
 
 // listenLoopback listens on addr; an empty host means 127.0.0.1. With an empty addr
@@ -407,7 +417,8 @@ func (b *Broker) Close() error {
 	if started {
 		err = b.server.Close()
 	}
-	b.rec.close() // after the server: its last disconnect events are written too
+	b.delayed.close() // provisioning not yet run stays PENDING_ACTIVATION: the next connect runs it
+	b.rec.close()     // after the server: its last disconnect events are written too
 	return err
 }
 

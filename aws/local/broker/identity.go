@@ -48,8 +48,12 @@ type identity struct {
 var DefaultHostnames = []string{"localhost", "127.0.0.1", "::1"}
 
 // loadIdentity loads the root CA and server certificate from dir, creating what is
-// missing. An existing root is never regenerated: if only one of its two files exists
-// the workspace is damaged and the caller is told which file to restore or remove.
+// missing. An existing root key is never regenerated. The key is written before the
+// certificate, so a crash or a full disk in between leaves the key alone: its
+// certificate was never published, and is made again from the key (same key and
+// subject, so anything signed by the key verifies as before). A certificate without its
+// key is damage that cannot be repaired here: the caller is told which file to restore
+// or remove.
 func loadIdentity(dir string, hostnames []string, now time.Time) (*identity, error) {
 	if err := pki.EnsureWorkspace(dir); err != nil {
 		return nil, fmt.Errorf("local broker: state directory: %w", err)
@@ -111,18 +115,52 @@ func loadOrCreateRoot(dir string, now time.Time) (*x509.Certificate, crypto.Sign
 		return nil, nil, fmt.Errorf("local broker: cannot read %s: %w", certPath, certErr)
 	case keyErr != nil && !errors.Is(keyErr, os.ErrNotExist):
 		return nil, nil, fmt.Errorf("local broker: cannot read %s: %w", keyPath, keyErr)
-	default:
-		missing, present := keyPath, certPath
-		if certErr != nil {
-			missing, present = certPath, keyPath
+	case certErr != nil:
+		// The key was written and then the process died or the disk filled up before
+		// the certificate was: make the certificate from the key.
+		key, err := pki.ParseKeyPEM(keyPEM)
+		if err != nil {
+			return nil, nil, fmt.Errorf("local broker: %s is not a readable private key (%v) and %s is missing — remove %s so a new local root is created", keyPath, err, RootCAFile, rootKeyFile)
 		}
-		return nil, nil, fmt.Errorf("local broker: %s is missing but %s exists — restore the missing file, or remove %s too so a new local root is created (clients must then trust the new one)", missing, present, present)
+		cert, err := writeRootCert(certPath, key, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return cert, key, nil
+	default:
+		return nil, nil, fmt.Errorf("local broker: %s is missing but %s exists — restore the missing file, or remove %s too so a new local root is created (clients must then trust the new one)", keyPath, certPath, certPath)
 	}
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("local broker: generating the root key: %w", err)
 	}
+	keyPEM, err = pki.EncodeKeyPEM(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Key first, never over an existing file; if the certificate write then fails, the
+	// next start makes the certificate from this key (above).
+	if err := pki.WriteFile(keyPath, keyPEM, pki.KeyMode, false); err != nil {
+		return nil, nil, fmt.Errorf("local broker: %w", err)
+	}
+	if testHookRootKeyWritten != nil {
+		testHookRootKeyWritten()
+	}
+	cert, err := writeRootCert(certPath, key, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+// testHookRootKeyWritten, set only by tests, runs between the root key's write and its
+// certificate's (where a kill leaves the key alone).
+var testHookRootKeyWritten func()
+
+// writeRootCert makes the local root CA's self-signed certificate for key and writes it
+// to path (never over an existing file).
+func writeRootCert(path string, key crypto.Signer, now time.Time) (*x509.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject: pkix.Name{
@@ -139,23 +177,16 @@ func loadOrCreateRoot(dir string, now time.Time) (*x509.Certificate, crypto.Sign
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("local broker: creating the root certificate: %w", err)
+		return nil, fmt.Errorf("local broker: creating the root certificate: %w", err)
 	}
-	cert, _ := x509.ParseCertificate(der)
-	keyPEM, err = pki.EncodeKeyPEM(key)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("local broker: reading the new root certificate: %w", err)
 	}
-	// Key first, never over an existing file: if the certificate write fails, the
-	// next start finds a key without a certificate and says so instead of silently
-	// replacing it.
-	if err := pki.WriteFile(keyPath, keyPEM, pki.KeyMode, false); err != nil {
-		return nil, nil, fmt.Errorf("local broker: %w", err)
+	if err := pki.WriteFile(path, pki.EncodeCertPEM(cert), pki.CertMode, false); err != nil {
+		return nil, fmt.Errorf("local broker: %w — free some space (or fix the permissions) and start again: the certificate is then made from the key", err)
 	}
-	if err := pki.WriteFile(certPath, pki.EncodeCertPEM(cert), pki.CertMode, false); err != nil {
-		return nil, nil, fmt.Errorf("local broker: %w", err)
-	}
-	return cert, key, nil
+	return cert, nil
 }
 
 // loadServerCert returns the stored server certificate when it is signed by root,

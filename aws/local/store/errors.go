@@ -43,6 +43,10 @@ const (
 	CodeResourceAlreadyExists = "ResourceAlreadyExistsException"
 	CodeDeleteConflict        = "DeleteConflictException"
 	CodeVersionConflict       = "VersionConflictException"
+	CodeVersionsLimitExceeded = "VersionsLimitExceededException"
+	CodeConflictingUpdate     = "ConflictingResourceUpdateException"
+	CodeAccessDenied          = "AccessDeniedException"
+	CodeResourceConflicts     = "ResourceConflictsException" // a template's OverrideSettings say FAIL
 	CodeLimitExceeded         = "LimitExceededException"
 	CodeInternalFailure       = "InternalFailureException"
 	CodeServiceUnavailable    = "ServiceUnavailableException"
@@ -70,6 +74,10 @@ var codeStatus = map[string]int{
 	CodeResourceAlreadyExists:  http.StatusConflict,
 	CodeDeleteConflict:         http.StatusConflict,
 	CodeVersionConflict:        http.StatusConflict,
+	CodeVersionsLimitExceeded:  http.StatusConflict,
+	CodeConflictingUpdate:      http.StatusConflict,
+	CodeAccessDenied:           http.StatusForbidden,
+	CodeResourceConflicts:      http.StatusConflict,
 	CodeLimitExceeded:          http.StatusGone, // 410
 	CodeInternalFailure:        http.StatusInternalServerError,
 	CodeServiceUnavailable:     http.StatusServiceUnavailable,

@@ -70,13 +70,13 @@ func (st *State) ListCertificatesByCA(caID string, p Page) ([]*Certificate, []by
 
 // ListPrincipalsOfThing pages the principals attached to a thing, by ARN.
 func (st *State) ListPrincipalsOfThing(thing string, p Page) ([]string, []byte, error) {
-	recs, next, err := page(st, kindThingPrincipals, nil, join([]byte(thing), nil), p, nil)
+	recs, next, err := page(st, kindThingPrincipals, nil, join([]byte(thing), nil), p, st.inEffect())
 	return mapTo(recs, func(a *ThingPrincipal) string { return a.Principal }), next, err
 }
 
 // ListThingsOfPrincipal pages the things a principal is attached to, by name.
 func (st *State) ListThingsOfPrincipal(principal string, p Page) ([]string, []byte, error) {
-	recs, next, err := page(st, kindThingPrincipals, &kindThingPrincipals.indexes[0], join([]byte(principal), nil), p, nil)
+	recs, next, err := page(st, kindThingPrincipals, &kindThingPrincipals.indexes[0], join([]byte(principal), nil), p, st.inEffect())
 	return mapTo(recs, func(a *ThingPrincipal) string { return a.Thing }), next, err
 }
 
@@ -96,6 +96,12 @@ func (st *State) ListPoliciesOfTarget(target string, p Page) ([]*Policy, []byte,
 func (st *State) ListTargetsOfPolicy(policy string, p Page) ([]string, []byte, error) {
 	recs, next, err := page(st, kindPolicyTargets, &kindPolicyTargets.indexes[0], join([]byte(policy), nil), p, nil)
 	return mapTo(recs, func(a *PolicyAttachment) string { return a.Target }), next, err
+}
+
+// inEffect keeps the attachments whose detach (if any) has not taken effect yet.
+func (st *State) inEffect() func(*ThingPrincipal) bool {
+	now := st.Now()
+	return func(tp *ThingPrincipal) bool { return tp.attached(now) }
 }
 
 func mapTo[T any, U any](in []*T, f func(*T) U) []U {

@@ -100,6 +100,9 @@ func acquire(dir string) (release func(), err error) {
 		return nil, &LockedError{Dir: dir, Owner: owner}
 	}
 	procLocks.m[key] = &procLock{f: f, refs: 1}
+	// Holding the lock, no other jitpwiz writes here: temp files left by one that was
+	// killed mid-write (".state.json.tmp-*", ".awsRootCA.pem.tmp-*") can go.
+	pki.RemoveStaleTemps(dir)
 	return releaser(key), nil
 }
 
@@ -107,8 +110,13 @@ func acquire(dir string) (release func(), err error) {
 // lock (flock) this package locks a state directory with. locked is false, and f nil, when
 // another open file holds the lock — another process, or another open of path in this one.
 // A lock is released by UnlockFile, or when the process exits, even if it is killed.
+// A symbolic link or other non-regular file at path is refused (*pki.NotRegularError):
+// the lock holder writes into its lock file, and must not write through a planted link.
 func TryLockFile(path string) (f *os.File, locked bool, err error) {
-	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err = pki.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, pki.ErrNotRegular) {
+		return nil, false, err
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot open the lock file %s: %w", path, err)
 	}
@@ -158,7 +166,7 @@ func InUse(dir string) (bool, *Owner) {
 	if mine {
 		return false, nil
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR, 0)
+	f, err := pki.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR, 0)
 	if err != nil {
 		return false, nil
 	}

@@ -1,13 +1,10 @@
 package store
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -34,31 +31,11 @@ func TestLockHelperProcess(t *testing.T) {
 }
 
 func TestOpenRefusesSecondProcess(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no flock on Windows")
-	}
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), DirName)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
-	cmd.Env = append(os.Environ(), "STORE_LOCK_DIR="+dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		t.Fatalf("helper: %q %v", line, err)
-	}
+	cmd, release := holdInOtherProcess(t, dir)
 
-	_, err = Open(dir, Options{})
+	_, err := Open(dir, Options{})
 	var le *LockedError
 	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open while another process holds the state: %v", err)
@@ -70,8 +47,7 @@ func TestOpenRefusesSecondProcess(t *testing.T) {
 		t.Fatalf("InUse = %v %+v", busy, owner)
 	}
 
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
+	if err := release(); err != nil {
 		t.Fatalf("helper exit: %v", err)
 	}
 	if busy, _ := InUse(dir); busy {

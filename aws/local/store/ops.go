@@ -426,6 +426,7 @@ func (st *State) DeleteCertificate(id string, force bool) error {
 	if len(st.ThingsForPrincipal(c.ARN)) > 0 {
 		return Errorf(CodeDeleteConflict, "Things must be detached before deletion (arn: %s)", c.ARN)
 	}
+	st.purgeDetached(attachmentRecords(st, &kindThingPrincipals.indexes[0], c.ARN))
 	if len(st.PolicyNamesForTarget(c.ARN)) > 0 {
 		if !force {
 			return Errorf(CodeDeleteConflict, "Certificate policies must be detached before deletion (arn: %s)", c.ARN)
@@ -474,6 +475,9 @@ func (st *State) CreateThing(name, typeName string, attrs map[string]string) (*T
 		}
 		return nil, AlreadyExists(t.ID, t.ARN, "Thing %s already exists in account with different attributes", name)
 	}
+	if err := st.CheckThingTypeUsable(typeName); err != nil {
+		return nil, err
+	}
 	t := &Thing{Name: name, ID: st.NewUUID(), ARN: st.ThingARN(name), TypeName: typeName, Version: 1, Created: st.Now()}
 	if len(attrs) > 0 {
 		t.Attributes = make(map[string]string, len(attrs))
@@ -498,6 +502,8 @@ func (st *State) DeleteThing(name string, expectedVersion *int64) error {
 	if len(st.PrincipalsOfThing(name)) > 0 {
 		return Errorf(CodeInvalidRequest, "Cannot delete. Thing %s is still attached to one or more principals", name)
 	}
+	st.purgeDetached(attachmentRecords(st, nil, name))
+	st.removeThingFromAllGroups(name)
 	remove(st, kindThings, []byte(name))
 	return nil
 }
@@ -532,6 +538,7 @@ func (st *State) AttachThingPrincipal(thing, principal, typ string) error {
 	}
 	if tp := get(st, kindThingPrincipals, join([]byte(thing), []byte(principal))); tp != nil {
 		tp.Type = typ
+		tp.DetachAt = time.Time{} // attaching again cancels a detach still propagating
 		return nil
 	}
 	insert(st, kindThingPrincipals, &ThingPrincipal{Thing: thing, Principal: principal, Type: typ})
@@ -539,20 +546,54 @@ func (st *State) AttachThingPrincipal(thing, principal, typ string) error {
 }
 
 // DetachThingPrincipal detaches a principal from a thing (the thing must exist; a
-// principal that is not attached is a no-op).
+// principal that is not attached is a no-op). With Latency.DetachThingPrincipal the
+// attachment stays in effect for that long, as AWS's asynchronous detach does.
 func (st *State) DetachThingPrincipal(thing, principal string) error {
 	if _, err := st.Thing(thing); err != nil {
 		return err
 	}
-	remove(st, kindThingPrincipals, join([]byte(thing), []byte(principal)))
+	key := join([]byte(thing), []byte(principal))
+	d := st.s.opts.Latency.DetachThingPrincipal
+	tp := get(st, kindThingPrincipals, key)
+	switch {
+	case tp == nil:
+	case d <= 0 || !tp.attached(st.Now()):
+		remove(st, kindThingPrincipals, key)
+	case tp.DetachAt.IsZero():
+		tp.DetachAt = st.Now().Add(d)
+	}
 	return nil
+}
+
+// purgeDetached removes attachments whose asynchronous detach has taken effect.
+func (st *State) purgeDetached(recs []*ThingPrincipal) {
+	now := st.Now()
+	for _, tp := range recs {
+		if !tp.attached(now) {
+			remove(st, kindThingPrincipals, join([]byte(tp.Thing), []byte(tp.Principal)))
+		}
+	}
+}
+
+// attachmentRecords returns every attachment record of a thing (ix nil) or of a principal
+// (the by-principal index), detach pending or not.
+func attachmentRecords(st *State, ix *index[ThingPrincipal], key string) []*ThingPrincipal {
+	var out []*ThingPrincipal
+	scan(st, kindThingPrincipals, ix, join([]byte(key), nil), nil, false, func(_ []byte, tp *ThingPrincipal) bool {
+		out = append(out, tp)
+		return true
+	})
+	return out
 }
 
 // PrincipalsOfThing returns the principal ARNs attached to a thing, in ARN order.
 func (st *State) PrincipalsOfThing(thing string) []string {
 	var out []string
+	now := st.Now()
 	scan(st, kindThingPrincipals, nil, join([]byte(thing), nil), nil, false, func(_ []byte, tp *ThingPrincipal) bool {
-		out = append(out, tp.Principal)
+		if tp.attached(now) {
+			out = append(out, tp.Principal)
+		}
 		return true
 	})
 	return out
@@ -561,8 +602,11 @@ func (st *State) PrincipalsOfThing(thing string) []string {
 // ThingsForPrincipal returns the names of the things a principal is attached to, in name order.
 func (st *State) ThingsForPrincipal(principal string) []string {
 	var out []string
+	now := st.Now()
 	scan(st, kindThingPrincipals, &kindThingPrincipals.indexes[0], join([]byte(principal), nil), nil, false, func(_ []byte, tp *ThingPrincipal) bool {
-		out = append(out, tp.Thing)
+		if tp.attached(now) {
+			out = append(out, tp.Thing)
+		}
 		return true
 	})
 	return out
@@ -570,7 +614,8 @@ func (st *State) ThingsForPrincipal(principal string) []string {
 
 // IsThingAttached reports whether thing is attached to principal (iot:Connection.Thing.IsAttached).
 func (st *State) IsThingAttached(thing, principal string) bool {
-	return get(st, kindThingPrincipals, join([]byte(thing), []byte(principal))) != nil
+	tp := get(st, kindThingPrincipals, join([]byte(thing), []byte(principal)))
+	return tp != nil && tp.attached(st.Now())
 }
 
 // ---- policies ----
@@ -625,7 +670,9 @@ func (st *State) DeletePolicy(name string) error {
 	if err != nil {
 		return err
 	}
-	if st.policyAttached(name) {
+	// Within the window after a detach AWS still sees the attachment ("it can take up to
+	// five minutes after a policy is detached before it's ready to be deleted").
+	if st.policyAttached(name) || st.Now().Before(p.Detached.Add(st.s.opts.Latency.PolicyDeleteAfterDetach)) {
 		return Errorf(CodeDeleteConflict, "The policy cannot be deleted as the policy is attached to one or more principals (name=%s)", p.Name)
 	}
 	remove(st, kindPolicies, []byte(name))
@@ -670,10 +717,15 @@ func (st *State) AttachPolicy(name, target string) error {
 
 // DetachPolicy detaches a policy from a target (the policy must exist; not attached is a no-op).
 func (st *State) DetachPolicy(name, target string) error {
-	if _, err := st.Policy(name); err != nil {
+	p, err := st.Policy(name)
+	if err != nil {
 		return err
 	}
-	remove(st, kindPolicyTargets, join([]byte(target), []byte(name)))
+	key := join([]byte(target), []byte(name))
+	if get(st, kindPolicyTargets, key) != nil {
+		remove(st, kindPolicyTargets, key)
+		p.Detached = st.Now()
+	}
 	return nil
 }
 
@@ -806,6 +858,9 @@ func (st *State) DeleteRole(name string) error {
 	if len(r.AttachedPolicies) > 0 {
 		return Errorf(CodeIAMDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
+	if len(st.RolePolicyNames(name)) > 0 {
+		return Errorf(CodeIAMDeleteConflict, "Cannot delete entity, must delete policies first.")
+	}
 	remove(st, kindRoles, []byte(name))
 	return nil
 }
@@ -821,9 +876,18 @@ func (st *State) AttachRolePolicy(name, policyARN string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(r.AttachedPolicies, policyARN) {
-		r.AttachedPolicies = append(r.AttachedPolicies, policyARN)
+	if slices.Contains(r.AttachedPolicies, policyARN) {
+		return nil
 	}
+	// AWS's message for a managed policy that does not exist (HTTP 404), as reported in
+	// getmoto/moto#6482 and pulumi/pulumi#7419 [C].
+	if _, err := st.ManagedPolicy(policyARN); err != nil {
+		return Errorf(CodeIAMNoSuchEntity, "Policy %s does not exist or is not attachable.", policyARN)
+	}
+	if len(r.AttachedPolicies) >= MaxManagedPoliciesPerRole {
+		return Errorf(CodeIAMLimitExceeded, "Cannot exceed quota for PoliciesPerRole: %d", MaxManagedPoliciesPerRole)
+	}
+	r.AttachedPolicies = append(r.AttachedPolicies, policyARN)
 	return nil
 }
 

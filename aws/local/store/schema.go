@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,7 +17,9 @@ import (
 // bytes, which for the names and IDs used here (ASCII) is the order AWS lists them in.
 //
 // Adding a resource type is: a record struct, a kind (bucket, primary key, indexes) added
-// to allKinds, and the State methods that apply AWS's rules to it (ops.go).
+// to allKinds, and the State methods that apply AWS's rules to it (ops.go, or an ops_*.go
+// of its own). An index added to an existing kind is filled from the stored records on
+// the first Open that creates its bucket.
 
 var (
 	bucketMeta   = []byte("meta")   // account, region, format version, registration code...
@@ -51,16 +54,28 @@ type kind[T any] struct {
 	loaded func(st *State, rec *T)
 }
 
+// schemaKind is what opening the database needs of a kind, whatever its record type.
+type schemaKind interface {
+	buckets() [][]byte
+	// fillIndexes writes the entries of the indexes whose buckets are in created (new
+	// to this database) for every record already stored: an index added to a kind in a
+	// later release is complete from the first Open that knows it.
+	fillIndexes(tx *bolt.Tx, created map[string]bool) error
+}
+
+// allKinds are the kinds of the local IoT Core; a new resource type is added here.
+var allKinds = []schemaKind{
+	kindCAs, kindCerts, kindThings, kindPolicies, kindRoles, kindThingPrincipals, kindPolicyTargets,
+	kindRolePolicies, kindIAMPolicies, kindTemplates, kindTemplateVersions,
+	kindThingTypes, kindThingGroups, kindGroupMembers, kindBillingGroups,
+}
+
 // bucketNames are every bucket the schema uses (created on open).
 func bucketNames() [][]byte {
 	names := [][]byte{bucketMeta, bucketEvents}
-	names = append(names, kindCAs.buckets()...)
-	names = append(names, kindCerts.buckets()...)
-	names = append(names, kindThings.buckets()...)
-	names = append(names, kindPolicies.buckets()...)
-	names = append(names, kindRoles.buckets()...)
-	names = append(names, kindThingPrincipals.buckets()...)
-	names = append(names, kindPolicyTargets.buckets()...)
+	for _, k := range allKinds {
+		names = append(names, k.buckets()...)
+	}
 	return names
 }
 
@@ -99,6 +114,10 @@ var (
 	kindThings = &kind[Thing]{
 		bucket: []byte("things"),
 		key:    func(t *Thing) []byte { return []byte(t.Name) },
+		indexes: []index[Thing]{
+			{bucket: []byte("things.by-type"), keys: func(t *Thing) [][]byte { return some(t.TypeName) }},
+			{bucket: []byte("things.by-billing-group"), keys: func(t *Thing) [][]byte { return some(t.BillingGroup) }},
+		},
 	}
 	kindPolicies = &kind[Policy]{
 		bucket: []byte("policies"),
@@ -109,6 +128,7 @@ var (
 		key:    func(r *Role) []byte { return []byte(r.Name) },
 		indexes: []index[Role]{
 			{bucket: []byte("roles.by-arn"), keys: func(r *Role) [][]byte { return one([]byte(r.ARN)) }},
+			{bucket: []byte("roles.by-managed-policy"), keys: func(r *Role) [][]byte { return some(r.AttachedPolicies...) }},
 		},
 	}
 	// Attachments are records too, keyed by both ends; the index is the other direction.
@@ -128,7 +148,44 @@ var (
 	}
 )
 
+func (k *kind[T]) fillIndexes(tx *bolt.Tx, created map[string]bool) error {
+	var todo []index[T]
+	for _, ix := range k.indexes {
+		if created[string(ix.bucket)] {
+			todo = append(todo, ix)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	return tx.Bucket(k.bucket).ForEach(func(key, v []byte) error {
+		rec := new(T)
+		if err := json.Unmarshal(v, rec); err != nil {
+			return fmt.Errorf("the local IoT state has a damaged %s record %q: %v", k.bucket, key, err)
+		}
+		for _, ix := range todo {
+			for _, ik := range ix.keys(rec) {
+				if err := tx.Bucket(ix.bucket).Put(join(ik, key), bytes.Clone(key)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
 func one(k []byte) [][]byte { return [][]byte{k} }
+
+// some is one index key per non-empty string.
+func some(keys ...string) [][]byte {
+	var out [][]byte
+	for _, k := range keys {
+		if k != "" {
+			out = append(out, []byte(k))
+		}
+	}
+	return out
+}
 
 // join makes a composite key: a 0x00 b. Names, IDs and ARNs never contain 0x00.
 func join(a, b []byte) []byte {

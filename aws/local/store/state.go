@@ -130,8 +130,10 @@ type Thing struct {
 	ARN        string            `json:"arn"`
 	TypeName   string            `json:"typeName,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
-	Version    int64             `json:"version"`
-	Created    time.Time         `json:"created"`
+	// BillingGroup is the billing group the thing belongs to (a thing is in at most one).
+	BillingGroup string    `json:"billingGroup,omitempty"`
+	Version      int64     `json:"version"`
+	Created      time.Time `json:"created"`
 }
 
 // Policy is an IoT policy (single default version "1"; versions beyond that are not emulated).
@@ -144,6 +146,9 @@ type Policy struct {
 	Tags             []Tag     `json:"tags,omitempty"`
 	Created          time.Time `json:"created"`
 	Modified         time.Time `json:"modified"`
+	// Detached is when the policy was last detached from a target: DeletePolicy is
+	// refused for Latency.PolicyDeleteAfterDetach after it.
+	Detached time.Time `json:"detached,omitzero"`
 }
 
 // PolicyAttachment is AttachPolicy(Policy, Target); Target is a certificate ARN (or any
@@ -158,6 +163,14 @@ type ThingPrincipal struct {
 	Thing     string `json:"thing"`
 	Principal string `json:"principal"`
 	Type      string `json:"type,omitempty"` // NON_EXCLUSIVE_THING (default) | EXCLUSIVE_THING
+	// DetachAt, when set, is when an asynchronous DetachThingPrincipal takes effect: the
+	// attachment counts until then and not after (Latency.DetachThingPrincipal).
+	DetachAt time.Time `json:"detachAt,omitzero"`
+}
+
+// attached reports whether the attachment is in effect at now.
+func (a *ThingPrincipal) attached(now time.Time) bool {
+	return a.DetachAt.IsZero() || now.Before(a.DetachAt)
 }
 
 // Role is an IAM role.

@@ -64,6 +64,29 @@ type Options struct {
 	Now func() time.Time
 	// Random fills b with random bytes (tests); default crypto/rand.
 	Random func(b []byte)
+	// Latency makes the rules that take time on AWS take time here too (the zero value:
+	// none; see Latency).
+	Latency Latency
+	// ThingTypeDeleteWait is how long a thing type must have been deprecated before
+	// DeleteThingType accepts it: "wait for five minutes after you deprecate it"
+	// (delete-thing-types.md). Zero: five minutes; negative: no wait (tests).
+	ThingTypeDeleteWait time.Duration
+}
+
+// Latency is how long changes take to become effective where AWS documents a delay. The
+// zero value makes every change effective at once (the local IoT Core's default).
+type Latency struct {
+	// DetachThingPrincipal: a detached principal stays attached this long. The model
+	// (DetachThingPrincipal): "This call is asynchronous. It might take several seconds
+	// for the detachment to propagate."
+	DetachThingPrincipal time.Duration
+	// PolicyDeleteAfterDetach: DeletePolicy is refused with DeleteConflictException for
+	// this long after the policy's last detach. The model (DeletePolicy): "it can take
+	// up to five minutes after a policy is detached before it's ready to be deleted."
+	PolicyDeleteAfterDetach time.Duration
+	// RoleUsable: provisioning cannot use a role for this long after CreateRole (IAM is
+	// eventually consistent: a new role takes a few seconds to be usable).
+	RoleUsable time.Duration
 }
 
 // Store is the concurrency-safe, persistent state. The zero value is not usable; call Open.
@@ -147,9 +170,9 @@ func (s *Store) open() error {
 	dbs.Lock()
 	sh := dbs.m[key]
 	if sh == nil {
-		if fi, err := os.Lstat(s.path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if err := pki.CheckRegular(s.path); err != nil { // bbolt would follow a link
 			dbs.Unlock()
-			return fmt.Errorf("local IoT state %s is a symbolic link — jitpwiz does not follow links for its state; replace it with the file it points to", s.path)
+			return err
 		}
 		db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 		if err != nil {
@@ -192,8 +215,17 @@ func (s *Store) closeDB() {
 func (s *Store) init() error {
 	var migratedFiles bool
 	err := s.shared.db.Update(func(tx *bolt.Tx) error {
+		created := map[string]bool{}
 		for _, name := range bucketNames() {
+			if tx.Bucket(name) == nil {
+				created[string(name)] = true
+			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		for _, k := range allKinds {
+			if err := k.fillIndexes(tx, created); err != nil {
 				return err
 			}
 		}

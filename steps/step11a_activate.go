@@ -1,0 +1,293 @@
+package steps
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// Step 11a (JITR only): activate the certificate the first connect registered, as the JITR
+// guide's Lambda does; and write that rule + Lambda for production.
+type activateStep struct{ Base }
+
+// Files of the activate step: the policy document its create-policy command reads, and the
+// topic rule and Lambda function that do the same in production.
+const (
+	FileJITRPolicy = "jitr_policy.json"
+	FileJITRRule   = "jitr_rule.json"
+	FileJITRLambda = "jitr_activate.mjs"
+)
+
+// JITRRuleName and JITRFunctionName are the names the shown commands give the topic rule and
+// the Lambda function.
+const (
+	JITRRuleName     = "JITRActivate"
+	JITRFunctionName = "jitr-activate"
+)
+
+// jitrLambda is the Lambda function (Node.js, the language of AWS's JITR blog post).
+//
+//go:embed jitr_activate.mjs
+var jitrLambda []byte
+
+func (*activateStep) ID() ID        { return IDActivate }
+func (*activateStep) Title() string { return "Activate" }
+func (*activateStep) Explain() string {
+	return "Do what the JITR guide's Lambda does with the registered event: check that the certificate was issued by your\n" +
+		"CA, create the thing named by its CN, create the scoped policy and attach it, attach the certificate to the thing,\n" +
+		"and set it ACTIVE. In production a topic rule on the registered topic runs a Lambda that does this (files below)."
+}
+
+func (st *activateStep) record() record {
+	s := st.s
+	return record{
+		perDevice: true,
+		after:     []ID{IDFirstConnect},
+		inputs: map[string]string{
+			"device certificate": s.Device().CertID,
+			"registered CA":      s.CA.RegisteredID,
+			"target":             targetID(s),
+		},
+		outputs: []string{FileJITRPolicy, FileJITRRule, FileJITRLambda},
+	}
+}
+
+// thing is the thing activation makes for the current device: its certificate's CN.
+func (st *activateStep) thing() string {
+	s := st.s
+	if plan, err := jitrPlan(s, s.Device()); err == nil && plan.Thing.Name != "" {
+		return plan.Thing.Name
+	}
+	return s.Options.Thing
+}
+
+func (st *activateStep) Commands() []string {
+	s := st.s
+	d := s.Device()
+	cert, _, _, _ := deviceFiles(s)
+	id := firstNonEmpty(d.CertID, "<certificate ID>")
+	arn := firstNonEmpty(d.CertARN, "<certificate ARN>")
+	thing := st.thing()
+	caID := firstNonEmpty(s.CA.RegisteredID, "<CA certificate ID>")
+	return []string{
+		awsCmd(s, "iot", "describe-certificate", "--certificate-id", id, "--query", "certificateDescription.[status,caCertificateId]") +
+			"   # PENDING_ACTIVATION, issued by CA " + abbrev(caID),
+		verifyCommand(s, cert).Line,
+		awsCmd(s, "iot", "create-thing", "--thing-name", thing),
+		awsCmd(s, "iot", "create-policy", "--policy-name", JITRPolicyName, "--policy-document", "file://"+FileJITRPolicy),
+		awsCmd(s, "iot", "attach-policy", "--policy-name", JITRPolicyName, "--target", arn),
+		awsCmd(s, "iot", "attach-thing-principal", "--thing-name", thing, "--principal", arn),
+		awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusActive),
+		"# in production, on AWS, a topic rule runs " + FileJITRLambda + " on every registered event" + st.localNote() + ":",
+		"zip jitr_activate.zip " + FileJITRLambda,
+		st.awsOnly("lambda", "create-function", "--function-name", JITRFunctionName, "--runtime", "nodejs20.x",
+			"--handler", "jitr_activate.handler", "--zip-file", "fileb://jitr_activate.zip", "--role", "<ARN of a role the function may use>",
+			"--environment", "Variables={CA_CERTIFICATE_ID="+caID+",POLICY_NAME="+JITRPolicyName+"}"),
+		st.awsOnly("lambda", "add-permission", "--function-name", JITRFunctionName, "--statement-id", "iot-jitr",
+			"--action", "lambda:InvokeFunction", "--principal", "iot.amazonaws.com", "--source-arn", st.ruleARN()),
+		st.awsOnly("iot", "create-topic-rule", "--rule-name", JITRRuleName, "--topic-rule-payload", "file://"+FileJITRRule),
+	}
+}
+
+// awsOnly is an AWS CLI command for AWS itself (the topic rule and the Lambda), whatever the
+// target: the local IoT Core has no rules engine and no Lambda.
+func (st *activateStep) awsOnly(service string, args ...string) string {
+	line := joinShell(append([]string{"aws", service}, args...))
+	if r := firstNonEmpty(st.s.Region, st.s.Options.Region); r != "" {
+		line += " --region " + pki.ShellQuote(r)
+	}
+	if st.s.Options.Target == TargetAWS && st.s.Options.Profile != "" {
+		line += " --profile " + pki.ShellQuote(st.s.Options.Profile)
+	}
+	return line
+}
+
+// localNote says, on the local target, what stands in for the rule and the Lambda there.
+func (st *activateStep) localNote() string {
+	if st.s.Options.Target == TargetLocal {
+		return " (the local IoT Core has neither; `jitpwiz local --jitr-activator` stands in for both)"
+	}
+	return ""
+}
+
+func (st *activateStep) arn(service, resource string) string {
+	s := st.s
+	return aws.ServiceARN(service, firstNonEmpty(s.Region, s.Options.Region, "<region>"), firstNonEmpty(s.Account, "<account>"), resource)
+}
+
+func (st *activateStep) ruleARN() string { return st.arn("iot", "rule/"+JITRRuleName) }
+
+// ruleSQL selects the registered events of the workspace's CA.
+func (st *activateStep) ruleSQL() string {
+	return "SELECT * FROM '" + registeredTopic(firstNonEmpty(st.s.CA.RegisteredID, "<CA certificate ID>")) + "'"
+}
+
+// rulePayload is the create-topic-rule payload: the SQL and a Lambda action.
+func (st *activateStep) rulePayload() ([]byte, error) {
+	payload := map[string]any{
+		"sql":              st.ruleSQL(),
+		"description":      "jitpwiz: activate the device certificates JITR registers for CA " + st.s.CA.RegisteredID,
+		"awsIotSqlVersion": "2016-03-23",
+		"ruleDisabled":     false,
+		"actions":          []any{map[string]any{"lambda": map[string]string{"functionArn": st.arn("lambda", "function:"+JITRFunctionName)}}},
+	}
+	b, err := json.MarshalIndent(payload, "", "  ")
+	return append(b, '\n'), err
+}
+
+func (st *activateStep) act(ctx context.Context) (bool, error) {
+	s := st.s
+	c, err := s.requireClient()
+	if err != nil {
+		return false, err
+	}
+	d := s.Device()
+	ca, err := signingCA(s)
+	if err != nil {
+		return false, err
+	}
+	doc, err := scopedPolicyDocument(s)
+	if err != nil {
+		return false, err
+	}
+	rule, err := st.rulePayload()
+	if err != nil {
+		return false, err
+	}
+	for name, b := range map[string][]byte{FileJITRPolicy: []byte(prettyJSON(doc) + "\n"), FileJITRRule: rule, FileJITRLambda: jitrLambda} {
+		if err := pki.WriteFile(s.Path(name), b, pki.CertMode, true); err != nil {
+			return false, err
+		}
+	}
+	res := &ActivateResult{}
+	done := func(what string, already bool) {
+		word := "done"
+		if already {
+			word = "already done"
+		}
+		res.Actions = append(res.Actions, what+": "+word)
+		st.reportf("%s: %s", what, word)
+	}
+
+	// 1. The certificate was registered by the first connect, from this CA, and its
+	// signature is the CA's.
+	desc, err := c.DescribeCertificate(ctx, d.CertID)
+	if err != nil {
+		if aws.IsKind(err, aws.KindNotFound) {
+			return false, fmt.Errorf("certificate %s is not registered — run step 11 (the first connect registers it)", abbrev(d.CertID))
+		}
+		return false, err
+	}
+	if desc.CAID != s.CA.RegisteredID {
+		return false, fmt.Errorf("certificate %s was registered as issued by CA %s, not by this workspace's CA %s — not activated", abbrev(d.CertID), abbrev(desc.CAID), abbrev(s.CA.RegisteredID))
+	}
+	dev, err := pki.LoadCertFile(s.Path(d.CertFile))
+	if err != nil {
+		return false, err
+	}
+	if err := pki.CheckIssuedBy(dev, ca.Cert, s.Now()); err != nil {
+		return false, fmt.Errorf("certificate %s: %v — not activated", abbrev(d.CertID), err)
+	}
+	switch desc.Status {
+	case aws.StatusPendingActivation, aws.StatusActive:
+	default:
+		return false, fmt.Errorf("certificate %s is %s: someone changed it after it was registered, and jitpwiz does not activate it — set it ACTIVE by hand (update-certificate), or start over with jitpwiz clean", abbrev(d.CertID), desc.Status)
+	}
+	st.reportf("certificate %s is %s, issued by CA %s (signature checked)", abbrev(d.CertID), desc.Status, abbrev(desc.CAID))
+
+	// 2. The thing, named by the certificate's CN.
+	thing := dev.Subject.CommonName
+	if err := pki.ValidateThingName(thing); err != nil {
+		return false, fmt.Errorf("the certificate's CN %q cannot name a thing: %v", thing, err)
+	}
+	res.Thing = thing
+	_, created, err := c.CreateThing(ctx, thing, nil)
+	if err != nil {
+		return false, err
+	}
+	res.ThingCreated = created
+	done("create thing "+thing, !created)
+
+	// 3. The policy, created once and shared by every JITR device, attached.
+	if _, err := c.GetPolicy(ctx, JITRPolicyName); aws.IsKind(err, aws.KindNotFound) {
+		if _, err := c.CreatePolicy(ctx, JITRPolicyName, doc); err != nil && !aws.IsKind(err, aws.KindAlreadyExists) {
+			return false, err
+		}
+		s.Activation.PolicyCreated = true
+		done("create policy "+JITRPolicyName, false)
+	} else if err != nil {
+		return false, err
+	} else {
+		done("create policy "+JITRPolicyName, true)
+	}
+	s.Activation.PolicyName = JITRPolicyName
+	pols, err := c.ListAttachedPolicies(ctx, desc.ARN)
+	if err != nil {
+		return false, err
+	}
+	attached := false
+	for _, p := range pols {
+		attached = attached || p.Name == JITRPolicyName
+	}
+	if !attached {
+		if err := c.AttachPolicy(ctx, JITRPolicyName, desc.ARN); err != nil {
+			return false, err
+		}
+	}
+	done("attach policy "+JITRPolicyName+" to the certificate", attached)
+
+	// 4. The certificate attached to the thing.
+	already, err := c.AttachThingPrincipal(ctx, thing, desc.ARN)
+	if err != nil {
+		return false, err
+	}
+	done("attach the certificate to thing "+thing, already)
+
+	// 5. Last, ACTIVE: the device gets in once everything it needs is there.
+	active := desc.Status == aws.StatusActive
+	if !active {
+		if err := c.UpdateCertificate(ctx, d.CertID, aws.StatusActive); err != nil {
+			return false, err
+		}
+	}
+	done("set certificate "+abbrev(d.CertID)+" ACTIVE", active)
+	d.ProvisionedThing = thing
+	d.Activation = res
+	reused := active && attached && already && !created
+	return reused, nil
+}
+
+func (st *activateStep) Result() []ResultLine {
+	s := st.s
+	res := s.Device().Activation
+	if res == nil {
+		return nil
+	}
+	var out []ResultLine
+	for _, a := range res.Actions {
+		label, ev, _ := strings.Cut(a, ": ")
+		out = append(out, checkLine(label, ev, true))
+	}
+	out = append(out,
+		fileLine("policy document", FileJITRPolicy),
+		fileLine("topic rule payload", FileJITRRule),
+		fileLine("Lambda function (Node.js)", FileJITRLambda),
+		valueLine("topic rule SQL", st.ruleSQL()),
+		noteLine("in production the rule runs the Lambda on every registered event: deploy both with the commands above"),
+		ResultLine{Kind: ResultDocument, Label: FileJITRLambda, Value: strings.TrimRight(string(jitrLambda), "\n"), OK: true},
+	)
+	return out
+}
+
+func (st *activateStep) Summary() string {
+	res := st.s.Device().Activation
+	if res == nil {
+		return ""
+	}
+	return "certificate ACTIVE, thing " + res.Thing + ", policy " + JITRPolicyName + " attached"
+}
