@@ -298,6 +298,10 @@ func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	if !ok || s.CA.RegisteredID == "" {
 		return nil, fleetNeedsCA(s, "this workspace has not registered its CA yet")
 	}
+	if s.Options.jitr() {
+		return nil, fmt.Errorf("%w: this workspace uses --mode jitr, where no template provisions a device (each one waits in PENDING_ACTIVATION for the activate step). "+
+			"A fleet rehearses JITP — make a JITP workspace beside it, e.g. `jitpwiz run --dir fleet-ws --yes`, then `jitpwiz fleet --dir fleet-ws -n N`", ErrFleetNeedsCA)
+	}
 	if was := reg.Inputs["target"]; was != "" && was != targetID(s) {
 		return nil, fleetNeedsCA(s, fmt.Sprintf("its CA was registered on %s, not on %s", was, targetID(s)))
 	}
@@ -470,6 +474,7 @@ func (f *Fleet) runDevice(ctx context.Context, d *fleetDev) fleetRow {
 	bundle := &mqttprobe.Material{Chain: d.chain, Key: d.key, ServerCA: f.server}
 	leaf := &mqttprobe.Material{Chain: d.chain[:1], Key: d.key, ServerCA: f.server}
 	o := mqttprobe.Options{Host: ep.Host, Port: ep.Port, Addr: ep.Addr, ClientID: d.clientID(true)}
+	applyPort(f.s, &o) // --port 443: ALPN x-amzn-mqtt-ca, as the workspace's own device connects
 	fail := func(phase string, o mqttprobe.Options, m *mqttprobe.Material, out mqttprobe.Outcome) fleetRow {
 		row.Outcome, row.Phase = OutcomeFailed, phase
 		row.Cause, row.fix = f.cause(ctx, phase, d, o, m, out)
