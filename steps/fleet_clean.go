@@ -121,8 +121,11 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 	if s.Options.Target == TargetAWS {
 		workers, limiter = fleetCleanWorkersAWS, NewRateLimiter(fleetCleanRateAWS, nil)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// A failure stops the feeding of devices, not the devices under way: they finish and are
+	// recorded, so that what was removed on the target is what cleaned.jsonl says (Ctrl+C,
+	// which cancels ctx, stops them too).
+	stop, halt := context.WithCancel(ctx)
+	defer halt()
 	var (
 		mu       sync.Mutex
 		pending  []any
@@ -157,8 +160,8 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 		go func() {
 			defer wg.Done()
 			for d := range next {
-				if limiter.Wait(ctx) != nil {
-					return
+				if limiter.Wait(stop) != nil || stop.Err() != nil {
+					continue // drain: the feeder stops at once
 				}
 				pols, err := removeFleetDevice(dctx, s, c, d)
 				mu.Lock()
@@ -178,7 +181,7 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 				}
 				if err != nil && firstErr == nil {
 					firstErr = err
-					cancel()
+					halt()
 				}
 				mu.Unlock()
 			}
@@ -188,7 +191,7 @@ feed:
 	for _, d := range todo {
 		select {
 		case next <- d:
-		case <-ctx.Done():
+		case <-stop.Done():
 			break feed
 		}
 	}

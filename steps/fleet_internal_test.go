@@ -705,3 +705,67 @@ func TestCleanRemovesFleet(t *testing.T) {
 		t.Errorf("policy after the full clean: %v", err)
 	}
 }
+
+// refusingClient refuses DeletePolicy as AWS does for a while after a policy's detach.
+type refusingClient struct{ aws.Client }
+
+func (c *refusingClient) DeletePolicy(_ context.Context, name string) error {
+	return &aws.Error{Kind: aws.KindConflict, Op: "DeletePolicy", Code: "DeleteConflictException",
+		Message: "The policy cannot be deleted as the policy is attached to one or more principals (name=" + name + ")"}
+}
+
+// clean --fleet with a policy only the fleet held, which AWS does not let it delete yet
+// (--wait 0): the devices are removed, the policy is ✗ and recorded as pending, the clean
+// says it is not finished, and the next clean deletes the policy.
+func TestFleetCleanPendingPolicy(t *testing.T) {
+	t.Parallel()
+	s := completedInProcess(t)
+	ctx := context.Background()
+	rep := fleetOf20(t, s)
+	pol := rep.Policies[0]
+	// Only the fleet holds the policy: the workspace's device lets go of it.
+	d := s.DeviceFor(DefaultThing)
+	if err := s.client.DetachPolicy(ctx, pol, certARN(s, d.CertID)); err != nil {
+		t.Fatal(err)
+	}
+	real := s.client
+	s.client = &refusingClient{Client: real}
+	s.Options.CleanWait = -1 // clean --wait 0
+	actions, err := FleetCleanPlan(s, "all")
+	if err != nil || len(actions) != 2 || actions[1].What != "delete policy "+abbrev(pol) {
+		t.Fatalf("fleet clean plan: %v %v", err, actions)
+	}
+	var out bytes.Buffer
+	err = RunClean(ctx, s, actions, &out)
+	if err == nil || !strings.Contains(err.Error(), "clean is not finished") || !strings.Contains(out.String(), "✓ remove fleet "+rep.Fleet) ||
+		!strings.Contains(out.String(), "✗ delete policy "+abbrev(pol)) || !strings.Contains(out.String(), "the next `jitpwiz clean` deletes it") {
+		t.Fatalf("clean --fleet with the policy refused: %v\n%s", err, out.String())
+	}
+	s.client = real
+	for name := range journalIDs(t, filepath.Join(rep.Dir, fleetJournalFile)) {
+		if _, err := real.DescribeThing(ctx, name); !aws.IsKind(err, aws.KindNotFound) {
+			t.Errorf("thing %s still there: %v", name, err)
+		}
+	}
+	if _, err := real.GetPolicy(ctx, pol); err != nil {
+		t.Fatalf("the refused policy: %v", err)
+	}
+	saved, err := Open(Options{Dir: s.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := saved.PendingPolicyDeletes; len(got) != 1 || got[0] != pol {
+		t.Fatalf("pendingPolicyDeletes saved %v, want [%s]", got, pol)
+	}
+	// The next clean finishes it (with the workspace's own device and the CA).
+	out.Reset()
+	if err := s.Clean(ctx, &out); err != nil || !strings.Contains(out.String(), "✓ delete policy "+abbrev(pol)) {
+		t.Fatalf("the next clean: %v\n%s", err, out.String())
+	}
+	if _, err := real.GetPolicy(ctx, pol); !aws.IsKind(err, aws.KindNotFound) {
+		t.Errorf("pending policy %s after the next clean: %v", pol, err)
+	}
+	if len(s.PendingPolicyDeletes) != 0 {
+		t.Errorf("pendingPolicyDeletes not cleared: %v", s.PendingPolicyDeletes)
+	}
+}
