@@ -146,7 +146,7 @@ func keptSections(path string) string {
 		return ""
 	}
 	if i := strings.Index(string(b), "\n## Soak\n"); i >= 0 {
-		return string(b[i:])
+		return string(b[i+1:]) // the report ends with a blank line already
 	}
 	return ""
 }

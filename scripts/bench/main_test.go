@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,33 @@ func TestCPUWindows(t *testing.T) {
 	}
 	if f, l := cpuWindows(marks[:2], 1000); f != [2]float64{} || l != [2]float64{} {
 		t.Fatalf("too few marks: %v %v", f, l)
+	}
+}
+
+// make bench rewrites docs/benchmarks.md but keeps what make soak wrote: the "## Soak"
+// section, from its heading to the end (the repository's file has one), and nothing of a
+// report without it.
+func TestKeptSections(t *testing.T) {
+	kept := keptSections(filepath.Join("..", "..", "docs", "benchmarks.md"))
+	if !strings.HasPrefix(kept, "## Soak\n") || !strings.Contains(kept, "make soak") || strings.Contains(kept, "## Machine") {
+		t.Fatalf("the Soak section of docs/benchmarks.md as make bench keeps it:\n%.300s", kept)
+	}
+	dir := t.TempDir()
+	old := filepath.Join(dir, "benchmarks.md")
+	body := "# Benchmarks\n\n## Machine\n\nold figures\n\n## Soak\n\nsoak figures\n| 30s | 39.7 |\n"
+	if err := os.WriteFile(old, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keptSections(old), "## Soak\n\nsoak figures\n| 30s | 39.7 |\n"; got != want {
+		t.Errorf("kept %q, want %q", got, want)
+	}
+	if err := os.WriteFile(old, []byte("# Benchmarks\n\n## Machine\n\nold figures\n## Soaking\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := keptSections(old); got != "" {
+		t.Errorf("a report without a Soak section kept %q", got)
+	}
+	if got := keptSections(filepath.Join(dir, "none.md")); got != "" {
+		t.Errorf("no report kept %q", got)
 	}
 }
