@@ -52,7 +52,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addWizard(root)
-	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
 	return root
 }
 
@@ -271,13 +271,19 @@ func linePrompt(cmd *cobra.Command) func(steps.Field, string) (string, error) {
 }
 
 func newCleanCmd() *cobra.Command {
-	var o steps.Options
+	var (
+		o     steps.Options
+		fleet string
+	)
 	cmd := &cobra.Command{
 		Use:   "clean",
 		Short: "Remove what the workspace created on the target (certificates, things, policies, the CA)",
 		Long: "clean lists what the workspace created — policy detach → certificate INACTIVE → detach thing principal →\n" +
 			"delete certificate → delete thing → delete policy → CA INACTIVE → delete CA — asks to confirm (or --yes),\n" +
-			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.",
+			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.\n" +
+			"The workspace's fleets (jitpwiz fleet) are removed too, device by device; --fleet ID removes only that fleet\n" +
+			"(--fleet all: every fleet) and keeps the workspace's own device and CA. A clean that was stopped goes on\n" +
+			"where it stopped.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wait := o.CleanWait
@@ -296,8 +302,13 @@ func newCleanCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			actions := s.CleanPlan()
+			if fleet != "" {
+				if actions, err = steps.FleetCleanPlan(s, fleet); err != nil {
+					return err
+				}
+			}
 			if len(actions) == 0 {
-				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything")
+				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything (or it was removed already)")
 				return nil
 			}
 			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)
@@ -319,12 +330,77 @@ func newCleanCmd() *cobra.Command {
 			if err := s.Connect(ctx); err != nil {
 				return err
 			}
+			if fleet != "" {
+				return steps.RunClean(ctx, s, actions, out)
+			}
 			return s.Clean(ctx, out)
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&fleet, "fleet", "", "remove only the fleet with this `ID` (its directory name under <dir>/fleet), or every fleet with all")
 	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for a policy to become deletable (AWS refuses DeletePolicy for up to 5 minutes after a detach); 0: do not wait, leave it for the next clean (the detach of a certificate from its thing is always waited for, up to a minute)")
+	return cmd
+}
+
+func newFleetCmd() *cobra.Command {
+	var (
+		o       steps.Options
+		fo      steps.FleetOptions
+		jsonOut bool
+	)
+	cmd := &cobra.Command{
+		Use:   "fleet -n N",
+		Short: "Bring N devices of the workspace's CA online at once: JITP at fleet scale, with a live view and a report",
+		Long: "fleet issues N device certificates from the workspace's CA (a workspace whose CA is registered: run\n" +
+			"`jitpwiz run --dir DIR --yes` first), and for each device connects once (the broker provisions it through\n" +
+			"JITP and drops the connection), reconnects as the thing and publishes once. A live view shows the devices by\n" +
+			"outcome (failures by cause), the rate and the p50/p99 latency; without a terminal, or with --json, it prints\n" +
+			"progress lines. The report and a CSV row per device go to <dir>/fleet/<id>/ (report.json, devices.csv);\n" +
+			"`jitpwiz clean` removes the fleet. Device keys stay in memory unless --save-keys. On --target aws at most\n" +
+			"8 devices start per second by default, under AWS IoT Core's quotas (--rate changes it).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fo.RateSet = cmd.Flags().Changed("rate")
+			s, err := steps.OpenFleetWorkspace(o)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := s.Connect(ctx); err != nil {
+				return err
+			}
+			f, err := steps.NewFleet(ctx, s, fo)
+			if err != nil {
+				return err
+			}
+			var rep *steps.FleetReport
+			if jsonOut || !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
+				rep, err = f.RunHeadless(ctx, steps.FleetHeadless{Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(), JSON: jsonOut, ShowPath: ui.RelativeToCwd})
+			} else {
+				rep, err = ui.RunFleet(ctx, ui.FleetRunConfig{FleetOptions: ui.FleetOptions{Source: f, Headline: f.Headline(), Notes: f.Notes()}})
+			}
+			if err != nil || rep == nil {
+				return err
+			}
+			return rep.Err()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace `DIR` whose CA is registered (jitpwiz run did steps 1–8)")
+	fl.StringVar(&o.Target, "target", "", "`TARGET`: local (the embedded AWS IoT Core, default) or aws (default: the workspace's)")
+	fl.StringVar(&o.Region, "region", "", "AWS `REGION` (default: the workspace's)")
+	fl.StringVar(&o.EndpointURL, "endpoint-url", "", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
+	fl.StringVar(&o.Profile, "profile", "", "AWS shared-config `PROFILE` (target aws)")
+	fl.IntVarP(&fo.Devices, "devices", "n", 0, "number of devices `N` (1 to 100000)")
+	fl.IntVar(&fo.Concurrency, "concurrency", steps.DefaultFleetConcurrency, "devices connecting at once (`C`; each holds one connection)")
+	fl.Float64Var(&fo.Rate, "rate", 0, "at most `R` devices start per second (0: no limit; default none on local, 8 on aws)")
+	fl.StringVar(&fo.Names, "names", steps.DefaultFleetNames, "thing-name `PATTERN` with one number verb; devices are numbered 1 to N")
+	fl.StringVar(&fo.KeyType, "key", string(steps.DefaultFleetKey), "`TYPE` of the device keys: ec256 (default: fast to make), ec384, rsa2048, rsa3072, rsa4096")
+	fl.BoolVar(&fo.SaveKeys, "save-keys", false, "write each device's key (0600) and certificates to <dir>/fleet/<id>/devices/<name>/")
+	fl.BoolVar(&jsonOut, "json", false, "print the report as JSON on stdout (progress on stderr); implies no live view")
 	return cmd
 }
 
