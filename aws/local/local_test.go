@@ -299,35 +299,8 @@ func TestRestartKeepsProvisionedDevice(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, dir)
-	f := writeWalkthroughFiles(t, dir, pki.Subject{Country: "IN", CommonName: "Restarted"})
 	ctx := context.Background()
-	iotc, iamc := sdkClients(s)
-	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.writeVerification(t, dir, *code.RegistrationCode)
-	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A role that only trusts IoT cannot provision (as on AWS): it needs permissions.
-	if _, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role.Role.RoleName,
-		PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	verif, _ := os.ReadFile(filepath.Join(dir, pki.FileVerifCert))
-	if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
-		CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif)),
-		SetAsActive: true, AllowAutoRegistration: true,
-		RegistrationConfig: &iottypes.RegistrationConfig{TemplateBody: &cfg.TemplateBody, RoleArn: &cfg.RoleArn},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	registerForJITP(t, s, dir, pki.Subject{Country: "IN", CommonName: "Restarted"})
 	if r := mosquittoPub(t, s, dir, pki.FileDeviceBundle, "anyclientID", "foo/bar"); r.code != 7 {
 		t.Fatalf("first connect: exit %d\n%s", r.code, r.out)
 	}
@@ -550,6 +523,44 @@ func TestStartOptions(t *testing.T) {
 }
 
 // ---- helpers ----
+
+// registerForJITP does the walkthrough's control-plane part through the SDK: it writes
+// the walkthrough's files for a device of subject into dir (the verification certificate
+// with s's registration code), creates a role that may provision, and registers the CA
+// ACTIVE with auto-registration and the admin template.
+func registerForJITP(t *testing.T, s *Server, dir string, subject pki.Subject) (*iot.Client, *iam.Client) {
+	t.Helper()
+	ctx := context.Background()
+	iotc, iamc := sdkClients(s)
+	f := writeWalkthroughFiles(t, dir, subject)
+	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.writeVerification(t, dir, *code.RegistrationCode)
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A role that only trusts IoT cannot provision (as on AWS): it needs permissions.
+	if _, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role.Role.RoleName,
+		PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verif, _ := os.ReadFile(filepath.Join(dir, pki.FileVerifCert))
+	if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
+		CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif)),
+		SetAsActive: true, AllowAutoRegistration: true,
+		RegistrationConfig: &iottypes.RegistrationConfig{TemplateBody: &cfg.TemplateBody, RoleArn: &cfg.RoleArn},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return iotc, iamc
+}
 
 func sdkClients(s *Server) (*iot.Client, *iam.Client) {
 	cfg := sdkaws.Config{Region: s.Region(), Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""), RetryMaxAttempts: 1}
