@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -623,15 +622,8 @@ func TestServeHelperProcess(t *testing.T) {
 func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
-	cmd.Env = append(os.Environ(), "LOCAL_SERVE_DIR="+dir)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	h := testtool.StartHelper(t, "TestServeHelperProcess", "LOCAL_SERVE_DIR="+dir)
+	line, err := h.ReadLine()
 	if err != nil || !strings.HasPrefix(line, "http://127.0.0.1:") {
 		t.Fatalf("helper: %q %v", line, err)
 	}
@@ -642,7 +634,7 @@ func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 		t.Fatalf("Start on a served workspace: %v", err)
 	}
 	o := Running(dir)
-	if o == nil || o.EndpointURL != url || o.PID != cmd.Process.Pid || o.MQTTPort == 0 {
+	if o == nil || o.EndpointURL != url || o.PID != h.Cmd.Process.Pid || o.MQTTPort == 0 {
 		t.Fatalf("Running = %+v, want %s", o, url)
 	}
 	resp, err := http.Get(o.EndpointURL + "/jitpwiz/local")
@@ -651,8 +643,7 @@ func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
+	if err := h.Stop(); err != nil {
 		t.Fatalf("helper: %v", err)
 	}
 	if o := Running(dir); o != nil {

@@ -2,14 +2,18 @@
 // mosquitto_pub, tmux — once for every package. Without a tool a test is skipped on a
 // laptop, but under CI=true it fails: CI installs every tool the tests need
 // (scripts/deps.sh), so a missing one there is a broken machine, not a reason to pass.
+// It also starts helper processes (StartHelper) for the tests that need a second process.
 //
 // It imports nothing of jitpwiz, so that every package's tests can use it, pki's own
 // included.
 package testtool
 
 import (
+	"bufio"
+	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +29,48 @@ func Need(t testing.TB, name string) string {
 		t.Skipf("%s not installed: %v", name, err)
 	}
 	return p
+}
+
+// Helper is a helper process: the test binary run again for one test function, which
+// does its part only when its environment variables are set, and holds on until its
+// stdin is closed.
+type Helper struct {
+	Cmd    *exec.Cmd
+	Stdin  io.WriteCloser
+	Stdout *bufio.Reader
+}
+
+// StartHelper starts the test binary again to run only the test named test, with env
+// ("NAME=value") added to its environment and pipes to its stdin and stdout. The test's
+// cleanup stops it (Stop) if the test did not.
+func StartHelper(t testing.TB, test string, env ...string) *Helper {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &Helper{Cmd: cmd, Stdin: stdin, Stdout: bufio.NewReader(stdout)}
+	t.Cleanup(func() { _ = h.Stop() })
+	return h
+}
+
+// ReadLine reads the next line the helper printed, without its newline.
+func (h *Helper) ReadLine() (string, error) {
+	line, err := h.Stdout.ReadString('\n')
+	return strings.TrimSuffix(line, "\n"), err
+}
+
+// Stop closes the helper's stdin and waits for it to exit.
+func (h *Helper) Stop() error {
+	h.Stdin.Close()
+	return h.Cmd.Wait()
 }
