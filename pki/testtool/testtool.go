@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Need returns the path of the external tool name (a name looked up on PATH, or a path),
@@ -38,15 +39,29 @@ type Helper struct {
 	Cmd    *exec.Cmd
 	Stdin  io.WriteCloser
 	Stdout *bufio.Reader
+	Stderr io.Reader // only from StartHelperWithStderr; read it, or the helper may block
 }
 
 // StartHelper starts the test binary again to run only the test named test, with env
 // ("NAME=value") added to its environment and pipes to its stdin and stdout. The test's
-// cleanup stops it (Stop) if the test did not.
+// cleanup stops it if the test did not: it closes stdin and waits, and kills a helper
+// that has not exited 30 seconds later.
 func StartHelper(t testing.TB, test string, env ...string) *Helper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	return startHelper(t, test, false, env)
+}
+
+// StartHelperWithStderr is StartHelper with the helper's standard error piped too.
+func StartHelperWithStderr(t testing.TB, test string, env ...string) *Helper {
+	t.Helper()
+	return startHelper(t, test, true, env)
+}
+
+func startHelper(t testing.TB, test string, withStderr bool, env []string) *Helper {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), env...)
+	h := &Helper{Cmd: cmd}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +70,26 @@ func StartHelper(t testing.TB, test string, env ...string) *Helper {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if withStderr {
+		if h.Stderr, err = cmd.StderrPipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h := &Helper{Cmd: cmd, Stdin: stdin, Stdout: bufio.NewReader(stdout)}
-	t.Cleanup(func() { _ = h.Stop() })
+	h.Stdin, h.Stdout = stdin, bufio.NewReader(stdout)
+	t.Cleanup(func() {
+		h.Stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
 	return h
 }
 

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // syncBuffer is a log destination safe for the broker's goroutines.
@@ -137,38 +137,11 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 		t.Skip("reads /proc/self/fd")
 	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestListenerFDHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "BROKER_FD_HELPER=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close() // the helper exits; a broken one is killed
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	h := testtool.StartHelperWithStderr(t, "TestListenerFDHelper", "BROKER_FD_HELPER=1") // stopped (or killed) at cleanup
 	var logs syncBuffer
 	logLines := make(chan string, 1024)
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(h.Stderr)
 		for sc.Scan() {
 			logs.Write([]byte(sc.Text() + "\n"))
 			select {
@@ -197,7 +170,7 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 	}
 	var port, rootCA, crt, key string
 	var limit int
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := h.Stdout.ReadString('\n')
 	if _, serr := fmt.Sscanf(line, "ready %s %d %s %s %s", &port, &limit, &rootCA, &crt, &key); err != nil || serr != nil {
 		t.Fatalf("helper: %q %v %v\n%s", line, err, serr, logs.String())
 	}
@@ -219,7 +192,7 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 	}
 	t.Cleanup(closeAll)
 	// Every descriptor of the broker process is in use: its next accept fails with EMFILE.
-	fdDir := fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid)
+	fdDir := fmt.Sprintf("/proc/%d/fd", h.Cmd.Process.Pid)
 	waitFor(t, "the broker process to run out of descriptors", func() bool {
 		ents, _ := os.ReadDir(fdDir)
 		return len(ents) >= limit
