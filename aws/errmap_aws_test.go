@@ -256,15 +256,8 @@ func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 // While RegisterCA waits for a new role, each retry is told (the step shows it), not silent.
 func TestRegisterCARoleRetryIsShown(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) <= 2 {
-			restJSONError(w, 400, "InvalidRequestException", `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`)
-			return
-		}
-		_, _ = w.Write([]byte(`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`))
-	}))
-	defer srv.Close()
+	srv, _ := flakyServer(t, 2, 400, "InvalidRequestException", `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`,
+		`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`)
 	c := newTestClient(t, srv.URL, 1)
 	c.roleWait, c.roleBackoff = 2*time.Second, time.Millisecond
 	var told []string

@@ -185,18 +185,25 @@ func TestErrorMappingRestJSON(t *testing.T) {
 	}
 }
 
-func TestThrottlingRecoversWithinRetries(t *testing.T) {
-	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) <= 2 {
-			restJSONError(w, 400, "ThrottlingException", `{"message":"Rate exceeded"}`)
+// flakyServer answers the first fails requests with the REST JSON error (status, header,
+// errBody) and every later one with okBody; n counts the requests.
+func flakyServer(t *testing.T, fails int32, status int, header, errBody, okBody string) (srv *httptest.Server, n *atomic.Int32) {
+	n = new(atomic.Int32)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= fails {
+			restJSONError(w, status, header, errBody)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"registrationCode":"` + strings.Repeat("ab", 32) + `"}`))
+		_, _ = w.Write([]byte(okBody))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, n
+}
+
+func TestThrottlingRecoversWithinRetries(t *testing.T) {
+	t.Parallel()
+	srv, n := flakyServer(t, 2, 400, "ThrottlingException", `{"message":"Rate exceeded"}`, `{"registrationCode":"`+strings.Repeat("ab", 32)+`"}`)
 	c := newTestClient(t, srv.URL, 4)
 	code, err := c.GetRegistrationCode(context.Background())
 	if err != nil {
@@ -212,15 +219,7 @@ func TestRegisterCARetriesWhileRoleNotPropagated(t *testing.T) {
 	roleMsg := `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`
 	t.Run("succeeds after propagation", func(t *testing.T) {
 		t.Parallel()
-		var n atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if n.Add(1) <= 2 {
-				restJSONError(w, 400, "InvalidRequestException", roleMsg)
-				return
-			}
-			_, _ = w.Write([]byte(`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`))
-		}))
-		defer srv.Close()
+		srv, n := flakyServer(t, 2, 400, "InvalidRequestException", roleMsg, `{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`)
 		c := newTestClient(t, srv.URL, 1)
 		c.roleWait, c.roleBackoff = 2*time.Second, time.Millisecond
 		ref, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
