@@ -3,13 +3,15 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // `jitpwiz local --latency aws` starts with AWS's latencies and says so in its banner; a
 // value it cannot read is refused before anything starts, naming the flag.
 func TestLocalLatencyFlag(t *testing.T) {
 	cmd := newRootCmd()
-	var out lockedBuffer
+	var out testtool.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
 	cmd.SetArgs([]string{"local", "--dir", t.TempDir(), "--api-port", "0", "--mqtt-port", "0", "--latency", "slow"})

@@ -1,40 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startLocal runs `jitpwiz local` with args (after --dir dir and free ports) through
 // cobra and waits for its banner. stop cancels its context (what Ctrl+C does through
 // signal.NotifyContext) and waits until it has stopped without an error.
-func startLocal(t *testing.T, dir string, args ...string) (out *lockedBuffer, stop func()) {
+func startLocal(t *testing.T, dir string, args ...string) (out *testtool.Buffer, stop func()) {
 	t.Helper()
-	out = &lockedBuffer{}
+	out = &testtool.Buffer{}
 	cmd := newRootCmd()
 	cmd.SetOut(out)
 	cmd.SetErr(out)
@@ -104,7 +87,7 @@ func TestRunMigratesReleaseWorkspace(t *testing.T) {
 	})
 	run := func(args ...string) string {
 		t.Helper()
-		var out lockedBuffer
+		var out testtool.Buffer
 		cmd := newRootCmd()
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -329,7 +328,7 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testtool.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0", Region: "eu-west-1", ShowAPICalls: true}, &out)
@@ -568,25 +567,8 @@ func sdkClients(s *Server) (*iot.Client, *iam.Client) {
 		iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = &ep })
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitFor polls until the output contains s and returns the output.
-func waitFor(t *testing.T, b *syncBuffer, s string) string {
+func waitFor(t *testing.T, b *testtool.Buffer, s string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -677,7 +659,7 @@ func TestRunSaysItMigrated(t *testing.T) {
 	dir := copyReleaseWorkspace(t)
 	for i, want := range []bool{true, false} {
 		ctx, cancel := context.WithCancel(context.Background())
-		var out syncBuffer
+		var out testtool.Buffer
 		done := make(chan error, 1)
 		go func() { done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0"}, &out) }()
 		banner := waitFor(t, &out, "Events (Ctrl+C to stop):")

@@ -2,7 +2,8 @@
 // mosquitto_pub, tmux — once for every package. Without a tool a test is skipped on a
 // laptop, but under CI=true it fails: CI installs every tool the tests need
 // (scripts/deps.sh), so a missing one there is a broken machine, not a reason to pass.
-// It also starts helper processes (StartHelper) for the tests that need a second process.
+// It also starts helper processes (StartHelper) for the tests that need a second process,
+// and has a Buffer goroutines may write while a test reads it.
 //
 // It imports nothing of jitpwiz, so that every package's tests can use it, pki's own
 // included.
@@ -10,10 +11,12 @@ package testtool
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -103,4 +106,24 @@ func (h *Helper) ReadLine() (string, error) {
 func (h *Helper) Stop() error {
 	h.Stdin.Close()
 	return h.Cmd.Wait()
+}
+
+// Buffer is a bytes.Buffer that goroutines may write (a command's output, a server's
+// log) while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

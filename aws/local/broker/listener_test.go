@@ -2,7 +2,6 @@ package broker
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,24 +20,6 @@ import (
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
-
-// syncBuffer is a log destination safe for the broker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls cond (the broker's own state) until it holds; the deadline only ends a
 // test that is already broken.
@@ -68,7 +48,7 @@ func (e *env) mqttListener(t *testing.T) *listener {
 // new device connects.
 func TestListenerConnectionLimit(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testtool.Buffer // the broker logs from its goroutines
 	e := newEnv(t, func(o *Options) {
 		o.MaxConnections = 2
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -137,8 +117,9 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 		t.Skip("reads /proc/self/fd")
 	}
 	t.Parallel()
-	h := testtool.StartHelperWithStderr(t, "TestListenerFDHelper", "BROKER_FD_HELPER=1") // stopped (or killed) at cleanup
-	var logs syncBuffer
+	// The helper is stopped at cleanup (killed if it does not exit).
+	h := testtool.StartHelperWithStderr(t, "TestListenerFDHelper", "BROKER_FD_HELPER=1")
+	var logs testtool.Buffer
 	logLines := make(chan string, 1024)
 	go func() {
 		sc := bufio.NewScanner(h.Stderr)
