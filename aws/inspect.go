@@ -223,14 +223,6 @@ func (c *sdkClient) DescribeBillingGroup(ctx context.Context, name string) (Bill
 }
 
 func (c *sdkClient) ListPrincipalThings(ctx context.Context, principalARN string) ([]string, error) {
-	var all []string
 	p := iot.NewListPrincipalThingsPaginator(c.iot, &iot.ListPrincipalThingsInput{Principal: sdkaws.String(principalARN), MaxResults: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListPrincipalThings", err)
-		}
-		all = append(all, out.Things...)
-	}
-	return all, nil
+	return collect(ctx, c, "ListPrincipalThings", p, func(out *iot.ListPrincipalThingsOutput) []string { return out.Things })
 }

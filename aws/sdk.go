@@ -257,40 +257,43 @@ func (c *sdkClient) wrap(op string, err error) error { return c.ec.mapError(op, 
 
 func (c *sdkClient) Region() string { return c.region }
 
-func (c *sdkClient) CallerAccount(ctx context.Context) (string, error) {
+// remembered returns *field (guarded by c.mu), fetching it the first time it is asked
+// for; a failed fetch is not remembered.
+func (c *sdkClient) remembered(field *string, fetch func() (string, error)) (string, error) {
 	c.mu.Lock()
-	cached := c.account
+	cached := *field
 	c.mu.Unlock()
 	if cached != "" {
 		return cached, nil
 	}
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	v, err := fetch()
 	if err != nil {
-		return "", c.wrap("GetCallerIdentity", err)
+		return "", err
 	}
-	acct := sdkaws.ToString(out.Account)
 	c.mu.Lock()
-	c.account = acct
+	*field = v
 	c.mu.Unlock()
-	return acct, nil
+	return v, nil
+}
+
+func (c *sdkClient) CallerAccount(ctx context.Context) (string, error) {
+	return c.remembered(&c.account, func() (string, error) {
+		out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", c.wrap("GetCallerIdentity", err)
+		}
+		return sdkaws.ToString(out.Account), nil
+	})
 }
 
 func (c *sdkClient) DataEndpoint(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	cached := c.endpointHost
-	c.mu.Unlock()
-	if cached != "" {
-		return cached, nil
-	}
-	out, err := c.iot.DescribeEndpoint(ctx, &iot.DescribeEndpointInput{EndpointType: sdkaws.String("iot:Data-ATS")})
-	if err != nil {
-		return "", c.wrap("DescribeEndpoint", err)
-	}
-	host := sdkaws.ToString(out.EndpointAddress)
-	c.mu.Lock()
-	c.endpointHost = host
-	c.mu.Unlock()
-	return host, nil
+	return c.remembered(&c.endpointHost, func() (string, error) {
+		out, err := c.iot.DescribeEndpoint(ctx, &iot.DescribeEndpointInput{EndpointType: sdkaws.String("iot:Data-ATS")})
+		if err != nil {
+			return "", c.wrap("DescribeEndpoint", err)
+		}
+		return sdkaws.ToString(out.EndpointAddress), nil
+	})
 }
 
 func (c *sdkClient) GetRegistrationCode(ctx context.Context) (string, error) {
@@ -423,20 +426,36 @@ func (c *sdkClient) UpdateCA(ctx context.Context, caID string, in UpdateCAInput)
 	return c.wrap("UpdateCACertificate", err)
 }
 
-func (c *sdkClient) ListCAs(ctx context.Context) ([]CASummary, error) {
-	var all []CASummary
-	p := iot.NewListCACertificatesPaginator(c.iot, &iot.ListCACertificatesInput{PageSize: sdkaws.Int32(250)})
+// iotPager is what the SDK's paginators of IoT lists have in common.
+type iotPager[O any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*iot.Options)) (O, error)
+}
+
+// collect gathers the items (picked by items) of every page of p; op names the
+// operation in an error.
+func collect[O, T any](ctx context.Context, c *sdkClient, op string, p iotPager[O], items func(page O) []T) ([]T, error) {
+	var all []T
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, c.wrap("ListCACertificates", err)
+			return nil, c.wrap(op, err)
 		}
-		for _, ca := range out.Certificates {
-			all = append(all, CASummary{ID: sdkaws.ToString(ca.CertificateId), ARN: sdkaws.ToString(ca.CertificateArn),
-				Status: string(ca.Status), CreationDate: sdkaws.ToTime(ca.CreationDate)})
-		}
+		all = append(all, items(out)...)
 	}
 	return all, nil
+}
+
+func (c *sdkClient) ListCAs(ctx context.Context) ([]CASummary, error) {
+	p := iot.NewListCACertificatesPaginator(c.iot, &iot.ListCACertificatesInput{PageSize: sdkaws.Int32(250)})
+	return collect(ctx, c, "ListCACertificates", p, func(out *iot.ListCACertificatesOutput) []CASummary {
+		var cas []CASummary
+		for _, ca := range out.Certificates {
+			cas = append(cas, CASummary{ID: sdkaws.ToString(ca.CertificateId), ARN: sdkaws.ToString(ca.CertificateArn),
+				Status: string(ca.Status), CreationDate: sdkaws.ToTime(ca.CreationDate)})
+		}
+		return cas
+	})
 }
 
 func (c *sdkClient) DeleteCA(ctx context.Context, caID string) error {
@@ -478,20 +497,16 @@ func (c *sdkClient) DeleteCertificate(ctx context.Context, certID string, force 
 }
 
 func (c *sdkClient) ListCertificatesByCA(ctx context.Context, caID string) ([]CertSummary, error) {
-	var all []CertSummary
 	p := iot.NewListCertificatesByCAPaginator(c.iot, &iot.ListCertificatesByCAInput{
 		CaCertificateId: sdkaws.String(caID), PageSize: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListCertificatesByCA", err)
-		}
+	return collect(ctx, c, "ListCertificatesByCA", p, func(out *iot.ListCertificatesByCAOutput) []CertSummary {
+		var certs []CertSummary
 		for _, ct := range out.Certificates {
-			all = append(all, CertSummary{ID: sdkaws.ToString(ct.CertificateId), ARN: sdkaws.ToString(ct.CertificateArn),
+			certs = append(certs, CertSummary{ID: sdkaws.ToString(ct.CertificateId), ARN: sdkaws.ToString(ct.CertificateArn),
 				Status: string(ct.Status), CreationDate: sdkaws.ToTime(ct.CreationDate)})
 		}
-	}
-	return all, nil
+		return certs
+	})
 }
 
 func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, error) {
@@ -509,19 +524,15 @@ func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, erro
 }
 
 func (c *sdkClient) ListThings(ctx context.Context) ([]Thing, error) {
-	var all []Thing
 	p := iot.NewListThingsPaginator(c.iot, &iot.ListThingsInput{MaxResults: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListThings", err)
-		}
+	return collect(ctx, c, "ListThings", p, func(out *iot.ListThingsOutput) []Thing {
+		var things []Thing
 		for _, t := range out.Things {
-			all = append(all, Thing{Name: sdkaws.ToString(t.ThingName), ARN: sdkaws.ToString(t.ThingArn),
+			things = append(things, Thing{Name: sdkaws.ToString(t.ThingName), ARN: sdkaws.ToString(t.ThingArn),
 				TypeName: sdkaws.ToString(t.ThingTypeName), Attributes: t.Attributes, Version: t.Version})
 		}
-	}
-	return all, nil
+		return things
+	})
 }
 
 func (c *sdkClient) CreateThing(ctx context.Context, name string, attrs map[string]string) (Thing, bool, error) {
@@ -570,16 +581,8 @@ func (c *sdkClient) DeleteThing(ctx context.Context, name string) error {
 }
 
 func (c *sdkClient) ListThingPrincipals(ctx context.Context, name string) ([]string, error) {
-	var all []string
 	p := iot.NewListThingPrincipalsPaginator(c.iot, &iot.ListThingPrincipalsInput{ThingName: sdkaws.String(name), MaxResults: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListThingPrincipals", err)
-		}
-		all = append(all, out.Principals...)
-	}
-	return all, nil
+	return collect(ctx, c, "ListThingPrincipals", p, func(out *iot.ListThingPrincipalsOutput) []string { return out.Principals })
 }
 
 func (c *sdkClient) DetachThingPrincipal(ctx context.Context, name, principalARN string) error {
@@ -632,31 +635,35 @@ func (c *sdkClient) DetachPolicy(ctx context.Context, name, targetARN string) er
 }
 
 func (c *sdkClient) ListAttachedPolicies(ctx context.Context, targetARN string) ([]PolicyRef, error) {
-	var all []PolicyRef
 	p := iot.NewListAttachedPoliciesPaginator(c.iot, &iot.ListAttachedPoliciesInput{Target: sdkaws.String(targetARN), PageSize: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListAttachedPolicies", err)
-		}
+	return collect(ctx, c, "ListAttachedPolicies", p, func(out *iot.ListAttachedPoliciesOutput) []PolicyRef {
+		var refs []PolicyRef
 		for _, pol := range out.Policies {
-			all = append(all, PolicyRef{Name: sdkaws.ToString(pol.PolicyName), ARN: sdkaws.ToString(pol.PolicyArn)})
+			refs = append(refs, PolicyRef{Name: sdkaws.ToString(pol.PolicyName), ARN: sdkaws.ToString(pol.PolicyArn)})
 		}
-	}
-	return all, nil
+		return refs
+	})
 }
 
 func (c *sdkClient) ListTargetsForPolicy(ctx context.Context, name string) ([]string, error) {
-	var all []string
 	p := iot.NewListTargetsForPolicyPaginator(c.iot, &iot.ListTargetsForPolicyInput{PolicyName: sdkaws.String(name), PageSize: sdkaws.Int32(250)})
+	return collect(ctx, c, "ListTargetsForPolicy", p, func(out *iot.ListTargetsForPolicyOutput) []string { return out.Targets })
+}
+
+// attachedPolicyARNs is the set of the managed policies attached to the role name, by ARN.
+func (c *sdkClient) attachedPolicyARNs(ctx context.Context, name string) (map[string]bool, error) {
+	attached := map[string]bool{}
+	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, c.wrap("ListTargetsForPolicy", err)
+			return nil, c.wrap("ListAttachedRolePolicies", err)
 		}
-		all = append(all, out.Targets...)
+		for _, ap := range out.AttachedPolicies {
+			attached[sdkaws.ToString(ap.PolicyArn)] = true
+		}
 	}
-	return all, nil
+	return attached, nil
 }
 
 // TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it. With an
@@ -862,16 +869,9 @@ func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *s
 		return r, err
 	}
 	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
-	attached := map[string]bool{}
-	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return r, c.wrap("ListAttachedRolePolicies", err)
-		}
-		for _, ap := range out.AttachedPolicies {
-			attached[sdkaws.ToString(ap.PolicyArn)] = true
-		}
+	attached, err := c.attachedPolicyARNs(ctx, name)
+	if err != nil {
+		return r, err
 	}
 	for _, pol := range policies {
 		if attached[pol] {
@@ -960,17 +960,10 @@ func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []str
 		}
 	}
 	r.Notes = append(r.Notes, "using the existing role "+name+" (--role-arn): no IAM changes; its trust policy allows iot.amazonaws.com")
-	attached := map[string]bool{}
-	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			r.Notes = append(r.Notes, "its attached policies could not be listed ("+c.wrap("ListAttachedRolePolicies", err).Error()+"): not checked")
-			return r, nil
-		}
-		for _, ap := range out.AttachedPolicies {
-			attached[sdkaws.ToString(ap.PolicyArn)] = true
-		}
+	attached, err := c.attachedPolicyARNs(ctx, name)
+	if err != nil {
+		r.Notes = append(r.Notes, "its attached policies could not be listed ("+err.Error()+"): not checked")
+		return r, nil
 	}
 	if len(policies) > 0 && !attached[policies[0]] {
 		r.Notes = append(r.Notes, policyShortName(policies[0])+" is not attached: the role's own policies must allow what the template does (iot:CreateThing, iot:AttachPolicy, …), or provisioning fails")

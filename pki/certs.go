@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"iter"
 	"math/big"
 	"strings"
 	"time"
@@ -347,14 +348,8 @@ func EncodeCSRPEM(r *x509.CertificateRequest) []byte {
 // ParseCSRPEM reads the first CSR ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST")
 // in b and checks its self-signature.
 func ParseCSRPEM(b []byte) (*x509.CertificateRequest, error) {
-	rest := b
 	var seen []string
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for blk := range pemBlocks(b) {
 		if blk.Type != "CERTIFICATE REQUEST" && blk.Type != "NEW CERTIFICATE REQUEST" {
 			seen = append(seen, blk.Type)
 			continue
@@ -372,6 +367,18 @@ func ParseCSRPEM(b []byte) (*x509.CertificateRequest, error) {
 		return nil, fmt.Errorf("%w: expected a CERTIFICATE REQUEST block, found %s — pass the .csr file", ErrNoPEM, strings.Join(seen, ", "))
 	}
 	return nil, fmt.Errorf("%w: the input is not a PEM CSR — expected text starting with -----BEGIN CERTIFICATE REQUEST-----", ErrNoPEM)
+}
+
+// pemBlocks yields the PEM blocks in b, in order (text around them is skipped).
+func pemBlocks(b []byte) iter.Seq[*pem.Block] {
+	return func(yield func(*pem.Block) bool) {
+		for {
+			var blk *pem.Block
+			if blk, b = pem.Decode(b); blk == nil || !yield(blk) {
+				return
+			}
+		}
+	}
 }
 
 // randomSerial returns a random positive 128-bit-or-less serial number (RFC 5280: ≤ 20 octets).
@@ -610,17 +617,11 @@ func ParseCertsPEM(b []byte) ([]*x509.Certificate, error) {
 }
 
 func parseCerts(b []byte, firstOnly bool) ([]*x509.Certificate, error) {
-	rest := b
 	var (
 		out  []*x509.Certificate
 		seen []string
 	)
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for blk := range pemBlocks(b) {
 		if blk.Type != "CERTIFICATE" {
 			seen = append(seen, blk.Type)
 			continue

@@ -186,14 +186,8 @@ func EncodeKeyPEM(k crypto.Signer) ([]byte, error) {
 // An encrypted key returns an error wrapping ErrEncryptedKey. Only RSA (≥2048 bits) and
 // ECDSA (P-256, P-384, P-521) keys are accepted; others wrap ErrUnsupportedKey.
 func ParseKeyPEM(b []byte) (crypto.Signer, error) {
-	rest := b
 	var seen []string
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for blk := range pemBlocks(b) {
 		switch blk.Type {
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, encryptedKeyError()
