@@ -125,6 +125,25 @@ func (p *Printer) T(k Key, args ...Args) string { return p.render(k, nil, args) 
 // the language's plural rules pick the form (English: one, other; ko, ja, zh: other).
 func (p *Printer) N(k Key, n int, args ...Args) string { return p.render(k, n, args) }
 
+// TStrings is the message k with arguments from a map made elsewhere (an error's Args, named
+// by another package): a name the English message uses that args lack is empty, a name it does
+// not use is ignored.
+func (p *Printer) TStrings(k Key, args map[string]string) string {
+	data := Args{}
+	if m, ok := p.cat.Messages[En][k]; ok {
+		for _, form := range forms2list(m) {
+			names, _ := TemplateArgs(form)
+			for _, n := range names {
+				data[n] = ""
+			}
+		}
+	}
+	for n, v := range args {
+		data[n] = v
+	}
+	return p.render(k, nil, []Args{data})
+}
+
 func (p *Printer) render(k Key, count any, args []Args) string {
 	data := Args{}
 	for _, a := range args {
@@ -183,6 +202,9 @@ func T(k Key, args ...Args) string { return current.Load().T(k, args...) }
 
 // N is the plural message k for count n in the current language.
 func N(k Key, n int, args ...Args) string { return current.Load().N(k, n, args...) }
+
+// TStrings is TStrings of the current language's printer.
+func TStrings(k Key, args map[string]string) string { return current.Load().TStrings(k, args) }
 
 // Error is an error whose text is a catalog message, rendered in the current language
 // when it is printed; Err, when set, is the error it explains (errors.Is/As reach it).

@@ -109,9 +109,18 @@ func forms2list(m *goi18n.Message) []string {
 	return out
 }
 
+// builtins are text/template's functions, which a message may use ({{or .Region "(unset)"}}).
+var builtins = func() map[string]any {
+	m := map[string]any{}
+	for _, f := range []string{"and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "print", "printf", "println", "slice"} {
+		m[f] = fmt.Sprint // the parser only asks whether the name exists
+	}
+	return m
+}()
+
 // TemplateArgs are the argument names a message uses ({{.Thing}} → Thing), sorted.
 func TemplateArgs(src string) ([]string, error) {
-	trees, err := parse.Parse("m", src, "{{", "}}")
+	trees, err := parse.Parse("m", src, "{{", "}}", builtins)
 	if err != nil {
 		return nil, err
 	}

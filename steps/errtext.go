@@ -1,0 +1,129 @@
+package steps
+
+import (
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+)
+
+// The words of the errors package aws gives: it names what went wrong (aws.Error's Reason and
+// Args) and steps says it in the user's language, from the catalog's aws.yaml.
+
+func init() { aws.Text = awsText }
+
+// awsText renders an aws.Error's cause and fix.
+func awsText(e *aws.Error) (cause, fix string) {
+	keys, ok := awsTexts[e.Reason]
+	if !ok {
+		return e.Message, ""
+	}
+	args := make(map[string]string, len(e.Args))
+	for n, v := range e.Args {
+		args[n] = v
+	}
+	// The arguments that name a noun, a place or a hint are said in the user's language too.
+	if k, ok := awsWhat[args["What"]]; ok {
+		args["What"] = i18n.T(k)
+	}
+	if k, ok := awsPlaces[args["Place"]]; ok {
+		args["Place"] = i18n.T(k)
+	}
+	if k, ok := awsHints[args["Hint"]]; ok {
+		args["Hint"] = i18n.TStrings(k, args)
+	}
+	cause, fix = i18n.TStrings(keys[0], args), i18n.TStrings(keys[1], args)
+	if args["Retried"] != "" {
+		cause += i18n.T("aws.retried")
+	}
+	return cause, fix
+}
+
+// awsTexts are the cause and fix of each reason.
+var awsTexts = map[aws.Reason][2]i18n.Key{
+	aws.ReasonCancelled:           {"aws.cancelled.cause", "aws.cancelled.fix"},
+	aws.ReasonCAAlreadyRegistered: {"aws.ca-already-registered.cause", "aws.ca-already-registered.fix"},
+	aws.ReasonPolicyExists:        {"aws.policy-exists.cause", "aws.policy-exists.fix"},
+	aws.ReasonRoleExists:          {"aws.role-exists.cause", "aws.role-exists.fix"},
+	aws.ReasonAlreadyExists:       {"aws.already-exists.cause", "aws.already-exists.fix"},
+	aws.ReasonIAMNotFound:         {"aws.iam-not-found.cause", "aws.iam-not-found.fix"},
+	aws.ReasonNotFound:            {"aws.not-found.cause", "aws.not-found.fix"},
+	aws.ReasonThingNotFound:       {"aws.thing-not-found.cause", "aws.thing-not-found.fix"},
+	aws.ReasonPolicyNotFound:      {"aws.policy-not-found.cause", "aws.policy-not-found.fix"},
+	aws.ReasonRoleNotFound:        {"aws.role-not-found.cause", "aws.role-not-found.fix"},
+	aws.ReasonTemplateNotFound:    {"aws.template-not-found.cause", "aws.template-not-found.fix"},
+	aws.ReasonCertValidation:      {"aws.cert-validation.cause", "aws.cert-validation.fix"},
+	aws.ReasonRegistrationCode:    {"aws.registration-code.cause", "aws.registration-code.fix"},
+	aws.ReasonMalformedPolicy:     {"aws.malformed-policy.cause", "aws.malformed-policy.fix"},
+	aws.ReasonCertState:           {"aws.cert-state.cause", "aws.cert-state.fix"},
+	aws.ReasonDeleteConflict:      {"aws.delete-conflict.cause", "aws.delete-conflict.fix"},
+	aws.ReasonConcurrentChange:    {"aws.concurrent-change.cause", "aws.concurrent-change.fix"},
+	aws.ReasonLimitExceeded:       {"aws.limit-exceeded.cause", "aws.limit-exceeded.fix"},
+	aws.ReasonThrottled:           {"aws.throttled.cause", "aws.throttled.fix"},
+	aws.ReasonExplicitDeny:        {"aws.explicit-deny.cause", "aws.explicit-deny.fix"},
+	aws.ReasonNoAllow:             {"aws.no-allow.cause", "aws.no-allow.fix"},
+	aws.ReasonNotAllowed:          {"aws.not-allowed.cause", "aws.not-allowed.fix"},
+	aws.ReasonOptIn:               {"aws.opt-in.cause", "aws.opt-in.fix"},
+	aws.ReasonExpiredToken:        {"aws.expired-token.cause", "aws.expired-token.fix"},
+	aws.ReasonClockSkew:           {"aws.clock-skew.cause", "aws.clock-skew.fix"},
+	aws.ReasonSignatureRegion:     {"aws.signature-region.cause", "aws.signature-region.fix"},
+	aws.ReasonSignatureMismatch:   {"aws.signature-mismatch.cause", "aws.signature-mismatch.fix"},
+	aws.ReasonNoSuchOperation:     {"aws.no-such-operation.cause", "aws.no-such-operation.fix"},
+	aws.ReasonPolicyNotAttachable: {"aws.policy-not-attachable.cause", "aws.policy-not-attachable.fix"},
+	aws.ReasonUnmodifiableRole:    {"aws.unmodifiable-role.cause", "aws.unmodifiable-role.fix"},
+	aws.ReasonUnknownCredentials:  {"aws.unknown-credentials.cause", "aws.unknown-credentials.fix"},
+	aws.ReasonInternalError:       {"aws.internal-error.cause", "aws.internal-error.fix"},
+	aws.ReasonInvalidRequest:      {"aws.invalid-request.cause", "aws.invalid-request.fix"},
+	aws.ReasonForbidden:           {"aws.forbidden.cause", "aws.forbidden.fix"},
+	aws.ReasonWrongEndpoint:       {"aws.wrong-endpoint.cause", "aws.wrong-endpoint.fix"},
+	aws.ReasonWrongIAMEndpoint:    {"aws.wrong-iam-endpoint.cause", "aws.wrong-iam-endpoint.fix"},
+	aws.ReasonHTTPStatus:          {"aws.http-status.cause", "aws.http-status.fix"},
+	aws.ReasonOther:               {"aws.other.cause", "aws.other.fix"},
+	aws.ReasonDNSRegion:           {"aws.dns-region.cause", "aws.dns-region.fix"},
+	aws.ReasonDNSEndpoint:         {"aws.dns-endpoint.cause", "aws.dns-endpoint.fix"},
+	aws.ReasonUnreachable:         {"aws.unreachable.cause", "aws.unreachable.fix"},
+	aws.ReasonTransport:           {"aws.transport.cause", "aws.transport.fix"},
+	aws.ReasonSSOExpired:          {"aws.sso-expired.cause", "aws.sso-expired.fix"},
+	aws.ReasonCredentialsExpired:  {"aws.credentials-expired.cause", "aws.credentials-expired.fix"},
+	aws.ReasonCredentialSource:    {"aws.credential-source.cause", "aws.credential-source.fix"},
+	aws.ReasonNoCredentials:       {"aws.no-credentials.cause", "aws.no-credentials.fix"},
+	aws.ReasonRoleNotReady:        {"aws.role-not-ready.cause", "aws.role-not-ready.fix"},
+	aws.ReasonEndpointURL:         {"aws.endpoint-url.cause", "aws.endpoint-url.fix"},
+	aws.ReasonNoRegion:            {"aws.no-region.cause", "aws.no-region.fix"},
+	aws.ReasonBadRegion:           {"aws.bad-region.cause", "aws.bad-region.fix"},
+	aws.ReasonNoProfile:           {"aws.no-profile.cause", "aws.no-profile.fix"},
+	aws.ReasonConfig:              {"aws.config.cause", "aws.config.fix"},
+	aws.ReasonRoleNotTrusted:      {"aws.role-not-trusted.cause", "aws.role-not-trusted.fix"},
+	aws.ReasonRoleARN:             {"aws.role-arn.cause", "aws.role-arn.fix"},
+	aws.ReasonRoleARNPartition:    {"aws.role-arn-partition.cause", "aws.role-arn-partition.fix"},
+	aws.ReasonRoleARNMissing:      {"aws.role-arn-missing.cause", "aws.role-arn-missing.fix"},
+	aws.ReasonRoleARNPath:         {"aws.role-arn-path.cause", "aws.role-arn-path.fix"},
+	aws.ReasonNoPolicyDocument:    {"aws.no-policy-document.cause", "aws.no-policy-document.fix"},
+	aws.ReasonNoPolicyVersion:     {"aws.no-policy-version.cause", "aws.no-policy-version.fix"},
+}
+
+var awsWhat = map[string]i18n.Key{
+	aws.WhatResource:    "aws.what.resource",
+	aws.WhatCA:          "aws.what.ca-certificate",
+	aws.WhatCertificate: "aws.what.certificate",
+	aws.WhatThing:       "aws.what.thing",
+	aws.WhatPolicy:      "aws.what.policy",
+	aws.WhatTarget:      "aws.what.target",
+	aws.WhatIAMResource: "aws.what.iam-resource",
+}
+
+var awsPlaces = map[string]i18n.Key{
+	aws.PlaceSCP:      "aws.place.scp",
+	aws.PlaceRCP:      "aws.place.rcp",
+	aws.PlaceBoundary: "aws.place.boundary",
+	aws.PlaceSession:  "aws.place.session",
+	aws.PlaceIdentity: "aws.place.identity",
+	aws.PlaceResource: "aws.place.resource",
+	aws.PlaceAny:      "aws.place.any",
+}
+
+var awsHints = map[string]i18n.Key{
+	aws.HintRoleNotReady: "aws.hint.role-not-ready",
+	aws.HintTemplate:     "aws.hint.template",
+	aws.HintPrincipals:   "aws.hint.principals",
+	aws.HintSNI:          "aws.hint.sni",
+	aws.HintInputs:       "aws.hint.inputs",
+}

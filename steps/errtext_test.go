@@ -1,0 +1,70 @@
+package steps
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+)
+
+// Every reason package aws gives has its words, and the nouns, places and hints its errors
+// name are said too.
+func TestEveryAWSReasonHasItsWords(t *testing.T) {
+	for _, r := range aws.Reasons {
+		keys, ok := awsTexts[r]
+		if !ok {
+			t.Errorf("aws reason %s has no words in awsTexts (errtext.go)", r)
+			continue
+		}
+		if string(keys[0]) != "aws."+string(r)+".cause" || string(keys[1]) != "aws."+string(r)+".fix" {
+			t.Errorf("aws reason %s: keys %v, want aws.%s.cause and .fix", r, keys, r)
+		}
+	}
+	if len(awsTexts) != len(aws.Reasons) {
+		t.Errorf("awsTexts has %d reasons, aws.Reasons %d", len(awsTexts), len(aws.Reasons))
+	}
+	for _, w := range []string{aws.WhatResource, aws.WhatCA, aws.WhatCertificate, aws.WhatThing, aws.WhatPolicy, aws.WhatTarget, aws.WhatIAMResource} {
+		if _, ok := awsWhat[w]; !ok {
+			t.Errorf("noun %s has no words", w)
+		}
+	}
+	for _, p := range []string{aws.PlaceSCP, aws.PlaceRCP, aws.PlaceBoundary, aws.PlaceSession, aws.PlaceIdentity, aws.PlaceResource, aws.PlaceAny} {
+		if _, ok := awsPlaces[p]; !ok {
+			t.Errorf("place %s has no words", p)
+		}
+	}
+	for _, h := range []string{aws.HintRoleNotReady, aws.HintTemplate, aws.HintPrincipals, aws.HintSNI, aws.HintInputs} {
+		if _, ok := awsHints[h]; !ok {
+			t.Errorf("hint %s has no words", h)
+		}
+	}
+}
+
+// An aws.Error is said in the language of the run, with its arguments, nouns and hints.
+func TestAWSErrorWords(t *testing.T) {
+	t.Cleanup(func() { i18n.SetLang(i18n.En) })
+	e := &aws.Error{Kind: aws.KindNotFound, Op: "DescribeThing"}
+	e.Say(aws.ReasonNotFound, "What", aws.WhatThing, "Region", "eu-west-1")
+	if e.Cause != "the thing does not exist in region eu-west-1" || !strings.Contains(e.Fix, "--region") {
+		t.Errorf("cause %q, fix %q", e.Cause, e.Fix)
+	}
+	if got := e.Error(); got != "DescribeThing: the thing does not exist in region eu-west-1 — "+e.Fix {
+		t.Errorf("Error() = %q", got)
+	}
+	e.Say(aws.ReasonInvalidRequest, "Msg", "bad", "Op", "RegisterCACertificate", "Hint", aws.HintInputs)
+	if e.Fix != "check the inputs of RegisterCACertificate against the AWS message" {
+		t.Errorf("hint with its own argument: %q", e.Fix)
+	}
+	// Arguments a message names and the error lacks are empty, never "<no value>".
+	e = &aws.Error{}
+	e.Say(aws.ReasonCAAlreadyRegistered)
+	if e.Cause != "this CA certificate is already registered in this account and region" {
+		t.Errorf("without ID: %q", e.Cause)
+	}
+	var ae *aws.Error
+	if !errors.As(error(e), &ae) || ae.Reason != aws.ReasonCAAlreadyRegistered {
+		t.Errorf("reason %q", ae.Reason)
+	}
+}
