@@ -2,13 +2,17 @@ package steps
 
 import (
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// The words of the errors package aws gives: it names what went wrong (aws.Error's Reason and
+// The words of the errors packages aws and pki give: it names what went wrong (aws.Error's Reason and
 // Args) and steps says it in the user's language, from the catalog's aws.yaml.
 
-func init() { aws.Text = awsText }
+func init() {
+	aws.Text = awsText
+	pki.Words = pkiWords
+}
 
 // awsText renders an aws.Error's cause and fix.
 func awsText(e *aws.Error) (cause, fix string) {
@@ -126,4 +130,78 @@ var awsHints = map[string]i18n.Key{
 	aws.HintPrincipals:   "aws.hint.principals",
 	aws.HintSNI:          "aws.hint.sni",
 	aws.HintInputs:       "aws.hint.inputs",
+}
+
+// pkiWords renders one of pki's messages ("field.<id>", "<reason>.problem", ...).
+func pkiWords(key string, args map[string]string) string {
+	k, ok := pkiKeys[key]
+	if !ok {
+		return key
+	}
+	return i18n.TStrings(k, args)
+}
+
+// pkiKeys are pki's message names and their keys in the catalog.
+var pkiKeys = map[string]i18n.Key{
+	"empty":                                        "pki.empty",
+	"exists":                                       "pki.exists",
+	"field." + pki.FieldCountry:                    "pki.field.country",
+	"field." + pki.FieldState:                      "pki.field.state",
+	"field." + pki.FieldOrganization:               "pki.field.organization",
+	"field." + pki.FieldOrgUnit:                    "pki.field.organizational-unit",
+	"field." + pki.FieldCommonName:                 "pki.field.common-name",
+	"field." + pki.FieldDNQualifier:                "pki.field.dnQualifier",
+	"field." + pki.FieldSerialNumber:               "pki.field.serial-number",
+	"field." + pki.FieldSubject:                    "pki.field.subject",
+	"field." + pki.FieldWorkspace:                  "pki.field.workspace",
+	"field." + pki.FieldKeyType:                    "pki.field.key-type",
+	"field." + pki.FieldThingName:                  "pki.field.thing-name",
+	"field." + pki.FieldDays:                       "pki.field.days",
+	"field." + pki.FieldRegistrationCode:           "pki.field.registration-code",
+	string(pki.ReasonCountryLength) + ".problem":   "pki.country-length.problem",
+	string(pki.ReasonCountryLength) + ".fix":       "pki.country-length.fix",
+	string(pki.ReasonCountryCase) + ".problem":     "pki.country-case.problem",
+	string(pki.ReasonCountryCase) + ".fix":         "pki.country-case.fix",
+	string(pki.ReasonCountryReserved) + ".problem": "pki.country-reserved.problem",
+	string(pki.ReasonCountryReserved) + ".fix":     "pki.country-reserved.fix",
+	string(pki.ReasonCountryUnknown) + ".problem":  "pki.country-unknown.problem",
+	string(pki.ReasonCountryUnknown) + ".fix":      "pki.country-unknown.fix",
+	string(pki.ReasonThingEmpty) + ".problem":      "pki.thing-empty.problem",
+	string(pki.ReasonThingEmpty) + ".fix":          "pki.thing-empty.fix",
+	string(pki.ReasonThingLong) + ".problem":       "pki.thing-long.problem",
+	string(pki.ReasonThingLong) + ".fix":           "pki.thing-long.fix",
+	string(pki.ReasonThingChar) + ".problem":       "pki.thing-char.problem",
+	string(pki.ReasonThingChar) + ".fix":           "pki.thing-char.fix",
+	string(pki.ReasonDaysZero) + ".problem":        "pki.days-zero.problem",
+	string(pki.ReasonDaysZero) + ".fix":            "pki.days-zero.fix",
+	string(pki.ReasonDaysMax) + ".problem":         "pki.days-max.problem",
+	string(pki.ReasonDaysMax) + ".fix":             "pki.days-max.fix",
+	string(pki.ReasonCodeLength) + ".problem":      "pki.code-length.problem",
+	string(pki.ReasonCodeLength) + ".fix":          "pki.code-length.fix",
+	string(pki.ReasonCodeChar) + ".problem":        "pki.code-char.problem",
+	string(pki.ReasonCodeChar) + ".fix":            "pki.code-char.fix",
+	string(pki.ReasonCodeEmpty) + ".problem":       "pki.code-empty.problem",
+	string(pki.ReasonCodeEmpty) + ".fix":           "pki.code-empty.fix",
+	string(pki.ReasonCodeCN) + ".problem":          "pki.code-cn.problem",
+	string(pki.ReasonCodeCN) + ".fix":              "pki.code-cn.fix",
+	string(pki.ReasonOrgEmpty) + ".problem":        "pki.org-empty.problem",
+	string(pki.ReasonOrgEmpty) + ".fix":            "pki.org-empty.fix",
+	string(pki.ReasonSubjectEmpty) + ".problem":    "pki.subject-empty.problem",
+	string(pki.ReasonSubjectEmpty) + ".fix":        "pki.subject-empty.fix",
+	string(pki.ReasonCNRequired) + ".problem":      "pki.cn-required.problem",
+	string(pki.ReasonCNRequired) + ".fix":          "pki.cn-required.fix",
+	string(pki.ReasonAttrSpaces) + ".problem":      "pki.attr-spaces.problem",
+	string(pki.ReasonAttrSpaces) + ".fix":          "pki.attr-spaces.fix",
+	string(pki.ReasonAttrControl) + ".problem":     "pki.attr-control.problem",
+	string(pki.ReasonAttrControl) + ".fix":         "pki.attr-control.fix",
+	string(pki.ReasonAttrUTF8) + ".problem":        "pki.attr-utf8.problem",
+	string(pki.ReasonAttrUTF8) + ".fix":            "pki.attr-utf8.fix",
+	string(pki.ReasonAttrPrintable) + ".problem":   "pki.attr-printable.problem",
+	string(pki.ReasonAttrPrintable) + ".fix":       "pki.attr-printable.fix",
+	string(pki.ReasonAttrLong) + ".problem":        "pki.attr-long.problem",
+	string(pki.ReasonAttrLong) + ".fix":            "pki.attr-long.fix",
+	string(pki.ReasonKeyType) + ".problem":         "pki.key-type.problem",
+	string(pki.ReasonKeyType) + ".fix":             "pki.key-type.fix",
+	string(pki.ReasonWorkspaceEmpty) + ".problem":  "pki.workspace-empty.problem",
+	string(pki.ReasonWorkspaceEmpty) + ".fix":      "pki.workspace-empty.fix",
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
@@ -66,5 +67,40 @@ func TestAWSErrorWords(t *testing.T) {
 	var ae *aws.Error
 	if !errors.As(error(e), &ae) || ae.Reason != aws.ReasonCAAlreadyRegistered {
 		t.Errorf("reason %q", ae.Reason)
+	}
+}
+
+// Every field and reason of pki has its words, and a FieldError reads as it always has.
+func TestEveryPKIReasonHasItsWords(t *testing.T) {
+	for _, f := range pki.Fields {
+		if _, ok := pkiKeys["field."+f]; !ok {
+			t.Errorf("pki field %s has no words in pkiKeys (errtext.go)", f)
+		}
+	}
+	for _, r := range pki.Reasons {
+		for _, part := range []string{".problem", ".fix"} {
+			if k, ok := pkiKeys[string(r)+part]; !ok || string(k) != "pki."+string(r)+part {
+				t.Errorf("pki reason %s%s: key %q", r, part, k)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{pki.ValidateCountry("in"), `country "in": must be upper case — use IN`},
+		{pki.ValidateCountry("USA"), `country "USA": must be exactly 2 letters (got 3 characters) — use a 2-letter ISO 3166 country code such as IN, US or DE`},
+		{pki.ValidateThingName(""), `thing name (empty): is empty — enter a name such as DemoThing (letters, digits, : _ -)`},
+		{pki.ValidateThingName("a b"), `thing name "a b": contains ' ' at position 2, which AWS IoT does not allow in thing names — use only letters, digits, colon, underscore and hyphen (e.g. Demo_Thing-1)`},
+		{pki.ValidateDays(0), `days "0": must be greater than 0 — use a positive number of days (the walkthrough uses 3650 for the CA, 500 for the verification cert, 365 for devices)`},
+		{&pki.ExistsError{Path: "deviceRootCA.key"}, "deviceRootCA.key already exists and was left untouched — reuse it, choose another workspace, or confirm overwriting it"},
+	} {
+		if tc.err == nil || tc.err.Error() != tc.want {
+			t.Errorf("got %v\nwant %s", tc.err, tc.want)
+		}
+	}
+	var fe *pki.FieldError
+	if err := pki.ValidateCountry("uk"); !errors.As(err, &fe) || fe.FieldID != pki.FieldCountry || fe.Reason != pki.ReasonCountryReserved || fe.Args["Alt"] != "GB" {
+		t.Errorf("the error does not carry its field, reason and arguments: %#v", err)
 	}
 }
