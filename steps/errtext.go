@@ -2,16 +2,18 @@ package steps
 
 import (
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// The words of the errors packages aws and pki give: it names what went wrong (aws.Error's Reason and
+// The words of the errors packages aws and pki give, and of what aws/local prints: it names what went wrong (aws.Error's Reason and
 // Args) and steps says it in the user's language, from the catalog's aws.yaml.
 
 func init() {
 	aws.Text = awsText
 	pki.Words = pkiWords
+	local.Words = localWords
 }
 
 // awsText renders an aws.Error's cause and fix.
@@ -204,4 +206,33 @@ var pkiKeys = map[string]i18n.Key{
 	string(pki.ReasonKeyType) + ".fix":             "pki.key-type.fix",
 	string(pki.ReasonWorkspaceEmpty) + ".problem":  "pki.workspace-empty.problem",
 	string(pki.ReasonWorkspaceEmpty) + ".fix":      "pki.workspace-empty.fix",
+}
+
+// localWords renders what `jitpwiz local` prints (aws/local's banner and stop line).
+func localWords(key string, args map[string]string) string {
+	k, ok := localKeys[key]
+	if !ok {
+		return key
+	}
+	return i18n.TStrings(k, args)
+}
+
+// localKeys are aws/local's sentence names and their keys in the catalog.
+var localKeys = map[string]i18n.Key{
+	"banner.title":                "local.banner.title",
+	"banner.control-plane":        "local.banner.control-plane",
+	"banner.mqtt":                 "local.banner.mqtt",
+	"banner.describe-endpoint":    "local.banner.describe-endpoint",
+	"banner.alpn":                 "local.banner.alpn",
+	"banner.server-ca":            "local.banner.server-ca",
+	"banner.jitr-activator":       "local.banner.jitr-activator",
+	"banner.jitr-activator-on":    "local.banner.jitr-activator-on",
+	"banner.state":                "local.banner.state",
+	"banner.latency":              "local.banner.latency",
+	"banner.warning":              "local.banner.warning",
+	"banner.paste":                "local.banner.paste",
+	"banner.comment-endpoint-url": "local.banner.comment-endpoint-url",
+	"banner.comment-debian-cli":   "local.banner.comment-debian-cli",
+	"banner.events":               "local.banner.events",
+	"stopping":                    "local.stopping",
 }
