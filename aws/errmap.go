@@ -146,9 +146,9 @@ const (
 	ReasonOptIn               Reason = "opt-in"                // Service, Region, Msg
 	ReasonExpiredToken        Reason = "expired-token"         // Profile
 	ReasonClockSkew           Reason = "clock-skew"            // Code
-	ReasonSignatureRegion     Reason = "signature-region"      // Region, Msg, Code
+	ReasonSignatureRegion     Reason = "signature-region"      // Region, Msg
 	ReasonSignatureMismatch   Reason = "signature-mismatch"    // Code, Profile
-	ReasonNoSuchOperation     Reason = "no-such-operation"     // Where, Service, Op, Msg, Custom
+	ReasonNoSuchOperation     Reason = "no-such-operation"     // Endpoint, Region, Service, Op, Msg, ServiceUpper
 	ReasonPolicyNotAttachable Reason = "policy-not-attachable" // Msg, Partition
 	ReasonUnmodifiableRole    Reason = "unmodifiable-role"     // Msg
 	ReasonUnknownCredentials  Reason = "unknown-credentials"   // Code, Profile
@@ -161,7 +161,7 @@ const (
 	ReasonOther               Reason = "other"                 // Code, Msg, Op
 	ReasonDNSRegion           Reason = "dns-region"            // Host, Region
 	ReasonDNSEndpoint         Reason = "dns-endpoint"          // Host
-	ReasonUnreachable         Reason = "unreachable"           // Host, Region, Err, Custom
+	ReasonUnreachable         Reason = "unreachable"           // Endpoint, Region, Err
 	ReasonTransport           Reason = "transport"             // Err
 	ReasonSSOExpired          Reason = "sso-expired"           // Inner, Profile
 	ReasonCredentialsExpired  Reason = "credentials-expired"   // Profile
@@ -174,7 +174,7 @@ const (
 	ReasonNoProfile           Reason = "no-profile"            // Profile
 	ReasonConfig              Reason = "config"                // Err
 	ReasonRoleNotTrusted      Reason = "role-not-trusted"      // Role, Why, Trust
-	ReasonRoleARN             Reason = "role-arn"              // Err
+	ReasonRoleARN             Reason = "role-arn"              // ARN
 	ReasonRoleARNPartition    Reason = "role-arn-partition"    // ARN, Partition, Region, Want
 	ReasonRoleARNMissing      Reason = "role-arn-missing"      // ARN, Name
 	ReasonRoleARNPath         Reason = "role-arn-path"         // ARN, Name, Actual

@@ -11,7 +11,6 @@ import (
 // this package cannot import: its tests render the English catalog file, so that they check
 // what a user reads.
 func TestMain(m *testing.M) {
-	words := i18ntest.MustCatalogFile("../steps/i18n/locales/en/pki.yaml")
-	Words = func(key string, args map[string]string) string { return words("pki."+key, args) }
+	Words = i18ntest.MustArea("../steps/i18n/locales/en/pki.yaml", "pki")
 	os.Exit(m.Run())
 }

@@ -12,8 +12,8 @@ import (
 
 func init() {
 	aws.Text = awsText
-	pki.Words = pkiWords
-	local.Words = localWords
+	pki.Words = wordsOf(pkiKeys)     // pki's field errors
+	local.Words = wordsOf(localKeys) // what `jitpwiz local` prints
 }
 
 // awsText renders an aws.Error's cause and fix.
@@ -134,13 +134,16 @@ var awsHints = map[string]i18n.Key{
 	aws.HintInputs:       "aws.hint.inputs",
 }
 
-// pkiWords renders one of pki's messages ("field.<id>", "<reason>.problem", ...).
-func pkiWords(key string, args map[string]string) string {
-	k, ok := pkiKeys[key]
-	if !ok {
-		return key
+// wordsOf renders the messages another package names (pki's "field.<id>", aws/local's
+// "banner.title") from their keys in the catalog; a name it does not know is itself.
+func wordsOf(keys map[string]i18n.Key) func(name string, args map[string]string) string {
+	return func(name string, args map[string]string) string {
+		k, ok := keys[name]
+		if !ok {
+			return name
+		}
+		return i18n.TStrings(k, args)
 	}
-	return i18n.TStrings(k, args)
 }
 
 // pkiKeys are pki's message names and their keys in the catalog.
@@ -206,15 +209,6 @@ var pkiKeys = map[string]i18n.Key{
 	string(pki.ReasonKeyType) + ".fix":             "pki.key-type.fix",
 	string(pki.ReasonWorkspaceEmpty) + ".problem":  "pki.workspace-empty.problem",
 	string(pki.ReasonWorkspaceEmpty) + ".fix":      "pki.workspace-empty.fix",
-}
-
-// localWords renders what `jitpwiz local` prints (aws/local's banner and stop line).
-func localWords(key string, args map[string]string) string {
-	k, ok := localKeys[key]
-	if !ok {
-		return key
-	}
-	return i18n.TStrings(k, args)
 }
 
 // localKeys are aws/local's sentence names and their keys in the catalog.

@@ -16,10 +16,8 @@ import (
 // pki.yaml), which this package cannot import: its tests render the English catalog files, so
 // that they check what a user reads.
 func TestMain(m *testing.M) {
-	localWords := i18ntest.MustCatalogFile("../../steps/i18n/locales/en/local.yaml")
-	Words = func(key string, args map[string]string) string { return localWords("local."+key, args) }
-	pkiWords := i18ntest.MustCatalogFile("../../steps/i18n/locales/en/pki.yaml")
-	pki.Words = func(key string, args map[string]string) string { return pkiWords("pki."+key, args) }
+	Words = i18ntest.MustArea("../../steps/i18n/locales/en/local.yaml", "local")
+	pki.Words = i18ntest.MustArea("../../steps/i18n/locales/en/pki.yaml", "pki")
 	os.Exit(m.Run())
 }
 

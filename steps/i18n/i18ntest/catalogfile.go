@@ -49,3 +49,10 @@ func MustCatalogFile(path string) func(key string, args map[string]string) strin
 	}
 	return f
 }
+
+// MustArea is MustCatalogFile for a package whose words hook names its messages without the
+// area: MustArea("…/pki.yaml", "pki") renders name as the key "pki.<name>".
+func MustArea(path, area string) func(name string, args map[string]string) string {
+	words := MustCatalogFile(path)
+	return func(name string, args map[string]string) string { return words(area+"."+name, args) }
+}
