@@ -104,3 +104,19 @@ func TestEveryPKIReasonHasItsWords(t *testing.T) {
 		t.Errorf("the error does not carry its field, reason and arguments: %#v", err)
 	}
 }
+
+// Every message of the catalog's pki and local areas is reachable by the name its package
+// gives (pki.Words, local.Words): a name missing here would show as the name itself.
+func TestWordsHooksReachEveryMessage(t *testing.T) {
+	for k := range i18n.Default().Messages[i18n.En] {
+		for area, keys := range map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys} {
+			name, ok := strings.CutPrefix(string(k), area)
+			if !ok {
+				continue
+			}
+			if keys[name] != k {
+				t.Errorf("%s: the words hook maps %q to %q", k, name, keys[name])
+			}
+		}
+	}
+}

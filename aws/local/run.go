@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -125,6 +126,9 @@ func words(key string, kv ...string) string {
 	}
 	return key
 }
+
+// wordsError is an error whose text is the sentence name (the options `jitpwiz local` refuses).
+func wordsError(name string, kv ...string) error { return errors.New(words(name, kv...)) }
 
 // WriteBanner writes how to reach s: URLs, files, and commands to paste.
 func WriteBanner(w io.Writer, s *Server) {
