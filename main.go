@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui"
 	"github.com/spf13/cobra"
 )
@@ -51,9 +52,25 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	addLang(root)
 	addWizard(root)
 	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
 	return root
+}
+
+// addLang gives every command --lang; without it the locale (LC_ALL, LC_MESSAGES, LANG) decides.
+func addLang(root *cobra.Command) {
+	var lang string
+	root.PersistentFlags().StringVar(&lang, "lang", "", i18n.T("cli.lang.flag", i18n.Args{"Langs": i18n.LangList()}))
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		i18n.SetLang(i18n.FromEnv(os.Getenv)) // a bad --lang is said in the locale's language
+		l, err := i18n.Resolve(lang, cmd.Flags().Changed("lang"), os.Getenv)
+		if err != nil {
+			return err
+		}
+		i18n.SetLang(l)
+		return nil
+	}
 }
 
 // addWizard makes the root command (no subcommand) open the TUI wizard, with the flags of `run`.
@@ -104,7 +121,7 @@ func wizardHeader(s *steps.Session, demo bool) string {
 	if demo {
 		h += " · demo"
 	}
-	return h
+	return h + " · " + i18n.Current().Name()
 }
 
 // newLocalCmd runs the embedded local AWS IoT Core standalone until Ctrl+C.

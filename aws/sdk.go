@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,9 +108,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 	if cfg.EndpointURL != "" {
 		u, err := url.Parse(cfg.EndpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &Error{Kind: KindConfig, Op: "config",
-				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL (it is used for the IoT, IAM and STS calls alike)", cfg.EndpointURL),
-				Fix:   "pass the base URL of an endpoint that serves all three, like http://127.0.0.1:4599 (what `jitpwiz local` prints); to move one service only, set AWS_ENDPOINT_URL_IOT, AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL_STS instead"}
+			e := &Error{Kind: KindConfig, Op: "config"}
+			e.say(ReasonEndpointURL, "URL", strconv.Quote(cfg.EndpointURL))
+			return nil, e
 		}
 	}
 	if cfg.Region != "" {
@@ -126,9 +127,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		if cfg.Profile != "" {
 			where = "profile " + cfg.Profile
 		}
-		return nil, &Error{Kind: KindNoRegion, Op: "config",
-			Cause: "no AWS region set: none given with --region and none in the " + where,
-			Fix:   "pass --region (e.g. --region us-east-1), or set AWS_REGION"}
+		e := &Error{Kind: KindNoRegion, Op: "config"}
+		e.say(ReasonNoRegion, "Where", where)
+		return nil, e
 	}
 	ec.Endpoints = CustomEndpoints(cfg.EndpointURL)
 	if err := checkRegion(awsCfg.Region, len(ec.Endpoints) > 0); err != nil {
@@ -174,9 +175,9 @@ func checkRegion(region string, customEndpoint bool) error {
 	if policy.ValidRegion(region) || (customEndpoint && hostLabelRE.MatchString(region)) {
 		return nil
 	}
-	return &Error{Kind: KindWrongRegion, Op: "config",
-		Cause: fmt.Sprintf("--region %q is not an AWS region name", region),
-		Fix:   "use a region code such as us-east-1, eu-west-1 or ap-southeast-2 (not a display name like \"US East\")"}
+	e := &Error{Kind: KindWrongRegion, Op: "config"}
+	e.say(ReasonBadRegion, "Region", strconv.Quote(region))
+	return e
 }
 
 // Services are the AWS services jitpwiz calls, by the service ID the SDK and
@@ -244,13 +245,13 @@ func joinAnd(list []string) string {
 func configError(cfg Config, err error) error {
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {
-		return &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error(),
-			Cause: "profile " + notExist.Profile + " does not exist in ~/.aws/config or ~/.aws/credentials",
-			Fix:   "check --profile (list them with `aws configure list-profiles`) or create it with `aws configure --profile " + notExist.Profile + "`"}
+		e := &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error()}
+		e.say(ReasonNoProfile, "Profile", notExist.Profile)
+		return e
 	}
-	return &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error(),
-		Cause: "cannot load the AWS configuration: " + err.Error(),
-		Fix:   "fix ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)"}
+	e := &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error()}
+	e.say(ReasonConfig, "Err", err.Error())
+	return e
 }
 
 func (c *sdkClient) wrap(op string, err error) error { return c.ec.mapError(op, err) }
@@ -361,8 +362,7 @@ func (c *sdkClient) RegisterCA(ctx context.Context, in RegisterCAInput) (CARef, 
 			in.RegistrationConfig.RoleArn != "" && isRoleNotReady(e.Message)
 		if !retryable || c.roleWait < 0 || time.Now().Add(backoff).After(deadline) {
 			if retryable {
-				e.Cause = "AWS IoT cannot use the provisioning role " + in.RegistrationConfig.RoleArn + " yet: " + e.Message
-				e.Fix = "a new role can take up to a minute to propagate: retry shortly; if it persists, check the role's trust policy allows iot.amazonaws.com and that you may iam:PassRole it"
+				e.say(ReasonRoleNotReady, "Role", in.RegistrationConfig.RoleArn, "Msg", e.Message)
 			}
 			return CARef{}, mapped
 		}
@@ -515,7 +515,7 @@ func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, erro
 		err = c.wrap("DescribeThing", err)
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindNotFound {
-			e.Cause = "thing " + name + " does not exist in region " + c.region
+			e.say(ReasonThingNotFound, "Name", name, "Region", c.region)
 		}
 		return Thing{}, err
 	}
@@ -610,8 +610,7 @@ func (c *sdkClient) GetPolicy(ctx context.Context, name string) (Policy, error) 
 		err = c.wrap("GetPolicy", err)
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindNotFound {
-			e.Cause = "IoT policy " + name + " does not exist in region " + c.region
-			e.Fix = "create it first, or pick an existing policy name (check --region)"
+			e.say(ReasonPolicyNotFound, "Name", name, "Region", c.region)
 		}
 		return Policy{}, err
 	}
@@ -893,14 +892,12 @@ func checkTrust(name, arn, doc, account, region, trust string) error {
 	if perr == nil && ok {
 		return nil
 	}
-	cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
 	if reason != "" {
-		cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
 		trust = TrustPolicy(account, region)
 	}
-	return &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: arn, Cause: cause,
-		Fix: "choose another role, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
-			" --policy-document '" + trust + "'"}
+	e := &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: arn}
+	e.say(ReasonRoleNotTrusted, "Role", name, "Why", reason, "Trust", trust)
+	return e
 }
 
 // roleARNRE is an IAM role ARN: partition, 12-digit account, optional path, name.
@@ -922,13 +919,15 @@ func ParseRoleARN(arn string) (partition, account, name string, err error) {
 func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []string, account, region string) (Role, error) {
 	part, roleAccount, name, err := ParseRoleARN(arn)
 	if err != nil {
-		return Role{}, &Error{Kind: KindConfig, Op: "GetRole", Cause: "--role-arn " + err.Error(), Fix: "copy the role's Arn from `aws iam get-role --role-name <name>`"}
+		e := &Error{Kind: KindConfig, Op: "GetRole", Err: err}
+		e.say(ReasonRoleARN, "ARN", arn)
+		return Role{}, e
 	}
 	r := Role{Name: name, ARN: arn}
 	if part != Partition(region) {
-		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
-			Cause: "--role-arn " + arn + " is of partition " + part + ", but region " + region + " is in partition " + Partition(region),
-			Fix:   "use a role of this partition (arn:" + Partition(region) + ":iam::…)"}
+		e := &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn}
+		e.say(ReasonRoleARNPartition, "ARN", arn, "Partition", part, "Region", region, "Want", Partition(region))
+		return r, e
 	}
 	if account != "" && roleAccount != account {
 		r.Notes = append(r.Notes, "the role is in account "+roleAccount+", not in "+account+": AWS IoT assumes it only if its trust policy allows it; not checked")
@@ -944,15 +943,14 @@ func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []str
 		if IsKind(err, KindNotFound) {
 			var e *Error
 			errors.As(err, &e)
-			e.Cause = "--role-arn " + arn + ": the account has no role " + name
-			e.Fix = "check the ARN (`aws iam list-roles`), or leave --role-arn out to let jitpwiz create JITPRole"
+			e.say(ReasonRoleARNMissing, "ARN", arn, "Name", name)
 		}
 		return r, err
 	}
 	if got.Role != nil && sdkaws.ToString(got.Role.Arn) != "" && sdkaws.ToString(got.Role.Arn) != arn {
-		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
-			Cause: "--role-arn " + arn + ": the role named " + name + " has the ARN " + sdkaws.ToString(got.Role.Arn) + " (another path)",
-			Fix:   "pass --role-arn " + sdkaws.ToString(got.Role.Arn)}
+		e := &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn}
+		e.say(ReasonRoleARNPath, "ARN", arn, "Name", name, "Actual", sdkaws.ToString(got.Role.Arn))
+		return r, e
 	}
 	if got.Role != nil {
 		if err := checkTrust(name, arn, sdkaws.ToString(got.Role.AssumeRolePolicyDocument), account, region, TrustPolicy("", region)); err != nil {

@@ -106,8 +106,7 @@ func ParseKeyType(s string) (KeyType, error) {
 	case "ec384", "ecp384", "p384", "ecdsap384", "secp384r1", "ecdsa384":
 		return EC384, nil
 	}
-	return "", &FieldError{Field: "key type", Value: s, Problem: "is not a supported key type",
-		Fix: "choose one of " + keyTypeChoices()}
+	return "", fieldError(FieldKeyType, s, ReasonKeyType, "Choices", keyTypeChoices())
 }
 
 // GenerateKey creates a new private key of type t.
@@ -122,7 +121,7 @@ func GenerateKey(t KeyType) (crypto.Signer, error) {
 	}
 	_, err := ParseKeyType(string(t))
 	if err == nil {
-		err = &FieldError{Field: "key type", Value: string(t), Problem: "is not a supported key type", Fix: "choose one of " + keyTypeChoices()}
+		err = fieldError(FieldKeyType, string(t), ReasonKeyType, "Choices", keyTypeChoices())
 	}
 	return nil, err
 }
