@@ -261,7 +261,7 @@ func TestE2ETemplates(t *testing.T) {
 	}{
 		{"scoped", nil, steps.DefaultThing, map[string]string{"version": "v1", "country": "IN"}, ""},
 		{"admin", []string{"--template", "admin", "--thing", "AdminThing", "--country", "DE"}, "AdminThing", map[string]string{"version": "v1", "country": "DE"}, ""},
-		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy"}, steps.DefaultThing, map[string]string{"country": "IN"}, ""},
+		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy", "--create-policy"}, steps.DefaultThing, map[string]string{"country": "IN"}, ""},
 		{"custom file", []string{"--template", custom, "--thing", "Custom-1", "--org", "Acme", "--ou", "Lab"}, "Custom-1", map[string]string{"org": "Acme", "unit": "Lab"}, "dev-Custom-1"},
 	}
 	for _, tc := range cases {

@@ -289,7 +289,9 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 }
 
 // ensureNamedPolicy checks that the named policy exists and creates it (thing-scoped, like
-// the scoped template's) when the user agreed (--create-policy or --yes).
+// the scoped template's) only when the user asked for it (--create-policy, or "yes" in the
+// wizard). --yes accepts the defaults, and the default is "no, I create it myself": a missing
+// policy stays the failure it is on AWS.
 func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, name string) (bool, error) {
 	s := st.s
 	_, err := c.GetPolicy(ctx, name)
@@ -299,7 +301,7 @@ func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, nam
 	if !aws.IsKind(err, aws.KindNotFound) {
 		return false, err
 	}
-	if !s.Options.CreatePolicy && !s.Options.Yes {
+	if !s.Options.CreatePolicy {
 		return false, fmt.Errorf("the template attaches the IoT policy %q, which does not exist in %s: JITP would fail and the certificate would stay PENDING_ACTIVATION — create it (`%s`), or run again with --create-policy (in the wizard: \"Create the policy if missing\" = yes) to let jitpwiz create a thing-scoped one",
 			name, s.Region, awsCmd(s, "iot", "create-policy", "--policy-name", name, "--policy-document", "file://policy.json"))
 	}
