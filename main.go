@@ -307,8 +307,12 @@ func newCleanCmd() *cobra.Command {
 					return err
 				}
 			}
+			if len(actions) == 0 && fleet != "" {
+				fmt.Fprintln(out, "nothing to clean: the workspace has no fleet to remove")
+				return nil
+			}
 			if len(actions) == 0 {
-				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything (or it was removed already)")
+				fmt.Fprintln(out, s.NothingToClean())
 				return nil
 			}
 			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)

@@ -236,12 +236,17 @@ func (r *runner) showChecks(lines []ResultLine) {
 		return
 	}
 	for _, l := range lines {
-		if l.Kind == ResultCheck {
+		switch {
+		case l.Kind == ResultCheck:
 			mark := "✓"
 			if !l.OK {
 				mark = "✗"
 			}
 			r.emit(RunEvent{}, fmt.Sprintf("      %s %s — %s", mark, l.Label, l.Value))
+		case l.Kind == ResultNote && !l.OK:
+			r.emit(RunEvent{}, "      ! "+strings.TrimPrefix(l.Value, "warning: "))
+		case l.Kind == ResultNote:
+			r.emit(RunEvent{}, "        "+l.Value)
 		}
 	}
 }
