@@ -189,6 +189,8 @@ func newRunCmd() *cobra.Command {
 		stopAfter  string
 		pauseAfter string
 		commands   bool
+		from       string
+		until      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -225,10 +227,22 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("%s: %w", flag, err)
 				}
 			}
+			var fromID, untilID steps.ID
+			for _, f := range []struct {
+				flag, v string
+				id      *steps.ID
+			}{{"--from", from, &fromID}, {"--until", until, &untilID}} {
+				if f.v == "" {
+					continue
+				}
+				if *f.id, err = plan.ParseID(f.v); err != nil {
+					return fmt.Errorf("%s: %w", f.flag, err)
+				}
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
-			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands}
+			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands, From: fromID, Until: untilID}
 			if !opts.JSON && term.IsTerminal(os.Stdin.Fd()) {
 				cfg.Prompt = linePrompt(cmd)
 			}
@@ -249,7 +263,9 @@ func newRunCmd() *cobra.Command {
 	}
 	o.BindFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
-	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step that runs")
+	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step (done before, or run now)")
+	cmd.Flags().StringVar(&from, "from", "", "run from this `STEP` (a number, e.g. 11, or an ID such as first-connect) on, again where it is done; the steps before it must be done")
+	cmd.Flags().StringVar(&until, "until", "", "stop after this `STEP` (e.g. --until 10: everything up to the first connect); exit 0 when it is done")
 	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
 	cmd.Flags().StringVar(&pauseAfter, "pause-after", "", "wait for an interrupt right after this step (testing Ctrl+C)")
 	_ = cmd.Flags().MarkHidden("stop-after")

@@ -51,6 +51,23 @@ func mosquittoPub(s *Session, cert, key, topic, clientID, msg string) string {
 // mosquittoPubWith is mosquittoPub with the server CA file serverCA (doctor names the
 // customer's own file).
 func mosquittoPubWith(s *Session, serverCA, cert, key, topic, clientID, msg string) string {
+	parts := mosquittoConn(s, "mosquitto_pub", serverCA, cert, key)
+	return joinShell(append(parts, "-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", msg, "-d"))
+}
+
+// mosquittoRR subscribes to topic and publishes msg on it over one connection, then prints
+// the first message that comes back (mosquitto_rr, MQTT 5 request/response with the topic as
+// its own response topic): the round trip step 13 makes. Two clients cannot do it by hand
+// under the thing-scoped policy, which lets one client ID (the thing name) connect, and a
+// second connection with that ID takes the first one's place.
+func mosquittoRR(s *Session, cert, key, topic, clientID, msg string) string {
+	parts := mosquittoConn(s, "mosquitto_rr", pki.FileServerRootCA, cert, key)
+	return joinShell(append(parts, "-q", "1", "-t", topic, "-e", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", msg, "-W", "10"))
+}
+
+// mosquittoConn is a mosquitto client's command up to its connection options: the TLS files,
+// host and port of the session's endpoint.
+func mosquittoConn(s *Session, tool, serverCA, cert, key string) []string {
 	host := firstNonEmpty(s.Endpoint.Host, "<endpoint>")
 	port := s.Endpoint.Port
 	if port == 0 {
@@ -59,12 +76,12 @@ func mosquittoPubWith(s *Session, serverCA, cert, key, topic, clientID, msg stri
 			port = 443
 		}
 	}
-	parts := []string{"mosquitto_pub", "--cafile", serverCA, "--cert", cert, "--key", key,
+	parts := []string{tool, "--cafile", serverCA, "--cert", cert, "--key", key,
 		"-h", host, "-p", fmt.Sprint(port)}
 	if s.Options.alpn443() {
 		parts = append(parts, "--tls-alpn", mqttprobe.ALPN)
 	}
-	return joinShell(append(parts, "-q", "1", "-t", topic, "-i", clientID, "--tls-version", "tlsv1.2", "-m", msg, "-d"))
+	return parts
 }
 
 func joinShell(parts []string) string {

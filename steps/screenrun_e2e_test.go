@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -85,5 +86,123 @@ func TestE2EReissuedDeviceVerifyAndClean(t *testing.T) {
 	r = mustRun(t, "clean", "--dir", dir, "--yes")
 	if !strings.Contains(r.out, "nothing left to remove") || strings.Contains(r.out, "has not registered anything") {
 		t.Errorf("a second clean should say nothing is left to remove:\n%s", r.out)
+	}
+}
+
+// TestE2EUntilFrom: --until stops after a step (exit 0, nothing after it ran or registered),
+// --from refuses while a step before it is not done, runs on from its step, and runs again
+// the steps from it that are done.
+func TestE2EUntilFrom(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	r := mustFail(t, "--from 11 on a new workspace ran", "run", "--dir", dir, "--yes", "--from", "11")
+	if !strings.Contains(r.all(), "--from 11: step 1 (CA key) before it is not done yet") {
+		t.Errorf("--from on a new workspace should name the first step not done:\n%s", r)
+	}
+	r = mustRun(t, "run", "--dir", dir, "--yes", "--until", "10")
+	if !strings.Contains(r.out, "✓ 10/13 Server trust") || strings.Contains(r.out, "11/13") ||
+		!strings.Contains(r.out, "✓ stopped after step 10 (Server trust), as --until asked") {
+		t.Fatalf("--until 10 should stop after step 10:\n%s", r.out)
+	}
+	s := session(t, dir)
+	if _, err := s.Client().DescribeCertificate(context.Background(), s.DeviceFor(steps.DefaultThing).CertID); !aws.IsKind(err, aws.KindNotFound) {
+		t.Errorf("the device certificate is registered after --until 10 (no first connect should have run): %v", err)
+	}
+	s.Close()
+	r = mustRun(t, "run", "--dir", dir, "--from", "first-connect", "--until", "11")
+	if !strings.Contains(r.out, "✓ 11/13 First connect") || strings.Contains(r.out, "12/13") {
+		t.Fatalf("--from first-connect --until 11 should run step 11 only:\n%s", r.out)
+	}
+	r = mustRun(t, "run", "--dir", dir, "--from", "12")
+	if !strings.Contains(r.out, "✓ 12/13 Verify") || !strings.Contains(r.out, "✓ 13/13 Use it") || !strings.Contains(r.out, "published as itself") {
+		t.Fatalf("--from 12 should finish the procedure:\n%s", r.out)
+	}
+	r = mustRun(t, "run", "--dir", dir, "--from", "11")
+	for _, n := range []string{"11/13 First connect", "12/13 Verify", "13/13 Use it"} {
+		if !strings.Contains(r.out, "↻ "+n) || !strings.Contains(lineWith(r.out, "↻ "+n), "--from 11 runs it again") {
+			t.Errorf("--from 11 on a finished workspace should run %s again, saying why:\n%s", n, r.out)
+		}
+	}
+	if strings.Contains(r.out, "10/13 Server trust         ") && !strings.Contains(lineWith(r.out, "10/13"), "done before") {
+		t.Errorf("--from 11 ran step 10 again:\n%s", r.out)
+	}
+	r = mustFail(t, "--until before --from was accepted", "run", "--dir", dir, "--from", "12", "--until", "11")
+	if !strings.Contains(r.all(), "--until 11 comes before --from 12") {
+		t.Errorf("--until before --from:\n%s", r)
+	}
+}
+
+// TestE2ECommandsOnFinishedWorkspace: `run --commands` on a finished workspace prints every
+// step's commands, and a heredoc among them pastes: bash, given the lines as printed, writes
+// the same OpenSSL conf as step 2 did.
+func TestE2ECommandsOnFinishedWorkspace(t *testing.T) {
+	t.Parallel()
+	dir := completedWorkspace(t)
+	r := mustRun(t, "run", "--dir", dir, "--commands")
+	for _, c := range []string{"$ openssl genrsa -out deviceRootCA.key", "$ aws iot register-ca-certificate", "$ mosquitto_rr ", "$ mosquitto_pub "} {
+		if !strings.Contains(r.out, c) {
+			t.Errorf("the finished workspace's commands lack %q:\n%s", c, r.out)
+		}
+	}
+	_, rest, ok := strings.Cut(r.out, "$ cat > deviceRootCA_openssl.conf <<'EOF'\n")
+	if !ok {
+		t.Fatalf("no heredoc of step 2:\n%s", r.out)
+	}
+	body, _, ok := strings.Cut(rest, "\nEOF\n")
+	if !ok {
+		t.Fatalf("the heredoc's EOF does not stand alone at the start of its line:\n%s", r.out)
+	}
+	tmp := t.TempDir()
+	if out, err := byHand(tmp, "cat > deviceRootCA_openssl.conf <<'EOF'\n"+body+"\nEOF\n"); err != nil {
+		t.Fatalf("the pasted heredoc: %v\n%s", err, out)
+	}
+	if got, want := fileHash(t, filepath.Join(tmp, "deviceRootCA_openssl.conf")), fileHash(t, filepath.Join(dir, "deviceRootCA_openssl.conf")); got != want {
+		t.Errorf("the pasted heredoc wrote another file than step 2")
+	}
+}
+
+// TestE2EClosingSummaryCommands: the summary at the end of a run names the IDs, ARNs and
+// files, and its next commands run as printed: against a `jitpwiz local` that served the run,
+// the subscribe+publish round trip (mosquitto_rr) gets the thing's own message back, the
+// publish succeeds, and doctor passes.
+func TestE2EClosingSummaryCommands(t *testing.T) {
+	t.Parallel()
+	testtool.Need(t, "mosquitto_rr")
+	dir := filepath.Join(t.TempDir(), "ws")
+	startJitpwizLocal(t, "--dir", dir)
+	r := mustRun(t, "run", "--dir", dir, "--yes")
+	_, sum, ok := strings.Cut(r.out, "\nWhat you have:\n")
+	if !ok {
+		t.Fatalf("no closing summary:\n%s", r.out)
+	}
+	s := session(t, dir) // reads the session file; the IoT Core is the shared one
+	d := s.DeviceFor(steps.DefaultThing)
+	for _, want := range []string{d.CertID, d.CertARN, s.CA.RegisteredID, s.CA.RegisteredARN, s.Role.ARN, filepath.Join(dir, "deviceCert.key"), filepath.Join(dir, "awsRootCA.pem")} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("the summary lacks %s:\n%s", want, sum)
+		}
+	}
+	s.Close()
+	_, next, _ := strings.Cut(sum, "Next, by hand:\n")
+	var cmds []string
+	for _, l := range strings.Split(strings.TrimRight(next, "\n"), "\n") {
+		c, ok := strings.CutPrefix(l, "  $ ")
+		if !ok {
+			t.Fatalf("summary line %q is not a command", l)
+		}
+		cmds = append(cmds, c)
+	}
+	if len(cmds) < 5 || !strings.HasPrefix(cmds[0], "cd ") {
+		t.Fatalf("the next commands should start with cd into the workspace (jitpwiz local serves it already):\n%s", next)
+	}
+	script := strings.Join(cmds[:3], "\n")
+	script = strings.ReplaceAll(script, "jitpwiz doctor", binary+" doctor")
+	out, err := byHand(t.TempDir(), "set -e\n"+script)
+	if err != nil || !strings.Contains(out, "Hello from DemoThing") {
+		t.Fatalf("the summary's subscribe and publish commands: %v\n%s\n%s", err, script, out)
+	}
+	out, err = byHand(t.TempDir(), strings.ReplaceAll(cmds[0]+"\n"+cmds[3], "jitpwiz doctor", binary+" doctor"))
+	if err != nil {
+		t.Errorf("the summary's doctor command: %v\n%s", err, out)
 	}
 }
