@@ -33,6 +33,9 @@ func (s *Session) closing() Closing {
 			c.Values = append(c.Values, valueLine(label, v))
 		}
 	}
+	if u := d.Use; u != nil {
+		c.Values = append(c.Values, checkLine("published and received as "+thing, "round trip on "+u.Topic+" in "+fmtDur(u.RoundTrip), true))
+	}
 	val("thing", thing)
 	if s.Account != "" && s.Region != "" {
 		val("thing ARN", aws.IoTARN(s.Region, s.Account, "thing/"+thing))
@@ -109,6 +112,10 @@ func (r *runner) closing() {
 	var b strings.Builder
 	b.WriteString("\nWhat you have:\n")
 	for _, l := range c.Values {
+		if l.Kind == ResultCheck {
+			fmt.Fprintf(&b, "  ✓ %s — %s\n", l.Label, l.Value)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-24s %s\n", l.Label, l.Value)
 	}
 	b.WriteString("Files:\n")
