@@ -203,7 +203,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		err := st.Run(ctx)
 		dur := time.Since(start)
 		if err != nil {
-			msg := err.Error()
+			msg := targetCommands(s, err.Error())
 			if ctx.Err() != nil {
 				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %s (%s)", num, title)
 			}

@@ -5,6 +5,7 @@ package steps_test
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -204,5 +205,34 @@ func TestE2EClosingSummaryCommands(t *testing.T) {
 	out, err = byHand(t.TempDir(), strings.ReplaceAll(cmds[0]+"\n"+cmds[3], "jitpwiz doctor", binary+" doctor"))
 	if err != nil {
 		t.Errorf("the summary's doctor command: %v\n%s", err, out)
+	}
+}
+
+// TestE2EFirstConnectAutoRegistrationOff: with auto-registration DISABLE, run's step 11 says the
+// connection was dropped and that it checks whether JITP ran, shows the polls, and its ✗ line's
+// fix names the region and the endpoint of the workspace's IoT Core; a successful first connect
+// ends with the verdict that the drop was the expected JITP behaviour.
+func TestE2EFirstConnectAutoRegistrationOff(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	mustRun(t, "run", "--dir", dir, "--yes", "--until", "10")
+	s := session(t, dir)
+	if err := s.Client().UpdateCA(context.Background(), s.CA.RegisteredID, aws.UpdateCAInput{NewAutoRegistrationStatus: aws.AutoRegDisable}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	r := mustFail(t, "the first connect passed with auto-registration off", "run", "--dir", dir)
+	checking := strings.Index(r.out, "the broker dropped the connection without CONNACK — checking whether JITP ran")
+	poll := strings.Index(r.out, "certificate status after ")
+	if checking < 0 || poll < checking || strings.Contains(r.out, "expected JITP behaviour") {
+		t.Errorf("step 11 should say it checks whether JITP ran, then poll, and never call the drop expected:\n%s", r.out)
+	}
+	l := lineWith(r.out, "✗ 11/13 First connect")
+	if !regexp.MustCompile(`aws iot update-ca-certificate --certificate-id [0-9a-f]{64} --new-auto-registration-status ENABLE --region us-east-2 --endpoint-url http://127\.0\.0\.1:\d+`).MatchString(l) {
+		t.Errorf("the fix on the ✗ line does not name the workspace's region and endpoint:\n%s", l)
+	}
+	r = mustRun(t, "run", "--dir", dir)
+	if !strings.Contains(r.out, "JITP ran: the certificate is ACTIVE after") || !strings.Contains(r.out, "the drop was the expected JITP behaviour") {
+		t.Errorf("a first connect that provisions should end with the verdict:\n%s", r.out)
 	}
 }
