@@ -236,3 +236,12 @@ func TestE2EFirstConnectAutoRegistrationOff(t *testing.T) {
 		t.Errorf("a first connect that provisions should end with the verdict:\n%s", r.out)
 	}
 }
+
+// TestE2EAdminWarningOnce: run with the admin template says its labs-only warning once.
+func TestE2EAdminWarningOnce(t *testing.T) {
+	t.Parallel()
+	r := mustRun(t, "run", "--dir", filepath.Join(t.TempDir(), "ws"), "--yes", "--template", "admin", "--until", "7")
+	if n := strings.Count(r.out, "labs only"); n != 1 {
+		t.Errorf("the admin warning is said %d times:\n%s", n, r.out)
+	}
+}

@@ -548,7 +548,7 @@ func Open(o Options) (*Session, error) {
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, s); err != nil {
-			return nil, fmt.Errorf("%s is not a jitpwiz session file (%v) — move it away or choose another --dir", path, err)
+			return nil, fmt.Errorf("%s is not a jitpwiz session file (%s) — move it away or choose another --dir", path, jsonProblem(b, err))
 		}
 		if s.Version > sessionVersion {
 			return nil, fmt.Errorf("%s was written by a newer jitpwiz (format %d) — use that version or another --dir", path, s.Version)

@@ -248,11 +248,10 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 	}
 	// The wizard shows the warnings on the template's page; run prints them as progress.
 	report := append(append([]string(nil), notes...), warnings...)
-	if s.Options.Variant() == VariantAdmin {
+	if s.Options.Variant() == VariantAdmin && !slices.ContainsFunc(warnings, saysAdmin) {
+		// The linter did not already say it in detail: say it once, here.
 		const admin = "the admin template's policy allows iot:* on * — for labs only, never for real devices"
-		if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "admin policy") }) {
-			report = append(report, admin) // the linter did not already say it in detail
-		}
+		report = append(report, admin)
 		warnings = append(warnings, admin)
 	}
 	res := TemplateRes{File: FileTemplate, Variant: s.Options.Variant(), BodySHA256: sha256Hex([]byte(rc.TemplateBody)), Warnings: append(notes, warnings...)}
@@ -354,6 +353,9 @@ func (st *templateStep) Summary() string {
 	return t + ")"
 }
 
+// saysAdmin reports a lint finding that warns of the admin policy (iot:* on *).
+func saysAdmin(finding string) bool { return strings.Contains(finding, "admin policy") }
+
 // preview shows, before the step runs, the body of the chosen variant pretty-printed (its
 // inline policy decoded) and the lint of it against the device subject that step 9 will
 // use — the same registration config and lint the step's action uses.
@@ -385,12 +387,14 @@ func (st *templateStep) preview(width int) string {
 	}
 	out = append(out, sty.Section.Render("Lint against "+what))
 	var lines []string
+	adminSaid := false // the admin warning is said once: by the linter, else below
 	if t, err := template.Parse(rc.TemplateBody); err != nil {
 		lines = append(lines, hang(sty.CheckFailed.Render(sty.Icons.Failed+" "+err.Error()), width))
 	} else {
 		findings := template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account})
 		errs := 0
 		for _, f := range findings {
+			adminSaid = adminSaid || saysAdmin(f.String())
 			icon, style := sty.Icons.Bullet, sty.Help
 			switch f.Severity {
 			case template.SeverityError:
@@ -408,7 +412,7 @@ func (st *templateStep) preview(width int) string {
 	for _, n := range notes {
 		lines = append(lines, hang(sty.Warning.Render("! "+n), width))
 	}
-	if s.Options.Variant() == VariantAdmin {
+	if s.Options.Variant() == VariantAdmin && !adminSaid {
 		lines = append(lines, hang(sty.Warning.Render("! the admin policy allows iot:* on * — for labs only, never for real devices"), width))
 	}
 	out = append(out, strings.Join(lines, "\n"))
