@@ -4,6 +4,7 @@ package steps_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -243,5 +244,29 @@ func TestE2EAdminWarningOnce(t *testing.T) {
 	r := mustRun(t, "run", "--dir", filepath.Join(t.TempDir(), "ws"), "--yes", "--template", "admin", "--until", "7")
 	if n := strings.Count(r.out, "labs only"); n != 1 {
 		t.Errorf("the admin warning is said %d times:\n%s", n, r.out)
+	}
+}
+
+// TestE2ETemplateNeedsOrganization: run with a template that needs the device certificate's
+// Organization says which flag gives it, and with it the device is provisioned with it.
+func TestE2ETemplateNeedsOrganization(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ws")
+	tpl := filepath.Join(t.TempDir(), "needs-o.json")
+	body := `{"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String"},"AWS::IoT::Certificate::Id":{"Type":"String"}},` +
+		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},"AttributePayload":{"org":{"Ref":"AWS::IoT::Certificate::Organization"}}}},` +
+		`"certificate":{"Type":"AWS::IoT::Certificate","Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"}},` +
+		`"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}"}}}}`
+	if err := os.WriteFile(tpl, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustFail(t, "a template needing O passed without it", "run", "--dir", dir, "--yes", "--template", tpl)
+	if l := r.out[strings.Index(r.out, "✗  7/13"):]; !strings.Contains(l, "needs the Organization (O): give --org VALUE") {
+		t.Errorf("step 7 should name the flag that gives the Organization:\n%s", r.out)
+	}
+	mustRun(t, "run", "--dir", dir, "--org", "Acme")
+	s := session(t, dir)
+	if th, err := s.Client().DescribeThing(context.Background(), steps.DefaultThing); err != nil || th.Attributes["org"] != "Acme" {
+		t.Errorf("thing %+v (%v): want org=Acme", th, err)
 	}
 }

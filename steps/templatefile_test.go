@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,5 +131,39 @@ func TestAdminWarningOnce(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
 	if n := strings.Count(ansi.Strip(m.View()), "labs only"); n != 1 {
 		t.Errorf("the admin warning is shown %d times:\n%s", n, ansi.Strip(m.View()))
+	}
+}
+
+// TestChoiceTemplateNeedsSubject: a template file that needs the device certificate's
+// Organization is not a dead end on step 7: the field for it appears right there, and with it
+// typed the file is taken and the Organization goes into the planned device subject.
+func TestChoiceTemplateNeedsSubject(t *testing.T) {
+	t.Parallel()
+	s := openT(t, Options{Dir: filepath.Join(t.TempDir(), "ws"), Yes: true})
+	s.Role.ARN = "arn:aws:iam::123456789012:role/JITPRole"
+	m := choiceModel(t, s, IDTemplate)
+	press(m, "j", "j", "j", "tab") // load a file, then its path
+	typeText(m, customTemplate(t, true))
+	wantInvalid(t, m, "template-file", "Organization (O) below")
+	if got := fieldKeys(m); !slices.Equal(got, []string{"template", "template-file", "org"}) {
+		t.Fatalf("fields %v: want the Organization offered", got)
+	}
+	press(m, "tab")
+	if focusedKey(m) != "org" {
+		t.Fatalf("focus on %s", focusedKey(m))
+	}
+	press(m, "enter") // empty: refused, naming the field
+	wantInvalid(t, m, "org", "Organization (O): the template needs it")
+	if m.State() != StateEditing {
+		t.Fatal("ran without the Organization")
+	}
+	m.setFocus(2)
+	typeText(m, "Acme")
+	if !m.applyAll() { // what enter checks before it runs the step
+		t.Fatalf("inputs refused: %v", m.Invalid())
+	}
+	wantValid(t, m)
+	if s.Options.Variant() != VariantCustom || s.Options.Org != "Acme" || s.Options.DeviceSubject().Organization != "Acme" {
+		t.Fatalf("template %q, org %q", s.Options.Template, s.Options.Org)
 	}
 }

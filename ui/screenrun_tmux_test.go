@@ -82,9 +82,11 @@ func TestTmuxFirstConnectAutoRegistrationOff(t *testing.T) {
 
 	ts := startTmux(t, "autoreg", 120, 45, bin+" --dir "+dir)
 	ts.waitFor("step 11", 20*time.Second, func(scr string) bool {
-		return strings.Contains(scr, "● 11 First connect") && strings.Contains(scr, "enter run")
+		return regexp.MustCompile(`● +11 First connect`).MatchString(scr) && strings.Contains(scr, "enter run")
 	})
-	ts.send("Enter")
+	pressUntil(t, ts, "Enter", func(scr string) bool {
+		return strings.Contains(scr, "Running First connect") || strings.Contains(scr, "First connect failed")
+	})
 	scr := flat(ts.waitFor("step 11 to fail", 30*time.Second, func(scr string) bool { return strings.Contains(scr, "First connect failed") }))
 	for _, want := range []string{"the broker dropped the connection without CONNACK — checking whether JITP ran", "certificate status after", "auto-registration is DISABLE"} {
 		if !strings.Contains(scr, want) {
@@ -103,6 +105,97 @@ func TestTmuxFirstConnectAutoRegistrationOff(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the fix, run by hand: %v\n%s", err, out)
 	}
-	ts.send("r")
-	ts.waitFor("step 11 done after the fix", 30*time.Second, func(scr string) bool { return strings.Contains(scr, "✓ 11 First connect") })
+	pressUntil(t, ts, "r", func(scr string) bool {
+		return strings.Contains(scr, "Running First connect") || regexp.MustCompile(`✓ +11 First connect`).MatchString(scr)
+	})
+	ts.waitFor("step 11 done after the fix", 30*time.Second, func(scr string) bool { return regexp.MustCompile(`✓ +11 First connect`).MatchString(scr) })
+}
+
+// TestTmuxTemplateNeedsOrganization: step 7 with a template file that needs the device
+// certificate's Organization offers the field right there; with it typed, the wizard goes on
+// to the end and JITP provisions the thing with the organization from the certificate.
+func TestTmuxTemplateNeedsOrganization(t *testing.T) {
+	bin := screenBinary(t, "runs the real binary in tmux")
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "ws")
+	tpl := filepath.Join(tmp, "needs-o.json")
+	body := `{"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String"},"AWS::IoT::Certificate::Id":{"Type":"String"}},` +
+		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},"AttributePayload":{"org":{"Ref":"AWS::IoT::Certificate::Organization"}}}},` +
+		`"certificate":{"Type":"AWS::IoT::Certificate","Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"}},` +
+		`"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}"}}}}`
+	if err := os.WriteFile(tpl, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "run", "--dir", dir, "--yes", "--until", "6").CombinedOutput(); err != nil {
+		t.Fatalf("run --until 6: %v\n%s", err, out)
+	}
+	ts := startTmux(t, "needso", 120, 45, bin+" --dir "+dir)
+	ts.waitFor("step 7", 20*time.Second, func(scr string) bool {
+		return regexp.MustCompile(`● +7 Template`).MatchString(scr) && strings.Contains(scr, "enter run")
+	})
+	// scoped → admin → named → load a file, the last choice (a j more stays there). Keys that
+	// arrive while the program still reads the terminal's answers at start-up are lost: j is
+	// sent until the screen shows the choice.
+	pressUntil(t, ts, "j", func(scr string) bool { return strings.Contains(scr, "(●) load a file") })
+	ts.waitFor("the file input", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "Template file") })
+	ts.send("Tab")
+	ts.send("-l", tpl)
+	scr := ts.waitFor("the Organization offered", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "Organization (O) — the template needs it")
+	})
+	if !strings.Contains(flat(scr), "type the Organization (O) below") {
+		t.Errorf("the file's problem does not point at the field:\n%s", scr)
+	}
+	ts.send("Tab")
+	ts.send("-l", "Acme")
+	ts.send("Enter")
+	ts.waitFor("step 7 done", 20*time.Second, func(scr string) bool {
+		return regexp.MustCompile(`✓ +7 Template`).MatchString(scr) && strings.Contains(scr, "enter continue")
+	})
+	for i := 0; i < 30; i++ {
+		scr := ts.waitFor("a step ready for enter", 30*time.Second, func(scr string) bool {
+			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") || strings.Contains(scr, "All steps done") || strings.Contains(scr, " failed")
+		})
+		if strings.Contains(scr, " failed") {
+			t.Fatalf("a step failed:\n%s", scr)
+		}
+		if strings.Contains(scr, "All steps done") {
+			break
+		}
+		ts.send("Enter")
+		ts.waitFor("the screen to react", 30*time.Second, func(now string) bool { return now != scr })
+	}
+	ts.send("q")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := ts.run("has-session", "-t", ts.name); err != nil {
+			break
+		}
+	}
+	s, err := steps.Open(steps.Options{Dir: dir})
+	if err == nil {
+		err = s.Connect(context.Background())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	th, err := s.Client().DescribeThing(context.Background(), steps.DefaultThing)
+	if err != nil || th.Attributes["org"] != "Acme" {
+		t.Fatalf("thing %+v (%v): want org=Acme from the certificate's subject", th, err)
+	}
+}
+
+// pressUntil sends key until the screen shows what it should (a key the program never read is
+// sent again; one it read moves the screen, and is not).
+func pressUntil(t *testing.T, ts *tmuxSession, key string, shown func(string) bool) {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		ts.send(key)
+		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if shown(ts.capture()) {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s never showed its effect:\n%s", key, ts.capture())
 }
