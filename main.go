@@ -129,6 +129,9 @@ func newLocalCmd() *cobra.Command {
 				return err
 			}
 			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat, JITRActivator: jitrActivator}
+			if ws, err := steps.OpenExisting(steps.Options{Dir: dir}); err == nil { // the banner's commands name its thing
+				opts.Thing = ws.Options.Thing
+			}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}

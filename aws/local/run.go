@@ -1,11 +1,13 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -62,6 +64,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 	defer s.Close()
 	evs, cancel := s.Events()
 	defer cancel()
+	placeServerCA(s, func(m string) { fmt.Fprintln(w, m) }) // the banner's lock is held
 	WriteBanner(w, s)
 	mu.Unlock()
 	for {
@@ -109,18 +112,48 @@ func FormatCall(c api.Call) string {
 		c.Duration.Round(time.Microsecond))
 }
 
-// WriteBanner writes how to reach s: URLs, files, and commands to paste.
+// placeServerCA copies awsRootCA.pem into the workspace, where the walkthrough's commands
+// name it (--cafile awsRootCA.pem, from the workspace): unless the workspace has a different
+// file of that name (another target's server CA), which stays, and is said so.
+func placeServerCA(s *Server, say func(string)) {
+	dst := filepath.Join(s.opts.Dir, pki.FileServerRootCA)
+	if b, err := os.ReadFile(dst); err == nil {
+		if !bytes.Equal(b, s.RootCAPEM()) {
+			say(fmt.Sprintf("Note: %s is another server CA (of another target?) and is kept; the commands below name %s", dst, s.RootCAPath()))
+		}
+		return
+	}
+	if err := pki.WriteFile(dst, s.RootCAPEM(), pki.CertMode, false); err != nil {
+		say(fmt.Sprintf("Note: could not write %s (%v); the commands below name %s", dst, err, s.RootCAPath()))
+	}
+}
+
+// serverCAInWorkspace is the workspace's awsRootCA.pem when it is this IoT Core's server CA.
+func serverCAInWorkspace(s *Server) (string, bool) {
+	p := filepath.Join(filepath.Dir(filepath.Dir(s.RootCAPath())), pki.FileServerRootCA)
+	b, err := os.ReadFile(p)
+	return p, err == nil && bytes.Equal(b, s.RootCAPEM())
+}
+
+// WriteBanner writes how to reach s: URLs, files, and commands to paste. The commands run
+// from the workspace (the walkthrough's file names), which the first line enters, when the
+// workspace holds the server CA as awsRootCA.pem; otherwise they name its file in the state.
 func WriteBanner(w io.Writer, s *Server) {
 	q := pki.ShellQuote
 	ep := s.EndpointURL()
 	root := s.RootCAPath()
+	ws, inWorkspace := serverCAInWorkspace(s)
 	fmt.Fprintf(w, "jitpwiz local — AWS IoT Core on this machine (account %s, region %s)\n\n", s.Account(), s.Region())
 	fmt.Fprintf(w, "  Control plane (IoT, IAM, STS)   %s\n", ep)
 	fmt.Fprintf(w, "  MQTT over TLS, mutual auth      %s:%d   (DescribeEndpoint iot:Data-ATS returns %s)\n", s.MQTTHost(), s.MQTTPort(), s.MQTTHost())
 	if p := s.ALPNPort(); p != 0 {
 		fmt.Fprintf(w, "  MQTT, ALPN x-amzn-mqtt-ca       %s:%d\n", s.MQTTHost(), p)
 	}
-	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
+	if inWorkspace {
+		fmt.Fprintf(w, "  Server CA (--cafile)            %s   (the same as %s)\n", ws, root)
+	} else {
+		fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
+	}
 	if s.opts.JITRActivator {
 		fmt.Fprintf(w, "  JITR activator                  on: activates every certificate JITR registers (the stand-in for a rule + Lambda)\n")
 	}
@@ -136,14 +169,27 @@ func WriteBanner(w io.Writer, s *Server) {
 		fmt.Fprintf(w, "  Warning: listening on %s, not only loopback — anyone who can reach this machine can use this\n", l)
 		fmt.Fprintf(w, "  IoT Core with any credentials. Clients elsewhere need a name for it: --endpoint-host.\n\n")
 	}
-	fmt.Fprintln(w, "Paste into a shell (any credentials work; these are dummies):")
+	cafile := q(root)
+	fmt.Fprintln(w, "Paste into another shell (any credentials work; these are dummies):")
 	fmt.Fprintln(w)
+	if inWorkspace {
+		fmt.Fprintf(w, "  cd %s\n", q(filepath.Dir(ws)))
+		cafile = pki.FileServerRootCA
+	}
 	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n",
 		AccessKeyID, SecretAccessKey, s.Region(), s.Region())
-	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s   # aws-sdk-go-v2 and pip awscli honour it\n", q(ep))
+	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s MQTT_HOST=%s MQTT_PORT=%d   # aws-sdk-go-v2 and pip awscli honour AWS_ENDPOINT_URL\n", q(ep), q(s.MQTTHost()), s.MQTTPort())
 	fmt.Fprintf(w, "  aws iot get-registration-code --endpoint-url %s   # Debian's /usr/bin/aws needs --endpoint-url\n", q(ep))
-	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert deviceCertAndCACert.crt --key deviceCert.key -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
-		q(root), q(s.MQTTHost()), s.MQTTPort())
+	fmt.Fprintf(w, "  # a new device's first connect: dropped while JITP provisions it, as on AWS (mosquitto_pub: \"connection was lost\")\n")
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert %s --key %s -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		cafile, pki.FileDeviceBundle, pki.FileDeviceKey, q(s.MQTTHost()), s.MQTTPort())
+	thing := s.opts.Thing
+	if thing == "" {
+		thing = "<thing name>"
+	}
+	fmt.Fprintf(w, "  # once provisioned, as the thing: its policy lets only client ID = thing name connect\n")
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert %s --key %s -h %s -p %d -q 1 -t %s -i %s --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		cafile, pki.FileDeviceCert, pki.FileDeviceKey, q(s.MQTTHost()), s.MQTTPort(), q(thing+"/test"), q(thing))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Events (Ctrl+C to stop):")
 }
