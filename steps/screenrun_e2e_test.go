@@ -4,7 +4,6 @@ package steps_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -252,12 +251,8 @@ func TestE2EAdminWarningOnce(t *testing.T) {
 func TestE2ETemplateNeedsOrganization(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ws")
-	tpl := filepath.Join(t.TempDir(), "needs-o.json")
-	body := `{"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String"},"AWS::IoT::Certificate::Id":{"Type":"String"}},` +
-		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},"AttributePayload":{"org":{"Ref":"AWS::IoT::Certificate::Organization"}}}},` +
-		`"certificate":{"Type":"AWS::IoT::Certificate","Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"}},` +
-		`"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}"}}}}`
-	if err := os.WriteFile(tpl, []byte(body), 0o600); err != nil {
+	tpl, err := filepath.Abs("testdata/template-needs-org.json") // the thing's attribute org is the certificate's O
+	if err != nil {
 		t.Fatal(err)
 	}
 	r := mustFail(t, "a template needing O passed without it", "run", "--dir", dir, "--yes", "--template", tpl)

@@ -118,12 +118,8 @@ func TestTmuxTemplateNeedsOrganization(t *testing.T) {
 	bin := screenBinary(t, "runs the real binary in tmux")
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "ws")
-	tpl := filepath.Join(tmp, "needs-o.json")
-	body := `{"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String"},"AWS::IoT::Certificate::Id":{"Type":"String"}},` +
-		`"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},"AttributePayload":{"org":{"Ref":"AWS::IoT::Certificate::Organization"}}}},` +
-		`"certificate":{"Type":"AWS::IoT::Certificate","Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"}},` +
-		`"policy":{"Type":"AWS::IoT::Policy","Properties":{"PolicyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\",\"Resource\":\"*\"}]}"}}}}`
-	if err := os.WriteFile(tpl, []byte(body), 0o600); err != nil {
+	tpl, err := filepath.Abs("../steps/testdata/template-needs-org.json") // the thing's attribute org is the certificate's O
+	if err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(bin, "run", "--dir", dir, "--yes", "--until", "6").CombinedOutput(); err != nil {
