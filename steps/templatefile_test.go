@@ -97,6 +97,8 @@ func mustCompact(t *testing.T, s string) string {
 // FuzzTemplateFileErrors: whatever a template file holds, loading it never panics, and a
 // refusal is in jitpwiz's words (never encoding/json's), with a line and column when the
 // file is not JSON.
+//
+// fuzz: 3000 execs (TestTemplateFileErrors covers each kind of mistake; this looks for a panic or Go's own words)
 func FuzzTemplateFileErrors(f *testing.F) {
 	for _, seed := range []string{`{"Resources":{}}`, `{"templateBody":{"Resources":{}}}`, `{"templateBody":"{\"Resources\":{,}}"}`, `[`, `{"a":1,}`, "{\"x\":\"\t\"}", `{"templateBody":"x\q"}`} {
 		f.Add(seed)
