@@ -146,6 +146,9 @@ func newLocalCmd() *cobra.Command {
 				return err
 			}
 			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat, JITRActivator: jitrActivator}
+			if ws, err := steps.OpenExisting(steps.Options{Dir: dir}); err == nil { // the banner's commands name its thing
+				opts.Thing = ws.Options.Thing
+			}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -206,6 +209,8 @@ func newRunCmd() *cobra.Command {
 		stopAfter  string
 		pauseAfter string
 		commands   bool
+		from       string
+		until      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -242,10 +247,22 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("%s: %w", flag, err)
 				}
 			}
+			var fromID, untilID steps.ID
+			for _, f := range []struct {
+				flag, v string
+				id      *steps.ID
+			}{{"--from", from, &fromID}, {"--until", until, &untilID}} {
+				if f.v == "" {
+					continue
+				}
+				if *f.id, err = plan.ParseID(f.v); err != nil {
+					return fmt.Errorf("%s: %w", f.flag, err)
+				}
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
-			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands}
+			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands, From: fromID, Until: untilID}
 			if !opts.JSON && term.IsTerminal(os.Stdin.Fd()) {
 				cfg.Prompt = linePrompt(cmd)
 			}
@@ -266,7 +283,9 @@ func newRunCmd() *cobra.Command {
 	}
 	o.BindFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
-	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step that runs")
+	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step (done before, or run now)")
+	cmd.Flags().StringVar(&from, "from", "", "run from this `STEP` (a number, e.g. 11, or an ID such as first-connect) on, again where it is done; the steps before it must be done")
+	cmd.Flags().StringVar(&until, "until", "", "stop after this `STEP` (e.g. --until 10: everything up to the first connect); exit 0 when it is done")
 	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
 	cmd.Flags().StringVar(&pauseAfter, "pause-after", "", "wait for an interrupt right after this step (testing Ctrl+C)")
 	_ = cmd.Flags().MarkHidden("stop-after")
@@ -324,8 +343,12 @@ func newCleanCmd() *cobra.Command {
 					return err
 				}
 			}
+			if len(actions) == 0 && fleet != "" {
+				fmt.Fprintln(out, "nothing to clean: the workspace has no fleet to remove")
+				return nil
+			}
 			if len(actions) == 0 {
-				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything (or it was removed already)")
+				fmt.Fprintln(out, s.NothingToClean())
 				return nil
 			}
 			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)

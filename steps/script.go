@@ -262,7 +262,7 @@ func (sw *scriptWriter) command(id ID, line string) {
 	}
 	sw.embedInputs(line)
 	bound := bindScriptVars(line)
-	if strings.HasPrefix(line, "mosquitto_pub ") {
+	if strings.HasPrefix(line, "mosquitto_pub ") || strings.HasPrefix(line, "mosquitto_rr ") {
 		bound = mqttPortRE.ReplaceAllLiteralString(bound, ` -p "${MQTT_PORT}" `)
 	}
 	switch {

@@ -69,6 +69,7 @@ type Model struct {
 	header        string
 	lastState     steps.StepState
 	toBottom      bool // scroll the content to its end at the next sync
+	closingAt     int  // the line of the closing banner in the content (finished)
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -437,6 +438,9 @@ func (m *Model) syncContent() {
 	m.vp.SetContent(m.contentView())
 	if m.toBottom {
 		m.vp.GotoBottom()
+		if m.finished {
+			m.vp.SetYOffset(m.closingAt) // the closing banner and summary from their start
+		}
 		m.toBottom = false
 	}
 	st := cur.State()
@@ -452,9 +456,13 @@ func (m *Model) contentView() string {
 	s := m.Active().View()
 	st := m.c.Styles
 	if m.finished {
+		m.closingAt = lipgloss.Height(s) + 1
 		done := st.Success.Render(st.Icons.Done+" All steps done.") + " " +
 			st.Explain.Render("The device was provisioned Just-in-Time from your CA and its message came back. Press enter or q to leave.")
 		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
+		if sum := m.p.ClosingView(m.vp.Width); sum != "" {
+			s += "\n\n" + sum
+		}
 	}
 	return s
 }

@@ -141,7 +141,11 @@ func (m *Model) Summary() string {
 		total++
 	}
 	if done == total {
-		return fmt.Sprintf("jitpwiz: all %d steps done.", total)
+		out := fmt.Sprintf("jitpwiz: all %d steps done.", total)
+		if sum := m.p.ClosingText(); sum != "" {
+			out += "\n" + sum
+		}
+		return out
 	}
 	return fmt.Sprintf("jitpwiz: %d of %d steps done; stopped at %q. Run jitpwiz again with the same --dir to resume.", done, total, m.Active().Title())
 }

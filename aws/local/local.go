@@ -77,6 +77,9 @@ type Options struct {
 	// Standalone marks the server as `jitpwiz local` serving the workspace for other
 	// jitpwiz processes (recorded in the owner file); Run sets it.
 	Standalone bool
+	// Thing is the workspace's thing, for the banner's publish as the thing once provisioned
+	// ("" when the workspace has none yet).
+	Thing string
 	// JITRActivator activates every certificate JITR registers, as a topic rule on the
 	// registered topic with the JITR guide's Lambda would (activator.go). Off by default:
 	// as on AWS, nothing activates a JITR certificate by itself.

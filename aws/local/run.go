@@ -1,12 +1,14 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -64,6 +66,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 	defer s.Close()
 	evs, cancel := s.Events()
 	defer cancel()
+	placeServerCA(s, func(m string) { fmt.Fprintln(w, m) }) // the banner's lock is held
 	WriteBanner(w, s)
 	mu.Unlock()
 	for {
@@ -130,11 +133,37 @@ func words(key string, kv ...string) string {
 // wordsError is an error whose text is the sentence name (the options `jitpwiz local` refuses).
 func wordsError(name string, kv ...string) error { return errors.New(words(name, kv...)) }
 
-// WriteBanner writes how to reach s: URLs, files, and commands to paste.
+// placeServerCA copies awsRootCA.pem into the workspace, where the walkthrough's commands
+// name it (--cafile awsRootCA.pem, from the workspace): unless the workspace has a different
+// file of that name (another target's server CA), which stays, and is said so.
+func placeServerCA(s *Server, say func(string)) {
+	dst := filepath.Join(s.opts.Dir, pki.FileServerRootCA)
+	if b, err := os.ReadFile(dst); err == nil {
+		if !bytes.Equal(b, s.RootCAPEM()) {
+			say(words("note.server-ca-kept", "File", dst, "Path", s.RootCAPath()))
+		}
+		return
+	}
+	if err := pki.WriteFile(dst, s.RootCAPEM(), pki.CertMode, false); err != nil {
+		say(words("note.server-ca-unwritten", "File", dst, "Err", err.Error(), "Path", s.RootCAPath()))
+	}
+}
+
+// serverCAInWorkspace is the workspace's awsRootCA.pem when it is this IoT Core's server CA.
+func serverCAInWorkspace(s *Server) (string, bool) {
+	p := filepath.Join(filepath.Dir(filepath.Dir(s.RootCAPath())), pki.FileServerRootCA)
+	b, err := os.ReadFile(p)
+	return p, err == nil && bytes.Equal(b, s.RootCAPEM())
+}
+
+// WriteBanner writes how to reach s: URLs, files, and commands to paste. The commands run
+// from the workspace (the walkthrough's file names), which the first line enters, when the
+// workspace holds the server CA as awsRootCA.pem; otherwise they name its file in the state.
 func WriteBanner(w io.Writer, s *Server) {
 	q := pki.ShellQuote
 	ep := s.EndpointURL()
 	root := s.RootCAPath()
+	ws, inWorkspace := serverCAInWorkspace(s)
 	fmt.Fprintf(w, "%s\n\n", words("banner.title", "Account", s.Account(), "Region", s.Region()))
 	type row struct{ label, value string }
 	rows := []row{
@@ -144,7 +173,11 @@ func WriteBanner(w io.Writer, s *Server) {
 	if p := s.ALPNPort(); p != 0 {
 		rows = append(rows, row{words("banner.alpn"), fmt.Sprintf("%s:%d", s.MQTTHost(), p)})
 	}
-	rows = append(rows, row{words("banner.server-ca"), root})
+	if inWorkspace {
+		rows = append(rows, row{words("banner.server-ca"), ws + "   " + words("banner.server-ca-same", "Path", root)})
+	} else {
+		rows = append(rows, row{words("banner.server-ca"), root})
+	}
 	if s.opts.JITRActivator {
 		rows = append(rows, row{words("banner.jitr-activator"), words("banner.jitr-activator-on")})
 	}
@@ -171,14 +204,27 @@ func WriteBanner(w io.Writer, s *Server) {
 		}
 		fmt.Fprintln(w)
 	}
+	cafile := q(root)
 	fmt.Fprintln(w, words("banner.paste"))
 	fmt.Fprintln(w)
+	if inWorkspace {
+		fmt.Fprintf(w, "  cd %s\n", q(filepath.Dir(ws)))
+		cafile = pki.FileServerRootCA
+	}
 	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n",
 		AccessKeyID, SecretAccessKey, s.Region(), s.Region())
-	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s   # %s\n", q(ep), words("banner.comment-endpoint-url"))
+	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s MQTT_HOST=%s MQTT_PORT=%d   # %s\n", q(ep), q(s.MQTTHost()), s.MQTTPort(), words("banner.comment-endpoint-url"))
 	fmt.Fprintf(w, "  aws iot get-registration-code --endpoint-url %s   # %s\n", q(ep), words("banner.comment-debian-cli"))
-	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert deviceCertAndCACert.crt --key deviceCert.key -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
-		q(root), q(s.MQTTHost()), s.MQTTPort())
+	fmt.Fprintf(w, "  # %s\n", words("banner.comment-first-connect"))
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert %s --key %s -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		cafile, pki.FileDeviceBundle, pki.FileDeviceKey, q(s.MQTTHost()), s.MQTTPort())
+	thing := s.opts.Thing
+	if thing == "" {
+		thing = "<thing name>"
+	}
+	fmt.Fprintf(w, "  # %s\n", words("banner.comment-as-thing"))
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert %s --key %s -h %s -p %d -q 1 -t %s -i %s --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		cafile, pki.FileDeviceCert, pki.FileDeviceKey, q(s.MQTTHost()), s.MQTTPort(), q(thing+"/test"), q(thing))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, words("banner.events"))
 }
