@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
@@ -50,7 +51,7 @@ func (st *regCodeStep) act(ctx context.Context) (bool, error) {
 		if err := pki.ValidateRegistrationCodeCN(code); err != nil {
 			return false, err
 		}
-		st.Report(Event{Message: i18n.T("step04.code-shape", i18n.Args{"Code": strconv.Quote(code), "N": len(code)})})
+		st.Report(Event{Message: i18n.T("step04.code-shape", i18n.Args{"Code": strconv.Quote(code), "N": utf8.RuneCountInString(code)})})
 	}
 	reused := code == s.RegistrationCode
 	s.RegistrationCode = code
