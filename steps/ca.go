@@ -2,10 +2,10 @@ package steps
 
 import (
 	"crypto/x509"
-	"fmt"
 	"maps"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The signing CA — the workspace's own (steps 1–3) or one the user brings — and the
@@ -65,7 +65,7 @@ func suppliedCA(s *Session) string {
 	if !s.CA.Supplied {
 		return ""
 	}
-	return "your CA " + s.relName(s.CA.CertFile) + " is used"
+	return i18n.T("ca.supplied", i18n.Args{"File": s.relName(s.CA.CertFile)})
 }
 
 // signingCA returns the signing CA: the workspace's deviceRootCA.pem + .key, or the supplied one.
@@ -139,7 +139,7 @@ func (s *Session) checkSupplied() error {
 	if o.CACertFile != "" {
 		ca, err := pki.LoadCAFiles(o.CACertFile, o.CAKeyFile, s.Now())
 		if err != nil {
-			return fmt.Errorf("--ca-cert/--ca-key: %w", err)
+			return i18n.WrapError(err, "ca.flags")
 		}
 		setCA(s, ca, o.CACertFile, o.CAKeyFile)
 		s.CA.Supplied = true
@@ -147,29 +147,29 @@ func (s *Session) checkSupplied() error {
 	if o.DeviceCertFile != "" {
 		c, err := pki.LoadCertFile(o.DeviceCertFile)
 		if err != nil {
-			return fmt.Errorf("--device-cert %s: %w", o.DeviceCertFile, err)
+			return i18n.WrapError(err, "ca.device-cert", i18n.Args{"File": o.DeviceCertFile})
 		}
 		k, err := pki.LoadKeyFile(o.DeviceKeyFile)
 		if err != nil {
-			return fmt.Errorf("--device-key %s: %w", o.DeviceKeyFile, err)
+			return i18n.WrapError(err, "ca.device-key", i18n.Args{"File": o.DeviceKeyFile})
 		}
 		if !pki.KeyMatchesCert(k, c) {
-			return fmt.Errorf("--device-key %s does not belong to --device-cert %s — give the key the certificate was made from", o.DeviceKeyFile, o.DeviceCertFile)
+			return i18n.NewError("ca.key-mismatch", i18n.Args{"Key": o.DeviceKeyFile, "Cert": o.DeviceCertFile})
 		}
 		if s.ca != nil {
 			if err := c.CheckSignatureFrom(s.ca.Cert); err != nil {
-				return fmt.Errorf("--device-cert %s was not signed by --ca-cert %s: AWS IoT would not recognise it — give the CA that issued it", o.DeviceCertFile, o.CACertFile)
+				return i18n.NewError("ca.not-signed", i18n.Args{"Cert": o.DeviceCertFile, "CA": o.CACertFile})
 			}
 		}
 		cn := c.Subject.CommonName
 		if o.Thing == "" {
 			if cn == "" {
-				return fmt.Errorf("--device-cert %s has no Common Name, so the thing name is unknown — add --thing NAME", o.DeviceCertFile)
+				return i18n.NewError("ca.no-cn", i18n.Args{"Cert": o.DeviceCertFile})
 			}
 			o.Thing = cn
 		}
 		if err := pki.ValidateThingName(o.Thing); err != nil {
-			return fmt.Errorf("--thing (from the CN of --device-cert): %w", err)
+			return i18n.WrapError(err, "ca.thing-from-cn")
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What the device steps (9, 11, 12, 13) share of the current thing: its files' names and
@@ -51,7 +52,7 @@ func applyPort(s *Session, o *mqttprobe.Options) {
 // connection line).
 func alpnWords(s *Session) string {
 	if s.Options.alpn443() {
-		return " with ALPN " + mqttprobe.ALPN
+		return i18n.T("devices.alpn", i18n.Args{"ALPN": mqttprobe.ALPN})
 	}
 	return ""
 }

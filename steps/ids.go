@@ -2,6 +2,8 @@ package steps
 
 import (
 	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+	"strconv"
 	"strings"
 )
 
@@ -62,5 +64,5 @@ func ParseID(v string) (ID, error) {
 		ids = append(ids, string(id))
 	}
 	ids = append(ids, string(IDActivate))
-	return "", fmt.Errorf("unknown step %q — use a number 1–%d (11a: activate, with --mode jitr) or one of %s", v, len(documented), strings.Join(ids, ", "))
+	return "", i18n.NewError("ids.unknown", i18n.Args{"Step": strconv.Quote(v), "Last": len(documented), "IDs": strings.Join(ids, ", ")})
 }

@@ -2,10 +2,10 @@ package steps
 
 import (
 	"crypto"
-	"fmt"
 	"path/filepath"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The private keys the key steps (1, 5, 9) make or reuse: an existing key is never replaced
@@ -23,14 +23,14 @@ func ensureKey(s *Session, path, what string, want pki.KeyType) (key crypto.Sign
 	if pki.FileExists(path) && !s.Options.ForceNewKeys {
 		k, err := pki.LoadKeyFile(path)
 		if err != nil {
-			return nil, false, "", fmt.Errorf("%s %s cannot be read (%v) — fix or move the file, or pass --force-new-keys to replace it", what, filepath.Base(path), err)
+			return nil, false, "", i18n.WrapError(err, "keys.unreadable", i18n.Args{"What": what, "File": filepath.Base(path)})
 		}
 		got, err := pki.KeyTypeOf(k)
 		if err != nil {
-			return nil, false, "", fmt.Errorf("%s %s: %v — pass --force-new-keys to replace it", what, filepath.Base(path), err)
+			return nil, false, "", i18n.WrapError(err, "keys.unusable", i18n.Args{"What": what, "File": filepath.Base(path)})
 		}
 		if got != want {
-			note = joinNotes(note, fmt.Sprintf("kept the existing %s %s (%s); --key %s applies to new keys — add --force-new-keys to replace it", what, filepath.Base(path), got, want))
+			note = joinNotes(note, i18n.T("keys.kept-other-type", i18n.Args{"What": what, "File": filepath.Base(path), "Got": got, "Want": want}))
 		}
 		return k, true, note, nil
 	}
@@ -70,9 +70,9 @@ func keyType(s *Session) pki.KeyType {
 // forceNewKeysField lets the user replace existing keys (the explicit choice keys need).
 func forceNewKeysField(s *Session) Field {
 	return Field{
-		Key: "force-new-keys", Label: "Replace the existing key",
-		Help:    "a key file exists and is reused; replacing it makes new certificates from it and everything after redone",
-		Choices: []Option{{Value: "no", Label: "no, reuse it"}, {Value: "yes", Label: "yes, make a new key"}},
+		Key: "force-new-keys", Label: i18n.T("keys.force.label"),
+		Help:    i18n.T("keys.force.help"),
+		Choices: []Option{{Value: "no", Label: i18n.T("keys.force.no")}, {Value: "yes", Label: i18n.T("keys.force.yes")}},
 		Get:     func() string { return map[bool]string{true: "yes", false: "no"}[s.Options.ForceNewKeys] },
 		Set: func(v string) error {
 			switch v {
@@ -80,7 +80,7 @@ func forceNewKeysField(s *Session) Field {
 				s.Options.ForceNewKeys = v == "yes"
 				return nil
 			}
-			return fmt.Errorf("replace the existing key: answer yes or no")
+			return i18n.NewError("keys.force.answer")
 		},
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // One jitpwiz at a time works on a workspace: two runs (or a run and the wizard, or clean)
@@ -40,11 +40,10 @@ type WorkspaceLockedError struct {
 }
 
 func (e *WorkspaceLockedError) Error() string {
-	who := "another jitpwiz"
 	if e.PID > 0 {
-		who = fmt.Sprintf("another jitpwiz (pid %d)", e.PID)
+		return i18n.T("lock.locked-pid", i18n.Args{"PID": e.PID, "Dir": e.Dir})
 	}
-	return fmt.Sprintf("%s is using workspace %s — wait for it or use another --dir", who, e.Dir)
+	return i18n.T("lock.locked", i18n.Args{"Dir": e.Dir})
 }
 
 // ErrWorkspaceLocked matches *WorkspaceLockedError with errors.Is.
@@ -88,7 +87,7 @@ func (s *Session) lockWorkspace() error {
 	path := filepath.Join(s.dir, LockFile)
 	f, locked, err := store.TryLockFile(path)
 	if err != nil {
-		return fmt.Errorf("workspace %s: %w", s.dir, err)
+		return i18n.WrapError(err, "lock.workspace", i18n.Args{"Dir": s.dir})
 	}
 	if !locked {
 		return &WorkspaceLockedError{Dir: s.dir, PID: lockHolder(path)}
@@ -97,7 +96,7 @@ func (s *Session) lockWorkspace() error {
 	// steps since. Going on would save over its work.
 	if !s.sameProgressOnDisk() {
 		store.UnlockFile(f)
-		return fmt.Errorf("workspace %s was changed by another jitpwiz while this one was starting — run again", s.dir)
+		return i18n.NewError("lock.changed", i18n.Args{"Dir": s.dir})
 	}
 	pki.RemoveStaleTemps(s.dir, "devices/*") // temp files of a killed jitpwiz: no other one is here now
 	// Best effort: the pid only makes the refusal clearer.

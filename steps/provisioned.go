@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What JITP provisions for a device (steps 11–13, clean and the runner's last line): the
@@ -51,7 +51,7 @@ func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
 func registeredTemplate(s *Session) (*template.Template, error) {
 	b, err := os.ReadFile(s.Path(FileTemplate))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+		return nil, i18n.WrapError(err, "provisioned.template-unreadable", i18n.Args{"File": FileTemplate})
 	}
 	rc, err := template.ParseRegistrationConfig(b)
 	if err != nil {

@@ -3,7 +3,6 @@ package steps
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The workspace's data: what jitpwiz.json holds — the options a user chose and the results
@@ -522,10 +522,10 @@ func (s *Session) Things() []string {
 // doctor): a directory without a session file is an error naming --dir.
 func OpenExisting(o Options) (*Session, error) {
 	if o.Dir == "" {
-		return nil, fmt.Errorf("--dir is empty — give the directory of a jitpwiz workspace")
+		return nil, i18n.NewError("session.dir-empty")
 	}
 	if _, err := os.Stat(filepath.Join(o.Dir, SessionFile)); err != nil {
-		return nil, fmt.Errorf("no jitpwiz workspace at %s (no %s) — give --dir of a workspace", o.Dir, SessionFile)
+		return nil, i18n.NewError("session.no-workspace", i18n.Args{"Dir": o.Dir, "File": SessionFile})
 	}
 	return Open(o)
 }
@@ -540,7 +540,7 @@ func Open(o Options) (*Session, error) {
 	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("--dir %s: %w", o.Dir, err)
+		return nil, i18n.WrapError(err, "session.dir", i18n.Args{"Dir": o.Dir})
 	}
 	s := &Session{Version: sessionVersion, dir: dir}
 	path := filepath.Join(dir, SessionFile)
@@ -548,10 +548,10 @@ func Open(o Options) (*Session, error) {
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, s); err != nil {
-			return nil, fmt.Errorf("%s is not a jitpwiz session file (%s) — move it away or choose another --dir", path, jsonProblem(b, err))
+			return nil, i18n.NewError("session.not-session", i18n.Args{"File": path, "Problem": jsonProblem(b, err)})
 		}
 		if s.Version > sessionVersion {
-			return nil, fmt.Errorf("%s was written by a newer jitpwiz (format %d) — use that version or another --dir", path, s.Version)
+			return nil, i18n.NewError("session.newer", i18n.Args{"File": path, "Version": s.Version})
 		}
 		s.dir = dir
 		s.sanitize()
@@ -559,10 +559,10 @@ func Open(o Options) (*Session, error) {
 		// A file where the workspace should be makes ReadFile fail with ENOTDIR, not
 		// "does not exist": check for it first so the message says what is wrong.
 		if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
-			return nil, fmt.Errorf("--dir %s exists and is not a directory — choose another path", o.Dir)
+			return nil, i18n.NewError("session.not-dir", i18n.Args{"Dir": o.Dir})
 		}
 		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("--dir %s: cannot read %s: %w — check the permissions or choose another --dir", o.Dir, path, err)
+			return nil, i18n.WrapError(err, "session.unreadable", i18n.Args{"Dir": o.Dir, "File": path})
 		}
 	}
 	saved := s.Options
@@ -579,7 +579,7 @@ func Open(o Options) (*Session, error) {
 	// not AWS's: moved to --target aws without --region, the region comes from AWS_REGION or
 	// the profile, as for any AWS tool.
 	if saved.Target == TargetLocal && eff.Target == TargetAWS && o.Region == "" && saved.Region != "" {
-		s.notices = append(s.notices, "--target aws: the region "+saved.Region+" of the local target is not carried over; the region comes from --region, AWS_REGION or the profile")
+		s.notices = append(s.notices, i18n.T("session.region-not-carried", i18n.Args{"Region": saved.Region}))
 		eff.Region = ""
 	}
 	if err := eff.resolve(s.IsNew()); err != nil {
@@ -641,7 +641,7 @@ func (s *Session) Save() error {
 	s.Version = sessionVersion
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return fmt.Errorf("save session: %w", err)
+		return i18n.WrapError(err, "session.save")
 	}
 	b = append(b, '\n')
 	return pki.WriteFile(filepath.Join(s.dir, SessionFile), b, pki.KeyMode, true)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 1: the root CA's private key. Steps 1–3 are skipped when the user brings a CA:
@@ -18,11 +19,9 @@ type caKeyStep struct {
 }
 
 func (*caKeyStep) ID() ID        { return IDCAKey }
-func (*caKeyStep) Title() string { return "CA key" }
+func (*caKeyStep) Title() string { return i18n.T("step01.title") }
 func (*caKeyStep) Explain() string {
-	return "Create the private key of your own root certificate authority (CA).\n" +
-		"Every device certificate will be signed with it, and AWS IoT will trust devices because it trusts this CA.\n" +
-		"The key never leaves this machine: it is written 0600 and never shown."
+	return i18n.T("step01.explain")
 }
 
 func (st *caKeyStep) Skip() string { return suppliedCA(st.s) }
@@ -36,7 +35,7 @@ func (st *caKeyStep) record() record {
 		outputs: []string{pki.FileCAKey},
 	}
 	if s.Options.ForceNewKeys {
-		r.redo = "--force-new-keys asks for a new CA key"
+		r.redo = i18n.T("step01.redo-force")
 	}
 	return r
 }
@@ -70,11 +69,11 @@ func (st *caKeyStep) Inputs() []Field {
 // sourceField is the choice between a new CA and the user's own files.
 func (st *caKeyStep) sourceField() Field {
 	return Field{
-		Key: "ca", Label: "Certificate authority",
-		Help: "generate new (default), or the files of your own root or intermediate CA: steps 1–3 are then skipped",
+		Key: "ca", Label: i18n.T("step01.ca.label"),
+		Help: i18n.T("step01.ca.help"),
 		Choices: []Option{
-			{Value: choiceGenerate, Label: "generate new", Help: "a new key and certificate in the workspace"},
-			{Value: choiceExisting, Label: "use existing files", Help: "your CA certificate and its private key (read, never rewritten)"},
+			{Value: choiceGenerate, Label: i18n.T("step01.ca.generate"), Help: i18n.T("step01.ca.generate-help")},
+			{Value: choiceExisting, Label: i18n.T("step01.ca.existing"), Help: i18n.T("step01.ca.existing-help")},
 		},
 		Get: st.choice,
 		Set: func(v string) error {
@@ -86,7 +85,7 @@ func (st *caKeyStep) sourceField() Field {
 				st.existing = true
 				return nil
 			}
-			return fmt.Errorf("certificate authority: choose generate new or use existing files")
+			return i18n.NewError("step01.ca.choose")
 		},
 	}
 }
@@ -95,26 +94,26 @@ func (st *caKeyStep) sourceField() Field {
 func (st *caKeyStep) fileFields() []Field {
 	s := st.s
 	return st.files.fields(
-		pathInput{"ca-cert", "CA certificate file", "PEM certificate of your CA (root or intermediate: it becomes the issuing CA registered in step 8)",
+		pathInput{"ca-cert", i18n.T("step01.ca-cert.label"), i18n.T("step01.ca-cert.help"),
 			func() string { return s.Options.CACertFile },
 			func(p string) error {
 				c, err := pki.LoadCertFile(p)
 				if err != nil {
-					return fmt.Errorf("CA certificate file: %v — give the PEM file of your CA certificate", err)
+					return i18n.WrapError(err, "step01.ca-cert.unreadable")
 				}
 				if !c.BasicConstraintsValid || !c.IsCA {
-					return fmt.Errorf("CA certificate file %s is not a CA certificate (no basicConstraints CA:TRUE), so it cannot sign device certificates — give your CA's certificate, not a device's", p)
+					return i18n.NewError("step01.ca-cert.not-ca", i18n.Args{"File": p})
 				}
 				if err := pki.CheckValidity(c, s.Now()); err != nil {
-					return fmt.Errorf("CA certificate file %s: %w", p, err)
+					return i18n.WrapError(err, "step01.ca-cert.invalid", i18n.Args{"File": p})
 				}
 				return nil
 			}},
-		pathInput{"ca-key", "CA private key file", "PEM private key of that CA (it stays where it is; jitpwiz signs with it)",
+		pathInput{"ca-key", i18n.T("step01.ca-key.label"), i18n.T("step01.ca-key.help"),
 			func() string { return s.Options.CAKeyFile },
 			func(p string) error {
 				if _, err := pki.LoadKeyFile(p); err != nil {
-					return fmt.Errorf("CA private key file: %v — give the PEM private key of your CA", err)
+					return i18n.WrapError(err, "step01.ca-key.unreadable")
 				}
 				return nil
 			}},
@@ -125,7 +124,7 @@ func (st *caKeyStep) fileFields() []Field {
 func (st *caKeyStep) use(cert, key string) error {
 	s := st.s
 	if _, err := pki.LoadCAFiles(cert, key, s.Now()); err != nil {
-		return fmt.Errorf("CA files: %w", err)
+		return i18n.WrapError(err, "step01.ca-files")
 	}
 	o := s.Options
 	o.CACertFile, o.CAKeyFile = cert, key
@@ -139,7 +138,7 @@ func keyTypeField(s *Session) Field {
 		opts = append(opts, Option{Value: string(t), Label: t.Label()})
 	}
 	return Field{
-		Key: "key", Label: "Key type", Help: "type of the private keys jitpwiz creates (AWS IoT accepts RSA 2048+ and EC P-256/P-384)",
+		Key: "key", Label: i18n.T("step01.key.label"), Help: i18n.T("step01.key.help"),
 		Choices: opts,
 		Get:     func() string { return s.Options.KeyType },
 		Set: func(v string) error {
@@ -172,9 +171,9 @@ func (st *caKeyStep) Commands() []string {
 func (st *caKeyStep) act(ctx context.Context) (bool, error) {
 	s := st.s
 	if st.existing && !s.CA.Supplied {
-		return false, fmt.Errorf("certificate authority: you chose to use existing files — give your CA certificate and key files, or choose generate new")
+		return false, i18n.NewError("step01.ca.files-missing")
 	}
-	k, reused, note, err := ensureKey(s, s.Path(pki.FileCAKey), "CA private key", keyType(s))
+	k, reused, note, err := ensureKey(s, s.Path(pki.FileCAKey), i18n.T("step01.key-what"), keyType(s))
 	if err != nil {
 		return false, err
 	}
@@ -192,8 +191,8 @@ func (st *caKeyStep) act(ctx context.Context) (bool, error) {
 
 func (st *caKeyStep) Result() []ResultLine {
 	return []ResultLine{
-		fileLine("CA private key (0600)", pki.FileCAKey),
-		valueLine("key type", st.s.CA.KeyType),
+		fileLine(i18n.T("step01.result.key"), pki.FileCAKey),
+		valueLine(i18n.T("step01.result.key-type"), st.s.CA.KeyType),
 	}
 }
 
@@ -202,16 +201,16 @@ func (st *caKeyStep) Summary() string { return fmt.Sprintf("%s (%s)", pki.FileCA
 // modeField is the choice between JITP and JITR (--mode), on the wizard's first screen.
 func modeField(s *Session) Field {
 	return Field{
-		Key: "mode", Label: "Onboarding",
-		Help: "JITP: a template provisions the device; JITR: it is registered, then activated (step 11a)",
+		Key: "mode", Label: i18n.T("step01.mode.label"),
+		Help: i18n.T("step01.mode.help"),
 		Choices: []Option{
-			{Value: ModeJITP, Label: "JITP", Help: "Just-in-Time Provisioning (the walkthrough)"},
-			{Value: ModeJITR, Label: "JITR", Help: "Just-in-Time Registration, then activation"},
+			{Value: ModeJITP, Label: "JITP", Help: i18n.T("step01.mode.jitp-help")},
+			{Value: ModeJITR, Label: "JITR", Help: i18n.T("step01.mode.jitr-help")},
 		},
 		Get: func() string { return s.Options.Mode },
 		Set: func(v string) error {
 			if v != ModeJITP && v != ModeJITR {
-				return fmt.Errorf("onboarding: choose JITP or JITR")
+				return i18n.NewError("step01.mode.choose")
 			}
 			s.Options.Mode = v
 			return nil

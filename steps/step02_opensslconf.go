@@ -5,17 +5,16 @@ import (
 	"fmt"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 2: the OpenSSL configuration of the root CA.
 type openSSLConfStep struct{ Base }
 
 func (*openSSLConfStep) ID() ID        { return IDOpenSSLConf }
-func (*openSSLConfStep) Title() string { return "OpenSSL conf" }
+func (*openSSLConfStep) Title() string { return i18n.T("step02.title") }
 func (*openSSLConfStep) Explain() string {
-	return "Write the OpenSSL configuration the CA certificate is made from.\n" +
-		"Its v3_ca section sets basicConstraints = CA:TRUE: without it AWS IoT refuses to register the certificate as a CA.\n" +
-		"Its defaults give the CA's country and organization."
+	return i18n.T("step02.explain")
 }
 
 func (st *openSSLConfStep) Skip() string { return suppliedCA(st.s) }
@@ -31,7 +30,7 @@ func (st *openSSLConfStep) record() record {
 func (st *openSSLConfStep) Inputs() []Field {
 	s := st.s
 	return []Field{
-		{Key: "ca-country", Label: "CA country (2 letters)", Help: "ISO 3166 code, e.g. IN or US",
+		{Key: "ca-country", Label: i18n.T("step02.country.label"), Help: i18n.T("step02.country.help"),
 			Get: func() string { return s.Options.CACountry },
 			Set: func(v string) error {
 				if err := pki.ValidateCountry(v); err != nil {
@@ -40,7 +39,7 @@ func (st *openSSLConfStep) Inputs() []Field {
 				s.Options.CACountry = v
 				return nil
 			}},
-		{Key: "ca-org", Label: "CA organization", Help: "your organization's name, e.g. AMZ",
+		{Key: "ca-org", Label: i18n.T("step02.org.label"), Help: i18n.T("step02.org.help"),
 			Get: func() string { return s.Options.CAOrg },
 			Set: func(v string) error {
 				if err := pki.ValidateOrganization(v); err != nil {
@@ -77,7 +76,7 @@ func (st *openSSLConfStep) act(ctx context.Context) (bool, error) {
 
 func (st *openSSLConfStep) Result() []ResultLine {
 	s := st.s
-	out := []ResultLine{fileLine("OpenSSL config", pki.FileCAConf)}
+	out := []ResultLine{fileLine(i18n.T("step02.result.conf"), pki.FileCAConf)}
 	if conf, err := pki.RenderOpenSSLConf(s.Options.CACountry, s.Options.CAOrg); err == nil {
 		out = append(out, ResultLine{Kind: ResultDocument, Label: pki.FileCAConf, Value: string(conf), OK: true})
 	}

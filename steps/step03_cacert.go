@@ -2,20 +2,18 @@ package steps
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 3: the root CA's CSR and self-signed certificate.
 type caCertStep struct{ Base }
 
 func (*caCertStep) ID() ID        { return IDCACert }
-func (*caCertStep) Title() string { return "CA cert" }
+func (*caCertStep) Title() string { return i18n.T("step03.title") }
 func (*caCertStep) Explain() string {
-	return "Make the CA's certificate signing request, then self-sign it: a root CA certificate valid 10 years.\n" +
-		"This certificate (deviceRootCA.pem) is what you register with AWS IoT in step 8,\n" +
-		"and its SHA-256 fingerprint is the CA's certificate ID."
+	return i18n.T("step03.explain", i18n.Args{"File": pki.FileCACert})
 }
 
 func (st *caCertStep) Skip() string { return suppliedCA(st.s) }
@@ -45,7 +43,7 @@ func (st *caCertStep) act(ctx context.Context) (bool, error) {
 	}
 	key, err := pki.LoadKeyFile(s.Path(pki.FileCAKey))
 	if err != nil {
-		return false, fmt.Errorf("CA private key %s: %v — run step 1 (CA key) again", pki.FileCAKey, err)
+		return false, i18n.WrapError(err, "step03.key-unreadable", i18n.Args{"File": pki.FileCAKey})
 	}
 	sub := s.Options.CASubject()
 	// Reuse a CA certificate made from this key with this subject.
@@ -65,11 +63,13 @@ func (st *caCertStep) act(ctx context.Context) (bool, error) {
 func (st *caCertStep) Result() []ResultLine {
 	s := st.s
 	return []ResultLine{
-		fileLine("CA certificate signing request", pki.FileCACSR),
-		fileLine("CA certificate", pki.FileCACert),
-		valueLine("CA subject", s.CA.Subject),
-		valueLine("CA certificate ID (SHA-256 of the DER)", s.CA.CertID),
+		fileLine(i18n.T("step03.result.csr"), pki.FileCACSR),
+		fileLine(i18n.T("step03.result.cert"), pki.FileCACert),
+		valueLine(i18n.T("step03.result.subject"), s.CA.Subject),
+		valueLine(i18n.T("step03.result.id"), s.CA.CertID),
 	}
 }
 
-func (st *caCertStep) Summary() string { return pki.FileCACert + ", CA cert ID " + st.s.CA.CertID }
+func (st *caCertStep) Summary() string {
+	return i18n.T("step03.summary", i18n.Args{"File": pki.FileCACert, "ID": st.s.CA.CertID})
+}

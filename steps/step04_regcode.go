@@ -2,28 +2,29 @@ package steps
 
 import (
 	"context"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 4: the registration code of the account and region.
 type regCodeStep struct{ Base }
 
 func (*regCodeStep) ID() ID        { return IDRegCode }
-func (*regCodeStep) Title() string { return "Registration code" }
+func (*regCodeStep) Title() string { return i18n.T("step04.title") }
 
 // Skip: a CA registered in SNI_ONLY mode proves nothing, so it needs no registration code.
 func (st *regCodeStep) Skip() string {
 	if st.s.Options.sniOnly() {
-		return "--ca-mode sni-only registers the CA without a registration code"
+		return i18n.T("step04.skip-sni")
 	}
 	return ""
 }
 
 func (*regCodeStep) Explain() string {
-	return "Ask AWS IoT for this account's registration code (one per account and region).\n" +
-		"Step 5 puts it in a verification certificate signed by your CA: that proves to AWS\n" +
-		"that whoever registers the CA also holds its private key."
+	return i18n.T("step04.explain")
 }
 
 func (st *regCodeStep) record() record {
@@ -50,7 +51,7 @@ func (st *regCodeStep) act(ctx context.Context) (bool, error) {
 		if err := pki.ValidateRegistrationCodeCN(code); err != nil {
 			return false, err
 		}
-		st.reportf("warning: the registration code %q is not AWS's 64 hex digits (got %d characters) — the endpoint is not AWS IoT itself; using it as it is", code, len(code))
+		st.Report(Event{Message: i18n.T("step04.code-shape", i18n.Args{"Code": strconv.Quote(code), "N": utf8.RuneCountInString(code)})})
 	}
 	reused := code == s.RegistrationCode
 	s.RegistrationCode = code
@@ -60,10 +61,12 @@ func (st *regCodeStep) act(ctx context.Context) (bool, error) {
 func (st *regCodeStep) Result() []ResultLine {
 	s := st.s
 	return []ResultLine{
-		valueLine("registration code", s.RegistrationCode),
-		valueLine("account", s.Account),
-		valueLine("region", s.Region),
+		valueLine(i18n.T("step04.result.code"), s.RegistrationCode),
+		valueLine(i18n.T("step04.result.account"), s.Account),
+		valueLine(i18n.T("step04.result.region"), s.Region),
 	}
 }
 
-func (st *regCodeStep) Summary() string { return "registration code " + st.s.RegistrationCode }
+func (st *regCodeStep) Summary() string {
+	return i18n.T("step04.summary", i18n.Args{"Code": st.s.RegistrationCode})
+}

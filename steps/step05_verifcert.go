@@ -4,26 +4,25 @@ import (
 	"context"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 5: the verification certificate (CN = registration code, signed by the CA).
 type verifCertStep struct{ Base }
 
 func (*verifCertStep) ID() ID        { return IDVerifCert }
-func (*verifCertStep) Title() string { return "Verification cert" }
+func (*verifCertStep) Title() string { return i18n.T("step05.title") }
 
 // Skip: a CA registered in SNI_ONLY mode is registered without a verification certificate.
 func (st *verifCertStep) Skip() string {
 	if st.s.Options.sniOnly() {
-		return "--ca-mode sni-only registers the CA without a verification certificate"
+		return i18n.T("step05.skip-sni")
 	}
 	return ""
 }
 
 func (*verifCertStep) Explain() string {
-	return "Make a throw-away key and a certificate whose Common Name is the registration code,\n" +
-		"signed by your CA. AWS IoT checks this signature when you register the CA in step 8:\n" +
-		"it is your proof of possession of the CA key."
+	return i18n.T("step05.explain")
 }
 
 func (st *verifCertStep) record() record {
@@ -60,7 +59,7 @@ func (st *verifCertStep) act(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	// The verification key is disposable, but an existing one is still reused.
-	key, _, note, err := ensureKey(s, s.Path(pki.FileVerifKey), "verification key", keyType(s))
+	key, _, note, err := ensureKey(s, s.Path(pki.FileVerifKey), i18n.T("step05.key-what"), keyType(s))
 	if err != nil {
 		return false, err
 	}
@@ -83,12 +82,14 @@ func (st *verifCertStep) act(ctx context.Context) (bool, error) {
 func (st *verifCertStep) Result() []ResultLine {
 	s := st.s
 	return []ResultLine{
-		fileLine("verification key (0600)", pki.FileVerifKey),
-		fileLine("verification CSR", pki.FileVerifCSR),
-		fileLine("verification certificate", pki.FileVerifCert),
-		valueLine("subject", "/CN="+s.RegistrationCode),
-		valueLine("verification certificate ID", s.VerificationCertID),
+		fileLine(i18n.T("step05.result.key"), pki.FileVerifKey),
+		fileLine(i18n.T("step05.result.csr"), pki.FileVerifCSR),
+		fileLine(i18n.T("step05.result.cert"), pki.FileVerifCert),
+		valueLine(i18n.T("step05.result.subject"), "/CN="+s.RegistrationCode),
+		valueLine(i18n.T("step05.result.id"), s.VerificationCertID),
 	}
 }
 
-func (st *verifCertStep) Summary() string { return pki.FileVerifCert + ", CN = registration code" }
+func (st *verifCertStep) Summary() string {
+	return i18n.T("step05.summary", i18n.Args{"File": pki.FileVerifCert})
+}

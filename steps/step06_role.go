@@ -4,30 +4,28 @@ import (
 	"context"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 6: the IAM role AWS IoT assumes to provision devices.
 type roleStep struct{ Base }
 
 func (*roleStep) ID() ID        { return IDRole }
-func (*roleStep) Title() string { return "Provisioning role" }
+func (*roleStep) Title() string { return i18n.T("step06.title") }
 
 // Skip: JITR runs no template, so nothing assumes a provisioning role.
 func (st *roleStep) Skip() string {
 	if st.s.Options.jitr() {
-		return "JITR runs no template, so it needs no provisioning role"
+		return i18n.T("step06.skip-jitr")
 	}
 	return ""
 }
 
 func (st *roleStep) Explain() string {
 	if st.s.Options.RoleARN != "" {
-		return "JITP runs your template with an IAM role that AWS IoT assumes. You gave one (--role-arn): it is used as it is —\n" +
-			"no IAM change — and, where IAM lets jitpwiz read it, checked to trust iot.amazonaws.com and to carry AWSIoTThingsRegistration."
+		return i18n.T("step06.explain-given")
 	}
-	return "JITP runs your template with an IAM role that AWS IoT assumes: JITPRole, trusted by iot.amazonaws.com,\n" +
-		"with the managed policy AWSIoTThingsRegistration (create things, attach policies, activate certificates).\n" +
-		"An existing JITPRole is reused and checked."
+	return i18n.T("step06.explain", i18n.Args{"Role": DefaultRoleName})
 }
 
 func (st *roleStep) record() record {
@@ -76,14 +74,14 @@ func (st *roleStep) act(ctx context.Context) (bool, error) {
 
 func (st *roleStep) Result() []ResultLine {
 	r := st.s.Role
-	out := []ResultLine{valueLine("role ARN", r.ARN)}
+	out := []ResultLine{valueLine(i18n.T("step06.result.arn"), r.ARN)}
 	switch {
 	case r.Created:
-		out = append(out, noteLine("created "+r.Name))
+		out = append(out, noteLine(i18n.T("step06.result.created", i18n.Args{"Role": r.Name})))
 	case st.s.Options.RoleARN != "":
-		out = append(out, noteLine("uses the role you gave (--role-arn)"))
+		out = append(out, noteLine(i18n.T("step06.result.given")))
 	default:
-		out = append(out, noteLine("reused the existing "+r.Name))
+		out = append(out, noteLine(i18n.T("step06.result.reused", i18n.Args{"Role": r.Name})))
 	}
 	for _, n := range r.Notes {
 		out = append(out, noteLine(n))

@@ -8,7 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"os"
 	"strings"
 	"time"
@@ -95,7 +95,7 @@ func prettyJSON(doc string) string {
 // checkContext returns ctx's error in plain words.
 func checkContext(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cancelled: %w", err)
+		return i18n.WrapError(err, "text.cancelled")
 	}
 	return nil
 }
