@@ -28,7 +28,7 @@ var (
 )
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	if err := newCommand(os.Args[1:], os.Getenv).Execute(); err != nil {
 		// A failure `run` or `doctor` already showed (its ✗ line) is not printed a second time.
 		var de *steps.DoctorError
 		if errors.As(err, &de) {
@@ -39,6 +39,36 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// newCommand is the command line for args: the language is chosen first (--lang among args,
+// else the locale), so that the help text, built with the commands, is in it.
+func newCommand(args []string, getenv func(string) string) *cobra.Command {
+	i18n.SetLang(startLang(args, getenv))
+	root := newRootCmd()
+	root.SetArgs(args)
+	return root
+}
+
+// startLang is the language --lang among args asks for, else the locale's. A bad --lang
+// is the locale's here: PersistentPreRunE then says what is wrong with it.
+func startLang(args []string, getenv func(string) string) i18n.Lang {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		v, ok := strings.CutPrefix(a, "--lang=")
+		if !ok && a == "--lang" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok {
+			if l, err := i18n.Parse(v); err == nil {
+				return l
+			}
+			break
+		}
+	}
+	return i18n.FromEnv(getenv)
 }
 
 func newRootCmd() *cobra.Command {

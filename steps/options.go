@@ -434,21 +434,24 @@ func (o *Options) checkGiven(given Options) error {
 	return nil
 }
 
-// subjectFlag maps a pki field error to the flag that sets it.
+// subjectFlag maps a pki field error to the flag that sets it, by the error's field ID (its
+// words are in the user's language; the ID is stable).
 func subjectFlag(err error) string {
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "country"):
-		return "--country"
-	case strings.HasPrefix(msg, "organization"):
-		return "--org"
-	case strings.HasPrefix(msg, "organizational unit"):
-		return "--ou"
-	case strings.HasPrefix(msg, "state"):
-		return "--state"
-	default:
+	var fe *pki.FieldError
+	if !errors.As(err, &fe) {
 		return "--thing"
 	}
+	switch fe.FieldID {
+	case pki.FieldCountry:
+		return "--country"
+	case pki.FieldOrganization:
+		return "--org"
+	case pki.FieldOrgUnit:
+		return "--ou"
+	case pki.FieldState:
+		return "--state"
+	}
+	return "--thing" // the common name (= the thing name), or a subject without any
 }
 
 // DeviceSubject is the device certificate subject the options ask for (CN = thing name).

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
@@ -177,7 +178,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		n, id, title := i+1, st.ID(), st.Title()
 		num := p.Label(id)
 		status := st.Status()
-		label := fmt.Sprintf("%2s/%d %-18s", num, total, title)
+		label := fmt.Sprintf("%2s/%d %s", num, total, padCells(title, titleCells))
 		switch status.State {
 		case StateSkipped:
 			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "skipped", Reason: status.Reason},
@@ -468,6 +469,15 @@ func (e *ReportedError) Unwrap() error { return e.Err }
 func Reported(err error) bool {
 	var r *ReportedError
 	return errors.As(err, &r)
+}
+
+// titleCells is the width of the title column of the step lines, in terminal cells.
+const titleCells = 18
+
+// padCells pads s with spaces to w terminal cells (display width: a CJK character takes two);
+// a longer s is kept whole.
+func padCells(s string, w int) string {
+	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
 }
 
 func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }

@@ -75,7 +75,7 @@ func (r *runner) doneCommands(ctx context.Context, sts []Step) {
 		if st.Status().State != StateDone {
 			continue
 		}
-		r.emit(RunEvent{}, fmt.Sprintf("✓ %2s/%d %-18s done before  %s", r.p.Label(st.ID()), len(r.p.Steps()), st.Title(), st.Summary()))
+		r.emit(RunEvent{}, fmt.Sprintf("✓ %2s/%d %s done before  %s", r.p.Label(st.ID()), len(r.p.Steps()), padCells(st.Title(), titleCells), st.Summary()))
 		r.showCommands(st.Commands())
 	}
 	r.byHandHint()
