@@ -73,9 +73,9 @@ func startLang(args []string, getenv func(string) string) i18n.Lang {
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "jitpwiz",
-		Short: i18n.T("main.root.short"),
-		Long: i18n.T("main.root.long"),
+		Use:           "jitpwiz",
+		Short:         i18n.T("main.root.short"),
+		Long:          i18n.T("main.root.long"),
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -164,8 +164,8 @@ func newLocalCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "local",
 		Short: i18n.T("main.local.short"),
-		Long: i18n.T("main.local.long"),
-		Args: cobra.NoArgs,
+		Long:  i18n.T("main.local.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := local.ParseLatency(latency)
 			if err != nil {
@@ -241,8 +241,8 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: i18n.T("main.run.short"),
-		Long: i18n.T("main.run.long"),
-		Args: cobra.NoArgs,
+		Long:  i18n.T("main.run.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := o.WithConfig()
 			if err != nil {
@@ -337,8 +337,8 @@ func newCleanCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "clean",
 		Short: i18n.T("main.clean.short"),
-		Long: i18n.T("main.clean.long"),
-		Args: cobra.NoArgs,
+		Long:  i18n.T("main.clean.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wait := o.CleanWait
 			if wait <= 0 {
@@ -410,8 +410,8 @@ func newFleetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fleet -n N",
 		Short: i18n.T("main.fleet.short"),
-		Long: i18n.T("main.fleet.long"),
-		Args: cobra.NoArgs,
+		Long:  i18n.T("main.fleet.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fo.RateSet = cmd.Flags().Changed("rate")
 			s, err := steps.OpenFleetWorkspace(o)
@@ -461,8 +461,8 @@ func newDoctorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: i18n.T("main.doctor.short"),
-		Long: i18n.T("main.doctor.long"),
-		Args: cobra.NoArgs,
+		Long:  i18n.T("main.doctor.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
@@ -479,8 +479,8 @@ func newScriptCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "script",
 		Short: i18n.T("main.script.short"),
-		Long: i18n.T("main.script.long"),
-		Args: cobra.NoArgs,
+		Long:  i18n.T("main.script.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Version = version
 			return steps.RunScript(o, cmd.OutOrStdout(), steps.NewPlan)
