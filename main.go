@@ -83,7 +83,49 @@ func newRootCmd() *cobra.Command {
 	addLang(root)
 	addWizard(root)
 	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
+	localizeHelp(root)
 	return root
+}
+
+// localizeHelp says cobra's own words of --help in the current language: the headings of the
+// usage template, the -h flag, and the help and completion commands' descriptions.
+func localizeHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Short, c.Long = i18n.T("main.help.short"), i18n.T("main.help.long")
+		case "completion":
+			c.Short, c.Long = i18n.T("main.completion.short"), i18n.T("main.completion.long")
+			for _, sh := range c.Commands() {
+				sh.Short = i18n.T("main.completion.shell", i18n.Args{"Shell": sh.Name()})
+			}
+		}
+	}
+	var helpFlag func(*cobra.Command)
+	helpFlag = func(c *cobra.Command) {
+		c.Flags().BoolP("help", "h", false, i18n.T("main.help.flag", i18n.Args{"Command": c.Name()}))
+		for _, sub := range c.Commands() {
+			helpFlag(sub)
+		}
+	}
+	helpFlag(root)
+	t := root.UsageTemplate()
+	for _, r := range []struct{ en, local string }{
+		{"Usage:", i18n.T("main.help.usage")},
+		{"\nAliases:", "\n" + i18n.T("main.help.aliases")},
+		{"\nExamples:", "\n" + i18n.T("main.help.examples")},
+		{"\nAvailable Commands:", "\n" + i18n.T("main.help.commands")},
+		{"\nAdditional Commands:", "\n" + i18n.T("main.help.more-commands")},
+		{"\nFlags:", "\n" + i18n.T("main.help.flags")},
+		{"\nGlobal Flags:", "\n" + i18n.T("main.help.global-flags")},
+		{"\nAdditional help topics:", "\n" + i18n.T("main.help.topics")},
+		{`Use "{{.CommandPath}} [command] --help" for more information about a command.`, i18n.T("main.help.more", i18n.Args{"Command": "{{.CommandPath}}"})},
+	} {
+		t = strings.Replace(t, r.en, r.local, 1)
+	}
+	root.SetUsageTemplate(t)
 }
 
 // addLang gives every command --lang; without it the locale (LC_ALL, LC_MESSAGES, LANG) decides.
