@@ -28,7 +28,7 @@ var (
 )
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	if err := newCommand(os.Args[1:], os.Getenv).Execute(); err != nil {
 		// A failure `run` or `doctor` already showed (its ✗ line) is not printed a second time.
 		var de *steps.DoctorError
 		if errors.As(err, &de) {
@@ -41,13 +41,41 @@ func main() {
 	}
 }
 
+// newCommand is the command line for args: the language is chosen first (--lang among args,
+// else the locale), so that the help text, built with the commands, is in it.
+func newCommand(args []string, getenv func(string) string) *cobra.Command {
+	i18n.SetLang(startLang(args, getenv))
+	root := newRootCmd()
+	root.SetArgs(args)
+	return root
+}
+
+// startLang is the language --lang among args asks for, else the locale's. A bad --lang
+// is the locale's here: PersistentPreRunE then says what is wrong with it.
+func startLang(args []string, getenv func(string) string) i18n.Lang {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		v, ok := strings.CutPrefix(a, "--lang=")
+		if !ok && a == "--lang" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok {
+			if l, err := i18n.Parse(v); err == nil {
+				return l
+			}
+			break
+		}
+	}
+	return i18n.FromEnv(getenv)
+}
+
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "jitpwiz",
-		Short: "Walk through AWS IoT Just-in-Time Provisioning, step by step",
-		Long: "jitpwiz with no subcommand opens the wizard: the 13 steps of AWS IoT Just-in-Time Provisioning with your\n" +
-			"own root CA, explained and performed one by one, against the embedded local AWS IoT Core (default) or AWS.\n" +
-			"It resumes a workspace where it stopped.",
+		Use:           "jitpwiz",
+		Short:         i18n.T("main.root.short"),
+		Long:          i18n.T("main.root.long"),
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -55,7 +83,49 @@ func newRootCmd() *cobra.Command {
 	addLang(root)
 	addWizard(root)
 	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
+	localizeHelp(root)
 	return root
+}
+
+// localizeHelp says cobra's own words of --help in the current language: the headings of the
+// usage template, the -h flag, and the help and completion commands' descriptions.
+func localizeHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Short, c.Long = i18n.T("main.help.short"), i18n.T("main.help.long")
+		case "completion":
+			c.Short, c.Long = i18n.T("main.completion.short"), i18n.T("main.completion.long")
+			for _, sh := range c.Commands() {
+				sh.Short = i18n.T("main.completion.shell", i18n.Args{"Shell": sh.Name()})
+			}
+		}
+	}
+	var helpFlag func(*cobra.Command)
+	helpFlag = func(c *cobra.Command) {
+		c.Flags().BoolP("help", "h", false, i18n.T("main.help.flag", i18n.Args{"Command": c.Name()}))
+		for _, sub := range c.Commands() {
+			helpFlag(sub)
+		}
+	}
+	helpFlag(root)
+	t := root.UsageTemplate()
+	for _, r := range []struct{ en, local string }{
+		{"Usage:", i18n.T("main.help.usage")},
+		{"\nAliases:", "\n" + i18n.T("main.help.aliases")},
+		{"\nExamples:", "\n" + i18n.T("main.help.examples")},
+		{"\nAvailable Commands:", "\n" + i18n.T("main.help.commands")},
+		{"\nAdditional Commands:", "\n" + i18n.T("main.help.more-commands")},
+		{"\nFlags:", "\n" + i18n.T("main.help.flags")},
+		{"\nGlobal Flags:", "\n" + i18n.T("main.help.global-flags")},
+		{"\nAdditional help topics:", "\n" + i18n.T("main.help.topics")},
+		{`Use "{{.CommandPath}} [command] --help" for more information about a command.`, i18n.T("main.help.more", i18n.Args{"Command": "{{.CommandPath}}"})},
+	} {
+		t = strings.Replace(t, r.en, r.local, 1)
+	}
+	root.SetUsageTemplate(t)
 }
 
 // addLang gives every command --lang; without it the locale (LC_ALL, LC_MESSAGES, LANG) decides.
@@ -81,14 +151,14 @@ func addWizard(root *cobra.Command) {
 		debugLog bool
 	)
 	o.BindFlags(root.Flags())
-	root.Flags().BoolVar(&demo, "demo", false, "for recordings: local target, deterministic names (DemoThing, country IN); enter through the defaults")
-	root.Flags().BoolVar(&debugLog, "debug", false, "write a debug log to <dir>/jitpwiz-debug.log (never keys)")
+	root.Flags().BoolVar(&demo, "demo", false, i18n.T("main.wizard.flag.demo"))
+	root.Flags().BoolVar(&debugLog, "debug", false, i18n.T("main.wizard.flag.debug"))
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if demo {
 			o.Target, o.EndpointURL, o.Thing, o.Country = steps.TargetLocal, "", steps.DefaultThing, steps.DefaultCountry
 		}
 		if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
-			return fmt.Errorf("the wizard needs a terminal — use `jitpwiz run` to run the steps without one")
+			return i18n.NewError("main.wizard.no-terminal")
 		}
 		opts, err := o.WithConfig()
 		if err != nil {
@@ -135,11 +205,9 @@ func newLocalCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "local",
-		Short: "Run the embedded local AWS IoT Core (control plane + MQTT broker) until Ctrl+C",
-		Long: "jitpwiz local runs the local AWS IoT Core on its own, so the AWS CLI and mosquitto_pub commands of the\n" +
-			"JITP walkthrough work against it by hand. It prints the endpoint URL, the MQTT host:port, the awsRootCA.pem\n" +
-			"path and ready-to-paste exports, then streams provisioning events. State is kept in <dir>/.local-iot.",
-		Args: cobra.NoArgs,
+		Short: i18n.T("main.local.short"),
+		Long:  i18n.T("main.local.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := local.ParseLatency(latency)
 			if err != nil {
@@ -164,23 +232,23 @@ func newLocalCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", steps.DefaultDir, "workspace directory; state is kept in <dir>/.local-iot")
-	f.StringVar(&region, "region", "", "region of a new local state (default "+local.DefaultRegion+"; an existing state keeps its own)")
-	f.IntVar(&apiPort, "api-port", 4599, "control-plane port (0: a free port; default 4599, or a free port when taken)")
-	f.IntVar(&mqttPort, "mqtt-port", 8883, "MQTT-over-TLS port (0: a free port; default 8883, or a free port when taken)")
-	f.IntVar(&alpnPort, "alpn-port", 0, "also listen for MQTT with ALPN x-amzn-mqtt-ca on this port (AWS's 443 flavour)")
-	f.StringVar(&listen, "listen", "", "interface address to listen on (default 127.0.0.1, loopback only; 0.0.0.0 exposes it)")
-	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, "host name DescribeEndpoint returns and the broker certificate names")
-	f.BoolVar(&showCalls, "show-api-calls", false, "also print every IoT/IAM/STS API call (the local CloudTrail view)")
-	f.StringVar(&latency, "latency", "none", "aws: take as long as AWS does (JITP 2s, DetachThingPrincipal 5s, DeletePolicy 5m after a detach, a new role 10s); or key=duration items: provisioning, detach, policy-delete, role")
-	f.BoolVar(&jitrActivator, "jitr-activator", false, "activate every certificate JITR registers, as a topic rule + the JITR guide's Lambda would (off: as on AWS, nothing does)")
+	f.StringVar(&dir, "dir", steps.DefaultDir, i18n.T("main.local.flag.dir"))
+	f.StringVar(&region, "region", "", i18n.T("main.local.flag.region", i18n.Args{"Default": local.DefaultRegion}))
+	f.IntVar(&apiPort, "api-port", 4599, i18n.T("main.local.flag.api-port"))
+	f.IntVar(&mqttPort, "mqtt-port", 8883, i18n.T("main.local.flag.mqtt-port"))
+	f.IntVar(&alpnPort, "alpn-port", 0, i18n.T("main.local.flag.alpn-port"))
+	f.StringVar(&listen, "listen", "", i18n.T("main.local.flag.listen"))
+	f.StringVar(&host, "endpoint-host", local.DefaultEndpointHost, i18n.T("main.local.flag.endpoint-host"))
+	f.BoolVar(&showCalls, "show-api-calls", false, i18n.T("main.local.flag.show-api-calls"))
+	f.StringVar(&latency, "latency", "none", i18n.T("main.local.flag.latency"))
+	f.BoolVar(&jitrActivator, "jitr-activator", false, i18n.T("main.local.flag.jitr-activator"))
 	return cmd
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version and commit",
+		Short: i18n.T("main.version.short"),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "jitpwiz %s (commit %s)\n", version, buildCommit())
@@ -214,12 +282,9 @@ func newRunCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run all the steps without the wizard (headless, scriptable, resumable)",
-		Long: "run performs the JITP procedure step by step and prints one line per step (--json: one event object per\n" +
-			"line). It resumes a workspace where it stopped and redoes exactly what a changed option invalidates.\n" +
-			"Options are remembered in the workspace; give one again to change it, or \"-\" to clear it.\n" +
-			"The exit code is 0 only when the device has published as the thing.",
-		Args: cobra.NoArgs,
+		Short: i18n.T("main.run.short"),
+		Long:  i18n.T("main.run.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := o.WithConfig()
 			if err != nil {
@@ -282,10 +347,10 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	o.BindFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
-	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step (done before, or run now)")
-	cmd.Flags().StringVar(&from, "from", "", "run from this `STEP` (a number, e.g. 11, or an ID such as first-connect) on, again where it is done; the steps before it must be done")
-	cmd.Flags().StringVar(&until, "until", "", "stop after this `STEP` (e.g. --until 10: everything up to the first connect); exit 0 when it is done")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, i18n.T("main.run.flag.json"))
+	cmd.Flags().BoolVar(&commands, "commands", false, i18n.T("main.run.flag.commands"))
+	cmd.Flags().StringVar(&from, "from", "", i18n.T("main.run.flag.from"))
+	cmd.Flags().StringVar(&until, "until", "", i18n.T("main.run.flag.until"))
 	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
 	cmd.Flags().StringVar(&pauseAfter, "pause-after", "", "wait for an interrupt right after this step (testing Ctrl+C)")
 	_ = cmd.Flags().MarkHidden("stop-after")
@@ -300,7 +365,7 @@ func linePrompt(cmd *cobra.Command) func(steps.Field, string) (string, error) {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s [%s]: ", f.Label, current)
 		line, err := in.ReadString('\n')
 		if err != nil && line == "" {
-			return "", fmt.Errorf("no answer for %s — pass --%s or --yes", f.Label, f.Key)
+			return "", i18n.NewError("main.run.no-answer", i18n.Args{"Field": f.Label, "Flag": "--" + f.Key})
 		}
 		return strings.TrimSpace(line), nil
 	}
@@ -313,14 +378,9 @@ func newCleanCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "clean",
-		Short: "Remove what the workspace created on the target (certificates, things, policies, the CA)",
-		Long: "clean lists what the workspace created — policy detach → certificate INACTIVE → detach thing principal →\n" +
-			"delete certificate → delete thing → delete policy → CA INACTIVE → delete CA — asks to confirm (or --yes),\n" +
-			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.\n" +
-			"The workspace's fleets (jitpwiz fleet) are removed too, device by device; --fleet ID removes only that fleet\n" +
-			"(--fleet all: every fleet) and keeps the workspace's own device and CA. A clean that was stopped goes on\n" +
-			"where it stopped.",
-		Args: cobra.NoArgs,
+		Short: i18n.T("main.clean.short"),
+		Long:  i18n.T("main.clean.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wait := o.CleanWait
 			if wait <= 0 {
@@ -344,25 +404,25 @@ func newCleanCmd() *cobra.Command {
 				}
 			}
 			if len(actions) == 0 && fleet != "" {
-				fmt.Fprintln(out, "nothing to clean: the workspace has no fleet to remove")
+				fmt.Fprintln(out, i18n.T("main.clean.no-fleet"))
 				return nil
 			}
 			if len(actions) == 0 {
 				fmt.Fprintln(out, s.NothingToClean())
 				return nil
 			}
-			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)
+			fmt.Fprintln(out, i18n.T("main.clean.will-remove", i18n.Args{"Target": s.Options.Target}))
 			for _, a := range actions {
 				fmt.Fprintln(out, "  -", a.What)
 			}
 			if !o.Yes {
 				if !term.IsTerminal(os.Stdin.Fd()) {
-					return fmt.Errorf("confirm with --yes (no terminal to ask)")
+					return i18n.NewError("main.clean.confirm-yes")
 				}
-				fmt.Fprint(out, "Proceed? [y/N] ")
+				fmt.Fprint(out, i18n.T("main.clean.proceed")+" ")
 				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-					return fmt.Errorf("cancelled: nothing was removed")
+					return i18n.NewError("main.clean.cancelled")
 				}
 			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -376,10 +436,10 @@ func newCleanCmd() *cobra.Command {
 			return s.Clean(ctx, out)
 		},
 	}
-	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
-	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
-	cmd.Flags().StringVar(&fleet, "fleet", "", "remove only the fleet with this `ID` (its directory name under <dir>/fleet), or every fleet with all")
-	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for a policy to become deletable (AWS refuses DeletePolicy for up to 5 minutes after a detach); 0: do not wait, leave it for the next clean (the detach of a certificate from its thing is always waited for, up to a minute)")
+	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, i18n.T("main.clean.flag.dir"))
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, i18n.T("main.clean.flag.yes"))
+	cmd.Flags().StringVar(&fleet, "fleet", "", i18n.T("main.clean.flag.fleet"))
+	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, i18n.T("main.clean.flag.wait"))
 	return cmd
 }
 
@@ -391,15 +451,9 @@ func newFleetCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "fleet -n N",
-		Short: "Bring N devices of the workspace's CA online at once: JITP at fleet scale, with a live view and a report",
-		Long: "fleet issues N device certificates from the workspace's CA (a workspace whose CA is registered: run\n" +
-			"`jitpwiz run --dir DIR --yes` first), and for each device connects once (the broker provisions it through\n" +
-			"JITP and drops the connection), reconnects as the thing and publishes once. A live view shows the devices by\n" +
-			"outcome (failures by cause), the rate and the p50/p99 latency; without a terminal, or with --json, it prints\n" +
-			"progress lines. The report and a CSV row per device go to <dir>/fleet/<id>/ (report.json, devices.csv);\n" +
-			"`jitpwiz clean` removes the fleet. Device keys stay in memory unless --save-keys. On --target aws at most\n" +
-			"8 devices start per second by default, under AWS IoT Core's quotas (--rate changes it).",
-		Args: cobra.NoArgs,
+		Short: i18n.T("main.fleet.short"),
+		Long:  i18n.T("main.fleet.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fo.RateSet = cmd.Flags().Changed("rate")
 			s, err := steps.OpenFleetWorkspace(o)
@@ -429,18 +483,18 @@ func newFleetCmd() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace `DIR` whose CA is registered (jitpwiz run did steps 1–8)")
-	fl.StringVar(&o.Target, "target", "", "`TARGET`: local (the embedded AWS IoT Core, default) or aws (default: the workspace's)")
-	fl.StringVar(&o.Region, "region", "", "AWS `REGION` (default: the workspace's)")
-	fl.StringVar(&o.EndpointURL, "endpoint-url", "", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
-	fl.StringVar(&o.Profile, "profile", "", "AWS shared-config `PROFILE` (target aws)")
-	fl.IntVarP(&fo.Devices, "devices", "n", 0, "number of devices `N` (1 to 100000)")
-	fl.IntVar(&fo.Concurrency, "concurrency", steps.DefaultFleetConcurrency, "devices connecting at once (`C`; each holds one connection)")
-	fl.Float64Var(&fo.Rate, "rate", 0, "at most `R` devices start per second (0: no limit; default none on local, 8 on aws)")
-	fl.StringVar(&fo.Names, "names", steps.DefaultFleetNames, "thing-name `PATTERN` with one number verb; devices are numbered 1 to N")
-	fl.StringVar(&fo.KeyType, "key", string(steps.DefaultFleetKey), "`TYPE` of the device keys: ec256 (default: fast to make), ec384, rsa2048, rsa3072, rsa4096")
-	fl.BoolVar(&fo.SaveKeys, "save-keys", false, "write each device's key (0600) and certificates to <dir>/fleet/<id>/devices/<name>/")
-	fl.BoolVar(&jsonOut, "json", false, "print the report as JSON on stdout (progress on stderr); implies no live view")
+	fl.StringVar(&o.Dir, "dir", steps.DefaultDir, i18n.T("main.fleet.flag.dir"))
+	fl.StringVar(&o.Target, "target", "", i18n.T("main.fleet.flag.target"))
+	fl.StringVar(&o.Region, "region", "", i18n.T("main.fleet.flag.region"))
+	fl.StringVar(&o.EndpointURL, "endpoint-url", "", i18n.T("main.fleet.flag.endpoint-url"))
+	fl.StringVar(&o.Profile, "profile", "", i18n.T("main.fleet.flag.profile"))
+	fl.IntVarP(&fo.Devices, "devices", "n", 0, i18n.T("main.fleet.flag.devices"))
+	fl.IntVar(&fo.Concurrency, "concurrency", steps.DefaultFleetConcurrency, i18n.T("main.fleet.flag.concurrency"))
+	fl.Float64Var(&fo.Rate, "rate", 0, i18n.T("main.fleet.flag.rate"))
+	fl.StringVar(&fo.Names, "names", steps.DefaultFleetNames, i18n.T("main.fleet.flag.names"))
+	fl.StringVar(&fo.KeyType, "key", string(steps.DefaultFleetKey), i18n.T("main.fleet.flag.key"))
+	fl.BoolVar(&fo.SaveKeys, "save-keys", false, i18n.T("main.fleet.flag.save-keys"))
+	fl.BoolVar(&jsonOut, "json", false, i18n.T("main.fleet.flag.json"))
 	return cmd
 }
 
@@ -448,12 +502,9 @@ func newDoctorCmd() *cobra.Command {
 	var o steps.DoctorOptions
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check a workspace, or a customer's files, against the known JITP failure modes and explain what is wrong",
-		Long: "doctor checks a JITP setup and prints one line per check (✓, ✗ or –) with its evidence; each ✗ says the cause\n" +
-			"in plain words and a fix as commands, the likeliest culprit first. Without --ca-cert it checks the workspace\n" +
-			"--dir; with --ca-cert it checks a customer's files alone (no workspace, no CA key) against the target.\n" +
-			"Exit code: 0 when nothing failed, 1 when a check failed, 3 when the target could not be reached.",
-		Args: cobra.NoArgs,
+		Short: i18n.T("main.doctor.short"),
+		Long:  i18n.T("main.doctor.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
@@ -469,19 +520,16 @@ func newScriptCmd() *cobra.Command {
 	var o steps.ScriptOptions
 	cmd := &cobra.Command{
 		Use:   "script",
-		Short: "Export the workspace as a commented bash script of the walkthrough's commands",
-		Long: "script writes the workspace's procedure as a bash script: each step's openssl, aws iot/iam and mosquitto_pub\n" +
-			"commands with your values and file names, commented. Run in an empty directory it does the whole walkthrough\n" +
-			"again by hand (THING=… for another thing; for the local target ENDPOINT_URL, MQTT_PORT and SERVER_CA from\n" +
-			"`jitpwiz local`). Running it again is safe.",
-		Args: cobra.NoArgs,
+		Short: i18n.T("main.script.short"),
+		Long:  i18n.T("main.script.long"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Version = version
 			return steps.RunScript(o, cmd.OutOrStdout(), steps.NewPlan)
 		},
 	}
-	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
-	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "write the script to `FILE` (default: standard output)")
-	cmd.Flags().StringVar(&o.Thing, "thing", "", "the device whose commands to export (default: the workspace's current thing)")
+	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, i18n.T("main.script.flag.dir"))
+	cmd.Flags().StringVarP(&o.Out, "output", "o", "", i18n.T("main.script.flag.output"))
+	cmd.Flags().StringVar(&o.Thing, "thing", "", i18n.T("main.script.flag.thing"))
 	return cmd
 }

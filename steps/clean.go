@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // CleanAction is one thing `jitpwiz clean` removes from the cloud side, in order.
@@ -70,7 +71,7 @@ func (s *Session) CleanPlan() []CleanAction {
 			}
 		}
 		for _, name := range things {
-			out = append(out, CleanAction{What: "delete thing " + name,
+			out = append(out, CleanAction{What: i18n.T("clean.delete-thing", i18n.Args{"Thing": name}),
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }})
 		}
 	}
@@ -81,7 +82,7 @@ func (s *Session) CleanPlan() []CleanAction {
 	names := sortedKeys(ours)
 	out = append(out, policyDeletes(names)...)
 	if len(out) > len(names) { // devices to detach: the detaches may find policies not recorded
-		out = append(out, CleanAction{What: "delete any other policy found attached while detaching",
+		out = append(out, CleanAction{What: i18n.T("clean.delete-found"),
 			Do: func(ctx context.Context, c aws.Client) error { return deleteFound(ctx, c, ours, names) }})
 	}
 	cas := append([]string(nil), s.CA.EarlierRegisteredIDs...)
@@ -90,11 +91,11 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	for _, id := range cas {
 		out = append(out,
-			CleanAction{What: "set CA " + abbrev(id) + " INACTIVE",
+			CleanAction{What: i18n.T("clean.ca-inactive", i18n.Args{"ID": abbrev(id)}),
 				Do: func(ctx context.Context, c aws.Client) error {
 					return ignoreNotFound(c.UpdateCA(ctx, id, aws.UpdateCAInput{NewStatus: aws.StatusInactive}))
 				}},
-			CleanAction{What: "delete CA " + abbrev(id),
+			CleanAction{What: i18n.T("clean.delete-ca", i18n.Args{"ID": abbrev(id)}),
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteCA(ctx, id)) }},
 		)
 	}
@@ -109,10 +110,10 @@ func certActions(s *Session, cr CertRecord, policies []string, ours map[string]b
 	id, name := cr.ID, cr.Thing
 	shown := strings.Join(abbrevAll(policies), ", ")
 	if shown == "" {
-		shown = "its policies"
+		shown = i18n.T("clean.its-policies")
 	}
 	return []CleanAction{
-		{What: fmt.Sprintf("detach %s from certificate %s", shown, abbrev(id)),
+		{What: i18n.T("clean.detach-policies", i18n.Args{"Policies": shown, "ID": abbrev(id)}),
 			Do: func(ctx context.Context, c aws.Client) error {
 				pols, err := c.ListAttachedPolicies(ctx, arn)
 				if err != nil {
@@ -128,18 +129,18 @@ func certActions(s *Session, cr CertRecord, policies []string, ours map[string]b
 				}
 				return nil
 			}},
-		{What: "set certificate " + abbrev(id) + " INACTIVE",
+		{What: i18n.T("clean.cert-inactive", i18n.Args{"ID": abbrev(id)}),
 			Do: func(ctx context.Context, c aws.Client) error {
 				return ignoreNotFound(c.UpdateCertificate(ctx, id, aws.StatusInactive))
 			}},
-		{What: "detach certificate " + abbrev(id) + " from thing " + name,
+		{What: i18n.T("clean.detach-cert", i18n.Args{"ID": abbrev(id), "Thing": name}),
 			Do: func(ctx context.Context, c aws.Client) error {
 				if err := ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn)); err != nil {
 					return err
 				}
 				return waitDetached(ctx, c, name, arn, id)
 			}},
-		{What: "delete certificate " + abbrev(id),
+		{What: i18n.T("clean.delete-cert", i18n.Args{"ID": abbrev(id)}),
 			Do: func(ctx context.Context, c aws.Client) error {
 				return ignoreNotFound(c.DeleteCertificate(ctx, id, true))
 			}},
@@ -168,7 +169,7 @@ func sortedKeys(m map[string]bool) []string {
 func policyDeletes(names []string) []CleanAction {
 	var out []CleanAction
 	for _, p := range names {
-		out = append(out, CleanAction{What: "delete policy " + abbrev(p),
+		out = append(out, CleanAction{What: i18n.T("clean.delete-policy", i18n.Args{"Policy": abbrev(p)}),
 			Do: func(ctx context.Context, c aws.Client) error { return deletePolicy(ctx, c, p) }})
 	}
 	return out
@@ -193,7 +194,7 @@ func deleteFound(ctx context.Context, c aws.Client, ours map[string]bool, listed
 			errs = append(errs, err)
 			continue
 		}
-		cleanSay(ctx, "deleted policy %s", abbrev(p))
+		cleanSay(ctx, "%s", i18n.T("clean.deleted-policy", i18n.Args{"Policy": abbrev(p)}))
 	}
 	return errors.Join(errs...)
 }
@@ -214,7 +215,9 @@ var errNothingMore = errors.New("nothing more")
 // leaves it (and says so, without ✓).
 type keptError struct{ what, why string }
 
-func (e *keptError) Error() string { return "kept " + e.what + ": " + e.why }
+func (e *keptError) Error() string {
+	return i18n.T("clean.kept", i18n.Args{"What": e.what, "Why": e.why})
+}
 
 // pendingError: AWS does not allow the delete yet; clean records it and a later clean
 // finishes it.
@@ -224,7 +227,7 @@ type pendingError struct {
 }
 
 func (e *pendingError) Error() string {
-	return fmt.Sprintf("policy %s is not deleted yet: AWS still refuses DeletePolicy after its detach (%v) — it is recorded, and the next `jitpwiz clean` deletes it", e.policy, e.err)
+	return i18n.T("clean.pending", i18n.Args{"Policy": e.policy, "Err": e.err})
 }
 
 // cleanEnv is what Clean gives its actions through the context: where progress goes, and
@@ -271,7 +274,7 @@ func waitLoop(ctx context.Context, bound time.Duration, what string, try func() 
 			return false, nil
 		}
 		step := min(backoff, left)
-		env.say(fmt.Sprintf("%s — retrying in %s (%s left)", what, step.Round(100*time.Millisecond), left.Round(time.Second)))
+		env.say(i18n.T("clean.retrying", i18n.Args{"What": what, "In": step.Round(100 * time.Millisecond), "Left": left.Round(time.Second)}))
 		select {
 		case <-ctx.Done():
 			return false, ctx.Err()
@@ -285,7 +288,7 @@ func waitLoop(ctx context.Context, bound time.Duration, what string, try func() 
 // is asynchronous ("it might take several seconds for the detachment to propagate", botocore
 // DetachThingPrincipal), and DeleteCertificate/DeleteThing are refused until it has taken effect.
 func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) error {
-	done, err := waitLoop(ctx, detachWait, "AWS IoT is still detaching the certificate from thing "+thing+" (DetachThingPrincipal is asynchronous)", func() (bool, error) {
+	done, err := waitLoop(ctx, detachWait, i18n.T("clean.wait.detach", i18n.Args{"Thing": thing}), func() (bool, error) {
 		ps, err := c.ListThingPrincipals(ctx, thing)
 		if aws.IsKind(err, aws.KindNotFound) {
 			return true, nil
@@ -295,7 +298,7 @@ func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) erro
 	if err != nil || done {
 		return err
 	}
-	return fmt.Errorf("thing %s still lists the certificate %s after %s — AWS has not finished the detach; run `jitpwiz clean` again in a minute", thing, abbrev(id), detachWait)
+	return i18n.NewError("clean.detach-timeout", i18n.Args{"Thing": thing, "ID": abbrev(id), "Wait": detachWait})
 }
 
 // deletePolicy deletes a policy this workspace (or JITP for it) created. A policy still
@@ -304,7 +307,7 @@ func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) erro
 // pending (a later clean deletes it).
 func deletePolicy(ctx context.Context, c aws.Client, name string) error {
 	var last error
-	done, err := waitLoop(ctx, cleanEnvOf(ctx).wait, "AWS refuses to delete policy "+abbrev(name)+" for up to five minutes after a detach", func() (bool, error) {
+	done, err := waitLoop(ctx, cleanEnvOf(ctx).wait, i18n.T("clean.wait.policy", i18n.Args{"Policy": abbrev(name)}), func() (bool, error) {
 		err := c.DeletePolicy(ctx, name)
 		if err == nil || aws.IsKind(err, aws.KindNotFound) {
 			return true, nil
@@ -315,7 +318,8 @@ func deletePolicy(ctx context.Context, c aws.Client, name string) error {
 		last = err
 		targets, lerr := c.ListTargetsForPolicy(ctx, name)
 		if lerr == nil && len(targets) > 0 {
-			return false, &keptError{what: "policy " + abbrev(name), why: fmt.Sprintf("still attached to %d certificate(s) or group(s) this workspace did not make, e.g. %s", len(targets), abbrev(targets[0]))}
+			return false, &keptError{what: i18n.T("clean.kept.policy", i18n.Args{"Policy": abbrev(name)}),
+				why: i18n.T("clean.kept.attached", i18n.Args{"N": len(targets), "Example": abbrev(targets[0])})}
 		}
 		return false, nil
 	})
@@ -374,10 +378,9 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 // removed everything, or the workspace never registered anything.
 func (s *Session) NothingToClean() string {
 	if !s.CleanedAt.IsZero() {
-		return fmt.Sprintf("nothing to clean: there is nothing left to remove — the clean of %s removed everything this workspace registered on %s (local files and the provisioning role are kept; `jitpwiz run` registers it all again)",
-			s.CleanedAt.Local().Format("2006-01-02 15:04"), s.Options.Target)
+		return i18n.T("clean.nothing.cleaned", i18n.Args{"When": s.CleanedAt.Local().Format("2006-01-02 15:04"), "Target": s.Options.Target})
 	}
-	return "nothing to clean: the workspace has not registered anything on " + s.Options.Target + " yet"
+	return i18n.T("clean.nothing.never", i18n.Args{"Target": s.Options.Target})
 }
 
 // RunClean runs actions (FleetCleanPlan's) as Clean runs its plan (Connect first), one line
@@ -441,7 +444,7 @@ func runClean(ctx context.Context, s *Session, actions []CleanAction, w io.Write
 	}
 	s.PendingPolicyDeletes = pending
 	if len(pendingErrs) > 0 {
-		return fmt.Errorf("clean is not finished: %w", errors.Join(pendingErrs...)), nil
+		return i18n.WrapError(errors.Join(pendingErrs...), "clean.unfinished"), nil
 	}
 	return nil, nil
 }
@@ -496,7 +499,7 @@ func FleetCleanPlan(s *Session, id string) ([]CleanAction, error) {
 	// are removed: the last fleet's removal deletes them, once no device of the plan holds
 	// them any more.
 	last := &out[len(out)-1]
-	last.What += "; then delete any other policy found attached to the fleet's devices"
+	last.What += i18n.T("clean.fleet-found")
 	do := last.Do
 	last.Do = func(ctx context.Context, c aws.Client) error {
 		if err := do(ctx, c); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
@@ -38,7 +39,7 @@ func (v nonEmpty) String() string {
 
 func (v nonEmpty) Set(s string) error {
 	if strings.TrimSpace(s) == "" {
-		return errors.New("the value is empty (an unset shell variable?) — give a value, or leave the flag out for the saved or default one")
+		return i18n.NewError("options.empty")
 	}
 	*v.p = s
 	return nil
@@ -50,36 +51,36 @@ func (nonEmpty) Type() string { return "string" }
 // subcommand) on fs, bound to o.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	o.Dir = DefaultDir
-	fs.Var(nonEmpty{&o.Dir}, "dir", "workspace `DIR` (files and jitpwiz.json)")
-	fs.Var(nonEmpty{&o.Target}, "target", "`TARGET`: local (embedded AWS IoT Core, default) or aws")
-	fs.Var(nonEmpty{&o.Profile}, "profile", "AWS shared-config `PROFILE` (target aws)")
-	fs.Var(nonEmpty{&o.Region}, "region", "AWS `REGION` (default: from the profile/env; us-east-2 for local)")
-	fs.Var(nonEmpty{&o.EndpointURL}, "endpoint-url", "custom AWS API endpoint `URL` for IoT, IAM and STS alike (e.g. the one jitpwiz local prints); for one service only, set AWS_ENDPOINT_URL_IOT, _IAM or _STS instead")
-	fs.Var(nonEmpty{&o.MQTTEndpoint}, "mqtt-endpoint", "target aws: MQTT broker `HOST:PORT` instead of DescribeEndpoint's host on 8883 (for an endpoint that is not AWS IoT)")
-	fs.Var(nonEmpty{&o.ServerCA}, "server-ca", "target aws: PEM `FILE` of the CA that signs the broker's certificate, instead of Amazon Root CA 1 and 3")
-	fs.Var(nonEmpty{&o.Mode}, "mode", "onboarding `MODE`: jitp (a template provisions the device, default) or jitr (registration; the activate step does the rest)")
-	fs.Var(nonEmpty{&o.CAMode}, "ca-mode", "CA registration `MODE`: default (with a verification certificate) or sni-only (no registration code; devices must send SNI)")
-	fs.Var(nonEmpty{&o.Port}, "port", "device `PORT`: 8883 (default) or 443 (with ALPN x-amzn-mqtt-ca)")
-	fs.Var(nonEmpty{&o.Template}, "template", "provisioning `TEMPLATE`: scoped (default), admin, named or a template file")
-	fs.Var(nonEmpty{&o.PolicyName}, "policy-name", "IoT policy `NAME` of the named template (default "+DefaultPolicyName+")")
-	fs.Var(nonEmpty{&o.RoleARN}, "role-arn", "use this existing provisioning role `ARN` (step 6 then makes no IAM change; \"-\" goes back to JITPRole)")
-	fs.Var(nonEmpty{&o.TrustCondition}, "trust-condition", "`on`: limit a role step 6 creates to this account and region (aws:SourceAccount/aws:SourceArn); off (default)")
-	fs.Var(nonEmpty{&o.Thing}, "thing", "thing `NAME` = device certificate CN (default "+DefaultThing+")")
-	fs.Var(nonEmpty{&o.Country}, "country", "device certificate country `CC` (default "+DefaultCountry+")")
-	fs.Var(nonEmpty{&o.Org}, "org", "device certificate organization `O` (optional)")
-	fs.Var(nonEmpty{&o.OrgUnit}, "ou", "device certificate organizational unit `OU` (optional)")
-	fs.Var(nonEmpty{&o.State}, "state", "device certificate state `ST` (optional)")
-	fs.Var(nonEmpty{&o.CACountry}, "ca-country", "CA certificate country `CC` (default "+DefaultCACountry+")")
-	fs.Var(nonEmpty{&o.CAOrg}, "ca-org", "CA certificate organization `O` (default "+DefaultCAOrg+")")
-	fs.Var(nonEmpty{&o.KeyType}, "key", "`TYPE` of new keys: rsa2048 (default), rsa3072, rsa4096, ec256, ec384")
-	fs.Var(nonEmpty{&o.ConfigFile}, "config", "YAML `FILE` of options (keys are the flag names)")
-	fs.Var(nonEmpty{&o.CACertFile}, "ca-cert", "use your CA certificate `FILE` (root or intermediate) instead of creating one")
-	fs.Var(nonEmpty{&o.CAKeyFile}, "ca-key", "private key `FILE` of --ca-cert")
-	fs.Var(nonEmpty{&o.DeviceCertFile}, "device-cert", "test your device certificate `FILE` instead of creating one")
-	fs.Var(nonEmpty{&o.DeviceKeyFile}, "device-key", "private key `FILE` of --device-cert")
-	fs.BoolVarP(&o.Yes, "yes", "y", false, "accept defaults and confirmations")
-	fs.BoolVar(&o.ForceNewKeys, "force-new-keys", false, "replace existing private keys (and everything made from them)")
-	fs.BoolVar(&o.CreatePolicy, "create-policy", false, "named template: create the policy if it does not exist")
+	fs.Var(nonEmpty{&o.Dir}, "dir", i18n.T("options.flag.dir"))
+	fs.Var(nonEmpty{&o.Target}, "target", i18n.T("options.flag.target"))
+	fs.Var(nonEmpty{&o.Profile}, "profile", i18n.T("options.flag.profile"))
+	fs.Var(nonEmpty{&o.Region}, "region", i18n.T("options.flag.region"))
+	fs.Var(nonEmpty{&o.EndpointURL}, "endpoint-url", i18n.T("options.flag.endpoint-url"))
+	fs.Var(nonEmpty{&o.MQTTEndpoint}, "mqtt-endpoint", i18n.T("options.flag.mqtt-endpoint"))
+	fs.Var(nonEmpty{&o.ServerCA}, "server-ca", i18n.T("options.flag.server-ca"))
+	fs.Var(nonEmpty{&o.Mode}, "mode", i18n.T("options.flag.mode"))
+	fs.Var(nonEmpty{&o.CAMode}, "ca-mode", i18n.T("options.flag.ca-mode"))
+	fs.Var(nonEmpty{&o.Port}, "port", i18n.T("options.flag.port"))
+	fs.Var(nonEmpty{&o.Template}, "template", i18n.T("options.flag.template"))
+	fs.Var(nonEmpty{&o.PolicyName}, "policy-name", i18n.T("options.flag.policy-name", i18n.Args{"Default": DefaultPolicyName}))
+	fs.Var(nonEmpty{&o.RoleARN}, "role-arn", i18n.T("options.flag.role-arn"))
+	fs.Var(nonEmpty{&o.TrustCondition}, "trust-condition", i18n.T("options.flag.trust-condition"))
+	fs.Var(nonEmpty{&o.Thing}, "thing", i18n.T("options.flag.thing", i18n.Args{"Default": DefaultThing}))
+	fs.Var(nonEmpty{&o.Country}, "country", i18n.T("options.flag.country", i18n.Args{"Default": DefaultCountry}))
+	fs.Var(nonEmpty{&o.Org}, "org", i18n.T("options.flag.org"))
+	fs.Var(nonEmpty{&o.OrgUnit}, "ou", i18n.T("options.flag.ou"))
+	fs.Var(nonEmpty{&o.State}, "state", i18n.T("options.flag.state"))
+	fs.Var(nonEmpty{&o.CACountry}, "ca-country", i18n.T("options.flag.ca-country", i18n.Args{"Default": DefaultCACountry}))
+	fs.Var(nonEmpty{&o.CAOrg}, "ca-org", i18n.T("options.flag.ca-org", i18n.Args{"Default": DefaultCAOrg}))
+	fs.Var(nonEmpty{&o.KeyType}, "key", i18n.T("options.flag.key"))
+	fs.Var(nonEmpty{&o.ConfigFile}, "config", i18n.T("options.flag.config"))
+	fs.Var(nonEmpty{&o.CACertFile}, "ca-cert", i18n.T("options.flag.ca-cert"))
+	fs.Var(nonEmpty{&o.CAKeyFile}, "ca-key", i18n.T("options.flag.ca-key"))
+	fs.Var(nonEmpty{&o.DeviceCertFile}, "device-cert", i18n.T("options.flag.device-cert"))
+	fs.Var(nonEmpty{&o.DeviceKeyFile}, "device-key", i18n.T("options.flag.device-key"))
+	fs.BoolVarP(&o.Yes, "yes", "y", false, i18n.T("options.flag.yes"))
+	fs.BoolVar(&o.ForceNewKeys, "force-new-keys", false, i18n.T("options.flag.force-new-keys"))
+	fs.BoolVar(&o.CreatePolicy, "create-policy", false, i18n.T("options.flag.create-policy"))
 }
 
 // configKeys are the keys a --config file may use: the yaml names of Options (= the flag names).
@@ -107,16 +108,18 @@ func configError(file string, err error) error {
 		for _, m := range te.Errors {
 			if yamlUnknownField.MatchString(m) {
 				unknown = true
-				m = yamlUnknownField.ReplaceAllString(m, "unknown key \"$1\"")
+				m = yamlUnknownField.ReplaceAllStringFunc(m, func(f string) string {
+					return i18n.T("options.config.unknown-key", i18n.Args{"Key": yamlUnknownField.FindStringSubmatch(f)[1]})
+				})
 			}
 			parts = append(parts, m)
 		}
 		msg = strings.Join(parts, "; ")
 	}
 	if unknown {
-		return fmt.Errorf("--config %s: %s — the keys are the flag names: %s", file, msg, strings.Join(configKeys(), ", "))
+		return i18n.NewError("options.config.unknown", i18n.Args{"File": file, "Msg": msg, "Keys": strings.Join(configKeys(), ", ")})
 	}
-	return fmt.Errorf("--config %s: %s — keys are the flag names, e.g. `thing: DemoThing`", file, msg)
+	return i18n.NewError("options.config.bad", i18n.Args{"File": file, "Msg": msg})
 }
 
 // WithConfig returns o overlaid on the options of its --config file (flags win).
@@ -126,7 +129,7 @@ func (o Options) WithConfig() (Options, error) {
 	}
 	b, err := os.ReadFile(o.ConfigFile)
 	if err != nil {
-		return o, fmt.Errorf("--config %s: %w — give the path of a YAML file", o.ConfigFile, err)
+		return o, i18n.WrapError(err, "options.config.read", i18n.Args{"File": o.ConfigFile})
 	}
 	var c Options
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -282,7 +285,7 @@ func parseHostPort(v string) (Endpoint, error) {
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < 1 || port > 65535 || h == "" {
-		return Endpoint{}, fmt.Errorf("the host is empty or the port is not 1–65535")
+		return Endpoint{}, i18n.NewError("options.hostport")
 	}
 	return Endpoint{Host: h, Port: port}, nil
 }
@@ -290,7 +293,7 @@ func parseHostPort(v string) (Endpoint, error) {
 // ValidateRegion checks an AWS region name such as us-east-2.
 func ValidateRegion(r string) error {
 	if !policy.ValidRegion(r) {
-		return fmt.Errorf("--region %q is not an AWS region name — use one like us-east-2 or eu-west-1", r)
+		return i18n.NewError("options.region", i18n.Args{"Region": strconv.Quote(r)})
 	}
 	return nil
 }
@@ -304,17 +307,17 @@ func (o *Options) Validate() error {
 	switch o.Mode {
 	case ModeJITP, ModeJITR:
 	default:
-		return fmt.Errorf("--mode %q: must be jitp (Just-in-Time Provisioning with a template) or jitr (Just-in-Time Registration)", o.Mode)
+		return i18n.NewError("options.mode", i18n.Args{"Mode": strconv.Quote(o.Mode)})
 	}
 	switch o.CAMode {
 	case CAModeDefault, CAModeSNIOnly:
 	default:
-		return fmt.Errorf("--ca-mode %q: must be default (register the CA with a verification certificate) or sni-only (no verification; devices must send SNI)", o.CAMode)
+		return i18n.NewError("options.ca-mode", i18n.Args{"Mode": strconv.Quote(o.CAMode)})
 	}
 	switch o.Port {
 	case Port8883, Port443:
 	default:
-		return fmt.Errorf("--port %q: AWS IoT takes MQTT with X.509 certificates on 8883, or on 443 with ALPN x-amzn-mqtt-ca — use 8883 or 443", o.Port)
+		return i18n.NewError("options.port", i18n.Args{"Port": strconv.Quote(o.Port)})
 	}
 	if _, err := pki.ParseKeyType(o.KeyType); err != nil {
 		return fmt.Errorf("--key: %w", err)
@@ -336,61 +339,61 @@ func (o *Options) Validate() error {
 		}
 	}
 	if (o.CACertFile == "") != (o.CAKeyFile == "") {
-		return fmt.Errorf("--ca-cert and --ca-key go together — give both (your CA certificate and its private key) or neither")
+		return i18n.NewError("options.ca-pair")
 	}
 	if (o.DeviceCertFile == "") != (o.DeviceKeyFile == "") {
-		return fmt.Errorf("--device-cert and --device-key go together — give both or neither")
+		return i18n.NewError("options.device-pair")
 	}
 	if o.DeviceCertFile != "" && o.CACertFile == "" {
-		return fmt.Errorf("--device-cert needs the CA that signed it: add --ca-cert and --ca-key (the CA must be registered with its key to prove possession)")
+		return i18n.NewError("options.device-needs-ca")
 	}
 	for flag, p := range map[string]string{"--ca-cert": o.CACertFile, "--ca-key": o.CAKeyFile, "--device-cert": o.DeviceCertFile, "--device-key": o.DeviceKeyFile} {
 		if p == "" {
 			continue
 		}
 		if fi, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s %s: no such file — give the path of a PEM file", flag, p)
+			return i18n.NewError("options.file.missing", i18n.Args{"Flag": flag, "File": p})
 		} else if fi.IsDir() {
-			return fmt.Errorf("%s %s is a directory — give the path of a PEM file", flag, p)
+			return i18n.NewError("options.file.dir", i18n.Args{"Flag": flag, "File": p})
 		}
 	}
 	if o.CreatePolicy && o.Template != VariantNamed {
-		return fmt.Errorf("--create-policy is only used with --template named (the other templates make their own policy) — drop it, or add --template named")
+		return i18n.NewError("options.create-policy")
 	}
 	if o.Template == VariantNamed || o.PolicyName != "" {
 		if o.Template != VariantNamed {
-			return fmt.Errorf("--policy-name is only used with --template named — drop it, or add --template named")
+			return i18n.NewError("options.policy-name.named")
 		}
 		if !policyRE.MatchString(o.PolicyName) {
-			return fmt.Errorf("--policy-name %q: an IoT policy name is 1–128 letters, digits and + = , . @ _ - — choose another name", o.PolicyName)
+			return i18n.NewError("options.policy-name.bad", i18n.Args{"Name": strconv.Quote(o.PolicyName)})
 		}
 	}
 	if o.Target != TargetAWS && (o.MQTTEndpoint != "" || o.ServerCA != "") {
-		return fmt.Errorf("--mqtt-endpoint and --server-ca are for --target aws (the local target knows its broker and its CA) — drop them, or add --target aws")
+		return i18n.NewError("options.aws-only")
 	}
 	if o.MQTTEndpoint != "" {
 		if _, err := parseHostPort(o.MQTTEndpoint); err != nil {
-			return fmt.Errorf("--mqtt-endpoint %q: %v — give HOST:PORT, e.g. localhost:8883", o.MQTTEndpoint, err)
+			return i18n.NewError("options.mqtt-endpoint", i18n.Args{"Value": strconv.Quote(o.MQTTEndpoint), "Err": err})
 		}
 	}
 	if o.ServerCA != "" {
 		b, err := os.ReadFile(o.ServerCA)
 		if err != nil {
-			return fmt.Errorf("--server-ca %s: cannot read it (%v) — give the PEM file of the CA that signs the broker's certificate", o.ServerCA, err)
+			return i18n.NewError("options.server-ca.read", i18n.Args{"File": o.ServerCA, "Err": err})
 		}
 		if certs, err := pki.ParseCertsPEM(b); err != nil || len(certs) == 0 {
-			return fmt.Errorf("--server-ca %s: not a PEM certificate file — give the PEM file of the CA that signs the broker's certificate", o.ServerCA)
+			return i18n.NewError("options.server-ca.pem", i18n.Args{"File": o.ServerCA})
 		}
 	}
 	if o.RoleARN != "" {
 		if _, _, _, err := aws.ParseRoleARN(o.RoleARN); err != nil {
-			return fmt.Errorf("--role-arn: %v — copy the role's Arn from `aws iam get-role --role-name <name>`", err)
+			return i18n.NewError("options.role-arn", i18n.Args{"Err": err})
 		}
 	}
 	switch o.TrustCondition {
 	case "", "on", "off":
 	default:
-		return fmt.Errorf("--trust-condition %q: must be on (add aws:SourceAccount/aws:SourceArn to the new role's trust policy) or off", o.TrustCondition)
+		return i18n.NewError("options.trust-condition", i18n.Args{"Value": strconv.Quote(o.TrustCondition)})
 	}
 	if !isVariant(o.Template) {
 		if _, err := loadTemplateFile(o.Template); err != nil {
@@ -406,7 +409,7 @@ func (o *Options) validateTarget() error {
 	switch o.Target {
 	case TargetLocal, TargetAWS:
 	default:
-		return fmt.Errorf("--target %q: must be local (the embedded AWS IoT Core) or aws", o.Target)
+		return i18n.NewError("options.target", i18n.Args{"Target": strconv.Quote(o.Target)})
 	}
 	if o.Region != "" {
 		if err := ValidateRegion(o.Region); err != nil {
@@ -414,12 +417,12 @@ func (o *Options) validateTarget() error {
 		}
 	}
 	if o.Target == TargetLocal && o.Profile != "" {
-		return fmt.Errorf("--profile %q is only used with --target aws — drop it, or add --target aws", o.Profile)
+		return i18n.NewError("options.profile", i18n.Args{"Profile": strconv.Quote(o.Profile)})
 	}
 	if o.EndpointURL != "" {
 		u, err := url.Parse(o.EndpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--endpoint-url %q is not an http(s) URL — use e.g. http://127.0.0.1:4566 (what `jitpwiz local` prints)", o.EndpointURL)
+			return i18n.NewError("options.endpoint-url", i18n.Args{"URL": strconv.Quote(o.EndpointURL)})
 		}
 	}
 	return nil
@@ -429,26 +432,29 @@ func (o *Options) validateTarget() error {
 // switch back to JITP): JITR registers the CA without a template.
 func (o *Options) checkGiven(given Options) error {
 	if o.jitr() && (given.Template != "" || given.PolicyName != "" || given.CreatePolicy) {
-		return fmt.Errorf("--template, --policy-name and --create-policy are for --mode jitp: JITR registers the CA without a template (the activate step attaches its own policy) — drop them, or use --mode jitp")
+		return i18n.NewError("options.jitr-template")
 	}
 	return nil
 }
 
-// subjectFlag maps a pki field error to the flag that sets it.
+// subjectFlag maps a pki field error to the flag that sets it, by the error's field ID (its
+// words are in the user's language; the ID is stable).
 func subjectFlag(err error) string {
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "country"):
-		return "--country"
-	case strings.HasPrefix(msg, "organization"):
-		return "--org"
-	case strings.HasPrefix(msg, "organizational unit"):
-		return "--ou"
-	case strings.HasPrefix(msg, "state"):
-		return "--state"
-	default:
+	var fe *pki.FieldError
+	if !errors.As(err, &fe) {
 		return "--thing"
 	}
+	switch fe.FieldID {
+	case pki.FieldCountry:
+		return "--country"
+	case pki.FieldOrganization:
+		return "--org"
+	case pki.FieldOrgUnit:
+		return "--ou"
+	case pki.FieldState:
+		return "--state"
+	}
+	return "--thing" // the common name (= the thing name), or a subject without any
 }
 
 // DeviceSubject is the device certificate subject the options ask for (CN = thing name).

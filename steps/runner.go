@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // RunConfig configures the headless runner (`jitpwiz run`, Plan.Run).
@@ -125,27 +128,27 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		}
 	}
 	r.emit(RunEvent{Event: "plan", Steps: planEv, Thing: s.Options.Thing, Dir: s.dir, Target: s.Options.Target},
-		fmt.Sprintf("jitpwiz: workspace %s, target %s, thing %s", s.dir, describeTarget(s), s.Options.Thing))
+		i18n.T("runner.plan", i18n.Args{"Dir": s.dir, "Target": describeTarget(s), "Thing": s.Options.Thing}))
 	if pending == 0 {
 		// Nothing runs, so ensureKey's note about a --key that differs from the existing
 		// keys is never reached: say it here rather than ignore the flag silently.
 		if kt := s.Options.KeyType; kt != "" && !s.CA.Supplied && s.CA.KeyType != "" && kt != s.CA.KeyType {
 			r.emit(RunEvent{Event: "progress", Message: "--key " + kt + " applies to new keys; the existing keys are kept"},
-				fmt.Sprintf("  note: --key %s applies to keys jitpwiz creates; the existing CA key is %s and is kept — add --force-new-keys to replace the keys (and redo what was made from them)", kt, s.CA.KeyType))
+				"  "+i18n.T("runner.key-kept", i18n.Args{"Key": kt, "CAKey": s.CA.KeyType}))
 		}
 		r.doneCommands(ctx, sts[:last+1])
 		ok := true
 		if cfg.Until != "" && last < total-1 {
 			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Until: cfg.Until, Message: "the steps up to --until are done"},
-				fmt.Sprintf("✓ steps 1–%s are already done for %s — nothing to do (--until %s)", p.Label(cfg.Until), s.Options.Thing, p.Label(cfg.Until)))
+				"✓ "+i18n.T("runner.until-done", i18n.Args{"Until": p.Label(cfg.Until), "Thing": s.Options.Thing}))
 			return nil
 		}
 		r.finish(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "everything is done"},
-			fmt.Sprintf("✓ all %d steps are already done for %s — nothing to do (another device: --thing NAME; start over: jitpwiz clean, or a new --dir)", total, s.Options.Thing))
+			"✓ "+i18n.T("runner.all-done", i18n.Args{"Total": total, "Thing": s.Options.Thing}))
 		return nil
 	}
 	if reuse := reusedList(statuses); reuse != "" && !cfg.JSON {
-		r.emit(RunEvent{}, "  reusing "+reuse)
+		r.emit(RunEvent{}, "  "+i18n.T("runner.reusing", i18n.Args{"Steps": reuse}))
 	}
 	progress := func(e Event) {
 		r.emit(RunEvent{Event: "progress", Step: e.Step, Message: e.Message}, "      · "+e.Message)
@@ -160,7 +163,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 	}()
 
 	if err := s.Connect(ctx); err != nil {
-		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ cannot reach "+describeTarget(s)+": "+err.Error())
+		r.emit(RunEvent{Event: "connect", Status: "failed", Error: err.Error()}, "✗ "+i18n.T("runner.unreachable", i18n.Args{"Target": describeTarget(s), "Err": err}))
 		ok := false
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Error: err.Error()}, "")
 		return &ReportedError{Err: err}
@@ -177,25 +180,25 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		n, id, title := i+1, st.ID(), st.Title()
 		num := p.Label(id)
 		status := st.Status()
-		label := fmt.Sprintf("%2s/%d %-18s", num, total, title)
+		label := fmt.Sprintf("%2s/%d %s", num, total, padCells(title, titleCells))
 		switch status.State {
 		case StateSkipped:
 			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "skipped", Reason: status.Reason},
-				fmt.Sprintf("↷ %s skipped: %s", label, status.Reason))
+				"↷ "+i18n.T("runner.skipped", i18n.Args{"Step": label, "Reason": status.Reason}))
 			r.stepEnd(id, StateSkipped)
 			continue
 		case StateDone:
 			sum := st.Summary()
 			cmds := st.Commands()
 			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "done", Reason: "done before", Summary: sum, Commands: cmds},
-				fmt.Sprintf("✓ %s done before  %s", label, sum))
+				"✓ "+i18n.T("runner.done-before", i18n.Args{"Step": label, "Summary": sum}))
 			r.showCommands(cmds)
 			r.stepEnd(id, StateDone)
 			continue
 		}
 		if status.State == StateRedo && status.Reason != "" {
 			r.emit(RunEvent{Event: "start", Step: id, Number: n, Title: title, Status: "redo", Reason: status.Reason},
-				fmt.Sprintf("↻ %s runs again: %s", label, status.Reason))
+				"↻ "+i18n.T("runner.redo", i18n.Args{"Step": label, "Reason": status.Reason}))
 		} else {
 			r.emit(RunEvent{Event: "start", Step: id, Number: n, Title: title, Status: string(StatePending)}, "")
 		}
@@ -205,7 +208,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		if err != nil {
 			msg := targetCommands(s, err.Error())
 			if ctx.Err() != nil {
-				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %s (%s)", num, title)
+				msg = i18n.T("runner.cancelled", i18n.Args{"Step": num, "Title": title})
 			}
 			cmds := st.Commands()
 			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "failed", Duration: dur.Seconds(), Error: msg, Commands: cmds},
@@ -217,9 +220,9 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 			r.byHandHint()
 			r.stepEnd(id, StatePending)
 			if ctx.Err() != nil {
-				err = fmt.Errorf("cancelled at step %s (%s): %w", num, title, ctx.Err())
+				err = i18n.WrapError(ctx.Err(), "runner.err.cancelled", i18n.Args{"Step": num, "Title": title})
 			} else {
-				err = fmt.Errorf("step %s (%s): %w", num, title, err)
+				err = i18n.WrapError(err, "runner.err.step", i18n.Args{"Step": num, "Title": title})
 			}
 			ok := false
 			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: id, Error: err.Error()}, "")
@@ -233,7 +236,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		sum := st.Summary()
 		cmds := st.Commands()
 		r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: word, Duration: dur.Seconds(), Summary: sum, Result: st.Result(), Commands: cmds},
-			fmt.Sprintf("✓ %s %s  %s%s", label, durColumn(dur), map[bool]string{true: "(reused) ", false: ""}[rec.Reused], sum))
+			fmt.Sprintf("✓ %s %s  %s%s", label, durColumn(dur), map[bool]string{true: i18n.T("runner.reused") + " ", false: ""}[rec.Reused], sum))
 		if id == IDVerify {
 			r.showChecks(st.Result())
 		}
@@ -245,26 +248,27 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		ok := true
 		next := sts[last+1]
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: sts[last].ID(), Until: cfg.Until, Message: "stopped after the --until step"},
-			fmt.Sprintf("✓ stopped after step %s (%s), as --until asked. Go on with step %s (%s): jitpwiz run --dir %s (or --from %s)",
-				p.Label(sts[last].ID()), sts[last].Title(), p.Label(next.ID()), next.Title(), pki.ShellQuote(s.dir), p.Label(next.ID())))
+			"✓ "+i18n.T("runner.until-stopped", i18n.Args{"Step": p.Label(sts[last].ID()), "Title": sts[last].Title(),
+				"Next": p.Label(next.ID()), "NextTitle": next.Title(), "Dir": pki.ShellQuote(s.dir)}))
 		return nil
 	}
 	ok := p.Complete()
 	if !ok {
-		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
+		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ "+i18n.T("runner.incomplete"))
 		return &ReportedError{Err: ErrIncomplete}
 	}
-	files := s.dir
+	devDir := ""
 	if d := s.Device(); d.Dir != "" && !d.Supplied {
-		files += " (this device's: " + filepath.Join(s.dir, d.Dir) + ")"
+		devDir = filepath.Join(s.dir, d.Dir)
 	}
+	files := i18n.Args{"Thing": provisionedThing(s, s.Device()), "Dir": s.dir, "DeviceDir": devDir}
 	if s.Options.jitr() {
 		r.finish(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "registered by JITR, activated and published as the thing"},
-			fmt.Sprintf("✓ %s was registered Just-in-Time, activated and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
+			"✓ "+i18n.T("runner.jitr-done", files))
 		return nil
 	}
 	r.finish(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
-		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
+		"✓ "+i18n.T("runner.jitp-done", files))
 	return nil
 }
 
@@ -311,9 +315,8 @@ func (r *runner) byHandHint() {
 	if !r.cfg.ShowCommands || r.cfg.JSON || hint == "" {
 		return
 	}
-	r.emit(RunEvent{}, fmt.Sprintf("  The local IoT Core these commands talk to ran inside this run and stops with it. To run them by hand,\n"+
-		"  serve the same state on the same ports in another shell:  %s\n"+
-		"  then cd %s and export the dummy credentials it prints.", hint, pki.ShellQuote(s.dir)))
+	msg := i18n.T("runner.by-hand", i18n.Args{"Command": hint, "Dir": pki.ShellQuote(s.dir)})
+	r.emit(RunEvent{}, "  "+strings.ReplaceAll(msg, "\n", "\n  "))
 }
 
 func (r *runner) showCommands(cmds []string) {
@@ -345,7 +348,7 @@ func (r *runner) askRequired() error {
 		for _, f := range missing {
 			defs = append(defs, f+" "+defaultFor(f))
 		}
-		return fmt.Errorf("a new workspace needs %s — pass them, or --yes to accept the defaults (%s)", strings.Join(missing, " and "), strings.Join(defs, ", "))
+		return i18n.NewError("runner.needs", i18n.Args{"Flags": andList(missing), "Defaults": strings.Join(defs, ", ")})
 	}
 	fields := map[string]Field{}
 	if dev := r.p.Lookup(IDDeviceCert); dev != nil {
@@ -393,36 +396,28 @@ func defaultFor(flag string) string {
 func describeTarget(s *Session) string {
 	switch {
 	case s.Options.Target == TargetLocal && s.Options.EndpointURL == "":
-		return "local (embedded AWS IoT Core)"
+		return i18n.T("runner.target.local")
 	case s.Options.Target == TargetLocal:
-		return "local at " + s.Options.EndpointURL
+		return i18n.T("runner.target.local-at", i18n.Args{"URL": s.Options.EndpointURL})
 	}
-	t := "aws " + firstNonEmpty(s.Options.Region, "(region from profile/env)")
-	if s.Options.Profile != "" {
-		t += " profile " + s.Options.Profile
+	region := s.Options.Region
+	if region == "" {
+		region = i18n.T("runner.target.region-from-env")
 	}
-	if eps := aws.DescribeEndpoints(s.Options.EndpointURL); eps != "" {
-		t += " (" + eps + ")"
-	}
-	if s.Options.MQTTEndpoint != "" {
-		t += ", MQTT at " + s.Options.MQTTEndpoint
-	}
-	return t
+	return i18n.T("runner.target.aws", i18n.Args{"Region": region, "Profile": s.Options.Profile,
+		"Endpoints": aws.DescribeEndpoints(s.Options.EndpointURL), "MQTT": s.Options.MQTTEndpoint})
 }
 
 // connectionLine says what Connect reached.
 func connectionLine(s *Session) string {
-	line := fmt.Sprintf("connected: account %s, region %s, MQTT %s:%d%s", s.Account, s.Region, s.Endpoint.Host, s.Endpoint.Port, alpnWords(s))
-	if s.localURL != "" {
-		line += ", API " + s.localURL
-		if s.sharedLocalPID != 0 {
-			line += fmt.Sprintf(" (served by `jitpwiz local`, pid %d)", s.sharedLocalPID)
-		}
+	a := i18n.Args{"Account": s.Account, "Region": s.Region, "MQTT": fmt.Sprintf("%s:%d%s", s.Endpoint.Host, s.Endpoint.Port, alpnWords(s)), "API": s.localURL, "PID": ""}
+	if s.localURL != "" && s.sharedLocalPID != 0 {
+		a["PID"] = strconv.Itoa(s.sharedLocalPID)
 	}
-	return line
+	return i18n.T("runner.connected", a)
 }
 
-// reusedList names the steps that are done, compactly ("steps 1–8").
+// reusedList names the steps that are done, compactly ("1–8, 10").
 func reusedList(sts []StepStatus) string {
 	var done []int
 	for i, st := range sts {
@@ -446,7 +441,7 @@ func reusedList(sts []StepStatus) string {
 		}
 		i = j + 1
 	}
-	return "the results of step(s) " + strings.Join(parts, ", ") + " (done before)"
+	return strings.Join(parts, ", ")
 }
 
 // durColumn is fmtDur right-aligned in a fixed width, so that what follows the duration
@@ -468,6 +463,23 @@ func (e *ReportedError) Unwrap() error { return e.Err }
 func Reported(err error) bool {
 	var r *ReportedError
 	return errors.As(err, &r)
+}
+
+// titleCells is the width of the title column of the step lines, in terminal cells.
+const titleCells = 18
+
+// padCells pads s with spaces to w terminal cells (display width: a CJK character takes two);
+// a longer s is kept whole.
+func padCells(s string, w int) string {
+	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
+}
+
+// andList joins flags as a list of the current language ("--thing and --country").
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return i18n.T("runner.and", i18n.Args{"Items": strings.Join(items[:len(items)-1], ", "), "Last": items[len(items)-1]})
 }
 
 func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // span applies --from and --until to the plan: it returns the index of the last step to run
@@ -18,7 +20,7 @@ func (r *runner) span(sts []Step) (last int, err error) {
 				return i, nil
 			}
 		}
-		return 0, fmt.Errorf("%s %s: %s is not a step of this plan — choose one of its steps", flag, id, id)
+		return 0, i18n.NewError("runner_span.not-in-plan", i18n.Args{"Flag": flag, "Step": id})
 	}
 	first, last := 0, len(sts)-1
 	if cfg.From != "" {
@@ -32,15 +34,15 @@ func (r *runner) span(sts []Step) (last int, err error) {
 		}
 	}
 	if last < first {
-		return 0, fmt.Errorf("--until %s comes before --from %s — give --until a step at or after --from", p.Label(cfg.Until), p.Label(cfg.From))
+		return 0, i18n.NewError("runner_span.until-before-from", i18n.Args{"Until": p.Label(cfg.Until), "From": p.Label(cfg.From)})
 	}
 	if cfg.From == "" {
 		return last, nil
 	}
 	for _, st := range sts[:first] {
 		if state := st.Status().State; state != StateDone && state != StateSkipped {
-			return 0, fmt.Errorf("--from %s: step %s (%s) before it is not done yet — run without --from (or with --until %s) first",
-				p.Label(cfg.From), p.Label(st.ID()), st.Title(), p.Label(sts[first-1].ID()))
+			return 0, i18n.NewError("runner_span.from-not-done", i18n.Args{"From": p.Label(cfg.From), "Step": p.Label(st.ID()),
+				"Title": st.Title(), "Before": p.Label(sts[first-1].ID())})
 		}
 	}
 	// Which are done is read before any is marked: a mark makes the steps after it look
@@ -52,7 +54,7 @@ func (r *runner) span(sts []Step) (last int, err error) {
 		}
 	}
 	for _, st := range done {
-		st.base().requestRedo(st.ID(), "--from "+p.Label(cfg.From)+" runs it again")
+		st.base().requestRedo(st.ID(), i18n.T("runner_span.from-redo", i18n.Args{"From": p.Label(cfg.From)}))
 	}
 	return last, nil
 }
@@ -68,14 +70,15 @@ func (r *runner) doneCommands(ctx context.Context, sts []Step) {
 	s := r.s
 	if s.Options.Target == TargetLocal && s.Options.EndpointURL == "" {
 		if err := s.Connect(ctx); err != nil {
-			r.emit(RunEvent{}, "  (the commands below name no local endpoint URL: "+err.Error()+")")
+			r.emit(RunEvent{}, "  "+i18n.T("runner_span.no-endpoint", i18n.Args{"Err": err}))
 		}
 	}
 	for _, st := range sts {
 		if st.Status().State != StateDone {
 			continue
 		}
-		r.emit(RunEvent{}, fmt.Sprintf("✓ %2s/%d %-18s done before  %s", r.p.Label(st.ID()), len(r.p.Steps()), st.Title(), st.Summary()))
+		label := fmt.Sprintf("%2s/%d %s", r.p.Label(st.ID()), len(r.p.Steps()), padCells(st.Title(), titleCells))
+		r.emit(RunEvent{}, "✓ "+i18n.T("runner.done-before", i18n.Args{"Step": label, "Summary": st.Summary()}))
 		r.showCommands(st.Commands())
 	}
 	r.byHandHint()

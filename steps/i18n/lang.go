@@ -38,13 +38,19 @@ func (l Lang) Name() string {
 
 func (l Lang) tag() language.Tag { return language.MustParse(string(l)) }
 
-// LangList is the accepted --lang values, for help and errors: "en, ko, ja, zh-Hans or zh-Hant".
+// LangList is the accepted --lang values, for help and errors, as a list of the current
+// language (message cli.lang.list): "en, ko, ja, zh-Hans or zh-Hant" in English.
 func LangList() string {
 	s := make([]string, len(Langs))
 	for i, l := range Langs {
 		s[i] = string(l)
 	}
-	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+	items, last := strings.Join(s[:len(s)-1], ", "), s[len(s)-1]
+	p := current.Load()
+	if p == nil { // the embedded catalog is still loading (its own error names the languages)
+		return items + ", " + last
+	}
+	return p.T("cli.lang.list", Args{"Items": items, "Last": last})
 }
 
 // Parse reads a --lang value: one of Langs, in any letter case, with - or _.
