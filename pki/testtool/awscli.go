@@ -241,7 +241,7 @@ func startDriver(script string, env []string) (*cliDriver, error) {
 	}
 	cmd := exec.Command(interp[0], append(interp[1:], src, script)...)
 	cmd.Env = append(slices.Clone(env), "HOME="+home)
-	cmd.Dir = "/" // dir goes away; each command has its own directory
+	cmd.Dir = "/"                           // dir goes away; each command has its own directory
 	cmd.ExtraFiles = []*os.File{reqR, ansW} // fds 3 and 4
 	stderr := &Buffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
