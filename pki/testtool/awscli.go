@@ -354,3 +354,24 @@ func AWSCLIDriver(c AWSCLICommand) (AWSCLIResult, error) {
 	p.put(d)
 	return AWSCLIResult{string(ans.Stdout), string(ans.Stderr), ans.Code}, nil
 }
+
+// StopAWSCLIDrivers ends every driver and waits for it (a TestMain calls it after m.Run,
+// so that the drivers' CPU time is counted in the test binary's children's, as the aws
+// processes' was). Without it the drivers end on their own when the test binary exits.
+func StopAWSCLIDrivers() {
+	poolsMu.Lock()
+	defer poolsMu.Unlock()
+	for _, p := range pools {
+		for {
+			select {
+			case d := <-p.idle:
+				d.req.Close()
+				_ = d.cmd.Wait()
+				d.ansFile.Close()
+				continue
+			default:
+			}
+			break
+		}
+	}
+}

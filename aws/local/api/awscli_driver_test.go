@@ -1,11 +1,19 @@
 package api
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
+
+// TestMain ends the AWS CLI drivers when the tests are done, and waits for them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testtool.StopAWSCLIDrivers()
+	os.Exit(code)
+}
 
 // TestAWSCLIDriverMatchesSubprocess holds the driver the CLI tests run the AWS CLI in to
 // what the aws process gives: the same stdout, stderr and exit code, byte for byte, for
