@@ -3,7 +3,6 @@ package aws_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,15 +24,16 @@ func TestClientReusesWhatTheAWSCLIMade(t *testing.T) {
 	dir := t.TempDir()
 	cli := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("/usr/bin/aws", append(args, "--endpoint-url", l.URL, "--region", testRegion, "--output", "text")...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+local.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+local.SecretAccessKey,
-			"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_PAGER=")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		// The CLI's own code, in testtool's shared driver (one Python start-up per binary).
+		r := testtool.AWSCLI(t, testtool.AWSCLICommand{Script: "/usr/bin/aws",
+			Args: append(args, "--endpoint-url", l.URL, "--region", testRegion, "--output", "text"), Dir: dir,
+			Env: append(os.Environ(), "AWS_ACCESS_KEY_ID="+local.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+local.SecretAccessKey,
+				"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_PAGER="),
+			Combined: true})
+		if r.Code != 0 {
+			t.Fatalf("aws %s: exit status %d\n%s", strings.Join(args, " "), r.Code, r.Stdout)
 		}
-		return strings.TrimSpace(string(out))
+		return strings.TrimSpace(r.Stdout)
 	}
 	write := func(name string, b []byte) {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {

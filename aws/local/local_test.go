@@ -80,13 +80,17 @@ func awsCLI(t *testing.T, s *Server, dir string, v any, args ...string) {
 	_ = os.MkdirAll(home, 0o700)
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_PAGER=",
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none")}, s.Env()...)
-	r := run(t, dir, env, "/usr/bin/aws", append(args, "--endpoint-url", s.EndpointURL(), "--output", "json")...)
-	if r.code != 0 {
-		t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), r.code, r.out)
+	// The CLI's own code, run in testtool's shared driver (one Python start-up per test
+	// binary); stdout and stderr together, as run gives them.
+	r := testtool.AWSCLI(t, testtool.AWSCLICommand{Script: "/usr/bin/aws",
+		Args: append(args, "--endpoint-url", s.EndpointURL(), "--output", "json"),
+		Env:  env, Dir: dir, Combined: true, Timeout: 60 * time.Second})
+	if r.Code != 0 {
+		t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), r.Code, r.Stdout)
 	}
 	if v != nil {
-		if err := json.Unmarshal([]byte(r.out), v); err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, r.out)
+		if err := json.Unmarshal([]byte(r.Stdout), v); err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, r.Stdout)
 		}
 	}
 }

@@ -1,15 +1,12 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +21,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/pki/pkitest"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 const (
@@ -81,35 +79,29 @@ func newEnvOn(t testing.TB, dir string, st *store.Store, mods ...func(*Options))
 }
 
 // cli runs the Debian AWS CLI v2 (/usr/bin/aws) against the server. It returns stdout,
-// stderr and the exit code.
+// stderr and the exit code. The CLI's own code runs in testtool's long-lived driver (one
+// Python start-up per test binary, not per command); cliCommand is what it runs.
 func (e *testEnv) cli(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
+	r := testtool.AWSCLI(t, e.cliCommand(args...))
+	return r.Stdout, r.Stderr, r.Code
+}
+
+// cliCommand is the command line and environment of one CLI run against the server.
+func (e *testEnv) cliCommand(args ...string) testtool.AWSCLICommand {
 	full := append(append([]string{}, args...), "--endpoint-url", e.srv.URL, "--output", "json")
 	if !slices.Contains(args, "--region") {
 		full = append(full, "--region", testRegion)
 	}
-	cmd := exec.Command("/usr/bin/aws", full...)
 	home := filepath.Join(e.dir, "home")
 	_ = os.MkdirAll(home, 0o700)
-	cmd.Env = []string{
+	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
 		"AWS_ACCESS_KEY_ID=" + testAKID, "AWS_SECRET_ACCESS_KEY=" + testSecret,
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
 		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard",
 	}
-	cmd.Dir = e.dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("aws %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return out.String(), errb.String(), code
+	return testtool.AWSCLICommand{Script: "/usr/bin/aws", Args: full, Env: env, Dir: e.dir}
 }
 
 // cliOK runs the CLI, requires exit 0 and decodes the JSON output into v (if non-nil).
