@@ -24,8 +24,8 @@ type templateStep struct {
 	typedFile string
 }
 
-func (*templateStep) ID() ID        { return IDTemplate }
-func (*templateStep) Title() string { return i18n.T("step07.title") }
+func (*templateStep) ID() ID          { return IDTemplate }
+func (*templateStep) Title() string   { return i18n.T("step07.title") }
 func (*templateStep) Explain() string { return i18n.T("step07.explain") }
 
 func (st *templateStep) record() record {
