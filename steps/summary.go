@@ -112,7 +112,7 @@ func (r *runner) closing() {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("\n" + i18n.T("summary.have") + ":\n")
+	b.WriteString("\n" + i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.have")}) + "\n")
 	for _, l := range c.Values {
 		if l.Kind == ResultCheck {
 			fmt.Fprintf(&b, "  ✓ %s — %s\n", l.Label, l.Value)
@@ -120,14 +120,14 @@ func (r *runner) closing() {
 		}
 		fmt.Fprintf(&b, "  %s %s\n", summaryPad(l.Label, 24), l.Value)
 	}
-	b.WriteString(i18n.T("summary.files") + ":\n")
+	b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.files")}) + "\n")
 	for _, l := range c.Files {
 		fmt.Fprintf(&b, "  %s %s\n", summaryPad(l.Label, 36), l.Value)
 	}
 	if c.Serve != "" {
 		b.WriteString(i18n.T("summary.next-serve", i18n.Args{"Serve": c.Serve}) + "\n")
 	} else {
-		b.WriteString(i18n.T("summary.next") + ":\n")
+		b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.next")}) + "\n")
 	}
 	for _, cmd := range c.Commands {
 		b.WriteString("  $ " + cmd + "\n")
