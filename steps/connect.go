@@ -18,6 +18,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The back-ends of a session: the embedded local IoT Core or the AWS client, brought up by
@@ -113,7 +114,7 @@ func (s *Session) Connect(ctx context.Context) error {
 				b, err := os.ReadFile(f)
 				if err != nil {
 					s.Close()
-					return fmt.Errorf("--server-ca %s: %v — give the PEM file of the CA that signs the broker's certificate", f, err)
+					return i18n.NewError("connect.err.server-ca", i18n.Args{"File": f, "Err": err})
 				}
 				s.serverRoot, s.serverRootPath = b, f
 			}
@@ -149,22 +150,23 @@ func (s *Session) Connect(ctx context.Context) error {
 			}
 		} else if s.Options.EndpointURL != "" && s.Options.Target == TargetAWS {
 			// Another implementation of the API: its broker may be elsewhere, with its own CA.
-			s.notices = append(s.notices, fmt.Sprintf("the endpoint at %s gave the MQTT host %s without a port: devices dial %s:%d and trust %s — for another broker, pass --mqtt-endpoint HOST:PORT and --server-ca FILE",
-				s.Options.EndpointURL, host, host, ep.Port, map[bool]string{true: "Amazon Root CA 1 and 3", false: s.Options.ServerCA}[s.Options.ServerCA == ""]))
+			trust := s.Options.ServerCA
+			if trust == "" {
+				trust = i18n.T("connect.amazon-roots")
+			}
+			s.notices = append(s.notices, i18n.T("connect.no-port", i18n.Args{"URL": s.Options.EndpointURL, "Host": host, "Addr": fmt.Sprintf("%s:%d", host, ep.Port), "Trust": trust}))
 		}
 	}
 	if ep.Host == "" {
 		s.Close()
-		return fmt.Errorf("no MQTT data endpoint for target %s — check --endpoint-url", s.Options.Target)
+		return i18n.NewError("connect.err.no-endpoint", i18n.Args{"Target": s.Options.Target})
 	}
 	s.client = c
 	s.Account = acct
 	s.Region = c.Region()
 	s.Endpoint = ep
 	if previousRegion != "" && previousRegion != s.Region && (s.CA.RegisteredID != "" || s.RegistrationCode != "") {
-		s.notices = append(s.notices, "region changed: "+previousRegion+" → "+s.Region+": every step that talks to AWS IoT runs again in "+s.Region+
-			" (registration code, role, template, CA registration, and each device's first connect, verify and use); what was registered in "+previousRegion+
-			" stays there and this workspace stops tracking it — to remove it, stop now and run `jitpwiz clean --dir "+pki.ShellQuote(s.dir)+"` first (clean works in "+previousRegion+", where the workspace registered it)")
+		s.notices = append(s.notices, i18n.T("connect.region-changed", i18n.Args{"Old": previousRegion, "New": s.Region, "Dir": pki.ShellQuote(s.dir)}))
 	}
 	// Device ARNs need the account and region: fill them in for records made before Connect.
 	for _, d := range s.Devices {
@@ -179,7 +181,7 @@ func (s *Session) Connect(ctx context.Context) error {
 // anything is asked of it or saved (an in-process one refuses it when it starts).
 func (s *Session) checkLocalRegion(url, served string) error {
 	if served != "" && s.Options.Region != "" && s.Options.Region != served {
-		return fmt.Errorf("--region %s: the local IoT Core at %s serves region %s — use --region %s", s.Options.Region, url, served, served)
+		return i18n.NewError("connect.err.local-region", i18n.Args{"Region": s.Options.Region, "URL": url, "Served": served})
 	}
 	return nil
 }
@@ -199,7 +201,7 @@ func (s *Session) Close() error {
 // requireClient returns the cloud client or an error saying Connect is needed.
 func (s *Session) requireClient() (aws.Client, error) {
 	if s.client == nil {
-		return nil, errors.New("not connected to AWS IoT — this step needs the cloud back-end (Session.Connect)")
+		return nil, i18n.NewError("connect.err.not-connected")
 	}
 	return s.client, nil
 }
@@ -229,7 +231,7 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 	}
 	srv, err := local.Start(context.WithoutCancel(ctx), lo)
 	if err != nil {
-		return nil, fmt.Errorf("cannot start the local IoT Core in %s: %w", s.dir, err)
+		return nil, i18n.WrapError(err, "connect.err.start-local", i18n.Args{"Dir": s.dir})
 	}
 	if m := srv.Migrated(); m != "" {
 		s.notices = append(s.notices, m)
@@ -254,24 +256,24 @@ func localInfo(ctx context.Context, s *Session, endpointURL string) (Endpoint, [
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return Endpoint{}, nil, "", "", fmt.Errorf("--endpoint-url %s: cannot reach the local IoT Core (%v) — start it with `jitpwiz local`", endpointURL, err)
+		return Endpoint{}, nil, "", "", i18n.NewError("connect.err.unreachable", i18n.Args{"URL": endpointURL, "Err": err})
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Endpoint{}, nil, "", "", fmt.Errorf("--endpoint-url %s does not look like a jitpwiz local IoT Core (%s from %s) — use --target aws for other endpoints", endpointURL, resp.Status, api.InfoPath)
+		return Endpoint{}, nil, "", "", i18n.NewError("connect.err.not-local", i18n.Args{"URL": endpointURL, "Status": resp.Status, "Path": api.InfoPath})
 	}
 	var info api.Info
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
-		return Endpoint{}, nil, "", "", fmt.Errorf("--endpoint-url %s: unreadable %s: %v", endpointURL, api.InfoPath, err)
+		return Endpoint{}, nil, "", "", i18n.NewError("connect.err.unreadable", i18n.Args{"URL": endpointURL, "Path": api.InfoPath, "Err": err})
 	}
 	root, err := os.ReadFile(info.RootCAPath)
 	if err != nil {
-		return Endpoint{}, nil, "", "", fmt.Errorf("the local IoT Core's root CA %s cannot be read (%v) — run jitpwiz on the same machine as `jitpwiz local`", info.RootCAPath, err)
+		return Endpoint{}, nil, "", "", i18n.NewError("connect.err.root", i18n.Args{"Path": info.RootCAPath, "Err": err})
 	}
 	port := info.MQTTPort
 	if s.Options.alpn443() {
 		if info.ALPNPort == 0 {
-			return Endpoint{}, nil, "", "", fmt.Errorf("--port 443: the local IoT Core at %s has no ALPN listener — start it with `jitpwiz local --alpn-port 8443` (any free port), or drop --port 443", endpointURL)
+			return Endpoint{}, nil, "", "", i18n.NewError("connect.err.no-alpn", i18n.Args{"URL": endpointURL})
 		}
 		port = info.ALPNPort
 	}

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Errors in JSON a user wrote (a template file, its templateBody), in plain words: where
@@ -19,21 +22,21 @@ func jsonProblem(src []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case len(strings.TrimSpace(string(src))) == 0:
-		return "the file is empty"
+		return i18n.T("jsonerr.empty")
 	case errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end"):
 		return jsonAt(string(src), len(src), plainSyntax(se.Error()))
 	case errors.As(err, &se):
 		return jsonAt(string(src), int(se.Offset)-1, plainSyntax(se.Error()))
 	case errors.As(err, &te):
-		what := "a JSON object"
+		what := i18n.T("jsonerr.kind.object")
 		if te.Field != "" {
-			what = te.Field + ": a " + te.Type.Kind().String()
+			what = i18n.T("jsonerr.field-kind", i18n.Args{"Field": te.Field, "Kind": te.Type.Kind().String()})
 		}
-		return jsonAt(string(src), int(te.Offset)-1, fmt.Sprintf("%s where %s should be", jsonKind(te.Value), what))
+		return jsonAt(string(src), int(te.Offset)-1, i18n.T("jsonerr.wrong-type", i18n.Args{"Value": jsonKind(te.Value), "What": what}))
 	case strings.Contains(err.Error(), "unexpected end of JSON input"):
-		return jsonAt(string(src), len(src), "the text ends before the JSON does (a } or ] is missing)")
+		return jsonAt(string(src), len(src), i18n.T("jsonerr.unexpected-end"))
 	}
-	return "not valid JSON"
+	return i18n.T("jsonerr.invalid")
 }
 
 // jsonAt is a problem at byte offset off of src: "line L, column C: what", then the line
@@ -56,15 +59,22 @@ func jsonAt(src string, off int, what string) string {
 		end += n
 	}
 	text := strings.TrimSpace(strings.TrimRight(src[start:end], "\r"))
-	// A long line shows its end, the part before the spot.
+	// A long line shows its end, the part before the spot: at most width columns of the
+	// terminal (a double-width rune counts two), cut between runes.
 	const width = 60
-	if runes := []rune(text); len(runes) > width {
-		text = "…" + string(runes[len(runes)-width:])
+	if ansi.StringWidth(text) > width {
+		runes := []rune(text)
+		i, w := len(runes), 0
+		for i > 0 && w+ansi.StringWidth(string(runes[i-1])) <= width {
+			i--
+			w += ansi.StringWidth(string(runes[i]))
+		}
+		text = "…" + string(runes[i:])
 	}
 	if text == "" {
-		text = "(the end of the line)"
+		text = i18n.T("jsonerr.end-of-line")
 	}
-	return fmt.Sprintf("line %d, column %d: %s\n      %s   <-- here", line, col, what, text)
+	return i18n.T("jsonerr.at", i18n.Args{"Line": line, "Col": col, "What": what, "Text": text})
 }
 
 var syntaxRE = regexp.MustCompile(`invalid character '(.+)' (.*)`)
@@ -75,39 +85,43 @@ func plainSyntax(msg string) string {
 	m := syntaxRE.FindStringSubmatch(msg)
 	if m == nil {
 		if strings.Contains(msg, "unexpected end of") {
-			return "the text ends before the JSON does (a } or ] is missing)"
+			return i18n.T("jsonerr.unexpected-end")
 		}
-		return "not valid JSON here"
+		return i18n.T("jsonerr.invalid-here")
 	}
-	c := "'" + m[1] + "'"
+	c := i18n.Args{"Char": "'" + m[1] + "'"}
 	switch {
 	case strings.HasPrefix(m[2], "looking for beginning of object key string"):
-		return c + " where a member name in double quotes should start (a comma too many before a }, or a name without quotes?)"
+		return i18n.T("jsonerr.syntax.key-start", c)
 	case strings.HasPrefix(m[2], "after object key:value pair"):
-		return c + " after a member, where a comma or } should be"
+		return i18n.T("jsonerr.syntax.after-member", c)
 	case strings.HasPrefix(m[2], "after object key"):
-		return c + " after a member name, where a colon should be"
+		return i18n.T("jsonerr.syntax.after-key", c)
 	case strings.HasPrefix(m[2], "after array element"):
-		return c + " after an array element, where a comma or ] should be"
+		return i18n.T("jsonerr.syntax.after-element", c)
 	case strings.HasPrefix(m[2], "looking for beginning of value"):
-		return c + " where a value should start (a comma too many before a ] or }, or text without quotes?)"
+		return i18n.T("jsonerr.syntax.value-start", c)
 	case strings.HasPrefix(m[2], "in string literal"):
-		return "a control character inside a string (a line break or tab there must be written \\n or \\t)"
+		return i18n.T("jsonerr.syntax.control-char")
 	case strings.HasPrefix(m[2], "in string escape code"):
-		return c + " after a backslash in a string: only \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX are escapes"
+		return i18n.T("jsonerr.syntax.escape", c)
 	case strings.HasPrefix(m[2], "after top-level value"):
-		return c + " after the end of the JSON document"
+		return i18n.T("jsonerr.syntax.after-document", c)
 	}
-	return c + " is not valid JSON here"
+	return i18n.T("jsonerr.syntax.other", c)
 }
 
 // jsonKind names the kind of JSON value UnmarshalTypeError found ("object", "number", …).
 func jsonKind(v string) string {
-	if k, ok := map[string]string{"object": "a JSON object", "array": "a JSON array", "string": "a string", "number": "a number", "bool": "true or false"}[v]; ok {
-		return k
+	if k, ok := jsonKinds[v]; ok {
+		return i18n.T(k)
 	}
-	return "a JSON " + v
+	return i18n.T("jsonerr.kind.other", i18n.Args{"Kind": v})
 }
+
+// jsonKinds are the words of the kinds of JSON value.
+var jsonKinds = map[string]i18n.Key{"object": "jsonerr.kind.object", "array": "jsonerr.kind.array", "string": "jsonerr.kind.string",
+	"number": "jsonerr.kind.number", "bool": "jsonerr.kind.bool"}
 
 // bodyErrorRE finds the position aws/template gives for a templateBody that is not JSON.
 var bodyErrorRE = regexp.MustCompile(`not valid JSON: (.*) at line (\d+), column (\d+)$`)
@@ -135,5 +149,5 @@ func templateBodyProblem(body string, err error) string {
 		_, n := utf8.DecodeRuneInString(body[off:])
 		off += n
 	}
-	return "the template (templateBody) is not valid JSON at " + jsonAt(body, off, plainSyntax(m[1]))
+	return i18n.T("jsonerr.template-body", i18n.Args{"Where": jsonAt(body, off, plainSyntax(m[1]))})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 7: the provisioning template (jitp_template.json = the CA's registrationConfig).
@@ -23,13 +24,9 @@ type templateStep struct {
 	typedFile string
 }
 
-func (*templateStep) ID() ID        { return IDTemplate }
-func (*templateStep) Title() string { return "Template" }
-func (*templateStep) Explain() string {
-	return "The provisioning template tells AWS IoT what to create when an unknown device certificate signed by\n" +
-		"your CA first connects: a thing named from the certificate's CN, the certificate set ACTIVE, and a policy.\n" +
-		"Its parameters come only from the certificate subject, so it is checked against the device subject now."
-}
+func (*templateStep) ID() ID          { return IDTemplate }
+func (*templateStep) Title() string   { return i18n.T("step07.title") }
+func (*templateStep) Explain() string { return i18n.T("step07.explain") }
 
 func (st *templateStep) record() record {
 	s := st.s
@@ -64,9 +61,9 @@ func (st *templateStep) Inputs() []Field {
 	for _, v := range template.Variants {
 		opts = append(opts, Option{Value: string(v), Label: string(v), Help: v.Describe()})
 	}
-	opts = append(opts, Option{Value: choiceFile, Label: "load a file", Help: "your own template or registration config"})
+	opts = append(opts, Option{Value: choiceFile, Label: i18n.T("step07.choice.file"), Help: i18n.T("step07.choice.file-help")})
 	fields := []Field{
-		{Key: "template", Label: "Template", Help: "scoped (default), admin (labs only), named (an existing policy), or load a template file",
+		{Key: "template", Label: i18n.T("step07.field.template"), Help: i18n.T("step07.field.template-help"),
 			Choices: opts,
 			Get:     st.choice,
 			Set: func(v string) error {
@@ -90,9 +87,9 @@ func (st *templateStep) Inputs() []Field {
 		return fields
 	}
 	return append(fields, []Field{
-		{Key: "create-policy", Label: "Create the policy if missing (named template)",
-			Help:    "the named template needs the policy to exist before a device connects; jitpwiz can create a thing-scoped one",
-			Choices: []Option{{Value: "no", Label: "no, I create it myself"}, {Value: "yes", Label: "yes, create a thing-scoped policy"}},
+		{Key: "create-policy", Label: i18n.T("step07.field.create-policy"),
+			Help:    i18n.T("step07.field.create-policy-help"),
+			Choices: []Option{{Value: "no", Label: i18n.T("step07.choice.create-no")}, {Value: "yes", Label: i18n.T("step07.choice.create-yes")}},
 			Get:     func() string { return map[bool]string{true: "yes", false: "no"}[s.Options.CreatePolicy] },
 			Set: func(v string) error {
 				switch v {
@@ -101,15 +98,15 @@ func (st *templateStep) Inputs() []Field {
 				case "no":
 					s.Options.CreatePolicy = false
 				default:
-					return fmt.Errorf("create policy: answer yes or no")
+					return i18n.NewError("step07.err.create-policy")
 				}
 				return nil
 			}},
-		{Key: "policy-name", Label: "Policy name (named template)", Help: "the existing IoT policy the named template attaches",
+		{Key: "policy-name", Label: i18n.T("step07.field.policy-name"), Help: i18n.T("step07.field.policy-name-help"),
 			Get: func() string { return s.Options.PolicyName },
 			Set: func(v string) error {
 				if !policyRE.MatchString(v) {
-					return fmt.Errorf("policy name %q: use 1–128 letters, digits and + = , . @ _ -", v)
+					return i18n.NewError("step07.err.policy-name", i18n.Args{"Name": fmt.Sprintf("%q", v)})
 				}
 				s.Options.PolicyName = v
 				return nil
@@ -121,8 +118,7 @@ func (st *templateStep) Inputs() []Field {
 // against the device subject as it is typed, and stored as --template FILE once it passes.
 func (st *templateStep) fileField() Field {
 	s := st.s
-	return pathField("template-file", "Template file",
-		`a registration config like jitp_template.json ({"templateBody": …}) or a bare template ({"Resources": …}); read, never rewritten`,
+	return pathField("template-file", i18n.T("step07.field.file"), i18n.T("step07.field.file-help"),
 		func() string {
 			if s.Options.Variant() == VariantCustom {
 				return s.Options.Template
@@ -137,7 +133,7 @@ func (st *templateStep) fileField() Field {
 			st.typedFile = p
 			t, err := template.Parse(rc.TemplateBody)
 			if err != nil {
-				return fmt.Errorf("template file %s: %w", p, err)
+				return i18n.WrapError(err, "step07.err.file", i18n.Args{"Path": p})
 			}
 			params, what, err := lintSubject(s)
 			if err != nil {
@@ -145,9 +141,9 @@ func (st *templateStep) fileField() Field {
 			}
 			if _, err := lintTemplate(s, t, params, what); err != nil {
 				if need := missingSubject(s, t); len(need) > 0 {
-					return fmt.Errorf("template file %s: %w — type the %s below (step 9 puts it in the device certificate's subject), or fix the template", p, err, needWords(need))
+					return i18n.WrapError(err, "step07.err.file-needs", i18n.Args{"Path": p, "Fields": needWords(need)})
 				}
-				return fmt.Errorf("template file %s: %w — fix the template, or the device subject in step 9", p, err)
+				return i18n.WrapError(err, "step07.err.file-lint", i18n.Args{"Path": p})
 			}
 			return setTemplate(s, p)
 		})
@@ -155,16 +151,17 @@ func (st *templateStep) fileField() Field {
 
 // subjectNeed is an optional field of the device subject (O, OU, ST) a template may need.
 type subjectNeed struct {
-	param, key, label string
-	get               func(o *Options) *string
+	param, key string
+	label      i18n.Key
+	get        func(o *Options) *string
 }
 
 // subjectNeeds are the optional device subject fields step 7 can ask for when a template
 // needs them (C and CN are always there).
 var subjectNeeds = []subjectNeed{
-	{template.ParamOrganization, "org", "Organization (O)", func(o *Options) *string { return &o.Org }},
-	{template.ParamOrganizationalUnit, "ou", "Organizational unit (OU)", func(o *Options) *string { return &o.OrgUnit }},
-	{template.ParamStateName, "state", "State (ST)", func(o *Options) *string { return &o.State }},
+	{template.ParamOrganization, "org", "step07.subject.org", func(o *Options) *string { return &o.Org }},
+	{template.ParamOrganizationalUnit, "ou", "step07.subject.ou", func(o *Options) *string { return &o.OrgUnit }},
+	{template.ParamStateName, "state", "step07.subject.state", func(o *Options) *string { return &o.State }},
 }
 
 // neededSubject are the subject fields template t requires that step 9 can set: none with a
@@ -196,9 +193,9 @@ func missingSubject(s *Session, t *template.Template) []subjectNeed {
 func needWords(need []subjectNeed) string {
 	var w []string
 	for _, n := range need {
-		w = append(w, n.label)
+		w = append(w, i18n.T(n.label))
 	}
-	return strings.Join(w, " and ")
+	return strings.Join(w, i18n.T("step07.and"))
 }
 
 // subjectFields are inputs for the device subject fields the chosen (or typed) template file
@@ -223,12 +220,13 @@ func (st *templateStep) subjectFields() []Field {
 	}
 	var out []Field
 	for _, n := range neededSubject(s, t) {
-		out = append(out, Field{Key: n.key, Label: n.label + " — the template needs it",
-			Help: "the template reads " + n.param + " from the device certificate: step 9 puts it in the subject",
+		label := i18n.T(n.label)
+		out = append(out, Field{Key: n.key, Label: i18n.T("step07.field.needed", i18n.Args{"Label": label}),
+			Help: i18n.T("step07.field.needed-help", i18n.Args{"Param": n.param}),
 			Get:  func() string { return *n.get(&s.Options) },
 			Set: func(v string) error {
 				if v == "" {
-					return fmt.Errorf("%s: the template needs it in the device certificate's subject — type it, or choose another template", n.label)
+					return i18n.NewError("step07.err.needed", i18n.Args{"Label": label})
 				}
 				o := s.Options
 				*n.get(&o) = v
@@ -274,11 +272,11 @@ func templateConfig(s *Session) (*template.RegistrationConfig, []string, error) 
 		}
 		body := strings.ReplaceAll(rc.TemplateBody, template.PlaceholderAccount, s.Account)
 		if rc.RoleArn != "" && rc.RoleArn != s.Role.ARN {
-			notes = append(notes, fmt.Sprintf("the file's roleArn %s was replaced by the provisioning role %s", rc.RoleArn, s.Role.ARN))
+			notes = append(notes, i18n.T("step07.note.role-replaced", i18n.Args{"FileRole": rc.RoleArn, "Role": s.Role.ARN}))
 		}
 		out := &template.RegistrationConfig{TemplateBody: body, RoleArn: s.Role.ARN}
 		if err := out.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("--template %s: %w", s.Options.Template, err)
+			return nil, nil, i18n.WrapError(err, "step07.err.template", i18n.Args{"Path": s.Options.Template})
 		}
 		return out, notes, nil
 	default:
@@ -296,12 +294,12 @@ func lintSubject(s *Session) (map[string]string, string, error) {
 	if s.Options.DeviceCertFile != "" {
 		dc, err := pki.LoadCertFile(s.Options.DeviceCertFile)
 		if err != nil {
-			return nil, "", fmt.Errorf("--device-cert: %w", err)
+			return nil, "", i18n.WrapError(err, "step07.err.device-cert")
 		}
-		return pki.JITPParameters(dc), "your device certificate " + pki.SubjectOf(dc).String(), nil
+		return pki.JITPParameters(dc), yoursWhat(pki.SubjectOf(dc)), nil
 	}
 	sub := s.Options.DeviceSubject()
-	return plannedParams(sub), "the planned device subject " + sub.String(), nil
+	return plannedParams(sub), plannedWhat(sub), nil
 }
 
 func (st *templateStep) Commands() []string {
@@ -320,10 +318,10 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if s.Role.ARN == "" {
-		return false, fmt.Errorf("no provisioning role yet — run step 6 (provisioning role) first")
+		return false, i18n.NewError("step07.err.no-role")
 	}
 	if st.fromFile && s.Options.Variant() != VariantCustom {
-		return false, fmt.Errorf("template: you chose to load a file — type its path, or choose scoped, admin or named")
+		return false, i18n.NewError("step07.err.file-pending")
 	}
 	rc, notes, err := templateConfig(s)
 	if err != nil {
@@ -345,21 +343,21 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 			for _, n := range need {
 				flags = append(flags, "--"+n.key+" VALUE")
 			}
-			return false, fmt.Errorf("%w\n  (nothing was registered; the device certificate needs the %s: give %s — in the wizard, the fields of this step — or fix the template)", err, needWords(need), strings.Join(flags, " "))
+			return false, i18n.WrapError(err, "step07.err.lint-needs", i18n.Args{"Fields": needWords(need), "Flags": strings.Join(flags, " ")})
 		}
-		return false, fmt.Errorf("%w\n  (nothing was registered; fix the template or the device subject flags and run again)", err)
+		return false, i18n.WrapError(err, "step07.err.lint")
 	}
 	// The wizard shows the warnings on the template's page; run prints them as progress.
 	report := append(append([]string(nil), notes...), warnings...)
 	if s.Options.Variant() == VariantAdmin && !slices.ContainsFunc(warnings, saysAdmin) {
 		// The linter did not already say it in detail: say it once, here.
-		const admin = "the admin template's policy allows iot:* on * — for labs only, never for real devices"
+		admin := i18n.T("step07.warn.admin")
 		report = append(report, admin)
 		warnings = append(warnings, admin)
 	}
 	res := TemplateRes{File: FileTemplate, Variant: s.Options.Variant(), BodySHA256: sha256Hex([]byte(rc.TemplateBody)), Warnings: append(notes, warnings...)}
 	for _, w := range report {
-		st.reportf("warning: %s", strings.TrimPrefix(w, "warning: "))
+		st.Report(Event{Message: i18n.T("step07.warning", i18n.Args{"Text": strings.TrimPrefix(w, "warning: ")})})
 	}
 	if s.Options.Variant() == VariantCustom {
 		res.Source = s.Options.Template
@@ -404,14 +402,14 @@ func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, nam
 		return false, err
 	}
 	if !s.Options.CreatePolicy {
-		return false, fmt.Errorf("the template attaches the IoT policy %q, which does not exist in %s: JITP would fail and the certificate would stay PENDING_ACTIVATION — create it (`%s`), or run again with --create-policy (in the wizard: \"Create the policy if missing\" = yes) to let jitpwiz create a thing-scoped one",
-			name, s.Region, awsCmd(s, "iot", "create-policy", "--policy-name", name, "--policy-document", "file://policy.json"))
+		return false, i18n.NewError("step07.err.policy-missing", i18n.Args{"Policy": fmt.Sprintf("%q", name), "Region": s.Region,
+			"Command": awsCmd(s, "iot", "create-policy", "--policy-name", name, "--policy-document", "file://policy.json")})
 	}
 	doc, err := scopedPolicyDocument(s)
 	if err != nil {
 		return false, err
 	}
-	st.reportf("creating the IoT policy %s (thing-scoped)", name)
+	st.Report(Event{Message: i18n.T("step07.creating-policy", i18n.Args{"Policy": name})})
 	if _, err := c.CreatePolicy(ctx, name, doc); err != nil && !aws.IsKind(err, aws.KindAlreadyExists) {
 		return false, err
 	}
@@ -421,26 +419,26 @@ func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, nam
 func (st *templateStep) Result() []ResultLine {
 	s := st.s
 	out := []ResultLine{
-		fileLine("registration config", FileTemplate),
-		valueLine("variant", s.Template.Variant),
+		fileLine(i18n.T("step07.result.config"), FileTemplate),
+		valueLine(i18n.T("step07.result.variant"), s.Template.Variant),
 	}
 	if s.Template.Source != "" {
-		out = append(out, fileLine("template source", s.Template.Source))
+		out = append(out, fileLine(i18n.T("step07.result.source"), s.Template.Source))
 	}
 	if s.Template.PolicyName != "" {
 		v := s.Template.PolicyName
 		if s.Template.PolicyCreated {
-			v += " (created by jitpwiz)"
+			v = i18n.T("step07.result.policy-created", i18n.Args{"Policy": v})
 		}
-		out = append(out, valueLine("policy", v))
+		out = append(out, valueLine(i18n.T("step07.result.policy"), v))
 	}
 	for _, w := range s.Template.Warnings {
-		out = append(out, ResultLine{Kind: ResultNote, Label: "warning", Value: w, OK: false})
+		out = append(out, ResultLine{Kind: ResultNote, Label: i18n.T("step07.result.warning"), Value: w, OK: false})
 	}
 	if b, err := os.ReadFile(s.Path(FileTemplate)); err == nil {
 		if rc, err := template.ParseRegistrationConfig(b); err == nil {
 			if p, err := template.Pretty(rc.TemplateBody); err == nil {
-				out = append(out, ResultLine{Kind: ResultDocument, Label: "template", Value: p, OK: true})
+				out = append(out, ResultLine{Kind: ResultDocument, Label: i18n.T("step07.result.template"), Value: p, OK: true})
 			}
 		}
 	}
@@ -449,11 +447,7 @@ func (st *templateStep) Result() []ResultLine {
 
 func (st *templateStep) Summary() string {
 	s := st.s
-	t := FileTemplate + " (" + s.Template.Variant
-	if s.Template.PolicyName != "" {
-		t += ", policy " + s.Template.PolicyName
-	}
-	return t + ")"
+	return i18n.T("step07.summary", i18n.Args{"File": FileTemplate, "Variant": s.Template.Variant, "Policy": s.Template.PolicyName})
 }
 
 // saysAdmin reports a lint finding that warns of the admin policy (iot:* on *).
@@ -466,29 +460,29 @@ func (st *templateStep) preview(width int) string {
 	s, c := st.s, st.c
 	sty := c.Styles
 	if st.fromFile && s.Options.Variant() != VariantCustom {
-		return sty.Help.Width(width).Render("Preview: type the path of your template file above; its body and lint show here.")
+		return sty.Help.Width(width).Render(i18n.T("step07.preview.pending"))
 	}
 	rc, notes, err := templateConfig(s)
 	if err != nil {
-		return sty.Invalid.Width(width).Render(sty.Icons.Failed + " cannot preview the template: " + err.Error())
+		return sty.Invalid.Width(width).Render(sty.Icons.Failed + " " + i18n.T("step07.preview.cannot", i18n.Args{"Err": err}))
 	}
 	body, err := template.Pretty(c.display(rc.TemplateBody))
 	if err != nil {
 		return sty.Invalid.Width(width).Render(sty.Icons.Failed + " " + err.Error())
 	}
 	var out []string
-	title := "Preview: " + FileTemplate + " templateBody (" + s.Options.Variant() + ")"
+	title := i18n.T("step07.preview.title", i18n.Args{"File": FileTemplate, "Variant": s.Options.Variant()})
 	out = append(out, sty.Section.Render(title))
 	box := sty.Document.Width(width - sty.Document.GetHorizontalBorderSize())
 	out = append(out, box.Render(wrapDocument(strings.TrimRight(body, "\n"), width-sty.Document.GetHorizontalFrameSize())))
 
-	what, params := "the planned device subject "+s.Options.DeviceSubject().String(), plannedParams(s.Options.DeviceSubject())
+	what, params := plannedWhat(s.Options.DeviceSubject()), plannedParams(s.Options.DeviceSubject())
 	if s.Options.DeviceCertFile != "" {
 		if dc, err := pki.LoadCertFile(s.Options.DeviceCertFile); err == nil {
-			what, params = "your device certificate "+pki.SubjectOf(dc).String(), pki.JITPParameters(dc)
+			what, params = yoursWhat(pki.SubjectOf(dc)), pki.JITPParameters(dc)
 		}
 	}
-	out = append(out, sty.Section.Render("Lint against "+what))
+	out = append(out, sty.Section.Render(i18n.T("step07.preview.lint", i18n.Args{"What": what})))
 	var lines []string
 	adminSaid := false // the admin warning is said once: by the linter, else below
 	if t, err := template.Parse(rc.TemplateBody); err != nil {
@@ -509,14 +503,14 @@ func (st *templateStep) preview(width int) string {
 			lines = append(lines, hang(style.Render(icon+" "+f.String()), width))
 		}
 		if errs == 0 {
-			lines = append([]string{"  " + sty.CheckOK.Render(sty.Icons.Done+" every parameter the template uses is in the device subject")}, lines...)
+			lines = append([]string{"  " + sty.CheckOK.Render(sty.Icons.Done+" "+i18n.T("step07.preview.params-ok"))}, lines...)
 		}
 	}
 	for _, n := range notes {
 		lines = append(lines, hang(sty.Warning.Render("! "+n), width))
 	}
 	if s.Options.Variant() == VariantAdmin && !adminSaid {
-		lines = append(lines, hang(sty.Warning.Render("! the admin policy allows iot:* on * — for labs only, never for real devices"), width))
+		lines = append(lines, hang(sty.Warning.Render("! "+i18n.T("step07.preview.admin")), width))
 	}
 	out = append(out, strings.Join(lines, "\n"))
 	return strings.Join(out, "\n")

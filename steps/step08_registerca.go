@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"slices"
 	"time"
@@ -11,26 +10,23 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 8: register the CA with auto-registration and the template (this turns JITP on).
 type registerCAStep struct{ Base }
 
 func (*registerCAStep) ID() ID        { return IDRegisterCA }
-func (*registerCAStep) Title() string { return "Register CA" }
+func (*registerCAStep) Title() string { return i18n.T("step08.title") }
 func (st *registerCAStep) Explain() string {
-	proof := "proving possession with the verification certificate"
+	proof := i18n.T("step08.proof.verification")
 	if st.s.Options.sniOnly() {
-		proof = "in SNI_ONLY mode (no proof of possession: several accounts may register it; devices must send SNI)"
+		proof = i18n.T("step08.proof.sni-only")
 	}
 	if st.s.Options.jitr() {
-		return "Register your CA certificate with AWS IoT, " + proof + ",\n" +
-			"set it ACTIVE and allow auto-registration without a template: from now on, a device certificate signed\n" +
-			"by this CA is registered PENDING_ACTIVATION the first time it connects (JITR). A CA already registered is reused."
+		return i18n.T("step08.explain-jitr", i18n.Args{"Proof": proof})
 	}
-	return "Register your CA certificate with AWS IoT, " + proof + ",\n" +
-		"set it ACTIVE and allow auto-registration with your template: from now on, a device certificate signed\n" +
-		"by this CA is provisioned the first time it connects. A CA already registered is found and reused."
+	return i18n.T("step08.explain", i18n.Args{"Proof": proof})
 }
 
 func (st *registerCAStep) record() record {
@@ -83,7 +79,7 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 	} else {
 		verifPEM, err := os.ReadFile(s.Path(pki.FileVerifCert))
 		if err != nil {
-			return false, fmt.Errorf("verification certificate: %v — run step 5 again", err)
+			return false, i18n.NewError("step08.err.verification", i18n.Args{"Err": err})
 		}
 		in.VerificationCertificatePEM = string(verifPEM)
 	}
@@ -91,18 +87,17 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 	if !s.Options.jitr() {
 		b, err := os.ReadFile(s.Path(FileTemplate))
 		if err != nil {
-			return false, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+			return false, i18n.NewError("step08.err.template", i18n.Args{"File": FileTemplate, "Err": err})
 		}
 		rc, err := template.ParseRegistrationConfig(b)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w — run step 7 again", FileTemplate, err)
+			return false, i18n.WrapError(err, "step08.err.template", i18n.Args{"File": FileTemplate})
 		}
 		want = &aws.RegistrationConfig{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
 	}
 	in.RegistrationConfig = want
 	in.OnRoleRetry = func(wait, left time.Duration, msg string) {
-		st.reportf("AWS IoT cannot use the provisioning role yet (a new role takes a few seconds to propagate in IAM): retrying in %s, %s left — %s",
-			wait.Round(100*time.Millisecond), left.Round(time.Second), msg)
+		st.Report(Event{Message: i18n.T("step08.role-retry", i18n.Args{"Wait": wait.Round(100 * time.Millisecond).String(), "Left": left.Round(time.Second).String(), "Msg": msg})})
 	}
 	// Only the issuing CA's own certificate is registered (an intermediate, when it is one).
 	in.CACertificatePEM = string(pki.EncodeCertPEM(ca.Cert))
@@ -115,7 +110,7 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 		}
 		reused = true
 		ref = aws.CARef{ID: firstNonEmpty(ae.ResourceID, s.CA.CertID), ARN: ae.ResourceARN}
-		st.reportf("the CA is already registered (ID %s): reusing it", abbrev(ref.ID))
+		st.Report(Event{Message: i18n.T("step08.reusing", i18n.Args{"ID": abbrev(ref.ID)})})
 		if err := st.align(ctx, c, ref.ID, want); err != nil {
 			return false, err
 		}
@@ -144,27 +139,26 @@ func (st *registerCAStep) align(ctx context.Context, c aws.Client, id string, wa
 	}
 	mode := firstNonEmpty(d.CertificateMode, "DEFAULT")
 	if wantMode := firstNonEmpty(st.s.Options.certificateMode(), "DEFAULT"); mode != wantMode {
-		return fmt.Errorf("the CA is already registered in %s mode, and a CA's mode cannot be changed — to register it in %s mode, remove it first (jitpwiz clean), or keep --ca-mode %s",
-			mode, wantMode, map[string]string{"DEFAULT": CAModeDefault, "SNI_ONLY": CAModeSNIOnly}[mode])
+		return i18n.NewError("step08.err.mode", i18n.Args{"Mode": mode, "Want": wantMode, "Flag": map[string]string{"DEFAULT": CAModeDefault, "SNI_ONLY": CAModeSNIOnly}[mode]})
 	}
 	var in aws.UpdateCAInput
 	if d.Status != aws.StatusActive {
 		in.NewStatus = aws.StatusActive
-		st.reportf("setting the CA ACTIVE (was %s)", d.Status)
+		st.Report(Event{Message: i18n.T("step08.set-active", i18n.Args{"Was": d.Status})})
 	}
 	if d.AutoRegistrationStatus != aws.AutoRegEnable {
 		in.NewAutoRegistrationStatus = aws.AutoRegEnable
-		st.reportf("enabling auto-registration (was %s)", d.AutoRegistrationStatus)
+		st.Report(Event{Message: i18n.T("step08.enable-autoreg", i18n.Args{"Was": d.AutoRegistrationStatus})})
 	}
 	switch {
 	case want == nil:
 		if d.RegistrationConfig != nil && (d.RegistrationConfig.TemplateBody != "" || d.RegistrationConfig.TemplateName != "") {
 			in.RemoveAutoRegistration = true
-			st.reportf("removing the CA's JITP template (registrationConfig): with JITR the first connect only registers the certificate")
+			st.Report(Event{Message: i18n.T("step08.remove-template")})
 		}
 	case d.RegistrationConfig == nil || d.RegistrationConfig.TemplateBody != want.TemplateBody || d.RegistrationConfig.RoleArn != want.RoleArn:
 		in.RegistrationConfig = want
-		st.reportf("updating the CA's registration config to %s", FileTemplate)
+		st.Report(Event{Message: i18n.T("step08.update-config", i18n.Args{"File": FileTemplate})})
 	}
 	if in == (aws.UpdateCAInput{}) {
 		return nil
@@ -175,34 +169,27 @@ func (st *registerCAStep) align(ctx context.Context, c aws.Client, id string, wa
 func (st *registerCAStep) Result() []ResultLine {
 	ca := st.s.CA
 	out := []ResultLine{
-		valueLine("CA certificate ID", ca.RegisteredID),
-		valueLine("CA certificate ARN", ca.RegisteredARN),
+		valueLine(i18n.T("step08.result.ca-id"), ca.RegisteredID),
+		valueLine(i18n.T("step08.result.ca-arn"), ca.RegisteredARN),
 	}
 	if ca.Intermediate {
-		out = append(out, noteLine("registered your intermediate CA as the issuing CA"))
+		out = append(out, noteLine(i18n.T("step08.result.intermediate")))
 	}
-	what := "the template"
+	what := i18n.T("step08.what.template")
 	if st.s.Options.jitr() {
-		what = "no template (JITR)"
+		what = i18n.T("step08.what.jitr")
 	}
 	if st.s.Options.sniOnly() {
-		what += ", in SNI_ONLY mode"
+		what = i18n.T("step08.what.sni-only", i18n.Args{"What": what})
 	}
 	if ca.Reused {
-		out = append(out, noteLine("the CA was already registered: reused, made ACTIVE with auto-registration and "+what))
+		out = append(out, noteLine(i18n.T("step08.result.reused", i18n.Args{"What": what})))
 	} else {
-		out = append(out, noteLine("registered ACTIVE with auto-registration ENABLE and "+what))
+		out = append(out, noteLine(i18n.T("step08.result.registered", i18n.Args{"What": what})))
 	}
 	return out
 }
 
 func (st *registerCAStep) Summary() string {
-	sum := "CA " + st.s.CA.RegisteredID + " ACTIVE, auto-registration on"
-	if st.s.Options.jitr() {
-		sum += ", no template (JITR)"
-	}
-	if st.s.Options.sniOnly() {
-		sum += ", SNI_ONLY"
-	}
-	return sum
+	return i18n.T("step08.summary", i18n.Args{"ID": st.s.CA.RegisteredID, "JITR": st.s.Options.jitr(), "SNIOnly": st.s.Options.sniOnly()})
 }

@@ -3,12 +3,12 @@ package steps
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 9: the device certificate (or the user's own, checked).
@@ -25,13 +25,9 @@ type deviceCertStep struct {
 	files    filePair
 }
 
-func (*deviceCertStep) ID() ID        { return IDDeviceCert }
-func (*deviceCertStep) Title() string { return "Device cert" }
-func (*deviceCertStep) Explain() string {
-	return "Make the device's key and certificate, signed by your CA. JITP reads the template's parameters from its\n" +
-		"subject: CN becomes the thing name and C the country attribute, so they must be there.\n" +
-		"The bundle deviceCertAndCACert.crt (device cert, then CA cert) is what the device presents on its first connect."
-}
+func (*deviceCertStep) ID() ID          { return IDDeviceCert }
+func (*deviceCertStep) Title() string   { return i18n.T("step09.title") }
+func (*deviceCertStep) Explain() string { return i18n.T("step09.explain") }
 
 func (st *deviceCertStep) record() record {
 	s := st.s
@@ -92,18 +88,18 @@ func (st *deviceCertStep) Inputs() []Field {
 	}
 	return append([]Field{
 		st.sourceField(),
-		text("thing", "Thing name (CN)", "the device certificate's Common Name; the template names the thing from it",
+		text("thing", i18n.T("step09.field.thing"), i18n.T("step09.field.thing-help"),
 			func(o *Options) *string { return &o.Thing }, func(o *Options) error {
 				if err := pki.ValidateThingName(o.Thing); err != nil {
 					return err
 				}
 				return subj(o)
 			}),
-		text("country", "Country (C)", "2-letter ISO code; the scoped template stores it as the thing's country attribute",
+		text("country", i18n.T("step09.field.country"), i18n.T("step09.field.country-help"),
 			func(o *Options) *string { return &o.Country }, subj),
-		text("org", "Organization (O, optional)", "", func(o *Options) *string { return &o.Org }, subj),
-		text("ou", "Organizational unit (OU, optional)", "", func(o *Options) *string { return &o.OrgUnit }, subj),
-		text("state", "State (ST, optional)", "", func(o *Options) *string { return &o.State }, subj),
+		text("org", i18n.T("step09.field.org"), "", func(o *Options) *string { return &o.Org }, subj),
+		text("ou", i18n.T("step09.field.ou"), "", func(o *Options) *string { return &o.OrgUnit }, subj),
+		text("state", i18n.T("step09.field.state"), "", func(o *Options) *string { return &o.State }, subj),
 	}, extra...)
 }
 
@@ -111,11 +107,11 @@ func (st *deviceCertStep) Inputs() []Field {
 func (st *deviceCertStep) sourceField() Field {
 	s := st.s
 	return Field{
-		Key: "device", Label: "Device certificate",
-		Help: "issue new (default, signed by your CA), or test an existing device certificate and key",
+		Key: "device", Label: i18n.T("step09.field.device"),
+		Help: i18n.T("step09.field.device-help"),
 		Choices: []Option{
-			{Value: choiceNew, Label: "issue new", Help: "a new key and certificate with the subject below"},
-			{Value: choiceExisting, Label: "use an existing device cert", Help: "its CN is the thing name (read, never rewritten)"},
+			{Value: choiceNew, Label: i18n.T("step09.choice.new"), Help: i18n.T("step09.choice.new-help")},
+			{Value: choiceExisting, Label: i18n.T("step09.choice.existing"), Help: i18n.T("step09.choice.existing-help")},
 		},
 		Get: st.choice,
 		Set: func(v string) error {
@@ -130,12 +126,12 @@ func (st *deviceCertStep) sourceField() Field {
 				return applySupplied(s, o)
 			case choiceExisting:
 				if !s.CA.Supplied {
-					return fmt.Errorf("device certificate: an existing one must be checked against the CA that issued it — go back to step 1 and choose \"use existing files\" with that CA (the CA generated here signed no certificate of yours)")
+					return i18n.NewError("step09.err.existing-needs-ca")
 				}
 				st.existing = true
 				return nil
 			}
-			return fmt.Errorf("device certificate: choose issue new or use an existing device cert")
+			return i18n.NewError("step09.err.choice")
 		},
 	}
 }
@@ -145,23 +141,23 @@ func (st *deviceCertStep) sourceField() Field {
 func (st *deviceCertStep) fileFields() []Field {
 	s := st.s
 	return st.files.fields(
-		pathInput{"device-cert", "Device certificate file", "PEM certificate of the device, issued by your CA; its CN becomes the thing name",
+		pathInput{"device-cert", i18n.T("step09.field.cert-file"), i18n.T("step09.field.cert-file-help"),
 			func() string { return s.Options.DeviceCertFile },
 			func(p string) error {
 				c, err := pki.LoadCertFile(p)
 				if err != nil {
-					return fmt.Errorf("device certificate file: %v — give the PEM file of the device certificate", err)
+					return i18n.NewError("step09.err.cert-file", i18n.Args{"Err": err})
 				}
 				if c.Subject.CommonName == "" {
-					return fmt.Errorf("device certificate file %s has no Common Name (CN): JITP names the thing from it — use a certificate whose CN is the thing name", p)
+					return i18n.NewError("step09.err.no-cn", i18n.Args{"Path": p})
 				}
 				return nil
 			}},
-		pathInput{"device-key", "Device private key file", "PEM private key of that certificate (used to connect, never copied)",
+		pathInput{"device-key", i18n.T("step09.field.key-file"), i18n.T("step09.field.key-file-help"),
 			func() string { return s.Options.DeviceKeyFile },
 			func(p string) error {
 				if _, err := pki.LoadKeyFile(p); err != nil {
-					return fmt.Errorf("device private key file: %v — give the PEM private key of the device", err)
+					return i18n.NewError("step09.err.key-file", i18n.Args{"Err": err})
 				}
 				return nil
 			}},
@@ -174,12 +170,12 @@ func (st *deviceCertStep) use(cert, key string) error {
 	s := st.s
 	c, err := pki.LoadCertFile(cert)
 	if err != nil {
-		return fmt.Errorf("device certificate file: %v", err)
+		return i18n.NewError("step09.err.cert-file-load", i18n.Args{"Err": err})
 	}
 	o := s.Options
 	o.DeviceCertFile, o.DeviceKeyFile = cert, key
 	o.Thing = c.Subject.CommonName
-	if err := lintDevice(s, pki.JITPParameters(c), "your device certificate "+pki.SubjectOf(c).String()); err != nil {
+	if err := lintDevice(s, pki.JITPParameters(c), yoursWhat(pki.SubjectOf(c))); err != nil {
 		return err
 	}
 	return applySupplied(s, o)
@@ -222,10 +218,10 @@ func (st *deviceCertStep) act(ctx context.Context) (bool, error) {
 		return checkSuppliedDevice(s, ca, d)
 	}
 	if st.existing {
-		return false, fmt.Errorf("device certificate: you chose an existing one — give its certificate and key files, or choose issue new")
+		return false, i18n.NewError("step09.err.existing-pending")
 	}
 	sub := s.Options.DeviceSubject()
-	if err := lintDevice(s, plannedParams(sub), "the device subject "+sub.String()); err != nil {
+	if err := lintDevice(s, plannedParams(sub), deviceWhat(sub)); err != nil {
 		return false, err
 	}
 	// Reuse a device certificate with this subject, from this CA, for this key.
@@ -241,7 +237,7 @@ func (st *deviceCertStep) act(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
-	key, _, note, err := ensureKey(s, keyPath, "device private key", keyType(s))
+	key, _, note, err := ensureKey(s, keyPath, i18n.T("step09.what.key"), keyType(s))
 	if err != nil {
 		return false, err
 	}
@@ -275,7 +271,7 @@ func lintDevice(s *Session, params map[string]string, what string) error {
 		return err
 	}
 	if _, err := lintTemplate(s, t, params, what); err != nil {
-		return fmt.Errorf("%w\n  (fix the subject flags, e.g. --country, or the template, and run again)", err)
+		return i18n.WrapError(err, "step09.err.lint")
 	}
 	return nil
 }
@@ -285,19 +281,19 @@ func lintDevice(s *Session, params map[string]string, what string) error {
 func checkSuppliedDevice(s *Session, ca *pki.CA, d *Device) (bool, error) {
 	c, err := pki.LoadCertFile(d.CertFile)
 	if err != nil {
-		return false, fmt.Errorf("--device-cert: %w", err)
+		return false, i18n.WrapError(err, "step07.err.device-cert")
 	}
 	k, err := pki.LoadKeyFile(d.KeyFile)
 	if err != nil {
-		return false, fmt.Errorf("--device-key %s: %w", d.KeyFile, err)
+		return false, i18n.WrapError(err, "step09.err.device-key", i18n.Args{"Path": d.KeyFile})
 	}
 	if !pki.KeyMatchesCert(k, c) {
-		return false, fmt.Errorf("--device-key %s does not belong to --device-cert %s — give the key the certificate was made from", d.KeyFile, d.CertFile)
+		return false, i18n.NewError("step09.err.key-mismatch", i18n.Args{"Key": d.KeyFile, "Cert": d.CertFile})
 	}
 	if err := pki.CheckIssuedBy(c, ca.Cert, s.Now()); err != nil {
-		return false, fmt.Errorf("--device-cert %s was not issued by the CA %s: AWS IoT would not recognise it — give the CA that issued it with --ca-cert/--ca-key (%v)", d.CertFile, s.CA.Subject, err)
+		return false, i18n.NewError("step09.err.not-issued", i18n.Args{"Cert": d.CertFile, "CA": s.CA.Subject, "Err": err})
 	}
-	if err := lintDevice(s, pki.JITPParameters(c), "your device certificate "+pki.SubjectOf(c).String()); err != nil {
+	if err := lintDevice(s, pki.JITPParameters(c), yoursWhat(pki.SubjectOf(c))); err != nil {
 		return false, err
 	}
 	bundle := pki.Bundle(c, ca.Cert)
@@ -331,14 +327,14 @@ func (st *deviceCertStep) Result() []ResultLine {
 	d := st.s.Device()
 	out := []ResultLine{}
 	if d.Supplied {
-		out = append(out, fileLine("your device certificate (not rewritten)", d.CertFile), fileLine("your device key", d.KeyFile))
+		out = append(out, fileLine(i18n.T("step09.result.your-cert"), d.CertFile), fileLine(i18n.T("step09.result.your-key"), d.KeyFile))
 	} else {
-		out = append(out, fileLine("device private key (0600)", d.KeyFile), fileLine("device CSR", d.CSRFile), fileLine("device certificate", d.CertFile))
+		out = append(out, fileLine(i18n.T("step09.result.key"), d.KeyFile), fileLine(i18n.T("step09.result.csr"), d.CSRFile), fileLine(i18n.T("step09.result.cert"), d.CertFile))
 	}
 	out = append(out,
-		fileLine("device + CA bundle", d.BundleFile),
-		valueLine("subject", d.Subject),
-		valueLine("device certificate ID (SHA-256 of the DER)", d.CertID),
+		fileLine(i18n.T("step09.result.bundle"), d.BundleFile),
+		valueLine(i18n.T("step09.result.subject"), d.Subject),
+		valueLine(i18n.T("step09.result.cert-id"), d.CertID),
 	)
 	return out
 }
@@ -346,5 +342,5 @@ func (st *deviceCertStep) Result() []ResultLine {
 func (st *deviceCertStep) Summary() string {
 	s := st.s
 	d := s.Device()
-	return fmt.Sprintf("%s %s, cert ID %s", s.relName(d.CertFile), d.Subject, d.CertID)
+	return i18n.T("step09.summary", i18n.Args{"File": s.relName(d.CertFile), "Subject": d.Subject, "ID": d.CertID})
 }

@@ -2,20 +2,17 @@ package steps
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 10: the CA the device uses to check the broker's server certificate.
 type serverTrustStep struct{ Base }
 
-func (*serverTrustStep) ID() ID        { return IDServerTrust }
-func (*serverTrustStep) Title() string { return "Server trust" }
-func (*serverTrustStep) Explain() string {
-	return "TLS is mutual: the device also checks the broker. Save the CA that signs the broker's certificate as awsRootCA.pem:\n" +
-		"Amazon Root CA 1 and 3 for AWS IoT Core (shipped in jitpwiz), the local IoT Core's own root for the local target."
-}
+func (*serverTrustStep) ID() ID          { return IDServerTrust }
+func (*serverTrustStep) Title() string   { return i18n.T("step10.title") }
+func (*serverTrustStep) Explain() string { return i18n.T("step10.explain") }
 
 func (st *serverTrustStep) record() record {
 	s := st.s
@@ -41,13 +38,13 @@ func (st *serverTrustStep) Commands() []string {
 	if s.serverRootPath != "" {
 		return []string{joinShell([]string{"cp", s.serverRootPath, pki.FileServerRootCA})}
 	}
-	return []string{"# copy the local IoT Core's root CA (its path is printed by `jitpwiz local`) to " + pki.FileServerRootCA}
+	return []string{"# " + i18n.T("step10.copy-comment", i18n.Args{"File": pki.FileServerRootCA})}
 }
 
 func (st *serverTrustStep) act(ctx context.Context) (bool, error) {
 	s := st.s
 	if len(s.serverRoot) == 0 {
-		return false, fmt.Errorf("the broker's root CA is not known — connect to the target first")
+		return false, i18n.NewError("step10.err.unknown")
 	}
 	s.ServerRootSHA256 = sha256Hex(s.serverRoot)
 	if sameFile(s.Path(pki.FileServerRootCA), s.serverRoot) {
@@ -60,9 +57,9 @@ func (st *serverTrustStep) act(ctx context.Context) (bool, error) {
 }
 
 func (st *serverTrustStep) Result() []ResultLine {
-	out := []ResultLine{fileLine("server root CA", pki.FileServerRootCA)}
+	out := []ResultLine{fileLine(i18n.T("step10.result.root"), pki.FileServerRootCA)}
 	if c, err := pki.LoadCertFile(st.s.Path(pki.FileServerRootCA)); err == nil {
-		out = append(out, valueLine("subject", c.Subject.String()))
+		out = append(out, valueLine(i18n.T("step09.result.subject"), c.Subject.String()))
 	}
 	return out
 }

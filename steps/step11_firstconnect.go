@@ -11,6 +11,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/local/broker"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 11: the first connect, which JITP drops while it provisions.
@@ -21,16 +22,12 @@ type firstConnectStep struct{ Base }
 const FirstConnectClientID = "anyclientID"
 
 func (*firstConnectStep) ID() ID        { return IDFirstConnect }
-func (*firstConnectStep) Title() string { return "First connect" }
+func (*firstConnectStep) Title() string { return i18n.T("step11.title") }
 func (st *firstConnectStep) Explain() string {
 	if st.s.Options.jitr() {
-		return "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
-			"signed by your registered CA and registers it PENDING_ACTIVATION — JITR runs no template — publishes the registered\n" +
-			"event on $aws/events/certificates/registered/<CA ID>, and drops this first connection. Nothing activates it yet."
+		return i18n.T("step11.explain-jitr")
 	}
-	return "Connect once as a brand-new device with the bundle (device cert + CA cert). AWS IoT sees an unknown certificate\n" +
-		"signed by your registered CA, registers it and runs your template — and drops this first connection while it does.\n" +
-		"The drop is the expected outcome: the certificate then turns ACTIVE."
+	return i18n.T("step11.explain")
 }
 
 func (st *firstConnectStep) record() record {
@@ -59,18 +56,18 @@ func (st *firstConnectStep) preview(width int) string {
 	sty := st.c.Styles
 	if st.s.Options.jitr() {
 		lines := []string{
-			sty.Section.Render("Expected outcome"),
-			sty.CheckOK.Render(sty.Icons.Bullet+" the broker accepts the TLS handshake, registers the certificate, then drops the connection") + sty.Help.Render(" — as AWS IoT does;"),
-			sty.CheckOK.Render(sty.Icons.Bullet+" the certificate stays PENDING_ACTIVATION") + sty.Help.Render(" — until the next step (or a rule + Lambda) activates it"),
-			sty.CheckOK.Render(sty.Icons.Bullet+" the registered event on "+registeredTopic("<CA ID>")) + sty.Help.Render(" — "+eventWhere(st.s)),
+			sty.Section.Render(i18n.T("step11.expected")),
+			sty.CheckOK.Render(sty.Icons.Bullet+" "+i18n.T("step11.expect.jitr-drop")) + sty.Help.Render(" — "+i18n.T("step11.expect.jitr-drop-why")),
+			sty.CheckOK.Render(sty.Icons.Bullet+" "+i18n.T("step11.expect.pending")) + sty.Help.Render(" — "+i18n.T("step11.expect.pending-why")),
+			sty.CheckOK.Render(sty.Icons.Bullet+" "+i18n.T("step11.expect.event", i18n.Args{"Topic": registeredTopic("<CA ID>")})) + sty.Help.Render(" — "+eventWhere(st.s)),
 		}
 		return sty.Explain.Width(width).Render(strings.Join(lines, "\n"))
 	}
 	lines := []string{
-		sty.Section.Render("Expected outcome"),
-		sty.CheckOK.Render(sty.Icons.Bullet+" the broker accepts the TLS handshake, then drops the connection") + sty.Help.Render(" — it is provisioning the device;"),
-		sty.Help.Render("  this drop is what AWS IoT does on a certificate's first connection, not an error"),
-		sty.CheckOK.Render(sty.Icons.Bullet+" the certificate then turns ACTIVE") + sty.Help.Render(" — the step polls its status live until it does"),
+		sty.Section.Render(i18n.T("step11.expected")),
+		sty.CheckOK.Render(sty.Icons.Bullet+" "+i18n.T("step11.expect.drop")) + sty.Help.Render(" — "+i18n.T("step11.expect.drop-why")),
+		sty.Help.Render("  " + i18n.T("step11.expect.drop-note")),
+		sty.CheckOK.Render(sty.Icons.Bullet+" "+i18n.T("step11.expect.active")) + sty.Help.Render(" — "+i18n.T("step11.expect.active-why")),
 	}
 	return sty.Explain.Width(width).Render(strings.Join(lines, "\n"))
 }
@@ -89,7 +86,7 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 	already := false
 	if desc, err := c.DescribeCertificate(ctx, d.CertID); err == nil && desc.Status == aws.StatusActive {
 		already = true
-		st.reportf("certificate %s is already ACTIVE: it was provisioned before", abbrev(d.CertID))
+		st.Report(Event{Message: i18n.T("step11.already-active", i18n.Args{"ID": abbrev(d.CertID)})})
 	}
 	o := probeOptions(s, d.BundleFile, FirstConnectClientID)
 	if s.Options.sniOnly() && !already {
@@ -100,7 +97,7 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 	if s.Options.jitr() {
 		return st.register(ctx, c, d, o, already)
 	}
-	st.reportf("connecting to %s:%d%s as %s with %s", o.Host, o.Port, alpnWords(s), FirstConnectClientID, s.relName(d.BundleFile))
+	st.Report(Event{Message: st.connectingWords(o, d)})
 	start := time.Now()
 	// The outcome is reported as soon as the connect ends, before the status polls, so
 	// the progress tells the story in order: connect → dropped (expected) → ACTIVE.
@@ -109,7 +106,7 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 		ThingName:       d.ProvisionedThing,
 		ProvisioningLog: provisioningLog(s),
 		Poll: mqttprobe.PollOptions{Timeout: provisionTimeout(s), OnStatus: func(ob mqttprobe.Observation) {
-			st.reportf("certificate status after %s: %s", fmtDur(ob.Elapsed), ob.Status)
+			st.Report(Event{Message: i18n.T("step11.status-after", i18n.Args{"After": fmtDur(ob.Elapsed), "Status": ob.Status})})
 		}},
 		OnOutcome: func(out mqttprobe.Outcome) {
 			outcomeReported = true
@@ -141,7 +138,7 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 	}
 	d.FirstConnect = fc
 	if !rep.Activated {
-		msg := "the device certificate was not provisioned"
+		msg := i18n.T("step11.not-provisioned")
 		if rep.Diagnosis != nil {
 			msg = rep.Diagnosis.Cause
 			if rep.Diagnosis.Fix != "" {
@@ -150,16 +147,16 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 			switch rep.Diagnosis.Class {
 			case mqttprobe.DiagCAInactive, mqttprobe.DiagAutoRegOff, mqttprobe.DiagCANotRegistered:
 				// The CA's registration changed since step 8: the next run redoes it.
-				st.requestRedo(IDRegisterCA, "the CA's registration changed since it was registered ("+string(rep.Diagnosis.Class)+")")
-				msg += " (run again: step 8 registers or re-activates the CA)"
+				st.requestRedo(IDRegisterCA, i18n.T("step11.redo-ca", i18n.Args{"Class": string(rep.Diagnosis.Class)}))
+				msg += i18n.T("step11.run-again-ca")
 			}
 		} else if rep.PollErr != nil {
 			msg = rep.PollErr.Error()
 		}
-		return false, fmt.Errorf("first connect: %s", msg)
+		return false, i18n.NewError("step11.err.first-connect", i18n.Args{"Msg": msg})
 	}
 	if fc.Dropped {
-		st.reportf("JITP ran: the certificate is %s after %s — the drop was the expected JITP behaviour", fc.Status, fmtDur(fc.Duration))
+		st.Report(Event{Message: i18n.T("step11.jitp-ran", i18n.Args{"Status": fc.Status, "After": fmtDur(fc.Duration)})})
 	}
 	for _, ch := range rep.Changes {
 		st.Report(Event{Message: ch})
@@ -199,13 +196,13 @@ func (st *firstConnectStep) reconnectWhileRolePropagates(ctx context.Context, o 
 	for attempt := 1; !rep.Activated && rep.Cert != nil && rep.Cert.Status == aws.StatusPendingActivation && roleMayBeTheCause(rep); attempt++ {
 		left := time.Until(deadline)
 		if left <= 0 {
-			st.reportf("still PENDING_ACTIVATION after %d reconnects over %s: the role is not the cause, or IAM is unusually slow", attempt-1, rolePropagationWindow)
+			st.Report(Event{Message: i18n.T("step11.still-pending", i18n.Args{"N": attempt - 1, "Window": rolePropagationWindow.String()})})
 			break
 		}
 		wait = min(wait, left)
 		age, _ = roleAge(st.s)
-		st.reportf("the certificate is still PENDING_ACTIVATION and the provisioning role %s was created %s ago: IAM may not have propagated it to AWS IoT yet — connecting again in %s (%s left of %s)",
-			st.s.Role.Name, fmtDur(age.Round(100*time.Millisecond)), fmtDur(wait), fmtDur(left.Round(time.Second)), fmtDur(rolePropagationWindow))
+		st.Report(Event{Message: i18n.T("step11.role-wait", i18n.Args{"Role": st.s.Role.Name, "Age": fmtDur(age.Round(100 * time.Millisecond)),
+			"Wait": fmtDur(wait), "Left": fmtDur(left.Round(time.Second)), "Window": fmtDur(rolePropagationWindow)})})
 		select {
 		case <-ctx.Done():
 			return rep, ctx.Err()
@@ -216,7 +213,7 @@ func (st *firstConnectStep) reconnectWhileRolePropagates(ctx context.Context, o 
 			return rep, err
 		}
 		if rep.Activated {
-			st.reportf("provisioned on reconnect %d: the new role had not reached AWS IoT before", attempt)
+			st.Report(Event{Message: i18n.T("step11.reconnected", i18n.Args{"N": attempt})})
 		}
 		wait *= 2
 	}
@@ -240,7 +237,7 @@ func roleMayBeTheCause(rep mqttprobe.FirstConnectReport) bool {
 func (st *firstConnectStep) checkSNI(ctx context.Context, c aws.Client, o mqttprobe.Options) error {
 	no := o
 	no.NoSNI = true
-	st.reportf("SNI_ONLY: connecting once without SNI (TLS server name) to show that it is refused")
+	st.Report(Event{Message: i18n.T("step11.sni.trying")})
 	out := mqttprobe.Probe(ctx, no)
 	if err := checkContext(ctx); err != nil {
 		return err
@@ -248,10 +245,13 @@ func (st *firstConnectStep) checkSNI(ctx context.Context, c aws.Client, o mqttpr
 	_, derr := c.DescribeCertificate(ctx, st.s.Device().CertID)
 	registered := derr == nil
 	if out.OK() || registered {
-		return fmt.Errorf("first connect: a connection without SNI was %s — AWS IoT refuses connections without SNI, and an SNI_ONLY CA's devices must send it; check that the endpoint is AWS IoT (or jitpwiz local)",
-			map[bool]string{true: "accepted", false: "not refused before the certificate was registered"}[out.OK()])
+		how := i18n.T("step11.sni.not-refused")
+		if out.OK() {
+			how = i18n.T("step11.sni.accepted")
+		}
+		return i18n.NewError("step11.err.sni", i18n.Args{"How": how})
 	}
-	st.reportf("without SNI: refused (%s), nothing registered — an SNI_ONLY CA's devices must send the endpoint name %s as SNI", out.Class, o.Host)
+	st.Report(Event{Message: i18n.T("step11.sni.refused", i18n.Args{"Class": string(out.Class), "Host": o.Host})})
 	return nil
 }
 
@@ -259,9 +259,9 @@ func (st *firstConnectStep) checkSNI(ctx context.Context, c aws.Client, o mqttpr
 // subscription to the in-process IoT Core; else only through a topic rule.
 func eventWhere(s *Session) string {
 	if _, ok := s.backend.(brokerOwner); ok {
-		return "this wizard subscribes to it as an admin and shows it"
+		return i18n.T("step11.event.here")
 	}
-	return "it goes to AWS IoT's message broker, where only a topic rule (SELECT * FROM that topic) sees it; the next step shows one"
+	return i18n.T("step11.event.rule")
 }
 
 // brokerOwner is the in-process local IoT Core, whose broker takes an admin subscription.
@@ -282,10 +282,10 @@ func (st *firstConnectStep) register(ctx context.Context, c aws.Client, d *Devic
 			}
 		}); err == nil {
 			defer cancel()
-			st.reportf("subscribed to %s as an admin client", topic)
+			st.Report(Event{Message: i18n.T("step11.subscribed", i18n.Args{"Topic": topic})})
 		}
 	}
-	st.reportf("connecting to %s:%d%s as %s with %s", o.Host, o.Port, alpnWords(s), FirstConnectClientID, s.relName(d.BundleFile))
+	st.Report(Event{Message: st.connectingWords(o, d)})
 	start := time.Now()
 	out := mqttprobe.Probe(ctx, o)
 	if err := checkContext(ctx); err != nil {
@@ -305,23 +305,23 @@ func (st *firstConnectStep) register(ctx context.Context, c aws.Client, d *Devic
 		dg := mqttprobe.Diagnose(f)
 		switch dg.Class {
 		case mqttprobe.DiagCAInactive, mqttprobe.DiagAutoRegOff, mqttprobe.DiagCANotRegistered:
-			st.requestRedo(IDRegisterCA, "the CA's registration changed since it was registered ("+string(dg.Class)+")")
+			st.requestRedo(IDRegisterCA, i18n.T("step11.redo-ca", i18n.Args{"Class": string(dg.Class)}))
 		}
-		return false, fmt.Errorf("first connect: the certificate was not registered: %s", dg.String())
+		return false, i18n.NewError("step11.err.not-registered", i18n.Args{"Diagnosis": dg.String()})
 	}
-	st.reportf("certificate status: %s", status)
+	st.Report(Event{Message: i18n.T("step11.status", i18n.Args{"Status": status})})
 	if _, ok := s.backend.(brokerOwner); ok && !already {
 		select {
 		case ev := <-events:
 			fc.RegisteredEvent = ev
-			st.reportf("event on %s: %s", topic, ev)
+			st.Report(Event{Message: i18n.T("step11.event", i18n.Args{"Topic": topic, "Event": ev})})
 		case <-time.After(provisionTimeout(s)):
-			return false, fmt.Errorf("first connect: the certificate is %s, but no event came on %s — the CA may still have a JITP template (run step 8 again)", status, topic)
+			return false, i18n.NewError("step11.err.no-event", i18n.Args{"Status": status, "Topic": topic})
 		case <-ctx.Done():
 			return false, ctx.Err()
 		}
 	} else if !already {
-		st.reportf("AWS IoT published the registered event on %s; to see it, a topic rule must select it (the next step shows one)", topic)
+		st.Report(Event{Message: i18n.T("step11.event-published", i18n.Args{"Topic": topic})})
 	}
 	fc.Duration = time.Since(start)
 	return already, nil
@@ -357,9 +357,9 @@ func (st *firstConnectStep) waitRegistered(ctx context.Context, c aws.Client, ce
 func jitrOutcomeWords(already bool, out mqttprobe.Outcome) string {
 	switch {
 	case already:
-		return "the certificate was already ACTIVE before this connect (activated earlier); " + out.String()
+		return i18n.T("step11.jitr.already", i18n.Args{"Outcome": out.String()})
 	case out.Class == mqttprobe.ClassDropped:
-		return "the broker dropped the connection without CONNACK after registering the certificate — this is the expected JITR behaviour"
+		return i18n.T("step11.jitr.dropped")
 	}
 	return out.String()
 }
@@ -397,11 +397,11 @@ func provisioningLog(s *Session) func(context.Context, string) []string {
 func outcomeWords(already bool, out mqttprobe.Outcome) string {
 	switch {
 	case already:
-		return "the certificate was already provisioned (ACTIVE before this connect); " + out.String()
+		return i18n.T("step11.outcome.already", i18n.Args{"Outcome": out.String()})
 	case out.Class == mqttprobe.ClassDropped:
-		return "the broker dropped the connection without CONNACK — checking whether JITP ran (polling the certificate's status)"
+		return i18n.T("step11.outcome.dropped")
 	case out.Class == mqttprobe.ClassConnected:
-		return "the broker accepted the connection: the certificate was already provisioned"
+		return i18n.T("step11.outcome.connected")
 	}
 	return out.String()
 }
@@ -410,9 +410,9 @@ func outcomeWords(already bool, out mqttprobe.Outcome) string {
 func verdictWords(already bool, rep mqttprobe.FirstConnectReport) string {
 	if !already && rep.Outcome.Class == mqttprobe.ClassDropped {
 		if rep.Activated {
-			return "the broker dropped the connection without CONNACK while it provisioned the device — the expected JITP behaviour"
+			return i18n.T("step11.verdict.provisioned")
 		}
-		return "the broker dropped the connection without CONNACK, and JITP did not provision the device"
+		return i18n.T("step11.verdict.not-provisioned")
 	}
 	return outcomeWords(already, rep.Outcome)
 }
@@ -424,20 +424,20 @@ func (st *firstConnectStep) Result() []ResultLine {
 	}
 	if st.s.Options.jitr() {
 		out := []ResultLine{
-			checkLine("first connect", fc.Outcome, true),
-			valueLine("certificate status", fc.Status),
+			checkLine(i18n.T("step11.result.first-connect"), fc.Outcome, true),
+			valueLine(i18n.T("step11.result.status"), fc.Status),
 		}
 		if fc.RegisteredEvent != "" {
-			out = append(out, ResultLine{Kind: ResultDocument, Label: "registered event", Value: prettyJSON(fc.RegisteredEvent), OK: true})
+			out = append(out, ResultLine{Kind: ResultDocument, Label: i18n.T("step11.result.event"), Value: prettyJSON(fc.RegisteredEvent), OK: true})
 		} else if fc.Status == aws.StatusPendingActivation {
-			out = append(out, noteLine("the registered event went to "+registeredTopic(st.s.CA.RegisteredID)+": a topic rule selects it in production"))
+			out = append(out, noteLine(i18n.T("step11.result.event-went", i18n.Args{"Topic": registeredTopic(st.s.CA.RegisteredID)})))
 		}
 		return out
 	}
 	return []ResultLine{
-		checkLine("first connect", fc.Outcome, true),
-		valueLine("certificate status", fc.Status),
-		valueLine("time to ACTIVE", fc.Duration.Round(time.Millisecond).String()),
+		checkLine(i18n.T("step11.result.first-connect"), fc.Outcome, true),
+		valueLine(i18n.T("step11.result.status"), fc.Status),
+		valueLine(i18n.T("step11.result.time"), fc.Duration.Round(time.Millisecond).String()),
 	}
 }
 
@@ -447,9 +447,14 @@ func (st *firstConnectStep) Summary() string {
 	case fc == nil:
 		return ""
 	case fc.Dropped && st.s.Options.jitr():
-		return "dropped by the broker after registering (expected); certificate " + fc.Status
+		return i18n.T("step11.summary.jitr", i18n.Args{"Status": fc.Status})
 	case fc.Dropped:
-		return "dropped by the broker while provisioning (expected); certificate " + fc.Status
+		return i18n.T("step11.summary.jitp", i18n.Args{"Status": fc.Status})
 	}
 	return fc.Outcome
+}
+
+// connectingWords is the progress line of a device's connect with its bundle.
+func (st *firstConnectStep) connectingWords(o mqttprobe.Options, d *Device) string {
+	return i18n.T("step11.connecting", i18n.Args{"Addr": fmt.Sprintf("%s:%d%s", o.Host, o.Port, alpnWords(st.s)), "Client": FirstConnectClientID, "Bundle": st.s.relName(d.BundleFile)})
 }

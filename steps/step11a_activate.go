@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 11a (JITR only): activate the certificate the first connect registered, as the JITR
@@ -35,13 +36,9 @@ const (
 //go:embed jitr_activate.mjs
 var jitrLambda []byte
 
-func (*activateStep) ID() ID        { return IDActivate }
-func (*activateStep) Title() string { return "Activate" }
-func (*activateStep) Explain() string {
-	return "Do what the JITR guide's Lambda does with the registered event: check that the certificate was issued by your\n" +
-		"CA, create the thing named by its CN, create the scoped policy and attach it, attach the certificate to the thing,\n" +
-		"and set it ACTIVE. In production a topic rule on the registered topic runs a Lambda that does this (files below)."
-}
+func (*activateStep) ID() ID          { return IDActivate }
+func (*activateStep) Title() string   { return i18n.T("step11a.title") }
+func (*activateStep) Explain() string { return i18n.T("step11a.explain") }
 
 func (st *activateStep) record() record {
 	s := st.s
@@ -76,14 +73,14 @@ func (st *activateStep) Commands() []string {
 	caID := firstNonEmpty(s.CA.RegisteredID, "<CA certificate ID>")
 	return []string{
 		awsCmd(s, "iot", "describe-certificate", "--certificate-id", id, "--query", "certificateDescription.[status,caCertificateId]") +
-			"   # PENDING_ACTIVATION, issued by CA " + abbrev(caID),
+			"   # " + i18n.T("step11a.cmd.pending", i18n.Args{"CA": abbrev(caID)}),
 		verifyCommand(s, cert).Line,
 		awsCmd(s, "iot", "create-thing", "--thing-name", thing),
 		awsCmd(s, "iot", "create-policy", "--policy-name", JITRPolicyName, "--policy-document", "file://"+FileJITRPolicy),
 		awsCmd(s, "iot", "attach-policy", "--policy-name", JITRPolicyName, "--target", arn),
 		awsCmd(s, "iot", "attach-thing-principal", "--thing-name", thing, "--principal", arn),
 		awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusActive),
-		"# in production, on AWS, a topic rule runs " + FileJITRLambda + " on every registered event" + st.localNote() + ":",
+		"# " + i18n.T("step11a.cmd.production", i18n.Args{"File": FileJITRLambda, "Local": st.s.Options.Target == TargetLocal}),
 		"zip jitr_activate.zip " + FileJITRLambda,
 		st.awsOnly("lambda", "create-function", "--function-name", JITRFunctionName, "--runtime", "nodejs20.x",
 			"--handler", "jitr_activate.handler", "--zip-file", "fileb://jitr_activate.zip", "--role", "<ARN of a role the function may use>",
@@ -107,14 +104,6 @@ func (st *activateStep) awsOnly(service string, args ...string) string {
 	return line
 }
 
-// localNote says, on the local target, what stands in for the rule and the Lambda there.
-func (st *activateStep) localNote() string {
-	if st.s.Options.Target == TargetLocal {
-		return " (the local IoT Core has neither; `jitpwiz local --jitr-activator` stands in for both)"
-	}
-	return ""
-}
-
 func (st *activateStep) arn(service, resource string) string {
 	s := st.s
 	return aws.ServiceARN(service, firstNonEmpty(s.Region, s.Options.Region, "<region>"), firstNonEmpty(s.Account, "<account>"), resource)
@@ -130,7 +119,9 @@ func (st *activateStep) ruleSQL() string {
 // rulePayload is the create-topic-rule payload: the SQL and a Lambda action.
 func (st *activateStep) rulePayload() ([]byte, error) {
 	payload := map[string]any{
-		"sql":              st.ruleSQL(),
+		"sql": st.ruleSQL(),
+		// The rule's description is stored in AWS, read in its console by whoever runs it:
+		// English, as the rest of the account's names.
 		"description":      "jitpwiz: activate the device certificates JITR registers for CA " + st.s.CA.RegisteredID,
 		"awsIotSqlVersion": "2016-03-23",
 		"ruleDisabled":     false,
@@ -166,9 +157,9 @@ func (st *activateStep) act(ctx context.Context) (bool, error) {
 	}
 	res := &ActivateResult{}
 	done := func(what string, already bool) {
-		word := "done"
+		word := i18n.T("step11a.done")
 		if already {
-			word = "already done"
+			word = i18n.T("step11a.already-done")
 		}
 		res.Actions = append(res.Actions, what+": "+word)
 		st.reportf("%s: %s", what, word)
@@ -179,31 +170,31 @@ func (st *activateStep) act(ctx context.Context) (bool, error) {
 	desc, err := c.DescribeCertificate(ctx, d.CertID)
 	if err != nil {
 		if aws.IsKind(err, aws.KindNotFound) {
-			return false, fmt.Errorf("certificate %s is not registered — run step 11 (the first connect registers it)", abbrev(d.CertID))
+			return false, i18n.NewError("step11a.err.not-registered", i18n.Args{"ID": abbrev(d.CertID)})
 		}
 		return false, err
 	}
 	if desc.CAID != s.CA.RegisteredID {
-		return false, fmt.Errorf("certificate %s was registered as issued by CA %s, not by this workspace's CA %s — not activated", abbrev(d.CertID), abbrev(desc.CAID), abbrev(s.CA.RegisteredID))
+		return false, i18n.NewError("step11a.err.other-ca", i18n.Args{"ID": abbrev(d.CertID), "CA": abbrev(desc.CAID), "Ours": abbrev(s.CA.RegisteredID)})
 	}
 	dev, err := pki.LoadCertFile(s.Path(d.CertFile))
 	if err != nil {
 		return false, err
 	}
 	if err := pki.CheckIssuedBy(dev, ca.Cert, s.Now()); err != nil {
-		return false, fmt.Errorf("certificate %s: %v — not activated", abbrev(d.CertID), err)
+		return false, i18n.NewError("step11a.err.not-issued", i18n.Args{"ID": abbrev(d.CertID), "Err": err})
 	}
 	switch desc.Status {
 	case aws.StatusPendingActivation, aws.StatusActive:
 	default:
-		return false, fmt.Errorf("certificate %s is %s: someone changed it after it was registered, and jitpwiz does not activate it — set it ACTIVE by hand (update-certificate), or start over with jitpwiz clean", abbrev(d.CertID), desc.Status)
+		return false, i18n.NewError("step11a.err.status", i18n.Args{"ID": abbrev(d.CertID), "Status": desc.Status})
 	}
-	st.reportf("certificate %s is %s, issued by CA %s (signature checked)", abbrev(d.CertID), desc.Status, abbrev(desc.CAID))
+	st.Report(Event{Message: i18n.T("step11a.checked", i18n.Args{"ID": abbrev(d.CertID), "Status": desc.Status, "CA": abbrev(desc.CAID)})})
 
 	// 2. The thing, named by the certificate's CN.
 	thing := dev.Subject.CommonName
 	if err := pki.ValidateThingName(thing); err != nil {
-		return false, fmt.Errorf("the certificate's CN %q cannot name a thing: %v", thing, err)
+		return false, i18n.NewError("step11a.err.cn", i18n.Args{"CN": fmt.Sprintf("%q", thing), "Err": err})
 	}
 	res.Thing = thing
 	_, created, err := c.CreateThing(ctx, thing, nil)
@@ -211,7 +202,7 @@ func (st *activateStep) act(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	res.ThingCreated = created
-	done("create thing "+thing, !created)
+	done(i18n.T("step11a.act.thing", i18n.Args{"Thing": thing}), !created)
 
 	// 3. The policy, created once and shared by every JITR device, attached.
 	if _, err := c.GetPolicy(ctx, JITRPolicyName); aws.IsKind(err, aws.KindNotFound) {
@@ -219,11 +210,11 @@ func (st *activateStep) act(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		s.Activation.PolicyCreated = true
-		done("create policy "+JITRPolicyName, false)
+		done(i18n.T("step11a.act.policy", i18n.Args{"Policy": JITRPolicyName}), false)
 	} else if err != nil {
 		return false, err
 	} else {
-		done("create policy "+JITRPolicyName, true)
+		done(i18n.T("step11a.act.policy", i18n.Args{"Policy": JITRPolicyName}), true)
 	}
 	s.Activation.PolicyName = JITRPolicyName
 	pols, err := c.ListAttachedPolicies(ctx, desc.ARN)
@@ -239,14 +230,14 @@ func (st *activateStep) act(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	done("attach policy "+JITRPolicyName+" to the certificate", attached)
+	done(i18n.T("step11a.act.attach-policy", i18n.Args{"Policy": JITRPolicyName}), attached)
 
 	// 4. The certificate attached to the thing.
 	already, err := c.AttachThingPrincipal(ctx, thing, desc.ARN)
 	if err != nil {
 		return false, err
 	}
-	done("attach the certificate to thing "+thing, already)
+	done(i18n.T("step11a.act.attach-thing", i18n.Args{"Thing": thing}), already)
 
 	// 5. Last, ACTIVE: the device gets in once everything it needs is there.
 	active := desc.Status == aws.StatusActive
@@ -255,7 +246,7 @@ func (st *activateStep) act(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	done("set certificate "+abbrev(d.CertID)+" ACTIVE", active)
+	done(i18n.T("step11a.act.active", i18n.Args{"ID": abbrev(d.CertID)}), active)
 	d.ProvisionedThing = thing
 	d.Activation = res
 	reused := active && attached && already && !created
@@ -274,11 +265,11 @@ func (st *activateStep) Result() []ResultLine {
 		out = append(out, checkLine(label, ev, true))
 	}
 	out = append(out,
-		fileLine("policy document", FileJITRPolicy),
-		fileLine("topic rule payload", FileJITRRule),
-		fileLine("Lambda function (Node.js)", FileJITRLambda),
-		valueLine("topic rule SQL", st.ruleSQL()),
-		noteLine("in production the rule runs the Lambda on every registered event: deploy both with the commands above"),
+		fileLine(i18n.T("step11a.result.policy"), FileJITRPolicy),
+		fileLine(i18n.T("step11a.result.rule"), FileJITRRule),
+		fileLine(i18n.T("step11a.result.lambda"), FileJITRLambda),
+		valueLine(i18n.T("step11a.result.sql"), st.ruleSQL()),
+		noteLine(i18n.T("step11a.result.deploy")),
 		ResultLine{Kind: ResultDocument, Label: FileJITRLambda, Value: strings.TrimRight(string(jitrLambda), "\n"), OK: true},
 	)
 	return out
@@ -289,5 +280,5 @@ func (st *activateStep) Summary() string {
 	if res == nil {
 		return ""
 	}
-	return "certificate ACTIVE, thing " + res.Thing + ", policy " + JITRPolicyName + " attached"
+	return i18n.T("step11a.summary", i18n.Args{"Thing": res.Thing, "Policy": JITRPolicyName})
 }

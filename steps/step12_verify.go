@@ -10,22 +10,19 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 12: check what JITP created, with evidence.
 type verifyStep struct{ Base }
 
 func (*verifyStep) ID() ID        { return IDVerify }
-func (*verifyStep) Title() string { return "Verify" }
+func (*verifyStep) Title() string { return i18n.T("step12.title") }
 func (st *verifyStep) Explain() string {
 	if st.s.Options.jitr() {
-		return "Check what the activation made: the device certificate is ACTIVE, the thing named by its CN exists,\n" +
-			"the certificate is attached to the thing and the JITR policy to the certificate.\n" +
-			"Each line shows its evidence."
+		return i18n.T("step12.explain-jitr")
 	}
-	return "Check what JITP created from your template: the device certificate is ACTIVE, the thing exists with the\n" +
-		"template's attributes, the certificate is attached to the thing and a policy to the certificate.\n" +
-		"Each line shows its evidence."
+	return i18n.T("step12.explain")
 }
 
 func (st *verifyStep) record() record {
@@ -70,7 +67,7 @@ func (st *verifyStep) Summary() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%d/%d checks ✓ (policy %s)", ok, n, strings.Join(abbrevAll(d.Policies), ", "))
+	return i18n.T("step12.summary", i18n.Args{"OK": ok, "N": n, "Policies": strings.Join(abbrevAll(d.Policies), ", ")})
 }
 
 func (st *verifyStep) act(ctx context.Context) (bool, error) {
@@ -102,12 +99,12 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 	if plan.Certificate != nil && plan.Certificate.Status != "" {
 		want = plan.Certificate.Status
 	}
-	check("certificate "+want, fmt.Sprintf("describe-certificate %s: status %s", abbrev(d.CertID), status), status == want)
+	check(i18n.T("step12.check.cert", i18n.Args{"Status": want}), i18n.T("step12.ev.cert", i18n.Args{"ID": abbrev(d.CertID), "Status": status}), status == want)
 	switch {
 	case status == aws.StatusPendingActivation && s.Options.jitr():
-		lines = append(lines, noteLine("PENDING_ACTIVATION: JITR registered the certificate and nothing activated it — run step 11a (activate), or deploy the topic rule + Lambda it writes"))
+		lines = append(lines, noteLine(i18n.T("step12.note.pending-jitr")))
 	case status == aws.StatusPendingActivation:
-		lines = append(lines, noteLine("PENDING_ACTIVATION means the template could not be applied: a parameter missing from the certificate subject, a missing policy, or a role problem"))
+		lines = append(lines, noteLine(i18n.T("step12.note.pending")))
 	}
 
 	// 2. thing exists with the template's attributes; 3. certificate attached to the thing.
@@ -130,11 +127,11 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 	th, err := c.DescribeThing(ctx, thingName)
 	switch {
 	case aws.IsKind(err, aws.KindNotFound):
-		check("thing "+thingName+" exists", "describe-thing: not found", false)
+		check(i18n.T("step12.check.thing", i18n.Args{"Thing": thingName}), i18n.T("step12.ev.thing-not-found"), false)
 	case err != nil:
 		return false, err
 	default:
-		check("thing "+thingName+" exists", "describe-thing: "+th.ARN, true)
+		check(i18n.T("step12.check.thing", i18n.Args{"Thing": thingName}), "describe-thing: "+th.ARN, true)
 		if plan.Thing != nil {
 			var wantAttrs []string
 			for k, v := range plan.Thing.Attributes {
@@ -148,23 +145,23 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 				}
 			}
 			sort.Strings(missing)
+			attrs := i18n.T("step12.check.attrs")
 			switch {
 			case len(missing) == 0 && len(wantAttrs) == 0:
-				check("thing has the template's attributes", "the template sets no attributes", true)
+				check(attrs, i18n.T("step12.ev.no-attrs"), true)
 			case len(missing) == 0:
-				check("thing has the template's attributes", "attributes "+strings.Join(wantAttrs, ", "), true)
+				check(attrs, i18n.T("step12.ev.attrs", i18n.Args{"Attrs": strings.Join(wantAttrs, ", ")}), true)
 			case others > 0:
 				// The thing was provisioned before by another certificate: JITP attaches the new
 				// certificate and leaves the existing thing's attributes alone — so the thing does
 				// not say what this device's certificate says.
-				check("thing has the template's attributes", "missing or different: "+strings.Join(missing, ", ")+
-					" — the thing existed before this certificate (provisioned for an earlier one), and JITP does not change an existing thing unless OverrideSettings say REPLACE or MERGE; to provision it afresh, remove it (`jitpwiz clean`) and run again", false)
+				check(attrs, i18n.T("step12.ev.attrs-existing", i18n.Args{"Missing": strings.Join(missing, ", ")}), false)
 			default:
-				check("thing has the template's attributes", "missing or different: "+strings.Join(missing, ", "), false)
+				check(attrs, i18n.T("step12.ev.attrs-missing", i18n.Args{"Missing": strings.Join(missing, ", ")}), false)
 			}
 		}
 	}
-	check("certificate attached to the thing", fmt.Sprintf("list-thing-principals %s: %d principal(s)%s", thingName, len(principals), map[bool]string{true: ", including this certificate", false: ""}[attached]), attached)
+	check(i18n.T("step12.check.attached"), i18n.T("step12.ev.principals", i18n.Args{"Thing": thingName, "N": len(principals), "Including": attached}), attached)
 	lines = append(lines, st.otherCerts(ctx, c, d, thingName, principals)...)
 
 	// 4. policy attached to the certificate, and shown.
@@ -188,19 +185,19 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 	}
 	ev := "list-attached-policies: " + strings.Join(abbrevAll(d.Policies), ", ")
 	if len(d.Policies) == 0 {
-		ev = "list-attached-policies: none"
+		ev = i18n.T("step12.ev.no-policies")
 	}
-	check("policy attached to the certificate", ev, len(d.Policies) > 0 && hasWant)
+	check(i18n.T("step12.check.policy"), ev, len(d.Policies) > 0 && hasWant)
 	for _, name := range d.Policies {
 		p, err := c.GetPolicy(ctx, name)
 		if err != nil {
 			return false, err
 		}
-		lines = append(lines, ResultLine{Kind: ResultDocument, Label: "policy " + abbrev(name), Value: prettyJSON(p.Document), OK: true})
+		lines = append(lines, ResultLine{Kind: ResultDocument, Label: i18n.T("step12.result.policy", i18n.Args{"Policy": abbrev(name)}), Value: prettyJSON(p.Document), OK: true})
 	}
 	d.Verify = lines
 	if fail > 0 {
-		return false, fmt.Errorf("%d of the checks failed: %s — see the evidence; `jitpwiz doctor` explains the usual causes", fail, failedLabels(lines))
+		return false, i18n.NewError("step12.err.failed", i18n.Args{"N": fail, "Failed": failedLabels(lines)})
 	}
 	return false, nil
 }
@@ -215,23 +212,23 @@ func (st *verifyStep) otherCerts(ctx context.Context, c aws.Client, d *Device, t
 			continue
 		}
 		id := p[strings.LastIndex(p, "/")+1:]
-		status := "status unknown"
+		status := i18n.T("step12.other.status-unknown")
 		desc, err := c.DescribeCertificate(ctx, id)
 		switch {
 		case err == nil:
 			status = desc.Status
 		case aws.IsKind(err, aws.KindNotFound):
-			status = "not found"
+			status = i18n.T("step12.other.not-found")
 		}
-		whose := "not issued by this workspace"
+		whose := i18n.T("step12.other.not-ours")
 		if slices.ContainsFunc(d.EarlierCerts, func(e CertRecord) bool { return e.ID == id }) {
-			whose = "an earlier certificate of this device, replaced when it was re-issued"
+			whose = i18n.T("step12.other.earlier")
 		}
-		out = append(out, noteLine(fmt.Sprintf("also attached to %s: certificate %s — %s, %s", thing, id, status, whose)))
+		out = append(out, noteLine(i18n.T("step12.other.attached", i18n.Args{"Thing": thing, "ID": id, "Status": status, "Whose": whose})))
 		if status == aws.StatusActive {
-			out = append(out, ResultLine{Kind: ResultNote, Label: "warning", OK: false,
-				Value: fmt.Sprintf("warning: certificate %s is still ACTIVE and attached to %s: its key can still connect as the thing — set it INACTIVE (%s), or remove it with `jitpwiz clean`",
-					abbrev(id), thing, awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusInactive))})
+			out = append(out, ResultLine{Kind: ResultNote, Label: i18n.T("step07.result.warning"), OK: false,
+				Value: i18n.T("step12.other.active", i18n.Args{"ID": abbrev(id), "Thing": thing,
+					"Command": awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusInactive)})})
 		}
 	}
 	return out
@@ -257,7 +254,7 @@ func (st *verifyStep) pollCertStatus(ctx context.Context, certID string, timeout
 	last := ""
 	d, obs, err := mqttprobe.WaitActive(ctx, c, certID, mqttprobe.PollOptions{Timeout: timeout, OnStatus: func(o mqttprobe.Observation) {
 		if o.Status != last && o.Status != "" {
-			st.Report(Event{Message: "certificate status: " + o.Status})
+			st.Report(Event{Message: i18n.T("step11.status", i18n.Args{"Status": o.Status})})
 			last = o.Status
 		}
 	}})

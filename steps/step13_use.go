@@ -2,10 +2,10 @@ package steps
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Step 13: use the provisioned device: connect as the thing and round-trip a message.
@@ -15,13 +15,9 @@ type useStep struct{ Base }
 // outside <thing>/*.
 const OutsideTopic = "other/test"
 
-func (*useStep) ID() ID        { return IDUse }
-func (*useStep) Title() string { return "Use it" }
-func (*useStep) Explain() string {
-	return "Connect as the thing — client ID = thing name, device certificate only — subscribe to and publish on\n" +
-		"<thing>/test and receive your own message. With the scoped template, a topic outside <thing>/* is refused:\n" +
-		"the policy's ${iot:Connection.Thing.ThingName} only matches your own thing."
-}
+func (*useStep) ID() ID          { return IDUse }
+func (*useStep) Title() string   { return i18n.T("step13.title") }
+func (*useStep) Explain() string { return i18n.T("step13.explain") }
 
 func (st *useStep) record() record {
 	s := st.s
@@ -37,11 +33,11 @@ func (st *useStep) Commands() []string {
 	cert, key, _, _ := deviceFiles(s)
 	t := provisionedThing(s, s.Device())
 	out := []string{
-		mosquittoRR(s, cert, key, t+"/test", t, "Hello from "+t) + "   # subscribes to " + t + "/test, publishes there, prints what comes back",
+		mosquittoRR(s, cert, key, t+"/test", t, "Hello from "+t) + "   # " + i18n.T("step13.cmd.rr", i18n.Args{"Topic": t + "/test"}),
 		mosquittoPub(s, cert, key, t+"/test", t, "Hello from "+t),
 	}
 	if s.Options.jitr() || s.Template.Variant == VariantScoped { // the scoped policy (JITR's is too)
-		out = append(out, mosquittoPub(s, cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
+		out = append(out, mosquittoPub(s, cert, key, OutsideTopic, t, "refused")+"   # "+i18n.T("step13.cmd.refused", i18n.Args{"Thing": t}))
 	}
 	return out
 }
@@ -56,7 +52,7 @@ func (st *useStep) act(ctx context.Context) (bool, error) {
 	thing := provisionedThing(s, d)
 	o := probeOptions(s, d.CertFile, thing)
 	topic := thing + "/test"
-	st.reportf("connecting as %s, subscribing to and publishing on %s", thing, topic)
+	st.Report(Event{Message: i18n.T("step13.connecting", i18n.Args{"Thing": thing, "Topic": topic})})
 	res := mqttprobe.Use(ctx, o, topic, 0)
 	if err := checkContext(ctx); err != nil {
 		return false, err
@@ -65,10 +61,10 @@ func (st *useStep) act(ctx context.Context) (bool, error) {
 		f := mqttprobe.Facts{Use: &res, Options: o, ThingName: thing, Region: s.Region}
 		mqttprobe.Gather(ctx, c, &f)
 		dg := mqttprobe.Diagnose(f)
-		return false, fmt.Errorf("using the device as %s failed: %s", thing, dg.String())
+		return false, i18n.NewError("step13.err.use", i18n.Args{"Thing": thing, "Diagnosis": dg.String()})
 	}
 	u := &UseResult{Topic: topic, RoundTrip: res.RTT}
-	st.reportf("received own message on %s after %s", topic, fmtDur(res.RTT))
+	st.Report(Event{Message: i18n.T("step13.received", i18n.Args{"Topic": topic, "After": fmtDur(res.RTT)})})
 	if s.Options.jitr() || s.Template.Variant == VariantScoped { // the scoped policy (JITR's is too)
 		rr := mqttprobe.ProveRefused(ctx, o, OutsideTopic, false, 0)
 		u.RefusedTopic = OutsideTopic
@@ -76,11 +72,11 @@ func (st *useStep) act(ctx context.Context) (bool, error) {
 		st.Report(Event{Message: rr.Detail})
 		if rr.Err == nil && !rr.Refused {
 			d.Use = u
-			return false, fmt.Errorf("the scoped policy should refuse %s, but the broker allowed it: %s", OutsideTopic, rr.Detail)
+			return false, i18n.NewError("step13.err.allowed", i18n.Args{"Topic": OutsideTopic, "Detail": rr.Detail})
 		}
 		if rr.Err != nil && !rr.Refused {
 			d.Use = u
-			return false, fmt.Errorf("could not check that %s is refused: %s", OutsideTopic, rr.Detail)
+			return false, i18n.NewError("step13.err.unchecked", i18n.Args{"Topic": OutsideTopic, "Detail": rr.Detail})
 		}
 	}
 	d.Use = u
@@ -93,12 +89,13 @@ func (st *useStep) Result() []ResultLine {
 		return nil
 	}
 	thing := strings.TrimSuffix(u.Topic, "/test")
-	out := []ResultLine{
-		checkLine("published and received as "+thing, "round trip on "+u.Topic+" in "+fmtDur(u.RoundTrip), true),
-	}
+	out := []ResultLine{roundTripLine(thing, u)}
 	if u.RefusedTopic != "" {
-		out = append(out, checkLine("topic outside "+thing+"/* refused", "publish to "+u.RefusedTopic+": "+
-			map[bool]string{true: "the broker closed the connection", false: "allowed"}[u.Refused], u.Refused))
+		how := i18n.T("step13.ev.allowed")
+		if u.Refused {
+			how = i18n.T("step13.ev.closed")
+		}
+		out = append(out, checkLine(i18n.T("step13.check.refused", i18n.Args{"Thing": thing}), i18n.T("step13.ev.publish", i18n.Args{"Topic": u.RefusedTopic, "How": how}), u.Refused))
 	}
 	return out
 }
@@ -109,9 +106,11 @@ func (st *useStep) Summary() string {
 	if u == nil {
 		return ""
 	}
-	out := fmt.Sprintf("published and received on %s as %s in %s", u.Topic, s.Options.Thing, fmtDur(u.RoundTrip))
-	if u.RefusedTopic != "" && u.Refused {
-		out += "; " + u.RefusedTopic + " refused"
-	}
-	return out
+	return i18n.T("step13.summary", i18n.Args{"Topic": u.Topic, "Thing": s.Options.Thing, "After": fmtDur(u.RoundTrip), "Refused": map[bool]string{true: u.RefusedTopic}[u.RefusedTopic != "" && u.Refused]})
+}
+
+// roundTripLine is the check of the device's own message coming back (step 13 and the
+// closing summary).
+func roundTripLine(thing string, u *UseResult) ResultLine {
+	return checkLine(i18n.T("step13.check.round-trip", i18n.Args{"Thing": thing}), i18n.T("step13.ev.round-trip", i18n.Args{"Topic": u.Topic, "After": fmtDur(u.RoundTrip)}), true)
 }

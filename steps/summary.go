@@ -5,8 +5,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The closing summary of a finished workspace, in the wizard (under "All steps done") and at
@@ -34,36 +36,36 @@ func (s *Session) closing() Closing {
 		}
 	}
 	if u := d.Use; u != nil {
-		c.Values = append(c.Values, checkLine("published and received as "+thing, "round trip on "+u.Topic+" in "+fmtDur(u.RoundTrip), true))
+		c.Values = append(c.Values, roundTripLine(thing, u))
 	}
-	val("thing", thing)
+	val(i18n.T("summary.thing"), thing)
 	if s.Account != "" && s.Region != "" {
-		val("thing ARN", aws.IoTARN(s.Region, s.Account, "thing/"+thing))
+		val(i18n.T("summary.thing-arn"), aws.IoTARN(s.Region, s.Account, "thing/"+thing))
 	}
-	val("device certificate ID", d.CertID)
-	val("device certificate ARN", firstNonEmpty(d.CertARN, certARN(s, d.CertID)))
-	val("policy", strings.Join(d.Policies, ", "))
-	val("CA certificate ID", s.CA.RegisteredID)
-	val("CA certificate ARN", s.CA.RegisteredARN)
-	val("provisioning role", s.Role.ARN)
+	val(i18n.T("summary.cert-id"), d.CertID)
+	val(i18n.T("summary.cert-arn"), firstNonEmpty(d.CertARN, certARN(s, d.CertID)))
+	val(i18n.T("step07.result.policy"), strings.Join(d.Policies, ", "))
+	val(i18n.T("step08.result.ca-id"), s.CA.RegisteredID)
+	val(i18n.T("step08.result.ca-arn"), s.CA.RegisteredARN)
+	val(i18n.T("summary.role"), s.Role.ARN)
 	if s.Endpoint.Host != "" {
-		val("MQTT endpoint", fmt.Sprintf("%s:%d%s", s.Endpoint.Host, s.Endpoint.Port, alpnWords(s)))
+		val(i18n.T("summary.endpoint"), fmt.Sprintf("%s:%d%s", s.Endpoint.Host, s.Endpoint.Port, alpnWords(s)))
 	}
 	file := func(label, name string) {
 		if name != "" {
 			c.Files = append(c.Files, fileLine(label, s.Path(name)))
 		}
 	}
-	file("device certificate", d.CertFile)
-	file("device private key (0600)", d.KeyFile)
-	file("device + CA bundle (first connect)", d.BundleFile)
-	file("server CA (--cafile)", pki.FileServerRootCA)
-	file("CA certificate", firstNonEmpty(s.CA.CertFile, pki.FileCACert))
+	file(i18n.T("step09.result.cert"), d.CertFile)
+	file(i18n.T("step09.result.key"), d.KeyFile)
+	file(i18n.T("summary.file.bundle"), d.BundleFile)
+	file(i18n.T("summary.file.server-ca"), pki.FileServerRootCA)
+	file(i18n.T("summary.file.ca-cert"), firstNonEmpty(s.CA.CertFile, pki.FileCACert))
 	if !s.CA.Supplied {
-		file("CA private key (0600)", firstNonEmpty(s.CA.KeyFile, pki.FileCAKey))
+		file(i18n.T("summary.file.ca-key"), firstNonEmpty(s.CA.KeyFile, pki.FileCAKey))
 	}
 	if !s.Options.jitr() {
-		file("registration config", FileTemplate)
+		file(i18n.T("step07.result.config"), FileTemplate)
 	}
 
 	dir := pki.ShellQuote(s.dir)
@@ -71,10 +73,10 @@ func (s *Session) closing() Closing {
 	cert, key, _, _ := deviceFiles(s)
 	c.Commands = append(c.Commands,
 		"cd "+dir,
-		mosquittoRR(s, cert, key, thing+"/test", thing, "Hello from "+thing)+"   # subscribe to "+thing+"/test and publish there, as the thing",
-		mosquittoPub(s, cert, key, thing+"/test", thing, "Hello again from "+thing)+"   # publish as the thing",
-		"jitpwiz doctor --dir "+dir+"   # check the setup against the known JITP failure modes",
-		"jitpwiz clean --dir "+dir+"   # remove what this workspace registered (asks first)",
+		mosquittoRR(s, cert, key, thing+"/test", thing, "Hello from "+thing)+"   # "+i18n.T("summary.cmd.rr", i18n.Args{"Topic": thing + "/test"}),
+		mosquittoPub(s, cert, key, thing+"/test", thing, "Hello again from "+thing)+"   # "+i18n.T("summary.cmd.pub"),
+		"jitpwiz doctor --dir "+dir+"   # "+i18n.T("summary.cmd.doctor"),
+		"jitpwiz clean --dir "+dir+"   # "+i18n.T("summary.cmd.clean"),
 	)
 	return c
 }
@@ -110,23 +112,22 @@ func (r *runner) closing() {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("\nWhat you have:\n")
+	b.WriteString("\n" + i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.have")}) + "\n")
 	for _, l := range c.Values {
 		if l.Kind == ResultCheck {
 			fmt.Fprintf(&b, "  ✓ %s — %s\n", l.Label, l.Value)
 			continue
 		}
-		fmt.Fprintf(&b, "  %-24s %s\n", l.Label, l.Value)
+		fmt.Fprintf(&b, "  %s %s\n", summaryPad(l.Label, 24), l.Value)
 	}
-	b.WriteString("Files:\n")
+	b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.files")}) + "\n")
 	for _, l := range c.Files {
-		fmt.Fprintf(&b, "  %-36s %s\n", l.Label, l.Value)
+		fmt.Fprintf(&b, "  %s %s\n", summaryPad(l.Label, 36), l.Value)
 	}
 	if c.Serve != "" {
-		b.WriteString("Next, by hand — first, in another shell, serve the workspace's IoT Core on the ports the commands name\n" +
-			"(the one this run started stopped with it):\n  $ " + c.Serve + "\nthen:\n")
+		b.WriteString(i18n.T("summary.next-serve", i18n.Args{"Serve": c.Serve}) + "\n")
 	} else {
-		b.WriteString("Next, by hand:\n")
+		b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.next")}) + "\n")
 	}
 	for _, cmd := range c.Commands {
 		b.WriteString("  $ " + cmd + "\n")
@@ -151,21 +152,21 @@ func (p *Plan) ClosingView(width int) string {
 	for _, l := range c.Values {
 		lines = append(lines, b.resultLine(l, width))
 	}
-	parts = append(parts, st.Section.Render("What you have")+"\n"+strings.Join(lines, "\n"))
+	parts = append(parts, st.Section.Render(i18n.T("summary.have"))+"\n"+strings.Join(lines, "\n"))
 	lines = nil
 	for _, l := range c.Files {
 		lines = append(lines, b.resultLine(l, width))
 	}
-	parts = append(parts, st.Section.Render("Files")+"\n"+strings.Join(lines, "\n"))
+	parts = append(parts, st.Section.Render(i18n.T("summary.files"))+"\n"+strings.Join(lines, "\n"))
 	box := st.Command.Width(width - st.Command.GetHorizontalBorderSize())
 	inner := width - st.Command.GetHorizontalFrameSize()
 	lines = nil
 	for _, cmd := range c.Commands {
 		lines = append(lines, wrapCommand(b.c.display(cmd), inner)...)
 	}
-	next := st.Section.Render("Next, by hand")
+	next := st.Section.Render(i18n.T("summary.next"))
 	if c.Serve != "" {
-		next += "\n" + st.Help.Width(width).Render("Once jitpwiz has ended, serve this workspace's IoT Core again on the same ports in another shell first: "+b.c.display(c.Serve))
+		next += "\n" + st.Help.Width(width).Render(i18n.T("summary.serve-again", i18n.Args{"Serve": b.c.display(c.Serve)}))
 	}
 	parts = append(parts, next+"\n"+box.Render(st.CommandText.Render(strings.Join(lines, "\n"))))
 	return strings.Join(parts, "\n\n")
@@ -180,4 +181,10 @@ func (p *Plan) ClosingText() string {
 	r := &runner{p: p, s: p.s, cfg: RunConfig{Out: &b}}
 	r.closing()
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// summaryPad pads s with spaces to n columns of the terminal (a double-width rune counts two;
+// a longer s is left as it is), as %-Ns does for ASCII.
+func summaryPad(s string, n int) string {
+	return s + strings.Repeat(" ", max(0, n-ansi.StringWidth(s)))
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
 
 	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // FileTemplate is the registration-config file the walkthrough passes to register-ca-certificate
@@ -23,7 +23,7 @@ const FileTemplate = "jitp_template.json"
 func loadTemplateFile(path string) (*template.RegistrationConfig, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--template %s: %s, or give scoped, admin or named", path, fileProblem(err))
+		return nil, i18n.NewError("templatefile.unreadable", i18n.Args{"Path": path, "Problem": fileProblem(err)})
 	}
 	return parseTemplateFile(path, b)
 }
@@ -32,11 +32,11 @@ func loadTemplateFile(path string) (*template.RegistrationConfig, error) {
 func parseTemplateFile(path string, b []byte) (*template.RegistrationConfig, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
-		what := "is not JSON"
+		k := i18n.Key("templatefile.not-json")
 		if json.Valid(b) {
-			what = "is not a JSON object"
+			k = "templatefile.not-object"
 		}
-		return nil, fmt.Errorf("--template %s %s: %s\n  — a template file is a JSON object (a registration config with templateBody, or a bare template with Resources)", path, what, jsonProblem(b, err))
+		return nil, i18n.NewError(k, i18n.Args{"Path": path, "Problem": jsonProblem(b, err)})
 	}
 	var rc *template.RegistrationConfig
 	if _, ok := probe["templateBody"]; ok {
@@ -56,10 +56,10 @@ func parseTemplateFile(path string, b []byte) (*template.RegistrationConfig, err
 	} else if _, ok := probe["Resources"]; ok {
 		rc = &template.RegistrationConfig{TemplateBody: string(b)}
 	} else {
-		return nil, fmt.Errorf("--template %s has neither templateBody nor Resources — give a registration config like jitp_template.json or a provisioning template", path)
+		return nil, i18n.NewError("templatefile.neither", i18n.Args{"Path": path})
 	}
 	if _, err := template.Parse(rc.TemplateBody); err != nil {
-		return nil, fmt.Errorf("--template %s: %s", path, templateBodyProblem(rc.TemplateBody, err))
+		return nil, i18n.NewError("templatefile.body", i18n.Args{"Path": path, "Problem": templateBodyProblem(rc.TemplateBody, err)})
 	}
 	return rc, nil
 }
@@ -68,26 +68,26 @@ func parseTemplateFile(path string, b []byte) (*template.RegistrationConfig, err
 // stands in the file, and — for a templateBody written as an object — the escaped form.
 func memberError(path string, file []byte, name string, v json.RawMessage) error {
 	off := memberOffset(file, name)
-	kind := "a JSON value"
+	kind := i18n.Key("templatefile.kind.value")
 	switch {
 	case len(v) > 0 && v[0] == '{':
-		kind = "a JSON object"
+		kind = "jsonerr.kind.object"
 	case len(v) > 0 && v[0] == '[':
-		kind = "a JSON array"
+		kind = "jsonerr.kind.array"
 	case len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')):
-		kind = "a number"
+		kind = "jsonerr.kind.number"
 	}
 	if name != "templateBody" || len(v) == 0 || v[0] != '{' {
-		return fmt.Errorf("--template %s: %s — write %s as a string in double quotes", path, jsonAt(string(file), off, name+" is "+kind+", and it must be a JSON string"), name)
+		where := jsonAt(string(file), off, i18n.T("templatefile.member-not-string", i18n.Args{"Name": name, "Kind": i18n.T(kind)}))
+		return i18n.NewError("templatefile.member-fix", i18n.Args{"Path": path, "Where": where, "Name": name})
 	}
-	where := jsonAt(string(file), off, "templateBody is a JSON object, and it must be a JSON string: the template written as a string, its quotes escaped (register-ca-certificate --registration-config reads it so)")
+	where := jsonAt(string(file), off, i18n.T("templatefile.body-object"))
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, v); err != nil {
-		return fmt.Errorf("--template %s: %s — write the template as one escaped string", path, where)
+		return i18n.NewError("templatefile.body-object-fix", i18n.Args{"Path": path, "Where": where})
 	}
 	escaped, _ := json.Marshal(compact.String())
-	return fmt.Errorf("--template %s: %s\n  — write it as\n  \"templateBody\": %s\n  or give the template alone (a file with Resources at the top): jitpwiz escapes it itself",
-		path, where, escaped)
+	return i18n.NewError("templatefile.body-object-escaped", i18n.Args{"Path": path, "Where": where, "Escaped": string(escaped)})
 }
 
 // memberOffset is where member name's value starts in a JSON object file (0 if not found).
@@ -121,15 +121,15 @@ func memberOffset(file []byte, name string) int {
 func fileProblem(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "no such file — check the path"
+		return i18n.T("templatefile.no-such-file")
 	case errors.Is(err, fs.ErrPermission):
-		return "cannot be read (permission denied)"
+		return i18n.T("templatefile.permission")
 	case errors.Is(err, syscall.EISDIR):
-		return "is a directory — give the path of a file in it"
+		return i18n.T("templatefile.directory")
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return "cannot be read (" + pe.Err.Error() + ")"
+		return i18n.T("templatefile.cannot-read-why", i18n.Args{"Why": pe.Err.Error()})
 	}
-	return "cannot be read"
+	return i18n.T("templatefile.cannot-read")
 }

@@ -1,11 +1,11 @@
 package steps
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Templates checked against device subjects before anything connects (steps 7 and 9, and
@@ -37,7 +37,8 @@ func plannedParams(sub pki.Subject) map[string]string {
 
 // lintTemplate runs template.Lint for the session's account and region and returns the error
 // findings as one error (nil if none) and the other findings as warnings; what names the
-// subject the parameters come from ("the planned device subject C=IN, CN=DemoThing").
+// subject the parameters come from, in the user's language ("the planned device subject
+// C=IN, CN=DemoThing": templates.what-planned, templates.what-yours).
 func lintTemplate(s *Session, t *template.Template, params map[string]string, what string) (warnings []string, err error) {
 	var errs []string
 	for _, f := range template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account}) {
@@ -49,7 +50,21 @@ func lintTemplate(s *Session, t *template.Template, params map[string]string, wh
 		}
 	}
 	if len(errs) > 0 {
-		return warnings, fmt.Errorf("the template does not work with %s:\n  %s", what, strings.Join(errs, "\n  "))
+		return warnings, i18n.NewError("templates.not-working", i18n.Args{"What": what, "Findings": strings.Join(errs, "\n  ")})
 	}
 	return warnings, nil
+}
+
+// plannedWhat and yoursWhat name the subject a template is linted against: the one the
+// planned device certificate will have, or that of the user's own device certificate.
+func plannedWhat(sub pki.Subject) string {
+	return i18n.T("templates.what-planned", i18n.Args{"Subject": sub.String()})
+}
+
+func yoursWhat(sub pki.Subject) string {
+	return i18n.T("templates.what-yours", i18n.Args{"Subject": sub.String()})
+}
+
+func deviceWhat(sub pki.Subject) string {
+	return i18n.T("templates.what-device", i18n.Args{"Subject": sub.String()})
 }
