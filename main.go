@@ -95,11 +95,7 @@ func addWizard(root *cobra.Command) {
 }
 
 func wizardHeader(s *steps.Session, demo bool) string {
-	h := "target " + s.Options.Target + " · " + ui.RelativeToCwd(s.Dir())
-	if demo {
-		h += " · demo"
-	}
-	return h
+	return ui.Header(s.Where(), ui.RelativeToCwd(s.Dir()), demo)
 }
 
 // newLocalCmd runs the embedded local AWS IoT Core standalone until Ctrl+C.

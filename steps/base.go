@@ -47,7 +47,9 @@ type Step interface {
 	Show()  // the wizard shows the step
 	Leave() // the wizard shows another step
 	Sync()  // the session may have changed
-	SetPosition(pos, total int)
+	SetPosition(Position)
+	// Flash is the step's transient line for the footer (what a copy did), "" when none.
+	Flash() string
 	Typing() bool
 	Invalid() map[string]string
 	Err() error
@@ -66,8 +68,9 @@ type Shared struct {
 	Keys   *theme.KeyMap
 	// Spinner is the spinner shown while a step runs (tests use a one-frame spinner).
 	Spinner spinner.Spinner
-	// Copy puts text on the user's clipboard (OSC 52 in the real program).
-	Copy func(text string) error
+	// Copy puts text on the user's clipboard (OSC 52 in the real program) and says in plain
+	// words where it went ("" for the steps' own wording).
+	Copy func(text string) (string, error)
 	// ShowPath turns a file path into what the screen shows (e.g. relative to the current dir).
 	ShowPath func(path string) string
 	// Log receives debug lines (a file with --debug, otherwise discarded). May be nil.
@@ -263,8 +266,14 @@ type Base struct {
 	result  []ResultLine
 
 	width, height int
-	pos, total    int  // "step pos of total" (0: not shown)
-	first         bool // no applicable step before this one: back has nowhere to go
+	place         Position // "step 4 of 13" (Label "": not shown)
+}
+
+// Position is a step's place in the wizard: its number in the plan (the sidebar's: "4",
+// "11a") and the last step's, and whether an applicable step comes before it.
+type Position struct {
+	Label, Last string
+	First       bool // no applicable step before this one: back has nowhere to go
 }
 
 func (b *Base) base() *Base { return b }

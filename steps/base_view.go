@@ -27,16 +27,21 @@ func (b *Base) View() string {
 	}
 	var parts []string
 	title := st.Title.Render(b.self.Title())
-	if b.total > 0 {
-		title += st.StepNo.Render(fmt.Sprintf(" · step %d of %d", b.pos, b.total))
+	if b.place.Label != "" {
+		title += st.StepNo.Render(fmt.Sprintf(textStepOf, b.place.Label, b.place.Last))
 	}
 	parts = append(parts, title)
 	if ex := strings.TrimSpace(b.self.Explain()); ex != "" {
-		parts = append(parts, st.Explain.Width(w).Render(reflow(ex, w)))
+		parts = append(parts, st.Explain.Render(wrapWords(reflow(ex, w), w)))
+	}
+	// A step that is done shows what it did first, then how to do it by hand: a long result
+	// (the template, the verify checklist and policy) starts on the screen, not below it.
+	if b.state == StateDone {
+		parts = append(parts, b.resultView(w))
 	}
 
 	if b.editing() && b.redo != "" {
-		parts = append(parts, st.Warning.Width(w).Render("! Done in an earlier run, but "+b.redo+": enter runs it again."))
+		parts = append(parts, st.Warning.Render(wrapWords("! Done in an earlier run, but "+b.redo+": enter runs it again.", w)))
 	}
 	if b.editing() && len(b.fields) > 0 {
 		var fs []string
@@ -59,13 +64,8 @@ func (b *Base) View() string {
 	switch b.state {
 	case StateRunning:
 		parts = append(parts, b.runningView(w))
-	case StateDone:
-		parts = append(parts, b.resultView(w))
 	case StateFailed:
 		parts = append(parts, b.bannerView(w))
-	}
-	if b.status != "" {
-		parts = append(parts, st.StatusLine.Render(b.status))
 	}
 	return strings.Join(parts, "\n\n")
 }
@@ -80,9 +80,7 @@ func (b *Base) commandView(w int) string {
 	inner := w - st.Command.GetHorizontalFrameSize()
 	var lines []string
 	for _, c := range b.cmdText {
-		for _, l := range strings.Split(b.c.display(c), "\n") {
-			lines = append(lines, wrapCommand(l, inner)...)
-		}
+		lines = append(lines, wrapShell(b.c.display(c), inner)...)
 	}
 	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
 }

@@ -80,13 +80,13 @@ func (st *templateStep) Inputs() []Field {
 	}
 	switch st.choice() {
 	case choiceFile:
-		return append(fields, withGet([]Field{st.fileField()})...)
+		return append(fields, within("template", withGet([]Field{st.fileField()}))...)
 	case VariantNamed:
 		// only the named template attaches an existing policy
 	default:
 		return fields
 	}
-	return append(fields, []Field{
+	return append(fields, within("template", []Field{
 		{Key: "create-policy", Label: "Create the policy if missing (named template)",
 			Help:    "the named template needs the policy to exist before a device connects; jitpwiz can create a thing-scoped one",
 			Choices: []Option{{Value: "no", Label: "no, I create it myself"}, {Value: "yes", Label: "yes, create a thing-scoped policy"}},
@@ -111,7 +111,7 @@ func (st *templateStep) Inputs() []Field {
 				s.Options.PolicyName = v
 				return nil
 			}},
-	}...)
+	})...)
 }
 
 // fileField is the path of the user's template (shown once "load a file" is chosen): linted

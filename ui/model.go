@@ -35,12 +35,20 @@ type Options struct {
 	Renderer *lipgloss.Renderer // decides colour support; nil: lipgloss default
 	Keys     *theme.KeyMap      // nil: theme.DefaultKeyMap()
 	Spinner  spinner.Spinner    // zero: spinner.Dot
-	Copy     func(text string) error
+	// Copy puts a command on the clipboard and says where it went (Clipboard in the real
+	// program).
+	Copy     func(text string) (string, error)
 	ShowPath func(path string) string
 	Header   string // e.g. "target local · workspace ./jitp"
 	Log      *log.Logger
 	// Display rewrites run-specific text before layout (see steps.Shared.Display).
 	Display func(string) string
+	// Mouse says that the program reports the mouse (tea.WithMouseCellMotion): the wheel
+	// scrolls the pane, and m hands the mouse back to the terminal for selecting text.
+	Mouse bool
+	// AskBackground, when set, asks the terminal for its background colour once the wizard
+	// runs (see askBackground); the answer comes back as input and is never waited for.
+	AskBackground tea.Cmd
 }
 
 // forceQuitMsg ends the program when a cancelled step does not return in time.
@@ -69,6 +77,12 @@ type Model struct {
 	header        string
 	lastState     steps.StepState
 	toBottom      bool // scroll the content to its end at the next sync
+
+	r          *lipgloss.Renderer // the styles' renderer (the background's answer changes it)
+	bg         bgReply            // the terminal's answer to the background query, as it arrives
+	askBg      tea.Cmd
+	mouseAvail bool // the program reports the mouse
+	mouse      bool // ... and it does now (m toggles)
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -95,12 +109,20 @@ func New(o Options) *Model {
 		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log, Display: o.Display,
 	}
 	o.Plan.Attach(c)
-	m := &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1}
+	m := &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1,
+		r: o.Renderer, askBg: o.AskBackground, mouseAvail: o.Mouse, mouse: o.Mouse}
+	if m.r == nil {
+		m.r = lipgloss.DefaultRenderer()
+	}
+	m.bg.waiting = o.AskBackground != nil
 	m.planned = m.plan
 	m.help = help.New()
+	m.help.ShortSeparator = styles.Icons.Separator
+	m.help.Ellipsis = styles.Icons.Ellipsis
 	m.help.Styles.ShortKey = styles.Footer.Bold(true)
 	m.help.Styles.ShortDesc = styles.Footer
 	m.help.Styles.ShortSeparator = styles.Footer
+	m.help.Styles.Ellipsis = styles.Footer
 	m.help.Styles.FullKey = styles.Footer.Bold(true)
 	m.help.Styles.FullDesc = styles.Footer
 	m.help.Styles.FullSeparator = styles.Footer
@@ -203,8 +225,9 @@ func (m *Model) Busy() bool {
 	return false
 }
 
-// Init implements tea.Model.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init implements tea.Model: it asks the terminal for its background (when told to), after
+// the terminal is set up for the wizard, without waiting for the answer.
+func (m *Model) Init() tea.Cmd { return m.askBg }
 
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -228,7 +251,15 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.width, m.height = msg.Width, msg.Height
 		return m.resize()
 	case tea.KeyMsg:
+		if swallow, done, dark := m.bg.take(msg); swallow {
+			if done {
+				m.r.SetHasDarkBackground(dark) // the next frame has the colours of this background
+			}
+			return nil
+		}
 		return m.handleKey(msg)
+	case tea.MouseMsg:
+		return m.handleMouse(msg)
 	case steps.NextMsg:
 		return m.next(msg.From)
 	case steps.PrevMsg:
@@ -261,6 +292,15 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			m.confirmQuit = false
 		}
 		return nil
+	}
+	if m.mouseAvail && key.Matches(msg, k.Mouse) && !(m.Active() != nil && m.Active().Typing()) {
+		m.mouse = !m.mouse
+		if m.mouse {
+			m.notice = textMouseOn
+			return tea.EnableMouseCellMotion
+		}
+		m.notice = textMouseOff
+		return tea.DisableMouse
 	}
 	if m.width > 0 && m.layout().tooSmall {
 		// nothing is visible: only leaving works, nothing runs unseen
@@ -312,6 +352,21 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return m.forward(msg)
 }
 
+// handleMouse scrolls the content with the wheel; clicks do nothing (the mouse is only
+// reported so that the wheel works, see Options.Mouse).
+func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if m.width == 0 || m.layout().tooSmall || msg.Action != tea.MouseActionPress {
+		return nil
+	}
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		m.vp.ScrollUp(m.vp.MouseWheelDelta)
+	case tea.MouseButtonWheelDown:
+		m.vp.ScrollDown(m.vp.MouseWheelDelta)
+	}
+	return nil
+}
+
 func (m *Model) forward(msg tea.Msg) tea.Cmd {
 	cur := m.Active()
 	if cur == nil {
@@ -342,11 +397,11 @@ func (m *Model) next(from steps.ID) tea.Cmd {
 		return nil
 	}
 	if bad := cur.Invalid(); len(bad) > 0 {
-		m.notice = "Fix the highlighted input first."
+		m.notice = textFixInput
 		return nil
 	}
 	if cur.State() != steps.StateDone {
-		m.notice = "Run this step first (enter)."
+		m.notice = textRunFirst
 		return nil
 	}
 	for i := m.active + 1; i < len(m.plan); i++ {
@@ -405,7 +460,7 @@ func (m *Model) gotoStep(id steps.ID) tea.Cmd {
 	for i, st := range m.plan {
 		if st.ID() == id {
 			if st.Skip() != "" || i > m.resumeIndex() {
-				m.notice = fmt.Sprintf("%s is not available yet.", st.Title())
+				m.notice = fmt.Sprintf(textNotYet, st.Title())
 				return nil
 			}
 			m.finished = false
@@ -435,14 +490,18 @@ func (m *Model) syncContent() {
 		return
 	}
 	m.vp.SetContent(m.contentView())
+	m.vp.SetYOffset(m.vp.YOffset) // shorter content, or a taller pane: no blank rows below the end
 	if m.toBottom {
 		m.vp.GotoBottom()
 		m.toBottom = false
 	}
 	st := cur.State()
 	if st != m.lastState || st == steps.StateRunning {
-		if st != steps.StateEditing {
-			m.vp.GotoBottom()
+		switch st {
+		case steps.StateDone:
+			m.vp.GotoTop() // the result comes first (steps.Base.View)
+		case steps.StateRunning, steps.StateFailed:
+			m.vp.GotoBottom() // the progress as it comes, the error banner under it
 		}
 		m.lastState = st
 	}
@@ -452,8 +511,7 @@ func (m *Model) contentView() string {
 	s := m.Active().View()
 	st := m.c.Styles
 	if m.finished {
-		done := st.Success.Render(st.Icons.Done+" All steps done.") + " " +
-			st.Explain.Render("The device was provisioned Just-in-Time from your CA and its message came back. Press enter or q to leave.")
+		done := st.Success.Render(st.Icons.Done+" "+textAllDone) + " " + st.Explain.Render(textAllDoneNext)
 		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
 	}
 	return s
@@ -495,6 +553,7 @@ func (m *Model) resize() tea.Cmd {
 		return nil
 	}
 	m.vp.Width, m.vp.Height = l.contentW, l.bodyH
+	m.vp.SetYOffset(m.vp.YOffset) // a taller pane shows more of the end, not blank rows
 	size := tea.WindowSizeMsg{Width: l.contentW, Height: l.bodyH}
 	for i, st := range m.plan {
 		m.plan[i], _ = st.Update(size)
@@ -508,53 +567,99 @@ func (m *Model) View() string {
 	if m.width == 0 {
 		return ""
 	}
+	out := m.view()
+	if st.ASCII {
+		out = theme.ASCII(out) // a dumb terminal: no glyph outside ASCII, whoever wrote the text
+	}
+	return out
+}
+
+func (m *Model) view() string {
+	st := m.c.Styles
 	l := m.layout()
 	if l.tooSmall {
-		return st.Notice.Render(ansi.Truncate(fmt.Sprintf("jitpwiz needs at least %d×%d — this terminal is %d×%d; make it larger.", minWidth, minHeight, m.width, m.height), m.width, "…"))
+		return m.tooSmallView()
 	}
 	if m.active < 0 {
-		return st.App.Render("Nothing to do: every step of this plan is skipped.")
+		return st.App.Render(textNothingToDo)
 	}
 	inner := m.width - st.App.GetHorizontalFrameSize()
 	body := st.Content.Width(l.contentW).Render(m.vp.View())
+	more := m.scrollView(l)
 	if !l.compact {
 		body = lipgloss.JoinHorizontal(lipgloss.Top, m.sidebarView(l.bodyH), body)
+		if more != "" {
+			more = strings.Repeat(" ", l.sidebarW) + more
+		}
 	}
 	return st.App.Render(lipgloss.JoinVertical(lipgloss.Left,
-		m.headerView(l, inner), "", body, "", m.footerView(inner)))
+		m.headerView(l, inner), "", body, more, m.footerView(inner)))
 }
 
+// tooSmallView is the notice of a terminal below the minimum size, laid out to fit it.
+func (m *Model) tooSmallView() string {
+	st := m.c.Styles
+	text := fmt.Sprintf(textTooSmall, minWidth, minHeight, m.width, m.height)
+	lines := strings.Split(lipgloss.NewStyle().Width(m.width).Render(text), "\n")
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	for i, l := range lines {
+		lines[i] = st.Notice.Render(ansi.Truncate(strings.TrimRight(l, " "), m.width, ""))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// scrollView is the line under the content that says there is more above or below it and
+// how to get there ("" when it all fits).
+func (m *Model) scrollView(l layout) string {
+	total := m.vp.TotalLineCount()
+	if total <= m.vp.Height {
+		return ""
+	}
+	st := m.c.Styles
+	first, last := m.vp.YOffset+1, min(m.vp.YOffset+m.vp.Height, total)
+	how := textScrollKeys
+	if m.mouse {
+		how = textScrollKeysWheel
+	}
+	var s string
+	switch {
+	case m.vp.AtTop():
+		s = fmt.Sprintf(textMoreBelow, st.Icons.Below, first, last, total, how)
+	case m.vp.AtBottom():
+		s = fmt.Sprintf(textMoreAbove, st.Icons.Above, first, last, total, how)
+	default:
+		s = fmt.Sprintf(textMoreBoth, st.Icons.Above+st.Icons.Below, first, last, total, how)
+	}
+	return st.Footer.Render(ansi.Truncate(s, l.contentW, st.Icons.Ellipsis))
+}
+
+// headerView is the app's name, then (on a line of its own, two when it needs them) where it
+// works: target, account, region, profile or endpoint, ports, workspace.
 func (m *Model) headerView(l layout, width int) string {
 	st := m.c.Styles
-	title := st.Header.Render("jitpwiz") + st.HeaderNote.Render(" · AWS IoT Just-in-Time Provisioning")
+	title := st.Header.Render(headerTitle) + st.HeaderNote.Render(headerSubtitle)
+	where, maxLines := fitParts(m.header, width, st.Icons.Ellipsis), 2
 	if l.compact {
 		// single column: the step list shrinks to a row of state icons
 		var b strings.Builder
 		for i := range m.plan {
 			b.WriteString(m.stateIcon(i))
 		}
-		n, total := m.position()
-		title = st.Header.Render("jitpwiz") + " " + b.String() + st.HeaderNote.Render(fmt.Sprintf(" %d/%d", n, total))
-		return ansi.Truncate(title, width, "…")
+		title = st.Header.Render(headerTitle) + " " + b.String() + st.HeaderNote.Render(" "+m.label(m.active)+"/"+m.label(len(m.plan)-1))
+		maxLines = 1
 	}
+	if one := title + st.HeaderNote.Render(headerSep+m.header); !l.compact && m.header != "" && ansi.StringWidth(one) <= width {
+		return one // a wide terminal: all on the title's line
+	}
+	lines := []string{ansi.Truncate(title, width, st.Icons.Ellipsis)}
 	if m.header != "" {
-		title += st.HeaderNote.Render(" · " + m.header)
-	}
-	return ansi.Truncate(title, width, "…")
-}
-
-// position is the active step's number among the applicable steps, and their count.
-func (m *Model) position() (n, total int) {
-	for i, st := range m.plan {
-		if st.State() == steps.StateSkipped {
-			continue
-		}
-		total++
-		if i <= m.active {
-			n = total
+		for _, w := range where[:min(len(where), maxLines)] {
+			lines = append(lines, st.HeaderNote.Render(w))
 		}
 	}
-	return n, total
+	return strings.Join(lines, "\n")
 }
 
 // syncSteps lets every step follow the session (another step ran, an input changed what
@@ -567,12 +672,12 @@ func (m *Model) syncSteps() {
 	for _, st := range m.plan {
 		st.Sync()
 	}
-	n := 0
-	_, total := m.position()
-	for _, st := range m.plan {
+	first := true
+	last := m.label(len(m.plan) - 1)
+	for i, st := range m.plan {
 		if st.State() != steps.StateSkipped {
-			n++
-			st.SetPosition(n, total)
+			st.SetPosition(steps.Position{Label: m.label(i), Last: last, First: first})
+			first = false
 		}
 	}
 }
@@ -593,12 +698,18 @@ func (m *Model) stateIcon(i int) string {
 	return st.SidebarPending.Render(st.Icons.Pending)
 }
 
-// sidebarView lists the steps with their state; height 0 means "natural height".
+// sidebarView lists the steps with their state, the step on screen marked after its name (a
+// mark that stays with NO_COLOR, where bold and colour do not); height 0 means "natural
+// height".
 func (m *Model) sidebarView(height int) string {
 	st := m.c.Styles
 	var lines []string
+	labelW := 2
+	for i := range m.plan {
+		labelW = max(labelW, len(m.label(i)))
+	}
 	for i, s := range m.plan {
-		name := fmt.Sprintf("%2s %s", m.label(i), s.Title())
+		name := fmt.Sprintf("%*s %s", labelW, m.label(i), s.Title())
 		style := st.SidebarPending
 		switch s.State() {
 		case steps.StateSkipped:
@@ -609,10 +720,11 @@ func (m *Model) sidebarView(height int) string {
 		case steps.StateDone:
 			style = st.SidebarDone
 		}
+		mark := "  " // as wide as the mark, so that moving does not change the sidebar's width
 		if i == m.active {
-			style = st.SidebarActive
+			style, mark = st.SidebarActive, " "+st.SidebarActive.Render(st.Icons.Here)
 		}
-		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 28, "…")))
+		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 28, st.Icons.Ellipsis))+mark)
 	}
 	sb := st.Sidebar
 	if height > 0 {
@@ -624,14 +736,17 @@ func (m *Model) sidebarView(height int) string {
 func (m *Model) footerView(width int) string {
 	st := m.c.Styles
 	if m.confirmQuit {
-		return st.Dialog.Render(st.Warning.Render(m.Active().Title()+" is still running. Quit and cancel it?") + "  y yes · n no")
+		return st.Dialog.Render(st.Warning.Render(fmt.Sprintf(textQuitRunning, m.Active().Title())) + "  " + textQuitKeys)
 	}
 	var lines []string
+	if cur := m.Active(); cur != nil && cur.Flash() != "" {
+		lines = append(lines, wrapped(st.StatusLine, cur.Flash(), width, 2)...)
+	}
 	if m.notice != "" {
-		lines = append(lines, st.Notice.Render(m.notice))
+		lines = append(lines, wrapped(st.Notice, m.notice, width, 2)...)
 	}
 	if m.quitting {
-		lines = append(lines, st.Notice.Render("Cancelling the running step…"))
+		lines = append(lines, st.Notice.Render(textCancelling))
 	}
 	if m.fullHelp {
 		m.help.Width = width
@@ -642,7 +757,7 @@ func (m *Model) footerView(width int) string {
 		appKeys := []key.Binding{k.Help, k.Quit}
 		if cur := m.Active(); cur != nil && cur.Typing() {
 			// while a text input has focus, ? and q are letters: only ctrl+c leaves
-			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
+			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", textQuit))}
 		}
 		app := m.help.ShortHelpView(appKeys)
 		sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
@@ -654,34 +769,67 @@ func (m *Model) footerView(width int) string {
 		lines = append(lines, line)
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, width, "…") // help.Model can overflow its Width
+		lines[i] = ansi.Truncate(l, width, m.c.Styles.Icons.Ellipsis) // help.Model can overflow its Width
 	}
 	return strings.Join(lines, "\n")
 }
 
-// ShortHelp implements help.KeyMap: the active step's bindings (the footer adds help and quit).
-func (m *Model) ShortHelp() []key.Binding {
-	k := m.c.Keys
-	var out []key.Binding
-	if cur := m.Active(); cur != nil && !m.finished {
-		out = cur.ShortHelp()
+// wrapped lays text in style on at most n lines of width w.
+func wrapped(style lipgloss.Style, text string, w, n int) []string {
+	lines := strings.Split(lipgloss.NewStyle().Width(w).Render(text), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
 	}
-	if m.finished {
-		out = append(out, k.Back)
+	for i, l := range lines {
+		lines[i] = style.Render(strings.TrimRight(l, " "))
 	}
-	return out
+	return lines
 }
 
-// FullHelp implements help.KeyMap.
+// ShortHelp implements help.KeyMap: the active step's bindings (the footer adds help and
+// quit); on the closing screen, what its text says: enter leaves, esc goes back.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	if m.finished {
+		leave := k.Run
+		leave.SetHelp(k.Run.Help().Key, textLeave)
+		return []key.Binding{leave, k.Back}
+	}
+	if cur := m.Active(); cur != nil {
+		return cur.ShortHelp()
+	}
+	return nil
+}
+
+// FullHelp implements help.KeyMap: every binding of the key map (those that work now: a busy
+// step disables its own), grouped — the step, its inputs, the pane, the app — each key once.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	var stepKeys []key.Binding
-	if cur := m.Active(); cur != nil {
-		stepKeys = cur.ShortHelp()
+	view := []key.Binding{k.Scroll}
+	if m.mouseAvail {
+		view = append(view, k.Mouse)
 	}
-	return [][]key.Binding{
-		stepKeys,
-		{k.Up, k.Down, k.Next, k.Scroll},
+	groups := [][]key.Binding{
+		{k.Run, k.Retry, k.Copy, k.Back},
+		{k.Next, k.Prev, k.Up, k.Down},
+		view,
 		{k.Help, k.Quit},
 	}
+	seen := map[string]bool{}
+	var out [][]key.Binding
+	for _, g := range groups {
+		var keep []key.Binding
+		for _, b := range g {
+			id := strings.Join(b.Keys(), " ")
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			keep = append(keep, b)
+		}
+		if len(keep) > 0 {
+			out = append(out, keep)
+		}
+	}
+	return out
 }

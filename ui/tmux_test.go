@@ -59,28 +59,44 @@ func (s *tmuxSession) waitFor(what string, d time.Duration, cond func(string) bo
 	return ""
 }
 
-// TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
-// pane, enter through every step, and the final screen must show the device's message and
-// every step ✓.
-func TestTmuxDemo(t *testing.T) {
+// startTmux runs cmd in a detached width×height tmux session of its own server, which the
+// test's cleanup kills.
+func startTmux(t *testing.T, name string, width, height int, cmd string) *tmuxSession {
+	t.Helper()
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("jitpwiz-%s-%d", name, os.Getpid()), name: name}
+	if out, err := s.run("new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmd); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _, _ = s.run("kill-server") })
+	return s
+}
+
+// tmuxBinary is what a test of the real binary in tmux needs: tmux (or a skip, never under
+// CI=true), and jitpwiz built into a new directory, which it returns too. Such tests are
+// skipped with -short (why says what they do).
+func tmuxBinary(t *testing.T, why string) (bin, dir string) {
+	t.Helper()
 	testtool.Need(t, "tmux")
 	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("builds and runs the whole wizard")
+		t.Skip(why)
 	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "jitpwiz")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "jitpwiz")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin, dir
+}
+
+// TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
+// pane, enter through every step, and the final screen must show the device's message and
+// every step ✓.
+func TestTmuxDemo(t *testing.T) {
+	bin, tmp := tmuxBinary(t, "builds and runs the whole wizard")
 	ws := filepath.Join(tmp, "ws")
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("jitpwiz-test-%d", os.Getpid()), name: "demo"}
-	cmd := fmt.Sprintf("%s --demo --dir %s", bin, ws)
-	if out, err := s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", cmd); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _, _ = s.run("kill-server") })
+	s := startTmux(t, "demo", 120, 40, fmt.Sprintf("%s --demo --dir %s", bin, ws))
 
 	s.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "CA key") && strings.Contains(scr, "enter run") })
 	final := ""

@@ -1,0 +1,305 @@
+package ui
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/jitpwiz/jitpwiz/steps"
+)
+
+// What the screen says is true, driven by keystrokes (issue 16): numbering, navigation inside
+// a form, help, the closing screen and the line after quitting, the terminal's size, dumb
+// terminals and NO_COLOR.
+
+func sizeMsg(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+// fits fails when a screen has a line wider than w or more than h lines.
+func fits(t *testing.T, scr string, w, h int) {
+	t.Helper()
+	lines := strings.Split(scr, "\n")
+	if len(lines) > h {
+		t.Errorf("%d lines on a %d-line terminal:\n%s", len(lines), h, scr)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d wide on a %d-wide terminal: %q", i+1, n, w, l)
+		}
+	}
+}
+
+// TestShiftTabIsThePreviousField: inside a form, shift+tab goes to the previous field (as in
+// huh) and wraps like tab does; it never leaves the step.
+func TestShiftTabIsThePreviousField(t *testing.T) {
+	w := newWorld()
+	w.done["one"] = true
+	plan := []steps.Step{
+		&testStep{id: "one", title: "First step", w: w},
+		&testStep{id: "form", title: "Form step", w: w, inputs: []steps.Field{countryField(w), keyTypeField(w)}},
+	}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	if d.m.Active().ID() != "form" || !d.m.Active().Typing() {
+		t.Fatalf("opens on %s with the country focused:\n%s", d.m.Active().ID(), d.screen())
+	}
+	d.press("tab")
+	if d.m.Active().Typing() || !strings.Contains(d.screen(), "› Key type") {
+		t.Fatalf("tab should focus the key type:\n%s", d.screen())
+	}
+	d.press("shift+tab")
+	if d.m.Active().ID() != "form" || !d.m.Active().Typing() {
+		t.Fatalf("shift+tab should go back to the country field, not to step one (on %s):\n%s", d.m.Active().ID(), d.screen())
+	}
+	d.press("shift+tab") // wraps to the last field
+	if d.m.Active().ID() != "form" || !strings.Contains(d.screen(), "› Key type") {
+		t.Fatalf("shift+tab on the first field should wrap to the last:\n%s", d.screen())
+	}
+	d.press("esc")
+	d.until("esc goes to the previous step", func() bool { return d.m.Active().ID() == "one" })
+}
+
+// TestEscBackToTheChoice: on the real step 1, "use existing files" brings the two path inputs;
+// esc in one goes back to the choice, where ↑ picks "generate new" again.
+func TestEscBackToTheChoice(t *testing.T) {
+	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := drive(t, realWizard(s, nil), 100, 40)
+	d.press("j", "tab")
+	if !d.m.Active().Typing() || !strings.Contains(d.screen(), "› CA certificate file") {
+		t.Fatalf("tab should focus the CA certificate path:\n%s", d.screen())
+	}
+	if !strings.Contains(d.screen(), "esc back to the choice") {
+		t.Errorf("the footer should say where esc goes:\n%s", d.screen())
+	}
+	d.press("esc")
+	scr := d.screen()
+	if d.m.Active().Typing() || !strings.Contains(scr, "› Certificate authority") || d.m.Active().ID() != steps.IDCAKey {
+		t.Fatalf("esc should go back to the CA choice:\n%s", scr)
+	}
+	d.press("k")
+	if scr := d.screen(); !strings.Contains(scr, "(●) generate new") || strings.Contains(scr, "CA certificate file") {
+		t.Fatalf("↑ on the choice should pick generate new and drop the path inputs:\n%s", scr)
+	}
+}
+
+// TestNumbersAgree: the title's "step N of M", the sidebar's numbers and the compact header
+// use the same numbers — the plan's — with steps skipped (your own CA: 1–3; SNI_ONLY: 4–5) and
+// in the JITR plan (11a, no step 7).
+func TestNumbersAgree(t *testing.T) {
+	cases := []struct {
+		name string
+		o    steps.Options
+		open steps.ID
+		want []string // on the screen of step open
+	}{
+		{"jitp", steps.Options{}, steps.IDCAKey, []string{"CA key · step 1 of 13", " 1 CA key ‹"}},
+		{"sni-only, 4 and 5 skipped", steps.Options{CAMode: steps.CAModeSNIOnly}, steps.IDRole,
+			[]string{"Provisioning role · step 6 of 13", "6 Provisioning role ‹", "–  4 Registration code (skip"}},
+		{"jitr", steps.Options{Mode: steps.ModeJITR}, steps.IDActivate, []string{"Activate · step 11a of 13", "11a Activate ‹"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.o.Dir = filepath.Join(t.TempDir(), "ws")
+			s, err := steps.Open(c.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := realWizard(s, nil)
+			for i, st := range m.plan {
+				if st.ID() == c.open {
+					m.show(i)
+				}
+			}
+			d := drive(t, m, 120, 40)
+			scr := d.screen()
+			for _, w := range c.want {
+				if !strings.Contains(scr, w) {
+					t.Errorf("missing %q:\n%s", w, scr)
+				}
+			}
+			d.send(sizeMsg(70, 20)) // compact: the header's N/M is the same number
+			label := strings.Fields(c.want[0])[len(strings.Fields(c.want[0]))-3]
+			if scr := d.screen(); !strings.Contains(scr, " "+label+"/13") {
+				t.Errorf("compact header lacks %s/13:\n%s", label, scr)
+			}
+		})
+	}
+}
+
+// TestHelpIsTheKeyMap: ? shows every binding once — enter, r, c, esc, tab, shift+tab, the
+// arrows, paging, help and quit — with no key listed twice.
+func TestHelpIsTheKeyMap(t *testing.T) {
+	w := newWorld()
+	plan := []steps.Step{&testStep{id: "form", title: "Form step", w: w, inputs: []steps.Field{keyTypeField(w), countryField(w)}}}
+	m := newTestModel(plan, nil)
+	m.mouseAvail = true
+	d := drive(t, m, 120, 40)
+	d.press("?")
+	footer := ansi.Strip(d.m.footerView(118))
+	for _, k := range []string{"enter", "r ", "c ", "esc", "tab", "shift+tab", "↑/k", "↓/j", "pgup/pgdn", "m ", "? ", "q "} {
+		if !strings.Contains(footer, k) {
+			t.Errorf("full help lacks %q:\n%s", k, footer)
+		}
+	}
+	seen := map[string]bool{}
+	for _, g := range d.m.FullHelp() {
+		for _, b := range g {
+			k := strings.Join(b.Keys(), " ")
+			if seen[k] {
+				t.Errorf("%q is listed twice", k)
+			}
+			seen[k] = true
+		}
+	}
+	if strings.Count(footer, "shift+tab") != 1 || strings.Count(footer, "tab ") != 1 {
+		t.Errorf("a key appears twice on the help screen:\n%s", footer)
+	}
+}
+
+// TestClosingScreenAndSummary: the closing banner and the footer agree (enter leaves, esc
+// goes back), and the line after quitting names the step to do next, not the one done.
+func TestClosingScreenAndSummary(t *testing.T) {
+	w := newWorld()
+	d := drive(t, newTestModel(fourSteps(w), nil), 100, 30)
+	d.press("enter")
+	d.until("step one done", func() bool { return d.m.Active().State() == steps.StateDone })
+	if sum := d.m.Summary(); !strings.Contains(sum, "1 of 3 steps done; next: step 3 (Choice step)") {
+		t.Errorf("after step one, the summary says %q", sum)
+	}
+	for d.m.Active().ID() != "four" || d.m.Active().State() != steps.StateDone {
+		d.press("enter")
+		d.until("a step moves", func() bool { return !d.m.Busy() })
+	}
+	d.press("enter")
+	scr := strings.Join(strings.Fields(d.screen()), " ")
+	if !d.m.Finished() || !strings.Contains(scr, "Press enter or q to leave, esc to go back") {
+		t.Fatalf("no closing banner:\n%s", d.screen())
+	}
+	footer := ansi.Strip(d.m.footerView(98))
+	if !strings.Contains(footer, "enter leave") || !strings.Contains(footer, "esc back") || !strings.Contains(footer, "q quit") {
+		t.Errorf("the footer does not say what the banner says:\n%s", footer)
+	}
+	if sum := d.m.Summary(); sum != "jitpwiz: all 3 steps done." {
+		t.Errorf("summary %q", sum)
+	}
+	d.press("esc")
+	if d.m.Finished() {
+		t.Fatal("esc should go back from the closing screen")
+	}
+}
+
+// TestTooSmallFits: the notice of a terminal below 60×15 fits the terminal it is shown on,
+// down to a few cells.
+func TestTooSmallFits(t *testing.T) {
+	for _, sz := range [][2]int{{59, 14}, {50, 10}, {40, 6}, {20, 5}, {12, 3}, {8, 1}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			d := drive(t, newTestModel(fourSteps(newWorld()), nil), sz[0], sz[1])
+			scr := d.screen()
+			fits(t, scr, sz[0], sz[1])
+			if sz[1] >= 5 && !strings.Contains(strings.Join(strings.Fields(scr), " "), "jitpwiz needs at least 60×15") {
+				t.Errorf("the notice lost its words:\n%s", scr)
+			}
+		})
+	}
+}
+
+// TestGrowingShowsNoBlankRows: scrolled to the end on a short terminal, then grown, the pane
+// shows more of the content instead of blank rows under its end.
+func TestGrowingShowsNoBlankRows(t *testing.T) {
+	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := drive(t, realWizard(s, nil), 100, 20)
+	d.press("pgdown", "pgdown", "pgdown", "pgdown")
+	if strings.Contains(d.screen(), "CA key · step 1") {
+		t.Fatalf("the first step's content should not fit 20 rows:\n%s", d.screen())
+	}
+	d.send(sizeMsg(100, 50))
+	scr := d.screen()
+	if !strings.Contains(scr, "CA key · step 1 of 13") || strings.Contains(scr, "more above") {
+		t.Fatalf("grown to 50 rows the whole step fits, and should show from its top:\n%s", scr)
+	}
+}
+
+// TestDumbTerminalIsASCII: TERM=dumb gets ASCII only — icons, borders, dashes, arrows,
+// separators — on every screen, the text of the steps included.
+func TestDumbTerminalIsASCII(t *testing.T) {
+	t.Setenv("TERM", "dumb")
+	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := drive(t, realWizard(s, nil), 100, 40)
+	check := func(what string) {
+		t.Helper()
+		for _, r := range d.screen() {
+			if r > 127 {
+				t.Fatalf("%s: %q is not ASCII:\n%s", what, r, d.screen())
+			}
+		}
+	}
+	check("first step")
+	d.press("?")
+	check("full help")
+	d.press("?", "j")
+	check("use existing files")
+	d.send(sizeMsg(30, 8))
+	check("too small")
+}
+
+// TestNoColorMarksTheStepOnScreen: without colour (the tests' profile is Ascii, as NO_COLOR
+// gives), going back to a done step still shows which step is on screen: a mark, not bold.
+func TestNoColorMarksTheStepOnScreen(t *testing.T) {
+	w := newWorld()
+	d := drive(t, newTestModel(fourSteps(w), nil), 100, 30)
+	d.press("enter")
+	d.until("one done", func() bool { return d.m.Active().State() == steps.StateDone })
+	d.press("enter")
+	d.until("on three", func() bool { return d.m.Active().ID() == "three" })
+	d.press("esc")
+	d.until("back on one", func() bool { return d.m.Active().ID() == "one" })
+	scr := d.screen()
+	if !strings.Contains(scr, "✓  1 First step ‹") || strings.Contains(scr, "3 Choice step ‹") {
+		t.Fatalf("the done step on screen is not marked:\n%s", scr)
+	}
+}
+
+// TestChoiceDescriptionWraps: the selected option's description wraps to the pane's width,
+// at any width, instead of being cut.
+func TestChoiceDescriptionWraps(t *testing.T) {
+	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := realWizard(s, nil)
+	for i, st := range m.plan {
+		if st.ID() == steps.IDTemplate {
+			m.show(i)
+		}
+	}
+	for _, width := range []int{80, 100, 160} {
+		d := drive(t, m, width, 60)
+		d.press("j") // admin: the longest description
+		scr := d.screen()
+		fits(t, scr, width, 60)
+		// the description, whole, on the lines under the option (the sidebar's text between)
+		var desc []string
+		for _, l := range strings.Split(scr, "\n") {
+			if i := strings.Index(l, "(●) admin"); i >= 0 || len(desc) > 0 && len(desc) < 4 {
+				if i < 0 {
+					i = strings.Index(l, "│ ") + len("│ ")
+				}
+				desc = append(desc, strings.TrimSpace(l[i:]))
+			}
+		}
+		if flat := strings.Join(strings.Fields(strings.Join(desc, " ")), " "); !strings.Contains(flat, "(●) admin — thing from the certificate's CN; inline policy allowing iot:* on * (for labs only)") {
+			t.Errorf("width %d: the admin description is cut (%q):\n%s", width, flat, scr)
+		}
+		d.press("k")
+	}
+}
