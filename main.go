@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,7 +28,11 @@ var (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		// A failure `run` already showed (its ✗ line) is not printed a second time.
+		// A failure `run` or `doctor` already showed (its ✗ line) is not printed a second time.
+		var de *steps.DoctorError
+		if errors.As(err, &de) {
+			os.Exit(de.ExitCode())
+		}
 		if !steps.Reported(err) {
 			fmt.Fprintln(os.Stderr, "jitpwiz:", err)
 		}
@@ -47,7 +52,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addWizard(root)
-	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newLocalCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
 	return root
 }
 
@@ -262,13 +267,19 @@ func linePrompt(cmd *cobra.Command) func(steps.Field, string) (string, error) {
 }
 
 func newCleanCmd() *cobra.Command {
-	var o steps.Options
+	var (
+		o     steps.Options
+		fleet string
+	)
 	cmd := &cobra.Command{
 		Use:   "clean",
 		Short: "Remove what the workspace created on the target (certificates, things, policies, the CA)",
 		Long: "clean lists what the workspace created — policy detach → certificate INACTIVE → detach thing principal →\n" +
 			"delete certificate → delete thing → delete policy → CA INACTIVE → delete CA — asks to confirm (or --yes),\n" +
-			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.",
+			"then removes it. What is already gone is skipped. Local files and the provisioning role are kept.\n" +
+			"The workspace's fleets (jitpwiz fleet) are removed too, device by device; --fleet ID removes only that fleet\n" +
+			"(--fleet all: every fleet) and keeps the workspace's own device and CA. A clean that was stopped goes on\n" +
+			"where it stopped.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wait := o.CleanWait
@@ -287,8 +298,13 @@ func newCleanCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			actions := s.CleanPlan()
+			if fleet != "" {
+				if actions, err = steps.FleetCleanPlan(s, fleet); err != nil {
+					return err
+				}
+			}
 			if len(actions) == 0 {
-				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything")
+				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything (or it was removed already)")
 				return nil
 			}
 			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)
@@ -310,38 +326,118 @@ func newCleanCmd() *cobra.Command {
 			if err := s.Connect(ctx); err != nil {
 				return err
 			}
+			if fleet != "" {
+				return steps.RunClean(ctx, s, actions, out)
+			}
 			return s.Clean(ctx, out)
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&fleet, "fleet", "", "remove only the fleet with this `ID` (its directory name under <dir>/fleet), or every fleet with all")
 	cmd.Flags().DurationVar(&o.CleanWait, "wait", steps.DefaultCleanWait, "how long to wait for a policy to become deletable (AWS refuses DeletePolicy for up to 5 minutes after a detach); 0: do not wait, leave it for the next clean (the detach of a certificate from its thing is always waited for, up to a minute)")
 	return cmd
 }
 
-func newDoctorCmd() *cobra.Command {
-	var o steps.Options
+func newFleetCmd() *cobra.Command {
+	var (
+		o       steps.Options
+		fo      steps.FleetOptions
+		jsonOut bool
+	)
 	cmd := &cobra.Command{
-		Use:   "doctor",
-		Short: "Check a workspace against the known JITP failure modes and explain what is wrong",
-		Args:  cobra.NoArgs,
+		Use:   "fleet -n N",
+		Short: "Bring N devices of the workspace's CA online at once: JITP at fleet scale, with a live view and a report",
+		Long: "fleet issues N device certificates from the workspace's CA (a workspace whose CA is registered: run\n" +
+			"`jitpwiz run --dir DIR --yes` first), and for each device connects once (the broker provisions it through\n" +
+			"JITP and drops the connection), reconnects as the thing and publishes once. A live view shows the devices by\n" +
+			"outcome (failures by cause), the rate and the p50/p99 latency; without a terminal, or with --json, it prints\n" +
+			"progress lines. The report and a CSV row per device go to <dir>/fleet/<id>/ (report.json, devices.csv);\n" +
+			"`jitpwiz clean` removes the fleet. Device keys stay in memory unless --save-keys. On --target aws at most\n" +
+			"8 devices start per second by default, under AWS IoT Core's quotas (--rate changes it).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := steps.OpenExisting(steps.Options{Dir: o.Dir, Thing: o.Thing})
+			fo.RateSet = cmd.Flags().Changed("rate")
+			s, err := steps.OpenFleetWorkspace(o)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			s.ReadOnly() // doctor runs alongside a run or the wizard (steps/lock.go)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := s.Connect(ctx); err != nil {
+				return err
+			}
+			f, err := steps.NewFleet(ctx, s, fo)
+			if err != nil {
+				return err
+			}
+			var rep *steps.FleetReport
+			if jsonOut || !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
+				rep, err = f.RunHeadless(ctx, steps.FleetHeadless{Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(), JSON: jsonOut, ShowPath: ui.RelativeToCwd})
+			} else {
+				rep, err = ui.RunFleet(ctx, ui.FleetRunConfig{FleetOptions: ui.FleetOptions{Source: f, Headline: f.Headline(), Notes: f.Notes()}})
+			}
+			if err != nil || rep == nil {
+				return err
+			}
+			return rep.Err()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace `DIR` whose CA is registered (jitpwiz run did steps 1–8)")
+	fl.StringVar(&o.Target, "target", "", "`TARGET`: local (the embedded AWS IoT Core, default) or aws (default: the workspace's)")
+	fl.StringVar(&o.Region, "region", "", "AWS `REGION` (default: the workspace's)")
+	fl.StringVar(&o.EndpointURL, "endpoint-url", "", "custom AWS API endpoint `URL` (e.g. the one jitpwiz local prints)")
+	fl.StringVar(&o.Profile, "profile", "", "AWS shared-config `PROFILE` (target aws)")
+	fl.IntVarP(&fo.Devices, "devices", "n", 0, "number of devices `N` (1 to 100000)")
+	fl.IntVar(&fo.Concurrency, "concurrency", steps.DefaultFleetConcurrency, "devices connecting at once (`C`; each holds one connection)")
+	fl.Float64Var(&fo.Rate, "rate", 0, "at most `R` devices start per second (0: no limit; default none on local, 8 on aws)")
+	fl.StringVar(&fo.Names, "names", steps.DefaultFleetNames, "thing-name `PATTERN` with one number verb; devices are numbered 1 to N")
+	fl.StringVar(&fo.KeyType, "key", string(steps.DefaultFleetKey), "`TYPE` of the device keys: ec256 (default: fast to make), ec384, rsa2048, rsa3072, rsa4096")
+	fl.BoolVar(&fo.SaveKeys, "save-keys", false, "write each device's key (0600) and certificates to <dir>/fleet/<id>/devices/<name>/")
+	fl.BoolVar(&jsonOut, "json", false, "print the report as JSON on stdout (progress on stderr); implies no live view")
+	return cmd
+}
+
+func newDoctorCmd() *cobra.Command {
+	var o steps.DoctorOptions
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check a workspace, or a customer's files, against the known JITP failure modes and explain what is wrong",
+		Long: "doctor checks a JITP setup and prints one line per check (✓, ✗ or –) with its evidence; each ✗ says the cause\n" +
+			"in plain words and a fix as commands, the likeliest culprit first. Without --ca-cert it checks the workspace\n" +
+			"--dir; with --ca-cert it checks a customer's files alone (no workspace, no CA key) against the target.\n" +
+			"Exit code: 0 when nothing failed, 1 when a check failed, 3 when the target could not be reached.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			out := cmd.OutOrStdout()
-			if err := s.Connect(ctx); err != nil {
-				fmt.Fprintln(out, "✗ cannot reach the target:", err)
-			}
-			return s.WriteDoctor(ctx, out)
+			o.Version = version + " (commit " + buildCommit() + ")"
+			return steps.RunDoctor(ctx, o, cmd.OutOrStdout())
+		},
+	}
+	o.BindFlags(cmd.Flags())
+	return cmd
+}
+
+func newScriptCmd() *cobra.Command {
+	var o steps.ScriptOptions
+	cmd := &cobra.Command{
+		Use:   "script",
+		Short: "Export the workspace as a commented bash script of the walkthrough's commands",
+		Long: "script writes the workspace's procedure as a bash script: each step's openssl, aws iot/iam and mosquitto_pub\n" +
+			"commands with your values and file names, commented. Run in an empty directory it does the whole walkthrough\n" +
+			"again by hand (THING=… for another thing; for the local target ENDPOINT_URL, MQTT_PORT and SERVER_CA from\n" +
+			"`jitpwiz local`). Running it again is safe.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Version = version
+			return steps.RunScript(o, cmd.OutOrStdout(), steps.NewPlan)
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", steps.DefaultDir, "workspace directory")
-	cmd.Flags().StringVar(&o.Thing, "thing", "", "the thing to check (default: the workspace's current thing)")
+	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "write the script to `FILE` (default: standard output)")
+	cmd.Flags().StringVar(&o.Thing, "thing", "", "the device whose commands to export (default: the workspace's current thing)")
 	return cmd
 }

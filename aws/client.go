@@ -82,6 +82,10 @@ type Client interface {
 	// ARNs, Cognito identities): clean keeps a policy others still use, and waits out the
 	// minutes after a detach in which AWS still refuses DeletePolicy.
 	ListTargetsForPolicy(ctx context.Context, name string) ([]string, error)
+
+	// Read-only lookups of the role, templates, thing types and groups and a certificate's
+	// things that doctor checks (inspect.go).
+	Inspector
 }
 
 // Certificate and CA statuses as AWS spells them.

@@ -99,6 +99,20 @@ func LoadCertFile(path string) (*x509.Certificate, error) {
 	return c, nil
 }
 
+// LoadCertsFile reads every certificate of a PEM file, in order (a bundle: the device's,
+// then its CA); errors name the file.
+func LoadCertsFile(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := ParseCertsPEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cs, nil
+}
+
 // LoadKeyFile reads a PEM private key file; errors name the file (never the key).
 func LoadKeyFile(path string) (crypto.Signer, error) {
 	b, err := os.ReadFile(path)

@@ -71,6 +71,17 @@ var subjectAttrs = []subjectAttr{
 	{oidSerialNumber, "serialNumber", "serial number", true, 64, func(s *Subject) *string { return &s.SerialNumber }},
 }
 
+// Attr is the attribute of s with the openssl short name short ("C", "ST", "O", "OU", "CN",
+// "dnQualifier", "serialNumber"), or nil for another name.
+func (s *Subject) Attr(short string) *string {
+	for _, a := range subjectAttrs {
+		if a.short == short {
+			return a.get(s)
+		}
+	}
+	return nil
+}
+
 // IsZero reports whether no attribute is set.
 func (s Subject) IsZero() bool { return s == Subject{} }
 
@@ -542,6 +553,10 @@ func checkPublicKey(pub crypto.PublicKey) error {
 	}
 	return fmt.Errorf("%w: the CSR's %s key cannot be used — AWS IoT accepts RSA (2048 bits or more) and ECDSA (P-256, P-384, P-521) keys", ErrUnsupportedKey, DescribeKey(pub))
 }
+
+// CheckIsCA reports ErrNotCA unless c can be registered as a CA with AWS IoT: basicConstraints
+// CA:TRUE and, with a keyUsage extension, keyCertSign (the check LoadCA makes).
+func CheckIsCA(c *x509.Certificate) error { return checkIsCA(c) }
 
 // checkIsCA reports ErrNotCA unless c has basicConstraints CA:TRUE and, if it has a
 // keyUsage extension, keyCertSign.

@@ -22,19 +22,18 @@ type CleanAction struct {
 // CleanPlan lists what the workspace created on the target, in the order it must be removed:
 // for each device, policies detached → certificate INACTIVE → certificate detached from the
 // thing → certificate deleted → thing deleted; then the template's policies deleted (only
-// those JITP or jitpwiz created), then the CA INACTIVE → deleted. The provisioning role is
-// kept (other CAs may use it) and local files are left alone. Each action is idempotent: what
-// is already gone is skipped.
+// those JITP or jitpwiz created), then the CA INACTIVE → deleted. The workspace's fleets
+// (`jitpwiz fleet`) go after its own devices, device by device in the same order
+// (fleet_clean.go), and their policies join the others. The provisioning role is kept (other
+// CAs may use it) and local files are left alone. Each action is idempotent: what is already
+// gone is skipped.
 func (s *Session) CleanPlan() []CleanAction {
 	var out []CleanAction
 	// Policies to delete: those the template made (inline policies) and a named policy only
 	// when jitpwiz created it. Filled from the records now and from the live attachments
 	// while the detach actions run.
 	ours := map[string]bool{}
-	keep := func(p string) bool {
-		return (p == s.Template.PolicyName && !s.Template.PolicyCreated) ||
-			(p == s.Activation.PolicyName && !s.Activation.PolicyCreated) // JITR's, when it was there before
-	}
+	keep := keptPolicies(s)
 	for _, thing := range s.Things() {
 		for _, p := range s.Devices[thing].Policies {
 			if !keep(p) {
@@ -98,40 +97,15 @@ func (s *Session) CleanPlan() []CleanAction {
 				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }},
 		)
 	}
+	fcs, _ := fleetCleanups(s, "") // every fleet: no error (an unreadable one is an action that fails)
+	out = append(out, fleetActions(fcs, ours, keep)...)
 	// One action per policy, so each line says what became of that policy. The names are
 	// known now for the recorded policies; the detach actions may add more while they run.
-	var names []string
-	for p := range ours {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	for _, p := range names {
-		out = append(out, CleanAction{What: "delete policy " + abbrev(p),
-			Do: func(ctx context.Context, c aws.Client) error { return deletePolicy(ctx, c, p) }})
-	}
+	names := sortedKeys(ours)
+	out = append(out, policyDeletes(names)...)
 	if len(out) > len(names) { // devices to detach: the detaches may find policies not recorded
 		out = append(out, CleanAction{What: "delete any other policy found attached while detaching",
-			Do: func(ctx context.Context, c aws.Client) error {
-				var more []string
-				for p := range ours {
-					if !slices.Contains(names, p) {
-						more = append(more, p)
-					}
-				}
-				sort.Strings(more)
-				if len(more) == 0 {
-					return errNothingMore
-				}
-				var errs []error
-				for _, p := range more {
-					if err := deletePolicy(ctx, c, p); err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					cleanSay(ctx, "deleted policy %s", abbrev(p))
-				}
-				return errors.Join(errs...)
-			}})
+			Do: func(ctx context.Context, c aws.Client) error { return deleteFound(ctx, c, ours, names) }})
 	}
 	if id := s.CA.RegisteredID; id != "" {
 		out = append(out,
@@ -144,6 +118,58 @@ func (s *Session) CleanPlan() []CleanAction {
 		)
 	}
 	return out
+}
+
+// keptPolicies says which policies clean leaves although the workspace's devices hold them:
+// a named policy that was there before jitpwiz (the template's, or JITR's activation's).
+func keptPolicies(s *Session) func(string) bool {
+	return func(p string) bool {
+		return (p == s.Template.PolicyName && !s.Template.PolicyCreated) ||
+			(p == s.Activation.PolicyName && !s.Activation.PolicyCreated) // JITR's, when it was there before
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// policyDeletes are the actions that delete the named policies, one each.
+func policyDeletes(names []string) []CleanAction {
+	var out []CleanAction
+	for _, p := range names {
+		out = append(out, CleanAction{What: "delete policy " + abbrev(p),
+			Do: func(ctx context.Context, c aws.Client) error { return deletePolicy(ctx, c, p) }})
+	}
+	return out
+}
+
+// deleteFound deletes the policies of ours that are not among listed (those the detaches
+// found, which the records did not name), a progress line each; errNothingMore when there
+// are none.
+func deleteFound(ctx context.Context, c aws.Client, ours map[string]bool, listed []string) error {
+	var more []string
+	for _, p := range sortedKeys(ours) {
+		if !slices.Contains(listed, p) {
+			more = append(more, p)
+		}
+	}
+	if len(more) == 0 {
+		return errNothingMore
+	}
+	var errs []error
+	for _, p := range more {
+		if err := deletePolicy(ctx, c, p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cleanSay(ctx, "deleted policy %s", abbrev(p))
+	}
+	return errors.Join(errs...)
 }
 
 // DefaultCleanWait bounds how long clean waits for a policy to become deletable: after a
@@ -194,6 +220,13 @@ func cleanEnvOf(ctx context.Context) cleanEnv {
 // cleanSay shows a progress line of the running clean action.
 func cleanSay(ctx context.Context, format string, args ...any) {
 	cleanEnvOf(ctx).say(fmt.Sprintf(format, args...))
+}
+
+// withCleanSay is ctx with its progress lines going to say instead (the clean's wait stays).
+func withCleanSay(ctx context.Context, say func(string)) context.Context {
+	env := cleanEnvOf(ctx)
+	env.say = say
+	return context.WithValue(ctx, cleanEnvKey{}, env)
 }
 
 // waitLoop retries try with backoff (0.5 s doubling to 15 s) until it reports done, an
@@ -280,45 +313,10 @@ func ignoreNotFound(err error) error {
 // forgets the cloud-side results in the session so that a later run registers everything
 // again (local files, keys included, stay).
 func (s *Session) Clean(ctx context.Context, w io.Writer) error {
-	c, err := s.requireClient()
+	unfinished, err := runClean(ctx, s, s.CleanPlan(), w)
 	if err != nil {
 		return err
 	}
-	wait := s.Options.CleanWait
-	if wait == 0 {
-		wait = DefaultCleanWait
-	}
-	actx := context.WithValue(ctx, cleanEnvKey{}, cleanEnv{wait: max(wait, 0), say: func(m string) { fmt.Fprintf(w, "    %s\n", m) }})
-	var pending []string
-	var pendingErrs []error
-	for _, a := range s.CleanPlan() {
-		// Ctrl+C while clean waits for a policy leaves it pending: the rest still runs.
-		if err := checkContext(ctx); err != nil && len(pending) == 0 {
-			return err
-		}
-		err := a.Do(actx, c)
-		var kept *keptError
-		var pe *pendingError
-		switch {
-		case err == nil:
-			fmt.Fprintf(w, "✓ %s\n", a.What)
-		case errors.Is(err, errNothingMore):
-		case errors.As(err, &kept):
-			fmt.Fprintf(w, "• %s: %s\n", a.What, err)
-		case errors.As(err, &pe):
-			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
-			pending = append(pending, pe.policy)
-			pendingErrs = append(pendingErrs, err)
-		default:
-			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
-			if len(pending) > 0 {
-				s.PendingPolicyDeletes = pending
-				_ = s.Save()
-			}
-			return fmt.Errorf("%s: %w", a.What, err)
-		}
-	}
-	s.PendingPolicyDeletes = pending
 	// Forget the cloud results: registration, first connect, verify and use run again (and
 	// the template step, to re-create a policy jitpwiz had created). Keys and files stay.
 	for key := range s.Finished {
@@ -341,8 +339,162 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	if err := s.Save(); err != nil {
 		return err
 	}
-	if len(pendingErrs) > 0 {
-		return fmt.Errorf("clean is not finished: %w", errors.Join(pendingErrs...))
+	return unfinished
+}
+
+// RunClean runs actions (FleetCleanPlan's) as Clean runs its plan (Connect first), one line
+// each to w, without forgetting the workspace's own results; a policy AWS does not let it
+// delete yet is recorded for the next clean, as Clean does.
+func RunClean(ctx context.Context, s *Session, actions []CleanAction, w io.Writer) error {
+	unfinished, err := runClean(ctx, s, actions, w)
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := s.Save(); err != nil {
+		return err
+	}
+	return unfinished
+}
+
+// runClean runs actions in order, one line each to w: ✓ done, • kept (still used by what the
+// workspace did not make), ✗ failed. A policy AWS refuses to delete yet does not stop it: it
+// is recorded in PendingPolicyDeletes (saved by the caller) and returned as unfinished; any
+// other failure stops it (err), keeping what is pending.
+func runClean(ctx context.Context, s *Session, actions []CleanAction, w io.Writer) (unfinished, err error) {
+	c, err := s.requireClient()
+	if err != nil {
+		return nil, err
+	}
+	wait := s.Options.CleanWait
+	if wait == 0 {
+		wait = DefaultCleanWait
+	}
+	actx := context.WithValue(ctx, cleanEnvKey{}, cleanEnv{wait: max(wait, 0), say: func(m string) { fmt.Fprintf(w, "    %s\n", m) }})
+	var pending []string
+	var pendingErrs []error
+	for _, a := range actions {
+		// Ctrl+C while clean waits for a policy leaves it pending: the rest still runs.
+		if err := checkContext(ctx); err != nil && len(pending) == 0 {
+			return nil, err
+		}
+		err := a.Do(actx, c)
+		pe, kept, soft := softCleanErrors(err)
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "✓ %s\n", a.What)
+		case errors.Is(err, errNothingMore):
+		case soft && len(pe) == 0 && kept:
+			fmt.Fprintf(w, "• %s: %s\n", a.What, err)
+		case soft:
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			for _, e := range pe {
+				pending = append(pending, e.policy)
+				pendingErrs = append(pendingErrs, e)
+			}
+		default:
+			fmt.Fprintf(w, "✗ %s: %v\n", a.What, err)
+			if len(pending) > 0 {
+				// Those recorded before and not reached yet stay recorded too.
+				s.PendingPolicyDeletes = sortedKeys(setOf(append(pending, s.PendingPolicyDeletes...)))
+				_ = s.Save()
+			}
+			return nil, fmt.Errorf("%s: %w", a.What, err)
+		}
+	}
+	s.PendingPolicyDeletes = pending
+	if len(pendingErrs) > 0 {
+		return fmt.Errorf("clean is not finished: %w", errors.Join(pendingErrs...)), nil
+	}
+	return nil, nil
+}
+
+// softCleanErrors sorts an action's error (one, or several joined) into the outcomes that do
+// not stop the clean: policies pending, and things kept. soft is false when any part is
+// another failure.
+func softCleanErrors(err error) (pending []*pendingError, kept, soft bool) {
+	if err == nil {
+		return nil, false, false
+	}
+	parts := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts = j.Unwrap()
+	}
+	for _, e := range parts {
+		var pe *pendingError
+		var ke *keptError
+		switch {
+		case errors.As(e, &pe):
+			pending = append(pending, pe)
+		case errors.As(e, &ke):
+			kept = true
+		default:
+			return nil, false, false
+		}
+	}
+	return pending, kept, true
+}
+
+func setOf(vs []string) map[string]bool {
+	m := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
+}
+
+// FleetCleanPlan lists what `clean --fleet ID` removes: the fleet's devices (ID "all":
+// every fleet's), then the policies JITP attached to them, one action each, unless something
+// else still holds them (and the policies an earlier clean left pending). The workspace's
+// own devices and its CA stay.
+func FleetCleanPlan(s *Session, id string) ([]CleanAction, error) {
+	fcs, err := fleetCleanups(s, id)
+	if err != nil || len(fcs) == 0 {
+		return nil, err
+	}
+	ours := setOf(s.PendingPolicyDeletes)
+	out := fleetActions(fcs, ours, keptPolicies(s))
+	names := sortedKeys(ours)
+	// The policies the devices hold that the fleets had not recorded are found while they
+	// are removed: the last fleet's removal deletes them, once no device of the plan holds
+	// them any more.
+	last := &out[len(out)-1]
+	last.What += "; then delete any other policy found attached to the fleet's devices"
+	do := last.Do
+	last.Do = func(ctx context.Context, c aws.Client) error {
+		if err := do(ctx, c); err != nil {
+			return err
+		}
+		if err := deleteFound(ctx, c, ours, names); !errors.Is(err, errNothingMore) {
+			return err
+		}
+		return nil
+	}
+	return append(out, policyDeletes(names)...), nil
+}
+
+// fleetActions are the removals of fleets as clean actions; the policies they recorded, and
+// those they detach, go to ours, unless keep says they are not the workspace's to delete.
+func fleetActions(fcs []fleetCleanup, ours map[string]bool, keep func(string) bool) []CleanAction {
+	var out []CleanAction
+	for _, fc := range fcs {
+		if fc.err != nil {
+			err := fc.err
+			out = append(out, CleanAction{What: fc.what, Do: func(context.Context, aws.Client) error { return err }})
+			continue
+		}
+		for _, p := range fc.policies {
+			if !keep(p) {
+				ours[p] = true
+			}
+		}
+		run := fc.run
+		out = append(out, CleanAction{What: fc.what, Do: func(ctx context.Context, c aws.Client) error {
+			return run(ctx, c, func(p string) {
+				if !keep(p) {
+					ours[p] = true
+				}
+			})
+		}})
+	}
+	return out
 }

@@ -45,6 +45,12 @@ func apiURL(s *Session) string {
 // mosquittoPub is the walkthrough's mosquitto_pub command for the session's endpoint (with
 // --port 443, ALPN x-amzn-mqtt-ca as mosquitto's --tls-alpn).
 func mosquittoPub(s *Session, cert, key, topic, clientID, msg string) string {
+	return mosquittoPubWith(s, pki.FileServerRootCA, cert, key, topic, clientID, msg)
+}
+
+// mosquittoPubWith is mosquittoPub with the server CA file serverCA (doctor names the
+// customer's own file).
+func mosquittoPubWith(s *Session, serverCA, cert, key, topic, clientID, msg string) string {
 	host := firstNonEmpty(s.Endpoint.Host, "<endpoint>")
 	port := s.Endpoint.Port
 	if port == 0 {
@@ -53,7 +59,7 @@ func mosquittoPub(s *Session, cert, key, topic, clientID, msg string) string {
 			port = 443
 		}
 	}
-	parts := []string{"mosquitto_pub", "--cafile", pki.FileServerRootCA, "--cert", cert, "--key", key,
+	parts := []string{"mosquitto_pub", "--cafile", serverCA, "--cert", cert, "--key", key,
 		"-h", host, "-p", fmt.Sprint(port)}
 	if s.Options.alpn443() {
 		parts = append(parts, "--tls-alpn", mqttprobe.ALPN)

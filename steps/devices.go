@@ -46,3 +46,12 @@ func applyPort(s *Session, o *mqttprobe.Options) {
 		o.ALPN = []string{mqttprobe.ALPN}
 	}
 }
+
+// alpnWords says " with ALPN x-amzn-mqtt-ca" for --port 443 (the step lines and the runner's
+// connection line).
+func alpnWords(s *Session) string {
+	if s.Options.alpn443() {
+		return " with ALPN " + mqttprobe.ALPN
+	}
+	return ""
+}

@@ -34,6 +34,7 @@
 //	awsRootCA.pem                                           step 10
 //	jitr_policy.json, jitr_rule.json, jitr_activate.mjs     step 11a (JITR: the policy, and
 //	                                                        the topic rule + Lambda for production)
+//	fleet/<id>/                                             `jitpwiz fleet` (fleet_record.go), not a step
 //
 // Supplied files (--ca-cert/--ca-key, --device-cert/--device-key) are read where they are and
 // never rewritten.

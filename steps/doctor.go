@@ -2,224 +2,357 @@ package steps
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
-	"reflect"
+	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/jitpwiz/jitpwiz/aws"
-	"github.com/jitpwiz/jitpwiz/aws/template"
-	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/spf13/pflag"
 )
 
-// WriteDoctor prints the Doctor checklist to w, one ✓/✗ line per check with its evidence,
-// and returns an error counting the failed checks (nil when all pass).
-func (s *Session) WriteDoctor(ctx context.Context, w io.Writer) error {
-	failed := 0
-	for _, l := range s.Doctor(ctx) {
-		switch {
-		case l.Kind == ResultCheck && l.OK:
-			fmt.Fprintf(w, "✓ %s: %s\n", l.Label, l.Value)
-		case l.Kind == ResultCheck:
-			failed++
-			fmt.Fprintf(w, "✗ %s: %s\n", l.Label, l.Value)
-		default:
-			fmt.Fprintf(w, "    %s\n", l.Value)
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d check(s) failed", failed)
-	}
-	return nil
+// doctor checks a JITP setup against the known failure modes and says, per check, what it
+// found (✓, ✗ or –), and for each failure the cause in plain words and a fix as commands
+// that run as they stand, the likeliest culprit first (docs/doctor.md). It checks a
+// workspace (--dir, as a run left it), or — for a support engineer — a customer's files
+// alone: the CA certificate (never its key), the device certificate and key, the template,
+// against what the target (AWS, or a `jitpwiz local`) says about them. It only reads,
+// except that --connect connects as the device (a first connect runs JITP).
+
+// DoctorOptions are the inputs of `jitpwiz doctor` (flags: BindFlags).
+type DoctorOptions struct {
+	// Dir is the workspace to check (when no --ca-cert is given; "" is DefaultDir).
+	Dir string
+	// The files alone (no workspace): --ca-cert is required, the others optional.
+	CACertFile           string
+	DeviceCertFile       string
+	DeviceKeyFile        string
+	TemplateFile         string
+	VerificationCertFile string
+	ServerCAFile         string
+	Thing                string
+	ClientID             string
+	Topic                string
+	// MQTTEndpoint is the host[:port] the device connects to (default: DescribeEndpoint's).
+	MQTTEndpoint string
+	Target       string
+	EndpointURL  string
+	Region       string
+	Profile      string
+	// Connect connects as the device (always in a workspace).
+	Connect bool
+	JSON    bool
+	// Bundle is a .tar.gz support bundle to write besides the report.
+	Bundle string
+	// Version is jitpwiz's version and commit, for the report and the bundle.
+	Version string
 }
 
-// Doctor checks a workspace against the known JITP failure modes (the README lists them) and returns
-// a checklist with evidence; the last line is mqttprobe's diagnosis of a connection as the
-// thing. It needs Connect for the cloud checks (without it they are left out).
-func (s *Session) Doctor(ctx context.Context) []ResultLine {
-	var out []ResultLine
-	add := func(label, ev string, ok bool) { out = append(out, checkLine(label, ev, ok)) }
-	d := s.Device()
+// DefaultLocalEndpointURL is where `jitpwiz local` serves its control plane by default.
+const DefaultLocalEndpointURL = "http://" + local.DefaultAPIAddr
 
-	ca, caErr := signingCA(s)
-	if caErr != nil {
-		add("CA certificate and key", caErr.Error(), false)
-	} else {
-		add("CA certificate is a valid CA (CA:TRUE, key matches, in validity)", s.relName(s.CA.CertFile)+" "+s.CA.Subject, true)
-	}
-	dev, devErr := pki.LoadCertFile(s.Path(d.CertFile))
-	switch {
-	case devErr == nil:
-	case s.DeviceFor(s.Options.Thing) == nil && len(s.Devices) > 0:
-		add("device "+s.Options.Thing, fmt.Sprintf("this workspace has no device %s (it has %s) — check --thing, or make it with: jitpwiz run --dir %s --thing %s",
-			s.Options.Thing, strings.Join(s.Things(), ", "), pki.ShellQuote(s.dir), pki.ShellQuote(s.Options.Thing)), false)
-	default:
-		add("device certificate", fmt.Sprintf("%s: %v — make it with: jitpwiz run --dir %s (step 9)", s.relName(d.CertFile), devErr, pki.ShellQuote(s.dir)), false)
-	}
-	if ca != nil && dev != nil {
-		err := pki.CheckIssuedBy(dev, ca.Cert, s.Now())
-		add("device certificate signed by the CA", evidenceOr(err, verifyCommand(s, s.relName(d.CertFile)).Line+": OK"), err == nil)
-		add("certificate ID = SHA-256 of the leaf DER", pki.CertID(dev), true)
-	}
-	if s.Options.jitr() {
-		out = append(out, noteLine("JITR workspace: no template — the activate step (11a), or a topic rule + Lambda, activates each certificate"))
-	} else if b, err := os.ReadFile(s.Path(FileTemplate)); err != nil {
-		add("template "+FileTemplate, err.Error()+" — make it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 7)", false)
-	} else if rc, err := template.ParseRegistrationConfig(b); err != nil {
-		add("template "+FileTemplate+" is a valid registration config", err.Error(), false)
-	} else if t, err := template.Parse(rc.TemplateBody); err != nil {
-		add("template body parses (escaping)", err.Error(), false)
-	} else if dev != nil {
-		_, err := lintTemplate(s, t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
-		add("template parameters resolve from the device subject", evidenceOr(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil)
-	}
-	c := s.client
-	if c == nil {
-		return append(out, noteLine("not connected: cloud checks skipped"))
-	}
-	// The ID the endpoint answered when it registered the CA (step 8); AWS's equals the
-	// SHA-256 of the DER, another implementation's may not (moto hashes the PEM text).
-	if caID := firstNonEmpty(s.CA.RegisteredID, s.CA.CertID); caID != "" {
-		desc, err := c.FindCA(ctx, caID)
-		switch {
-		case err != nil:
-			add("CA registered in "+s.Region, err.Error(), false)
-		case desc == nil:
-			add("CA registered in "+s.Region, "no CA with ID "+abbrev(caID)+" — register it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 8), or check --region", false)
-		default:
-			add("CA registered in "+s.Region, desc.ARN, true)
-			update := func(args ...string) string {
-				return awsCmd(s, "iot", append([]string{"update-ca-certificate", "--certificate-id", desc.ID}, args...)...)
-			}
-			if desc.Status == aws.StatusActive {
-				add("CA ACTIVE", "status "+desc.Status, true)
-			} else {
-				add("CA ACTIVE", "status "+desc.Status+" — new devices are not provisioned (devices provisioned before keep connecting); "+
-					"re-activate it: "+update("--new-status", aws.StatusActive), false)
-			}
-			if desc.AutoRegistrationStatus == aws.AutoRegEnable {
-				add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus, true)
-			} else {
-				add("CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus+" — JITP never runs for new devices; "+
-					"enable it: "+update("--new-auto-registration-status", aws.AutoRegEnable), false)
-			}
-			if want := firstNonEmpty(s.Options.certificateMode(), "DEFAULT"); firstNonEmpty(desc.CertificateMode, "DEFAULT") == want {
-				add("CA certificate mode "+want, "certificateMode "+firstNonEmpty(desc.CertificateMode, "DEFAULT"), true)
-			} else {
-				add("CA certificate mode "+want, "certificateMode "+desc.CertificateMode+" — a CA's mode cannot be changed: remove it (jitpwiz clean) and register it again, or use --ca-mode "+
-					map[bool]string{true: CAModeSNIOnly, false: CAModeDefault}[desc.CertificateMode == "SNI_ONLY"], false)
-			}
-			hasCfg := desc.RegistrationConfig != nil && desc.RegistrationConfig.TemplateBody != ""
-			switch {
-			case s.Options.jitr() && hasCfg:
-				add("CA has no JITP template (JITR)", "the CA has a registrationConfig, so its template runs (JITP) and no registered event is published — remove it: "+
-					update("--remove-auto-registration", "--new-auto-registration-status", aws.AutoRegEnable), false)
-			case s.Options.jitr():
-				add("CA has no JITP template (JITR)", "no registrationConfig: the first connect registers certificates PENDING_ACTIVATION", true)
-			case hasCfg:
-				add("CA has a JITP template (registrationConfig)", "role "+roleOf(desc), true)
-			default:
-				add("CA has a JITP template (registrationConfig)", "none: this is JITR, not JITP — attach the template: "+
-					update("--registration-config", "file://"+FileTemplate), false)
-			}
-			// The template that runs is the one registered with the CA, which may have been
-			// changed since step 8 (e.g. with the AWS CLI): check the device against it too.
-			if hasCfg && dev != nil && !s.Options.jitr() {
-				out = append(out, lintRegistered(s, desc.RegistrationConfig.TemplateBody, dev)...)
-			}
-		}
-	}
-	if s.Options.jitr() && dev != nil {
-		out = append(out, jitrStatus(ctx, s, c, pki.CertID(dev))...)
-	}
-	if dev != nil && s.Endpoint.Host != "" {
-		o := probeOptions(s, d.CertFile, s.Options.Thing)
-		outcome := mqttprobe.Probe(ctx, o)
-		f := mqttprobe.Facts{Outcome: &outcome, Options: o, Chain: nil, ThingName: s.Options.Thing, Region: s.Region}
-		if ca != nil {
-			f.CACert = ca.Cert
-		}
-		f.Chain = append(f.Chain, dev)
-		mqttprobe.Gather(ctx, c, &f)
-		dg := mqttprobe.Diagnose(f)
-		why := dg.String()
-		if s.Options.jitr() && dg.Class == mqttprobe.DiagCertPending {
-			// No template ran: the certificate waits for its activation (said above).
-			why = string(dg.Class) + ": the broker refused the certificate because it is PENDING_ACTIVATION — with JITR it stays so until it is activated (see above)"
-		}
-		add("connect as "+s.Options.Thing+" ("+s.Endpoint.Host+")", why, dg.OK || outcome.OK())
-		for _, e := range dg.Evidence {
-			out = append(out, noteLine(e))
+// BindFlags defines doctor's flags on fs, bound to o.
+func (o *DoctorOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Dir, "dir", "", "workspace `DIR` to check (default "+DefaultDir+"; not with --ca-cert)")
+	fs.StringVar(&o.CACertFile, "ca-cert", "", "check a customer's files without a workspace: their CA certificate `FILE` (no key needed)")
+	fs.StringVar(&o.DeviceCertFile, "device-cert", "", "the device certificate `FILE` (alone, or followed by its CA as the device sends it)")
+	fs.StringVar(&o.DeviceKeyFile, "device-key", "", "the device's private key `FILE` (only to check it matches and to --connect)")
+	fs.StringVar(&o.TemplateFile, "template", "", "the registration config or template `FILE` meant to run (jitp_template.json)")
+	fs.StringVar(&o.VerificationCertFile, "verification-cert", "", "the verification certificate `FILE` of the CA's registration")
+	fs.StringVar(&o.ServerCAFile, "server-ca", "", "the CA `FILE` the device verifies the broker with (mosquitto_pub --cafile)")
+	fs.StringVar(&o.Thing, "thing", "", "the thing `NAME` the device is (default: what the template makes of the certificate)")
+	fs.StringVar(&o.ClientID, "client-id", "", "the MQTT client `ID` the device uses (default: the thing name)")
+	fs.StringVar(&o.Topic, "topic", "", "a `TOPIC` the device publishes and subscribes to")
+	fs.StringVar(&o.MQTTEndpoint, "mqtt-endpoint", "", "the `HOST[:PORT]` the device connects to (default: DescribeEndpoint iot:Data-ATS)")
+	fs.StringVar(&o.Target, "target", "", "`TARGET`: local (a running `jitpwiz local`, default) or aws")
+	fs.StringVar(&o.EndpointURL, "endpoint-url", "", "control-plane `URL` (default for local: "+DefaultLocalEndpointURL+")")
+	fs.StringVar(&o.Region, "region", "", "AWS `REGION` the CA is registered in")
+	fs.StringVar(&o.Profile, "profile", "", "AWS shared-config `PROFILE` (target aws)")
+	fs.BoolVar(&o.Connect, "connect", false, "also connect as the device (a certificate's first connect runs JITP)")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON (docs/doctor.md)")
+	fs.StringVar(&o.Bundle, "bundle", "", "also write a support bundle `FILE.tar.gz` (no private keys)")
+}
+
+// filesOnly are the flags that check files without a workspace.
+func (o *DoctorOptions) filesOnly() []string {
+	var out []string
+	for flag, v := range map[string]string{"--device-cert": o.DeviceCertFile, "--device-key": o.DeviceKeyFile, "--template": o.TemplateFile,
+		"--verification-cert": o.VerificationCertFile, "--server-ca": o.ServerCAFile, "--mqtt-endpoint": o.MQTTEndpoint, "--target": o.Target,
+		"--endpoint-url": o.EndpointURL, "--region": o.Region, "--profile": o.Profile} {
+		if v != "" {
+			out = append(out, flag)
 		}
 	}
 	return out
 }
 
-// jitrStatus says where a JITR device certificate stands: not registered yet, left
-// PENDING_ACTIVATION (registered, never activated), or ACTIVE.
-func jitrStatus(ctx context.Context, s *Session, c aws.Client, certID string) []ResultLine {
-	const label = "device certificate ACTIVE (JITR)"
-	desc, err := c.DescribeCertificate(ctx, certID)
-	switch {
-	case aws.IsKind(err, aws.KindNotFound):
-		return []ResultLine{checkLine(label, "certificate "+abbrev(certID)+" is not registered: the device has not connected yet — its first connect (step 11) registers it", false)}
-	case err != nil:
-		return []ResultLine{checkLine(label, err.Error(), false)}
-	case desc.Status == aws.StatusPendingActivation:
-		return []ResultLine{
-			checkLine(label, "certificate "+abbrev(certID)+" is PENDING_ACTIVATION: JITR registered it on the first connect and nothing activated it — "+
-				"AWS IoT refuses it until something does (the JITR guide's rule + Lambda; nothing activates a JITR certificate by itself)", false),
-			noteLine("fix: jitpwiz run --dir " + pki.ShellQuote(s.dir) + " (step 11a activates it), or deploy " + "the topic rule + Lambda that step 11a writes (jitr_rule.json, jitr_activate.mjs)" + "; by hand: " +
-				awsCmd(s, "iot", "update-certificate", "--certificate-id", certID, "--new-status", aws.StatusActive) + " — with a policy attached and the thing made first"),
-		}
-	case desc.Status != aws.StatusActive:
-		return []ResultLine{checkLine(label, "certificate "+abbrev(certID)+" is "+desc.Status+": it was deactivated or revoked after it was registered", false)}
-	}
-	return []ResultLine{checkLine(label, "describe-certificate: status ACTIVE, CA "+abbrev(desc.CAID), true)}
-}
-
-func roleOf(d *aws.CADescription) string {
-	if d.RegistrationConfig == nil {
-		return ""
-	}
-	return d.RegistrationConfig.RoleArn
-}
-
-// evidenceOr is err in words, or ok when there is none.
-func evidenceOr(err error, ok string) string {
+// RunDoctor runs doctor as `jitpwiz doctor` does and writes its report to w (text, or JSON
+// with o.JSON), and the support bundle o.Bundle. The error is nil when nothing failed, a
+// *DoctorError with the exit code otherwise, or an error about the options (nothing was
+// checked).
+func RunDoctor(ctx context.Context, o DoctorOptions, w io.Writer) error {
+	s, in, mode, err := openDoctor(o)
 	if err != nil {
-		return err.Error()
+		return err
 	}
-	return ok
-}
-
-// lintRegistered checks the device certificate against the template registered with the CA
-// and says when that template is not the workspace's jitp_template.json.
-func lintRegistered(s *Session, body string, dev *x509.Certificate) []ResultLine {
-	label := "registered template's parameters resolve from the device subject"
-	t, err := template.Parse(body)
-	if err != nil {
-		return []ResultLine{checkLine(label, "the CA's registrationConfig does not parse: "+err.Error(), false)}
-	}
-	var out []ResultLine
-	if b, err := os.ReadFile(s.Path(FileTemplate)); err == nil {
-		if rc, err := template.ParseRegistrationConfig(b); err == nil && !sameJSON(rc.TemplateBody, body) {
-			out = append(out, noteLine("the template registered with the CA differs from "+FileTemplate+" (changed after step 8?); the registered one is what JITP runs"))
+	defer s.Close()
+	if mode == "files" && s.Options.Target == TargetLocal {
+		// The region is the one the local IoT Core serves (a --region given is compared
+		// with it); Connect reports an IoT Core that does not answer.
+		if _, _, _, region, err := localInfo(ctx, s, s.Options.EndpointURL); err == nil {
+			s.Options.Region = region
 		}
 	}
-	_, err = lintTemplate(s, t, pki.JITPParameters(dev), "the device certificate "+pki.SubjectOf(dev).String())
-	return append(out, checkLine(label, evidenceOr(err, "every Ref resolves from "+pki.SubjectOf(dev).String()), err == nil))
+	connErr := s.Connect(ctx)
+	d := newDoctorRun(s, in)
+	rep := d.run(ctx, connErr, mode)
+	rep.Version = o.Version
+	if o.Bundle != "" {
+		if err := writeBundle(ctx, o.Bundle, s, d, rep); err != nil {
+			return err
+		}
+	}
+	if o.JSON {
+		if err := rep.WriteJSON(w); err != nil {
+			return err
+		}
+	} else {
+		rep.WriteText(w)
+		if o.Bundle != "" {
+			fmt.Fprintln(w, "support bundle:", o.Bundle, "(no private keys)")
+		}
+	}
+	return rep.Err()
 }
 
-// sameJSON reports whether two JSON texts hold the same value (formatting aside).
-func sameJSON(a, b string) bool {
-	var va, vb any
-	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
-		return a == b
+// openDoctor makes the session doctor works on: the workspace, or one of the files alone.
+func openDoctor(o DoctorOptions) (*Session, doctorInput, string, error) {
+	if o.CACertFile == "" {
+		if f := o.filesOnly(); len(f) > 0 {
+			return nil, doctorInput{}, "", fmt.Errorf("%s check a customer's files without a workspace: add --ca-cert FILE (their CA certificate), or leave them out to check the workspace --dir", strings.Join(sortedStrings(f), ", "))
+		}
+		if o.Connect {
+			return nil, doctorInput{}, "", fmt.Errorf("--connect is for the files alone (--ca-cert): in a workspace doctor always connects as the device")
+		}
+		s, err := OpenExisting(Options{Dir: firstNonEmpty(o.Dir, DefaultDir), Thing: o.Thing})
+		if err != nil {
+			if o.Dir == "" {
+				err = fmt.Errorf("%w, or check a customer's files with --ca-cert FILE", err)
+			}
+			return nil, doctorInput{}, "", err
+		}
+		s.ReadOnly() // doctor runs alongside a run or the wizard (lock.go)
+		return s, workspaceInput(s, o), "workspace", nil
 	}
-	return reflect.DeepEqual(va, vb)
+	if o.Dir != "" {
+		return nil, doctorInput{}, "", fmt.Errorf("--dir and --ca-cert: choose one — --dir checks a workspace, --ca-cert a customer's files without one")
+	}
+	s, in, err := filesSession(o)
+	return s, in, "files", err
+}
+
+func sortedStrings(v []string) []string {
+	out := append([]string(nil), v...)
+	sort.Strings(out)
+	return out
+}
+
+// workspaceInput is what doctor checks of a workspace: its CA, the current thing's files,
+// jitp_template.json, awsRootCA.pem, and a connection as the thing.
+func workspaceInput(s *Session, o DoctorOptions) doctorInput {
+	d := s.Device()
+	in := doctorInput{workspace: true, caFile: s.Path(firstNonEmpty(s.CA.CertFile, pki.FileCACert)),
+		devFile: s.Path(d.CertFile), devKeyFile: s.Path(d.KeyFile), serverCAFile: s.Path(pki.FileServerRootCA),
+		thing: s.Options.Thing, clientID: o.ClientID, topic: firstNonEmpty(o.Topic, s.Options.Thing+"/test"), connect: true, caKey: caKeyName(s), caID: s.CA.RegisteredID,
+		jitr: s.Options.jitr(), sniOnly: s.Options.sniOnly(), alpn443: s.Options.alpn443()}
+	if !in.jitr {
+		in.templateFile = s.Path(FileTemplate)
+	}
+	if pki.FileExists(s.Path(pki.FileVerifCert)) && !in.sniOnly {
+		in.verifFile = s.Path(pki.FileVerifCert)
+	}
+	return in
+}
+
+// filesSession is a session of the given files alone: nothing is read from or written to a
+// workspace; the target is a running `jitpwiz local` (its endpoint URL) or AWS.
+func filesSession(o DoctorOptions) (*Session, doctorInput, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, doctorInput{}, err
+	}
+	opts := Options{Target: firstNonEmpty(o.Target, TargetLocal), Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL,
+		Mode: ModeJITP, CAMode: CAModeDefault, Port: Port8883}
+	if err := opts.validateTarget(); err != nil {
+		return nil, doctorInput{}, err
+	}
+	if opts.Target == TargetLocal {
+		opts.EndpointURL = firstNonEmpty(opts.EndpointURL, DefaultLocalEndpointURL)
+		opts.Region = "" // the region the local IoT Core serves; --region is compared with it
+	}
+	abs := func(flag, p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", fmt.Errorf("%s %s: %w", flag, p, err)
+		}
+		if fi, err := os.Stat(a); err != nil {
+			return "", fmt.Errorf("%s %s: no such file — give the path of the file", flag, p)
+		} else if fi.IsDir() {
+			return "", fmt.Errorf("%s %s is a directory — give the path of a file", flag, p)
+		}
+		return a, nil
+	}
+	in := doctorInput{thing: o.Thing, clientID: o.ClientID, topic: o.Topic, connect: o.Connect}
+	for _, f := range []struct {
+		flag string
+		v    string
+		dst  *string
+	}{{"--ca-cert", o.CACertFile, &in.caFile}, {"--device-cert", o.DeviceCertFile, &in.devFile}, {"--device-key", o.DeviceKeyFile, &in.devKeyFile},
+		{"--template", o.TemplateFile, &in.templateFile}, {"--verification-cert", o.VerificationCertFile, &in.verifFile}, {"--server-ca", o.ServerCAFile, &in.serverCAFile}} {
+		if *f.dst, err = abs(f.flag, f.v); err != nil {
+			return nil, doctorInput{}, err
+		}
+	}
+	if in.devKeyFile != "" && in.devFile == "" {
+		return nil, doctorInput{}, fmt.Errorf("--device-key goes with --device-cert — give the device certificate too")
+	}
+	if o.Connect && (in.devFile == "" || in.devKeyFile == "") {
+		return nil, doctorInput{}, fmt.Errorf("--connect connects as the device: give --device-cert and --device-key")
+	}
+	if o.Thing != "" {
+		if err := pki.ValidateThingName(o.Thing); err != nil {
+			return nil, doctorInput{}, fmt.Errorf("--thing: %w", err)
+		}
+	}
+	if o.MQTTEndpoint != "" {
+		host, port, err := doctorEndpoint(o.MQTTEndpoint)
+		if err != nil {
+			return nil, doctorInput{}, err
+		}
+		in.mqttHost, in.mqttPort, in.mqttGiven = host, port, true
+		in.alpn443 = port == 443
+	}
+	if opts.Target == TargetLocal {
+		in.region = o.Region
+	}
+	s := &Session{Version: sessionVersion, dir: cwd, Options: opts}
+	s.ReadOnly() // nothing is locked or written in the current directory
+	s.CA.CertFile = in.caFile
+	return s, in, nil
+}
+
+// doctorEndpoint reads doctor's --mqtt-endpoint HOST[:PORT] (no port: the target's default).
+func doctorEndpoint(v string) (string, int, error) {
+	if _, _, err := net.SplitHostPort(v); err != nil && strings.Contains(err.Error(), "missing port") {
+		return strings.Trim(v, "[]"), 0, nil
+	}
+	ep, err := parseHostPort(v)
+	if err != nil {
+		return "", 0, fmt.Errorf("--mqtt-endpoint %q is not HOST[:PORT] with a TCP port — e.g. a1b2c3-ats.iot.us-east-2.amazonaws.com:8883", v)
+	}
+	return ep.Host, ep.Port, nil
+}
+
+func newDoctorRun(s *Session, in doctorInput) *doctorRun { return &doctorRun{s: s, in: in} }
+
+// run makes every check and returns the report; connErr is Connect's.
+func (d *doctorRun) run(ctx context.Context, connErr error, mode string) *DoctorReport {
+	s := d.s
+	t := DoctorTarget{Name: s.Options.Target, EndpointURL: apiURL(s)}
+	if connErr != nil {
+		t.Error = connErr.Error()
+		fix := []string{awsCmd(s, "sts", "get-caller-identity")}
+		why := "doctor asks the target about the CA, its template and role, the device certificate and its thing; it could not — check the network, the credentials and --region"
+		if s.Options.Target == TargetLocal && !d.in.workspace {
+			why = "no `jitpwiz local` answers at " + s.Options.EndpointURL + " — start one (it prints its endpoint URL), or give its --endpoint-url, or use --target aws"
+			fix = []string{"jitpwiz local"}
+		}
+		d.fail("target", "target reachable", connErr.Error(), CauseUnreachable, why, fix...)
+	} else {
+		d.c = &recordingClient{Client: s.client}
+		t.Reachable, t.Region, t.Account = true, s.Region, s.Account
+		if s.Endpoint.Host != "" {
+			t.MQTTEndpoint = net.JoinHostPort(s.Endpoint.Host, strconv.Itoa(s.Endpoint.Port))
+		}
+		d.pass("target", "target reachable", s.Options.Target+" at "+firstNonEmpty(apiURL(s), "AWS")+": account "+s.Account+", region "+s.Region)
+		if !d.in.workspace && d.wantRegion() != "" && d.wantRegion() != s.Region {
+			d.fail("region", "region "+d.wantRegion(), "the local IoT Core serves "+s.Region+", not "+d.wantRegion(), CauseRegionEndpoint,
+				"a CA, its devices and their endpoint belong to one region: the local IoT Core serves "+s.Region+", so the checks below are of "+s.Region+" — devices of a CA registered in "+d.wantRegion()+" must use that region's endpoint",
+				awsCmd(s, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS"))
+		}
+	}
+	if d.in.workspace {
+		if !d.checkWorkspaceDevice() {
+			d.in.devFile, d.in.devKeyFile = "", ""
+		}
+		d.checkCAKey()
+	}
+	d.checkCAFile()
+	d.checkDeviceFiles()
+	if d.in.workspace && d.in.jitr {
+		d.skip("template-file", "template", "JITR workspace: no template — the activate step (11a), or a topic rule + Lambda, activates each certificate")
+	}
+	d.checkTemplateFile()
+	if d.c != nil {
+		d.loadEvents(ctx)
+		d.checkVerification(ctx)
+		d.checkCARegistration(ctx)
+	}
+	d.checkServerCA()
+	d.checkEndpoint()
+	if d.c != nil {
+		d.checkTemplates()
+		d.checkRole(ctx)
+		d.checkTemplateResources(ctx)
+		d.checkDeviceRegistration(ctx)
+		d.checkThings(ctx)
+		d.checkAttachedPolicies(ctx)
+		d.checkClientAndTopic(ctx)
+		if d.in.connect {
+			d.checkConnect(ctx)
+		}
+	} else {
+		d.checkTemplates()
+	}
+	if d.lost {
+		t.Reachable = false
+	}
+	in := DoctorInputs{CACert: d.in.caFile, DeviceCert: d.in.devFile, DeviceKey: d.in.devKeyFile, Template: d.in.templateFile,
+		VerificationCert: d.in.verifFile, ServerCA: d.in.serverCAFile, Thing: d.thingOr(d.in.thing), ClientID: d.in.clientID,
+		Topic: d.in.topic, Connect: d.in.connect}
+	if d.in.mqttGiven {
+		in.MQTTEndpoint = d.in.mqttHost
+		if d.in.mqttPort != 0 {
+			in.MQTTEndpoint = net.JoinHostPort(d.in.mqttHost, strconv.Itoa(d.in.mqttPort))
+		}
+	}
+	if d.in.workspace {
+		in.Workspace = s.dir
+	}
+	return d.report(mode, t, in)
+}
+
+// wantRegion is the --region given with the files alone.
+func (d *doctorRun) wantRegion() string { return d.in.region }
+
+// Doctor checks the workspace against the known JITP failure modes (docs/doctor.md) and
+// returns the report as result lines: a ✓/✗ line per check with its evidence, cause and
+// fix, the likeliest culprit first. It needs Connect for the checks of the target (without
+// it, they fail as unreachable).
+func (s *Session) Doctor(ctx context.Context) []ResultLine {
+	var connErr error
+	if s.client == nil {
+		connErr = errors.New("not connected to the target (Session.Connect)")
+	}
+	rep := newDoctorRun(s, workspaceInput(s, DoctorOptions{})).run(ctx, connErr, "workspace")
+	return rep.resultLines()
 }

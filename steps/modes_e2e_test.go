@@ -157,7 +157,10 @@ var (
 
 func startJitpwizLocal(t *testing.T, args ...string) *localServer {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The server lives until the test's cleanup stops it; the deadline only ends one a
+	// hung test left behind (a test that shares it, TestDoctorCauses, runs for minutes on a
+	// busy machine).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	cmd := exec.CommandContext(ctx, binary, append([]string{"local", "--api-port", "0", "--mqtt-port", "0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

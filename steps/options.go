@@ -298,24 +298,8 @@ func ValidateRegion(r string) error {
 // Validate checks every option; errors name the flag and the fix. It reads the files the
 // options point to (template, CA, device) but writes nothing.
 func (o *Options) Validate() error {
-	switch o.Target {
-	case TargetLocal, TargetAWS:
-	default:
-		return fmt.Errorf("--target %q: must be local (the embedded AWS IoT Core) or aws", o.Target)
-	}
-	if o.Region != "" {
-		if err := ValidateRegion(o.Region); err != nil {
-			return err
-		}
-	}
-	if o.Target == TargetLocal && o.Profile != "" {
-		return fmt.Errorf("--profile %q is only used with --target aws — drop it, or add --target aws", o.Profile)
-	}
-	if o.EndpointURL != "" {
-		u, err := url.Parse(o.EndpointURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--endpoint-url %q is not an http(s) URL — use e.g. http://127.0.0.1:4566 (what `jitpwiz local` prints)", o.EndpointURL)
-		}
+	if err := o.validateTarget(); err != nil {
+		return err
 	}
 	switch o.Mode {
 	case ModeJITP, ModeJITR:
@@ -411,6 +395,31 @@ func (o *Options) Validate() error {
 	if !isVariant(o.Template) {
 		if _, err := loadTemplateFile(o.Template); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateTarget checks the options that choose the target: --target, --region, --profile
+// and --endpoint-url (doctor checks the same of the files it is given alone).
+func (o *Options) validateTarget() error {
+	switch o.Target {
+	case TargetLocal, TargetAWS:
+	default:
+		return fmt.Errorf("--target %q: must be local (the embedded AWS IoT Core) or aws", o.Target)
+	}
+	if o.Region != "" {
+		if err := ValidateRegion(o.Region); err != nil {
+			return err
+		}
+	}
+	if o.Target == TargetLocal && o.Profile != "" {
+		return fmt.Errorf("--profile %q is only used with --target aws — drop it, or add --target aws", o.Profile)
+	}
+	if o.EndpointURL != "" {
+		u, err := url.Parse(o.EndpointURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--endpoint-url %q is not an http(s) URL — use e.g. http://127.0.0.1:4566 (what `jitpwiz local` prints)", o.EndpointURL)
 		}
 	}
 	return nil

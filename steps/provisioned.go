@@ -35,15 +35,7 @@ func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
 	if s.Options.jitr() {
 		return jitrPlan(s, d)
 	}
-	b, err := os.ReadFile(s.Path(FileTemplate))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
-	}
-	rc, err := template.ParseRegistrationConfig(b)
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.Parse(rc.TemplateBody)
+	t, err := registeredTemplate(s)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +44,20 @@ func expectedPlan(s *Session, d *Device) (*template.Plan, error) {
 		return nil, err
 	}
 	return t.Evaluate(pki.JITPParameters(c))
+}
+
+// registeredTemplate is the template of the workspace's registration config (step 7's
+// jitp_template.json), parsed.
+func registeredTemplate(s *Session) (*template.Template, error) {
+	b, err := os.ReadFile(s.Path(FileTemplate))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v — run step 7 again", FileTemplate, err)
+	}
+	rc, err := template.ParseRegistrationConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	return template.Parse(rc.TemplateBody)
 }
 
 // templateThing is the thing the registered template makes for device d (its CN with the

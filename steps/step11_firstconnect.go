@@ -231,14 +231,6 @@ func roleMayBeTheCause(rep mqttprobe.FirstConnectReport) bool {
 	return rep.Diagnosis == nil || !strings.Contains(rep.Diagnosis.Cause, "the template references")
 }
 
-// alpnWords says " with ALPN x-amzn-mqtt-ca" for --port 443.
-func alpnWords(s *Session) string {
-	if s.Options.alpn443() {
-		return " with ALPN " + mqttprobe.ALPN
-	}
-	return ""
-}
-
 // checkSNI shows what SNI_ONLY means before the real first connect: the same device without
 // SNI is refused, and nothing is registered for it. An SNI_ONLY CA's devices must send the
 // endpoint name as SNI (mosquitto_pub and the AWS SDKs send the -h / endpoint host).

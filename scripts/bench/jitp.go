@@ -195,8 +195,9 @@ type jitpResult struct {
 }
 
 // provision runs first connect → drop → reconnect as the thing for every device,
-// conc at a time.
-func provision(c core, devs []device, conc int) jitpResult {
+// conc at a time. mark, when set, is called with the number of devices provisioned so far
+// each time one more is (under the result's lock: keep it short).
+func provision(c core, devs []device, conc int, mark func(done int)) jitpResult {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(c.serverCA)
 	res := jitpResult{failures: map[string]int{}}
@@ -231,6 +232,9 @@ func provision(c core, devs []device, conc int) jitpResult {
 					res.failures[why]++
 				} else {
 					res.done = append(res.done, time.Since(start))
+					if mark != nil {
+						mark(len(res.done))
+					}
 				}
 				mu.Unlock()
 			}

@@ -146,7 +146,7 @@ func keptSections(path string) string {
 		return ""
 	}
 	if i := strings.Index(string(b), "\n## Soak\n"); i >= 0 {
-		return string(b[i:])
+		return string(b[i+1:]) // the report ends with a blank line already
 	}
 	return ""
 }
@@ -414,9 +414,11 @@ func benchRunVsScript(c config, tmp string, r *report) error {
 
 func benchJITP(c config, tmp string, r *report) error {
 	r.printf("## JITP at fleet size vs a bare mutual-TLS handshake loop\n\n")
-	r.printf("Each device: first connect with device + CA certificate (the broker provisions and drops it), then connect again as\nthe thing with its own certificate and get CONNACK 0 — two TLS connections. %d devices at a time against `jitpwiz local`\n(a separate process, a fresh workspace per fleet). The bare loop is Go's crypto/tls on loopback in the benchmark process:\na server with an EC P-256 certificate like the broker's, requiring client certificates, and clients with the same key type\nas the devices; %d handshakes, %d at a time, run before and after each fleet. The limit for JITP is half the handshake rate.\n\n", c.conc, 3000, c.conc)
-	r.printf("| device keys | devices | handshakes/s (before, after) | JITP/s overall | first 1,000 | last 1,000 | JITP ÷ (handshakes ÷ 2) | `jitpwiz local` peak RSS |\n|---|---|---|---|---|---|---|---|\n")
+	r.printf("Each device: first connect with device + CA certificate (the broker provisions and drops it), then connect again as\nthe thing with its own certificate and get CONNACK 0 — two TLS connections. %d devices at a time against `jitpwiz local`\n(a separate process, a fresh workspace per fleet). The bare loop is Go's crypto/tls on loopback in the benchmark process:\na server with an EC P-256 certificate like the broker's, requiring client certificates, and clients with the same key type\nas the devices; %d handshakes, %d at a time, run before and after each fleet. The limit for JITP is half the handshake rate.\n", c.conc, 3000, c.conc)
+	r.printf("The broker's CPU per provisioning is `jitpwiz local`'s user + system CPU time (/proc/<pid>/stat) over the first and the\nlast 1,000 devices, divided by 1,000: unlike the rates, it does not depend on what else the machine runs, so it tells\nwhether the local core itself slows down as devices accumulate.\n\n")
+	r.printf("| device keys | devices | handshakes/s (before, after) | JITP/s overall | first 1,000 | last 1,000 | broker CPU per provisioning, first → last 1,000 | JITP ÷ (handshakes ÷ 2) | `jitpwiz local` peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
 	var raw []string
+	var fleets []fleetCmdRun
 	for _, kt := range []struct {
 		t    pki.KeyType
 		name string
@@ -442,7 +444,13 @@ func benchJITP(c config, tmp string, r *report) error {
 				return err
 			}
 			progress("  %s: %d devices…", kt.name, n)
-			res := provision(lc.core, devs, c.conc)
+			w := min(1000, n)
+			cpu := map[int]float64{0: lc.cpuSeconds()}
+			res := provision(lc.core, devs, c.conc, func(done int) {
+				if done == w || done == n-w || done == n {
+					cpu[done] = lc.cpuSeconds()
+				}
+			})
 			rss := lc.peakRSS()
 			lc.stop()
 			h2, err := handshakeRate(kt.t, 3000, c.conc)
@@ -453,21 +461,32 @@ func benchJITP(c config, tmp string, r *report) error {
 				return fmt.Errorf("%s, %d devices: %d provisioned, failures %v", kt.name, n, len(res.done), res.failures)
 			}
 			hs := (h1 + h2) / 2
-			w := min(1000, n)
 			first, last := res.windowRate(0, w), res.windowRate(n-w, n)
+			cpuFirst, cpuLast := 1000*(cpu[w]-cpu[0])/float64(w), 1000*(cpu[n]-cpu[n-w])/float64(w)
 			frac := res.rate() / (hs / 2)
-			r.printf("| %s | %d | %.0f (%.0f, %.0f) | %.1f | %.1f/s | %.1f/s | %.0f%% | %.1f MB |\n", kt.name, n, hs, h1, h2, res.rate(), first, last, 100*frac, float64(rss)/1024)
+			r.printf("| %s | %d | %.0f (%.0f, %.0f) | %.1f | %.1f/s | %.1f/s | %.2f → %.2f ms (%+.0f%%) | %.0f%% | %.1f MB |\n", kt.name, n, hs, h1, h2, res.rate(), first, last, cpuFirst, cpuLast, 100*(cpuLast/cpuFirst-1), 100*frac, float64(rss)/1024)
 			raw = append(raw, fmt.Sprintf("%s %d: %d provisioned in %s", kt.name, n, len(res.done), res.total.Round(time.Millisecond)))
 			if n == slices.Max(c.devices) {
 				r.target(frac >= 0.5, "JITP at %d devices ≥ 50%% of the bare handshake rate ÷ 2 (%s): %.0f%% (%.1f/s vs %.0f/s ÷ 2)", n, kt.name, 100*frac, res.rate(), hs)
-				r.target(last >= 0.8*first, "last 1,000 within 20%% of the first 1,000, i.e. no more than 20%% slower (%s, %d devices): %.1f/s vs %.1f/s (%+.0f%%)", kt.name, n, last, first, 100*(last/first-1))
+				r.target(last >= 0.8*first, "last 1,000 within 20%% of the first 1,000, i.e. no more than 20%% slower (%s, %d devices): %.1f/s vs %.1f/s (%+.0f%%); the broker's CPU per provisioning %.2f → %.2f ms (%+.0f%%)", kt.name, n, last, first, 100*(last/first-1), cpuFirst, cpuLast, 100*(cpuLast/cpuFirst-1))
 				if kt.t == pki.RSA2048 {
 					r.target(rss <= 120*1024, "`jitpwiz local` with %d devices ≤ 120 MB RSS: %.1f MB", n, float64(rss)/1024)
 				}
 			}
+			if kt.t == pki.EC256 {
+				// jitpwiz fleet at the same size, right after the reference loop (A, B).
+				progress("  jitpwiz fleet: %d devices…", n)
+				fr, err := runFleetCmd(c, tmp, n)
+				if err != nil {
+					return err
+				}
+				fr.reference = res.rate()
+				fleets = append(fleets, fr)
+			}
 		}
 	}
 	r.printf("\nRaw: %s\n\n", strings.Join(raw, "; "))
+	writeFleetCmd(c, r, fleets)
 	return nil
 }
 

@@ -132,6 +132,30 @@ type Info struct {
 // InfoPath is the path of the local-only information document.
 const InfoPath = "/jitpwiz/local"
 
+// EventsPath is the local-only event log (the local stand-in for CloudTrail and CloudWatch
+// Logs): GET returns the logged events as a JSON array, oldest first; ?after=N only those
+// with Seq > N. doctor reads why provisioning failed or a connection was refused there, and
+// puts the log into its support bundle.
+const EventsPath = "/jitpwiz/local/events"
+
+// events answers GET EventsPath.
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	var after int64
+	if v := r.URL.Query().Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeIoTError(w, errStatus(http.StatusBadRequest, "InvalidRequestException", "after=%q is not an event sequence number (0 or more)", v))
+			return
+		}
+		after = n
+	}
+	evs := h.st.Events(after)
+	if evs == nil {
+		evs = []store.Event{}
+	}
+	writeJSON(w, evs)
+}
+
 func (h *Handler) info() Info {
 	return Info{Account: h.st.Account(), Region: h.st.Region(), EndpointHost: h.opts.EndpointHost,
 		MQTTPort: h.opts.MQTTPort, ALPNPort: h.opts.ALPNPort, RootCAPath: h.opts.RootCAPath}
@@ -162,6 +186,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), bodyTimeoutKey{}, h.opts.BodyReadTimeout))
 	if r.Method == http.MethodGet && r.URL.Path == InfoPath {
 		writeJSON(w, h.info())
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == EventsPath {
+		h.events(w, r)
 		return
 	}
 	query := looksLikeQuery(r)

@@ -28,6 +28,8 @@ var moreQueryActions = map[string]func(h *Handler, f url.Values) (any, error){
 	"iam:GetPolicyVersion":   (*Handler).iamGetPolicyVersion,
 	"iam:ListPolicyVersions": (*Handler).iamListPolicyVersions,
 	"iam:DeletePolicy":       (*Handler).iamDeletePolicy,
+	// UpdateAssumeRolePolicy: the fix doctor prints for a role not trusted by iot.amazonaws.com.
+	"iam:UpdateAssumeRolePolicy": (*Handler).iamUpdateAssumeRolePolicy,
 }
 
 // iamPage reads MaxItems (1..1000, default 100) and Marker. Markers are those of the IoT
@@ -124,6 +126,18 @@ func (h *Handler) iamDeleteRolePolicy(f url.Values) (any, error) {
 		return nil, err
 	}
 	return nil, h.st.Update(func(st *store.State) error { return st.DeleteRolePolicy(role, name) })
+}
+
+func (h *Handler) iamUpdateAssumeRolePolicy(f url.Values) (any, error) {
+	role, err := required(f, "RoleName", "roleName")
+	if err != nil {
+		return nil, err
+	}
+	doc, err := required(f, "PolicyDocument", "policyDocument")
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.st.Update(func(st *store.State) error { return st.UpdateAssumeRolePolicy(role, doc) })
 }
 
 type iamListResult struct {

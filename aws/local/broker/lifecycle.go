@@ -106,6 +106,8 @@ type lifecycle struct {
 	conns   map[*mqtt.Client]*connLife
 	byID    map[string]*clientLife
 	pending map[*mqtt.Client]*SubscriptionEvent // built in a hook, published after the ack
+	pruneAt int                                 // prune byID when it reaches this size (track)
+	walked  int                                 // entries prune has looked at, in all (tests)
 }
 
 type connLife struct {
@@ -144,19 +146,7 @@ func (l *lifecycle) connected(cl *mqtt.Client) {
 	}
 	now := l.b.opts.Now()
 	l.mu.Lock()
-	if len(l.byID) > maxTrackedClientIDs {
-		l.prune(now)
-	}
-	c := l.byID[cl.ID]
-	switch {
-	case c == nil:
-		c = &clientLife{}
-		l.byID[cl.ID] = c
-	case c.connected == 0 && now.Sub(c.left) > versionReset:
-		*c = clientLife{}
-	default:
-		c.version++
-	}
+	c := l.track(cl.ID, now)
 	if c.session == "" || !c.persistent || !persistentSession(cl) {
 		c.session = newSessionID()
 	}
@@ -176,8 +166,35 @@ func (l *lifecycle) connected(cl *mqtt.Client) {
 // anyway) are dropped.
 const maxTrackedClientIDs = 4096
 
+// track returns the entry of a client ID that connects now (a new one, one whose
+// version starts again, or the next version), pruning stale entries first when the
+// table is full. l.mu is held.
+//
+// A prune walks the whole table, so it runs again only once the table has doubled
+// since the last one: while many client IDs connect within versionReset (a fleet
+// coming online) nothing is stale yet, and pruning on every connect past the bound
+// made each connect cost a walk over every client ID seen (quadratic in the fleet).
+func (l *lifecycle) track(id string, now time.Time) *clientLife {
+	if len(l.byID) >= max(l.pruneAt, maxTrackedClientIDs) {
+		l.prune(now)
+		l.pruneAt = 2 * len(l.byID)
+	}
+	c := l.byID[id]
+	switch {
+	case c == nil:
+		c = &clientLife{}
+		l.byID[id] = c
+	case c.connected == 0 && now.Sub(c.left) > versionReset:
+		*c = clientLife{}
+	default:
+		c.version++
+	}
+	return c
+}
+
 func (l *lifecycle) prune(now time.Time) {
 	for id, c := range l.byID {
+		l.walked++
 		if c.connected == 0 && now.Sub(c.left) > versionReset {
 			delete(l.byID, id)
 		}

@@ -3,7 +3,9 @@ package broker
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,6 +243,40 @@ func TestPahoReceivesLifecycleEvents(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no %s event", want)
+		}
+	}
+}
+
+// A fleet coming online: many client IDs connect within the hour their entries are
+// kept. Pruning must not walk the whole table on every connect past the bound (that
+// made each connect cost a walk over every client ID seen), and entries older than
+// versionReset must still go once the table is full.
+func TestLifecycleClientIDTableAmortized(t *testing.T) {
+	l := newLifecycle(nil)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 20000
+	for i := 0; i < n; i++ {
+		c := l.track(fmt.Sprintf("Fleet-%05d", i), now)
+		c.connected, c.left = 0, now // connected, then gone
+	}
+	if len(l.byID) != n {
+		t.Fatalf("%d client IDs tracked, want %d (none is stale yet)", len(l.byID), n)
+	}
+	// Each prune walks the table once it has doubled: at most 4096 + 8192 + 16384 here.
+	if l.walked > 2*n {
+		t.Fatalf("pruning walked %d entries for %d connects: not amortized", l.walked, n)
+	}
+	// An hour later the old entries are stale: the next prune drops them.
+	later := now.Add(versionReset + time.Minute)
+	for i := 0; len(l.byID) >= n && i < 2*n; i++ {
+		l.track(fmt.Sprintf("Later-%05d", i), later)
+	}
+	if len(l.byID) >= n {
+		t.Fatalf("stale client IDs were never dropped: %d tracked", len(l.byID))
+	}
+	for id := range l.byID {
+		if strings.HasPrefix(id, "Fleet-") {
+			t.Fatalf("stale entry %s kept", id)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -282,23 +281,15 @@ func (st *State) randomBase32(n int) string {
 
 // ---- what a role's permission policies allow ----
 
-// RoleDecision is the outcome of evaluating a role's permission policies (inline and
-// attached managed) for one request, by IAM's rules: denied unless a statement allows the
-// action on the resource, and an explicit Deny wins over any Allow.
-type RoleDecision struct {
-	Allowed      bool
-	ExplicitDeny bool
-	By           string // the statement that allowed or denied, e.g. "statement 1 of inline policy P"
-}
+// RoleDecision is the outcome of evaluating a role's permission policies (policy.EvaluateRole).
+type RoleDecision = policy.RoleDecision
 
-// EvaluateRole evaluates the role's permission policies for action on resource, as the
-// role's session would be: the condition keys aws:PrincipalAccount, aws:PrincipalArn
-// (the role), aws:PrincipalType (AssumedRole) and aws:RequestedRegion have values, other
-// keys are absent (a condition on them is not met, unless it is …IfExists, Null or a
-// negated operator). The trust policy is not a permission policy and is not consulted.
+// EvaluateRole evaluates the role's permission policies (inline and attached managed) for
+// action on resource, as the role's session would be (policy.EvaluateRole, which doctor
+// uses on a customer's role too). The trust policy is not a permission policy and is not
+// consulted.
 func (st *State) EvaluateRole(r *Role, action, resource string) RoleDecision {
 	var docs []*policy.Document
-	var names []string
 	add := func(name, text string) {
 		d, err := policy.Parse(text)
 		if err != nil {
@@ -306,7 +297,6 @@ func (st *State) EvaluateRole(r *Role, action, resource string) RoleDecision {
 		}
 		d.Name = name
 		docs = append(docs, d)
-		names = append(names, name)
 	}
 	for _, p := range st.rolePolicies(r.Name) {
 		add("inline policy "+p.Name, p.Document)
@@ -316,20 +306,7 @@ func (st *State) EvaluateRole(r *Role, action, resource string) RoleDecision {
 			add("managed policy "+arn, p.Document)
 		}
 	}
-	ctx := policy.Context{Region: st.Region, Account: st.Account, Keys: map[string][]string{
-		"aws:PrincipalAccount": {st.Account}, "aws:PrincipalArn": {r.ARN},
-		"aws:PrincipalType": {"AssumedRole"}, "aws:RequestedRegion": {st.Region},
-	}}
-	d := policy.Evaluate(docs, ctx, policy.Request{Action: action, Resource: resource})
-	out := RoleDecision{Allowed: d.Allowed}
-	switch {
-	case d.MatchedDeny != nil:
-		out.ExplicitDeny = true
-		out.By = fmt.Sprintf("statement %d of %s", d.MatchedDeny.Statement+1, names[d.MatchedDeny.PolicyIdx])
-	case d.MatchedAllow != nil:
-		out.By = fmt.Sprintf("statement %d of %s", d.MatchedAllow.Statement+1, names[d.MatchedAllow.PolicyIdx])
-	}
-	return out
+	return policy.EvaluateRole(docs, st.Region, st.Account, r.ARN, action, resource)
 }
 
 // RoleUsableIn is how long provisioning must still wait before it can use a role created

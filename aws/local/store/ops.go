@@ -798,15 +798,8 @@ func (st *State) CreateRole(in CreateRoleInput) (*Role, error) {
 	if get(st, kindRoles, []byte(in.Name)) != nil {
 		return nil, Errorf(CodeIAMEntityAlreadyExists, "Role with name %s already exists.", in.Name)
 	}
-	if strings.TrimSpace(in.TrustPolicy) == "" {
-		return nil, Errorf(CodeIAMInvalidInput, "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null")
-	}
-	var doc map[string]any
-	if err := json.Unmarshal([]byte(in.TrustPolicy), &doc); err != nil {
-		return nil, Errorf(CodeIAMMalformedPolicy, "This policy contains invalid Json")
-	}
-	if _, ok := doc["Statement"]; !ok {
-		return nil, Errorf(CodeIAMMalformedPolicy, "Missing required field Statement")
+	if err := checkTrustPolicy(in.TrustPolicy); err != nil {
+		return nil, err
 	}
 	msd := in.MaxSessionDuration
 	if msd == 0 {
@@ -826,6 +819,35 @@ func (st *State) CreateRole(in CreateRoleInput) (*Role, error) {
 		Tags: slices.Clone(in.Tags), Created: st.Now()}
 	insert(st, kindRoles, r)
 	return r, nil
+}
+
+// checkTrustPolicy checks a role's trust policy as CreateRole and UpdateAssumeRolePolicy do.
+func checkTrustPolicy(doc string) error {
+	if strings.TrimSpace(doc) == "" {
+		return Errorf(CodeIAMInvalidInput, "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null")
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return Errorf(CodeIAMMalformedPolicy, "This policy contains invalid Json")
+	}
+	if _, ok := m["Statement"]; !ok {
+		return Errorf(CodeIAMMalformedPolicy, "Missing required field Statement")
+	}
+	return nil
+}
+
+// UpdateAssumeRolePolicy applies IAM UpdateAssumeRolePolicy: the role's trust policy
+// becomes doc (checked as CreateRole checks it).
+func (st *State) UpdateAssumeRolePolicy(name, doc string) error {
+	r, err := st.Role(name)
+	if err != nil {
+		return err
+	}
+	if err := checkTrustPolicy(doc); err != nil {
+		return err
+	}
+	r.TrustPolicy = doc
+	return nil
 }
 
 // Role returns the role, or NoSuchEntity.

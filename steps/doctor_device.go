@@ -1,0 +1,639 @@
+package steps
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local/store"
+	"github.com/jitpwiz/jitpwiz/aws/policy"
+	"github.com/jitpwiz/jitpwiz/mqttprobe"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// The doctor's checks of the device as the target knows it — its certificate's registration
+// and status, its things and the other certificates on them, its policies for its client ID
+// and topic — and of what it sends when it connects (the endpoint name as SNI, its chain);
+// with --connect (and in a workspace) a connection as the device, explained by mqttprobe.
+// A connection is the one thing doctor does that changes the target: a first connect runs
+// JITP.
+
+// checkDeviceRegistration: the device certificate's registration and status.
+func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
+	if d.dev == nil {
+		return
+	}
+	s := d.s
+	id := pki.CertID(d.dev)
+	jitrLabel := "device certificate ACTIVE (JITR)"
+	label := "device certificate registered and ACTIVE"
+	if d.jitr {
+		label = jitrLabel
+	}
+	desc, err := d.c.DescribeCertificate(ctx, id)
+	switch {
+	case aws.IsKind(err, aws.KindNotFound):
+		d.devKnown = true
+		if d.jitr && d.in.workspace {
+			d.fail("device-registered", jitrLabel, "certificate "+abbrev(id)+" is not registered: the device has not connected yet — its first connect (step 11) registers it", CauseWorkspace,
+				"run the first connect", "jitpwiz run --dir "+pki.ShellQuote(s.dir))
+			return
+		}
+		d.skip("device-registered", label, "certificate "+abbrev(id)+" is not registered: no first connect with it has reached AWS IoT yet (or one failed before registration — see the checks above)")
+		for _, e := range d.eventsOf(id) {
+			d.note(e)
+		}
+		return
+	case err != nil:
+		d.lookupFailed("device-registered", label, err)
+		return
+	}
+	d.devKnown, d.devDesc = true, &desc
+	short := "certificate " + abbrev(id)
+	switch desc.Status {
+	case aws.StatusActive:
+		ev := "describe-certificate: status ACTIVE, CA " + abbrev(desc.CAID)
+		d.pass("device-registered", label, ev)
+	case aws.StatusPendingActivation:
+		if d.jitr {
+			why := "AWS IoT refuses it until something does (the JITR guide's rule + Lambda; nothing activates a JITR certificate by itself)"
+			fix := d.activateFix(id, desc.ARN)
+			if d.in.workspace {
+				why += " — run jitpwiz run --dir " + pki.ShellQuote(s.dir) + " (step 11a activates it), or deploy the topic rule + Lambda that step 11a writes (jitr_rule.json, jitr_activate.mjs); by hand: with a policy attached and the thing made first"
+				fix = append([]string{"jitpwiz run --dir " + pki.ShellQuote(s.dir)}, fix...)
+			}
+			d.fail("device-registered", jitrLabel, short+" is PENDING_ACTIVATION: JITR registered it on the first connect and nothing activated it", CauseJITRPending, why, fix...)
+			return
+		}
+		log := d.eventsOf(id)
+		cause := d.pendingCause(log)
+		why := "JITP registered it on a first connect, ran the template and the template failed, so AWS IoT refuses the certificate; it runs the template again on the next connect, once the cause is fixed"
+		if cause == CauseTemplateFailed {
+			why += " (on AWS, CloudTrail's RegisterThing event has the error)"
+		} else {
+			why += " — the cause is the failed check above"
+		}
+		d.fail("device-registered", label, short+" is PENDING_ACTIVATION: JITP ran the template and it failed", cause, why+" — connect again once it is (as the device's first connect did)",
+			d.connectFix("anyclientID", "foo/bar")...)
+		for _, e := range log {
+			d.note(e)
+		}
+	case aws.StatusInactive:
+		d.fail("device-registered", label, short+" is INACTIVE", CauseCertNotActive,
+			"AWS IoT refuses an INACTIVE certificate at connect, and JITP does not provision a certificate that is registered already — activate it (if it was deactivated on purpose, because the device was lost or compromised, issue a new one instead)",
+			awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusActive))
+	case aws.StatusRevoked:
+		fix := []string{}
+		for _, t := range d.principalThings(ctx, desc.ARN) {
+			fix = append(fix, awsCmd(s, "iot", "detach-thing-principal", "--thing-name", t, "--principal", desc.ARN))
+		}
+		fix = append(fix, awsCmd(s, "iot", "delete-certificate", "--certificate-id", id, "--force-delete"))
+		d.fail("device-registered", label, short+" is REVOKED", CauseCertNotActive,
+			"AWS IoT refuses a REVOKED certificate, and a revoked certificate cannot be activated again: issue the device a new certificate (its first connect provisions it); the revoked one can be removed", fix...)
+	default:
+		d.fail("device-registered", label, short+" is "+desc.Status, CauseCertNotActive,
+			"only ACTIVE certificates may connect; "+desc.Status+" is not one JITP changes", awsCmd(s, "iot", "describe-certificate", "--certificate-id", id))
+	}
+	if desc.CAID != "" && d.caID != "" && desc.CAID != d.caID {
+		d.note("registered under CA " + abbrev(desc.CAID) + ", not under the CA given (" + abbrev(d.caID) + ")")
+	}
+}
+
+// pendingCause is why provisioning failed: a failed check above, or what the local IoT Core
+// logged.
+func (d *doctorRun) pendingCause(log []string) Cause {
+	for _, c := range []struct {
+		id    string
+		cause Cause
+	}{{"template-parse", CauseTemplateEscaping}, {"template-parameters", CauseTemplateParameter}, {"provisioning-template", CauseTemplateResource},
+		{"role", CauseRoleMissing}, {"role-trust", CauseRoleNotTrusted}, {"role-permissions", CauseRolePermissions},
+		{"template-policies", CausePolicyMissing}, {"thing-type", CauseTemplateResource}, {"thing-groups", CauseTemplateResource}, {"billing-group", CauseTemplateResource}} {
+		if d.failed(c.id) {
+			return c.cause
+		}
+	}
+	text := strings.Join(log, "\n")
+	switch {
+	case strings.Contains(text, "Cannot resolve reference"):
+		return CauseTemplateParameter
+	case strings.Contains(text, "referenced by the template does not exist") && strings.Contains(text, "olicy"):
+		return CausePolicyMissing
+	case strings.Contains(text, "referenced by the template does not exist"):
+		return CauseTemplateResource
+	case strings.Contains(text, "not authorized to perform"):
+		return CauseRolePermissions
+	case strings.Contains(text, "does not exist") && strings.Contains(text, "assume role"):
+		return CauseRoleMissing
+	case strings.Contains(text, "assume role"):
+		return CauseRoleNotTrusted
+	}
+	return CauseTemplateFailed
+}
+
+// activateFix activates a JITR certificate by hand, as the JITR guide's Lambda does: the
+// thing, the policy, both attached, then ACTIVE.
+func (d *doctorRun) activateFix(id, arn string) []string {
+	s := d.s
+	thing := d.thingOr(d.dev.Subject.CommonName)
+	var out []string
+	if thing != "" {
+		out = append(out, awsCmd(s, "iot", "create-thing", "--thing-name", thing))
+	}
+	if doc, err := scopedPolicyDocument(s); err == nil {
+		out = append(out, awsCmd(s, "iot", "create-policy", "--policy-name", JITRPolicyName, "--policy-document", doc))
+	}
+	out = append(out, awsCmd(s, "iot", "attach-policy", "--policy-name", JITRPolicyName, "--target", arn))
+	if thing != "" {
+		out = append(out, awsCmd(s, "iot", "attach-thing-principal", "--thing-name", thing, "--principal", arn))
+	}
+	return append(out, awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusActive))
+}
+
+// principalThings are the things a certificate is attached to (asked once).
+func (d *doctorRun) principalThings(ctx context.Context, arn string) []string {
+	if d.things == nil {
+		ts, err := d.c.ListPrincipalThings(ctx, arn)
+		if err != nil {
+			return nil
+		}
+		d.things = append([]string{}, ts...)
+	}
+	return d.things
+}
+
+// checkThings: the certificate is attached to its thing, and no other certificate is.
+func (d *doctorRun) checkThings(ctx context.Context) {
+	if d.devDesc == nil || d.devDesc.Status != aws.StatusActive {
+		return
+	}
+	s := d.s
+	arn := d.devDesc.ARN
+	things := d.principalThings(ctx, arn)
+	want := d.thingOr("")
+	const label = "certificate attached to its thing"
+	attach := func(t string) []string {
+		if t == "" {
+			return nil
+		}
+		return []string{awsCmd(s, "iot", "attach-thing-principal", "--thing-name", t, "--principal", arn)}
+	}
+	why := "a policy that names ${iot:Connection.Thing.ThingName} resolves only for a thing attached to the certificate (and a client ID equal to its name): without it iot:Connect is denied"
+	switch {
+	case len(things) == 0:
+		d.fail("thing", label, "certificate "+abbrev(d.devDesc.ID)+" is attached to no thing", CauseNoThing, why, attach(want)...)
+		return
+	case want != "" && !slices.Contains(things, want):
+		d.fail("thing", label, "attached to "+strings.Join(things, ", ")+", not to "+want, CauseNoThing, why, attach(want)...)
+		return
+	}
+	if want == "" {
+		want = things[0]
+		d.thing = want
+	}
+	ev := "thing " + want
+	if th := d.describeThing(ctx, want); th != nil && len(th.Attributes) > 0 {
+		ev += " " + fmtAttrs(th.Attributes)
+	}
+	d.pass("thing", label, ev)
+	principals, err := d.c.ListThingPrincipals(ctx, want)
+	if err != nil {
+		d.lookupFailed("other-certificates", "no other certificate on thing "+want, err)
+		return
+	}
+	var others, fix []string
+	for _, p := range principals {
+		if p == arn {
+			continue
+		}
+		desc := p
+		oid := p[strings.LastIndex(p, "/")+1:]
+		if od, err := d.c.DescribeCertificate(ctx, oid); err == nil {
+			desc = "certificate " + abbrev(oid) + " (" + od.Status + ")"
+		}
+		others = append(others, desc)
+		fix = append(fix, awsCmd(s, "iot", "detach-thing-principal", "--thing-name", want, "--principal", p),
+			awsCmd(s, "iot", "update-certificate", "--certificate-id", oid, "--new-status", aws.StatusInactive))
+	}
+	if len(others) == 0 {
+		d.pass("other-certificates", "no other certificate on thing "+want, "only certificate "+abbrev(d.devDesc.ID))
+		return
+	}
+	d.fail("other-certificates", "no other certificate on thing "+want, "also attached: "+strings.Join(others, ", "), CauseOtherCertOnThing,
+		"a re-issued device: the earlier certificate is still attached to "+want+" and, while it is ACTIVE, can still connect as the thing (its policy's ${iot:Connection.Thing.ThingName} resolves for it too) — "+
+			"detach and deactivate it once the new certificate works (delete it later with aws iot delete-certificate)",
+		fix...)
+}
+
+func fmtAttrs(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// checkAttachedPolicies: a policy is attached to the certificate; with JITP, the device is
+// then provisioned and its first connection's drop was the expected one.
+func (d *doctorRun) checkAttachedPolicies(ctx context.Context) {
+	if d.devDesc == nil || d.devDesc.Status != aws.StatusActive {
+		return
+	}
+	s := d.s
+	refs, err := d.c.ListAttachedPolicies(ctx, d.devDesc.ARN)
+	const label = "policy attached to the certificate"
+	if err != nil {
+		d.lookupFailed("attached-policies", label, err)
+		return
+	}
+	var names []string
+	for _, r := range refs {
+		p, err := d.c.GetPolicy(ctx, r.Name)
+		if err != nil {
+			continue
+		}
+		d.policies = append(d.policies, p)
+		names = append(names, r.Name)
+	}
+	if len(refs) == 0 {
+		var fix []string
+		if d.plan != nil && len(d.plan.Policies) > 0 {
+			fix = []string{awsCmd(s, "iot", "attach-policy", "--policy-name", d.plan.Policies[0].Name, "--target", d.devDesc.ARN)}
+		}
+		d.fail("attached-policies", label, "none", CauseNoPolicy, "AWS IoT denies every MQTT action of a certificate without a policy (iot:Connect included)", fix...)
+		return
+	}
+	d.pass("attached-policies", label, strings.Join(names, ", "))
+	if !d.jitr && d.body != "" && !d.failed("thing") {
+		d.add(DoctorCheck{ID: "first-connect", Status: CheckPass, Label: "first connect provisioned the device",
+			Evidence: "certificate ACTIVE, thing " + d.thingOr("?") + ", policy " + strings.Join(names, ", "),
+			Cause:    CauseFirstConnectDrop,
+			Why: "the broker dropped the device's first connection while JITP provisioned it — that drop is expected, not a failure: the device connects again (as client ID " +
+				d.thingOr("= the thing name") + ") and stays connected"})
+	}
+}
+
+// connectionPolicies are the policies the device's connections are authorized with, and the
+// things attached: what is attached now, or — not provisioned yet — what the template makes.
+func (d *doctorRun) connectionPolicies(ctx context.Context) ([]*policy.Document, map[string]policy.Thing) {
+	var docs []*policy.Document
+	things := map[string]policy.Thing{}
+	if d.devDesc != nil && d.devDesc.Status == aws.StatusActive {
+		for _, p := range d.policies {
+			if doc, err := policy.Parse(p.Document); err == nil {
+				doc.Name = p.Name
+				docs = append(docs, doc)
+			}
+		}
+		for _, t := range d.principalThings(ctx, d.devDesc.ARN) {
+			pt := policy.Thing{Name: t}
+			if th := d.describeThing(ctx, t); th != nil {
+				pt.TypeName, pt.Attributes = th.TypeName, th.Attributes
+			}
+			things[t] = pt
+		}
+		return docs, things
+	}
+	if d.plan == nil {
+		return nil, nil
+	}
+	for _, pp := range d.plan.Policies {
+		switch {
+		case pp.Parsed != nil:
+			docs = append(docs, pp.Parsed)
+		case !pp.Inline:
+			if p, err := d.c.GetPolicy(ctx, pp.Name); err == nil {
+				if doc, err := policy.Parse(p.Document); err == nil {
+					doc.Name = p.Name
+					docs = append(docs, doc)
+				}
+			}
+		}
+	}
+	if t := d.plan.Thing; t != nil {
+		things[t.Name] = policy.Thing{Name: t.Name, TypeName: t.TypeName, Attributes: t.Attributes}
+	}
+	return docs, things
+}
+
+// checkClientAndTopic: the policy lets the device connect with its client ID and use its topic.
+func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
+	if d.dev == nil || (d.devDesc != nil && d.devDesc.Status != aws.StatusActive) {
+		return
+	}
+	docs, things := d.connectionPolicies(ctx)
+	if docs == nil {
+		return
+	}
+	s := d.s
+	client := firstNonEmpty(d.in.clientID, d.thing)
+	if client == "" {
+		return
+	}
+	pctx := policy.Context{Region: s.Region, Account: s.Account, ClientID: client, CertificateID: pki.CertID(d.dev), AttachedThings: things}
+	pctx.SetCertificate(d.dev)
+	eval := func(action, resource string) policy.Decision {
+		return policy.Evaluate(docs, pctx, policy.Request{Action: action, Resource: resource})
+	}
+	label := "policy lets client ID " + client + " connect"
+	if dec := eval("iot:Connect", policy.ClientARN(s.Region, s.Account, client)); !dec.Allowed {
+		if d.thing != "" && client != d.thing {
+			d.fail("client-id", label, dec.Explain, CauseClientID,
+				"the policy allows iot:Connect only for client ID = the thing name (client/${iot:Connection.Thing.ThingName}, which resolves only when the client ID is the name of a thing attached to the certificate): "+
+					"client ID "+client+" is refused (the connection is closed without CONNACK) — connect as "+d.thing, d.connectFix(d.thing, d.thing+"/test")...)
+		} else {
+			d.fail("client-id", label, dec.Explain, CauseConnectDenied,
+				"no statement of the certificate's policies allows iot:Connect for this client ID: the connection is closed without CONNACK — change the policy (a new policy version) or the client ID",
+				awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>")))
+		}
+	} else {
+		d.pass("client-id", label, dec.Explain)
+	}
+	topic := d.in.topic
+	if topic == "" {
+		d.skip("topic", "policy allows the topic", "no topic given — add --topic T to check the device's topic")
+		return
+	}
+	label = "policy allows publish and subscribe on " + topic + " as " + client
+	var denied []string
+	var explain string
+	for _, r := range []policy.Request{
+		{Action: "iot:Publish", Resource: policy.TopicARN(s.Region, s.Account, topic)},
+		{Action: "iot:Subscribe", Resource: policy.TopicFilterARN(s.Region, s.Account, topic)},
+		{Action: "iot:Receive", Resource: policy.TopicARN(s.Region, s.Account, topic)},
+	} {
+		if dec := eval(r.Action, r.Resource); !dec.Allowed {
+			denied = append(denied, r.Action)
+			if explain == "" {
+				explain = dec.Explain
+			}
+		}
+	}
+	if len(denied) == 0 {
+		d.pass("topic", label, "iot:Publish, iot:Subscribe and iot:Receive allowed")
+		return
+	}
+	why := "the broker closes the connection on a PUBLISH or SUBSCRIBE the policy does not allow (MQTT 3.1.1 has no refusal code)"
+	fix := []string{awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>"))}
+	if d.thing != "" {
+		alt := d.thing + "/" + topic[strings.LastIndex(topic, "/")+1:]
+		if alt != topic && eval("iot:Publish", policy.TopicARN(s.Region, s.Account, alt)).Allowed {
+			why += " — the policy allows topics under " + d.thing + "/, e.g. " + alt
+			fix = d.connectFix(client, alt)
+		} else {
+			why += " — use a topic the policy allows, or change the policy (a new policy version)"
+		}
+	}
+	d.fail("topic", label, strings.Join(denied, ", ")+" denied: "+explain, CauseTopic, why, fix...)
+}
+
+// checkConnect (--connect, and a workspace): a connection as the device, explained by
+// mqttprobe; the device's own topic used once connected.
+func (d *doctorRun) checkConnect(ctx context.Context) {
+	if d.dev == nil {
+		return
+	}
+	s := d.s
+	client := firstNonEmpty(d.in.clientID, d.thing, d.dev.Subject.CommonName)
+	o := mqttprobe.Options{Host: firstNonEmpty(d.in.mqttHost, s.Endpoint.Host), Port: s.Endpoint.Port, Addr: s.Endpoint.Addr,
+		CertFile: d.in.devFile, KeyFile: d.in.devKeyFile, ClientID: client}
+	if d.in.workspace {
+		o = probeOptions(s, d.in.devFile, client)
+	} else {
+		if d.in.mqttGiven {
+			o.Port, o.Addr = d.in.mqttPort, ""
+		}
+		if d.in.serverCAFile != "" {
+			o.CAFile = d.in.serverCAFile
+		} else {
+			o.CAPEM = s.serverRoot
+		}
+		if o.Port == 443 || d.in.alpn443 {
+			o.ALPN = []string{mqttprobe.ALPN}
+		}
+	}
+	label := "connect as " + client + " (" + o.Host + ")"
+	if d.in.devKeyFile == "" || d.devKey == nil {
+		d.skip("connect", label, "the device key is needed to connect — add --device-key")
+		return
+	}
+	id := pki.CertID(d.dev)
+	before := ""
+	switch {
+	case d.devKnown && d.devDesc == nil:
+		before = mqttprobe.StatusNotRegistered
+	case d.devDesc != nil:
+		before = d.devDesc.Status
+	}
+	outcome := mqttprobe.Probe(ctx, o)
+	f := mqttprobe.Facts{Outcome: &outcome, Options: o, Chain: d.chain, CACert: d.ca, ThingName: d.thing, Region: s.Region, StatusBefore: before}
+	if outcome.Class == mqttprobe.ClassDropped && !d.jitr && (before == mqttprobe.StatusNotRegistered || before == aws.StatusPendingActivation) {
+		// A first connect: JITP provisions now (AWS: within seconds). Wait for it.
+		d.loadEvents(ctx)
+		if desc, _, err := mqttprobe.WaitActive(ctx, d.c, id, mqttprobe.PollOptions{Timeout: provisionTimeout(s),
+			Failed: func() []string { d.loadEvents(ctx); return d.eventsOf(id) }}); err == nil && desc != nil {
+			f.CertChecked, f.CertFound, f.Cert = true, true, desc
+		}
+	}
+	d.loadEvents(ctx)
+	f.ProvisioningErrors = d.eventsOf(id)
+	mqttprobe.Gather(ctx, d.c, &f)
+	dg := mqttprobe.Diagnose(f)
+	why := dg.String()
+	if d.jitr && dg.Class == mqttprobe.DiagCertPending {
+		why = string(dg.Class) + ": the broker refused the certificate because it is PENDING_ACTIVATION — with JITR it stays so until it is activated (see above)"
+	}
+	c := DoctorCheck{ID: "connect", Label: label, Evidence: why, Notes: dg.Evidence}
+	switch {
+	case dg.OK || outcome.OK():
+		c.Status = CheckPass
+		if dg.Class == mqttprobe.DiagExpectedDrop {
+			c.Cause = CauseFirstConnectDrop
+			c.Why = "this connect was the certificate's first: JITP provisioned the device and the broker dropped the connection, as it does — connect again"
+		}
+	default:
+		c.Status = CheckFail
+		c.Cause = d.diagCause(dg.Class)
+		c.Why = dg.Cause
+		if d.jitr && dg.Class == mqttprobe.DiagCertPending {
+			c.Why = "JITR registered the certificate PENDING_ACTIVATION and nothing activated it: AWS IoT refuses it until something does"
+		}
+		c.Fix = d.connectFix(firstNonEmpty(d.thing, client), firstNonEmpty(d.in.topic, d.thingOr(client)+"/test"))
+	}
+	d.add(c)
+	if c.Status != CheckPass || dg.Class == mqttprobe.DiagExpectedDrop || d.in.topic == "" {
+		return
+	}
+	res := mqttprobe.Use(ctx, o, d.in.topic, 0)
+	if res.OK() {
+		d.pass("connect-topic", "publish and receive on "+d.in.topic+" as "+client, "own message received after "+fmtDur(res.RTT))
+		return
+	}
+	ug := mqttprobe.Diagnose(mqttprobe.Facts{Use: &res, Options: o, ThingName: d.thing, Region: s.Region})
+	d.add(DoctorCheck{ID: "connect-topic", Status: CheckFail, Label: "publish and receive on " + d.in.topic + " as " + client, Evidence: ug.String(),
+		Cause: d.diagCause(ug.Class), Why: ug.Cause, Notes: ug.Evidence, Fix: d.connectFix(client, d.thingOr(client)+"/test")})
+}
+
+// diagCause maps mqttprobe's diagnosis to a named cause.
+func (d *doctorRun) diagCause(c mqttprobe.DiagClass) Cause {
+	switch c {
+	case mqttprobe.DiagExpectedDrop:
+		return CauseFirstConnectDrop
+	case mqttprobe.DiagNoSNI:
+		if len(d.chain) == 1 {
+			return CauseNoSNINoChain
+		}
+		return CauseNoSNI
+	case mqttprobe.DiagWrongSNI, mqttprobe.DiagWrongRegion, mqttprobe.DiagWrongEndpointName:
+		return CauseRegionEndpoint
+	case mqttprobe.DiagWrongServerCA:
+		return CauseServerCA
+	case mqttprobe.DiagClientIDMismatch:
+		return CauseClientID
+	case mqttprobe.DiagConnectDenied:
+		return CauseConnectDenied
+	case mqttprobe.DiagTopicDenied:
+		return CauseTopic
+	case mqttprobe.DiagCertPending:
+		if d.jitr {
+			return CauseJITRPending
+		}
+		return d.pendingCause(d.eventsOf(pki.CertID(d.dev)))
+	case mqttprobe.DiagCertNotActive:
+		return CauseCertNotActive
+	case mqttprobe.DiagCANotRegistered:
+		return CauseCANotRegistered
+	case mqttprobe.DiagCAInactive:
+		return CauseCAInactive
+	case mqttprobe.DiagAutoRegOff:
+		return CauseAutoRegistration
+	case mqttprobe.DiagOtherCA:
+		return CauseOtherCA
+	case mqttprobe.DiagConfig:
+		return CauseInput
+	}
+	if d.dev != nil && pki.CheckValidity(d.dev, d.s.Now()) != nil {
+		return CauseValidity
+	}
+	return CauseConnect
+}
+
+// eventsOf are the local IoT Core's words about a certificate that explain a failure:
+// refused connections, failed provisioning, denied actions (the last five).
+func (d *doctorRun) eventsOf(certID string) []string {
+	var out []string
+	for _, ev := range d.events {
+		if ev.CertID != certID {
+			continue
+		}
+		switch ev.Kind {
+		case store.EventConnectRefused, store.EventProvisioningFailed, store.EventAuthorizationFailure:
+			line := "local IoT Core event log, " + ev.Time.UTC().Format(time.TimeOnly) + " " + ev.Kind + ": " + ev.Message
+			if ev.Error != "" {
+				line += " (" + ev.Error + ")"
+			}
+			if why := ev.Params["why"]; why != "" {
+				line += " — " + why
+			}
+			out = append(out, line)
+		}
+	}
+	if len(out) > 5 {
+		out = out[len(out)-5:]
+	}
+	return out
+}
+
+// checkEndpoint: the device connects to this account's endpoint of the CA's region, by its
+// name (sent as SNI), and — without SNI — with the CA in its chain (AWS refuses it anyway).
+func (d *doctorRun) checkEndpoint() {
+	ep := d.s.Endpoint.Host
+	host := firstNonEmpty(d.in.mqttHost, ep)
+	if host == "" {
+		d.skip("mqtt-endpoint", "device connects to the account's endpoint", "the endpoint is not known (the target was not reached)")
+		return
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]")) != nil
+	where := host
+	if d.in.mqttPort != 0 {
+		where = net.JoinHostPort(host, strconv.Itoa(d.in.mqttPort))
+	}
+	switch {
+	case !d.in.mqttGiven:
+		d.pass("mqtt-endpoint", "device connects to the account's endpoint", "DescribeEndpoint (iot:Data-ATS): "+ep+" — give --mqtt-endpoint HOST[:PORT] if the device uses another")
+	case ip:
+		d.pass("mqtt-endpoint", "device connects to the account's endpoint", where+" is an IP address (see SNI below)")
+	case ep != "" && !strings.EqualFold(host, ep):
+		r := mqttprobe.EndpointRegion(host)
+		why := "the device connects to " + host + ", but this account's endpoint in " + d.s.Region + " is " + ep + ": AWS IoT accepts only its own endpoint name as SNI, and another endpoint does not know this CA"
+		if r != "" && r != d.s.Region {
+			why = "the device connects to an endpoint of region " + r + ", but the CA is registered (and checked) in " + d.s.Region + ": each region has its own registry, so nothing there knows this CA or provisions its devices — connect to " + ep + ", or register the CA in " + r
+		}
+		fix := d.connectFix(d.thingOr("anyclientID"), "foo/bar")
+		if fix == nil {
+			fix = []string{awsCmd(d.s, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS")}
+		}
+		d.fail("mqtt-endpoint", "device connects to the account's endpoint", where+"; DescribeEndpoint (iot:Data-ATS) in "+d.s.Region+": "+ep, CauseRegionEndpoint, why, fix...)
+	default:
+		d.pass("mqtt-endpoint", "device connects to the account's endpoint", where)
+	}
+	if d.dev == nil {
+		return
+	}
+	sniOnly := d.in.sniOnly || (d.caDesc != nil && d.caDesc.CertificateMode == "SNI_ONLY")
+	leafOnly := len(d.chain) == 1
+	const label = "device sends SNI (the endpoint name) or its CA in the chain"
+	if !ip {
+		ev := "SNI " + host
+		if leafOnly {
+			ev += "; " + d.name(d.in.devFile) + " holds the device certificate alone (with SNI the CA is not needed in the chain)"
+		}
+		d.pass("sni", label, ev)
+		return
+	}
+	ev := "the device connects to the IP address " + host + ", so its TLS client sends no SNI"
+	why := "AWS IoT refuses connections without SNI (the TLS server name, which must be the endpoint name " + firstNonEmpty(ep, "from DescribeEndpoint") + ")"
+	cause := CauseNoSNI
+	if leafOnly {
+		ev += "; " + d.name(d.in.devFile) + " holds the device certificate alone, so the CA is not in its chain either"
+		why += ", and without SNI the broker cannot tell which registered CA to look for: with neither, nothing is registered or provisioned"
+		cause = CauseNoSNINoChain
+	} else {
+		why += "; the CA in the chain does not replace SNI"
+	}
+	if sniOnly {
+		why += "; the CA is registered in SNI_ONLY mode, which always needs SNI"
+	}
+	fix := d.connectFix(d.thingOr("anyclientID"), "foo/bar")
+	if leafOnly && d.in.devFile != "" && !d.in.workspace {
+		base := strings.TrimSuffix(d.name(d.in.devFile), filepath.Ext(d.name(d.in.devFile)))
+		fix = append(fix, pki.BundleCommand(d.name(d.in.devFile), d.name(d.in.caFile), base+"AndCA.crt").Line)
+	}
+	d.fail("sni", label, ev, cause, why+" — connect with the endpoint's host name (map it in /etc/hosts to reach another address)", fix...)
+}
+
+// connectFix is the walkthrough's mosquitto_pub with the device's files, to the account's
+// endpoint by name, as clientID on topic.
+func (d *doctorRun) connectFix(clientID, topic string) []string {
+	if d.in.devFile == "" {
+		return nil
+	}
+	key := d.name(firstNonEmpty(d.in.devKeyFile, strings.TrimSuffix(d.in.devFile, filepath.Ext(d.in.devFile))+".key"))
+	ca := pki.FileServerRootCA
+	switch {
+	case d.in.serverCAFile != "":
+		ca = d.name(d.in.serverCAFile)
+	case !d.in.workspace && d.s.serverRootPath != "":
+		ca = d.s.serverRootPath // the local IoT Core's root CA
+	}
+	return []string{mosquittoPubWith(d.s, ca, d.name(d.in.devFile), key, topic, clientID, "Hello")}
+}

@@ -1,0 +1,427 @@
+package steps
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/jitpwiz/jitpwiz/aws/local"
+	"github.com/jitpwiz/jitpwiz/pki"
+)
+
+// `jitpwiz script`: the session as a commented bash script of the walkthrough's commands —
+// each step's own Commands(), with the user's values and file names — that does the whole
+// procedure again by hand in an empty directory: openssl, aws iot/iam (with --region and,
+// for local, --endpoint-url) and mosquitto_pub. What differs per account or per run (the
+// account ID, the registration code, the CA and certificate IDs, the endpoint) is read by
+// the script itself into shell variables; the thing name and the endpoints can be given in
+// the environment. It is safe to run again: files that exist are kept, and what the AWS CLI
+// would refuse to create twice is looked up first.
+
+// ScriptOptions choose what WriteScript writes.
+type ScriptOptions struct {
+	// Dir is the workspace (RunScript); "" is DefaultDir.
+	Dir string
+	// Out is the file RunScript writes ("" or "-": its writer).
+	Out string
+	// Thing is the device whose commands the script has (default: the session's current one).
+	Thing string
+	// Version is jitpwiz's version, for the header.
+	Version string
+}
+
+// The tokens the commands are rendered with, and the shell variables they become.
+var scriptVars = []struct{ token, name string }{
+	{"@@ACCOUNT_ID@@", "ACCOUNT_ID"},
+	{"@@REG_CODE@@", "REG_CODE"},
+	{"@@CA_ID@@", "CA_ID"},
+	{"@@CERT_ID@@", "CERT_ID"},
+	{"@@CERT_ARN@@", "CERT_ARN"},
+	{"@@THING@@", "THING"},
+	{"@@MQTT_HOST@@", "MQTT_HOST"},
+	{"@@ENDPOINT_URL@@", "ENDPOINT_URL"},
+	{"@@SERVER_CA@@", "SERVER_CA"},
+}
+
+func scriptToken(name string) string { return "@@" + name + "@@" }
+
+// RunScript writes the script of the workspace o.Dir as `jitpwiz script` does: to o.Out
+// (made executable, written atomically) or to w. newPlan is NewPlan.
+func RunScript(o ScriptOptions, w io.Writer, newPlan func(*Session) *Plan) error {
+	s, err := OpenExisting(Options{Dir: firstNonEmpty(o.Dir, DefaultDir)})
+	if err != nil {
+		return err
+	}
+	if o.Out == "" || o.Out == "-" {
+		return WriteScript(w, s, newPlan, o)
+	}
+	var b strings.Builder
+	if err := WriteScript(&b, s, newPlan, o); err != nil {
+		return err
+	}
+	out, err := filepath.Abs(o.Out)
+	if err != nil {
+		return fmt.Errorf("-o %s: %w", o.Out, err)
+	}
+	if err := pki.WriteFile(out, []byte(b.String()), 0o755, true); err != nil {
+		return fmt.Errorf("-o %s: %w", o.Out, err)
+	}
+	fmt.Fprintf(w, "wrote %s: the walkthrough's commands for thing %s (run it in an empty directory; THING=… for another thing)\n", o.Out, firstNonEmpty(o.Thing, s.Options.Thing))
+	return nil
+}
+
+// WriteScript writes the session's procedure as a bash script to w. newPlan makes the plan
+// of a session (NewPlan): the script is made of its steps' commands, rendered over a copy
+// of the session whose run-specific values are the script's variables.
+func WriteScript(w io.Writer, s *Session, newPlan func(*Session) *Plan, o ScriptOptions) error {
+	thing := firstNonEmpty(o.Thing, s.Options.Thing)
+	d := s.DeviceFor(thing)
+	if d == nil {
+		if thing == "" || len(s.Devices) == 0 {
+			d = s.device(thing)
+		} else {
+			return fmt.Errorf("--thing %s: the workspace has no device %s (it has %s) — choose one of them", thing, thing, strings.Join(s.Things(), ", "))
+		}
+	}
+	rs := scriptSession(s, d)
+	plan := newPlan(rs)
+	var b strings.Builder
+	writeScriptHead(&b, s, d, o)
+	written := map[string]bool{}
+	sw := &scriptWriter{b: &b, s: s, rs: rs, written: written}
+	for _, st := range plan.Steps() {
+		sw.step(st)
+	}
+	b.WriteString("\necho \"done: $THING is provisioned and has published as itself\"\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// scriptSession is the copy of the session the commands are rendered over: the device d as
+// the primary thing with the walkthrough's file names, and tokens for every value the script
+// reads at run time. Its directory holds none of the workspace's files, so what the commands
+// name comes from the session, never from the workspace's certificates.
+func scriptSession(s *Session, d *Device) *Session {
+	rs := *s
+	rs.dir = filepath.Join(s.dir, ".jitpwiz-script")
+	rs.Options.Thing = scriptToken("THING")
+	if so := d.SubjectOptions; so != nil {
+		rs.Options.Country, rs.Options.Org, rs.Options.OrgUnit, rs.Options.State = so.Country, so.Org, so.OrgUnit, so.State
+	}
+	rs.Account = scriptToken("ACCOUNT_ID")
+	rs.RegistrationCode = scriptToken("REG_CODE")
+	rs.CA.RegisteredID = scriptToken("CA_ID")
+	rs.Endpoint = Endpoint{Host: scriptToken("MQTT_HOST"), Port: AWSDataPort}
+	if rs.Options.Target == TargetLocal || rs.Options.EndpointURL != "" {
+		rs.Options.EndpointURL = scriptToken("ENDPOINT_URL")
+	}
+	rs.localURL = ""
+	if rs.Options.Target == TargetLocal {
+		rs.serverRootPath = scriptToken("SERVER_CA")
+	}
+	dev := *d
+	dev.Thing, dev.Dir = rs.Options.Thing, ""
+	if !dev.Supplied {
+		dev.KeyFile, dev.CSRFile, dev.CertFile = pki.FileDeviceKey, pki.FileDeviceCSR, pki.FileDeviceCert
+	}
+	dev.BundleFile = pki.FileDeviceBundle
+	dev.CertID, dev.CertARN, dev.ProvisionedThing = scriptToken("CERT_ID"), scriptToken("CERT_ARN"), rs.Options.Thing
+	rs.PrimaryThing = dev.Thing
+	rs.Devices = map[string]*Device{dev.Thing: &dev}
+	rs.Finished, rs.Failures, rs.Redo = nil, nil, nil
+	rs.client, rs.backend, rs.ca = nil, nil, nil
+	return &rs
+}
+
+func writeScriptHead(b *strings.Builder, s *Session, d *Device, o ScriptOptions) {
+	q := pki.ShellQuote
+	fmt.Fprintf(b, "#!/usr/bin/env bash\n")
+	fmt.Fprintf(b, "# The JITP walkthrough of workspace %s, as commands (exported by `jitpwiz script`%s).\n", s.dir, versionNote(o.Version))
+	fmt.Fprintf(b, "# Target %s, region %s, mode %s, CA mode %s, port %s; thing %s.\n", s.Options.Target, firstNonEmpty(s.Region, s.Options.Region),
+		s.Options.Mode, s.Options.CAMode, s.Options.Port, d.Thing)
+	b.WriteString("#\n# Run it in an empty directory: it writes the walkthrough's files there, registers the CA, provisions\n" +
+		"# the device on its first connect and publishes as it. Running it again is safe: files that exist are\n" +
+		"# kept, and what AWS would refuse to create twice is looked up first.\n")
+	if s.Options.jitr() {
+		b.WriteString("#\n# Mode jitr (Just-in-Time Registration): the CA has no template; the first connect registers the device\n" +
+			"# certificate PENDING_ACTIVATION, and step 11a activates it by hand as the JITR guide's Lambda would. In\n" +
+			"# production a topic rule on $aws/events/certificates/registered/<CA ID> runs that Lambda (commented out below).\n")
+	}
+	if s.Options.sniOnly() {
+		b.WriteString("#\n# CA mode sni-only: the CA is registered without a verification certificate (steps 4–5 do not apply),\n" +
+			"# and devices must send SNI: connect with the endpoint's host name, never an IP address.\n")
+	}
+	if s.Options.alpn443() {
+		b.WriteString("#\n# Port 443: MQTT with a client certificate on 443 needs ALPN x-amzn-mqtt-ca (mosquitto_pub --tls-alpn).\n")
+	}
+	b.WriteString("#\n# Environment (the defaults are set below):\n")
+	b.WriteString("#   THING          the thing name, the device certificate's CN\n")
+	if s.Options.Target == TargetLocal {
+		b.WriteString("#   ENDPOINT_URL   the control plane of `jitpwiz local` (it prints it)\n" +
+			"#   MQTT_PORT      its MQTT port" + map[bool]string{true: " (the ALPN listener's, for --port 443)", false: ""}[s.Options.alpn443()] + "\n" +
+			"#   SERVER_CA      its root CA file (printed as Server CA)\n")
+	} else {
+		b.WriteString("#   MQTT_PORT      the device port\n")
+		if s.Options.EndpointURL != "" {
+			b.WriteString("#   ENDPOINT_URL   the control-plane endpoint\n")
+		}
+	}
+	b.WriteString("\nset -euo pipefail\n")
+	fmt.Fprintf(b, "THING=\"${THING:-%s}\"\n", d.Thing)
+	port := AWSDataPort
+	if s.Options.alpn443() {
+		port = 443
+	}
+	if s.Options.Target == TargetLocal {
+		fmt.Fprintf(b, "ENDPOINT_URL=\"${ENDPOINT_URL:-http://%s}\"\n", local.DefaultAPIAddr)
+		if s.Endpoint.Port != 0 {
+			port = s.Endpoint.Port
+		}
+		fmt.Fprintf(b, "SERVER_CA=\"${SERVER_CA:-%s}\"\n", filepath.Join(s.dir, ".local-iot", pki.FileServerRootCA))
+		b.WriteString("# the local IoT Core takes any credentials; the AWS CLI needs some\n" +
+			"export AWS_ACCESS_KEY_ID=\"${AWS_ACCESS_KEY_ID:-local}\" AWS_SECRET_ACCESS_KEY=\"${AWS_SECRET_ACCESS_KEY:-local}\"\n")
+	} else if s.Options.EndpointURL != "" {
+		fmt.Fprintf(b, "ENDPOINT_URL=\"${ENDPOINT_URL:-%s}\"\n", s.Options.EndpointURL)
+	}
+	fmt.Fprintf(b, "MQTT_PORT=\"${MQTT_PORT:-%d}\"\n", port)
+	b.WriteString("export AWS_PAGER=\"\"\n\n")
+	rs := scriptSession(s, d)
+	b.WriteString("# Who and where: the account, and the MQTT endpoint devices connect to.\n")
+	fmt.Fprintf(b, "ACCOUNT_ID=$(%s)\n", bindScriptVars(awsCmd(rs, "sts", "get-caller-identity", "--query", "Account", "--output", "text")))
+	fmt.Fprintf(b, "MQTT_HOST=$(%s)\n", bindScriptVars(awsCmd(rs, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS", "--query", "endpointAddress", "--output", "text")))
+	b.WriteString("echo \"account $ACCOUNT_ID, MQTT endpoint $MQTT_HOST:$MQTT_PORT, thing $THING\"\n")
+	_ = q
+}
+
+func versionNote(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " " + v
+}
+
+// scriptWriter writes the steps' commands.
+type scriptWriter struct {
+	b       *strings.Builder
+	s, rs   *Session
+	written map[string]bool // files the script writes (heredocs, -out)
+}
+
+var (
+	outFlagRE   = regexp.MustCompile(`(?:^| )-out ('[^']*'|"[^"]*"|\S+)`)
+	fileRefRE   = regexp.MustCompile(`file://([^\s'"]+)`)
+	mqttPortRE  = regexp.MustCompile(` -p \d+ `)
+	roleNameRE  = regexp.MustCompile(`--role-name (\S+)`)
+	policyArgRE = regexp.MustCompile(`--policy-name (\S+)`)
+)
+
+// step writes one step: its title and explanation as comments, then its commands, each made
+// safe to run again where the CLI allows.
+func (sw *scriptWriter) step(st Step) {
+	b := sw.b
+	label := StepLabel(st.ID())
+	fmt.Fprintf(b, "\n# ── Step %s: %s ", label, st.Title())
+	b.WriteString(strings.Repeat("─", max(3, 60-len(label)-len(st.Title()))) + "\n")
+	for _, l := range strings.Split(strings.TrimSpace(st.Explain()), "\n") {
+		b.WriteString("# " + strings.TrimSpace(l) + "\n")
+	}
+	if why := st.Skip(); why != "" {
+		b.WriteString("# (not needed here: " + why + ")\n")
+		return
+	}
+	for _, line := range st.Commands() {
+		sw.command(st.ID(), line)
+	}
+	switch st.ID() {
+	case IDCACert, IDRole:
+	case IDRegCode:
+	case IDDeviceCert:
+		cert := sw.rs.Device().CertFile
+		fmt.Fprintf(b, "CERT_ID=$(%s)\n", pki.FingerprintCommand(sw.rs.relName(cert)).Line)
+		fmt.Fprintf(b, "CERT_ARN=%s\n", bindScriptVars(certARN(sw.rs, scriptToken("CERT_ID"))))
+	case IDFirstConnect:
+		sw.waitStatus()
+	}
+}
+
+// command writes one command line of a step.
+func (sw *scriptWriter) command(id ID, line string) {
+	b := sw.b
+	if strings.HasPrefix(line, "#") {
+		b.WriteString(bindScriptVars(line) + "\n")
+		return
+	}
+	sw.embedInputs(line)
+	bound := bindScriptVars(line)
+	if strings.HasPrefix(line, "mosquitto_pub ") {
+		bound = mqttPortRE.ReplaceAllLiteralString(bound, ` -p "${MQTT_PORT}" `)
+	}
+	switch {
+	case strings.HasPrefix(line, "aws lambda ") || (strings.HasPrefix(line, "aws iot create-topic-rule") || strings.HasPrefix(line, "zip ")):
+		// The rule and the Lambda are AWS's; the script does their work itself (step 11a).
+		b.WriteString("# " + bound + "\n")
+	case id == IDRegCode && strings.Contains(line, "get-registration-code"):
+		fmt.Fprintf(b, "REG_CODE=$(%s --query registrationCode --output text)\n", bound)
+	case strings.HasPrefix(line, "openssl ") && outFlagRE.MatchString(line) && !strings.Contains(line, "|"):
+		out := unquoteShell(outFlagRE.FindStringSubmatch(line)[1])
+		if sw.written[out] {
+			b.WriteString(bound + "\n")
+		} else {
+			fmt.Fprintf(b, "[ -f %s ] || %s\n", pki.ShellQuote(out), bound)
+		}
+		sw.written[out] = true
+	case strings.HasPrefix(line, "cat > "):
+		b.WriteString(bound + "\n")
+		sw.written[unquoteShell(strings.Fields(line)[2])] = true
+	case strings.HasPrefix(line, "aws iam create-role "):
+		role := roleNameRE.FindStringSubmatch(line)[1]
+		fmt.Fprintf(b, "%s >/dev/null 2>&1 || %s\n", bindScriptVars(awsCmd(sw.rs, "iam", "get-role", "--role-name", unquoteShell(role))), bound)
+	case strings.HasPrefix(line, "aws iot create-policy "):
+		p := policyArgRE.FindStringSubmatch(line)[1]
+		fmt.Fprintf(b, "%s >/dev/null 2>&1 || %s\n", bindScriptVars(awsCmd(sw.rs, "iot", "get-policy", "--policy-name", unquoteShell(p))), bound)
+	case strings.HasPrefix(line, "aws iot register-ca-certificate "):
+		ca := fileRefRE.FindStringSubmatch(line)[1]
+		fmt.Fprintf(b, "CA_ID=$(%s)\n", pki.FingerprintCommand(ca).Line)
+		fmt.Fprintf(b, "%s >/dev/null 2>&1 || %s\n", bindScriptVars(awsCmd(sw.rs, "iot", "describe-ca-certificate", "--certificate-id", scriptToken("CA_ID"))), bound)
+	case id == IDVerify && strings.HasPrefix(line, "aws iot get-policy "):
+		// The policies' names can depend on the account (an inline policy is named after
+		// its document): list them instead.
+		if !sw.written["#policies"] {
+			sw.written["#policies"] = true
+			list := bindScriptVars(awsCmd(sw.rs, "iot", "list-attached-policies", "--target", scriptToken("CERT_ARN"), "--query", "policies[].policyName", "--output", "text"))
+			get := bindScriptVars(awsCmd(sw.rs, "iot", "get-policy", "--policy-name", "@@P@@"))
+			get = strings.ReplaceAll(get, "@@P@@", `"$p"`)
+			fmt.Fprintf(b, "for p in $(%s); do %s; done\n", list, get)
+		}
+	case strings.HasPrefix(line, "mosquitto_pub ") && id == IDFirstConnect:
+		b.WriteString(bound + " \\\n  || echo \"the broker dropped the first connection: expected, it provisions (or registers) the device now\"\n")
+	case strings.HasPrefix(line, "mosquitto_pub ") && strings.Contains(line, "# refused"):
+		cmd, _, _ := strings.Cut(bound, "   #")
+		b.WriteString("if " + cmd + "; then echo \"unexpected: the policy allowed a topic outside $THING/*\" >&2; exit 1; else echo \"refused as expected: outside $THING/*\"; fi\n")
+	default:
+		b.WriteString(bound + "\n")
+	}
+}
+
+// embedInputs writes, before a command that reads them, the workspace's files it names by
+// file:// or cat that no earlier command of the script wrote (jitp_template.json, the JITR
+// policy): as a here-document, with the account ID the script found.
+func (sw *scriptWriter) embedInputs(line string) {
+	var names []string
+	for _, m := range fileRefRE.FindAllStringSubmatch(line, -1) {
+		names = append(names, m[1])
+	}
+	if f := strings.Fields(line); len(f) == 2 && f[0] == "cat" {
+		names = append(names, f[1])
+	}
+	for _, n := range names {
+		if sw.written[n] || filepath.IsAbs(n) || strings.Contains(n, "..") {
+			continue
+		}
+		raw, err := os.ReadFile(sw.s.Path(n))
+		if err != nil || strings.Contains(string(raw), string(privateKeyMarker)) || strings.HasSuffix(n, ".pem") || strings.HasSuffix(n, ".crt") {
+			continue
+		}
+		sw.written[n] = true
+		text := string(raw)
+		if !strings.HasSuffix(text, "\n") {
+			text += "\n"
+		}
+		// The workspace's account and CA ID become the ones the script found.
+		var seds, what []string
+		for _, v := range []struct{ value, name, words string }{{sw.s.Account, "ACCOUNT_ID", "this account's ID"}, {sw.s.CA.RegisteredID, "CA_ID", "the CA's ID"}} {
+			if v.value != "" && strings.Contains(text, v.value) {
+				text = strings.ReplaceAll(text, v.value, scriptToken(v.name))
+				seds = append(seds, "-e \"s/"+scriptToken(v.name)+"/${"+v.name+"}/g\"")
+				what = append(what, v.words)
+			}
+		}
+		q := pki.ShellQuote(n)
+		if len(seds) == 0 {
+			fmt.Fprintf(sw.b, "cat > %s <<'EOF'\n%sEOF\n", q, text)
+			continue
+		}
+		fmt.Fprintf(sw.b, "# %s, with %s\n", n, strings.Join(what, " and "))
+		fmt.Fprintf(sw.b, "sed %s > %s <<'EOF'\n%sEOF\n", strings.Join(seds, " "), q, text)
+	}
+}
+
+// waitStatus waits after the first connect until the certificate is provisioned (JITP:
+// ACTIVE) or registered (JITR: PENDING_ACTIVATION).
+func (sw *scriptWriter) waitStatus() {
+	want := "ACTIVE"
+	if sw.s.Options.jitr() {
+		want = "PENDING_ACTIVATION ACTIVE"
+	}
+	get := bindScriptVars(awsCmd(sw.rs, "iot", "describe-certificate", "--certificate-id", scriptToken("CERT_ID"), "--query", "certificateDescription.status", "--output", "text"))
+	fmt.Fprintf(sw.b, "# wait until AWS IoT has %s the certificate (usually 1–3 s)\n", map[bool]string{true: "registered", false: "provisioned"}[sw.s.Options.jitr()])
+	fmt.Fprintf(sw.b, "status=\nfor _ in $(seq 30); do\n  status=$(%s 2>/dev/null || true)\n", get)
+	fmt.Fprintf(sw.b, "  case \" %s \" in *\" $status \"*) break ;; esac\n  sleep 1\ndone\n", want)
+	fmt.Fprintf(sw.b, "echo \"certificate $CERT_ID: ${status:-not registered}\"\n")
+	fmt.Fprintf(sw.b, "case \" %s \" in *\" $status \"*) ;; *) echo \"the certificate was not %s — run jitpwiz doctor\" >&2; exit 1 ;; esac\n",
+		want, map[bool]string{true: "registered", false: "provisioned"}[sw.s.Options.jitr()])
+}
+
+// bindScriptVars replaces the tokens in a rendered command line by their shell variables,
+// quoted for where they stand: "${V}" outside quotes, ${V} inside double quotes, and
+// '"${V}"' (closing and reopening the quotes) inside single quotes.
+func bindScriptVars(line string) string {
+	if !strings.Contains(line, "@@") {
+		return line
+	}
+	var out strings.Builder
+	state := byte(0) // 0, '\'' or '"'
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c == '@' && strings.HasPrefix(line[i:], "@@") {
+			if name, n := scriptVarAt(line[i:]); n > 0 {
+				switch state {
+				case '\'':
+					out.WriteString(`'"${` + name + `}"'`)
+				case '"':
+					out.WriteString("${" + name + "}")
+				default:
+					out.WriteString(`"${` + name + `}"`)
+				}
+				i += n
+				continue
+			}
+		}
+		switch {
+		case state == 0 && (c == '\'' || c == '"'):
+			state = c
+		case state == c:
+			state = 0
+		case c == '\\' && state != '\'' && i+1 < len(line):
+			out.WriteByte(c)
+			i++
+			c = line[i]
+		}
+		out.WriteByte(c)
+		i++
+	}
+	return out.String()
+}
+
+func scriptVarAt(s string) (string, int) {
+	for _, v := range scriptVars {
+		if strings.HasPrefix(s, v.token) {
+			return v.name, len(v.token)
+		}
+	}
+	return "", 0
+}
+
+// unquoteShell undoes pki.ShellQuote for one word.
+func unquoteShell(w string) string {
+	switch {
+	case len(w) >= 2 && w[0] == '\'' && w[len(w)-1] == '\'':
+		return strings.ReplaceAll(w[1:len(w)-1], `'\''`, "'")
+	case len(w) >= 2 && w[0] == '"' && w[len(w)-1] == '"':
+		return w[1 : len(w)-1]
+	}
+	return w
+}
