@@ -159,7 +159,7 @@ func wrapShell(cmd string, width int) []string {
 // heredocStart finds a here-document in a command line: its delimiter and whether it is
 // quoted (<<'EOF': the body is taken literally).
 func heredocStart(line string) (delim string, quoted bool) {
-	words, _, _ := shellWords(line)
+	words, _, _ := tokenize(line)
 	for _, w := range words {
 		rest, ok := strings.CutPrefix(w, "<<")
 		if !ok || rest == "" {
@@ -212,7 +212,7 @@ func wrapCommand(line string, width int) []string {
 	if width < 12 || ansi.StringWidth(line) <= width {
 		return []string{line}
 	}
-	words, gap, comment := shellWords(line)
+	words, gap, comment := tokenize(line)
 	var out []string
 	cur := ""
 	w := ansi.StringWidth
@@ -280,10 +280,10 @@ func wrapCommand(line string, width int) []string {
 	return out
 }
 
-// shellWords splits one command line into its words as the shell delimits them — at
+// tokenize splits one command line into its words as the shell delimits them — at
 // spaces outside quotes and escapes — each kept as written, and its trailing comment (from
 // an unquoted # that starts a word) with the spaces before it.
-func shellWords(line string) (words []string, gap, comment string) {
+func tokenize(line string) (words []string, gap, comment string) {
 	var cur strings.Builder
 	quote := byte(0)
 	flush := func() {

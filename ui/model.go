@@ -724,7 +724,7 @@ func (m *Model) sidebarView(height int) string {
 		if i == m.active {
 			style, mark = st.SidebarActive, " "+st.SidebarActive.Render(st.Icons.Here)
 		}
-		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 28, st.Icons.Ellipsis))+mark)
+		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 26+labelW, st.Icons.Ellipsis))+mark)
 	}
 	sb := st.Sidebar
 	if height > 0 {
