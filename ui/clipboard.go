@@ -12,7 +12,7 @@ import (
 // What `c` does with a command, and what the wizard then says: a terminal never confirms an
 // OSC 52 copy, so the words say where the text was sent, not that it arrived.
 const (
-	copiedOSC52 = "sent to the terminal's clipboard (OSC 52) — terminals do not confirm it; if nothing pastes, allow clipboard access (OSC 52) in the terminal's settings"
+	copiedOSC52  = "sent to the terminal's clipboard (OSC 52) — terminals do not confirm it; if nothing pastes, allow clipboard access (OSC 52) in the terminal's settings"
 	copiedScreen = "sent through screen to the terminal's clipboard (OSC 52) — the terminal does not confirm it"
 	// tmux: its set-clipboard option decides what it does with OSC 52 from a program.
 	copiedTmuxOn       = "copied to a tmux paste buffer (prefix ]), and tmux passed it on to the terminal's clipboard (OSC 52), which does not confirm it"

@@ -13,14 +13,14 @@ const (
 	headerTitle    = "jitpwiz"
 	headerSubtitle = " · AWS IoT Just-in-Time Provisioning"
 	headerSep      = " · "
-	headerTarget   = "target %s"           // local, aws
-	headerAccount  = "account %s"          // 123456789012
-	headerRegion   = "%s"                  // us-east-2
-	headerProfile  = "profile %s"          // --profile
-	headerEndpoint = "endpoint %s"         // --endpoint-url
-	headerAPI      = "API %s"              // the local IoT Core's control plane
-	headerMQTT     = "MQTT %s"             // where devices connect
-	headerMoved    = "%s (%d was busy)"    // a default port another program holds
+	headerTarget   = "target %s"        // local, aws
+	headerAccount  = "account %s"       // 123456789012
+	headerRegion   = "%s"               // us-east-2
+	headerProfile  = "profile %s"       // --profile
+	headerEndpoint = "endpoint %s"      // --endpoint-url
+	headerAPI      = "API %s"           // the local IoT Core's control plane
+	headerMQTT     = "MQTT %s"          // where devices connect
+	headerMoved    = "%s (%d was busy)" // a default port another program holds
 	headerShared   = "served by jitpwiz local (pid %d)"
 	headerDemo     = "demo"
 )
