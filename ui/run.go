@@ -64,6 +64,9 @@ func Run(ctx context.Context, rc RunConfig) (*Model, error) {
 	if rc.Renderer == nil {
 		rc.Renderer = newRenderer(rc.Out) // it never asks the terminal (terminal.go)
 	}
+	if f, ok := rc.Out.(*os.File); ok {
+		rc.Out = &frameLock{f: f} // what the wizard writes itself never lands inside a frame
+	}
 	if rc.Copy == nil {
 		rc.Copy = Clipboard(rc.Out)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -129,3 +130,24 @@ func parseOSC11(s string) (dark, ok bool) {
 	hi, lo := max(ch[0], ch[1], ch[2]), min(ch[0], ch[1], ch[2])
 	return (hi+lo)/2 < 0.5, true
 }
+
+// frameLock is the terminal as the wizard writes to it. bubbletea's renderer writes each frame
+// with one Write from its own goroutine; the sequences the wizard sends itself from commands
+// (OSC 52 for c, OSC 11) take the same lock, so that none is written in the middle of a frame:
+// a terminal (tmux) would read the frame's bytes as part of the sequence and drop both, and
+// the renderer, which repaints only the lines that changed, would not draw them again. It is
+// a term.File (Fd), so that bubbletea still finds the terminal's size.
+type frameLock struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (l *frameLock) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Write(p)
+}
+
+func (l *frameLock) Read(p []byte) (int, error) { return l.f.Read(p) }
+func (l *frameLock) Close() error               { return l.f.Close() }
+func (l *frameLock) Fd() uintptr                { return l.f.Fd() }
