@@ -209,7 +209,9 @@ func (b *Base) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return b.start()
 	case key.Matches(msg, k.Back):
 		if p := b.parentField(); p >= 0 {
-			b.moveFocusTo(p) // out of a field a choice revealed: back to that choice
+			// out of a field a choice revealed, back to that choice: the field left is not
+			// checked (the user may be about to choose otherwise, which removes it)
+			b.setFocus(p)
 			return nil
 		}
 		return Prev(id)
@@ -295,12 +297,13 @@ func (b *Base) moveFocus(d int) {
 	if len(b.fields) == 0 {
 		return
 	}
-	b.moveFocusTo((b.focus + d + len(b.fields)) % len(b.fields))
-}
-
-func (b *Base) moveFocusTo(i int) {
-	b.apply(b.fields[b.focus])
-	b.setFocus(i)
+	f := b.fields[b.focus]
+	had := f.err
+	b.apply(f)
+	if d < 0 && !f.edited && had == "" {
+		f.err = "" // going back past an input left untouched does not flag it (tab and enter do)
+	}
+	b.setFocus((b.focus + d + len(b.fields)) % len(b.fields))
 }
 
 // parentField is the index of the choice that revealed the focused field (Field.Within), or
