@@ -11,21 +11,61 @@ import (
 // wrap their own way.
 
 // hang indents a result or progress line by two cells and wraps it to width w with a hanging
-// indent, so a long value reads as one item. It breaks at spaces only: an ARN, a region or
-// an option keeps its hyphens on one line (a word wider than the line is cut at its edge).
+// indent, so a long value reads as one item. It breaks at spaces only, so an ARN, a region or
+// an option keeps its hyphens on one line. A word too wide for an indented line gets a line
+// of its own at the item's indent; one wider than that too is an ARN shortened at its end
+// ("…": the IDs in it are shown whole on lines of their own), or else any other word (a
+// hex ID) cut at the edge.
 func hang(text string, w int) string {
 	if w < 12 || ansi.StringWidth(text)+2 <= w {
 		return "  " + text
 	}
-	lines := strings.Split(wrapWords(text, w-4), "\n")
-	for i, l := range lines {
-		if i == 0 {
-			lines[i] = "  " + strings.TrimRight(l, " ")
-		} else {
-			lines[i] = "    " + strings.TrimRight(l, " ")
+	const first, rest = "  ", "    "
+	var lines []string
+	cur := ""
+	for _, word := range strings.Fields(text) {
+		n := ansi.StringWidth(word)
+		switch {
+		case cur == "":
+			cur = first + word
+			if n+len(first) <= w {
+				continue
+			}
+		case ansi.StringWidth(cur)+1+n <= w:
+			cur += " " + word
+			continue
+		default:
+			lines = append(lines, cur)
+			cur = rest + word
+			if n+len(rest) <= w {
+				continue
+			}
+		}
+		// the word fits no indented line
+		switch {
+		case n+len(first) <= w:
+			cur = first + word
+		case isARN(word):
+			cur = first + ansi.Truncate(word, w-len(first), "…")
+		default:
+			pieces := breakLong(word, w-len(rest))
+			if cur == first+word && len(lines) == 0 {
+				lines = append(lines, first+pieces[0])
+			} else {
+				lines = append(lines, rest+pieces[0])
+			}
+			for _, p := range pieces[1 : len(pieces)-1] {
+				lines = append(lines, rest+p)
+			}
+			cur = rest + pieces[len(pieces)-1]
 		}
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(append(lines, cur), "\n")
+}
+
+// isARN reports whether a word (styled or not) is an Amazon Resource Name.
+func isARN(word string) bool {
+	return strings.HasPrefix(strings.TrimLeft(ansi.Strip(word), "(\"'"), "arn:")
 }
 
 // wrapWords wraps prose at spaces only (never inside "--endpoint-url"), each paragraph on
@@ -59,8 +99,8 @@ func wrapWords(text string, width int) string {
 }
 
 // breakLong cuts a word wider than width (styles and all) into lines of width, each cut
-// after a separator (/ : , =) when one is near the edge, so that an ARN breaks between its
-// parts rather than inside an ID.
+// after the line's last separator (/ : , =) unless that leaves it shorter than a third, so
+// that an ARN breaks between its parts rather than inside an ID.
 func breakLong(word string, width int) []string {
 	var out []string
 	for ansi.StringWidth(word) > width {
@@ -71,7 +111,7 @@ func breakLong(word string, width int) []string {
 			cut++
 		}
 		at := w
-		for j, cw := cut, w; j > max(1, cut-16); j-- {
+		for j, cw := cut, w; j > max(1, cut/3); j-- {
 			if strings.ContainsRune("/:,=", plain[j-1]) {
 				at = cw
 				break
@@ -388,8 +428,9 @@ func splitWord(word string, width int) []string {
 			end++
 		}
 		end = max(end, start+1)
-		// a cut after a separator (/ : , =) reads better than one inside a name, when one is near
-		for j := end; j > max(start+1, end-16); j-- {
+		// a cut after a separator (/ : , =) reads better than one inside a name or an ID: the
+		// piece's last one, unless that leaves the piece shorter than a third of it
+		for j := end; j > start+max(1, (end-start)/3); j-- {
 			if strings.Contains("/:,=", cells[j-1].text) {
 				end = j
 				break
