@@ -231,6 +231,11 @@ func (m *Model) Init() tea.Cmd { return m.askBg }
 
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && !m.bg.in {
+		if cur := m.Active(); cur == nil || !cur.Typing() {
+			return m, m.keyBurst(k)
+		}
+	}
 	cmd := m.update(msg)
 	m.replan()
 	m.syncSteps()
@@ -243,6 +248,26 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	return m, cmd
+}
+
+// keyBurst handles keys that arrived together (typed fast, over a slow link, or sent by a
+// script), which bubbletea reports as one message of several runes: one key after the other,
+// as if typed apart; once a text input has focus, the rest is its text.
+func (m *Model) keyBurst(k tea.KeyMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for i, r := range k.Runes {
+		one := k
+		one.Runes = []rune{r}
+		if cur := m.Active(); cur != nil && cur.Typing() {
+			one.Runes = k.Runes[i:]
+		}
+		_, cmd := m.Update(one)
+		cmds = append(cmds, cmd)
+		if len(one.Runes) > 1 {
+			break
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {

@@ -317,3 +317,21 @@ func count(words []string, w string) int {
 	}
 	return n
 }
+
+// TestKeysArrivingTogether: keys that reach the program in one read (bubbletea reports them
+// as one message of several runes: typed fast, over a slow link, sent by tmux or a script)
+// act one after the other; once a text input has focus, the rest is its text.
+func TestKeysArrivingTogether(t *testing.T) {
+	w := newWorld()
+	plan := []steps.Step{&testStep{id: "form", title: "Form step", w: w, inputs: []steps.Field{keyTypeField(w), countryField(w)}}}
+	d := drive(t, newTestModel(plan, nil), 100, 30)
+	d.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?j")})
+	if scr := d.screen(); !d.m.fullHelp || !strings.Contains(scr, "(●) EC P-256") {
+		t.Fatalf("? then j, arrived together: help %v\n%s", d.m.fullHelp, scr)
+	}
+	d.press("tab") // the country: a text input
+	d.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?q")})
+	if scr := d.screen(); !d.m.fullHelp || d.quit || !strings.Contains(scr, "> IN?q") {
+		t.Fatalf("typed into the country, ? and q are text:\n%s", scr)
+	}
+}
