@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,23 +72,84 @@ func startTmux(t *testing.T, name string, width, height int, cmd string) *tmuxSe
 	return s
 }
 
+// built is the jitpwiz binary the tmux tests run, built once for all of them.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
 // tmuxBinary is what a test of the real binary in tmux needs: tmux (or a skip, never under
-// CI=true), and jitpwiz built into a new directory, which it returns too. Such tests are
-// skipped with -short (why says what they do).
+// CI=true), and jitpwiz (built once for the package's tests), with a new directory of the
+// test's own. Such tests are skipped with -short (why says what they do).
 func tmuxBinary(t *testing.T, why string) (bin, dir string) {
 	t.Helper()
 	testtool.Need(t, "tmux")
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip(why)
 	}
-	dir = t.TempDir()
-	bin = filepath.Join(dir, "jitpwiz")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "jitpwiz-ui-test-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "jitpwiz")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Dir = ".."
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin, dir
+	return built.bin, t.TempDir()
+}
+
+// removeBuilt removes the binary the tests built (from TestMain, after every test).
+func removeBuilt() {
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+}
+
+// resize makes the session's window width×height and waits until the program has drawn a
+// frame of that width (ready says when the frame is complete).
+func (s *tmuxSession) resize(width, height int, ready func(scr string) bool) string {
+	s.t.Helper()
+	if out, err := s.run("resize-window", "-t", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)); err != nil {
+		s.t.Fatalf("resize-window: %v: %s", err, out)
+	}
+	return s.waitFor(fmt.Sprintf("a frame %d wide", width), 20*time.Second, ready)
+}
+
+// sendBytes writes raw bytes to the program's terminal input (what a terminal sends for a
+// mouse event, for instance).
+func (s *tmuxSession) sendBytes(b string) {
+	args := []string{"send-keys", "-t", s.name, "-H"}
+	for i := 0; i < len(b); i++ {
+		args = append(args, fmt.Sprintf("%02x", b[i]))
+	}
+	if out, err := s.run(args...); err != nil {
+		s.t.Fatalf("send-keys -H: %v: %s", err, out)
+	}
+}
+
+// buffer is tmux's most recent paste buffer ("" when there is none).
+func (s *tmuxSession) buffer() string {
+	out, err := s.run("show-buffer")
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// clearBuffers deletes every paste buffer of the session's server.
+func (s *tmuxSession) clearBuffers() {
+	for i := 0; i < 100; i++ {
+		if _, err := s.run("delete-buffer"); err != nil {
+			return
+		}
+	}
 }
 
 // TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
