@@ -78,6 +78,9 @@ type Shared struct {
 	// Display, when set, rewrites run-specific text (commands, results, progress) before it is
 	// laid out; golden tests use it to put fixed placeholders in place of IDs and ports.
 	Display func(string) string
+	// MouseCaptured, when set, says that the wizard has the mouse now (for the wheel): the
+	// terminal then selects text only with Shift held, which the command box says.
+	MouseCaptured func() bool
 }
 
 func (c *Shared) display(s string) string {

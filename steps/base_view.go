@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -82,7 +83,15 @@ func (b *Base) commandView(w int) string {
 	for _, c := range b.cmdText {
 		lines = append(lines, wrapShell(b.c.display(c), inner)...)
 	}
-	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
+	head := st.Section.Render(title)
+	if b.c.MouseCaptured != nil && b.c.MouseCaptured() {
+		if ansi.StringWidth(title+" · "+textSelectHint) <= w {
+			head += st.Help.Render(" · " + textSelectHint)
+		} else {
+			head += "\n" + st.Help.Render(wrapWords(textSelectHint, w))
+		}
+	}
+	return head + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
 }
 
 func (b *Base) runningView(w int) string {

@@ -5,4 +5,6 @@ const (
 	textStepOf     = " · step %s of %s" // the step's number and the last step's (the sidebar's numbers)
 	textCopied     = "command copied"
 	textCopyFailed = "could not copy: %v"
+	// after the command box's title while the wizard has the mouse (for the wheel)
+	textSelectHint = "hold Shift to select it with the mouse"
 )

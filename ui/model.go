@@ -108,8 +108,10 @@ func New(o Options) *Model {
 		Ctx: ctx, Styles: &styles, Keys: keys,
 		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log, Display: o.Display,
 	}
+	var m *Model
+	c.MouseCaptured = func() bool { return m != nil && m.mouse }
 	o.Plan.Attach(c)
-	m := &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1,
+	m = &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1,
 		r: o.Renderer, askBg: o.AskBackground, mouseAvail: o.Mouse, mouse: o.Mouse}
 	if m.r == nil {
 		m.r = lipgloss.DefaultRenderer()

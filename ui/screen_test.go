@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -333,5 +334,26 @@ func TestKeysArrivingTogether(t *testing.T) {
 	d.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?q")})
 	if scr := d.screen(); !d.m.fullHelp || d.quit || !strings.Contains(scr, "> IN?q") {
 		t.Fatalf("typed into the country, ? and q are text:\n%s", scr)
+	}
+}
+
+// TestMouseHint: while the wizard has the mouse (for the wheel), the command box says how to
+// select it with the mouse; m gives the mouse to the terminal, and the hint goes.
+func TestMouseHint(t *testing.T) {
+	w := newWorld()
+	m := newTestModel([]steps.Step{&testStep{id: "choice", title: "Choice step", w: w, inputs: []steps.Field{keyTypeField(w)}}}, nil)
+	m.mouseAvail, m.mouse = true, true
+	d := drive(t, m, 120, 40)
+	const hint = "hold Shift to select it with the mouse"
+	if !strings.Contains(d.screen(), "Equivalent command · "+hint) {
+		t.Fatalf("no selection hint while the wizard has the mouse:\n%s", d.screen())
+	}
+	d.send(sizeMsg(80, 40)) // too narrow for the title's line: the hint gets its own
+	if !regexp.MustCompile(`Equivalent command *\n[^\n]*│ `+hint).MatchString(d.screen()) {
+		t.Fatalf("at 80 columns:\n%s", d.screen())
+	}
+	d.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("m")})
+	if scr := d.screen(); m.mouse || strings.Contains(scr, hint) || !strings.Contains(scr, "The terminal has the mouse") {
+		t.Fatalf("after m the terminal has the mouse (mouse %v):\n%s", m.mouse, scr)
 	}
 }
