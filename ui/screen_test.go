@@ -349,7 +349,7 @@ func TestMouseHint(t *testing.T) {
 		t.Fatalf("no selection hint while the wizard has the mouse:\n%s", d.screen())
 	}
 	d.send(sizeMsg(80, 40)) // too narrow for the title's line: the hint gets its own
-	if !regexp.MustCompile(`Equivalent command *\n[^\n]*│ `+hint).MatchString(d.screen()) {
+	if !regexp.MustCompile(`Equivalent command *\n[^\n]*│ ` + hint).MatchString(d.screen()) {
 		t.Fatalf("at 80 columns:\n%s", d.screen())
 	}
 	d.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("m")})
