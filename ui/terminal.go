@@ -86,7 +86,7 @@ func (b *bgReply) take(msg tea.KeyMsg) (swallow, done, dark bool) {
 		return true, false, false
 	case !b.in:
 		return false, false, false
-	case msg.Type == tea.KeyRunes && !msg.Alt:
+	case msg.Type == tea.KeyRunes && !msg.Alt && replyPrefix(b.body+string(msg.Runes)):
 		b.body += string(msg.Runes)
 		return true, false, false
 	case msg.Type == tea.KeyCtrlG || (msg.Alt && msg.Type == tea.KeyRunes && string(msg.Runes) == "\\"):
@@ -99,6 +99,24 @@ func (b *bgReply) take(msg tea.KeyMsg) (swallow, done, dark bool) {
 	}
 	b.in = false // something else: not an answer after all
 	return false, false, false
+}
+
+// replyPrefix reports whether s can begin an answer to the OSC 11 query ("11;rgb:…"): runes
+// that cannot are the user's, not the terminal's, and are not swallowed.
+func replyPrefix(s string) bool {
+	const head = "11;rgb"
+	if len(s) <= len(head) {
+		return strings.HasPrefix(head, s)
+	}
+	if !strings.HasPrefix(s, head) {
+		return false
+	}
+	for _, r := range s[len(head):] {
+		if !strings.ContainsRune("a:/0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseOSC11 reads "11;rgb:RRRR/GGGG/BBBB" (1–4 hex digits a channel) and says whether the

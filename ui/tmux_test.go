@@ -80,11 +80,17 @@ var built struct {
 }
 
 // tmuxBinary is what a test of the real binary in tmux needs: tmux (or a skip, never under
-// CI=true), and jitpwiz (built once for the package's tests), with a new directory of the
-// test's own. Such tests are skipped with -short (why says what they do).
+// CI=true), and what jitpwizBinary gives.
 func tmuxBinary(t *testing.T, why string) (bin, dir string) {
 	t.Helper()
 	testtool.Need(t, "tmux")
+	return jitpwizBinary(t, why)
+}
+
+// jitpwizBinary is jitpwiz (built once for the package's tests) and a new directory of the
+// test's own. Tests of the real binary are skipped with -short (why says what they do).
+func jitpwizBinary(t *testing.T, why string) (bin, dir string) {
+	t.Helper()
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip(why)
 	}
