@@ -251,7 +251,7 @@ func RunFleet(ctx context.Context, rc FleetRunConfig) (*steps.FleetReport, error
 		rc.Out = os.Stdout
 	}
 	if rc.Renderer == nil {
-		rc.Renderer = lipgloss.NewRenderer(rc.Out)
+		rc.Renderer = newRenderer(rc.Out) // it never asks the terminal, as the wizard's (terminal.go)
 	}
 	if rc.ShowPath == nil {
 		rc.ShowPath = RelativeToCwd

@@ -42,7 +42,7 @@ const cursorQuery = "\x1b[6n"
 // TestSilentTerminal: on a terminal that answers nothing, the wizard never asks what it
 // would wait for (termenv's OSC 11 and cursor position pair: 5 s each, twice, before the first
 // frame before this was fixed), draws its first frame, and answers keys (the full help, drawn
-// with bubbles' styles, asks nothing either).
+// with bubbles' styles, asks nothing either); nor does jitpwiz fleet's live view.
 func TestSilentTerminal(t *testing.T) {
 	bin, tmp := jitpwizBinary(t, "builds and runs the binary")
 	cmd := exec.Command(bin, "--demo", "--dir", filepath.Join(tmp, "ws"))
@@ -70,6 +70,23 @@ func TestSilentTerminal(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte(osc11Query)) {
 		t.Errorf("the wizard never asked for the background colour (without waiting): %q", out)
+	}
+
+	// jitpwiz fleet's live view, the other full-screen program, asks nothing either
+	ws := filepath.Join(tmp, "fleet")
+	if out, err := exec.Command(bin, "run", "--dir", ws, "--yes", "--key", "ec256").CombinedOutput(); err != nil {
+		t.Fatalf("jitpwiz run: %v\n%s", err, out)
+	}
+	fleet := exec.Command(bin, "fleet", "--dir", ws, "-n", "2")
+	fleet.Env = terminalEnv()
+	f, err := testtool.StartPTY(fleet, 100, 30, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop()
+	_, out, ok = f.WaitFor("jitpwiz fleet", 30*time.Second)
+	if !ok || bytes.Contains(out, []byte(cursorQuery)) {
+		t.Errorf("jitpwiz fleet on a silent terminal (first frame %v): %q", ok, out)
 	}
 }
 
