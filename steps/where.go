@@ -2,6 +2,7 @@ package steps
 
 import (
 	"net"
+	"os"
 	"net/url"
 	"strconv"
 
@@ -13,7 +14,7 @@ type Where struct {
 	Target  string // local or aws
 	Account string
 	Region  string
-	Profile string // --profile ("" for the default chain)
+	Profile string // --profile, else AWS_PROFILE ("" for the default chain)
 	// EndpointURL is the control plane commands name with --endpoint-url ("" for AWS itself):
 	// --endpoint-url, or the local IoT Core's.
 	EndpointURL string
@@ -34,6 +35,9 @@ type PortMove struct {
 func (s *Session) Where() Where {
 	w := Where{Target: s.Options.Target, Account: s.Account, Region: s.Region, Profile: s.Options.Profile,
 		EndpointURL: firstNonEmpty(s.Options.EndpointURL, s.localURL), SharedPID: s.sharedLocalPID, Moved: s.movedPorts}
+	if w.Profile == "" && w.Target == TargetAWS {
+		w.Profile = os.Getenv("AWS_PROFILE") // the SDK's profile when --profile is not given
+	}
 	if s.Endpoint.Host != "" {
 		w.MQTT = net.JoinHostPort(s.Endpoint.Host, strconv.Itoa(s.Endpoint.Port))
 	}

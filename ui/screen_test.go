@@ -357,3 +357,37 @@ func TestMouseHint(t *testing.T) {
 		t.Fatalf("after m the terminal has the mouse (mouse %v):\n%s", m.mouse, scr)
 	}
 }
+
+// TestHeader: the header names where the wizard works — target, account, region, the
+// profile or endpoint — and, for the local IoT Core, its ports, saying which default was busy.
+func TestHeader(t *testing.T) {
+	cases := []struct {
+		name string
+		w    steps.Where
+		want string
+	}{
+		{"aws, profile", steps.Where{Target: "aws", Account: "111122223333", Region: "eu-west-1", Profile: "dev"},
+			"target aws · account 111122223333 · eu-west-1 · profile dev · ./jitp"},
+		{"aws, endpoint", steps.Where{Target: "aws", Account: "111122223333", Region: "us-east-1", EndpointURL: "http://127.0.0.1:5000"},
+			"target aws · account 111122223333 · us-east-1 · endpoint http://127.0.0.1:5000 · ./jitp"},
+		{"local, default ports", steps.Where{Target: "local", Account: "123456789012", Region: "us-east-2", EndpointURL: "http://127.0.0.1:4599", MQTT: "localhost:8883"},
+			"target local · account 123456789012 · us-east-2 · API 127.0.0.1:4599 · MQTT localhost:8883 · ./jitp"},
+		{"local, busy ports", steps.Where{Target: "local", Account: "123456789012", Region: "us-east-2", EndpointURL: "http://127.0.0.1:40001", MQTT: "localhost:40002",
+			Moved: []steps.PortMove{{What: "API", Default: 4599, Used: 40001}, {What: "MQTT", Default: 8883, Used: 40002}}},
+			"target local · account 123456789012 · us-east-2 · API 127.0.0.1:40001 (4599 was busy) · MQTT localhost:40002 (8883 was busy) · ./jitp"},
+		{"local, served by jitpwiz local", steps.Where{Target: "local", Account: "123456789012", Region: "us-east-2", EndpointURL: "http://127.0.0.1:4599", MQTT: "localhost:8883", SharedPID: 4242},
+			"target local · account 123456789012 · us-east-2 · API 127.0.0.1:4599 · MQTT localhost:8883 · served by jitpwiz local (pid 4242) · ./jitp"},
+	}
+	for _, c := range cases {
+		if got := Header(c.w, "./jitp", false); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+	// on a narrow terminal the parts go on lines of their own, never cut inside a part
+	m := newTestModel(fourSteps(newWorld()), nil)
+	m.header = cases[3].want
+	d := drive(t, m, 90, 30)
+	if scr := d.screen(); !strings.Contains(scr, "API 127.0.0.1:40001 (4599 was busy)") || !strings.Contains(scr, "MQTT localhost:40002 (8883 was busy)") {
+		t.Errorf("at 90 columns the header loses a part:\n%s", scr)
+	}
+}
