@@ -2,8 +2,8 @@ package steps
 
 import (
 	"net"
-	"os"
 	"net/url"
+	"os"
 	"strconv"
 
 	"github.com/jitpwiz/jitpwiz/aws/local"
