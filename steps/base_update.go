@@ -494,7 +494,7 @@ func (b *Base) ShortHelp() []key.Binding {
 	case StateRunning:
 		return nil
 	case StateFailed:
-		return []key.Binding{k.Retry, withHelp(k.Back, "esc", "edit inputs"), k.Copy}
+		return []key.Binding{withHelp(k.Retry, "r", "retry"), withHelp(k.Back, "esc", "edit inputs"), k.Copy}
 	case StateDone:
 		run.SetHelp("enter", "continue")
 		out := []key.Binding{run, withHelp(k.Retry, "r", "redo")}
