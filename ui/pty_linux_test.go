@@ -2,11 +2,9 @@ package ui
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,21 +18,6 @@ import (
 // its background is light (issue 16 item 16). How fast the first frame comes is a benchmark
 // (make bench, "Wizard exec → first frame"), not asserted here.
 
-// terminalEnv is the environment of a program on an xterm that nothing else describes: no
-// multiplexer, no COLORFGBG, no NO_COLOR, and no CI (termenv treats CI as "not a terminal"
-// and would then never ask, hiding what a user's terminal sees).
-func terminalEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "TERM", "TMUX", "STY", "CI", "COLORFGBG", "NO_COLOR", "CLICOLOR_FORCE":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "TERM=xterm-256color")
-}
-
 // cursorQuery is the cursor position request termenv sends after its OSC 11 query, and waits
 // for (up to 5 s), to tell a terminal that does not answer OSC 11 from a slow one.
 const cursorQuery = "\x1b[6n"
@@ -46,7 +29,7 @@ const cursorQuery = "\x1b[6n"
 func TestSilentTerminal(t *testing.T) {
 	bin, tmp := jitpwizBinary(t, "builds and runs the binary")
 	cmd := exec.Command(bin, "--demo", "--dir", filepath.Join(tmp, "ws"))
-	cmd.Env = terminalEnv()
+	cmd.Env = testtool.XtermEnv()
 	r, err := testtool.StartPTY(cmd, 100, 30, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +61,7 @@ func TestSilentTerminal(t *testing.T) {
 		t.Fatalf("jitpwiz run: %v\n%s", err, out)
 	}
 	fleet := exec.Command(bin, "fleet", "--dir", ws, "-n", "2")
-	fleet.Env = terminalEnv()
+	fleet.Env = testtool.XtermEnv()
 	f, err := testtool.StartPTY(fleet, 100, 30, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +92,7 @@ func TestLightBackground(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(bin, "--demo", "--dir", filepath.Join(tmp, "ws-"+c.name))
-			cmd.Env = terminalEnv()
+			cmd.Env = testtool.XtermEnv()
 			r, err := testtool.StartPTY(cmd, 100, 30, func(out []byte) []byte {
 				if bytes.Contains(out, []byte(osc11Query)) {
 					return []byte(c.reply)

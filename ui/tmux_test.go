@@ -158,6 +158,55 @@ func (s *tmuxSession) clearBuffers() {
 	}
 }
 
+// enterThrough presses enter on each step of the wizard in s — run it, then go on — until the
+// closing screen, which it returns; a step that fails fails the test. ready, when not nil, is
+// called with the step's number and screen before enter runs it (phase "run") and once it is
+// done (phase "done"); it leaves the pane as it found it.
+func (s *tmuxSession) enterThrough(ready func(n, phase, scr string)) string {
+	t := s.t
+	t.Helper()
+	failed := func(scr string) bool { return strings.Contains(scr, " failed") }
+	for i := 0; i < 40; i++ {
+		scr := s.waitFor("a step ready for enter", 60*time.Second, func(scr string) bool {
+			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") ||
+				strings.Contains(scr, "All steps done") || failed(scr)
+		})
+		switch {
+		case failed(scr):
+			t.Fatalf("a step failed:\n%s", scr)
+		case strings.Contains(scr, "All steps done"):
+			return scr
+		}
+		title := stepTitleRe.FindStringSubmatch(scr)
+		if title == nil {
+			t.Fatalf("no step title:\n%s", scr)
+		}
+		n := title[1]
+		if strings.Contains(scr, "enter run") {
+			if ready != nil {
+				ready(n, "run", scr)
+			}
+			s.send("Enter")
+			scr = s.waitFor("step "+n+" to finish", 60*time.Second, func(scr string) bool {
+				return strings.Contains(scr, "enter continue") || failed(scr)
+			})
+			if failed(scr) {
+				t.Fatalf("step %s failed:\n%s", n, scr)
+			}
+		}
+		if ready != nil {
+			ready(n, "done", scr)
+		}
+		s.send("Enter")
+		s.waitFor("the step after "+n, 60*time.Second, func(scr string) bool {
+			t := stepTitleRe.FindStringSubmatch(scr)
+			return strings.Contains(scr, "All steps done") || t != nil && t[1] != n
+		})
+	}
+	t.Fatalf("the wizard did not finish; screen:\n%s", s.capture())
+	return ""
+}
+
 // TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
 // pane, enter through every step, and the final screen must show the device's message and
 // every step ✓.
@@ -167,25 +216,7 @@ func TestTmuxDemo(t *testing.T) {
 	s := startTmux(t, "demo", 120, 40, fmt.Sprintf("%s --demo --dir %s", bin, ws))
 
 	s.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "CA key") && strings.Contains(scr, "enter run") })
-	final := ""
-	for i := 0; i < 60 && final == ""; i++ {
-		scr := s.waitFor("a step ready for enter", 60*time.Second, func(scr string) bool {
-			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") ||
-				strings.Contains(scr, "All steps done") || strings.Contains(scr, " failed")
-		})
-		switch {
-		case strings.Contains(scr, " failed"):
-			t.Fatalf("a step failed:\n%s", scr)
-		case strings.Contains(scr, "All steps done"):
-			final = scr
-			continue
-		}
-		s.send("Enter")
-		s.waitFor("the screen to react to enter", 60*time.Second, func(now string) bool { return now != scr })
-	}
-	if final == "" {
-		t.Fatalf("the wizard did not finish; screen:\n%s", s.capture())
-	}
+	final := s.enterThrough(nil)
 	done := regexp.MustCompile(`(?m)^\s*✓ +\d{1,2} \S`).FindAllString(final, -1)
 	if len(done) != 13 {
 		t.Errorf("want 13 steps ✓ in the sidebar, got %d:\n%s", len(done), final)

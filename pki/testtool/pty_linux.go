@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -135,6 +136,21 @@ func (r *PTYRun) Stop() {
 	}
 	r.term.Close()
 	<-r.done
+}
+
+// XtermEnv is the environment of a program on an xterm that nothing else describes: this
+// process's, without a multiplexer, COLORFGBG, NO_COLOR or CI (termenv takes CI for "not a
+// terminal" and then never asks it anything, which would hide what a user's terminal sees).
+func XtermEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "TERM", "TMUX", "STY", "CI", "COLORFGBG", "NO_COLOR", "CLICOLOR_FORCE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "TERM=xterm-256color")
 }
 
 func ioctl(f *os.File, req uintptr, arg unsafe.Pointer) error {

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
@@ -21,20 +19,6 @@ const (
 	cursorQuery = "\x1b[6n"
 	headerText  = "Just-in-Time Provisioning" // on the first frame's first line
 )
-
-// ptyEnv is the environment of the wizard on such a terminal: nothing that tells termenv the
-// answer or makes it skip the question (CI, COLORFGBG, a multiplexer's TERM).
-func ptyEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "TERM", "TMUX", "STY", "CI", "COLORFGBG", "NO_COLOR", "CLICOLOR_FORCE":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "TERM=xterm-256color")
-}
 
 // answering is a terminal that answers both queries at once (a dark background, the cursor
 // at the top left).
@@ -53,7 +37,7 @@ func answering(out []byte) []byte {
 // never answers) and returns the time from the start to the first frame's header.
 func firstFramePTY(bin, ws string, answer func([]byte) []byte, limit time.Duration) (time.Duration, error) {
 	cmd := exec.Command(bin, "--dir", ws)
-	cmd.Env = ptyEnv()
+	cmd.Env = testtool.XtermEnv()
 	r, err := testtool.StartPTY(cmd, 100, 30, answer)
 	if err != nil {
 		return 0, err
