@@ -479,9 +479,10 @@ func (b *Base) copyCmd() tea.Cmd {
 	if text == "" || b.c.Copy == nil {
 		return nil
 	}
-	id, cp := b.self.ID(), b.c.Copy
+	id, c := b.self.ID(), b.c
 	return func() tea.Msg {
-		how, err := cp(text)
+		how, err := c.Copy(text)
+		c.Logf("step %s: copy: %s %v", id, how, err)
 		return copiedMsg{step: id, how: how, err: err}
 	}
 }

@@ -311,6 +311,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	m.notice = ""
+	if msg.Type != tea.KeyRunes { // what is typed stays out of the log (a passphrase may be)
+		m.c.Logf("key %s", msg)
+	}
 	if m.confirmQuit {
 		switch {
 		case key.Matches(msg, k.Yes), msg.Type == tea.KeyCtrlC: // ctrl+c twice: leave
@@ -421,6 +424,7 @@ func (m *Model) quit() tea.Cmd {
 func (m *Model) next(from steps.ID) tea.Cmd {
 	cur := m.Active()
 	if cur == nil || m.Busy() || from != cur.ID() {
+		m.c.Logf("next from %s: not now (busy %v)", from, m.Busy())
 		return nil
 	}
 	if bad := cur.Invalid(); len(bad) > 0 {
@@ -503,6 +507,7 @@ func (m *Model) show(i int) tea.Cmd {
 		m.plan[m.active].Leave()
 	}
 	m.active = i
+	m.c.Logf("show step %s", m.plan[i].ID())
 	m.plan[i].Show()
 	m.lastState = m.plan[i].State()
 	m.vp.GotoTop()

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -164,7 +165,13 @@ func checkNumbers(t *testing.T, scr, where string) {
 //   - no ARN outside a command box wraps (item 16).
 func TestTmuxWalkthrough(t *testing.T) {
 	bin, tmp := tmuxBinary(t, "builds and runs the whole wizard")
-	s := startTmux(t, "walk", 100, 30, fmt.Sprintf("%s --demo --dir %s", bin, filepath.Join(tmp, "ws")))
+	ws := filepath.Join(tmp, "ws")
+	s := startTmux(t, "walk", 100, 30, fmt.Sprintf("%s --demo --debug --dir %s", bin, ws))
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(ws, "jitpwiz-debug.log")); err == nil && t.Failed() {
+			t.Logf("the wizard's debug log:\n%s", b)
+		}
+	})
 	if out, err := s.run("set-option", "-s", "set-clipboard", "on"); err != nil {
 		t.Fatalf("set-clipboard: %v %s", err, out)
 	}
@@ -184,7 +191,9 @@ func TestTmuxWalkthrough(t *testing.T) {
 		}
 		s.clearBuffers()
 		s.send("c")
-		s.waitFor("c to reach tmux's paste buffer", 10*time.Second, func(string) bool { return s.buffer() != "" })
+		s.waitFor("c to reach tmux's paste buffer, and its status", 10*time.Second, func(scr string) bool {
+			return strings.Contains(scr, "paste buffer") && s.buffer() != ""
+		})
 		cmds := s.buffer()
 		for _, w := range []int{80, 120} {
 			scr := s.resize(w, tallRows, frameReady(w, tallRows))
