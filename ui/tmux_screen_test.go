@@ -329,7 +329,10 @@ func TestTmuxKeys(t *testing.T) {
 	s.waitFor("shift+tab to focus the previous field, on step 1", 10*time.Second, func(scr string) bool {
 		return onStep1(scr) && strings.Contains(scr, "› Certificate authority")
 	})
-	s.send("Tab", "Escape")
+	s.send("Tab")
+	s.waitFor("tab to the CA certificate path again", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "› CA certificate file") })
+	// Escape alone: sent with the next key, a terminal's ESC and that key read as alt+key
+	s.send("Escape")
 	scr = s.waitFor("esc to go back to the choice", 10*time.Second, func(scr string) bool {
 		return onStep1(scr) && strings.Contains(scr, "› Certificate authority")
 	})
