@@ -10,7 +10,7 @@ VHS_VERSION ?= v0.10.0
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 VHS := $(shell command -v vhs 2>/dev/null || echo $(GOBIN_DIR)/vhs)
 
-.PHONY: all build run test unit fuzz lint bench bench-go soak deps demo-validate golden clean
+.PHONY: all build run test unit fuzz lint bench bench-go soak deps demo demo-validate golden clean
 
 all: build
 
@@ -58,6 +58,11 @@ bench-go:
 SOAK_DURATION ?= 20m
 soak:
 	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 0 -v .
+
+# Record demo.tape's run of `jitpwiz --demo` with asciinema (vhs cannot record here: it needs
+# ttyd) and render docs/demo.svg with svg-term; both are installed by scripts/deps.sh.
+demo: deps
+	$(GO) run ./scripts/demo -tape demo.tape -svg docs/demo.svg
 
 # vhs is pinned and installed with go install (kept out of go.mod); validate only parses the tape.
 demo-validate:

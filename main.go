@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui"
 	"github.com/spf13/cobra"
 )
@@ -51,9 +52,25 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	addLang(root)
 	addWizard(root)
 	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
 	return root
+}
+
+// addLang gives every command --lang; without it the locale (LC_ALL, LC_MESSAGES, LANG) decides.
+func addLang(root *cobra.Command) {
+	var lang string
+	root.PersistentFlags().StringVar(&lang, "lang", "", i18n.T("cli.lang.flag", i18n.Args{"Langs": i18n.LangList()}))
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		i18n.SetLang(i18n.FromEnv(os.Getenv)) // a bad --lang is said in the locale's language
+		l, err := i18n.Resolve(lang, cmd.Flags().Changed("lang"), os.Getenv)
+		if err != nil {
+			return err
+		}
+		i18n.SetLang(l)
+		return nil
+	}
 }
 
 // addWizard makes the root command (no subcommand) open the TUI wizard, with the flags of `run`.
@@ -100,7 +117,7 @@ func addWizard(root *cobra.Command) {
 }
 
 func wizardHeader(s *steps.Session, demo bool) string {
-	return ui.Header(s.Where(), ui.RelativeToCwd(s.Dir()), demo)
+	return ui.Header(s.Where(), ui.RelativeToCwd(s.Dir()), demo) + " · " + i18n.Current().Name()
 }
 
 // newLocalCmd runs the embedded local AWS IoT Core standalone until Ctrl+C.
@@ -125,6 +142,9 @@ func newLocalCmd() *cobra.Command {
 				return err
 			}
 			opts := local.Options{Dir: dir, Region: region, Listen: listen, EndpointHost: host, ShowAPICalls: showCalls, Latency: lat, JITRActivator: jitrActivator}
+			if ws, err := steps.OpenExisting(steps.Options{Dir: dir}); err == nil { // the banner's commands name its thing
+				opts.Thing = ws.Options.Thing
+			}
 			if cmd.Flags().Changed("api-port") {
 				opts.APIAddr = fmt.Sprintf(":%d", apiPort)
 			}
@@ -185,6 +205,8 @@ func newRunCmd() *cobra.Command {
 		stopAfter  string
 		pauseAfter string
 		commands   bool
+		from       string
+		until      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -221,10 +243,22 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("%s: %w", flag, err)
 				}
 			}
+			var fromID, untilID steps.ID
+			for _, f := range []struct {
+				flag, v string
+				id      *steps.ID
+			}{{"--from", from, &fromID}, {"--until", until, &untilID}} {
+				if f.v == "" {
+					continue
+				}
+				if *f.id, err = plan.ParseID(f.v); err != nil {
+					return fmt.Errorf("%s: %w", f.flag, err)
+				}
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			out := cmd.OutOrStdout()
-			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands}
+			cfg := steps.RunConfig{Out: out, JSON: opts.JSON, ShowCommands: commands, From: fromID, Until: untilID}
 			if !opts.JSON && term.IsTerminal(os.Stdin.Fd()) {
 				cfg.Prompt = linePrompt(cmd)
 			}
@@ -245,7 +279,9 @@ func newRunCmd() *cobra.Command {
 	}
 	o.BindFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON event object per line")
-	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step that runs")
+	cmd.Flags().BoolVar(&commands, "commands", false, "print the equivalent openssl/aws/mosquitto_pub commands of each step (done before, or run now)")
+	cmd.Flags().StringVar(&from, "from", "", "run from this `STEP` (a number, e.g. 11, or an ID such as first-connect) on, again where it is done; the steps before it must be done")
+	cmd.Flags().StringVar(&until, "until", "", "stop after this `STEP` (e.g. --until 10: everything up to the first connect); exit 0 when it is done")
 	cmd.Flags().StringVar(&stopAfter, "stop-after", "", "kill the process right after this step (testing resume)")
 	cmd.Flags().StringVar(&pauseAfter, "pause-after", "", "wait for an interrupt right after this step (testing Ctrl+C)")
 	_ = cmd.Flags().MarkHidden("stop-after")
@@ -303,8 +339,12 @@ func newCleanCmd() *cobra.Command {
 					return err
 				}
 			}
+			if len(actions) == 0 && fleet != "" {
+				fmt.Fprintln(out, "nothing to clean: the workspace has no fleet to remove")
+				return nil
+			}
 			if len(actions) == 0 {
-				fmt.Fprintln(out, "nothing to clean: the workspace has not registered anything (or it was removed already)")
+				fmt.Fprintln(out, s.NothingToClean())
 				return nil
 			}
 			fmt.Fprintf(out, "jitpwiz clean will remove from %s:\n", s.Options.Target)

@@ -1,45 +1,29 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestLocalCommand runs `jitpwiz local` through cobra with free ports and a
-// region, waits for the banner, and stops it by cancelling its context (what
-// Ctrl+C does through signal.NotifyContext).
-func TestLocalCommand(t *testing.T) {
-	dir := t.TempDir()
-	var out lockedBuffer
+// startLocal runs `jitpwiz local` with args (after --dir dir and free ports) through
+// cobra and waits for its banner. stop cancels its context (what Ctrl+C does through
+// signal.NotifyContext) and waits until it has stopped without an error.
+func startLocal(t *testing.T, dir string, args ...string) (out *testtool.Buffer, stop func()) {
+	t.Helper()
+	out = &testtool.Buffer{}
 	cmd := newRootCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs([]string{"local", "--dir", dir, "--api-port", "0", "--mqtt-port", "0", "--region", "eu-central-1"})
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SetArgs(append([]string{"local", "--dir", dir, "--api-port", "0", "--mqtt-port", "0"}, args...))
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // also when the banner never comes
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 	deadline := time.Now().Add(20 * time.Second)
@@ -53,6 +37,25 @@ func TestLocalCommand(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	return out, func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("jitpwiz local: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("jitpwiz local did not stop")
+		}
+	}
+}
+
+// TestLocalCommand runs `jitpwiz local` with free ports and a region, waits for the
+// banner, and stops it.
+func TestLocalCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, stop := startLocal(t, dir, "--region", "eu-central-1")
 	for _, want := range []string{"AWS_REGION=eu-central-1", "--endpoint-url http://127.0.0.1:", dir + "/.local-iot/awsRootCA.pem"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -61,15 +64,7 @@ func TestLocalCommand(t *testing.T) {
 	if strings.Contains(out.String(), "127.0.0.1:4599") {
 		t.Errorf("--api-port 0 still used the default port:\n%s", out.String())
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("jitpwiz local: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("jitpwiz local did not stop")
-	}
+	stop()
 }
 
 // TestRunMigratesReleaseWorkspace: `jitpwiz run` on a workspace made by the release that
@@ -92,7 +87,7 @@ func TestRunMigratesReleaseWorkspace(t *testing.T) {
 	})
 	run := func(args ...string) string {
 		t.Helper()
-		var out lockedBuffer
+		var out testtool.Buffer
 		cmd := newRootCmd()
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)

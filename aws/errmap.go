@@ -58,7 +58,7 @@ func iamAction(service, op string) string {
 	return prefix + ":" + op
 }
 
-// mapError turns an SDK error into an *Error with a plain-words cause and fix.
+// mapError turns an SDK error into an *Error with a reason (a plain-words cause and fix).
 // op is used when the SDK error does not carry an operation name.
 func (ec errContext) mapError(op string, err error) error {
 	if err == nil {
@@ -80,7 +80,8 @@ func (ec errContext) mapError(op string, err error) error {
 	}
 	e := &Error{Kind: KindOther, Op: op, Err: err}
 	if errors.Is(err, context.Canceled) {
-		e.Cause, e.Fix, e.Message = "cancelled", "run the step again", err.Error()
+		e.Message = err.Error()
+		e.say(ReasonCancelled)
 		return e
 	}
 	// The credential providers make AWS calls of their own (SSO OIDC CreateToken, SSO
@@ -108,7 +109,8 @@ func (ec errContext) mapError(op string, err error) error {
 		var maxErr *retry.MaxAttemptsError
 		if errors.As(err, &maxErr) {
 			if e.Kind == KindThrottled || e.Kind == KindUnavailable {
-				e.Cause += " (the SDK retried with backoff and gave up)"
+				e.Args["Retried"] = "yes" // the SDK retried with backoff and gave up
+				e.render()
 			}
 		}
 		return e
@@ -117,12 +119,105 @@ func (ec errContext) mapError(op string, err error) error {
 	return e
 }
 
-func (ec errContext) profileFlag() string {
-	if ec.Profile != "" {
-		return " --profile " + ec.Profile
-	}
-	return ""
-}
+// The reasons: aws.<reason>.cause and aws.<reason>.fix in the catalog, with the Args named.
+const (
+	ReasonCancelled           Reason = "cancelled"
+	ReasonCAAlreadyRegistered Reason = "ca-already-registered" // ID
+	ReasonPolicyExists        Reason = "policy-exists"         //
+	ReasonRoleExists          Reason = "role-exists"           //
+	ReasonAlreadyExists       Reason = "already-exists"        //
+	ReasonIAMNotFound         Reason = "iam-not-found"         // What, Msg, Partition
+	ReasonNotFound            Reason = "not-found"             // What, Region
+	ReasonThingNotFound       Reason = "thing-not-found"       // Name, Region
+	ReasonPolicyNotFound      Reason = "policy-not-found"      // Name, Region
+	ReasonRoleNotFound        Reason = "role-not-found"        // Name
+	ReasonTemplateNotFound    Reason = "template-not-found"    // Name, Region
+	ReasonCertValidation      Reason = "cert-validation"       // Msg
+	ReasonRegistrationCode    Reason = "registration-code"     // Region
+	ReasonMalformedPolicy     Reason = "malformed-policy"      // Msg
+	ReasonCertState           Reason = "cert-state"            // Msg
+	ReasonDeleteConflict      Reason = "delete-conflict"       // Msg
+	ReasonConcurrentChange    Reason = "concurrent-change"     //
+	ReasonLimitExceeded       Reason = "limit-exceeded"        // Msg
+	ReasonThrottled           Reason = "throttled"             // Action, Retried
+	ReasonExplicitDeny        Reason = "explicit-deny"         // Action, Where, Place
+	ReasonNoAllow             Reason = "no-allow"              // Action, Where, Place
+	ReasonNotAllowed          Reason = "not-allowed"           // Action, Profile, IAM
+	ReasonOptIn               Reason = "opt-in"                // Service, Region, Msg
+	ReasonExpiredToken        Reason = "expired-token"         // Profile
+	ReasonClockSkew           Reason = "clock-skew"            // Code
+	ReasonSignatureRegion     Reason = "signature-region"      // Region, Msg
+	ReasonSignatureMismatch   Reason = "signature-mismatch"    // Code, Profile
+	ReasonNoSuchOperation     Reason = "no-such-operation"     // Endpoint, Region, Service, Op, Msg, ServiceUpper
+	ReasonPolicyNotAttachable Reason = "policy-not-attachable" // Msg, Partition
+	ReasonUnmodifiableRole    Reason = "unmodifiable-role"     // Msg
+	ReasonUnknownCredentials  Reason = "unknown-credentials"   // Code, Profile
+	ReasonInternalError       Reason = "internal-error"        // Region, Retried
+	ReasonInvalidRequest      Reason = "invalid-request"       // Msg, Op, Hint
+	ReasonForbidden           Reason = "forbidden"             // Action, Profile
+	ReasonWrongEndpoint       Reason = "wrong-endpoint"        // Endpoint, Region, Service
+	ReasonWrongIAMEndpoint    Reason = "wrong-iam-endpoint"    // Endpoint
+	ReasonHTTPStatus          Reason = "http-status"           // Service, Status, Retried
+	ReasonOther               Reason = "other"                 // Code, Msg, Op
+	ReasonDNSRegion           Reason = "dns-region"            // Host, Region
+	ReasonDNSEndpoint         Reason = "dns-endpoint"          // Host
+	ReasonUnreachable         Reason = "unreachable"           // Endpoint, Region, Err
+	ReasonTransport           Reason = "transport"             // Err
+	ReasonSSOExpired          Reason = "sso-expired"           // Inner, Profile
+	ReasonCredentialsExpired  Reason = "credentials-expired"   // Profile
+	ReasonCredentialSource    Reason = "credential-source"     // Profile, Call, Inner
+	ReasonNoCredentials       Reason = "no-credentials"        // Profile
+	ReasonRoleNotReady        Reason = "role-not-ready"        // Role, Msg
+	ReasonEndpointURL         Reason = "endpoint-url"          // URL
+	ReasonNoRegion            Reason = "no-region"             // Where
+	ReasonBadRegion           Reason = "bad-region"            // Region
+	ReasonNoProfile           Reason = "no-profile"            // Profile
+	ReasonConfig              Reason = "config"                // Err
+	ReasonRoleNotTrusted      Reason = "role-not-trusted"      // Role, Why, Trust
+	ReasonRoleARN             Reason = "role-arn"              // ARN
+	ReasonRoleARNPartition    Reason = "role-arn-partition"    // ARN, Partition, Region, Want
+	ReasonRoleARNMissing      Reason = "role-arn-missing"      // ARN, Name
+	ReasonRoleARNPath         Reason = "role-arn-path"         // ARN, Name, Actual
+	ReasonNoPolicyDocument    Reason = "no-policy-document"    // ARN
+	ReasonNoPolicyVersion     Reason = "no-policy-version"     // ARN
+)
+
+// Reasons are every Reason the package gives (steps checks that each has its words).
+var Reasons = []Reason{ReasonCancelled, ReasonCAAlreadyRegistered, ReasonPolicyExists, ReasonRoleExists, ReasonAlreadyExists,
+	ReasonIAMNotFound, ReasonNotFound, ReasonThingNotFound, ReasonPolicyNotFound, ReasonRoleNotFound, ReasonTemplateNotFound,
+	ReasonCertValidation, ReasonRegistrationCode, ReasonMalformedPolicy, ReasonCertState, ReasonDeleteConflict, ReasonConcurrentChange,
+	ReasonLimitExceeded, ReasonThrottled, ReasonExplicitDeny, ReasonNoAllow, ReasonNotAllowed, ReasonOptIn, ReasonExpiredToken,
+	ReasonClockSkew, ReasonSignatureRegion, ReasonSignatureMismatch, ReasonNoSuchOperation, ReasonPolicyNotAttachable,
+	ReasonUnmodifiableRole, ReasonUnknownCredentials, ReasonInternalError, ReasonInvalidRequest, ReasonForbidden, ReasonWrongEndpoint,
+	ReasonWrongIAMEndpoint, ReasonHTTPStatus, ReasonOther, ReasonDNSRegion, ReasonDNSEndpoint, ReasonUnreachable, ReasonTransport,
+	ReasonSSOExpired, ReasonCredentialsExpired, ReasonCredentialSource, ReasonNoCredentials, ReasonRoleNotReady, ReasonEndpointURL,
+	ReasonNoRegion, ReasonBadRegion, ReasonNoProfile, ReasonConfig, ReasonRoleNotTrusted, ReasonRoleARN, ReasonRoleARNPartition,
+	ReasonRoleARNMissing, ReasonRoleARNPath, ReasonNoPolicyDocument, ReasonNoPolicyVersion}
+
+// Nouns an Error's "What" names (aws.what.<noun> in the catalog).
+const (
+	WhatResource     = "resource"
+	WhatCA           = "ca-certificate"
+	WhatCertificate  = "certificate"
+	WhatThing        = "thing"
+	WhatPolicy       = "policy"
+	WhatTarget       = "target"
+	WhatRole         = "role"
+	WhatIAMResource  = "iam-resource"
+	PlaceSCP         = "scp"
+	PlaceRCP         = "rcp"
+	PlaceBoundary    = "boundary"
+	PlaceSession     = "session"
+	PlaceIdentity    = "identity"
+	PlaceResource    = "resource"
+	PlaceAny         = "any"
+	HintRoleNotReady = "role-not-ready"
+	HintTemplate     = "template"
+	HintPrincipals   = "principals"
+	HintSNI          = "sni"
+	HintInputs       = "inputs"
+	argYes           = "yes"
+)
 
 func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 	action := iamAction(service, e.Op)
@@ -141,63 +236,46 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		}
 		switch e.Op {
 		case "RegisterCACertificate":
-			e.Cause = "this CA certificate is already registered in this account and region"
-			if e.ResourceID != "" {
-				e.Cause += " (certificate ID " + e.ResourceID + ")"
-			}
-			e.Fix = "reuse the registered CA; to register it again, deactivate and delete it first"
+			e.say(ReasonCAAlreadyRegistered, "ID", e.ResourceID)
 		case "CreatePolicy":
-			e.Cause = "an IoT policy with this name already exists"
-			e.Fix = "reuse the existing policy, or choose another policy name"
+			e.say(ReasonPolicyExists)
 		case "CreateRole":
-			e.Cause = "an IAM role with this name already exists"
-			e.Fix = "reuse the existing role, or choose another role name"
+			e.say(ReasonRoleExists)
 		default:
-			e.Cause = "the resource already exists"
-			e.Fix = "reuse it, or pick another name"
+			e.say(ReasonAlreadyExists)
 		}
 	case "ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException":
 		e.Kind = KindNotFound
 		if globalService(service) {
 			// IAM is global: a role or managed policy is in the account, whatever the region.
-			e.Cause = notFoundCause(e.Op, "") + " in this account: " + orDefault(msg, e.Code)
-			e.Fix = "check the name or ARN (IAM roles and policies belong to the account, not to a region; a managed policy ARN must be of the region's partition: arn:" + Partition(ec.Region) + ":iam::aws:policy/…)"
+			e.say(ReasonIAMNotFound, "What", notFoundWhat(e.Op), "Msg", orDefault(msg, e.Code), "Partition", Partition(ec.Region))
 			return
 		}
-		e.Cause = notFoundCause(e.Op, ec.Region)
-		e.Fix = "check the name or ID, and that --region is the region where it was created"
+		e.say(ReasonNotFound, "What", notFoundWhat(e.Op), "Region", ec.Region)
 	case "CertificateValidationException":
 		e.Kind = KindCertificateValidation
-		e.Cause = "AWS IoT rejected the certificate: " + orDefault(msg, "it is not a valid certificate")
-		e.Fix = "use a PEM X.509 certificate that is within its validity period; a CA must have basicConstraints CA:TRUE"
+		e.say(ReasonCertValidation, "Msg", msg)
 	case "RegistrationCodeValidationException":
 		e.Kind = KindRegistrationCode
-		e.Cause = "the verification certificate's Common Name is not this account's registration code for region " + orDefault(ec.Region, "(unset)")
-		e.Fix = "fetch the registration code again in the same region and account, then recreate the verification certificate with CN = that code"
+		e.say(ReasonRegistrationCode, "Region", ec.Region)
 	case "MalformedPolicyException", "MalformedPolicyDocument", "MalformedPolicyDocumentException":
 		e.Kind = KindMalformedPolicy
-		e.Cause = "the policy document is not valid: " + orDefault(msg, "AWS could not parse it")
-		e.Fix = "fix the JSON (Version 2012-10-17, Statement with Effect/Action/Resource) and try again"
+		e.say(ReasonMalformedPolicy, "Msg", msg)
 	case "CertificateStateException":
 		e.Kind = KindConflict
-		e.Cause = "the certificate is in a state that does not allow this: " + orDefault(msg, "check its status")
-		e.Fix = "set the certificate (or CA) to INACTIVE first, then retry"
+		e.say(ReasonCertState, "Msg", msg)
 	case "DeleteConflictException", "DeleteConflict":
 		e.Kind = KindConflict
-		e.Cause = "it is still in use: " + orDefault(msg, "attached to something else")
-		e.Fix = "detach it from everything it is attached to (detaching can take a few minutes), then retry"
+		e.say(ReasonDeleteConflict, "Msg", msg)
 	case "VersionConflictException", "ConflictingResourceUpdateException", "ConcurrentModification", "ConcurrentModificationException":
 		e.Kind = KindConflict
-		e.Cause = "the resource was changed by someone else at the same time"
-		e.Fix = "retry"
+		e.say(ReasonConcurrentChange)
 	case "LimitExceededException", "LimitExceeded":
 		e.Kind = KindLimitExceeded
-		e.Cause = "an AWS limit was reached: " + orDefault(msg, "too many resources")
-		e.Fix = "delete unused resources (for CAs: at most 10 with the same subject per account and region) or request a quota increase"
+		e.say(ReasonLimitExceeded, "Msg", msg)
 	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "RequestThrottled", "ThrottledException", "SlowDown":
 		e.Kind = KindThrottled
-		e.Cause = "AWS is throttling " + action + " calls"
-		e.Fix = "wait a minute and retry; other tools using the same account and region share this rate"
+		e.say(ReasonThrottled, "Action", action, "Retried", "")
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedException", "UnauthorizedOperation", "AuthorizationError", "NotAuthorized":
 		e.Kind = KindAccessDenied
 		if a := deniedAction(msg); a != "" {
@@ -208,12 +286,10 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		// AWS's common errors: "The AWS access key ID needs a subscription for the service"
 		// — for a region, that it is an opt-in region the account has not enabled.
 		e.Kind = KindAccessDenied
-		e.Cause = "the account is not opted in to " + service + " in region " + orDefault(ec.Region, "(unset)") + ": " + orDefault(msg, "it needs a subscription for the service")
-		e.Fix = "enable the region for the account (AWS console → Account → AWS Regions, or `aws account enable-region --region-name " + orDefault(ec.Region, "<region>") + "`), or use another --region"
+		e.say(ReasonOptIn, "Service", service, "Region", ec.Region, "Msg", msg)
 	case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired":
 		e.Kind = KindExpiredToken
-		e.Cause = "your AWS session token has expired"
-		e.Fix = expiredFix(ec.Profile)
+		e.say(ReasonExpiredToken, "Profile", ec.Profile)
 	case "RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture":
 		clockSkew(e)
 	case "InvalidSignatureException", "SignatureDoesNotMatch", "AuthorizationHeaderMalformed":
@@ -223,69 +299,52 @@ func (ec errContext) fromAPI(e *Error, service string, status int, err error) {
 		}
 		if strings.Contains(strings.ToLower(msg), "scoped to a valid region") || strings.Contains(strings.ToLower(msg), "region") {
 			e.Kind = KindWrongRegion
-			e.Cause = "AWS rejected the request's region " + orDefault(ec.Region, "(unset)") + ": " + orDefault(msg, e.Code)
-			e.Fix = "pass a valid --region (e.g. us-east-1), the one where your IoT resources are"
+			e.say(ReasonSignatureRegion, "Region", ec.Region, "Msg", orDefault(msg, e.Code))
 			return
 		}
 		e.Kind = KindInvalidCredentials
-		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the secret key does not match the access key, or your clock is off"
-		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + " and the system clock; run `aws sts get-caller-identity" + ec.profileFlag() + "` to test them"
+		e.say(ReasonSignatureMismatch, "Code", e.Code, "Profile", ec.Profile)
 	case "MissingAuthenticationToken", "MissingAuthenticationTokenException":
 		// jitpwiz signs every request, so the token is not missing: API Gateway (and the local
 		// IoT Core, like AWS's own front ends) answers a path it has no operation for this way.
 		e.Kind = KindNoSuchOperation
-		where := orDefault(ec.endpointFor(service), "the "+service+" endpoint of region "+orDefault(ec.Region, "(unset)"))
-		e.Cause = where + " does not offer " + service + " " + e.Op + " (the request was signed; \"" + orDefault(msg, "Missing Authentication Token") + "\" is how an endpoint answers an operation it does not have)"
-		e.Fix = "check that the URL is the " + service + " API's base URL (no extra path) and that this endpoint implements " + e.Op
-		if ec.endpointFor(service) != "" {
-			e.Fix += "; a custom endpoint applies to IoT, IAM and STS alike unless AWS_ENDPOINT_URL_" + strings.ToUpper(service) + " names one for " + service
-		}
+		e.say(ReasonNoSuchOperation, "Endpoint", ec.endpointFor(service), "Region", ec.Region, "Service", service, "Op", e.Op,
+			"Msg", orDefault(msg, "Missing Authentication Token"), "ServiceUpper", strings.ToUpper(service))
 	case "PolicyNotAttachable":
 		// IAM: an AWS service-role policy that only the service's own service-linked role may have.
 		e.Kind = KindInvalidRequest
-		e.Cause = "IAM will not attach this policy to the role: " + orDefault(msg, "it is not attachable")
-		e.Fix = "attach arn:" + Partition(ec.Region) + ":iam::aws:policy/service-role/AWSIoTThingsRegistration (it is attachable to any role), or a customer managed policy with the same permissions"
+		e.say(ReasonPolicyNotAttachable, "Msg", msg, "Partition", Partition(ec.Region))
 	case "UnmodifiableEntity":
 		// IAM: service-linked roles are protected; only their service changes them.
 		e.Kind = KindConflict
-		e.Cause = "IAM will not let anyone change this role: " + orDefault(msg, "it is a protected service-linked role")
-		e.Fix = "use a role of your own for JITP (jitpwiz creates JITPRole), or pass an existing role with --role-arn"
+		e.say(ReasonUnmodifiableRole, "Msg", msg)
 	case "UnrecognizedClientException", "InvalidClientTokenId", "IncompleteSignature", "InvalidAccessKeyId", "AuthFailure":
 		e.Kind = KindInvalidCredentials
-		e.Cause = "AWS does not accept your credentials (" + e.Code + "): the access key is unknown, mistyped, deleted, or the secret does not match"
-		e.Fix = "check the keys in your environment or ~/.aws/credentials" + profileNote(ec.Profile) + "; run `aws sts get-caller-identity" + ec.profileFlag() +
-			"` to test them (an opt-in region that is not enabled for the account gives the same error)"
+		e.say(ReasonUnknownCredentials, "Code", e.Code, "Profile", ec.Profile)
 	case "InternalFailureException", "InternalFailure", "ServiceUnavailableException", "ServiceUnavailable", "InternalError", "InternalServerError", "ServiceFailure":
 		e.Kind = KindUnavailable
-		e.Cause = "AWS IoT had an internal error or is unavailable"
-		e.Fix = "retry in a minute; check the AWS Health Dashboard for region " + orDefault(ec.Region, "(unset)")
+		e.say(ReasonInternalError, "Region", ec.Region, "Retried", "")
 	case "InvalidRequestException", "ResourceRegistrationFailureException", "InvalidInput", "ValidationError", "InvalidParameterValue":
 		e.Kind = KindInvalidRequest
-		e.Cause = "AWS refused the request: " + orDefault(msg, e.Code)
-		e.Fix = invalidRequestFix(e.Op, msg)
+		e.say(ReasonInvalidRequest, "Msg", orDefault(msg, e.Code), "Op", e.Op, "Hint", invalidRequestHint(e.Op, msg))
 	default:
 		switch {
 		case status == 403:
 			e.Kind = KindAccessDenied
-			e.Cause = "your identity is not allowed to call " + action
-			e.Fix = "grant " + action + " to the IAM user or role you use" + profileNote(ec.Profile)
+			e.say(ReasonForbidden, "Action", action, "Profile", ec.Profile)
 		case status == 404 && msg == "":
 			// A 404 without an AWS error body: the endpoint does not serve this API.
 			e.Kind = KindWrongRegion
-			e.Cause = "the endpoint " + orDefault(ec.endpointFor(service), "for region "+ec.Region) + " does not serve the " + service + " API"
-			e.Fix = "check --endpoint-url and --region"
+			e.say(ReasonWrongEndpoint, "Endpoint", ec.endpointFor(service), "Region", ec.Region, "Service", service)
 			if globalService(service) {
 				e.Kind = KindNoSuchOperation
-				e.Cause = "the endpoint " + orDefault(ec.endpointFor(service), "of IAM") + " does not serve the IAM API"
-				e.Fix = "check --endpoint-url or AWS_ENDPOINT_URL_IAM (IAM is global: --region does not change its endpoint)"
+				e.say(ReasonWrongIAMEndpoint, "Endpoint", ec.endpointFor(service))
 			}
 		case status >= 500:
 			e.Kind = KindUnavailable
-			e.Cause = fmt.Sprintf("the %s endpoint answered with HTTP %d", service, status)
-			e.Fix = "retry in a minute; check --endpoint-url and the AWS Health Dashboard"
+			e.say(ReasonHTTPStatus, "Service", service, "Status", fmt.Sprint(status), "Retried", "")
 		default:
-			e.Cause = "AWS returned " + e.Code + ": " + orDefault(msg, "(no message)")
-			e.Fix = "see the AWS message; check the inputs of " + e.Op
+			e.say(ReasonOther, "Code", e.Code, "Msg", msg, "Op", e.Op)
 		}
 	}
 }
@@ -302,49 +361,43 @@ var (
 // accessDenied words an access denial: a missing grant is fixed by granting the action,
 // but an explicit deny overrides every grant, and a denial by a permissions boundary,
 // service control policy or session policy needs that policy changed, not the identity's.
+// Where is the policy type as AWS's message names it (English, as AWS wrote it).
 func (ec errContext) accessDenied(e *Error, action, msg string) {
-	who := "the IAM user or role you use" + profileNote(ec.Profile)
 	if m := explicitDenyRE.FindStringSubmatch(msg); m != nil {
 		where := strings.TrimSpace(m[1])
-		e.Cause = "an explicit Deny forbids " + action + " to your identity"
-		if where != "" {
-			e.Cause += " (in a " + where + ")"
-		}
-		e.Cause += ": a Deny overrides any Allow, so granting the action changes nothing"
-		e.Fix = "find the Deny statement for " + action + " and have its owner change it: " + denyPlaces(where)
+		e.say(ReasonExplicitDeny, "Action", action, "Where", where, "Place", denyPlace(where))
 		return
 	}
 	if m := noAllowRE.FindStringSubmatch(msg); m != nil && !strings.Contains(m[1], "identity-based") {
 		where := strings.TrimSpace(m[1])
-		e.Cause = "your identity may not call " + action + ": no " + where + " allows it"
-		e.Fix = "the " + where + " must allow " + action + " as well as your own policies (" + denyPlaces(where) + ")"
+		e.say(ReasonNoAllow, "Action", action, "Where", where, "Place", denyPlace(where))
 		return
 	}
-	e.Cause = "your identity is not allowed to call " + action
-	e.Fix = "grant " + action + " to " + who
+	iamAction := ""
 	if strings.HasPrefix(action, "iam:") {
-		e.Fix += "; or have an administrator create the provisioning role and pass its ARN with --role-arn (step 6 then makes no IAM changes)"
+		iamAction = argYes
 	}
+	e.say(ReasonNotAllowed, "Action", action, "Profile", ec.Profile, "IAM", iamAction)
 }
 
-// denyPlaces says where to look for a policy of this type ("" = any).
-func denyPlaces(where string) string {
+// denyPlace says where to look for a policy of this type (aws.place.<place> in the catalog).
+func denyPlace(where string) string {
 	low := strings.ToLower(where)
 	switch {
 	case strings.Contains(low, "service control"):
-		return "a service control policy of AWS Organizations on the account or its OU (aws organizations list-policies-for-target)"
+		return PlaceSCP
 	case strings.Contains(low, "resource control"):
-		return "a resource control policy of AWS Organizations"
+		return PlaceRCP
 	case strings.Contains(low, "boundary"):
-		return "the permissions boundary set on your user or role (aws iam get-role / get-user: PermissionsBoundary)"
+		return PlaceBoundary
 	case strings.Contains(low, "session"):
-		return "the session policy passed when the role was assumed (your SSO permission set or the AssumeRole call)"
+		return PlaceSession
 	case strings.Contains(low, "identity"):
-		return "the policies attached to your user, its groups or your role"
+		return PlaceIdentity
 	case strings.Contains(low, "resource"):
-		return "the policy on the resource itself"
+		return PlaceResource
 	}
-	return "look in the service control policies of AWS Organizations, the permissions boundary of your user or role, the session policy of an assumed role, and your identity's own policies"
+	return PlaceAny
 }
 
 // clockSkew: AWS refuses a request dated more than 15 minutes from its own clock ("The
@@ -352,8 +405,7 @@ func denyPlaces(where string) string {
 // AWS API reference, Common Errors: RequestExpired).
 func clockSkew(e *Error) {
 	e.Kind = KindClockSkew
-	e.Cause = "AWS refused the request as expired (" + e.Code + "): this computer's clock is more than 15 minutes off AWS's"
-	e.Fix = "set the system clock right (enable NTP: timedatectl set-ntp true), then retry; the credentials are not the problem"
+	e.say(ReasonClockSkew, "Code", e.Code)
 }
 
 // deniedAction extracts the IAM action from an AWS access-denied message.
@@ -364,41 +416,40 @@ func deniedAction(msg string) string {
 	return ""
 }
 
-func notFoundCause(op, region string) string {
-	what := "the resource"
+// notFoundWhat is what an operation did not find (aws.what.<noun> in the catalog).
+func notFoundWhat(op string) string {
 	switch op {
 	case "DescribeCACertificate", "UpdateCACertificate", "DeleteCACertificate", "ListCertificatesByCA":
-		what = "the CA certificate"
+		return WhatCA
 	case "DescribeCertificate", "UpdateCertificate", "DeleteCertificate":
-		what = "the certificate"
+		return WhatCertificate
 	case "DescribeThing", "DeleteThing", "ListThingPrincipals", "DetachThingPrincipal":
-		what = "the thing"
+		return WhatThing
 	case "GetPolicy", "DeletePolicy", "AttachPolicy", "DetachPolicy":
-		what = "the policy"
+		return WhatPolicy
 	case "ListAttachedPolicies":
-		what = "the target"
+		return WhatTarget
 	case "GetRole", "AttachRolePolicy", "ListAttachedRolePolicies":
-		what = "the IAM role (or managed policy)"
+		return WhatIAMResource
 	}
-	if region == "" {
-		return what + " does not exist"
-	}
-	return what + " does not exist in region " + region
+	return WhatResource
 }
 
-func invalidRequestFix(op, msg string) string {
+// invalidRequestHint says what an invalid request is likely about (the fix of
+// aws.invalid-request names it).
+func invalidRequestHint(op, msg string) string {
 	low := strings.ToLower(msg)
 	switch {
 	case isRoleNotReady(msg):
-		return "the provisioning role may be new and not yet visible to AWS IoT (wait ~10 s and retry), or its trust policy does not allow iot.amazonaws.com"
+		return HintRoleNotReady
 	case strings.Contains(low, "registration template") || strings.Contains(low, "template"):
-		return "fix the provisioning template (every Ref must name a parameter the device certificate provides or that has a Default)"
+		return HintTemplate
 	case strings.Contains(low, "still attached") || strings.Contains(low, "principal"):
-		return "detach the principals first; detaching is asynchronous, so retry after a few seconds"
+		return HintPrincipals
 	case op == "RegisterCACertificate" && strings.Contains(low, "sni"):
-		return "for SNI_ONLY mode leave out the verification certificate; for DEFAULT mode include it"
+		return HintSNI
 	}
-	return "check the inputs of " + op + " against the AWS message"
+	return HintInputs
 }
 
 // isRoleNotReady says whether an InvalidRequestException is about the provisioning role
@@ -408,20 +459,6 @@ func isRoleNotReady(msg string) bool {
 	return strings.Contains(low, "role") && (strings.Contains(low, "assume") || strings.Contains(low, "not authorized") ||
 		strings.Contains(low, "unable") || strings.Contains(low, "does not exist") || strings.Contains(low, "invalid") ||
 		strings.Contains(low, "cannot") || strings.Contains(low, "passrole"))
-}
-
-func profileNote(profile string) string {
-	if profile == "" {
-		return ""
-	}
-	return " (profile " + profile + ")"
-}
-
-func expiredFix(profile string) string {
-	if profile == "" {
-		return "refresh your credentials (for SSO: run `aws sso login --profile <your profile>` and pass --profile)"
-	}
-	return "run `aws sso login --profile " + profile + "` (or refresh the keys of profile " + profile + "), then retry"
 }
 
 func orDefault(s, d string) string {
@@ -440,33 +477,21 @@ func (ec errContext) fromTransport(e *Error, service string, err error) {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var urlErr *url.Error
-	host := ec.Endpoint
-	if host == "" {
-		host = "the AWS endpoint for region " + orDefault(ec.Region, "(unset)")
-	}
 	switch {
 	case errors.As(err, &dnsErr):
 		if ec.Endpoint == "" {
 			e.Kind = KindWrongRegion
-			e.Cause = "the host " + dnsErr.Name + " does not resolve: region " + orDefault(ec.Region, "(unset)") + " may not exist or may not offer this service, or there is no network"
-			e.Fix = "check --region (e.g. us-east-1, eu-west-1) and your network/DNS"
+			e.say(ReasonDNSRegion, "Host", dnsErr.Name, "Region", ec.Region)
 		} else {
 			e.Kind = KindUnavailable
-			e.Cause = "the endpoint host " + dnsErr.Name + " does not resolve"
-			e.Fix = "check --endpoint-url and your network/DNS"
+			e.say(ReasonDNSEndpoint, "Host", dnsErr.Name)
 		}
 	case errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &urlErr) || strings.Contains(s, "connection refused") || strings.Contains(s, "timeout"):
 		e.Kind = KindUnavailable
-		e.Cause = "cannot reach " + host + ": " + shortNetErr(err)
-		if ec.Endpoint != "" {
-			e.Fix = "check --endpoint-url (is the local IoT Core running? `jitpwiz local` prints its URL) and retry"
-		} else {
-			e.Fix = "check your network, proxy (HTTPS_PROXY) and --region, then retry"
-		}
+		e.say(ReasonUnreachable, "Endpoint", ec.Endpoint, "Region", ec.Region, "Err", shortNetErr(err))
 	default:
 		e.Kind = KindOther
-		e.Cause = s
-		e.Fix = "retry; if it persists, run with the AWS CLI to compare"
+		e.say(ReasonTransport, "Err", s)
 	}
 }
 
@@ -507,34 +532,20 @@ func (ec errContext) fromCredentials(e *Error, err error) {
 	switch {
 	case errors.As(err, &sso) || ssoCall || strings.Contains(strings.ToLower(s), "sso"):
 		e.Kind = KindExpiredToken
-		e.Cause = "your AWS SSO session has expired or was never started"
-		if inner != "" {
-			e.Cause += " (refreshing it failed: " + inner + ")"
-		}
-		e.Fix = expiredFix(ec.Profile)
+		e.say(ReasonSSOExpired, "Inner", inner, "Profile", ec.Profile)
 	case strings.Contains(s, "expired"):
 		e.Kind = KindExpiredToken
-		e.Cause = "your AWS credentials have expired"
-		e.Fix = expiredFix(ec.Profile)
+		e.say(ReasonCredentialsExpired, "Profile", ec.Profile)
 	case inner != "":
 		e.Kind = KindInvalidCredentials
-		who := "your credential source"
-		if ec.Profile != "" {
-			who = "profile " + ec.Profile
-		}
-		e.Cause = "the credentials of " + who + " could not be obtained: "
+		call := ""
 		if oe != nil {
-			e.Cause += oe.ServiceID + " " + oe.OperationName + " answered "
+			call = oe.ServiceID + " " + oe.OperationName
 		}
-		e.Cause += inner
-		e.Fix = "check " + who + " in ~/.aws/config (role_arn, source_profile, credential_process) and test it with `aws sts get-caller-identity" + ec.profileFlag() + "`"
+		e.say(ReasonCredentialSource, "Profile", ec.Profile, "Call", call, "Inner", inner)
 	default:
 		e.Kind = KindNoCredentials
-		e.Cause = "no AWS credentials found (environment, ~/.aws/credentials, ~/.aws/config profiles, SSO, instance role)"
-		if ec.Profile != "" {
-			e.Cause = "profile " + ec.Profile + " gave no usable credentials"
-		}
-		e.Fix = "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`, or `aws sso login --profile <name>` and pass --profile; or use the local target"
+		e.say(ReasonNoCredentials, "Profile", ec.Profile)
 	}
 }
 

@@ -86,32 +86,32 @@ func TestErrorMappingDocumentedShapes(t *testing.T) {
 		return err
 	}
 	user := "User: arn:aws:sts::123456789012:assumed-role/Dev/me is not authorized to perform: iot:RegisterCACertificate on resource: arn:aws:iot:us-east-2:123456789012:cacert/*"
-	for _, tc := range []struct {
+	type errCase struct {
 		name, header, body string
 		status             int
 		call               func(Client) error
 		kind               Kind
 		cause, fix, notFix string
-	}{
+	}
+	// denied: RegisterCACertificate refused 403 AccessDeniedException, the message user+why.
+	denied := func(name, why, cause, fix, notFix string) errCase {
+		return errCase{name: name, status: 403, header: "AccessDeniedException", body: `{"message":"` + user + why + `"}`, call: regCA,
+			kind: KindAccessDenied, cause: cause, fix: fix, notFix: notFix}
+	}
+	for _, tc := range []errCase{
 		// IAM User Guide, troubleshoot_access-denied.html: the policy type that denied is named.
-		{name: "explicit deny in an SCP", status: 403, header: "AccessDeniedException",
-			body: `{"message":"` + user + ` with an explicit deny in a service control policy"}`, call: regCA, kind: KindAccessDenied,
-			cause: "a Deny overrides any Allow", fix: "service control policy of AWS Organizations", notFix: "grant"},
-		{name: "explicit deny in a permissions boundary", status: 403, header: "AccessDeniedException",
-			body: `{"message":"` + user + ` with an explicit deny in a permissions boundary"}`, call: regCA, kind: KindAccessDenied,
-			cause: "(in a permissions boundary)", fix: "PermissionsBoundary", notFix: "grant"},
-		{name: "explicit deny in a session policy", status: 403, header: "AccessDeniedException",
-			body: `{"message":"` + user + ` with an explicit deny in a session policy"}`, call: regCA, kind: KindAccessDenied,
-			cause: "explicit Deny forbids iot:RegisterCACertificate", fix: "session policy", notFix: "grant"},
-		{name: "explicit deny of unnamed type", status: 403, header: "AccessDeniedException",
-			body: `{"message":"` + user + ` with an explicit deny"}`, call: regCA, kind: KindAccessDenied,
-			cause: "a Deny overrides any Allow", fix: "service control policies of AWS Organizations, the permissions boundary", notFix: "grant"},
-		{name: "implicit deny by a permissions boundary", status: 403, header: "AccessDeniedException",
-			body: `{"message":"` + user + ` because no permissions boundary allows the iot:RegisterCACertificate action"}`, call: regCA, kind: KindAccessDenied,
-			cause: "no permissions boundary allows it", fix: "the permissions boundary must allow iot:RegisterCACertificate"},
-		{name: "implicit deny by identity policy: grant", status: 403, header: "AccessDeniedException",
-			body: `{"message":"` + user + ` because no identity-based policy allows the iot:RegisterCACertificate action"}`, call: regCA, kind: KindAccessDenied,
-			cause: "not allowed to call iot:RegisterCACertificate", fix: "grant iot:RegisterCACertificate"},
+		denied("explicit deny in an SCP", " with an explicit deny in a service control policy",
+			"a Deny overrides any Allow", "service control policy of AWS Organizations", "grant"),
+		denied("explicit deny in a permissions boundary", " with an explicit deny in a permissions boundary",
+			"(in a permissions boundary)", "PermissionsBoundary", "grant"),
+		denied("explicit deny in a session policy", " with an explicit deny in a session policy",
+			"explicit Deny forbids iot:RegisterCACertificate", "session policy", "grant"),
+		denied("explicit deny of unnamed type", " with an explicit deny",
+			"a Deny overrides any Allow", "service control policies of AWS Organizations, the permissions boundary", "grant"),
+		denied("implicit deny by a permissions boundary", " because no permissions boundary allows the iot:RegisterCACertificate action",
+			"no permissions boundary allows it", "the permissions boundary must allow iot:RegisterCACertificate", ""),
+		denied("implicit deny by identity policy: grant", " because no identity-based policy allows the iot:RegisterCACertificate action",
+			"not allowed to call iot:RegisterCACertificate", "grant iot:RegisterCACertificate", ""),
 		// Common Errors (every AWS API reference): RequestExpired "more than 15 minutes after the date stamp".
 		{name: "request expired is the clock", status: 400, header: "RequestExpired",
 			body: `{"message":"Request has expired."}`, call: regCA, kind: KindClockSkew, cause: "more than 15 minutes off", fix: "clock", notFix: "sso login"},
@@ -153,9 +153,6 @@ func TestErrorMappingDocumentedShapes(t *testing.T) {
 func TestIAMErrorsDocumentedShapes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	noRole := func(w http.ResponseWriter, r *http.Request) {
-		queryXMLError(w, 404, "NoSuchEntity", "The role with name JITPRole cannot be found.")
-	}
 	created := xmlOK(`<CreateRoleResponse><CreateRoleResult><Role><Path>/</Path><RoleName>JITPRole</RoleName><RoleId>AROA1</RoleId><Arn>arn:aws:iam::123456789012:role/JITPRole</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></CreateRoleResult></CreateRoleResponse>`)
 	for _, tc := range []struct {
 		name, code, msg string
@@ -168,9 +165,9 @@ func TestIAMErrorsDocumentedShapes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-				"GetRole": noRole, "CreateRole": created,
-				"AttachRolePolicy": func(w http.ResponseWriter, r *http.Request) { queryXMLError(w, 400, tc.code, tc.msg) },
+			q := &queryServer{handle: queryHandlers{
+				"GetRole": noRoleXML, "CreateRole": created,
+				"AttachRolePolicy": xmlError(400, tc.code, tc.msg),
 			}}
 			_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
 			e := asError(t, err)
@@ -186,13 +183,10 @@ func TestIAMErrorsDocumentedShapes(t *testing.T) {
 func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	noRole := func(w http.ResponseWriter, r *http.Request) {
-		queryXMLError(w, 404, "NoSuchEntity", "The role with name JITPRole cannot be found.")
-	}
 	for _, cond := range []bool{false, true} {
 		var trust atomic.Value
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetRole": noRole,
+		q := &queryServer{handle: queryHandlers{
+			"GetRole": noRoleXML,
 			"CreateRole": func(w http.ResponseWriter, r *http.Request) {
 				trust.Store(r.PostForm.Get("AssumeRolePolicyDocument"))
 				xmlOK(`<CreateRoleResponse><CreateRoleResult><Role><Path>/</Path><RoleName>JITPRole</RoleName><RoleId>AROA1</RoleId><Arn>arn:aws:iam::123456789012:role/JITPRole</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></CreateRoleResult></CreateRoleResponse>`)(w, r)
@@ -213,7 +207,7 @@ func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 	roleDoc := strings.NewReplacer("JITPRole", "ProvisioningRole", "role/", "role/ops/", "<Path>/</Path>", "<Path>/ops/</Path>").Replace(roleXML)
 	t.Run("existing role read and checked, nothing written", func(t *testing.T) {
 		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
+		q := &queryServer{handle: queryHandlers{
 			"GetRole":                  xmlOK(fmt.Sprintf(roleDoc, urlEncode(TrustPolicy("", "")))),
 			"ListAttachedRolePolicies": xmlOK(`<ListAttachedRolePoliciesResponse><ListAttachedRolePoliciesResult><IsTruncated>false</IsTruncated><AttachedPolicies></AttachedPolicies></ListAttachedRolePoliciesResult></ListAttachedRolePoliciesResponse>`),
 		}}
@@ -225,18 +219,14 @@ func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 		if r.ARN != arn || r.Name != "ProvisioningRole" || r.Created || !strings.Contains(notes, "no IAM changes") || !strings.Contains(notes, "AWSIoTThingsRegistration is not attached") {
 			t.Errorf("role %+v", r)
 		}
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if got := strings.Join(q.actions, ","); got != "GetRole,ListAttachedRolePolicies" {
+		if got := q.calls(); got != "GetRole,ListAttachedRolePolicies" {
 			t.Errorf("IAM calls %s: --role-arn must only read", got)
 		}
 	})
 	t.Run("existing role that may not be read is used as given", func(t *testing.T) {
 		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetRole": func(w http.ResponseWriter, r *http.Request) {
-				queryXMLError(w, 403, "AccessDenied", "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:GetRole on resource: role ProvisioningRole")
-			},
+		q := &queryServer{handle: queryHandlers{
+			"GetRole": xmlError(403, "AccessDenied", "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:GetRole on resource: role ProvisioningRole"),
 		}}
 		r, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012", ExistingARN: arn})
 		if err != nil || r.ARN != arn || !strings.Contains(strings.Join(r.Notes, " "), "not checked") {
@@ -245,7 +235,7 @@ func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 	})
 	t.Run("existing role not trusted by iot is refused", func(t *testing.T) {
 		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
+		q := &queryServer{handle: queryHandlers{
 			"GetRole": xmlOK(fmt.Sprintf(roleDoc, urlEncode(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`))),
 		}}
 		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012", ExistingARN: arn})
@@ -266,15 +256,8 @@ func TestEnsureRoleTrustConditionAndExistingRole(t *testing.T) {
 // While RegisterCA waits for a new role, each retry is told (the step shows it), not silent.
 func TestRegisterCARoleRetryIsShown(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) <= 2 {
-			restJSONError(w, 400, "InvalidRequestException", `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`)
-			return
-		}
-		_, _ = w.Write([]byte(`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`))
-	}))
-	defer srv.Close()
+	srv, _ := flakyServer(t, 2, 400, "InvalidRequestException", `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`,
+		`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`)
 	c := newTestClient(t, srv.URL, 1)
 	c.roleWait, c.roleBackoff = 2*time.Second, time.Millisecond
 	var told []string

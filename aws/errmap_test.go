@@ -185,18 +185,25 @@ func TestErrorMappingRestJSON(t *testing.T) {
 	}
 }
 
-func TestThrottlingRecoversWithinRetries(t *testing.T) {
-	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) <= 2 {
-			restJSONError(w, 400, "ThrottlingException", `{"message":"Rate exceeded"}`)
+// flakyServer answers the first fails requests with the REST JSON error (status, header,
+// errBody) and every later one with okBody; n counts the requests.
+func flakyServer(t *testing.T, fails int32, status int, header, errBody, okBody string) (srv *httptest.Server, n *atomic.Int32) {
+	n = new(atomic.Int32)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= fails {
+			restJSONError(w, status, header, errBody)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"registrationCode":"` + strings.Repeat("ab", 32) + `"}`))
+		_, _ = w.Write([]byte(okBody))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, n
+}
+
+func TestThrottlingRecoversWithinRetries(t *testing.T) {
+	t.Parallel()
+	srv, n := flakyServer(t, 2, 400, "ThrottlingException", `{"message":"Rate exceeded"}`, `{"registrationCode":"`+strings.Repeat("ab", 32)+`"}`)
 	c := newTestClient(t, srv.URL, 4)
 	code, err := c.GetRegistrationCode(context.Background())
 	if err != nil {
@@ -212,15 +219,7 @@ func TestRegisterCARetriesWhileRoleNotPropagated(t *testing.T) {
 	roleMsg := `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`
 	t.Run("succeeds after propagation", func(t *testing.T) {
 		t.Parallel()
-		var n atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if n.Add(1) <= 2 {
-				restJSONError(w, 400, "InvalidRequestException", roleMsg)
-				return
-			}
-			_, _ = w.Write([]byte(`{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`))
-		}))
-		defer srv.Close()
+		srv, n := flakyServer(t, 2, 400, "InvalidRequestException", roleMsg, `{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`)
 		c := newTestClient(t, srv.URL, 1)
 		c.roleWait, c.roleBackoff = 2*time.Second, time.Millisecond
 		ref, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
@@ -334,7 +333,17 @@ func TestFindCANotFoundIsNil(t *testing.T) {
 type queryServer struct {
 	mu      sync.Mutex
 	actions []string
-	handle  map[string]func(w http.ResponseWriter, r *http.Request)
+	handle  queryHandlers
+}
+
+// queryHandlers answer a queryServer's actions, by Action.
+type queryHandlers map[string]http.HandlerFunc
+
+// calls are the actions q was asked for so far, in order, comma-separated.
+func (q *queryServer) calls() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return strings.Join(q.actions, ",")
 }
 
 func (q *queryServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -358,70 +367,74 @@ func (q *queryServer) client(t *testing.T) *sdkClient {
 	return newTestClient(t, srv.URL, 1)
 }
 
-func xmlOK(body string) func(w http.ResponseWriter, r *http.Request) {
+func xmlOK(body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml")
 		_, _ = w.Write([]byte(body))
 	}
 }
 
+// xmlError answers with a query-protocol error (queryXMLError).
+func xmlError(status int, code, msg string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { queryXMLError(w, status, code, msg) }
+}
+
+// noRoleXML is IAM's answer to GetRole for a role that does not exist.
+var noRoleXML = xmlError(404, "NoSuchEntity", "The role with name JITPRole cannot be found.")
+
 const roleXML = `<GetRoleResponse><GetRoleResult><Role><RoleName>JITPRole</RoleName><Arn>arn:aws:iam::123456789012:role/JITPRole</Arn><AssumeRolePolicyDocument>%s</AssumeRolePolicyDocument><RoleId>AROA1</RoleId><Path>/</Path><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></GetRoleResult></GetRoleResponse>`
 
 func TestErrorMappingQueryXML(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	t.Run("sts access denied", func(t *testing.T) {
-		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetCallerIdentity": func(w http.ResponseWriter, r *http.Request) {
-				queryXMLError(w, 403, "AccessDenied", "User is not authorized to perform: sts:GetCallerIdentity")
-			}}}
-		_, err := q.client(t).CallerAccount(ctx)
-		e := asError(t, err)
-		if e.Kind != KindAccessDenied || !strings.Contains(e.Cause, "sts:GetCallerIdentity") || !strings.Contains(e.Fix, "grant sts:GetCallerIdentity") {
-			t.Fatalf("got %+v", e)
-		}
-	})
-	t.Run("sts invalid client token", func(t *testing.T) {
-		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetCallerIdentity": func(w http.ResponseWriter, r *http.Request) {
-				queryXMLError(w, 403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-			}}}
-		_, err := q.client(t).CallerAccount(ctx)
-		if e := asError(t, err); e.Kind != KindInvalidCredentials || e.Code != "InvalidClientTokenId" {
-			t.Fatalf("got %+v", e)
-		}
-	})
-	t.Run("iam malformed policy document on create", func(t *testing.T) {
-		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetRole": func(w http.ResponseWriter, r *http.Request) {
-				queryXMLError(w, 404, "NoSuchEntity", "The role with name JITPRole cannot be found.")
-			},
-			"CreateRole": func(w http.ResponseWriter, r *http.Request) {
-				queryXMLError(w, 400, "MalformedPolicyDocument", "Has prohibited field Resource")
-			}}}
-		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
-		e := asError(t, err)
-		if e.Kind != KindMalformedPolicy || e.Op != "CreateRole" || !strings.Contains(e.Cause, "prohibited field") {
-			t.Fatalf("got %+v", e)
-		}
-	})
+	callerAccount := func(c *sdkClient) error { _, err := c.CallerAccount(ctx); return err }
+	ensureRole := func(c *sdkClient) error { _, err := c.EnsureRole(ctx, RoleSpec{Account: "123456789012"}); return err }
+	untrusted := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	for _, tc := range []struct {
+		name   string
+		handle queryHandlers
+		call   func(c *sdkClient) error
+		wrong  func(e *Error) bool // the error is not the one expected
+	}{
+		{"sts access denied", queryHandlers{"GetCallerIdentity": xmlError(403, "AccessDenied", "User is not authorized to perform: sts:GetCallerIdentity")}, callerAccount,
+			func(e *Error) bool {
+				return e.Kind != KindAccessDenied || !strings.Contains(e.Cause, "sts:GetCallerIdentity") || !strings.Contains(e.Fix, "grant sts:GetCallerIdentity")
+			}},
+		{"sts invalid client token", queryHandlers{"GetCallerIdentity": xmlError(403, "InvalidClientTokenId", "The security token included in the request is invalid.")}, callerAccount,
+			func(e *Error) bool { return e.Kind != KindInvalidCredentials || e.Code != "InvalidClientTokenId" }},
+		{"iam malformed policy document on create", queryHandlers{"GetRole": noRoleXML, "CreateRole": xmlError(400, "MalformedPolicyDocument", "Has prohibited field Resource")}, ensureRole,
+			func(e *Error) bool {
+				return e.Kind != KindMalformedPolicy || e.Op != "CreateRole" || !strings.Contains(e.Cause, "prohibited field")
+			}},
+		{"existing role trusted for another region", queryHandlers{"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(TrustPolicy("123456789012", "us-west-2"))))}, ensureRole,
+			func(e *Error) bool {
+				return e.Kind != KindConflict || !strings.Contains(e.Cause, "does not cover AWS IoT in us-east-2") || !strings.Contains(e.Fix, "arn:aws:iot:us-east-2:123456789012:*")
+			}},
+		{"existing role not trusted by iot", queryHandlers{"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(untrusted)))}, ensureRole,
+			func(e *Error) bool {
+				return e.Kind != KindConflict || !strings.Contains(e.Cause, "not trusted by iot.amazonaws.com") || !strings.Contains(e.Fix, "update-assume-role-policy")
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			q := &queryServer{handle: tc.handle}
+			if e := asError(t, tc.call(q.client(t))); tc.wrong(e) {
+				t.Fatalf("got %+v", e)
+			}
+		})
+	}
 	t.Run("iam entity already exists race reuses role", func(t *testing.T) {
 		t.Parallel()
 		var gets atomic.Int32
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
+		q := &queryServer{handle: queryHandlers{
 			"GetRole": func(w http.ResponseWriter, r *http.Request) {
 				if gets.Add(1) == 1 {
-					queryXMLError(w, 404, "NoSuchEntity", "The role with name JITPRole cannot be found.")
+					noRoleXML(w, r)
 					return
 				}
 				xmlOK(fmt.Sprintf(roleXML, urlEncode(TrustPolicy("123456789012", "us-east-2"))))(w, r)
 			},
-			"CreateRole": func(w http.ResponseWriter, r *http.Request) {
-				queryXMLError(w, 409, "EntityAlreadyExists", "Role with name JITPRole already exists.")
-			},
+			"CreateRole":               xmlError(409, "EntityAlreadyExists", "Role with name JITPRole already exists."),
 			"ListAttachedRolePolicies": xmlOK(`<ListAttachedRolePoliciesResponse><ListAttachedRolePoliciesResult><IsTruncated>false</IsTruncated><AttachedPolicies><member><PolicyName>AWSIoTThingsRegistration</PolicyName><PolicyArn>` + PolicyThingsRegistration + `</PolicyArn></member></AttachedPolicies></ListAttachedRolePoliciesResult></ListAttachedRolePoliciesResponse>`),
 			"AttachRolePolicy":         xmlOK(`<AttachRolePolicyResponse><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AttachRolePolicyResponse>`),
 		}}
@@ -438,33 +451,8 @@ func TestErrorMappingQueryXML(t *testing.T) {
 				t.Errorf("notes %q lack %q", notes, want)
 			}
 		}
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if got := strings.Join(q.actions, ","); got != "GetRole,CreateRole,GetRole,ListAttachedRolePolicies,AttachRolePolicy,AttachRolePolicy" {
+		if got := q.calls(); got != "GetRole,CreateRole,GetRole,ListAttachedRolePolicies,AttachRolePolicy,AttachRolePolicy" {
 			t.Fatalf("actions %s", got)
-		}
-	})
-	t.Run("existing role trusted for another region", func(t *testing.T) {
-		t.Parallel()
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(TrustPolicy("123456789012", "us-west-2")))),
-		}}
-		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
-		e := asError(t, err)
-		if e.Kind != KindConflict || !strings.Contains(e.Cause, "does not cover AWS IoT in us-east-2") || !strings.Contains(e.Fix, "arn:aws:iot:us-east-2:123456789012:*") {
-			t.Fatalf("got %+v", e)
-		}
-	})
-	t.Run("existing role not trusted by iot", func(t *testing.T) {
-		t.Parallel()
-		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-		q := &queryServer{handle: map[string]func(http.ResponseWriter, *http.Request){
-			"GetRole": xmlOK(fmt.Sprintf(roleXML, urlEncode(doc))),
-		}}
-		_, err := q.client(t).EnsureRole(ctx, RoleSpec{Account: "123456789012"})
-		e := asError(t, err)
-		if e.Kind != KindConflict || !strings.Contains(e.Cause, "not trusted by iot.amazonaws.com") || !strings.Contains(e.Fix, "update-assume-role-policy") {
-			t.Fatalf("got %+v", e)
 		}
 	})
 }

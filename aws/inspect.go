@@ -116,7 +116,7 @@ func (c *sdkClient) DescribeRole(ctx context.Context, nameOrARN string) (RoleDes
 		err = c.wrap("GetRole", err)
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindNotFound {
-			e.Cause = "IAM role " + name + " does not exist"
+			e.say(ReasonRoleNotFound, "Name", name)
 		}
 		return RoleDescription{}, err
 	}
@@ -167,14 +167,18 @@ func (c *sdkClient) managedPolicyDocument(ctx context.Context, arn string) (stri
 		return "", c.wrap("GetPolicy", err)
 	}
 	if p.Policy == nil {
-		return "", &Error{Kind: KindOther, Op: "GetPolicy", Cause: "IAM returned no policy for " + arn}
+		e := &Error{Kind: KindOther, Op: "GetPolicy"}
+		e.say(ReasonNoPolicyDocument, "ARN", arn)
+		return "", e
 	}
 	v, err := c.iam.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: sdkaws.String(arn), VersionId: p.Policy.DefaultVersionId})
 	if err != nil {
 		return "", c.wrap("GetPolicyVersion", err)
 	}
 	if v.PolicyVersion == nil {
-		return "", &Error{Kind: KindOther, Op: "GetPolicyVersion", Cause: "IAM returned no document for " + arn}
+		e := &Error{Kind: KindOther, Op: "GetPolicyVersion"}
+		e.say(ReasonNoPolicyVersion, "ARN", arn)
+		return "", e
 	}
 	return decodePolicyDocument(sdkaws.ToString(v.PolicyVersion.Document)), nil
 }
@@ -185,7 +189,7 @@ func (c *sdkClient) DescribeProvisioningTemplate(ctx context.Context, name strin
 		err = c.wrap("DescribeProvisioningTemplate", err)
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindNotFound {
-			e.Cause = "provisioning template " + name + " does not exist in region " + c.region
+			e.say(ReasonTemplateNotFound, "Name", name, "Region", c.region)
 		}
 		return ProvisioningTemplate{}, err
 	}
@@ -223,14 +227,6 @@ func (c *sdkClient) DescribeBillingGroup(ctx context.Context, name string) (Bill
 }
 
 func (c *sdkClient) ListPrincipalThings(ctx context.Context, principalARN string) ([]string, error) {
-	var all []string
 	p := iot.NewListPrincipalThingsPaginator(c.iot, &iot.ListPrincipalThingsInput{Principal: sdkaws.String(principalARN), MaxResults: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListPrincipalThings", err)
-		}
-		all = append(all, out.Things...)
-	}
-	return all, nil
+	return collect(ctx, c, "ListPrincipalThings", p, func(out *iot.ListPrincipalThingsOutput) []string { return out.Things })
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,9 +108,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 	if cfg.EndpointURL != "" {
 		u, err := url.Parse(cfg.EndpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &Error{Kind: KindConfig, Op: "config",
-				Cause: fmt.Sprintf("--endpoint-url %q is not an http(s) URL (it is used for the IoT, IAM and STS calls alike)", cfg.EndpointURL),
-				Fix:   "pass the base URL of an endpoint that serves all three, like http://127.0.0.1:4599 (what `jitpwiz local` prints); to move one service only, set AWS_ENDPOINT_URL_IOT, AWS_ENDPOINT_URL_IAM or AWS_ENDPOINT_URL_STS instead"}
+			e := &Error{Kind: KindConfig, Op: "config"}
+			e.say(ReasonEndpointURL, "URL", strconv.Quote(cfg.EndpointURL))
+			return nil, e
 		}
 	}
 	if cfg.Region != "" {
@@ -126,9 +127,9 @@ func New(ctx context.Context, cfg Config) (Client, error) {
 		if cfg.Profile != "" {
 			where = "profile " + cfg.Profile
 		}
-		return nil, &Error{Kind: KindNoRegion, Op: "config",
-			Cause: "no AWS region set: none given with --region and none in the " + where,
-			Fix:   "pass --region (e.g. --region us-east-1), or set AWS_REGION"}
+		e := &Error{Kind: KindNoRegion, Op: "config"}
+		e.say(ReasonNoRegion, "Where", where)
+		return nil, e
 	}
 	ec.Endpoints = CustomEndpoints(cfg.EndpointURL)
 	if err := checkRegion(awsCfg.Region, len(ec.Endpoints) > 0); err != nil {
@@ -174,9 +175,9 @@ func checkRegion(region string, customEndpoint bool) error {
 	if policy.ValidRegion(region) || (customEndpoint && hostLabelRE.MatchString(region)) {
 		return nil
 	}
-	return &Error{Kind: KindWrongRegion, Op: "config",
-		Cause: fmt.Sprintf("--region %q is not an AWS region name", region),
-		Fix:   "use a region code such as us-east-1, eu-west-1 or ap-southeast-2 (not a display name like \"US East\")"}
+	e := &Error{Kind: KindWrongRegion, Op: "config"}
+	e.say(ReasonBadRegion, "Region", strconv.Quote(region))
+	return e
 }
 
 // Services are the AWS services jitpwiz calls, by the service ID the SDK and
@@ -244,53 +245,56 @@ func joinAnd(list []string) string {
 func configError(cfg Config, err error) error {
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {
-		return &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error(),
-			Cause: "profile " + notExist.Profile + " does not exist in ~/.aws/config or ~/.aws/credentials",
-			Fix:   "check --profile (list them with `aws configure list-profiles`) or create it with `aws configure --profile " + notExist.Profile + "`"}
+		e := &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error()}
+		e.say(ReasonNoProfile, "Profile", notExist.Profile)
+		return e
 	}
-	return &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error(),
-		Cause: "cannot load the AWS configuration: " + err.Error(),
-		Fix:   "fix ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)"}
+	e := &Error{Kind: KindConfig, Op: "config", Err: err, Message: err.Error()}
+	e.say(ReasonConfig, "Err", err.Error())
+	return e
 }
 
 func (c *sdkClient) wrap(op string, err error) error { return c.ec.mapError(op, err) }
 
 func (c *sdkClient) Region() string { return c.region }
 
-func (c *sdkClient) CallerAccount(ctx context.Context) (string, error) {
+// remembered returns *field (guarded by c.mu), fetching it the first time it is asked
+// for; a failed fetch is not remembered.
+func (c *sdkClient) remembered(field *string, fetch func() (string, error)) (string, error) {
 	c.mu.Lock()
-	cached := c.account
+	cached := *field
 	c.mu.Unlock()
 	if cached != "" {
 		return cached, nil
 	}
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	v, err := fetch()
 	if err != nil {
-		return "", c.wrap("GetCallerIdentity", err)
+		return "", err
 	}
-	acct := sdkaws.ToString(out.Account)
 	c.mu.Lock()
-	c.account = acct
+	*field = v
 	c.mu.Unlock()
-	return acct, nil
+	return v, nil
+}
+
+func (c *sdkClient) CallerAccount(ctx context.Context) (string, error) {
+	return c.remembered(&c.account, func() (string, error) {
+		out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", c.wrap("GetCallerIdentity", err)
+		}
+		return sdkaws.ToString(out.Account), nil
+	})
 }
 
 func (c *sdkClient) DataEndpoint(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	cached := c.endpointHost
-	c.mu.Unlock()
-	if cached != "" {
-		return cached, nil
-	}
-	out, err := c.iot.DescribeEndpoint(ctx, &iot.DescribeEndpointInput{EndpointType: sdkaws.String("iot:Data-ATS")})
-	if err != nil {
-		return "", c.wrap("DescribeEndpoint", err)
-	}
-	host := sdkaws.ToString(out.EndpointAddress)
-	c.mu.Lock()
-	c.endpointHost = host
-	c.mu.Unlock()
-	return host, nil
+	return c.remembered(&c.endpointHost, func() (string, error) {
+		out, err := c.iot.DescribeEndpoint(ctx, &iot.DescribeEndpointInput{EndpointType: sdkaws.String("iot:Data-ATS")})
+		if err != nil {
+			return "", c.wrap("DescribeEndpoint", err)
+		}
+		return sdkaws.ToString(out.EndpointAddress), nil
+	})
 }
 
 func (c *sdkClient) GetRegistrationCode(ctx context.Context) (string, error) {
@@ -358,8 +362,7 @@ func (c *sdkClient) RegisterCA(ctx context.Context, in RegisterCAInput) (CARef, 
 			in.RegistrationConfig.RoleArn != "" && isRoleNotReady(e.Message)
 		if !retryable || c.roleWait < 0 || time.Now().Add(backoff).After(deadline) {
 			if retryable {
-				e.Cause = "AWS IoT cannot use the provisioning role " + in.RegistrationConfig.RoleArn + " yet: " + e.Message
-				e.Fix = "a new role can take up to a minute to propagate: retry shortly; if it persists, check the role's trust policy allows iot.amazonaws.com and that you may iam:PassRole it"
+				e.say(ReasonRoleNotReady, "Role", in.RegistrationConfig.RoleArn, "Msg", e.Message)
 			}
 			return CARef{}, mapped
 		}
@@ -423,20 +426,36 @@ func (c *sdkClient) UpdateCA(ctx context.Context, caID string, in UpdateCAInput)
 	return c.wrap("UpdateCACertificate", err)
 }
 
-func (c *sdkClient) ListCAs(ctx context.Context) ([]CASummary, error) {
-	var all []CASummary
-	p := iot.NewListCACertificatesPaginator(c.iot, &iot.ListCACertificatesInput{PageSize: sdkaws.Int32(250)})
+// iotPager is what the SDK's paginators of IoT lists have in common.
+type iotPager[O any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*iot.Options)) (O, error)
+}
+
+// collect gathers the items (picked by items) of every page of p; op names the
+// operation in an error.
+func collect[O, T any](ctx context.Context, c *sdkClient, op string, p iotPager[O], items func(page O) []T) ([]T, error) {
+	var all []T
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, c.wrap("ListCACertificates", err)
+			return nil, c.wrap(op, err)
 		}
-		for _, ca := range out.Certificates {
-			all = append(all, CASummary{ID: sdkaws.ToString(ca.CertificateId), ARN: sdkaws.ToString(ca.CertificateArn),
-				Status: string(ca.Status), CreationDate: sdkaws.ToTime(ca.CreationDate)})
-		}
+		all = append(all, items(out)...)
 	}
 	return all, nil
+}
+
+func (c *sdkClient) ListCAs(ctx context.Context) ([]CASummary, error) {
+	p := iot.NewListCACertificatesPaginator(c.iot, &iot.ListCACertificatesInput{PageSize: sdkaws.Int32(250)})
+	return collect(ctx, c, "ListCACertificates", p, func(out *iot.ListCACertificatesOutput) []CASummary {
+		var cas []CASummary
+		for _, ca := range out.Certificates {
+			cas = append(cas, CASummary{ID: sdkaws.ToString(ca.CertificateId), ARN: sdkaws.ToString(ca.CertificateArn),
+				Status: string(ca.Status), CreationDate: sdkaws.ToTime(ca.CreationDate)})
+		}
+		return cas
+	})
 }
 
 func (c *sdkClient) DeleteCA(ctx context.Context, caID string) error {
@@ -478,20 +497,16 @@ func (c *sdkClient) DeleteCertificate(ctx context.Context, certID string, force 
 }
 
 func (c *sdkClient) ListCertificatesByCA(ctx context.Context, caID string) ([]CertSummary, error) {
-	var all []CertSummary
 	p := iot.NewListCertificatesByCAPaginator(c.iot, &iot.ListCertificatesByCAInput{
 		CaCertificateId: sdkaws.String(caID), PageSize: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListCertificatesByCA", err)
-		}
+	return collect(ctx, c, "ListCertificatesByCA", p, func(out *iot.ListCertificatesByCAOutput) []CertSummary {
+		var certs []CertSummary
 		for _, ct := range out.Certificates {
-			all = append(all, CertSummary{ID: sdkaws.ToString(ct.CertificateId), ARN: sdkaws.ToString(ct.CertificateArn),
+			certs = append(certs, CertSummary{ID: sdkaws.ToString(ct.CertificateId), ARN: sdkaws.ToString(ct.CertificateArn),
 				Status: string(ct.Status), CreationDate: sdkaws.ToTime(ct.CreationDate)})
 		}
-	}
-	return all, nil
+		return certs
+	})
 }
 
 func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, error) {
@@ -500,7 +515,7 @@ func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, erro
 		err = c.wrap("DescribeThing", err)
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindNotFound {
-			e.Cause = "thing " + name + " does not exist in region " + c.region
+			e.say(ReasonThingNotFound, "Name", name, "Region", c.region)
 		}
 		return Thing{}, err
 	}
@@ -509,19 +524,15 @@ func (c *sdkClient) DescribeThing(ctx context.Context, name string) (Thing, erro
 }
 
 func (c *sdkClient) ListThings(ctx context.Context) ([]Thing, error) {
-	var all []Thing
 	p := iot.NewListThingsPaginator(c.iot, &iot.ListThingsInput{MaxResults: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListThings", err)
-		}
+	return collect(ctx, c, "ListThings", p, func(out *iot.ListThingsOutput) []Thing {
+		var things []Thing
 		for _, t := range out.Things {
-			all = append(all, Thing{Name: sdkaws.ToString(t.ThingName), ARN: sdkaws.ToString(t.ThingArn),
+			things = append(things, Thing{Name: sdkaws.ToString(t.ThingName), ARN: sdkaws.ToString(t.ThingArn),
 				TypeName: sdkaws.ToString(t.ThingTypeName), Attributes: t.Attributes, Version: t.Version})
 		}
-	}
-	return all, nil
+		return things
+	})
 }
 
 func (c *sdkClient) CreateThing(ctx context.Context, name string, attrs map[string]string) (Thing, bool, error) {
@@ -570,16 +581,8 @@ func (c *sdkClient) DeleteThing(ctx context.Context, name string) error {
 }
 
 func (c *sdkClient) ListThingPrincipals(ctx context.Context, name string) ([]string, error) {
-	var all []string
 	p := iot.NewListThingPrincipalsPaginator(c.iot, &iot.ListThingPrincipalsInput{ThingName: sdkaws.String(name), MaxResults: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListThingPrincipals", err)
-		}
-		all = append(all, out.Principals...)
-	}
-	return all, nil
+	return collect(ctx, c, "ListThingPrincipals", p, func(out *iot.ListThingPrincipalsOutput) []string { return out.Principals })
 }
 
 func (c *sdkClient) DetachThingPrincipal(ctx context.Context, name, principalARN string) error {
@@ -607,8 +610,7 @@ func (c *sdkClient) GetPolicy(ctx context.Context, name string) (Policy, error) 
 		err = c.wrap("GetPolicy", err)
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindNotFound {
-			e.Cause = "IoT policy " + name + " does not exist in region " + c.region
-			e.Fix = "create it first, or pick an existing policy name (check --region)"
+			e.say(ReasonPolicyNotFound, "Name", name, "Region", c.region)
 		}
 		return Policy{}, err
 	}
@@ -632,31 +634,35 @@ func (c *sdkClient) DetachPolicy(ctx context.Context, name, targetARN string) er
 }
 
 func (c *sdkClient) ListAttachedPolicies(ctx context.Context, targetARN string) ([]PolicyRef, error) {
-	var all []PolicyRef
 	p := iot.NewListAttachedPoliciesPaginator(c.iot, &iot.ListAttachedPoliciesInput{Target: sdkaws.String(targetARN), PageSize: sdkaws.Int32(250)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, c.wrap("ListAttachedPolicies", err)
-		}
+	return collect(ctx, c, "ListAttachedPolicies", p, func(out *iot.ListAttachedPoliciesOutput) []PolicyRef {
+		var refs []PolicyRef
 		for _, pol := range out.Policies {
-			all = append(all, PolicyRef{Name: sdkaws.ToString(pol.PolicyName), ARN: sdkaws.ToString(pol.PolicyArn)})
+			refs = append(refs, PolicyRef{Name: sdkaws.ToString(pol.PolicyName), ARN: sdkaws.ToString(pol.PolicyArn)})
 		}
-	}
-	return all, nil
+		return refs
+	})
 }
 
 func (c *sdkClient) ListTargetsForPolicy(ctx context.Context, name string) ([]string, error) {
-	var all []string
 	p := iot.NewListTargetsForPolicyPaginator(c.iot, &iot.ListTargetsForPolicyInput{PolicyName: sdkaws.String(name), PageSize: sdkaws.Int32(250)})
+	return collect(ctx, c, "ListTargetsForPolicy", p, func(out *iot.ListTargetsForPolicyOutput) []string { return out.Targets })
+}
+
+// attachedPolicyARNs is the set of the managed policies attached to the role name, by ARN.
+func (c *sdkClient) attachedPolicyARNs(ctx context.Context, name string) (map[string]bool, error) {
+	attached := map[string]bool{}
+	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, c.wrap("ListTargetsForPolicy", err)
+			return nil, c.wrap("ListAttachedRolePolicies", err)
 		}
-		all = append(all, out.Targets...)
+		for _, ap := range out.AttachedPolicies {
+			attached[sdkaws.ToString(ap.PolicyArn)] = true
+		}
 	}
-	return all, nil
+	return attached, nil
 }
 
 // TrustPolicy is the JITP role's trust policy: iot.amazonaws.com may assume it. With an
@@ -862,16 +868,9 @@ func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *s
 		return r, err
 	}
 	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
-	attached := map[string]bool{}
-	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return r, c.wrap("ListAttachedRolePolicies", err)
-		}
-		for _, ap := range out.AttachedPolicies {
-			attached[sdkaws.ToString(ap.PolicyArn)] = true
-		}
+	attached, err := c.attachedPolicyARNs(ctx, name)
+	if err != nil {
+		return r, err
 	}
 	for _, pol := range policies {
 		if attached[pol] {
@@ -893,14 +892,12 @@ func checkTrust(name, arn, doc, account, region, trust string) error {
 	if perr == nil && ok {
 		return nil
 	}
-	cause := "the existing role " + name + " is not trusted by iot.amazonaws.com, so AWS IoT cannot use it for provisioning"
 	if reason != "" {
-		cause = "the existing role " + name + " trusts iot.amazonaws.com, but " + reason + ", so provisioning here would fail"
 		trust = TrustPolicy(account, region)
 	}
-	return &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: arn, Cause: cause,
-		Fix: "choose another role, or update its trust policy: aws iam update-assume-role-policy --role-name " + name +
-			" --policy-document '" + trust + "'"}
+	e := &Error{Kind: KindConflict, Op: "GetRole", ResourceID: name, ResourceARN: arn}
+	e.say(ReasonRoleNotTrusted, "Role", name, "Why", reason, "Trust", trust)
+	return e
 }
 
 // roleARNRE is an IAM role ARN: partition, 12-digit account, optional path, name.
@@ -922,13 +919,15 @@ func ParseRoleARN(arn string) (partition, account, name string, err error) {
 func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []string, account, region string) (Role, error) {
 	part, roleAccount, name, err := ParseRoleARN(arn)
 	if err != nil {
-		return Role{}, &Error{Kind: KindConfig, Op: "GetRole", Cause: "--role-arn " + err.Error(), Fix: "copy the role's Arn from `aws iam get-role --role-name <name>`"}
+		e := &Error{Kind: KindConfig, Op: "GetRole", Err: err}
+		e.say(ReasonRoleARN, "ARN", arn)
+		return Role{}, e
 	}
 	r := Role{Name: name, ARN: arn}
 	if part != Partition(region) {
-		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
-			Cause: "--role-arn " + arn + " is of partition " + part + ", but region " + region + " is in partition " + Partition(region),
-			Fix:   "use a role of this partition (arn:" + Partition(region) + ":iam::…)"}
+		e := &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn}
+		e.say(ReasonRoleARNPartition, "ARN", arn, "Partition", part, "Region", region, "Want", Partition(region))
+		return r, e
 	}
 	if account != "" && roleAccount != account {
 		r.Notes = append(r.Notes, "the role is in account "+roleAccount+", not in "+account+": AWS IoT assumes it only if its trust policy allows it; not checked")
@@ -944,15 +943,14 @@ func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []str
 		if IsKind(err, KindNotFound) {
 			var e *Error
 			errors.As(err, &e)
-			e.Cause = "--role-arn " + arn + ": the account has no role " + name
-			e.Fix = "check the ARN (`aws iam list-roles`), or leave --role-arn out to let jitpwiz create JITPRole"
+			e.say(ReasonRoleARNMissing, "ARN", arn, "Name", name)
 		}
 		return r, err
 	}
 	if got.Role != nil && sdkaws.ToString(got.Role.Arn) != "" && sdkaws.ToString(got.Role.Arn) != arn {
-		return r, &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn,
-			Cause: "--role-arn " + arn + ": the role named " + name + " has the ARN " + sdkaws.ToString(got.Role.Arn) + " (another path)",
-			Fix:   "pass --role-arn " + sdkaws.ToString(got.Role.Arn)}
+		e := &Error{Kind: KindConfig, Op: "GetRole", ResourceARN: arn}
+		e.say(ReasonRoleARNPath, "ARN", arn, "Name", name, "Actual", sdkaws.ToString(got.Role.Arn))
+		return r, e
 	}
 	if got.Role != nil {
 		if err := checkTrust(name, arn, sdkaws.ToString(got.Role.AssumeRolePolicyDocument), account, region, TrustPolicy("", region)); err != nil {
@@ -960,17 +958,10 @@ func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []str
 		}
 	}
 	r.Notes = append(r.Notes, "using the existing role "+name+" (--role-arn): no IAM changes; its trust policy allows iot.amazonaws.com")
-	attached := map[string]bool{}
-	p := iam.NewListAttachedRolePoliciesPaginator(c.iam, &iam.ListAttachedRolePoliciesInput{RoleName: sdkaws.String(name)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			r.Notes = append(r.Notes, "its attached policies could not be listed ("+c.wrap("ListAttachedRolePolicies", err).Error()+"): not checked")
-			return r, nil
-		}
-		for _, ap := range out.AttachedPolicies {
-			attached[sdkaws.ToString(ap.PolicyArn)] = true
-		}
+	attached, err := c.attachedPolicyARNs(ctx, name)
+	if err != nil {
+		r.Notes = append(r.Notes, "its attached policies could not be listed ("+err.Error()+"): not checked")
+		return r, nil
 	}
 	if len(policies) > 0 && !attached[policies[0]] {
 		r.Notes = append(r.Notes, policyShortName(policies[0])+" is not attached: the role's own policies must allow what the template does (iot:CreateThing, iot:AttachPolicy, …), or provisioning fails")

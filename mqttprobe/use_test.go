@@ -14,12 +14,20 @@ import (
 
 func outsideThing(topic string) bool { return !strings.HasPrefix(topic, "DemoThing/") }
 
+// deviceBehindPolicy starts a broker that accepts the device and refuses the publishes
+// and subscriptions denyPub and denySub name (nil: none), and returns the device's
+// options for it.
+func deviceBehindPolicy(t *testing.T, p *pkiSet, denyPub, denySub func(topic string) bool) Options {
+	t.Helper()
+	b := startBroker(t, p, "accept", nil)
+	b.denyPub, b.denySub = denyPub, denySub
+	return deviceOpts(t, p, p.device, b.addr(), false)
+}
+
 func TestUseRoundTrip(t *testing.T) {
 	t.Parallel()
 	p := testPKI(t)
-	b := startBroker(t, p, "accept", nil)
-	b.denyPub, b.denySub = outsideThing, outsideThing
-	o := deviceOpts(t, p, p.device, b.addr(), false)
+	o := deviceBehindPolicy(t, p, outsideThing, outsideThing)
 	res := Use(context.Background(), o, "", 5*time.Second)
 	if !res.OK() || res.Topic != "DemoThing/test" || !res.Subscribed || !res.Published || res.RTT <= 0 || res.Denied != DeniedNone {
 		t.Fatalf("round trip: %+v", res)
@@ -36,9 +44,7 @@ func TestUseDetectsDeniedActions(t *testing.T) {
 	ctx := context.Background()
 	t.Run("subscribe outside the policy", func(t *testing.T) {
 		t.Parallel()
-		b := startBroker(t, p, "accept", nil)
-		b.denySub = outsideThing
-		o := deviceOpts(t, p, p.device, b.addr(), false)
+		o := deviceBehindPolicy(t, p, nil, outsideThing)
 		res := Use(ctx, o, "other/test", 3*time.Second)
 		if res.Denied != DeniedSubscribe || res.Subscribed || !strings.Contains(res.Detail, "iot:Subscribe") {
 			t.Fatalf("%+v", res)
@@ -50,9 +56,7 @@ func TestUseDetectsDeniedActions(t *testing.T) {
 	})
 	t.Run("publish outside the policy", func(t *testing.T) {
 		t.Parallel()
-		b := startBroker(t, p, "accept", nil)
-		b.denyPub = outsideThing
-		o := deviceOpts(t, p, p.device, b.addr(), false)
+		o := deviceBehindPolicy(t, p, outsideThing, nil)
 		res := Use(ctx, o, "other/test", 3*time.Second)
 		if res.Denied != DeniedPublish || !res.Subscribed || res.Published || !strings.Contains(res.Detail, "iot:Publish") {
 			t.Fatalf("%+v", res)
@@ -60,9 +64,7 @@ func TestUseDetectsDeniedActions(t *testing.T) {
 	})
 	t.Run("prove a topic outside <thing>/* is refused", func(t *testing.T) {
 		t.Parallel()
-		b := startBroker(t, p, "accept", nil)
-		b.denyPub, b.denySub = outsideThing, outsideThing
-		o := deviceOpts(t, p, p.device, b.addr(), false)
+		o := deviceBehindPolicy(t, p, outsideThing, outsideThing)
 		rr := ProveRefused(ctx, o, "other/test", false, 3*time.Second)
 		if !rr.Refused || rr.Err != nil || !strings.Contains(rr.Detail, "as expected") {
 			t.Fatalf("publish: %+v", rr)

@@ -14,7 +14,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"iter"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,20 +57,20 @@ var (
 type subjectAttr struct {
 	oid       asn1.ObjectIdentifier
 	short     string // openssl short name used in -subj
-	field     string // FieldError field name
+	field     string // FieldError's FieldID
 	printable bool   // PrintableString (as OpenSSL encodes it) rather than UTF8String
 	max       int    // X.520 upper bound OpenSSL enforces
 	get       func(*Subject) *string
 }
 
 var subjectAttrs = []subjectAttr{
-	{oidCountry, "C", "country", true, 2, func(s *Subject) *string { return &s.Country }},
-	{oidState, "ST", "state", false, 128, func(s *Subject) *string { return &s.State }},
-	{oidOrganization, "O", "organization", false, 64, func(s *Subject) *string { return &s.Organization }},
-	{oidOrgUnit, "OU", "organizational unit", false, 64, func(s *Subject) *string { return &s.OrganizationalUnit }},
-	{oidCommonName, "CN", "common name", false, 64, func(s *Subject) *string { return &s.CommonName }},
-	{oidDNQualifier, "dnQualifier", "dnQualifier", true, 64, func(s *Subject) *string { return &s.DNQualifier }},
-	{oidSerialNumber, "serialNumber", "serial number", true, 64, func(s *Subject) *string { return &s.SerialNumber }},
+	{oidCountry, "C", FieldCountry, true, 2, func(s *Subject) *string { return &s.Country }},
+	{oidState, "ST", FieldState, false, 128, func(s *Subject) *string { return &s.State }},
+	{oidOrganization, "O", FieldOrganization, false, 64, func(s *Subject) *string { return &s.Organization }},
+	{oidOrgUnit, "OU", FieldOrgUnit, false, 64, func(s *Subject) *string { return &s.OrganizationalUnit }},
+	{oidCommonName, "CN", FieldCommonName, false, 64, func(s *Subject) *string { return &s.CommonName }},
+	{oidDNQualifier, "dnQualifier", FieldDNQualifier, true, 64, func(s *Subject) *string { return &s.DNQualifier }},
+	{oidSerialNumber, "serialNumber", FieldSerialNumber, true, 64, func(s *Subject) *string { return &s.SerialNumber }},
 }
 
 // Attr is the attribute of s with the openssl short name short ("C", "ST", "O", "OU", "CN",
@@ -111,7 +113,7 @@ func (s Subject) String() string {
 // characters. At least one attribute must be set.
 func (s Subject) Validate() error {
 	if s.IsZero() {
-		return &FieldError{Field: "subject", Problem: "has no attributes", Fix: "set at least the common name (CN)"}
+		return fieldError(FieldSubject, "", ReasonSubjectEmpty)
 	}
 	for _, a := range subjectAttrs {
 		v := *a.get(&s)
@@ -135,8 +137,7 @@ func (s Subject) Validate() error {
 // usable as a thing name (the walkthrough's templates name the thing from the CN).
 func (s Subject) ValidateDevice() error {
 	if s.CommonName == "" {
-		return &FieldError{Field: "common name", Problem: "is required for a device certificate (it becomes the thing name)",
-			Fix: "enter a thing name such as DemoThing"}
+		return fieldError(FieldCommonName, "", ReasonCNRequired)
 	}
 	if err := ValidateThingName(s.CommonName); err != nil {
 		return err
@@ -146,25 +147,23 @@ func (s Subject) ValidateDevice() error {
 
 func validateAttrValue(a subjectAttr, v string) error {
 	if strings.TrimSpace(v) != v {
-		return &FieldError{Field: a.field, Value: v, Problem: "has leading or trailing spaces", Fix: "remove them"}
+		return fieldError(a.field, v, ReasonAttrSpaces)
 	}
 	n := 0
 	for _, r := range v {
 		n++
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return &FieldError{Field: a.field, Value: v, Problem: "contains a control character", Fix: "use printable characters only"}
+			return fieldError(a.field, v, ReasonAttrControl)
 		}
 		if r == 0xfffd {
-			return &FieldError{Field: a.field, Value: v, Problem: "is not valid UTF-8", Fix: "use printable characters only"}
+			return fieldError(a.field, v, ReasonAttrUTF8)
 		}
 		if a.printable && !isPrintableStringRune(r) {
-			return &FieldError{Field: a.field, Value: v, Problem: fmt.Sprintf("contains %q, which a certificate cannot hold in this attribute (PrintableString)", r),
-				Fix: "use only letters, digits, space and ' ( ) + , - . / : = ?"}
+			return fieldError(a.field, v, ReasonAttrPrintable, "Char", fmt.Sprintf("%q", r))
 		}
 	}
 	if n > a.max {
-		return &FieldError{Field: a.field, Value: v, Problem: fmt.Sprintf("is %d characters; a certificate allows at most %d (X.520, enforced by OpenSSL)", n, a.max),
-			Fix: fmt.Sprintf("shorten it to %d characters or fewer", a.max)}
+		return fieldError(a.field, v, ReasonAttrLong, "N", strconv.Itoa(n), "Max", strconv.Itoa(a.max))
 	}
 	return nil
 }
@@ -347,14 +346,8 @@ func EncodeCSRPEM(r *x509.CertificateRequest) []byte {
 // ParseCSRPEM reads the first CSR ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST")
 // in b and checks its self-signature.
 func ParseCSRPEM(b []byte) (*x509.CertificateRequest, error) {
-	rest := b
 	var seen []string
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for blk := range pemBlocks(b) {
 		if blk.Type != "CERTIFICATE REQUEST" && blk.Type != "NEW CERTIFICATE REQUEST" {
 			seen = append(seen, blk.Type)
 			continue
@@ -372,6 +365,18 @@ func ParseCSRPEM(b []byte) (*x509.CertificateRequest, error) {
 		return nil, fmt.Errorf("%w: expected a CERTIFICATE REQUEST block, found %s — pass the .csr file", ErrNoPEM, strings.Join(seen, ", "))
 	}
 	return nil, fmt.Errorf("%w: the input is not a PEM CSR — expected text starting with -----BEGIN CERTIFICATE REQUEST-----", ErrNoPEM)
+}
+
+// pemBlocks yields the PEM blocks in b, in order (text around them is skipped).
+func pemBlocks(b []byte) iter.Seq[*pem.Block] {
+	return func(yield func(*pem.Block) bool) {
+		for {
+			var blk *pem.Block
+			if blk, b = pem.Decode(b); blk == nil || !yield(blk) {
+				return
+			}
+		}
+	}
 }
 
 // randomSerial returns a random positive 128-bit-or-less serial number (RFC 5280: ≤ 20 octets).
@@ -610,17 +615,11 @@ func ParseCertsPEM(b []byte) ([]*x509.Certificate, error) {
 }
 
 func parseCerts(b []byte, firstOnly bool) ([]*x509.Certificate, error) {
-	rest := b
 	var (
 		out  []*x509.Certificate
 		seen []string
 	)
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for blk := range pemBlocks(b) {
 		if blk.Type != "CERTIFICATE" {
 			seen = append(seen, blk.Type)
 			continue

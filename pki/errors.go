@@ -7,12 +7,47 @@ import (
 )
 
 // FieldError is a problem with one user-supplied value: which field, what was given,
-// what is wrong with it and how to fix it.
+// what is wrong with it and how to fix it. The words (Field, Problem, Fix) are rendered from
+// FieldID, Reason and Args by Words, in the user's language.
 type FieldError struct {
-	Field   string // e.g. "country", "thing name", "key type"
-	Value   string // the offending value (never a secret)
-	Problem string // e.g. "must be exactly 2 letters"
-	Fix     string // e.g. "use an ISO 3166 alpha-2 code such as IN or US"
+	FieldID string            // stable: "country", "thing-name", "key-type" (pki.field.<id> in the catalog)
+	Field   string            // the field's name as the user reads it: "country", "thing name"
+	Value   string            // the offending value (never a secret)
+	Reason  Reason            // what is wrong, stably (pki.<reason>.problem and .fix in the catalog)
+	Args    map[string]string // the values its words name
+	Problem string            // e.g. "must be exactly 2 letters"
+	Fix     string            // e.g. "use an ISO 3166 alpha-2 code such as IN or US"
+}
+
+// Reason names, stably, what is wrong with a value or a file.
+type Reason string
+
+// Words renders one of pki's messages — "field.<id>", "<reason>.problem", "<reason>.fix",
+// "exists", "empty" — with its arguments. steps sets it (its catalog's pki.yaml, errtext.go);
+// unset, the words are the keys and the values.
+var Words func(key string, args map[string]string) string
+
+func words(key string, args map[string]string) string {
+	if Words != nil {
+		return Words(key, args)
+	}
+	if len(args) == 0 {
+		return key
+	}
+	return fmt.Sprint(key, args)
+}
+
+// fieldError is the error of field's value for reason r, with the arguments its words name
+// (name, value pairs).
+func fieldError(field, value string, r Reason, kv ...string) *FieldError {
+	e := &FieldError{FieldID: field, Value: value, Reason: r, Args: map[string]string{}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Args[kv[i]] = kv[i+1]
+	}
+	e.Field = words("field."+field, nil)
+	e.Problem = words(string(r)+".problem", e.Args)
+	e.Fix = words(string(r)+".fix", e.Args)
+	return e
 }
 
 func (e *FieldError) Error() string {
@@ -20,7 +55,7 @@ func (e *FieldError) Error() string {
 	if e.Value != "" {
 		s += " " + strconv.Quote(e.Value)
 	} else {
-		s += " (empty)"
+		s += " " + words("empty", nil)
 	}
 	s += ": " + e.Problem
 	if e.Fix != "" {
@@ -38,7 +73,7 @@ type ExistsError struct {
 }
 
 func (e *ExistsError) Error() string {
-	return fmt.Sprintf("%s already exists and was left untouched — reuse it, choose another workspace, or confirm overwriting it", e.Path)
+	return words("exists", map[string]string{"Path": e.Path})
 }
 
 // Is makes errors.Is(err, ErrExists) true.
@@ -79,3 +114,57 @@ func (e *fileError) Error() string {
 }
 
 func (e *fileError) Unwrap() error { return e.Err }
+
+// The fields a FieldError names (pki.field.<id> in the catalog).
+const (
+	FieldCountry          = "country"
+	FieldState            = "state"
+	FieldOrganization     = "organization"
+	FieldOrgUnit          = "organizational-unit"
+	FieldCommonName       = "common-name"
+	FieldDNQualifier      = "dnQualifier"
+	FieldSerialNumber     = "serial-number"
+	FieldSubject          = "subject"
+	FieldWorkspace        = "workspace"
+	FieldKeyType          = "key-type"
+	FieldThingName        = "thing-name"
+	FieldDays             = "days"
+	FieldRegistrationCode = "registration-code"
+)
+
+// Fields are every field a FieldError names.
+var Fields = []string{FieldCountry, FieldState, FieldOrganization, FieldOrgUnit, FieldCommonName, FieldDNQualifier, FieldSerialNumber,
+	FieldSubject, FieldWorkspace, FieldKeyType, FieldThingName, FieldDays, FieldRegistrationCode}
+
+// The reasons of FieldErrors (pki.<reason>.problem and pki.<reason>.fix), with the Args named.
+const (
+	ReasonCountryLength   Reason = "country-length"   // N
+	ReasonCountryCase     Reason = "country-case"     // Up
+	ReasonCountryReserved Reason = "country-reserved" // Alt
+	ReasonCountryUnknown  Reason = "country-unknown"
+	ReasonThingEmpty      Reason = "thing-empty"
+	ReasonThingLong       Reason = "thing-long" // N, Max
+	ReasonThingChar       Reason = "thing-char" // Char, Pos
+	ReasonDaysZero        Reason = "days-zero"  // CA, Verification, Device
+	ReasonDaysMax         Reason = "days-max"   // Max
+	ReasonCodeLength      Reason = "code-length"
+	ReasonCodeChar        Reason = "code-char" // Char, Pos
+	ReasonCodeEmpty       Reason = "code-empty"
+	ReasonCodeCN          Reason = "code-cn" // Err
+	ReasonOrgEmpty        Reason = "org-empty"
+	ReasonSubjectEmpty    Reason = "subject-empty"
+	ReasonCNRequired      Reason = "cn-required"
+	ReasonAttrSpaces      Reason = "attr-spaces"
+	ReasonAttrControl     Reason = "attr-control"
+	ReasonAttrUTF8        Reason = "attr-utf8"
+	ReasonAttrPrintable   Reason = "attr-printable" // Char
+	ReasonAttrLong        Reason = "attr-long"      // N, Max
+	ReasonKeyType         Reason = "key-type"       // Choices
+	ReasonWorkspaceEmpty  Reason = "workspace-empty"
+)
+
+// Reasons are every Reason of a FieldError.
+var Reasons = []Reason{ReasonCountryLength, ReasonCountryCase, ReasonCountryReserved, ReasonCountryUnknown, ReasonThingEmpty,
+	ReasonThingLong, ReasonThingChar, ReasonDaysZero, ReasonDaysMax, ReasonCodeLength, ReasonCodeChar, ReasonCodeEmpty, ReasonCodeCN,
+	ReasonOrgEmpty, ReasonSubjectEmpty, ReasonCNRequired, ReasonAttrSpaces, ReasonAttrControl, ReasonAttrUTF8, ReasonAttrPrintable,
+	ReasonAttrLong, ReasonKeyType, ReasonWorkspaceEmpty}

@@ -35,7 +35,7 @@ const (
 // a directory, or whose mode cannot be changed, is an error naming the path and the fix.
 func EnsureWorkspace(dir string) error {
 	if dir == "" {
-		return &FieldError{Field: "workspace", Problem: "is empty", Fix: "choose a directory, e.g. ./jitp"}
+		return fieldError(FieldWorkspace, "", ReasonWorkspaceEmpty)
 	}
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("workspace %s: cannot create it: %w — choose a directory you can write to", dir, err)

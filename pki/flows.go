@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -139,18 +140,10 @@ type RootCAOptions struct {
 // CreateRootCA runs walkthrough steps 1–3 in dir: deviceRootCA.key,
 // deviceRootCA_openssl.conf, deviceRootCA.csr and deviceRootCA.pem.
 func CreateRootCA(dir string, o RootCAOptions) (*CA, *Result, error) {
-	if o.KeyType == "" {
-		o.KeyType = DefaultKeyType
-	}
-	if o.Country == "" {
-		o.Country = DefaultCountry
-	}
-	if o.Organization == "" {
-		o.Organization = DefaultOrganization
-	}
-	if o.Days == 0 {
-		o.Days = CADays
-	}
+	o.KeyType = cmp.Or(o.KeyType, DefaultKeyType)
+	o.Country = cmp.Or(o.Country, DefaultCountry)
+	o.Organization = cmp.Or(o.Organization, DefaultOrganization)
+	o.Days = cmp.Or(o.Days, CADays)
 	if _, err := ParseKeyType(string(o.KeyType)); err != nil {
 		return nil, nil, err
 	}
@@ -217,18 +210,10 @@ func (o *IssueOptions) defaults(days int) error {
 	if o.CA == nil || o.CA.Cert == nil || o.CA.Key == nil {
 		return errors.New("no CA to sign with — create the root CA first (or load yours)")
 	}
-	if o.CACertFile == "" {
-		o.CACertFile = FileCACert
-	}
-	if o.CAKeyFile == "" {
-		o.CAKeyFile = FileCAKey
-	}
-	if o.KeyType == "" {
-		o.KeyType = DefaultKeyType
-	}
-	if o.Days == 0 {
-		o.Days = days
-	}
+	o.CACertFile = cmp.Or(o.CACertFile, FileCACert)
+	o.CAKeyFile = cmp.Or(o.CAKeyFile, FileCAKey)
+	o.KeyType = cmp.Or(o.KeyType, DefaultKeyType)
+	o.Days = cmp.Or(o.Days, days)
 	return ValidateDays(o.Days)
 }
 

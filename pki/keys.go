@@ -106,8 +106,7 @@ func ParseKeyType(s string) (KeyType, error) {
 	case "ec384", "ecp384", "p384", "ecdsap384", "secp384r1", "ecdsa384":
 		return EC384, nil
 	}
-	return "", &FieldError{Field: "key type", Value: s, Problem: "is not a supported key type",
-		Fix: "choose one of " + keyTypeChoices()}
+	return "", fieldError(FieldKeyType, s, ReasonKeyType, "Choices", keyTypeChoices())
 }
 
 // GenerateKey creates a new private key of type t.
@@ -122,7 +121,7 @@ func GenerateKey(t KeyType) (crypto.Signer, error) {
 	}
 	_, err := ParseKeyType(string(t))
 	if err == nil {
-		err = &FieldError{Field: "key type", Value: string(t), Problem: "is not a supported key type", Fix: "choose one of " + keyTypeChoices()}
+		err = fieldError(FieldKeyType, string(t), ReasonKeyType, "Choices", keyTypeChoices())
 	}
 	return nil, err
 }
@@ -186,14 +185,8 @@ func EncodeKeyPEM(k crypto.Signer) ([]byte, error) {
 // An encrypted key returns an error wrapping ErrEncryptedKey. Only RSA (≥2048 bits) and
 // ECDSA (P-256, P-384, P-521) keys are accepted; others wrap ErrUnsupportedKey.
 func ParseKeyPEM(b []byte) (crypto.Signer, error) {
-	rest := b
 	var seen []string
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for blk := range pemBlocks(b) {
 		switch blk.Type {
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, encryptedKeyError()

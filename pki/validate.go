@@ -52,20 +52,19 @@ var countryHints = map[string]string{"UK": "GB", "EU": "", "EL": "GR", "XK": ""}
 // ValidateCountry checks that c is an assigned ISO 3166-1 alpha-2 country code in upper
 // case, e.g. "IN" or "US" (the certificate's C attribute; JITP's AWS::IoT::Certificate::Country).
 func ValidateCountry(c string) error {
-	const field = "country"
-	fix := "use a 2-letter ISO 3166 country code such as IN, US or DE"
+	const field = FieldCountry
 	if n := utf8.RuneCountInString(c); n != 2 || len(c) != 2 {
-		return &FieldError{Field: field, Value: c, Problem: fmt.Sprintf("must be exactly 2 letters (got %d characters)", n), Fix: fix}
+		return fieldError(field, c, ReasonCountryLength, "N", strconv.Itoa(n))
 	}
 	up := strings.ToUpper(c)
 	if up != c && countryCodes[up] {
-		return &FieldError{Field: field, Value: c, Problem: "must be upper case", Fix: "use " + up}
+		return fieldError(field, c, ReasonCountryCase, "Up", up)
 	}
 	if !countryCodes[c] {
 		if alt, ok := countryHints[up]; ok && alt != "" {
-			return &FieldError{Field: field, Value: c, Problem: "is not an assigned ISO 3166 code", Fix: "use " + alt}
+			return fieldError(field, c, ReasonCountryReserved, "Alt", alt)
 		}
-		return &FieldError{Field: field, Value: c, Problem: "is not an assigned ISO 3166 alpha-2 country code", Fix: fix}
+		return fieldError(field, c, ReasonCountryUnknown)
 	}
 	return nil
 }
@@ -77,18 +76,16 @@ const MaxThingNameLen = 128
 // a-z A-Z 0-9 : _ -). The walkthrough's templates take the thing name from the device
 // certificate's CN, so the device CN must pass this too.
 func ValidateThingName(n string) error {
-	const field = "thing name"
+	const field = FieldThingName
 	if n == "" {
-		return &FieldError{Field: field, Problem: "is empty", Fix: "enter a name such as DemoThing (letters, digits, : _ -)"}
+		return fieldError(field, "", ReasonThingEmpty)
 	}
 	if len(n) > MaxThingNameLen {
-		return &FieldError{Field: field, Value: n, Problem: fmt.Sprintf("is %d characters; AWS IoT allows at most %d", len(n), MaxThingNameLen),
-			Fix: fmt.Sprintf("shorten it to %d characters or fewer", MaxThingNameLen)}
+		return fieldError(field, n, ReasonThingLong, "N", strconv.Itoa(len(n)), "Max", strconv.Itoa(MaxThingNameLen))
 	}
 	for i, r := range n {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ':' || r == '_' || r == '-') {
-			return &FieldError{Field: field, Value: n, Problem: fmt.Sprintf("contains %s at position %d, which AWS IoT does not allow in thing names", strconv.QuoteRune(r), i+1),
-				Fix: "use only letters, digits, colon, underscore and hyphen (e.g. Demo_Thing-1)"}
+			return fieldError(field, n, ReasonThingChar, "Char", strconv.QuoteRune(r), "Pos", strconv.Itoa(i+1))
 		}
 	}
 	return nil
@@ -100,11 +97,11 @@ const MaxDays = 36500
 // ValidateDays checks a certificate validity period in days (1–36500).
 func ValidateDays(d int) error {
 	if d <= 0 {
-		return &FieldError{Field: "days", Value: strconv.Itoa(d), Problem: "must be greater than 0",
-			Fix: fmt.Sprintf("use a positive number of days (the walkthrough uses %d for the CA, %d for the verification cert, %d for devices)", CADays, VerificationDays, DeviceDays)}
+		return fieldError(FieldDays, strconv.Itoa(d), ReasonDaysZero,
+			"CA", strconv.Itoa(CADays), "Verification", strconv.Itoa(VerificationDays), "Device", strconv.Itoa(DeviceDays))
 	}
 	if d > MaxDays {
-		return &FieldError{Field: "days", Value: strconv.Itoa(d), Problem: fmt.Sprintf("is more than %d (100 years)", MaxDays), Fix: fmt.Sprintf("use %d days or fewer", MaxDays)}
+		return fieldError(FieldDays, strconv.Itoa(d), ReasonDaysMax, "Max", strconv.Itoa(MaxDays))
 	}
 	return nil
 }
@@ -112,15 +109,14 @@ func ValidateDays(d int) error {
 // ValidateRegistrationCode checks an AWS IoT CA registration code: exactly 64 hex digits
 // (as returned by `aws iot get-registration-code`). It becomes the verification cert's CN.
 func ValidateRegistrationCode(code string) error {
-	const field = "registration code"
-	fix := "copy the registrationCode from `aws iot get-registration-code` (64 hex digits, no quotes or spaces)"
+	const field = FieldRegistrationCode
 	if len(code) != 64 {
-		return &FieldError{Field: field, Value: code, Problem: fmt.Sprintf("must be 64 hex digits (got %d characters)", len(code)), Fix: fix}
+		return fieldError(field, code, ReasonCodeLength, "N", strconv.Itoa(len(code)))
 	}
 	for i := 0; i < len(code); i++ {
 		c := code[i]
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return &FieldError{Field: field, Value: code, Problem: fmt.Sprintf("contains %q at position %d; only hex digits 0-9 a-f are allowed", c, i+1), Fix: fix}
+			return fieldError(field, code, ReasonCodeChar, "Char", fmt.Sprintf("%q", c), "Pos", strconv.Itoa(i+1))
 		}
 	}
 	return nil
@@ -132,11 +128,10 @@ func ValidateRegistrationCode(code string) error {
 // UUID), and their codes are used as they are.
 func ValidateRegistrationCodeCN(code string) error {
 	if code == "" {
-		return &FieldError{Field: "registration code", Problem: "is empty", Fix: "fetch it again with `aws iot get-registration-code`"}
+		return fieldError(FieldRegistrationCode, "", ReasonCodeEmpty)
 	}
 	if err := validateAttrValue(subjectAttrs[4], code); err != nil {
-		return &FieldError{Field: "registration code", Value: code, Problem: "cannot be a certificate's Common Name: " + err.Error(),
-			Fix: "this endpoint's registration code cannot go in a verification certificate; use --ca-mode sni-only (no verification certificate)"}
+		return fieldError(FieldRegistrationCode, code, ReasonCodeCN, "Err", err.Error())
 	}
 	return nil
 }
@@ -144,7 +139,7 @@ func ValidateRegistrationCodeCN(code string) error {
 // ValidateOrganization checks the organization name of the CA (conf default and O attribute).
 func ValidateOrganization(o string) error {
 	if o == "" {
-		return &FieldError{Field: "organization", Problem: "is empty", Fix: "enter your organization name, e.g. AMZ"}
+		return fieldError(FieldOrganization, "", ReasonOrgEmpty)
 	}
 	return validateAttrValue(subjectAttrs[2], o)
 }

@@ -6,6 +6,8 @@
 #   python3-paho-mqtt — Debian's paho (1.6, MQTT 3.1.1 and 5) for /usr/bin/python3
 #   tmux             — whole-program TUI test
 #   nodejs           — node --check of the JITR Lambda function jitpwiz writes
+#   asciinema (Debian), npm and svg-term-cli (npm, pinned) — make demo records demo.tape's run
+#                      and renders docs/demo.svg; the recorder's test makes a short one
 #   vhs (Go, pinned) — `vhs validate demo.tape` (the ui tests and make demo-validate)
 #   moto_server      — moto 5.x, the machine image's Python (pyenv); the aws-target test runs
 #                      jitpwiz against it. It is checked, not installed: PyPI is not reachable
@@ -36,17 +38,22 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 /usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
-fi
+command -v asciinema >/dev/null 2>&1 || need+=(asciinema)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+SVG_TERM_VERSION=${SVG_TERM_VERSION:-2.1.1}
+SUDO=
 if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
-    echo "deps: missing ${need[*]} and not root; install them with apt-get" >&2; exit 1
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; elif [ ${#need[@]} -gt 0 ] || ! command -v svg-term >/dev/null 2>&1; then
+    echo "deps: missing ${need[*]} svg-term and not root; install them with apt-get (and npm install -g svg-term-cli)" >&2; exit 1
   fi
-else
-  SUDO=
 fi
-echo "deps: installing ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if ! command -v svg-term >/dev/null 2>&1; then
+  echo "deps: installing svg-term-cli $SVG_TERM_VERSION (npm)"
+  $SUDO npm install -g --no-audit --no-fund "svg-term-cli@$SVG_TERM_VERSION" >/dev/null
+fi

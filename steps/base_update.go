@@ -235,8 +235,11 @@ func (b *Base) handleKey(msg tea.KeyMsg) tea.Cmd {
 			}
 			cmd := f.update(msg)
 			f.edited = true
-			if b.apply(f) {
-				b.buildFields() // inputs not typed in show what the value changed (e.g. a template file drops the policy name)
+			was := f.err
+			if b.apply(f) || f.err != was {
+				// inputs not typed in show what the value changed (e.g. a template file drops
+				// the policy name), or what its problem asks for (the subject fields it needs)
+				b.buildFields()
 			}
 			return cmd
 		}

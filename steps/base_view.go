@@ -66,6 +66,13 @@ func (b *Base) View() string {
 	case StateRunning:
 		parts = append(parts, b.runningView(w))
 	case StateFailed:
+		if len(b.events) > 0 { // what the step saw before it failed is the evidence
+			lines := make([]string, 0, len(b.events))
+			for _, e := range b.events {
+				lines = append(lines, b.eventLine(e, w))
+			}
+			parts = append(parts, strings.Join(lines, "\n"))
+		}
 		parts = append(parts, b.bannerView(w))
 	}
 	return strings.Join(parts, "\n\n")
@@ -171,6 +178,9 @@ func (b *Base) resultLine(r ResultLine, w int) string {
 func (b *Base) bannerView(w int) string {
 	st := b.c.Styles
 	cause, fix := ExplainError(b.err)
+	if b.s != nil {
+		fix = targetCommands(b.s, fix) // a command in the fix goes where this workspace's target is
+	}
 	cause, fix = b.c.display(cause), b.c.display(fix)
 	inner := w - st.Banner.GetHorizontalFrameSize()
 	body := st.BannerTitle.Render(st.Icons.Failed+" "+b.self.Title()+" failed") + "\n" + wrapWords(cause, inner)

@@ -52,50 +52,27 @@ func (s *Session) CleanPlan() []CleanAction {
 	}
 	for _, thing := range s.Things() {
 		d := s.Devices[thing]
-		if d.CertID == "" || d.Cleaned {
-			continue
+		// Every certificate of the thing the target may hold: those a re-issue replaced, then
+		// the current one; each thing is deleted once its certificates are detached from it.
+		certs := append([]CertRecord(nil), d.EarlierCerts...)
+		if d.CertID != "" && !d.Cleaned {
+			certs = append(certs, CertRecord{ID: d.CertID, ARN: d.CertARN, Thing: provisionedThing(s, d)})
 		}
-		arn := firstNonEmpty(d.CertARN, certARN(s, d.CertID))
-		id, name := d.CertID, provisionedThing(s, d)
-		shown := strings.Join(abbrevAll(d.Policies), ", ")
-		if shown == "" {
-			shown = "its policies"
+		var things []string
+		for i, cr := range certs {
+			policies := d.Policies
+			if i < len(d.EarlierCerts) {
+				policies = nil // not recorded: found while detaching
+			}
+			out = append(out, certActions(s, cr, policies, ours, keep)...)
+			if !slices.Contains(things, cr.Thing) {
+				things = append(things, cr.Thing)
+			}
 		}
-		out = append(out,
-			CleanAction{What: fmt.Sprintf("detach %s from certificate %s", shown, abbrev(id)),
-				Do: func(ctx context.Context, c aws.Client) error {
-					pols, err := c.ListAttachedPolicies(ctx, arn)
-					if err != nil {
-						return ignoreNotFound(err)
-					}
-					for _, p := range pols {
-						if !keep(p.Name) {
-							ours[p.Name] = true
-						}
-						if err := ignoreNotFound(c.DetachPolicy(ctx, p.Name, arn)); err != nil {
-							return err
-						}
-					}
-					return nil
-				}},
-			CleanAction{What: "set certificate " + abbrev(id) + " INACTIVE",
-				Do: func(ctx context.Context, c aws.Client) error {
-					return ignoreNotFound(c.UpdateCertificate(ctx, id, aws.StatusInactive))
-				}},
-			CleanAction{What: "detach certificate " + abbrev(id) + " from thing " + name,
-				Do: func(ctx context.Context, c aws.Client) error {
-					if err := ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn)); err != nil {
-						return err
-					}
-					return waitDetached(ctx, c, name, arn, id)
-				}},
-			CleanAction{What: "delete certificate " + abbrev(id),
-				Do: func(ctx context.Context, c aws.Client) error {
-					return ignoreNotFound(c.DeleteCertificate(ctx, id, true))
-				}},
-			CleanAction{What: "delete thing " + name,
-				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }},
-		)
+		for _, name := range things {
+			out = append(out, CleanAction{What: "delete thing " + name,
+				Do: func(ctx context.Context, c aws.Client) error { return ignoreNotFound(c.DeleteThing(ctx, name)) }})
+		}
 	}
 	fcs, _ := fleetCleanups(s, "") // every fleet: no error (an unreadable one is an action that fails)
 	out = append(out, fleetActions(fcs, ours, keep)...)
@@ -107,7 +84,11 @@ func (s *Session) CleanPlan() []CleanAction {
 		out = append(out, CleanAction{What: "delete any other policy found attached while detaching",
 			Do: func(ctx context.Context, c aws.Client) error { return deleteFound(ctx, c, ours, names) }})
 	}
+	cas := append([]string(nil), s.CA.EarlierRegisteredIDs...)
 	if id := s.CA.RegisteredID; id != "" {
+		cas = append(cas, id)
+	}
+	for _, id := range cas {
 		out = append(out,
 			CleanAction{What: "set CA " + abbrev(id) + " INACTIVE",
 				Do: func(ctx context.Context, c aws.Client) error {
@@ -118,6 +99,51 @@ func (s *Session) CleanPlan() []CleanAction {
 		)
 	}
 	return out
+}
+
+// certActions remove one device certificate: its policies detached (shown: the names
+// recorded; the detach finds every one attached, and those the workspace made join ours),
+// set INACTIVE, detached from its thing (waiting for that to take effect), deleted.
+func certActions(s *Session, cr CertRecord, policies []string, ours map[string]bool, keep func(string) bool) []CleanAction {
+	arn := firstNonEmpty(cr.ARN, certARN(s, cr.ID))
+	id, name := cr.ID, cr.Thing
+	shown := strings.Join(abbrevAll(policies), ", ")
+	if shown == "" {
+		shown = "its policies"
+	}
+	return []CleanAction{
+		{What: fmt.Sprintf("detach %s from certificate %s", shown, abbrev(id)),
+			Do: func(ctx context.Context, c aws.Client) error {
+				pols, err := c.ListAttachedPolicies(ctx, arn)
+				if err != nil {
+					return ignoreNotFound(err)
+				}
+				for _, p := range pols {
+					if !keep(p.Name) {
+						ours[p.Name] = true
+					}
+					if err := ignoreNotFound(c.DetachPolicy(ctx, p.Name, arn)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{What: "set certificate " + abbrev(id) + " INACTIVE",
+			Do: func(ctx context.Context, c aws.Client) error {
+				return ignoreNotFound(c.UpdateCertificate(ctx, id, aws.StatusInactive))
+			}},
+		{What: "detach certificate " + abbrev(id) + " from thing " + name,
+			Do: func(ctx context.Context, c aws.Client) error {
+				if err := ignoreNotFound(c.DetachThingPrincipal(ctx, name, arn)); err != nil {
+					return err
+				}
+				return waitDetached(ctx, c, name, arn, id)
+			}},
+		{What: "delete certificate " + abbrev(id),
+			Do: func(ctx context.Context, c aws.Client) error {
+				return ignoreNotFound(c.DeleteCertificate(ctx, id, true))
+			}},
+	}
 }
 
 // keptPolicies says which policies clean leaves although the workspace's devices hold them:
@@ -332,14 +358,26 @@ func (s *Session) Clean(ctx context.Context, w io.Writer) error {
 	for _, d := range s.Devices {
 		d.FirstConnect, d.Activation, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, nil, ""
 		d.Cleaned = d.CertID != ""
+		d.EarlierCerts = nil
 	}
-	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = "", "", false
+	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused, s.CA.EarlierRegisteredIDs = "", "", false, nil
+	s.CleanedAt = s.Now().UTC()
 	s.Template.PolicyCreated = false
 	s.Activation = ActivationRes{}
 	if err := s.Save(); err != nil {
 		return err
 	}
 	return unfinished
+}
+
+// NothingToClean says why clean has nothing to do (CleanPlan is empty): an earlier clean
+// removed everything, or the workspace never registered anything.
+func (s *Session) NothingToClean() string {
+	if !s.CleanedAt.IsZero() {
+		return fmt.Sprintf("nothing to clean: there is nothing left to remove — the clean of %s removed everything this workspace registered on %s (local files and the provisioning role are kept; `jitpwiz run` registers it all again)",
+			s.CleanedAt.Local().Format("2006-01-02 15:04"), s.Options.Target)
+	}
+	return "nothing to clean: the workspace has not registered anything on " + s.Options.Target + " yet"
 }
 
 // RunClean runs actions (FleetCleanPlan's) as Clean runs its plan (Connect first), one line

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/spf13/pflag"
 )
 
@@ -125,7 +125,7 @@ func RunDoctor(ctx context.Context, o DoctorOptions, w io.Writer) error {
 	} else {
 		rep.WriteText(w)
 		if o.Bundle != "" {
-			fmt.Fprintln(w, "support bundle:", o.Bundle, "(no private keys)")
+			fmt.Fprintln(w, i18n.T("doctor.bundle-written", i18n.Args{"File": o.Bundle}))
 		}
 	}
 	return rep.Err()
@@ -135,15 +135,15 @@ func RunDoctor(ctx context.Context, o DoctorOptions, w io.Writer) error {
 func openDoctor(o DoctorOptions) (*Session, doctorInput, string, error) {
 	if o.CACertFile == "" {
 		if f := o.filesOnly(); len(f) > 0 {
-			return nil, doctorInput{}, "", fmt.Errorf("%s check a customer's files without a workspace: add --ca-cert FILE (their CA certificate), or leave them out to check the workspace --dir", strings.Join(sortedStrings(f), ", "))
+			return nil, doctorInput{}, "", i18n.NewError("doctor.opt.files-need-ca", i18n.Args{"Flags": strings.Join(sortedStrings(f), ", ")})
 		}
 		if o.Connect {
-			return nil, doctorInput{}, "", fmt.Errorf("--connect is for the files alone (--ca-cert): in a workspace doctor always connects as the device")
+			return nil, doctorInput{}, "", i18n.NewError("doctor.opt.connect-workspace")
 		}
 		s, err := OpenExisting(Options{Dir: firstNonEmpty(o.Dir, DefaultDir), Thing: o.Thing})
 		if err != nil {
 			if o.Dir == "" {
-				err = fmt.Errorf("%w, or check a customer's files with --ca-cert FILE", err)
+				err = i18n.WrapError(err, "doctor.opt.or-files")
 			}
 			return nil, doctorInput{}, "", err
 		}
@@ -151,7 +151,7 @@ func openDoctor(o DoctorOptions) (*Session, doctorInput, string, error) {
 		return s, workspaceInput(s, o), "workspace", nil
 	}
 	if o.Dir != "" {
-		return nil, doctorInput{}, "", fmt.Errorf("--dir and --ca-cert: choose one — --dir checks a workspace, --ca-cert a customer's files without one")
+		return nil, doctorInput{}, "", i18n.NewError("doctor.opt.dir-and-ca")
 	}
 	s, in, err := filesSession(o)
 	return s, in, "files", err
@@ -202,12 +202,12 @@ func filesSession(o DoctorOptions) (*Session, doctorInput, error) {
 		}
 		a, err := filepath.Abs(p)
 		if err != nil {
-			return "", fmt.Errorf("%s %s: %w", flag, p, err)
+			return "", i18n.WrapError(err, "doctor.opt.path", i18n.Args{"Flag": flag, "Path": p})
 		}
 		if fi, err := os.Stat(a); err != nil {
-			return "", fmt.Errorf("%s %s: no such file — give the path of the file", flag, p)
+			return "", i18n.NewError("doctor.opt.no-file", i18n.Args{"Flag": flag, "Path": p})
 		} else if fi.IsDir() {
-			return "", fmt.Errorf("%s %s is a directory — give the path of a file", flag, p)
+			return "", i18n.NewError("doctor.opt.is-dir", i18n.Args{"Flag": flag, "Path": p})
 		}
 		return a, nil
 	}
@@ -223,10 +223,10 @@ func filesSession(o DoctorOptions) (*Session, doctorInput, error) {
 		}
 	}
 	if in.devKeyFile != "" && in.devFile == "" {
-		return nil, doctorInput{}, fmt.Errorf("--device-key goes with --device-cert — give the device certificate too")
+		return nil, doctorInput{}, i18n.NewError("doctor.opt.key-needs-cert")
 	}
 	if o.Connect && (in.devFile == "" || in.devKeyFile == "") {
-		return nil, doctorInput{}, fmt.Errorf("--connect connects as the device: give --device-cert and --device-key")
+		return nil, doctorInput{}, i18n.NewError("doctor.opt.connect-needs")
 	}
 	if o.Thing != "" {
 		if err := pki.ValidateThingName(o.Thing); err != nil {
@@ -257,7 +257,7 @@ func doctorEndpoint(v string) (string, int, error) {
 	}
 	ep, err := parseHostPort(v)
 	if err != nil {
-		return "", 0, fmt.Errorf("--mqtt-endpoint %q is not HOST[:PORT] with a TCP port — e.g. a1b2c3-ats.iot.us-east-2.amazonaws.com:8883", v)
+		return "", 0, i18n.NewError("doctor.opt.mqtt-endpoint", i18n.Args{"Value": strconv.Quote(v)})
 	}
 	return ep.Host, ep.Port, nil
 }
@@ -271,22 +271,24 @@ func (d *doctorRun) run(ctx context.Context, connErr error, mode string) *Doctor
 	if connErr != nil {
 		t.Error = connErr.Error()
 		fix := []string{awsCmd(s, "sts", "get-caller-identity")}
-		why := "doctor asks the target about the CA, its template and role, the device certificate and its thing; it could not — check the network, the credentials and --region"
+		why := i18n.T("doctor.target.why")
 		if s.Options.Target == TargetLocal && !d.in.workspace {
-			why = "no `jitpwiz local` answers at " + s.Options.EndpointURL + " — start one (it prints its endpoint URL), or give its --endpoint-url, or use --target aws"
+			why = i18n.T("doctor.target.why-local", i18n.Args{"URL": s.Options.EndpointURL})
 			fix = []string{"jitpwiz local"}
 		}
-		d.fail("target", "target reachable", connErr.Error(), CauseUnreachable, why, fix...)
+		d.fail("target", i18n.T("doctor.target.label"), connErr.Error(), CauseUnreachable, why, fix...)
 	} else {
 		d.c = &recordingClient{Client: s.client}
 		t.Reachable, t.Region, t.Account = true, s.Region, s.Account
 		if s.Endpoint.Host != "" {
 			t.MQTTEndpoint = net.JoinHostPort(s.Endpoint.Host, strconv.Itoa(s.Endpoint.Port))
 		}
-		d.pass("target", "target reachable", s.Options.Target+" at "+firstNonEmpty(apiURL(s), "AWS")+": account "+s.Account+", region "+s.Region)
+		d.pass("target", i18n.T("doctor.target.label"), i18n.T("doctor.target.evidence", i18n.Args{"Target": s.Options.Target, "Where": firstNonEmpty(apiURL(s), "AWS"),
+			"Account": s.Account, "Region": s.Region}))
 		if !d.in.workspace && d.wantRegion() != "" && d.wantRegion() != s.Region {
-			d.fail("region", "region "+d.wantRegion(), "the local IoT Core serves "+s.Region+", not "+d.wantRegion(), CauseRegionEndpoint,
-				"a CA, its devices and their endpoint belong to one region: the local IoT Core serves "+s.Region+", so the checks below are of "+s.Region+" — devices of a CA registered in "+d.wantRegion()+" must use that region's endpoint",
+			d.fail("region", i18n.T("doctor.region.label", i18n.Args{"Region": d.wantRegion()}),
+				i18n.T("doctor.region.evidence", i18n.Args{"Served": s.Region, "Region": d.wantRegion()}), CauseRegionEndpoint,
+				i18n.T("doctor.region.why", i18n.Args{"Served": s.Region, "Region": d.wantRegion()}),
 				awsCmd(s, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS"))
 		}
 	}
@@ -299,7 +301,7 @@ func (d *doctorRun) run(ctx context.Context, connErr error, mode string) *Doctor
 	d.checkCAFile()
 	d.checkDeviceFiles()
 	if d.in.workspace && d.in.jitr {
-		d.skip("template-file", "template", "JITR workspace: no template — the activate step (11a), or a topic rule + Lambda, activates each certificate")
+		d.skip("template-file", i18n.T("doctor.template.label"), i18n.T("doctor.template.jitr"))
 	}
 	d.checkTemplateFile()
 	if d.c != nil {
@@ -351,7 +353,7 @@ func (d *doctorRun) wantRegion() string { return d.in.region }
 func (s *Session) Doctor(ctx context.Context) []ResultLine {
 	var connErr error
 	if s.client == nil {
-		connErr = errors.New("not connected to the target (Session.Connect)")
+		connErr = i18n.NewError("doctor.not-connected")
 	}
 	rep := newDoctorRun(s, workspaceInput(s, DoctorOptions{})).run(ctx, connErr, "workspace")
 	return rep.resultLines()

@@ -2,14 +2,15 @@ package steps
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The doctor's checks of what the target says about the CA, its registration and template,
@@ -59,11 +60,11 @@ func (d *doctorRun) checkVerification(ctx context.Context) {
 	if d.in.verifFile == "" || d.ca == nil {
 		return
 	}
-	const label = "verification certificate: signed by the CA, CN = registration code"
+	label := i18n.T("doctor.verification.label")
 	name := d.name(d.in.verifFile)
 	v, err := pki.LoadCertFile(d.in.verifFile)
 	if err != nil {
-		d.fail("verification-cert", label, err.Error(), CauseInput, "give the verification certificate (PEM)", pki.ShowCertCommand(name).Line)
+		d.fail("verification-cert", label, err.Error(), CauseInput, i18n.T("doctor.verification.why-input"), pki.ShowCertCommand(name).Line)
 		return
 	}
 	key := strings.TrimSuffix(name, filepath.Ext(name)) + ".key"
@@ -75,7 +76,7 @@ func (d *doctorRun) checkVerification(ctx context.Context) {
 	}
 	if err := pki.CheckIssuedBy(v, d.ca, d.s.Now()); err != nil {
 		d.fail("verification-cert", label, name+": "+err.Error(), CauseInput,
-			"register-ca-certificate checks that the CA's key signed the verification certificate (CertificateValidationException otherwise): sign it with the CA", remake(v.Subject.CommonName)...)
+			i18n.T("doctor.verification.why-signed"), remake(v.Subject.CommonName)...)
 		return
 	}
 	code, err := d.c.GetRegistrationCode(ctx)
@@ -85,12 +86,11 @@ func (d *doctorRun) checkVerification(ctx context.Context) {
 	}
 	if v.Subject.CommonName != code {
 		fix := remake(code)
-		d.fail("verification-cert", label, fmt.Sprintf("CN %q, but the registration code of account %s in %s is %s", v.Subject.CommonName, d.s.Account, d.s.Region, code), CauseVerificationCN,
-			"register-ca-certificate answers RegistrationCodeValidationException (\"The registration code is invalid\"): the verification certificate's CN must be this account's registration code in this region — codes differ per account and region, so one made for another account or region does not work here",
-			fix...)
+		d.fail("verification-cert", label, i18n.T("doctor.verification.cn-evidence", i18n.Args{"CN": strconv.Quote(v.Subject.CommonName), "Account": d.s.Account, "Region": d.s.Region, "Code": code}),
+			CauseVerificationCN, i18n.T("doctor.verification.cn-why"), fix...)
 		return
 	}
-	d.pass("verification-cert", label, name+": CN "+code)
+	d.pass("verification-cert", label, i18n.T("doctor.verification.ok", i18n.Args{"Name": name, "Code": code}))
 }
 
 // checkCARegistration: the CA is registered here, ACTIVE, with auto-registration on, in the
@@ -100,7 +100,7 @@ func (d *doctorRun) checkCARegistration(ctx context.Context) {
 		return
 	}
 	s := d.s
-	label := "CA registered in " + s.Region
+	label := i18n.T("doctor.ca-registered.label", i18n.Args{"Region": s.Region})
 	desc, err := d.c.FindCA(ctx, d.caID)
 	if err != nil {
 		d.lookupFailed("ca-registered", label, err)
@@ -108,60 +108,57 @@ func (d *doctorRun) checkCARegistration(ctx context.Context) {
 	}
 	d.caKnown = true
 	if desc == nil {
-		why := "CA " + d.ca.Subject.String() + " (" + abbrev(d.caID) + ") is not registered in region " + s.Region + " of account " + s.Account +
-			", so AWS IoT provisions nothing it signed: a device's TLS handshake fails and nothing is registered"
+		why := i18n.T("doctor.ca-registered.why", i18n.Args{"Subject": d.ca.Subject.String(), "ID": abbrev(d.caID), "Region": s.Region, "Account": s.Account})
 		var fix []string
 		if d.in.workspace {
-			why += " — register it with: jitpwiz run --dir " + pki.ShellQuote(s.dir) + " (step 8), or check --region"
+			why += i18n.T("doctor.ca-registered.why-workspace", i18n.Args{"Dir": pki.ShellQuote(s.dir)})
 			fix = []string{"jitpwiz run --dir " + pki.ShellQuote(s.dir)}
 		} else {
-			why += " — register it in the region whose endpoint the devices use (if it is registered in another region, run doctor with that --region). " +
-				"If register-ca-certificate answers ResourceAlreadyExistsException although this account has no such CA, another account registered it in DEFAULT mode: " +
-				"register it with --certificate-mode SNI_ONLY instead (no verification certificate; devices must send SNI)"
+			why += i18n.T("doctor.ca-registered.why-files")
 			fix = d.registerFix(ctx)
 		}
-		d.fail("ca-registered", label, "no CA with ID "+abbrev(d.caID), CauseCANotRegistered, why, fix...)
+		d.fail("ca-registered", label, i18n.T("doctor.ca-registered.none", i18n.Args{"ID": abbrev(d.caID)}), CauseCANotRegistered, why, fix...)
 		return
 	}
 	d.caDesc = desc
 	reg := DoctorCheck{ID: "ca-registered", Status: CheckPass, Label: label, Evidence: desc.ARN}
 	if !desc.CreationDate.IsZero() {
-		reg.Evidence += " (since " + desc.CreationDate.UTC().Format("2006-01-02 15:04 MST") + ")"
+		reg.Evidence += i18n.T("doctor.ca-registered.since", i18n.Args{"Date": desc.CreationDate.UTC().Format("2006-01-02 15:04 MST")})
 	}
 	if !d.in.workspace {
 		reg.Cause = CauseCAAlreadyRegistered
-		reg.Why = "the CA is registered in this account already: register-ca-certificate answers ResourceAlreadyExistsException for it — change its status, auto-registration or template with update-ca-certificate instead of registering it again"
+		reg.Why = i18n.T("doctor.ca-registered.already")
 	}
 	d.add(reg)
 	if desc.Status == aws.StatusActive {
-		d.pass("ca-active", "CA ACTIVE", "status "+desc.Status)
+		d.pass("ca-active", i18n.T("doctor.ca-active.label"), i18n.T("doctor.ca-active.evidence", i18n.Args{"Status": desc.Status}))
 	} else {
-		d.fail("ca-active", "CA ACTIVE", "status "+desc.Status, CauseCAInactive,
-			"AWS IoT registers and provisions no new device certificate signed by an inactive CA (devices provisioned before keep connecting) — re-activate it",
+		d.fail("ca-active", i18n.T("doctor.ca-active.label"), i18n.T("doctor.ca-active.evidence", i18n.Args{"Status": desc.Status}), CauseCAInactive,
+			i18n.T("doctor.ca-active.why"),
 			caUpdateCmd(s, desc.ID, "--new-status", aws.StatusActive))
 	}
 	if desc.AutoRegistrationStatus == aws.AutoRegEnable {
-		d.pass("ca-auto-registration", "CA auto-registration ENABLE", "autoRegistrationStatus "+desc.AutoRegistrationStatus)
+		d.pass("ca-auto-registration", i18n.T("doctor.ca-auto.label"), "autoRegistrationStatus "+desc.AutoRegistrationStatus)
 	} else {
-		d.fail("ca-auto-registration", "CA auto-registration ENABLE", "autoRegistrationStatus "+firstNonEmpty(desc.AutoRegistrationStatus, aws.AutoRegDisable), CauseAutoRegistration,
-			"without auto-registration a new device certificate is not registered on its first connect, so JITP never runs for it — enable it",
+		d.fail("ca-auto-registration", i18n.T("doctor.ca-auto.label"), "autoRegistrationStatus "+firstNonEmpty(desc.AutoRegistrationStatus, aws.AutoRegDisable), CauseAutoRegistration,
+			i18n.T("doctor.ca-auto.why"),
 			caUpdateCmd(s, desc.ID, "--new-auto-registration-status", aws.AutoRegEnable))
 	}
 	mode := firstNonEmpty(desc.CertificateMode, "DEFAULT")
 	if d.in.workspace {
 		want := firstNonEmpty(s.Options.certificateMode(), "DEFAULT")
 		if mode == want {
-			d.pass("ca-mode", "CA certificate mode "+want, "certificateMode "+mode)
+			d.pass("ca-mode", i18n.T("doctor.ca-mode.label-want", i18n.Args{"Mode": want}), "certificateMode "+mode)
 		} else {
 			other := map[bool]string{true: CAModeSNIOnly, false: CAModeDefault}[mode == "SNI_ONLY"]
-			d.fail("ca-mode", "CA certificate mode "+want, "certificateMode "+mode, CauseCAMode,
-				"a CA's mode cannot be changed: remove it (jitpwiz clean) and register it again, or use --ca-mode "+other,
+			d.fail("ca-mode", i18n.T("doctor.ca-mode.label-want", i18n.Args{"Mode": want}), "certificateMode "+mode, CauseCAMode,
+				i18n.T("doctor.ca-mode.why", i18n.Args{"Other": other}),
 				"jitpwiz run --dir "+pki.ShellQuote(s.dir)+" --ca-mode "+other)
 		}
 	} else if mode == "SNI_ONLY" {
-		d.pass("ca-mode", "CA certificate mode", "SNI_ONLY: devices must send SNI (the endpoint name); other accounts may have registered the CA too")
+		d.pass("ca-mode", i18n.T("doctor.ca-mode.label"), i18n.T("doctor.ca-mode.sni-only"))
 	} else {
-		d.pass("ca-mode", "CA certificate mode", "DEFAULT (no other account can register this CA in DEFAULT mode in "+s.Region+")")
+		d.pass("ca-mode", i18n.T("doctor.ca-mode.label"), i18n.T("doctor.ca-mode.default", i18n.Args{"Region": s.Region}))
 	}
 	d.checkCATemplate(ctx, desc)
 }
@@ -176,34 +173,34 @@ func (d *doctorRun) checkCATemplate(ctx context.Context, desc *aws.CADescription
 	attach := caUpdateCmd(s, desc.ID, "--registration-config", d.templateArg())
 	switch {
 	case d.in.workspace && d.in.jitr && has:
-		d.fail("ca-template", "CA has no JITP template (JITR)", "the CA has a registrationConfig", CauseNoTemplate,
-			"its template runs (JITP) and no registered event is published — remove it", remove)
+		d.fail("ca-template", i18n.T("doctor.ca-template.label-jitr"), i18n.T("doctor.ca-template.has-config"), CauseNoTemplate,
+			i18n.T("doctor.ca-template.why-jitr"), remove)
 		return
 	case d.in.workspace && d.in.jitr:
 		d.jitr = true
-		d.pass("ca-template", "CA has no JITP template (JITR)", "no registrationConfig: the first connect registers certificates PENDING_ACTIVATION")
+		d.pass("ca-template", i18n.T("doctor.ca-template.label-jitr"), i18n.T("doctor.ca-template.jitr-ok"))
 		return
 	case !has && (d.in.workspace || d.fileRC != nil):
 		d.jitr = true
-		d.fail("ca-template", "CA has a JITP template (registrationConfig)", "none: this is JITR, not JITP", CauseNoTemplate,
-			"without a registrationConfig a first connect only registers the certificate PENDING_ACTIVATION (Just-in-Time Registration) and runs no template — attach the template", attach)
+		d.fail("ca-template", i18n.T("doctor.ca-template.label"), i18n.T("doctor.ca-template.none-jitr"), CauseNoTemplate,
+			i18n.T("doctor.ca-template.why-none"), attach)
 		return
 	case !has:
 		d.jitr = true
-		d.pass("ca-template", "CA's template (registrationConfig)", "none: Just-in-Time Registration (JITR) — certificates wait PENDING_ACTIVATION until something activates them (give --template to check one for JITP)")
+		d.pass("ca-template", i18n.T("doctor.ca-template.label-files"), i18n.T("doctor.ca-template.none-files"))
 		return
 	}
 	if rc.TemplateBody != "" {
 		d.body, d.roleARN = rc.TemplateBody, rc.RoleArn
-		d.pass("ca-template", "CA has a JITP template (registrationConfig)", "role "+firstNonEmpty(rc.RoleArn, "(none)"))
+		d.pass("ca-template", i18n.T("doctor.ca-template.label"), i18n.T("doctor.ca-template.role", i18n.Args{"Role": firstNonEmpty(rc.RoleArn, i18n.T("doctor.none"))}))
 		return
 	}
-	label := "provisioning template " + rc.TemplateName + " (the CA's templateName)"
+	label := i18n.T("doctor.prov-template.label", i18n.Args{"Name": rc.TemplateName})
 	t, err := d.c.DescribeProvisioningTemplate(ctx, rc.TemplateName)
 	switch {
 	case aws.IsKind(err, aws.KindNotFound):
-		d.fail("provisioning-template", label, "no provisioning template "+rc.TemplateName+" in "+s.Region, CauseTemplateResource,
-			"JITP looks the template up by name on every first connect: without it provisioning fails and certificates stay PENDING_ACTIVATION — create it (type JITP), or attach a template body",
+		d.fail("provisioning-template", label, i18n.T("doctor.prov-template.none", i18n.Args{"Name": rc.TemplateName, "Region": s.Region}), CauseTemplateResource,
+			i18n.T("doctor.prov-template.why-none"),
 			awsCmd(s, "iot", "create-provisioning-template", "--template-name", rc.TemplateName, "--type", "JITP", "--template-body", "file://template-body.json",
 				"--provisioning-role-arn", firstNonEmpty(rc.RoleArn, template.DefaultRoleArn(s.Region, s.Account)), "--enabled"), attach)
 		return
@@ -211,15 +208,15 @@ func (d *doctorRun) checkCATemplate(ctx context.Context, desc *aws.CADescription
 		d.lookupFailed("provisioning-template", label, err)
 		return
 	case t.Type != "JITP":
-		d.fail("provisioning-template", label, "type "+t.Type, CauseTemplateResource,
-			"just-in-time provisioning runs only templates of type JITP (a FLEET_PROVISIONING template is for fleet provisioning by claim) — create one of type JITP and name it in the CA's registrationConfig",
+		d.fail("provisioning-template", label, i18n.T("doctor.prov-template.type", i18n.Args{"Type": t.Type}), CauseTemplateResource,
+			i18n.T("doctor.prov-template.why-type"),
 			awsCmd(s, "iot", "list-provisioning-templates"))
 		return
 	}
 	d.body, d.roleARN = t.Body, t.RoleARN
-	ev := t.ARN + ", role " + t.RoleARN
+	ev := i18n.T("doctor.prov-template.evidence", i18n.Args{"ARN": t.ARN, "Role": t.RoleARN})
 	if !t.Enabled {
-		ev += " (disabled)"
+		ev += i18n.T("doctor.prov-template.disabled")
 	}
 	d.pass("provisioning-template", label, ev)
 }
@@ -245,12 +242,12 @@ func (d *doctorRun) planParams(t *template.Template) map[string]string {
 // checkTemplates: the template that runs parses and resolves from the device subject, and is
 // the one meant to run (--template); the thing it makes.
 func (d *doctorRun) checkTemplates() {
-	body, label, paramLabel := d.body, "registered template parses", "registered template's parameters resolve from the device subject"
+	body, label, paramLabel := d.body, i18n.T("doctor.templates.label"), i18n.T("doctor.templates.params-label")
 	if body == "" {
 		if d.fileRC == nil || (d.jitr && d.caKnown && d.caDesc != nil) {
 			return
 		}
-		body, label, paramLabel = d.fileRC.TemplateBody, "", "template parameters resolve from the device subject"
+		body, label, paramLabel = d.fileRC.TemplateBody, "", i18n.T("doctor.templates.params-label-file")
 	}
 	t, err := template.Parse(body)
 	if err != nil {
@@ -262,7 +259,7 @@ func (d *doctorRun) checkTemplates() {
 		if fix == nil && d.caDesc != nil {
 			fix = []string{awsCmd(d.s, "iot", "describe-ca-certificate", "--certificate-id", d.caDesc.ID, "--query", "registrationConfig")}
 		}
-		d.fail("template-parse", label, "the CA's registrationConfig does not parse: "+err.Error(), cause, escapingWhy(err), fix...)
+		d.fail("template-parse", label, i18n.T("doctor.templates.no-parse", i18n.Args{"Err": err}), cause, escapingWhy(err), fix...)
 		return
 	}
 	d.tmpl = t
@@ -276,7 +273,7 @@ func (d *doctorRun) checkTemplates() {
 		d.thing = firstNonEmpty(d.in.thing, d.plan.Thing.Name)
 	}
 	if d.dev != nil {
-		what := "the device certificate " + pki.SubjectOf(d.dev).String()
+		what := i18n.T("doctor.templates.what", i18n.Args{"Subject": pki.SubjectOf(d.dev).String()})
 		if _, err := lintTemplate(d.s, t, params, what); err != nil {
 			var missing []string
 			for _, p := range t.RequiredParameters() {
@@ -284,17 +281,16 @@ func (d *doctorRun) checkTemplates() {
 					missing = append(missing, p)
 				}
 			}
-			cause, why := CauseTemplateFailed, "provisioning fails with this template and the certificate stays PENDING_ACTIVATION"
+			cause, why := CauseTemplateFailed, i18n.T("doctor.templates.why-fails")
 			fix := d.attachFix()
 			if len(missing) > 0 {
 				cause = CauseTemplateParameter
-				why = "the template needs " + strings.Join(missing, ", ") + ", which the device certificate's subject does not have: provisioning fails (\"Cannot resolve reference value\") and the certificate stays PENDING_ACTIVATION — " +
-					"issue the device certificate again with it in the subject (fill in the value), or give the parameter a Default in the template"
+				why = i18n.T("doctor.templates.why-missing", i18n.Args{"Missing": strings.Join(missing, ", ")})
 				fix = d.reissueWith(missing)
 			}
 			d.fail("template-parameters", paramLabel, err.Error(), cause, why, fix...)
 		} else {
-			d.pass("template-parameters", paramLabel, "every Ref resolves from "+pki.SubjectOf(d.dev).String())
+			d.pass("template-parameters", paramLabel, i18n.T("doctor.templates.resolves", i18n.Args{"Subject": pki.SubjectOf(d.dev).String()}))
 		}
 	}
 	if d.body == "" || d.fileRC == nil {
@@ -302,15 +298,15 @@ func (d *doctorRun) checkTemplates() {
 	}
 	name := d.name(d.in.templateFile)
 	if sameJSON(d.fileRC.TemplateBody, d.body) {
-		d.pass("template-registered", "the CA runs the template "+name, "the registered template is "+name+"'s")
+		d.pass("template-registered", i18n.T("doctor.template-registered.label", i18n.Args{"Name": name}), i18n.T("doctor.template-registered.same", i18n.Args{"Name": name}))
 		return
 	}
 	if d.in.workspace {
-		d.note("the template registered with the CA differs from " + FileTemplate + " (changed after step 8?); the registered one is what JITP runs")
+		d.note(i18n.T("doctor.template-registered.note-differs", i18n.Args{"File": FileTemplate}))
 		return
 	}
-	d.fail("template-registered", "the CA runs the template "+name, "the CA's registered template differs from "+name, CauseCAAlreadyRegistered,
-		"register-ca-certificate does not replace the template of a CA that is already registered (it answers ResourceAlreadyExistsException): a first connect runs the CA's registered template, not "+name+" — update the CA with it",
+	d.fail("template-registered", i18n.T("doctor.template-registered.label", i18n.Args{"Name": name}), i18n.T("doctor.template-registered.differs", i18n.Args{"Name": name}), CauseCAAlreadyRegistered,
+		i18n.T("doctor.template-registered.why", i18n.Args{"Name": name}),
 		d.attachFix()...)
 }
 
@@ -433,29 +429,29 @@ func (d *doctorRun) checkRole(ctx context.Context) {
 		if path := rolePath(d.roleARN); path != "/" {
 			args = append(args, "--path", path)
 		}
-		d.fail("role", "provisioning role "+name+" exists", d.roleARN+": no such role", CauseRoleMissing,
-			"JITP runs the template as the CA's role: AWS IoT cannot assume a role that does not exist, so provisioning fails and the certificate stays PENDING_ACTIVATION — create it, trusted by iot.amazonaws.com, with AWSIoTThingsRegistration",
+		d.fail("role", i18n.T("doctor.role.label", i18n.Args{"Name": name}), i18n.T("doctor.role.none", i18n.Args{"ARN": d.roleARN}), CauseRoleMissing,
+			i18n.T("doctor.role.why-none"),
 			awsCmd(s, "iam", args...), awsCmd(s, "iam", "attach-role-policy", "--role-name", name, "--policy-arn", aws.PolicyThingsRegistration))
 		return
 	case err != nil:
-		d.lookupFailed("role", "provisioning role "+name+" exists", err)
+		d.lookupFailed("role", i18n.T("doctor.role.label", i18n.Args{"Name": name}), err)
 		return
 	}
-	d.pass("role", "provisioning role "+name+" exists", role.ARN)
+	d.pass("role", i18n.T("doctor.role.label", i18n.Args{"Name": name}), role.ARN)
 	ok, reason, terr := aws.TrustsIoT(role.TrustPolicy, s.Account, s.Region)
 	if !ok {
-		ev := "its trust policy does not let iot.amazonaws.com assume it"
+		ev := i18n.T("doctor.role-trust.no-trust")
 		switch {
 		case terr != nil:
-			ev = "its trust policy does not parse: " + terr.Error()
+			ev = i18n.T("doctor.role-trust.no-parse", i18n.Args{"Err": terr})
 		case reason != "":
 			ev = reason
 		}
-		d.fail("role-trust", "role trusted by iot.amazonaws.com", ev, CauseRoleNotTrusted,
-			"AWS IoT assumes the role (sts:AssumeRole as iot.amazonaws.com) to provision: without that trust every provisioning fails (\"Unable to assume role\") and certificates stay PENDING_ACTIVATION — trust iot.amazonaws.com for this account and region",
+		d.fail("role-trust", i18n.T("doctor.role-trust.label"), ev, CauseRoleNotTrusted,
+			i18n.T("doctor.role-trust.why"),
 			awsCmd(s, "iam", "update-assume-role-policy", "--role-name", name, "--policy-document", trust))
 	} else {
-		d.pass("role-trust", "role trusted by iot.amazonaws.com", "sts:AssumeRole for iot.amazonaws.com")
+		d.pass("role-trust", i18n.T("doctor.role-trust.label"), "sts:AssumeRole for iot.amazonaws.com")
 	}
 	d.checkRolePermissions(ctx, role)
 }
@@ -474,9 +470,9 @@ func rolePath(arn string) string {
 }
 
 func (d *doctorRun) checkRolePermissions(ctx context.Context, role aws.RoleDescription) {
-	const label = "role allows what provisioning does"
+	label := i18n.T("doctor.role-perms.label")
 	if d.plan == nil {
-		d.skip("role-permissions", label, "the template could not be evaluated")
+		d.skip("role-permissions", label, i18n.T("doctor.role-perms.no-plan"))
 		return
 	}
 	s := d.s
@@ -486,9 +482,9 @@ func (d *doctorRun) checkRolePermissions(ctx context.Context, role aws.RoleDescr
 		if err != nil {
 			continue
 		}
-		doc.Name = "managed policy " + p.ARN
+		doc.Name = i18n.T("doctor.role-perms.managed", i18n.Args{"ARN": p.ARN})
 		if p.Inline {
-			doc.Name = "inline policy " + p.Name
+			doc.Name = i18n.T("doctor.role-perms.inline", i18n.Args{"Name": p.Name})
 		}
 		docs = append(docs, doc)
 	}
@@ -501,7 +497,7 @@ func (d *doctorRun) checkRolePermissions(ctx context.Context, role aws.RoleDescr
 			if len(denied) == 0 {
 				first = dec
 			}
-			denied = append(denied, c.action+" on "+c.resource)
+			denied = append(denied, i18n.T("doctor.role-perms.call", i18n.Args{"Action": c.action, "Resource": c.resource}))
 		}
 	}
 	if len(denied) == 0 {
@@ -509,26 +505,26 @@ func (d *doctorRun) checkRolePermissions(ctx context.Context, role aws.RoleDescr
 		for _, c := range calls {
 			acts = append(acts, strings.TrimPrefix(c.action, "iot:"))
 		}
-		d.pass("role-permissions", label, "allowed: "+strings.Join(acts, ", "))
+		d.pass("role-permissions", label, i18n.T("doctor.role-perms.allowed", i18n.Args{"Actions": strings.Join(acts, ", ")}))
 		for _, u := range role.Unreadable {
-			d.note("not read: " + u)
+			d.note(i18n.T("doctor.not-read", i18n.Args{"What": u}))
 		}
 		return
 	}
-	why := "provisioning makes these calls as the role, and IAM denies the first one (\"is not authorized to perform\"), so provisioning fails and the certificate stays PENDING_ACTIVATION"
+	why := i18n.T("doctor.role-perms.why")
 	fix := []string{awsCmd(s, "iam", "attach-role-policy", "--role-name", role.Name, "--policy-arn", aws.PolicyThingsRegistration)}
 	switch {
 	case first.ExplicitDeny:
-		why += " — " + first.By + " denies it explicitly, which no Allow overrides: remove that statement"
+		why += i18n.T("doctor.role-perms.why-deny", i18n.Args{"By": first.By})
 		fix = []string{awsCmd(s, "iam", "list-role-policies", "--role-name", role.Name), awsCmd(s, "iam", "list-attached-role-policies", "--role-name", role.Name)}
 	case len(role.Policies) == 0:
-		why += " — the role has no permission policy at all: attach AWSIoTThingsRegistration"
+		why += i18n.T("doctor.role-perms.why-none")
 	default:
-		why += " — attach AWSIoTThingsRegistration (it allows all of them)"
+		why += i18n.T("doctor.role-perms.why-attach")
 	}
-	d.fail("role-permissions", label, "denied: "+strings.Join(denied, "; "), CauseRolePermissions, why, fix...)
+	d.fail("role-permissions", label, i18n.T("doctor.role-perms.denied", i18n.Args{"Calls": strings.Join(denied, "; ")}), CauseRolePermissions, why, fix...)
 	for _, u := range role.Unreadable {
-		d.note("not read: " + u)
+		d.note(i18n.T("doctor.not-read", i18n.Args{"What": u}))
 	}
 }
 
@@ -543,7 +539,7 @@ func (d *doctorRun) checkTemplateResources(ctx context.Context) {
 		if pp.Inline {
 			continue
 		}
-		label := "policy " + pp.Name + " named by the template exists"
+		label := i18n.T("doctor.template-policies.label", i18n.Args{"Name": pp.Name})
 		_, err := d.c.GetPolicy(ctx, pp.Name)
 		switch {
 		case aws.IsKind(err, aws.KindNotFound):
@@ -551,8 +547,8 @@ func (d *doctorRun) checkTemplateResources(ctx context.Context) {
 			if doc, derr := scopedPolicyDocument(s); derr == nil {
 				fix = append(fix, awsCmd(s, "iot", "create-policy", "--policy-name", pp.Name, "--policy-document", doc))
 			}
-			d.fail("template-policies", label, "no IoT policy "+pp.Name+" in "+s.Region, CausePolicyMissing,
-				"the template attaches an existing policy by name: provisioning fails (\"The policy "+pp.Name+" referenced by the template does not exist\") and the certificate stays PENDING_ACTIVATION — create it (here with the walkthrough's scoped policy: the client, topics and filters of its own thing)",
+			d.fail("template-policies", label, i18n.T("doctor.template-policies.none", i18n.Args{"Name": pp.Name, "Region": s.Region}), CausePolicyMissing,
+				i18n.T("doctor.template-policies.why", i18n.Args{"Name": pp.Name}),
 				fix...)
 		case err != nil:
 			d.lookupFailed("template-policies", label, err)
@@ -565,30 +561,30 @@ func (d *doctorRun) checkTemplateResources(ctx context.Context) {
 		return
 	}
 	if t.TypeName != "" {
-		label := "thing type " + t.TypeName + " named by the template exists"
+		label := i18n.T("doctor.thing-type.label", i18n.Args{"Name": t.TypeName})
 		tt, err := d.c.DescribeThingType(ctx, t.TypeName)
 		switch {
 		case aws.IsKind(err, aws.KindNotFound):
-			d.fail("thing-type", label, "no thing type "+t.TypeName+" in "+s.Region, CauseTemplateResource,
-				"provisioning cannot create a thing of a type that does not exist (\"Thing type "+t.TypeName+" referenced by the template does not exist\"): the certificate stays PENDING_ACTIVATION — create it",
+			d.fail("thing-type", label, i18n.T("doctor.thing-type.none", i18n.Args{"Name": t.TypeName, "Region": s.Region}), CauseTemplateResource,
+				i18n.T("doctor.thing-type.why", i18n.Args{"Name": t.TypeName}),
 				awsCmd(s, "iot", "create-thing-type", "--thing-type-name", t.TypeName))
 		case err != nil:
 			d.lookupFailed("thing-type", label, err)
 		case tt.Deprecated:
-			d.fail("thing-type", label, "thing type "+t.TypeName+" is deprecated", CauseTemplateResource,
-				"no new thing can be created with a deprecated thing type: provisioning fails — undo the deprecation",
+			d.fail("thing-type", label, i18n.T("doctor.thing-type.deprecated", i18n.Args{"Name": t.TypeName}), CauseTemplateResource,
+				i18n.T("doctor.thing-type.why-deprecated"),
 				awsCmd(s, "iot", "deprecate-thing-type", "--thing-type-name", t.TypeName, "--undo-deprecate"))
 		default:
 			d.pass("thing-type", label, tt.ARN)
 		}
 	}
 	for _, g := range t.Groups {
-		label := "thing group " + g + " named by the template exists"
+		label := i18n.T("doctor.thing-group.label", i18n.Args{"Name": g})
 		grp, err := d.c.DescribeThingGroup(ctx, g)
 		switch {
 		case aws.IsKind(err, aws.KindNotFound):
-			d.fail("thing-groups", label, "no thing group "+g+" in "+s.Region, CauseTemplateResource,
-				"provisioning cannot add the thing to a group that does not exist (\"Thing group "+g+" referenced by the template does not exist\"): the certificate stays PENDING_ACTIVATION — create it",
+			d.fail("thing-groups", label, i18n.T("doctor.thing-group.none", i18n.Args{"Name": g, "Region": s.Region}), CauseTemplateResource,
+				i18n.T("doctor.thing-group.why", i18n.Args{"Name": g}),
 				awsCmd(s, "iot", "create-thing-group", "--thing-group-name", g))
 		case err != nil:
 			d.lookupFailed("thing-groups", label, err)
@@ -597,12 +593,12 @@ func (d *doctorRun) checkTemplateResources(ctx context.Context) {
 		}
 	}
 	if b := t.BillingGroup; b != "" {
-		label := "billing group " + b + " named by the template exists"
+		label := i18n.T("doctor.billing-group.label", i18n.Args{"Name": b})
 		bg, err := d.c.DescribeBillingGroup(ctx, b)
 		switch {
 		case aws.IsKind(err, aws.KindNotFound):
-			d.fail("billing-group", label, "no billing group "+b+" in "+s.Region, CauseTemplateResource,
-				"provisioning cannot put the thing in a billing group that does not exist: the certificate stays PENDING_ACTIVATION — create it",
+			d.fail("billing-group", label, i18n.T("doctor.billing-group.none", i18n.Args{"Name": b, "Region": s.Region}), CauseTemplateResource,
+				i18n.T("doctor.billing-group.why"),
 				awsCmd(s, "iot", "create-billing-group", "--billing-group-name", b))
 		case err != nil:
 			d.lookupFailed("billing-group", label, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The doctor's checks of the device as the target knows it — its certificate's registration
@@ -30,8 +31,8 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 	}
 	s := d.s
 	id := pki.CertID(d.dev)
-	jitrLabel := "device certificate ACTIVE (JITR)"
-	label := "device certificate registered and ACTIVE"
+	jitrLabel := i18n.T("doctor.device-registered.label-jitr")
+	label := i18n.T("doctor.device-registered.label")
 	if d.jitr {
 		label = jitrLabel
 	}
@@ -40,11 +41,11 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 	case aws.IsKind(err, aws.KindNotFound):
 		d.devKnown = true
 		if d.jitr && d.in.workspace {
-			d.fail("device-registered", jitrLabel, "certificate "+abbrev(id)+" is not registered: the device has not connected yet — its first connect (step 11) registers it", CauseWorkspace,
-				"run the first connect", "jitpwiz run --dir "+pki.ShellQuote(s.dir))
+			d.fail("device-registered", jitrLabel, i18n.T("doctor.device-registered.not-yet-jitr", i18n.Args{"ID": abbrev(id)}), CauseWorkspace,
+				i18n.T("doctor.device-registered.why-connect"), "jitpwiz run --dir "+pki.ShellQuote(s.dir))
 			return
 		}
-		d.skip("device-registered", label, "certificate "+abbrev(id)+" is not registered: no first connect with it has reached AWS IoT yet (or one failed before registration — see the checks above)")
+		d.skip("device-registered", label, i18n.T("doctor.device-registered.not-yet", i18n.Args{"ID": abbrev(id)}))
 		for _, e := range d.eventsOf(id) {
 			d.note(e)
 		}
@@ -54,38 +55,38 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 		return
 	}
 	d.devKnown, d.devDesc = true, &desc
-	short := "certificate " + abbrev(id)
+	short := i18n.T("doctor.device-registered.short", i18n.Args{"ID": abbrev(id)})
 	switch desc.Status {
 	case aws.StatusActive:
-		ev := "describe-certificate: status ACTIVE, CA " + abbrev(desc.CAID)
+		ev := i18n.T("doctor.device-registered.active", i18n.Args{"CA": abbrev(desc.CAID)})
 		d.pass("device-registered", label, ev)
 	case aws.StatusPendingActivation:
 		if d.jitr {
-			why := "AWS IoT refuses it until something does (the JITR guide's rule + Lambda; nothing activates a JITR certificate by itself)"
+			why := i18n.T("doctor.device-registered.why-jitr")
 			fix := d.activateFix(id, desc.ARN)
 			if d.in.workspace {
-				why += " — run jitpwiz run --dir " + pki.ShellQuote(s.dir) + " (step 11a activates it), or deploy the topic rule + Lambda that step 11a writes (jitr_rule.json, jitr_activate.mjs); by hand: with a policy attached and the thing made first"
+				why += i18n.T("doctor.device-registered.why-jitr-workspace", i18n.Args{"Dir": pki.ShellQuote(s.dir)})
 				fix = append([]string{"jitpwiz run --dir " + pki.ShellQuote(s.dir)}, fix...)
 			}
-			d.fail("device-registered", jitrLabel, short+" is PENDING_ACTIVATION: JITR registered it on the first connect and nothing activated it", CauseJITRPending, why, fix...)
+			d.fail("device-registered", jitrLabel, i18n.T("doctor.device-registered.pending-jitr", i18n.Args{"Cert": short}), CauseJITRPending, why, fix...)
 			return
 		}
 		log := d.eventsOf(id)
 		cause := d.pendingCause(log)
-		why := "JITP registered it on a first connect, ran the template and the template failed, so AWS IoT refuses the certificate; it runs the template again on the next connect, once the cause is fixed"
+		why := i18n.T("doctor.device-registered.why-pending")
 		if cause == CauseTemplateFailed {
-			why += " (on AWS, CloudTrail's RegisterThing event has the error)"
+			why += i18n.T("doctor.device-registered.why-pending-cloudtrail")
 		} else {
-			why += " — the cause is the failed check above"
+			why += i18n.T("doctor.device-registered.why-pending-above")
 		}
-		d.fail("device-registered", label, short+" is PENDING_ACTIVATION: JITP ran the template and it failed", cause, why+" — connect again once it is (as the device's first connect did)",
+		d.fail("device-registered", label, i18n.T("doctor.device-registered.pending", i18n.Args{"Cert": short}), cause, why+i18n.T("doctor.device-registered.why-pending-again"),
 			d.connectFix("anyclientID", "foo/bar")...)
 		for _, e := range log {
 			d.note(e)
 		}
 	case aws.StatusInactive:
-		d.fail("device-registered", label, short+" is INACTIVE", CauseCertNotActive,
-			"AWS IoT refuses an INACTIVE certificate at connect, and JITP does not provision a certificate that is registered already — activate it (if it was deactivated on purpose, because the device was lost or compromised, issue a new one instead)",
+		d.fail("device-registered", label, i18n.T("doctor.device-registered.status", i18n.Args{"Cert": short, "Status": aws.StatusInactive}), CauseCertNotActive,
+			i18n.T("doctor.device-registered.why-inactive"),
 			awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusActive))
 	case aws.StatusRevoked:
 		fix := []string{}
@@ -93,14 +94,14 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 			fix = append(fix, awsCmd(s, "iot", "detach-thing-principal", "--thing-name", t, "--principal", desc.ARN))
 		}
 		fix = append(fix, awsCmd(s, "iot", "delete-certificate", "--certificate-id", id, "--force-delete"))
-		d.fail("device-registered", label, short+" is REVOKED", CauseCertNotActive,
-			"AWS IoT refuses a REVOKED certificate, and a revoked certificate cannot be activated again: issue the device a new certificate (its first connect provisions it); the revoked one can be removed", fix...)
+		d.fail("device-registered", label, i18n.T("doctor.device-registered.status", i18n.Args{"Cert": short, "Status": aws.StatusRevoked}), CauseCertNotActive,
+			i18n.T("doctor.device-registered.why-revoked"), fix...)
 	default:
-		d.fail("device-registered", label, short+" is "+desc.Status, CauseCertNotActive,
-			"only ACTIVE certificates may connect; "+desc.Status+" is not one JITP changes", awsCmd(s, "iot", "describe-certificate", "--certificate-id", id))
+		d.fail("device-registered", label, i18n.T("doctor.device-registered.status", i18n.Args{"Cert": short, "Status": desc.Status}), CauseCertNotActive,
+			i18n.T("doctor.device-registered.why-other", i18n.Args{"Status": desc.Status}), awsCmd(s, "iot", "describe-certificate", "--certificate-id", id))
 	}
 	if desc.CAID != "" && d.caID != "" && desc.CAID != d.caID {
-		d.note("registered under CA " + abbrev(desc.CAID) + ", not under the CA given (" + abbrev(d.caID) + ")")
+		d.note(i18n.T("doctor.device-registered.other-ca", i18n.Args{"CA": abbrev(desc.CAID), "Given": abbrev(d.caID)}))
 	}
 }
 
@@ -175,34 +176,34 @@ func (d *doctorRun) checkThings(ctx context.Context) {
 	arn := d.devDesc.ARN
 	things := d.principalThings(ctx, arn)
 	want := d.thingOr("")
-	const label = "certificate attached to its thing"
+	label := i18n.T("doctor.thing.label")
 	attach := func(t string) []string {
 		if t == "" {
 			return nil
 		}
 		return []string{awsCmd(s, "iot", "attach-thing-principal", "--thing-name", t, "--principal", arn)}
 	}
-	why := "a policy that names ${iot:Connection.Thing.ThingName} resolves only for a thing attached to the certificate (and a client ID equal to its name): without it iot:Connect is denied"
+	why := i18n.T("doctor.thing.why")
 	switch {
 	case len(things) == 0:
-		d.fail("thing", label, "certificate "+abbrev(d.devDesc.ID)+" is attached to no thing", CauseNoThing, why, attach(want)...)
+		d.fail("thing", label, i18n.T("doctor.thing.none", i18n.Args{"ID": abbrev(d.devDesc.ID)}), CauseNoThing, why, attach(want)...)
 		return
 	case want != "" && !slices.Contains(things, want):
-		d.fail("thing", label, "attached to "+strings.Join(things, ", ")+", not to "+want, CauseNoThing, why, attach(want)...)
+		d.fail("thing", label, i18n.T("doctor.thing.other", i18n.Args{"Things": strings.Join(things, ", "), "Want": want}), CauseNoThing, why, attach(want)...)
 		return
 	}
 	if want == "" {
 		want = things[0]
 		d.thing = want
 	}
-	ev := "thing " + want
+	ev := i18n.T("doctor.thing.evidence", i18n.Args{"Thing": want})
 	if th := d.describeThing(ctx, want); th != nil && len(th.Attributes) > 0 {
 		ev += " " + fmtAttrs(th.Attributes)
 	}
 	d.pass("thing", label, ev)
 	principals, err := d.c.ListThingPrincipals(ctx, want)
 	if err != nil {
-		d.lookupFailed("other-certificates", "no other certificate on thing "+want, err)
+		d.lookupFailed("other-certificates", i18n.T("doctor.other-certs.label", i18n.Args{"Thing": want}), err)
 		return
 	}
 	var others, fix []string
@@ -213,19 +214,18 @@ func (d *doctorRun) checkThings(ctx context.Context) {
 		desc := p
 		oid := p[strings.LastIndex(p, "/")+1:]
 		if od, err := d.c.DescribeCertificate(ctx, oid); err == nil {
-			desc = "certificate " + abbrev(oid) + " (" + od.Status + ")"
+			desc = i18n.T("doctor.other-certs.desc", i18n.Args{"ID": abbrev(oid), "Status": od.Status})
 		}
 		others = append(others, desc)
 		fix = append(fix, awsCmd(s, "iot", "detach-thing-principal", "--thing-name", want, "--principal", p),
 			awsCmd(s, "iot", "update-certificate", "--certificate-id", oid, "--new-status", aws.StatusInactive))
 	}
 	if len(others) == 0 {
-		d.pass("other-certificates", "no other certificate on thing "+want, "only certificate "+abbrev(d.devDesc.ID))
+		d.pass("other-certificates", i18n.T("doctor.other-certs.label", i18n.Args{"Thing": want}), i18n.T("doctor.other-certs.only", i18n.Args{"ID": abbrev(d.devDesc.ID)}))
 		return
 	}
-	d.fail("other-certificates", "no other certificate on thing "+want, "also attached: "+strings.Join(others, ", "), CauseOtherCertOnThing,
-		"a re-issued device: the earlier certificate is still attached to "+want+" and, while it is ACTIVE, can still connect as the thing (its policy's ${iot:Connection.Thing.ThingName} resolves for it too) — "+
-			"detach and deactivate it once the new certificate works (delete it later with aws iot delete-certificate)",
+	d.fail("other-certificates", i18n.T("doctor.other-certs.label", i18n.Args{"Thing": want}), i18n.T("doctor.other-certs.also", i18n.Args{"Others": strings.Join(others, ", ")}), CauseOtherCertOnThing,
+		i18n.T("doctor.other-certs.why", i18n.Args{"Thing": want}),
 		fix...)
 }
 
@@ -250,7 +250,7 @@ func (d *doctorRun) checkAttachedPolicies(ctx context.Context) {
 	}
 	s := d.s
 	refs, err := d.c.ListAttachedPolicies(ctx, d.devDesc.ARN)
-	const label = "policy attached to the certificate"
+	label := i18n.T("doctor.policies.label")
 	if err != nil {
 		d.lookupFailed("attached-policies", label, err)
 		return
@@ -269,16 +269,15 @@ func (d *doctorRun) checkAttachedPolicies(ctx context.Context) {
 		if d.plan != nil && len(d.plan.Policies) > 0 {
 			fix = []string{awsCmd(s, "iot", "attach-policy", "--policy-name", d.plan.Policies[0].Name, "--target", d.devDesc.ARN)}
 		}
-		d.fail("attached-policies", label, "none", CauseNoPolicy, "AWS IoT denies every MQTT action of a certificate without a policy (iot:Connect included)", fix...)
+		d.fail("attached-policies", label, i18n.T("doctor.policies.none"), CauseNoPolicy, i18n.T("doctor.policies.why-none"), fix...)
 		return
 	}
 	d.pass("attached-policies", label, strings.Join(names, ", "))
 	if !d.jitr && d.body != "" && !d.failed("thing") {
-		d.add(DoctorCheck{ID: "first-connect", Status: CheckPass, Label: "first connect provisioned the device",
-			Evidence: "certificate ACTIVE, thing " + d.thingOr("?") + ", policy " + strings.Join(names, ", "),
+		d.add(DoctorCheck{ID: "first-connect", Status: CheckPass, Label: i18n.T("doctor.first-connect.label"),
+			Evidence: i18n.T("doctor.first-connect.evidence", i18n.Args{"Thing": d.thingOr("?"), "Policies": strings.Join(names, ", ")}),
 			Cause:    CauseFirstConnectDrop,
-			Why: "the broker dropped the device's first connection while JITP provisioned it — that drop is expected, not a failure: the device connects again (as client ID " +
-				d.thingOr("= the thing name") + ") and stays connected"})
+			Why:      i18n.T("doctor.first-connect.why", i18n.Args{"Client": d.thingOr(i18n.T("doctor.first-connect.client-default"))})})
 	}
 }
 
@@ -344,15 +343,14 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 	eval := func(action, resource string) policy.Decision {
 		return policy.Evaluate(docs, pctx, policy.Request{Action: action, Resource: resource})
 	}
-	label := "policy lets client ID " + client + " connect"
+	label := i18n.T("doctor.client-id.label", i18n.Args{"Client": client})
 	if dec := eval("iot:Connect", policy.ClientARN(s.Region, s.Account, client)); !dec.Allowed {
 		if d.thing != "" && client != d.thing {
 			d.fail("client-id", label, dec.Explain, CauseClientID,
-				"the policy allows iot:Connect only for client ID = the thing name (client/${iot:Connection.Thing.ThingName}, which resolves only when the client ID is the name of a thing attached to the certificate): "+
-					"client ID "+client+" is refused (the connection is closed without CONNACK) — connect as "+d.thing, d.connectFix(d.thing, d.thing+"/test")...)
+				i18n.T("doctor.client-id.why", i18n.Args{"Client": client, "Thing": d.thing}), d.connectFix(d.thing, d.thing+"/test")...)
 		} else {
 			d.fail("client-id", label, dec.Explain, CauseConnectDenied,
-				"no statement of the certificate's policies allows iot:Connect for this client ID: the connection is closed without CONNACK — change the policy (a new policy version) or the client ID",
+				i18n.T("doctor.client-id.why-denied"),
 				awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>")))
 		}
 	} else {
@@ -360,10 +358,10 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 	}
 	topic := d.in.topic
 	if topic == "" {
-		d.skip("topic", "policy allows the topic", "no topic given — add --topic T to check the device's topic")
+		d.skip("topic", i18n.T("doctor.topic.label-any"), i18n.T("doctor.topic.not-given"))
 		return
 	}
-	label = "policy allows publish and subscribe on " + topic + " as " + client
+	label = i18n.T("doctor.topic.label", i18n.Args{"Topic": topic, "Client": client})
 	var denied []string
 	var explain string
 	for _, r := range []policy.Request{
@@ -379,21 +377,21 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 		}
 	}
 	if len(denied) == 0 {
-		d.pass("topic", label, "iot:Publish, iot:Subscribe and iot:Receive allowed")
+		d.pass("topic", label, i18n.T("doctor.topic.allowed"))
 		return
 	}
-	why := "the broker closes the connection on a PUBLISH or SUBSCRIBE the policy does not allow (MQTT 3.1.1 has no refusal code)"
+	why := i18n.T("doctor.topic.why")
 	fix := []string{awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>"))}
 	if d.thing != "" {
 		alt := d.thing + "/" + topic[strings.LastIndex(topic, "/")+1:]
 		if alt != topic && eval("iot:Publish", policy.TopicARN(s.Region, s.Account, alt)).Allowed {
-			why += " — the policy allows topics under " + d.thing + "/, e.g. " + alt
+			why += i18n.T("doctor.topic.why-alt", i18n.Args{"Thing": d.thing, "Alt": alt})
 			fix = d.connectFix(client, alt)
 		} else {
-			why += " — use a topic the policy allows, or change the policy (a new policy version)"
+			why += i18n.T("doctor.topic.why-change")
 		}
 	}
-	d.fail("topic", label, strings.Join(denied, ", ")+" denied: "+explain, CauseTopic, why, fix...)
+	d.fail("topic", label, i18n.T("doctor.topic.denied", i18n.Args{"Actions": strings.Join(denied, ", "), "Explain": explain}), CauseTopic, why, fix...)
 }
 
 // checkConnect (--connect, and a workspace): a connection as the device, explained by
@@ -421,9 +419,9 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 			o.ALPN = []string{mqttprobe.ALPN}
 		}
 	}
-	label := "connect as " + client + " (" + o.Host + ")"
+	label := i18n.T("doctor.connect.label", i18n.Args{"Client": client, "Host": o.Host})
 	if d.in.devKeyFile == "" || d.devKey == nil {
-		d.skip("connect", label, "the device key is needed to connect — add --device-key")
+		d.skip("connect", label, i18n.T("doctor.connect.no-key"))
 		return
 	}
 	id := pki.CertID(d.dev)
@@ -450,7 +448,7 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 	dg := mqttprobe.Diagnose(f)
 	why := dg.String()
 	if d.jitr && dg.Class == mqttprobe.DiagCertPending {
-		why = string(dg.Class) + ": the broker refused the certificate because it is PENDING_ACTIVATION — with JITR it stays so until it is activated (see above)"
+		why = i18n.T("doctor.connect.pending-jitr", i18n.Args{"Class": string(dg.Class)})
 	}
 	c := DoctorCheck{ID: "connect", Label: label, Evidence: why, Notes: dg.Evidence}
 	switch {
@@ -458,14 +456,14 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 		c.Status = CheckPass
 		if dg.Class == mqttprobe.DiagExpectedDrop {
 			c.Cause = CauseFirstConnectDrop
-			c.Why = "this connect was the certificate's first: JITP provisioned the device and the broker dropped the connection, as it does — connect again"
+			c.Why = i18n.T("doctor.connect.why-first")
 		}
 	default:
 		c.Status = CheckFail
 		c.Cause = d.diagCause(dg.Class)
 		c.Why = dg.Cause
 		if d.jitr && dg.Class == mqttprobe.DiagCertPending {
-			c.Why = "JITR registered the certificate PENDING_ACTIVATION and nothing activated it: AWS IoT refuses it until something does"
+			c.Why = i18n.T("doctor.connect.why-jitr")
 		}
 		c.Fix = d.connectFix(firstNonEmpty(d.thing, client), firstNonEmpty(d.in.topic, d.thingOr(client)+"/test"))
 	}
@@ -475,11 +473,11 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 	}
 	res := mqttprobe.Use(ctx, o, d.in.topic, 0)
 	if res.OK() {
-		d.pass("connect-topic", "publish and receive on "+d.in.topic+" as "+client, "own message received after "+fmtDur(res.RTT))
+		d.pass("connect-topic", i18n.T("doctor.connect-topic.label", i18n.Args{"Topic": d.in.topic, "Client": client}), i18n.T("doctor.connect-topic.ok", i18n.Args{"RTT": fmtDur(res.RTT)}))
 		return
 	}
 	ug := mqttprobe.Diagnose(mqttprobe.Facts{Use: &res, Options: o, ThingName: d.thing, Region: s.Region})
-	d.add(DoctorCheck{ID: "connect-topic", Status: CheckFail, Label: "publish and receive on " + d.in.topic + " as " + client, Evidence: ug.String(),
+	d.add(DoctorCheck{ID: "connect-topic", Status: CheckFail, Label: i18n.T("doctor.connect-topic.label", i18n.Args{"Topic": d.in.topic, "Client": client}), Evidence: ug.String(),
 		Cause: d.diagCause(ug.Class), Why: ug.Cause, Notes: ug.Evidence, Fix: d.connectFix(client, d.thingOr(client)+"/test")})
 }
 
@@ -537,7 +535,7 @@ func (d *doctorRun) eventsOf(certID string) []string {
 		}
 		switch ev.Kind {
 		case store.EventConnectRefused, store.EventProvisioningFailed, store.EventAuthorizationFailure:
-			line := "local IoT Core event log, " + ev.Time.UTC().Format(time.TimeOnly) + " " + ev.Kind + ": " + ev.Message
+			line := i18n.T("doctor.events.line", i18n.Args{"Time": ev.Time.UTC().Format(time.TimeOnly), "Kind": ev.Kind, "Message": ev.Message})
 			if ev.Error != "" {
 				line += " (" + ev.Error + ")"
 			}
@@ -559,7 +557,7 @@ func (d *doctorRun) checkEndpoint() {
 	ep := d.s.Endpoint.Host
 	host := firstNonEmpty(d.in.mqttHost, ep)
 	if host == "" {
-		d.skip("mqtt-endpoint", "device connects to the account's endpoint", "the endpoint is not known (the target was not reached)")
+		d.skip("mqtt-endpoint", i18n.T("doctor.endpoint.label"), i18n.T("doctor.endpoint.unknown"))
 		return
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]")) != nil
@@ -569,56 +567,56 @@ func (d *doctorRun) checkEndpoint() {
 	}
 	switch {
 	case !d.in.mqttGiven:
-		d.pass("mqtt-endpoint", "device connects to the account's endpoint", "DescribeEndpoint (iot:Data-ATS): "+ep+" — give --mqtt-endpoint HOST[:PORT] if the device uses another")
+		d.pass("mqtt-endpoint", i18n.T("doctor.endpoint.label"), i18n.T("doctor.endpoint.describe", i18n.Args{"Endpoint": ep}))
 	case ip:
-		d.pass("mqtt-endpoint", "device connects to the account's endpoint", where+" is an IP address (see SNI below)")
+		d.pass("mqtt-endpoint", i18n.T("doctor.endpoint.label"), i18n.T("doctor.endpoint.ip", i18n.Args{"Where": where}))
 	case ep != "" && !strings.EqualFold(host, ep):
 		r := mqttprobe.EndpointRegion(host)
-		why := "the device connects to " + host + ", but this account's endpoint in " + d.s.Region + " is " + ep + ": AWS IoT accepts only its own endpoint name as SNI, and another endpoint does not know this CA"
+		why := i18n.T("doctor.endpoint.why-other", i18n.Args{"Host": host, "Region": d.s.Region, "Endpoint": ep})
 		if r != "" && r != d.s.Region {
-			why = "the device connects to an endpoint of region " + r + ", but the CA is registered (and checked) in " + d.s.Region + ": each region has its own registry, so nothing there knows this CA or provisions its devices — connect to " + ep + ", or register the CA in " + r
+			why = i18n.T("doctor.endpoint.why-region", i18n.Args{"Other": r, "Region": d.s.Region, "Endpoint": ep})
 		}
 		fix := d.connectFix(d.thingOr("anyclientID"), "foo/bar")
 		if fix == nil {
 			fix = []string{awsCmd(d.s, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS")}
 		}
-		d.fail("mqtt-endpoint", "device connects to the account's endpoint", where+"; DescribeEndpoint (iot:Data-ATS) in "+d.s.Region+": "+ep, CauseRegionEndpoint, why, fix...)
+		d.fail("mqtt-endpoint", i18n.T("doctor.endpoint.label"), i18n.T("doctor.endpoint.mismatch", i18n.Args{"Where": where, "Region": d.s.Region, "Endpoint": ep}), CauseRegionEndpoint, why, fix...)
 	default:
-		d.pass("mqtt-endpoint", "device connects to the account's endpoint", where)
+		d.pass("mqtt-endpoint", i18n.T("doctor.endpoint.label"), where)
 	}
 	if d.dev == nil {
 		return
 	}
 	sniOnly := d.in.sniOnly || (d.caDesc != nil && d.caDesc.CertificateMode == "SNI_ONLY")
 	leafOnly := len(d.chain) == 1
-	const label = "device sends SNI (the endpoint name) or its CA in the chain"
+	label := i18n.T("doctor.sni.label")
 	if !ip {
-		ev := "SNI " + host
+		ev := i18n.T("doctor.sni.evidence", i18n.Args{"Host": host})
 		if leafOnly {
-			ev += "; " + d.name(d.in.devFile) + " holds the device certificate alone (with SNI the CA is not needed in the chain)"
+			ev += i18n.T("doctor.sni.leaf-only", i18n.Args{"File": d.name(d.in.devFile)})
 		}
 		d.pass("sni", label, ev)
 		return
 	}
-	ev := "the device connects to the IP address " + host + ", so its TLS client sends no SNI"
-	why := "AWS IoT refuses connections without SNI (the TLS server name, which must be the endpoint name " + firstNonEmpty(ep, "from DescribeEndpoint") + ")"
+	ev := i18n.T("doctor.sni.ip", i18n.Args{"Host": host})
+	why := i18n.T("doctor.sni.why", i18n.Args{"Endpoint": firstNonEmpty(ep, i18n.T("doctor.sni.from-describe"))})
 	cause := CauseNoSNI
 	if leafOnly {
-		ev += "; " + d.name(d.in.devFile) + " holds the device certificate alone, so the CA is not in its chain either"
-		why += ", and without SNI the broker cannot tell which registered CA to look for: with neither, nothing is registered or provisioned"
+		ev += i18n.T("doctor.sni.ip-leaf", i18n.Args{"File": d.name(d.in.devFile)})
+		why += i18n.T("doctor.sni.why-leaf")
 		cause = CauseNoSNINoChain
 	} else {
-		why += "; the CA in the chain does not replace SNI"
+		why += i18n.T("doctor.sni.why-chain")
 	}
 	if sniOnly {
-		why += "; the CA is registered in SNI_ONLY mode, which always needs SNI"
+		why += i18n.T("doctor.sni.why-sni-only")
 	}
 	fix := d.connectFix(d.thingOr("anyclientID"), "foo/bar")
 	if leafOnly && d.in.devFile != "" && !d.in.workspace {
 		base := strings.TrimSuffix(d.name(d.in.devFile), filepath.Ext(d.name(d.in.devFile)))
 		fix = append(fix, pki.BundleCommand(d.name(d.in.devFile), d.name(d.in.caFile), base+"AndCA.crt").Line)
 	}
-	d.fail("sni", label, ev, cause, why+" — connect with the endpoint's host name (map it in /etc/hosts to reach another address)", fix...)
+	d.fail("sni", label, ev, cause, why+i18n.T("doctor.sni.why-fix"), fix...)
 }
 
 // connectFix is the walkthrough's mosquitto_pub with the device's files, to the account's

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The doctor's checks of the files it was given — the CA certificate, the device
@@ -24,26 +24,23 @@ func (d *doctorRun) checkCAFile() {
 	name := d.name(d.in.caFile)
 	c, err := pki.LoadCertFile(d.in.caFile)
 	if err != nil {
-		d.fail("ca-cert", "CA certificate "+name, err.Error(), CauseInput,
-			"doctor needs the CA certificate (PEM) that signed the device certificates — give it with --ca-cert", pki.ShowCertCommand(name).Line)
+		d.fail("ca-cert", i18n.T("doctor.ca-cert.label", i18n.Args{"Name": name}), err.Error(), CauseInput,
+			i18n.T("doctor.ca-cert.why-input"), pki.ShowCertCommand(name).Line)
 		return
 	}
 	d.ca, d.caID = c, firstNonEmpty(d.in.caID, pki.CertID(c))
-	ev := name + " " + c.Subject.String() + ", certificate ID " + abbrev(d.caID)
+	ev := i18n.T("doctor.ca-cert.evidence", i18n.Args{"Name": name, "Subject": c.Subject.String(), "ID": abbrev(d.caID)})
 	if err := pki.CheckIsCA(c); err != nil {
-		d.fail("ca-cert", "CA certificate is a CA (basicConstraints CA:TRUE)", ev+": "+strings.TrimPrefix(err.Error(), pki.ErrNotCA.Error()+": "), CauseNotCA,
-			"AWS IoT registers only CA certificates: register-ca-certificate answers CertificateValidationException (\"does not have the basicConstraints extension as true\"), so nothing this certificate signed can be provisioned. "+
-				"Make the CA certificate again from the same key with CA:TRUE (device certificates it signed keep verifying: same key, same name) and register that one",
-			d.caReissue(d.name(d.in.caFile)))
+		d.fail("ca-cert", i18n.T("doctor.ca-cert.is-ca-label"), ev+": "+strings.TrimPrefix(err.Error(), pki.ErrNotCA.Error()+": "), CauseNotCA,
+			i18n.T("doctor.ca-cert.not-ca-why"), d.caReissue(d.name(d.in.caFile)))
 	} else {
-		d.pass("ca-cert", "CA certificate is a CA (CA:TRUE)", ev)
+		d.pass("ca-cert", i18n.T("doctor.ca-cert.is-ca"), ev)
 	}
 	if err := pki.CheckValidity(c, d.s.Now()); err != nil {
-		d.fail("ca-validity", "CA certificate valid now", validityWords(c), CauseValidity,
-			"AWS IoT refuses a CA certificate outside its validity period when it is registered, and devices it signed are not provisioned: make the CA certificate again from the same key with new dates",
-			d.caReissue(d.name(d.in.caFile)))
+		d.fail("ca-validity", i18n.T("doctor.ca-validity.label"), validityWords(c), CauseValidity,
+			i18n.T("doctor.ca-validity.why"), d.caReissue(d.name(d.in.caFile)))
 	} else {
-		d.pass("ca-validity", "CA certificate valid now", validityWords(c))
+		d.pass("ca-validity", i18n.T("doctor.ca-validity.label"), validityWords(c))
 	}
 }
 
@@ -62,70 +59,69 @@ func (d *doctorRun) caReissue(old string) string {
 // checkCAKey (a workspace): the CA certificate and the workspace's key belong together.
 func (d *doctorRun) checkCAKey() {
 	if _, err := signingCA(d.s); err != nil {
-		d.fail("ca-key", "CA certificate and key", err.Error(), CauseInput,
-			"the workspace signs device and verification certificates with this key — fix or restore the pair, or run: jitpwiz run --dir "+pki.ShellQuote(d.s.dir)+" (steps 1–3)")
+		d.fail("ca-key", i18n.T("doctor.ca-key.label"), err.Error(), CauseInput,
+			i18n.T("doctor.ca-key.why", i18n.Args{"Dir": pki.ShellQuote(d.s.dir)}))
 		return
 	}
-	d.pass("ca-key", "CA key matches the certificate", d.s.relName(d.s.CA.KeyFile))
+	d.pass("ca-key", i18n.T("doctor.ca-key.matches"), d.s.relName(d.s.CA.KeyFile))
 }
 
 // checkDeviceFiles: the device certificate (and the chain in its file), its key, that the
 // CA signed it and that it is valid now.
 func (d *doctorRun) checkDeviceFiles() {
 	if d.in.devFile == "" {
-		d.skip("device-cert", "device certificate", "not given — add --device-cert (and --device-key) to check a device")
+		d.skip("device-cert", i18n.T("doctor.device-cert.label"), i18n.T("doctor.device-cert.not-given"))
 		return
 	}
 	name := d.name(d.in.devFile)
 	chain, err := pki.LoadCertsFile(d.in.devFile)
 	if err != nil {
-		d.fail("device-cert", "device certificate "+name, err.Error(), CauseInput, "give the device certificate (PEM), alone or followed by its CA as the device sends it",
+		d.fail("device-cert", i18n.T("doctor.device-cert.label-named", i18n.Args{"Name": name}), err.Error(), CauseInput, i18n.T("doctor.device-cert.why-input"),
 			pki.ShowCertCommand(name).Line)
 		return
 	}
 	d.chain, d.dev = chain, chain[0]
 	id := pki.CertID(d.dev)
-	ev := name + " " + d.dev.Subject.String() + ", issuer " + d.dev.Issuer.String()
+	ev := i18n.T("doctor.device-cert.evidence", i18n.Args{"Name": name, "Subject": d.dev.Subject.String(), "Issuer": d.dev.Issuer.String()})
 	if len(chain) > 1 {
-		ev += fmt.Sprintf(", followed by %d more certificate(s): the chain the device sends", len(chain)-1)
+		ev += i18n.N("doctor.device-cert.chain", len(chain)-1)
 	}
-	d.pass("device-cert", "device certificate", ev)
-	d.pass("device-cert-id", "certificate ID = SHA-256 of the leaf DER", id)
+	d.pass("device-cert", i18n.T("doctor.device-cert.label"), ev)
+	d.pass("device-cert-id", i18n.T("doctor.device-cert-id.label"), id)
 	d.note(pki.FingerprintCommand(name).Line)
 	if d.in.devKeyFile != "" {
 		k, err := pki.LoadKeyFile(d.in.devKeyFile)
 		switch {
 		case err != nil:
-			d.fail("device-key", "device key "+d.name(d.in.devKeyFile), err.Error(), CauseInput, "give the device's private key (PEM)",
+			d.fail("device-key", i18n.T("doctor.device-key.label-named", i18n.Args{"Name": d.name(d.in.devKeyFile)}), err.Error(), CauseInput, i18n.T("doctor.device-key.why-input"),
 				"openssl pkey -in "+pki.ShellQuote(d.name(d.in.devKeyFile))+" -noout")
 		case !pki.KeyMatchesCert(k, d.dev):
-			d.fail("device-key", "device key belongs to the device certificate", d.name(d.in.devKeyFile)+" is not the key "+name+" was issued for", CauseInput,
-				"TLS fails with a key that does not match the certificate — give the key the certificate was made from (compare the two commands' output)",
+			d.fail("device-key", i18n.T("doctor.device-key.label"), i18n.T("doctor.device-key.mismatch", i18n.Args{"Key": d.name(d.in.devKeyFile), "Cert": name}), CauseInput,
+				i18n.T("doctor.device-key.mismatch-why"),
 				"openssl x509 -in "+pki.ShellQuote(name)+" -noout -pubkey", "openssl pkey -in "+pki.ShellQuote(d.name(d.in.devKeyFile))+" -pubout")
 		default:
 			d.devKey = k
-			d.pass("device-key", "device key belongs to the device certificate", d.name(d.in.devKeyFile))
+			d.pass("device-key", i18n.T("doctor.device-key.label"), d.name(d.in.devKeyFile))
 		}
 	}
 	if d.ca != nil {
 		if err := d.dev.CheckSignatureFrom(d.ca); err != nil || !bytes.Equal(d.dev.RawIssuer, d.ca.RawSubject) {
-			why := "AWS IoT provisions a certificate only when its issuer is a CA registered (ACTIVE, auto-registration on) in the account and region: this one was issued by " + d.dev.Issuer.String() +
-				", not by " + d.ca.Subject.String() + " — register the CA that issued it, or issue the device certificate with this CA (with the CA's private key)"
+			names := i18n.Args{"Issuer": d.dev.Issuer.String(), "CA": d.ca.Subject.String()}
+			why := i18n.T("doctor.signed-by-ca.why-other", names)
 			if err == nil {
-				why = "the CA's key signed it, but its issuer name " + d.dev.Issuer.String() + " is not the CA's " + d.ca.Subject.String() + " (the CA certificate was made again with another name): issue the device certificate again with this CA certificate"
+				why = i18n.T("doctor.signed-by-ca.why-name", names)
 			}
-			d.fail("device-signed-by-ca", "device certificate signed by the CA", "issuer "+d.dev.Issuer.String()+"; the CA is "+d.ca.Subject.String(), CauseOtherCA, why,
+			d.fail("device-signed-by-ca", i18n.T("doctor.signed-by-ca.label"), i18n.T("doctor.signed-by-ca.evidence", names), CauseOtherCA, why,
 				d.deviceReissue(name)...)
 		} else {
-			d.pass("device-signed-by-ca", "device certificate signed by the CA", verifyCommand(d.s, name).Line+": OK")
+			d.pass("device-signed-by-ca", i18n.T("doctor.signed-by-ca.label"), verifyCommand(d.s, name).Line+": OK")
 		}
 	}
 	if err := pki.CheckValidity(d.dev, d.s.Now()); err != nil {
-		d.fail("device-validity", "device certificate valid now", validityWords(d.dev), CauseValidity,
-			"AWS IoT refuses a device certificate outside its validity period during the TLS handshake: nothing is registered or provisioned — issue it again (the system clock of the device must be right too)",
-			d.deviceReissue(name)...)
+		d.fail("device-validity", i18n.T("doctor.device-validity.label"), validityWords(d.dev), CauseValidity,
+			i18n.T("doctor.device-validity.why"), d.deviceReissue(name)...)
 	} else {
-		d.pass("device-validity", "device certificate valid now", validityWords(d.dev))
+		d.pass("device-validity", i18n.T("doctor.device-validity.label"), validityWords(d.dev))
 	}
 }
 
@@ -156,11 +152,11 @@ func (d *doctorRun) checkTemplateFile() {
 	name := d.name(d.in.templateFile)
 	b, err := os.ReadFile(d.in.templateFile)
 	if err != nil {
-		why := "give the registration config (jitp_template.json) or the template"
+		why := i18n.T("doctor.template-file.why-give")
 		if d.in.workspace {
-			why = "make it with: jitpwiz run --dir " + pki.ShellQuote(d.s.dir) + " (step 7)"
+			why = i18n.T("doctor.template-file.why-make", i18n.Args{"Dir": pki.ShellQuote(d.s.dir)})
 		}
-		d.fail("template-file", "template "+name, err.Error(), CauseInput, why, "ls -l "+pki.ShellQuote(name))
+		d.fail("template-file", i18n.T("doctor.template-file.label", i18n.Args{"Name": name}), err.Error(), CauseInput, why, "ls -l "+pki.ShellQuote(name))
 		return
 	}
 	var probe map[string]json.RawMessage
@@ -177,7 +173,7 @@ func (d *doctorRun) checkTemplateFile() {
 			if fix == nil {
 				fix = []string{jsonCheck(name, false)}
 			}
-			d.fail("template-file", "template "+name+" is a valid registration config (escaping)", err.Error(), cause, escapingWhy(err), fix...)
+			d.fail("template-file", i18n.T("doctor.template-file.label-config", i18n.Args{"Name": name}), err.Error(), cause, escapingWhy(err), fix...)
 			return
 		}
 	}
@@ -190,11 +186,12 @@ func (d *doctorRun) checkTemplateFile() {
 		if _, bare := probe["Resources"]; bare {
 			check = jsonCheck(name, false)
 		}
-		d.fail("template-parse", "template body parses (escaping)", name+": "+err.Error(), cause, escapingWhy(err), check)
+		d.fail("template-parse", i18n.T("doctor.template-parse.label"), name+": "+err.Error(), cause, escapingWhy(err), check)
 		return
 	}
 	d.fileRC = rc
-	d.pass("template-file", "template "+name+" parses", "registration config with role "+firstNonEmpty(rc.RoleArn, "(none)"))
+	d.pass("template-file", i18n.T("doctor.template-file.parses", i18n.Args{"Name": name}),
+		i18n.T("doctor.template-file.role", i18n.Args{"Role": firstNonEmpty(rc.RoleArn, i18n.T("doctor.none"))}))
 }
 
 // escapeFix rewrites a registration config whose templateBody (or a PolicyDocument in it) is
@@ -233,20 +230,20 @@ var amazonRoots = map[string]bool{
 // checkServerCA: the CA file the device verifies the broker with holds the CA that signs
 // the broker's certificate (Amazon Root CA 1 on AWS; the local IoT Core's own root).
 func (d *doctorRun) checkServerCA() {
-	const label = "server CA file verifies the broker"
+	label := i18n.T("doctor.server-ca.label")
 	if d.in.serverCAFile == "" {
-		d.skip("server-ca", label, "not given — add --server-ca FILE (the --cafile of mosquitto_pub) to check it")
+		d.skip("server-ca", label, i18n.T("doctor.server-ca.not-given"))
 		return
 	}
 	name := d.name(d.in.serverCAFile)
 	got, err := pki.LoadCertsFile(d.in.serverCAFile)
 	if err != nil {
-		d.fail("server-ca", label, name+": "+err.Error(), CauseServerCA, "the device needs the broker's root CA as a PEM file to verify the endpoint", d.serverCAFix(name)...)
+		d.fail("server-ca", label, name+": "+err.Error(), CauseServerCA, i18n.T("doctor.server-ca.why-input"), d.serverCAFix(name)...)
 		return
 	}
 	want, _ := pki.ParseCertsPEM(d.s.serverRoot)
 	if len(want) == 0 {
-		d.skip("server-ca", label, "the broker's root CA is not known (the target was not reached)")
+		d.skip("server-ca", label, i18n.T("doctor.server-ca.unknown"))
 		return
 	}
 	var subjects []string
@@ -254,17 +251,16 @@ func (d *doctorRun) checkServerCA() {
 		subjects = append(subjects, c.Subject.String())
 		for _, w := range want {
 			if bytes.Equal(c.Raw, w.Raw) || (d.s.Options.Target == TargetAWS && amazonRoots[c.Subject.String()]) {
-				d.pass("server-ca", label, name+" holds "+c.Subject.String())
+				d.pass("server-ca", label, i18n.T("doctor.server-ca.holds", i18n.Args{"Name": name, "Subjects": c.Subject.String()}))
 				return
 			}
 		}
 	}
-	why := "the broker's certificate chains to " + want[0].Subject.String() + ", which " + name + " does not hold (it has " + strings.Join(subjects, "; ") +
-		"): the device's TLS client rejects the broker before AWS IoT ever sees the device certificate"
+	why := i18n.T("doctor.server-ca.why", i18n.Args{"Root": want[0].Subject.String(), "Name": name, "Subjects": strings.Join(subjects, "; ")})
 	if d.ca != nil && len(got) > 0 && bytes.Equal(got[0].Raw, d.ca.Raw) {
-		why += " — it is your own CA, which signs devices, not the broker"
+		why += i18n.T("doctor.server-ca.why-own")
 	}
-	d.fail("server-ca", label, name+" holds "+strings.Join(subjects, "; "), CauseServerCA, why, d.serverCAFix(name)...)
+	d.fail("server-ca", label, i18n.T("doctor.server-ca.holds", i18n.Args{"Name": name, "Subjects": strings.Join(subjects, "; ")}), CauseServerCA, why, d.serverCAFix(name)...)
 }
 
 // serverCAFix writes the broker's root CA into the file the device uses.
@@ -283,8 +279,9 @@ func (d *doctorRun) serverCAFix(name string) []string {
 func (d *doctorRun) checkWorkspaceDevice() bool {
 	s := d.s
 	if s.DeviceFor(s.Options.Thing) == nil && len(s.Devices) > 0 && s.Options.DeviceCertFile == "" {
-		d.fail("workspace-device", "device "+s.Options.Thing, fmt.Sprintf("this workspace has no device %s (it has %s)", s.Options.Thing, strings.Join(s.Things(), ", ")), CauseWorkspace,
-			"check --thing, or make it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" --thing "+pki.ShellQuote(s.Options.Thing),
+		d.fail("workspace-device", i18n.T("doctor.workspace-device.label", i18n.Args{"Thing": s.Options.Thing}),
+			i18n.T("doctor.workspace-device.none", i18n.Args{"Thing": s.Options.Thing, "Things": strings.Join(s.Things(), ", ")}), CauseWorkspace,
+			i18n.T("doctor.workspace-device.why", i18n.Args{"Dir": pki.ShellQuote(s.dir), "Thing": pki.ShellQuote(s.Options.Thing)}),
 			"jitpwiz run --dir "+pki.ShellQuote(s.dir)+" --thing "+pki.ShellQuote(s.Options.Thing))
 		return false
 	}
@@ -293,8 +290,8 @@ func (d *doctorRun) checkWorkspaceDevice() bool {
 		if u := errors.Unwrap(err); u != nil {
 			why = u.Error()
 		}
-		d.fail("workspace-device", "device certificate", d.name(d.in.devFile)+": "+why, CauseWorkspace,
-			"make it with: jitpwiz run --dir "+pki.ShellQuote(s.dir)+" (step 9)", "jitpwiz run --dir "+pki.ShellQuote(s.dir))
+		d.fail("workspace-device", i18n.T("doctor.workspace-device.cert-label"), d.name(d.in.devFile)+": "+why, CauseWorkspace,
+			i18n.T("doctor.workspace-device.why-make", i18n.Args{"Dir": pki.ShellQuote(s.dir)}), "jitpwiz run --dir "+pki.ShellQuote(s.dir))
 		return false
 	}
 	return true

@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What doctor reports — checks with their evidence, named causes and fixes, the likeliest
@@ -349,16 +351,16 @@ func (d *doctorRun) report(mode string, t DoctorTarget, in DoctorInputs) *Doctor
 // its label and evidence — each ✗ with its cause and fix under it, the likeliest first.
 func (r *DoctorReport) WriteText(w io.Writer) {
 	t := r.Target
-	head := "jitpwiz doctor · target " + t.Name
+	head := i18n.T("doctor.text.head", i18n.Args{"Target": t.Name})
 	if t.EndpointURL != "" {
 		head += " " + t.EndpointURL
 	}
 	var where []string
 	if t.Region != "" {
-		where = append(where, "region "+t.Region)
+		where = append(where, i18n.T("doctor.text.region", i18n.Args{"Region": t.Region}))
 	}
 	if t.Account != "" {
-		where = append(where, "account "+t.Account)
+		where = append(where, i18n.T("doctor.text.account", i18n.Args{"Account": t.Account}))
 	}
 	if t.MQTTEndpoint != "" {
 		where = append(where, "MQTT "+t.MQTTEndpoint)
@@ -368,7 +370,7 @@ func (r *DoctorReport) WriteText(w io.Writer) {
 	}
 	fmt.Fprintln(w, head)
 	if r.Mode == "workspace" && r.Inputs.Workspace != "" {
-		fmt.Fprintln(w, "(the commands below name the workspace's files: run them in "+r.Inputs.Workspace+")")
+		fmt.Fprintln(w, i18n.T("doctor.text.workspace", i18n.Args{"Dir": r.Inputs.Workspace}))
 	}
 	for _, c := range r.Checks {
 		line := c.Status.mark() + " " + c.Label
@@ -377,16 +379,18 @@ func (r *DoctorReport) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w, line)
 		if c.Why != "" {
-			label := "why"
+			label := i18n.T("doctor.text.why")
 			if c.Status != CheckFail {
-				label = "note"
+				label = i18n.T("doctor.text.note")
 			}
 			fmt.Fprintf(w, "    %s: %s\n", label, c.Why)
 		}
+		fixLabel := i18n.T("doctor.text.fix")
 		for i, f := range c.Fix {
-			prefix := "    fix: "
+			prefix := "    " + fixLabel + ": "
 			if i > 0 {
-				prefix = "         "
+				// the commands line up under the first (the label's display width)
+				prefix = strings.Repeat(" ", 4+ansi.StringWidth(fixLabel)+2)
 			}
 			fmt.Fprintln(w, prefix+f)
 		}
@@ -397,11 +401,11 @@ func (r *DoctorReport) WriteText(w io.Writer) {
 	s := r.Summary
 	switch {
 	case s.Exit == DoctorExitUnreachable:
-		fmt.Fprintf(w, "the target could not be reached: %d check(s) failed, %d could not be made\n", s.Failed, s.Skipped)
+		fmt.Fprintln(w, i18n.N("doctor.text.unreachable", s.Failed, i18n.Args{"Skipped": s.Skipped}))
 	case s.Failed > 0:
-		fmt.Fprintf(w, "%d check(s) failed, the likeliest cause first: %s (%d passed, %d not checked)\n", s.Failed, joinCauses(s.Causes), s.Passed, s.Skipped)
+		fmt.Fprintln(w, i18n.N("doctor.text.failed", s.Failed, i18n.Args{"Causes": joinCauses(s.Causes), "Passed": s.Passed, "Skipped": s.Skipped}))
 	default:
-		fmt.Fprintf(w, "no problem found: %d check(s) passed, %d not checked\n", s.Passed, s.Skipped)
+		fmt.Fprintln(w, i18n.N("doctor.text.ok", s.Passed, i18n.Args{"Skipped": s.Skipped}))
 	}
 }
 
@@ -437,9 +441,9 @@ type DoctorError struct {
 
 func (e *DoctorError) Error() string {
 	if e.Code == DoctorExitUnreachable {
-		return "doctor: the target could not be reached"
+		return i18n.T("doctor.err.unreachable")
 	}
-	return fmt.Sprintf("doctor: %d check(s) failed (%s)", e.Failed, joinCauses(e.Causes))
+	return i18n.N("doctor.err.failed", e.Failed, i18n.Args{"Causes": joinCauses(e.Causes)})
 }
 
 // ExitCode is the process exit code for this result.
@@ -459,7 +463,7 @@ func (r *DoctorReport) resultLines() []ResultLine {
 			v += " — " + c.Why
 		}
 		if len(c.Fix) > 0 {
-			v += " — fix: " + strings.Join(c.Fix, " && ")
+			v += i18n.T("doctor.lines.fix", i18n.Args{"Fix": strings.Join(c.Fix, " && ")})
 		}
 		out = append(out, checkLine(c.Label, v, c.Status == CheckPass))
 		for _, n := range c.Notes {
@@ -486,7 +490,7 @@ func (d *doctorRun) caKeyFile() string {
 // validityWords is a certificate's validity period in words.
 func validityWords(c *x509.Certificate) string {
 	const day = "2006-01-02 15:04 MST"
-	return "valid from " + c.NotBefore.UTC().Format(day) + " to " + c.NotAfter.UTC().Format(day)
+	return i18n.T("doctor.validity", i18n.Args{"From": c.NotBefore.UTC().Format(day), "To": c.NotAfter.UTC().Format(day)})
 }
 
 // isEscaping reports a template error that comes from its escaping: JSON that does not
@@ -502,10 +506,9 @@ func isEscaping(err error) bool {
 
 func escapingWhy(err error) string {
 	if !isEscaping(err) {
-		return "AWS IoT refuses the template when the CA is registered or updated (InvalidRequestException), or provisioning fails with it"
+		return i18n.T("doctor.escaping.other")
 	}
-	return "a registration config is JSON whose templateBody is the template as one JSON string: every quote of the template is written \\\" and every quote of an inline PolicyDocument \\\\\\\" — " +
-		"mis-escaped, the AWS CLI refuses the file (Invalid JSON) or AWS IoT the template (InvalidRequestException), and the CA is left without it"
+	return i18n.T("doctor.escaping.why")
 }
 
 // thingOr is the thing the device is, or def when it is not known.
@@ -531,7 +534,7 @@ func (d *doctorRun) errCause(err error, cause Cause) Cause {
 
 // lookupFailed records a call that failed with an error other than not found.
 func (d *doctorRun) lookupFailed(id, label string, err error) {
-	d.fail(id, label, err.Error(), d.errCause(err, CauseInput), "the target refused the lookup — the evidence says why")
+	d.fail(id, label, err.Error(), d.errCause(err, CauseInput), i18n.T("doctor.lookup-failed"))
 }
 
 // loadEvents reads the local IoT Core's event log: from the IoT Core this process runs, or

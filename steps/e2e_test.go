@@ -261,7 +261,7 @@ func TestE2ETemplates(t *testing.T) {
 	}{
 		{"scoped", nil, steps.DefaultThing, map[string]string{"version": "v1", "country": "IN"}, ""},
 		{"admin", []string{"--template", "admin", "--thing", "AdminThing", "--country", "DE"}, "AdminThing", map[string]string{"version": "v1", "country": "DE"}, ""},
-		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy"}, steps.DefaultThing, map[string]string{"country": "IN"}, ""},
+		{"named offered", []string{"--template", "named", "--policy-name", "MyDevicePolicy", "--create-policy"}, steps.DefaultThing, map[string]string{"country": "IN"}, ""},
 		{"custom file", []string{"--template", custom, "--thing", "Custom-1", "--org", "Acme", "--ou", "Lab"}, "Custom-1", map[string]string{"org": "Acme", "unit": "Lab"}, "dev-Custom-1"},
 	}
 	for _, tc := range cases {
@@ -1045,12 +1045,13 @@ func TestE2ECADeactivatedBehindOurBack(t *testing.T) {
 }
 
 // TestE2ENewCountrySameThing: a new country redoes only the device certificate and the device
-// steps (same key); the thing, provisioned before, keeps its attributes and verify says why.
+// steps (same key); the thing, provisioned before, keeps its attributes, so verify marks the
+// attribute ✗ (the thing does not say what the new certificate says) and says why.
 func TestE2ENewCountrySameThing(t *testing.T) {
 	t.Parallel()
 	dir := completedWorkspace(t)
 	key := fileHash(t, filepath.Join(dir, pki.FileDeviceKey))
-	r := mustRun(t, "run", "--dir", dir, "--country", "US")
+	r := mustFail(t, "verify passed although the thing's country is not the certificate's", "run", "--dir", dir, "--country", "US")
 	for _, n := range []string{" 1/13", " 2/13", " 3/13", " 4/13", " 5/13", " 6/13", " 7/13", " 8/13", "10/13"} {
 		if !strings.Contains(lineWith(r.out, n), "done before") {
 			t.Errorf("step %s should not run again for a new country:\n%s", n, r.out)
@@ -1059,8 +1060,8 @@ func TestE2ENewCountrySameThing(t *testing.T) {
 	if !strings.Contains(r.out, "↻  9/13 Device cert        runs again: country changed: IN → US") {
 		t.Errorf("no reason for the new device cert:\n%s", r.out)
 	}
-	if !strings.Contains(r.out, "thing kept its attributes (it existed before this certificate)") || !strings.Contains(r.out, "published as itself") {
-		t.Errorf("verify/use after a new country:\n%s", r.out)
+	if l := lineWith(r.out, "✗ thing has the template's attributes"); !strings.Contains(l, `country="US" (got "IN")`) || !strings.Contains(l, "existed before this certificate") {
+		t.Errorf("verify after a new country:\n%s", r.out)
 	}
 	if fileHash(t, filepath.Join(dir, pki.FileDeviceKey)) != key {
 		t.Error("device key regenerated")

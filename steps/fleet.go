@@ -20,6 +20,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // `jitpwiz fleet`: N devices of the workspace's CA come online — each one's certificate is
@@ -90,7 +91,6 @@ type namePattern struct {
 // 0 flag and width, e.g. %05d), and literal text of thing-name characters, so that every
 // name 1…n is a valid thing name (and certificate CN).
 func parseNamePattern(p string, n int) (namePattern, error) {
-	fix := "e.g. --names Fleet-%05d (devices are numbered 1 to N)"
 	verbs := 0
 	for i := 0; i < len(p); i++ {
 		if p[i] != '%' {
@@ -104,21 +104,21 @@ func parseNamePattern(p string, n int) (namePattern, error) {
 			j++
 		}
 		if j >= len(p) || p[j] != 'd' {
-			return namePattern{}, fmt.Errorf("--names %q: %q at position %d is not a number verb; the pattern takes exactly one, %%d or %%0Nd — %s", p, p[i:min(j+1, len(p))], i+1, fix)
+			return namePattern{}, i18n.NewError("fleet.names.verb", i18n.Args{"Pattern": strconv.Quote(p), "Verb": strconv.Quote(p[i:min(j+1, len(p))]), "Pos": i + 1})
 		}
 		if w, _ := strconv.Atoi(strings.TrimLeft(p[i+1:j], "0")); w > 20 {
-			return namePattern{}, fmt.Errorf("--names %q: the number is padded to %d digits; use at most 20 — %s", p, w, fix)
+			return namePattern{}, i18n.NewError("fleet.names.width", i18n.Args{"Pattern": strconv.Quote(p), "Width": w})
 		}
 		verbs++
 		i = j
 	}
 	if verbs != 1 {
-		return namePattern{}, fmt.Errorf("--names %q: the pattern needs exactly one number verb (%%d or %%05d), it has %d — %s", p, verbs, fix)
+		return namePattern{}, i18n.NewError("fleet.names.verbs", i18n.Args{"Pattern": strconv.Quote(p), "Verbs": verbs})
 	}
 	np := namePattern{pattern: p}
 	for _, i := range []int{1, n} {
 		if err := pki.ValidateThingName(np.name(i)); err != nil {
-			return namePattern{}, fmt.Errorf("--names %q makes device %d %q, which is not a valid thing name: %w", p, i, np.name(i), err)
+			return namePattern{}, i18n.WrapError(err, "fleet.names.thing", i18n.Args{"Pattern": strconv.Quote(p), "N": i, "Name": strconv.Quote(np.name(i))})
 		}
 	}
 	return np, nil
@@ -129,16 +129,16 @@ func (np namePattern) name(i int) string { return fmt.Sprintf(np.pattern, i) }
 // resolve checks o and fills its defaults for target; errors name the flag and the fix.
 func (o *FleetOptions) resolve(target string) error {
 	if o.Devices < 1 || o.Devices > MaxFleetDevices {
-		return fmt.Errorf("-n %d: give the number of devices, 1 to %d", o.Devices, MaxFleetDevices)
+		return i18n.NewError("fleet.opt.devices", i18n.Args{"N": o.Devices, "Max": MaxFleetDevices})
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultFleetConcurrency
 	}
 	if o.Concurrency < 1 || o.Concurrency > MaxFleetConcurrency {
-		return fmt.Errorf("--concurrency %d: give the number of devices connecting at once, 1 to %d", o.Concurrency, MaxFleetConcurrency)
+		return i18n.NewError("fleet.opt.concurrency", i18n.Args{"N": o.Concurrency, "Max": MaxFleetConcurrency})
 	}
 	if o.Rate < 0 || o.Rate > 100000 {
-		return fmt.Errorf("--rate %g: give the most devices to start per second (e.g. 8), or 0 for no limit", o.Rate)
+		return i18n.NewError("fleet.opt.rate", i18n.Args{"Rate": strconv.FormatFloat(o.Rate, 'g', -1, 64)})
 	}
 	if !o.RateSet && target == TargetAWS {
 		o.Rate = DefaultFleetRateAWS
@@ -264,18 +264,14 @@ func dirArg(s *Session) string {
 
 // fleetNeedsCA words ErrFleetNeedsCA for the session's workspace.
 func fleetNeedsCA(s *Session, why string) error {
-	dir := dirArg(s)
-	return fmt.Errorf("%w: %s. A fleet needs a workspace whose CA is registered with JITP (steps 1–8 of the walkthrough) — "+
-		"run `jitpwiz run --dir %s --yes` first (all 13 steps with one device, which also proves the set-up works), "+
-		"or the wizard `jitpwiz --dir %s`, then start the fleet again", ErrFleetNeedsCA, why, dir, dir)
+	return i18n.WrapError(ErrFleetNeedsCA, "fleet.needs-ca", i18n.Args{"Why": why, "Dir": dirArg(s)})
 }
 
 // OpenFleetWorkspace opens the workspace of `jitpwiz fleet` (Open, with the error for a
 // directory that is no workspace saying how to make one).
 func OpenFleetWorkspace(o Options) (*Session, error) {
 	if o.Dir != "" && !pki.FileExists(filepath.Join(o.Dir, SessionFile)) {
-		return nil, fmt.Errorf("%w: no jitpwiz workspace at %s (no %s). A fleet needs a workspace whose CA is registered with JITP (steps 1–8) — "+
-			"run `jitpwiz run --dir %s --yes` first, or give --dir of such a workspace", ErrFleetNeedsCA, o.Dir, SessionFile, pki.ShellQuote(o.Dir))
+		return nil, i18n.WrapError(ErrFleetNeedsCA, "fleet.needs-ca.no-workspace", i18n.Args{"Dir": o.Dir, "File": SessionFile, "DirArg": pki.ShellQuote(o.Dir)})
 	}
 	return OpenExisting(o)
 }
@@ -289,25 +285,24 @@ func OpenFleetWorkspace(o Options) (*Session, error) {
 // shows how it fails.
 func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	if s.client == nil {
-		return nil, errors.New("the fleet needs the session connected to its target first")
+		return nil, i18n.NewError("fleet.not-connected")
 	}
 	if err := o.resolve(s.Options.Target); err != nil {
 		return nil, err
 	}
 	reg, ok := s.Finished[string(IDRegisterCA)]
 	if !ok || s.CA.RegisteredID == "" {
-		return nil, fleetNeedsCA(s, "this workspace has not registered its CA yet")
+		return nil, fleetNeedsCA(s, i18n.T("fleet.needs-ca.not-registered"))
 	}
 	if s.Options.jitr() {
-		return nil, fmt.Errorf("%w: this workspace uses --mode jitr, where no template provisions a device (each one waits in PENDING_ACTIVATION for the activate step). "+
-			"A fleet rehearses JITP — make a JITP workspace beside it, e.g. `jitpwiz run --dir fleet-ws --yes`, then `jitpwiz fleet --dir fleet-ws -n N`", ErrFleetNeedsCA)
+		return nil, i18n.WrapError(ErrFleetNeedsCA, "fleet.needs-ca.jitr")
 	}
 	if was := reg.Inputs["target"]; was != "" && was != targetID(s) {
-		return nil, fleetNeedsCA(s, fmt.Sprintf("its CA was registered on %s, not on %s", was, targetID(s)))
+		return nil, fleetNeedsCA(s, i18n.T("fleet.needs-ca.other-target", i18n.Args{"Was": was, "Target": targetID(s)}))
 	}
 	ca, err := signingCA(s)
 	if err != nil {
-		return nil, fmt.Errorf("the workspace's CA: %w — run `jitpwiz run --dir %s` to check it", err, dirArg(s))
+		return nil, i18n.WrapError(err, "fleet.ca-unusable", i18n.Args{"Dir": dirArg(s)})
 	}
 	names, err := parseNamePattern(o.Names, o.Devices)
 	if err != nil {
@@ -320,8 +315,7 @@ func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	probe := f.subject
 	probe.CommonName = names.name(o.Devices)
 	if err := probe.ValidateDevice(); err != nil {
-		return nil, fmt.Errorf("the device subject of the workspace (%s) cannot make the fleet's certificates: %w — change it with `jitpwiz run --dir %s --country CC` (and --org, --ou, --state)",
-			probe, err, dirArg(s))
+		return nil, i18n.WrapError(err, "fleet.subject-unusable", i18n.Args{"Subject": probe.String(), "Dir": dirArg(s)})
 	}
 	f.wait = ProvisionTimeoutLocal
 	if s.Options.Target == TargetAWS {
@@ -329,7 +323,7 @@ func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	}
 	f.server = x509.NewCertPool()
 	if !f.server.AppendCertsFromPEM(s.serverRoot) {
-		return nil, errors.New("the server CA of the target is unknown — connect the session first")
+		return nil, i18n.NewError("fleet.no-server-ca")
 	}
 	f.connect = func(ctx context.Context, o mqttprobe.Options, m *mqttprobe.Material) (fleetConn, mqttprobe.Outcome) {
 		c, out := mqttprobe.ConnectMaterial(ctx, o, m)
@@ -345,12 +339,12 @@ func NewFleet(ctx context.Context, s *Session, o FleetOptions) (*Fleet, error) {
 	// back), else the workspace's jitp_template.json.
 	if body := f.checkCA(ctx); body != "" {
 		if f.tmpl, err = template.Parse(body); err != nil {
-			f.warnings = append(f.warnings, "the CA's provisioning template does not parse, so JITP will fail for every device: "+err.Error())
+			f.warnings = append(f.warnings, i18n.T("fleet.warn.template-parse", i18n.Args{"Err": err}))
 		}
 	} else if t, err := registeredTemplate(s); err == nil {
 		f.tmpl = t
 	} else {
-		f.warnings = append(f.warnings, "the registered template cannot be read ("+err.Error()+"): things are assumed to be named after the certificates' CN")
+		f.warnings = append(f.warnings, i18n.T("fleet.warn.template-unreadable", i18n.Args{"Err": err}))
 	}
 	if f.first, err = f.issue(1); err != nil {
 		return nil, err
@@ -371,18 +365,18 @@ func (f *Fleet) checkNames(ctx context.Context) error {
 	for i := 1; i <= n; i++ {
 		name := f.names.name(i)
 		if id := used[name]; id != "" {
-			return fmt.Errorf("--names %q: device %s is already a device of fleet %s, which clean has not removed — remove that fleet with `jitpwiz clean --fleet %s`, or choose other --names", f.o.Names, name, id, id)
+			return i18n.NewError("fleet.names.other-fleet", i18n.Args{"Pattern": strconv.Quote(f.o.Names), "Name": name, "Fleet": id})
 		}
 		if f.s.DeviceFor(name) != nil {
-			return fmt.Errorf("--names %q: %s is a device of the workspace itself — choose other --names", f.o.Names, name)
+			return i18n.NewError("fleet.names.workspace-device", i18n.Args{"Pattern": strconv.Quote(f.o.Names), "Name": name})
 		}
 	}
 	for _, i := range []int{1, n} {
 		name := f.names.name(i)
 		if _, err := f.s.client.DescribeThing(ctx, name); err == nil {
-			return fmt.Errorf("--names %q: thing %s already exists on the target: JITP would attach a fleet certificate to it and `clean` would delete it — choose other --names, or delete the thing first", f.o.Names, name)
+			return i18n.NewError("fleet.names.thing-exists", i18n.Args{"Pattern": strconv.Quote(f.o.Names), "Name": name})
 		} else if !aws.IsKind(err, aws.KindNotFound) {
-			return fmt.Errorf("checking that thing %s does not exist yet: %w", name, err)
+			return i18n.WrapError(err, "fleet.names.check-thing", i18n.Args{"Name": name})
 		}
 	}
 	return nil
@@ -394,13 +388,13 @@ func (f *Fleet) checkCA(ctx context.Context) string {
 	ca, err := f.s.client.FindCA(ctx, f.s.CA.RegisteredID)
 	switch {
 	case err != nil:
-		f.warnings = append(f.warnings, "the CA's registration could not be checked: "+err.Error())
+		f.warnings = append(f.warnings, i18n.T("fleet.warn.ca-unchecked", i18n.Args{"Err": err}))
 	case ca == nil:
-		f.warnings = append(f.warnings, "CA "+abbrev(f.s.CA.RegisteredID)+" is not registered on the target any more (cleaned?): no device will be provisioned — `jitpwiz run` registers it again")
+		f.warnings = append(f.warnings, i18n.T("fleet.warn.ca-gone", i18n.Args{"CA": abbrev(f.s.CA.RegisteredID)}))
 	case ca.Status != aws.StatusActive:
-		f.warnings = append(f.warnings, "CA "+abbrev(ca.ID)+" is "+ca.Status+": AWS IoT provisions no device of an inactive CA, so every device will fail")
+		f.warnings = append(f.warnings, i18n.T("fleet.warn.ca-inactive", i18n.Args{"CA": abbrev(ca.ID), "Status": ca.Status}))
 	case ca.AutoRegistrationStatus != aws.AutoRegEnable:
-		f.warnings = append(f.warnings, "auto-registration is "+firstNonEmpty(ca.AutoRegistrationStatus, aws.AutoRegDisable)+" on CA "+abbrev(ca.ID)+", so every device will fail")
+		f.warnings = append(f.warnings, i18n.T("fleet.warn.auto-registration", i18n.Args{"Status": firstNonEmpty(ca.AutoRegistrationStatus, aws.AutoRegDisable), "CA": abbrev(ca.ID)}))
 	}
 	if ca == nil || ca.RegistrationConfig == nil {
 		return ""
@@ -432,7 +426,7 @@ func (f *Fleet) issue(i int) (*fleetDev, error) {
 		plan, err := f.tmpl.Evaluate(pki.JITPParameters(cert))
 		switch {
 		case err != nil && i == 1:
-			f.warnings = append(f.warnings, "the registered template cannot be applied to the fleet's certificates, so JITP will fail for every device: "+err.Error())
+			f.warnings = append(f.warnings, i18n.T("fleet.warn.template-apply", i18n.Args{"Err": err}))
 		case err == nil && plan.Thing != nil && plan.Thing.Name != "":
 			d.Thing = plan.Thing.Name
 		case err == nil && plan.Thing == nil:
@@ -672,9 +666,9 @@ func (f *Fleet) Progress() FleetProgress {
 
 func (f *Fleet) keysNote() string {
 	if f.o.SaveKeys {
-		return "saved under the fleet's directory, devices/<name>/ (keys 0600)"
+		return i18n.T("fleet.keys.saved")
 	}
-	return "in memory only (not written; --save-keys writes them)"
+	return i18n.T("fleet.keys.memory")
 }
 
 // failureList is the failures by count, most first (f.mu held).

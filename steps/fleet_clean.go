@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // How `clean` removes a fleet: for each device, in the order clean removes a device
@@ -53,9 +54,9 @@ func fleetCleanups(s *Session, id string) ([]fleetCleanup, error) {
 		}
 		if len(pick) == 0 {
 			if len(ids) == 0 {
-				return nil, fmt.Errorf("--fleet %s: the workspace has no fleet", id)
+				return nil, i18n.NewError("fleet.clean.none", i18n.Args{"ID": id})
 			}
-			return nil, fmt.Errorf("--fleet %s: no such fleet in the workspace — its fleets are %s (or give --fleet all)", id, strings.Join(ids, ", "))
+			return nil, i18n.NewError("fleet.clean.unknown", i18n.Args{"ID": id, "Fleets": strings.Join(ids, ", ")})
 		}
 		all = pick
 	}
@@ -73,11 +74,11 @@ func fleetCleanupOf(s *Session, r *fleetRecord) fleetCleanup {
 	id := r.manifest.ID
 	devs, err := r.devices()
 	if err != nil {
-		return fleetCleanup{what: "remove fleet " + id, err: fmt.Errorf("fleet %s: cannot read %s: %w", id, fleetJournalFile, err)}
+		return fleetCleanup{what: i18n.T("fleet.clean.remove", i18n.Args{"ID": id}), err: i18n.WrapError(err, "fleet.clean.unreadable", i18n.Args{"ID": id, "File": fleetJournalFile})}
 	}
 	done, err := r.cleaned()
 	if err != nil {
-		return fleetCleanup{what: "remove fleet " + id, err: fmt.Errorf("fleet %s: cannot read %s: %w", id, fleetCleanedFile, err)}
+		return fleetCleanup{what: i18n.T("fleet.clean.remove", i18n.Args{"ID": id}), err: i18n.WrapError(err, "fleet.clean.unreadable", i18n.Args{"ID": id, "File": fleetCleanedFile})}
 	}
 	var todo []fleetDevice
 	for _, d := range devs {
@@ -86,17 +87,15 @@ func fleetCleanupOf(s *Session, r *fleetRecord) fleetCleanup {
 		}
 	}
 	m := r.manifest
-	what := fmt.Sprintf("remove fleet %s: %d devices", id, len(devs))
+	span := ""
 	if len(devs) > 0 && m.Devices > 0 {
-		what += fmt.Sprintf(" (%s … %s)", fmt.Sprintf(m.Names, 1), fmt.Sprintf(m.Names, m.Devices))
+		span = fmt.Sprintf(m.Names, 1) + " … " + fmt.Sprintf(m.Names, m.Devices)
 	}
+	of := 0
 	if len(devs) < m.Devices {
-		what += fmt.Sprintf(" of %d (it was stopped before issuing the others)", m.Devices)
+		of = m.Devices
 	}
-	what += " — for each: detach its policies, certificate INACTIVE, detach it from its thing, delete the certificate, delete the thing"
-	if n := len(devs) - len(todo); n > 0 {
-		what += fmt.Sprintf("; %d already removed", n)
-	}
+	what := i18n.N("fleet.clean.what", len(devs), i18n.Args{"ID": id, "Span": span, "Of": of, "Removed": len(devs) - len(todo)})
 	return fleetCleanup{what: what, policies: r.manifest.Policies,
 		run: func(ctx context.Context, c aws.Client, policy func(string)) error {
 			if err := removeFleetDevices(ctx, s, r, todo, len(devs), c, policy); err != nil {
@@ -142,7 +141,7 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 		waitSaid.Do(func() {
 			mu.Lock()
 			defer mu.Unlock()
-			cleanSay(ctx, "%s; the fleet's other devices wait for theirs likewise, without a line each", m)
+			cleanSay(ctx, "%s", i18n.T("fleet.clean.waiting", i18n.Args{"Wait": m}))
 		})
 	})
 	flush := func() error { // mu held
@@ -175,7 +174,7 @@ func removeFleetDevices(ctx context.Context, s *Session, r *fleetRecord, todo []
 						err = flush()
 					}
 					if removed >= nextMark && removed < total {
-						cleanSay(ctx, "… %d/%d devices of fleet %s removed", removed, total, r.manifest.ID)
+						cleanSay(ctx, "%s", i18n.T("fleet.clean.progress", i18n.Args{"Removed": removed, "Total": total, "ID": r.manifest.ID}))
 						nextMark += step
 					}
 				}
@@ -223,38 +222,38 @@ func removeFleetDevice(ctx context.Context, s *Session, c aws.Client, d fleetDev
 	arn := certARN(s, d.CertID)
 	gone := ignoreNotFound
 	fail := func(what string, err error) ([]string, error) {
-		return nil, fmt.Errorf("device %s: %s: %w", d.Name, what, err)
+		return nil, i18n.WrapError(err, "fleet.clean.device-failed", i18n.Args{"Name": d.Name, "What": what})
 	}
 	pols, err := c.ListAttachedPolicies(ctx, arn)
 	if err := gone(err); err != nil {
-		return fail("list its policies", err)
+		return fail(i18n.T("fleet.clean.list-policies"), err)
 	}
 	var names []string
 	for _, p := range pols {
 		names = append(names, p.Name)
 		if err := gone(c.DetachPolicy(ctx, p.Name, arn)); err != nil {
-			return fail("detach policy "+p.Name, err)
+			return fail(i18n.T("fleet.clean.detach-policy", i18n.Args{"Policy": p.Name}), err)
 		}
 	}
 	if err := gone(c.UpdateCertificate(ctx, d.CertID, aws.StatusInactive)); err != nil {
-		return fail("set certificate "+abbrev(d.CertID)+" INACTIVE", err)
+		return fail(i18n.T("fleet.clean.deactivate", i18n.Args{"Cert": abbrev(d.CertID)}), err)
 	}
 	if d.Thing != "" {
 		if err := gone(c.DetachThingPrincipal(ctx, d.Thing, arn)); err != nil {
-			return fail("detach the certificate from thing "+d.Thing, err)
+			return fail(i18n.T("fleet.clean.detach-thing", i18n.Args{"Thing": d.Thing}), err)
 		}
 		// DetachThingPrincipal is asynchronous: the certificate and the thing cannot be
 		// deleted before it has taken effect.
 		if err := waitDetached(ctx, c, d.Thing, arn, d.CertID); err != nil {
-			return fail("detach the certificate from thing "+d.Thing, err)
+			return fail(i18n.T("fleet.clean.detach-thing", i18n.Args{"Thing": d.Thing}), err)
 		}
 	}
 	if err := gone(c.DeleteCertificate(ctx, d.CertID, true)); err != nil {
-		return fail("delete certificate "+abbrev(d.CertID), err)
+		return fail(i18n.T("fleet.clean.delete-cert", i18n.Args{"Cert": abbrev(d.CertID)}), err)
 	}
 	if d.Thing != "" {
 		if err := gone(c.DeleteThing(ctx, d.Thing)); err != nil {
-			return fail("delete thing "+d.Thing, err)
+			return fail(i18n.T("fleet.clean.delete-thing", i18n.Args{"Thing": d.Thing}), err)
 		}
 	}
 	return names, nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What a fleet leaves in the workspace, so that its report can be read and `clean` can
@@ -161,7 +162,7 @@ type appendLog struct{ f *os.File }
 func openAppendLog(path string) (*appendLog, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, pki.KeyMode)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w — check that the workspace is writable", path, err)
+		return nil, i18n.WrapError(err, "fleet.record.open", i18n.Args{"File": path})
 	}
 	return &appendLog{f: f}, nil
 }
@@ -177,7 +178,7 @@ func (l *appendLog) write(lines ...any) error {
 		b.WriteByte('\n')
 	}
 	if _, err := l.f.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("cannot write %s: %w", l.f.Name(), err)
+		return i18n.WrapError(err, "fleet.record.write", i18n.Args{"File": l.f.Name()})
 	}
 	return l.f.Sync()
 }

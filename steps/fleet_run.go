@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Running a fleet (Fleet.Run: the issuing pipeline and the devices in flight), its report
@@ -34,7 +35,7 @@ func (f *Fleet) Run(ctx context.Context) (*FleetReport, error) {
 	f.mu.Lock()
 	if f.rec != nil {
 		f.mu.Unlock()
-		return nil, errors.New("this fleet has run already — start a new one")
+		return nil, i18n.NewError("fleet.ran-already")
 	}
 	now := f.clock.Now()
 	f.rec = &fleetRecord{dir: filepath.Join(f.s.Path(FleetDir), newFleetID(f.s, now)), manifest: fleetManifest{
@@ -165,7 +166,7 @@ func (f *Fleet) Run(ctx context.Context) (*FleetReport, error) {
 	f.rec.manifest.Policies = rep.Policies
 	err = errors.Join(issueErr, f.rec.saveManifest(), f.writeReport(rep))
 	if issueErr == nil && rep.Interrupted && err == nil {
-		err = fmt.Errorf("interrupted: %d of %d devices ran", rep.Devices-rep.NotRun, rep.Devices)
+		err = i18n.NewError("fleet.interrupted", i18n.Args{"Ran": rep.Devices - rep.NotRun, "Devices": rep.Devices})
 	}
 	return rep, err
 }
@@ -283,9 +284,9 @@ func (r *FleetReport) Err() error {
 		parts = append(parts, fmt.Sprintf("%d × %s", f.Count, f.Cause))
 	}
 	if r.NotRun > 0 {
-		parts = append(parts, fmt.Sprintf("%d not run", r.NotRun))
+		parts = append(parts, i18n.T("fleet.err.not-run", i18n.Args{"N": r.NotRun}))
 	}
-	return &ReportedError{Err: fmt.Errorf("%d of %d devices were not provisioned: %s", r.Devices-r.Provisioned, r.Devices, strings.Join(parts, "; "))}
+	return &ReportedError{Err: i18n.NewError("fleet.err.not-provisioned", i18n.Args{"Failed": r.Devices - r.Provisioned, "Devices": r.Devices, "Causes": strings.Join(parts, "; ")})}
 }
 
 // fleetCSVHeader are devices.csv's columns: the device (certificate CN), the thing JITP
@@ -392,17 +393,18 @@ func (f *Fleet) writeCSV(w io.Writer) error {
 // Headline says what the fleet is about to do, in one line.
 func (f *Fleet) Headline() string {
 	o := f.o
-	limit := "no rate limit"
+	limit := i18n.T("fleet.headline.no-limit")
 	if o.Rate > 0 {
-		limit = fmt.Sprintf("at most %s devices/s", strconv.FormatFloat(o.Rate, 'g', -1, 64))
+		limit = i18n.T("fleet.headline.limit", i18n.Args{"Rate": strconv.FormatFloat(o.Rate, 'g', -1, 64)})
 	}
-	return fmt.Sprintf("%d devices (%s … %s), %d at a time, %s, target %s", o.Devices, f.names.name(1), f.names.name(o.Devices), o.Concurrency, limit, describeTarget(f.s))
+	return i18n.N("fleet.headline", o.Devices, i18n.Args{"First": f.names.name(1), "Last": f.names.name(o.Devices), "Concurrency": o.Concurrency,
+		"Limit": limit, "Target": describeTarget(f.s)})
 }
 
 // Notes are what to know before the fleet starts: where the default rate limit comes from.
 func (f *Fleet) Notes() []string {
 	if f.o.Rate > 0 && f.s.Options.Target == TargetAWS && !f.o.RateSet {
-		return []string{"rate limit " + strconv.FormatFloat(f.o.Rate, 'g', -1, 64) + " devices/s by default, under the " + FleetAWSQuotas}
+		return []string{i18n.T("fleet.note.rate", i18n.Args{"Rate": strconv.FormatFloat(f.o.Rate, 'g', -1, 64)})}
 	}
 	return nil
 }
@@ -410,16 +412,16 @@ func (f *Fleet) Notes() []string {
 // ProgressLine is one headless progress line.
 func (p FleetProgress) ProgressLine() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %d/%d done · provisioned %d · failed %d", p.Done, p.Devices, p.Provisioned, p.Failed)
+	b.WriteString("  " + i18n.T("fleet.progress.done", i18n.Args{"Done": p.Done, "Devices": p.Devices, "Provisioned": p.Provisioned, "Failed": p.Failed}))
 	if p.InFlight > 0 {
-		fmt.Fprintf(&b, " · in flight %d", p.InFlight)
+		b.WriteString(" · " + i18n.T("fleet.progress.in-flight", i18n.Args{"N": p.InFlight}))
 	}
-	fmt.Fprintf(&b, " · %.1f devices/s", p.Rate)
+	b.WriteString(" · " + i18n.T("fleet.progress.rate", i18n.Args{"Rate": fmt.Sprintf("%.1f", p.Rate)}))
 	if p.Provisioned > 0 {
 		fmt.Fprintf(&b, " · p50 %s p99 %s", fmtDur(p.P50), fmtDur(p.P99))
 	}
 	if p.Limiter.Waiting > 0 {
-		fmt.Fprintf(&b, " · %d waiting for the rate limit", p.Limiter.Waiting)
+		b.WriteString(" · " + i18n.T("fleet.progress.waiting", i18n.Args{"N": p.Limiter.Waiting}))
 	}
 	return b.String()
 }
@@ -434,23 +436,23 @@ func (r *FleetReport) SummaryLines(show func(string) string) []string {
 	if r.Provisioned != r.Devices {
 		mark = "✗"
 	}
-	head := fmt.Sprintf("%s %d/%d provisioned in %s (%.1f devices/s", mark, r.Provisioned, r.Devices, fmtDur(time.Duration(r.DurationSeconds*float64(time.Second))), r.RatePerSecond)
+	latency := ""
 	if r.Provisioned > 0 {
-		head += fmt.Sprintf(", p50 %.0f ms, p99 %.0f ms", r.LatencyMs.P50, r.LatencyMs.P99)
+		latency = fmt.Sprintf(", p50 %.0f ms, p99 %.0f ms", r.LatencyMs.P50, r.LatencyMs.P99)
 	}
-	head += ")"
-	out := []string{head}
+	out := []string{mark + " " + i18n.T("fleet.summary.head", i18n.Args{"Provisioned": r.Provisioned, "Devices": r.Devices,
+		"Time": fmtDur(time.Duration(r.DurationSeconds * float64(time.Second))), "Rate": fmt.Sprintf("%.1f", r.RatePerSecond), "Latency": latency})}
 	for _, f := range r.Failures {
-		line := fmt.Sprintf("  %d failed — %s", f.Count, f.Cause)
+		key := i18n.Key("fleet.summary.failed")
 		if f.Fix != "" {
-			line += " (fix: " + f.Fix + ")"
+			key = "fleet.summary.failed-fix"
 		}
-		out = append(out, line)
+		out = append(out, "  "+i18n.T(key, i18n.Args{"N": f.Count, "Cause": f.Cause, "Fix": f.Fix}))
 	}
 	if r.NotRun > 0 {
-		out = append(out, fmt.Sprintf("  %d not run (interrupted)", r.NotRun))
+		out = append(out, "  "+i18n.T("fleet.summary.not-run", i18n.Args{"N": r.NotRun}))
 	}
-	out = append(out, "  report "+show(r.Report)+" · per device "+show(r.CSV))
+	out = append(out, "  "+i18n.T("fleet.summary.files", i18n.Args{"Report": show(r.Report), "CSV": show(r.CSV)}))
 	return out
 }
 
@@ -474,12 +476,12 @@ func (f *Fleet) RunHeadless(ctx context.Context, h FleetHeadless) (*FleetReport,
 	if w == nil {
 		w = io.Discard
 	}
-	fmt.Fprintln(w, "fleet: "+f.Headline())
+	fmt.Fprintln(w, i18n.T("fleet.headless.headline", i18n.Args{"Headline": f.Headline()}))
 	for _, n := range f.Notes() {
 		fmt.Fprintln(w, "  "+n)
 	}
 	for _, warn := range f.Warnings() {
-		fmt.Fprintln(w, "  warning: "+warn)
+		fmt.Fprintln(w, "  "+i18n.T("fleet.headless.warning", i18n.Args{"Warning": warn}))
 	}
 	type result struct {
 		r   *FleetReport

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,15 +26,19 @@ type RunConfig struct {
 	Prompt func(f Field, current string) (string, error)
 	// OnStepEnd is called after each step that ran or was checked, with the session saved.
 	OnStepEnd func(id ID, state StepState)
-	// ShowCommands prints each step's equivalent commands under its line (the JSON step
-	// events always carry them).
+	// ShowCommands prints each step's equivalent commands under its line, for the steps that
+	// run and those done before (the JSON step events always carry them).
 	ShowCommands bool
+	// From runs the plan from this step on, again where it is done (--from); every step
+	// before it must be done. Until stops after this step (--until). "" for either: the
+	// whole plan.
+	From, Until ID
 }
 
 // ErrIncomplete is returned by Plan.Run when it stopped before the device published as the thing.
 var ErrIncomplete = errors.New("the procedure is not complete")
 
-// RunEvent is one line of `jitpwiz run --json`.
+// RunEvent is one line of `jitpwiz run --json` (docs/events.md).
 type RunEvent struct {
 	Event    string       `json:"event"` // plan | connect | start | progress | step | end
 	Step     ID           `json:"step,omitempty"`
@@ -49,12 +52,24 @@ type RunEvent struct {
 	Summary  string       `json:"summary,omitempty"`
 	Result   []ResultLine `json:"result,omitempty"`
 	Error    string       `json:"error,omitempty"`
-	Steps    []RunEvent   `json:"steps,omitempty"`
+	Steps    []PlanStep   `json:"steps,omitempty"`
 	Commands []string     `json:"commands,omitempty"`
 	Thing    string       `json:"thing,omitempty"`
 	Dir      string       `json:"dir,omitempty"`
 	Target   string       `json:"target,omitempty"`
 	OK       *bool        `json:"ok,omitempty"`
+	// Until is the step --until stopped after (event end).
+	Until ID `json:"until,omitempty"`
+}
+
+// PlanStep is one step of the plan event: where it stands before the run.
+type PlanStep struct {
+	Step   ID     `json:"step"`
+	Number int    `json:"number"`
+	Label  string `json:"label"`
+	Title  string `json:"title"`
+	Status string `json:"status"` // done | skipped | todo | redo
+	Reason string `json:"reason,omitempty"`
 }
 
 type runner struct {
@@ -72,7 +87,7 @@ func (r *runner) emit(e RunEvent, text string) {
 	defer r.mu.Unlock()
 	if r.cfg.JSON {
 		b, _ := json.Marshal(e)
-		fmt.Fprintln(r.cfg.Out, string(b))
+		fmt.Fprintln(r.cfg.Out, fullIDs(string(b), r.s.knownIDs()))
 		return
 	}
 	if text != "" {
@@ -91,17 +106,21 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		return err
 	}
 	sts := p.Steps()
+	last, err := r.span(sts)
+	if err != nil {
+		return err
+	}
 	total := len(sts)
 	statuses := p.Statuses()
 	pending := 0
-	var planEv []RunEvent
+	var planEv []PlanStep
 	for i, st := range statuses {
-		ev := RunEvent{Step: sts[i].ID(), Number: i + 1, Label: p.Label(sts[i].ID()), Title: sts[i].Title(), Status: string(st.State)}
-		if st.State == StateRedo {
+		ev := PlanStep{Step: sts[i].ID(), Number: i + 1, Label: p.Label(sts[i].ID()), Title: sts[i].Title(), Status: string(st.State)}
+		if st.State == StateRedo || st.State == StateSkipped {
 			ev.Reason = st.Reason
 		}
 		planEv = append(planEv, ev)
-		if st.State == StatePending || st.State == StateRedo {
+		if i <= last && (st.State == StatePending || st.State == StateRedo) {
 			pending++
 		}
 	}
@@ -114,8 +133,14 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 			r.emit(RunEvent{Event: "progress", Message: "--key " + kt + " applies to new keys; the existing keys are kept"},
 				fmt.Sprintf("  note: --key %s applies to keys jitpwiz creates; the existing CA key is %s and is kept — add --force-new-keys to replace the keys (and redo what was made from them)", kt, s.CA.KeyType))
 		}
+		r.doneCommands(ctx, sts[:last+1])
 		ok := true
-		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "everything is done"},
+		if cfg.Until != "" && last < total-1 {
+			r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Until: cfg.Until, Message: "the steps up to --until are done"},
+				fmt.Sprintf("✓ steps 1–%s are already done for %s — nothing to do (--until %s)", p.Label(cfg.Until), s.Options.Thing, p.Label(cfg.Until)))
+			return nil
+		}
+		r.finish(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "everything is done"},
 			fmt.Sprintf("✓ all %d steps are already done for %s — nothing to do (another device: --thing NAME; start over: jitpwiz clean, or a new --dir)", total, s.Options.Thing))
 		return nil
 	}
@@ -146,6 +171,9 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 	}
 
 	for i, st := range sts {
+		if i > last {
+			break
+		}
 		n, id, title := i+1, st.ID(), st.Title()
 		num := p.Label(id)
 		status := st.Status()
@@ -158,8 +186,10 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 			continue
 		case StateDone:
 			sum := st.Summary()
-			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "done", Reason: "done before", Summary: sum},
+			cmds := st.Commands()
+			r.emit(RunEvent{Event: "step", Step: id, Number: n, Title: title, Status: "done", Reason: "done before", Summary: sum, Commands: cmds},
 				fmt.Sprintf("✓ %s done before  %s", label, sum))
+			r.showCommands(cmds)
 			r.stepEnd(id, StateDone)
 			continue
 		}
@@ -173,7 +203,7 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		err := st.Run(ctx)
 		dur := time.Since(start)
 		if err != nil {
-			msg := err.Error()
+			msg := targetCommands(s, err.Error())
 			if ctx.Err() != nil {
 				msg = fmt.Sprintf("cancelled — the session is saved; run again to resume at step %s (%s)", num, title)
 			}
@@ -211,6 +241,14 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		r.stepEnd(id, StateDone)
 	}
 	r.byHandHint()
+	if last < total-1 {
+		ok := true
+		next := sts[last+1]
+		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Step: sts[last].ID(), Until: cfg.Until, Message: "stopped after the --until step"},
+			fmt.Sprintf("✓ stopped after step %s (%s), as --until asked. Go on with step %s (%s): jitpwiz run --dir %s (or --from %s)",
+				p.Label(sts[last].ID()), sts[last].Title(), p.Label(next.ID()), next.Title(), pki.ShellQuote(s.dir), p.Label(next.ID())))
+		return nil
+	}
 	ok := p.Complete()
 	if !ok {
 		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing}, "✗ the procedure did not complete")
@@ -221,13 +259,25 @@ func (p *Plan) Run(ctx context.Context, cfg RunConfig) error {
 		files += " (this device's: " + filepath.Join(s.dir, d.Dir) + ")"
 	}
 	if s.Options.jitr() {
-		r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "registered by JITR, activated and published as the thing"},
+		r.finish(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "registered by JITR, activated and published as the thing"},
 			fmt.Sprintf("✓ %s was registered Just-in-Time, activated and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
 		return nil
 	}
-	r.emit(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
+	r.finish(RunEvent{Event: "end", OK: &ok, Thing: s.Options.Thing, Message: "provisioned by JITP and published as the thing"},
 		fmt.Sprintf("✓ %s was provisioned Just-in-Time and published as itself. Files: %s", provisionedThing(s, s.Device()), files))
 	return nil
+}
+
+// finish ends a run whose workspace is finished: the end event and the closing summary (with
+// --json the summary event comes before end, which stays the last event).
+func (r *runner) finish(end RunEvent, text string) {
+	if r.cfg.JSON {
+		r.closing()
+	}
+	r.emit(end, text)
+	if !r.cfg.JSON {
+		r.closing()
+	}
 }
 
 // showChecks prints a step's evidence lines (the verify checklist) under its line.
@@ -236,12 +286,17 @@ func (r *runner) showChecks(lines []ResultLine) {
 		return
 	}
 	for _, l := range lines {
-		if l.Kind == ResultCheck {
+		switch {
+		case l.Kind == ResultCheck:
 			mark := "✓"
 			if !l.OK {
 				mark = "✗"
 			}
 			r.emit(RunEvent{}, fmt.Sprintf("      %s %s — %s", mark, l.Label, l.Value))
+		case l.Kind == ResultNote && !l.OK:
+			r.emit(RunEvent{}, "      ! "+strings.TrimPrefix(l.Value, "warning: "))
+		case l.Kind == ResultNote:
+			r.emit(RunEvent{}, "        "+l.Value)
 		}
 	}
 }
@@ -252,20 +307,13 @@ func (r *runner) showChecks(lines []ResultLine) {
 // work verbatim.
 func (r *runner) byHandHint() {
 	s := r.s
-	if !r.cfg.ShowCommands || r.cfg.JSON || s.localURL == "" || s.sharedLocalPID != 0 {
+	hint := s.localServeCommand()
+	if !r.cfg.ShowCommands || r.cfg.JSON || hint == "" {
 		return
 	}
-	apiPort := ""
-	if u, err := url.Parse(s.localURL); err == nil {
-		apiPort = u.Port()
-	}
-	portFlag := "--mqtt-port"
-	if s.Options.alpn443() {
-		portFlag = "--alpn-port" // the devices' port is the ALPN listener's
-	}
 	r.emit(RunEvent{}, fmt.Sprintf("  The local IoT Core these commands talk to ran inside this run and stops with it. To run them by hand,\n"+
-		"  serve the same state on the same ports in another shell:  jitpwiz local --dir %s --api-port %s %s %d\n"+
-		"  then cd %s and export the dummy credentials it prints.", pki.ShellQuote(s.dir), apiPort, portFlag, s.Endpoint.Port, pki.ShellQuote(s.dir)))
+		"  serve the same state on the same ports in another shell:  %s\n"+
+		"  then cd %s and export the dummy credentials it prints.", hint, pki.ShellQuote(s.dir)))
 }
 
 func (r *runner) showCommands(cmds []string) {
@@ -273,7 +321,9 @@ func (r *runner) showCommands(cmds []string) {
 		return
 	}
 	for _, c := range cmds {
-		r.emit(RunEvent{}, "      $ "+indentLines(c))
+		// A multi-line command (a heredoc) keeps its other lines as they are: indented, its
+		// content would change and its closing EOF would not close it when pasted.
+		r.emit(RunEvent{}, "      $ "+c)
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // `jitpwiz script`: the session as a commented bash script of the walkthrough's commands —
@@ -69,7 +71,7 @@ func RunScript(o ScriptOptions, w io.Writer, newPlan func(*Session) *Plan) error
 	if err := pki.WriteFile(out, []byte(b.String()), 0o755, true); err != nil {
 		return fmt.Errorf("-o %s: %w", o.Out, err)
 	}
-	fmt.Fprintf(w, "wrote %s: the walkthrough's commands for thing %s (run it in an empty directory; THING=… for another thing)\n", o.Out, firstNonEmpty(o.Thing, s.Options.Thing))
+	fmt.Fprintln(w, i18n.T("script.wrote", i18n.Args{"File": o.Out, "Thing": firstNonEmpty(o.Thing, s.Options.Thing)}))
 	return nil
 }
 
@@ -83,7 +85,7 @@ func WriteScript(w io.Writer, s *Session, newPlan func(*Session) *Plan, o Script
 		if thing == "" || len(s.Devices) == 0 {
 			d = s.device(thing)
 		} else {
-			return fmt.Errorf("--thing %s: the workspace has no device %s (it has %s) — choose one of them", thing, thing, strings.Join(s.Things(), ", "))
+			return i18n.NewError("script.no-device", i18n.Args{"Thing": thing, "Things": strings.Join(s.Things(), ", ")})
 		}
 	}
 	rs := scriptSession(s, d)
@@ -95,7 +97,7 @@ func WriteScript(w io.Writer, s *Session, newPlan func(*Session) *Plan, o Script
 	for _, st := range plan.Steps() {
 		sw.step(st)
 	}
-	b.WriteString("\necho \"done: $THING is provisioned and has published as itself\"\n")
+	fmt.Fprintf(&b, "\necho \"%s\"\n", i18n.T("script.done"))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -139,34 +141,43 @@ func scriptSession(s *Session, d *Device) *Session {
 func writeScriptHead(b *strings.Builder, s *Session, d *Device, o ScriptOptions) {
 	q := pki.ShellQuote
 	fmt.Fprintf(b, "#!/usr/bin/env bash\n")
-	fmt.Fprintf(b, "# The JITP walkthrough of workspace %s, as commands (exported by `jitpwiz script`%s).\n", s.dir, versionNote(o.Version))
-	fmt.Fprintf(b, "# Target %s, region %s, mode %s, CA mode %s, port %s; thing %s.\n", s.Options.Target, firstNonEmpty(s.Region, s.Options.Region),
-		s.Options.Mode, s.Options.CAMode, s.Options.Port, d.Thing)
-	b.WriteString("#\n# Run it in an empty directory: it writes the walkthrough's files there, registers the CA, provisions\n" +
-		"# the device on its first connect and publishes as it. Running it again is safe: files that exist are\n" +
-		"# kept, and what AWS would refuse to create twice is looked up first.\n")
+	comment := func(text string) {
+		for _, l := range strings.Split(text, "\n") {
+			b.WriteString(strings.TrimRight("# "+l, " ") + "\n")
+		}
+	}
+	version := ""
+	if o.Version != "" {
+		version = " " + o.Version
+	}
+	comment(i18n.T("script.head.title", i18n.Args{"Dir": s.dir, "Version": version}))
+	comment(i18n.T("script.head.target", i18n.Args{"Target": s.Options.Target, "Region": firstNonEmpty(s.Region, s.Options.Region),
+		"Mode": s.Options.Mode, "CAMode": s.Options.CAMode, "Port": s.Options.Port, "Thing": d.Thing}))
+	comment("\n" + i18n.T("script.head.run"))
 	if s.Options.jitr() {
-		b.WriteString("#\n# Mode jitr (Just-in-Time Registration): the CA has no template; the first connect registers the device\n" +
-			"# certificate PENDING_ACTIVATION, and step 11a activates it by hand as the JITR guide's Lambda would. In\n" +
-			"# production a topic rule on $aws/events/certificates/registered/<CA ID> runs that Lambda (commented out below).\n")
+		comment("\n" + i18n.T("script.head.jitr"))
 	}
 	if s.Options.sniOnly() {
-		b.WriteString("#\n# CA mode sni-only: the CA is registered without a verification certificate (steps 4–5 do not apply),\n" +
-			"# and devices must send SNI: connect with the endpoint's host name, never an IP address.\n")
+		comment("\n" + i18n.T("script.head.sni-only"))
 	}
 	if s.Options.alpn443() {
-		b.WriteString("#\n# Port 443: MQTT with a client certificate on 443 needs ALPN x-amzn-mqtt-ca (mosquitto_pub --tls-alpn).\n")
+		comment("\n" + i18n.T("script.head.port443"))
 	}
-	b.WriteString("#\n# Environment (the defaults are set below):\n")
-	b.WriteString("#   THING          the thing name, the device certificate's CN\n")
+	comment("\n" + i18n.T("script.head.env"))
+	env := func(name string, text string) { comment(fmt.Sprintf("  %-14s %s", name, text)) }
+	env("THING", i18n.T("script.env.thing"))
 	if s.Options.Target == TargetLocal {
-		b.WriteString("#   ENDPOINT_URL   the control plane of `jitpwiz local` (it prints it)\n" +
-			"#   MQTT_PORT      its MQTT port" + map[bool]string{true: " (the ALPN listener's, for --port 443)", false: ""}[s.Options.alpn443()] + "\n" +
-			"#   SERVER_CA      its root CA file (printed as Server CA)\n")
+		env("ENDPOINT_URL", i18n.T("script.env.local-endpoint-url"))
+		if s.Options.alpn443() {
+			env("MQTT_PORT", i18n.T("script.env.local-mqtt-port-alpn"))
+		} else {
+			env("MQTT_PORT", i18n.T("script.env.local-mqtt-port"))
+		}
+		env("SERVER_CA", i18n.T("script.env.local-server-ca"))
 	} else {
-		b.WriteString("#   MQTT_PORT      the device port\n")
+		env("MQTT_PORT", i18n.T("script.env.mqtt-port"))
 		if s.Options.EndpointURL != "" {
-			b.WriteString("#   ENDPOINT_URL   the control-plane endpoint\n")
+			env("ENDPOINT_URL", i18n.T("script.env.endpoint-url"))
 		}
 	}
 	b.WriteString("\nset -euo pipefail\n")
@@ -181,7 +192,7 @@ func writeScriptHead(b *strings.Builder, s *Session, d *Device, o ScriptOptions)
 			port = s.Endpoint.Port
 		}
 		fmt.Fprintf(b, "SERVER_CA=\"${SERVER_CA:-%s}\"\n", filepath.Join(s.dir, ".local-iot", pki.FileServerRootCA))
-		b.WriteString("# the local IoT Core takes any credentials; the AWS CLI needs some\n" +
+		b.WriteString("# " + i18n.T("script.local-credentials") + "\n" +
 			"export AWS_ACCESS_KEY_ID=\"${AWS_ACCESS_KEY_ID:-local}\" AWS_SECRET_ACCESS_KEY=\"${AWS_SECRET_ACCESS_KEY:-local}\"\n")
 	} else if s.Options.EndpointURL != "" {
 		fmt.Fprintf(b, "ENDPOINT_URL=\"${ENDPOINT_URL:-%s}\"\n", s.Options.EndpointURL)
@@ -189,18 +200,11 @@ func writeScriptHead(b *strings.Builder, s *Session, d *Device, o ScriptOptions)
 	fmt.Fprintf(b, "MQTT_PORT=\"${MQTT_PORT:-%d}\"\n", port)
 	b.WriteString("export AWS_PAGER=\"\"\n\n")
 	rs := scriptSession(s, d)
-	b.WriteString("# Who and where: the account, and the MQTT endpoint devices connect to.\n")
+	b.WriteString("# " + i18n.T("script.who-and-where") + "\n")
 	fmt.Fprintf(b, "ACCOUNT_ID=$(%s)\n", bindScriptVars(awsCmd(rs, "sts", "get-caller-identity", "--query", "Account", "--output", "text")))
 	fmt.Fprintf(b, "MQTT_HOST=$(%s)\n", bindScriptVars(awsCmd(rs, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS", "--query", "endpointAddress", "--output", "text")))
-	b.WriteString("echo \"account $ACCOUNT_ID, MQTT endpoint $MQTT_HOST:$MQTT_PORT, thing $THING\"\n")
+	b.WriteString("echo \"" + i18n.T("script.echo-account") + "\"\n")
 	_ = q
-}
-
-func versionNote(v string) string {
-	if v == "" {
-		return ""
-	}
-	return " " + v
 }
 
 // scriptWriter writes the steps' commands.
@@ -223,13 +227,15 @@ var (
 func (sw *scriptWriter) step(st Step) {
 	b := sw.b
 	label := StepLabel(st.ID())
-	fmt.Fprintf(b, "\n# ── Step %s: %s ", label, st.Title())
-	b.WriteString(strings.Repeat("─", max(3, 60-len(label)-len(st.Title()))) + "\n")
+	head := i18n.T("script.step", i18n.Args{"Label": label, "Title": st.Title()})
+	fmt.Fprintf(b, "\n# ── %s ", head)
+	// The rule ends at one column whatever the title's script (display width, not bytes).
+	b.WriteString(strings.Repeat("─", max(3, 60-ansi.StringWidth(head)+len("Step : "))) + "\n")
 	for _, l := range strings.Split(strings.TrimSpace(st.Explain()), "\n") {
 		b.WriteString("# " + strings.TrimSpace(l) + "\n")
 	}
 	if why := st.Skip(); why != "" {
-		b.WriteString("# (not needed here: " + why + ")\n")
+		b.WriteString("# " + i18n.T("script.not-needed", i18n.Args{"Why": why}) + "\n")
 		return
 	}
 	for _, line := range st.Commands() {
@@ -256,7 +262,7 @@ func (sw *scriptWriter) command(id ID, line string) {
 	}
 	sw.embedInputs(line)
 	bound := bindScriptVars(line)
-	if strings.HasPrefix(line, "mosquitto_pub ") {
+	if strings.HasPrefix(line, "mosquitto_pub ") || strings.HasPrefix(line, "mosquitto_rr ") {
 		bound = mqttPortRE.ReplaceAllLiteralString(bound, ` -p "${MQTT_PORT}" `)
 	}
 	switch {
@@ -297,10 +303,10 @@ func (sw *scriptWriter) command(id ID, line string) {
 			fmt.Fprintf(b, "for p in $(%s); do %s; done\n", list, get)
 		}
 	case strings.HasPrefix(line, "mosquitto_pub ") && id == IDFirstConnect:
-		b.WriteString(bound + " \\\n  || echo \"the broker dropped the first connection: expected, it provisions (or registers) the device now\"\n")
+		b.WriteString(bound + " \\\n  || echo \"" + i18n.T("script.first-connect-dropped") + "\"\n")
 	case strings.HasPrefix(line, "mosquitto_pub ") && strings.Contains(line, "# refused"):
 		cmd, _, _ := strings.Cut(bound, "   #")
-		b.WriteString("if " + cmd + "; then echo \"unexpected: the policy allowed a topic outside $THING/*\" >&2; exit 1; else echo \"refused as expected: outside $THING/*\"; fi\n")
+		b.WriteString("if " + cmd + "; then echo \"" + i18n.T("script.topic-allowed") + "\" >&2; exit 1; else echo \"" + i18n.T("script.topic-refused") + "\"; fi\n")
 	default:
 		b.WriteString(bound + "\n")
 	}
@@ -332,7 +338,7 @@ func (sw *scriptWriter) embedInputs(line string) {
 		}
 		// The workspace's account and CA ID become the ones the script found.
 		var seds, what []string
-		for _, v := range []struct{ value, name, words string }{{sw.s.Account, "ACCOUNT_ID", "this account's ID"}, {sw.s.CA.RegisteredID, "CA_ID", "the CA's ID"}} {
+		for _, v := range []struct{ value, name, words string }{{sw.s.Account, "ACCOUNT_ID", i18n.T("script.embed.account-id")}, {sw.s.CA.RegisteredID, "CA_ID", i18n.T("script.embed.ca-id")}} {
 			if v.value != "" && strings.Contains(text, v.value) {
 				text = strings.ReplaceAll(text, v.value, scriptToken(v.name))
 				seds = append(seds, "-e \"s/"+scriptToken(v.name)+"/${"+v.name+"}/g\"")
@@ -344,7 +350,11 @@ func (sw *scriptWriter) embedInputs(line string) {
 			fmt.Fprintf(sw.b, "cat > %s <<'EOF'\n%sEOF\n", q, text)
 			continue
 		}
-		fmt.Fprintf(sw.b, "# %s, with %s\n", n, strings.Join(what, " and "))
+		with := i18n.T("script.embed.with-one", i18n.Args{"File": n, "What": what[0]})
+		if len(what) == 2 {
+			with = i18n.T("script.embed.with-two", i18n.Args{"File": n, "First": what[0], "Second": what[1]})
+		}
+		fmt.Fprintf(sw.b, "# %s\n", with)
 		fmt.Fprintf(sw.b, "sed %s > %s <<'EOF'\n%sEOF\n", strings.Join(seds, " "), q, text)
 	}
 }
@@ -357,12 +367,15 @@ func (sw *scriptWriter) waitStatus() {
 		want = "PENDING_ACTIVATION ACTIVE"
 	}
 	get := bindScriptVars(awsCmd(sw.rs, "iot", "describe-certificate", "--certificate-id", scriptToken("CERT_ID"), "--query", "certificateDescription.status", "--output", "text"))
-	fmt.Fprintf(sw.b, "# wait until AWS IoT has %s the certificate (usually 1–3 s)\n", map[bool]string{true: "registered", false: "provisioned"}[sw.s.Options.jitr()])
+	waitKey, notKey := i18n.Key("script.wait.provisioned"), i18n.Key("script.not.provisioned")
+	if sw.s.Options.jitr() {
+		waitKey, notKey = "script.wait.registered", "script.not.registered"
+	}
+	fmt.Fprintf(sw.b, "# %s\n", i18n.T(waitKey))
 	fmt.Fprintf(sw.b, "status=\nfor _ in $(seq 30); do\n  status=$(%s 2>/dev/null || true)\n", get)
 	fmt.Fprintf(sw.b, "  case \" %s \" in *\" $status \"*) break ;; esac\n  sleep 1\ndone\n", want)
-	fmt.Fprintf(sw.b, "echo \"certificate $CERT_ID: ${status:-not registered}\"\n")
-	fmt.Fprintf(sw.b, "case \" %s \" in *\" $status \"*) ;; *) echo \"the certificate was not %s — run jitpwiz doctor\" >&2; exit 1 ;; esac\n",
-		want, map[bool]string{true: "registered", false: "provisioned"}[sw.s.Options.jitr()])
+	fmt.Fprintf(sw.b, "echo \"%s\"\n", i18n.T("script.echo-status"))
+	fmt.Fprintf(sw.b, "case \" %s \" in *\" $status \"*) ;; *) echo \"%s\" >&2; exit 1 ;; esac\n", want, i18n.T(notKey))
 }
 
 // bindScriptVars replaces the tokens in a rendered command line by their shell variables,

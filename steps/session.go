@@ -199,6 +199,8 @@ type Session struct {
 	// PendingPolicyDeletes are policies clean could not delete yet (AWS refuses DeletePolicy
 	// for minutes after a detach); the next clean deletes them.
 	PendingPolicyDeletes []string `json:"pendingPolicyDeletes,omitempty"`
+	// CleanedAt is when clean last removed everything the workspace had registered.
+	CleanedAt time.Time `json:"cleanedAt,omitzero"`
 
 	dir    string
 	client aws.Client
@@ -252,6 +254,9 @@ type CAResult struct {
 	RegisteredARN string `json:"registeredArn,omitempty"`
 	// Reused: step 8 found the CA already registered and reused it.
 	Reused bool `json:"reused,omitempty"`
+	// EarlierRegisteredIDs are CA registrations of this workspace that a later step 8
+	// replaced (a new CA certificate): clean removes them too.
+	EarlierRegisteredIDs []string `json:"earlierRegisteredIds,omitempty"`
 }
 
 // RoleResult is the provisioning role of step 6.
@@ -326,6 +331,32 @@ type Device struct {
 	// Cleaned: clean removed this device's certificate and thing, and it has not connected
 	// since (a first connect may register it again), so clean has nothing to do for it.
 	Cleaned bool `json:"cleaned,omitempty"`
+	// EarlierCerts are this thing's certificates from before the current one (re-issued with
+	// another subject or key) that may be registered on the target: clean removes them too,
+	// and verify names them when they are still attached to the thing.
+	EarlierCerts []CertRecord `json:"earlierCerts,omitempty"`
+}
+
+// CertRecord is a device certificate the workspace issued and the target may have registered.
+type CertRecord struct {
+	ID  string `json:"id"`
+	ARN string `json:"arn,omitempty"`
+	// Thing is the thing it was provisioned as (attached to).
+	Thing string `json:"thing,omitempty"`
+}
+
+// retireCert records d's current certificate among its earlier ones before a new one
+// replaces it, when a first connect may have registered it (clean must then remove it).
+func (d *Device) retireCert() {
+	if d.CertID == "" || d.Cleaned || (d.FirstConnect == nil && d.ProvisionedThing == "" && d.Activation == nil) {
+		return
+	}
+	for _, e := range d.EarlierCerts {
+		if e.ID == d.CertID {
+			return
+		}
+	}
+	d.EarlierCerts = append(d.EarlierCerts, CertRecord{ID: d.CertID, ARN: d.CertARN, Thing: firstNonEmpty(d.ProvisionedThing, d.Thing)})
 }
 
 // SubjectOptions are a device's subject options besides the thing name.
@@ -519,7 +550,7 @@ func Open(o Options) (*Session, error) {
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, s); err != nil {
-			return nil, fmt.Errorf("%s is not a jitpwiz session file (%v) — move it away or choose another --dir", path, err)
+			return nil, fmt.Errorf("%s is not a jitpwiz session file (%s) — move it away or choose another --dir", path, jsonProblem(b, err))
 		}
 		if s.Version > sessionVersion {
 			return nil, fmt.Errorf("%s was written by a newer jitpwiz (format %d) — use that version or another --dir", path, s.Version)

@@ -18,6 +18,9 @@ type templateStep struct {
 	// fromFile: the wizard's choice "load a file", pending until a valid path is typed (it
 	// then becomes --template FILE); never saved.
 	fromFile bool
+	// typedFile is the last template file typed that could be read: the subject fields it
+	// needs are offered while it waits for them.
+	typedFile string
 }
 
 func (*templateStep) ID() ID        { return IDTemplate }
@@ -80,7 +83,7 @@ func (st *templateStep) Inputs() []Field {
 	}
 	switch st.choice() {
 	case choiceFile:
-		return append(fields, within("template", withGet([]Field{st.fileField()}))...)
+		return append(fields, within("template", append(withGet([]Field{st.fileField()}), withGet(st.subjectFields())...))...)
 	case VariantNamed:
 		// only the named template attaches an existing policy
 	default:
@@ -131,6 +134,7 @@ func (st *templateStep) fileField() Field {
 			if err != nil {
 				return err
 			}
+			st.typedFile = p
 			t, err := template.Parse(rc.TemplateBody)
 			if err != nil {
 				return fmt.Errorf("template file %s: %w", p, err)
@@ -140,10 +144,102 @@ func (st *templateStep) fileField() Field {
 				return err
 			}
 			if _, err := lintTemplate(s, t, params, what); err != nil {
+				if need := missingSubject(s, t); len(need) > 0 {
+					return fmt.Errorf("template file %s: %w — type the %s below (step 9 puts it in the device certificate's subject), or fix the template", p, err, needWords(need))
+				}
 				return fmt.Errorf("template file %s: %w — fix the template, or the device subject in step 9", p, err)
 			}
 			return setTemplate(s, p)
 		})
+}
+
+// subjectNeed is an optional field of the device subject (O, OU, ST) a template may need.
+type subjectNeed struct {
+	param, key, label string
+	get               func(o *Options) *string
+}
+
+// subjectNeeds are the optional device subject fields step 7 can ask for when a template
+// needs them (C and CN are always there).
+var subjectNeeds = []subjectNeed{
+	{template.ParamOrganization, "org", "Organization (O)", func(o *Options) *string { return &o.Org }},
+	{template.ParamOrganizationalUnit, "ou", "Organizational unit (OU)", func(o *Options) *string { return &o.OrgUnit }},
+	{template.ParamStateName, "state", "State (ST)", func(o *Options) *string { return &o.State }},
+}
+
+// neededSubject are the subject fields template t requires that step 9 can set: none with a
+// device certificate of the user's own, whose subject is what it is.
+func neededSubject(s *Session, t *template.Template) []subjectNeed {
+	if s.Options.DeviceCertFile != "" {
+		return nil
+	}
+	var out []subjectNeed
+	for _, n := range subjectNeeds {
+		if slices.Contains(t.RequiredParameters(), n.param) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// missingSubject are the needed subject fields the planned subject leaves empty.
+func missingSubject(s *Session, t *template.Template) []subjectNeed {
+	var out []subjectNeed
+	for _, n := range neededSubject(s, t) {
+		if *n.get(&s.Options) == "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func needWords(need []subjectNeed) string {
+	var w []string
+	for _, n := range need {
+		w = append(w, n.label)
+	}
+	return strings.Join(w, " and ")
+}
+
+// subjectFields are inputs for the device subject fields the chosen (or typed) template file
+// needs, so that a template needing, say, the Organization is not a dead end here: the value
+// goes into the planned device subject, and step 9 puts it in the certificate.
+func (st *templateStep) subjectFields() []Field {
+	s := st.s
+	path := st.typedFile
+	if s.Options.Variant() == VariantCustom {
+		path = s.Options.Template
+	}
+	if path == "" {
+		return nil
+	}
+	rc, err := loadTemplateFile(path)
+	if err != nil {
+		return nil
+	}
+	t, err := template.Parse(rc.TemplateBody)
+	if err != nil {
+		return nil
+	}
+	var out []Field
+	for _, n := range neededSubject(s, t) {
+		out = append(out, Field{Key: n.key, Label: n.label + " — the template needs it",
+			Help: "the template reads " + n.param + " from the device certificate: step 9 puts it in the subject",
+			Get:  func() string { return *n.get(&s.Options) },
+			Set: func(v string) error {
+				if v == "" {
+					return fmt.Errorf("%s: the template needs it in the device certificate's subject — type it, or choose another template", n.label)
+				}
+				o := s.Options
+				*n.get(&o) = v
+				if err := o.DeviceSubject().ValidateDevice(); err != nil {
+					return err
+				}
+				*n.get(&s.Options) = v
+				return nil
+			}})
+	}
+	return out
 }
 
 // setTemplate stores a template choice (a variant or a template file path) as --template
@@ -244,15 +340,21 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 	}
 	warnings, err := lintTemplate(s, t, params, what)
 	if err != nil {
+		if need := missingSubject(s, t); len(need) > 0 {
+			var flags []string
+			for _, n := range need {
+				flags = append(flags, "--"+n.key+" VALUE")
+			}
+			return false, fmt.Errorf("%w\n  (nothing was registered; the device certificate needs the %s: give %s — in the wizard, the fields of this step — or fix the template)", err, needWords(need), strings.Join(flags, " "))
+		}
 		return false, fmt.Errorf("%w\n  (nothing was registered; fix the template or the device subject flags and run again)", err)
 	}
 	// The wizard shows the warnings on the template's page; run prints them as progress.
 	report := append(append([]string(nil), notes...), warnings...)
-	if s.Options.Variant() == VariantAdmin {
+	if s.Options.Variant() == VariantAdmin && !slices.ContainsFunc(warnings, saysAdmin) {
+		// The linter did not already say it in detail: say it once, here.
 		const admin = "the admin template's policy allows iot:* on * — for labs only, never for real devices"
-		if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "admin policy") }) {
-			report = append(report, admin) // the linter did not already say it in detail
-		}
+		report = append(report, admin)
 		warnings = append(warnings, admin)
 	}
 	res := TemplateRes{File: FileTemplate, Variant: s.Options.Variant(), BodySHA256: sha256Hex([]byte(rc.TemplateBody)), Warnings: append(notes, warnings...)}
@@ -289,7 +391,9 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 }
 
 // ensureNamedPolicy checks that the named policy exists and creates it (thing-scoped, like
-// the scoped template's) when the user agreed (--create-policy or --yes).
+// the scoped template's) only when the user asked for it (--create-policy, or "yes" in the
+// wizard). --yes accepts the defaults, and the default is "no, I create it myself": a missing
+// policy stays the failure it is on AWS.
 func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, name string) (bool, error) {
 	s := st.s
 	_, err := c.GetPolicy(ctx, name)
@@ -299,7 +403,7 @@ func (st *templateStep) ensureNamedPolicy(ctx context.Context, c aws.Client, nam
 	if !aws.IsKind(err, aws.KindNotFound) {
 		return false, err
 	}
-	if !s.Options.CreatePolicy && !s.Options.Yes {
+	if !s.Options.CreatePolicy {
 		return false, fmt.Errorf("the template attaches the IoT policy %q, which does not exist in %s: JITP would fail and the certificate would stay PENDING_ACTIVATION — create it (`%s`), or run again with --create-policy (in the wizard: \"Create the policy if missing\" = yes) to let jitpwiz create a thing-scoped one",
 			name, s.Region, awsCmd(s, "iot", "create-policy", "--policy-name", name, "--policy-document", "file://policy.json"))
 	}
@@ -352,6 +456,9 @@ func (st *templateStep) Summary() string {
 	return t + ")"
 }
 
+// saysAdmin reports a lint finding that warns of the admin policy (iot:* on *).
+func saysAdmin(finding string) bool { return strings.Contains(finding, "admin policy") }
+
 // preview shows, before the step runs, the body of the chosen variant pretty-printed (its
 // inline policy decoded) and the lint of it against the device subject that step 9 will
 // use — the same registration config and lint the step's action uses.
@@ -383,12 +490,14 @@ func (st *templateStep) preview(width int) string {
 	}
 	out = append(out, sty.Section.Render("Lint against "+what))
 	var lines []string
+	adminSaid := false // the admin warning is said once: by the linter, else below
 	if t, err := template.Parse(rc.TemplateBody); err != nil {
 		lines = append(lines, hang(sty.CheckFailed.Render(sty.Icons.Failed+" "+err.Error()), width))
 	} else {
 		findings := template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account})
 		errs := 0
 		for _, f := range findings {
+			adminSaid = adminSaid || saysAdmin(f.String())
 			icon, style := sty.Icons.Bullet, sty.Help
 			switch f.Severity {
 			case template.SeverityError:
@@ -406,7 +515,7 @@ func (st *templateStep) preview(width int) string {
 	for _, n := range notes {
 		lines = append(lines, hang(sty.Warning.Render("! "+n), width))
 	}
-	if s.Options.Variant() == VariantAdmin {
+	if s.Options.Variant() == VariantAdmin && !adminSaid {
 		lines = append(lines, hang(sty.Warning.Render("! the admin policy allows iot:* on * — for labs only, never for real devices"), width))
 	}
 	out = append(out, strings.Join(lines, "\n"))

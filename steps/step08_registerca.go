@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -126,6 +127,10 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 	if ref.ARN == "" {
 		ref.ARN = d.ARN
 	}
+	if old := s.CA.RegisteredID; old != "" && old != ref.ID && !slices.Contains(s.CA.EarlierRegisteredIDs, old) {
+		s.CA.EarlierRegisteredIDs = append(s.CA.EarlierRegisteredIDs, old) // a new CA certificate: clean removes the old one too
+	}
+	s.CA.EarlierRegisteredIDs = slices.DeleteFunc(s.CA.EarlierRegisteredIDs, func(id string) bool { return id == ref.ID })
 	s.CA.RegisteredID, s.CA.RegisteredARN, s.CA.Reused = ref.ID, ref.ARN, reused
 	return reused, nil
 }

@@ -316,6 +316,7 @@ func checkSuppliedDevice(s *Session, ca *pki.CA, d *Device) (bool, error) {
 func setDeviceCert(s *Session, d *Device, c *x509.Certificate) {
 	id := pki.CertID(c)
 	if d.CertID != id {
+		d.retireCert()
 		d.FirstConnect, d.Verify, d.Policies, d.Use, d.ProvisionedThing = nil, nil, nil, nil, ""
 	}
 	d.CertID = id

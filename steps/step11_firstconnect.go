@@ -131,7 +131,7 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	fc := &FirstConnectResult{Duration: time.Since(start), Outcome: outcomeWords(already, rep.Outcome)}
+	fc := &FirstConnectResult{Duration: time.Since(start), Outcome: verdictWords(already, rep)}
 	fc.Dropped = !already && rep.Outcome.Class == mqttprobe.ClassDropped
 	if rep.Cert != nil {
 		fc.Status = rep.Cert.Status
@@ -157,6 +157,9 @@ func (st *firstConnectStep) act(ctx context.Context) (bool, error) {
 			msg = rep.PollErr.Error()
 		}
 		return false, fmt.Errorf("first connect: %s", msg)
+	}
+	if fc.Dropped {
+		st.reportf("JITP ran: the certificate is %s after %s — the drop was the expected JITP behaviour", fc.Status, fmtDur(fc.Duration))
 	}
 	for _, ch := range rep.Changes {
 		st.Report(Event{Message: ch})
@@ -388,17 +391,30 @@ func provisioningLog(s *Session) func(context.Context, string) []string {
 	}
 }
 
-// outcomeWords says in words what the first connect's outcome means for JITP.
+// outcomeWords says in words what the first connect's outcome means for JITP, as soon as the
+// connect ends: a drop is what JITP does, but only the certificate's status says whether it
+// ran, so the words wait for that verdict.
 func outcomeWords(already bool, out mqttprobe.Outcome) string {
 	switch {
 	case already:
 		return "the certificate was already provisioned (ACTIVE before this connect); " + out.String()
 	case out.Class == mqttprobe.ClassDropped:
-		return "the broker dropped the connection without CONNACK while it provisioned the device — this is the expected JITP behaviour"
+		return "the broker dropped the connection without CONNACK — checking whether JITP ran (polling the certificate's status)"
 	case out.Class == mqttprobe.ClassConnected:
 		return "the broker accepted the connection: the certificate was already provisioned"
 	}
 	return out.String()
+}
+
+// verdictWords is the first connect's outcome once the certificate's status is known.
+func verdictWords(already bool, rep mqttprobe.FirstConnectReport) string {
+	if !already && rep.Outcome.Class == mqttprobe.ClassDropped {
+		if rep.Activated {
+			return "the broker dropped the connection without CONNACK while it provisioned the device — the expected JITP behaviour"
+		}
+		return "the broker dropped the connection without CONNACK, and JITP did not provision the device"
+	}
+	return outcomeWords(already, rep.Outcome)
 }
 
 func (st *firstConnectStep) Result() []ResultLine {

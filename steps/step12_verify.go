@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -154,15 +155,17 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 				check("thing has the template's attributes", "attributes "+strings.Join(wantAttrs, ", "), true)
 			case others > 0:
 				// The thing was provisioned before by another certificate: JITP attaches the new
-				// certificate and leaves the existing thing's attributes alone.
-				check("thing kept its attributes (it existed before this certificate)",
-					"the template would set "+strings.Join(missing, ", ")+"; JITP does not change an existing thing unless OverrideSettings say REPLACE or MERGE", true)
+				// certificate and leaves the existing thing's attributes alone — so the thing does
+				// not say what this device's certificate says.
+				check("thing has the template's attributes", "missing or different: "+strings.Join(missing, ", ")+
+					" — the thing existed before this certificate (provisioned for an earlier one), and JITP does not change an existing thing unless OverrideSettings say REPLACE or MERGE; to provision it afresh, remove it (`jitpwiz clean`) and run again", false)
 			default:
 				check("thing has the template's attributes", "missing or different: "+strings.Join(missing, ", "), false)
 			}
 		}
 	}
 	check("certificate attached to the thing", fmt.Sprintf("list-thing-principals %s: %d principal(s)%s", thingName, len(principals), map[bool]string{true: ", including this certificate", false: ""}[attached]), attached)
+	lines = append(lines, st.otherCerts(ctx, c, d, thingName, principals)...)
 
 	// 4. policy attached to the certificate, and shown.
 	pols, err := c.ListAttachedPolicies(ctx, d.CertARN)
@@ -200,6 +203,38 @@ func (st *verifyStep) act(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("%d of the checks failed: %s — see the evidence; `jitpwiz doctor` explains the usual causes", fail, failedLabels(lines))
 	}
 	return false, nil
+}
+
+// otherCerts lists the certificates attached to the thing besides the device's own, with
+// their status; one still ACTIVE is flagged: its key can still connect as the thing.
+func (st *verifyStep) otherCerts(ctx context.Context, c aws.Client, d *Device, thing string, principals []string) []ResultLine {
+	s := st.s
+	var out []ResultLine
+	for _, p := range principals {
+		if p == d.CertARN || strings.HasSuffix(p, "/"+d.CertID) {
+			continue
+		}
+		id := p[strings.LastIndex(p, "/")+1:]
+		status := "status unknown"
+		desc, err := c.DescribeCertificate(ctx, id)
+		switch {
+		case err == nil:
+			status = desc.Status
+		case aws.IsKind(err, aws.KindNotFound):
+			status = "not found"
+		}
+		whose := "not issued by this workspace"
+		if slices.ContainsFunc(d.EarlierCerts, func(e CertRecord) bool { return e.ID == id }) {
+			whose = "an earlier certificate of this device, replaced when it was re-issued"
+		}
+		out = append(out, noteLine(fmt.Sprintf("also attached to %s: certificate %s — %s, %s", thing, id, status, whose)))
+		if status == aws.StatusActive {
+			out = append(out, ResultLine{Kind: ResultNote, Label: "warning", OK: false,
+				Value: fmt.Sprintf("warning: certificate %s is still ACTIVE and attached to %s: its key can still connect as the thing — set it INACTIVE (%s), or remove it with `jitpwiz clean`",
+					abbrev(id), thing, awsCmd(s, "iot", "update-certificate", "--certificate-id", id, "--new-status", aws.StatusInactive))})
+		}
+	}
+	return out
 }
 
 func failedLabels(lines []ResultLine) string {

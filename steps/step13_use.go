@@ -36,7 +36,10 @@ func (st *useStep) Commands() []string {
 	s := st.s
 	cert, key, _, _ := deviceFiles(s)
 	t := provisionedThing(s, s.Device())
-	out := []string{mosquittoPub(s, cert, key, t+"/test", t, "Hello from "+t)}
+	out := []string{
+		mosquittoRR(s, cert, key, t+"/test", t, "Hello from "+t) + "   # subscribes to " + t + "/test, publishes there, prints what comes back",
+		mosquittoPub(s, cert, key, t+"/test", t, "Hello from "+t),
+	}
 	if s.Options.jitr() || s.Template.Variant == VariantScoped { // the scoped policy (JITR's is too)
 		out = append(out, mosquittoPub(s, cert, key, OutsideTopic, t, "refused")+"   # refused: outside "+t+"/*")
 	}

@@ -25,10 +25,11 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// abbrev shortens long IDs and hashes for messages.
+// abbrev shortens long IDs and hashes for messages: the first 12 characters and "…". It
+// counts characters, not bytes, so a value in another script is never cut inside a rune.
 func abbrev(v string) string {
-	if len(v) > 24 && !strings.ContainsAny(v, " /:") {
-		return v[:12] + "…"
+	if r := []rune(v); len(r) > 24 && !strings.ContainsAny(v, " /:") {
+		return string(r[:12]) + "…"
 	}
 	return v
 }

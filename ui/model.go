@@ -83,6 +83,7 @@ type Model struct {
 	askBg      tea.Cmd
 	mouseAvail bool // the program reports the mouse
 	mouse      bool // ... and it does now (m toggles)
+	closingAt  int  // the line of the closing banner in the content (finished)
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -525,6 +526,9 @@ func (m *Model) syncContent() {
 	m.vp.SetYOffset(m.vp.YOffset) // shorter content, or a taller pane: no blank rows below the end
 	if m.toBottom {
 		m.vp.GotoBottom()
+		if m.finished {
+			m.vp.SetYOffset(m.closingAt) // the closing banner and summary from their start
+		}
 		m.toBottom = false
 	}
 	st := cur.State()
@@ -543,8 +547,12 @@ func (m *Model) contentView() string {
 	s := m.Active().View()
 	st := m.c.Styles
 	if m.finished {
+		m.closingAt = lipgloss.Height(s) + 1
 		done := st.Success.Render(st.Icons.Done+" "+textAllDone) + " " + st.Explain.Render(textAllDoneNext)
 		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
+		if sum := m.p.ClosingView(m.vp.Width); sum != "" {
+			s += "\n\n" + sum
+		}
 	}
 	return s
 }

@@ -141,7 +141,11 @@ func (m *Model) Summary() string {
 		total++
 	}
 	if done == total {
-		return fmt.Sprintf(textSummaryAllDone, total)
+		out := fmt.Sprintf(textSummaryAllDone, total)
+		if sum := m.p.ClosingText(); sum != "" {
+			out += "\n" + sum
+		}
+		return out
 	}
 	// the step to do next: the one on screen, or (when it is done) the first not done
 	next := m.active

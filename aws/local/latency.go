@@ -1,7 +1,7 @@
 package local
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,11 +73,11 @@ func ParseLatency(s string) (Latency, error) {
 			}
 		}
 		if !ok || field == nil {
-			return Latency{}, fmt.Errorf("--latency %q: %q is not aws, none or key=duration with a key of provisioning, detach, policy-delete or role (e.g. --latency aws,policy-delete=30s)", s, item)
+			return Latency{}, wordsError("err.latency-item", "Value", strconv.Quote(s), "Item", strconv.Quote(item))
 		}
 		d, err := time.ParseDuration(val)
 		if err != nil || d < 0 {
-			return Latency{}, fmt.Errorf("--latency %q: %s=%s is not a duration of 0 or more (write it like 2s, 500ms or 5m)", s, key, val)
+			return Latency{}, wordsError("err.latency-duration", "Value", strconv.Quote(s), "Key", key, "Duration", val)
 		}
 		*field = d
 	}

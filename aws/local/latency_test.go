@@ -18,7 +18,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
-	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -71,33 +70,7 @@ func TestLatencyOptions(t *testing.T) {
 	}
 	// setup registers the walkthrough CA with the admin template and a role that may provision.
 	setup := func(t *testing.T, s *Server, dir string) (*iot.Client, *iam.Client) {
-		iotc, iamc := sdkClients(s)
-		f := writeWalkthroughFiles(t, dir, pki.Subject{Country: "IN", CommonName: "Slow"})
-		code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.writeVerification(t, dir, *code.RegistrationCode)
-		role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role.Role.RoleName, PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		verif, _ := os.ReadFile(dir + "/" + pki.FileVerifCert)
-		if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
-			CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif)),
-			SetAsActive: true, AllowAutoRegistration: true,
-			RegistrationConfig: &iottypes.RegistrationConfig{TemplateBody: &cfg.TemplateBody, RoleArn: &cfg.RoleArn},
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return iotc, iamc
+		return registerForJITP(t, s, dir, pki.Subject{Country: "IN", CommonName: "Slow"})
 	}
 	wantCode := func(t *testing.T, err error, code string) {
 		t.Helper()

@@ -19,7 +19,6 @@ package local
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -78,6 +77,9 @@ type Options struct {
 	// Standalone marks the server as `jitpwiz local` serving the workspace for other
 	// jitpwiz processes (recorded in the owner file); Run sets it.
 	Standalone bool
+	// Thing is the workspace's thing, for the banner's publish as the thing once provisioned
+	// ("" when the workspace has none yet).
+	Thing string
 	// JITRActivator activates every certificate JITR registers, as a topic rule on the
 	// registered topic with the JITR guide's Lambda would (activator.go). Off by default:
 	// as on AWS, nothing activates a JITR certificate by itself.
@@ -123,7 +125,7 @@ type Server struct {
 // (see Running).
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Dir == "" {
-		return nil, errors.New("local IoT Core: no workspace directory given (--dir)")
+		return nil, wordsError("err.no-dir")
 	}
 	// Every path the server hands out (the banner's --cafile, the state file, the owner
 	// record and /jitpwiz/local that other processes read) must work from any directory.
@@ -141,7 +143,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.Listen != "" {
 		if ip := net.ParseIP(opts.Listen); ip == nil && opts.Listen != "localhost" {
-			return nil, fmt.Errorf("local IoT Core: --listen %q is not an IP address — use e.g. 127.0.0.1 (default) or 0.0.0.0", opts.Listen)
+			return nil, wordsError("err.listen", "Value", strconv.Quote(opts.Listen))
 		}
 	}
 	st, err := store.Open(store.Dir(opts.Dir), store.Options{Account: opts.Account, Region: opts.Region, Now: opts.Now,
@@ -235,15 +237,15 @@ var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])
 // checkOptions rejects options that cannot work, naming the `jitpwiz local` flag and the fix.
 func checkOptions(opts Options) error {
 	if opts.Region != "" && !policy.ValidRegion(opts.Region) {
-		return fmt.Errorf("local IoT Core: --region %q is not an AWS region name — use one like us-east-2 or eu-west-1", opts.Region)
+		return wordsError("err.region", "Value", strconv.Quote(opts.Region))
 	}
 	if net.ParseIP(strings.Trim(opts.EndpointHost, "[]")) != nil {
 		// The broker requires SNI = this name (as AWS does), and TLS clients send no
 		// SNI, or an address the broker cannot accept, for an IP address.
-		return fmt.Errorf("local IoT Core: --endpoint-host %q is an IP address, but devices must connect with a host name: TLS clients send no SNI for an IP address and AWS IoT refuses connections without SNI — use a name that resolves to it (localhost, or one added to /etc/hosts)", opts.EndpointHost)
+		return wordsError("err.endpoint-host-ip", "Value", strconv.Quote(opts.EndpointHost))
 	}
 	if len(opts.EndpointHost) > 253 || !hostNameRE.MatchString(opts.EndpointHost) {
-		return fmt.Errorf("local IoT Core: --endpoint-host %q is not a host name — use a DNS name the devices can resolve, e.g. localhost", opts.EndpointHost)
+		return wordsError("err.endpoint-host", "Value", strconv.Quote(opts.EndpointHost))
 	}
 	seen := map[int]string{}
 	for _, a := range []struct{ flag, addr string }{{"--api-port", opts.APIAddr}, {"--mqtt-port", opts.MQTTAddr}, {"--alpn-port", opts.ALPNAddr}} {
@@ -253,10 +255,10 @@ func checkOptions(opts Options) error {
 		_, p, err := net.SplitHostPort(a.addr)
 		n, nerr := strconv.Atoi(p)
 		if err != nil || nerr != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("local IoT Core: %s %s is not a port number — use 1–65535, or 0 for a free one", a.flag, p)
+			return wordsError("err.port", "Flag", a.flag, "Value", p)
 		}
 		if prev, dup := seen[n]; dup && n != 0 {
-			return fmt.Errorf("local IoT Core: %s and %s are both %d — give each its own port", prev, a.flag, n)
+			return wordsError("err.same-port", "Flag", prev, "Other", a.flag, "Port", strconv.Itoa(n))
 		}
 		seen[n] = a.flag
 	}
@@ -289,14 +291,14 @@ func listenAPI(addr, listen string) (net.Listener, error) {
 	}
 	h, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("local control plane: listen address %q is not host:port (%v) — use e.g. 127.0.0.1:4599 or :0", addr, err)
+		return nil, wordsError("err.api-addr", "Value", strconv.Quote(addr), "Err", err.Error())
 	}
 	if h == "" {
 		h = host
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(h, p))
 	if err != nil {
-		return nil, fmt.Errorf("local control plane: cannot listen on %s: %v — choose another port (e.g. --api-port 0 for a free one)", net.JoinHostPort(h, p), err)
+		return nil, wordsError("err.api-listen", "Addr", net.JoinHostPort(h, p), "Err", err.Error())
 	}
 	return ln, nil
 }

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -18,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -299,35 +297,8 @@ func TestRestartKeepsProvisionedDevice(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, dir)
-	f := writeWalkthroughFiles(t, dir, pki.Subject{Country: "IN", CommonName: "Restarted"})
 	ctx := context.Background()
-	iotc, iamc := sdkClients(s)
-	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.writeVerification(t, dir, *code.RegistrationCode)
-	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A role that only trusts IoT cannot provision (as on AWS): it needs permissions.
-	if _, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role.Role.RoleName,
-		PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	verif, _ := os.ReadFile(filepath.Join(dir, pki.FileVerifCert))
-	if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
-		CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif)),
-		SetAsActive: true, AllowAutoRegistration: true,
-		RegistrationConfig: &iottypes.RegistrationConfig{TemplateBody: &cfg.TemplateBody, RoleArn: &cfg.RoleArn},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	registerForJITP(t, s, dir, pki.Subject{Country: "IN", CommonName: "Restarted"})
 	if r := mosquittoPub(t, s, dir, pki.FileDeviceBundle, "anyclientID", "foo/bar"); r.code != 7 {
 		t.Fatalf("first connect: exit %d\n%s", r.code, r.out)
 	}
@@ -357,7 +328,7 @@ func TestRunPrintsBannerAndStreamsEvents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testtool.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0", Region: "eu-west-1", ShowAPICalls: true}, &out)
@@ -551,6 +522,44 @@ func TestStartOptions(t *testing.T) {
 
 // ---- helpers ----
 
+// registerForJITP does the walkthrough's control-plane part through the SDK: it writes
+// the walkthrough's files for a device of subject into dir (the verification certificate
+// with s's registration code), creates a role that may provision, and registers the CA
+// ACTIVE with auto-registration and the admin template.
+func registerForJITP(t *testing.T, s *Server, dir string, subject pki.Subject) (*iot.Client, *iam.Client) {
+	t.Helper()
+	ctx := context.Background()
+	iotc, iamc := sdkClients(s)
+	f := writeWalkthroughFiles(t, dir, subject)
+	code, err := iotc.GetRegistrationCode(ctx, &iot.GetRegistrationCodeInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.writeVerification(t, dir, *code.RegistrationCode)
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: sdkaws.String("JITPRole"), AssumeRolePolicyDocument: sdkaws.String(trustPolicy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A role that only trusts IoT cannot provision (as on AWS): it needs permissions.
+	if _, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role.Role.RoleName,
+		PolicyArn: sdkaws.String("arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := template.RenderConfig(template.Admin, s.Region(), s.Account(), *role.Role.Arn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verif, _ := os.ReadFile(filepath.Join(dir, pki.FileVerifCert))
+	if _, err := iotc.RegisterCACertificate(ctx, &iot.RegisterCACertificateInput{
+		CaCertificate: sdkaws.String(string(pki.EncodeCertPEM(f.ca))), VerificationCertificate: sdkaws.String(string(verif)),
+		SetAsActive: true, AllowAutoRegistration: true,
+		RegistrationConfig: &iottypes.RegistrationConfig{TemplateBody: &cfg.TemplateBody, RoleArn: &cfg.RoleArn},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return iotc, iamc
+}
+
 func sdkClients(s *Server) (*iot.Client, *iam.Client) {
 	cfg := sdkaws.Config{Region: s.Region(), Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""), RetryMaxAttempts: 1}
 	ep := s.EndpointURL()
@@ -558,25 +567,8 @@ func sdkClients(s *Server) (*iot.Client, *iam.Client) {
 		iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = &ep })
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitFor polls until the output contains s and returns the output.
-func waitFor(t *testing.T, b *syncBuffer, s string) string {
+func waitFor(t *testing.T, b *testtool.Buffer, s string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -612,15 +604,8 @@ func TestServeHelperProcess(t *testing.T) {
 func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
-	cmd.Env = append(os.Environ(), "LOCAL_SERVE_DIR="+dir)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	h := testtool.StartHelper(t, "TestServeHelperProcess", "LOCAL_SERVE_DIR="+dir)
+	line, err := h.ReadLine()
 	if err != nil || !strings.HasPrefix(line, "http://127.0.0.1:") {
 		t.Fatalf("helper: %q %v", line, err)
 	}
@@ -631,7 +616,7 @@ func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 		t.Fatalf("Start on a served workspace: %v", err)
 	}
 	o := Running(dir)
-	if o == nil || o.EndpointURL != url || o.PID != cmd.Process.Pid || o.MQTTPort == 0 {
+	if o == nil || o.EndpointURL != url || o.PID != h.Cmd.Process.Pid || o.MQTTPort == 0 {
 		t.Fatalf("Running = %+v, want %s", o, url)
 	}
 	resp, err := http.Get(o.EndpointURL + "/jitpwiz/local")
@@ -640,8 +625,7 @@ func TestSecondProcessIsPointedAtTheFirst(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
+	if err := h.Stop(); err != nil {
 		t.Fatalf("helper: %v", err)
 	}
 	if o := Running(dir); o != nil {
@@ -675,7 +659,7 @@ func TestRunSaysItMigrated(t *testing.T) {
 	dir := copyReleaseWorkspace(t)
 	for i, want := range []bool{true, false} {
 		ctx, cancel := context.WithCancel(context.Background())
-		var out syncBuffer
+		var out testtool.Buffer
 		done := make(chan error, 1)
 		go func() { done <- Run(ctx, Options{Dir: dir, APIAddr: ":0", MQTTAddr: ":0"}, &out) }()
 		banner := waitFor(t, &out, "Events (Ctrl+C to stop):")

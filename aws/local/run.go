@@ -1,17 +1,21 @@
 package local
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws/local/api"
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -62,12 +66,13 @@ func Run(ctx context.Context, opts Options, w io.Writer) error {
 	defer s.Close()
 	evs, cancel := s.Events()
 	defer cancel()
+	placeServerCA(s, func(m string) { fmt.Fprintln(w, m) }) // the banner's lock is held
 	WriteBanner(w, s)
 	mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
-			println("\nStopping; the state is saved in " + s.Store().Path())
+			println("\n" + words("stopping", "Path", s.Store().Path()))
 			return s.Close()
 		case <-s.Done():
 			return nil
@@ -109,43 +114,119 @@ func FormatCall(c api.Call) string {
 		c.Duration.Round(time.Microsecond))
 }
 
-// WriteBanner writes how to reach s: URLs, files, and commands to paste.
+// Words renders the sentences `jitpwiz local` prints — "banner.title", "banner.state", ...,
+// "stopping" — with their arguments, in the user's language: steps sets it (its catalog's
+// local.yaml, keys local.<name>). Unset, the sentences are their names.
+var Words func(key string, args map[string]string) string
+
+func words(key string, kv ...string) string {
+	args := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		args[kv[i]] = kv[i+1]
+	}
+	if Words != nil {
+		return Words(key, args)
+	}
+	return key
+}
+
+// wordsError is an error whose text is the sentence name (the options `jitpwiz local` refuses).
+func wordsError(name string, kv ...string) error { return errors.New(words(name, kv...)) }
+
+// placeServerCA copies awsRootCA.pem into the workspace, where the walkthrough's commands
+// name it (--cafile awsRootCA.pem, from the workspace): unless the workspace has a different
+// file of that name (another target's server CA), which stays, and is said so.
+func placeServerCA(s *Server, say func(string)) {
+	dst := filepath.Join(s.opts.Dir, pki.FileServerRootCA)
+	if b, err := os.ReadFile(dst); err == nil {
+		if !bytes.Equal(b, s.RootCAPEM()) {
+			say(words("note.server-ca-kept", "File", dst, "Path", s.RootCAPath()))
+		}
+		return
+	}
+	if err := pki.WriteFile(dst, s.RootCAPEM(), pki.CertMode, false); err != nil {
+		say(words("note.server-ca-unwritten", "File", dst, "Err", err.Error(), "Path", s.RootCAPath()))
+	}
+}
+
+// serverCAInWorkspace is the workspace's awsRootCA.pem when it is this IoT Core's server CA.
+func serverCAInWorkspace(s *Server) (string, bool) {
+	p := filepath.Join(filepath.Dir(filepath.Dir(s.RootCAPath())), pki.FileServerRootCA)
+	b, err := os.ReadFile(p)
+	return p, err == nil && bytes.Equal(b, s.RootCAPEM())
+}
+
+// WriteBanner writes how to reach s: URLs, files, and commands to paste. The commands run
+// from the workspace (the walkthrough's file names), which the first line enters, when the
+// workspace holds the server CA as awsRootCA.pem; otherwise they name its file in the state.
 func WriteBanner(w io.Writer, s *Server) {
 	q := pki.ShellQuote
 	ep := s.EndpointURL()
 	root := s.RootCAPath()
-	fmt.Fprintf(w, "jitpwiz local — AWS IoT Core on this machine (account %s, region %s)\n\n", s.Account(), s.Region())
-	fmt.Fprintf(w, "  Control plane (IoT, IAM, STS)   %s\n", ep)
-	fmt.Fprintf(w, "  MQTT over TLS, mutual auth      %s:%d   (DescribeEndpoint iot:Data-ATS returns %s)\n", s.MQTTHost(), s.MQTTPort(), s.MQTTHost())
+	ws, inWorkspace := serverCAInWorkspace(s)
+	fmt.Fprintf(w, "%s\n\n", words("banner.title", "Account", s.Account(), "Region", s.Region()))
+	type row struct{ label, value string }
+	rows := []row{
+		{words("banner.control-plane"), ep},
+		{words("banner.mqtt"), fmt.Sprintf("%s:%d   %s", s.MQTTHost(), s.MQTTPort(), words("banner.describe-endpoint", "Host", s.MQTTHost()))},
+	}
 	if p := s.ALPNPort(); p != 0 {
-		fmt.Fprintf(w, "  MQTT, ALPN x-amzn-mqtt-ca       %s:%d\n", s.MQTTHost(), p)
+		rows = append(rows, row{words("banner.alpn"), fmt.Sprintf("%s:%d", s.MQTTHost(), p)})
 	}
-	fmt.Fprintf(w, "  Server CA (--cafile)            %s\n", root)
+	if inWorkspace {
+		rows = append(rows, row{words("banner.server-ca"), ws + "   " + words("banner.server-ca-same", "Path", root)})
+	} else {
+		rows = append(rows, row{words("banner.server-ca"), root})
+	}
 	if s.opts.JITRActivator {
-		fmt.Fprintf(w, "  JITR activator                  on: activates every certificate JITR registers (the stand-in for a rule + Lambda)\n")
+		rows = append(rows, row{words("banner.jitr-activator"), words("banner.jitr-activator-on")})
 	}
-	fmt.Fprintf(w, "  State                           %s\n", s.Store().Path())
+	rows = append(rows, row{words("banner.state"), s.Store().Path()})
 	if m := s.Migrated(); m != "" {
-		fmt.Fprintf(w, "                                  (%s)\n", m)
+		rows = append(rows, row{"", "(" + m + ")"})
 	}
 	if l := s.opts.Latency; l != (Latency{}) {
-		fmt.Fprintf(w, "  Latency (as on AWS)             %s\n", l)
+		rows = append(rows, row{words("banner.latency"), l.String()})
+	}
+	// The values line up after the widest label (in display columns: a label may be in a
+	// language of double-width characters).
+	col := 0
+	for _, r := range rows {
+		col = max(col, ansi.StringWidth(r.label)+3)
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %s%s%s\n", r.label, strings.Repeat(" ", col-ansi.StringWidth(r.label)), r.value)
 	}
 	fmt.Fprintln(w)
 	if l := s.opts.Listen; l != "" && l != "localhost" && !net.ParseIP(l).IsLoopback() {
-		fmt.Fprintf(w, "  Warning: listening on %s, not only loopback — anyone who can reach this machine can use this\n", l)
-		fmt.Fprintf(w, "  IoT Core with any credentials. Clients elsewhere need a name for it: --endpoint-host.\n\n")
+		for _, line := range strings.Split(words("banner.warning", "Addr", l), "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "Paste into a shell (any credentials work; these are dummies):")
+	cafile := q(root)
+	fmt.Fprintln(w, words("banner.paste"))
 	fmt.Fprintln(w)
+	if inWorkspace {
+		fmt.Fprintf(w, "  cd %s\n", q(filepath.Dir(ws)))
+		cafile = pki.FileServerRootCA
+	}
 	fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n",
 		AccessKeyID, SecretAccessKey, s.Region(), s.Region())
-	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s   # aws-sdk-go-v2 and pip awscli honour it\n", q(ep))
-	fmt.Fprintf(w, "  aws iot get-registration-code --endpoint-url %s   # Debian's /usr/bin/aws needs --endpoint-url\n", q(ep))
-	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert deviceCertAndCACert.crt --key deviceCert.key -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
-		q(root), q(s.MQTTHost()), s.MQTTPort())
+	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s MQTT_HOST=%s MQTT_PORT=%d   # %s\n", q(ep), q(s.MQTTHost()), s.MQTTPort(), words("banner.comment-endpoint-url"))
+	fmt.Fprintf(w, "  aws iot get-registration-code --endpoint-url %s   # %s\n", q(ep), words("banner.comment-debian-cli"))
+	fmt.Fprintf(w, "  # %s\n", words("banner.comment-first-connect"))
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert %s --key %s -h %s -p %d -q 1 -t foo/bar -i anyclientID --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		cafile, pki.FileDeviceBundle, pki.FileDeviceKey, q(s.MQTTHost()), s.MQTTPort())
+	thing := s.opts.Thing
+	if thing == "" {
+		thing = "<thing name>"
+	}
+	fmt.Fprintf(w, "  # %s\n", words("banner.comment-as-thing"))
+	fmt.Fprintf(w, "  mosquitto_pub --cafile %s --cert %s --key %s -h %s -p %d -q 1 -t %s -i %s --tls-version tlsv1.2 -m \"Hello\" -d\n",
+		cafile, pki.FileDeviceCert, pki.FileDeviceKey, q(s.MQTTHost()), s.MQTTPort(), q(thing+"/test"), q(thing))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Events (Ctrl+C to stop):")
+	fmt.Fprintln(w, words("banner.events"))
 }
 
 // FormatEvent renders an event as one line (plus indented parameter lines for a

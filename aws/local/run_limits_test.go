@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // TestRunShowsListenerWarnings: `jitpwiz local` (Run, no Logger given) prints the broker's
@@ -14,7 +16,7 @@ func TestRunShowsListenerWarnings(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testtool.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Dir: t.TempDir(), APIAddr: ":0", MQTTAddr: ":0", MaxConnections: 1}, &out)

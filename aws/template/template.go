@@ -508,18 +508,12 @@ func checkExpr(n *strictjson.Node, path string, w want) error {
 			if err := checkExpr(arg.Vals[1], fp+"[1]", wantList); err != nil {
 				return err
 			}
-			if w == wantList {
-				return invalid(fp, "Fn::Join produces a string, but a list is expected here")
-			}
 		case "Fn::Split":
 			if arg.Kind != strictjson.Array || len(arg.Vals) != 2 || arg.Vals[0].Kind != strictjson.String || arg.Vals[0].Str == "" {
 				return invalid(fp, "Fn::Split takes [\"delimiter\", \"string\"]")
 			}
 			if err := checkExpr(arg.Vals[1], fp+"[1]", wantString); err != nil {
 				return err
-			}
-			if w == wantString {
-				return invalid(fp, "Fn::Split produces a list, but a string is expected here")
 			}
 		case "Fn::Select":
 			if arg.Kind != strictjson.Array || len(arg.Vals) != 2 {
@@ -541,9 +535,6 @@ func checkExpr(n *strictjson.Node, path string, w want) error {
 			if err := checkExpr(arg.Vals[1], fp+"[1]", wantList); err != nil {
 				return err
 			}
-			if w == wantList {
-				return invalid(fp, "Fn::Select produces a string, but a list is expected here")
-			}
 		case "Fn::Sub":
 			switch {
 			case arg.Kind == strictjson.String:
@@ -557,9 +548,6 @@ func checkExpr(n *strictjson.Node, path string, w want) error {
 			default:
 				return invalid(fp, "Fn::Sub takes \"string with ${Name}\" or [\"string\", {\"Name\": value}]")
 			}
-			if w == wantList {
-				return invalid(fp, "Fn::Sub produces a string, but a list is expected here")
-			}
 		case "Fn::FindInMap":
 			if arg.Kind != strictjson.Array || len(arg.Vals) != 3 {
 				return invalid(fp, "Fn::FindInMap takes [\"MapName\", \"TopLevelKey\", \"SecondLevelKey\"]")
@@ -570,9 +558,24 @@ func checkExpr(n *strictjson.Node, path string, w want) error {
 				}
 			}
 		}
+		if r, ok := fnResult[fn]; ok && w != wantAny && w != r {
+			return invalid(fp, "%s produces %s, but %s is expected here", fn, r.short(), w.short())
+		}
 		return nil
 	}
 	return invalid(path, "Expected %s, found %s", w, n.Kind)
+}
+
+// fnResult is what the intrinsic functions that always give one kind of value give (Ref
+// and Fn::FindInMap give whatever the parameter or the map holds).
+var fnResult = map[string]want{"Fn::Join": wantString, "Fn::Select": wantString, "Fn::Sub": wantString, "Fn::Split": wantList}
+
+// short names the kind of value in a few words ("a list", "a string").
+func (w want) short() string {
+	if w == wantList {
+		return "a list"
+	}
+	return w.String()
 }
 
 func (w want) String() string {

@@ -288,8 +288,13 @@ type route struct {
 	method  string
 	pattern []string // literal segments; "{}" captures one (unescaped) segment
 	op      string
-	fn      func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)
+	fn      iotOp
 }
+
+// iotOp serves one IoT operation: it returns the response body (nil for an empty object)
+// or the error to answer with, and serveIoT writes either. It may set response headers
+// on w, never the body. args are the path segments the route captured.
+type iotOp func(h *Handler, w http.ResponseWriter, r *http.Request, args []string) (any, error)
 
 func seg(p string) []string { return strings.Split(strings.Trim(p, "/"), "/") }
 
@@ -298,9 +303,7 @@ var routes = iotRoutes()
 
 func iotRoutes() []route {
 	var routes []route
-	add := func(method, path, op string, fn func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)) {
-		routes = append(routes, route{method: method, pattern: seg(path), op: op, fn: fn})
-	}
+	add := func(method, path, op string, fn iotOp) { routes = append(routes, newRoute(method, path, op, fn)) }
 	add("GET", "/registrationcode", "GetRegistrationCode", (*Handler).getRegistrationCode)
 	add("DELETE", "/registrationcode", "DeleteRegistrationCode", (*Handler).deleteRegistrationCode)
 	add("POST", "/cacertificate", "RegisterCACertificate", (*Handler).registerCACertificate)
@@ -374,7 +377,12 @@ func (h *Handler) serveIoT(w http.ResponseWriter, r *http.Request) {
 				writeIoTError(w, err)
 				return
 			}
-			rt.fn(h, w, r, args)
+			out, err := rt.fn(h, w, r, args)
+			if err != nil {
+				writeIoTError(w, err)
+				return
+			}
+			writeJSON(w, out)
 			return
 		}
 	}
@@ -397,38 +405,17 @@ func errUnknownOperation(r *http.Request) error {
 		r.Method, r.URL.EscapedPath())
 }
 
-// ---- helpers shared by the IoT handlers ----
-
-// update runs fn in a store transaction and writes the error, if any; it reports success.
-func (h *Handler) update(w http.ResponseWriter, fn func(st *store.State) error) bool {
-	if err := h.st.Update(fn); err != nil {
-		writeIoTError(w, err)
-		return false
-	}
-	return true
-}
-
-func (h *Handler) view(w http.ResponseWriter, fn func(st *store.State) error) bool {
-	if err := h.st.View(fn); err != nil {
-		writeIoTError(w, err)
-		return false
-	}
-	return true
-}
-
-func (h *Handler) describeEndpoint(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) describeEndpoint(w http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	typ := r.URL.Query().Get("endpointType")
 	switch typ {
 	case "", "iot:Data", "iot:Data-ATS":
 	case "iot:CredentialProvider", "iot:Jobs":
-		writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "Endpoint type %s is not served by this local AWS IoT Core; use iot:Data-ATS", typ))
-		return
+		return nil, store.Errorf(store.CodeInvalidRequest, "Endpoint type %s is not served by this local AWS IoT Core; use iot:Data-ATS", typ)
 	default:
-		writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "Endpoint type %s is invalid. Valid types: iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs", typ))
-		return
+		return nil, store.Errorf(store.CodeInvalidRequest, "Endpoint type %s is invalid. Valid types: iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs", typ)
 	}
 	if h.opts.MQTTPort != 0 {
 		w.Header().Set("X-Jitpwiz-Mqtt-Port", strconv.Itoa(h.opts.MQTTPort))
 	}
-	writeJSON(w, map[string]string{"endpointAddress": h.opts.EndpointHost})
+	return map[string]string{"endpointAddress": h.opts.EndpointHost}, nil
 }

@@ -33,6 +33,14 @@ func together(t *testing.T, group string, checks map[string]func(t *testing.T)) 
 	}
 }
 
+// wantOnly fails the test unless list is exactly [want].
+func wantOnly(t *testing.T, what string, list []string, want string) {
+	t.Helper()
+	if len(list) != 1 || list[0] != want {
+		t.Fatalf("%s: %q, want only %q", what, list, want)
+	}
+}
+
 // TestCLIWalkthroughControlPlane drives the control plane with the real Debian AWS CLI
 // v2 exactly as the AWS JITP walkthrough does (plus the cleanup the wizard does).
 func TestCLIWalkthroughControlPlane(t *testing.T) {
@@ -214,9 +222,7 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 		"list-thing-principals": func(t *testing.T) {
 			var principals struct{ Principals []string }
 			e.cliOK(t, &principals, "iot", "list-thing-principals", "--thing-name", "DemoThing")
-			if len(principals.Principals) != 1 || principals.Principals[0] != certARN {
-				t.Fatalf("list-thing-principals: %+v", principals)
-			}
+			wantOnly(t, "list-thing-principals", principals.Principals, certARN)
 		},
 		"describe-certificate": func(t *testing.T) {
 			var cert struct {
@@ -256,9 +262,7 @@ func TestCLIWalkthroughControlPlane(t *testing.T) {
 		"list-targets-for-policy": func(t *testing.T) {
 			var targets struct{ Targets []string }
 			e.cliOK(t, &targets, "iot", "list-targets-for-policy", "--policy-name", "DemoPolicy")
-			if len(targets.Targets) != 1 || targets.Targets[0] != certARN {
-				t.Fatalf("list-targets-for-policy: %+v", targets)
-			}
+			wantOnly(t, "list-targets-for-policy", targets.Targets, certARN)
 		},
 	})
 

@@ -75,19 +75,8 @@ func iamTags(f url.Values) []store.Tag {
 // ---- inline policies of a role ----
 
 func (h *Handler) iamPutRolePolicy(f url.Values) (any, error) {
-	role, err := required(f, "RoleName", "roleName")
-	if err != nil {
-		return nil, err
-	}
-	name, err := required(f, "PolicyName", "policyName")
-	if err != nil {
-		return nil, err
-	}
-	doc, err := required(f, "PolicyDocument", "policyDocument")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.st.Update(func(st *store.State) error { return st.PutRolePolicy(role, name, doc) })
+	return nil, h.iamUpdate(f, func(st *store.State, v []string) error { return st.PutRolePolicy(v[0], v[1], v[2]) },
+		"RoleName", "PolicyName", "PolicyDocument")
 }
 
 func (h *Handler) iamGetRolePolicy(f url.Values) (any, error) {
@@ -96,17 +85,13 @@ func (h *Handler) iamGetRolePolicy(f url.Values) (any, error) {
 		PolicyName     string `xml:"PolicyName"`
 		PolicyDocument string `xml:"PolicyDocument"`
 	}
-	role, err := required(f, "RoleName", "roleName")
-	if err != nil {
-		return nil, err
-	}
-	name, err := required(f, "PolicyName", "policyName")
+	v, err := requiredAll(f, "RoleName", "PolicyName")
 	if err != nil {
 		return nil, err
 	}
 	var out result
 	err = h.st.View(func(st *store.State) error {
-		p, err := st.RolePolicy(role, name)
+		p, err := st.RolePolicy(v[0], v[1])
 		if err != nil {
 			return err
 		}
@@ -117,27 +102,13 @@ func (h *Handler) iamGetRolePolicy(f url.Values) (any, error) {
 }
 
 func (h *Handler) iamDeleteRolePolicy(f url.Values) (any, error) {
-	role, err := required(f, "RoleName", "roleName")
-	if err != nil {
-		return nil, err
-	}
-	name, err := required(f, "PolicyName", "policyName")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.st.Update(func(st *store.State) error { return st.DeleteRolePolicy(role, name) })
+	return nil, h.iamUpdate(f, func(st *store.State, v []string) error { return st.DeleteRolePolicy(v[0], v[1]) },
+		"RoleName", "PolicyName")
 }
 
 func (h *Handler) iamUpdateAssumeRolePolicy(f url.Values) (any, error) {
-	role, err := required(f, "RoleName", "roleName")
-	if err != nil {
-		return nil, err
-	}
-	doc, err := required(f, "PolicyDocument", "policyDocument")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.st.Update(func(st *store.State) error { return st.UpdateAssumeRolePolicy(role, doc) })
+	return nil, h.iamUpdate(f, func(st *store.State, v []string) error { return st.UpdateAssumeRolePolicy(v[0], v[1]) },
+		"RoleName", "PolicyDocument")
 }
 
 type iamListResult struct {
@@ -154,7 +125,7 @@ func (h *Handler) iamListRolePolicies(f url.Values) (any, error) {
 		PolicyNames []string `xml:"PolicyNames>member"`
 		iamListResult
 	}
-	role, err := required(f, "RoleName", "roleName")
+	role, err := required(f, "RoleName")
 	if err != nil {
 		return nil, err
 	}
@@ -237,15 +208,11 @@ func toXMLPolicy(st *store.State, p *store.ManagedPolicy, withDescription bool) 
 }
 
 func (h *Handler) iamCreatePolicy(f url.Values) (any, error) {
-	name, err := required(f, "PolicyName", "policyName")
+	v, err := requiredAll(f, "PolicyName", "PolicyDocument")
 	if err != nil {
 		return nil, err
 	}
-	doc, err := required(f, "PolicyDocument", "policyDocument")
-	if err != nil {
-		return nil, err
-	}
-	in := store.CreateManagedPolicyInput{Name: name, Path: f.Get("Path"), Document: doc, Description: f.Get("Description"), Tags: iamTags(f)}
+	in := store.CreateManagedPolicyInput{Name: v[0], Path: f.Get("Path"), Document: v[1], Description: f.Get("Description"), Tags: iamTags(f)}
 	var out policyResult
 	err = h.st.Update(func(st *store.State) error {
 		p, err := st.CreateManagedPolicy(in)
@@ -259,7 +226,7 @@ func (h *Handler) iamCreatePolicy(f url.Values) (any, error) {
 }
 
 func (h *Handler) iamGetPolicy(f url.Values) (any, error) {
-	arn, err := required(f, "PolicyArn", "policyArn")
+	arn, err := required(f, "PolicyArn")
 	if err != nil {
 		return nil, err
 	}
@@ -283,14 +250,11 @@ type xmlPolicyVersion struct {
 }
 
 func (h *Handler) iamGetPolicyVersion(f url.Values) (any, error) {
-	arn, err := required(f, "PolicyArn", "policyArn")
+	v, err := requiredAll(f, "PolicyArn", "VersionId")
 	if err != nil {
 		return nil, err
 	}
-	version, err := required(f, "VersionId", "versionId")
-	if err != nil {
-		return nil, err
-	}
+	arn, version := v[0], v[1]
 	var out struct {
 		PolicyVersion xmlPolicyVersion `xml:"PolicyVersion"`
 	}
@@ -317,7 +281,7 @@ func defaultVersion(p *store.ManagedPolicy) xmlPolicyVersion {
 // iamListPolicyVersions lists the one version this local IAM keeps of a policy (the
 // default; an AWS managed policy's earlier versions are not known here).
 func (h *Handler) iamListPolicyVersions(f url.Values) (any, error) {
-	arn, err := required(f, "PolicyArn", "policyArn")
+	arn, err := required(f, "PolicyArn")
 	if err != nil {
 		return nil, err
 	}
@@ -337,9 +301,5 @@ func (h *Handler) iamListPolicyVersions(f url.Values) (any, error) {
 }
 
 func (h *Handler) iamDeletePolicy(f url.Values) (any, error) {
-	arn, err := required(f, "PolicyArn", "policyArn")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.st.Update(func(st *store.State) error { return st.DeleteManagedPolicy(arn) })
+	return nil, h.iamUpdate(f, func(st *store.State, v []string) error { return st.DeleteManagedPolicy(v[0]) }, "PolicyArn")
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws/local/store"
@@ -13,23 +12,20 @@ import (
 
 // ---- registration code ----
 
-func (h *Handler) getRegistrationCode(w http.ResponseWriter, _ *http.Request, _ []string) {
+func (h *Handler) getRegistrationCode(_ http.ResponseWriter, _ *http.Request, _ []string) (any, error) {
 	var code string
 	_ = h.st.View(func(st *store.State) error { code = st.RegistrationCode; return nil })
-	if code != "" {
-		writeJSON(w, map[string]string{"registrationCode": code})
-		return
+	if code == "" {
+		// First call: mint (EnsureRegistrationCode re-checks under the write lock).
+		if err := h.st.Update(func(st *store.State) error { code = st.EnsureRegistrationCode(); return nil }); err != nil {
+			return nil, err
+		}
 	}
-	// First call: mint (EnsureRegistrationCode re-checks under the write lock).
-	if h.update(w, func(st *store.State) error { code = st.EnsureRegistrationCode(); return nil }) {
-		writeJSON(w, map[string]string{"registrationCode": code})
-	}
+	return map[string]string{"registrationCode": code}, nil
 }
 
-func (h *Handler) deleteRegistrationCode(w http.ResponseWriter, _ *http.Request, _ []string) {
-	if h.update(w, func(st *store.State) error { st.DeleteRegistrationCode(); return nil }) {
-		writeJSON(w, nil)
-	}
+func (h *Handler) deleteRegistrationCode(_ http.ResponseWriter, _ *http.Request, _ []string) (any, error) {
+	return nil, h.st.Update(func(st *store.State) error { st.DeleteRegistrationCode(); return nil })
 }
 
 // ---- CA certificates ----
@@ -77,7 +73,7 @@ func regConfigOut(rc *store.RegistrationConfig) *regConfigJSON {
 	return &regConfigJSON{TemplateBody: rc.TemplateBody, RoleArn: rc.RoleArn, TemplateName: rc.TemplateName}
 }
 
-func (h *Handler) registerCACertificate(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) registerCACertificate(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	var in struct {
 		CACertificate           string                    `json:"caCertificate"`
 		VerificationCertificate string                    `json:"verificationCertificate"`
@@ -86,25 +82,21 @@ func (h *Handler) registerCACertificate(w http.ResponseWriter, r *http.Request, 
 		CertificateMode         string                    `json:"certificateMode"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	setActive, err := queryBool(r, "setAsActive")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	allowAuto, err := queryBool(r, "allowAutoRegistration")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if err := validateRegistrationConfig(in.RegistrationConfig); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var id, arn string
-	ok := h.update(w, func(st *store.State) error {
+	err = h.st.Update(func(st *store.State) error {
 		if err := checkTemplateName(st, in.RegistrationConfig); err != nil {
 			return err
 		}
@@ -125,9 +117,7 @@ func (h *Handler) registerCACertificate(w http.ResponseWriter, r *http.Request, 
 			Message: fmt.Sprintf("CA certificate registered: status %s, auto-registration %s, mode %s; %s", ca.Status, ca.AutoRegistrationStatus, ca.Mode, jitp)})
 		return nil
 	})
-	if ok {
-		writeJSON(w, map[string]string{"certificateArn": arn, "certificateId": id})
-	}
+	return map[string]string{"certificateArn": arn, "certificateId": id}, err
 }
 
 type validityJSON struct {
@@ -135,7 +125,7 @@ type validityJSON struct {
 	NotAfter  *epoch `json:"notAfter,omitempty"`
 }
 
-func (h *Handler) describeCACertificate(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeCACertificate(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	type desc struct {
 		CertificateArn         string       `json:"certificateArn"`
 		CertificateID          string       `json:"certificateId"`
@@ -154,7 +144,7 @@ func (h *Handler) describeCACertificate(w http.ResponseWriter, _ *http.Request, 
 		CertificateDescription desc           `json:"certificateDescription"`
 		RegistrationConfig     *regConfigJSON `json:"registrationConfig,omitempty"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		c, err := st.CA(args[0])
 		if err != nil {
 			return err
@@ -166,28 +156,24 @@ func (h *Handler) describeCACertificate(w http.ResponseWriter, _ *http.Request, 
 		out.RegistrationConfig = regConfigOut(c.RegistrationConfig)
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) updateCACertificate(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) updateCACertificate(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		RegistrationConfig     *store.RegistrationConfig `json:"registrationConfig"`
 		RemoveAutoRegistration bool                      `json:"removeAutoRegistration"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if err := validateRegistrationConfig(in.RegistrationConfig); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	u := store.UpdateCAInput{NewStatus: q.Get("newStatus"), NewAutoRegistrationStatus: q.Get("newAutoRegistrationStatus"),
 		RegistrationConfig: in.RegistrationConfig, RemoveAutoRegistration: in.RemoveAutoRegistration}
-	ok := h.update(w, func(st *store.State) error {
+	err := h.st.Update(func(st *store.State) error {
 		if err := checkTemplateName(st, in.RegistrationConfig); err != nil {
 			return err
 		}
@@ -199,15 +185,11 @@ func (h *Handler) updateCACertificate(w http.ResponseWriter, r *http.Request, ar
 			Message: fmt.Sprintf("CA certificate updated: status %s, auto-registration %s, registrationConfig %s", c.Status, c.AutoRegistrationStatus, map[bool]string{true: "none", false: "set"}[c.RegistrationConfig.IsZero()])})
 		return nil
 	})
-	if ok {
-		writeJSON(w, nil)
-	}
+	return nil, err
 }
 
-func (h *Handler) deleteCACertificate(w http.ResponseWriter, _ *http.Request, args []string) {
-	if h.update(w, func(st *store.State) error { return st.DeleteCA(args[0]) }) {
-		writeJSON(w, nil)
-	}
+func (h *Handler) deleteCACertificate(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
+	return nil, h.st.Update(func(st *store.State) error { return st.DeleteCA(args[0]) })
 }
 
 type certSummary struct {
@@ -218,16 +200,14 @@ type certSummary struct {
 	CreationDate    *epoch `json:"creationDate,omitempty"`
 }
 
-func (h *Handler) listCACertificates(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listCACertificates(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	asc, err := queryBool(r, "isAscendingOrder")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	p, err := pageRequest(r, "pageSize", "marker", 25, !asc)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	tmpl := r.URL.Query().Get("templateName")
 	var keep func(*store.CA) bool
@@ -237,7 +217,7 @@ func (h *Handler) listCACertificates(w http.ResponseWriter, r *http.Request, _ [
 		}
 	}
 	out := certPage{Certificates: []certSummary{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		cas, next, err := st.ListCAs(p, keep)
 		for _, c := range cas {
 			out.Certificates = append(out.Certificates, certSummary{CertificateArn: c.ARN, CertificateID: c.ID, Status: c.Status, CreationDate: ts(c.Created)})
@@ -245,9 +225,7 @@ func (h *Handler) listCACertificates(w http.ResponseWriter, r *http.Request, _ [
 		out.NextMarker = nextMarker(next)
 		return listError(r, "marker", err)
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
 // certPage is a page of ListCACertificates, ListCertificates or ListCertificatesByCA.
@@ -257,19 +235,17 @@ type certPage struct {
 	NextMarker   string        `json:"nextMarker,omitempty"`
 }
 
-func (h *Handler) writeCerts(w http.ResponseWriter, r *http.Request, list func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error)) {
+func (h *Handler) certsPage(r *http.Request, list func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error)) (any, error) {
 	asc, err := queryBool(r, "isAscendingOrder")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	p, err := pageRequest(r, "pageSize", "marker", 25, !asc)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	out := certPage{Certificates: []certSummary{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		certs, next, err := list(st, p)
 		if err != nil {
 			return listError(r, "marker", err)
@@ -280,14 +256,12 @@ func (h *Handler) writeCerts(w http.ResponseWriter, r *http.Request, list func(s
 		out.NextMarker = nextMarker(next)
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
 // ---- device certificates ----
 
-func (h *Handler) describeCertificate(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeCertificate(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	type desc struct {
 		CertificateArn   string       `json:"certificateArn"`
 		CertificateID    string       `json:"certificateId"`
@@ -306,7 +280,7 @@ func (h *Handler) describeCertificate(w http.ResponseWriter, _ *http.Request, ar
 	var out struct {
 		CertificateDescription desc `json:"certificateDescription"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		c, err := st.Certificate(args[0])
 		if err != nil {
 			return err
@@ -317,15 +291,13 @@ func (h *Handler) describeCertificate(w http.ResponseWriter, _ *http.Request, ar
 			CertificateMode: c.Mode}
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) updateCertificate(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) updateCertificate(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	status := r.URL.Query().Get("newStatus")
 	var id string
-	ok := h.update(w, func(st *store.State) error {
+	err := h.st.Update(func(st *store.State) error {
 		if err := st.UpdateCertificate(args[0], status); err != nil {
 			return err
 		}
@@ -334,28 +306,25 @@ func (h *Handler) updateCertificate(w http.ResponseWriter, r *http.Request, args
 		st.AddEvent(store.Event{Kind: "CertificateUpdated", CertID: c.ID, CAID: c.CAID, Message: "certificate status set to " + status})
 		return nil
 	})
-	if !ok {
-		return
+	if err != nil {
+		return nil, err
 	}
 	if h.opts.OnCertificateStatus != nil {
 		h.opts.OnCertificateStatus(id, status)
 	}
-	writeJSON(w, nil)
+	return nil, nil
 }
 
-func (h *Handler) deleteCertificate(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) deleteCertificate(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	force, err := queryBool(r, "forceDelete")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return st.DeleteCertificate(args[0], force) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.DeleteCertificate(args[0], force) })
 }
 
-func (h *Handler) listCertificatesByCA(w http.ResponseWriter, r *http.Request, args []string) {
-	h.writeCerts(w, r, func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error) {
+func (h *Handler) listCertificatesByCA(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.certsPage(r, func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error) {
 		if _, err := st.CA(args[0]); err != nil {
 			return nil, nil, err
 		}
@@ -363,15 +332,15 @@ func (h *Handler) listCertificatesByCA(w http.ResponseWriter, r *http.Request, a
 	})
 }
 
-func (h *Handler) listCertificates(w http.ResponseWriter, r *http.Request, _ []string) {
-	h.writeCerts(w, r, func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error) {
+func (h *Handler) listCertificates(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
+	return h.certsPage(r, func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error) {
 		return st.ListCertificates(p)
 	})
 }
 
 // ---- things ----
 
-func (h *Handler) createThing(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) createThing(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		ThingTypeName    string `json:"thingTypeName"`
 		BillingGroupName string `json:"billingGroupName"`
@@ -380,15 +349,14 @@ func (h *Handler) createThing(w http.ResponseWriter, r *http.Request, args []str
 		} `json:"attributePayload"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var attrs map[string]string
 	if in.AttributePayload != nil {
 		attrs = in.AttributePayload.Attributes
 	}
 	var t store.Thing
-	ok := h.update(w, func(st *store.State) error {
+	err := h.st.Update(func(st *store.State) error {
 		th, err := st.CreateThingWithBillingGroup(args[0], in.ThingTypeName, attrs, in.BillingGroupName)
 		if err != nil {
 			return err
@@ -396,12 +364,10 @@ func (h *Handler) createThing(w http.ResponseWriter, r *http.Request, args []str
 		t = *th
 		return nil
 	})
-	if ok {
-		writeJSON(w, map[string]string{"thingName": t.Name, "thingArn": t.ARN, "thingId": t.ID})
-	}
+	return map[string]string{"thingName": t.Name, "thingArn": t.ARN, "thingId": t.ID}, err
 }
 
-func (h *Handler) describeThing(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeThing(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	type out struct {
 		DefaultClientID string            `json:"defaultClientId"`
 		ThingName       string            `json:"thingName"`
@@ -413,7 +379,7 @@ func (h *Handler) describeThing(w http.ResponseWriter, _ *http.Request, args []s
 		BillingGroup    string            `json:"billingGroupName,omitempty"`
 	}
 	var o out
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		t, err := st.Thing(args[0])
 		if err != nil {
 			return err
@@ -422,9 +388,7 @@ func (h *Handler) describeThing(w http.ResponseWriter, _ *http.Request, args []s
 			Attributes: copyAttrs(t.Attributes), Version: t.Version, BillingGroup: t.BillingGroup}
 		return nil
 	})
-	if ok {
-		writeJSON(w, o)
-	}
+	return o, err
 }
 
 func copyAttrs(m map[string]string) map[string]string {
@@ -435,7 +399,7 @@ func copyAttrs(m map[string]string) map[string]string {
 	return out
 }
 
-func (h *Handler) listThings(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listThings(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	type item struct {
 		ThingName     string            `json:"thingName"`
 		ThingTypeName string            `json:"thingTypeName,omitempty"`
@@ -447,13 +411,11 @@ func (h *Handler) listThings(w http.ResponseWriter, r *http.Request, _ []string)
 	attrName, attrValue, typeName := q.Get("attributeName"), q.Get("attributeValue"), q.Get("thingTypeName")
 	prefix, err := queryBool(r, "usePrefixAttributeValue")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	p, err := pageRequest(r, "maxResults", "nextToken", 50, false)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var keep func(t *store.Thing) bool
 	if typeName != "" || attrName != "" {
@@ -474,7 +436,7 @@ func (h *Handler) listThings(w http.ResponseWriter, r *http.Request, _ []string)
 		Things    []item `json:"things"`
 		NextToken string `json:"nextToken,omitempty"`
 	}{Things: []item{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		things, next, err := st.ListThings(p, keep)
 		for _, t := range things {
 			out.Things = append(out.Things, item{ThingName: t.Name, ThingTypeName: t.TypeName, ThingArn: t.ARN, Attributes: copyAttrs(t.Attributes), Version: t.Version})
@@ -482,53 +444,39 @@ func (h *Handler) listThings(w http.ResponseWriter, r *http.Request, _ []string)
 		out.NextToken = nextMarker(next)
 		return listError(r, "nextToken", err)
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request, args []string) {
-	var expected *int64
-	if v := r.URL.Query().Get("expectedVersion"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "expectedVersion %q is not a number", v))
-			return
-		}
-		expected = &n
-	}
-	if h.update(w, func(st *store.State) error { return st.DeleteThing(args[0], expected) }) {
-		writeJSON(w, nil)
-	}
+func (h *Handler) deleteThing(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.deleteVersioned(r, func(st *store.State, expected *int64) error { return st.DeleteThing(args[0], expected) })
 }
 
-// writeStrings answers a list of names or ARNs (field) paged by sizeParam/markerParam,
+// stringsPage answers a list of names or ARNs (field) paged by sizeParam/markerParam,
 // the next marker in nextField.
-func (h *Handler) writeStrings(w http.ResponseWriter, r *http.Request, field, sizeParam, markerParam, nextField string, list func(st *store.State, p store.Page) ([]string, []byte, error)) {
+func (h *Handler) stringsPage(r *http.Request, field, sizeParam, markerParam, nextField string, list func(st *store.State, p store.Page) ([]string, []byte, error)) (any, error) {
 	p, err := pageRequest(r, sizeParam, markerParam, 25, false)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var items []string
 	var next []byte
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		var err error
 		items, next, err = list(st, p)
 		return listError(r, markerParam, err)
 	})
-	if !ok {
-		return
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]any{field: append([]string{}, items...)}
 	if next != nil {
 		out[nextField] = nextMarker(next)
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (h *Handler) listThingPrincipals(w http.ResponseWriter, r *http.Request, args []string) {
-	h.writeStrings(w, r, "principals", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
+func (h *Handler) listThingPrincipals(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.stringsPage(r, "principals", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		if _, err := st.Thing(args[0]); err != nil {
 			return nil, nil, err
 		}
@@ -544,36 +492,29 @@ func principalHeader(r *http.Request, name string) (string, error) {
 	return p, nil
 }
 
-func (h *Handler) attachThingPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) attachThingPrincipal(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	p, err := principalHeader(r, "x-amzn-principal")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	typ := r.URL.Query().Get("thingPrincipalType")
-	if h.update(w, func(st *store.State) error { return st.AttachThingPrincipal(args[0], p, typ) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.AttachThingPrincipal(args[0], p, typ) })
 }
 
-func (h *Handler) detachThingPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) detachThingPrincipal(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	p, err := principalHeader(r, "x-amzn-principal")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return st.DetachThingPrincipal(args[0], p) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.DetachThingPrincipal(args[0], p) })
 }
 
-func (h *Handler) listPrincipalThings(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listPrincipalThings(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	principal, err := principalHeader(r, "x-amzn-principal")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	h.writeStrings(w, r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
+	return h.stringsPage(r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		if store.CertIDFromARN(principal) != "" {
 			if _, err := st.CertificateByARN(principal); err != nil {
 				return nil, nil, err
@@ -585,21 +526,19 @@ func (h *Handler) listPrincipalThings(w http.ResponseWriter, r *http.Request, _ 
 
 // ---- policies ----
 
-func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) createPolicy(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		PolicyDocument string      `json:"policyDocument"`
 		Tags           []store.Tag `json:"tags"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if err := checkPolicyLength(in.PolicyDocument); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var p store.Policy
-	ok := h.update(w, func(st *store.State) error {
+	err := h.st.Update(func(st *store.State) error {
 		pp, err := st.CreatePolicy(args[0], in.PolicyDocument, in.Tags)
 		if err != nil {
 			return err
@@ -607,12 +546,10 @@ func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, args []st
 		p = *pp
 		return nil
 	})
-	if ok {
-		writeJSON(w, map[string]string{"policyName": p.Name, "policyArn": p.ARN, "policyDocument": p.Document, "policyVersionId": p.DefaultVersionID})
-	}
+	return map[string]string{"policyName": p.Name, "policyArn": p.ARN, "policyDocument": p.Document, "policyVersionId": p.DefaultVersionID}, err
 }
 
-func (h *Handler) getPolicy(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) getPolicy(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	var out struct {
 		PolicyName       string `json:"policyName"`
 		PolicyArn        string `json:"policyArn"`
@@ -622,7 +559,7 @@ func (h *Handler) getPolicy(w http.ResponseWriter, _ *http.Request, args []strin
 		LastModifiedDate *epoch `json:"lastModifiedDate,omitempty"`
 		GenerationID     string `json:"generationId"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		p, err := st.Policy(args[0])
 		if err != nil {
 			return err
@@ -631,25 +568,21 @@ func (h *Handler) getPolicy(w http.ResponseWriter, _ *http.Request, args []strin
 		out.CreationDate, out.LastModifiedDate, out.GenerationID = ts(p.Created), ts(p.Modified), p.GenerationID
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) deletePolicy(w http.ResponseWriter, _ *http.Request, args []string) {
-	if h.update(w, func(st *store.State) error { return st.DeletePolicy(args[0]) }) {
-		writeJSON(w, nil)
-	}
+func (h *Handler) deletePolicy(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
+	return nil, h.st.Update(func(st *store.State) error { return st.DeletePolicy(args[0]) })
 }
 
-func (h *Handler) listPolicyVersions(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) listPolicyVersions(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	type version struct {
 		VersionID        string `json:"versionId"`
 		IsDefaultVersion bool   `json:"isDefaultVersion"`
 		CreateDate       *epoch `json:"createDate,omitempty"`
 	}
 	var vs []version
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		p, err := st.Policy(args[0])
 		if err != nil {
 			return err
@@ -657,9 +590,7 @@ func (h *Handler) listPolicyVersions(w http.ResponseWriter, _ *http.Request, arg
 		vs = []version{{VersionID: p.DefaultVersionID, IsDefaultVersion: true, CreateDate: ts(p.Created)}}
 		return nil
 	})
-	if ok {
-		writeJSON(w, map[string]any{"policyVersions": vs})
-	}
+	return map[string]any{"policyVersions": vs}, err
 }
 
 type policyRef struct {
@@ -667,19 +598,18 @@ type policyRef struct {
 	PolicyArn  string `json:"policyArn"`
 }
 
-// writePolicies answers ListPolicies, ListAttachedPolicies and ListPrincipalPolicies
+// policiesPage answers ListPolicies, ListAttachedPolicies and ListPrincipalPolicies
 // (marker/pageSize, the next marker in nextMarker).
-func (h *Handler) writePolicies(w http.ResponseWriter, r *http.Request, desc bool, list func(st *store.State, p store.Page) ([]*store.Policy, []byte, error)) {
+func (h *Handler) policiesPage(r *http.Request, desc bool, list func(st *store.State, p store.Page) ([]*store.Policy, []byte, error)) (any, error) {
 	p, err := pageRequest(r, "pageSize", "marker", 25, desc)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Policies   []policyRef `json:"policies"`
 		NextMarker string      `json:"nextMarker,omitempty"`
 	}{Policies: []policyRef{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		pols, next, err := list(st, p)
 		if err != nil {
 			return listError(r, "marker", err)
@@ -690,18 +620,15 @@ func (h *Handler) writePolicies(w http.ResponseWriter, r *http.Request, desc boo
 		out.NextMarker = nextMarker(next)
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) listPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listPolicies(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	asc, err := queryBool(r, "isAscendingOrder")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	h.writePolicies(w, r, !asc, func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
+	return h.policiesPage(r, !asc, func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
 		return st.ListPolicies(p)
 	})
 }
@@ -719,26 +646,20 @@ func targetBody(r *http.Request) (string, error) {
 	return in.Target, nil
 }
 
-func (h *Handler) attachPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) attachPolicy(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	target, err := targetBody(r)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return st.AttachPolicy(args[0], target) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.AttachPolicy(args[0], target) })
 }
 
-func (h *Handler) detachPolicy(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) detachPolicy(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	target, err := targetBody(r)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return st.DetachPolicy(args[0], target) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.DetachPolicy(args[0], target) })
 }
 
 // policiesOf lists the policies of a target (a certificate target must exist).
@@ -753,30 +674,27 @@ func policiesOf(target string) func(st *store.State, p store.Page) ([]*store.Pol
 	}
 }
 
-func (h *Handler) listAttachedPolicies(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) listAttachedPolicies(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	if _, err := queryBool(r, "recursive"); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	h.writePolicies(w, r, false, policiesOf(args[0]))
+	return h.policiesPage(r, false, policiesOf(args[0]))
 }
 
-func (h *Handler) listPrincipalPolicies(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listPrincipalPolicies(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	p, err := principalHeader(r, "x-amzn-iot-principal")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	asc, err := queryBool(r, "isAscendingOrder")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	h.writePolicies(w, r, !asc, policiesOf(p))
+	return h.policiesPage(r, !asc, policiesOf(p))
 }
 
-func (h *Handler) listTargetsForPolicy(w http.ResponseWriter, r *http.Request, args []string) {
-	h.writeStrings(w, r, "targets", "pageSize", "marker", "nextMarker", func(st *store.State, p store.Page) ([]string, []byte, error) {
+func (h *Handler) listTargetsForPolicy(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.stringsPage(r, "targets", "pageSize", "marker", "nextMarker", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		if _, err := st.Policy(args[0]); err != nil {
 			return nil, nil, err
 		}

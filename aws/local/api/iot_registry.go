@@ -59,19 +59,18 @@ func thingTypeParts(t *store.ThingType) (thingTypePropsJSON, thingTypeMetaJSON) 
 		thingTypeMetaJSON{Deprecated: t.Deprecated, DeprecationDate: ts(t.DeprecationDate), CreationDate: ts(t.Created)}
 }
 
-func (h *Handler) createThingType(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) createThingType(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		Props *thingTypePropsJSON `json:"thingTypeProperties"`
 		Tags  []store.Tag         `json:"tags"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if in.Props == nil {
 		in.Props = &thingTypePropsJSON{}
 	}
-	h.writeCreated(w, "thingType", func(st *store.State) (string, string, string, error) {
+	return h.created("thingType", func(st *store.State) (string, string, string, error) {
 		t, err := st.CreateThingType(store.CreateThingTypeInput{Name: args[0], Description: in.Props.Description,
 			SearchableAttributes: in.Props.SearchableAttributes, Tags: in.Tags})
 		if err != nil {
@@ -81,21 +80,19 @@ func (h *Handler) createThingType(w http.ResponseWriter, r *http.Request, args [
 	})
 }
 
-// writeCreated answers a Create… whose output is the new resource's name, ARN and ID,
+// created answers a Create… whose output is the new resource's name, ARN and ID,
 // named after kind (thingType: thingTypeName, thingTypeArn, thingTypeId).
-func (h *Handler) writeCreated(w http.ResponseWriter, kind string, create func(st *store.State) (name, arn, id string, err error)) {
+func (h *Handler) created(kind string, create func(st *store.State) (name, arn, id string, err error)) (any, error) {
 	var name, arn, id string
-	ok := h.update(w, func(st *store.State) error {
+	err := h.st.Update(func(st *store.State) error {
 		var err error
 		name, arn, id, err = create(st)
 		return err
 	})
-	if ok {
-		writeJSON(w, map[string]string{kind + "Name": name, kind + "Arn": arn, kind + "Id": id})
-	}
+	return map[string]string{kind + "Name": name, kind + "Arn": arn, kind + "Id": id}, err
 }
 
-func (h *Handler) describeThingType(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeThingType(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	var out struct {
 		Name  string             `json:"thingTypeName"`
 		ID    string             `json:"thingTypeId"`
@@ -103,7 +100,7 @@ func (h *Handler) describeThingType(w http.ResponseWriter, _ *http.Request, args
 		Props thingTypePropsJSON `json:"thingTypeProperties"`
 		Meta  thingTypeMetaJSON  `json:"thingTypeMetadata"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		t, err := st.ThingType(args[0])
 		if err != nil {
 			return err
@@ -112,12 +109,10 @@ func (h *Handler) describeThingType(w http.ResponseWriter, _ *http.Request, args
 		out.Props, out.Meta = thingTypeParts(t)
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) listThingTypes(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listThingTypes(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	type item struct {
 		Name  string             `json:"thingTypeName"`
 		ARN   string             `json:"thingTypeArn"`
@@ -126,14 +121,13 @@ func (h *Handler) listThingTypes(w http.ResponseWriter, r *http.Request, _ []str
 	}
 	p, err := pageRequest(r, "maxResults", "nextToken", 50, false)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		ThingTypes []item `json:"thingTypes"`
 		NextToken  string `json:"nextToken,omitempty"`
 	}{ThingTypes: []item{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		list, next, err := st.ListThingTypes(r.URL.Query().Get("thingTypeName"), p)
 		for _, t := range list {
 			props, meta := thingTypeParts(t)
@@ -142,28 +136,21 @@ func (h *Handler) listThingTypes(w http.ResponseWriter, r *http.Request, _ []str
 		out.NextToken = nextMarker(next)
 		return listError(r, "nextToken", err)
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) deprecateThingType(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) deprecateThingType(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		UndoDeprecate bool `json:"undoDeprecate"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return st.DeprecateThingType(args[0], in.UndoDeprecate) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.DeprecateThingType(args[0], in.UndoDeprecate) })
 }
 
-func (h *Handler) deleteThingType(w http.ResponseWriter, _ *http.Request, args []string) {
-	if h.update(w, func(st *store.State) error { return st.DeleteThingType(args[0]) }) {
-		writeJSON(w, nil)
-	}
+func (h *Handler) deleteThingType(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
+	return nil, h.st.Update(func(st *store.State) error { return st.DeleteThingType(args[0]) })
 }
 
 // ---- thing groups ----
@@ -183,15 +170,14 @@ type thingGroupPropsJSON struct {
 	AttributePayload *attributePayloadJSON `json:"attributePayload,omitempty"`
 }
 
-func (h *Handler) createThingGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) createThingGroup(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		Parent string               `json:"parentGroupName"`
 		Props  *thingGroupPropsJSON `json:"thingGroupProperties"`
 		Tags   []store.Tag          `json:"tags"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	gi := store.CreateThingGroupInput{Name: args[0], Parent: in.Parent, Tags: in.Tags}
 	if in.Props != nil {
@@ -200,7 +186,7 @@ func (h *Handler) createThingGroup(w http.ResponseWriter, r *http.Request, args 
 			gi.Attributes = in.Props.AttributePayload.Attributes
 		}
 	}
-	h.writeCreated(w, "thingGroup", func(st *store.State) (string, string, string, error) {
+	return h.created("thingGroup", func(st *store.State) (string, string, string, error) {
 		g, err := st.CreateThingGroup(gi)
 		if err != nil {
 			return "", "", "", err
@@ -209,7 +195,7 @@ func (h *Handler) createThingGroup(w http.ResponseWriter, r *http.Request, args 
 	})
 }
 
-func (h *Handler) describeThingGroup(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeThingGroup(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	type meta struct {
 		Parent       string         `json:"parentGroupName,omitempty"`
 		RootToParent []groupRefJSON `json:"rootToParentThingGroups,omitempty"`
@@ -223,7 +209,7 @@ func (h *Handler) describeThingGroup(w http.ResponseWriter, _ *http.Request, arg
 		Props   thingGroupPropsJSON `json:"thingGroupProperties"`
 		Meta    meta                `json:"thingGroupMetadata"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		g, err := st.ThingGroup(args[0])
 		if err != nil {
 			return err
@@ -239,9 +225,7 @@ func (h *Handler) describeThingGroup(w http.ResponseWriter, _ *http.Request, arg
 		}
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
 // optionalBool reads a boolean query parameter that may be absent (nil).
@@ -253,42 +237,40 @@ func optionalBool(r *http.Request, name string) (*bool, error) {
 	return &b, err
 }
 
-func (h *Handler) listThingGroups(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listThingGroups(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	recursive, err := optionalBool(r, "recursive")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
-	h.writeGroupRefs(w, r, "thingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
+	return h.groupRefsPage(r, "thingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
 		list, next, err := st.ListThingGroups(q.Get("parentGroup"), q.Get("namePrefixFilter"), recursive, p)
 		return mapRefs(list, func(g *store.ThingGroup) groupRefJSON { return groupRefJSON{g.Name, g.ARN} }), next, err
 	})
 }
 
-// writeGroupRefs answers a list of groups (name and ARN) in field, paged by maxResults
+// groupRefsPage answers a list of groups (name and ARN) in field, paged by maxResults
 // and nextToken.
-func (h *Handler) writeGroupRefs(w http.ResponseWriter, r *http.Request, field string, list func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error)) {
+func (h *Handler) groupRefsPage(r *http.Request, field string, list func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error)) (any, error) {
 	p, err := pageRequest(r, "maxResults", "nextToken", 50, false)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var refs []groupRefJSON
 	var next []byte
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		var err error
 		refs, next, err = list(st, p)
 		return listError(r, "nextToken", err)
 	})
-	if !ok {
-		return
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]any{field: append([]groupRefJSON{}, refs...)}
 	if next != nil {
 		out["nextToken"] = nextMarker(next)
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
 func mapRefs[T any](in []*T, f func(*T) groupRefJSON) []groupRefJSON {
@@ -300,19 +282,16 @@ func mapRefs[T any](in []*T, f func(*T) groupRefJSON) []groupRefJSON {
 }
 
 // deleteVersioned answers a delete that takes an optional expectedVersion.
-func (h *Handler) deleteVersioned(w http.ResponseWriter, r *http.Request, fn func(st *store.State, expected *int64) error) {
+func (h *Handler) deleteVersioned(r *http.Request, fn func(st *store.State, expected *int64) error) (any, error) {
 	expected, err := expectedVersion(r)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return fn(st, expected) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return fn(st, expected) })
 }
 
-func (h *Handler) deleteThingGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	h.deleteVersioned(w, r, func(st *store.State, expected *int64) error { return st.DeleteThingGroup(args[0], expected) })
+func (h *Handler) deleteThingGroup(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.deleteVersioned(r, func(st *store.State, expected *int64) error { return st.DeleteThingGroup(args[0], expected) })
 }
 
 func expectedVersion(r *http.Request) (*int64, error) {
@@ -365,33 +344,30 @@ func (m membership) names(st *store.State, kind string) (group, thing string, er
 	return group, thing, err
 }
 
-func (h *Handler) changeMembership(w http.ResponseWriter, r *http.Request, kind string, fn func(st *store.State, group, thing string) error) {
+func (h *Handler) changeMembership(r *http.Request, kind string, fn func(st *store.State, group, thing string) error) (any, error) {
 	var in membership
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error {
+	return nil, h.st.Update(func(st *store.State) error {
 		g, t, err := in.names(st, kind)
 		if err != nil {
 			return err
 		}
 		return fn(st, g, t)
-	}) {
-		writeJSON(w, nil)
-	}
+	})
 }
 
-func (h *Handler) addThingToThingGroup(w http.ResponseWriter, r *http.Request, _ []string) {
-	h.changeMembership(w, r, "thingGroup", (*store.State).AddThingToThingGroup)
+func (h *Handler) addThingToThingGroup(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
+	return h.changeMembership(r, "thingGroup", (*store.State).AddThingToThingGroup)
 }
 
-func (h *Handler) removeThingFromThingGroup(w http.ResponseWriter, r *http.Request, _ []string) {
-	h.changeMembership(w, r, "thingGroup", (*store.State).RemoveThingFromThingGroup)
+func (h *Handler) removeThingFromThingGroup(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
+	return h.changeMembership(r, "thingGroup", (*store.State).RemoveThingFromThingGroup)
 }
 
-func (h *Handler) listThingGroupsForThing(w http.ResponseWriter, r *http.Request, args []string) {
-	h.writeGroupRefs(w, r, "thingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
+func (h *Handler) listThingGroupsForThing(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.groupRefsPage(r, "thingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
 		names, next, err := st.ListGroupsOfThing(args[0], p)
 		var refs []groupRefJSON
 		for _, n := range names {
@@ -403,13 +379,12 @@ func (h *Handler) listThingGroupsForThing(w http.ResponseWriter, r *http.Request
 	})
 }
 
-func (h *Handler) listThingsInThingGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) listThingsInThingGroup(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	recursive, err := queryBool(r, "recursive")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	h.writeStrings(w, r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
+	return h.stringsPage(r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		names, err := st.ThingsInGroup(args[0], recursive)
 		if err != nil {
 			return nil, nil, err
@@ -444,20 +419,19 @@ type billingGroupPropsJSON struct {
 	Description string `json:"billingGroupDescription,omitempty"`
 }
 
-func (h *Handler) createBillingGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) createBillingGroup(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		Props *billingGroupPropsJSON `json:"billingGroupProperties"`
 		Tags  []store.Tag            `json:"tags"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	desc := ""
 	if in.Props != nil {
 		desc = in.Props.Description
 	}
-	h.writeCreated(w, "billingGroup", func(st *store.State) (string, string, string, error) {
+	return h.created("billingGroup", func(st *store.State) (string, string, string, error) {
 		g, err := st.CreateBillingGroup(args[0], desc, in.Tags)
 		if err != nil {
 			return "", "", "", err
@@ -466,7 +440,7 @@ func (h *Handler) createBillingGroup(w http.ResponseWriter, r *http.Request, arg
 	})
 }
 
-func (h *Handler) describeBillingGroup(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeBillingGroup(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	var out struct {
 		Name    string                `json:"billingGroupName"`
 		ID      string                `json:"billingGroupId"`
@@ -477,7 +451,7 @@ func (h *Handler) describeBillingGroup(w http.ResponseWriter, _ *http.Request, a
 			CreationDate *epoch `json:"creationDate,omitempty"`
 		} `json:"billingGroupMetadata"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		g, err := st.BillingGroup(args[0])
 		if err != nil {
 			return err
@@ -486,32 +460,30 @@ func (h *Handler) describeBillingGroup(w http.ResponseWriter, _ *http.Request, a
 		out.Meta.CreationDate = ts(g.Created)
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) listBillingGroups(w http.ResponseWriter, r *http.Request, _ []string) {
-	h.writeGroupRefs(w, r, "billingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
+func (h *Handler) listBillingGroups(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
+	return h.groupRefsPage(r, "billingGroups", func(st *store.State, p store.Page) ([]groupRefJSON, []byte, error) {
 		list, next, err := st.ListBillingGroups(r.URL.Query().Get("namePrefixFilter"), p)
 		return mapRefs(list, func(g *store.BillingGroup) groupRefJSON { return groupRefJSON{g.Name, g.ARN} }), next, err
 	})
 }
 
-func (h *Handler) deleteBillingGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	h.deleteVersioned(w, r, func(st *store.State, expected *int64) error { return st.DeleteBillingGroup(args[0], expected) })
+func (h *Handler) deleteBillingGroup(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.deleteVersioned(r, func(st *store.State, expected *int64) error { return st.DeleteBillingGroup(args[0], expected) })
 }
 
-func (h *Handler) addThingToBillingGroup(w http.ResponseWriter, r *http.Request, _ []string) {
-	h.changeMembership(w, r, "billingGroup", (*store.State).AddThingToBillingGroup)
+func (h *Handler) addThingToBillingGroup(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
+	return h.changeMembership(r, "billingGroup", (*store.State).AddThingToBillingGroup)
 }
 
-func (h *Handler) removeThingFromBillingGroup(w http.ResponseWriter, r *http.Request, _ []string) {
-	h.changeMembership(w, r, "billingGroup", (*store.State).RemoveThingFromBillingGroup)
+func (h *Handler) removeThingFromBillingGroup(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
+	return h.changeMembership(r, "billingGroup", (*store.State).RemoveThingFromBillingGroup)
 }
 
-func (h *Handler) listThingsInBillingGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	h.writeStrings(w, r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
+func (h *Handler) listThingsInBillingGroup(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
+	return h.stringsPage(r, "things", "maxResults", "nextToken", "nextToken", func(st *store.State, p store.Page) ([]string, []byte, error) {
 		return st.ListThingsInBillingGroup(args[0], p)
 	})
 }

@@ -13,7 +13,7 @@ import (
 // body changes with CreateProvisioningTemplateVersion (setAsDefault) or by making another
 // version the default (defaultVersionId).
 
-func newRoute(method, path, name string, fn func(h *Handler, w http.ResponseWriter, r *http.Request, args []string)) route {
+func newRoute(method, path, name string, fn iotOp) route {
 	return route{method: method, pattern: seg(path), op: name, fn: fn}
 }
 
@@ -62,7 +62,7 @@ func checkRoleARN(arn string) error {
 
 type hookJSON = store.ProvisioningHook
 
-func (h *Handler) createProvisioningTemplate(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) createProvisioningTemplate(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	var in struct {
 		TemplateName        string      `json:"templateName"`
 		Description         string      `json:"description"`
@@ -74,27 +74,23 @@ func (h *Handler) createProvisioningTemplate(w http.ResponseWriter, r *http.Requ
 		Type                string      `json:"type"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if in.TemplateBody == nil {
-		writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value null at 'templateBody' failed to satisfy constraint: Member must not be null"))
-		return
+		return nil, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value null at 'templateBody' failed to satisfy constraint: Member must not be null")
 	}
 	if err := checkRoleARN(in.ProvisioningRoleArn); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if err := validateTemplateBody(*in.TemplateBody); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var out struct {
 		TemplateArn      string `json:"templateArn"`
 		TemplateName     string `json:"templateName"`
 		DefaultVersionID int    `json:"defaultVersionId"`
 	}
-	ok := h.update(w, func(st *store.State) error {
+	err := h.st.Update(func(st *store.State) error {
 		t, err := st.CreateProvisioningTemplate(store.CreateTemplateInput{Name: in.TemplateName, Description: in.Description,
 			Body: *in.TemplateBody, RoleARN: in.ProvisioningRoleArn, Type: in.Type, Enabled: in.Enabled, Hook: in.PreProvisioningHook, Tags: in.Tags})
 		if err != nil {
@@ -103,12 +99,10 @@ func (h *Handler) createProvisioningTemplate(w http.ResponseWriter, r *http.Requ
 		out.TemplateArn, out.TemplateName, out.DefaultVersionID = t.ARN, t.Name, t.DefaultVersion
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) describeProvisioningTemplate(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeProvisioningTemplate(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	var out struct {
 		TemplateArn         string    `json:"templateArn"`
 		TemplateName        string    `json:"templateName"`
@@ -122,7 +116,7 @@ func (h *Handler) describeProvisioningTemplate(w http.ResponseWriter, _ *http.Re
 		PreProvisioningHook *hookJSON `json:"preProvisioningHook,omitempty"`
 		Type                string    `json:"type"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err := h.st.View(func(st *store.State) error {
 		t, err := st.ProvisioningTemplate(args[0])
 		if err != nil {
 			return err
@@ -133,12 +127,10 @@ func (h *Handler) describeProvisioningTemplate(w http.ResponseWriter, _ *http.Re
 		out.PreProvisioningHook, out.Type = t.Hook, t.Type
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) listProvisioningTemplates(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listProvisioningTemplates(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
 	type summary struct {
 		TemplateArn      string `json:"templateArn"`
 		TemplateName     string `json:"templateName"`
@@ -150,14 +142,13 @@ func (h *Handler) listProvisioningTemplates(w http.ResponseWriter, r *http.Reque
 	}
 	p, err := pageRequest(r, "maxResults", "nextToken", 25, false)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Templates []summary `json:"templates"`
 		NextToken string    `json:"nextToken,omitempty"`
 	}{Templates: []summary{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		list, next, err := st.ListProvisioningTemplates(p)
 		for _, t := range list {
 			out.Templates = append(out.Templates, summary{TemplateArn: t.ARN, TemplateName: t.Name, Description: t.Description,
@@ -166,12 +157,10 @@ func (h *Handler) listProvisioningTemplates(w http.ResponseWriter, r *http.Reque
 		out.NextToken = nextMarker(next)
 		return listError(r, "nextToken", err)
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) updateProvisioningTemplate(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) updateProvisioningTemplate(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		Description               *string   `json:"description"`
 		Enabled                   *bool     `json:"enabled"`
@@ -181,47 +170,37 @@ func (h *Handler) updateProvisioningTemplate(w http.ResponseWriter, r *http.Requ
 		RemovePreProvisioningHook bool      `json:"removePreProvisioningHook"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if err := checkRoleARN(in.ProvisioningRoleArn); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error {
+	return nil, h.st.Update(func(st *store.State) error {
 		return st.UpdateProvisioningTemplate(args[0], store.UpdateTemplateInput{Description: in.Description, Enabled: in.Enabled,
 			DefaultVersion: in.DefaultVersionID, RoleARN: in.ProvisioningRoleArn, Hook: in.PreProvisioningHook, RemoveHook: in.RemovePreProvisioningHook})
-	}) {
-		writeJSON(w, nil)
-	}
+	})
 }
 
-func (h *Handler) deleteProvisioningTemplate(w http.ResponseWriter, _ *http.Request, args []string) {
-	if h.update(w, func(st *store.State) error { return st.DeleteProvisioningTemplate(args[0]) }) {
-		writeJSON(w, nil)
-	}
+func (h *Handler) deleteProvisioningTemplate(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
+	return nil, h.st.Update(func(st *store.State) error { return st.DeleteProvisioningTemplate(args[0]) })
 }
 
-func (h *Handler) createProvisioningTemplateVersion(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) createProvisioningTemplateVersion(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	var in struct {
 		TemplateBody *string `json:"templateBody"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	setDefault, err := queryBool(r, "setAsDefault")
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	if in.TemplateBody == nil {
-		writeIoTError(w, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value null at 'templateBody' failed to satisfy constraint: Member must not be null"))
-		return
+		return nil, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value null at 'templateBody' failed to satisfy constraint: Member must not be null")
 	}
 	if err := validateTemplateBody(*in.TemplateBody); err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var out struct {
 		TemplateArn      string `json:"templateArn"`
@@ -229,7 +208,7 @@ func (h *Handler) createProvisioningTemplateVersion(w http.ResponseWriter, r *ht
 		VersionID        int    `json:"versionId"`
 		IsDefaultVersion bool   `json:"isDefaultVersion"`
 	}
-	ok := h.update(w, func(st *store.State) error {
+	err = h.st.Update(func(st *store.State) error {
 		v, err := st.CreateProvisioningTemplateVersion(args[0], *in.TemplateBody, setDefault)
 		if err != nil {
 			return err
@@ -238,12 +217,10 @@ func (h *Handler) createProvisioningTemplateVersion(w http.ResponseWriter, r *ht
 		out.TemplateArn, out.TemplateName, out.VersionID, out.IsDefaultVersion = t.ARN, t.Name, v.Version, t.DefaultVersion == v.Version
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) listProvisioningTemplateVersions(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) listProvisioningTemplateVersions(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {
 	type summary struct {
 		VersionID        int    `json:"versionId"`
 		CreationDate     *epoch `json:"creationDate,omitempty"`
@@ -251,14 +228,13 @@ func (h *Handler) listProvisioningTemplateVersions(w http.ResponseWriter, r *htt
 	}
 	p, err := pageRequest(r, "maxResults", "nextToken", 25, false)
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Versions  []summary `json:"versions"`
 		NextToken string    `json:"nextToken,omitempty"`
 	}{Versions: []summary{}}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		vs, next, err := st.ListTemplateVersions(args[0], p)
 		if err != nil {
 			return listError(r, "nextToken", err)
@@ -270,9 +246,7 @@ func (h *Handler) listProvisioningTemplateVersions(w http.ResponseWriter, r *htt
 		out.NextToken = nextMarker(next)
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
 // versionArg reads the versionId URI label (an integer in the model).
@@ -284,11 +258,10 @@ func versionArg(s string) (int, error) {
 	return n, nil
 }
 
-func (h *Handler) describeProvisioningTemplateVersion(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) describeProvisioningTemplateVersion(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	n, err := versionArg(args[1])
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
 	var out struct {
 		VersionID        int    `json:"versionId"`
@@ -296,7 +269,7 @@ func (h *Handler) describeProvisioningTemplateVersion(w http.ResponseWriter, _ *
 		TemplateBody     string `json:"templateBody"`
 		IsDefaultVersion bool   `json:"isDefaultVersion"`
 	}
-	ok := h.view(w, func(st *store.State) error {
+	err = h.st.View(func(st *store.State) error {
 		v, err := st.TemplateVersion(args[0], n)
 		if err != nil {
 			return err
@@ -305,18 +278,13 @@ func (h *Handler) describeProvisioningTemplateVersion(w http.ResponseWriter, _ *
 		out.VersionID, out.CreationDate, out.TemplateBody, out.IsDefaultVersion = v.Version, ts(v.Created), v.Body, t.DefaultVersion == v.Version
 		return nil
 	})
-	if ok {
-		writeJSON(w, out)
-	}
+	return out, err
 }
 
-func (h *Handler) deleteProvisioningTemplateVersion(w http.ResponseWriter, _ *http.Request, args []string) {
+func (h *Handler) deleteProvisioningTemplateVersion(_ http.ResponseWriter, _ *http.Request, args []string) (any, error) {
 	n, err := versionArg(args[1])
 	if err != nil {
-		writeIoTError(w, err)
-		return
+		return nil, err
 	}
-	if h.update(w, func(st *store.State) error { return st.DeleteProvisioningTemplateVersion(args[0], n) }) {
-		writeJSON(w, nil)
-	}
+	return nil, h.st.Update(func(st *store.State) error { return st.DeleteProvisioningTemplateVersion(args[0], n) })
 }

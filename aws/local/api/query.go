@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/xml"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,23 +148,11 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, rid string,
 	case "iam:GetRole":
 		result, err = h.iamGetRole(r.Form)
 	case "iam:DeleteRole":
-		err = h.iamRoleUpdate(r.Form, func(st *store.State, name string) error { return st.DeleteRole(name) })
+		err = h.iamUpdate(r.Form, func(st *store.State, v []string) error { return st.DeleteRole(v[0]) }, "RoleName")
 	case "iam:AttachRolePolicy":
-		err = h.iamRoleUpdate(r.Form, func(st *store.State, name string) error {
-			arn, err := required(r.Form, "PolicyArn", "policyArn")
-			if err != nil {
-				return err
-			}
-			return st.AttachRolePolicy(name, arn)
-		})
+		err = h.iamUpdate(r.Form, func(st *store.State, v []string) error { return st.AttachRolePolicy(v[0], v[1]) }, "RoleName", "PolicyArn")
 	case "iam:DetachRolePolicy":
-		err = h.iamRoleUpdate(r.Form, func(st *store.State, name string) error {
-			arn, err := required(r.Form, "PolicyArn", "policyArn")
-			if err != nil {
-				return err
-			}
-			return st.DetachRolePolicy(name, arn)
-		})
+		err = h.iamUpdate(r.Form, func(st *store.State, v []string) error { return st.DetachRolePolicy(v[0], v[1]) }, "RoleName", "PolicyArn")
 	case "iam:ListAttachedRolePolicies":
 		result, err = h.iamListAttachedRolePolicies(r.Form)
 	case "sts:GetCallerIdentity":
@@ -185,12 +172,27 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, rid string,
 	writeQueryResult(w, svc, action, rid, result)
 }
 
-func required(f url.Values, name, member string) (string, error) {
-	v := f.Get(name)
-	if v == "" {
-		return "", errStatus(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+// required reads the form field name, which must be present.
+func required(f url.Values, name string) (string, error) {
+	v, err := requiredAll(f, name)
+	if err != nil {
+		return "", err
 	}
-	return v, nil
+	return v[0], nil
+}
+
+// requiredAll reads the form fields names, in order, each of which must be present; the
+// first one missing is refused as IAM refuses it, by its member name (the field's name
+// in lower camel case: RoleName, roleName).
+func requiredAll(f url.Values, names ...string) ([]string, error) {
+	vals := make([]string, len(names))
+	for i, name := range names {
+		if vals[i] = f.Get(name); vals[i] == "" {
+			member := strings.ToLower(name[:1]) + name[1:]
+			return nil, errStatus(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+		}
+	}
+	return vals, nil
 }
 
 // ---- IAM ----
@@ -236,28 +238,17 @@ func toXMLRole(r *store.Role) xmlRole {
 }
 
 func (h *Handler) iamCreateRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName", "roleName")
+	v, err := requiredAll(f, "RoleName", "AssumeRolePolicyDocument")
 	if err != nil {
 		return nil, err
 	}
-	doc, err := required(f, "AssumeRolePolicyDocument", "assumeRolePolicyDocument")
-	if err != nil {
-		return nil, err
-	}
-	in := store.CreateRoleInput{Name: name, Path: f.Get("Path"), TrustPolicy: doc, Description: f.Get("Description")}
+	in := store.CreateRoleInput{Name: v[0], Path: f.Get("Path"), TrustPolicy: v[1], Description: f.Get("Description"), Tags: iamTags(f)}
 	if v := f.Get("MaxSessionDuration"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return nil, errStatus(http.StatusBadRequest, "ValidationError", "MaxSessionDuration %q is not a number", v)
 		}
 		in.MaxSessionDuration = n
-	}
-	for i := 1; ; i++ {
-		k := f.Get(fmt.Sprintf("Tags.member.%d.Key", i))
-		if k == "" {
-			break
-		}
-		in.Tags = append(in.Tags, store.Tag{Key: k, Value: f.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
 	}
 	var out roleResult
 	err = h.st.Update(func(st *store.State) error {
@@ -272,7 +263,7 @@ func (h *Handler) iamCreateRole(f url.Values) (any, error) {
 }
 
 func (h *Handler) iamGetRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName", "roleName")
+	name, err := required(f, "RoleName")
 	if err != nil {
 		return nil, err
 	}
@@ -288,12 +279,15 @@ func (h *Handler) iamGetRole(f url.Values) (any, error) {
 	return out, err
 }
 
-func (h *Handler) iamRoleUpdate(f url.Values, fn func(st *store.State, name string) error) error {
-	name, err := required(f, "RoleName", "roleName")
+// iamUpdate reads the required form fields names and runs fn on their values (in the
+// same order) in a store transaction: an IAM action that changes state and answers
+// nothing.
+func (h *Handler) iamUpdate(f url.Values, fn func(st *store.State, v []string) error, names ...string) error {
+	v, err := requiredAll(f, names...)
 	if err != nil {
 		return err
 	}
-	return h.st.Update(func(st *store.State) error { return fn(st, name) })
+	return h.st.Update(func(st *store.State) error { return fn(st, v) })
 }
 
 func (h *Handler) iamListAttachedRolePolicies(f url.Values) (any, error) {
@@ -306,7 +300,7 @@ func (h *Handler) iamListAttachedRolePolicies(f url.Values) (any, error) {
 		IsTruncated      bool       `xml:"IsTruncated"`
 		Marker           string     `xml:"Marker,omitempty"`
 	}
-	name, err := required(f, "RoleName", "roleName")
+	name, err := required(f, "RoleName")
 	if err != nil {
 		return nil, err
 	}

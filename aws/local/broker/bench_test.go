@@ -11,7 +11,6 @@ import (
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -48,10 +47,7 @@ func BenchmarkProvisioningParallel(b *testing.B) {
 }
 
 func benchSetup(b *testing.B) (*env, *testCA, []*device) {
-	e := newEnv(b)
-	ca := newTestCA(b, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(b, "scoped"))
+	e, ca := jitpEnvWith(b, "scoped")
 	devs := make([]*device, b.N)
 	for i := range devs {
 		devs[i] = ca.issue(b, pki.Subject{Country: "US", CommonName: fmt.Sprintf("Bench%06d", i)})

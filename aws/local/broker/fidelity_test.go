@@ -88,6 +88,19 @@ func (e *env) update(fn func(st *store.State) error) {
 	}
 }
 
+// changeCA changes the registered CA ca in the store (as UpdateCACertificate would).
+func (e *env) changeCA(ca *testCA, fn func(c *store.CA)) {
+	e.t.Helper()
+	e.update(func(st *store.State) error {
+		c, err := st.CA(ca.ID)
+		if err != nil {
+			return err
+		}
+		fn(c)
+		return nil
+	})
+}
+
 func (e *env) wantPending(t *testing.T, dev *device) store.Event {
 	t.Helper()
 	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
@@ -108,7 +121,7 @@ func TestRolePermissionsDecideProvisioning(t *testing.T) {
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "PermThing"})
 	who := "User: arn:aws:sts::" + testAccount + ":assumed-role/JITPRole/JITP is not authorized to perform: "
-	thingARN := "arn:aws:iot:" + testRegion + ":" + testAccount + ":thing/PermThing"
+	thingARN := iotARNPrefix + ":thing/PermThing"
 
 	r := e.mosquittoPub(t, dev.BundleFile, dev.KeyFile, "anyclientID", "foo/bar")
 	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
@@ -462,10 +475,7 @@ func TestProvisioningTakesTime(t *testing.T) {
 // Provisioning not run when the broker closes runs on the next connect.
 func TestDelayedProvisioningAfterRestart(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *Options) { o.ProvisioningDelay = time.Hour })
-	ca := newTestCA(t, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))
+	e, ca := jitpEnvWith(t, "admin", func(o *Options) { o.ProvisioningDelay = time.Hour })
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Restart"})
 	e.firstConnect(t, ca, dev, "anyclientID")
 	if err := e.b.Close(); err != nil {

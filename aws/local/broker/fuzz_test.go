@@ -16,9 +16,7 @@ import (
 // are, the broker must not crash and must keep serving other clients.
 // fuzz: 1500 execs (each one is a TLS connection to the broker)
 func FuzzClientBytes(f *testing.F) {
-	e := newEnv(f)
-	ca := newTestCA(f, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	e, ca := byHandEnv(f)
 	dev := ca.issue(f, pki.Subject{CommonName: "fuzzer"})
 	err := e.st.Update(func(st *store.State) error {
 		c, err := st.RegisterDeviceCert(dev.Cert, ca.ID, store.StatusActive)

@@ -26,6 +26,8 @@ const (
 	testAccount = "123456789012"
 	testRegion  = "us-east-2"
 	roleARN     = "arn:aws:iam::" + testAccount + ":role/JITPRole"
+	// iotARNPrefix starts the ARNs of the test account's IoT resources.
+	iotARNPrefix = "arn:aws:iot:" + testRegion + ":" + testAccount
 	// endpointName stands for what DescribeEndpoint returns; it resolves nowhere, so
 	// tests use it only as SNI.
 	endpointName = "a1b2c3d4e5f6g7-ats.iot.us-east-2.localhost"
@@ -121,7 +123,7 @@ func (e *env) registerCA(ca *testCA, status, autoReg string, rc *store.Registrat
 	err := e.st.Update(func(st *store.State) error {
 		st.PutCA(&store.CA{
 			ID:                     ca.ID,
-			ARN:                    "arn:aws:iot:" + testRegion + ":" + testAccount + ":cacert/" + ca.ID,
+			ARN:                    iotARNPrefix + ":cacert/" + ca.ID,
 			PEM:                    string(pki.EncodeCertPEM(ca.Cert)),
 			Status:                 status,
 			AutoRegistrationStatus: autoReg,

@@ -112,17 +112,11 @@ func TestWalkthroughMosquitto(t *testing.T) {
 // next connect (PENDING_ACTIVATION re-runs the template) succeeds once it exists.
 func TestNamedPolicyMissingThenCreated(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "named-policy"))
+	e, ca := jitpEnvWith(t, "named-policy")
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "NamedThing"})
 
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
-		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
-	}
-	ev := lastEvent(t, e, store.EventProvisioningFailed)
+	ev := e.wantPending(t, dev)
 	if !strings.Contains(ev.Message, "Policy_Name") || ev.Error != store.CodeResourceNotFound {
 		t.Fatalf("failure event %+v", ev)
 	}
@@ -167,10 +161,7 @@ func TestRoleProblemsFailProvisioning(t *testing.T) {
 			e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
 			dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 			e.firstConnect(t, ca, dev, "anyclientID")
-			if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
-				t.Fatalf("certificate %+v", c)
-			}
-			ev := lastEvent(t, e, store.EventProvisioningFailed)
+			ev := e.wantPending(t, dev)
 			if !strings.Contains(ev.Message, tc.want) || !strings.Contains(ev.Message, roleARN) {
 				t.Fatalf("failure event %+v, want %q", ev, tc.want)
 			}
@@ -206,16 +197,7 @@ func TestThingReusedBySecondCertificate(t *testing.T) {
 func TestSNIOnlyCA(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
-	if err := e.st.Update(func(st *store.State) error {
-		c, err := st.CA(ca.ID)
-		if err != nil {
-			return err
-		}
-		c.Mode = store.ModeSNIOnly
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.changeCA(ca, func(c *store.CA) { c.Mode = store.ModeSNIOnly })
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 	c := e.rawDial(t, &tls.Config{ServerName: "127.0.0.1", Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})
 	if _, err := c.connect("anyclientID"); err == nil {
@@ -268,10 +250,7 @@ func TestOpenSSLVerifiesServer(t *testing.T) {
 func TestMosquittoSubReceives(t *testing.T) {
 	t.Parallel()
 	testtool.Need(t, "mosquitto_sub")
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))
+	e, ca := jitpEnvWith(t, "admin")
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "LabThing"})
 	e.provisioned(t, ca, dev)
 
@@ -306,10 +285,7 @@ func TestTemplatePolicyTooLong(t *testing.T) {
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, &store.RegistrationConfig{TemplateBody: string(tmpl), RoleArn: roleARN})
 	dev := ca.issue(t, pki.Subject{CommonName: "LongPolicyThing"})
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if c := e.cert(dev.ID); c == nil || c.Status != store.StatusPendingActivation {
-		t.Fatalf("certificate %+v, want PENDING_ACTIVATION", c)
-	}
-	ev := lastEvent(t, e, store.EventProvisioningFailed)
+	ev := e.wantPending(t, dev)
 	if ev.Error != "MalformedPolicyException" || !strings.Contains(ev.Message, "at most 2048") {
 		t.Fatalf("failure event %+v", ev)
 	}

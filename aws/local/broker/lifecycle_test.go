@@ -12,7 +12,6 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/jitpwiz/jitpwiz/aws/local/store"
 	"github.com/jitpwiz/jitpwiz/pki"
 )
 
@@ -76,10 +75,8 @@ func checkPresence(t *testing.T, what, topic string, ev map[string]any, eventTyp
 // subscription events with AWS's fields, to subscribers the policies allow.
 func TestLifecycleEvents(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
-	arn := "arn:aws:iot:" + testRegion + ":" + testAccount
+	e, ca := byHandEnv(t)
+	arn := iotARNPrefix
 	admin := ca.issue(t, pki.Subject{CommonName: "watcher"})
 	e.activeDevice(t, ca, admin, "admin", adminPolicy)
 	dev := ca.issue(t, pki.Subject{CommonName: "devA"})
@@ -218,9 +215,7 @@ func TestLifecycleEvents(t *testing.T) {
 // paho.mqtt.golang receives lifecycle events like any message.
 func TestPahoReceivesLifecycleEvents(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	e, ca := byHandEnv(t)
 	admin := ca.issue(t, pki.Subject{CommonName: "watcher"})
 	e.activeDevice(t, ca, admin, "admin", adminPolicy)
 	w, err := e.pahoClient(t, ca, admin, "paho-watcher", nil)

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -10,10 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,25 +18,8 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
-
-// syncBuffer is a log destination safe for the broker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls cond (the broker's own state) until it holds; the deadline only ends a
 // test that is already broken.
@@ -68,7 +48,7 @@ func (e *env) mqttListener(t *testing.T) *listener {
 // new device connects.
 func TestListenerConnectionLimit(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testtool.Buffer // the broker logs from its goroutines
 	e := newEnv(t, func(o *Options) {
 		o.MaxConnections = 2
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -137,38 +117,12 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 		t.Skip("reads /proc/self/fd")
 	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestListenerFDHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "BROKER_FD_HELPER=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close() // the helper exits; a broken one is killed
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	var logs syncBuffer
+	// The helper is stopped at cleanup (killed if it does not exit).
+	h := testtool.StartHelperWithStderr(t, "TestListenerFDHelper", "BROKER_FD_HELPER=1")
+	var logs testtool.Buffer
 	logLines := make(chan string, 1024)
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(h.Stderr)
 		for sc.Scan() {
 			logs.Write([]byte(sc.Text() + "\n"))
 			select {
@@ -197,7 +151,7 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 	}
 	var port, rootCA, crt, key string
 	var limit int
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := h.Stdout.ReadString('\n')
 	if _, serr := fmt.Sscanf(line, "ready %s %d %s %s %s", &port, &limit, &rootCA, &crt, &key); err != nil || serr != nil {
 		t.Fatalf("helper: %q %v %v\n%s", line, err, serr, logs.String())
 	}
@@ -219,7 +173,7 @@ func TestListenerSurvivesFDExhaustion(t *testing.T) {
 	}
 	t.Cleanup(closeAll)
 	// Every descriptor of the broker process is in use: its next accept fails with EMFILE.
-	fdDir := fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid)
+	fdDir := fmt.Sprintf("/proc/%d/fd", h.Cmd.Process.Pid)
 	waitFor(t, "the broker process to run out of descriptors", func() bool {
 		ents, _ := os.ReadDir(fdDir)
 		return len(ents) >= limit

@@ -190,9 +190,7 @@ func TestMQTT5DenialsKeepTheConnection(t *testing.T) {
 // Session taken over, as AWS's reason codes table lists. The new connection works.
 func TestClientIDTakeover(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	e, ca := byHandEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "TakeoverThing"})
 	e.activeDevice(t, ca, dev, "admin", adminPolicy)
 	for _, tc := range []struct {

@@ -120,11 +120,9 @@ func TestPahoSubscribeReceiveOwnMessage(t *testing.T) {
 // receive is dropped for it, while the publisher still gets its PUBACK.
 func TestReceiveCheckedPerDelivery(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	e, ca := byHandEnv(t)
 	dev := ca.issue(t, pki.Subject{CommonName: "Receiver"})
-	arn := "arn:aws:iot:" + testRegion + ":" + testAccount
+	arn := iotARNPrefix
 	doc := `{"Version":"2012-10-17","Statement":[
 	 {"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `:client/Receiver"},
 	 {"Effect":"Allow","Action":["iot:Publish","iot:Subscribe"],"Resource":["` + arn + `:topic/x/*","` + arn + `:topicfilter/x/#"]},
@@ -236,9 +234,7 @@ func TestJITREventPublished(t *testing.T) {
 // A second connection with the same client ID takes over; the older is closed.
 func TestDuplicateClientIDDropsOlder(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	e, ca := byHandEnv(t)
 	dev := ca.issue(t, pki.Subject{CommonName: "dup"})
 	e.activeDevice(t, ca, dev, "admin", adminPolicy)
 	old := e.connected(t, ca, dev, "dup")
@@ -265,10 +261,7 @@ func TestDuplicateClientIDDropsOlder(t *testing.T) {
 
 func TestALPNListener(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *Options) { o.ALPNAddr = "127.0.0.1:0" })
-	ca := newTestCA(t, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+	e, ca := jitpEnvWith(t, "scoped", func(o *Options) { o.ALPNAddr = "127.0.0.1:0" })
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 	pool := x509.NewCertPool()
 	pool.AddCert(e.b.id.root)
@@ -349,11 +342,9 @@ func TestRestartKeepsStateAndRoot(t *testing.T) {
 // and ${iot:CertificateId} resolve from the client certificate.
 func TestCertificatePolicyVariables(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
+	e, ca := byHandEnv(t)
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "sensor-7"})
-	arn := "arn:aws:iot:" + testRegion + ":" + testAccount
+	arn := iotARNPrefix
 	doc := `{"Version":"2012-10-17","Statement":[
 	 {"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `:client/${iot:Certificate.Subject.CommonName}"},
 	 {"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `:topic/certs/${iot:CertificateId}"}]}`

@@ -20,10 +20,28 @@ import (
 // the scoped template.
 func jitpEnv(t *testing.T) (*env, *testCA) {
 	t.Helper()
-	e := newEnv(t)
+	return jitpEnvWith(t, "scoped")
+}
+
+// jitpEnvWith is an env (with the broker options mods) with the walkthrough's role and a
+// CA registered ACTIVE, with auto-registration, for JITP with the walkthrough's
+// registration config testdata/<config>.json.
+func jitpEnvWith(t testing.TB, config string, mods ...func(*Options)) (*env, *testCA) {
+	t.Helper()
+	e := newEnv(t, mods...)
 	ca := newTestCA(t, "deviceRootCA")
 	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, config))
+	return e, ca
+}
+
+// byHandEnv is an env with a CA registered ACTIVE without auto-registration: its devices
+// are registered by hand (activeDevice), as an operator would.
+func byHandEnv(t testing.TB) (*env, *testCA) {
+	t.Helper()
+	e := newEnv(t)
+	ca := newTestCA(t, "deviceRootCA")
+	e.registerCA(ca, store.StatusActive, store.AutoRegDisable, nil)
 	return e, ca
 }
 
@@ -196,19 +214,8 @@ func TestCertificateStatusRefusals(t *testing.T) {
 		}
 	}
 	// A deactivated CA does not affect certificates already registered.
-	if err := e.st.Update(func(st *store.State) error {
-		if err := st.SetCertificateStatus(dev.ID, store.StatusActive); err != nil {
-			return err
-		}
-		c, err := st.CA(ca.ID)
-		if err != nil {
-			return err
-		}
-		c.Status = store.StatusInactive
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.update(func(st *store.State) error { return st.SetCertificateStatus(dev.ID, store.StatusActive) })
+	e.changeCA(ca, func(c *store.CA) { c.Status = store.StatusInactive })
 	c := e.connected(t, ca, dev, "DemoThing")
 	// Deactivated without the hook: the next PUBLISH is refused.
 	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.ID, store.StatusInactive) }); err != nil {
@@ -406,10 +413,7 @@ func TestMosquittoIPHostRefused(t *testing.T) {
 
 func TestBrokerLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ca := newTestCA(t, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))
+	e, ca := jitpEnvWith(t, "admin")
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "AdminThing"})
 	e.provisioned(t, ca, dev)
 
@@ -603,10 +607,7 @@ func TestAutoRegisterIdempotent(t *testing.T) {
 func TestExpiredCertificateRefused(t *testing.T) {
 	t.Parallel()
 	later := func() time.Time { return time.Now().Add(400 * 24 * time.Hour) } // device certs last 365 days
-	e := newEnv(t, func(o *Options) { o.Now = later })
-	ca := newTestCA(t, "deviceRootCA")
-	e.createRole("JITPRole", iotTrust)
-	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "scoped"))
+	e, ca := jitpEnvWith(t, "scoped", func(o *Options) { o.Now = later })
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Old"})
 	// The broker's clock is 400 days ahead, so its certificate starts then too.
 	c := e.rawDial(t, &tls.Config{ServerName: "localhost", Time: later, Certificates: []tls.Certificate{dev.tlsCert(ca, true)}})

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 // holdInOtherProcess runs TestLockHelperProcess, which opens dir and holds its lock until
@@ -21,25 +21,11 @@ func holdInOtherProcess(t *testing.T, dir string) (*exec.Cmd, func() error) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no flock on Windows")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
-	cmd.Env = append(os.Environ(), "STORE_LOCK_DIR="+dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
+	h := testtool.StartHelper(t, "TestLockHelperProcess", "STORE_LOCK_DIR="+dir)
+	if line, err := h.ReadLine(); err != nil || line != "ready" {
 		t.Fatalf("helper: %q %v", line, err)
 	}
-	return cmd, func() error { stdin.Close(); return cmd.Wait() }
+	return h.Cmd, h.Stop
 }
 
 // A planted link at any file the store keeps (its lock, its state, its event log — the
