@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"log"
 	"os"
 	"sort"
@@ -184,7 +185,7 @@ func (p *Plan) ParseID(v string) (ID, error) {
 		if p.s != nil {
 			mode = p.s.Options.Mode
 		}
-		return "", fmt.Errorf("step %s (%s) is not in the plan of --mode %s — choose one of its steps", StepLabel(id), id, mode)
+		return "", i18n.NewError("base.not-in-plan", i18n.Args{"Step": StepLabel(id), "ID": id, "Mode": mode})
 	}
 	return id, nil
 }
@@ -376,7 +377,7 @@ func (b *Base) Status() StepStatus {
 	}
 	for _, f := range r.outputs {
 		if _, err := os.Stat(s.Path(f)); err != nil {
-			out.Reason = f + " is missing"
+			out.Reason = i18n.T("base.again.missing", i18n.Args{"File": f})
 			return out
 		}
 	}
@@ -386,7 +387,7 @@ func (b *Base) Status() StepStatus {
 			continue // not in this plan
 		}
 		if ds := d.Status(); ds.State == StatePending || ds.State == StateRedo {
-			out.Reason = fmt.Sprintf("it uses the result of step %s (%s), which runs again", b.plan.Label(dep), d.Title())
+			out.Reason = i18n.T("base.again.after", i18n.Args{"Step": b.plan.Label(dep), "Title": d.Title()})
 			return out
 		}
 	}
@@ -430,7 +431,7 @@ func (b *Base) Run(ctx context.Context) error {
 		}
 		s.Failures[key] = err.Error()
 		if saveErr := s.Save(); saveErr != nil {
-			return fmt.Errorf("%w (and the session could not be saved: %v)", err, saveErr)
+			return i18n.WrapError(err, "base.not-saved", i18n.Args{"SaveErr": saveErr})
 		}
 		return err
 	}
@@ -488,11 +489,11 @@ func inputChanges(was, now map[string]string) string {
 		}
 		switch {
 		case a == "":
-			diffs = append(diffs, fmt.Sprintf("%s is now set (%s)", k, abbrev(b)))
+			diffs = append(diffs, i18n.T("base.again.set", i18n.Args{"Input": k, "Value": abbrev(b)}))
 		case b == "":
-			diffs = append(diffs, fmt.Sprintf("%s is no longer set (was %s)", k, abbrev(a)))
+			diffs = append(diffs, i18n.T("base.again.unset", i18n.Args{"Input": k, "Value": abbrev(a)}))
 		default:
-			diffs = append(diffs, fmt.Sprintf("%s changed: %s → %s", k, abbrev(a), abbrev(b)))
+			diffs = append(diffs, i18n.T("base.again.changed", i18n.Args{"Input": k, "Was": abbrev(a), "Now": abbrev(b)}))
 		}
 	}
 	return strings.Join(diffs, "; ")

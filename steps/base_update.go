@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"log"
 	"runtime/debug"
 	"strings"
@@ -138,11 +139,11 @@ func (b *Base) Update(msg tea.Msg) (Step, tea.Cmd) {
 		}
 		switch {
 		case msg.err != nil:
-			b.status = fmt.Sprintf(textCopyFailed, msg.err)
+			b.status = i18n.T(textCopyFailed, i18n.Args{"Err": msg.err})
 		case msg.how != "":
 			b.status = msg.how
 		default:
-			b.status = textCopied
+			b.status = i18n.T(textCopied)
 		}
 		return b.self, nil
 	case spinner.TickMsg:
@@ -420,7 +421,7 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("step %s stopped unexpectedly (%s)", e.Step, e.Value)
+	return i18n.T("base.panic", i18n.Args{"Step": e.Step, "Value": e.Value})
 }
 
 // runSafely calls st.Run and turns a panic into an error (the stack goes to the debug log).
@@ -498,16 +499,16 @@ func (b *Base) ShortHelp() []key.Binding {
 	case StateRunning:
 		return nil
 	case StateFailed:
-		return []key.Binding{withHelp(k.Retry, "r", "retry"), withHelp(k.Back, "esc", "edit inputs"), k.Copy}
+		return []key.Binding{withHelp(k.Retry, "r", i18n.T("base.key.retry")), withHelp(k.Back, "esc", i18n.T("base.key.edit-inputs")), k.Copy}
 	case StateDone:
-		run.SetHelp("enter", "continue")
-		out := []key.Binding{run, withHelp(k.Retry, "r", "redo")}
+		run.SetHelp("enter", i18n.T("base.key.continue"))
+		out := []key.Binding{run, withHelp(k.Retry, "r", i18n.T("base.key.redo"))}
 		if len(b.cmdText) > 0 {
 			out = append(out, k.Copy)
 		}
 		return b.withBack(out)
 	}
-	run.SetHelp("enter", "run")
+	run.SetHelp("enter", i18n.T("base.key.run"))
 	out := []key.Binding{run}
 	if len(b.fields) > 1 {
 		out = append(out, k.Next) // shift+tab is in the full help: the footer has no room for it
@@ -523,7 +524,7 @@ func (b *Base) ShortHelp() []key.Binding {
 
 func (b *Base) withBack(bs []key.Binding) []key.Binding {
 	if b.editing() && b.parentField() >= 0 {
-		return append(bs, withHelp(b.c.Keys.Back, "esc", "back to the choice"))
+		return append(bs, withHelp(b.c.Keys.Back, "esc", i18n.T("base.key.back-to-choice")))
 	}
 	if b.place.First {
 		return bs

@@ -1,7 +1,7 @@
 package steps
 
 import (
-	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,7 +90,7 @@ func newField(st *theme.Styles, keys *theme.KeyMap, fd Field) *fieldModel {
 	if !known && cur != "" {
 		// the current value came from elsewhere (a flag, e.g. --template FILE): offer it first,
 		// so that running with the defaults keeps it instead of silently picking option one
-		opts = append([]Option{{Value: cur, Label: cur, Help: "current value"}}, opts...)
+		opts = append([]Option{{Value: cur, Label: cur, Help: i18n.T("base.current-value")}}, opts...)
 	}
 	c := &pickModel{options: opts}
 	for i, o := range opts {
@@ -212,7 +212,7 @@ func pathField(key, label, help string, get func() string, set func(p string) er
 	f := Field{Key: key, Label: label, Help: help,
 		Set: func(v string) error {
 			if v == "" {
-				return fmt.Errorf("%s: empty — type the path of the file (~/ works)", label)
+				return i18n.NewError("base.path.empty", i18n.Args{"Field": label})
 			}
 			p := v
 			if rest, ok := strings.CutPrefix(p, "~/"); ok {
@@ -222,14 +222,14 @@ func pathField(key, label, help string, get func() string, set func(p string) er
 			}
 			p, err := filepath.Abs(p)
 			if err != nil {
-				return fmt.Errorf("%s %s: %v", label, v, err)
+				return i18n.WrapError(err, "base.path.bad", i18n.Args{"Field": label, "Value": v})
 			}
 			fi, err := os.Stat(p)
 			switch {
 			case err != nil:
-				return fmt.Errorf("%s %s: no such file — check the path", label, v)
+				return i18n.NewError("base.path.missing", i18n.Args{"Field": label, "Value": v})
 			case fi.IsDir():
-				return fmt.Errorf("%s %s is a directory — give the path of a file in it", label, v)
+				return i18n.NewError("base.path.dir", i18n.Args{"Field": label, "Value": v})
 			}
 			return set(p)
 		}}

@@ -7,18 +7,19 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-osc52/v2"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What `c` does with a command, and what the wizard then says: a terminal never confirms an
 // OSC 52 copy, so the words say where the text was sent, not that it arrived.
 const (
-	copiedOSC52  = "sent to the terminal's clipboard (OSC 52) — terminals do not confirm it; if nothing pastes, allow clipboard access (OSC 52) in the terminal's settings"
-	copiedScreen = "sent through screen to the terminal's clipboard (OSC 52) — the terminal does not confirm it"
+	copiedOSC52  i18n.Key = "ui.copied.osc52"
+	copiedScreen i18n.Key = "ui.copied.screen"
 	// tmux: its set-clipboard option decides what it does with OSC 52 from a program.
-	copiedTmuxOn       = "copied to a tmux paste buffer (prefix ]), and tmux passed it on to the terminal's clipboard (OSC 52), which does not confirm it"
-	copiedTmuxExternal = "copied to a tmux paste buffer (prefix ]); tmux passes it on to the terminal's clipboard (set-clipboard external), which does not confirm it"
-	copiedTmuxOff      = "copied to a tmux paste buffer only (prefix ]): tmux's set-clipboard is off, so not to the terminal's clipboard — tmux set -s set-clipboard on"
-	copiedTmuxUnknown  = "sent to tmux (OSC 52), which keeps it only with set-clipboard on — tmux set -s set-clipboard on"
+	copiedTmuxOn       i18n.Key = "ui.copied.tmux-on"
+	copiedTmuxExternal i18n.Key = "ui.copied.tmux-external"
+	copiedTmuxOff      i18n.Key = "ui.copied.tmux-off"
+	copiedTmuxUnknown  i18n.Key = "ui.copied.tmux-unknown"
 )
 
 // Clipboard returns the wizard's copy function for the terminal w. Outside tmux it writes an
@@ -39,7 +40,7 @@ func Clipboard(w io.Writer) func(string) (string, error) {
 		if _, err := seq.WriteTo(w); err != nil {
 			return "", err
 		}
-		return how, nil
+		return i18n.T(how), nil
 	}
 }
 
@@ -51,9 +52,9 @@ func tmuxCopy(w io.Writer, text string) (string, error) {
 			return "", err
 		}
 		if setting == "on" {
-			return copiedTmuxOn, nil
+			return i18n.T(copiedTmuxOn), nil
 		}
-		return copiedTmuxUnknown, nil
+		return i18n.T(copiedTmuxUnknown), nil
 	}
 	args, how := []string{"load-buffer", "-w", "-"}, copiedTmuxExternal
 	if setting == "off" {
@@ -64,12 +65,12 @@ func tmuxCopy(w io.Writer, text string) (string, error) {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", &copyError{what: strings.TrimSpace(string(msg))}
 	}
-	return how, nil
+	return i18n.T(how), nil
 }
 
 // copyError is a tmux that refused the text.
 type copyError struct{ what string }
 
 func (e *copyError) Error() string {
-	return "tmux load-buffer refused it (" + e.what + ") — select the command with the mouse instead (m gives the mouse to the terminal)"
+	return i18n.T("ui.copied.tmux-refused", i18n.Args{"What": e.what})
 }

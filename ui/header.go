@@ -6,43 +6,38 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// The words of the header: what the wizard works on.
+// The words of the header: what the wizard works on (keys of ui.yaml; the values stay as
+// they are: local, aws, 123456789012, us-east-2, addresses).
 const (
-	headerTitle    = "jitpwiz"
-	headerSubtitle = " · AWS IoT Just-in-Time Provisioning"
-	headerSep      = " · "
-	headerTarget   = "target %s"        // local, aws
-	headerAccount  = "account %s"       // 123456789012
-	headerRegion   = "%s"               // us-east-2
-	headerProfile  = "profile %s"       // --profile
-	headerEndpoint = "endpoint %s"      // --endpoint-url
-	headerAPI      = "API %s"           // the local IoT Core's control plane
-	headerMQTT     = "MQTT %s"          // where devices connect
-	headerMoved    = "%s (%d was busy)" // a default port another program holds
-	headerShared   = "served by jitpwiz local (pid %d)"
-	headerDemo     = "demo"
+	headerTitle                = "jitpwiz"
+	headerSubtitle    i18n.Key = "ui.header.subtitle"
+	headerSep                  = " · "
+	headerAPI                  = "API %s"  // the local IoT Core's control plane
+	headerMQTT                 = "MQTT %s" // where devices connect
+	headerDemoKeyword i18n.Key = "ui.header.demo"
 )
 
 // Header is the wizard's description of where it works, for Options.Header: the target, the
 // AWS account and region, the profile or endpoint URL, the local IoT Core's ports (saying
 // which default port was busy), and the workspace directory.
 func Header(w steps.Where, dir string, demo bool) string {
-	parts := []string{fmt.Sprintf(headerTarget, w.Target)}
+	parts := []string{i18n.T("ui.header.target", i18n.Args{"Target": w.Target})}
 	if w.Account != "" {
-		parts = append(parts, fmt.Sprintf(headerAccount, w.Account))
+		parts = append(parts, i18n.T("ui.header.account", i18n.Args{"Account": w.Account}))
 	}
 	if w.Region != "" {
-		parts = append(parts, fmt.Sprintf(headerRegion, w.Region))
+		parts = append(parts, w.Region)
 	}
 	if w.Profile != "" {
-		parts = append(parts, fmt.Sprintf(headerProfile, w.Profile))
+		parts = append(parts, i18n.T("ui.header.profile", i18n.Args{"Profile": w.Profile}))
 	}
 	moved := func(what, addr string) string {
 		for _, m := range w.Moved {
 			if m.What == what {
-				return fmt.Sprintf(headerMoved, addr, m.Default)
+				return i18n.T("ui.header.moved", i18n.Args{"Addr": addr, "Port": m.Default})
 			}
 		}
 		return addr
@@ -54,14 +49,14 @@ func Header(w steps.Where, dir string, demo bool) string {
 			parts = append(parts, fmt.Sprintf(headerMQTT, moved("MQTT", w.MQTT)))
 		}
 		if w.SharedPID != 0 {
-			parts = append(parts, fmt.Sprintf(headerShared, w.SharedPID))
+			parts = append(parts, i18n.T("ui.header.shared", i18n.Args{"PID": w.SharedPID}))
 		}
 	case w.EndpointURL != "":
-		parts = append(parts, fmt.Sprintf(headerEndpoint, w.EndpointURL))
+		parts = append(parts, i18n.T("ui.header.endpoint", i18n.Args{"URL": w.EndpointURL}))
 	}
 	parts = append(parts, dir)
 	if demo {
-		parts = append(parts, headerDemo)
+		parts = append(parts, i18n.T(headerDemoKeyword))
 	}
 	return strings.Join(parts, headerSep)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
@@ -327,10 +328,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.mouseAvail && key.Matches(msg, k.Mouse) && !(m.Active() != nil && m.Active().Typing()) {
 		m.mouse = !m.mouse
 		if m.mouse {
-			m.notice = textMouseOn
+			m.notice = i18n.T(textMouseOn)
 			return tea.EnableMouseCellMotion
 		}
-		m.notice = textMouseOff
+		m.notice = i18n.T(textMouseOff)
 		return tea.DisableMouse
 	}
 	if m.width > 0 && m.layout().tooSmall {
@@ -429,11 +430,11 @@ func (m *Model) next(from steps.ID) tea.Cmd {
 		return nil
 	}
 	if bad := cur.Invalid(); len(bad) > 0 {
-		m.notice = textFixInput
+		m.notice = i18n.T(textFixInput)
 		return nil
 	}
 	if cur.State() != steps.StateDone {
-		m.notice = textRunFirst
+		m.notice = i18n.T(textRunFirst)
 		return nil
 	}
 	for i := m.active + 1; i < len(m.plan); i++ {
@@ -492,7 +493,7 @@ func (m *Model) gotoStep(id steps.ID) tea.Cmd {
 	for i, st := range m.plan {
 		if st.ID() == id {
 			if st.Skip() != "" || i > m.resumeIndex() {
-				m.notice = fmt.Sprintf(textNotYet, st.Title())
+				m.notice = i18n.T(textNotYet, i18n.Args{"Step": st.Title()})
 				return nil
 			}
 			m.finished = false
@@ -548,7 +549,7 @@ func (m *Model) contentView() string {
 	st := m.c.Styles
 	if m.finished {
 		m.closingAt = lipgloss.Height(s) + 1
-		done := st.Success.Render(st.Icons.Done+" "+textAllDone) + " " + st.Explain.Render(textAllDoneNext)
+		done := st.Success.Render(st.Icons.Done+" "+i18n.T(textAllDone)) + " " + st.Explain.Render(i18n.T(textAllDoneNext))
 		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
 		if sum := m.p.ClosingView(m.vp.Width); sum != "" {
 			s += "\n\n" + sum
@@ -621,7 +622,7 @@ func (m *Model) view() string {
 		return m.tooSmallView()
 	}
 	if m.active < 0 {
-		return st.App.Render(textNothingToDo)
+		return st.App.Render(i18n.T(textNothingToDo))
 	}
 	inner := m.width - st.App.GetHorizontalFrameSize()
 	body := st.Content.Width(l.contentW).Render(m.vp.View())
@@ -639,7 +640,7 @@ func (m *Model) view() string {
 // tooSmallView is the notice of a terminal below the minimum size, laid out to fit it.
 func (m *Model) tooSmallView() string {
 	st := m.c.Styles
-	text := fmt.Sprintf(textTooSmall, minWidth, minHeight, m.width, m.height)
+	text := i18n.T(textTooSmall, i18n.Args{"MinWidth": minWidth, "MinHeight": minHeight, "Width": m.width, "Height": m.height})
 	lines := strings.Split(lipgloss.NewStyle().Width(m.width).Render(text), "\n")
 	if len(lines) > m.height {
 		lines = lines[:m.height]
@@ -661,16 +662,16 @@ func (m *Model) scrollView(l layout) string {
 	first, last := m.vp.YOffset+1, min(m.vp.YOffset+m.vp.Height, total)
 	how := textScrollKeys
 	if m.mouse {
-		how = textScrollKeysWheel
+		how = i18n.T(textScrollKeysWheel)
 	}
 	var s string
 	switch {
 	case m.vp.AtTop():
-		s = fmt.Sprintf(textMoreBelow, st.Icons.Below, first, last, total, how)
+		s = i18n.T(textMoreBelow, i18n.Args{"Arrow": st.Icons.Below, "First": first, "Last": last, "Total": total, "Keys": how})
 	case m.vp.AtBottom():
-		s = fmt.Sprintf(textMoreAbove, st.Icons.Above, first, last, total, how)
+		s = i18n.T(textMoreAbove, i18n.Args{"Arrow": st.Icons.Above, "First": first, "Last": last, "Total": total, "Keys": how})
 	default:
-		s = fmt.Sprintf(textMoreBoth, st.Icons.Above+st.Icons.Below, first, last, total, how)
+		s = i18n.T(textMoreBoth, i18n.Args{"Arrow": st.Icons.Above + st.Icons.Below, "First": first, "Last": last, "Total": total, "Keys": how})
 	}
 	return st.Footer.Render(ansi.Truncate(s, l.contentW, st.Icons.Ellipsis))
 }
@@ -679,7 +680,7 @@ func (m *Model) scrollView(l layout) string {
 // works: target, account, region, profile or endpoint, ports, workspace.
 func (m *Model) headerView(l layout, width int) string {
 	st := m.c.Styles
-	title := st.Header.Render(headerTitle) + st.HeaderNote.Render(headerSubtitle)
+	title := st.Header.Render(headerTitle) + st.HeaderNote.Render(headerSep+i18n.T(headerSubtitle))
 	where, maxLines := fitParts(m.header, width, st.Icons.Ellipsis), 2
 	if l.compact {
 		// single column: the step list shrinks to a row of state icons
@@ -754,7 +755,7 @@ func (m *Model) sidebarView(height int) string {
 		switch s.State() {
 		case steps.StateSkipped:
 			style = st.SidebarSkipped
-			name += " (skipped)"
+			name += " " + i18n.T(textSkipped)
 		case steps.StateFailed:
 			style = st.SidebarFailed
 		case steps.StateDone:
@@ -776,7 +777,7 @@ func (m *Model) sidebarView(height int) string {
 func (m *Model) footerView(width int) string {
 	st := m.c.Styles
 	if m.confirmQuit {
-		return st.Dialog.Render(st.Warning.Render(fmt.Sprintf(textQuitRunning, m.Active().Title())) + "  " + textQuitKeys)
+		return st.Dialog.Render(st.Warning.Render(i18n.T(textQuitRunning, i18n.Args{"Step": m.Active().Title()})) + "  " + i18n.T(textQuitKeys))
 	}
 	var lines []string
 	if cur := m.Active(); cur != nil && cur.Flash() != "" {
@@ -786,7 +787,7 @@ func (m *Model) footerView(width int) string {
 		lines = append(lines, wrapped(st.Notice, m.notice, width, 2)...)
 	}
 	if m.quitting {
-		lines = append(lines, st.Notice.Render(textCancelling))
+		lines = append(lines, st.Notice.Render(i18n.T(textCancelling)))
 	}
 	if m.fullHelp {
 		m.help.Width = width
@@ -797,7 +798,7 @@ func (m *Model) footerView(width int) string {
 		appKeys := []key.Binding{k.Help, k.Quit}
 		if cur := m.Active(); cur != nil && cur.Typing() {
 			// while a text input has focus, ? and q are letters: only ctrl+c leaves
-			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", textQuit))}
+			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", i18n.T(textQuit)))}
 		}
 		app := m.help.ShortHelpView(appKeys)
 		sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
@@ -832,7 +833,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	if m.finished {
 		leave := k.Run
-		leave.SetHelp(k.Run.Help().Key, textLeave)
+		leave.SetHelp(k.Run.Help().Key, i18n.T(textLeave))
 		return []key.Binding{leave, k.Back}
 	}
 	if cur := m.Active(); cur != nil {

@@ -13,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
@@ -103,7 +104,7 @@ func Run(ctx context.Context, rc RunConfig) (*Model, error) {
 	}
 	if err != nil {
 		log.Printf("wizard ended: %v", err)
-		return m, fmt.Errorf("the wizard stopped: %w", err)
+		return m, i18n.WrapError(err, "ui.stopped")
 	}
 	return m, nil
 }
@@ -141,7 +142,7 @@ func (m *Model) Summary() string {
 		total++
 	}
 	if done == total {
-		out := fmt.Sprintf(textSummaryAllDone, total)
+		out := i18n.T(textSummaryAllDone, i18n.Args{"Total": total})
 		if sum := m.p.ClosingText(); sum != "" {
 			out += "\n" + sum
 		}
@@ -152,5 +153,5 @@ func (m *Model) Summary() string {
 	if m.plan[next].Status().State == steps.StateDone {
 		next = m.resumeIndex()
 	}
-	return fmt.Sprintf(textSummaryNext, done, total, m.label(next), m.plan[next].Title())
+	return i18n.T(textSummaryNext, i18n.Args{"Done": done, "Total": total, "Step": m.label(next), "Title": m.plan[next].Title()})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"io"
 	"log"
 	"os"
@@ -50,9 +51,9 @@ func TestClipboard(t *testing.T) {
 	cases := []struct {
 		name, tmux, term, want, how string
 	}{
-		{"terminal", "", "xterm-256color", plain, copiedOSC52},
-		{"screen", "", "screen", "\x1bP\x1b]52;c;b3BlbnNzbCBnZW5yc2EgLW91dCBkZXZpY2VSb290Q0Eua2V5IDIwNDg=\a\x1b\\", copiedScreen},
-		{"tmux that does not answer", filepath.Join(t.TempDir(), "no-such-tmux-socket") + ",1,0", "tmux-256color", plain, copiedTmuxUnknown},
+		{"terminal", "", "xterm-256color", plain, i18n.T(copiedOSC52)},
+		{"screen", "", "screen", "\x1bP\x1b]52;c;b3BlbnNzbCBnZW5yc2EgLW91dCBkZXZpY2VSb290Q0Eua2V5IDIwNDg=\a\x1b\\", i18n.T(copiedScreen)},
+		{"tmux that does not answer", filepath.Join(t.TempDir(), "no-such-tmux-socket") + ",1,0", "tmux-256color", plain, i18n.T(copiedTmuxUnknown)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

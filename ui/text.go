@@ -1,29 +1,33 @@
 package ui
 
-// The words of the wizard's shell (the steps' own are in steps/), kept in one place.
+import "github.com/jitpwiz/jitpwiz/steps/i18n"
+
+// The words of the wizard's shell (the steps' own are in steps/): keys of the catalog
+// (steps/i18n/locales/<lang>/ui.yaml), looked up where they are shown.
 const (
-	textRunFirst    = "Run this step first (enter)."
-	textFixInput    = "Fix the highlighted input first."
-	textNotYet      = "%s is not available yet." // a step's title
-	textNothingToDo = "Nothing to do: every step of this plan is skipped."
-	textAllDone     = "All steps done."
-	textAllDoneNext = "The device was provisioned Just-in-Time from your CA and its message came back. Press enter or q to leave, esc to go back to the last step."
-	textLeave       = "leave"
-	textQuit        = "quit"
-	textQuitRunning = "%s is still running. Quit and cancel it?" // a step's title
-	textQuitKeys    = "y yes · n no"
-	textCancelling  = "Cancelling the running step…"
+	textRunFirst    i18n.Key = "ui.run-first"
+	textFixInput    i18n.Key = "ui.fix-input"
+	textNotYet      i18n.Key = "ui.not-yet" // {{.Step}}: a step's title
+	textNothingToDo i18n.Key = "ui.nothing-to-do"
+	textAllDone     i18n.Key = "ui.all-done"
+	textAllDoneNext i18n.Key = "ui.all-done-next"
+	textSkipped     i18n.Key = "ui.sidebar.skipped"
+	textLeave       i18n.Key = "ui.key.leave"
+	textQuit        i18n.Key = "ui.key.quit"
+	textQuitRunning i18n.Key = "ui.quit-running" // {{.Step}}: a step's title
+	textQuitKeys    i18n.Key = "ui.quit-keys"
+	textCancelling  i18n.Key = "ui.cancelling"
 	// the least the wizard needs, then the terminal's size
-	textTooSmall = "jitpwiz needs at least %d×%d; this terminal is %d×%d. Make it larger, or press q to quit."
+	textTooSmall i18n.Key = "ui.too-small"
 	// the scroll line under the content: the arrow(s), the lines shown, their count, the keys
-	textMoreBelow       = "%s more below · lines %d–%d of %d · %s"
-	textMoreAbove       = "%s more above · lines %d–%d of %d · %s"
-	textMoreBoth        = "%s more above and below · lines %d–%d of %d · %s"
-	textScrollKeys      = "pgup/pgdn"
-	textScrollKeysWheel = "pgup/pgdn, mouse wheel"
-	textMouseOn         = "The mouse wheel scrolls; hold Shift to select text (m gives the mouse to the terminal)."
-	textMouseOff        = "The terminal has the mouse: select text as usual (m brings the wheel back)."
+	textMoreBelow       i18n.Key = "ui.more-below"
+	textMoreAbove       i18n.Key = "ui.more-above"
+	textMoreBoth        i18n.Key = "ui.more-both"
+	textScrollKeys               = "pgup/pgdn" // key names: the same in every language
+	textScrollKeysWheel i18n.Key = "ui.scroll-keys-wheel"
+	textMouseOn         i18n.Key = "ui.mouse-on"
+	textMouseOff        i18n.Key = "ui.mouse-off"
 	// the line printed after the wizard closed
-	textSummaryAllDone = "jitpwiz: all %d steps done."
-	textSummaryNext    = "jitpwiz: %d of %d steps done; next: step %s (%s). Run jitpwiz again with the same --dir to go on from there."
+	textSummaryAllDone i18n.Key = "ui.summary-all-done"
+	textSummaryNext    i18n.Key = "ui.summary-next"
 )

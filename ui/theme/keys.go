@@ -1,6 +1,9 @@
 package theme
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+)
 
 // KeyMap is every binding of the wizard. Steps and the root share one *KeyMap, built once by
 // DefaultKeyMap and passed down; a binding that does not apply right now is disabled
@@ -25,19 +28,19 @@ type KeyMap struct {
 // DefaultKeyMap returns jitpwiz's bindings.
 func DefaultKeyMap() *KeyMap {
 	return &KeyMap{
-		Run:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run/continue")),
-		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Retry:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry/redo")),
-		Copy:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy command")),
-		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
-		Prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
-		Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
-		No:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
-		Scroll: key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll")),
-		Mouse:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mouse: wheel or select")),
+		Run:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", i18n.T("ui.key.run-continue"))),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", i18n.T("ui.key.back"))),
+		Retry:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", i18n.T("ui.key.retry-redo"))),
+		Copy:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", i18n.T("ui.key.copy"))),
+		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", i18n.T("ui.key.help"))),
+		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", i18n.T("ui.key.quit"))),
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", i18n.T("ui.key.up"))),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", i18n.T("ui.key.down"))),
+		Next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", i18n.T("ui.key.next-field"))),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", i18n.T("ui.key.prev-field"))),
+		Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", i18n.T("ui.key.yes"))),
+		No:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", i18n.T("ui.key.no"))),
+		Scroll: key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", i18n.T("ui.key.scroll"))),
+		Mouse:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", i18n.T("ui.key.mouse"))),
 	}
 }
