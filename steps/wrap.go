@@ -22,17 +22,20 @@ func hang(text string, w int) string {
 	}
 	const first, rest = "  ", "    "
 	var lines []string
-	cur := ""
-	for _, word := range strings.Fields(text) {
+	cur, sep := "", ""
+	for _, tok := range tokens(text) {
+		word := tok.text
 		n := ansi.StringWidth(word)
+		prevSep := sep
+		sep = map[bool]string{true: " ", false: ""}[tok.space]
 		switch {
 		case cur == "":
 			cur = first + word
 			if n+len(first) <= w {
 				continue
 			}
-		case ansi.StringWidth(cur)+1+n <= w:
-			cur += " " + word
+		case ansi.StringWidth(cur)+len(prevSep)+n <= w:
+			cur += prevSep + word
 			continue
 		default:
 			lines = append(lines, cur)
@@ -76,17 +79,18 @@ func wrapWords(text string, width int) string {
 	}
 	var out []string
 	for _, para := range strings.Split(text, "\n") {
-		cur := ""
-		for _, word := range strings.Fields(para) {
+		cur, sep := "", ""
+		for _, tok := range tokens(para) {
 			switch {
 			case cur == "":
-				cur = word
-			case ansi.StringWidth(cur)+1+ansi.StringWidth(word) <= width:
-				cur += " " + word
+				cur = tok.text
+			case ansi.StringWidth(cur)+len(sep)+ansi.StringWidth(tok.text) <= width:
+				cur += sep + tok.text
 			default:
 				out = append(out, cur)
-				cur = word
+				cur = tok.text
 			}
+			sep = map[bool]string{true: " ", false: ""}[tok.space]
 		}
 		out = append(out, cur)
 	}
@@ -130,7 +134,7 @@ func hangWords(text string, width int, indent string) string {
 	if len(first) == 1 {
 		return first[0]
 	}
-	rest := strings.Split(wrapWords(strings.Join(strings.Fields(first[1]), " "), width-len(indent)), "\n")
+	rest := strings.Split(wrapWords(joinLines(first[1]), width-len(indent)), "\n")
 	for i, l := range rest {
 		rest[i] = indent + l
 	}
@@ -157,7 +161,7 @@ func wrapDocument(text string, width int) string {
 func reflow(text string, width int) string {
 	for _, l := range strings.Split(text, "\n") {
 		if ansi.StringWidth(l) > width {
-			return strings.Join(strings.Fields(text), " ")
+			return joinLines(text)
 		}
 	}
 	return text
