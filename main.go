@@ -187,11 +187,7 @@ func addWizard(root *cobra.Command) {
 }
 
 func wizardHeader(s *steps.Session, demo bool) string {
-	h := "target " + s.Options.Target + " · " + ui.RelativeToCwd(s.Dir())
-	if demo {
-		h += " · demo"
-	}
-	return h + " · " + i18n.Current().Name()
+	return ui.Header(s.Where(), ui.RelativeToCwd(s.Dir()), demo) + " · " + i18n.Current().Name()
 }
 
 // newLocalCmd runs the embedded local AWS IoT Core standalone until Ctrl+C.

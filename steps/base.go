@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"log"
 	"os"
 	"sort"
@@ -47,7 +48,9 @@ type Step interface {
 	Show()  // the wizard shows the step
 	Leave() // the wizard shows another step
 	Sync()  // the session may have changed
-	SetPosition(pos, total int)
+	SetPosition(Position)
+	// Flash is the step's transient line for the footer (what a copy did), "" when none.
+	Flash() string
 	Typing() bool
 	Invalid() map[string]string
 	Err() error
@@ -66,8 +69,9 @@ type Shared struct {
 	Keys   *theme.KeyMap
 	// Spinner is the spinner shown while a step runs (tests use a one-frame spinner).
 	Spinner spinner.Spinner
-	// Copy puts text on the user's clipboard (OSC 52 in the real program).
-	Copy func(text string) error
+	// Copy puts text on the user's clipboard (OSC 52 in the real program) and says in plain
+	// words where it went ("" for the steps' own wording).
+	Copy func(text string) (string, error)
 	// ShowPath turns a file path into what the screen shows (e.g. relative to the current dir).
 	ShowPath func(path string) string
 	// Log receives debug lines (a file with --debug, otherwise discarded). May be nil.
@@ -75,6 +79,9 @@ type Shared struct {
 	// Display, when set, rewrites run-specific text (commands, results, progress) before it is
 	// laid out; golden tests use it to put fixed placeholders in place of IDs and ports.
 	Display func(string) string
+	// MouseCaptured, when set, says that the wizard has the mouse now (for the wheel): the
+	// terminal then selects text only with Shift held, which the command box says.
+	MouseCaptured func() bool
 }
 
 func (c *Shared) display(s string) string {
@@ -178,7 +185,7 @@ func (p *Plan) ParseID(v string) (ID, error) {
 		if p.s != nil {
 			mode = p.s.Options.Mode
 		}
-		return "", fmt.Errorf("step %s (%s) is not in the plan of --mode %s — choose one of its steps", StepLabel(id), id, mode)
+		return "", i18n.NewError("base.not-in-plan", i18n.Args{"Step": StepLabel(id), "ID": id, "Mode": mode})
 	}
 	return id, nil
 }
@@ -263,8 +270,14 @@ type Base struct {
 	result  []ResultLine
 
 	width, height int
-	pos, total    int  // "step pos of total" (0: not shown)
-	first         bool // no applicable step before this one: back has nowhere to go
+	place         Position // "step 4 of 13" (Label "": not shown)
+}
+
+// Position is a step's place in the wizard: its number in the plan (the sidebar's: "4",
+// "11a") and the last step's, and whether an applicable step comes before it.
+type Position struct {
+	Label, Last string
+	First       bool // no applicable step before this one: back has nowhere to go
 }
 
 func (b *Base) base() *Base { return b }
@@ -364,7 +377,7 @@ func (b *Base) Status() StepStatus {
 	}
 	for _, f := range r.outputs {
 		if _, err := os.Stat(s.Path(f)); err != nil {
-			out.Reason = f + " is missing"
+			out.Reason = i18n.T("base.again.missing", i18n.Args{"File": f})
 			return out
 		}
 	}
@@ -374,7 +387,7 @@ func (b *Base) Status() StepStatus {
 			continue // not in this plan
 		}
 		if ds := d.Status(); ds.State == StatePending || ds.State == StateRedo {
-			out.Reason = fmt.Sprintf("it uses the result of step %s (%s), which runs again", b.plan.Label(dep), d.Title())
+			out.Reason = i18n.T("base.again.after", i18n.Args{"Step": b.plan.Label(dep), "Title": d.Title()})
 			return out
 		}
 	}
@@ -418,7 +431,7 @@ func (b *Base) Run(ctx context.Context) error {
 		}
 		s.Failures[key] = err.Error()
 		if saveErr := s.Save(); saveErr != nil {
-			return fmt.Errorf("%w (and the session could not be saved: %v)", err, saveErr)
+			return i18n.WrapError(err, "base.not-saved", i18n.Args{"SaveErr": saveErr})
 		}
 		return err
 	}
@@ -476,11 +489,11 @@ func inputChanges(was, now map[string]string) string {
 		}
 		switch {
 		case a == "":
-			diffs = append(diffs, fmt.Sprintf("%s is now set (%s)", k, abbrev(b)))
+			diffs = append(diffs, i18n.T("base.again.set", i18n.Args{"Input": k, "Value": abbrev(b)}))
 		case b == "":
-			diffs = append(diffs, fmt.Sprintf("%s is no longer set (was %s)", k, abbrev(a)))
+			diffs = append(diffs, i18n.T("base.again.unset", i18n.Args{"Input": k, "Value": abbrev(a)}))
 		default:
-			diffs = append(diffs, fmt.Sprintf("%s changed: %s → %s", k, abbrev(a), abbrev(b)))
+			diffs = append(diffs, i18n.T("base.again.changed", i18n.Args{"Input": k, "Was": abbrev(a), "Now": abbrev(b)}))
 		}
 	}
 	return strings.Join(diffs, "; ")

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"log"
 	"runtime/debug"
 	"strings"
@@ -28,6 +29,7 @@ type runMsg struct {
 // copiedMsg reports the outcome of a copy to the clipboard.
 type copiedMsg struct {
 	step ID
+	how  string // where the text went, in the copy function's words
 	err  error
 }
 
@@ -91,11 +93,12 @@ func (b *Base) rebuild() {
 	}
 }
 
-// SetPosition tells the step its place among the applicable steps (shown next to the title;
-// the first step hides "back").
-func (b *Base) SetPosition(pos, total int) {
-	b.pos, b.total, b.first = pos, total, pos == 1
-}
+// SetPosition tells the step its place in the plan (shown next to the title; the first step
+// hides "back").
+func (b *Base) SetPosition(p Position) { b.place = p }
+
+// Flash is the transient line of the step (what a copy did) for the footer.
+func (b *Base) Flash() string { return b.status }
 
 // Err returns the last error of Run (nil unless failed).
 func (b *Base) Err() error { return b.err }
@@ -134,10 +137,13 @@ func (b *Base) Update(msg tea.Msg) (Step, tea.Cmd) {
 		if msg.step != b.self.ID() {
 			return b.self, nil
 		}
-		if msg.err != nil {
-			b.status = "could not copy: " + msg.err.Error()
-		} else {
-			b.status = "command copied to the clipboard (OSC 52)"
+		switch {
+		case msg.err != nil:
+			b.status = i18n.T(textCopyFailed, i18n.Args{"Err": msg.err})
+		case msg.how != "":
+			b.status = msg.how
+		default:
+			b.status = i18n.T(textCopied)
 		}
 		return b.self, nil
 	case spinner.TickMsg:
@@ -203,9 +209,18 @@ func (b *Base) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return b.start()
 	case key.Matches(msg, k.Back):
+		if p := b.parentField(); p >= 0 {
+			// out of a field a choice revealed, back to that choice: the field left is not
+			// checked (the user may be about to choose otherwise, which removes it)
+			b.setFocus(p)
+			return nil
+		}
 		return Prev(id)
 	case key.Matches(msg, k.Next):
 		b.moveFocus(1)
+		return nil
+	case key.Matches(msg, k.Prev):
+		b.moveFocus(-1)
 		return nil
 	}
 	if len(b.fields) > 0 {
@@ -286,8 +301,31 @@ func (b *Base) moveFocus(d int) {
 	if len(b.fields) == 0 {
 		return
 	}
-	b.apply(b.fields[b.focus])
+	f := b.fields[b.focus]
+	had := f.err
+	b.apply(f)
+	if d < 0 && !f.edited && had == "" {
+		f.err = "" // going back past an input left untouched does not flag it (tab and enter do)
+	}
 	b.setFocus((b.focus + d + len(b.fields)) % len(b.fields))
+}
+
+// parentField is the index of the choice that revealed the focused field (Field.Within), or
+// -1.
+func (b *Base) parentField() int {
+	if len(b.fields) == 0 {
+		return -1
+	}
+	within := b.fields[b.focus].field.Within
+	if within == "" {
+		return -1
+	}
+	for i, f := range b.fields {
+		if f.field.Key == within {
+			return i
+		}
+	}
+	return -1
 }
 
 func (b *Base) setFocus(i int) {
@@ -320,7 +358,7 @@ func (b *Base) buildFields() {
 			o.field = fd // keep what the user typed or chose
 			f = o
 		} else {
-			f = newField(b.c.Styles, fd)
+			f = newField(b.c.Styles, b.c.Keys, fd)
 		}
 		f.setWidth(b.inputWidth())
 		if fd.Key == focusKey {
@@ -331,15 +369,10 @@ func (b *Base) buildFields() {
 	b.setFocus(focus)
 }
 
+// inputWidth is the width of the inputs: the pane's, less their indent (a text input caps
+// its own, see fieldModel.setWidth).
 func (b *Base) inputWidth() int {
-	w := b.width - 4
-	if w < 20 {
-		w = 20
-	}
-	if w > 72 {
-		w = 72
-	}
-	return w
+	return max(b.width-4, 20)
 }
 
 // start runs the step's action off the UI goroutine. Progress (Report) and the end arrive as
@@ -388,7 +421,7 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("step %s stopped unexpectedly (%s)", e.Step, e.Value)
+	return i18n.T("base.panic", i18n.Args{"Step": e.Step, "Value": e.Value})
 }
 
 // runSafely calls st.Run and turns a panic into an error (the stack goes to the debug log).
@@ -440,7 +473,7 @@ func (b *Base) handleRun(msg runMsg) tea.Cmd {
 // setBusyKeys disables the bindings that must not work while the action runs (help hides them).
 func (b *Base) setBusyKeys(busy bool) {
 	k := b.c.Keys
-	for _, kb := range []*key.Binding{&k.Run, &k.Back, &k.Retry, &k.Copy, &k.Next} {
+	for _, kb := range []*key.Binding{&k.Run, &k.Back, &k.Retry, &k.Copy, &k.Next, &k.Prev} {
 		kb.SetEnabled(!busy)
 	}
 }
@@ -450,8 +483,12 @@ func (b *Base) copyCmd() tea.Cmd {
 	if text == "" || b.c.Copy == nil {
 		return nil
 	}
-	id, cp := b.self.ID(), b.c.Copy
-	return func() tea.Msg { return copiedMsg{step: id, err: cp(text)} }
+	id, c := b.self.ID(), b.c
+	return func() tea.Msg {
+		how, err := c.Copy(text)
+		c.Logf("step %s: copy: %s %v", id, how, err)
+		return copiedMsg{step: id, how: how, err: err}
+	}
 }
 
 // ShortHelp returns the step's bindings that apply right now.
@@ -462,19 +499,19 @@ func (b *Base) ShortHelp() []key.Binding {
 	case StateRunning:
 		return nil
 	case StateFailed:
-		return []key.Binding{k.Retry, withHelp(k.Back, "esc", "edit inputs"), k.Copy}
+		return []key.Binding{withHelp(k.Retry, "r", i18n.T("base.key.retry")), withHelp(k.Back, "esc", i18n.T("base.key.edit-inputs")), k.Copy}
 	case StateDone:
-		run.SetHelp("enter", "continue")
-		out := []key.Binding{run, withHelp(k.Retry, "r", "redo")}
+		run.SetHelp("enter", i18n.T("base.key.continue"))
+		out := []key.Binding{run, withHelp(k.Retry, "r", i18n.T("base.key.redo"))}
 		if len(b.cmdText) > 0 {
 			out = append(out, k.Copy)
 		}
 		return b.withBack(out)
 	}
-	run.SetHelp("enter", "run")
+	run.SetHelp("enter", i18n.T("base.key.run"))
 	out := []key.Binding{run}
 	if len(b.fields) > 1 {
-		out = append(out, k.Next)
+		out = append(out, k.Next) // shift+tab is in the full help: the footer has no room for it
 	}
 	if len(b.fields) > 0 && !b.fields[b.focus].isText() {
 		out = append(out, k.Up, k.Down)
@@ -486,7 +523,10 @@ func (b *Base) ShortHelp() []key.Binding {
 }
 
 func (b *Base) withBack(bs []key.Binding) []key.Binding {
-	if b.first {
+	if b.editing() && b.parentField() >= 0 {
+		return append(bs, withHelp(b.c.Keys.Back, "esc", i18n.T("base.key.back-to-choice")))
+	}
+	if b.place.First {
 		return bs
 	}
 	return append(bs, b.c.Keys.Back)

@@ -3,9 +3,10 @@ package steps
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -27,16 +28,21 @@ func (b *Base) View() string {
 	}
 	var parts []string
 	title := st.Title.Render(b.self.Title())
-	if b.total > 0 {
-		title += st.StepNo.Render(fmt.Sprintf(" · step %d of %d", b.pos, b.total))
+	if b.place.Label != "" {
+		title += st.StepNo.Render(" · " + i18n.T(textStepOf, i18n.Args{"Step": b.place.Label, "Last": b.place.Last}))
 	}
 	parts = append(parts, title)
 	if ex := strings.TrimSpace(b.self.Explain()); ex != "" {
-		parts = append(parts, st.Explain.Width(w).Render(reflow(ex, w)))
+		parts = append(parts, st.Explain.Render(wrapWords(reflow(ex, w), w)))
+	}
+	// A step that is done shows what it did first, then how to do it by hand: a long result
+	// (the template, the verify checklist and policy) starts on the screen, not below it.
+	if b.state == StateDone {
+		parts = append(parts, b.resultView(w))
 	}
 
 	if b.editing() && b.redo != "" {
-		parts = append(parts, st.Warning.Width(w).Render("! Done in an earlier run, but "+b.redo+": enter runs it again."))
+		parts = append(parts, st.Warning.Render(wrapWords("! Done in an earlier run, but "+b.redo+": enter runs it again.", w)))
 	}
 	if b.editing() && len(b.fields) > 0 {
 		var fs []string
@@ -59,8 +65,6 @@ func (b *Base) View() string {
 	switch b.state {
 	case StateRunning:
 		parts = append(parts, b.runningView(w))
-	case StateDone:
-		parts = append(parts, b.resultView(w))
 	case StateFailed:
 		if len(b.events) > 0 { // what the step saw before it failed is the evidence
 			lines := make([]string, 0, len(b.events))
@@ -71,32 +75,36 @@ func (b *Base) View() string {
 		}
 		parts = append(parts, b.bannerView(w))
 	}
-	if b.status != "" {
-		parts = append(parts, st.StatusLine.Render(b.status))
-	}
 	return strings.Join(parts, "\n\n")
 }
 
 func (b *Base) commandView(w int) string {
 	st := b.c.Styles
-	title := "Equivalent command"
+	title := i18n.T("base.command-title")
 	if len(b.cmdText) > 1 {
-		title = "Equivalent commands"
+		title = i18n.T("base.commands-title")
 	}
 	box := st.Command.Width(w - st.Command.GetHorizontalBorderSize())
 	inner := w - st.Command.GetHorizontalFrameSize()
 	var lines []string
 	for _, c := range b.cmdText {
-		for _, l := range strings.Split(b.c.display(c), "\n") {
-			lines = append(lines, wrapCommand(l, inner)...)
+		lines = append(lines, wrapShell(b.c.display(c), inner)...)
+	}
+	head := st.Section.Render(title)
+	if b.c.MouseCaptured != nil && b.c.MouseCaptured() {
+		hint := i18n.T(textSelectHint)
+		if ansi.StringWidth(title+" · "+hint) <= w {
+			head += st.Help.Render(" · " + hint)
+		} else {
+			head += "\n" + st.Help.Render(wrapWords(hint, w))
 		}
 	}
-	return st.Section.Render(title) + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
+	return head + "\n" + box.Render(st.CommandText.Render(strings.Join(lines, "\n")))
 }
 
 func (b *Base) runningView(w int) string {
 	st := b.c.Styles
-	lines := []string{b.spin.View() + " " + st.Label.Render("Running "+b.self.Title()+"…")}
+	lines := []string{b.spin.View() + " " + st.Label.Render(i18n.T("base.running", i18n.Args{"Step": b.self.Title()}))}
 	for _, e := range b.events {
 		lines = append(lines, b.eventLine(e, w))
 	}
@@ -114,9 +122,9 @@ func (b *Base) eventLine(e Event, w int) string {
 func (b *Base) resultView(w int) string {
 	st := b.c.Styles
 	var lines []string
-	head := st.Success.Render(st.Icons.Done + " Done")
+	head := st.Success.Render(st.Icons.Done + " " + i18n.T("base.done"))
 	if b.reused {
-		head += st.Help.Render("  (from an earlier run in this workspace — reused)")
+		head += st.Help.Render("  " + i18n.T("base.reused"))
 	}
 	lines = append(lines, head)
 	if len(b.events) > 0 && !b.reused {
@@ -176,11 +184,11 @@ func (b *Base) bannerView(w int) string {
 	}
 	cause, fix = b.c.display(cause), b.c.display(fix)
 	inner := w - st.Banner.GetHorizontalFrameSize()
-	body := st.BannerTitle.Render(st.Icons.Failed+" "+b.self.Title()+" failed") + "\n" + wrapWords(cause, inner)
+	body := st.BannerTitle.Render(st.Icons.Failed+" "+i18n.T("base.failed", i18n.Args{"Step": b.self.Title()})) + "\n" + wrapWords(cause, inner)
 	if fix != "" {
-		body += "\n" + st.BannerFix.Render(wrapWords("Fix: "+fix, inner))
+		body += "\n" + st.BannerFix.Render(wrapWords(i18n.T("base.fix", i18n.Args{"Fix": fix}), inner))
 	}
-	body += "\n" + st.Help.Render("r retry · esc edit the inputs")
+	body += "\n" + st.Help.Render(i18n.T("base.banner-keys"))
 	return st.Banner.Width(w - st.Banner.GetHorizontalBorderSize()).Render(body)
 }
 
@@ -213,11 +221,11 @@ func ExplainError(err error) (cause, fix string) {
 		}
 		return fe.Field + v + ": " + fe.Problem, fe.Fix
 	case errors.As(err, &pe):
-		return pe.Error() + " — this is a bug in jitpwiz.", "press r to try again; run with --debug and report the log file if it happens again"
+		return i18n.T("base.panic.cause", i18n.Args{"Err": pe.Error()}), i18n.T("base.panic.fix")
 	case errors.Is(err, context.Canceled):
-		return "the step was cancelled before it finished", "press r to run it again"
+		return i18n.T("base.cancelled.cause"), i18n.T("base.cancelled.fix")
 	case errors.Is(err, context.DeadlineExceeded):
-		return "the step ran out of time", "check that the endpoint is reachable, then press r to try again"
+		return i18n.T("base.deadline.cause"), i18n.T("base.deadline.fix")
 	}
 	s := err.Error()
 	if i := strings.Index(s, " — "); i > 0 {

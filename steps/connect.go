@@ -41,6 +41,7 @@ type localBackend struct {
 	Endpoint   Endpoint   // MQTT host/port
 	ServerRoot []byte     // PEM of the CA that signs the broker's certificate
 	RootPath   string     // where that PEM is kept
+	MQTTPort   int        // the broker's MQTT port (Endpoint.Port is the ALPN one with --port 443)
 	Closer     Backend
 }
 
@@ -73,6 +74,7 @@ func (s *Session) Connect(ctx context.Context) error {
 			s.localURL = lb.Config.EndpointURL
 			s.serverRoot, s.serverRootPath = lb.ServerRoot, lb.RootPath
 			cfg, ep = lb.Config, lb.Endpoint
+			s.movedPorts = movedPorts(lb.Config.EndpointURL, lb.MQTTPort)
 		case errors.As(err, &locked) && locked.Owner != nil && locked.Owner.Standalone && locked.Owner.EndpointURL != "":
 			// `jitpwiz local --dir` serves this very workspace in another shell: use it,
 			// as --endpoint-url would (run, doctor, clean and the wizard alike; nothing saved).
@@ -242,6 +244,7 @@ func startLocal(ctx context.Context, s *Session) (*localBackend, error) {
 		Endpoint:   Endpoint{Host: srv.MQTTHost(), Port: devicePort(s, srv.MQTTPort(), srv.ALPNPort())},
 		ServerRoot: srv.RootCAPEM(),
 		RootPath:   srv.RootCAPath(),
+		MQTTPort:   srv.MQTTPort(),
 		Closer:     srv,
 	}, nil
 }

@@ -1,13 +1,12 @@
 package steps
 
 import (
-	"fmt"
-	"io"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/list"
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -23,6 +22,9 @@ type Field struct {
 	Help    string   // one line shown under the input
 	Choices []Option // non-empty: choose one of these (list), else free text
 	Secret  bool     // never echo (passphrases)
+	// Within is the key of the choice that brought this input (e.g. the CA files of "use
+	// existing files"): esc in it goes back to that choice.
+	Within string
 	// Get returns the current value (the default when the user set nothing). It may be nil
 	// for an input with no value yet (a file path to type): Set then checks every value,
 	// even an unchanged empty one, so the step cannot run with it left empty.
@@ -38,20 +40,31 @@ type Option struct {
 	Help  string
 }
 
-// fieldModel is one input of a step: a textinput for free text, a list for a choice.
+// fieldModel is one input of a step: a textinput for free text, a list of options for a
+// choice.
 type fieldModel struct {
 	field   Field
 	styles  *theme.Styles
+	keys    *theme.KeyMap
 	text    *textinput.Model
-	choice  *list.Model
+	choice  *pickModel
 	err     string // inline validation error
 	focused bool
 	edited  bool // the user typed or chose: a rebuild keeps the value instead of re-reading it
 	width   int
 }
 
-func newField(st *theme.Styles, fd Field) *fieldModel {
-	f := &fieldModel{field: fd, styles: st}
+// pickModel is a choice's options and the selected one.
+type pickModel struct {
+	options []Option
+	sel     int
+}
+
+// maxTextWidth is the widest a text input gets (a path or a name, not a paragraph).
+const maxTextWidth = 72
+
+func newField(st *theme.Styles, keys *theme.KeyMap, fd Field) *fieldModel {
+	f := &fieldModel{field: fd, styles: st, keys: keys}
 	cur := ""
 	if fd.Get != nil {
 		cur = fd.Get()
@@ -77,26 +90,15 @@ func newField(st *theme.Styles, fd Field) *fieldModel {
 	if !known && cur != "" {
 		// the current value came from elsewhere (a flag, e.g. --template FILE): offer it first,
 		// so that running with the defaults keeps it instead of silently picking option one
-		opts = append([]Option{{Value: cur, Label: cur, Help: "current value"}}, opts...)
+		opts = append([]Option{{Value: cur, Label: cur, Help: i18n.T("base.current-value")}}, opts...)
 	}
-	items := make([]list.Item, len(opts))
-	sel := 0
+	c := &pickModel{options: opts}
 	for i, o := range opts {
-		items[i] = optionItem(o)
 		if o.Value == cur {
-			sel = i
+			c.sel = i
 		}
 	}
-	l := list.New(items, optionDelegate{styles: st}, 60, len(items))
-	l.SetShowTitle(false)
-	l.SetShowStatusBar(false)
-	l.SetShowPagination(false)
-	l.SetShowHelp(false)
-	l.SetShowFilter(false)
-	l.SetFilteringEnabled(false)
-	l.DisableQuitKeybindings()
-	l.Select(sel)
-	f.choice = &l
+	f.choice = c
 	return f
 }
 
@@ -106,10 +108,10 @@ func (f *fieldModel) value() string {
 	if f.text != nil {
 		return strings.TrimSpace(f.text.Value())
 	}
-	if it, ok := f.choice.SelectedItem().(optionItem); ok {
-		return it.Value
+	if len(f.choice.options) == 0 {
+		return ""
 	}
-	return ""
+	return f.choice.options[f.choice.sel].Value
 }
 
 func (f *fieldModel) focus() {
@@ -129,20 +131,25 @@ func (f *fieldModel) blur() {
 func (f *fieldModel) setWidth(w int) {
 	f.width = w
 	if f.text != nil {
-		f.text.Width = w - 3
-		return
+		f.text.Width = min(w, maxTextWidth) - 3
 	}
-	f.choice.SetSize(w, len(f.choice.Items()))
 }
 
 func (f *fieldModel) update(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
 	if f.text != nil {
+		var cmd tea.Cmd
 		*f.text, cmd = f.text.Update(msg)
 		return cmd
 	}
-	*f.choice, cmd = f.choice.Update(msg)
-	return cmd
+	if k, ok := msg.(tea.KeyMsg); ok && f.keys != nil {
+		switch {
+		case key.Matches(k, f.keys.Up) && f.choice.sel > 0:
+			f.choice.sel--
+		case key.Matches(k, f.keys.Down) && f.choice.sel < len(f.choice.options)-1:
+			f.choice.sel++
+		}
+	}
+	return nil
 }
 
 func (f *fieldModel) view() string {
@@ -158,48 +165,35 @@ func (f *fieldModel) view() string {
 	if f.text != nil {
 		b.WriteString("  " + f.text.View() + "\n")
 	} else {
-		b.WriteString(padLines(f.choice.View(), "  ") + "\n")
+		b.WriteString(padLines(f.choice.view(st, f.width), "  ") + "\n")
 	}
 	switch {
 	case f.err != "":
-		b.WriteString(padLines(st.Invalid.Width(f.width).Render(st.Icons.Failed+" "+f.err), "  ") + "\n")
+		b.WriteString(padLines(st.Invalid.Render(wrapWords(st.Icons.Failed+" "+f.err, f.width)), "  ") + "\n")
 	case f.field.Help != "":
-		b.WriteString(padLines(st.Help.Width(f.width).Render(f.field.Help), "  ") + "\n")
+		b.WriteString(padLines(st.Help.Render(wrapWords(f.field.Help, f.width)), "  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// optionItem is a list entry for one Option.
-type optionItem Option
-
-func (o optionItem) FilterValue() string { return o.Label }
-
-// optionDelegate draws one option per line: marker, label, and its help when selected.
-type optionDelegate struct{ styles *theme.Styles }
-
-func (d optionDelegate) Height() int                         { return 1 }
-func (d optionDelegate) Spacing() int                        { return 0 }
-func (d optionDelegate) Update(tea.Msg, *list.Model) tea.Cmd { return nil }
-
-func (d optionDelegate) Render(w io.Writer, m list.Model, index int, item list.Item) {
-	o, ok := item.(optionItem)
-	if !ok {
-		return
-	}
-	st := d.styles
-	line := "( ) " + o.Label
-	style := st.Option
-	if index == m.Index() {
-		line = "(" + st.Icons.Active + ") " + o.Label
-		style = st.Selected
+// view draws one option a line — marker, label, and the selected one's description — the
+// description wrapped to the width under the label.
+func (c *pickModel) view(st *theme.Styles, width int) string {
+	var lines []string
+	for i, o := range c.options {
+		if i != c.sel {
+			lines = append(lines, st.Option.Render(ansi.Truncate("( ) "+o.Label, width, st.Icons.Ellipsis)))
+			continue
+		}
+		line := "(" + st.Icons.Active + ") " + o.Label
 		if o.Help != "" {
 			line += " — " + o.Help
 		}
+		for _, l := range strings.Split(hangWords(line, width, "    "), "\n") { // under the label, past the marker
+			lines = append(lines, st.Selected.Render(l))
+		}
 	}
-	if m.Width() > 0 {
-		line = ansi.Truncate(line, m.Width(), "…")
-	}
-	fmt.Fprint(w, style.Render(line))
+	return strings.Join(lines, "\n")
 }
 
 func padLines(s, pad string) string {
@@ -218,7 +212,7 @@ func pathField(key, label, help string, get func() string, set func(p string) er
 	f := Field{Key: key, Label: label, Help: help,
 		Set: func(v string) error {
 			if v == "" {
-				return fmt.Errorf("%s: empty — type the path of the file (~/ works)", label)
+				return i18n.NewError("base.path.empty", i18n.Args{"Field": label})
 			}
 			p := v
 			if rest, ok := strings.CutPrefix(p, "~/"); ok {
@@ -228,14 +222,14 @@ func pathField(key, label, help string, get func() string, set func(p string) er
 			}
 			p, err := filepath.Abs(p)
 			if err != nil {
-				return fmt.Errorf("%s %s: %v", label, v, err)
+				return i18n.WrapError(err, "base.path.bad", i18n.Args{"Field": label, "Value": v})
 			}
 			fi, err := os.Stat(p)
 			switch {
 			case err != nil:
-				return fmt.Errorf("%s %s: no such file — check the path", label, v)
+				return i18n.NewError("base.path.missing", i18n.Args{"Field": label, "Value": v})
 			case fi.IsDir():
-				return fmt.Errorf("%s %s is a directory — give the path of a file in it", label, v)
+				return i18n.NewError("base.path.dir", i18n.Args{"Field": label, "Value": v})
 			}
 			return set(p)
 		}}
@@ -249,6 +243,14 @@ func withGet(fs []Field) []Field {
 		if fs[i].Get != nil && fs[i].Get() == "" {
 			fs[i].Get = nil
 		}
+	}
+	return fs
+}
+
+// within marks fields as brought by the choice key: esc in one of them goes back to it.
+func within(key string, fs []Field) []Field {
+	for i := range fs {
+		fs[i].Within = key
 	}
 	return fs
 }

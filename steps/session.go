@@ -222,6 +222,8 @@ type Session struct {
 	// notices are what Connect has to tell once (e.g. that the local IoT Core's state was
 	// migrated); the runner prints them after the connection line.
 	notices []string
+	// movedPorts are the in-process local IoT Core's default ports that were busy (Where).
+	movedPorts []PortMove
 }
 
 // AWSDataPort is the MQTT-over-TLS port of AWS IoT Core.

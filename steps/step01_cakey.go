@@ -57,7 +57,7 @@ func (st *caKeyStep) Inputs() []Field {
 	s := st.s
 	out := []Field{st.sourceField()}
 	if st.choice() == choiceExisting {
-		return append(append(out, withGet(st.fileFields())...), modeField(s))
+		return append(append(out, within("ca", withGet(st.fileFields()))...), modeField(s))
 	}
 	out = append(out, keyTypeField(s))
 	if pki.FileExists(s.Path(pki.FileCAKey)) {

@@ -80,13 +80,13 @@ func (st *templateStep) Inputs() []Field {
 	}
 	switch st.choice() {
 	case choiceFile:
-		return append(append(fields, withGet([]Field{st.fileField()})...), withGet(st.subjectFields())...)
+		return append(fields, within("template", append(withGet([]Field{st.fileField()}), withGet(st.subjectFields())...))...)
 	case VariantNamed:
 		// only the named template attaches an existing policy
 	default:
 		return fields
 	}
-	return append(fields, []Field{
+	return append(fields, within("template", []Field{
 		{Key: "create-policy", Label: i18n.T("step07.field.create-policy"),
 			Help:    i18n.T("step07.field.create-policy-help"),
 			Choices: []Option{{Value: "no", Label: i18n.T("step07.choice.create-no")}, {Value: "yes", Label: i18n.T("step07.choice.create-yes")}},
@@ -111,7 +111,7 @@ func (st *templateStep) Inputs() []Field {
 				s.Options.PolicyName = v
 				return nil
 			}},
-	}...)
+	})...)
 }
 
 // fileField is the path of the user's template (shown once "load a file" is chosen): linted

@@ -66,7 +66,7 @@ func (st *deviceCertStep) choice() string {
 func (st *deviceCertStep) Inputs() []Field {
 	s := st.s
 	if st.choice() == choiceExisting {
-		return append([]Field{st.sourceField()}, withGet(st.fileFields())...)
+		return append([]Field{st.sourceField()}, within("device", withGet(st.fileFields()))...)
 	}
 	text := func(key, label, help string, get func(o *Options) *string, validate func(o *Options) error) Field {
 		return Field{Key: key, Label: label, Help: help,

@@ -12,7 +12,9 @@ import (
 	"github.com/charmbracelet/bubbles/progress"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
@@ -158,39 +160,50 @@ func (m *FleetModel) View() string {
 		pct = float64(p.Done) / float64(p.Devices)
 	}
 	line("")
-	line(m.bar.ViewAs(pct) + fmt.Sprintf("  %3.0f%%  %d/%d done", 100*pct, p.Done, p.Devices))
+	line(m.bar.ViewAs(pct) + fmt.Sprintf("  %3.0f%%  ", 100*pct) + i18n.T("ui.fleet.done", i18n.Args{"Done": p.Done, "Devices": p.Devices}))
 	line("")
-	label := func(l string) string { return s.Label.Render(fmt.Sprintf("  %-13s", l)) }
-	line(label("provisioned") + s.CheckOK.Render(fmt.Sprint(p.Provisioned)))
+	// The labels' column is as wide as the widest label (display width: a Korean, Japanese or
+	// Chinese label is two columns a character).
+	labels := []string{i18n.T("ui.fleet.provisioned"), i18n.T("ui.fleet.failed"), i18n.T("ui.fleet.in-flight"),
+		i18n.T("ui.fleet.not-run"), i18n.T("ui.fleet.rate"), i18n.T("ui.fleet.latency"), i18n.T("ui.fleet.rate-limit"),
+		i18n.T("ui.fleet.elapsed"), i18n.T("ui.fleet.keys"), i18n.T("ui.fleet.files")}
+	labelW := 12
+	for _, l := range labels {
+		labelW = max(labelW, ansi.StringWidth(l))
+	}
+	label := func(l string) string {
+		return s.Label.Render("  " + l + strings.Repeat(" ", labelW+1-ansi.StringWidth(l)))
+	}
+	line(label(labels[0]) + s.CheckOK.Render(fmt.Sprint(p.Provisioned)))
 	failed := fmt.Sprint(p.Failed)
 	if p.Failed > 0 {
 		failed = s.CheckFailed.Render(failed)
 	}
-	line(label("failed") + failed)
+	line(label(labels[1]) + failed)
 	for _, f := range p.Failures {
 		line(wrap(lipgloss.NewStyle(), "    "+s.CheckFailed.Render(fmt.Sprintf("%d ×", f.Count))+" "+f.Cause))
 	}
-	inFlight := fmt.Sprintf("%d (of at most %d) · issued %d", p.InFlight, p.Concurrency, p.Issued)
-	line(label("in flight") + inFlight)
+	inFlight := i18n.T("ui.fleet.in-flight-value", i18n.Args{"InFlight": p.InFlight, "Concurrency": p.Concurrency, "Issued": p.Issued})
+	line(label(labels[2]) + inFlight)
 	if p.Finished && p.NotRun > 0 {
-		line(label("not run") + fmt.Sprint(p.NotRun))
+		line(label(labels[3]) + fmt.Sprint(p.NotRun))
 	}
 	line("")
 	lat := "—"
 	if p.Provisioned > 0 {
 		lat = fmt.Sprintf("p50 %s · p99 %s", fmtMs(p.P50), fmtMs(p.P99))
 	}
-	line(label("rate") + fmt.Sprintf("%.1f devices/s", p.Rate))
-	line(label("latency") + lat + s.Help.Render("  (first connect → PUBACK)"))
-	limit := "none"
+	line(label(labels[4]) + i18n.T("ui.fleet.rate-value", i18n.Args{"Rate": fmt.Sprintf("%.1f", p.Rate)}))
+	line(label(labels[5]) + lat + s.Help.Render("  "+i18n.T("ui.fleet.latency-what")))
+	limit := i18n.T("ui.fleet.limit-none")
 	if p.Limiter.Rate > 0 {
-		limit = fmt.Sprintf("%g devices/s · %d waiting now · %d waited in all", p.Limiter.Rate, p.Limiter.Waiting, p.Limiter.Delayed)
+		limit = i18n.T("ui.fleet.limit-value", i18n.Args{"Rate": fmt.Sprintf("%g", p.Limiter.Rate), "Waiting": p.Limiter.Waiting, "Delayed": p.Limiter.Delayed})
 	}
-	line(label("rate limit") + limit)
-	line(label("elapsed") + fmtMs(p.Elapsed))
-	line(label("keys") + p.Keys)
+	line(label(labels[6]) + limit)
+	line(label(labels[7]) + fmtMs(p.Elapsed))
+	line(label(labels[8]) + p.Keys)
 	if p.Dir != "" {
-		line(label("files") + m.o.ShowPath(p.Dir))
+		line(label(labels[9]) + m.o.ShowPath(p.Dir))
 	}
 	line("")
 	switch {
@@ -210,16 +223,16 @@ func (m *FleetModel) View() string {
 	case m.done:
 		line(wrap(s.CheckFailed, "✗ "+errText(m.err)))
 	case m.stopping:
-		line(s.Warning.Render("stopping: no new device starts; those in flight finish…"))
+		line(s.Warning.Render(i18n.T("ui.fleet.stopping")))
 	default:
-		line(s.Footer.Render("q stop (devices in flight finish)"))
+		line(s.Footer.Render(i18n.T("ui.fleet.stop-key")))
 	}
 	return b.String()
 }
 
 func errText(err error) string {
 	if err == nil {
-		return "the fleet stopped"
+		return i18n.T("ui.fleet.stopped")
 	}
 	return err.Error()
 }
@@ -251,7 +264,7 @@ func RunFleet(ctx context.Context, rc FleetRunConfig) (*steps.FleetReport, error
 		rc.Out = os.Stdout
 	}
 	if rc.Renderer == nil {
-		rc.Renderer = lipgloss.NewRenderer(rc.Out)
+		rc.Renderer = newRenderer(rc.Out) // it never asks the terminal, as the wizard's (terminal.go)
 	}
 	if rc.ShowPath == nil {
 		rc.ShowPath = RelativeToCwd
@@ -267,7 +280,7 @@ func RunFleet(ctx context.Context, rc FleetRunConfig) (*steps.FleetReport, error
 		m = fm
 	}
 	if err != nil {
-		return m.rep, fmt.Errorf("the live view stopped: %w", err)
+		return m.rep, i18n.WrapError(err, "ui.fleet.view-stopped")
 	}
 	if m.err != nil && m.rep != nil { // the last frame shows it
 		return m.rep, &steps.ReportedError{Err: m.err}

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
@@ -35,12 +36,20 @@ type Options struct {
 	Renderer *lipgloss.Renderer // decides colour support; nil: lipgloss default
 	Keys     *theme.KeyMap      // nil: theme.DefaultKeyMap()
 	Spinner  spinner.Spinner    // zero: spinner.Dot
-	Copy     func(text string) error
+	// Copy puts a command on the clipboard and says where it went (Clipboard in the real
+	// program).
+	Copy     func(text string) (string, error)
 	ShowPath func(path string) string
 	Header   string // e.g. "target local · workspace ./jitp"
 	Log      *log.Logger
 	// Display rewrites run-specific text before layout (see steps.Shared.Display).
 	Display func(string) string
+	// Mouse says that the program reports the mouse (tea.WithMouseCellMotion): the wheel
+	// scrolls the pane, and m hands the mouse back to the terminal for selecting text.
+	Mouse bool
+	// AskBackground, when set, asks the terminal for its background colour once the wizard
+	// runs (see askBackground); the answer comes back as input and is never waited for.
+	AskBackground tea.Cmd
 }
 
 // forceQuitMsg ends the program when a cancelled step does not return in time.
@@ -69,7 +78,13 @@ type Model struct {
 	header        string
 	lastState     steps.StepState
 	toBottom      bool // scroll the content to its end at the next sync
-	closingAt     int  // the line of the closing banner in the content (finished)
+
+	r          *lipgloss.Renderer // the styles' renderer (the background's answer changes it)
+	bg         bgReply            // the terminal's answer to the background query, as it arrives
+	askBg      tea.Cmd
+	mouseAvail bool // the program reports the mouse
+	mouse      bool // ... and it does now (m toggles)
+	closingAt  int  // the line of the closing banner in the content (finished)
 }
 
 // New builds the wizard over a plan. It opens on the first step that applies and is not done
@@ -95,13 +110,23 @@ func New(o Options) *Model {
 		Ctx: ctx, Styles: &styles, Keys: keys,
 		Spinner: o.Spinner, Copy: o.Copy, ShowPath: o.ShowPath, Log: o.Log, Display: o.Display,
 	}
+	var m *Model
+	c.MouseCaptured = func() bool { return m != nil && m.mouse }
 	o.Plan.Attach(c)
-	m := &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1}
+	m = &Model{c: c, cancel: cancel, p: o.Plan, plan: o.Plan.Steps(), header: o.Header, active: -1,
+		r: o.Renderer, askBg: o.AskBackground, mouseAvail: o.Mouse, mouse: o.Mouse}
+	if m.r == nil {
+		m.r = lipgloss.DefaultRenderer()
+	}
+	m.bg.waiting = o.AskBackground != nil
 	m.planned = m.plan
 	m.help = help.New()
+	m.help.ShortSeparator = styles.Icons.Separator
+	m.help.Ellipsis = styles.Icons.Ellipsis
 	m.help.Styles.ShortKey = styles.Footer.Bold(true)
 	m.help.Styles.ShortDesc = styles.Footer
 	m.help.Styles.ShortSeparator = styles.Footer
+	m.help.Styles.Ellipsis = styles.Footer
 	m.help.Styles.FullKey = styles.Footer.Bold(true)
 	m.help.Styles.FullDesc = styles.Footer
 	m.help.Styles.FullSeparator = styles.Footer
@@ -204,11 +229,17 @@ func (m *Model) Busy() bool {
 	return false
 }
 
-// Init implements tea.Model.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init implements tea.Model: it asks the terminal for its background (when told to), after
+// the terminal is set up for the wizard, without waiting for the answer.
+func (m *Model) Init() tea.Cmd { return m.askBg }
 
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && !m.bg.in {
+		if cur := m.Active(); cur == nil || !cur.Typing() {
+			return m, m.keyBurst(k)
+		}
+	}
 	cmd := m.update(msg)
 	m.replan()
 	m.syncSteps()
@@ -223,13 +254,41 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// keyBurst handles keys that arrived together (typed fast, over a slow link, or sent by a
+// script), which bubbletea reports as one message of several runes: one key after the other,
+// as if typed apart; once a text input has focus, the rest is its text.
+func (m *Model) keyBurst(k tea.KeyMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for i, r := range k.Runes {
+		one := k
+		one.Runes = []rune{r}
+		if cur := m.Active(); cur != nil && cur.Typing() {
+			one.Runes = k.Runes[i:]
+		}
+		_, cmd := m.Update(one)
+		cmds = append(cmds, cmd)
+		if len(one.Runes) > 1 {
+			break
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
 func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		return m.resize()
 	case tea.KeyMsg:
+		if swallow, done, dark := m.bg.take(msg); swallow {
+			if done {
+				m.r.SetHasDarkBackground(dark) // the next frame has the colours of this background
+			}
+			return nil
+		}
 		return m.handleKey(msg)
+	case tea.MouseMsg:
+		return m.handleMouse(msg)
 	case steps.NextMsg:
 		return m.next(msg.From)
 	case steps.PrevMsg:
@@ -254,6 +313,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	m.notice = ""
+	if msg.Type != tea.KeyRunes { // what is typed stays out of the log (a passphrase may be)
+		m.c.Logf("key %s", msg)
+	}
 	if m.confirmQuit {
 		switch {
 		case key.Matches(msg, k.Yes), msg.Type == tea.KeyCtrlC: // ctrl+c twice: leave
@@ -262,6 +324,15 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			m.confirmQuit = false
 		}
 		return nil
+	}
+	if m.mouseAvail && key.Matches(msg, k.Mouse) && !(m.Active() != nil && m.Active().Typing()) {
+		m.mouse = !m.mouse
+		if m.mouse {
+			m.notice = i18n.T(textMouseOn)
+			return tea.EnableMouseCellMotion
+		}
+		m.notice = i18n.T(textMouseOff)
+		return tea.DisableMouse
 	}
 	if m.width > 0 && m.layout().tooSmall {
 		// nothing is visible: only leaving works, nothing runs unseen
@@ -313,6 +384,21 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return m.forward(msg)
 }
 
+// handleMouse scrolls the content with the wheel; clicks do nothing (the mouse is only
+// reported so that the wheel works, see Options.Mouse).
+func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if m.width == 0 || m.layout().tooSmall || msg.Action != tea.MouseActionPress {
+		return nil
+	}
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		m.vp.ScrollUp(m.vp.MouseWheelDelta)
+	case tea.MouseButtonWheelDown:
+		m.vp.ScrollDown(m.vp.MouseWheelDelta)
+	}
+	return nil
+}
+
 func (m *Model) forward(msg tea.Msg) tea.Cmd {
 	cur := m.Active()
 	if cur == nil {
@@ -340,14 +426,15 @@ func (m *Model) quit() tea.Cmd {
 func (m *Model) next(from steps.ID) tea.Cmd {
 	cur := m.Active()
 	if cur == nil || m.Busy() || from != cur.ID() {
+		m.c.Logf("next from %s: not now (busy %v)", from, m.Busy())
 		return nil
 	}
 	if bad := cur.Invalid(); len(bad) > 0 {
-		m.notice = "Fix the highlighted input first."
+		m.notice = i18n.T(textFixInput)
 		return nil
 	}
 	if cur.State() != steps.StateDone {
-		m.notice = "Run this step first (enter)."
+		m.notice = i18n.T(textRunFirst)
 		return nil
 	}
 	for i := m.active + 1; i < len(m.plan); i++ {
@@ -406,7 +493,7 @@ func (m *Model) gotoStep(id steps.ID) tea.Cmd {
 	for i, st := range m.plan {
 		if st.ID() == id {
 			if st.Skip() != "" || i > m.resumeIndex() {
-				m.notice = fmt.Sprintf("%s is not available yet.", st.Title())
+				m.notice = i18n.T(textNotYet, i18n.Args{"Step": st.Title()})
 				return nil
 			}
 			m.finished = false
@@ -422,6 +509,7 @@ func (m *Model) show(i int) tea.Cmd {
 		m.plan[m.active].Leave()
 	}
 	m.active = i
+	m.c.Logf("show step %s", m.plan[i].ID())
 	m.plan[i].Show()
 	m.lastState = m.plan[i].State()
 	m.vp.GotoTop()
@@ -436,6 +524,7 @@ func (m *Model) syncContent() {
 		return
 	}
 	m.vp.SetContent(m.contentView())
+	m.vp.SetYOffset(m.vp.YOffset) // shorter content, or a taller pane: no blank rows below the end
 	if m.toBottom {
 		m.vp.GotoBottom()
 		if m.finished {
@@ -445,8 +534,11 @@ func (m *Model) syncContent() {
 	}
 	st := cur.State()
 	if st != m.lastState || st == steps.StateRunning {
-		if st != steps.StateEditing {
-			m.vp.GotoBottom()
+		switch st {
+		case steps.StateDone:
+			m.vp.GotoTop() // the result comes first (steps.Base.View)
+		case steps.StateRunning, steps.StateFailed:
+			m.vp.GotoBottom() // the progress as it comes, the error banner under it
 		}
 		m.lastState = st
 	}
@@ -457,8 +549,7 @@ func (m *Model) contentView() string {
 	st := m.c.Styles
 	if m.finished {
 		m.closingAt = lipgloss.Height(s) + 1
-		done := st.Success.Render(st.Icons.Done+" All steps done.") + " " +
-			st.Explain.Render("The device was provisioned Just-in-Time from your CA and its message came back. Press enter or q to leave.")
+		done := st.Success.Render(st.Icons.Done+" "+i18n.T(textAllDone)) + " " + st.Explain.Render(i18n.T(textAllDoneNext))
 		s += "\n\n" + st.Banner.BorderForeground(st.Palette.Success).Width(m.vp.Width-st.Banner.GetHorizontalBorderSize()).Render(done)
 		if sum := m.p.ClosingView(m.vp.Width); sum != "" {
 			s += "\n\n" + sum
@@ -503,6 +594,7 @@ func (m *Model) resize() tea.Cmd {
 		return nil
 	}
 	m.vp.Width, m.vp.Height = l.contentW, l.bodyH
+	m.vp.SetYOffset(m.vp.YOffset) // a taller pane shows more of the end, not blank rows
 	size := tea.WindowSizeMsg{Width: l.contentW, Height: l.bodyH}
 	for i, st := range m.plan {
 		m.plan[i], _ = st.Update(size)
@@ -516,53 +608,99 @@ func (m *Model) View() string {
 	if m.width == 0 {
 		return ""
 	}
+	out := m.view()
+	if st.ASCII {
+		out = theme.ASCII(out) // a dumb terminal: no glyph outside ASCII, whoever wrote the text
+	}
+	return out
+}
+
+func (m *Model) view() string {
+	st := m.c.Styles
 	l := m.layout()
 	if l.tooSmall {
-		return st.Notice.Render(ansi.Truncate(fmt.Sprintf("jitpwiz needs at least %d×%d — this terminal is %d×%d; make it larger.", minWidth, minHeight, m.width, m.height), m.width, "…"))
+		return m.tooSmallView()
 	}
 	if m.active < 0 {
-		return st.App.Render("Nothing to do: every step of this plan is skipped.")
+		return st.App.Render(i18n.T(textNothingToDo))
 	}
 	inner := m.width - st.App.GetHorizontalFrameSize()
 	body := st.Content.Width(l.contentW).Render(m.vp.View())
+	more := m.scrollView(l)
 	if !l.compact {
 		body = lipgloss.JoinHorizontal(lipgloss.Top, m.sidebarView(l.bodyH), body)
+		if more != "" {
+			more = strings.Repeat(" ", l.sidebarW) + more
+		}
 	}
 	return st.App.Render(lipgloss.JoinVertical(lipgloss.Left,
-		m.headerView(l, inner), "", body, "", m.footerView(inner)))
+		m.headerView(l, inner), "", body, more, m.footerView(inner)))
 }
 
+// tooSmallView is the notice of a terminal below the minimum size, laid out to fit it.
+func (m *Model) tooSmallView() string {
+	st := m.c.Styles
+	text := i18n.T(textTooSmall, i18n.Args{"MinWidth": minWidth, "MinHeight": minHeight, "Width": m.width, "Height": m.height})
+	lines := strings.Split(lipgloss.NewStyle().Width(m.width).Render(text), "\n")
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	for i, l := range lines {
+		lines[i] = st.Notice.Render(ansi.Truncate(strings.TrimRight(l, " "), m.width, ""))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// scrollView is the line under the content that says there is more above or below it and
+// how to get there ("" when it all fits).
+func (m *Model) scrollView(l layout) string {
+	total := m.vp.TotalLineCount()
+	if total <= m.vp.Height {
+		return ""
+	}
+	st := m.c.Styles
+	first, last := m.vp.YOffset+1, min(m.vp.YOffset+m.vp.Height, total)
+	how := textScrollKeys
+	if m.mouse {
+		how = i18n.T(textScrollKeysWheel)
+	}
+	var s string
+	switch {
+	case m.vp.AtTop():
+		s = i18n.T(textMoreBelow, i18n.Args{"Arrow": st.Icons.Below, "First": first, "Last": last, "Total": total, "Keys": how})
+	case m.vp.AtBottom():
+		s = i18n.T(textMoreAbove, i18n.Args{"Arrow": st.Icons.Above, "First": first, "Last": last, "Total": total, "Keys": how})
+	default:
+		s = i18n.T(textMoreBoth, i18n.Args{"Arrow": st.Icons.Above + st.Icons.Below, "First": first, "Last": last, "Total": total, "Keys": how})
+	}
+	return st.Footer.Render(ansi.Truncate(s, l.contentW, st.Icons.Ellipsis))
+}
+
+// headerView is the app's name, then (on a line of its own, two when it needs them) where it
+// works: target, account, region, profile or endpoint, ports, workspace.
 func (m *Model) headerView(l layout, width int) string {
 	st := m.c.Styles
-	title := st.Header.Render("jitpwiz") + st.HeaderNote.Render(" · AWS IoT Just-in-Time Provisioning")
+	title := st.Header.Render(headerTitle) + st.HeaderNote.Render(headerSep+i18n.T(headerSubtitle))
+	where, maxLines := fitParts(m.header, width, st.Icons.Ellipsis), 2
 	if l.compact {
 		// single column: the step list shrinks to a row of state icons
 		var b strings.Builder
 		for i := range m.plan {
 			b.WriteString(m.stateIcon(i))
 		}
-		n, total := m.position()
-		title = st.Header.Render("jitpwiz") + " " + b.String() + st.HeaderNote.Render(fmt.Sprintf(" %d/%d", n, total))
-		return ansi.Truncate(title, width, "…")
+		title = st.Header.Render(headerTitle) + " " + b.String() + st.HeaderNote.Render(" "+m.label(m.active)+"/"+m.label(len(m.plan)-1))
+		maxLines = 1
 	}
+	if one := title + st.HeaderNote.Render(headerSep+m.header); !l.compact && m.header != "" && ansi.StringWidth(one) <= width {
+		return one // a wide terminal: all on the title's line
+	}
+	lines := []string{ansi.Truncate(title, width, st.Icons.Ellipsis)}
 	if m.header != "" {
-		title += st.HeaderNote.Render(" · " + m.header)
-	}
-	return ansi.Truncate(title, width, "…")
-}
-
-// position is the active step's number among the applicable steps, and their count.
-func (m *Model) position() (n, total int) {
-	for i, st := range m.plan {
-		if st.State() == steps.StateSkipped {
-			continue
-		}
-		total++
-		if i <= m.active {
-			n = total
+		for _, w := range where[:min(len(where), maxLines)] {
+			lines = append(lines, st.HeaderNote.Render(w))
 		}
 	}
-	return n, total
+	return strings.Join(lines, "\n")
 }
 
 // syncSteps lets every step follow the session (another step ran, an input changed what
@@ -575,12 +713,12 @@ func (m *Model) syncSteps() {
 	for _, st := range m.plan {
 		st.Sync()
 	}
-	n := 0
-	_, total := m.position()
-	for _, st := range m.plan {
+	first := true
+	last := m.label(len(m.plan) - 1)
+	for i, st := range m.plan {
 		if st.State() != steps.StateSkipped {
-			n++
-			st.SetPosition(n, total)
+			st.SetPosition(steps.Position{Label: m.label(i), Last: last, First: first})
+			first = false
 		}
 	}
 }
@@ -601,26 +739,33 @@ func (m *Model) stateIcon(i int) string {
 	return st.SidebarPending.Render(st.Icons.Pending)
 }
 
-// sidebarView lists the steps with their state; height 0 means "natural height".
+// sidebarView lists the steps with their state, the step on screen marked after its name (a
+// mark that stays with NO_COLOR, where bold and colour do not); height 0 means "natural
+// height".
 func (m *Model) sidebarView(height int) string {
 	st := m.c.Styles
 	var lines []string
+	labelW := 2
+	for i := range m.plan {
+		labelW = max(labelW, len(m.label(i)))
+	}
 	for i, s := range m.plan {
-		name := fmt.Sprintf("%2s %s", m.label(i), s.Title())
+		name := fmt.Sprintf("%*s %s", labelW, m.label(i), s.Title())
 		style := st.SidebarPending
 		switch s.State() {
 		case steps.StateSkipped:
 			style = st.SidebarSkipped
-			name += " (skipped)"
+			name += " " + i18n.T(textSkipped)
 		case steps.StateFailed:
 			style = st.SidebarFailed
 		case steps.StateDone:
 			style = st.SidebarDone
 		}
+		mark := "  " // as wide as the mark, so that moving does not change the sidebar's width
 		if i == m.active {
-			style = st.SidebarActive
+			style, mark = st.SidebarActive, " "+st.SidebarActive.Render(st.Icons.Here)
 		}
-		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 28, "…")))
+		lines = append(lines, m.stateIcon(i)+" "+style.Render(ansi.Truncate(name, 26+labelW, st.Icons.Ellipsis))+mark)
 	}
 	sb := st.Sidebar
 	if height > 0 {
@@ -632,14 +777,17 @@ func (m *Model) sidebarView(height int) string {
 func (m *Model) footerView(width int) string {
 	st := m.c.Styles
 	if m.confirmQuit {
-		return st.Dialog.Render(st.Warning.Render(m.Active().Title()+" is still running. Quit and cancel it?") + "  y yes · n no")
+		return st.Dialog.Render(st.Warning.Render(i18n.T(textQuitRunning, i18n.Args{"Step": m.Active().Title()})) + "  " + i18n.T(textQuitKeys))
 	}
 	var lines []string
+	if cur := m.Active(); cur != nil && cur.Flash() != "" {
+		lines = append(lines, wrapped(st.StatusLine, cur.Flash(), width, 2)...)
+	}
 	if m.notice != "" {
-		lines = append(lines, st.Notice.Render(m.notice))
+		lines = append(lines, wrapped(st.Notice, m.notice, width, 2)...)
 	}
 	if m.quitting {
-		lines = append(lines, st.Notice.Render("Cancelling the running step…"))
+		lines = append(lines, st.Notice.Render(i18n.T(textCancelling)))
 	}
 	if m.fullHelp {
 		m.help.Width = width
@@ -650,7 +798,7 @@ func (m *Model) footerView(width int) string {
 		appKeys := []key.Binding{k.Help, k.Quit}
 		if cur := m.Active(); cur != nil && cur.Typing() {
 			// while a text input has focus, ? and q are letters: only ctrl+c leaves
-			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
+			appKeys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", i18n.T(textQuit)))}
 		}
 		app := m.help.ShortHelpView(appKeys)
 		sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
@@ -662,34 +810,67 @@ func (m *Model) footerView(width int) string {
 		lines = append(lines, line)
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, width, "…") // help.Model can overflow its Width
+		lines[i] = ansi.Truncate(l, width, m.c.Styles.Icons.Ellipsis) // help.Model can overflow its Width
 	}
 	return strings.Join(lines, "\n")
 }
 
-// ShortHelp implements help.KeyMap: the active step's bindings (the footer adds help and quit).
-func (m *Model) ShortHelp() []key.Binding {
-	k := m.c.Keys
-	var out []key.Binding
-	if cur := m.Active(); cur != nil && !m.finished {
-		out = cur.ShortHelp()
+// wrapped lays text in style on at most n lines of width w.
+func wrapped(style lipgloss.Style, text string, w, n int) []string {
+	lines := strings.Split(lipgloss.NewStyle().Width(w).Render(text), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
 	}
-	if m.finished {
-		out = append(out, k.Back)
+	for i, l := range lines {
+		lines[i] = style.Render(strings.TrimRight(l, " "))
 	}
-	return out
+	return lines
 }
 
-// FullHelp implements help.KeyMap.
+// ShortHelp implements help.KeyMap: the active step's bindings (the footer adds help and
+// quit); on the closing screen, what its text says: enter leaves, esc goes back.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	if m.finished {
+		leave := k.Run
+		leave.SetHelp(k.Run.Help().Key, i18n.T(textLeave))
+		return []key.Binding{leave, k.Back}
+	}
+	if cur := m.Active(); cur != nil {
+		return cur.ShortHelp()
+	}
+	return nil
+}
+
+// FullHelp implements help.KeyMap: every binding of the key map (those that work now: a busy
+// step disables its own), grouped — the step, its inputs, the pane, the app — each key once.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	var stepKeys []key.Binding
-	if cur := m.Active(); cur != nil {
-		stepKeys = cur.ShortHelp()
+	view := []key.Binding{k.Scroll}
+	if m.mouseAvail {
+		view = append(view, k.Mouse)
 	}
-	return [][]key.Binding{
-		stepKeys,
-		{k.Up, k.Down, k.Next, k.Scroll},
+	groups := [][]key.Binding{
+		{k.Run, k.Retry, k.Copy, k.Back},
+		{k.Next, k.Prev, k.Up, k.Down},
+		view,
 		{k.Help, k.Quit},
 	}
+	seen := map[string]bool{}
+	var out [][]key.Binding
+	for _, g := range groups {
+		var keep []key.Binding
+		for _, b := range g {
+			id := strings.Join(b.Keys(), " ")
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			keep = append(keep, b)
+		}
+		if len(keep) > 0 {
+			out = append(out, keep)
+		}
+	}
+	return out
 }

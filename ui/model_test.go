@@ -17,7 +17,9 @@ import (
 
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuilt()
+	os.Exit(code)
 }
 
 // fourSteps is a small plan: a text input, a skipped step, a list input, a plain step.
@@ -261,7 +263,8 @@ func TestLayouts(t *testing.T) {
 		want, notWant []string
 	}{
 		{"full", 100, 30, []string{"○  4 Last step", "Explains First step", "enter run"}, nil},
-		{"compact", 70, 20, []string{"jitpwiz ●–○○ 1/3", "Explains First step"}, []string{"4 Last step"}},
+		// the step's number and the last one's, as the sidebar and the title number them
+		{"compact", 70, 20, []string{"jitpwiz ●–○○ 1/4", "First step · step 1 of 4", "Explains First step"}, []string{"4 Last step"}},
 		{"notice", 50, 10, []string{"jitpwiz needs at least 60×15"}, []string{"First step"}},
 	}
 	for _, tc := range cases {
@@ -318,8 +321,14 @@ func TestLongResultScrolls(t *testing.T) {
 	d := drive(t, newTestModel(plan, nil), 100, 30)
 	d.press("enter")
 	d.until("done", func() bool { return d.m.Active().State() == steps.StateDone })
-	if scr := d.screen(); !strings.Contains(scr, "line 60") || strings.Contains(scr, "Explains Document step") {
-		t.Fatalf("after the run the end of the result should show:\n%s", scr)
+	// the result first: its "Done" and the start of the document, and a sign that more follows
+	if scr := d.screen(); !strings.Contains(scr, "✓ Done") || !strings.Contains(scr, "line 1\n") && !strings.Contains(scr, "line 1 ") ||
+		strings.Contains(scr, "line 60") || !strings.Contains(scr, "↓ more below · lines 1–") {
+		t.Fatalf("after the run the result should show from its start, with more below:\n%s", scr)
+	}
+	d.press("pgdown", "pgdown", "pgdown")
+	if scr := d.screen(); !strings.Contains(scr, "line 60") || !strings.Contains(scr, "↑ more above") {
+		t.Fatalf("pgdown should reach the end:\n%s", scr)
 	}
 	for i := 0; i < 80; i++ {
 		d.press("k")
@@ -327,9 +336,18 @@ func TestLongResultScrolls(t *testing.T) {
 	if scr := d.screen(); !strings.Contains(scr, "Explains Document step") || strings.Contains(scr, "line 60") {
 		t.Fatalf("k should scroll back to the top:\n%s", scr)
 	}
-	d.press("pgdown", "pgdown", "pgdown")
+	// the mouse wheel scrolls too (three lines a notch, bubbles' default)
+	for i := 0; i < 30; i++ {
+		d.send(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	}
 	if scr := d.screen(); !strings.Contains(scr, "line 60") {
-		t.Fatalf("pgdown should reach the end:\n%s", scr)
+		t.Fatalf("the wheel should reach the end:\n%s", scr)
+	}
+	for i := 0; i < 10; i++ {
+		d.send(tea.MouseMsg{Button: tea.MouseButtonWheelUp, Action: tea.MouseActionPress})
+	}
+	if scr := d.screen(); strings.Contains(scr, "line 60") {
+		t.Fatalf("the wheel up should scroll back:\n%s", scr)
 	}
 }
 

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/aymanbagabas/go-osc52/v2"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
 // RunConfig is how the real program runs the wizard on a terminal.
@@ -27,6 +27,8 @@ type RunConfig struct {
 	DebugLog string
 	// NoAltScreen draws inline instead of on the alternate screen (tests, recordings).
 	NoAltScreen bool
+	// NoMouse leaves the mouse to the terminal from the start (m still takes it for the wheel).
+	NoMouse bool
 }
 
 // Run shows the wizard until the user quits or ctx ends, and returns the final model. The
@@ -61,11 +63,22 @@ func Run(ctx context.Context, rc RunConfig) (*Model, error) {
 	}
 
 	if rc.Renderer == nil {
-		rc.Renderer = lipgloss.NewRenderer(rc.Out)
+		rc.Renderer = newRenderer(rc.Out) // it never asks the terminal (terminal.go)
+	}
+	if f, ok := rc.Out.(*os.File); ok {
+		rc.Out = &frameLock{f: f} // what the wizard writes itself never lands inside a frame
 	}
 	if rc.Copy == nil {
-		rc.Copy = OSC52(rc.Out)
+		rc.Copy = Clipboard(rc.Out)
 	}
+	if rc.AskBackground == nil {
+		rc.AskBackground = askBackground(rc.Out)
+	}
+	// The mouse is reported (cell motion: presses, releases, the wheel) so that the wheel
+	// scrolls the pane. While a program takes the mouse, terminals select text with Shift held
+	// (xterm, GNOME Terminal, Konsole, kitty, Windows Terminal; Option in iTerm2), and m hands
+	// the mouse back for a plain selection. A dumb terminal gets no mouse sequences at all.
+	rc.Mouse = !theme.Dumb()
 	if rc.ShowPath == nil {
 		rc.ShowPath = RelativeToCwd
 	}
@@ -77,6 +90,10 @@ func Run(ctx context.Context, rc RunConfig) (*Model, error) {
 	if !rc.NoAltScreen {
 		opts = append(opts, tea.WithAltScreen())
 	}
+	if rc.Mouse && !rc.NoMouse {
+		opts = append(opts, tea.WithMouseCellMotion())
+	}
+	m.mouse = rc.Mouse && !rc.NoMouse
 	final, err := tea.NewProgram(m, opts...).Run()
 	m.cancel()
 	if fm, ok := final.(*Model); ok && fm != nil {
@@ -87,25 +104,9 @@ func Run(ctx context.Context, rc RunConfig) (*Model, error) {
 	}
 	if err != nil {
 		log.Printf("wizard ended: %v", err)
-		return m, fmt.Errorf("the wizard stopped: %w", err)
+		return m, i18n.WrapError(err, "ui.stopped")
 	}
 	return m, nil
-}
-
-// OSC52 returns a copy function that writes an OSC 52 clipboard sequence to the terminal w
-// (wrapped for tmux and screen, which otherwise swallow it).
-func OSC52(w io.Writer) func(string) error {
-	return func(text string) error {
-		seq := osc52.New(text)
-		switch {
-		case os.Getenv("TMUX") != "":
-			seq = seq.Tmux()
-		case strings.HasPrefix(os.Getenv("TERM"), "screen"):
-			seq = seq.Screen()
-		}
-		_, err := seq.WriteTo(w)
-		return err
-	}
 }
 
 // RelativeToCwd shows a path relative to the current directory when it lies below it.
@@ -124,8 +125,8 @@ func RelativeToCwd(p string) string {
 	return rel
 }
 
-// Summary is the one line printed after the wizard closed: where the user stopped and how to
-// go on.
+// Summary is the one line printed after the wizard closed: how far the user got, the step
+// to do next (by the sidebar's number) and how to go on.
 func (m *Model) Summary() string {
 	if m.active < 0 {
 		return ""
@@ -141,11 +142,16 @@ func (m *Model) Summary() string {
 		total++
 	}
 	if done == total {
-		out := fmt.Sprintf("jitpwiz: all %d steps done.", total)
+		out := i18n.T(textSummaryAllDone, i18n.Args{"Total": total})
 		if sum := m.p.ClosingText(); sum != "" {
 			out += "\n" + sum
 		}
 		return out
 	}
-	return fmt.Sprintf("jitpwiz: %d of %d steps done; stopped at %q. Run jitpwiz again with the same --dir to resume.", done, total, m.Active().Title())
+	// the step to do next: the one on screen, or (when it is done) the first not done
+	next := m.active
+	if m.plan[next].Status().State == steps.StateDone {
+		next = m.resumeIndex()
+	}
+	return i18n.T(textSummaryNext, i18n.Args{"Done": done, "Total": total, "Step": m.label(next), "Title": m.plan[next].Title()})
 }

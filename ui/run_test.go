@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"io"
 	"log"
 	"os"
@@ -39,23 +40,40 @@ func TestPanicRestoresAltScreen(t *testing.T) {
 	}
 }
 
-func TestOSC52(t *testing.T) {
-	t.Setenv("TMUX", "")
-	t.Setenv("TERM", "xterm-256color")
-	var out bytes.Buffer
-	if err := OSC52(&out)("openssl genrsa -out deviceRootCA.key 2048"); err != nil {
-		t.Fatal(err)
+// TestClipboard: outside tmux, c writes a plain OSC 52 sequence (GNU screen gets it wrapped in
+// DCS passthrough, which screen needs). Inside tmux it is never DCS-wrapped: tmux 3.3 drops
+// that form unless allow-passthrough is on (TestTmuxCopy is the real thing, in tmux); a tmux
+// that does not say its set-clipboard gets the plain sequence, and the words say that tmux
+// keeps it only with set-clipboard on. No status claims that the text arrived.
+func TestClipboard(t *testing.T) {
+	const cmd = "openssl genrsa -out deviceRootCA.key 2048"
+	plain := "\x1b]52;c;b3BlbnNzbCBnZW5yc2EgLW91dCBkZXZpY2VSb290Q0Eua2V5IDIwNDg=\a" // base64 of cmd
+	cases := []struct {
+		name, tmux, term, want, how string
+	}{
+		{"terminal", "", "xterm-256color", plain, i18n.T(copiedOSC52)},
+		{"screen", "", "screen", "\x1bP\x1b]52;c;b3BlbnNzbCBnZW5yc2EgLW91dCBkZXZpY2VSb290Q0Eua2V5IDIwNDg=\a\x1b\\", i18n.T(copiedScreen)},
+		{"tmux that does not answer", filepath.Join(t.TempDir(), "no-such-tmux-socket") + ",1,0", "tmux-256color", plain, i18n.T(copiedTmuxUnknown)},
 	}
-	// base64 of the command, in an OSC 52 clipboard sequence
-	want := "\x1b]52;c;b3BlbnNzbCBnZW5yc2EgLW91dCBkZXZpY2VSb290Q0Eua2V5IDIwNDg=\a"
-	if out.String() != want {
-		t.Fatalf("got %q, want %q", out.String(), want)
-	}
-	out.Reset()
-	t.Setenv("TMUX", "/tmp/tmux-0/default,1,0")
-	_ = OSC52(&out)("x")
-	if !strings.HasPrefix(out.String(), "\x1bPtmux;") {
-		t.Fatalf("inside tmux the sequence must be wrapped: %q", out.String())
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("TMUX", c.tmux)
+			t.Setenv("TERM", c.term)
+			var out bytes.Buffer
+			how, err := Clipboard(&out)(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != c.want {
+				t.Fatalf("wrote %q, want %q", out.String(), c.want)
+			}
+			if how != c.how {
+				t.Fatalf("says %q, want %q", how, c.how)
+			}
+			if strings.Contains(how, "copied to the clipboard") {
+				t.Fatalf("%q claims what no terminal confirms", how)
+			}
+		})
 	}
 }
 

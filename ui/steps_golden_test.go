@@ -42,7 +42,8 @@ func TestNormalize(t *testing.T) {
 
 // TestGoldenEachStep opens the wizard on each of the 13 steps in turn, as a resumed workspace
 // does, at 100×30, and compares the screen (inputs, explanation, equivalent commands) with
-// testdata/TestGoldenEachStep/NN-<step>.golden. Between screens the step's action runs — the
+// testdata/TestGoldenEachStep/NN-<step>.golden, and in Korean, Japanese and Chinese with
+// testdata/TestGoldenEachStep/<lang>/NN-<step>.golden. Between screens the step's action runs — the
 // same Step.Run the wizard calls — against the embedded local IoT Core.
 func TestGoldenEachStep(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") != "true" {
@@ -52,6 +53,12 @@ func TestGoldenEachStep(t *testing.T) {
 	for i, st := range steps.NewPlan(s).Steps() {
 		name := strings.Replace(string(rune('0'+(i+1)/10))+string(rune('0'+(i+1)%10))+"-"+string(st.ID()), "/", "-", -1)
 		t.Run(name, func(t *testing.T) { goldenStep(t, s, st) })
+		for _, lang := range translated {
+			t.Run(string(lang)+"/"+name, func(t *testing.T) {
+				setLang(t, lang)
+				goldenStepIn(t, s, st)
+			})
+		}
 		if err := st.Run(context.Background()); err != nil {
 			t.Fatalf("step %s: %v", st.ID(), err)
 		}
@@ -66,5 +73,17 @@ func goldenStep(t *testing.T, s *steps.Session, st steps.Step) {
 	m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
 	waitScreen(t, tm, st.Title()+" · step")
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
+// goldenStepIn is goldenStep in the language the test set: it waits for the step's title and
+// its number, and the header says where the wizard works in that language.
+func goldenStepIn(t *testing.T, s *steps.Session, st steps.Step) {
+	t.Helper()
+	m := realWizard(s, nil)
+	m.header = Header(steps.Where{Target: steps.TargetLocal}, "./ws", false)
+	m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	waitScreen(t, tm, st.Title()+" · ")
 	golden.RequireEqual(t, finalScreen(t, tm))
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,23 +72,139 @@ func startTmux(t *testing.T, name string, width, height int, cmd string) *tmuxSe
 	return s
 }
 
+// built is the jitpwiz binary the tmux tests run, built once for all of them.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
 // tmuxBinary is what a test of the real binary in tmux needs: tmux (or a skip, never under
-// CI=true), and jitpwiz built into a new directory, which it returns too. Such tests are
-// skipped with -short (why says what they do).
+// CI=true), and what jitpwizBinary gives.
 func tmuxBinary(t *testing.T, why string) (bin, dir string) {
 	t.Helper()
 	testtool.Need(t, "tmux")
+	return jitpwizBinary(t, why)
+}
+
+// jitpwizBinary is jitpwiz (built once for the package's tests) and a new directory of the
+// test's own. Tests of the real binary are skipped with -short (why says what they do).
+func jitpwizBinary(t *testing.T, why string) (bin, dir string) {
+	t.Helper()
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip(why)
 	}
-	dir = t.TempDir()
-	bin = filepath.Join(dir, "jitpwiz")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "jitpwiz-ui-test-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "jitpwiz")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Dir = ".."
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin, dir
+	return built.bin, t.TempDir()
+}
+
+// removeBuilt removes the binary the tests built (from TestMain, after every test).
+func removeBuilt() {
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+}
+
+// resize makes the session's window width×height and waits until the program has drawn a
+// frame of that width (ready says when the frame is complete).
+func (s *tmuxSession) resize(width, height int, ready func(scr string) bool) string {
+	s.t.Helper()
+	if out, err := s.run("resize-window", "-t", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)); err != nil {
+		s.t.Fatalf("resize-window: %v: %s", err, out)
+	}
+	return s.waitFor(fmt.Sprintf("a frame %d wide", width), 20*time.Second, ready)
+}
+
+// sendBytes writes raw bytes to the program's terminal input (what a terminal sends for a
+// mouse event, for instance).
+func (s *tmuxSession) sendBytes(b string) {
+	args := []string{"send-keys", "-t", s.name, "-H"}
+	for i := 0; i < len(b); i++ {
+		args = append(args, fmt.Sprintf("%02x", b[i]))
+	}
+	if out, err := s.run(args...); err != nil {
+		s.t.Fatalf("send-keys -H: %v: %s", err, out)
+	}
+}
+
+// buffer is tmux's most recent paste buffer ("" when there is none).
+func (s *tmuxSession) buffer() string {
+	out, err := s.run("show-buffer")
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// clearBuffers deletes every paste buffer of the session's server.
+func (s *tmuxSession) clearBuffers() {
+	for i := 0; i < 100; i++ {
+		if _, err := s.run("delete-buffer"); err != nil {
+			return
+		}
+	}
+}
+
+// enterThrough presses enter on each step of the wizard in s — run it, then go on — until the
+// closing screen, which it returns; a step that fails fails the test. ready, when not nil, is
+// called with the step's number and screen before enter runs it (phase "run") and once it is
+// done (phase "done"); it leaves the pane as it found it.
+func (s *tmuxSession) enterThrough(ready func(n, phase, scr string)) string {
+	t := s.t
+	t.Helper()
+	failed := func(scr string) bool { return strings.Contains(scr, " failed") }
+	for i := 0; i < 40; i++ {
+		scr := s.waitFor("a step ready for enter", 60*time.Second, func(scr string) bool {
+			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") ||
+				strings.Contains(scr, "All steps done") || failed(scr)
+		})
+		switch {
+		case failed(scr):
+			t.Fatalf("a step failed:\n%s", scr)
+		case strings.Contains(scr, "All steps done"):
+			return scr
+		}
+		title := stepTitleRe.FindStringSubmatch(scr)
+		if title == nil {
+			t.Fatalf("no step title:\n%s", scr)
+		}
+		n := title[1]
+		if strings.Contains(scr, "enter run") {
+			if ready != nil {
+				ready(n, "run", scr)
+			}
+			s.send("Enter")
+			scr = s.waitFor("step "+n+" to finish", 60*time.Second, func(scr string) bool {
+				return strings.Contains(scr, "enter continue") || failed(scr)
+			})
+			if failed(scr) {
+				t.Fatalf("step %s failed:\n%s", n, scr)
+			}
+		}
+		if ready != nil {
+			ready(n, "done", scr)
+		}
+		s.send("Enter")
+		s.waitFor("the step after "+n, 60*time.Second, func(scr string) bool {
+			t := stepTitleRe.FindStringSubmatch(scr)
+			return strings.Contains(scr, "All steps done") || t != nil && t[1] != n
+		})
+	}
+	t.Fatalf("the wizard did not finish; screen:\n%s", s.capture())
+	return ""
 }
 
 // TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
@@ -99,25 +216,7 @@ func TestTmuxDemo(t *testing.T) {
 	s := startTmux(t, "demo", 120, 40, fmt.Sprintf("%s --demo --dir %s", bin, ws))
 
 	s.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "CA key") && strings.Contains(scr, "enter run") })
-	final := ""
-	for i := 0; i < 60 && final == ""; i++ {
-		scr := s.waitFor("a step ready for enter", 60*time.Second, func(scr string) bool {
-			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") ||
-				strings.Contains(scr, "All steps done") || strings.Contains(scr, " failed")
-		})
-		switch {
-		case strings.Contains(scr, " failed"):
-			t.Fatalf("a step failed:\n%s", scr)
-		case strings.Contains(scr, "All steps done"):
-			final = scr
-			continue
-		}
-		s.send("Enter")
-		s.waitFor("the screen to react to enter", 60*time.Second, func(now string) bool { return now != scr })
-	}
-	if final == "" {
-		t.Fatalf("the wizard did not finish; screen:\n%s", s.capture())
-	}
+	final := s.enterThrough(nil)
 	done := regexp.MustCompile(`(?m)^\s*✓ +\d{1,2} \S`).FindAllString(final, -1)
 	if len(done) != 13 {
 		t.Errorf("want 13 steps ✓ in the sidebar, got %d:\n%s", len(done), final)

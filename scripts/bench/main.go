@@ -625,5 +625,5 @@ func benchWizard(c config, tmp string, r *report) error {
 	}
 	r.printf("## Wizard exec → first frame\n\n`jitpwiz --dir NEW` in a tmux window (100×30): time from `tmux new-window` until the first frame's header is on\nthe screen (polled every millisecond), %d starts. It includes starting the in-process local IoT Core on a new workspace.\n\n", len(d))
 	r.printf("| median | p90 |\n|---|---|\n| %s | %s |\n\nRaw (ms): %s\n\n", ms(median(d)), ms(quantile(d, .9)), list(d))
-	return nil
+	return benchWizardPTY(c, tmp, r)
 }

@@ -4,8 +4,12 @@ package theme
 
 import (
 	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 )
 
@@ -32,16 +36,23 @@ func DefaultPalette() Palette {
 	}
 }
 
-// Icons mark a step's state in the sidebar and a check line's outcome.
+// Icons mark a step's state in the sidebar and a check line's outcome, and the few other
+// glyphs of the chrome. A dumb terminal gets ASCII ones of the same width.
 type Icons struct {
 	Pending, Active, Done, Failed, Skipped string
 	Bullet, Arrow                          string
+	Ellipsis                               string // the end of a line cut to fit
+	Separator                              string // between the keys of the footer
+	Above, Below                           string // more content above / below the pane
+	Here                                   string // marks the step on screen in the sidebar
 }
 
 // Styles is every style the wizard uses. Build it with DefaultStyles; never reach for a global.
 type Styles struct {
 	Palette Palette
 	Icons   Icons
+	// ASCII is set on a dumb terminal: every frame is drawn in ASCII only (see ASCII).
+	ASCII bool
 
 	App lipgloss.Style // outer margin of the whole screen
 
@@ -101,7 +112,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 	p := DefaultPalette()
 	s := Styles{Palette: p, Icons: unicodeIcons()}
 	if dumbTerminal() {
-		s.Icons = asciiIcons()
+		s.Icons, s.ASCII = asciiIcons(), true
 	}
 	border := lipgloss.RoundedBorder()
 	if dumbTerminal() {
@@ -159,11 +170,64 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 }
 
 func unicodeIcons() Icons {
-	return Icons{Pending: "○", Active: "●", Done: "✓", Failed: "✗", Skipped: "–", Bullet: "•", Arrow: "›"}
+	return Icons{Pending: "○", Active: "●", Done: "✓", Failed: "✗", Skipped: "–", Bullet: "•", Arrow: "›",
+		Ellipsis: "…", Separator: " • ", Above: "↑", Below: "↓", Here: "‹"}
 }
 
 func asciiIcons() Icons {
-	return Icons{Pending: "o", Active: "*", Done: "+", Failed: "x", Skipped: "-", Bullet: "-", Arrow: ">"}
+	return Icons{Pending: "o", Active: "*", Done: "+", Failed: "x", Skipped: "-", Bullet: "-", Arrow: ">",
+		Ellipsis: "~", Separator: " | ", Above: "^", Below: "v", Here: "<"}
+}
+
+// asciiGlyphs are the ASCII stand-ins, one cell each like the glyph they replace, for the
+// non-ASCII characters of jitpwiz's text (icons, dashes, arrows, quotes, box corners).
+var asciiGlyphs = strings.NewReplacer(
+	"○", "o", "●", "*", "✓", "+", "✗", "x", "–", "-", "—", "-", "•", "*", "›", ">", "‹", "<",
+	"…", "~", "·", "-", "→", ">", "←", "<", "↑", "^", "↓", "v", "↻", "~", "↷", ">", "×", "x",
+	"≥", ">", "≤", "<", "‘", "'", "’", "'", "“", "\"", "”", "\"", "▲", "^", "▼", "v",
+	"│", "|", "─", "-", "╭", "+", "╮", "+", "╰", "+", "╯", "+", "┌", "+", "┐", "+", "└", "+", "┘", "+",
+)
+
+// ASCII rewrites s for a terminal that shows only ASCII: each known glyph becomes its stand-in
+// and any other non-ASCII character a "?" per cell, so that the layout keeps its widths.
+func ASCII(s string) string {
+	s = asciiGlyphs.Replace(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return asciiRest(s)
+		}
+	}
+	return s
+}
+
+func asciiRest(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			b.WriteRune(r)
+			continue
+		}
+		w := ansi.StringWidth(string(r))
+		b.WriteString(strings.Repeat("?", w))
+	}
+	return b.String()
+}
+
+// DarkBackground says whether the terminal's background is dark as far as the environment
+// tells, without asking the terminal: COLORFGBG ("fg;bg", set by rxvt, Konsole, iTerm2 and
+// others), else dark, the common case. Asking (OSC 11) is left to the wizard, which does
+// not wait for the answer (ui/terminal.go).
+func DarkBackground(getenv func(string) string) bool {
+	v := getenv("COLORFGBG")
+	i := strings.LastIndex(v, ";")
+	if i < 0 {
+		return true
+	}
+	bg, err := strconv.Atoi(v[i+1:])
+	if err != nil {
+		return true
+	}
+	return bg < 7 || bg == 8 // the dark ones of the 16 ANSI colours
 }
 
 // Dumb reports TERM=dumb: plain ASCII glyphs only (icons, borders, spinner).

@@ -73,8 +73,9 @@ func TestKeyMapHasHelp(t *testing.T) {
 			t.Errorf("%s binding lacks keys or help: %+v", name, b.Help())
 		}
 	}
-	if !contains(k.Back.Keys(), "shift+tab") || !contains(k.Quit.Keys(), "ctrl+c") || !contains(k.Down.Keys(), "j") {
-		t.Error("back must include shift+tab, quit ctrl+c, down j")
+	// shift+tab is a form's previous field (as in huh), never the previous step
+	if !contains(k.Prev.Keys(), "shift+tab") || contains(k.Back.Keys(), "shift+tab") || !contains(k.Quit.Keys(), "ctrl+c") || !contains(k.Down.Keys(), "j") {
+		t.Error("previous field must be shift+tab (and back must not be), quit ctrl+c, down j")
 	}
 }
 
