@@ -16,6 +16,10 @@ import (
 // What the screen shows is true, checked as a person sees it (issue 16): the real binary in a
 // tmux pane, keys sent with send-keys, the screen read back with capture-pane.
 
+// keyWait is how long a test waits for the screen to show what a key did: a deadline for a
+// machine under load, never a pause (the screen is polled).
+const keyWait = 30 * time.Second
+
 // tallRows is a pane tall enough for the whole content of every step at 80 columns, so that
 // one capture holds a step's whole command box.
 const tallRows = 200
@@ -191,7 +195,7 @@ func TestTmuxWalkthrough(t *testing.T) {
 		}
 		s.clearBuffers()
 		s.send("c")
-		s.waitFor("c to reach tmux's paste buffer, and its status", 10*time.Second, func(scr string) bool {
+		s.waitFor("c to reach tmux's paste buffer, and its status", keyWait, func(scr string) bool {
 			return strings.Contains(scr, "paste buffer") && s.buffer() != ""
 		})
 		cmds := s.buffer()
@@ -238,13 +242,13 @@ func resultFirst(t *testing.T, s *tmuxSession, scr, n string) {
 	for i := 0; i < 3; i++ {
 		s.sendBytes(wheelDown)
 	}
-	s.waitFor("the wheel to scroll down", 10*time.Second, func(scr string) bool {
+	s.waitFor("the wheel to scroll down", keyWait, func(scr string) bool {
 		return strings.Contains(scr, "more above") && !strings.Contains(scr, "✓ Done")
 	})
 	for i := 0; i < 3; i++ {
 		s.sendBytes(wheelUp)
 	}
-	s.waitFor("the wheel to scroll back up", 10*time.Second, func(scr string) bool {
+	s.waitFor("the wheel to scroll back up", keyWait, func(scr string) bool {
 		return strings.Contains(scr, "↓ more below · lines 1–") && strings.Contains(scr, "✓ Done")
 	})
 }
@@ -254,7 +258,7 @@ func resultFirst(t *testing.T, s *tmuxSession, scr, n string) {
 func adminWraps(t *testing.T, s *tmuxSession) {
 	t.Helper()
 	s.send("j")
-	s.waitFor("admin chosen", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "(●) admin") })
+	s.waitFor("admin chosen", keyWait, func(scr string) bool { return strings.Contains(scr, "(●) admin") })
 	const desc = "(●) admin — thing from the certificate's CN; inline policy allowing iot:* on * (for labs only)"
 	for _, w := range []int{80, 120} {
 		scr := s.resize(w, tallRows, frameReady(w, tallRows))
@@ -319,37 +323,37 @@ func TestTmuxKeys(t *testing.T) {
 	onStep1 := func(scr string) bool { return strings.Contains(scr, "CA key · step 1 of 13") }
 
 	s.send("j", "Tab")
-	scr := s.waitFor("the CA certificate path focused", 10*time.Second, func(scr string) bool {
+	scr := s.waitFor("the CA certificate path focused", keyWait, func(scr string) bool {
 		return strings.Contains(scr, "(●) use existing files") && strings.Contains(scr, "› CA certificate file")
 	})
 	if !strings.Contains(scr, "esc back to the choice") {
 		t.Errorf("the footer does not say where esc goes:\n%s", scr)
 	}
 	s.send("BTab")
-	s.waitFor("shift+tab to focus the previous field, on step 1", 10*time.Second, func(scr string) bool {
+	s.waitFor("shift+tab to focus the previous field, on step 1", keyWait, func(scr string) bool {
 		return onStep1(scr) && strings.Contains(scr, "› Certificate authority")
 	})
 	s.send("Tab")
-	s.waitFor("tab to the CA certificate path again", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "› CA certificate file") })
+	s.waitFor("tab to the CA certificate path again", keyWait, func(scr string) bool { return strings.Contains(scr, "› CA certificate file") })
 	// Escape alone: sent with the next key, a terminal's ESC and that key read as alt+key
 	s.send("Escape")
-	scr = s.waitFor("esc to go back to the choice", 10*time.Second, func(scr string) bool {
+	scr = s.waitFor("esc to go back to the choice", keyWait, func(scr string) bool {
 		return onStep1(scr) && strings.Contains(scr, "› Certificate authority")
 	})
 	if strings.Contains(scr, "empty — type the path") {
 		t.Errorf("esc back to the choice flags the path it left:\n%s", scr)
 	}
 	s.send("k")
-	s.waitFor("generate new again, without the path inputs", 10*time.Second, func(scr string) bool {
+	s.waitFor("generate new again, without the path inputs", keyWait, func(scr string) bool {
 		return strings.Contains(scr, "(●) generate new") && !strings.Contains(scr, "CA certificate file")
 	})
 	s.send("BTab") // on the first field: wraps to the last, as tab does the other way
-	s.waitFor("shift+tab on the first field to wrap to the last", 10*time.Second, func(scr string) bool {
+	s.waitFor("shift+tab on the first field to wrap to the last", keyWait, func(scr string) bool {
 		return onStep1(scr) && strings.Contains(scr, "› Onboarding")
 	})
 
 	s.send("?")
-	scr = s.waitFor("the full help", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "shift+tab") })
+	scr = s.waitFor("the full help", keyWait, func(scr string) bool { return strings.Contains(scr, "shift+tab") })
 	help := scr[strings.LastIndex(scr, "\n\n"):] // the footer, under the pane
 	for _, k := range []string{"enter", "r", "c", "esc", "tab", "shift+tab", "↑/k", "↓/j", "pgup/pgdn", "?", "q"} {
 		if n := fieldCount(help, k); n != 1 {
@@ -359,7 +363,7 @@ func TestTmuxKeys(t *testing.T) {
 	s.send("?", "Enter")
 	s.waitFor("step 1 done", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "enter continue") })
 	s.send("q")
-	scr = s.waitFor("the wizard to end", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "wizard-exit-") })
+	scr = s.waitFor("the wizard to end", keyWait, func(scr string) bool { return strings.Contains(scr, "wizard-exit-") })
 	if !strings.Contains(scr, "jitpwiz: 1 of 13 steps done; next: step 2 (OpenSSL conf)") || strings.Contains(scr, "stopped at") || !strings.Contains(scr, "wizard-exit-0") {
 		t.Errorf("after quitting on step 1 done:\n%s", scr)
 	}
@@ -406,7 +410,7 @@ func TestTmuxTerminal(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		s.send("PageDown")
 	}
-	s.waitFor("the end of the step", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "↑ more above") })
+	s.waitFor("the end of the step", keyWait, func(scr string) bool { return strings.Contains(scr, "↑ more above") })
 	scr := s.resize(100, 32, frameReady(100, 32))
 	rows := contentRows(scr)
 	if !strings.Contains(scr, "↑ more above") || len(rows) == 0 || strings.TrimSpace(rows[len(rows)-1]) == "" {
@@ -423,9 +427,9 @@ func TestTmuxTerminal(t *testing.T) {
 	nc.send("Enter")
 	nc.waitFor("step 1 done", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "enter continue") })
 	nc.send("Enter")
-	nc.waitFor("step 2", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "step 2 of 13") })
+	nc.waitFor("step 2", keyWait, func(scr string) bool { return strings.Contains(scr, "step 2 of 13") })
 	nc.send("Escape")
-	scr = nc.waitFor("back on step 1", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "step 1 of 13") })
+	scr = nc.waitFor("back on step 1", keyWait, func(scr string) bool { return strings.Contains(scr, "step 1 of 13") })
 	if !regexp.MustCompile(`✓ +1 CA key ‹`).MatchString(scr) || strings.Contains(scr, "OpenSSL conf ‹") {
 		t.Errorf("with NO_COLOR the done step on screen is not marked:\n%s", scr)
 	}
@@ -446,9 +450,9 @@ func TestTmuxTerminal(t *testing.T) {
 	}
 	ascii("the first step", dumb.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "enter run") }))
 	dumb.send("?")
-	ascii("the full help", dumb.waitFor("the full help", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "shift+tab") }))
+	ascii("the full help", dumb.waitFor("the full help", keyWait, func(scr string) bool { return strings.Contains(scr, "shift+tab") }))
 	dumb.send("?", "j")
-	ascii("use existing files", dumb.waitFor("use existing files", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "(*) use existing files") }))
+	ascii("use existing files", dumb.waitFor("use existing files", keyWait, func(scr string) bool { return strings.Contains(scr, "(*) use existing files") }))
 	dumb.send("k", "Enter")
 	ascii("step 1 done", dumb.waitFor("step 1 done", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "enter continue") }))
 	ascii("too small", dumb.resize(40, 8, func(scr string) bool { return strings.Contains(strings.Join(strings.Fields(scr), " "), "is 40x8.") }))
@@ -470,7 +474,7 @@ func TestTmuxCopy(t *testing.T) {
 			s.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "c copy command") })
 			s.clearBuffers()
 			s.send("c")
-			scr := s.waitFor("the copy's status", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "paste buffer") })
+			scr := s.waitFor("the copy's status", keyWait, func(scr string) bool { return strings.Contains(scr, "paste buffer") })
 			if got := s.buffer(); got != cmd {
 				t.Errorf("tmux show-buffer = %q, want %q", got, cmd)
 			}
