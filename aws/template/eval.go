@@ -179,7 +179,7 @@ func (t *Template) EvaluateJITP(params map[string]string) (*Plan, error) {
 	}
 	if missing := t.MissingParameters(params); len(missing) > 0 {
 		name := missing[0]
-		return nil, &Error{Code: InvalidRequestException, Message: MissingParameterError(name), Path: "Parameters." + name, Fix: missingFix(name)}
+		return nil, &Error{Code: InvalidRequestException, Message: MissingParameterError(name), Path: "Parameters." + name, Reason: ReasonMissingParameter, Fix: missingFix(name)}
 	}
 	return plan, nil
 }
@@ -395,7 +395,7 @@ func (e *evaluator) fn(name string, arg *strictjson.Node, fp string) (value, err
 		}
 		v, ok := e.params[arg.Str]
 		if !ok {
-			return value{}, &Error{Code: InvalidRequestException, Message: RefError(arg.Str), Path: fp,
+			return value{}, &Error{Code: InvalidRequestException, Message: RefError(arg.Str), Path: fp, Reason: ReasonUnresolvedRef,
 				Fix: refFix(arg.Str)}
 		}
 		return value{s: v}, nil
@@ -516,7 +516,7 @@ func (e *evaluator) sub(arg *strictjson.Node, fp string) (value, error) {
 				v, ok = e.params[name]
 			}
 			if !ok {
-				return value{}, &Error{Code: InvalidRequestException, Message: RefError(name), Path: fp, Fix: refFix(name)}
+				return value{}, &Error{Code: InvalidRequestException, Message: RefError(name), Path: fp, Reason: ReasonUnresolvedRef, Fix: refFix(name)}
 			}
 			b.WriteString(v)
 		}

@@ -82,10 +82,10 @@ func DefaultRoleArn(region, account string) string {
 // policyName (Named only) keeps the walkthrough's "Policy_Name".
 func RenderConfig(v Variant, region, account, roleArn, policyName string) (*RegistrationConfig, error) {
 	if !policy.ValidRegion(region) {
-		return nil, &ConfigError{Field: "region", Message: fmt.Sprintf("%q is not an AWS region name", region), Fix: "use a region such as us-east-2 or eu-west-1"}
+		return nil, &ConfigError{Field: "region", Reason: ReasonRegion, Message: fmt.Sprintf("%q is not an AWS region name", region), Fix: "use a region such as us-east-2 or eu-west-1"}
 	}
 	if !accountRE.MatchString(account) {
-		return nil, &ConfigError{Field: "account", Message: fmt.Sprintf("%q is not a 12-digit AWS account ID", account), Fix: "use the Account shown by `aws sts get-caller-identity`"}
+		return nil, &ConfigError{Field: "account", Reason: ReasonAccount, Message: fmt.Sprintf("%q is not a 12-digit AWS account ID", account), Fix: "use the Account shown by `aws sts get-caller-identity`"}
 	}
 	var body string
 	switch v {
@@ -99,11 +99,11 @@ func RenderConfig(v Variant, region, account, roleArn, policyName string) (*Regi
 			policyName = PlaceholderPolicyName
 		}
 		if len(policyName) > MaxPolicyName || !policyNameRE.MatchString(policyName) {
-			return nil, &ConfigError{Field: "policyName", Message: fmt.Sprintf("%q is not a valid policy name", policyName), Fix: "use 1-128 letters, digits and + = , . @ _ -"}
+			return nil, &ConfigError{Field: "policyName", Reason: ReasonPolicyName, Message: fmt.Sprintf("%q is not a valid policy name", policyName), Fix: "use 1-128 letters, digits and + = , . @ _ -"}
 		}
 		body = strings.Replace(body, `"`+PlaceholderPolicyName+`"`, `"`+policyName+`"`, 1)
 	default:
-		return nil, &ConfigError{Field: "variant", Message: fmt.Sprintf("unknown template variant %q", v), Fix: "choose scoped, admin or named"}
+		return nil, &ConfigError{Field: "variant", Reason: ReasonVariant, Message: fmt.Sprintf("unknown template variant %q", v), Fix: "choose scoped, admin or named"}
 	}
 	body = strings.ReplaceAll(body, "arn:aws:iot:"+PlaceholderRegion+":", "arn:"+policy.Partition(region)+":iot:"+region+":")
 	body = strings.ReplaceAll(body, PlaceholderAccount, account)
