@@ -105,11 +105,15 @@ func TestEveryPKIReasonHasItsWords(t *testing.T) {
 	}
 }
 
-// Every message of the catalog's pki and local areas is reachable by the name its package
-// gives (pki.Words, local.Words): a name missing here would show as the name itself.
+// The areas of the catalog whose messages a package below steps names through its words hook.
+var wordsAreas = map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys, "template.": templateKeys}
+
+// Every message of the catalog's pki, local, template … areas is reachable by the name its
+// package gives (pki.Words, local.Words, template.Words …): a name missing here would show as
+// the name itself.
 func TestWordsHooksReachEveryMessage(t *testing.T) {
 	for k := range i18n.Default().Messages[i18n.En] {
-		for area, keys := range map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys} {
+		for area, keys := range wordsAreas {
 			name, ok := strings.CutPrefix(string(k), area)
 			if !ok {
 				continue

@@ -53,3 +53,14 @@ func lintTemplate(s *Session, t *template.Template, params map[string]string, wh
 	}
 	return warnings, nil
 }
+
+// lintsAdmin reports whether the linter warns about an admin policy (every action on every
+// resource) in t, as it does for the admin variant.
+func lintsAdmin(s *Session, t *template.Template, params map[string]string) bool {
+	for _, f := range template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account}) {
+		if f.Severity == template.SeverityWarning && f.Reason == template.ReasonAdminPolicy {
+			return true
+		}
+	}
+	return false
+}

@@ -142,7 +142,7 @@ func Parse(body string) (*Template, error) {
 	if n := utf8.RuneCountInString(body); n > MaxTemplateBody {
 		return nil, &Error{Code: InvalidRequestException, Path: "templateBody",
 			Message: fmt.Sprintf("1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to %d (it has %d)", MaxTemplateBody, n),
-			Fix:     "shorten the template, or attach an existing policy by PolicyName instead of an inline PolicyDocument"}
+			Fix:     say("fix.body-too-long")}
 	}
 	root, err := strictjson.Parse(body)
 	if err != nil {
@@ -150,7 +150,7 @@ func Parse(body string) (*Template, error) {
 		line, col := strictjson.LineCol(body, je.Off)
 		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
 		e.Reason = ReasonSyntax
-		e.Fix = "check the escaping: inside templateBody every quote of the template is written \\\" and every quote of an inline PolicyDocument \\\\\\\""
+		e.Fix = say("fix.escaping")
 		return nil, e
 	}
 	if root.Kind != strictjson.Object {
