@@ -1,16 +1,19 @@
 package steps
 
 import (
+	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// The words of the packages below steps that are not errors of a call: what aws/template's
-// linter finds and the fixes of its errors. They name their messages ("lint.no-thing") and
-// steps says them in the user's language, from the catalog's template.yaml.
+// The words of the packages below steps that are not the errors of a call: what aws/template's
+// linter finds and the fixes of its errors, why an IoT policy allows or denies (aws/policy), the
+// diagnoses of a connection (mqttprobe). They name their messages ("lint.no-thing") and steps says
+// them in the user's language, from the catalog (template.yaml, policy.yaml, probe.yaml).
 
 func init() {
 	template.Words = wordsOf(templateKeys)
+	policy.Words = wordsOf(policyKeys)
 }
 
 // templateKeys are aws/template's message names and their keys in the catalog.
@@ -145,4 +148,51 @@ var templateKeys = map[string]i18n.Key{
 	"summary.certificate":              "template.summary.certificate",
 	"summary.inline-policy":            "template.summary.inline-policy",
 	"summary.existing-policy":          "template.summary.existing-policy",
+}
+
+// policyKeys are aws/policy's message names and their keys in the catalog.
+var policyKeys = map[string]i18n.Key{
+	"ref.statement":            "policy.ref.statement",
+	"role.statement":           "policy.role.statement",
+	"explain.denied-by":        "policy.explain.denied-by",
+	"explain.allowed":          "policy.explain.allowed",
+	"explain.no-policy":        "policy.explain.no-policy",
+	"explain.no-statement":     "policy.explain.no-statement",
+	"explain.near-misses":      "policy.explain.near-misses",
+	"explain.near-miss":        "policy.explain.near-miss",
+	"why.and":                  "policy.why.and",
+	"why.not-resource":         "policy.why.not-resource",
+	"why.pattern-with":         "policy.why.pattern-with",
+	"why.from-with":            "policy.why.from-with",
+	"why.no-match":             "policy.why.no-match",
+	"why.region":               "policy.why.region",
+	"why.account":              "policy.why.account",
+	"why.partition":            "policy.why.partition",
+	"why.kind":                 "policy.why.kind",
+	"why.name":                 "policy.why.name",
+	"kind.client":              "policy.kind.client",
+	"kind.topic":               "policy.kind.topic",
+	"kind.topicfilter":         "policy.kind.topicfilter",
+	"why.condition":            "policy.why.condition",
+	"why.condition-present":    "policy.why.condition-present",
+	"why.condition-is":         "policy.why.condition-is",
+	"why.unsupported-operator": "policy.why.unsupported-operator",
+	"why.many-values":          "policy.why.many-values",
+	"why.no-client-id":         "policy.why.no-client-id",
+	"why.no-certificate-id":    "policy.why.no-certificate-id",
+	"why.no-serial-number":     "policy.why.no-serial-number",
+	"why.no-source-ip":         "policy.why.no-source-ip",
+	"why.no-thing-type":        "policy.why.no-thing-type",
+	"why.no-attribute":         "policy.why.no-attribute",
+	"why.unknown-variable":     "policy.why.unknown-variable",
+	"why.index":                "policy.why.index",
+	"cert.subject":             "policy.cert.subject",
+	"cert.issuer":              "policy.cert.issuer",
+	"why.no-cert-attribute":    "policy.why.no-cert-attribute",
+	"why.few-cert-values":      "policy.why.few-cert-values",
+	"why.cert-wildcard":        "policy.why.cert-wildcard",
+	"why.cert-long":            "policy.why.cert-long",
+	"why.no-thing":             "policy.why.no-thing",
+	"why.not-thing-name":       "policy.why.not-thing-name",
+	"why.not-a-thing":          "policy.why.not-a-thing",
 }

@@ -22,6 +22,7 @@ func TestLibraryNamesAreInTheCatalog(t *testing.T) {
 		keys    map[string]i18n.Key
 	}{
 		{"../aws/template", "say", templateKeys},
+		{"../aws/policy", "say", policyKeys},
 	} {
 		files, err := filepath.Glob(filepath.Join(pkg.dir, "*.go"))
 		if err != nil {
