@@ -106,7 +106,7 @@ func TestEveryPKIReasonHasItsWords(t *testing.T) {
 }
 
 // The areas of the catalog whose messages a package below steps names through its words hook.
-var wordsAreas = map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys, "template.": templateKeys, "policy.": policyKeys}
+var wordsAreas = map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys, "template.": templateKeys, "policy.": policyKeys, "probe.": probeKeys}
 
 // Every message of the catalog's pki, local, template … areas is reachable by the name its
 // package gives (pki.Words, local.Words, template.Words …): a name missing here would show as

@@ -23,6 +23,7 @@ func TestLibraryNamesAreInTheCatalog(t *testing.T) {
 	}{
 		{"../aws/template", "say", templateKeys},
 		{"../aws/policy", "say", policyKeys},
+		{"../mqttprobe", "say", probeKeys},
 	} {
 		files, err := filepath.Glob(filepath.Join(pkg.dir, "*.go"))
 		if err != nil {
