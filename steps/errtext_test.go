@@ -122,5 +122,18 @@ func TestWordsHooksReachEveryMessage(t *testing.T) {
 				t.Errorf("%s: the words hook maps %q to %q", k, name, keys[name])
 			}
 		}
+		// aws.yaml holds the causes and fixes of aws.Error too; aws.Words names the rest.
+		for _, prefix := range []string{"aws.note.", "aws.trust.", "aws.parse."} {
+			if strings.HasPrefix(string(k), prefix) {
+				if name := strings.TrimPrefix(string(k), "aws."); awsWordKeys[name] != k {
+					t.Errorf("%s: aws.Words maps %q to %q", k, name, awsWordKeys[name])
+				}
+			}
+		}
+	}
+	for name, k := range awsWordKeys {
+		if !strings.HasPrefix(string(k), "aws.note.") && !strings.HasPrefix(string(k), "aws.trust.") && !strings.HasPrefix(string(k), "aws.parse.") {
+			t.Errorf("aws.Words name %q: key %s is outside aws.note., aws.trust., aws.parse.", name, k)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/policy"
 	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
@@ -9,13 +10,15 @@ import (
 
 // The words of the packages below steps that are not the errors of a call: what aws/template's
 // linter finds and the fixes of its errors, why an IoT policy allows or denies (aws/policy), the
-// diagnoses of a connection (mqttprobe). They name their messages ("lint.no-thing") and steps says
-// them in the user's language, from the catalog (template.yaml, policy.yaml, probe.yaml).
+// diagnoses of a connection (mqttprobe), a role's notes (aws). They name their messages
+// ("lint.no-thing") and steps says them in the user's language, from the catalog (template.yaml,
+// policy.yaml, probe.yaml, aws.yaml's aws.note.*, aws.trust.*, aws.parse.*).
 
 func init() {
 	template.Words = wordsOf(templateKeys)
 	policy.Words = wordsOf(policyKeys)
 	mqttprobe.Words = wordsOf(probeKeys)
+	aws.Words = wordsOf(awsWordKeys)
 }
 
 // templateKeys are aws/template's message names and their keys in the catalog.
@@ -354,4 +357,21 @@ var probeKeys = map[string]i18n.Key{
 	"diag.topic.fix-inside":        "probe.diag.topic.fix-inside",
 	"diag.topic.cause-outside":     "probe.diag.topic.cause-outside",
 	"diag.use-unknown.fix":         "probe.diag.use-unknown.fix",
+}
+
+// awsWordKeys are package aws's sentence names (a role's notes, trust reasons) and their keys in the catalog.
+var awsWordKeys = map[string]i18n.Key{
+	"note.attached":         "aws.note.attached",
+	"note.reused":           "aws.note.reused",
+	"note.already-attached": "aws.note.already-attached",
+	"note.attached-missing": "aws.note.attached-missing",
+	"note.other-account":    "aws.note.other-account",
+	"note.not-readable":     "aws.note.not-readable",
+	"note.existing":         "aws.note.existing",
+	"note.unlisted":         "aws.note.unlisted",
+	"note.not-attached":     "aws.note.not-attached",
+	"note.policy-attached":  "aws.note.policy-attached",
+	"trust.source-account":  "aws.trust.source-account",
+	"trust.source-arn":      "aws.trust.source-arn",
+	"parse.role-arn":        "aws.parse.role-arn",
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // Every message name a package below steps passes to its words hook as a literal (the first
-// argument of its say or words) is a name the hook knows: one missing would show as the name
+// argument of its say or phrase) is a name the hook knows: one missing would show as the name
 // itself. (Names made at run time, such as "field."+param, are checked by the package's tests,
 // whose words hook panics on a name the catalog file lacks.)
 func TestLibraryNamesAreInTheCatalog(t *testing.T) {
@@ -24,6 +24,7 @@ func TestLibraryNamesAreInTheCatalog(t *testing.T) {
 		{"../aws/template", "say", templateKeys},
 		{"../aws/policy", "say", policyKeys},
 		{"../mqttprobe", "say", probeKeys},
+		{"../aws", "phrase", awsWordKeys},
 	} {
 		files, err := filepath.Glob(filepath.Join(pkg.dir, "*.go"))
 		if err != nil {
