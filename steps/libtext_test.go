@@ -12,19 +12,22 @@ import (
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// Every message name a package below steps passes to its words hook as a literal (the first
-// argument of its say or phrase) is a name the hook knows: one missing would show as the name
+// Every message name a package below steps passes to its words hook as a literal (an
+// argument of its say, phrase, words or errorWith) is a name the hook knows: one missing would show as the name
 // itself. (Names made at run time, such as "field."+param, are checked by the package's tests,
 // whose words hook panics on a name the catalog file lacks.)
 func TestLibraryNamesAreInTheCatalog(t *testing.T) {
 	for _, pkg := range []struct {
 		dir, fn string
+		arg     int // the name's argument
 		keys    map[string]i18n.Key
 	}{
-		{"../aws/template", "say", templateKeys},
-		{"../aws/policy", "say", policyKeys},
-		{"../mqttprobe", "say", probeKeys},
-		{"../aws", "phrase", awsWordKeys},
+		{"../aws/template", "say", 0, templateKeys},
+		{"../aws/policy", "say", 0, policyKeys},
+		{"../mqttprobe", "say", 0, probeKeys},
+		{"../aws", "phrase", 0, awsWordKeys},
+		{"../pki", "words", 0, pkiKeys},
+		{"../pki", "errorWith", 1, pkiKeys},
 	} {
 		files, err := filepath.Glob(filepath.Join(pkg.dir, "*.go"))
 		if err != nil {
@@ -42,13 +45,13 @@ func TestLibraryNamesAreInTheCatalog(t *testing.T) {
 			}
 			ast.Inspect(f, func(n ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) == 0 {
+				if !ok || len(call.Args) <= pkg.arg {
 					return true
 				}
 				if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != pkg.fn {
 					return true
 				}
-				lit, ok := call.Args[0].(*ast.BasicLit)
+				lit, ok := call.Args[pkg.arg].(*ast.BasicLit)
 				if !ok || lit.Kind != token.STRING {
 					return true
 				}
