@@ -434,17 +434,21 @@ func (o *Options) checkGiven(given Options) error {
 	return nil
 }
 
-// subjectFlag maps a pki field error to the flag that sets it.
+// subjectFlag maps a pki field error to the flag that sets it (by the field's ID: its name
+// is in the user's language).
 func subjectFlag(err error) string {
-	msg := err.Error()
+	var fe *pki.FieldError
+	errors.As(err, &fe)
 	switch {
-	case strings.HasPrefix(msg, "country"):
+	case fe == nil:
+		return "--thing"
+	case fe.FieldID == pki.FieldCountry:
 		return "--country"
-	case strings.HasPrefix(msg, "organization"):
+	case fe.FieldID == pki.FieldOrganization:
 		return "--org"
-	case strings.HasPrefix(msg, "organizational unit"):
+	case fe.FieldID == pki.FieldOrgUnit:
 		return "--ou"
-	case strings.HasPrefix(msg, "state"):
+	case fe.FieldID == pki.FieldState:
 		return "--state"
 	default:
 		return "--thing"
