@@ -434,25 +434,24 @@ func (o *Options) checkGiven(given Options) error {
 	return nil
 }
 
-// subjectFlag maps a pki field error to the flag that sets it (by the field's ID: its name
-// is in the user's language).
+// subjectFlag maps a pki field error to the flag that sets it, by the error's field ID (its
+// words are in the user's language; the ID is stable).
 func subjectFlag(err error) string {
 	var fe *pki.FieldError
-	errors.As(err, &fe)
-	switch {
-	case fe == nil:
-		return "--thing"
-	case fe.FieldID == pki.FieldCountry:
-		return "--country"
-	case fe.FieldID == pki.FieldOrganization:
-		return "--org"
-	case fe.FieldID == pki.FieldOrgUnit:
-		return "--ou"
-	case fe.FieldID == pki.FieldState:
-		return "--state"
-	default:
+	if !errors.As(err, &fe) {
 		return "--thing"
 	}
+	switch fe.FieldID {
+	case pki.FieldCountry:
+		return "--country"
+	case pki.FieldOrganization:
+		return "--org"
+	case pki.FieldOrgUnit:
+		return "--ou"
+	case pki.FieldState:
+		return "--state"
+	}
+	return "--thing" // the common name (= the thing name), or a subject without any
 }
 
 // DeviceSubject is the device certificate subject the options ask for (CN = thing name).
