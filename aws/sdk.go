@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"net/url"
 	"os"
@@ -746,10 +745,10 @@ func conditionExcludes(raw json.RawMessage, account, region string) string {
 				values := iamdoc.StringOrList(vals)
 				if want == "aws:sourceaccount" {
 					if !slices.ContainsFunc(values, func(v string) bool { return v == account || (like && globMatch(v, account)) }) {
-						return "its trust condition limits aws:SourceAccount to " + strings.Join(values, ", ") + ", not " + account
+						return phrase("trust.source-account", "Values", strings.Join(values, ", "), "Account", account)
 					}
 				} else if !slices.ContainsFunc(values, func(v string) bool { return arnCovers(v, account, region, like) }) {
-					return "its trust condition limits aws:SourceArn to " + strings.Join(values, ", ") + ", which does not cover AWS IoT in " + region + " of account " + account
+					return phrase("trust.source-arn", "Values", strings.Join(values, ", "), "Region", region, "Account", account)
 				}
 			}
 		}
@@ -857,7 +856,7 @@ func (c *sdkClient) EnsureRole(ctx context.Context, spec RoleSpec) (Role, error)
 		if _, err := c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: sdkaws.String(name), PolicyArn: sdkaws.String(p)}); err != nil {
 			return r, c.wrap("AttachRolePolicy", err)
 		}
-		r.Notes = append(r.Notes, "attached "+policyShortName(p))
+		r.Notes = append(r.Notes, phrase("note.attached", "Policy", policyShortName(p)))
 	}
 	return r, nil
 }
@@ -867,20 +866,20 @@ func (c *sdkClient) reuseRole(ctx context.Context, name string, arn, trustDoc *s
 	if err := checkTrust(name, r.ARN, sdkaws.ToString(trustDoc), account, region, trust); err != nil {
 		return r, err
 	}
-	r.Notes = append(r.Notes, "reused existing role "+name+"; its trust policy allows iot.amazonaws.com")
+	r.Notes = append(r.Notes, phrase("note.reused", "Role", name))
 	attached, err := c.attachedPolicyARNs(ctx, name)
 	if err != nil {
 		return r, err
 	}
 	for _, pol := range policies {
 		if attached[pol] {
-			r.Notes = append(r.Notes, policyShortName(pol)+" already attached")
+			r.Notes = append(r.Notes, phrase("note.already-attached", "Policy", policyShortName(pol)))
 			continue
 		}
 		if _, err := c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: sdkaws.String(name), PolicyArn: sdkaws.String(pol)}); err != nil {
 			return r, c.wrap("AttachRolePolicy", err)
 		}
-		r.Notes = append(r.Notes, "attached missing "+policyShortName(pol))
+		r.Notes = append(r.Notes, phrase("note.attached-missing", "Policy", policyShortName(pol)))
 	}
 	return r, nil
 }
@@ -907,7 +906,7 @@ var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):r
 func ParseRoleARN(arn string) (partition, account, name string, err error) {
 	m := roleARNRE.FindStringSubmatch(arn)
 	if m == nil {
-		return "", "", "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", arn)
+		return "", "", "", errors.New(phrase("parse.role-arn", "ARN", strconv.Quote(arn)))
 	}
 	return m[1], m[2], m[4], nil
 }
@@ -930,14 +929,14 @@ func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []str
 		return r, e
 	}
 	if account != "" && roleAccount != account {
-		r.Notes = append(r.Notes, "the role is in account "+roleAccount+", not in "+account+": AWS IoT assumes it only if its trust policy allows it; not checked")
+		r.Notes = append(r.Notes, phrase("note.other-account", "Account", roleAccount, "Want", account))
 		return r, nil
 	}
 	got, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: sdkaws.String(name)})
 	if err != nil {
 		err = c.wrap("GetRole", err)
 		if IsKind(err, KindAccessDenied) {
-			r.Notes = append(r.Notes, "used as given: iam:GetRole is not allowed, so its trust policy and permissions were not checked")
+			r.Notes = append(r.Notes, phrase("note.not-readable"))
 			return r, nil
 		}
 		if IsKind(err, KindNotFound) {
@@ -957,16 +956,16 @@ func (c *sdkClient) existingRole(ctx context.Context, arn string, policies []str
 			return r, err
 		}
 	}
-	r.Notes = append(r.Notes, "using the existing role "+name+" (--role-arn): no IAM changes; its trust policy allows iot.amazonaws.com")
+	r.Notes = append(r.Notes, phrase("note.existing", "Role", name))
 	attached, err := c.attachedPolicyARNs(ctx, name)
 	if err != nil {
-		r.Notes = append(r.Notes, "its attached policies could not be listed ("+err.Error()+"): not checked")
+		r.Notes = append(r.Notes, phrase("note.unlisted", "Err", err.Error()))
 		return r, nil
 	}
 	if len(policies) > 0 && !attached[policies[0]] {
-		r.Notes = append(r.Notes, policyShortName(policies[0])+" is not attached: the role's own policies must allow what the template does (iot:CreateThing, iot:AttachPolicy, …), or provisioning fails")
+		r.Notes = append(r.Notes, phrase("note.not-attached", "Policy", policyShortName(policies[0])))
 	} else if len(policies) > 0 {
-		r.Notes = append(r.Notes, policyShortName(policies[0])+" attached")
+		r.Notes = append(r.Notes, phrase("note.policy-attached", "Policy", policyShortName(policies[0])))
 	}
 	return r, nil
 }

@@ -12,6 +12,7 @@ import (
 // (errtext.go), so that they check the cause and fix a user reads.
 func TestMain(m *testing.M) {
 	words := i18ntest.MustCatalogFile("../steps/i18n/locales/en/aws.yaml")
+	Words = i18ntest.MustArea("../steps/i18n/locales/en/aws.yaml", "aws")
 	Text = func(e *Error) (string, string) {
 		args := map[string]string{}
 		for n, v := range e.Args {

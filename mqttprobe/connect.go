@@ -5,10 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,19 +86,19 @@ func (o Outcome) String() string {
 func ConnackText(code byte) string {
 	switch code {
 	case 0:
-		return "accepted"
+		return say("connack.0")
 	case 1:
-		return "unacceptable protocol version"
+		return say("connack.1")
 	case 2:
-		return "identifier rejected"
+		return say("connack.2")
 	case 3:
-		return "server unavailable"
+		return say("connack.3")
 	case 4:
-		return "bad user name or password"
+		return say("connack.4")
 	case 5:
-		return "not authorized"
+		return say("connack.5")
 	}
-	return fmt.Sprintf("code %d", code)
+	return say("connack.other", "Code", strconv.Itoa(int(code)))
 }
 
 // recConn records what crossed the wire, so a failure can be placed precisely.
@@ -280,7 +280,7 @@ func connectWith(ctx context.Context, o Options, m *Material, start time.Time) (
 	if ctx.Err() != nil && !isDone(done) {
 		cl.Disconnect(0)
 		out.Class, out.Err = ClassNoResponse, ctx.Err()
-		out.Detail = "cancelled before the broker answered"
+		out.Detail = say("connect.cancelled")
 		return nil, out
 	}
 	classify(&out, o, de, he, r, connErr, rc, cl.IsConnected())
@@ -309,13 +309,13 @@ func classify(out *Outcome, o Options, dialErr, hsErr error, rec *recConn, connE
 		var dns *net.DNSError
 		switch {
 		case errors.As(dialErr, &dns):
-			out.Detail = "the endpoint host " + dns.Name + " does not resolve"
+			out.Detail = say("connect.dns", "Host", dns.Name)
 		case errors.Is(dialErr, syscall.ECONNREFUSED):
-			out.Detail = "nothing listens on " + o.dialAddr() + " (connection refused)"
+			out.Detail = say("connect.refused", "Addr", o.dialAddr())
 		case isTimeout(dialErr):
-			out.Detail = "no answer from " + o.dialAddr() + " (timed out)"
+			out.Detail = say("connect.timeout", "Addr", o.dialAddr())
 		default:
-			out.Detail = "cannot connect to " + o.dialAddr() + ": " + dialErr.Error()
+			out.Detail = say("connect.dial", "Addr", o.dialAddr(), "Err", dialErr.Error())
 		}
 		return
 	case hsErr != nil:
@@ -330,33 +330,33 @@ func classify(out *Outcome, o Options, dialErr, hsErr error, rec *recConn, connE
 	out.ConnectSent = wrote > 0
 	if connErr == nil && connected && rc == 0 {
 		out.Class = ClassConnected
-		out.Detail = "CONNACK accepted: the certificate is active and the policy allows iot:Connect for client ID " + quoteID(o.ClientID)
+		out.Detail = say("connect.accepted", "Client", quoteID(o.ClientID))
 		return
 	}
 	out.Err = connErr
 	if alert := remoteAlert(readErr); alert != "" {
 		// TLS 1.3: the server checks the client certificate after the client's Finished.
 		out.Class, out.Alert, out.Err = ClassTLSRejected, alert, readErr
-		out.Detail = "the server refused the TLS session right after the handshake with alert \"" + alert + "\" (TLS 1.3 servers judge the client certificate, SNI and ALPN at this point)"
+		out.Detail = say("connect.alert-after", "Alert", alert)
 		return
 	}
 	if read >= 4 && rc > 0 && rc <= 5 {
 		out.Class, out.ConnackCode = ClassConnackRefused, rc
-		out.Detail = fmt.Sprintf("the broker answered CONNACK %d (%s)", rc, ConnackText(rc))
+		out.Detail = say("connect.connack", "Code", strconv.Itoa(int(rc)), "Text", ConnackText(rc))
 		return
 	}
 	if read == 0 && readErr != nil && !isTimeout(readErr) {
 		out.Class = ClassDropped
-		out.Detail = "TLS handshake succeeded, CONNECT was sent, and the broker closed the connection without CONNACK (" + shortErr(readErr) + ")"
+		out.Detail = say("connect.dropped", "Err", shortErr(readErr))
 		return
 	}
 	if read == 0 {
 		out.Class = ClassNoResponse
-		out.Detail = "TLS handshake succeeded and CONNECT was sent, but the broker sent nothing back before the timeout"
+		out.Detail = say("connect.no-response")
 		return
 	}
 	out.Class = ClassDropped
-	out.Detail = "the broker closed the connection during CONNECT: " + shortErr(orErr(connErr, readErr))
+	out.Detail = say("connect.closed", "Err", shortErr(orErr(connErr, readErr)))
 }
 
 func orErr(a, b error) error {
@@ -382,36 +382,36 @@ func classifyTLS(out *Outcome, o Options, err error) {
 		switch {
 		case errors.As(err, &ua):
 			out.Class = ClassServerUntrusted
-			out.Detail = "the server's certificate (issued by " + issuer + ") is not signed by any CA in the server CA file"
+			out.Detail = say("connect.server-untrusted", "Issuer", issuer)
 		case errors.As(err, &he):
 			out.Class = ClassServerNameMismatch
-			out.Detail = "the server's certificate is not valid for " + o.Host + ": " + he.Error()
+			out.Detail = say("connect.server-name", "Host", o.Host, "Err", he.Error())
 		case errors.As(err, &ci):
 			out.Class = ClassServerCertInvalid
-			out.Detail = "the server's certificate is not acceptable: " + ci.Error()
+			out.Detail = say("connect.server-invalid", "Err", ci.Error())
 		default:
 			out.Class = ClassServerCertInvalid
-			out.Detail = "the server's certificate failed verification: " + cve.Err.Error()
+			out.Detail = say("connect.server-verify", "Err", cve.Err.Error())
 		}
 		return
 	}
 	if alert := remoteAlert(err); alert != "" {
 		out.Class, out.Alert = ClassTLSRejected, alert
-		out.Detail = "the server refused the TLS handshake with alert \"" + alert + "\""
+		out.Detail = say("connect.alert", "Alert", alert)
 		return
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
 		out.Class = ClassTLSClosed
-		out.Detail = "the server closed the connection during the TLS handshake without saying why"
+		out.Detail = say("connect.tls-closed")
 		return
 	}
 	if isTimeout(err) {
 		out.Class = ClassTLSClosed
-		out.Detail = "the TLS handshake timed out"
+		out.Detail = say("connect.tls-timeout")
 		return
 	}
 	out.Class = ClassTLSRejected
-	out.Detail = "the TLS handshake failed: " + err.Error()
+	out.Detail = say("connect.tls-failed", "Err", err.Error())
 }
 
 // remoteAlert extracts the alert description from a "remote error: tls: …" error.
@@ -437,11 +437,11 @@ func isTimeout(err error) bool {
 func shortErr(err error) string {
 	switch {
 	case err == nil:
-		return "no error"
+		return say("connect.no-error")
 	case errors.Is(err, io.EOF):
 		return "EOF"
 	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
+		return say("connect.reset")
 	}
 	return err.Error()
 }

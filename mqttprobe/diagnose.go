@@ -5,10 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -43,13 +43,17 @@ const (
 	DiagUnknown             DiagClass = "unknown"
 )
 
-// Diagnosis is a failure (or success) in plain words, for the steps and the TUI.
+// Diagnosis is a failure (or success) in plain words, for the steps and the TUI. Class says
+// stably what it found; Cause, Fix and Evidence say it in the user's language.
 type Diagnosis struct {
 	Class    DiagClass
 	OK       bool
 	Cause    string
 	Fix      string
 	Evidence []string
+	// Unprovided are the parameters of the CA's template that the device certificate cannot
+	// supply (DiagCertPending): why provisioning failed, when that is why.
+	Unprovided []string
 }
 
 func (d Diagnosis) String() string {
@@ -127,7 +131,7 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 		case aws.IsKind(err, aws.KindNotFound):
 			f.CertChecked = true
 		default:
-			f.Problems = append(f.Problems, "could not check the certificate: "+err.Error())
+			f.Problems = append(f.Problems, say("diag.problem-cert", "Err", err.Error()))
 			if aws.IsKind(err, aws.KindUnavailable) {
 				f.ControlPlaneDown = err.Error()
 			}
@@ -150,7 +154,7 @@ func Gather(ctx context.Context, cloud aws.Client, f *Facts) {
 				f.TemplateBody = ca.RegistrationConfig.TemplateBody
 			}
 		} else {
-			f.Problems = append(f.Problems, "could not check the CA: "+err.Error())
+			f.Problems = append(f.Problems, say("diag.problem-ca", "Err", err.Error()))
 			if aws.IsKind(err, aws.KindUnavailable) && f.ControlPlaneDown == "" {
 				f.ControlPlaneDown = err.Error()
 			}
@@ -176,15 +180,16 @@ func Diagnose(f Facts) Diagnosis {
 		o = &f.Use.Connect
 	}
 	if o == nil {
-		return Diagnosis{Class: DiagUnknown, Cause: "nothing was tried yet", Fix: "connect first"}
+		return Diagnosis{Class: DiagUnknown, Cause: say("diag.nothing.cause"), Fix: say("diag.nothing.fix")}
 	}
 	host := f.Options.Host
 	var ev []string
 	if o.Detail != "" {
-		ev = append(ev, "connection: "+o.Detail)
+		ev = append(ev, say("diag.ev.connection", "Detail", o.Detail))
 	}
 	if o.TLS != nil && o.TLS.Version != "" {
-		ev = append(ev, fmt.Sprintf("TLS: %s %s, SNI %q, ALPN %q, %d certificate(s) sent", o.TLS.Version, o.TLS.CipherSuite, o.TLS.SNI, o.TLS.ALPN, o.TLS.ClientChain))
+		ev = append(ev, say("diag.ev.tls", "Version", o.TLS.Version, "Cipher", o.TLS.CipherSuite, "SNI", strconv.Quote(o.TLS.SNI), "ALPN", strconv.Quote(o.TLS.ALPN),
+			"N", strconv.Itoa(o.TLS.ClientChain)))
 	}
 	for _, p := range f.Problems {
 		ev = append(ev, p)
@@ -198,57 +203,49 @@ func Diagnose(f Facts) Diagnosis {
 		if errors.As(o.Err, &ce) {
 			return d(DiagConfig, ce.Field+": "+ce.Cause, ce.Fix)
 		}
-		return d(DiagConfig, o.Detail, "fix the connection settings")
+		return d(DiagConfig, o.Detail, say("diag.config.fix"))
 	}
 
 	// An AWS endpoint of another region: nothing there knows this CA or certificate.
 	if r := EndpointRegion(host); r != "" && f.Region != "" && r != f.Region && o.Class != ClassConnected {
-		return d(DiagWrongRegion, "the endpoint "+host+" is in region "+r+", but the CA was registered (and is being checked) in "+f.Region,
-			"use the endpoint of "+f.Region+" (aws iot describe-endpoint --endpoint-type iot:Data-ATS --region "+f.Region+")")
+		return d(DiagWrongRegion, say("diag.wrong-region.cause", "Host", host, "Region", r, "CARegion", f.Region), say("diag.wrong-region.fix", "CARegion", f.Region))
 	}
 
 	switch o.Class {
 	case ClassDialFailed:
 		var dns *net.DNSError
 		if errors.As(o.Err, &dns) {
-			return d(DiagEndpointUnreachable, "the endpoint "+host+" does not resolve", "copy the endpoint from DescribeEndpoint (iot:Data-ATS) for your region; check DNS and network")
+			return d(DiagEndpointUnreachable, say("diag.dns.cause", "Host", host), say("diag.dns.fix"))
 		}
 		if errors.Is(o.Err, syscall.ECONNREFUSED) {
-			return d(DiagEndpointUnreachable, "nothing accepts connections at "+f.Options.dialAddr(),
-				"check the port (8883, or 443 with ALPN) and, for the local target, that the local IoT Core is running")
+			return d(DiagEndpointUnreachable, say("diag.refused.cause", "Addr", f.Options.dialAddr()), say("diag.refused.fix"))
 		}
-		return d(DiagEndpointUnreachable, "cannot reach "+f.Options.dialAddr()+" ("+o.Detail+")",
-			"check the network; port 8883 is often blocked by firewalls — try port 443 (ALPN x-amzn-mqtt-ca)")
+		return d(DiagEndpointUnreachable, say("diag.unreachable.cause", "Addr", f.Options.dialAddr(), "Detail", o.Detail), say("diag.unreachable.fix"))
 	case ClassServerUntrusted, ClassServerCertInvalid:
 		issuer := ""
 		if o.TLS != nil {
 			issuer = o.TLS.ServerIssuer
 		}
-		return d(DiagWrongServerCA, "the server CA file does not verify the broker's certificate (issued by "+orStr(issuer, "an unknown CA")+")",
-			"use Amazon Root CA 1 and Root CA 3 (AmazonRootCA1.pem + AmazonRootCA3.pem) for AWS, or the local broker's awsRootCA.pem for the local target — not your own device CA")
+		return d(DiagWrongServerCA, say("diag.server-ca.cause", "Issuer", issuer), say("diag.server-ca.fix"))
 	case ClassServerNameMismatch:
-		return d(DiagWrongEndpointName, "the broker's certificate is not valid for "+host,
-			"connect with the exact iot:Data-ATS endpoint name (the -ats one); for the local target use the name jitpwiz prints")
+		return d(DiagWrongEndpointName, say("diag.server-name.cause", "Host", host), say("diag.server-name.fix"))
 	case ClassNoResponse:
-		return d(DiagEndpointUnreachable, "the broker accepted TLS but did not answer the MQTT CONNECT",
-			"check this is an MQTT endpoint (not the HTTPS one) and retry")
+		return d(DiagEndpointUnreachable, say("diag.no-response.cause"), say("diag.no-response.fix"))
 	case ClassConnected:
 		if f.Use != nil {
 			return diagnoseUse(f, ev)
 		}
-		return Diagnosis{Class: DiagOK, OK: true, Cause: "the broker accepted the connection (CONNACK 0)", Evidence: ev}
+		return Diagnosis{Class: DiagOK, OK: true, Cause: say("diag.connected.cause"), Evidence: ev}
 	}
 
 	// From here the broker saw the certificate and refused or dropped: TLS alert,
 	// close without CONNACK, or CONNACK refused. Without the control plane nothing tells
 	// why: say that it is unreachable rather than guess from what could not be looked up.
 	if f.ControlPlaneDown != "" && !f.CertFound && !f.CAChecked {
-		return d(DiagEndpointUnreachable, "the control plane is unreachable ("+f.ControlPlaneDown+"), so what the broker did with the certificate cannot be checked",
-			"check that the control plane is running and reachable — for the local target, that the local IoT Core (or `jitpwiz local`) has not stopped — then run again")
+		return d(DiagEndpointUnreachable, say("diag.control-plane.cause", "Err", f.ControlPlaneDown), say("diag.control-plane.fix"))
 	}
 	if o.Class == ClassTLSRejected && (o.Alert == "no application protocol" || (f.Options.port() == 443 && (o.TLS == nil || o.TLS.ALPN == ""))) {
-		return d(DiagTLSRejected, "the broker refused the TLS session on port 443 (alert \""+o.Alert+"\"): MQTT with a client certificate on 443 needs ALPN x-amzn-mqtt-ca",
-			"offer ALPN x-amzn-mqtt-ca (mosquitto_pub --tls-alpn x-amzn-mqtt-ca), or use port 8883")
+		return d(DiagTLSRejected, say("diag.alpn.cause", "Alert", o.Alert), say("diag.alpn.fix"))
 	}
 	leaf := firstOr(f.Chain)
 	// A drop that turned a new certificate ACTIVE is JITP's expected drop, whatever
@@ -259,86 +256,78 @@ func Diagnose(f Facts) Diagnosis {
 	// AWS refuses a connection whose SNI is missing or not the endpoint's name
 	// (jitp-spec.md §6); the CA in the chain does not make up for it.
 	if ip := net.ParseIP(strings.Trim(host, "[]")); (f.Options.NoSNI || ip != nil) && !expectedDrop {
-		cause := "the device sent no SNI (TLS server name), and AWS IoT refuses connections without it — the CA certificate in the chain does not replace it"
+		cause := say("diag.no-sni.cause")
 		if ip != nil && !f.Options.NoSNI {
-			cause = "the device connected to the IP address " + host + ", so its TLS client sent no SNI (server name), and AWS IoT refuses connections without SNI"
+			cause = say("diag.no-sni.cause-ip", "Host", host)
 		}
-		return d(DiagNoSNI, cause, "connect with the endpoint host name "+orStr(f.Endpoint, "from DescribeEndpoint (iot:Data-ATS)")+
-			" as the host: clients send it as SNI (mosquitto_pub -h <endpoint>; to reach a local core on another address, map the name in /etc/hosts)")
+		return d(DiagNoSNI, cause, say("diag.no-sni.fix", "Endpoint", f.Endpoint))
 	}
 	if f.Endpoint != "" && !strings.EqualFold(host, f.Endpoint) && EndpointRegion(host) == "" && !expectedDrop &&
 		(o.Class == ClassDropped || o.Class == ClassTLSRejected || o.Class == ClassConnackRefused) {
-		return d(DiagWrongSNI, "the device sent SNI "+quoteID(host)+", but this endpoint only accepts its own name "+f.Endpoint+" (the DescribeEndpoint address) as SNI",
-			"connect with the host "+f.Endpoint)
+		return d(DiagWrongSNI, say("diag.wrong-sni.cause", "SNI", quoteID(host), "Endpoint", f.Endpoint), say("diag.wrong-sni.fix", "Endpoint", f.Endpoint))
 	}
 	if f.CertFound && f.Cert != nil {
 		switch f.Cert.Status {
 		case aws.StatusPendingActivation:
-			why := append(append([]string(nil), f.ProvisioningErrors...), templateProblems(f.TemplateBody, leaf)...)
-			fix := "fix the provisioning template or the device certificate subject, then delete the certificate (set INACTIVE, delete) and connect again"
+			problems, unprovided := templateProblems(f.TemplateBody, leaf)
+			why := append(append([]string(nil), f.ProvisioningErrors...), problems...)
 			if len(why) == 0 {
-				why = []string{"the template could not be applied (see CloudTrail RegisterThing errors on AWS, or the local IoT Core's event log)"}
+				why = []string{say("diag.pending.why-unknown")}
 			}
-			return d(DiagCertPending, "the certificate was registered but is stuck in PENDING_ACTIVATION: JITP ran the template and it failed — "+strings.Join(why, "; "), fix,
-				"certificate "+short(f.Cert.ID)+" status PENDING_ACTIVATION")
+			dg := d(DiagCertPending, say("diag.pending.cause", "Why", strings.Join(why, "; ")), say("diag.pending.fix"),
+				say("diag.ev.cert-status", "Cert", short(f.Cert.ID), "Status", aws.StatusPendingActivation))
+			dg.Unprovided = unprovided
+			return dg
 		case aws.StatusActive:
 			if expectedDrop {
 				return Diagnosis{Class: DiagExpectedDrop, OK: true,
-					Cause:    "the broker dropped the first connection while it provisioned the device; the certificate is now ACTIVE",
-					Fix:      "connect again (as client ID = the thing name)",
-					Evidence: append(ev, "certificate "+short(f.Cert.ID)+" ACTIVE")}
+					Cause:    say("diag.expected-drop.cause"),
+					Fix:      say("diag.expected-drop.fix"),
+					Evidence: append(ev, say("diag.ev.cert-active", "Cert", short(f.Cert.ID)))}
 			}
 			if f.ThingName != "" && f.Options.ClientID != f.ThingName {
-				return d(DiagClientIDMismatch, fmt.Sprintf("the certificate is ACTIVE but the policy only lets client ID = thing name connect; client ID %q is not the thing name %q", f.Options.ClientID, f.ThingName),
-					"connect with client ID "+f.ThingName+" (the policy resource is client/${iot:Connection.Thing.ThingName})",
-					"certificate "+short(f.Cert.ID)+" ACTIVE")
+				return d(DiagClientIDMismatch, say("diag.client-id.cause", "Client", strconv.Quote(f.Options.ClientID), "Thing", strconv.Quote(f.ThingName)),
+					say("diag.client-id.fix", "Thing", f.ThingName), say("diag.ev.cert-active", "Cert", short(f.Cert.ID)))
 			}
-			what := "the broker closed the connection at CONNECT"
+			what := say("diag.connect-denied.closed")
 			if o.Class == ClassConnackRefused {
-				what = fmt.Sprintf("the broker answered CONNACK %d (%s)", o.ConnackCode, ConnackText(o.ConnackCode))
+				what = say("connect.connack", "Code", strconv.Itoa(int(o.ConnackCode)), "Text", ConnackText(o.ConnackCode))
 			}
-			return d(DiagConnectDenied, what+" although the certificate is ACTIVE: the attached policy does not allow iot:Connect for client ID "+quoteID(f.Options.ClientID),
-				"check the policy attached to the certificate (its iot:Connect resource) and that the certificate is attached to the thing; policy changes take a few minutes on AWS",
-				"certificate "+short(f.Cert.ID)+" ACTIVE")
+			return d(DiagConnectDenied, say("diag.connect-denied.cause", "What", what, "Client", quoteID(f.Options.ClientID)), say("diag.connect-denied.fix"),
+				say("diag.ev.cert-active", "Cert", short(f.Cert.ID)))
 		default:
-			return d(DiagCertNotActive, "the certificate is "+f.Cert.Status+", so the broker refuses it and JITP will not re-provision it",
-				"activate it (aws iot update-certificate --new-status ACTIVE) or delete it and connect again to re-run JITP",
-				"certificate "+short(f.Cert.ID)+" status "+f.Cert.Status)
+			return d(DiagCertNotActive, say("diag.not-active.cause", "Status", f.Cert.Status), say("diag.not-active.fix"),
+				say("diag.ev.cert-status", "Cert", short(f.Cert.ID), "Status", f.Cert.Status))
 		}
 	}
 	// The certificate was not registered: JITP did not run.
 	if leaf != nil && f.CACert != nil && leaf.CheckSignatureFrom(f.CACert) != nil {
-		return d(DiagOtherCA, "the device certificate (issuer "+leaf.Issuer.String()+") was not signed by your CA ("+f.CACert.Subject.String()+")",
-			"issue the device certificate with the registered CA's key (deviceRootCA.key), or register the CA that did sign it")
+		return d(DiagOtherCA, say("diag.other-ca.cause", "Issuer", leaf.Issuer.String(), "CA", f.CACert.Subject.String()), say("diag.other-ca.fix"))
 	}
 	if f.CAChecked && f.CA == nil {
-		caName := "the issuing CA"
+		subject := ""
 		if f.CACert != nil {
-			caName = "CA " + f.CACert.Subject.String()
+			subject = f.CACert.Subject.String()
 		}
-		return d(DiagCANotRegistered, caName+" ("+short(f.CAID)+") is not registered in region "+orStr(f.Region, "(this region)")+", so nothing provisions this device",
-			"register the CA in the same region as the endpoint (the Register CA step), with --set-as-active --allow-auto-registration")
+		return d(DiagCANotRegistered, say("diag.ca-not-registered.cause", "CA", subject, "ID", short(f.CAID), "Region", f.Region), say("diag.ca-not-registered.fix"))
 	}
 	if f.CA != nil {
 		if f.CA.Status != aws.StatusActive {
-			return d(DiagCAInactive, "the registered CA "+short(f.CA.ID)+" is "+f.CA.Status+": AWS IoT does not auto-register devices from an inactive CA",
+			return d(DiagCAInactive, say("diag.ca-inactive.cause", "CA", short(f.CA.ID), "Status", f.CA.Status),
 				"aws iot update-ca-certificate --certificate-id "+f.CA.ID+" --new-status ACTIVE")
 		}
 		if f.CA.AutoRegistrationStatus != aws.AutoRegEnable {
-			return d(DiagAutoRegOff, "auto-registration is "+orStr(f.CA.AutoRegistrationStatus, "DISABLE")+" on CA "+short(f.CA.ID)+", so the device certificate is not registered on connect",
+			return d(DiagAutoRegOff, say("diag.auto-reg-off.cause", "Status", orStr(f.CA.AutoRegistrationStatus, "DISABLE"), "CA", short(f.CA.ID)),
 				"aws iot update-ca-certificate --certificate-id "+f.CA.ID+" --new-auto-registration-status ENABLE")
 		}
 		if f.CA.RegistrationConfig == nil || (f.CA.RegistrationConfig.TemplateBody == "" && f.CA.RegistrationConfig.TemplateName == "") {
-			return d(DiagNotProvisioned, "CA "+short(f.CA.ID)+" has no provisioning template (registration config), so this is JITR, not JITP: the certificate waits for your own activation",
-				"update the CA with --registration-config file://jitp_template.json")
+			return d(DiagNotProvisioned, say("diag.no-template.cause", "CA", short(f.CA.ID)), say("diag.no-template.fix"))
 		}
 	}
 	if o.Class == ClassTLSRejected {
-		return d(DiagTLSRejected, "the broker refused the device certificate during TLS (alert \""+o.Alert+"\")",
-			"check the device certificate is signed by the registered CA, is within its validity period, and that the CA is ACTIVE with auto-registration ENABLE")
+		return d(DiagTLSRejected, say("diag.tls-rejected.cause", "Alert", o.Alert), say("diag.tls-rejected.fix"))
 	}
-	return d(DiagNotProvisioned, "the broker dropped the connection and no certificate was registered",
-		"check the CA is registered ACTIVE with auto-registration ENABLE in the endpoint's region, and that the device connects with the endpoint's host name (sent as SNI)")
+	return d(DiagNotProvisioned, say("diag.not-provisioned.cause"), say("diag.not-provisioned.fix"))
 }
 
 func diagnoseUse(f Facts, ev []string) Diagnosis {
@@ -347,8 +336,7 @@ func diagnoseUse(f Facts, ev []string) Diagnosis {
 		return Diagnosis{Class: DiagOK, OK: true, Cause: u.Detail, Evidence: ev}
 	}
 	if u.BrokerGone {
-		return Diagnosis{Class: DiagEndpointUnreachable, Cause: u.Detail,
-			Fix: "check that the broker is running — for the local target, that the local IoT Core (or `jitpwiz local`) has not stopped — then run again", Evidence: ev}
+		return Diagnosis{Class: DiagEndpointUnreachable, Cause: u.Detail, Fix: say("diag.broker-gone.fix"), Evidence: ev}
 	}
 	thing := f.ThingName
 	if thing == "" {
@@ -357,15 +345,15 @@ func diagnoseUse(f Facts, ev []string) Diagnosis {
 	outside := thing != "" && !strings.HasPrefix(u.Topic, thing+"/")
 	if u.Denied != DeniedNone {
 		cause := u.Detail
-		fix := "use a topic under " + thing + "/ (the scoped policy allows " + thing + "/*), or widen the policy"
+		fix := say("diag.topic.fix-outside", "Thing", thing)
 		if !outside {
-			fix = "check the policy attached to the certificate allows " + iotAction(u.Denied) + " on " + u.Topic
+			fix = say("diag.topic.fix-inside", "Action", iotAction(u.Denied), "Topic", u.Topic)
 		} else {
-			cause = "topic " + u.Topic + " is outside the policy (" + thing + "/*): " + u.Detail
+			cause = say("diag.topic.cause-outside", "Topic", u.Topic, "Thing", thing, "Detail", u.Detail)
 		}
-		return Diagnosis{Class: DiagTopicDenied, Cause: cause, Fix: fix, Evidence: append(ev, "denied: "+iotAction(u.Denied)+" on "+u.Topic)}
+		return Diagnosis{Class: DiagTopicDenied, Cause: cause, Fix: fix, Evidence: append(ev, say("diag.ev.denied", "Action", iotAction(u.Denied), "Topic", u.Topic))}
 	}
-	return Diagnosis{Class: DiagUnknown, Cause: u.Detail, Fix: "retry; check the network", Evidence: ev}
+	return Diagnosis{Class: DiagUnknown, Cause: u.Detail, Fix: say("diag.use-unknown.fix"), Evidence: ev}
 }
 
 func firstOr(c []*x509.Certificate) *x509.Certificate {
@@ -384,10 +372,11 @@ func orStr(s, d string) string {
 
 // templateProblems finds Refs in a JITP template that the device certificate cannot
 // supply (no such subject attribute and no Default): the usual reason a certificate
-// stays PENDING_ACTIVATION. It is deliberately small; aws/template has the full linter.
-func templateProblems(body string, leaf *x509.Certificate) []string {
+// stays PENDING_ACTIVATION. It returns the problems in words and the parameters. It is
+// deliberately small; aws/template has the full linter.
+func templateProblems(body string, leaf *x509.Certificate) (problems, unprovided []string) {
 	if body == "" || leaf == nil {
-		return nil
+		return nil, nil
 	}
 	var t struct {
 		Parameters map[string]struct {
@@ -396,7 +385,7 @@ func templateProblems(body string, leaf *x509.Certificate) []string {
 		Resources json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(body), &t); err != nil {
-		return []string{"the template is not valid JSON (" + err.Error() + ")"}
+		return []string{say("diag.template.not-json", "Err", err.Error())}, nil
 	}
 	have := pki.JITPParameters(leaf)
 	refs := map[string]bool{}
@@ -420,7 +409,6 @@ func templateProblems(body string, leaf *x509.Certificate) []string {
 	if len(t.Resources) > 0 && json.Unmarshal(t.Resources, &res) == nil {
 		walk(res)
 	}
-	var out []string
 	for r := range refs {
 		if _, ok := have[r]; ok {
 			continue
@@ -428,9 +416,11 @@ func templateProblems(body string, leaf *x509.Certificate) []string {
 		if p, ok := t.Parameters[r]; ok && p.Default != nil {
 			continue
 		}
-		attr := strings.TrimPrefix(r, "AWS::IoT::Certificate::")
-		out = append(out, "the template references "+r+" but the device certificate has no "+attr+" in its subject and the parameter has no Default")
+		unprovided = append(unprovided, r)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(unprovided)
+	for _, r := range unprovided {
+		problems = append(problems, say("diag.template.unprovided", "Ref", r, "Attr", strings.TrimPrefix(r, "AWS::IoT::Certificate::")))
+	}
+	return problems, unprovided
 }

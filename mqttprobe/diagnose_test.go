@@ -136,15 +136,15 @@ func TestTemplateProblems(t *testing.T) {
 	tmpl := `{"Parameters":{"AWS::IoT::Certificate::Country":{"Type":"String"},"AWS::IoT::Certificate::Organization":{"Type":"String","Default":"Acme"},` +
 		`"AWS::IoT::Certificate::CommonName":{"Type":"String"}},"Resources":{"thing":{"Type":"AWS::IoT::Thing","Properties":{"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"},` +
 		`"AttributePayload":{"c":{"Ref":"AWS::IoT::Certificate::Country"},"o":{"Ref":"AWS::IoT::Certificate::Organization"}}}}}}`
-	if got := templateProblems(tmpl, p.device.cert); len(got) != 0 { // device has C and CN; O has a Default
-		t.Fatalf("device with Country: %v", got)
+	if got, names := templateProblems(tmpl, p.device.cert); len(got) != 0 || len(names) != 0 { // device has C and CN; O has a Default
+		t.Fatalf("device with Country: %v %v", got, names)
 	}
-	got := templateProblems(tmpl, p.cnOnly.cert)
-	if len(got) != 1 || !strings.Contains(got[0], "Country") {
-		t.Fatalf("CN-only device: %v", got)
+	got, names := templateProblems(tmpl, p.cnOnly.cert)
+	if len(got) != 1 || !strings.Contains(got[0], "Country") || len(names) != 1 || names[0] != "AWS::IoT::Certificate::Country" {
+		t.Fatalf("CN-only device: %v %v", got, names)
 	}
-	if got := templateProblems("{nope", p.device.cert); len(got) != 1 || !strings.Contains(got[0], "not valid JSON") {
-		t.Fatalf("bad JSON: %v", got)
+	if got, names := templateProblems("{nope", p.device.cert); len(got) != 1 || !strings.Contains(got[0], "not valid JSON") || len(names) != 0 {
+		t.Fatalf("bad JSON: %v %v", got, names)
 	}
 }
 
@@ -165,6 +165,6 @@ func FuzzTemplateProblems(f *testing.F) {
 	f.Add(`{"Parameters":{"x":{"Default":1}},"Resources":[{"Ref":"x"}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		p := testPKI(t)
-		_ = templateProblems(body, p.device.cert) // must not panic
+		_, _ = templateProblems(body, p.device.cert) // must not panic
 	})
 }

@@ -3,7 +3,6 @@ package mqttprobe
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -37,7 +36,7 @@ type ProvisioningFailedError struct {
 }
 
 func (e *ProvisioningFailedError) Error() string {
-	return fmt.Sprintf("certificate %s is %s and its provisioning failed: %s", short(e.CertID), e.Status, strings.Join(e.Log, "; "))
+	return say("first.provisioning-failed", "Cert", short(e.CertID), "Status", e.Status, "Log", strings.Join(e.Log, "; "))
 }
 
 // Observation is one DescribeCertificate result.
@@ -95,7 +94,7 @@ func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOpti
 		case aws.StatusActive:
 			return last, obs, nil
 		case aws.StatusInactive, aws.StatusRevoked:
-			return last, obs, fmt.Errorf("certificate %s is %s: JITP will not activate it", short(certID), o.Status)
+			return last, obs, errors.New(say("first.not-activating", "Cert", short(certID), "Status", o.Status))
 		}
 		if p.Failed != nil {
 			if why := p.Failed(); len(why) > 0 {
@@ -104,9 +103,9 @@ func WaitActive(ctx context.Context, cloud aws.Client, certID string, p PollOpti
 		}
 		if time.Now().Add(wait).After(deadline) {
 			if o.Status == "" && o.Err != nil {
-				return last, obs, fmt.Errorf("certificate %s not ACTIVE after %s: the last DescribeCertificate did not answer in time (%v)", short(certID), p.Timeout, o.Err)
+				return last, obs, errors.New(say("first.poll-no-answer", "Cert", short(certID), "Timeout", p.Timeout.String(), "Err", o.Err.Error()))
 			}
-			return last, obs, fmt.Errorf("certificate %s not ACTIVE after %s (last status %s)", short(certID), p.Timeout, o.Status)
+			return last, obs, errors.New(say("first.poll-timeout", "Cert", short(certID), "Timeout", p.Timeout.String(), "Status", o.Status))
 		}
 		select {
 		case <-ctx.Done():
@@ -236,35 +235,31 @@ func FirstConnect(ctx context.Context, o Options, cloud aws.Client, fo FirstConn
 func changes(ctx context.Context, cloud aws.Client, rep FirstConnectReport, thing string) []string {
 	before := rep.StatusBefore
 	if before == "" {
-		before = "unknown"
+		before = say("first.status-unknown")
 	}
-	out := []string{fmt.Sprintf("certificate %s: %s → ACTIVE (CA %s)", short(rep.CertID), before, short(rep.Cert.CAID))}
+	out := []string{say("first.change-cert", "Cert", short(rep.CertID), "Before", before, "CA", short(rep.Cert.CAID))}
 	if pols, err := cloud.ListAttachedPolicies(ctx, rep.Cert.ARN); err == nil {
 		for _, p := range pols {
-			out = append(out, "policy "+p.Name+" attached to the certificate")
+			out = append(out, say("first.change-policy", "Policy", p.Name))
 		}
 	}
 	if thing != "" {
 		if t, err := cloud.DescribeThing(ctx, thing); err == nil {
-			line := "thing " + t.Name + " exists"
-			if len(t.Attributes) > 0 {
-				keys := slices.Sorted(maps.Keys(t.Attributes))
-				parts := make([]string, len(keys))
-				for i, k := range keys {
-					parts[i] = k + "=" + t.Attributes[k]
-				}
-				line += " with attributes " + strings.Join(parts, ", ")
+			keys := slices.Sorted(maps.Keys(t.Attributes))
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = k + "=" + t.Attributes[k]
 			}
-			out = append(out, line)
+			out = append(out, say("first.change-thing", "Thing", t.Name, "Attributes", strings.Join(parts, ", ")))
 			if ps, err := cloud.ListThingPrincipals(ctx, thing); err == nil {
 				for _, p := range ps {
 					if p == rep.Cert.ARN {
-						out = append(out, "certificate attached to thing "+thing)
+						out = append(out, say("first.change-attached", "Thing", thing))
 					}
 				}
 			}
 		} else if aws.IsKind(err, aws.KindNotFound) {
-			out = append(out, "thing "+thing+" was NOT created (the template names the thing differently?)")
+			out = append(out, say("first.change-no-thing", "Thing", thing))
 		}
 	}
 	return out

@@ -3,7 +3,6 @@ package mqttprobe
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -16,15 +15,22 @@ import (
 func ConnectMaterial(ctx context.Context, o Options, m *Material) (*Conn, Outcome) {
 	start := time.Now()
 	if m == nil || len(m.Chain) == 0 || m.Key == nil || m.ServerCA == nil {
-		err := &ConfigError{Field: "device material", Cause: "no certificate, key or server CA", Fix: "give the device's certificate and key and the server CA"}
+		err := &ConfigError{Field: say("config.field.material"), Cause: say("config.no-material"), Fix: say("config.no-material.fix")}
 		return nil, Outcome{Class: ClassConfig, Err: err, Detail: err.Error()}
 	}
 	return connectWith(ctx, o, m, start)
 }
 
-// ErrPublishDenied is wrapped by Publish's error when the broker closed the connection
-// right after the PUBLISH: AWS IoT's answer (MQTT 3.1.1) to a publish the policy denies.
+// ErrPublishDenied is matched (errors.Is) by Publish's error when the broker closed the
+// connection right after the PUBLISH: AWS IoT's answer (MQTT 3.1.1) to a publish the policy
+// denies.
 var ErrPublishDenied = errors.New("publish denied")
+
+// publishDenied is Publish's error for a denied publish, in the user's language.
+type publishDenied struct{ msg string }
+
+func (e *publishDenied) Error() string        { return e.msg }
+func (e *publishDenied) Is(target error) bool { return target == ErrPublishDenied }
 
 // Publish publishes payload on topic at QoS 1 and waits for the broker's PUBACK, at most
 // timeout (0: DefaultUseTimeout).
@@ -38,11 +44,11 @@ func (c *Conn) Publish(ctx context.Context, topic string, payload []byte, timeou
 	case ok:
 		return nil
 	case lost:
-		return fmt.Errorf("%w: the broker closed the connection right after the PUBLISH to %s: the policy does not allow iot:Publish on that topic for this client", ErrPublishDenied, topic)
+		return &publishDenied{say("fleet.publish-denied", "Topic", topic)}
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case t.Error() != nil:
-		return fmt.Errorf("publish to %s: %v", topic, t.Error())
+		return errors.New(say("fleet.publish-failed", "Topic", topic, "Err", t.Error().Error()))
 	}
-	return fmt.Errorf("no PUBACK for the publish to %s within %s", topic, timeout)
+	return errors.New(say("fleet.no-puback", "Topic", topic, "Timeout", timeout.String()))
 }

@@ -11,7 +11,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -117,7 +116,7 @@ func (m *Material) Leaf() *x509.Certificate { return m.Chain[0] }
 func (m *Material) CertID() string { return pki.CertID(m.Chain[0]) }
 
 // ConfigError is a problem with the options or the files they name, found before any
-// network traffic. Field names the option.
+// network traffic. Field names the option in the user's language, as Cause and Fix are.
 type ConfigError struct {
 	Field string
 	Cause string
@@ -140,11 +139,11 @@ func readEither(data []byte, path, field string) ([]byte, error) {
 		return data, nil
 	}
 	if path == "" {
-		return nil, &ConfigError{Field: field, Cause: "no file given", Fix: "pass the " + field}
+		return nil, &ConfigError{Field: field, Cause: say("config.no-file"), Fix: say("config.no-file.fix", "Field", field)}
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &ConfigError{Field: field, Cause: "cannot read " + path + ": " + errors.Unwrap(err).Error(), Fix: "check the path", Err: err}
+		return nil, &ConfigError{Field: field, Cause: say("config.unreadable", "Path", path, "Err", errors.Unwrap(err).Error()), Fix: say("config.unreadable.fix"), Err: err}
 	}
 	return b, nil
 }
@@ -152,45 +151,47 @@ func readEither(data []byte, path, field string) ([]byte, error) {
 // Load reads and checks the certificate chain, key and server CA.
 func (o Options) Load() (*Material, error) {
 	if o.Host == "" {
-		return nil, &ConfigError{Field: "endpoint", Cause: "no endpoint host given", Fix: "use the iot:Data-ATS endpoint (aws iot describe-endpoint --endpoint-type iot:Data-ATS)"}
+		return nil, &ConfigError{Field: say("config.field.endpoint"), Cause: say("config.no-endpoint"), Fix: say("config.no-endpoint.fix")}
 	}
 	// AWS serves MQTT with X.509 on 8883 and 443 (ALPN); the local IoT Core may use any port.
 	if p := o.port(); p < 1 || p > 65535 {
-		return nil, &ConfigError{Field: "port", Cause: fmt.Sprintf("port %d is not a TCP port", p), Fix: "use 8883, or 443 (with ALPN x-amzn-mqtt-ca)"}
+		return nil, &ConfigError{Field: say("config.field.port"), Cause: say("config.port", "Port", strconv.Itoa(p)), Fix: say("config.port.fix")}
 	}
-	certPEM, err := readEither(o.CertPEM, o.CertFile, "device certificate file")
+	certField := say("config.field.device-cert")
+	certPEM, err := readEither(o.CertPEM, o.CertFile, certField)
 	if err != nil {
 		return nil, err
 	}
 	chain, err := pki.ParseCertsPEM(certPEM)
 	if err != nil || len(chain) == 0 {
 		if err == nil {
-			err = errors.New("no CERTIFICATE block")
+			err = errors.New(say("config.no-cert-block"))
 		}
-		return nil, &ConfigError{Field: "device certificate file", Cause: "not a PEM certificate: " + err.Error(), Fix: "use deviceCert.crt or deviceCertAndCACert.crt", Err: err}
+		return nil, &ConfigError{Field: certField, Cause: say("config.not-cert", "Err", err.Error()), Fix: say("config.not-cert.fix-device"), Err: err}
 	}
-	keyPEM, err := readEither(o.KeyPEM, o.KeyFile, "device key file")
+	keyField := say("config.field.device-key")
+	keyPEM, err := readEither(o.KeyPEM, o.KeyFile, keyField)
 	if err != nil {
 		return nil, err
 	}
 	key, err := pki.ParseKeyPEM(keyPEM)
 	if err != nil {
-		return nil, &ConfigError{Field: "device key file", Cause: err.Error(), Fix: "use the device's private key (deviceCert.key)", Err: err}
+		return nil, &ConfigError{Field: keyField, Cause: err.Error(), Fix: say("config.key.fix"), Err: err}
 	}
 	if !samePublicKey(chain[0].PublicKey, key.Public()) {
-		return nil, &ConfigError{Field: "device key file", Cause: "the key does not belong to the device certificate (the first certificate in the file)",
-			Fix: "pass the key the device certificate was issued for; a bundle must start with the device certificate"}
+		return nil, &ConfigError{Field: keyField, Cause: say("config.key-mismatch"), Fix: say("config.key-mismatch.fix")}
 	}
-	caPEM, err := readEither(o.CAPEM, o.CAFile, "server CA file")
+	caField := say("config.field.server-ca")
+	caPEM, err := readEither(o.CAPEM, o.CAFile, caField)
 	if err != nil {
 		return nil, err
 	}
 	cas, err := pki.ParseCertsPEM(caPEM)
 	if err != nil || len(cas) == 0 {
 		if err == nil {
-			err = errors.New("no CERTIFICATE block")
+			err = errors.New(say("config.no-cert-block"))
 		}
-		return nil, &ConfigError{Field: "server CA file", Cause: "not a PEM certificate: " + err.Error(), Fix: "use AmazonRootCA1.pem + AmazonRootCA3.pem (AWS) or the local broker's awsRootCA.pem", Err: err}
+		return nil, &ConfigError{Field: caField, Cause: say("config.not-cert", "Err", err.Error()), Fix: say("config.not-cert.fix-server"), Err: err}
 	}
 	pool := x509.NewCertPool()
 	for _, c := range cas {
@@ -236,7 +237,7 @@ func (o Options) TLSConfig(m *Material) *tls.Config {
 		cfg.InsecureSkipVerify = true
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
-				return errors.New("server sent no certificate")
+				return errors.New(say("config.no-server-cert"))
 			}
 			inter := x509.NewCertPool()
 			for _, c := range cs.PeerCertificates[1:] {

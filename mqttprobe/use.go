@@ -64,7 +64,7 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 		if res.Err == nil {
 			res.Err = fmt.Errorf("%s", out.Detail)
 		}
-		res.Detail = "could not connect: " + out.Detail
+		res.Detail = say("use.no-connect", "Detail", out.Detail)
 		return res
 	}
 	defer c.Close()
@@ -77,12 +77,12 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 		}
 	})
 	if ok, lost := waitToken(ctx, c, st, timeout); !ok {
-		return deniedResult(res, o, DeniedSubscribe, lost, st.Error(), "subscribe to "+topic)
+		return deniedResult(res, o, DeniedSubscribe, lost, st.Error(), say("use.what-subscribe", "Topic", topic))
 	}
 	if sub, isSub := st.(*mqtt.SubscribeToken); isSub {
 		if code, found := sub.Result()[topic]; found && code == 0x80 {
-			res.Denied, res.Err = DeniedSubscribe, fmt.Errorf("SUBACK refused %s", topic)
-			res.Detail = "the broker refused the subscription to " + topic + " (SUBACK 0x80)"
+			res.Denied, res.Err = DeniedSubscribe, errors.New(say("use.err-suback", "Topic", topic))
+			res.Detail = say("use.suback", "Topic", topic)
 			return res
 		}
 	}
@@ -93,7 +93,7 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 	sent := time.Now()
 	pt := c.Client.Publish(topic, 1, false, payload)
 	if ok, lost := waitToken(ctx, c, pt, timeout); !ok {
-		return deniedResult(res, o, DeniedPublish, lost, pt.Error(), "publish to "+topic)
+		return deniedResult(res, o, DeniedPublish, lost, pt.Error(), say("use.what-publish", "Topic", topic))
 	}
 	res.Published = true
 
@@ -107,7 +107,7 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 			}
 			res.RTT = time.Since(sent)
 			res.Received = true
-			res.Detail = fmt.Sprintf("published to %s and received it back in %s", topic, res.RTT.Round(time.Microsecond))
+			res.Detail = say("use.received", "Topic", topic, "RTT", res.RTT.Round(time.Microsecond).String())
 			return res
 		case <-c.Lost():
 			if gone := brokerGone(o); gone != "" {
@@ -115,15 +115,15 @@ func Use(ctx context.Context, o Options, topic string, timeout time.Duration) Us
 				return res
 			}
 			res.Denied, res.Err = DeniedReceive, c.LostErr()
-			res.Detail = "the broker closed the connection after the message was published, before it was delivered: the policy likely denies iot:Receive on " + topic
+			res.Detail = say("use.lost-receive", "Topic", topic)
 			return res
 		case <-deadline.C:
-			res.Denied, res.Err = DeniedReceive, fmt.Errorf("own message not received within %s", timeout)
-			res.Detail = "subscribed and published, but the message never came back within " + timeout.String() + ": the policy may deny iot:Receive on " + topic
+			res.Denied, res.Err = DeniedReceive, errors.New(say("use.err-not-received", "Timeout", timeout.String()))
+			res.Detail = say("use.not-received", "Timeout", timeout.String(), "Topic", topic)
 			return res
 		case <-ctx.Done():
 			res.Err = ctx.Err()
-			res.Detail = "cancelled while waiting for the message"
+			res.Detail = say("use.cancelled")
 			return res
 		}
 	}
@@ -170,8 +170,7 @@ func brokerGone(o Options) string {
 		c.Close()
 		return ""
 	}
-	return "the connection was lost and the broker at " + o.dialAddr() + " no longer accepts connections (" + shortDialErr(err) +
-		"): it has stopped — not a policy denial; nothing was learnt about the policy"
+	return say("use.broker-gone", "Addr", o.dialAddr(), "Err", shortDialErr(err))
 }
 
 func shortDialErr(err error) string {
@@ -185,21 +184,31 @@ func shortDialErr(err error) string {
 func deniedResult(res UseResult, o Options, action Denied, lost bool, tokErr error, what string) UseResult {
 	if lost {
 		if gone := brokerGone(o); gone != "" {
-			res.BrokerGone, res.Err, res.Detail = true, fmt.Errorf("broker gone after %s", what), gone
+			res.BrokerGone, res.Err, res.Detail = true, errors.New(say("use.err-gone", "What", what)), gone
 			return res
 		}
 		res.Denied = action
-		res.Err = fmt.Errorf("broker closed the connection after %s", what)
-		res.Detail = "the broker closed the connection right after the " + strings.ToUpper(string(action)) + " to " + res.Topic +
-			": the policy does not allow " + iotAction(action) + " for this client"
+		res.Err = errors.New(say("use.err-closed", "What", what))
+		res.Detail = say("use.denied", "Packet", strings.ToUpper(string(action)), "Topic", res.Topic, "IoTAction", iotAction(action))
 		return res
 	}
 	res.Err = tokErr
 	if res.Err == nil {
-		res.Err = fmt.Errorf("%s timed out", what)
+		res.Err = errors.New(say("use.err-timeout", "What", what))
 	}
-	res.Detail = "could not " + what + ": " + res.Err.Error()
+	res.Detail = say("use.could-not", "What", what, "Err", res.Err.Error())
 	return res
+}
+
+// actionWords is the action as a verb in the user's language.
+func actionWords(d Denied) string {
+	switch d {
+	case DeniedSubscribe:
+		return say("use.action.subscribe")
+	case DeniedPublish:
+		return say("use.action.publish")
+	}
+	return string(d)
 }
 
 func iotAction(d Denied) string {
@@ -239,7 +248,7 @@ func ProveRefused(ctx context.Context, o Options, topic string, subscribe bool, 
 	rr.Connect = out
 	if c == nil {
 		rr.Err = out.Err
-		rr.Detail = "could not connect to try it: " + out.Detail
+		rr.Detail = say("use.refusal-no-connect", "Detail", out.Detail)
 		return rr
 	}
 	defer c.Close()
@@ -261,25 +270,24 @@ func ProveRefused(ctx context.Context, o Options, topic string, subscribe bool, 
 	if sub, isSub := t.(*mqtt.SubscribeToken); ok && isSub {
 		if code, found := sub.Result()[topic]; found && code == 0x80 {
 			rr.Refused = true
-			rr.Detail = "the broker refused the subscription to " + topic + " (SUBACK 0x80)"
+			rr.Detail = say("use.suback", "Topic", topic)
 			return rr
 		}
 	}
 	if lost {
 		if gone := brokerGone(o); gone != "" {
-			rr.Err, rr.Detail = fmt.Errorf("broker gone"), gone
+			rr.Err, rr.Detail = errors.New(say("use.err-broker-gone")), gone
 			return rr
 		}
 		rr.Refused = true
-		rr.Detail = "as expected, the broker closed the connection when the client tried to " + string(rr.Action) + " on " + topic +
-			": the policy does not allow " + iotAction(rr.Action) + " there"
+		rr.Detail = say("use.refused", "Action", actionWords(rr.Action), "Topic", topic, "IoTAction", iotAction(rr.Action))
 		return rr
 	}
 	if ok {
-		rr.Detail = "the broker ALLOWED " + string(rr.Action) + " on " + topic + ": the policy is broader than <thing>/*"
+		rr.Detail = say("use.allowed", "Action", actionWords(rr.Action), "Topic", topic)
 		return rr
 	}
 	rr.Err = t.Error()
-	rr.Detail = "inconclusive: no answer to the " + string(rr.Action) + " and no disconnect"
+	rr.Detail = say("use.inconclusive", "Action", actionWords(rr.Action))
 	return rr
 }

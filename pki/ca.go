@@ -34,22 +34,21 @@ func (ca *CA) Issue(csr *x509.CertificateRequest, days int) (*x509.Certificate, 
 func LoadCA(certPEM, keyPEM []byte, now time.Time) (*CA, error) {
 	cert, err := ParseCertPEM(certPEM)
 	if err != nil {
-		return nil, &fileError{What: "CA certificate", Err: err}
+		return nil, &fileError{What: words("file.ca-cert", nil), Err: err}
 	}
 	key, err := ParseKeyPEM(keyPEM)
 	if err != nil {
-		return nil, &fileError{What: "CA private key", Err: err}
+		return nil, &fileError{What: words("file.ca-key", nil), Err: err}
 	}
 	if !publicKeysEqual(key.Public(), cert.PublicKey) {
-		return nil, &fileError{What: "CA", Err: ErrKeyMismatch,
-			Fix: fmt.Sprintf("the key (%s) is not the one %s was created with; use the matching pair (e.g. deviceRootCA.key with deviceRootCA.pem) — compare with `openssl x509 -in CERT -noout -pubkey` and `openssl pkey -in KEY -pubout`",
-				DescribeKey(key), describeCert(cert))}
+		return nil, &fileError{What: words("file.ca", nil), Err: ErrKeyMismatch,
+			Fix: words("fix.ca-pair", map[string]string{"Key": DescribeKey(key), "Cert": describeCert(cert)})}
 	}
 	if err := checkIsCA(cert); err != nil {
-		return nil, &fileError{What: "CA certificate", Err: err}
+		return nil, &fileError{What: words("file.ca-cert", nil), Err: err}
 	}
 	if err := CheckValidity(cert, now); err != nil {
-		return nil, &fileError{What: "CA certificate", Err: err}
+		return nil, &fileError{What: words("file.ca-cert", nil), Err: err}
 	}
 	return &CA{Cert: cert, Key: key}, nil
 }
@@ -58,12 +57,10 @@ func LoadCA(certPEM, keyPEM []byte, now time.Time) (*CA, error) {
 func CheckValidity(c *x509.Certificate, now time.Time) error {
 	const layout = "2006-01-02 15:04:05 MST"
 	if now.Before(c.NotBefore) {
-		return fmt.Errorf("%w: %s is not valid until %s (now %s) — check the system clock, or wait",
-			ErrExpired, describeCert(c), c.NotBefore.UTC().Format(layout), now.UTC().Format(layout))
+		return errorWith(ErrExpired, "err.not-yet-valid", "Cert", describeCert(c), "From", c.NotBefore.UTC().Format(layout), "Now", now.UTC().Format(layout))
 	}
 	if now.After(c.NotAfter) {
-		return fmt.Errorf("%w: %s expired on %s — create a new CA (or renew this one with the same key) and register it again",
-			ErrExpired, describeCert(c), c.NotAfter.UTC().Format(layout))
+		return errorWith(ErrExpired, "err.expired-on", "Cert", describeCert(c), "To", c.NotAfter.UTC().Format(layout))
 	}
 	return nil
 }
@@ -73,11 +70,11 @@ func CheckValidity(c *x509.Certificate, now time.Time) error {
 func LoadCAFiles(certPath, keyPath string, now time.Time) (*CA, error) {
 	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
-		return nil, fmt.Errorf("CA certificate %s: %w — give the path of your CA certificate (PEM)", certPath, err)
+		return nil, errorWith(err, "err.ca-cert-unreadable", "Path", certPath)
 	}
 	keyPEM, err := os.ReadFile(keyPath)
 	if err != nil {
-		return nil, fmt.Errorf("CA private key %s: %w — give the path of your CA private key (PEM)", keyPath, err)
+		return nil, errorWith(err, "err.ca-key-unreadable", "Path", keyPath)
 	}
 	ca, err := LoadCA(certPEM, keyPEM, now)
 	if err != nil {

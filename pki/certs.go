@@ -354,17 +354,17 @@ func ParseCSRPEM(b []byte) (*x509.CertificateRequest, error) {
 		}
 		r, err := x509.ParseCertificateRequest(blk.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("CSR is malformed: %v — recreate it with openssl req -new", err)
+			return nil, errorWith(nil, "err.csr-malformed", "Why", err.Error())
 		}
 		if err := r.CheckSignature(); err != nil {
-			return nil, fmt.Errorf("%w: the CSR's signature is invalid (%v) — recreate it with openssl req -new", ErrBadSignature, err)
+			return nil, errorWith(ErrBadSignature, "err.csr-signature", "Why", err.Error())
 		}
 		return r, nil
 	}
 	if len(seen) > 0 {
-		return nil, fmt.Errorf("%w: expected a CERTIFICATE REQUEST block, found %s — pass the .csr file", ErrNoPEM, strings.Join(seen, ", "))
+		return nil, errorWith(ErrNoPEM, "err.csr-block", "Found", strings.Join(seen, ", "))
 	}
-	return nil, fmt.Errorf("%w: the input is not a PEM CSR — expected text starting with -----BEGIN CERTIFICATE REQUEST-----", ErrNoPEM)
+	return nil, errorWith(ErrNoPEM, "err.csr-not-pem")
 }
 
 // pemBlocks yields the PEM blocks in b, in order (text around them is skipped).
@@ -496,13 +496,13 @@ func issue(ca *x509.Certificate, caKey crypto.Signer, csr *x509.CertificateReque
 		return nil, err
 	}
 	if !publicKeysEqual(caKey.Public(), ca.PublicKey) {
-		return nil, fmt.Errorf("%w — use the key file that was created with the CA certificate", ErrKeyMismatch)
+		return nil, errorWith(ErrKeyMismatch, "err.ca-key-mismatch")
 	}
 	if err := checkIsCA(ca); err != nil {
 		return nil, err
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("%w: the CSR's signature is invalid (%v) — recreate the CSR", ErrBadSignature, err)
+		return nil, errorWith(ErrBadSignature, "err.csr-signature-issue", "Why", err.Error())
 	}
 	if err := checkPublicKey(csr.PublicKey); err != nil {
 		return nil, err
@@ -556,7 +556,7 @@ func checkPublicKey(pub crypto.PublicKey) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: the CSR's %s key cannot be used — AWS IoT accepts RSA (2048 bits or more) and ECDSA (P-256, P-384, P-521) keys", ErrUnsupportedKey, DescribeKey(pub))
+	return errorWith(ErrUnsupportedKey, "err.csr-key", "Key", DescribeKey(pub))
 }
 
 // CheckIsCA reports ErrNotCA unless c can be registered as a CA with AWS IoT: basicConstraints
@@ -567,21 +567,19 @@ func CheckIsCA(c *x509.Certificate) error { return checkIsCA(c) }
 // keyUsage extension, keyCertSign.
 func checkIsCA(c *x509.Certificate) error {
 	if !c.BasicConstraintsValid || !c.IsCA {
-		return fmt.Errorf("%w: %s has no basicConstraints CA:TRUE, so it cannot sign certificates and AWS IoT rejects it as a CA — use a CA certificate, or create one with -extensions v3_ca (basicConstraints = CA:TRUE)",
-			ErrNotCA, describeCert(c))
+		return errorWith(ErrNotCA, "err.no-ca-constraint", "Cert", describeCert(c))
 	}
 	if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0 {
-		return fmt.Errorf("%w: %s has a keyUsage extension without keyCertSign, so it cannot sign certificates — use a CA certificate whose keyUsage includes keyCertSign",
-			ErrNotCA, describeCert(c))
+		return errorWith(ErrNotCA, "err.no-cert-sign", "Cert", describeCert(c))
 	}
 	return nil
 }
 
 func describeCert(c *x509.Certificate) string {
 	if s := c.Subject.String(); s != "" {
-		return "certificate " + strings.TrimSpace(s)
+		return words("cert.named", map[string]string{"Subject": strings.TrimSpace(s)})
 	}
-	return "the certificate"
+	return words("cert.unnamed", nil)
 }
 
 // EncodeCertPEM encodes a certificate as "-----BEGIN CERTIFICATE-----" PEM.
@@ -626,7 +624,7 @@ func parseCerts(b []byte, firstOnly bool) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("certificate %d in the file is malformed: %v — re-export it as PEM (openssl x509 -in FILE -out FILE.pem)", len(out)+1, err)
+			return nil, errorWith(nil, "err.cert-malformed", "N", strconv.Itoa(len(out)+1), "Why", err.Error())
 		}
 		out = append(out, c)
 		if firstOnly {
@@ -637,10 +635,10 @@ func parseCerts(b []byte, firstOnly bool) ([]*x509.Certificate, error) {
 		return out, nil
 	}
 	if len(seen) > 0 {
-		return nil, fmt.Errorf("%w: expected a CERTIFICATE block, found %s — pass the certificate file (.pem or .crt)", ErrNoPEM, strings.Join(seen, ", "))
+		return nil, errorWith(ErrNoPEM, "err.cert-block", "Found", strings.Join(seen, ", "))
 	}
 	if c, err := x509.ParseCertificate(b); err == nil {
 		return []*x509.Certificate{c}, nil
 	}
-	return nil, fmt.Errorf("%w: the input is not a PEM certificate — expected text starting with -----BEGIN CERTIFICATE-----", ErrNoPEM)
+	return nil, errorWith(ErrNoPEM, "err.cert-not-pem")
 }

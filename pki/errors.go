@@ -80,23 +80,61 @@ func (e *ExistsError) Error() string {
 func (e *ExistsError) Is(target error) bool { return target == ErrExists }
 
 // Sentinel errors for problems a caller may want to recognise (all are wrapped in
-// messages that name the file or field and the fix).
+// messages that name the file or field and the fix). Their words are pki's "err.<name>".
 var (
 	// ErrEncryptedKey: the PEM private key is passphrase-protected.
-	ErrEncryptedKey = errors.New("the private key is encrypted with a passphrase")
+	ErrEncryptedKey error = sentinel("encrypted-key")
 	// ErrNoPEM: the input holds no PEM block of the expected type.
-	ErrNoPEM = errors.New("no PEM data found")
+	ErrNoPEM error = sentinel("no-pem")
 	// ErrUnsupportedKey: the key algorithm or size is not usable with AWS IoT.
-	ErrUnsupportedKey = errors.New("unsupported key")
+	ErrUnsupportedKey error = sentinel("unsupported-key")
 	// ErrKeyMismatch: a private key does not belong to a certificate or CSR.
-	ErrKeyMismatch = errors.New("the private key does not match the certificate")
+	ErrKeyMismatch error = sentinel("key-mismatch")
 	// ErrNotCA: a certificate used as a CA lacks basicConstraints CA:TRUE or keyCertSign.
-	ErrNotCA = errors.New("the certificate is not a CA certificate")
+	ErrNotCA error = sentinel("not-ca")
 	// ErrExpired: a certificate is outside its validity window (expired or not yet valid).
-	ErrExpired = errors.New("the certificate is outside its validity period")
+	ErrExpired error = sentinel("expired")
 	// ErrBadSignature: a CSR's self-signature does not verify.
-	ErrBadSignature = errors.New("signature does not verify")
+	ErrBadSignature error = sentinel("bad-signature")
 )
+
+// sentinel is an error a caller recognises (errors.Is compares it); it says pki's message
+// "err.<name>".
+type sentinel string
+
+func (s sentinel) Error() string { return words("err."+string(s), nil) }
+
+// wordsError is an error in the user's language: pki's message name with its arguments, and
+// the error it is or explains (a sentinel, or the cause), which errors.Is and As reach and
+// which the message names {{.Err}} unless the arguments do.
+type wordsError struct {
+	name string
+	args map[string]string
+	err  error
+}
+
+// errorWith is the error of message name (arguments as name, value pairs) about err.
+func errorWith(err error, name string, kv ...string) error {
+	e := &wordsError{name: name, args: map[string]string{}, err: err}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.args[kv[i]] = kv[i+1]
+	}
+	return e
+}
+
+func (e *wordsError) Error() string {
+	args := e.args
+	if _, ok := args["Err"]; !ok && e.err != nil {
+		args = make(map[string]string, len(e.args)+1)
+		for n, v := range e.args {
+			args[n] = v
+		}
+		args["Err"] = e.err.Error()
+	}
+	return words(e.name, args)
+}
+
+func (e *wordsError) Unwrap() error { return e.err }
 
 // fileError wraps err with the name of the file (or input) it concerns and a fix.
 type fileError struct {

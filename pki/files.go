@@ -38,19 +38,18 @@ func EnsureWorkspace(dir string) error {
 		return fieldError(FieldWorkspace, "", ReasonWorkspaceEmpty)
 	}
 	if err := os.MkdirAll(dir, DirMode); err != nil {
-		return fmt.Errorf("workspace %s: cannot create it: %w — choose a directory you can write to", dir, err)
+		return errorWith(err, "err.workspace-create", "Dir", dir)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("workspace %s: %w", dir, err)
+		return errorWith(err, "err.workspace", "Dir", dir)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("workspace %s exists and is not a directory — choose another path", dir)
+		return errorWith(nil, "err.workspace-not-dir", "Dir", dir)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(dir, fi.Mode().Perm()&0o700|0o700); err != nil {
-			return fmt.Errorf("workspace %s is accessible to other users (mode %04o) and could not be restricted: %w — run chmod 700 %s",
-				dir, fi.Mode().Perm(), err, dir)
+			return errorWith(err, "err.workspace-mode", "Dir", dir, "Mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 		}
 	}
 	return nil
@@ -78,7 +77,7 @@ func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err 
 	}
 	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
 	}
 	tmpName := tmp.Name()
 	defer func() {
@@ -88,23 +87,23 @@ func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err 
 		}
 	}()
 	if err = tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
 	}
 	if testHookTempWritten != nil {
 		testHookTempWritten(tmpName)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
 	}
 	if overwrite {
 		if err = os.Rename(tmpName, path); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			return writeError(path, err)
 		}
 	} else {
 		// Link fails if path appeared meanwhile; that is the no-overwrite guarantee.
@@ -119,7 +118,7 @@ func WriteFile(path string, data []byte, mode os.FileMode, overwrite bool) (err 
 				return err
 			}
 			if err = os.Rename(tmpName, path); err != nil {
-				return fmt.Errorf("write %s: %w", path, err)
+				return writeError(path, err)
 			}
 		} else {
 			os.Remove(tmpName)
@@ -145,3 +144,6 @@ func FileExists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
+
+// writeError is a failed write of path.
+func writeError(path string, err error) error { return errorWith(err, "err.write", "Path", path) }

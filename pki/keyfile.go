@@ -30,9 +30,7 @@ func SecureKeyFile(path string) (note string, err error) {
 		f.Close()
 	}
 	if err != nil {
-		return "", fmt.Errorf("private key %s can be read by other users (mode %04o) and its mode could not be changed (%v) — run chmod 600 %s",
-			path, perm, err, ShellQuote(path))
+		return "", errorWith(nil, "err.key-mode", "Path", path, "Mode", fmt.Sprintf("%04o", perm), "Why", err.Error(), "Quoted", ShellQuote(path))
 	}
-	return fmt.Sprintf("%s could be read by other users (mode %04o): its mode is now 0600 — if anyone else may have copied it, make a new key with --force-new-keys",
-		filepath.Base(path), perm), nil
+	return words("note.key-mode", map[string]string{"Name": filepath.Base(path), "Mode": fmt.Sprintf("%04o", perm)}), nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -139,7 +140,7 @@ func KeyTypeOf(k crypto.Signer) (KeyType, error) {
 		case 4096:
 			return RSA4096, nil
 		}
-		return "", fmt.Errorf("%w: RSA %d-bit key", ErrUnsupportedKey, key.N.BitLen())
+		return "", errorWith(ErrUnsupportedKey, "err.key-type-rsa", "Bits", strconv.Itoa(key.N.BitLen()))
 	case *ecdsa.PrivateKey:
 		switch key.Curve {
 		case elliptic.P256():
@@ -147,9 +148,9 @@ func KeyTypeOf(k crypto.Signer) (KeyType, error) {
 		case elliptic.P384():
 			return EC384, nil
 		}
-		return "", fmt.Errorf("%w: EC %s key", ErrUnsupportedKey, key.Curve.Params().Name)
+		return "", errorWith(ErrUnsupportedKey, "err.key-type-ec", "Curve", key.Curve.Params().Name)
 	}
-	return "", fmt.Errorf("%w: %T", ErrUnsupportedKey, k)
+	return "", errorWith(ErrUnsupportedKey, "err.key-type-other", "Type", fmt.Sprintf("%T", k))
 }
 
 // DescribeKey is a short human description of a private or public key, e.g. "RSA 2048".
@@ -204,8 +205,7 @@ func ParseKeyPEM(b []byte) (crypto.Signer, error) {
 		}
 	}
 	if len(seen) > 0 {
-		return nil, fmt.Errorf("%w: expected a PRIVATE KEY block, found %s — pass the key file (e.g. deviceRootCA.key), not the certificate or CSR",
-			ErrNoPEM, strings.Join(seen, ", "))
+		return nil, errorWith(ErrNoPEM, "err.key-block", "Found", strings.Join(seen, ", "))
 	}
 	// Not PEM: try raw DER in each encoding.
 	for _, typ := range []string{"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"} {
@@ -213,11 +213,11 @@ func ParseKeyPEM(b []byte) (crypto.Signer, error) {
 			return checkKey(k)
 		}
 	}
-	return nil, fmt.Errorf("%w: the input is not a PEM private key — expected text starting with -----BEGIN PRIVATE KEY----- (as openssl genrsa writes)", ErrNoPEM)
+	return nil, errorWith(ErrNoPEM, "err.key-not-pem")
 }
 
 func encryptedKeyError() error {
-	return fmt.Errorf("%w — jitpwiz needs an unencrypted key; decrypt a copy with `openssl pkey -in KEY -out KEY.plain` (it asks for the passphrase) and keep it private (chmod 600)", ErrEncryptedKey)
+	return errorWith(ErrEncryptedKey, "err.key-encrypted")
 }
 
 func parseKeyDER(typ string, der []byte) (crypto.Signer, error) {
@@ -234,11 +234,11 @@ func parseKeyDER(typ string, der []byte) (crypto.Signer, error) {
 		k, err = x509.ParseECPrivateKey(der)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s block is malformed: %v", typ, err)
+		return nil, errorWith(nil, "err.key-malformed", "Block", typ, "Why", err.Error())
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %T is not a signing key", ErrUnsupportedKey, k)
+		return nil, errorWith(ErrUnsupportedKey, "err.key-not-signer", "Type", fmt.Sprintf("%T", k))
 	}
 	return s, nil
 }
@@ -247,8 +247,7 @@ func checkKey(k crypto.Signer) (crypto.Signer, error) {
 	switch key := k.(type) {
 	case *rsa.PrivateKey:
 		if key.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("%w: RSA %d-bit key is too small — AWS IoT requires RSA keys of at least 2048 bits; generate a new key with `openssl genrsa -out KEY 2048`",
-				ErrUnsupportedKey, key.N.BitLen())
+			return nil, errorWith(ErrUnsupportedKey, "err.key-too-small", "Bits", strconv.Itoa(key.N.BitLen()))
 		}
 		return key, nil
 	case *ecdsa.PrivateKey:
@@ -257,8 +256,7 @@ func checkKey(k crypto.Signer) (crypto.Signer, error) {
 			return key, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %s keys cannot be used — AWS IoT accepts RSA (2048 bits or more) and ECDSA (P-256, P-384, P-521) keys",
-		ErrUnsupportedKey, DescribeKey(k))
+	return nil, errorWith(ErrUnsupportedKey, "err.key-unusable", "Key", DescribeKey(k))
 }
 
 // publicKeysEqual reports whether two public keys are the same.

@@ -28,16 +28,15 @@ var ErrNotRegular = errors.New("not a regular file")
 // link or something else than a regular file.
 type NotRegularError struct {
 	Path   string
-	Kind   string // "a symbolic link", "a directory", "a named pipe", ...
+	Kind   string // "a symbolic link", "a directory", "a named pipe", ... (in the user's language)
 	Target string // the link's target, for a symbolic link
 }
 
 func (e *NotRegularError) Error() string {
 	if e.Target != "" {
-		return fmt.Sprintf("%s is a symbolic link (to %s) — jitpwiz never writes through a link or uses a key through one: remove the link (or put a copy of the file itself there) and run again",
-			e.Path, e.Target)
+		return words("err.symlink", map[string]string{"Path": e.Path, "Target": e.Target})
 	}
-	return fmt.Sprintf("%s is %s, not a regular file — jitpwiz writes only regular files: remove or rename it and run again", e.Path, e.Kind)
+	return words("err.not-regular", map[string]string{"Path": e.Path, "Kind": e.Kind})
 }
 
 // Is makes errors.Is(err, ErrNotRegular) true.
@@ -61,21 +60,21 @@ func notRegular(path string, fi fs.FileInfo) error {
 	e := &NotRegularError{Path: path}
 	switch {
 	case m&fs.ModeSymlink != 0:
-		e.Kind = "a symbolic link"
+		e.Kind = words("kind.symlink", nil)
 		e.Target, _ = os.Readlink(path)
 		if e.Target == "" {
 			e.Target = "?"
 		}
 	case m.IsDir():
-		e.Kind = "a directory"
+		e.Kind = words("kind.directory", nil)
 	case m&fs.ModeNamedPipe != 0:
-		e.Kind = "a named pipe"
+		e.Kind = words("kind.pipe", nil)
 	case m&fs.ModeSocket != 0:
-		e.Kind = "a socket"
+		e.Kind = words("kind.socket", nil)
 	case m&fs.ModeDevice != 0:
-		e.Kind = "a device"
+		e.Kind = words("kind.device", nil)
 	default:
-		e.Kind = "not a plain file (" + m.Type().String() + ")"
+		e.Kind = words("kind.other", map[string]string{"Mode": m.Type().String()})
 	}
 	return e
 }

@@ -5,15 +5,15 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
-	"fmt"
+	"strconv"
 	"time"
 )
 
 // ErrWrongIssuer: a certificate was not signed by the given CA.
-var ErrWrongIssuer = errors.New("the certificate was not signed by this CA")
+var ErrWrongIssuer error = sentinel("wrong-issuer")
 
 // ErrWrongRegistrationCode: a verification certificate's CN is not the registration code.
-var ErrWrongRegistrationCode = errors.New("the verification certificate's common name is not the registration code")
+var ErrWrongRegistrationCode error = sentinel("wrong-registration-code")
 
 // KeyMatchesCert reports whether key is the private key of cert.
 func KeyMatchesCert(key crypto.Signer, cert *x509.Certificate) bool {
@@ -25,16 +25,16 @@ func KeyMatchesCert(key crypto.Signer, cert *x509.Certificate) bool {
 func CheckIssuedBy(cert, ca *x509.Certificate, now time.Time) error {
 	if err := cert.CheckSignatureFrom(ca); err != nil {
 		if errors.Is(err, x509.ConstraintViolationError{}) {
-			return fmt.Errorf("%w: %s", ErrNotCA, err)
+			return errorWith(ErrNotCA, "err.not-ca-constraint", "Why", err.Error())
 		}
-		return fmt.Errorf("%w: %s is issued by %q, but the CA is %q (%v) — sign it with the CA you registered, or register the CA that signed it",
-			ErrWrongIssuer, describeCert(cert), cert.Issuer.String(), ca.Subject.String(), err)
+		return errorWith(ErrWrongIssuer, "err.wrong-issuer-signature", "Cert", describeCert(cert), "Issuer", strconv.Quote(cert.Issuer.String()),
+			"CA", strconv.Quote(ca.Subject.String()), "Why", err.Error())
 	}
 	// Same key, other subject (a CA certificate made again with a new name): the signature
 	// verifies, but chain building matches issuer to subject, so this CA does not issue it.
 	if !bytes.Equal(cert.RawIssuer, ca.RawSubject) {
-		return fmt.Errorf("%w: %s names its issuer %q, but the CA certificate is %q (same key, other name) — issue it again with this CA certificate",
-			ErrWrongIssuer, describeCert(cert), cert.Issuer.String(), ca.Subject.String())
+		return errorWith(ErrWrongIssuer, "err.wrong-issuer-name", "Cert", describeCert(cert), "Issuer", strconv.Quote(cert.Issuer.String()),
+			"CA", strconv.Quote(ca.Subject.String()))
 	}
 	if err := CheckValidity(cert, now); err != nil {
 		return err
@@ -49,8 +49,7 @@ func CheckVerificationCert(cert, ca *x509.Certificate, registrationCode string, 
 		return err
 	}
 	if cert.Subject.CommonName != registrationCode {
-		return fmt.Errorf("%w: CN is %q, the registration code is %q — create the verification certificate again with -subj \"/CN=<registration code>\" (codes differ per account and region)",
-			ErrWrongRegistrationCode, cert.Subject.CommonName, registrationCode)
+		return errorWith(ErrWrongRegistrationCode, "err.wrong-code", "CN", strconv.Quote(cert.Subject.CommonName), "Code", strconv.Quote(registrationCode))
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 			return
 		}
 		log := d.eventsOf(id)
-		cause := d.pendingCause(log)
+		cause := d.pendingCause(d.provisioningReasons(id))
 		why := i18n.T("doctor.device-registered.why-pending")
 		if cause == CauseTemplateFailed {
 			why += i18n.T("doctor.device-registered.why-pending-cloudtrail")
@@ -106,8 +106,8 @@ func (d *doctorRun) checkDeviceRegistration(ctx context.Context) {
 }
 
 // pendingCause is why provisioning failed: a failed check above, or what the local IoT Core
-// logged.
-func (d *doctorRun) pendingCause(log []string) Cause {
+// logged (the reasons of its RegisterThingFailed events).
+func (d *doctorRun) pendingCause(reasons []string) Cause {
 	for _, c := range []struct {
 		id    string
 		cause Cause
@@ -118,20 +118,23 @@ func (d *doctorRun) pendingCause(log []string) Cause {
 			return c.cause
 		}
 	}
-	text := strings.Join(log, "\n")
-	switch {
-	case strings.Contains(text, "Cannot resolve reference"):
-		return CauseTemplateParameter
-	case strings.Contains(text, "referenced by the template does not exist") && strings.Contains(text, "olicy"):
-		return CausePolicyMissing
-	case strings.Contains(text, "referenced by the template does not exist"):
-		return CauseTemplateResource
-	case strings.Contains(text, "not authorized to perform"):
-		return CauseRolePermissions
-	case strings.Contains(text, "does not exist") && strings.Contains(text, "assume role"):
-		return CauseRoleMissing
-	case strings.Contains(text, "assume role"):
-		return CauseRoleNotTrusted
+	// The first reason of this list that any event gives decides.
+	for _, c := range []struct {
+		reasons []string
+		cause   Cause
+	}{
+		{[]string{store.ProvisionUnresolvedRef}, CauseTemplateParameter},
+		{[]string{store.ProvisionPolicyNotFound}, CausePolicyMissing},
+		{[]string{store.ProvisionResourceNotFound}, CauseTemplateResource},
+		{[]string{store.ProvisionRoleDenied}, CauseRolePermissions},
+		{[]string{store.ProvisionRoleMissing}, CauseRoleMissing},
+		{[]string{store.ProvisionRoleUntrusted, store.ProvisionRoleNotReady}, CauseRoleNotTrusted},
+	} {
+		for _, r := range c.reasons {
+			if slices.Contains(reasons, r) {
+				return c.cause
+			}
+		}
 	}
 	return CauseTemplateFailed
 }
@@ -505,7 +508,7 @@ func (d *doctorRun) diagCause(c mqttprobe.DiagClass) Cause {
 		if d.jitr {
 			return CauseJITRPending
 		}
-		return d.pendingCause(d.eventsOf(pki.CertID(d.dev)))
+		return d.pendingCause(d.provisioningReasons(pki.CertID(d.dev)))
 	case mqttprobe.DiagCertNotActive:
 		return CauseCertNotActive
 	case mqttprobe.DiagCANotRegistered:
@@ -529,20 +532,40 @@ func (d *doctorRun) diagCause(c mqttprobe.DiagClass) Cause {
 // refused connections, failed provisioning, denied actions (the last five).
 func (d *doctorRun) eventsOf(certID string) []string {
 	var out []string
+	for _, ev := range d.failureEvents(certID) {
+		line := i18n.T("doctor.events.line", i18n.Args{"Time": ev.Time.UTC().Format(time.TimeOnly), "Kind": ev.Kind, "Message": ev.Message})
+		if ev.Error != "" {
+			line += " (" + ev.Error + ")"
+		}
+		if why := ev.Params["why"]; why != "" {
+			line += " — " + why
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// provisioningReasons are the reasons of the certificate's failures eventsOf shows.
+func (d *doctorRun) provisioningReasons(certID string) []string {
+	var out []string
+	for _, ev := range d.failureEvents(certID) {
+		if ev.Reason != "" {
+			out = append(out, ev.Reason)
+		}
+	}
+	return out
+}
+
+// failureEvents are the certificate's last five refusals and failures in the event log.
+func (d *doctorRun) failureEvents(certID string) []store.Event {
+	var out []store.Event
 	for _, ev := range d.events {
 		if ev.CertID != certID {
 			continue
 		}
 		switch ev.Kind {
 		case store.EventConnectRefused, store.EventProvisioningFailed, store.EventAuthorizationFailure:
-			line := i18n.T("doctor.events.line", i18n.Args{"Time": ev.Time.UTC().Format(time.TimeOnly), "Kind": ev.Kind, "Message": ev.Message})
-			if ev.Error != "" {
-				line += " (" + ev.Error + ")"
-			}
-			if why := ev.Params["why"]; why != "" {
-				line += " — " + why
-			}
-			out = append(out, line)
+			out = append(out, ev)
 		}
 	}
 	if len(out) > 5 {

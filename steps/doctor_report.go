@@ -498,10 +498,10 @@ func validityWords(c *x509.Certificate) string {
 func isEscaping(err error) bool {
 	var ce *template.ConfigError
 	if errors.As(err, &ce) {
-		return ce.Field == "registrationConfig" || strings.Contains(ce.Message, "must be a string")
+		return ce.Reason == template.ReasonConfigNotObject || ce.Reason == template.ReasonNotString
 	}
-	m := err.Error()
-	return strings.Contains(m, "not valid JSON") || strings.Contains(m, "must be a string") || strings.Contains(m, "not a JSON object")
+	var te *template.Error
+	return errors.As(err, &te) && (te.Reason == template.ReasonSyntax || te.Reason == template.ReasonNotString)
 }
 
 func escapingWhy(err error) string {

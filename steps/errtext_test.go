@@ -105,11 +105,15 @@ func TestEveryPKIReasonHasItsWords(t *testing.T) {
 	}
 }
 
-// Every message of the catalog's pki and local areas is reachable by the name its package
-// gives (pki.Words, local.Words): a name missing here would show as the name itself.
+// The areas of the catalog whose messages a package below steps names through its words hook.
+var wordsAreas = map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys, "template.": templateKeys, "policy.": policyKeys, "probe.": probeKeys}
+
+// Every message of the catalog's pki, local, template … areas is reachable by the name its
+// package gives (pki.Words, local.Words, template.Words …): a name missing here would show as
+// the name itself.
 func TestWordsHooksReachEveryMessage(t *testing.T) {
 	for k := range i18n.Default().Messages[i18n.En] {
-		for area, keys := range map[string]map[string]i18n.Key{"pki.": pkiKeys, "local.": localKeys} {
+		for area, keys := range wordsAreas {
 			name, ok := strings.CutPrefix(string(k), area)
 			if !ok {
 				continue
@@ -117,6 +121,19 @@ func TestWordsHooksReachEveryMessage(t *testing.T) {
 			if keys[name] != k {
 				t.Errorf("%s: the words hook maps %q to %q", k, name, keys[name])
 			}
+		}
+		// aws.yaml holds the causes and fixes of aws.Error too; aws.Words names the rest.
+		for _, prefix := range []string{"aws.note.", "aws.trust.", "aws.parse."} {
+			if strings.HasPrefix(string(k), prefix) {
+				if name := strings.TrimPrefix(string(k), "aws."); awsWordKeys[name] != k {
+					t.Errorf("%s: aws.Words maps %q to %q", k, name, awsWordKeys[name])
+				}
+			}
+		}
+	}
+	for name, k := range awsWordKeys {
+		if !strings.HasPrefix(string(k), "aws.note.") && !strings.HasPrefix(string(k), "aws.trust.") && !strings.HasPrefix(string(k), "aws.parse.") {
+			t.Errorf("aws.Words name %q: key %s is outside aws.note., aws.trust., aws.parse.", name, k)
 		}
 	}
 }

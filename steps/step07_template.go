@@ -349,7 +349,7 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 	}
 	// The wizard shows the warnings on the template's page; run prints them as progress.
 	report := append(append([]string(nil), notes...), warnings...)
-	if s.Options.Variant() == VariantAdmin && !slices.ContainsFunc(warnings, saysAdmin) {
+	if s.Options.Variant() == VariantAdmin && !lintsAdmin(s, t, params) {
 		// The linter did not already say it in detail: say it once, here.
 		admin := i18n.T("step07.warn.admin")
 		report = append(report, admin)
@@ -450,9 +450,6 @@ func (st *templateStep) Summary() string {
 	return i18n.T("step07.summary", i18n.Args{"File": FileTemplate, "Variant": s.Template.Variant, "Policy": s.Template.PolicyName})
 }
 
-// saysAdmin reports a lint finding that warns of the admin policy (iot:* on *).
-func saysAdmin(finding string) bool { return strings.Contains(finding, "admin policy") }
-
 // preview shows, before the step runs, the body of the chosen variant pretty-printed (its
 // inline policy decoded) and the lint of it against the device subject that step 9 will
 // use — the same registration config and lint the step's action uses.
@@ -491,7 +488,7 @@ func (st *templateStep) preview(width int) string {
 		findings := template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account})
 		errs := 0
 		for _, f := range findings {
-			adminSaid = adminSaid || saysAdmin(f.String())
+			adminSaid = adminSaid || f.Reason == template.ReasonAdminPolicy
 			icon, style := sty.Icons.Bullet, sty.Help
 			switch f.Severity {
 			case template.SeverityError:

@@ -228,7 +228,7 @@ func roleMayBeTheCause(rep mqttprobe.FirstConnectReport) bool {
 	if errors.As(rep.PollErr, &failed) {
 		return strings.Contains(strings.ToLower(strings.Join(failed.Log, " ")), "role")
 	}
-	return rep.Diagnosis == nil || !strings.Contains(rep.Diagnosis.Cause, "the template references")
+	return rep.Diagnosis == nil || len(rep.Diagnosis.Unprovided) == 0
 }
 
 // checkSNI shows what SNI_ONLY means before the real first connect: the same device without

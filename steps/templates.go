@@ -68,3 +68,14 @@ func yoursWhat(sub pki.Subject) string {
 func deviceWhat(sub pki.Subject) string {
 	return i18n.T("templates.what-device", i18n.Args{"Subject": sub.String()})
 }
+
+// lintsAdmin reports whether the linter warns about an admin policy (every action on every
+// resource) in t, as it does for the admin variant.
+func lintsAdmin(s *Session, t *template.Template, params map[string]string) bool {
+	for _, f := range template.Lint(t, params, template.LintOptions{Region: s.Region, Account: s.Account}) {
+		if f.Severity == template.SeverityWarning && f.Reason == template.ReasonAdminPolicy {
+			return true
+		}
+	}
+	return false
+}

@@ -8,16 +8,21 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/jitpwiz/jitpwiz/aws/policy"
+	"github.com/jitpwiz/jitpwiz/aws/template"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n/i18ntest"
 )
 
-// The sentences `jitpwiz local` prints, and pki's words, are steps' (its catalog: local.yaml,
-// pki.yaml), which this package cannot import: its tests render the English catalog files, so
-// that they check what a user reads.
+// The sentences `jitpwiz local` prints, and pki's, the policy evaluator's and the template's
+// words, are steps' (its catalog: local.yaml, pki.yaml, policy.yaml, template.yaml), which this
+// package cannot import: its tests render the English catalog files, so that they check what a
+// user reads.
 func TestMain(m *testing.M) {
 	Words = i18ntest.MustArea("../../steps/i18n/locales/en/local.yaml", "local")
 	pki.Words = i18ntest.MustArea("../../steps/i18n/locales/en/pki.yaml", "pki")
+	policy.Words = i18ntest.MustArea("../../steps/i18n/locales/en/policy.yaml", "policy")
+	template.Words = i18ntest.MustArea("../../steps/i18n/locales/en/template.yaml", "template")
 	os.Exit(m.Run())
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,7 +116,7 @@ func (c *Context) resolve(name string) (string, string) {
 		return "", why
 	}
 	if len(vals) != 1 {
-		return "", fmt.Sprintf("${%s} has %d values, so it cannot be used in a resource", name, len(vals))
+		return "", say("why.many-values", "Variable", "${"+name+"}", "N", strconv.Itoa(len(vals)))
 	}
 	return vals[0], ""
 }
@@ -128,22 +127,22 @@ func (c *Context) values(name string) ([]string, string) {
 	switch name {
 	case "iot:ClientId":
 		if c.ClientID == "" {
-			return nil, "the connection has no client ID, so " + v + " does not resolve"
+			return nil, say("why.no-client-id", "Variable", v)
 		}
 		return []string{c.ClientID}, ""
 	case "iot:CertificateId":
 		if c.CertificateID == "" {
-			return nil, "the certificate ID is not known, so " + v + " does not resolve"
+			return nil, say("why.no-certificate-id", "Variable", v)
 		}
 		return []string{c.CertificateID}, ""
 	case "iot:Certificate.SerialNumber":
 		if c.SerialNumber == "" {
-			return nil, "the certificate serial number is not known, so " + v + " does not resolve"
+			return nil, say("why.no-serial-number", "Variable", v)
 		}
 		return []string{c.SerialNumber}, ""
 	case "aws:SourceIp":
 		if c.SourceIP == "" {
-			return nil, "the client address is not known, so " + v + " does not resolve"
+			return nil, say("why.no-source-ip", "Variable", v)
 		}
 		return []string{c.SourceIP}, ""
 	case "iot:Connection.Thing.IsAttached":
@@ -161,7 +160,7 @@ func (c *Context) values(name string) ([]string, string) {
 			return nil, why
 		}
 		if t.TypeName == "" {
-			return nil, fmt.Sprintf("thing '%s' has no thing type, so %s does not resolve", t.Name, v)
+			return nil, say("why.no-thing-type", "Thing", t.Name, "Variable", v)
 		}
 		return []string{t.TypeName}, ""
 	}
@@ -173,22 +172,22 @@ func (c *Context) values(name string) ([]string, string) {
 		}
 		val, ok := t.Attributes[attr]
 		if !ok {
-			return nil, fmt.Sprintf("thing '%s' has no attribute '%s', so %s does not resolve", t.Name, attr, v)
+			return nil, say("why.no-attribute", "Thing", t.Name, "Attribute", attr, "Variable", v)
 		}
 		return []string{val}, ""
 	}
 	if attr, ok := strings.CutPrefix(name, "iot:Certificate.Subject."); ok {
-		return certValues(c.Subject, "subject", attr, v)
+		return certValues(c.Subject, say("cert.subject"), attr, v)
 	}
 	if attr, ok := strings.CutPrefix(name, "iot:Certificate.Issuer."); ok {
-		return certValues(c.Issuer, "issuer", attr, v)
+		return certValues(c.Issuer, say("cert.issuer"), attr, v)
 	}
 	for k, vals := range c.Keys {
 		if strings.EqualFold(k, name) && len(vals) > 0 {
 			return vals, ""
 		}
 	}
-	return nil, v + " is not a policy variable AWS IoT knows, so it does not resolve"
+	return nil, say("why.unknown-variable", "Variable", v)
 }
 
 // certValues implements ${iot:Certificate.Subject.<Attr>[.N|.List]}.
@@ -200,7 +199,7 @@ func certValues(m map[string][]string, which, attr, v string) ([]string, string)
 			list, attr = true, attr[:i]
 		} else if n, err := strconv.Atoi(suffix); err == nil {
 			if n < 1 {
-				return nil, fmt.Sprintf("%s uses index %d; indexes start at 1, so it does not resolve", v, n)
+				return nil, say("why.index", "Variable", v, "N", strconv.Itoa(n))
 			}
 			index, attr = n-1, attr[:i]
 		}
@@ -215,23 +214,23 @@ func certValues(m map[string][]string, which, attr, v string) ([]string, string)
 		}
 	}
 	if len(vals) == 0 {
-		return nil, fmt.Sprintf("the certificate %s has no %s, so %s does not resolve", which, attr, v)
+		return nil, say("why.no-cert-attribute", "Which", which, "Attribute", attr, "Variable", v)
 	}
 	if len(vals) > 5 {
 		vals = vals[:5] // AWS truncates certificate arrays to 5 values
 	}
 	if index >= len(vals) {
-		return nil, fmt.Sprintf("the certificate %s has only %d %s value(s), so %s does not resolve", which, len(vals), attr, v)
+		return nil, say("why.few-cert-values", "Which", which, "N", strconv.Itoa(len(vals)), "Attribute", attr, "Variable", v)
 	}
 	if !list {
 		vals = vals[index : index+1]
 	}
 	for _, s := range vals {
 		if strings.ContainsAny(s, "*$+?#") {
-			return nil, fmt.Sprintf("the certificate %s %s '%s' contains one of * $ + ? #, so AWS IoT does not substitute %s", which, attr, s, v)
+			return nil, say("why.cert-wildcard", "Which", which, "Attribute", attr, "Value", s, "Variable", v)
 		}
 		if len(s) > maxCertVarLen {
-			return nil, fmt.Sprintf("the certificate %s %s is longer than %d characters, so AWS IoT does not substitute %s", which, attr, maxCertVarLen, v)
+			return nil, say("why.cert-long", "Which", which, "Attribute", attr, "Max", strconv.Itoa(maxCertVarLen), "Variable", v)
 		}
 	}
 	out := make([]string, len(vals))
@@ -250,7 +249,7 @@ var dnEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`, `"`, `\"`, `=`, `\=`, 
 // certificate (non-exclusive association: the client ID must equal the thing name).
 func (c *Context) connThing(v string) (Thing, string) {
 	if c.ClientID == "" {
-		return Thing{}, "the connection has no client ID, so " + v + " does not resolve"
+		return Thing{}, say("why.no-client-id", "Variable", v)
 	}
 	if t, ok := c.AttachedThings[c.ClientID]; ok {
 		if t.Name == "" {
@@ -265,10 +264,9 @@ func (c *Context) connThing(v string) (Thing, string) {
 	sort.Strings(names)
 	switch len(names) {
 	case 0:
-		return Thing{}, fmt.Sprintf("no thing is attached to the certificate, so %s does not resolve (client ID '%s')", v, c.ClientID)
+		return Thing{}, say("why.no-thing", "Variable", v, "Client", c.ClientID)
 	case 1:
-		return Thing{}, fmt.Sprintf("client ID '%s' is not the thing name '%s', so %s does not resolve", c.ClientID, names[0], v)
+		return Thing{}, say("why.not-thing-name", "Client", c.ClientID, "Thing", names[0], "Variable", v)
 	}
-	return Thing{}, fmt.Sprintf("client ID '%s' is not the name of a thing attached to the certificate (%s), so %s does not resolve",
-		c.ClientID, strings.Join(names, ", "), v)
+	return Thing{}, say("why.not-a-thing", "Client", c.ClientID, "Things", strings.Join(names, ", "), "Variable", v)
 }

@@ -23,16 +23,11 @@ type StatementRef struct {
 }
 
 func (r *StatementRef) String() string {
-	s := fmt.Sprintf("statement %d", r.Statement+1)
+	sid := ""
 	if r.Sid != "" {
-		s += fmt.Sprintf(" (Sid %q)", r.Sid)
+		sid = strconv.Quote(r.Sid)
 	}
-	if r.Policy != "" {
-		s += fmt.Sprintf(" of policy '%s'", r.Policy)
-	} else {
-		s += fmt.Sprintf(" of policy #%d", r.PolicyIdx+1)
-	}
-	return s
+	return say("ref.statement", "N", strconv.Itoa(r.Statement+1), "Sid", sid, "Policy", r.Policy, "Index", strconv.Itoa(r.PolicyIdx+1))
 }
 
 // Decision is the outcome of Evaluate.
@@ -72,22 +67,22 @@ func Evaluate(docs []*Document, ctx Context, req Request) Decision {
 			case ok && s.Effect == Allow && d.MatchedAllow == nil:
 				d.MatchedAllow = ref
 			case !ok && s.Effect == Allow:
-				nearMiss = append(nearMiss, fmt.Sprintf("%s allows %s, but %s", ref, req.Action, why))
+				nearMiss = append(nearMiss, say("explain.near-miss", "Statement", ref.String(), "Action", req.Action, "Why", why))
 			}
 		}
 	}
 	switch {
 	case d.MatchedDeny != nil:
-		d.Explain = fmt.Sprintf("%s on %s is explicitly denied by %s (an explicit Deny wins over any Allow)", req.Action, req.Resource, d.MatchedDeny)
+		d.Explain = say("explain.denied-by", "Action", req.Action, "Resource", req.Resource, "Statement", d.MatchedDeny.String())
 	case d.MatchedAllow != nil:
 		d.Allowed = true
-		d.Explain = fmt.Sprintf("%s on %s is allowed by %s", req.Action, req.Resource, d.MatchedAllow)
+		d.Explain = say("explain.allowed", "Action", req.Action, "Resource", req.Resource, "Statement", d.MatchedAllow.String())
 	case !anyDoc:
-		d.Explain = fmt.Sprintf("%s on %s is denied: no policy is attached to the certificate, and everything not allowed is denied", req.Action, req.Resource)
+		d.Explain = say("explain.no-policy", "Action", req.Action, "Resource", req.Resource)
 	case len(nearMiss) == 0:
-		d.Explain = fmt.Sprintf("%s on %s is denied: no statement in the attached policies allows %s (everything not allowed is denied)", req.Action, req.Resource, req.Action)
+		d.Explain = say("explain.no-statement", "Action", req.Action, "Resource", req.Resource)
 	default:
-		d.Explain = fmt.Sprintf("%s on %s is denied: %s", req.Action, req.Resource, strings.Join(nearMiss, "; "))
+		d.Explain = say("explain.near-misses", "Action", req.Action, "Resource", req.Resource, "Why", strings.Join(nearMiss, "; "))
 	}
 	return d
 }
@@ -120,14 +115,26 @@ func matchResources(s *Statement, ctx *Context, resource string) (bool, string) 
 	}
 	if s.NotResource {
 		if hit {
-			return false, fmt.Sprintf("the resource %s is excluded by NotResource", resource)
+			return false, say("why.not-resource", "Resource", resource)
 		}
 		return true, ""
 	}
 	if hit {
 		return true, ""
 	}
-	return false, strings.Join(dedupe(reasons), ", and ")
+	return false, joinAnd(dedupe(reasons))
+}
+
+// joinAnd joins reasons with "and" as the language does: "a, and b, and c".
+func joinAnd(reasons []string) string {
+	if len(reasons) == 0 {
+		return ""
+	}
+	out := reasons[0]
+	for _, r := range reasons[1:] {
+		out = say("why.and", "A", out, "B", r)
+	}
+	return out
 }
 
 // varValues lists the resolvable variables of a pattern with their values,
@@ -145,7 +152,7 @@ func varValues(pat string, ctx *Context) []string {
 // describePattern shows a resource pattern with its variables' values.
 func describePattern(pat string, ctx *Context) string {
 	if vals := varValues(pat, ctx); len(vals) > 0 {
-		return pat + " (with " + strings.Join(vals, ", ") + ")"
+		return say("why.pattern-with", "Pattern", pat, "Values", strings.Join(vals, ", "))
 	}
 	return pat
 }
@@ -186,8 +193,8 @@ func evalCondition(c Condition, ctx *Context) (bool, string) {
 		qual, op = q, rest
 	}
 	ctxVals, missing := ctx.values(canonicalKey(c.Key))
-	fail := func(format string, args ...any) (bool, string) {
-		return false, fmt.Sprintf("the condition %s {%q: %q} is not met: ", c.Operator, c.Key, c.Values) + fmt.Sprintf(format, args...)
+	fail := func(why string) (bool, string) {
+		return false, say("why.condition", "Condition", fmt.Sprintf("%s {%q: %q}", c.Operator, c.Key, c.Values), "Why", why)
 	}
 	if op == "Null" {
 		want := strings.EqualFold(first(c.Values), "true")
@@ -196,9 +203,9 @@ func evalCondition(c Condition, ctx *Context) (bool, string) {
 			return true, ""
 		}
 		if absent {
-			return fail("%s", missing)
+			return fail(missing)
 		}
-		return fail("%s is present ('%s')", c.Key, strings.Join(ctxVals, "', '"))
+		return fail(say("why.condition-present", "Key", c.Key, "Values", strings.Join(ctxVals, "', '")))
 	}
 	base, neg := op, false
 	if b, ok := negated[op]; ok {
@@ -209,7 +216,7 @@ func evalCondition(c Condition, ctx *Context) (bool, string) {
 		case ifExists, qual == "ForAllValues", neg && qual == "":
 			return true, ""
 		}
-		return fail("%s", missing)
+		return fail(missing)
 	}
 	var unsupported string
 	single := func(v string) bool { // does v match any condition value under base?
@@ -253,10 +260,10 @@ func evalCondition(c Condition, ctx *Context) (bool, string) {
 		ok = any != neg
 	}
 	if unsupported != "" {
-		return fail("%s", unsupported)
+		return fail(unsupported)
 	}
 	if !ok {
-		return fail("%s is '%s'", c.Key, strings.Join(ctxVals, "', '"))
+		return fail(say("why.condition-is", "Key", c.Key, "Values", strings.Join(ctxVals, "', '")))
 	}
 	return true, ""
 }
@@ -324,7 +331,7 @@ func compare(op, v, cv string, ctx *Context) (bool, string) {
 		}
 		return false, ""
 	}
-	return false, "the local policy evaluator does not implement " + op
+	return false, say("why.unsupported-operator", "Operator", op)
 }
 
 // substitute replaces ${var} references in s with their values and the
@@ -403,26 +410,31 @@ func mismatch(resource, pat string, ctx *Context) string {
 	rp, rkind, rname, ok1 := splitARN(resource)
 	pp, pkind, pname, ok2 := splitARN(shown)
 	if !ok1 || !ok2 {
-		return fmt.Sprintf("the resource %s does not match %s", resource, full)
+		return say("why.no-match", "Resource", resource, "Pattern", full)
 	}
 	literal := func(s string) bool { return !strings.ContainsAny(s, "*?") }
 	switch {
 	case literal(pp[3]) && pp[3] != rp[3]:
-		return fmt.Sprintf("%s names region %s, but the request is in region %s", full, pp[3], rp[3])
+		return say("why.region", "Pattern", full, "Want", pp[3], "Got", rp[3])
 	case literal(pp[4]) && pp[4] != rp[4]:
-		return fmt.Sprintf("%s names account %s, but the request is in account %s", full, pp[4], rp[4])
+		return say("why.account", "Pattern", full, "Want", pp[4], "Got", rp[4])
 	case literal(pp[1]) && pp[1] != rp[1]:
-		return fmt.Sprintf("%s names partition %s, but the request is in partition %s", full, pp[1], rp[1])
+		return say("why.partition", "Pattern", full, "Want", pp[1], "Got", rp[1])
 	case literal(pkind) && pkind != rkind:
-		return fmt.Sprintf("%s is a %s resource, not a %s resource", full, pkind, rkind)
+		return say("why.kind", "Pattern", full, "Want", pkind, "Got", rkind)
 	}
-	what := map[string]string{"client": "client ID", "topic": "topic", "topicfilter": "topic filter"}[rkind]
-	if what == "" {
-		what = rkind
+	what := rkind
+	switch rkind {
+	case "client":
+		what = say("kind.client")
+	case "topic":
+		what = say("kind.topic")
+	case "topicfilter":
+		what = say("kind.topicfilter")
 	}
 	from := pat
 	if vals := varValues(pat, ctx); len(vals) > 0 {
-		from += " with " + strings.Join(vals, ", ")
+		from = say("why.from-with", "Pattern", pat, "Values", strings.Join(vals, ", "))
 	}
-	return fmt.Sprintf("%s '%s' does not match '%s' (from %s)", what, rname, pname, from)
+	return say("why.name", "What", what, "Got", rname, "Want", pname, "From", from)
 }

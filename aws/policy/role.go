@@ -1,6 +1,6 @@
 package policy
 
-import "fmt"
+import "strconv"
 
 // The identity-based (IAM) permission policies of a role, evaluated as the role's session
 // would be: what the provisioning role of a CA lets AWS IoT do when it runs the CA's
@@ -36,7 +36,7 @@ func EvaluateRole(docs []*Document, region, account, roleARN, action, resource s
 	d := Evaluate(docs, RoleContext(region, account, roleARN), Request{Action: action, Resource: resource})
 	out := RoleDecision{Allowed: d.Allowed}
 	name := func(r *StatementRef) string {
-		return fmt.Sprintf("statement %d of %s", r.Statement+1, docs[r.PolicyIdx].Name)
+		return say("role.statement", "N", strconv.Itoa(r.Statement+1), "Policy", docs[r.PolicyIdx].Name)
 	}
 	switch {
 	case d.MatchedDeny != nil:

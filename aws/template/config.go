@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -29,12 +30,30 @@ var (
 )
 
 // ConfigError is a registrationConfig validation failure; Field names the
-// offending member. Its message is phrased like AWS's InvalidRequestException.
+// offending member and Reason, stably, what is wrong with it. The message of Validate is
+// phrased like AWS's InvalidRequestException (the local IoT Core returns it); those of
+// ParseRegistrationConfig and RenderConfig, and every Fix, are said through Words.
 type ConfigError struct {
 	Field   string
+	Reason  Reason
 	Message string
 	Fix     string
 }
+
+// The reasons of ConfigErrors.
+const (
+	ReasonConfigNotObject Reason = "config-not-object"     // the registration config is not a JSON object
+	ReasonConfigMember    Reason = "config-unknown-member" // a member other than templateBody, roleArn, templateName
+	ReasonConfigEmpty     Reason = "config-empty"          // neither templateBody nor templateName
+	ReasonBodyTooLong     Reason = "body-too-long"
+	ReasonNoRoleArn       Reason = "no-role-arn"
+	ReasonRoleArn         Reason = "role-arn"
+	ReasonTemplateName    Reason = "template-name"
+	ReasonRegion          Reason = "region"
+	ReasonAccount         Reason = "account"
+	ReasonPolicyName      Reason = "policy-name"
+	ReasonVariant         Reason = "variant"
+)
 
 func (e *ConfigError) Error() string { return e.Message }
 
@@ -43,8 +62,8 @@ func (e *ConfigError) Error() string { return e.Message }
 func ParseRegistrationConfig(b []byte) (*RegistrationConfig, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, &ConfigError{Field: "registrationConfig", Message: "registration config is not a JSON object: " + err.Error(),
-			Fix: `write it as {"templateBody": "<template as an escaped JSON string>", "roleArn": "arn:aws:iam::<account>:role/<name>"}`}
+		return nil, &ConfigError{Field: "registrationConfig", Reason: ReasonConfigNotObject, Message: say("config.not-object", "Err", err.Error()),
+			Fix: say("config.not-object.fix")}
 	}
 	var c RegistrationConfig
 	for k, v := range raw {
@@ -57,16 +76,15 @@ func ParseRegistrationConfig(b []byte) (*RegistrationConfig, error) {
 		case "templateName":
 			dst = &c.TemplateName
 		default:
-			return nil, &ConfigError{Field: k, Message: fmt.Sprintf("registration config has an unknown member %q", k),
-				Fix: "only templateBody, roleArn and templateName are allowed (member names are case-sensitive)"}
+			return nil, &ConfigError{Field: k, Reason: ReasonConfigMember, Message: say("config.unknown-member", "Member", strconv.Quote(k)),
+				Fix: say("config.unknown-member.fix")}
 		}
 		if err := json.Unmarshal(v, dst); err != nil {
-			hint := ""
+			msg := say("config.not-string", "Member", k)
 			if len(v) > 0 && v[0] == '{' && k == "templateBody" {
-				hint = "; the template body must be a JSON string containing the template (escape its quotes), not a JSON object"
+				msg = say("config.not-string-object", "Member", k)
 			}
-			return nil, &ConfigError{Field: k, Message: fmt.Sprintf("registration config member %s must be a string%s", k, hint),
-				Fix: "encode the template as a string: \"templateBody\": \"{ \\\"Parameters\\\": ... }\""}
+			return nil, &ConfigError{Field: k, Reason: ReasonNotString, Message: msg, Fix: say("config.not-string.fix")}
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -78,30 +96,30 @@ func ParseRegistrationConfig(b []byte) (*RegistrationConfig, error) {
 // Validate checks the members against the service-model constraints.
 func (c *RegistrationConfig) Validate() error {
 	if c.TemplateBody == "" && c.TemplateName == "" {
-		return &ConfigError{Field: "templateBody", Message: "registration config has neither templateBody nor templateName",
-			Fix: "give the template body (JITP template) or the name of a provisioning template of type JITP"}
+		return &ConfigError{Field: "templateBody", Reason: ReasonConfigEmpty, Message: "registration config has neither templateBody nor templateName",
+			Fix: say("config.empty.fix")}
 	}
 	if n := utf8.RuneCountInString(c.TemplateBody); n > MaxTemplateBody {
-		return &ConfigError{Field: "templateBody",
+		return &ConfigError{Field: "templateBody", Reason: ReasonBodyTooLong,
 			Message: fmt.Sprintf("1 validation error detected: Value at 'registrationConfig.templateBody' failed to satisfy constraint: Member must have length less than or equal to %d (it has %d)", MaxTemplateBody, n),
-			Fix:     "shorten the template (remove whitespace, shorten the policy document, or attach an existing policy by PolicyName)"}
+			Fix:     say("config.body-too-long.fix")}
 	}
 	if c.TemplateBody != "" && c.RoleArn == "" {
-		return &ConfigError{Field: "roleArn", Message: "registration config has a templateBody but no roleArn",
-			Fix: "add \"roleArn\": \"arn:aws:iam::<account>:role/JITPRole\" (a role trusted by iot.amazonaws.com with AWSIoTThingsRegistration)"}
+		return &ConfigError{Field: "roleArn", Reason: ReasonNoRoleArn, Message: "registration config has a templateBody but no roleArn",
+			Fix: say("config.no-role-arn.fix")}
 	}
 	if c.RoleArn != "" {
 		if n := len(c.RoleArn); n < MinRoleArn || n > MaxRoleArn || !roleArnRE.MatchString(c.RoleArn) {
-			return &ConfigError{Field: "roleArn",
+			return &ConfigError{Field: "roleArn", Reason: ReasonRoleArn,
 				Message: fmt.Sprintf("1 validation error detected: Value '%s' at 'registrationConfig.roleArn' failed to satisfy constraint: Member must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", c.RoleArn),
-				Fix:     "use the role's ARN as shown by `aws iam get-role --role-name JITPRole`, e.g. arn:aws:iam::123456789012:role/JITPRole"}
+				Fix:     say("config.role-arn.fix")}
 		}
 	}
 	if c.TemplateName != "" {
 		if len(c.TemplateName) > MaxTemplateName || !templateNameRE.MatchString(c.TemplateName) {
-			return &ConfigError{Field: "templateName",
+			return &ConfigError{Field: "templateName", Reason: ReasonTemplateName,
 				Message: fmt.Sprintf("1 validation error detected: Value '%s' at 'registrationConfig.templateName' failed to satisfy constraint: Member must have length 1-36 and match [0-9A-Za-z_-]+", c.TemplateName),
-				Fix:     "use 1 to 36 letters, digits, '_' or '-'"}
+				Fix:     say("config.template-name.fix")}
 		}
 	}
 	return nil

@@ -179,7 +179,7 @@ func (t *Template) EvaluateJITP(params map[string]string) (*Plan, error) {
 	}
 	if missing := t.MissingParameters(params); len(missing) > 0 {
 		name := missing[0]
-		return nil, &Error{Code: InvalidRequestException, Message: MissingParameterError(name), Path: "Parameters." + name, Fix: missingFix(name)}
+		return nil, &Error{Code: InvalidRequestException, Message: MissingParameterError(name), Path: "Parameters." + name, Reason: ReasonMissingParameter, Fix: missingFix(name)}
 	}
 	return plan, nil
 }
@@ -218,7 +218,7 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 	}
 	if err := CheckThingName(tp.Name); err != nil {
 		return nil, &Error{Code: InvalidRequestException, Message: err.Error(), Path: pp + ".ThingName",
-			Fix: "thing names are 1-128 characters of letters, digits, ':', '_' and '-'; fix the certificate field the name comes from"}
+			Fix: say("fix.thing-name")}
 	}
 	if ap := r.props.Get("AttributePayload"); ap != nil {
 		tp.Attributes = make(map[string]string, len(ap.Keys))
@@ -241,7 +241,7 @@ func (e *evaluator) thing(r *Resource) (*ThingPlan, error) {
 	}
 	nameErr := func(path string, err error) error {
 		return &Error{Code: InvalidRequestException, Message: err.Error(), Path: path,
-			Fix: "names are 1-128 characters of letters, digits, ':', '_' and '-'"}
+			Fix: say("fix.names")}
 	}
 	if n := r.props.Get("ThingTypeName"); n != nil {
 		if tp.TypeName, err = e.str(n, pp+".ThingTypeName"); err != nil {
@@ -327,7 +327,7 @@ func (e *evaluator) policy(r *Resource) (*PolicyPlan, error) {
 		errors.As(err, &me)
 		return nil, &Error{Code: MalformedPolicyException, Path: pp + ".PolicyDocument", Err: err,
 			Message: err.Error(),
-			Fix:     "fix the inline policy document: it is JSON inside a JSON string inside templateBody, so its quotes are written \\\\\\\" in the registration config file"}
+			Fix:     say("fix.inline-policy")}
 	}
 	p.Inline, p.Document, p.Name = true, doc, InlinePolicyName(doc)
 	parsed.Name = p.Name
@@ -395,7 +395,7 @@ func (e *evaluator) fn(name string, arg *strictjson.Node, fp string) (value, err
 		}
 		v, ok := e.params[arg.Str]
 		if !ok {
-			return value{}, &Error{Code: InvalidRequestException, Message: RefError(arg.Str), Path: fp,
+			return value{}, &Error{Code: InvalidRequestException, Message: RefError(arg.Str), Path: fp, Reason: ReasonUnresolvedRef,
 				Fix: refFix(arg.Str)}
 		}
 		return value{s: v}, nil
@@ -516,7 +516,7 @@ func (e *evaluator) sub(arg *strictjson.Node, fp string) (value, error) {
 				v, ok = e.params[name]
 			}
 			if !ok {
-				return value{}, &Error{Code: InvalidRequestException, Message: RefError(name), Path: fp, Fix: refFix(name)}
+				return value{}, &Error{Code: InvalidRequestException, Message: RefError(name), Path: fp, Reason: ReasonUnresolvedRef, Fix: refFix(name)}
 			}
 			b.WriteString(v)
 		}
@@ -529,19 +529,19 @@ func (e *evaluator) sub(arg *strictjson.Node, fp string) (value, error) {
 // missingFix says how to fix a declared parameter the certificate does not provide.
 func missingFix(name string) string {
 	if f, ok := SubjectField(name); ok && f.Short != "" {
-		return fmt.Sprintf("issue the device certificate with %s (%s) in its subject, give the parameter %s a Default, or remove it from Parameters", f.Short, f.Long, name)
+		return say("fix.missing-subject", "Short", f.Short, "Long", f.Words(), "Param", name)
 	}
-	return fmt.Sprintf("JITP fills only the AWS::IoT::Certificate::* parameters from the device certificate: give %s a Default, or remove it from Parameters", name)
+	return say("fix.missing-other", "Param", name)
 }
 
 func refFix(name string) string {
 	if f, ok := SubjectField(name); ok {
 		if f.Short == "" {
-			return fmt.Sprintf("%s is always provided by JITP; check the spelling", name)
+			return say("fix.ref-always", "Param", name)
 		}
-		return fmt.Sprintf("issue the device certificate with %s (%s) in its subject, or give the parameter %s a Default, or stop referring to it", f.Short, f.Long, name)
+		return say("fix.ref-subject", "Short", f.Short, "Long", f.Words(), "Param", name)
 	}
-	return fmt.Sprintf("declare parameter %s with a Default, or refer to one of the AWS::IoT::Certificate::* parameters JITP provides", name)
+	return say("fix.ref-other", "Param", name)
 }
 
 // compactJSON serialises a node as compact JSON, keeping key order.
@@ -556,37 +556,33 @@ func compactJSON(n *strictjson.Node) string {
 func (p *Plan) Summary() []string {
 	var out []string
 	if t := p.Thing; t != nil {
-		s := "thing " + t.Name
 		var extra []string
 		if len(t.Attributes) > 0 {
 			var kv []string
 			for _, k := range sortedKeys(t.Attributes) {
 				kv = append(kv, k+"="+t.Attributes[k])
 			}
-			extra = append(extra, "attributes "+strings.Join(kv, ", "))
+			extra = append(extra, say("summary.attributes", "List", strings.Join(kv, ", ")))
 		}
 		if t.TypeName != "" {
-			extra = append(extra, "type "+t.TypeName)
+			extra = append(extra, say("summary.type", "Type", t.TypeName))
 		}
 		if len(t.Groups) > 0 {
-			extra = append(extra, "groups "+strings.Join(t.Groups, ", "))
+			extra = append(extra, say("summary.groups", "List", strings.Join(t.Groups, ", ")))
 		}
 		if t.BillingGroup != "" {
-			extra = append(extra, "billing group "+t.BillingGroup)
+			extra = append(extra, say("summary.billing-group", "Group", t.BillingGroup))
 		}
-		if len(extra) > 0 {
-			s += " (" + strings.Join(extra, "; ") + ")"
-		}
-		out = append(out, s)
+		out = append(out, say("summary.thing", "Thing", t.Name, "Extra", strings.Join(extra, "; ")))
 	}
 	if c := p.Certificate; c != nil {
-		out = append(out, "certificate "+c.Status)
+		out = append(out, say("summary.certificate", "Status", c.Status))
 	}
 	for _, pol := range p.Policies {
 		if pol.Inline {
-			out = append(out, "inline policy "+pol.Name+" (named by the SHA-256 of its document, shared by all devices of this template)")
+			out = append(out, say("summary.inline-policy", "Policy", pol.Name))
 		} else {
-			out = append(out, "existing policy "+pol.Name)
+			out = append(out, say("summary.existing-policy", "Policy", pol.Name))
 		}
 	}
 	return out

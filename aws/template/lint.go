@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
@@ -20,16 +21,36 @@ const (
 	SeverityInfo    Severity = "info"    // something to know before connecting
 )
 
-// Finding is one lint result.
+// Finding is one lint result. Reason says stably what it found (a program tells findings
+// apart by it); Message and Fix say it in the user's language.
 type Finding struct {
 	Severity Severity
 	Path     string // JSON path in the template, e.g. "Resources.policy.Properties.PolicyDocument.Statement[0].Resource"
+	Reason   Reason
 	Message  string
 	Fix      string
 }
 
+// The reasons of findings that callers tell apart.
+const (
+	ReasonAdminPolicy Reason = "admin-policy" // a statement allows every action on every resource
+)
+
+// Words says the severity in the user's language.
+func (s Severity) Words() string {
+	switch s {
+	case SeverityError:
+		return say("severity.error")
+	case SeverityWarning:
+		return say("severity.warning")
+	case SeverityInfo:
+		return say("severity.info")
+	}
+	return string(s)
+}
+
 func (f Finding) String() string {
-	s := fmt.Sprintf("%s: %s", f.Severity, f.Message)
+	s := f.Severity.Words() + ": " + f.Message
 	if f.Path != "" {
 		s += " [" + f.Path + "]"
 	}
@@ -156,7 +177,7 @@ func Lint(t *Template, params map[string]string, opts LintOptions) []Finding {
 		if err != nil {
 			var te *Error
 			if errors.As(err, &te) && te.Code != MalformedPolicyException {
-				l.add(SeverityError, te.Path, "provisioning would fail: "+te.Message, te.Fix)
+				l.add(SeverityError, te.Path, "would-fail", say("lint.would-fail", "Err", te.Message), te.Fix)
 			} else if te != nil {
 				l.computedPolicyErr = te // reported by policies() unless the document is literal
 			}
@@ -169,12 +190,11 @@ func Lint(t *Template, params map[string]string, opts LintOptions) []Finding {
 	if plan != nil && plan.Thing != nil {
 		for _, k := range sortedKeys(plan.Thing.Attributes) {
 			if v := plan.Thing.Attributes[k]; !attrValueRE.MatchString(v) {
-				l.add(SeverityWarning, l.t.Resource(TypeThing).Path+".Properties.AttributePayload."+k,
-					fmt.Sprintf("attribute %s would be '%s'; the AWS IoT API model allows only letters, digits and _ . , @ / : # - in attribute values, so AWS may reject it", k, v),
-					"avoid spaces and other punctuation in the certificate field this attribute comes from")
+				l.add(SeverityWarning, l.t.Resource(TypeThing).Path+".Properties.AttributePayload."+k, "attribute-value",
+					say("lint.attribute-value", "Name", k, "Value", v), say("lint.attribute-value.fix"))
 			}
 		}
-		l.add(SeverityInfo, "", fmt.Sprintf("this certificate would be provisioned as thing '%s'", plan.Thing.Name), "")
+		l.add(SeverityInfo, "", "provisioned-as", say("lint.provisioned-as", "Thing", plan.Thing.Name), "")
 	}
 	sortFindings(l.out)
 	return l.out
@@ -187,8 +207,8 @@ type linter struct {
 	computedPolicyErr *Error
 }
 
-func (l *linter) add(sev Severity, path, msg, fix string) {
-	l.out = append(l.out, Finding{Severity: sev, Path: path, Message: msg, Fix: fix})
+func (l *linter) add(sev Severity, path string, reason Reason, msg, fix string) {
+	l.out = append(l.out, Finding{Severity: sev, Path: path, Reason: reason, Message: msg, Fix: fix})
 }
 
 func (l *linter) hasErrors() bool {
@@ -204,15 +224,15 @@ func (l *linter) placeholders(n *strictjson.Node, path string) {
 	switch n.Kind {
 	case strictjson.String:
 		for _, m := range uniq(placeholderRE.FindAllString(n.Str, -1)) {
-			fix := "replace it with the real value"
+			fix := say("lint.placeholder.fix")
 			switch m {
 			case PlaceholderAccount:
-				fix = "replace it with your 12-digit account ID (`aws sts get-caller-identity`)"
+				fix = say("lint.placeholder.fix-account")
 				if l.opts.Account != "" {
-					fix = "replace it with " + l.opts.Account
+					fix = say("lint.placeholder.fix-with", "Value", l.opts.Account)
 				}
 			}
-			l.add(SeverityError, path, fmt.Sprintf("the placeholder %s is still in the template", m), fix)
+			l.add(SeverityError, path, "placeholder", say("lint.placeholder", "Placeholder", m), fix)
 		}
 	case strictjson.Object:
 		for i, k := range n.Keys {
@@ -252,31 +272,28 @@ func (l *linter) refs(params map[string]string) {
 		field, isCert := SubjectField(r.Name)
 		switch {
 		case !isCert && strings.HasPrefix(r.Name, "AWS::IoT::Certificate::") && declared && l.t.Parameters[r.Name].Default != nil:
-			l.add(SeverityWarning, r.Path, fmt.Sprintf("JITP does not provide %s, so its Default is always used", r.Name),
-				"use a parameter name without the AWS::IoT::Certificate:: prefix for a constant, or one JITP provides")
+			l.add(SeverityWarning, r.Path, "not-provided-default", say("lint.not-provided-default", "Param", r.Name), say("lint.not-provided-default.fix"))
 			continue
 		case !isCert && strings.HasPrefix(r.Name, "AWS::IoT::Certificate::"):
-			l.add(SeverityError, r.Path, fmt.Sprintf("JITP does not provide %s; it only provides Country, Organization, OrganizationalUnit, DistinguishedNameQualifier, StateName, CommonName, SerialNumber and Id", r.Name),
-				"refer to one of the provided AWS::IoT::Certificate::* parameters, or declare the parameter with a Default")
+			l.add(SeverityError, r.Path, "not-provided", say("lint.not-provided", "Param", r.Name), say("lint.not-provided.fix"))
 			continue
 		case !declared:
-			l.add(SeverityWarning, r.Path, fmt.Sprintf("%s is referenced but not declared in Parameters", r.Name),
-				fmt.Sprintf("add \"%s\": {\"Type\": \"String\"} to Parameters", r.Name))
+			l.add(SeverityWarning, r.Path, "undeclared", say("lint.undeclared", "Param", r.Name), say("lint.undeclared.fix", "Param", r.Name))
 		}
 		if eff == nil {
 			if p, ok := l.t.Parameters[r.Name]; isCert && field.Short != "" && !(ok && p.Default != nil) {
-				l.add(SeverityInfo, r.Path, fmt.Sprintf("the device certificate's subject must contain %s (%s): the template uses %s", field.Short, field.Long, r.Name), "")
+				l.add(SeverityInfo, r.Path, "subject-needs", say("lint.subject-needs", "Short", field.Short, "Long", field.Words(), "Param", r.Name), "")
 			}
 			continue
 		}
 		if _, ok := eff[r.Name]; ok {
 			continue
 		}
-		msg := fmt.Sprintf("provisioning would fail with \"%s\"", RefError(r.Name))
+		msg := say("lint.unresolved", "Err", RefError(r.Name))
 		if isCert && field.Short != "" {
-			msg = fmt.Sprintf("the device certificate's subject has no %s (%s), so %s", field.Short, field.Long, msg)
+			msg = say("lint.unresolved-subject", "Short", field.Short, "Long", field.Words(), "Err", RefError(r.Name))
 		}
-		l.add(SeverityError, r.Path, msg, refFix(r.Name))
+		l.add(SeverityError, r.Path, ReasonUnresolvedRef, msg, refFix(r.Name))
 	}
 }
 
@@ -300,61 +317,55 @@ func (l *linter) declared(params map[string]string) {
 			if referenced[name] && (params != nil || strings.HasPrefix(name, "AWS::IoT::Certificate::")) {
 				continue // refs reported it
 			}
-			l.add(SeverityError, path, fmt.Sprintf("JITP never provides %s, so provisioning always fails: every parameter declared without a Default must come from the device certificate", name), missingFix(name))
+			l.add(SeverityError, path, "never-provided", say("lint.never-provided", "Param", name), missingFix(name))
 		case field.Short == "":
 			// Id and SerialNumber are always in the dictionary.
 		case params == nil:
 			if !referenced[name] {
-				l.add(SeverityInfo, path, fmt.Sprintf("the device certificate's subject must contain %s (%s): the template declares %s, and JITP fails provisioning when a declared parameter is missing, even one no resource uses", field.Short, field.Long, name), "")
+				l.add(SeverityInfo, path, "subject-needs", say("lint.subject-needs-declared", "Short", field.Short, "Long", field.Words(), "Param", name), "")
 			}
 		default:
 			if _, ok := params[name]; ok || referenced[name] {
 				continue
 			}
-			l.add(SeverityError, path, fmt.Sprintf("the device certificate's subject has no %s (%s), so provisioning would fail with \"%s\": JITP needs every declared parameter, used or not", field.Short, field.Long, MissingParameterError(name)), missingFix(name))
+			l.add(SeverityError, path, ReasonMissingParameter, say("lint.missing-declared", "Short", field.Short, "Long", field.Words(), "Err", MissingParameterError(name)), missingFix(name))
 		}
 	}
 }
 
 func (l *linter) resources() {
 	if l.t.Resource(TypeThing) == nil {
-		l.add(SeverityWarning, "Resources", "the template creates no thing, so ${iot:Connection.Thing.*} policy variables never resolve",
-			"add an AWS::IoT::Thing resource with ThingName: {\"Ref\": \"AWS::IoT::Certificate::CommonName\"}")
+		l.add(SeverityWarning, "Resources", "no-thing", say("lint.no-thing"), say("lint.no-thing.fix"))
 	}
 	cert := l.t.Resource(TypeCertificate)
 	if cert == nil {
-		l.add(SeverityError, "Resources", "the template has no AWS::IoT::Certificate resource, so the device certificate is never activated (it stays PENDING_ACTIVATION)",
-			"add \"certificate\": {\"Type\": \"AWS::IoT::Certificate\", \"Properties\": {\"CertificateId\": {\"Ref\": \"AWS::IoT::Certificate::Id\"}, \"Status\": \"ACTIVE\"}}")
+		l.add(SeverityError, "Resources", "no-certificate", say("lint.no-certificate"), say("lint.no-certificate.fix"))
 	} else {
 		id := cert.props.Get("CertificateId")
 		if id == nil || !(len(id.Keys) == 1 && id.Keys[0] == "Ref" && id.Vals[0].Kind == strictjson.String && id.Vals[0].Str == ParamID) {
-			l.add(SeverityError, cert.Path+".Properties", "JITP needs CertificateId: {\"Ref\": \"AWS::IoT::Certificate::Id\"} to activate the device's own certificate",
-				"set CertificateId to {\"Ref\": \"AWS::IoT::Certificate::Id\"}")
+			l.add(SeverityError, cert.Path+".Properties", "certificate-id", say("lint.certificate-id"), say("lint.certificate-id.fix"))
 		}
 		if s := cert.props.Get("Status"); s != nil && s.Kind == strictjson.String && s.Str == "INACTIVE" {
-			l.add(SeverityWarning, cert.Path+".Properties.Status", "the certificate is provisioned INACTIVE, so the device cannot connect afterwards",
-				"set Status to ACTIVE")
+			l.add(SeverityWarning, cert.Path+".Properties.Status", "certificate-inactive", say("lint.certificate-inactive"), say("lint.certificate-inactive.fix"))
 		}
 	}
 	if th := l.t.Resource(TypeThing); th != nil {
 		if n := th.props.Get("ThingName"); n != nil && n.Kind == strictjson.String {
 			if err := CheckThingName(n.Str); err != nil {
-				l.add(SeverityError, th.Path+".Properties.ThingName", "provisioning would fail: "+err.Error(),
-					"thing names are 1-128 characters of letters, digits, ':', '_' and '-'")
+				l.add(SeverityError, th.Path+".Properties.ThingName", "thing-name", say("lint.would-fail", "Err", err.Error()), say("lint.thing-name.fix"))
 			} else {
-				l.add(SeverityWarning, th.Path+".Properties.ThingName", fmt.Sprintf("every device gets the same thing name '%s'", n.Str),
-					"name the thing from the certificate: {\"Ref\": \"AWS::IoT::Certificate::CommonName\"}")
+				l.add(SeverityWarning, th.Path+".Properties.ThingName", "fixed-thing-name", say("lint.fixed-thing-name", "Thing", n.Str), say("lint.fixed-thing-name.fix"))
 			}
 		}
 		if ap := th.props.Get("AttributePayload"); ap != nil && ap.Kind == strictjson.Object && len(ap.Keys) > 3 && th.props.Get("ThingTypeName") == nil {
-			l.add(SeverityWarning, th.Path+".Properties.AttributePayload", fmt.Sprintf("a thing without a thing type may have at most 3 attributes; this one gets %d", len(ap.Keys)),
-				"add a ThingTypeName (the type must exist), or keep 3 attributes")
+			l.add(SeverityWarning, th.Path+".Properties.AttributePayload", "too-many-attributes", say("lint.too-many-attributes", "N", strconv.Itoa(len(ap.Keys))),
+				say("lint.too-many-attributes.fix"))
 		}
 		if tn := th.props.Get("ThingTypeName"); tn != nil {
-			l.add(SeverityInfo, th.Path+".Properties.ThingTypeName", "the thing type must already exist: the JITP role may not create thing types", "")
+			l.add(SeverityInfo, th.Path+".Properties.ThingTypeName", "thing-type-exists", say("lint.thing-type-exists"), "")
 		}
 		if g := th.props.Get("ThingGroups"); g != nil {
-			l.add(SeverityInfo, th.Path+".Properties.ThingGroups", "the thing groups must already exist: the JITP role may not create thing groups", "")
+			l.add(SeverityInfo, th.Path+".Properties.ThingGroups", "thing-groups-exist", say("lint.thing-groups-exist"), "")
 		}
 	}
 }
@@ -362,8 +373,7 @@ func (l *linter) resources() {
 func (l *linter) policies(plan *Plan) {
 	prs := l.t.ResourcesOf(TypePolicy)
 	if len(prs) == 0 {
-		l.add(SeverityWarning, "Resources", "the template attaches no policy, so the device will be refused on connect (default deny)",
-			"add an AWS::IoT::Policy resource with a PolicyName or PolicyDocument")
+		l.add(SeverityWarning, "Resources", "no-policy", say("lint.no-policy"), say("lint.no-policy.fix"))
 		return
 	}
 	for i, pr := range prs {
@@ -385,8 +395,7 @@ func (l *linter) policy(pr *Resource, pp *PolicyPlan) {
 			name = pp.Name
 		}
 		if name != "" {
-			l.add(SeverityInfo, path+".PolicyName", fmt.Sprintf("the policy '%s' must exist in the account before the device connects", name),
-				fmt.Sprintf("create it: aws iot create-policy --policy-name %s --policy-document file://policy.json", name))
+			l.add(SeverityInfo, path+".PolicyName", "policy-must-exist", say("lint.policy-must-exist", "Policy", name), say("lint.policy-must-exist.fix", "Policy", name))
 		}
 		return
 	}
@@ -401,7 +410,7 @@ func (l *linter) policy(pr *Resource, pp *PolicyPlan) {
 	case n.Kind == strictjson.Object && !isIntrinsic(n):
 		doc = compactJSON(n)
 	case l.computedPolicyErr != nil && strings.HasPrefix(l.computedPolicyErr.Path, pr.Path+"."):
-		l.add(SeverityError, path, l.computedPolicyErr.Message, l.computedPolicyErr.Fix)
+		l.add(SeverityError, path, "policy-malformed", l.computedPolicyErr.Message, l.computedPolicyErr.Fix)
 		return
 	default:
 		return // computed document and no certificate to compute it with
@@ -413,23 +422,23 @@ func (l *linter) policy(pr *Resource, pp *PolicyPlan) {
 func LintPolicy(doc, path string, opts LintOptions, report func(Finding)) {
 	d, err := policy.Parse(doc)
 	if err != nil {
-		fix := "fix the JSON of the policy document"
+		fix := say("lint.policy-json.fix")
 		if strings.Contains(doc, `\"`) {
-			fix = "the policy document seems escaped once too often: inside templateBody it is a JSON string, so its quotes appear as \\\" there and as \\\\\\\" in the registration-config file"
+			fix = say("lint.policy-escaped.fix")
 		}
-		report(Finding{Severity: SeverityError, Path: path, Message: err.Error(), Fix: fix})
+		report(Finding{Severity: SeverityError, Path: path, Reason: "policy-malformed", Message: err.Error(), Fix: fix})
 		return
 	}
 	if n := policy.CountChars(doc); n > MaxPolicyChars {
-		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("the policy document has %d characters (not counting whitespace); AWS IoT allows %d", n, MaxPolicyChars),
-			Fix: "shorten it, e.g. combine statements or use wildcards"})
+		report(Finding{Severity: SeverityError, Path: path, Reason: "policy-too-long", Message: say("lint.policy-too-long", "N", strconv.Itoa(n), "Max", strconv.Itoa(MaxPolicyChars)),
+			Fix: say("lint.policy-too-long.fix")})
 	}
 	for _, dup := range d.Duplicates {
-		report(Finding{Severity: SeverityWarning, Path: path + "." + dup, Message: fmt.Sprintf("%s appears more than once in the policy document; only the last one counts", lastSegment(dup)),
-			Fix: "merge the duplicate keys"})
+		report(Finding{Severity: SeverityWarning, Path: path + "." + dup, Reason: "policy-duplicate-key", Message: say("lint.policy-duplicate-key", "Key", lastSegment(dup)),
+			Fix: say("lint.policy-duplicate-key.fix")})
 	}
 	if d.Version == "" {
-		report(Finding{Severity: SeverityWarning, Path: path, Message: "the policy document has no Version", Fix: "add \"Version\": \"2012-10-17\""})
+		report(Finding{Severity: SeverityWarning, Path: path, Reason: "policy-no-version", Message: say("lint.policy-no-version"), Fix: say("lint.policy-no-version.fix")})
 	}
 	usesThingName := false
 	for _, s := range d.Statements {
@@ -440,19 +449,18 @@ func LintPolicy(doc, path string, opts LintOptions, report func(Finding)) {
 		}
 		for _, a := range s.Actions {
 			if a != "*" && !strings.ContainsAny(a, "*?") && !policy.KnownAction(a) {
-				report(Finding{Severity: SeverityWarning, Path: sp + ".Action", Message: fmt.Sprintf("%s is not an AWS IoT data-plane action", a),
-					Fix: "check the spelling (iot:Connect, iot:Publish, iot:Subscribe, iot:Receive, iot:RetainPublish, ...)"})
+				report(Finding{Severity: SeverityWarning, Path: sp + ".Action", Reason: "unknown-action", Message: say("lint.unknown-action", "Action", a),
+					Fix: say("lint.unknown-action.fix")})
 			}
 		}
 		if s.Effect == policy.Allow && !s.NotAction && !s.NotResource && broadAction(s.Actions) && hasString(s.Resources, "*") {
-			report(Finding{Severity: SeverityWarning, Path: sp, Message: "this statement allows every AWS IoT action on every resource (admin policy): any device with this certificate can connect as any client and use any topic",
-				Fix: "use it for labs only; the scoped variant limits each device to its own client ID and topics"})
+			report(Finding{Severity: SeverityWarning, Path: sp, Reason: ReasonAdminPolicy, Message: say("lint.admin-policy"), Fix: say("lint.admin-policy.fix")})
 		}
 		for _, r := range s.Resources {
 			for _, v := range policy.Variables(r) {
 				if !policy.KnownVariable(v) {
-					report(Finding{Severity: SeverityWarning, Path: sp + "." + resKey, Message: fmt.Sprintf("${%s} is not an AWS IoT policy variable; the resource will never match", v),
-						Fix: "use e.g. ${iot:ClientId} or ${iot:Connection.Thing.ThingName}"})
+					report(Finding{Severity: SeverityWarning, Path: sp + "." + resKey, Reason: "unknown-variable", Message: say("lint.unknown-variable", "Variable", "${"+v+"}"),
+						Fix: say("lint.unknown-variable.fix")})
 				}
 				if strings.HasPrefix(v, "iot:Connection.Thing.") {
 					usesThingName = true
@@ -462,8 +470,7 @@ func LintPolicy(doc, path string, opts LintOptions, report func(Finding)) {
 		}
 	}
 	if usesThingName {
-		report(Finding{Severity: SeverityInfo, Path: path, Message: "the policy uses ${iot:Connection.Thing.*}: the device must connect with its client ID equal to its thing name, otherwise those resources never match",
-			Fix: "connect with -i <thing name> (e.g. the certificate's CN)"})
+		report(Finding{Severity: SeverityInfo, Path: path, Reason: "client-id-thing", Message: say("lint.client-id-thing"), Fix: say("lint.client-id-thing.fix")})
 	}
 }
 
@@ -490,36 +497,34 @@ func lintARN(r, path string, opts LintOptions, report func(Finding)) {
 	parts := strings.SplitN(r, ":", 6)
 	if len(parts) < 6 || parts[0] != "arn" {
 		if r != "*" && !strings.HasPrefix(r, "arn") {
-			report(Finding{Severity: SeverityWarning, Path: path, Message: fmt.Sprintf("resource %q is not an ARN; it only matches a request for exactly that string", r),
-				Fix: "write resources as arn:aws:iot:<region>:<account>:client/<id>, topic/<topic> or topicfilter/<filter>"})
+			report(Finding{Severity: SeverityWarning, Path: path, Reason: "not-arn", Message: say("lint.not-arn", "Resource", strconv.Quote(r)), Fix: say("lint.not-arn.fix")})
 		}
 		return
 	}
 	part, svc, region, account, rest := parts[1], parts[2], parts[3], parts[4], parts[5]
 	if svc != "iot" && !strings.ContainsAny(svc, "*?") {
-		report(Finding{Severity: SeverityWarning, Path: path, Message: fmt.Sprintf("resource %s is not an AWS IoT resource (service %q)", r, svc), Fix: "use arn:aws:iot:..."})
+		report(Finding{Severity: SeverityWarning, Path: path, Reason: "not-iot", Message: say("lint.not-iot", "Resource", r, "Service", strconv.Quote(svc)), Fix: say("lint.not-iot.fix")})
 		return
 	}
 	wild := func(s string) bool { return strings.ContainsAny(s, "*?") || strings.Contains(s, "${") }
 	if opts.Region != "" && !wild(region) && region != opts.Region {
-		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s is in region %s but the target region is %s, so it never matches", r, region, opts.Region),
-			Fix: fmt.Sprintf("change the region in the ARN to %s", opts.Region)})
+		report(Finding{Severity: SeverityError, Path: path, Reason: "arn-region", Message: say("lint.arn-region", "Resource", r, "Region", region, "Target", opts.Region),
+			Fix: say("lint.arn-region.fix", "Target", opts.Region)})
 	}
 	if opts.Region != "" && !wild(part) && part != policy.Partition(opts.Region) {
-		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s uses partition %s but region %s is in partition %s", r, part, opts.Region, policy.Partition(opts.Region)),
-			Fix: fmt.Sprintf("start the ARN with arn:%s:iot:", policy.Partition(opts.Region))})
+		report(Finding{Severity: SeverityError, Path: path, Reason: "arn-partition", Message: say("lint.arn-partition", "Resource", r, "Partition", part, "Region", opts.Region, "Want", policy.Partition(opts.Region)),
+			Fix: say("lint.arn-partition.fix", "Want", policy.Partition(opts.Region))})
 	}
 	if opts.Account != "" && !wild(account) && !placeholderRE.MatchString(account) && account != opts.Account {
-		report(Finding{Severity: SeverityError, Path: path, Message: fmt.Sprintf("resource %s is in account %s but the target account is %s, so it never matches", r, account, opts.Account),
-			Fix: fmt.Sprintf("change the account in the ARN to %s", opts.Account)})
+		report(Finding{Severity: SeverityError, Path: path, Reason: "arn-account", Message: say("lint.arn-account", "Resource", r, "Account", account, "Target", opts.Account),
+			Fix: say("lint.arn-account.fix", "Target", opts.Account)})
 	}
 	kind, _, _ := strings.Cut(rest, "/")
 	switch kind {
 	case "client", "topic", "topicfilter", "thing", "cert", "policy", "thinggroup", "rolealias", "*":
 	default:
 		if !wild(kind) {
-			report(Finding{Severity: SeverityWarning, Path: path, Message: fmt.Sprintf("resource %s has type %q; MQTT actions use client/, topic/ and topicfilter/", r, kind),
-				Fix: "use client/<id> for iot:Connect, topic/<topic> for Publish/Receive, topicfilter/<filter> for Subscribe"})
+			report(Finding{Severity: SeverityWarning, Path: path, Reason: "arn-type", Message: say("lint.arn-type", "Resource", r, "Type", strconv.Quote(kind)), Fix: say("lint.arn-type.fix")})
 		}
 	}
 }
@@ -535,35 +540,35 @@ func sortFindings(fs []Finding) {
 // that does not parse yields a single error finding naming where.
 func LintConfig(c *RegistrationConfig, params map[string]string, opts LintOptions) []Finding {
 	var out []Finding
-	add := func(sev Severity, path, msg, fix string) {
-		out = append(out, Finding{Severity: sev, Path: path, Message: msg, Fix: fix})
+	add := func(sev Severity, path string, reason Reason, msg, fix string) {
+		out = append(out, Finding{Severity: sev, Path: path, Reason: reason, Message: msg, Fix: fix})
 	}
 	if c.RoleArn != "" {
 		if m := placeholderRE.FindString(c.RoleArn); m != "" {
-			fix := "replace it with your 12-digit account ID"
+			fix := say("lint.role-placeholder.fix")
 			if opts.Account != "" {
-				fix = "replace it with " + opts.Account
+				fix = say("lint.placeholder.fix-with", "Value", opts.Account)
 			}
-			add(SeverityError, "roleArn", fmt.Sprintf("the placeholder %s is still in the role ARN", m), fix)
+			add(SeverityError, "roleArn", "placeholder", say("lint.role-placeholder", "Placeholder", m), fix)
 		} else if err := c.Validate(); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
-				add(SeverityError, ce.Field, ce.Message, ce.Fix)
+				add(SeverityError, ce.Field, ce.Reason, ce.Message, ce.Fix)
 			}
 		} else if parts := strings.SplitN(c.RoleArn, ":", 6); len(parts) == 6 {
 			if opts.Account != "" && parts[4] != opts.Account {
-				add(SeverityError, "roleArn", fmt.Sprintf("the role is in account %s but the target account is %s", parts[4], opts.Account),
-					fmt.Sprintf("use arn:%s:iam::%s:role/%s", policy.Partition(opts.Region), opts.Account, DefaultRoleName))
+				add(SeverityError, "roleArn", "role-account", say("lint.role-account", "Account", parts[4], "Target", opts.Account),
+					say("lint.role-account.fix", "Role", "arn:"+policy.Partition(opts.Region)+":iam::"+opts.Account+":role/"+DefaultRoleName))
 			}
 			if opts.Region != "" && parts[1] != policy.Partition(opts.Region) {
-				add(SeverityError, "roleArn", fmt.Sprintf("the role ARN uses partition %s but region %s is in partition %s", parts[1], opts.Region, policy.Partition(opts.Region)),
-					fmt.Sprintf("start the role ARN with arn:%s:iam::", policy.Partition(opts.Region)))
+				add(SeverityError, "roleArn", "role-partition", say("lint.role-partition", "Partition", parts[1], "Region", opts.Region, "Want", policy.Partition(opts.Region)),
+					say("lint.role-partition.fix", "Want", policy.Partition(opts.Region)))
 			}
 		}
 	}
 	if c.TemplateBody == "" {
 		if c.TemplateName != "" {
-			add(SeverityInfo, "templateName", fmt.Sprintf("the provisioning template '%s' must exist (type JITP) in the target account and region", c.TemplateName), "")
+			add(SeverityInfo, "templateName", "template-name-exists", say("lint.template-name-exists", "Template", c.TemplateName), "")
 		}
 		return out
 	}
@@ -571,9 +576,9 @@ func LintConfig(c *RegistrationConfig, params map[string]string, opts LintOption
 	if err != nil {
 		var te *Error
 		if errors.As(err, &te) {
-			add(SeverityError, joinPath("templateBody", te.Path), te.Message, te.Fix)
+			add(SeverityError, joinPath("templateBody", te.Path), te.Reason, te.Message, te.Fix)
 		} else {
-			add(SeverityError, "templateBody", err.Error(), "")
+			add(SeverityError, "templateBody", "", err.Error(), "")
 		}
 		return out
 	}

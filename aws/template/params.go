@@ -1,5 +1,7 @@
 package template
 
+import "strings"
+
 // The parameter names JITP fills from the device certificate.
 const (
 	ParamCountry                    = "AWS::IoT::Certificate::Country"
@@ -39,4 +41,10 @@ func SubjectField(param string) (Field, bool) {
 		}
 	}
 	return Field{}, false
+}
+
+// Words names the field in the user's language ("country", "common name"); Long is its
+// name in English, for a placeholder in a command.
+func (f Field) Words() string {
+	return say("field." + strings.TrimPrefix(f.Param, "AWS::IoT::Certificate::"))
 }

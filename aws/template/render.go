@@ -3,8 +3,10 @@ package template
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/jitpwiz/jitpwiz/aws/internal/strictjson"
@@ -31,13 +33,13 @@ var Variants = []Variant{Scoped, Admin, Named}
 func (v Variant) Describe() string {
 	switch v {
 	case Scoped:
-		return "thing from the certificate's CN; inline policy limited to client ID = thing name and topics <thing>/*"
+		return say("variant.scoped")
 	case Admin:
-		return "thing from the certificate's CN; inline policy allowing iot:* on * (for labs only)"
+		return say("variant.admin")
 	case Named:
-		return "thing from the certificate's CN; attaches an existing policy by name"
+		return say("variant.named")
 	}
-	return "unknown variant"
+	return say("variant.unknown")
 }
 
 // ParseVariant accepts "scoped", "admin", "named" (also "named-policy"); "" is Scoped.
@@ -50,7 +52,7 @@ func ParseVariant(s string) (Variant, error) {
 	case "named", "named-policy", "policy":
 		return Named, nil
 	}
-	return "", fmt.Errorf("unknown template variant %q (choose scoped, admin or named)", s)
+	return "", errors.New(say("variant.parse", "Value", strconv.Quote(s)))
 }
 
 // Placeholders used by the walkthrough's files.
@@ -82,10 +84,10 @@ func DefaultRoleArn(region, account string) string {
 // policyName (Named only) keeps the walkthrough's "Policy_Name".
 func RenderConfig(v Variant, region, account, roleArn, policyName string) (*RegistrationConfig, error) {
 	if !policy.ValidRegion(region) {
-		return nil, &ConfigError{Field: "region", Message: fmt.Sprintf("%q is not an AWS region name", region), Fix: "use a region such as us-east-2 or eu-west-1"}
+		return nil, &ConfigError{Field: "region", Reason: ReasonRegion, Message: say("render.region", "Region", strconv.Quote(region)), Fix: say("render.region.fix")}
 	}
 	if !accountRE.MatchString(account) {
-		return nil, &ConfigError{Field: "account", Message: fmt.Sprintf("%q is not a 12-digit AWS account ID", account), Fix: "use the Account shown by `aws sts get-caller-identity`"}
+		return nil, &ConfigError{Field: "account", Reason: ReasonAccount, Message: say("render.account", "Account", strconv.Quote(account)), Fix: say("render.account.fix")}
 	}
 	var body string
 	switch v {
@@ -99,11 +101,11 @@ func RenderConfig(v Variant, region, account, roleArn, policyName string) (*Regi
 			policyName = PlaceholderPolicyName
 		}
 		if len(policyName) > MaxPolicyName || !policyNameRE.MatchString(policyName) {
-			return nil, &ConfigError{Field: "policyName", Message: fmt.Sprintf("%q is not a valid policy name", policyName), Fix: "use 1-128 letters, digits and + = , . @ _ -"}
+			return nil, &ConfigError{Field: "policyName", Reason: ReasonPolicyName, Message: say("render.policy-name", "Policy", strconv.Quote(policyName)), Fix: say("render.policy-name.fix")}
 		}
 		body = strings.Replace(body, `"`+PlaceholderPolicyName+`"`, `"`+policyName+`"`, 1)
 	default:
-		return nil, &ConfigError{Field: "variant", Message: fmt.Sprintf("unknown template variant %q", v), Fix: "choose scoped, admin or named"}
+		return nil, &ConfigError{Field: "variant", Reason: ReasonVariant, Message: say("render.variant", "Variant", strconv.Quote(string(v))), Fix: say("render.variant.fix")}
 	}
 	body = strings.ReplaceAll(body, "arn:aws:iot:"+PlaceholderRegion+":", "arn:"+policy.Partition(region)+":iot:"+region+":")
 	body = strings.ReplaceAll(body, PlaceholderAccount, account)
@@ -208,7 +210,7 @@ func Pretty(body string) (string, error) {
 	var b strings.Builder
 	b.WriteString(t)
 	for _, d := range docs {
-		b.WriteString("\n\n" + d.Path + " (decoded):\n" + d.Pretty)
+		b.WriteString("\n\n" + say("pretty.decoded", "Path", d.Path) + "\n" + d.Pretty)
 	}
 	return b.String(), nil
 }
@@ -225,7 +227,7 @@ func PrettyParts(body string) (string, []PrettyPolicy, error) {
 	if err != nil {
 		je := err.(*strictjson.SyntaxError)
 		line, col := strictjson.LineCol(body, je.Off)
-		return "", nil, fmt.Errorf("template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
+		return "", nil, errors.New(say("pretty.syntax", "Msg", strings.TrimPrefix(je.Msg, "invalid JSON: "), "Line", strconv.Itoa(line), "Column", strconv.Itoa(col)))
 	}
 	var b strings.Builder
 	writeJSON(&b, root, "", "  ")

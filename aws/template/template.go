@@ -26,14 +26,30 @@ const (
 
 // Error is a template validation or evaluation failure. Message is worded as
 // AWS words it (for the emulator to return verbatim); Path is the JSON path of
-// the construct at fault (e.g. "Resources.thing.Properties.ThingName").
+// the construct at fault (e.g. "Resources.thing.Properties.ThingName"); Reason,
+// when set, says stably what is wrong, for a program that must tell errors apart
+// (match it, never Message).
 type Error struct {
 	Code    string
 	Message string
 	Path    string
+	Reason  Reason
 	Fix     string
 	Err     error // underlying error, e.g. a *policy.MalformedError
 }
+
+// Reason names, stably, what a finding or an error is about. A program that tells them
+// apart (doctor's causes, the template step) matches the Reason, never the words: those
+// are in the user's language (Words).
+type Reason string
+
+// The reasons of template errors that callers tell apart.
+const (
+	ReasonSyntax           Reason = "syntax"            // the template body is not JSON
+	ReasonNotString        Reason = "not-string"        // a value that must be a string (an escaped document) is not
+	ReasonUnresolvedRef    Reason = "unresolved-ref"    // a Ref or ${Name} that no parameter resolves
+	ReasonMissingParameter Reason = "missing-parameter" // a declared parameter without a Default that the certificate lacks
+)
 
 func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Err }
@@ -126,14 +142,15 @@ func Parse(body string) (*Template, error) {
 	if n := utf8.RuneCountInString(body); n > MaxTemplateBody {
 		return nil, &Error{Code: InvalidRequestException, Path: "templateBody",
 			Message: fmt.Sprintf("1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to %d (it has %d)", MaxTemplateBody, n),
-			Fix:     "shorten the template, or attach an existing policy by PolicyName instead of an inline PolicyDocument"}
+			Fix:     say("fix.body-too-long")}
 	}
 	root, err := strictjson.Parse(body)
 	if err != nil {
 		je := err.(*strictjson.SyntaxError)
 		line, col := strictjson.LineCol(body, je.Off)
 		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
-		e.Fix = "check the escaping: inside templateBody every quote of the template is written \\\" and every quote of an inline PolicyDocument \\\\\\\""
+		e.Reason = ReasonSyntax
+		e.Fix = say("fix.escaping")
 		return nil, e
 	}
 	if root.Kind != strictjson.Object {
@@ -242,7 +259,9 @@ func (t *Template) parseParameters(n *strictjson.Node) error {
 				p.Type = pv.Str
 			case "Default":
 				if pv.Kind != strictjson.String {
-					return invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.Kind)
+					e := invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.Kind)
+					e.Reason = ReasonNotString
+					return e
 				}
 				s := pv.Str
 				p.Default = &s
@@ -313,7 +332,9 @@ func (t *Template) parseResource(id string, n *strictjson.Node) (Resource, error
 		switch k {
 		case "Type":
 			if v.Kind != strictjson.String {
-				return r, invalid(path+".Type", "The Type of resource %s must be a string", id)
+				e := invalid(path+".Type", "The Type of resource %s must be a string", id)
+				e.Reason = ReasonNotString
+				return r, e
 			}
 			switch v.Str {
 			case TypeThing, TypeCertificate, TypePolicy:

@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -37,6 +38,8 @@ type Catalog struct {
 	Messages map[Lang]map[Key]*goi18n.Message
 	// Files are the catalog's files by language (locales/en/doctor.yaml, ...).
 	Files map[Lang][]string
+
+	names sync.Map // Key → the argument names its English message uses (argNames)
 }
 
 // parser executes the messages' templates; a missing argument is an error rather than
@@ -130,18 +133,30 @@ func (p *Printer) N(k Key, n int, args ...Args) string { return p.render(k, n, a
 // not use is ignored.
 func (p *Printer) TStrings(k Key, args map[string]string) string {
 	data := Args{}
-	if m, ok := p.cat.Messages[En][k]; ok {
-		for _, form := range forms2list(m) {
-			names, _ := TemplateArgs(form)
-			for _, n := range names {
-				data[n] = ""
-			}
-		}
+	for _, n := range p.cat.argNames(k) {
+		data[n] = ""
 	}
 	for n, v := range args {
 		data[n] = v
 	}
 	return p.render(k, nil, []Args{data})
+}
+
+// argNames are the arguments the English message k uses, parsed once: the packages below
+// steps render their messages through TStrings, the policy evaluator on every request.
+func (c *Catalog) argNames(k Key) []string {
+	if v, ok := c.names.Load(k); ok {
+		return v.([]string)
+	}
+	var names []string
+	if m, ok := c.Messages[En][k]; ok {
+		for _, form := range forms2list(m) {
+			fs, _ := TemplateArgs(form)
+			names = append(names, fs...)
+		}
+	}
+	c.names.Store(k, names)
+	return names
 }
 
 func (p *Printer) render(k Key, count any, args []Args) string {

@@ -129,7 +129,7 @@ func TestRolePermissionsDecideProvisioning(t *testing.T) {
 	}
 	ev := e.wantPending(t, dev)
 	want := who + "iot:CreateThing on resource: " + thingARN + " because no identity-based policy allows the iot:CreateThing action"
-	if ev.Error != "AccessDeniedException" || ev.Message != want || !strings.Contains(ev.Params["why"], "no permission policies") {
+	if ev.Error != "AccessDeniedException" || ev.Message != want || !strings.Contains(ev.Params["why"], "no permission policies") || ev.Reason != store.ProvisionRoleDenied {
 		t.Fatalf("trust-only role: %+v\nwant message %q", ev, want)
 	}
 	if e.thing("PermThing") != nil {
@@ -261,8 +261,12 @@ func TestThingTypeGroupsAndBillingGroup(t *testing.T) {
 	fails := func(code, text string) {
 		t.Helper()
 		e.firstConnect(t, ca, dev, "anyclientID")
-		if ev := e.wantPending(t, dev); ev.Error != code || !strings.Contains(ev.Message, text) {
+		ev := e.wantPending(t, dev)
+		if ev.Error != code || !strings.Contains(ev.Message, text) {
 			t.Fatalf("want %s %q, got %+v", code, text, ev)
+		}
+		if code == store.CodeResourceNotFound && ev.Reason != store.ProvisionResourceNotFound {
+			t.Fatalf("reason %q, want %q", ev.Reason, store.ProvisionResourceNotFound)
 		}
 		if e.thing("Bulb1") != nil {
 			t.Fatal("thing created although provisioning failed")
@@ -411,7 +415,7 @@ func TestDeclaredParameterTheCertificateLacks(t *testing.T) {
 		t.Fatalf("first connect: %s", r)
 	}
 	ev := e.wantPending(t, dev)
-	if ev.Error != "InvalidRequestException" || !strings.Contains(ev.Message, "AWS::IoT::Certificate::OrganizationalUnit is declared in Parameters without a Default") {
+	if ev.Error != "InvalidRequestException" || !strings.Contains(ev.Message, "AWS::IoT::Certificate::OrganizationalUnit is declared in Parameters without a Default") || ev.Reason != store.ProvisionMissingParameter {
 		t.Fatalf("failure %+v", ev)
 	}
 	withOU := ca.issue(t, pki.Subject{Country: "US", OrganizationalUnit: "Lab", CommonName: "WithOU"})
@@ -504,7 +508,7 @@ func TestNewRoleNotUsableYet(t *testing.T) {
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, walkthroughConfig(t, "admin"))
 	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "Fresh"})
 	e.firstConnect(t, ca, dev, "anyclientID")
-	if ev := e.wantPending(t, dev); ev.Error != "InvalidRequestException" || !strings.Contains(ev.Message, "AWS IoT cannot use it yet") {
+	if ev := e.wantPending(t, dev); ev.Error != "InvalidRequestException" || !strings.Contains(ev.Message, "AWS IoT cannot use it yet") || ev.Reason != store.ProvisionRoleNotReady {
 		t.Fatalf("fresh role: %+v", ev)
 	}
 	mu.Lock()

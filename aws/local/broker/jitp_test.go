@@ -117,7 +117,7 @@ func TestNamedPolicyMissingThenCreated(t *testing.T) {
 
 	e.firstConnect(t, ca, dev, "anyclientID")
 	ev := e.wantPending(t, dev)
-	if !strings.Contains(ev.Message, "Policy_Name") || ev.Error != store.CodeResourceNotFound {
+	if !strings.Contains(ev.Message, "Policy_Name") || ev.Error != store.CodeResourceNotFound || ev.Reason != store.ProvisionPolicyNotFound {
 		t.Fatalf("failure event %+v", ev)
 	}
 	if e.thing("NamedThing") != nil {
@@ -145,10 +145,11 @@ func TestRoleProblemsFailProvisioning(t *testing.T) {
 	cases := []struct {
 		name, trust, want string
 		create            bool
+		reason            string
 	}{
-		{"role missing", "", "the role does not exist", false},
+		{"role missing", "", "the role does not exist", false, store.ProvisionRoleMissing},
 		{"role not trusting IoT", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
-			"does not allow iot.amazonaws.com", true},
+			"does not allow iot.amazonaws.com", true, store.ProvisionRoleUntrusted},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,7 +163,7 @@ func TestRoleProblemsFailProvisioning(t *testing.T) {
 			dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
 			e.firstConnect(t, ca, dev, "anyclientID")
 			ev := e.wantPending(t, dev)
-			if !strings.Contains(ev.Message, tc.want) || !strings.Contains(ev.Message, roleARN) {
+			if !strings.Contains(ev.Message, tc.want) || !strings.Contains(ev.Message, roleARN) || ev.Reason != tc.reason {
 				t.Fatalf("failure event %+v, want %q", ev, tc.want)
 			}
 			if e.thing("DemoThing") != nil {

@@ -33,10 +33,10 @@ import (
 // on policy/<name> (a new inline policy), iot:AttachPolicy and iot:UpdateCertificate on
 // cert/<id>, iot:AttachThingPrincipal on thing/<name>.
 
-// provisionError is a JITP failure: the AWS error code and message, and for a denied call
-// which statement decided (why).
+// provisionError is a JITP failure: the AWS error code and message, for a denied call
+// which statement decided (why), and what failed, stably (reason: store.Provision…).
 type provisionError struct {
-	code, msg, why string
+	code, msg, why, reason string
 }
 
 func (e *provisionError) Error() string { return e.code + ": " + e.msg }
@@ -86,7 +86,7 @@ func jitpTemplate(st *store.State, rc *store.RegistrationConfig) (body, roleARN 
 	}
 	t, err := st.ProvisioningTemplate(rc.TemplateName)
 	if err != nil {
-		return "", "", &provisionError{code: store.CodeResourceNotFound, msg: fmt.Sprintf("The provisioning template %s named by the CA's registration config does not exist", rc.TemplateName)}
+		return "", "", &provisionError{code: store.CodeResourceNotFound, reason: store.ProvisionTemplateNotFound, msg: fmt.Sprintf("The provisioning template %s named by the CA's registration config does not exist", rc.TemplateName)}
 	}
 	if t.Type != store.TemplateTypeJITP {
 		return "", "", &provisionError{code: store.CodeInvalidRequest, msg: fmt.Sprintf("The provisioning template %s is of type %s; just-in-time provisioning needs one of type JITP", t.Name, t.Type)}
@@ -133,7 +133,7 @@ func planProvisioning(st *store.State, rc *store.RegistrationConfig, params map[
 		if st.LookupPolicy(pp.Name) != nil {
 			p.policies[pp.Name] = struct{}{}
 		} else if !pp.Inline {
-			return nil, &provisionError{code: store.CodeResourceNotFound, msg: fmt.Sprintf("The policy %s referenced by the template does not exist", pp.Name)}
+			return nil, &provisionError{code: store.CodeResourceNotFound, reason: store.ProvisionPolicyNotFound, msg: fmt.Sprintf("The policy %s referenced by the template does not exist", pp.Name)}
 		} else if err := policy.CheckLength(pp.Document); err != nil {
 			// CreatePolicy's limit applies to a policy the template creates [U: the code].
 			var me *policy.MalformedError
@@ -217,7 +217,7 @@ func (p *provisioning) planThing(st *store.State, t *template.ThingPlan, may fun
 	for _, g := range p.addGroups {
 		grp := st.LookupThingGroup(g)
 		if grp == nil {
-			return &provisionError{code: store.CodeResourceNotFound, msg: fmt.Sprintf("Thing group %s referenced by the template does not exist", g)}
+			return &provisionError{code: store.CodeResourceNotFound, reason: store.ProvisionResourceNotFound, msg: fmt.Sprintf("Thing group %s referenced by the template does not exist", g)}
 		}
 		if perr := may("iot:AddThingToThingGroup", grp.ARN); perr != nil {
 			return perr
@@ -233,7 +233,7 @@ func (p *provisioning) planThing(st *store.State, t *template.ThingPlan, may fun
 	if p.billing != "" {
 		bg := st.LookupBillingGroup(p.billing)
 		if bg == nil {
-			return &provisionError{code: store.CodeResourceNotFound, msg: fmt.Sprintf("Billing group %s referenced by the template does not exist", p.billing)}
+			return &provisionError{code: store.CodeResourceNotFound, reason: store.ProvisionResourceNotFound, msg: fmt.Sprintf("Billing group %s referenced by the template does not exist", p.billing)}
 		}
 		if old != nil && old.BillingGroup == p.billing {
 			p.billing = ""
@@ -281,7 +281,7 @@ func usableType(st *store.State, name string) *provisionError {
 		return nil
 	}
 	if st.LookupThingType(name) == nil {
-		return &provisionError{code: store.CodeResourceNotFound, msg: fmt.Sprintf("Thing type %s referenced by the template does not exist", name)}
+		return &provisionError{code: store.CodeResourceNotFound, reason: store.ProvisionResourceNotFound, msg: fmt.Sprintf("Thing type %s referenced by the template does not exist", name)}
 	}
 	return asProvisionError(st.CheckThingTypeUsable(name))
 }
@@ -298,7 +298,7 @@ func allowed(st *store.State, role *store.Role, action, resource string) *provis
 	}
 	who := "arn:aws:sts::" + st.Account + ":assumed-role/" + role.Name + "/" + roleSession
 	if d.ExplicitDeny {
-		return &provisionError{code: store.CodeAccessDenied,
+		return &provisionError{code: store.CodeAccessDenied, reason: store.ProvisionRoleDenied,
 			msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy", who, action, resource),
 			why: fmt.Sprintf("%s of role %s denies it", d.By, role.Name)}
 	}
@@ -306,7 +306,7 @@ func allowed(st *store.State, role *store.Role, action, resource string) *provis
 	if len(role.AttachedPolicies) == 0 && len(st.RolePolicyNames(role.Name)) == 0 {
 		why = fmt.Sprintf("role %s has a trust policy but no permission policies: attach arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration (aws iam attach-role-policy)", role.Name)
 	}
-	return &provisionError{code: store.CodeAccessDenied,
+	return &provisionError{code: store.CodeAccessDenied, reason: store.ProvisionRoleDenied,
 		msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action", who, action, resource, action),
 		why: why}
 }
@@ -340,7 +340,14 @@ func templateErr(err error) *provisionError {
 		if code == "" {
 			code = store.CodeInvalidRequest
 		}
-		return &provisionError{code: code, msg: te.Message}
+		reason := store.ProvisionTemplateInvalid
+		switch te.Reason {
+		case template.ReasonUnresolvedRef:
+			reason = store.ProvisionUnresolvedRef
+		case template.ReasonMissingParameter:
+			reason = store.ProvisionMissingParameter
+		}
+		return &provisionError{code: code, reason: reason, msg: te.Message}
 	}
 	return &provisionError{code: store.CodeInvalidRequest, msg: err.Error()}
 }
@@ -360,17 +367,17 @@ func asProvisionError(err error) *provisionError {
 // emulator's; AWS's CloudTrail text for these failures is not documented.)
 func checkRole(st *store.State, roleARN string) (*store.Role, *provisionError) {
 	if roleARN == "" {
-		return nil, &provisionError{code: store.CodeInvalidRequest, msg: "The registration config has no roleArn; JITP needs a role that iot.amazonaws.com can assume"}
+		return nil, &provisionError{code: store.CodeInvalidRequest, reason: store.ProvisionNoRole, msg: "The registration config has no roleArn; JITP needs a role that iot.amazonaws.com can assume"}
 	}
 	role, err := st.RoleByARN(roleARN)
 	if err != nil {
-		return nil, &provisionError{code: store.CodeInvalidRequest, msg: fmt.Sprintf("Unable to assume role %s: the role does not exist", roleARN)}
+		return nil, &provisionError{code: store.CodeInvalidRequest, reason: store.ProvisionRoleMissing, msg: fmt.Sprintf("Unable to assume role %s: the role does not exist", roleARN)}
 	}
 	if !role.TrustsService("iot.amazonaws.com") {
-		return nil, &provisionError{code: store.CodeInvalidRequest, msg: fmt.Sprintf("Unable to assume role %s: its trust policy does not allow iot.amazonaws.com to call sts:AssumeRole", roleARN)}
+		return nil, &provisionError{code: store.CodeInvalidRequest, reason: store.ProvisionRoleUntrusted, msg: fmt.Sprintf("Unable to assume role %s: its trust policy does not allow iot.amazonaws.com to call sts:AssumeRole", roleARN)}
 	}
 	if left := st.RoleUsableIn(role); left > 0 {
-		return nil, &provisionError{code: store.CodeInvalidRequest, msg: fmt.Sprintf("Unable to assume role %s: the role was created %s ago and AWS IoT cannot use it yet (IAM is eventually consistent; here it becomes usable in %s)",
+		return nil, &provisionError{code: store.CodeInvalidRequest, reason: store.ProvisionRoleNotReady, msg: fmt.Sprintf("Unable to assume role %s: the role was created %s ago and AWS IoT cannot use it yet (IAM is eventually consistent; here it becomes usable in %s)",
 			roleARN, st.Now().Sub(role.Created).Round(time.Millisecond), left.Round(time.Millisecond))}
 	}
 	return role, nil
@@ -507,6 +514,7 @@ func (r storeRegistry) provision(req autoRegRequest) (autoRegResult, error) {
 			Client:  req.ClientID,
 			Message: pf.perr.msg,
 			Error:   pf.perr.code,
+			Reason:  pf.perr.reason,
 			Params:  evParams,
 		})
 		return nil

@@ -119,7 +119,7 @@ func TestTemplateMissingParameterStaysPending(t *testing.T) {
 	}
 	ev := lastEvent(t, e, store.EventProvisioningFailed)
 	want := "Invalid registration template. Cannot resolve reference value: {Ref=AWS::IoT::Certificate::Country}"
-	if ev.Message != want || ev.Error != "InvalidRequestException" || ev.CertID != dev.ID || ev.CAID != ca.ID {
+	if ev.Message != want || ev.Error != "InvalidRequestException" || ev.CertID != dev.ID || ev.CAID != ca.ID || ev.Reason != store.ProvisionUnresolvedRef {
 		t.Fatalf("failure event %+v, want message %q", ev, want)
 	}
 	if ev.Params["AWS::IoT::Certificate::CommonName"] != "NoCountryThing" {

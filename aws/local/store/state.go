@@ -202,6 +202,22 @@ const (
 	EventStateMigrated        = "StateMigrated" // Open moved an older jitpwiz's state.json into the database
 )
 
+// The reasons of a RegisterThingFailed event (Event.Reason): what failed, stably, for a
+// program that explains it (doctor); Message says it in AWS's words.
+const (
+	ProvisionUnresolvedRef    = "unresolved-ref"     // a Ref or ${Name} of the template that no parameter resolves
+	ProvisionMissingParameter = "missing-parameter"  // a declared parameter the certificate does not provide
+	ProvisionTemplateInvalid  = "template-invalid"   // the template does not parse or evaluate otherwise
+	ProvisionTemplateNotFound = "template-not-found" // the provisioning template the CA names
+	ProvisionPolicyNotFound   = "policy-not-found"   // a PolicyName the template attaches
+	ProvisionResourceNotFound = "resource-not-found" // a thing type, thing group or billing group the template names
+	ProvisionNoRole           = "no-role"            // the registration config has no roleArn
+	ProvisionRoleMissing      = "role-missing"       // the role does not exist
+	ProvisionRoleUntrusted    = "role-untrusted"     // its trust policy does not let iot.amazonaws.com assume it
+	ProvisionRoleNotReady     = "role-not-ready"     // too new for AWS IoT to use (IAM is eventually consistent)
+	ProvisionRoleDenied       = "role-denied"        // its permission policies do not allow a call provisioning makes
+)
+
 // Event is one entry of the event log.
 type Event struct {
 	Seq     int64             `json:"seq"` // assigned by the store, increasing
@@ -213,6 +229,7 @@ type Event struct {
 	Client  string            `json:"clientId,omitempty"`
 	Message string            `json:"message"`
 	Error   string            `json:"error,omitempty"`  // AWS error code on failure, e.g. InvalidRequestException
+	Reason  string            `json:"reason,omitempty"` // RegisterThingFailed: what failed, stably (Provision…)
 	Params  map[string]string `json:"params,omitempty"` // e.g. the JITP parameter dictionary
 }
 
