@@ -71,7 +71,9 @@ func TestWizardHeaderShowsTheLanguage(t *testing.T) {
 	s := &steps.Session{Options: steps.Options{Target: steps.TargetLocal}}
 	for _, l := range i18n.Langs {
 		i18n.SetLang(l)
-		if h := wizardHeader(s, false); !strings.HasSuffix(h, " · "+l.Name()) || !strings.HasPrefix(h, "target local · ") {
+		h := wizardHeader(s, false)
+		prefix := i18n.For(l).T("ui.header.target", i18n.Args{"Target": "local"}) + " · "
+		if !strings.HasSuffix(h, " · "+l.Name()) || !strings.HasPrefix(h, prefix) || (l == i18n.En && !strings.HasPrefix(h, "target local · ")) {
 			t.Errorf("%s: header %q", l, h)
 		}
 	}
