@@ -3,11 +3,13 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"log"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
@@ -171,6 +173,21 @@ func (p *Plan) Lookup(id ID) Step {
 		}
 	}
 	return nil
+}
+
+// ParseID accepts a step ID ("device-cert") or its number ("9", "11a" for activate).
+func ParseID(v string) (ID, error) {
+	for _, id := range append(append([]ID(nil), documented...), IDActivate) {
+		if string(id) == v || StepLabel(id) == v {
+			return id, nil
+		}
+	}
+	ids := make([]string, 0, len(documented)+1)
+	for _, id := range documented {
+		ids = append(ids, string(id))
+	}
+	ids = append(ids, string(IDActivate))
+	return "", i18n.NewError("ids.unknown", i18n.Args{"Step": strconv.Quote(v), "Last": len(documented), "IDs": strings.Join(ids, ", ")})
 }
 
 // ParseID is the package's ParseID for this plan: a step of another mode (the template

@@ -3,6 +3,7 @@ package steps
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -220,7 +221,7 @@ func indentJSON(v any) []byte {
 
 // toolVersions are jitpwiz's version and those of the tools the walkthrough uses.
 func toolVersions(ctx context.Context, version string) map[string]string {
-	m := map[string]string{"jitpwiz": firstNonEmpty(version, "dev"), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH}
+	m := map[string]string{"jitpwiz": cmp.Or(version, "dev"), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH}
 	for name, args := range map[string][]string{"openssl": {"version"}, "aws": {"--version"}, "mosquitto_pub": {"--help"}} {
 		p, err := exec.LookPath(name)
 		if err != nil {

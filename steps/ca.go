@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"crypto/x509"
 	"maps"
 
@@ -73,7 +74,7 @@ func signingCA(s *Session) (*pki.CA, error) {
 	if s.ca != nil {
 		return s.ca, nil
 	}
-	certFile, keyFile := s.Path(firstNonEmpty(s.CA.CertFile, pki.FileCACert)), s.Path(firstNonEmpty(s.CA.KeyFile, pki.FileCAKey))
+	certFile, keyFile := s.Path(cmp.Or(s.CA.CertFile, pki.FileCACert)), s.Path(cmp.Or(s.CA.KeyFile, pki.FileCAKey))
 	ca, err := pki.LoadCAFiles(certFile, keyFile, s.Now())
 	if err != nil {
 		return nil, err
@@ -95,11 +96,11 @@ func setCA(s *Session, ca *pki.CA, certFile, keyFile string) {
 
 // caCertName is how commands refer to the CA certificate (workspace-relative when possible).
 func caCertName(s *Session) string {
-	return s.relName(firstNonEmpty(s.CA.CertFile, s.Options.CACertFile, pki.FileCACert))
+	return s.relName(cmp.Or(s.CA.CertFile, s.Options.CACertFile, pki.FileCACert))
 }
 
 func caKeyName(s *Session) string {
-	return s.relName(firstNonEmpty(s.CA.KeyFile, s.Options.CAKeyFile, pki.FileCAKey))
+	return s.relName(cmp.Or(s.CA.KeyFile, s.Options.CAKeyFile, pki.FileCAKey))
 }
 
 // verifyCommand is the openssl verify line for a certificate signed by the session's CA

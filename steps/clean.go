@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
@@ -106,7 +106,7 @@ func (s *Session) CleanPlan() []CleanAction {
 // recorded; the detach finds every one attached, and those the workspace made join ours),
 // set INACTIVE, detached from its thing (waiting for that to take effect), deleted.
 func certActions(s *Session, cr CertRecord, policies []string, ours map[string]bool, keep func(string) bool) []CleanAction {
-	arn := firstNonEmpty(cr.ARN, certARN(s, cr.ID))
+	arn := cmp.Or(cr.ARN, certARN(s, cr.ID))
 	id, name := cr.ID, cr.Thing
 	shown := strings.Join(abbrevAll(policies), ", ")
 	if shown == "" {
@@ -199,15 +199,6 @@ func deleteFound(ctx context.Context, c aws.Client, ours map[string]bool, listed
 	return errors.Join(errs...)
 }
 
-// DefaultCleanWait bounds how long clean waits for a policy to become deletable: after a
-// DetachPolicy, DeletePolicy is still refused ("it can take up to five minutes after a policy is detached before it's ready to
-// be deleted", botocore DeletePolicy). Options.CleanWait (clean --wait) overrides it.
-const DefaultCleanWait = 6 * time.Minute
-
-// detachWait bounds the wait for a DetachThingPrincipal, whatever the clean's wait: the
-// certificate and the thing cannot be deleted before it has taken effect.
-const detachWait = time.Minute
-
 // The outcomes of a clean action that are not a plain ✓ or ✗.
 var errNothingMore = errors.New("nothing more")
 
@@ -228,77 +219,6 @@ type pendingError struct {
 
 func (e *pendingError) Error() string {
 	return i18n.T("clean.pending", i18n.Args{"Policy": e.policy, "Err": e.err})
-}
-
-// cleanEnv is what Clean gives its actions through the context: where progress goes, and
-// how long to wait.
-type cleanEnv struct {
-	say  func(string)
-	wait time.Duration
-}
-
-type cleanEnvKey struct{}
-
-func cleanEnvOf(ctx context.Context) cleanEnv {
-	if e, ok := ctx.Value(cleanEnvKey{}).(cleanEnv); ok {
-		return e
-	}
-	return cleanEnv{say: func(string) {}, wait: DefaultCleanWait}
-}
-
-// cleanSay shows a progress line of the running clean action.
-func cleanSay(ctx context.Context, format string, args ...any) {
-	cleanEnvOf(ctx).say(fmt.Sprintf(format, args...))
-}
-
-// withCleanSay is ctx with its progress lines going to say instead (the clean's wait stays).
-func withCleanSay(ctx context.Context, say func(string)) context.Context {
-	env := cleanEnvOf(ctx)
-	env.say = say
-	return context.WithValue(ctx, cleanEnvKey{}, env)
-}
-
-// waitLoop retries try with backoff (0.5 s doubling to 15 s) until it reports done, an
-// error, or bound runs out; every retry shows a line with the time left.
-func waitLoop(ctx context.Context, bound time.Duration, what string, try func() (bool, error)) (bool, error) {
-	env := cleanEnvOf(ctx)
-	deadline := time.Now().Add(bound)
-	backoff := 500 * time.Millisecond
-	for {
-		done, err := try()
-		if done || err != nil {
-			return done, err
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false, nil
-		}
-		step := min(backoff, left)
-		env.say(i18n.T("clean.retrying", i18n.Args{"What": what, "In": step.Round(100 * time.Millisecond), "Left": left.Round(time.Second)}))
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(step):
-		}
-		backoff = min(backoff*2, 15*time.Second)
-	}
-}
-
-// waitDetached waits until the thing no longer lists the certificate: DetachThingPrincipal
-// is asynchronous ("it might take several seconds for the detachment to propagate", botocore
-// DetachThingPrincipal), and DeleteCertificate/DeleteThing are refused until it has taken effect.
-func waitDetached(ctx context.Context, c aws.Client, thing, arn, id string) error {
-	done, err := waitLoop(ctx, detachWait, i18n.T("clean.wait.detach", i18n.Args{"Thing": thing}), func() (bool, error) {
-		ps, err := c.ListThingPrincipals(ctx, thing)
-		if aws.IsKind(err, aws.KindNotFound) {
-			return true, nil
-		}
-		return err == nil && !slices.Contains(ps, arn), err
-	})
-	if err != nil || done {
-		return err
-	}
-	return i18n.NewError("clean.detach-timeout", i18n.Args{"Thing": thing, "ID": abbrev(id), "Wait": detachWait})
 }
 
 // deletePolicy deletes a policy this workspace (or JITP for it) created. A policy still
@@ -330,13 +250,6 @@ func deletePolicy(ctx context.Context, c aws.Client, name string) error {
 		return err
 	}
 	return &pendingError{policy: name, err: last}
-}
-
-func ignoreNotFound(err error) error {
-	if aws.IsKind(err, aws.KindNotFound) {
-		return nil
-	}
-	return err
 }
 
 // Clean removes what CleanPlan lists (Connect first), writing one line per action to w, and

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strings"
@@ -18,7 +19,7 @@ func awsCmd(s *Session, service string, args ...string) string {
 	parts := append([]string{"aws", service}, args...)
 	line := joinShell(parts)
 	if s.Region != "" || s.Options.Region != "" {
-		line += " --region " + pki.ShellQuote(firstNonEmpty(s.Region, s.Options.Region))
+		line += " --region " + pki.ShellQuote(cmp.Or(s.Region, s.Options.Region))
 	}
 	if s.Options.Profile != "" {
 		line += " --profile " + pki.ShellQuote(s.Options.Profile)
@@ -69,7 +70,7 @@ func mosquittoRR(s *Session, cert, key, topic, clientID, msg string) string {
 // mosquittoConn is a mosquitto client's command up to its connection options: the TLS files,
 // host and port of the session's endpoint.
 func mosquittoConn(s *Session, tool, serverCA, cert, key string) []string {
-	host := firstNonEmpty(s.Endpoint.Host, "<endpoint>")
+	host := cmp.Or(s.Endpoint.Host, "<endpoint>")
 	port := s.Endpoint.Port
 	if port == 0 {
 		port = AWSDataPort
@@ -108,7 +109,7 @@ func cmdLines(cs ...pki.Command) []string {
 // targetID identifies the cloud side results were made on: a change (other region,
 // account or target) invalidates every cloud step.
 func targetID(s *Session) string {
-	id := s.Options.Target + "/" + firstNonEmpty(s.Options.Region, s.Region)
+	id := s.Options.Target + "/" + cmp.Or(s.Options.Region, s.Region)
 	if s.Account != "" {
 		id += "/" + s.Account
 	}
@@ -128,7 +129,7 @@ var awsInTextRE = regexp.MustCompile(`\baws (iot|iam|sts) `)
 // not to real AWS when the workspace's is the local IoT Core.
 func targetCommands(s *Session, text string) string {
 	var extra []string
-	if r := firstNonEmpty(s.Region, s.Options.Region); r != "" {
+	if r := cmp.Or(s.Region, s.Options.Region); r != "" {
 		extra = append(extra, "--region", pki.ShellQuote(r))
 	}
 	if s.Options.Profile != "" {

@@ -56,3 +56,9 @@ func alpnWords(s *Session) string {
 	}
 	return ""
 }
+
+// roundTripLine is the check of the device's own message coming back (step 13 and the
+// closing summary).
+func roundTripLine(thing string, u *UseResult) ResultLine {
+	return checkLine(i18n.T("step13.check.round-trip", i18n.Args{"Thing": thing}), i18n.T("step13.ev.round-trip", i18n.Args{"Topic": u.Topic, "After": fmtDur(u.RoundTrip)}), true)
+}

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -140,7 +141,7 @@ func openDoctor(o DoctorOptions) (*Session, doctorInput, string, error) {
 		if o.Connect {
 			return nil, doctorInput{}, "", i18n.NewError("doctor.opt.connect-workspace")
 		}
-		s, err := OpenExisting(Options{Dir: firstNonEmpty(o.Dir, DefaultDir), Thing: o.Thing})
+		s, err := OpenExisting(Options{Dir: cmp.Or(o.Dir, DefaultDir), Thing: o.Thing})
 		if err != nil {
 			if o.Dir == "" {
 				err = i18n.WrapError(err, "doctor.opt.or-files")
@@ -167,9 +168,9 @@ func sortedStrings(v []string) []string {
 // jitp_template.json, awsRootCA.pem, and a connection as the thing.
 func workspaceInput(s *Session, o DoctorOptions) doctorInput {
 	d := s.Device()
-	in := doctorInput{workspace: true, caFile: s.Path(firstNonEmpty(s.CA.CertFile, pki.FileCACert)),
+	in := doctorInput{workspace: true, caFile: s.Path(cmp.Or(s.CA.CertFile, pki.FileCACert)),
 		devFile: s.Path(d.CertFile), devKeyFile: s.Path(d.KeyFile), serverCAFile: s.Path(pki.FileServerRootCA),
-		thing: s.Options.Thing, clientID: o.ClientID, topic: firstNonEmpty(o.Topic, s.Options.Thing+"/test"), connect: true, caKey: caKeyName(s), caID: s.CA.RegisteredID,
+		thing: s.Options.Thing, clientID: o.ClientID, topic: cmp.Or(o.Topic, s.Options.Thing+"/test"), connect: true, caKey: caKeyName(s), caID: s.CA.RegisteredID,
 		jitr: s.Options.jitr(), sniOnly: s.Options.sniOnly(), alpn443: s.Options.alpn443()}
 	if !in.jitr {
 		in.templateFile = s.Path(FileTemplate)
@@ -187,13 +188,13 @@ func filesSession(o DoctorOptions) (*Session, doctorInput, error) {
 	if err != nil {
 		return nil, doctorInput{}, err
 	}
-	opts := Options{Target: firstNonEmpty(o.Target, TargetLocal), Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL,
+	opts := Options{Target: cmp.Or(o.Target, TargetLocal), Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL,
 		Mode: ModeJITP, CAMode: CAModeDefault, Port: Port8883}
 	if err := opts.validateTarget(); err != nil {
 		return nil, doctorInput{}, err
 	}
 	if opts.Target == TargetLocal {
-		opts.EndpointURL = firstNonEmpty(opts.EndpointURL, DefaultLocalEndpointURL)
+		opts.EndpointURL = cmp.Or(opts.EndpointURL, DefaultLocalEndpointURL)
 		opts.Region = "" // the region the local IoT Core serves; --region is compared with it
 	}
 	abs := func(flag, p string) (string, error) {
@@ -283,7 +284,7 @@ func (d *doctorRun) run(ctx context.Context, connErr error, mode string) *Doctor
 		if s.Endpoint.Host != "" {
 			t.MQTTEndpoint = net.JoinHostPort(s.Endpoint.Host, strconv.Itoa(s.Endpoint.Port))
 		}
-		d.pass("target", i18n.T("doctor.target.label"), i18n.T("doctor.target.evidence", i18n.Args{"Target": s.Options.Target, "Where": firstNonEmpty(apiURL(s), "AWS"),
+		d.pass("target", i18n.T("doctor.target.label"), i18n.T("doctor.target.evidence", i18n.Args{"Target": s.Options.Target, "Where": cmp.Or(apiURL(s), "AWS"),
 			"Account": s.Account, "Region": s.Region}))
 		if !d.in.workspace && d.wantRegion() != "" && d.wantRegion() != s.Region {
 			d.fail("region", i18n.T("doctor.region.label", i18n.Args{"Region": d.wantRegion()}),

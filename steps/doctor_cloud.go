@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"strconv"
@@ -140,13 +141,13 @@ func (d *doctorRun) checkCARegistration(ctx context.Context) {
 	if desc.AutoRegistrationStatus == aws.AutoRegEnable {
 		d.pass("ca-auto-registration", i18n.T("doctor.ca-auto.label"), "autoRegistrationStatus "+desc.AutoRegistrationStatus)
 	} else {
-		d.fail("ca-auto-registration", i18n.T("doctor.ca-auto.label"), "autoRegistrationStatus "+firstNonEmpty(desc.AutoRegistrationStatus, aws.AutoRegDisable), CauseAutoRegistration,
+		d.fail("ca-auto-registration", i18n.T("doctor.ca-auto.label"), "autoRegistrationStatus "+cmp.Or(desc.AutoRegistrationStatus, aws.AutoRegDisable), CauseAutoRegistration,
 			i18n.T("doctor.ca-auto.why"),
 			caUpdateCmd(s, desc.ID, "--new-auto-registration-status", aws.AutoRegEnable))
 	}
-	mode := firstNonEmpty(desc.CertificateMode, "DEFAULT")
+	mode := cmp.Or(desc.CertificateMode, "DEFAULT")
 	if d.in.workspace {
-		want := firstNonEmpty(s.Options.certificateMode(), "DEFAULT")
+		want := cmp.Or(s.Options.certificateMode(), "DEFAULT")
 		if mode == want {
 			d.pass("ca-mode", i18n.T("doctor.ca-mode.label-want", i18n.Args{"Mode": want}), "certificateMode "+mode)
 		} else {
@@ -192,7 +193,7 @@ func (d *doctorRun) checkCATemplate(ctx context.Context, desc *aws.CADescription
 	}
 	if rc.TemplateBody != "" {
 		d.body, d.roleARN = rc.TemplateBody, rc.RoleArn
-		d.pass("ca-template", i18n.T("doctor.ca-template.label"), i18n.T("doctor.ca-template.role", i18n.Args{"Role": firstNonEmpty(rc.RoleArn, i18n.T("doctor.none"))}))
+		d.pass("ca-template", i18n.T("doctor.ca-template.label"), i18n.T("doctor.ca-template.role", i18n.Args{"Role": cmp.Or(rc.RoleArn, i18n.T("doctor.none"))}))
 		return
 	}
 	label := i18n.T("doctor.prov-template.label", i18n.Args{"Name": rc.TemplateName})
@@ -202,7 +203,7 @@ func (d *doctorRun) checkCATemplate(ctx context.Context, desc *aws.CADescription
 		d.fail("provisioning-template", label, i18n.T("doctor.prov-template.none", i18n.Args{"Name": rc.TemplateName, "Region": s.Region}), CauseTemplateResource,
 			i18n.T("doctor.prov-template.why-none"),
 			awsCmd(s, "iot", "create-provisioning-template", "--template-name", rc.TemplateName, "--type", "JITP", "--template-body", "file://template-body.json",
-				"--provisioning-role-arn", firstNonEmpty(rc.RoleArn, template.DefaultRoleArn(s.Region, s.Account)), "--enabled"), attach)
+				"--provisioning-role-arn", cmp.Or(rc.RoleArn, template.DefaultRoleArn(s.Region, s.Account)), "--enabled"), attach)
 		return
 	case err != nil:
 		d.lookupFailed("provisioning-template", label, err)
@@ -270,7 +271,7 @@ func (d *doctorRun) checkTemplates() {
 		d.plan = plan // what it would make were the subject complete
 	}
 	if d.plan != nil && d.plan.Thing != nil {
-		d.thing = firstNonEmpty(d.in.thing, d.plan.Thing.Name)
+		d.thing = cmp.Or(d.in.thing, d.plan.Thing.Name)
 	}
 	if d.dev != nil {
 		what := i18n.T("doctor.templates.what", i18n.Args{"Subject": pki.SubjectOf(d.dev).String()})
@@ -347,7 +348,7 @@ func (d *doctorRun) reissueWith(missing []string) []string {
 		}
 	}
 	old := d.name(d.in.devFile)
-	key := d.name(firstNonEmpty(d.in.devKeyFile, strings.TrimSuffix(d.in.devFile, filepath.Ext(d.in.devFile))+".key"))
+	key := d.name(cmp.Or(d.in.devKeyFile, strings.TrimSuffix(d.in.devFile, filepath.Ext(d.in.devFile))+".key"))
 	base := strings.TrimSuffix(old, filepath.Ext(old))
 	return cmdLines(
 		pki.CSRCommand(key, base+"-new.csr", sub),
@@ -367,7 +368,7 @@ func (d *doctorRun) provisioningCalls(ctx context.Context) []roleCall {
 	if d.dev != nil {
 		certID = pki.CertID(d.dev)
 	}
-	cert := firstNonEmpty(certARN(s, certID), arn("cert", certID))
+	cert := cmp.Or(certARN(s, certID), arn("cert", certID))
 	var out []roleCall
 	if t := p.Thing; t != nil {
 		if th := d.describeThing(ctx, t.Name); th == nil {

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"path/filepath"
@@ -337,7 +338,7 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 		return
 	}
 	s := d.s
-	client := firstNonEmpty(d.in.clientID, d.thing)
+	client := cmp.Or(d.in.clientID, d.thing)
 	if client == "" {
 		return
 	}
@@ -354,7 +355,7 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 		} else {
 			d.fail("client-id", label, dec.Explain, CauseConnectDenied,
 				i18n.T("doctor.client-id.why-denied"),
-				awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>")))
+				awsCmd(s, "iot", "get-policy", "--policy-name", cmp.Or(docs[0].Name, "<policy>")))
 		}
 	} else {
 		d.pass("client-id", label, dec.Explain)
@@ -384,7 +385,7 @@ func (d *doctorRun) checkClientAndTopic(ctx context.Context) {
 		return
 	}
 	why := i18n.T("doctor.topic.why")
-	fix := []string{awsCmd(s, "iot", "get-policy", "--policy-name", firstNonEmpty(docs[0].Name, "<policy>"))}
+	fix := []string{awsCmd(s, "iot", "get-policy", "--policy-name", cmp.Or(docs[0].Name, "<policy>"))}
 	if d.thing != "" {
 		alt := d.thing + "/" + topic[strings.LastIndex(topic, "/")+1:]
 		if alt != topic && eval("iot:Publish", policy.TopicARN(s.Region, s.Account, alt)).Allowed {
@@ -404,8 +405,8 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 		return
 	}
 	s := d.s
-	client := firstNonEmpty(d.in.clientID, d.thing, d.dev.Subject.CommonName)
-	o := mqttprobe.Options{Host: firstNonEmpty(d.in.mqttHost, s.Endpoint.Host), Port: s.Endpoint.Port, Addr: s.Endpoint.Addr,
+	client := cmp.Or(d.in.clientID, d.thing, d.dev.Subject.CommonName)
+	o := mqttprobe.Options{Host: cmp.Or(d.in.mqttHost, s.Endpoint.Host), Port: s.Endpoint.Port, Addr: s.Endpoint.Addr,
 		CertFile: d.in.devFile, KeyFile: d.in.devKeyFile, ClientID: client}
 	if d.in.workspace {
 		o = probeOptions(s, d.in.devFile, client)
@@ -468,7 +469,7 @@ func (d *doctorRun) checkConnect(ctx context.Context) {
 		if d.jitr && dg.Class == mqttprobe.DiagCertPending {
 			c.Why = i18n.T("doctor.connect.why-jitr")
 		}
-		c.Fix = d.connectFix(firstNonEmpty(d.thing, client), firstNonEmpty(d.in.topic, d.thingOr(client)+"/test"))
+		c.Fix = d.connectFix(cmp.Or(d.thing, client), cmp.Or(d.in.topic, d.thingOr(client)+"/test"))
 	}
 	d.add(c)
 	if c.Status != CheckPass || dg.Class == mqttprobe.DiagExpectedDrop || d.in.topic == "" {
@@ -578,7 +579,7 @@ func (d *doctorRun) failureEvents(certID string) []store.Event {
 // name (sent as SNI), and — without SNI — with the CA in its chain (AWS refuses it anyway).
 func (d *doctorRun) checkEndpoint() {
 	ep := d.s.Endpoint.Host
-	host := firstNonEmpty(d.in.mqttHost, ep)
+	host := cmp.Or(d.in.mqttHost, ep)
 	if host == "" {
 		d.skip("mqtt-endpoint", i18n.T("doctor.endpoint.label"), i18n.T("doctor.endpoint.unknown"))
 		return
@@ -622,7 +623,7 @@ func (d *doctorRun) checkEndpoint() {
 		return
 	}
 	ev := i18n.T("doctor.sni.ip", i18n.Args{"Host": host})
-	why := i18n.T("doctor.sni.why", i18n.Args{"Endpoint": firstNonEmpty(ep, i18n.T("doctor.sni.from-describe"))})
+	why := i18n.T("doctor.sni.why", i18n.Args{"Endpoint": cmp.Or(ep, i18n.T("doctor.sni.from-describe"))})
 	cause := CauseNoSNI
 	if leafOnly {
 		ev += i18n.T("doctor.sni.ip-leaf", i18n.Args{"File": d.name(d.in.devFile)})
@@ -648,7 +649,7 @@ func (d *doctorRun) connectFix(clientID, topic string) []string {
 	if d.in.devFile == "" {
 		return nil
 	}
-	key := d.name(firstNonEmpty(d.in.devKeyFile, strings.TrimSuffix(d.in.devFile, filepath.Ext(d.in.devFile))+".key"))
+	key := d.name(cmp.Or(d.in.devKeyFile, strings.TrimSuffix(d.in.devFile, filepath.Ext(d.in.devFile))+".key"))
 	ca := pki.FileServerRootCA
 	switch {
 	case d.in.serverCAFile != "":

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"os"
@@ -28,7 +29,7 @@ func (d *doctorRun) checkCAFile() {
 			i18n.T("doctor.ca-cert.why-input"), pki.ShowCertCommand(name).Line)
 		return
 	}
-	d.ca, d.caID = c, firstNonEmpty(d.in.caID, pki.CertID(c))
+	d.ca, d.caID = c, cmp.Or(d.in.caID, pki.CertID(c))
 	ev := i18n.T("doctor.ca-cert.evidence", i18n.Args{"Name": name, "Subject": c.Subject.String(), "ID": abbrev(d.caID)})
 	if err := pki.CheckIsCA(c); err != nil {
 		d.fail("ca-cert", i18n.T("doctor.ca-cert.is-ca-label"), ev+": "+strings.TrimPrefix(err.Error(), pki.ErrNotCA.Error()+": "), CauseNotCA,
@@ -191,7 +192,7 @@ func (d *doctorRun) checkTemplateFile() {
 	}
 	d.fileRC = rc
 	d.pass("template-file", i18n.T("doctor.template-file.parses", i18n.Args{"Name": name}),
-		i18n.T("doctor.template-file.role", i18n.Args{"Role": firstNonEmpty(rc.RoleArn, i18n.T("doctor.none"))}))
+		i18n.T("doctor.template-file.role", i18n.Args{"Role": cmp.Or(rc.RoleArn, i18n.T("doctor.none"))}))
 }
 
 // escapeFix rewrites a registration config whose templateBody (or a PolicyDocument in it) is

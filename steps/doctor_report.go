@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -130,24 +131,27 @@ type DoctorCheck struct {
 // checkRank is where a check stands in the chain of causes, from what a device meets
 // first (the endpoint, TLS, the CA) to what it meets last (its policy): the failure that
 // ranks first is the likeliest culprit, as the later ones often follow from it.
-var checkRank = map[string]int{}
+var checkRank = ranks(
+	"target", "region", "workspace-device",
+	"ca-cert", "ca-validity", "ca-key", "device-cert", "device-key", "device-signed-by-ca", "device-validity",
+	"server-ca", "mqtt-endpoint", "sni",
+	"verification-cert",
+	"ca-registered", "ca-active", "ca-auto-registration", "ca-mode", "ca-template", "provisioning-template",
+	"template-file", "template-parse", "template-parameters", "template-registered",
+	"role", "role-trust", "role-permissions",
+	"template-policies", "thing-type", "thing-groups", "billing-group",
+	"device-registered", "first-connect",
+	"thing", "other-certificates", "attached-policies",
+	"client-id", "topic", "connect",
+)
 
-func init() {
-	for i, id := range []string{
-		"target", "region", "workspace-device",
-		"ca-cert", "ca-validity", "ca-key", "device-cert", "device-key", "device-signed-by-ca", "device-validity",
-		"server-ca", "mqtt-endpoint", "sni",
-		"verification-cert",
-		"ca-registered", "ca-active", "ca-auto-registration", "ca-mode", "ca-template", "provisioning-template",
-		"template-file", "template-parse", "template-parameters", "template-registered",
-		"role", "role-trust", "role-permissions",
-		"template-policies", "thing-type", "thing-groups", "billing-group",
-		"device-registered", "first-connect",
-		"thing", "other-certificates", "attached-policies",
-		"client-id", "topic", "connect",
-	} {
-		checkRank[id] = i
+// ranks numbers ids in their order.
+func ranks(ids ...string) map[string]int {
+	m := make(map[string]int, len(ids))
+	for i, id := range ids {
+		m[id] = i
 	}
+	return m
 }
 
 func rankOf(id string) int {
@@ -512,7 +516,7 @@ func escapingWhy(err error) string {
 }
 
 // thingOr is the thing the device is, or def when it is not known.
-func (d *doctorRun) thingOr(def string) string { return firstNonEmpty(d.thing, def) }
+func (d *doctorRun) thingOr(def string) string { return cmp.Or(d.thing, def) }
 
 // sameJSON reports whether two JSON texts hold the same value (formatting aside).
 func sameJSON(a, b string) bool {
@@ -551,7 +555,7 @@ func (d *doctorRun) loadEvents(ctx context.Context) {
 		d.events = srv.EventLog(0)
 		return
 	}
-	u := firstNonEmpty(s.localURL, s.Options.EndpointURL)
+	u := cmp.Or(s.localURL, s.Options.EndpointURL)
 	if u == "" {
 		return
 	}

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -394,7 +395,7 @@ func (f *Fleet) checkCA(ctx context.Context) string {
 	case ca.Status != aws.StatusActive:
 		f.warnings = append(f.warnings, i18n.T("fleet.warn.ca-inactive", i18n.Args{"CA": abbrev(ca.ID), "Status": ca.Status}))
 	case ca.AutoRegistrationStatus != aws.AutoRegEnable:
-		f.warnings = append(f.warnings, i18n.T("fleet.warn.auto-registration", i18n.Args{"Status": firstNonEmpty(ca.AutoRegistrationStatus, aws.AutoRegDisable), "CA": abbrev(ca.ID)}))
+		f.warnings = append(f.warnings, i18n.T("fleet.warn.auto-registration", i18n.Args{"Status": cmp.Or(ca.AutoRegistrationStatus, aws.AutoRegDisable), "CA": abbrev(ca.ID)}))
 	}
 	if ca == nil || ca.RegistrationConfig == nil {
 		return ""
@@ -440,7 +441,7 @@ func (f *Fleet) issue(i int) (*fleetDev, error) {
 // lets only that one connect), and for the first connect another one — AWS allows one
 // CONNECT per second per client ID.
 func (d *fleetDev) clientID(first bool) string {
-	id := firstNonEmpty(d.Thing, d.Name)
+	id := cmp.Or(d.Thing, d.Name)
 	if !first {
 		return id
 	}

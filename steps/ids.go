@@ -1,11 +1,6 @@
 package steps
 
-import (
-	"fmt"
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
-	"strconv"
-	"strings"
-)
+import "fmt"
 
 // ID names a step; it is stable and used in the session file and on the command line.
 type ID string
@@ -50,19 +45,4 @@ func StepLabel(id ID) string {
 		}
 	}
 	return ""
-}
-
-// ParseID accepts a step ID ("device-cert") or its number ("9", "11a" for activate).
-func ParseID(v string) (ID, error) {
-	for _, id := range append(append([]ID(nil), documented...), IDActivate) {
-		if string(id) == v || StepLabel(id) == v {
-			return id, nil
-		}
-	}
-	ids := make([]string, 0, len(documented)+1)
-	for _, id := range documented {
-		ids = append(ids, string(id))
-	}
-	ids = append(ids, string(IDActivate))
-	return "", i18n.NewError("ids.unknown", i18n.Args{"Step": strconv.Quote(v), "Last": len(documented), "IDs": strings.Join(ids, ", ")})
 }

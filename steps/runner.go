@@ -2,101 +2,14 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
-
-// RunConfig configures the headless runner (`jitpwiz run`, Plan.Run).
-type RunConfig struct {
-	// Out receives one line per step (or, with JSON, one event object per line).
-	Out  io.Writer
-	JSON bool
-	// Prompt asks the user for a required input that was not given (nil: there is no
-	// terminal, and a missing required input is an error naming its flag).
-	// The second argument is the current (default) value; an empty answer keeps it.
-	Prompt func(f Field, current string) (string, error)
-	// OnStepEnd is called after each step that ran or was checked, with the session saved.
-	OnStepEnd func(id ID, state StepState)
-	// ShowCommands prints each step's equivalent commands under its line, for the steps that
-	// run and those done before (the JSON step events always carry them).
-	ShowCommands bool
-	// From runs the plan from this step on, again where it is done (--from); every step
-	// before it must be done. Until stops after this step (--until). "" for either: the
-	// whole plan.
-	From, Until ID
-}
-
-// ErrIncomplete is returned by Plan.Run when it stopped before the device published as the thing.
-var ErrIncomplete = errors.New("the procedure is not complete")
-
-// RunEvent is one line of `jitpwiz run --json` (docs/events.md).
-type RunEvent struct {
-	Event    string       `json:"event"` // plan | connect | start | progress | step | end
-	Step     ID           `json:"step,omitempty"`
-	Number   int          `json:"number,omitempty"`
-	Label    string       `json:"label,omitempty"` // the step's number in the walkthrough ("8"; "11a" for activate)
-	Title    string       `json:"title,omitempty"`
-	Status   string       `json:"status,omitempty"` // done | reused | skipped | failed | todo | redo
-	Reason   string       `json:"reason,omitempty"`
-	Message  string       `json:"message,omitempty"`
-	Duration float64      `json:"durationSeconds,omitempty"`
-	Summary  string       `json:"summary,omitempty"`
-	Result   []ResultLine `json:"result,omitempty"`
-	Error    string       `json:"error,omitempty"`
-	Steps    []PlanStep   `json:"steps,omitempty"`
-	Commands []string     `json:"commands,omitempty"`
-	Thing    string       `json:"thing,omitempty"`
-	Dir      string       `json:"dir,omitempty"`
-	Target   string       `json:"target,omitempty"`
-	OK       *bool        `json:"ok,omitempty"`
-	// Until is the step --until stopped after (event end).
-	Until ID `json:"until,omitempty"`
-}
-
-// PlanStep is one step of the plan event: where it stands before the run.
-type PlanStep struct {
-	Step   ID     `json:"step"`
-	Number int    `json:"number"`
-	Label  string `json:"label"`
-	Title  string `json:"title"`
-	Status string `json:"status"` // done | skipped | todo | redo
-	Reason string `json:"reason,omitempty"`
-}
-
-type runner struct {
-	p   *Plan
-	s   *Session
-	cfg RunConfig
-	mu  sync.Mutex
-}
-
-func (r *runner) emit(e RunEvent, text string) {
-	if r.cfg.Out == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cfg.JSON {
-		b, _ := json.Marshal(e)
-		fmt.Fprintln(r.cfg.Out, fullIDs(string(b), r.s.knownIDs()))
-		return
-	}
-	if text != "" {
-		fmt.Fprintln(r.cfg.Out, text)
-	}
-}
 
 // Run executes every step of the plan that is not done, in order, against its session's
 // target, and reports one line per step: the headless runner (`jitpwiz run`). It connects
@@ -284,27 +197,6 @@ func (r *runner) finish(end RunEvent, text string) {
 	}
 }
 
-// showChecks prints a step's evidence lines (the verify checklist) under its line.
-func (r *runner) showChecks(lines []ResultLine) {
-	if r.cfg.JSON {
-		return
-	}
-	for _, l := range lines {
-		switch {
-		case l.Kind == ResultCheck:
-			mark := "✓"
-			if !l.OK {
-				mark = "✗"
-			}
-			r.emit(RunEvent{}, fmt.Sprintf("      %s %s — %s", mark, l.Label, l.Value))
-		case l.Kind == ResultNote && !l.OK:
-			r.emit(RunEvent{}, "      ! "+strings.TrimPrefix(l.Value, "warning: "))
-		case l.Kind == ResultNote:
-			r.emit(RunEvent{}, "        "+l.Value)
-		}
-	}
-}
-
 // byHandHint follows the commands of a run on the embedded IoT Core: that IoT Core ran
 // inside this process and stops with it, so the printed --endpoint-url and -p no longer
 // answer. It says how to bring the same state back on the same ports, so the commands
@@ -317,23 +209,6 @@ func (r *runner) byHandHint() {
 	}
 	msg := i18n.T("runner.by-hand", i18n.Args{"Command": hint, "Dir": pki.ShellQuote(s.dir)})
 	r.emit(RunEvent{}, "  "+strings.ReplaceAll(msg, "\n", "\n  "))
-}
-
-func (r *runner) showCommands(cmds []string) {
-	if !r.cfg.ShowCommands || r.cfg.JSON {
-		return
-	}
-	for _, c := range cmds {
-		// A multi-line command (a heredoc) keeps its other lines as they are: indented, its
-		// content would change and its closing EOF would not close it when pasted.
-		r.emit(RunEvent{}, "      $ "+c)
-	}
-}
-
-func (r *runner) stepEnd(id ID, st StepState) {
-	if r.cfg.OnStepEnd != nil {
-		r.cfg.OnStepEnd(id, st)
-	}
 }
 
 // askRequired makes sure a new workspace got its required inputs (or --yes).
@@ -382,104 +257,124 @@ func (r *runner) askRequired() error {
 	return nil
 }
 
-func defaultFor(flag string) string {
-	switch flag {
-	case "--thing":
-		return DefaultThing
-	case "--country":
-		return DefaultCountry
-	}
-	return ""
-}
-
-// describeTarget names the target in plain words.
-func describeTarget(s *Session) string {
-	switch {
-	case s.Options.Target == TargetLocal && s.Options.EndpointURL == "":
-		return i18n.T("runner.target.local")
-	case s.Options.Target == TargetLocal:
-		return i18n.T("runner.target.local-at", i18n.Args{"URL": s.Options.EndpointURL})
-	}
-	region := s.Options.Region
-	if region == "" {
-		region = i18n.T("runner.target.region-from-env")
-	}
-	return i18n.T("runner.target.aws", i18n.Args{"Region": region, "Profile": s.Options.Profile,
-		"Endpoints": aws.DescribeEndpoints(s.Options.EndpointURL), "MQTT": s.Options.MQTTEndpoint})
-}
-
-// connectionLine says what Connect reached.
-func connectionLine(s *Session) string {
-	a := i18n.Args{"Account": s.Account, "Region": s.Region, "MQTT": fmt.Sprintf("%s:%d%s", s.Endpoint.Host, s.Endpoint.Port, alpnWords(s)), "API": s.localURL, "PID": ""}
-	if s.localURL != "" && s.sharedLocalPID != 0 {
-		a["PID"] = strconv.Itoa(s.sharedLocalPID)
-	}
-	return i18n.T("runner.connected", a)
-}
-
-// reusedList names the steps that are done, compactly ("1–8, 10").
-func reusedList(sts []StepStatus) string {
-	var done []int
-	for i, st := range sts {
-		if st.State == StateDone {
-			done = append(done, i+1)
+// closing prints the summary after a run that finished (or found everything done).
+func (r *runner) closing() {
+	s := r.s
+	c := s.closing()
+	if r.cfg.JSON {
+		cmds := c.Commands
+		if c.Serve != "" {
+			cmds = append([]string{c.Serve}, cmds...)
 		}
+		r.emit(RunEvent{Event: "summary", Thing: s.Options.Thing, Dir: s.dir, Result: append(append([]ResultLine(nil), c.Values...), c.Files...), Commands: cmds}, "")
+		return
 	}
-	if len(done) == 0 {
+	var b strings.Builder
+	b.WriteString("\n" + i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.have")}) + "\n")
+	for _, l := range c.Values {
+		if l.Kind == ResultCheck {
+			fmt.Fprintf(&b, "  ✓ %s — %s\n", l.Label, l.Value)
+			continue
+		}
+		fmt.Fprintf(&b, "  %s %s\n", padCells(l.Label, 24), l.Value)
+	}
+	b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.files")}) + "\n")
+	for _, l := range c.Files {
+		fmt.Fprintf(&b, "  %s %s\n", padCells(l.Label, 36), l.Value)
+	}
+	if c.Serve != "" {
+		b.WriteString(i18n.T("summary.next-serve", i18n.Args{"Serve": c.Serve}) + "\n")
+	} else {
+		b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.next")}) + "\n")
+	}
+	for _, cmd := range c.Commands {
+		b.WriteString("  $ " + cmd + "\n")
+	}
+	r.emit(RunEvent{}, strings.TrimRight(b.String(), "\n"))
+}
+
+// ClosingText is the summary as plain text, for the terminal once the wizard has closed.
+func (p *Plan) ClosingText() string {
+	if p.s == nil {
 		return ""
 	}
-	var parts []string
-	for i := 0; i < len(done); {
-		j := i
-		for j+1 < len(done) && done[j+1] == done[j]+1 {
-			j++
+	var b strings.Builder
+	r := &runner{p: p, s: p.s, cfg: RunConfig{Out: &b}}
+	r.closing()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// span applies --from and --until to the plan: it returns the index of the last step to run
+// (--until's, else the plan's last). --from needs every step before it done (or skipped),
+// and asks the steps from it to --until that are done to run again.
+func (r *runner) span(sts []Step) (last int, err error) {
+	p, cfg := r.p, r.cfg
+	index := func(flag string, id ID) (int, error) {
+		for i, st := range sts {
+			if st.ID() == id {
+				return i, nil
+			}
 		}
-		if i == j {
-			parts = append(parts, fmt.Sprint(done[i]))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d–%d", done[i], done[j]))
+		return 0, i18n.NewError("runner_span.not-in-plan", i18n.Args{"Flag": flag, "Step": id})
+	}
+	first, last := 0, len(sts)-1
+	if cfg.From != "" {
+		if first, err = index("--from", cfg.From); err != nil {
+			return 0, err
 		}
-		i = j + 1
 	}
-	return strings.Join(parts, ", ")
-}
-
-// durColumn is fmtDur right-aligned in a fixed width, so that what follows the duration
-// on the step lines starts in one column.
-func durColumn(d time.Duration) string { return fmt.Sprintf("%*s", durWidth, fmtDur(d)) }
-
-// durWidth fits every duration under ten minutes ("9m59.99s" is the longest).
-const durWidth = 8
-
-// ReportedError is a failure that Run has already shown to the user (a ✗ line, or a
-// failed event with --json). Callers should not print it again; it still fails the
-// command. errors.Is/As see the cause through it (e.g. ErrIncomplete).
-type ReportedError struct{ Err error }
-
-func (e *ReportedError) Error() string { return e.Err.Error() }
-func (e *ReportedError) Unwrap() error { return e.Err }
-
-// Reported says whether err was already shown to the user by Run.
-func Reported(err error) bool {
-	var r *ReportedError
-	return errors.As(err, &r)
-}
-
-// titleCells is the width of the title column of the step lines, in terminal cells.
-const titleCells = 18
-
-// padCells pads s with spaces to w terminal cells (display width: a CJK character takes two);
-// a longer s is kept whole.
-func padCells(s string, w int) string {
-	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
-}
-
-// andList joins flags as a list of the current language ("--thing and --country").
-func andList(items []string) string {
-	if len(items) < 2 {
-		return strings.Join(items, "")
+	if cfg.Until != "" {
+		if last, err = index("--until", cfg.Until); err != nil {
+			return 0, err
+		}
 	}
-	return i18n.T("runner.and", i18n.Args{"Items": strings.Join(items[:len(items)-1], ", "), "Last": items[len(items)-1]})
+	if last < first {
+		return 0, i18n.NewError("runner_span.until-before-from", i18n.Args{"Until": p.Label(cfg.Until), "From": p.Label(cfg.From)})
+	}
+	if cfg.From == "" {
+		return last, nil
+	}
+	for _, st := range sts[:first] {
+		if state := st.Status().State; state != StateDone && state != StateSkipped {
+			return 0, i18n.NewError("runner_span.from-not-done", i18n.Args{"From": p.Label(cfg.From), "Step": p.Label(st.ID()),
+				"Title": st.Title(), "Before": p.Label(sts[first-1].ID())})
+		}
+	}
+	// Which are done is read before any is marked: a mark makes the steps after it look
+	// not done (they use its result), and they would keep their results.
+	var done []Step
+	for _, st := range sts[first : last+1] {
+		if st.Status().State == StateDone {
+			done = append(done, st)
+		}
+	}
+	for _, st := range done {
+		st.base().requestRedo(st.ID(), i18n.T("runner_span.from-redo", i18n.Args{"From": p.Label(cfg.From)}))
+	}
+	return last, nil
 }
 
-func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
+// doneCommands shows, with --commands, the commands of steps that are all done (a finished
+// workspace, or one done up to --until): for the local target it starts the embedded IoT Core
+// (without running anything) so that the commands name its URL, and says how to bring it
+// back for them.
+func (r *runner) doneCommands(ctx context.Context, sts []Step) {
+	if !r.cfg.ShowCommands || r.cfg.JSON {
+		return
+	}
+	s := r.s
+	if s.Options.Target == TargetLocal && s.Options.EndpointURL == "" {
+		if err := s.Connect(ctx); err != nil {
+			r.emit(RunEvent{}, "  "+i18n.T("runner_span.no-endpoint", i18n.Args{"Err": err}))
+		}
+	}
+	for _, st := range sts {
+		if st.Status().State != StateDone {
+			continue
+		}
+		label := fmt.Sprintf("%2s/%d %s", r.p.Label(st.ID()), len(r.p.Steps()), padCells(st.Title(), titleCells))
+		r.emit(RunEvent{}, "✓ "+i18n.T("runner.done-before", i18n.Args{"Step": label, "Summary": st.Summary()}))
+		r.showCommands(st.Commands())
+	}
+	r.byHandHint()
+}

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -53,7 +54,7 @@ func scriptToken(name string) string { return "@@" + name + "@@" }
 // RunScript writes the script of the workspace o.Dir as `jitpwiz script` does: to o.Out
 // (made executable, written atomically) or to w. newPlan is NewPlan.
 func RunScript(o ScriptOptions, w io.Writer, newPlan func(*Session) *Plan) error {
-	s, err := OpenExisting(Options{Dir: firstNonEmpty(o.Dir, DefaultDir)})
+	s, err := OpenExisting(Options{Dir: cmp.Or(o.Dir, DefaultDir)})
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func RunScript(o ScriptOptions, w io.Writer, newPlan func(*Session) *Plan) error
 	if err := pki.WriteFile(out, []byte(b.String()), 0o755, true); err != nil {
 		return fmt.Errorf("-o %s: %w", o.Out, err)
 	}
-	fmt.Fprintln(w, i18n.T("script.wrote", i18n.Args{"File": o.Out, "Thing": firstNonEmpty(o.Thing, s.Options.Thing)}))
+	fmt.Fprintln(w, i18n.T("script.wrote", i18n.Args{"File": o.Out, "Thing": cmp.Or(o.Thing, s.Options.Thing)}))
 	return nil
 }
 
@@ -79,7 +80,7 @@ func RunScript(o ScriptOptions, w io.Writer, newPlan func(*Session) *Plan) error
 // of a session (NewPlan): the script is made of its steps' commands, rendered over a copy
 // of the session whose run-specific values are the script's variables.
 func WriteScript(w io.Writer, s *Session, newPlan func(*Session) *Plan, o ScriptOptions) error {
-	thing := firstNonEmpty(o.Thing, s.Options.Thing)
+	thing := cmp.Or(o.Thing, s.Options.Thing)
 	d := s.DeviceFor(thing)
 	if d == nil {
 		if thing == "" || len(s.Devices) == 0 {
@@ -151,7 +152,7 @@ func writeScriptHead(b *strings.Builder, s *Session, d *Device, o ScriptOptions)
 		version = " " + o.Version
 	}
 	comment(i18n.T("script.head.title", i18n.Args{"Dir": s.dir, "Version": version}))
-	comment(i18n.T("script.head.target", i18n.Args{"Target": s.Options.Target, "Region": firstNonEmpty(s.Region, s.Options.Region),
+	comment(i18n.T("script.head.target", i18n.Args{"Target": s.Options.Target, "Region": cmp.Or(s.Region, s.Options.Region),
 		"Mode": s.Options.Mode, "CAMode": s.Options.CAMode, "Port": s.Options.Port, "Thing": d.Thing}))
 	comment("\n" + i18n.T("script.head.run"))
 	if s.Options.jitr() {

@@ -1,23 +1,27 @@
 package steps
 
 import (
+	"cmp"
 	"encoding/json"
-	"errors"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
+	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The workspace's data: what jitpwiz.json holds — the options a user chose and the results
-// of the steps — and how it is opened and saved. The back-ends (Connect, Close) are in
-// connect.go, the workspace lock in lock.go; how options are given (flags, a config file)
-// and checked is in options.go.
+// of the steps — how it is saved, and where the session is connected (Where). Opening a
+// workspace is in open.go, the back-ends (Connect, Close) in connect.go, the workspace lock
+// in lock.go; how options are given (flags, a config file) and checked is in options.go.
 
 // Defaults of a new workspace (the AWS walkthrough's values).
 const (
@@ -356,7 +360,7 @@ func (d *Device) retireCert() {
 			return
 		}
 	}
-	d.EarlierCerts = append(d.EarlierCerts, CertRecord{ID: d.CertID, ARN: d.CertARN, Thing: firstNonEmpty(d.ProvisionedThing, d.Thing)})
+	d.EarlierCerts = append(d.EarlierCerts, CertRecord{ID: d.CertID, ARN: d.CertARN, Thing: cmp.Or(d.ProvisionedThing, d.Thing)})
 }
 
 // SubjectOptions are a device's subject options besides the thing name.
@@ -520,86 +524,6 @@ func (s *Session) Things() []string {
 	return out
 }
 
-// OpenExisting is Open for commands that act on a workspace a run already made (clean,
-// doctor): a directory without a session file is an error naming --dir.
-func OpenExisting(o Options) (*Session, error) {
-	if o.Dir == "" {
-		return nil, i18n.NewError("session.dir-empty")
-	}
-	if _, err := os.Stat(filepath.Join(o.Dir, SessionFile)); err != nil {
-		return nil, i18n.NewError("session.no-workspace", i18n.Args{"Dir": o.Dir, "File": SessionFile})
-	}
-	return Open(o)
-}
-
-// Open validates o, then loads the workspace's session (if any) and overlays o on the saved
-// options: options o leaves empty keep their saved value, or take their default in a new
-// workspace. Bad input is an error naming the flag and the fix, and nothing is written.
-// Open does not connect to any back-end; call Connect.
-func Open(o Options) (*Session, error) {
-	if o.Dir == "" {
-		o.Dir = DefaultDir
-	}
-	dir, err := filepath.Abs(o.Dir)
-	if err != nil {
-		return nil, i18n.WrapError(err, "session.dir", i18n.Args{"Dir": o.Dir})
-	}
-	s := &Session{Version: sessionVersion, dir: dir}
-	path := filepath.Join(dir, SessionFile)
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, s); err != nil {
-			return nil, i18n.NewError("session.not-session", i18n.Args{"File": path, "Problem": jsonProblem(b, err)})
-		}
-		if s.Version > sessionVersion {
-			return nil, i18n.NewError("session.newer", i18n.Args{"File": path, "Version": s.Version})
-		}
-		s.dir = dir
-		s.sanitize()
-	default:
-		// A file where the workspace should be makes ReadFile fail with ENOTDIR, not
-		// "does not exist": check for it first so the message says what is wrong.
-		if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
-			return nil, i18n.NewError("session.not-dir", i18n.Args{"Dir": o.Dir})
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, i18n.WrapError(err, "session.unreadable", i18n.Args{"Dir": o.Dir, "File": path})
-		}
-	}
-	saved := s.Options
-	// Switching to a thing the workspace already has: its subject options come back unless
-	// new ones are given.
-	if o.Thing != "" && o.Thing != saved.Thing {
-		if d := s.Devices[o.Thing]; d != nil && d.SubjectOptions != nil && o.Country == "" && o.Org == "" && o.OrgUnit == "" && o.State == "" {
-			saved.Country, saved.Org, saved.OrgUnit, saved.State = d.SubjectOptions.Country, d.SubjectOptions.Org, d.SubjectOptions.OrgUnit, d.SubjectOptions.State
-		}
-	}
-	eff := saved.overlay(o)
-	eff.Dir = dir
-	// A region saved for the local target (its default us-east-2, or one chosen for it) is
-	// not AWS's: moved to --target aws without --region, the region comes from AWS_REGION or
-	// the profile, as for any AWS tool.
-	if saved.Target == TargetLocal && eff.Target == TargetAWS && o.Region == "" && saved.Region != "" {
-		s.notices = append(s.notices, i18n.T("session.region-not-carried", i18n.Args{"Region": saved.Region}))
-		eff.Region = ""
-	}
-	if err := eff.resolve(s.IsNew()); err != nil {
-		return nil, err
-	}
-	if err := eff.Validate(); err != nil {
-		return nil, err
-	}
-	if err := eff.checkGiven(o); err != nil {
-		return nil, err
-	}
-	s.Options = eff
-	if err := s.checkSupplied(); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
 // sanitize drops records a hand-edited or damaged session file could hold that the code
 // cannot use (they are simply redone).
 func (s *Session) sanitize() {
@@ -658,4 +582,64 @@ func (s *Session) relName(p string) string {
 		return r
 	}
 	return p
+}
+
+// Where is what the session is connected to, as the wizard's header shows it.
+type Where struct {
+	Target  string // local or aws
+	Account string
+	Region  string
+	Profile string // --profile, else AWS_PROFILE ("" for the default chain)
+	// EndpointURL is the control plane commands name with --endpoint-url ("" for AWS itself):
+	// --endpoint-url, or the local IoT Core's.
+	EndpointURL string
+	MQTT        string // host:port devices connect to
+	// SharedPID is the `jitpwiz local` process serving the workspace (0: none, or in-process).
+	SharedPID int
+	// Moved are the local IoT Core's default ports that were busy, and the ports used instead.
+	Moved []PortMove
+}
+
+// PortMove is a default port that was busy and the free one used instead.
+type PortMove struct {
+	What          string // "API" (control plane) or "MQTT" (broker)
+	Default, Used int
+}
+
+// Where reports what Connect reached (zero values before it).
+func (s *Session) Where() Where {
+	w := Where{Target: s.Options.Target, Account: s.Account, Region: s.Region, Profile: s.Options.Profile,
+		EndpointURL: cmp.Or(s.Options.EndpointURL, s.localURL), SharedPID: s.sharedLocalPID, Moved: s.movedPorts}
+	if w.Profile == "" && w.Target == TargetAWS {
+		w.Profile = os.Getenv("AWS_PROFILE") // the SDK's profile when --profile is not given
+	}
+	if s.Endpoint.Host != "" {
+		w.MQTT = net.JoinHostPort(s.Endpoint.Host, strconv.Itoa(s.Endpoint.Port))
+	}
+	return w
+}
+
+// movedPorts compares the ports an in-process local IoT Core listens on with its defaults:
+// a default port that another program holds makes it take a free one.
+func movedPorts(api string, mqttPort int) []PortMove {
+	var out []PortMove
+	if u, err := url.Parse(api); err == nil {
+		if used, def := atoi(u.Port()), defaultPort(local.DefaultAPIAddr); used != 0 && used != def {
+			out = append(out, PortMove{What: "API", Default: def, Used: used})
+		}
+	}
+	if def := defaultPort(local.DefaultMQTTAddr); mqttPort != 0 && mqttPort != def {
+		out = append(out, PortMove{What: "MQTT", Default: def, Used: mqttPort})
+	}
+	return out
+}
+
+func defaultPort(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	return atoi(p)
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

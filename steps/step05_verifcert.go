@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/jitpwiz/jitpwiz/pki"
@@ -36,7 +37,7 @@ func (st *verifCertStep) record() record {
 
 func (st *verifCertStep) Commands() []string {
 	s := st.s
-	code := firstNonEmpty(s.RegistrationCode, "<registration code>")
+	code := cmp.Or(s.RegistrationCode, "<registration code>")
 	return cmdLines(
 		pki.GenKeyCommand(keyType(s), pki.FileVerifKey),
 		pki.CSRCommand(pki.FileVerifKey, pki.FileVerifCSR, pki.Subject{CommonName: code}),

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -46,12 +47,12 @@ func (st *roleStep) Commands() []string {
 	}
 	trust := aws.TrustPolicy("", "")
 	if s.Options.TrustCondition == "on" {
-		trust = aws.TrustPolicy(firstNonEmpty(s.Account, "<ACCOUNT_ID>"), firstNonEmpty(s.Region, s.Options.Region, "<REGION>"))
+		trust = aws.TrustPolicy(cmp.Or(s.Account, "<ACCOUNT_ID>"), cmp.Or(s.Region, s.Options.Region, "<REGION>"))
 	}
 	out := []string{
 		awsCmd(s, "iam", "create-role", "--role-name", DefaultRoleName, "--assume-role-policy-document", trust),
 	}
-	for _, p := range aws.RolePolicies(firstNonEmpty(s.Region, s.Options.Region)) {
+	for _, p := range aws.RolePolicies(cmp.Or(s.Region, s.Options.Region)) {
 		out = append(out, awsCmd(s, "iam", "attach-role-policy", "--role-name", DefaultRoleName, "--policy-arn", p))
 	}
 	return out

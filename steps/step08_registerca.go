@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -109,7 +110,7 @@ func (st *registerCAStep) act(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		reused = true
-		ref = aws.CARef{ID: firstNonEmpty(ae.ResourceID, s.CA.CertID), ARN: ae.ResourceARN}
+		ref = aws.CARef{ID: cmp.Or(ae.ResourceID, s.CA.CertID), ARN: ae.ResourceARN}
 		st.Report(Event{Message: i18n.T("step08.reusing", i18n.Args{"ID": abbrev(ref.ID)})})
 		if err := st.align(ctx, c, ref.ID, want); err != nil {
 			return false, err
@@ -137,8 +138,8 @@ func (st *registerCAStep) align(ctx context.Context, c aws.Client, id string, wa
 	if err != nil {
 		return err
 	}
-	mode := firstNonEmpty(d.CertificateMode, "DEFAULT")
-	if wantMode := firstNonEmpty(st.s.Options.certificateMode(), "DEFAULT"); mode != wantMode {
+	mode := cmp.Or(d.CertificateMode, "DEFAULT")
+	if wantMode := cmp.Or(st.s.Options.certificateMode(), "DEFAULT"); mode != wantMode {
 		return i18n.NewError("step08.err.mode", i18n.Args{"Mode": mode, "Want": wantMode, "Flag": map[string]string{"DEFAULT": CAModeDefault, "SNI_ONLY": CAModeSNIOnly}[mode]})
 	}
 	var in aws.UpdateCAInput

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -67,10 +68,10 @@ func (st *activateStep) Commands() []string {
 	s := st.s
 	d := s.Device()
 	cert, _, _, _ := deviceFiles(s)
-	id := firstNonEmpty(d.CertID, "<certificate ID>")
-	arn := firstNonEmpty(d.CertARN, "<certificate ARN>")
+	id := cmp.Or(d.CertID, "<certificate ID>")
+	arn := cmp.Or(d.CertARN, "<certificate ARN>")
 	thing := st.thing()
-	caID := firstNonEmpty(s.CA.RegisteredID, "<CA certificate ID>")
+	caID := cmp.Or(s.CA.RegisteredID, "<CA certificate ID>")
 	return []string{
 		awsCmd(s, "iot", "describe-certificate", "--certificate-id", id, "--query", "certificateDescription.[status,caCertificateId]") +
 			"   # " + i18n.T("step11a.cmd.pending", i18n.Args{"CA": abbrev(caID)}),
@@ -95,7 +96,7 @@ func (st *activateStep) Commands() []string {
 // target: the local IoT Core has no rules engine and no Lambda.
 func (st *activateStep) awsOnly(service string, args ...string) string {
 	line := joinShell(append([]string{"aws", service}, args...))
-	if r := firstNonEmpty(st.s.Region, st.s.Options.Region); r != "" {
+	if r := cmp.Or(st.s.Region, st.s.Options.Region); r != "" {
 		line += " --region " + pki.ShellQuote(r)
 	}
 	if st.s.Options.Target == TargetAWS && st.s.Options.Profile != "" {
@@ -106,14 +107,14 @@ func (st *activateStep) awsOnly(service string, args ...string) string {
 
 func (st *activateStep) arn(service, resource string) string {
 	s := st.s
-	return aws.ServiceARN(service, firstNonEmpty(s.Region, s.Options.Region, "<region>"), firstNonEmpty(s.Account, "<account>"), resource)
+	return aws.ServiceARN(service, cmp.Or(s.Region, s.Options.Region, "<region>"), cmp.Or(s.Account, "<account>"), resource)
 }
 
 func (st *activateStep) ruleARN() string { return st.arn("iot", "rule/"+JITRRuleName) }
 
 // ruleSQL selects the registered events of the workspace's CA.
 func (st *activateStep) ruleSQL() string {
-	return "SELECT * FROM '" + registeredTopic(firstNonEmpty(st.s.CA.RegisteredID, "<CA certificate ID>")) + "'"
+	return "SELECT * FROM '" + registeredTopic(cmp.Or(st.s.CA.RegisteredID, "<CA certificate ID>")) + "'"
 }
 
 // rulePayload is the create-topic-rule payload: the SQL and a Lambda action.

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -37,8 +38,8 @@ func (st *verifyStep) record() record {
 func (st *verifyStep) Commands() []string {
 	s := st.s
 	d := s.Device()
-	id := firstNonEmpty(d.CertID, "<certificate ID>")
-	arn := firstNonEmpty(d.CertARN, "<certificate ARN>")
+	id := cmp.Or(d.CertID, "<certificate ID>")
+	arn := cmp.Or(d.CertARN, "<certificate ARN>")
 	thing := provisionedThing(s, d)
 	out := []string{
 		awsCmd(s, "iot", "describe-certificate", "--certificate-id", id),

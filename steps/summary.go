@@ -1,11 +1,11 @@
 package steps
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
 
-	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
@@ -43,7 +43,7 @@ func (s *Session) closing() Closing {
 		val(i18n.T("summary.thing-arn"), aws.IoTARN(s.Region, s.Account, "thing/"+thing))
 	}
 	val(i18n.T("summary.cert-id"), d.CertID)
-	val(i18n.T("summary.cert-arn"), firstNonEmpty(d.CertARN, certARN(s, d.CertID)))
+	val(i18n.T("summary.cert-arn"), cmp.Or(d.CertARN, certARN(s, d.CertID)))
 	val(i18n.T("step07.result.policy"), strings.Join(d.Policies, ", "))
 	val(i18n.T("step08.result.ca-id"), s.CA.RegisteredID)
 	val(i18n.T("step08.result.ca-arn"), s.CA.RegisteredARN)
@@ -60,9 +60,9 @@ func (s *Session) closing() Closing {
 	file(i18n.T("step09.result.key"), d.KeyFile)
 	file(i18n.T("summary.file.bundle"), d.BundleFile)
 	file(i18n.T("summary.file.server-ca"), pki.FileServerRootCA)
-	file(i18n.T("summary.file.ca-cert"), firstNonEmpty(s.CA.CertFile, pki.FileCACert))
+	file(i18n.T("summary.file.ca-cert"), cmp.Or(s.CA.CertFile, pki.FileCACert))
 	if !s.CA.Supplied {
-		file(i18n.T("summary.file.ca-key"), firstNonEmpty(s.CA.KeyFile, pki.FileCAKey))
+		file(i18n.T("summary.file.ca-key"), cmp.Or(s.CA.KeyFile, pki.FileCAKey))
 	}
 	if !s.Options.jitr() {
 		file(i18n.T("step07.result.config"), FileTemplate)
@@ -97,42 +97,6 @@ func (s *Session) localServeCommand() string {
 		portFlag = "--alpn-port" // the devices' port is the ALPN listener's
 	}
 	return fmt.Sprintf("jitpwiz local --dir %s --api-port %s %s %d", pki.ShellQuote(s.dir), apiPort, portFlag, s.Endpoint.Port)
-}
-
-// closing prints the summary after a run that finished (or found everything done).
-func (r *runner) closing() {
-	s := r.s
-	c := s.closing()
-	if r.cfg.JSON {
-		cmds := c.Commands
-		if c.Serve != "" {
-			cmds = append([]string{c.Serve}, cmds...)
-		}
-		r.emit(RunEvent{Event: "summary", Thing: s.Options.Thing, Dir: s.dir, Result: append(append([]ResultLine(nil), c.Values...), c.Files...), Commands: cmds}, "")
-		return
-	}
-	var b strings.Builder
-	b.WriteString("\n" + i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.have")}) + "\n")
-	for _, l := range c.Values {
-		if l.Kind == ResultCheck {
-			fmt.Fprintf(&b, "  ✓ %s — %s\n", l.Label, l.Value)
-			continue
-		}
-		fmt.Fprintf(&b, "  %s %s\n", summaryPad(l.Label, 24), l.Value)
-	}
-	b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.files")}) + "\n")
-	for _, l := range c.Files {
-		fmt.Fprintf(&b, "  %s %s\n", summaryPad(l.Label, 36), l.Value)
-	}
-	if c.Serve != "" {
-		b.WriteString(i18n.T("summary.next-serve", i18n.Args{"Serve": c.Serve}) + "\n")
-	} else {
-		b.WriteString(i18n.T("summary.heading", i18n.Args{"Title": i18n.T("summary.next")}) + "\n")
-	}
-	for _, cmd := range c.Commands {
-		b.WriteString("  $ " + cmd + "\n")
-	}
-	r.emit(RunEvent{}, strings.TrimRight(b.String(), "\n"))
 }
 
 // ClosingView is the summary as the wizard shows it under its closing banner ("" for a plan
@@ -170,21 +134,4 @@ func (p *Plan) ClosingView(width int) string {
 	}
 	parts = append(parts, next+"\n"+box.Render(st.CommandText.Render(strings.Join(lines, "\n"))))
 	return strings.Join(parts, "\n\n")
-}
-
-// ClosingText is the summary as plain text, for the terminal once the wizard has closed.
-func (p *Plan) ClosingText() string {
-	if p.s == nil {
-		return ""
-	}
-	var b strings.Builder
-	r := &runner{p: p, s: p.s, cfg: RunConfig{Out: &b}}
-	r.closing()
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// summaryPad pads s with spaces to n columns of the terminal (a double-width rune counts two;
-// a longer s is left as it is), as %-Ns does for ASCII.
-func summaryPad(s string, n int) string {
-	return s + strings.Repeat(" ", max(0, n-ansi.StringWidth(s)))
 }

@@ -8,22 +8,14 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Small helpers over strings, files and hashes that steps, the runner and doctor share.
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // abbrev shortens long IDs and hashes for messages: the first 12 characters and "…". It
 // counts characters, not bytes, so a value in another script is never cut inside a rune.
