@@ -49,6 +49,25 @@
 // recorded per thing, so a new --thing reuses the CA, role and registration. Keys are reused
 // whenever their file exists; only --force-new-keys replaces them.
 //
+// # Layers
+//
+// The files stand on five layers, and a file uses only the files of the layers under it
+// (layers_test.go checks it), so no step uses another step and nothing shared uses a step:
+//
+//  1. the ground: the catalog (steps/i18n), the step IDs (ids.go), the one state machine
+//     (state.go), line wrapping (wrap.go), the fleet's rate limiter (fleet_limit.go);
+//  2. the workspace's data and what a user writes: session.go (jitpwiz.json, Where),
+//     templatefile.go (template files and their JSON errors), field.go (a step's input),
+//     text.go, screen_text.go;
+//  3. what the steps share: base.go (the Base and the Plan), open.go, options.go, ca.go,
+//     keys.go, commands.go, devices.go, provisioned.go, templates.go, lock.go, removal.go,
+//     doctor_report.go, fleet_record.go;
+//  4. the steps (stepNN_*.go) and their peers: base_update.go, connect.go, summary.go,
+//     runner_events.go, bundle.go, errtext.go, doctor_cloud/device/files.go, fleet.go,
+//     fleet_clean.go;
+//  5. what runs them: plan.go (NewPlan), runner.go (Plan.Run), base_view.go, clean.go,
+//     doctor.go, script.go, fleet_run.go, libtext.go.
+//
 // # One state
 //
 // A step's StepState (pending, editing, running, done, failed, skipped, redo) is one type,
