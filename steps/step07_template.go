@@ -357,7 +357,7 @@ func (st *templateStep) act(ctx context.Context) (bool, error) {
 	}
 	res := TemplateRes{File: FileTemplate, Variant: s.Options.Variant(), BodySHA256: sha256Hex([]byte(rc.TemplateBody)), Warnings: append(notes, warnings...)}
 	for _, w := range report {
-		st.Report(Event{Message: i18n.T("step07.warning", i18n.Args{"Text": strings.TrimPrefix(w, "warning: ")})})
+		st.Report(Event{Message: i18n.T("step07.warning", i18n.Args{"Text": w})})
 	}
 	if s.Options.Variant() == VariantCustom {
 		res.Source = s.Options.Template

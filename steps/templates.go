@@ -46,7 +46,8 @@ func lintTemplate(s *Session, t *template.Template, params map[string]string, wh
 		case template.SeverityError:
 			errs = append(errs, f.String())
 		case template.SeverityWarning:
-			warnings = append(warnings, f.String())
+			// Without its severity word: the step and the runner say "warning" their own way.
+			warnings = append(warnings, strings.TrimPrefix(f.String(), f.Severity.Words()+": "))
 		}
 	}
 	if len(errs) > 0 {
