@@ -361,7 +361,7 @@ func linePrompt(cmd *cobra.Command) func(steps.Field, string) (string, error) {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s [%s]: ", f.Label, current)
 		line, err := in.ReadString('\n')
 		if err != nil && line == "" {
-			return "", i18n.NewError("main.run.no-answer", i18n.Args{"Field": f.Label, "Flag": "--" + f.Key})
+			return "", i18n.NewError("main.run.no-answer", i18n.Args{"Field": f.Label, "Flag": "--" + f.Flag})
 		}
 		return strings.TrimSpace(line), nil
 	}

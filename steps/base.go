@@ -515,3 +515,11 @@ func inputChanges(was, now map[string]string) string {
 	}
 	return strings.Join(diffs, "; ")
 }
+
+// checkContext returns ctx's error in plain words.
+func checkContext(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return i18n.WrapError(err, "text.cancelled")
+	}
+	return nil
+}

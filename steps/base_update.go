@@ -3,13 +3,16 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"log"
 	"runtime/debug"
 	"strings"
 
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
+
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -116,7 +119,7 @@ func (b *Base) Invalid() map[string]string {
 	out := map[string]string{}
 	for _, f := range b.fields {
 		if f.err != "" {
-			out[f.field.Key] = f.err
+			out[f.field.Flag] = f.err
 		}
 	}
 	return out
@@ -321,7 +324,7 @@ func (b *Base) parentField() int {
 		return -1
 	}
 	for i, f := range b.fields {
-		if f.field.Key == within {
+		if f.field.Flag == within {
 			return i
 		}
 	}
@@ -344,24 +347,24 @@ func (b *Base) setFocus(i int) {
 func (b *Base) buildFields() {
 	old := map[string]*fieldModel{}
 	for _, f := range b.fields {
-		old[f.field.Key] = f
+		old[f.field.Flag] = f
 	}
 	var focusKey string
 	if len(b.fields) > 0 && b.focus < len(b.fields) {
-		focusKey = b.fields[b.focus].field.Key
+		focusKey = b.fields[b.focus].field.Flag
 	}
 	b.fields = nil
 	focus := 0
 	for i, fd := range b.self.Inputs() {
 		var f *fieldModel
-		if o, ok := old[fd.Key]; ok && o.isText() == (len(fd.Choices) == 0) && o.edited {
+		if o, ok := old[fd.Flag]; ok && o.isText() == (len(fd.Choices) == 0) && o.edited {
 			o.field = fd // keep what the user typed or chose
 			f = o
 		} else {
 			f = newField(b.c.Styles, b.c.Keys, fd)
 		}
 		f.setWidth(b.inputWidth())
-		if fd.Key == focusKey {
+		if fd.Flag == focusKey {
 			focus = i
 		}
 		b.fields = append(b.fields, f)
@@ -535,4 +538,43 @@ func (b *Base) withBack(bs []key.Binding) []key.Binding {
 func withHelp(kb key.Binding, k, desc string) key.Binding {
 	kb.SetHelp(k, desc)
 	return kb
+}
+
+func newField(st *theme.Styles, keys *theme.KeyMap, fd Field) *fieldModel {
+	f := &fieldModel{field: fd, styles: st, keys: keys}
+	cur := ""
+	if fd.Get != nil {
+		cur = fd.Get()
+	}
+	if len(fd.Choices) == 0 {
+		ti := textinput.New()
+		ti.Prompt = "> "
+		ti.SetValue(cur)
+		ti.CursorEnd()
+		ti.PromptStyle = st.Help
+		ti.TextStyle = st.Label
+		if fd.Secret {
+			ti.EchoMode = textinput.EchoPassword
+		}
+		f.text = &ti
+		return f
+	}
+	opts := fd.Choices
+	known := false
+	for _, o := range opts {
+		known = known || o.Value == cur
+	}
+	if !known && cur != "" {
+		// the current value came from elsewhere (a flag, e.g. --template FILE): offer it first,
+		// so that running with the defaults keeps it instead of silently picking option one
+		opts = append([]Option{{Value: cur, Label: cur, Help: i18n.T("base.current-value")}}, opts...)
+	}
+	c := &pickModel{options: opts}
+	for i, o := range opts {
+		if o.Value == cur {
+			c.sel = i
+		}
+	}
+	f.choice = c
+	return f
 }

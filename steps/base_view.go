@@ -3,8 +3,10 @@ package steps
 import (
 	"context"
 	"errors"
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"strings"
+
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
@@ -232,4 +234,56 @@ func ExplainError(err error) (cause, fix string) {
 		return s[:i], s[i+len(" — "):]
 	}
 	return s, ""
+}
+
+func (f *fieldModel) view() string {
+	st := f.styles
+	var b strings.Builder
+	label := st.Label.Render(f.field.Label)
+	if f.focused {
+		label = st.Focused.Render(st.Icons.Arrow + " " + f.field.Label)
+	} else {
+		label = "  " + label
+	}
+	b.WriteString(label + "\n")
+	if f.text != nil {
+		b.WriteString("  " + f.text.View() + "\n")
+	} else {
+		b.WriteString(padLines(f.choice.view(st, f.width), "  ") + "\n")
+	}
+	switch {
+	case f.err != "":
+		b.WriteString(padLines(st.Invalid.Render(wrapWords(st.Icons.Failed+" "+f.err, f.width)), "  ") + "\n")
+	case f.field.Help != "":
+		b.WriteString(padLines(st.Help.Render(wrapWords(f.field.Help, f.width)), "  ") + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// view draws one option a line — marker, label, and the selected one's description — the
+// description wrapped to the width under the label.
+func (c *pickModel) view(st *theme.Styles, width int) string {
+	var lines []string
+	for i, o := range c.options {
+		if i != c.sel {
+			lines = append(lines, st.Option.Render(ansi.Truncate("( ) "+o.Label, width, st.Icons.Ellipsis)))
+			continue
+		}
+		line := "(" + st.Icons.Active + ") " + o.Label
+		if o.Help != "" {
+			line += " — " + o.Help
+		}
+		for _, l := range strings.Split(hangWords(line, width, "    "), "\n") { // under the label, past the marker
+			lines = append(lines, st.Selected.Render(l))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func padLines(s, pad string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Join(lines, "\n")
 }

@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"crypto/x509"
 	"maps"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/jitpwiz/jitpwiz/pki"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
@@ -194,4 +197,37 @@ func applySupplied(s *Session, o Options) error {
 	}
 	s.Options = trial.Options
 	return s.checkSupplied()
+}
+
+// pathField is a file path input. Empty, missing and directory paths are refused naming the
+// field; set receives an absolute path and checks the content. Get is left out while the
+// option holds no file: an input left empty is then still checked when the step runs (an
+// unchanged value counts as valid).
+func pathField(key, label, help string, get func() string, set func(p string) error) Field {
+	f := Field{Flag: key, Label: label, Help: help,
+		Set: func(v string) error {
+			if v == "" {
+				return i18n.NewError("base.path.empty", i18n.Args{"Field": label})
+			}
+			p := v
+			if rest, ok := strings.CutPrefix(p, "~/"); ok {
+				if home, err := os.UserHomeDir(); err == nil {
+					p = filepath.Join(home, rest)
+				}
+			}
+			p, err := filepath.Abs(p)
+			if err != nil {
+				return i18n.WrapError(err, "base.path.bad", i18n.Args{"Field": label, "Value": v})
+			}
+			fi, err := os.Stat(p)
+			switch {
+			case err != nil:
+				return i18n.NewError("base.path.missing", i18n.Args{"Field": label, "Value": v})
+			case fi.IsDir():
+				return i18n.NewError("base.path.dir", i18n.Args{"Field": label, "Value": v})
+			}
+			return set(p)
+		}}
+	f.Get = get
+	return f
 }

@@ -57,7 +57,7 @@ func (s *Session) CleanPlan() []CleanAction {
 		// the current one; each thing is deleted once its certificates are detached from it.
 		certs := append([]CertRecord(nil), d.EarlierCerts...)
 		if d.CertID != "" && !d.Cleaned {
-			certs = append(certs, CertRecord{ID: d.CertID, ARN: d.CertARN, Thing: provisionedThing(s, d)})
+			certs = append(certs, CertRecord{CertID: d.CertID, ARN: d.CertARN, Thing: provisionedThing(s, d)})
 		}
 		var things []string
 		for i, cr := range certs {
@@ -106,8 +106,8 @@ func (s *Session) CleanPlan() []CleanAction {
 // recorded; the detach finds every one attached, and those the workspace made join ours),
 // set INACTIVE, detached from its thing (waiting for that to take effect), deleted.
 func certActions(s *Session, cr CertRecord, policies []string, ours map[string]bool, keep func(string) bool) []CleanAction {
-	arn := cmp.Or(cr.ARN, certARN(s, cr.ID))
-	id, name := cr.ID, cr.Thing
+	arn := cmp.Or(cr.ARN, certARN(s, cr.CertID))
+	id, name := cr.CertID, cr.Thing
 	shown := strings.Join(abbrevAll(policies), ", ")
 	if shown == "" {
 		shown = i18n.T("clean.its-policies")

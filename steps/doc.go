@@ -51,22 +51,25 @@
 //
 // # Layers
 //
-// The files stand on five layers, and a file uses only the files of the layers under it
+// The files stand on four layers, and a file uses only the files of the layers under it
 // (layers_test.go checks it), so no step uses another step and nothing shared uses a step:
 //
-//  1. the ground: the catalog (steps/i18n), the step IDs (ids.go), the one state machine
-//     (state.go), line wrapping (wrap.go), the fleet's rate limiter (fleet_limit.go);
-//  2. the workspace's data and what a user writes: session.go (jitpwiz.json, Where),
-//     templatefile.go (template files and their JSON errors), field.go (a step's input),
-//     text.go, screen_text.go;
-//  3. what the steps share: base.go (the Base and the Plan), open.go, options.go, ca.go,
-//     keys.go, commands.go, devices.go, provisioned.go, templates.go, lock.go, removal.go,
-//     doctor_report.go, fleet_record.go;
-//  4. the steps (stepNN_*.go) and their peers: base_update.go, connect.go, summary.go,
-//     runner_events.go, bundle.go, errtext.go, doctor_cloud/device/files.go, fleet.go,
-//     fleet_clean.go;
-//  5. what runs them: plan.go (NewPlan), runner.go (Plan.Run), base_view.go, clean.go,
-//     doctor.go, script.go, fleet_run.go, libtext.go.
+//  1. the ground, which says nothing to the user itself: the step IDs (ids.go), the one
+//     state machine (state.go), the workspace's data (session.go: jitpwiz.json, Where), a
+//     step's input (field.go), small helpers (text.go), line wrapping (wrap.go), the fleet's
+//     rate limiter (fleet_limit.go) — and the catalog, steps/i18n;
+//  2. what the steps share: base.go (the Base and the Plan), options.go, templatefile.go
+//     (template files and their JSON errors), ca.go, keys.go, commands.go, devices.go,
+//     provisioned.go, templates.go, lock.go, removal.go, screen_text.go, doctor_report.go,
+//     errtext.go, fleet_record.go;
+//  3. the steps (stepNN_*.go) and their peers: base_update.go, open.go, connect.go,
+//     summary.go, runner_events.go, bundle.go, libtext.go, doctor_cloud/device/files.go,
+//     fleet.go, fleet_clean.go;
+//  4. what runs them: plan.go (NewPlan), runner.go (Plan.Run), base_view.go, clean.go,
+//     doctor.go, script.go, fleet_run.go.
+//
+// A type's methods may stand on a higher layer than the type (Base's Update is in
+// base_update.go, its View in base_view.go; the same for a Field's input widget).
 //
 // # One state
 //

@@ -1,15 +1,11 @@
 package steps
 
 import (
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
@@ -17,7 +13,7 @@ import (
 // set (the session's options, or a choice the step keeps), so that the wizard and the
 // runner's prompt set them alike.
 type Field struct {
-	Key     string   // flag-like name, e.g. "country"
+	Flag    string   // flag-like name, e.g. "country"
 	Label   string   // "Country (2 letters)"
 	Help    string   // one line shown under the input
 	Choices []Option // non-empty: choose one of these (list), else free text
@@ -62,45 +58,6 @@ type pickModel struct {
 
 // maxTextWidth is the widest a text input gets (a path or a name, not a paragraph).
 const maxTextWidth = 72
-
-func newField(st *theme.Styles, keys *theme.KeyMap, fd Field) *fieldModel {
-	f := &fieldModel{field: fd, styles: st, keys: keys}
-	cur := ""
-	if fd.Get != nil {
-		cur = fd.Get()
-	}
-	if len(fd.Choices) == 0 {
-		ti := textinput.New()
-		ti.Prompt = "> "
-		ti.SetValue(cur)
-		ti.CursorEnd()
-		ti.PromptStyle = st.Help
-		ti.TextStyle = st.Label
-		if fd.Secret {
-			ti.EchoMode = textinput.EchoPassword
-		}
-		f.text = &ti
-		return f
-	}
-	opts := fd.Choices
-	known := false
-	for _, o := range opts {
-		known = known || o.Value == cur
-	}
-	if !known && cur != "" {
-		// the current value came from elsewhere (a flag, e.g. --template FILE): offer it first,
-		// so that running with the defaults keeps it instead of silently picking option one
-		opts = append([]Option{{Value: cur, Label: cur, Help: i18n.T("base.current-value")}}, opts...)
-	}
-	c := &pickModel{options: opts}
-	for i, o := range opts {
-		if o.Value == cur {
-			c.sel = i
-		}
-	}
-	f.choice = c
-	return f
-}
 
 func (f *fieldModel) isText() bool { return f.text != nil }
 
@@ -150,91 +107,6 @@ func (f *fieldModel) update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-func (f *fieldModel) view() string {
-	st := f.styles
-	var b strings.Builder
-	label := st.Label.Render(f.field.Label)
-	if f.focused {
-		label = st.Focused.Render(st.Icons.Arrow + " " + f.field.Label)
-	} else {
-		label = "  " + label
-	}
-	b.WriteString(label + "\n")
-	if f.text != nil {
-		b.WriteString("  " + f.text.View() + "\n")
-	} else {
-		b.WriteString(padLines(f.choice.view(st, f.width), "  ") + "\n")
-	}
-	switch {
-	case f.err != "":
-		b.WriteString(padLines(st.Invalid.Render(wrapWords(st.Icons.Failed+" "+f.err, f.width)), "  ") + "\n")
-	case f.field.Help != "":
-		b.WriteString(padLines(st.Help.Render(wrapWords(f.field.Help, f.width)), "  ") + "\n")
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// view draws one option a line — marker, label, and the selected one's description — the
-// description wrapped to the width under the label.
-func (c *pickModel) view(st *theme.Styles, width int) string {
-	var lines []string
-	for i, o := range c.options {
-		if i != c.sel {
-			lines = append(lines, st.Option.Render(ansi.Truncate("( ) "+o.Label, width, st.Icons.Ellipsis)))
-			continue
-		}
-		line := "(" + st.Icons.Active + ") " + o.Label
-		if o.Help != "" {
-			line += " — " + o.Help
-		}
-		for _, l := range strings.Split(hangWords(line, width, "    "), "\n") { // under the label, past the marker
-			lines = append(lines, st.Selected.Render(l))
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-func padLines(s, pad string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = pad + l
-	}
-	return strings.Join(lines, "\n")
-}
-
-// pathField is a file path input. Empty, missing and directory paths are refused naming the
-// field; set receives an absolute path and checks the content. Get is left out while the
-// option holds no file: an input left empty is then still checked when the step runs (an
-// unchanged value counts as valid).
-func pathField(key, label, help string, get func() string, set func(p string) error) Field {
-	f := Field{Key: key, Label: label, Help: help,
-		Set: func(v string) error {
-			if v == "" {
-				return i18n.NewError("base.path.empty", i18n.Args{"Field": label})
-			}
-			p := v
-			if rest, ok := strings.CutPrefix(p, "~/"); ok {
-				if home, err := os.UserHomeDir(); err == nil {
-					p = filepath.Join(home, rest)
-				}
-			}
-			p, err := filepath.Abs(p)
-			if err != nil {
-				return i18n.WrapError(err, "base.path.bad", i18n.Args{"Field": label, "Value": v})
-			}
-			fi, err := os.Stat(p)
-			switch {
-			case err != nil:
-				return i18n.NewError("base.path.missing", i18n.Args{"Field": label, "Value": v})
-			case fi.IsDir():
-				return i18n.NewError("base.path.dir", i18n.Args{"Field": label, "Value": v})
-			}
-			return set(p)
-		}}
-	f.Get = get
-	return f
 }
 
 // withGet keeps f's Get only while it returns a value (see pathField).

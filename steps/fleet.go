@@ -268,15 +268,6 @@ func fleetNeedsCA(s *Session, why string) error {
 	return i18n.WrapError(ErrFleetNeedsCA, "fleet.needs-ca", i18n.Args{"Why": why, "Dir": dirArg(s)})
 }
 
-// OpenFleetWorkspace opens the workspace of `jitpwiz fleet` (Open, with the error for a
-// directory that is no workspace saying how to make one).
-func OpenFleetWorkspace(o Options) (*Session, error) {
-	if o.Dir != "" && !pki.FileExists(filepath.Join(o.Dir, SessionFile)) {
-		return nil, i18n.WrapError(ErrFleetNeedsCA, "fleet.needs-ca.no-workspace", i18n.Args{"Dir": o.Dir, "File": SessionFile, "DirArg": pki.ShellQuote(o.Dir)})
-	}
-	return OpenExisting(o)
-}
-
 // NewFleet prepares a fleet on a connected session: it checks the options and that the
 // workspace's CA is registered for JITP on this target, loads the CA and the template,
 // checks the names (valid thing names, not used by another fleet of the workspace, no such

@@ -530,3 +530,12 @@ func (f *Fleet) RunHeadless(ctx context.Context, h FleetHeadless) (*FleetReport,
 		}
 	}
 }
+
+// OpenFleetWorkspace opens the workspace of `jitpwiz fleet` (Open, with the error for a
+// directory that is no workspace saying how to make one).
+func OpenFleetWorkspace(o Options) (*Session, error) {
+	if o.Dir != "" && !pki.FileExists(filepath.Join(o.Dir, SessionFile)) {
+		return nil, i18n.WrapError(ErrFleetNeedsCA, "fleet.needs-ca.no-workspace", i18n.Args{"Dir": o.Dir, "File": SessionFile, "DirArg": pki.ShellQuote(o.Dir)})
+	}
+	return OpenExisting(o)
+}

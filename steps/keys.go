@@ -70,7 +70,7 @@ func keyType(s *Session) pki.KeyType {
 // forceNewKeysField lets the user replace existing keys (the explicit choice keys need).
 func forceNewKeysField(s *Session) Field {
 	return Field{
-		Key: "force-new-keys", Label: i18n.T("keys.force.label"),
+		Flag: "force-new-keys", Label: i18n.T("keys.force.label"),
 		Help:    i18n.T("keys.force.help"),
 		Choices: []Option{{Value: "no", Label: i18n.T("keys.force.no")}, {Value: "yes", Label: i18n.T("keys.force.yes")}},
 		Get:     func() string { return map[bool]string{true: "yes", false: "no"}[s.Options.ForceNewKeys] },

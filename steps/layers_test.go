@@ -17,16 +17,15 @@ import (
 // so the steps never use each other and the shared files never use a step. A new file gets
 // a layer here and in doc.go.
 var layers = map[int][]string{
-	1: {"ids.go", "state.go", "wrap.go", "fleet_limit.go"},
-	2: {"session.go", "templatefile.go", "field.go", "text.go", "screen_text.go"},
-	3: {"base.go", "open.go", "options.go", "ca.go", "keys.go", "commands.go", "devices.go", "provisioned.go",
-		"templates.go", "lock.go", "removal.go", "doctor_report.go", "fleet_record.go"},
-	4: {"step01_cakey.go", "step02_opensslconf.go", "step03_cacert.go", "step04_regcode.go", "step05_verifcert.go",
+	1: {"ids.go", "state.go", "session.go", "field.go", "text.go", "wrap.go", "fleet_limit.go"},
+	2: {"base.go", "templatefile.go", "options.go", "ca.go", "keys.go", "commands.go", "devices.go", "provisioned.go",
+		"templates.go", "lock.go", "removal.go", "screen_text.go", "doctor_report.go", "errtext.go", "fleet_record.go"},
+	3: {"step01_cakey.go", "step02_opensslconf.go", "step03_cacert.go", "step04_regcode.go", "step05_verifcert.go",
 		"step06_role.go", "step07_template.go", "step08_registerca.go", "step09_devicecert.go", "step10_servertrust.go",
 		"step11_firstconnect.go", "step11a_activate.go", "step12_verify.go", "step13_use.go",
-		"base_update.go", "connect.go", "summary.go", "runner_events.go", "bundle.go", "errtext.go",
+		"base_update.go", "open.go", "connect.go", "summary.go", "runner_events.go", "bundle.go", "libtext.go",
 		"doctor_cloud.go", "doctor_device.go", "doctor_files.go", "fleet.go", "fleet_clean.go"},
-	5: {"plan.go", "runner.go", "base_view.go", "clean.go", "doctor.go", "script.go", "fleet_run.go", "libtext.go"},
+	4: {"plan.go", "runner.go", "base_view.go", "clean.go", "doctor.go", "script.go", "fleet_run.go"},
 }
 
 // TestLayers reads the package's files and checks that every package-level name a file uses

@@ -40,12 +40,12 @@ func typeText(m *Base, v string) { press(m, "ctrl+u", v) }
 func fieldKeys(m *Base) []string {
 	var out []string
 	for _, f := range m.fields {
-		out = append(out, f.field.Key)
+		out = append(out, f.field.Flag)
 	}
 	return out
 }
 
-func focusedKey(m *Base) string { return m.fields[m.focus].field.Key }
+func focusedKey(m *Base) string { return m.fields[m.focus].field.Flag }
 
 // wantInvalid fails unless field key shows an error containing every part.
 func wantInvalid(t *testing.T, m *Base, key string, parts ...string) {
@@ -309,7 +309,7 @@ func TestChoiceExistingDevice(t *testing.T) {
 	// with a CA generated here, an existing device certificate cannot be checked: refused
 	own := openT(t, Options{Dir: filepath.Join(t.TempDir(), "ws"), Yes: true})
 	m := choiceModel(t, own, IDDeviceCert)
-	if m.fields[0].field.Key != "device" || m.fields[0].value() != choiceNew {
+	if m.fields[0].field.Flag != "device" || m.fields[0].value() != choiceNew {
 		t.Fatalf("step 9 starts with %v", fieldKeys(m))
 	}
 	press(m, "j")

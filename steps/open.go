@@ -82,6 +82,9 @@ func Open(o Options) (*Session, error) {
 	if err := eff.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkTemplateOption(&eff); err != nil {
+		return nil, err
+	}
 	if err := eff.checkGiven(o); err != nil {
 		return nil, err
 	}

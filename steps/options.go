@@ -261,10 +261,6 @@ func (o *Options) resolve(newWorkspace bool) error {
 // (e.g. --thing, --country). Without --yes and without a terminal to ask, that is an error.
 func (o *Options) Defaulted() []string { return o.defaulted }
 
-func isVariant(t string) bool {
-	return t == VariantScoped || t == VariantAdmin || t == VariantNamed
-}
-
 // Variant returns scoped, admin, named or custom.
 func (o *Options) Variant() string {
 	if isVariant(o.Template) {
@@ -394,11 +390,6 @@ func (o *Options) Validate() error {
 	case "", "on", "off":
 	default:
 		return i18n.NewError("options.trust-condition", i18n.Args{"Value": strconv.Quote(o.TrustCondition)})
-	}
-	if !isVariant(o.Template) {
-		if _, err := loadTemplateFile(o.Template); err != nil {
-			return err
-		}
 	}
 	return nil
 }

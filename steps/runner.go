@@ -228,7 +228,7 @@ func (r *runner) askRequired() error {
 	fields := map[string]Field{}
 	if dev := r.p.Lookup(IDDeviceCert); dev != nil {
 		for _, f := range dev.Inputs() {
-			fields["--"+f.Key] = f
+			fields["--"+f.Flag] = f
 		}
 	}
 	for _, flag := range missing {

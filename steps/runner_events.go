@@ -274,7 +274,7 @@ func (s *Session) knownIDs() []string {
 		ids = append(ids, d.CertID)
 		ids = append(ids, d.Policies...)
 		for _, e := range d.EarlierCerts {
-			ids = append(ids, e.ID)
+			ids = append(ids, e.CertID)
 		}
 	}
 	return slices.DeleteFunc(ids, func(id string) bool { return id == "" })

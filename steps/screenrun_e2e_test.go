@@ -56,7 +56,7 @@ func TestE2EReissuedDeviceVerifyAndClean(t *testing.T) {
 	}
 	s = session(t, dir)
 	d := s.DeviceFor(steps.DefaultThing)
-	if len(d.EarlierCerts) != 1 || d.EarlierCerts[0].ID != old || d.CertID == old {
+	if len(d.EarlierCerts) != 1 || d.EarlierCerts[0].CertID != old || d.CertID == old {
 		t.Fatalf("earlier certificates %+v (current %s, old %s)", d.EarlierCerts, d.CertID, old)
 	}
 	certs, caID := []string{old, d.CertID}, s.CA.RegisteredID

@@ -15,7 +15,6 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/aws/local"
 	"github.com/jitpwiz/jitpwiz/pki"
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // The workspace's data: what jitpwiz.json holds — the options a user chose and the results
@@ -65,6 +64,11 @@ const (
 	VariantNamed  = "named"
 	VariantCustom = "custom" // --template FILE
 )
+
+// isVariant says whether t names one of the walkthrough's templates (not a file).
+func isVariant(t string) bool {
+	return t == VariantScoped || t == VariantAdmin || t == VariantNamed
+}
 
 // Options are what a user chooses. Empty strings mean "keep the saved value" (or the default
 // in a new workspace); the session file stores the effective values. Flags, the YAML config
@@ -158,6 +162,10 @@ func (o *Options) certificateMode() string {
 
 // SessionFile is the name of the session file inside the workspace.
 const SessionFile = "jitpwiz.json"
+
+// FileTemplate is the registration-config file the walkthrough passes to register-ca-certificate
+// (step 7 writes it; steps 8, 9 and 12 and doctor read it).
+const FileTemplate = "jitp_template.json"
 
 // sessionVersion is the format version of jitpwiz.json.
 const sessionVersion = 1
@@ -343,8 +351,8 @@ type Device struct {
 
 // CertRecord is a device certificate the workspace issued and the target may have registered.
 type CertRecord struct {
-	ID  string `json:"id"`
-	ARN string `json:"arn,omitempty"`
+	CertID string `json:"id"`
+	ARN    string `json:"arn,omitempty"`
 	// Thing is the thing it was provisioned as (attached to).
 	Thing string `json:"thing,omitempty"`
 }
@@ -356,11 +364,11 @@ func (d *Device) retireCert() {
 		return
 	}
 	for _, e := range d.EarlierCerts {
-		if e.ID == d.CertID {
+		if e.CertID == d.CertID {
 			return
 		}
 	}
-	d.EarlierCerts = append(d.EarlierCerts, CertRecord{ID: d.CertID, ARN: d.CertARN, Thing: cmp.Or(d.ProvisionedThing, d.Thing)})
+	d.EarlierCerts = append(d.EarlierCerts, CertRecord{CertID: d.CertID, ARN: d.CertARN, Thing: cmp.Or(d.ProvisionedThing, d.Thing)})
 }
 
 // SubjectOptions are a device's subject options besides the thing name.
@@ -567,7 +575,7 @@ func (s *Session) Save() error {
 	s.Version = sessionVersion
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return i18n.WrapError(err, "session.save")
+		return err // not reached: every field of a Session marshals
 	}
 	b = append(b, '\n')
 	return pki.WriteFile(filepath.Join(s.dir, SessionFile), b, pki.KeyMode, true)

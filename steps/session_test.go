@@ -379,9 +379,9 @@ func TestRunRequiredInputs(t *testing.T) {
 	answers := map[string][]string{"thing": {"bad name", "Asked-1"}, "country": {""}}
 	var asked []string
 	r := &runner{p: NewPlan(s), s: s, cfg: RunConfig{Out: &strings.Builder{}, Prompt: func(f Field, cur string) (string, error) {
-		asked = append(asked, f.Key+"="+cur)
-		a := answers[f.Key][0]
-		answers[f.Key] = answers[f.Key][1:]
+		asked = append(asked, f.Flag+"="+cur)
+		a := answers[f.Flag][0]
+		answers[f.Flag] = answers[f.Flag][1:]
 		return a, nil
 	}}}
 	if err := r.askRequired(); err != nil {
@@ -443,7 +443,7 @@ func TestPrimaryThingIsTheFirstCertified(t *testing.T) {
 	_ = st.Commands()
 	_ = p.Statuses()
 	for _, f := range st.Inputs() {
-		if f.Key == "thing" {
+		if f.Flag == "thing" {
 			if err := f.Set("Mine"); err != nil {
 				t.Fatal(err)
 			}
@@ -539,7 +539,7 @@ func TestCreatePolicyOnlyWithNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
-		if f.Key == "template" {
+		if f.Flag == "template" {
 			if err := f.Set(VariantScoped); err != nil {
 				t.Fatalf("switching named → scoped: %v", err)
 			}

@@ -69,7 +69,7 @@ func (st *caKeyStep) Inputs() []Field {
 // sourceField is the choice between a new CA and the user's own files.
 func (st *caKeyStep) sourceField() Field {
 	return Field{
-		Key: "ca", Label: i18n.T("step01.ca.label"),
+		Flag: "ca", Label: i18n.T("step01.ca.label"),
 		Help: i18n.T("step01.ca.help"),
 		Choices: []Option{
 			{Value: choiceGenerate, Label: i18n.T("step01.ca.generate"), Help: i18n.T("step01.ca.generate-help")},
@@ -138,7 +138,7 @@ func keyTypeField(s *Session) Field {
 		opts = append(opts, Option{Value: string(t), Label: t.Label()})
 	}
 	return Field{
-		Key: "key", Label: i18n.T("step01.key.label"), Help: i18n.T("step01.key.help"),
+		Flag: "key", Label: i18n.T("step01.key.label"), Help: i18n.T("step01.key.help"),
 		Choices: opts,
 		Get:     func() string { return s.Options.KeyType },
 		Set: func(v string) error {
@@ -201,7 +201,7 @@ func (st *caKeyStep) Summary() string { return fmt.Sprintf("%s (%s)", pki.FileCA
 // modeField is the choice between JITP and JITR (--mode), on the wizard's first screen.
 func modeField(s *Session) Field {
 	return Field{
-		Key: "mode", Label: i18n.T("step01.mode.label"),
+		Flag: "mode", Label: i18n.T("step01.mode.label"),
 		Help: i18n.T("step01.mode.help"),
 		Choices: []Option{
 			{Value: ModeJITP, Label: "JITP", Help: i18n.T("step01.mode.jitp-help")},

@@ -30,7 +30,7 @@ func (st *openSSLConfStep) record() record {
 func (st *openSSLConfStep) Inputs() []Field {
 	s := st.s
 	return []Field{
-		{Key: "ca-country", Label: i18n.T("step02.country.label"), Help: i18n.T("step02.country.help"),
+		{Flag: "ca-country", Label: i18n.T("step02.country.label"), Help: i18n.T("step02.country.help"),
 			Get: func() string { return s.Options.CACountry },
 			Set: func(v string) error {
 				if err := pki.ValidateCountry(v); err != nil {
@@ -39,7 +39,7 @@ func (st *openSSLConfStep) Inputs() []Field {
 				s.Options.CACountry = v
 				return nil
 			}},
-		{Key: "ca-org", Label: i18n.T("step02.org.label"), Help: i18n.T("step02.org.help"),
+		{Flag: "ca-org", Label: i18n.T("step02.org.label"), Help: i18n.T("step02.org.help"),
 			Get: func() string { return s.Options.CAOrg },
 			Set: func(v string) error {
 				if err := pki.ValidateOrganization(v); err != nil {

@@ -63,7 +63,7 @@ func (st *templateStep) Inputs() []Field {
 	}
 	opts = append(opts, Option{Value: choiceFile, Label: i18n.T("step07.choice.file"), Help: i18n.T("step07.choice.file-help")})
 	fields := []Field{
-		{Key: "template", Label: i18n.T("step07.field.template"), Help: i18n.T("step07.field.template-help"),
+		{Flag: "template", Label: i18n.T("step07.field.template"), Help: i18n.T("step07.field.template-help"),
 			Choices: opts,
 			Get:     st.choice,
 			Set: func(v string) error {
@@ -87,7 +87,7 @@ func (st *templateStep) Inputs() []Field {
 		return fields
 	}
 	return append(fields, within("template", []Field{
-		{Key: "create-policy", Label: i18n.T("step07.field.create-policy"),
+		{Flag: "create-policy", Label: i18n.T("step07.field.create-policy"),
 			Help:    i18n.T("step07.field.create-policy-help"),
 			Choices: []Option{{Value: "no", Label: i18n.T("step07.choice.create-no")}, {Value: "yes", Label: i18n.T("step07.choice.create-yes")}},
 			Get:     func() string { return map[bool]string{true: "yes", false: "no"}[s.Options.CreatePolicy] },
@@ -102,7 +102,7 @@ func (st *templateStep) Inputs() []Field {
 				}
 				return nil
 			}},
-		{Key: "policy-name", Label: i18n.T("step07.field.policy-name"), Help: i18n.T("step07.field.policy-name-help"),
+		{Flag: "policy-name", Label: i18n.T("step07.field.policy-name"), Help: i18n.T("step07.field.policy-name-help"),
 			Get: func() string { return s.Options.PolicyName },
 			Set: func(v string) error {
 				if !policyRE.MatchString(v) {
@@ -221,7 +221,7 @@ func (st *templateStep) subjectFields() []Field {
 	var out []Field
 	for _, n := range neededSubject(s, t) {
 		label := i18n.T(n.label)
-		out = append(out, Field{Key: n.key, Label: i18n.T("step07.field.needed", i18n.Args{"Label": label}),
+		out = append(out, Field{Flag: n.key, Label: i18n.T("step07.field.needed", i18n.Args{"Label": label}),
 			Help: i18n.T("step07.field.needed-help", i18n.Args{"Param": n.param}),
 			Get:  func() string { return *n.get(&s.Options) },
 			Set: func(v string) error {
@@ -255,6 +255,9 @@ func setTemplate(s *Session, v string) error {
 		return err
 	}
 	if err := o.Validate(); err != nil {
+		return err
+	}
+	if err := checkTemplateOption(&o); err != nil {
 		return err
 	}
 	s.Options.Template, s.Options.PolicyName, s.Options.CreatePolicy = o.Template, o.PolicyName, o.CreatePolicy

@@ -69,7 +69,7 @@ func (st *deviceCertStep) Inputs() []Field {
 		return append([]Field{st.sourceField()}, within("device", withGet(st.fileFields()))...)
 	}
 	text := func(key, label, help string, get func(o *Options) *string, validate func(o *Options) error) Field {
-		return Field{Key: key, Label: label, Help: help,
+		return Field{Flag: key, Label: label, Help: help,
 			Get: func() string { return *get(&s.Options) },
 			Set: func(v string) error {
 				o := s.Options
@@ -107,7 +107,7 @@ func (st *deviceCertStep) Inputs() []Field {
 func (st *deviceCertStep) sourceField() Field {
 	s := st.s
 	return Field{
-		Key: "device", Label: i18n.T("step09.field.device"),
+		Flag: "device", Label: i18n.T("step09.field.device"),
 		Help: i18n.T("step09.field.device-help"),
 		Choices: []Option{
 			{Value: choiceNew, Label: i18n.T("step09.choice.new"), Help: i18n.T("step09.choice.new-help")},

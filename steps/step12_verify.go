@@ -222,7 +222,7 @@ func (st *verifyStep) otherCerts(ctx context.Context, c aws.Client, d *Device, t
 			status = i18n.T("step12.other.not-found")
 		}
 		whose := i18n.T("step12.other.not-ours")
-		if slices.ContainsFunc(d.EarlierCerts, func(e CertRecord) bool { return e.ID == id }) {
+		if slices.ContainsFunc(d.EarlierCerts, func(e CertRecord) bool { return e.CertID == id }) {
 			whose = i18n.T("step12.other.earlier")
 		}
 		out = append(out, noteLine(i18n.T("step12.other.attached", i18n.Args{"Thing": thing, "ID": id, "Status": status, "Whose": whose})))

@@ -24,7 +24,7 @@ func TestTemplateInputsFollowVariant(t *testing.T) {
 		}
 		keys := map[string]bool{}
 		for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
-			keys[f.Key] = true
+			keys[f.Flag] = true
 		}
 		if !keys["template"] {
 			t.Errorf("%s: no template choice among %v", c.template, keys)
@@ -34,7 +34,7 @@ func TestTemplateInputsFollowVariant(t *testing.T) {
 		}
 		// choosing another variant through the field changes what is shown
 		for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
-			if f.Key == "template" {
+			if f.Flag == "template" {
 				if err := f.Set(VariantNamed); err != nil {
 					t.Fatalf("%s: set named: %v", c.template, err)
 				}
@@ -42,7 +42,7 @@ func TestTemplateInputsFollowVariant(t *testing.T) {
 		}
 		shown := false
 		for _, f := range NewPlan(s).Lookup(IDTemplate).Inputs() {
-			shown = shown || f.Key == "policy-name"
+			shown = shown || f.Flag == "policy-name"
 		}
 		if !shown {
 			t.Errorf("%s → named: policy-name not shown", c.template)

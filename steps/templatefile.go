@@ -17,9 +17,16 @@ import (
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// FileTemplate is the registration-config file the walkthrough passes to register-ca-certificate
-// (step 7 writes it; steps 8, 9 and 12 and doctor read it).
-const FileTemplate = "jitp_template.json"
+// checkTemplateOption refuses --template FILE when the file cannot be used (a variant's
+// name needs no file). Options.Validate checks the options' form; where a template is given
+// (Open, step 7's field) the file is read too.
+func checkTemplateOption(o *Options) error {
+	if isVariant(o.Template) {
+		return nil
+	}
+	_, err := loadTemplateFile(o.Template)
+	return err
+}
 
 // loadTemplateFile reads a user's template file: either a registration config
 // ({"templateBody": "...", "roleArn": "..."}, like jitp_template.json) or a bare template

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -11,8 +10,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // Small helpers over strings, files and hashes that steps, the runner and doctor share.
@@ -82,12 +79,4 @@ func prettyJSON(doc string) string {
 		return doc
 	}
 	return b.String()
-}
-
-// checkContext returns ctx's error in plain words.
-func checkContext(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return i18n.WrapError(err, "text.cancelled")
-	}
-	return nil
 }

@@ -356,7 +356,7 @@ func TestLongResultScrolls(t *testing.T) {
 func TestChoiceThatSkipsTheStepMovesOn(t *testing.T) {
 	w := newWorld()
 	byo := &testStep{id: "ca", title: "CA key", w: w, inputs: []steps.Field{{
-		Key: "ca", Label: "CA",
+		Flag: "ca", Label: "CA",
 		Choices: []steps.Option{{Value: "new", Label: "generate new"}, {Value: "existing", Label: "use existing files"}},
 		Get:     func() string { return "new" },
 		Set:     func(v string) error { w.set("ca", v); return nil },
@@ -432,7 +432,7 @@ func TestListKeepsValueFromElsewhere(t *testing.T) {
 // (the named template sets the policy name) shows that default in the other input.
 func TestDependentDefaultFollowsChoice(t *testing.T) {
 	w := newWorld()
-	variant := steps.Field{Key: "template", Label: "Template",
+	variant := steps.Field{Flag: "template", Label: "Template",
 		Choices: []steps.Option{{Value: "scoped", Label: "scoped"}, {Value: "named", Label: "named"}},
 		Get: func() string {
 			if v := w.get("template"); v != "" {
@@ -447,7 +447,7 @@ func TestDependentDefaultFollowsChoice(t *testing.T) {
 			}
 			return nil
 		}}
-	policy := steps.Field{Key: "policy", Label: "Policy name",
+	policy := steps.Field{Flag: "policy", Label: "Policy name",
 		Get: func() string { return w.get("policy") },
 		Set: func(v string) error {
 			if v == "" {

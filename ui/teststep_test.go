@@ -91,7 +91,7 @@ func (t *testStep) Run(ctx context.Context) error {
 // countryField is a free-text input validated like the real one (2 upper-case letters).
 func countryField(w *world) steps.Field {
 	return steps.Field{
-		Key: "country", Label: "Country (2 letters)", Help: "ISO 3166 code, e.g. IN",
+		Flag: "country", Label: "Country (2 letters)", Help: "ISO 3166 code, e.g. IN",
 		Get: func() string {
 			if v := w.get("country"); v != "" {
 				return v
@@ -110,7 +110,7 @@ func countryField(w *world) steps.Field {
 
 func keyTypeField(w *world) steps.Field {
 	return steps.Field{
-		Key: "key-type", Label: "Key type",
+		Flag: "key-type", Label: "Key type",
 		Choices: []steps.Option{{Value: "rsa", Label: "RSA 2048", Help: "what the walkthrough uses"}, {Value: "ec", Label: "EC P-256"}},
 		Get: func() string {
 			if v := w.get("key-type"); v != "" {
