@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"regexp"
@@ -257,31 +256,12 @@ func jsonKind(v string) string {
 var jsonKinds = map[string]i18n.Key{"object": "jsonerr.kind.object", "array": "jsonerr.kind.array", "string": "jsonerr.kind.string",
 	"number": "jsonerr.kind.number", "bool": "jsonerr.kind.bool"}
 
-// bodyErrorRE finds the position aws/template gives for a templateBody that is not JSON.
-var bodyErrorRE = regexp.MustCompile(`not valid JSON: (.*) at line (\d+), column (\d+)$`)
-
 // templateBodyProblem words a template.Parse error of body: a syntax error gets the place in
 // the body (the template itself once the file's escaping is undone), its line and a caret.
 func templateBodyProblem(body string, err error) string {
-	msg := err.Error()
-	m := bodyErrorRE.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
+	var te *template.Error
+	if !errors.As(err, &te) || te.Reason != template.ReasonSyntax || te.Offset < 0 || te.Offset > len(body) {
+		return err.Error()
 	}
-	var line, col int
-	fmt.Sscan(m[2], &line)
-	fmt.Sscan(m[3], &col)
-	off := 0
-	for l := 1; l < line; l++ {
-		i := strings.IndexByte(body[off:], '\n')
-		if i < 0 {
-			break
-		}
-		off += i + 1
-	}
-	for c := 1; c < col && off < len(body); c++ {
-		_, n := utf8.DecodeRuneInString(body[off:])
-		off += n
-	}
-	return i18n.T("jsonerr.template-body", i18n.Args{"Spot": jsonAt(body, off, plainSyntax(m[1]))})
+	return i18n.T("jsonerr.template-body", i18n.Args{"Spot": jsonAt(body, te.Offset, plainSyntax(te.Detail))})
 }

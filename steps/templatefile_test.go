@@ -12,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws/template"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // goJSONText is what encoding/json says in its own words; none of it may reach a user.
@@ -171,5 +172,26 @@ func TestChoiceTemplateNeedsSubject(t *testing.T) {
 	wantValid(t, m)
 	if s.Options.Variant() != VariantCustom || s.Options.Org != "Acme" || s.Options.DeviceSubject().Organization != "Acme" {
 		t.Fatalf("template %q, org %q", s.Options.Template, s.Options.Org)
+	}
+}
+
+// TestTemplateBodySpotEachLanguage: a templateBody that is not JSON is shown at its place
+// (the line up to the offending character, marked) in every language, not only in English.
+func TestTemplateBodySpotEachLanguage(t *testing.T) {
+	t.Cleanup(func() { i18n.SetLang(i18n.En) })
+	path := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(path, []byte(`{"templateBody": "{\"Resources\": {\"a\": 1,}}"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range i18n.Langs {
+		i18n.SetLang(l)
+		_, err := loadTemplateFile(path)
+		if err == nil {
+			t.Fatalf("%s: a body that is not JSON was accepted", l)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, `{"Resources": {"a": 1,}`) || !strings.Contains(msg, "23") || goJSONText.MatchString(msg) {
+			t.Errorf("%s: the body's syntax error is not shown at its place (line 1, column 23): %s", l, msg)
+		}
 	}
 }

@@ -36,6 +36,10 @@ type Error struct {
 	Reason  Reason
 	Fix     string
 	Err     error // underlying error, e.g. a *policy.MalformedError
+	// Offset and Detail say, for a ReasonSyntax error, where in the body the JSON breaks (a
+	// byte offset; Message's line and column are counted from it) and what the parser found.
+	Offset int
+	Detail string
 }
 
 // Reason names, stably, what a finding or an error is about. A program that tells them
@@ -148,8 +152,10 @@ func Parse(body string) (*Template, error) {
 	if err != nil {
 		je := err.(*strictjson.SyntaxError)
 		line, col := strictjson.LineCol(body, je.Off)
-		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", strings.TrimPrefix(je.Msg, "invalid JSON: "), line, col)
+		detail := strings.TrimPrefix(je.Msg, "invalid JSON: ")
+		e := invalid("", "The template body is not valid JSON: %s at line %d, column %d", detail, line, col)
 		e.Reason = ReasonSyntax
+		e.Offset, e.Detail = je.Off, detail
 		e.Fix = say("fix.escaping")
 		return nil, e
 	}
