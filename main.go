@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=..." (see Makefile).
@@ -76,15 +78,77 @@ func newRootCmd() *cobra.Command {
 		Use:           "jitpwiz",
 		Short:         i18n.T("main.root.short"),
 		Long:          i18n.T("main.root.long"),
-		Args:          cobra.NoArgs,
+		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(flagError)
+	root.SuggestionsMinimumDistance = 2 // a mistyped command ("docter") is offered the one meant
 	addLang(root)
 	addWizard(root)
 	root.AddCommand(newVersionCmd(), newRunCmd(), newCleanCmd(), newDoctorCmd(), newScriptCmd(), newLocalCmd(), newFleetCmd())
 	localizeHelp(root)
 	return root
+}
+
+// flagError says what is wrong with a flag in the user's language, naming the flag and where
+// to read what it takes: pflag's own words are English, and for a number or a yes/no they
+// quote Go's parser.
+func flagError(cmd *cobra.Command, err error) error {
+	help := cmd.CommandPath() + " --help"
+	var (
+		unknown  *pflag.NotExistError
+		needs    *pflag.ValueRequiredError
+		bad      *pflag.InvalidValueError
+		syntax   *pflag.InvalidSyntaxError
+		ours     *i18n.Error
+		flagName = func(f *pflag.Flag) string { return "--" + f.Name }
+	)
+	switch {
+	case errors.As(err, &unknown):
+		flag := "--" + unknown.GetSpecifiedName()
+		if short := unknown.GetSpecifiedShortnames(); short != "" {
+			flag = "-" + unknown.GetSpecifiedName()
+		}
+		return i18n.NewError("main.flag.unknown", i18n.Args{"Flag": flag, "Command": cmd.CommandPath(), "Help": help})
+	case errors.As(err, &needs):
+		return i18n.NewError("main.flag.needs-value", i18n.Args{"Flag": flagName(needs.GetFlag()), "Help": help})
+	case errors.As(err, &bad) && errors.As(err, &ours):
+		return i18n.NewError("main.flag.value", i18n.Args{"Flag": flagName(bad.GetFlag()), "Value": strconv.Quote(bad.GetValue()), "Err": ours})
+	case errors.As(err, &bad):
+		return i18n.NewError("main.flag.bad-value", i18n.Args{"Flag": flagName(bad.GetFlag()), "Value": strconv.Quote(bad.GetValue()),
+			"Kind": flagKind(bad.GetFlag().Value.Type())})
+	case errors.As(err, &syntax):
+		return i18n.NewError("main.flag.syntax", i18n.Args{"Arg": syntax.GetSpecifiedFlag()})
+	}
+	return err
+}
+
+// flagKind names what a flag of pflag's type takes.
+func flagKind(typ string) string {
+	switch typ {
+	case "int":
+		return i18n.T("main.flag.kind.int")
+	case "bool":
+		return i18n.T("main.flag.kind.bool")
+	case "duration":
+		return i18n.T("main.flag.kind.duration")
+	case "float64":
+		return i18n.T("main.flag.kind.float")
+	}
+	return i18n.T("main.flag.kind.other", i18n.Args{"Type": typ})
+}
+
+// noArgs refuses arguments (every command takes flags only), naming the argument; a mistyped
+// command gets the one it is likely meant to be.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
+		return i18n.NewError("main.args.suggest", i18n.Args{"Arg": strconv.Quote(args[0]), "Command": cmd.CommandPath(), "Suggest": near[0]})
+	}
+	return i18n.NewError("main.args.none", i18n.Args{"Arg": strconv.Quote(args[0]), "Command": cmd.CommandPath(), "Help": cmd.CommandPath() + " --help"})
 }
 
 // localizeHelp says cobra's own words of --help in the current language: the headings of the
@@ -203,7 +267,7 @@ func newLocalCmd() *cobra.Command {
 		Use:   "local",
 		Short: i18n.T("main.local.short"),
 		Long:  i18n.T("main.local.long"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := local.ParseLatency(latency)
 			if err != nil {
@@ -245,7 +309,7 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: i18n.T("main.version.short"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "jitpwiz %s (commit %s)\n", version, buildCommit())
 			return nil
@@ -280,7 +344,7 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: i18n.T("main.run.short"),
 		Long:  i18n.T("main.run.long"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := o.WithConfig()
 			if err != nil {
@@ -376,7 +440,7 @@ func newCleanCmd() *cobra.Command {
 		Use:   "clean",
 		Short: i18n.T("main.clean.short"),
 		Long:  i18n.T("main.clean.long"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wait := o.CleanWait
 			if wait <= 0 {
@@ -449,7 +513,7 @@ func newFleetCmd() *cobra.Command {
 		Use:   "fleet -n N",
 		Short: i18n.T("main.fleet.short"),
 		Long:  i18n.T("main.fleet.long"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fo.RateSet = cmd.Flags().Changed("rate")
 			s, err := steps.OpenFleetWorkspace(o)
@@ -500,7 +564,7 @@ func newDoctorCmd() *cobra.Command {
 		Use:   "doctor",
 		Short: i18n.T("main.doctor.short"),
 		Long:  i18n.T("main.doctor.long"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
@@ -518,7 +582,7 @@ func newScriptCmd() *cobra.Command {
 		Use:   "script",
 		Short: i18n.T("main.script.short"),
 		Long:  i18n.T("main.script.long"),
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Version = version
 			return steps.RunScript(o, cmd.OutOrStdout(), steps.NewPlan)
