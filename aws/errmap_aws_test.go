@@ -50,14 +50,8 @@ func TestExpiredSSOSessionWithRefreshToken(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":"invalid_grant","error_description":"Invalid refresh token provided"}`))
 	}))
 	defer oidc.Close()
-	sso := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("SSO GetRoleCredentials must not be called without a token: %s %s", r.Method, r.URL)
-	}))
-	defer sso.Close()
-	iot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("no IoT request may be sent without credentials: %s %s", r.Method, r.URL)
-	}))
-	defer iot.Close()
+	sso := unreachedServer(t, "SSO GetRoleCredentials must not be called without a token")
+	iot := unreachedServer(t, "no IoT request may be sent without credentials")
 	t.Setenv("AWS_ENDPOINT_URL_SSO_OIDC", oidc.URL)
 	t.Setenv("AWS_ENDPOINT_URL_SSO", sso.URL)
 
@@ -80,11 +74,6 @@ func TestExpiredSSOSessionWithRefreshToken(t *testing.T) {
 // AWS's documented error shapes for what the old fixes got wrong.
 func TestErrorMappingDocumentedShapes(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	regCA := func(c Client) error {
-		_, err := c.RegisterCA(ctx, RegisterCAInput{CACertificatePEM: "pem", VerificationCertificatePEM: "v"})
-		return err
-	}
 	user := "User: arn:aws:sts::123456789012:assumed-role/Dev/me is not authorized to perform: iot:RegisterCACertificate on resource: arn:aws:iot:us-east-2:123456789012:cacert/*"
 	type errCase struct {
 		name, header, body string
@@ -95,7 +84,7 @@ func TestErrorMappingDocumentedShapes(t *testing.T) {
 	}
 	// denied: RegisterCACertificate refused 403 AccessDeniedException, the message user+why.
 	denied := func(name, why, cause, fix, notFix string) errCase {
-		return errCase{name: name, status: 403, header: "AccessDeniedException", body: `{"message":"` + user + why + `"}`, call: regCA,
+		return errCase{name: name, status: 403, header: "AccessDeniedException", body: `{"message":"` + user + why + `"}`, call: callRegisterCA,
 			kind: KindAccessDenied, cause: cause, fix: fix, notFix: notFix}
 	}
 	for _, tc := range []errCase{
@@ -114,27 +103,24 @@ func TestErrorMappingDocumentedShapes(t *testing.T) {
 			"not allowed to call iot:RegisterCACertificate", "grant iot:RegisterCACertificate", ""),
 		// Common Errors (every AWS API reference): RequestExpired "more than 15 minutes after the date stamp".
 		{name: "request expired is the clock", status: 400, header: "RequestExpired",
-			body: `{"message":"Request has expired."}`, call: regCA, kind: KindClockSkew, cause: "more than 15 minutes off", fix: "clock", notFix: "sso login"},
+			body: `{"message":"Request has expired."}`, call: callRegisterCA, kind: KindClockSkew, cause: "more than 15 minutes off", fix: "clock", notFix: "sso login"},
 		{name: "signature expired is the clock", status: 403, header: "InvalidSignatureException",
 			body: `{"message":"Signature expired: 20260101T000000Z is now earlier than 20260101T001000Z (20260101T002500Z - 15 min.)"}`,
-			call: regCA, kind: KindClockSkew, cause: "more than 15 minutes off", fix: "NTP"},
+			call: callRegisterCA, kind: KindClockSkew, cause: "more than 15 minutes off", fix: "NTP"},
 		{name: "opt-in required", status: 403, header: "OptInRequired",
-			body: `{"message":"The AWS Access Key Id needs a subscription for the service"}`, call: regCA, kind: KindAccessDenied,
+			body: `{"message":"The AWS Access Key Id needs a subscription for the service"}`, call: callRegisterCA, kind: KindAccessDenied,
 			cause: "not opted in", fix: "enable-region --region-name us-east-2"},
 		{name: "not authorized", status: 401, header: "NotAuthorized",
-			body: `{"message":"You do not have permission to perform this action."}`, call: regCA, kind: KindAccessDenied,
+			body: `{"message":"You do not have permission to perform this action."}`, call: callRegisterCA, kind: KindAccessDenied,
 			cause: "iot:RegisterCACertificate", fix: "grant iot:RegisterCACertificate"},
 		// D: a signed request answered MissingAuthenticationTokenException names the endpoint and the operation.
 		{name: "missing authentication token on a signed request", status: 403, header: "MissingAuthenticationTokenException",
-			body: `{"message":"Missing Authentication Token"}`, call: regCA, kind: KindNoSuchOperation,
+			body: `{"message":"Missing Authentication Token"}`, call: callRegisterCA, kind: KindNoSuchOperation,
 			cause: "does not offer IoT RegisterCACertificate", fix: "base URL", notFix: "credentials"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				restJSONError(w, tc.status, tc.header, tc.body)
-			}))
-			defer srv.Close()
+			srv, _ := errorServer(t, tc.status, tc.header, tc.body)
 			e := asError(t, tc.call(newTestClient(t, srv.URL, 1)))
 			if e.Kind != tc.kind || !strings.Contains(e.Cause, tc.cause) || !strings.Contains(e.Fix, tc.fix) ||
 				(tc.notFix != "" && strings.Contains(strings.ToLower(e.Fix), tc.notFix)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -52,6 +53,19 @@ func asError(t *testing.T, err error) *Error {
 	return e
 }
 
+// The calls the error tables make, each a Client method with fixed arguments.
+func callRegisterCA(c Client) error {
+	_, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "pem", VerificationCertificatePEM: "v"})
+	return err
+}
+
+func callGetRegistrationCode(c Client) error {
+	_, err := c.GetRegistrationCode(context.Background())
+	return err
+}
+
+func callDeleteThing(c Client) error { return c.DeleteThing(context.Background(), "Dev1") }
+
 func TestErrorMappingRestJSON(t *testing.T) {
 	t.Parallel()
 	type tc struct {
@@ -69,24 +83,20 @@ func TestErrorMappingRestJSON(t *testing.T) {
 		attempts int // requests the server must see
 	}
 	ctx := context.Background()
-	regCA := func(c Client) error {
-		_, err := c.RegisterCA(ctx, RegisterCAInput{CACertificatePEM: "pem", VerificationCertificatePEM: "v"})
-		return err
-	}
 	cases := []tc{
 		{name: "already-exists carries id and arn", status: 409, header: "ResourceAlreadyExistsException",
 			body: `{"message":"The certificate is already provisioned or registered","resourceId":"abc123","resourceArn":"arn:aws:iot:us-east-2:123456789012:cacert/abc123"}`,
-			call: regCA, kind: KindAlreadyExists, code: "ResourceAlreadyExistsException", cause: "already registered",
+			call: callRegisterCA, kind: KindAlreadyExists, code: "ResourceAlreadyExistsException", cause: "already registered",
 			fix: "reuse", resID: "abc123", resARN: "arn:aws:iot:us-east-2:123456789012:cacert/abc123", attempts: 1},
 		{name: "not-found with trailing colon header", status: 404, header: "ResourceNotFoundException:",
 			body: `{"message":"Not Found","traceId":"x"}`,
 			call: func(c Client) error { _, err := c.DescribeThing(ctx, "Dev1"); return err },
 			kind: KindNotFound, code: "ResourceNotFoundException", cause: "thing Dev1 does not exist in region us-east-2", fix: "--region", attempts: 1},
 		{name: "certificate validation", status: 400, header: "CertificateValidationException",
-			body: `{"message":"CA certificate does not have the basicConstraints extension as true"}`, call: regCA,
+			body: `{"message":"CA certificate does not have the basicConstraints extension as true"}`, call: callRegisterCA,
 			kind: KindCertificateValidation, cause: "basicConstraints", fix: "CA:TRUE", attempts: 1},
 		{name: "registration code", status: 400, header: "RegistrationCodeValidationException",
-			body: `{"message":"The registration code is invalid"}`, call: regCA,
+			body: `{"message":"The registration code is invalid"}`, call: callRegisterCA,
 			kind: KindRegistrationCode, cause: "registration code for region us-east-2", fix: "recreate the verification certificate", attempts: 1},
 		{name: "malformed policy", status: 400, header: "MalformedPolicyException", body: `{"message":"Policy document is malformed"}`,
 			call: func(c Client) error { _, err := c.CreatePolicy(ctx, "p", "{"); return err },
@@ -100,32 +110,32 @@ func TestErrorMappingRestJSON(t *testing.T) {
 			call: func(c Client) error { return c.DeletePolicy(ctx, "p") },
 			kind: KindConflict, cause: "attached to one or more principals", fix: "detach", attempts: 1},
 		{name: "limit exceeded 410", status: 410, header: "LimitExceededException", body: `{"message":"too many CAs with this subject"}`,
-			call: regCA, kind: KindLimitExceeded, cause: "too many CAs", fix: "at most 10", attempts: 1},
+			call: callRegisterCA, kind: KindLimitExceeded, cause: "too many CAs", fix: "at most 10", attempts: 1},
 		{name: "throttling retried then surfaced", status: 400, header: "ThrottlingException", body: `{"message":"Rate exceeded"}`,
 			call: func(c Client) error { _, err := c.ListCAs(ctx); return err },
 			kind: KindThrottled, cause: "gave up", fix: "wait", attempts: 3},
 		{name: "unauthorized names the action", status: 401, header: "UnauthorizedException", body: `{"message":"denied"}`,
-			call: regCA, kind: KindAccessDenied, cause: "iot:RegisterCACertificate", fix: "grant iot:RegisterCACertificate", attempts: 1},
+			call: callRegisterCA, kind: KindAccessDenied, cause: "iot:RegisterCACertificate", fix: "grant iot:RegisterCACertificate", attempts: 1},
 		{name: "access denied 403", status: 403, header: "AccessDeniedException",
 			body: `{"message":"User: arn:aws:iam::1:user/x is not authorized to perform: iot:DescribeEndpoint"}`,
 			call: func(c Client) error { _, err := c.DataEndpoint(ctx); return err },
 			kind: KindAccessDenied, cause: "iot:DescribeEndpoint", fix: "grant iot:DescribeEndpoint", attempts: 1},
 		{name: "access denied for iam:PassRole names PassRole", status: 403, header: "AccessDeniedException",
 			body: `{"message":"User: arn:aws:iam::1:user/x is not authorized to perform: iam:PassRole on resource: arn:aws:iam::1:role/JITPRole"}`,
-			call: regCA, kind: KindAccessDenied, cause: "iam:PassRole", fix: "administrator create the provisioning role", attempts: 1},
+			call: callRegisterCA, kind: KindAccessDenied, cause: "iam:PassRole", fix: "administrator create the provisioning role", attempts: 1},
 		{name: "expired token", status: 403, header: "ExpiredTokenException", body: `{"message":"The security token included in the request is expired"}`,
-			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
+			call: callGetRegistrationCode,
 			kind: KindExpiredToken, cause: "expired", fix: "aws sso login", attempts: 1},
 		{name: "unrecognized client", status: 403, header: "UnrecognizedClientException", body: `{"message":"The security token included in the request is invalid."}`,
-			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
+			call: callGetRegistrationCode,
 			kind: KindInvalidCredentials, cause: "does not accept your credentials", fix: "aws sts get-caller-identity", attempts: 1},
 		{name: "signature scoped to an invalid region", status: 403, header: "InvalidSignatureException",
 			body: `{"message":"Credential should be scoped to a valid region."}`,
-			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
+			call: callGetRegistrationCode,
 			kind: KindWrongRegion, cause: "region us-east-2", fix: "--region", attempts: 1},
 		{name: "signature mismatch", status: 403, header: "InvalidSignatureException",
 			body: `{"message":"The request signature we calculated does not match the signature you provided."}`,
-			call: func(c Client) error { _, err := c.GetRegistrationCode(ctx); return err },
+			call: callGetRegistrationCode,
 			kind: KindInvalidCredentials, cause: "secret key does not match", fix: "clock", attempts: 1},
 		{name: "internal failure retried", status: 500, header: "InternalFailureException", body: `{"message":"oops"}`,
 			call: func(c Client) error { _, err := c.DescribeCertificate(ctx, "ab"); return err },
@@ -135,13 +145,13 @@ func TestErrorMappingRestJSON(t *testing.T) {
 			kind: KindUnavailable, cause: "unavailable", fix: "retry", attempts: 3},
 		{name: "invalid request about principals", status: 400, header: "InvalidRequestException",
 			body: `{"message":"Cannot delete. Thing Dev1 is still attached to one or more principals"}`,
-			call: func(c Client) error { return c.DeleteThing(ctx, "Dev1") },
+			call: callDeleteThing,
 			kind: KindInvalidRequest, cause: "still attached", fix: "detach the principals first", attempts: 1},
 		{name: "conflicting resource update", status: 409, header: "ConflictingResourceUpdateException", body: `{"message":"busy"}`,
 			call: func(c Client) error { return c.UpdateCA(ctx, "ab", UpdateCAInput{NewStatus: StatusActive}) },
 			kind: KindConflict, cause: "changed by someone else", fix: "retry", attempts: 1},
 		{name: "version conflict", status: 409, header: "VersionConflictException", body: `{"message":"version"}`,
-			call: func(c Client) error { return c.DeleteThing(ctx, "Dev1") },
+			call: callDeleteThing,
 			kind: KindConflict, cause: "changed by someone else", fix: "retry", attempts: 1},
 		{name: "qualified coral header", status: 404,
 			header: "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.iot/",
@@ -152,12 +162,7 @@ func TestErrorMappingRestJSON(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var n atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				n.Add(1)
-				restJSONError(w, tc.status, tc.header, tc.body)
-			}))
-			defer srv.Close()
+			srv, n := errorServer(t, tc.status, tc.header, tc.body)
 			c := newTestClient(t, srv.URL, 3)
 			e := asError(t, tc.call(c))
 			if e.Kind != tc.kind {
@@ -187,7 +192,7 @@ func TestErrorMappingRestJSON(t *testing.T) {
 
 // flakyServer answers the first fails requests with the REST JSON error (status, header,
 // errBody) and every later one with okBody; n counts the requests.
-func flakyServer(t *testing.T, fails int32, status int, header, errBody, okBody string) (srv *httptest.Server, n *atomic.Int32) {
+func flakyServer(t testing.TB, fails int32, status int, header, errBody, okBody string) (srv *httptest.Server, n *atomic.Int32) {
 	n = new(atomic.Int32)
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) <= fails {
@@ -199,6 +204,22 @@ func flakyServer(t *testing.T, fails int32, status int, header, errBody, okBody 
 	}))
 	t.Cleanup(srv.Close)
 	return srv, n
+}
+
+// errorServer answers every request with the REST JSON error (status, header, body); n
+// counts the requests.
+func errorServer(t testing.TB, status int, header, body string) (srv *httptest.Server, n *atomic.Int32) {
+	return flakyServer(t, math.MaxInt32, status, header, body, "")
+}
+
+// unreachedServer is an endpoint no request may reach: one that does fails the test, the
+// message saying why (what) and which request it was.
+func unreachedServer(t *testing.T, what string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("%s: %s %s", what, r.Method, r.URL)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func TestThrottlingRecoversWithinRetries(t *testing.T) {
@@ -217,29 +238,24 @@ func TestThrottlingRecoversWithinRetries(t *testing.T) {
 func TestRegisterCARetriesWhileRoleNotPropagated(t *testing.T) {
 	t.Parallel()
 	roleMsg := `{"message":"The provided role arn:aws:iam::123456789012:role/JITPRole cannot be assumed by AWS IoT"}`
+	withRole := RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
+		RegistrationConfig: &RegistrationConfig{TemplateBody: "{}", RoleArn: "arn:aws:iam::123456789012:role/JITPRole"}}
 	t.Run("succeeds after propagation", func(t *testing.T) {
 		t.Parallel()
 		srv, n := flakyServer(t, 2, 400, "InvalidRequestException", roleMsg, `{"certificateId":"cafe","certificateArn":"arn:aws:iot:us-east-2:123456789012:cacert/cafe"}`)
 		c := newTestClient(t, srv.URL, 1)
 		c.roleWait, c.roleBackoff = 2*time.Second, time.Millisecond
-		ref, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
-			RegistrationConfig: &RegistrationConfig{TemplateBody: "{}", RoleArn: "arn:aws:iam::123456789012:role/JITPRole"}})
+		ref, err := c.RegisterCA(context.Background(), withRole)
 		if err != nil || ref.ID != "cafe" || n.Load() != 3 {
 			t.Fatalf("ref %+v err %v after %d requests", ref, err, n.Load())
 		}
 	})
 	t.Run("gives up after the bound", func(t *testing.T) {
 		t.Parallel()
-		var n atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			n.Add(1)
-			restJSONError(w, 400, "InvalidRequestException", roleMsg)
-		}))
-		defer srv.Close()
+		srv, n := errorServer(t, 400, "InvalidRequestException", roleMsg)
 		c := newTestClient(t, srv.URL, 1)
 		c.roleWait, c.roleBackoff = 500*time.Millisecond, 5*time.Millisecond
-		_, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
-			RegistrationConfig: &RegistrationConfig{TemplateBody: "{}", RoleArn: "arn:aws:iam::123456789012:role/JITPRole"}})
+		_, err := c.RegisterCA(context.Background(), withRole)
 		e := asError(t, err)
 		if e.Kind != KindInvalidRequest || !strings.Contains(e.Cause, "cannot use the provisioning role") || !strings.Contains(e.Fix, "propagate") {
 			t.Fatalf("got %+v", e)
@@ -250,16 +266,10 @@ func TestRegisterCARetriesWhileRoleNotPropagated(t *testing.T) {
 	})
 	t.Run("other invalid request is not retried", func(t *testing.T) {
 		t.Parallel()
-		var n atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			n.Add(1)
-			restJSONError(w, 400, "InvalidRequestException", `{"message":"Invalid registration template"}`)
-		}))
-		defer srv.Close()
+		srv, n := errorServer(t, 400, "InvalidRequestException", `{"message":"Invalid registration template"}`)
 		c := newTestClient(t, srv.URL, 1)
 		c.roleWait, c.roleBackoff = time.Second, time.Millisecond
-		_, err := c.RegisterCA(context.Background(), RegisterCAInput{CACertificatePEM: "x", VerificationCertificatePEM: "y",
-			RegistrationConfig: &RegistrationConfig{TemplateBody: "{}", RoleArn: "arn:aws:iam::123456789012:role/JITPRole"}})
+		_, err := c.RegisterCA(context.Background(), withRole)
 		if e := asError(t, err); e.Kind != KindInvalidRequest || !strings.Contains(e.Fix, "template") || n.Load() != 1 {
 			t.Fatalf("got %+v after %d requests", e, n.Load())
 		}
@@ -318,10 +328,7 @@ func TestPagination(t *testing.T) {
 
 func TestFindCANotFoundIsNil(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		restJSONError(w, 404, "ResourceNotFoundException", `{"message":"not found"}`)
-	}))
-	defer srv.Close()
+	srv, _ := errorServer(t, 404, "ResourceNotFoundException", `{"message":"not found"}`)
 	c := newTestClient(t, srv.URL, 1)
 	d, err := c.FindCA(context.Background(), strings.Repeat("a", 64))
 	if d != nil || err != nil {
@@ -573,10 +580,7 @@ func TestConfigErrors(t *testing.T) {
 	})
 	t.Run("no credentials", func(t *testing.T) {
 		isolateAWSEnv(t)
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t.Errorf("no request should be sent without credentials")
-		}))
-		defer srv.Close()
+		srv := unreachedServer(t, "no request should be sent without credentials")
 		c, err := New(ctx, Config{Region: "us-east-1", EndpointURL: srv.URL, MaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -593,10 +597,7 @@ func TestConfigErrors(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t.Errorf("no request should be sent without a valid SSO token")
-		}))
-		defer srv.Close()
+		srv := unreachedServer(t, "no request should be sent without a valid SSO token")
 		c, err := New(ctx, Config{Profile: "dev", EndpointURL: srv.URL, MaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -698,10 +699,7 @@ func TestTransportClassification(t *testing.T) {
 // BenchmarkErrorMappingThroughSDK measures one failing IoT call through the real SDK
 // (signing, HTTP to loopback, error deserialisation, mapping).
 func BenchmarkErrorMappingThroughSDK(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		restJSONError(w, 409, "ResourceAlreadyExistsException", `{"message":"exists","resourceId":"abc","resourceArn":"arn:x"}`)
-	}))
-	defer srv.Close()
+	srv, _ := errorServer(b, 409, "ResourceAlreadyExistsException", `{"message":"exists","resourceId":"abc","resourceArn":"arn:x"}`)
 	c, err := New(context.Background(), Config{Region: "us-east-2", EndpointURL: srv.URL, StaticAccessKeyID: "a", StaticSecretKey: "b", MaxAttempts: 1})
 	if err != nil {
 		b.Fatal(err)

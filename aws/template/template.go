@@ -244,44 +244,58 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func (t *Template) parseParameters(n *strictjson.Node) error {
+// eachMember walks a section that must be an object of objects (Parameters, Mappings),
+// calling each with every member's name, JSON path and value in source order. A section
+// that is not an object, or a member that is not, is refused; notObject words the latter
+// from the member's name and kind.
+func eachMember(n *strictjson.Node, section, notObject string, each func(name, path string, v *strictjson.Node) error) error {
 	if n.Kind != strictjson.Object {
-		return invalid("Parameters", "Parameters must be an object, not %s", n.Kind)
+		return invalid(section, "%s must be an object, not %s", section, n.Kind)
 	}
 	for i, name := range n.Keys {
-		v := n.Vals[i]
-		path := "Parameters." + name
+		v, path := n.Vals[i], section+"."+name
 		if v.Kind != strictjson.Object {
-			return invalid(path, "Parameter %s must be an object like {\"Type\": \"String\"}, not %s", name, v.Kind)
+			return invalid(path, notObject, name, v.Kind)
 		}
-		p := Parameter{Name: name}
-		for j, k := range v.Keys {
-			pv := v.Vals[j]
-			switch k {
-			case "Type":
-				if pv.Kind != strictjson.String || pv.Str != "String" {
-					return invalid(path+".Type", "Parameter %s has Type %s; only \"String\" is supported", name, describe(pv))
-				}
-				p.Type = pv.Str
-			case "Default":
-				if pv.Kind != strictjson.String {
-					e := invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.Kind)
-					e.Reason = ReasonNotString
-					return e
-				}
-				s := pv.Str
-				p.Default = &s
-			case "Description":
-			default:
-				return invalid(path+"."+k, "Parameter attribute %s is not supported (use Type and Default)", k)
-			}
+		if err := each(name, path, v); err != nil {
+			return err
 		}
-		if p.Type == "" {
-			return invalid(path, "Parameter %s has no Type (add \"Type\": \"String\")", name)
-		}
-		t.Parameters[name] = p
-		t.ParamOrder = append(t.ParamOrder, name)
 	}
+	return nil
+}
+
+func (t *Template) parseParameters(n *strictjson.Node) error {
+	return eachMember(n, "Parameters", "Parameter %s must be an object like {\"Type\": \"String\"}, not %s", t.parseParameter)
+}
+
+func (t *Template) parseParameter(name, path string, v *strictjson.Node) error {
+	p := Parameter{Name: name}
+	for j, k := range v.Keys {
+		pv := v.Vals[j]
+		switch k {
+		case "Type":
+			if pv.Kind != strictjson.String || pv.Str != "String" {
+				return invalid(path+".Type", "Parameter %s has Type %s; only \"String\" is supported", name, describe(pv))
+			}
+			p.Type = pv.Str
+		case "Default":
+			if pv.Kind != strictjson.String {
+				e := invalid(path+".Default", "The Default of parameter %s must be a string, not %s", name, pv.Kind)
+				e.Reason = ReasonNotString
+				return e
+			}
+			s := pv.Str
+			p.Default = &s
+		case "Description":
+		default:
+			return invalid(path+"."+k, "Parameter attribute %s is not supported (use Type and Default)", k)
+		}
+	}
+	if p.Type == "" {
+		return invalid(path, "Parameter %s has no Type (add \"Type\": \"String\")", name)
+	}
+	t.Parameters[name] = p
+	t.ParamOrder = append(t.ParamOrder, name)
 	return nil
 }
 
@@ -293,15 +307,7 @@ func describe(n *strictjson.Node) string {
 }
 
 func checkMappings(n *strictjson.Node) error {
-	if n.Kind != strictjson.Object {
-		return invalid("Mappings", "Mappings must be an object, not %s", n.Kind)
-	}
-	for i, name := range n.Keys {
-		m := n.Vals[i]
-		path := "Mappings." + name
-		if m.Kind != strictjson.Object {
-			return invalid(path, "Mapping %s must be an object of top-level keys, not %s", name, m.Kind)
-		}
+	return eachMember(n, "Mappings", "Mapping %s must be an object of top-level keys, not %s", func(name, path string, m *strictjson.Node) error {
 		for j, k := range m.Keys {
 			second := m.Vals[j]
 			if second.Kind != strictjson.Object {
@@ -314,8 +320,8 @@ func checkMappings(n *strictjson.Node) error {
 				}
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func allStrings(n *strictjson.Node) bool {

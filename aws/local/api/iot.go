@@ -201,11 +201,7 @@ type certSummary struct {
 }
 
 func (h *Handler) listCACertificates(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageRequest(r, "pageSize", "marker", 25, !asc)
+	p, err := certListPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -229,18 +225,23 @@ func (h *Handler) listCACertificates(_ http.ResponseWriter, r *http.Request, _ [
 }
 
 // certPage is a page of ListCACertificates, ListCertificates or ListCertificatesByCA.
-// AWS lists newest first unless isAscendingOrder=true.
 type certPage struct {
 	Certificates []certSummary `json:"certificates"`
 	NextMarker   string        `json:"nextMarker,omitempty"`
 }
 
-func (h *Handler) certsPage(r *http.Request, list func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error)) (any, error) {
-	asc, err := queryBool(r, "isAscendingOrder")
+// certListPage reads the page a certificate list asks for: pageSize (default 25) and
+// marker, newest first unless isAscendingOrder=true (as AWS lists them).
+func certListPage(r *http.Request) (store.Page, error) {
+	desc, err := newestFirst(r)
 	if err != nil {
-		return nil, err
+		return store.Page{}, err
 	}
-	p, err := pageRequest(r, "pageSize", "marker", 25, !asc)
+	return pageRequest(r, "pageSize", "marker", 25, desc)
+}
+
+func (h *Handler) certsPage(r *http.Request, list func(st *store.State, p store.Page) ([]*store.Certificate, []byte, error)) (any, error) {
+	p, err := certListPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -624,11 +625,11 @@ func (h *Handler) policiesPage(r *http.Request, desc bool, list func(st *store.S
 }
 
 func (h *Handler) listPolicies(_ http.ResponseWriter, r *http.Request, _ []string) (any, error) {
-	asc, err := queryBool(r, "isAscendingOrder")
+	desc, err := newestFirst(r)
 	if err != nil {
 		return nil, err
 	}
-	return h.policiesPage(r, !asc, func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
+	return h.policiesPage(r, desc, func(st *store.State, p store.Page) ([]*store.Policy, []byte, error) {
 		return st.ListPolicies(p)
 	})
 }
@@ -686,11 +687,11 @@ func (h *Handler) listPrincipalPolicies(_ http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return nil, err
 	}
-	asc, err := queryBool(r, "isAscendingOrder")
+	desc, err := newestFirst(r)
 	if err != nil {
 		return nil, err
 	}
-	return h.policiesPage(r, !asc, policiesOf(p))
+	return h.policiesPage(r, desc, policiesOf(p))
 }
 
 func (h *Handler) listTargetsForPolicy(_ http.ResponseWriter, r *http.Request, args []string) (any, error) {

@@ -126,6 +126,13 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	return false, store.Errorf(store.CodeInvalidRequest, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be true or false", v, name)
 }
 
+// newestFirst reads isAscendingOrder: the IoT lists that take it (certificates, CAs,
+// policies) answer newest first unless it is true.
+func newestFirst(r *http.Request) (bool, error) {
+	asc, err := queryBool(r, "isAscendingOrder")
+	return !asc, err
+}
+
 // pageRequest reads a list request's page size (sizeParam, 1..250, default def) and
 // marker (markerParam) into a store.Page. Markers are opaque to clients: the base64 of
 // the index key of the previous page's last item, which the store's list resumes after.

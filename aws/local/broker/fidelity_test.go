@@ -225,8 +225,7 @@ func TestProvisioningTemplateByName(t *testing.T) {
 		_, err := st.CreateProvisioningTemplateVersion("jitp-template", v2, true)
 		return err
 	})
-	d2 := ca.issue(t, pki.Subject{Country: "US", CommonName: "ByName2"})
-	e.provisioned(t, ca, d2)
+	e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "ByName2"})
 	if th := e.thing("ByName2"); th == nil || th.Attributes["version"] != "v2" {
 		t.Fatalf("the new default version did not apply: %+v", th)
 	}
@@ -383,8 +382,7 @@ func TestSeveralPoliciesAttached(t *testing.T) {
 	})
 	body := templateBody(t, nil, nil, map[string]any{"PolicyName": "Existing"}, inlinePolicy(adminPolicyDoc))
 	e.registerCA(ca, store.StatusActive, store.AutoRegEnable, &store.RegistrationConfig{TemplateBody: body, RoleArn: roleARN})
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "TwoPolicies"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "TwoPolicies"})
 	var names []string
 	for _, p := range e.attachedPolicies(dev.ID) {
 		names = append(names, p.Name)
@@ -418,8 +416,7 @@ func TestDeclaredParameterTheCertificateLacks(t *testing.T) {
 	if ev.Error != "InvalidRequestException" || !strings.Contains(ev.Message, "AWS::IoT::Certificate::OrganizationalUnit is declared in Parameters without a Default") || ev.Reason != store.ProvisionMissingParameter {
 		t.Fatalf("failure %+v", ev)
 	}
-	withOU := ca.issue(t, pki.Subject{Country: "US", OrganizationalUnit: "Lab", CommonName: "WithOU"})
-	e.provisioned(t, ca, withOU)
+	e.provisionedDevice(t, ca, pki.Subject{Country: "US", OrganizationalUnit: "Lab", CommonName: "WithOU"})
 }
 
 // With a provisioning delay the first connect is closed at once and the certificate

@@ -21,8 +21,7 @@ func TestMosquittoMQTT5Denials(t *testing.T) {
 	t.Parallel()
 	testtool.Need(t, "mosquitto_pub")
 	e, ca := jitpEnv(t)
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "FiveThing"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "FiveThing"})
 
 	r := e.mosquittoPub(t, dev.CertFile, dev.KeyFile, "FiveThing", "OtherThing/test", "-V", "mqttv5")
 	if !strings.Contains(r.out, "received CONNACK (0)") || !strings.Contains(r.out, "received PUBACK (Mid: 1, RC:135)") ||
@@ -48,8 +47,7 @@ func TestMosquittoMQTT5Denials(t *testing.T) {
 	defer cancel()
 	cmd, out := e.mosquittoSub(t, ctx, dev, "FiveThing", []string{"FiveThing/in", "OtherThing/in"}, "-V", "mqttv5", "-q", "1", "-C", "1", "-d", "-v")
 	// The publisher uses another client ID: the same one would take over the subscriber.
-	other := ca.issue(t, pki.Subject{Country: "US", CommonName: "Sender"})
-	e.provisioned(t, ca, other)
+	other := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "Sender"})
 	_ = e.st.Update(func(st *store.State) error { // let Sender publish to FiveThing/in
 		if _, err := st.CreatePolicy("SenderToFive", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:`+testRegion+`:`+testAccount+`:topic/FiveThing/in"}]}`, nil); err != nil {
 			return err
@@ -77,8 +75,7 @@ func TestPahoPythonTakeoverAndDenials(t *testing.T) {
 	t.Parallel()
 	py := pahoPython(t)
 	e, ca := jitpEnv(t)
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "PyThing"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "PyThing"})
 	script, err := filepath.Abs(filepath.Join("testdata", "paho_check.py"))
 	if err != nil {
 		t.Fatal(err)

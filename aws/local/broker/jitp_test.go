@@ -178,10 +178,8 @@ func TestRoleProblemsFailProvisioning(t *testing.T) {
 func TestThingReusedBySecondCertificate(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
-	d1 := ca.issue(t, pki.Subject{Country: "US", CommonName: "Shared"})
-	d2 := ca.issue(t, pki.Subject{Country: "IN", CommonName: "Shared"})
-	e.provisioned(t, ca, d1)
-	e.provisioned(t, ca, d2)
+	d1 := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "Shared"})
+	d2 := e.provisionedDevice(t, ca, pki.Subject{Country: "IN", CommonName: "Shared"})
 	th := e.thing("Shared")
 	if th == nil || th.Attributes["country"] != "US" || th.Version != 1 {
 		t.Fatalf("thing %+v: want the first certificate's attributes kept (no OverrideSettings = DO_NOTHING)", th)
@@ -252,8 +250,7 @@ func TestMosquittoSubReceives(t *testing.T) {
 	t.Parallel()
 	testtool.Need(t, "mosquitto_sub")
 	e, ca := jitpEnvWith(t, "admin")
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "LabThing"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "LabThing"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

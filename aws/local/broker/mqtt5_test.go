@@ -91,8 +91,7 @@ func (c *rawClient) ping(t *testing.T, what string) {
 func TestMQTT5DenialsKeepTheConnection(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "FiveThing"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "FiveThing"})
 	c := e.connected5(t, ca, dev, "FiveThing")
 
 	if err := c.publish("OtherThing/test", 1, []byte("x")); err != nil {

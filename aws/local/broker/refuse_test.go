@@ -64,6 +64,14 @@ func (e *env) provisioned(t *testing.T, ca *testCA, dev *device) {
 	}
 }
 
+// provisionedDevice issues a device certificate for subj and provisions it (provisioned).
+func (e *env) provisionedDevice(t *testing.T, ca *testCA, subj pki.Subject) *device {
+	t.Helper()
+	dev := ca.issue(t, subj)
+	e.provisioned(t, ca, dev)
+	return dev
+}
+
 // connected dials with the device certificate alone and SNI localhost, and asserts CONNACK 0.
 func (e *env) connected(t *testing.T, ca *testCA, dev *device, clientID string) *rawClient {
 	t.Helper()
@@ -189,8 +197,7 @@ func TestFirstConnectRefusedWithoutAutoRegistration(t *testing.T) {
 func TestCertificateStatusRefusals(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "DemoThing"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "DemoThing"})
 	live := e.connected(t, ca, dev, "DemoThing")
 	// UpdateCertificate INACTIVE through the control plane's hook closes live connections.
 	if err := e.st.Update(func(st *store.State) error { return st.UpdateCertificate(dev.ID, store.StatusInactive) }); err != nil {
@@ -231,10 +238,8 @@ func TestCertificateStatusRefusals(t *testing.T) {
 func TestDeviceCannotActAsAnother(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnv(t)
-	a := ca.issue(t, pki.Subject{Country: "US", CommonName: "ThingA"})
-	b := ca.issue(t, pki.Subject{Country: "US", CommonName: "ThingB"})
-	e.provisioned(t, ca, a)
-	e.provisioned(t, ca, b)
+	a := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "ThingA"})
+	e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "ThingB"})
 
 	r := e.mosquittoPub(t, a.CertFile, a.KeyFile, "ThingB", "ThingB/test")
 	if r.code != 7 || strings.Contains(r.out, "CONNACK") {
@@ -414,8 +419,7 @@ func TestMosquittoIPHostRefused(t *testing.T) {
 func TestBrokerLimits(t *testing.T) {
 	t.Parallel()
 	e, ca := jitpEnvWith(t, "admin")
-	dev := ca.issue(t, pki.Subject{Country: "US", CommonName: "AdminThing"})
-	e.provisioned(t, ca, dev)
+	dev := e.provisionedDevice(t, ca, pki.Subject{Country: "US", CommonName: "AdminThing"})
 
 	c := e.connected(t, ca, dev, "AdminThing")
 	if err := c.publish("a/b", 1, []byte("ok")); err != nil {
