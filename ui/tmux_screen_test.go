@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What the screen shows is true, checked as a person sees it (issue 16): the real binary in a
@@ -210,7 +211,7 @@ func TestTmuxWalkthrough(t *testing.T) {
 		s.resize(100, 30, frameReady(100, 30))
 	}
 
-	final := s.enterThrough(func(n, phase, scr string) {
+	final := s.enterThrough(i18n.En, func(n, phase, scr string) {
 		checkNumbers(t, scr, "step "+n)
 		switch {
 		case phase == "run" && n == "7":
