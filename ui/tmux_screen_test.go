@@ -26,7 +26,9 @@ const keyWait = 30 * time.Second
 const tallRows = 200
 
 // frameReady reports that scr is a whole frame of a width×height pane: the header on the
-// first row, the footer's keys on the last and, on a tall pane, a box as wide as the pane.
+// first row, the footer's keys on the last and, on a tall pane, a box as wide as the pane,
+// from its top corner down to its bottom one (a pane captured while the program was still
+// drawing the frame has the new box's top over the rows of the last frame).
 func frameReady(width, height int) func(string) bool {
 	return func(scr string) bool {
 		rows := strings.Split(strings.TrimRight(scr, "\n"), "\n")
@@ -36,8 +38,16 @@ func frameReady(width, height int) func(string) bool {
 		if height < tallRows {
 			return true
 		}
+		top := false
 		for _, r := range rows {
-			if rr := []rune(r); len(rr) == width-1 && rr[width-2] == '╮' {
+			rr := []rune(r)
+			if len(rr) != width-1 {
+				continue
+			}
+			switch {
+			case !top && rr[width-2] == '╮':
+				top = true
+			case top && rr[width-2] == '╯':
 				return true
 			}
 		}
