@@ -104,10 +104,7 @@ func TestGoldenRunning(t *testing.T) {
 
 // TestGoldenCAKey is the real plan's first screen in a new workspace (no back-end needed).
 func TestGoldenCAKey(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, t.TempDir())
 	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(100, 30))
 	waitScreen(t, tm, "Key type")
 	golden.RequireEqual(t, finalScreen(t, tm))
@@ -117,10 +114,7 @@ func TestGoldenCAKey(t *testing.T) {
 // pretty-printed with its policy decoded, then (scrolled down) its lint against the planned
 // device subject. Account and role are fixed so the screen is the same on every machine.
 func TestGoldenTemplatePreview(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, t.TempDir())
 	s.Region, s.Account = "us-east-2", "123456789012"
 	s.Role.ARN = "arn:aws:iam::123456789012:role/JITPRole"
 	m := realWizard(s, nil)
@@ -153,10 +147,7 @@ func TestGoldenTemplatePreview(t *testing.T) {
 // TestGoldenCompactReal is the real first step on a 70×20 terminal: one column, the step list
 // shrunk to a row of icons.
 func TestGoldenCompactReal(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, t.TempDir())
 	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(70, 20))
 	waitScreen(t, tm, "Key type")
 	golden.RequireEqual(t, finalScreen(t, tm))

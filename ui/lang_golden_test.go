@@ -31,10 +31,7 @@ func TestGoldenCompactRealLang(t *testing.T) {
 	for _, lang := range translated {
 		t.Run(string(lang), func(t *testing.T) {
 			setLang(t, lang)
-			s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newSession(t, t.TempDir())
 			m := realWizard(s, nil)
 			m.header = Header(steps.Where{Target: steps.TargetLocal}, "./ws", false)
 			tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(70, 20))
