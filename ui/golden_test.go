@@ -26,6 +26,15 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, text string) {
 	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
+// requireGolden starts m in a width×height terminal, waits until it shows shown, and compares
+// its screen with the test's golden file.
+func requireGolden(t *testing.T, m tea.Model, width, height int, shown string) {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(width, height))
+	waitScreen(t, tm, shown)
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
 func finalScreen(t *testing.T, tm *teatest.TestModel) []byte {
 	t.Helper()
 	if err := tm.Quit(); err != nil {
@@ -46,9 +55,7 @@ func finalScreen(t *testing.T, tm *teatest.TestModel) []byte {
 }
 
 func TestGoldenFirstStep(t *testing.T) {
-	tm := teatest.NewTestModel(t, newTestModel(fourSteps(newWorld()), nil), teatest.WithInitialTermSize(100, 30))
-	waitScreen(t, tm, "Country (2 letters)")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, newTestModel(fourSteps(newWorld()), nil), 100, 30, "Country (2 letters)")
 }
 
 func TestGoldenErrorBanner(t *testing.T) {
@@ -72,9 +79,7 @@ func TestGoldenErrorBanner(t *testing.T) {
 func TestGoldenCompact(t *testing.T) {
 	w := newWorld()
 	w.done["one"] = true
-	tm := teatest.NewTestModel(t, newTestModel(fourSteps(w), nil), teatest.WithInitialTermSize(70, 20))
-	waitScreen(t, tm, "Key type")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, newTestModel(fourSteps(w), nil), 70, 20, "Key type")
 }
 
 func TestGoldenRunning(t *testing.T) {
@@ -105,9 +110,7 @@ func TestGoldenRunning(t *testing.T) {
 // TestGoldenCAKey is the real plan's first screen in a new workspace (no back-end needed).
 func TestGoldenCAKey(t *testing.T) {
 	s := newSession(t, t.TempDir())
-	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(100, 30))
-	waitScreen(t, tm, "Key type")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, realWizard(s, nil), 100, 30, "Key type")
 }
 
 // TestGoldenTemplatePreview shows the template step before it runs: the scoped variant's body
@@ -125,9 +128,7 @@ func TestGoldenTemplatePreview(t *testing.T) {
 		t.Fatalf("step 7 is %s", m.Active().ID())
 	}
 	t.Run("top", func(t *testing.T) {
-		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-		waitScreen(t, tm, "Preview")
-		golden.RequireEqual(t, finalScreen(t, tm))
+		requireGolden(t, m, 100, 30, "Preview")
 	})
 	t.Run("lint", func(t *testing.T) {
 		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
@@ -148,9 +149,7 @@ func TestGoldenTemplatePreview(t *testing.T) {
 // shrunk to a row of icons.
 func TestGoldenCompactReal(t *testing.T) {
 	s := newSession(t, t.TempDir())
-	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(70, 20))
-	waitScreen(t, tm, "Key type")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, realWizard(s, nil), 70, 20, "Key type")
 }
 
 // TestGoldenQuitConfirm: q while a step runs asks before cancelling it.
