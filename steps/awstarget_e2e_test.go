@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,19 +55,6 @@ func awsEnv(t *testing.T, keyID, secret string) []string {
 	env = append(env, "NO_COLOR=1", "HOME="+home, "AWS_CONFIG_FILE="+empty, "AWS_SHARED_CREDENTIALS_FILE="+empty,
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret)
 	return env
-}
-
-// runEnv runs the binary with env.
-func runEnv(t *testing.T, env []string, args ...string) runResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.Env = env
-	err := cmd.Run()
-	return runResult{out.String(), errOut.String(), err}
 }
 
 // flags are the --target aws flags that point jitpwiz at the core.

@@ -284,8 +284,7 @@ func TestScriptRunsByHand(t *testing.T) {
 // TestDoctorCauses/jitr-not-activated, as doctor's fix.)
 func TestScriptJITR(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes", "--mode", "jitr")
+	dir := completedWorkspace(t, "--mode", "jitr")
 	r := mustRun(t, "script", "--dir", dir)
 	text := r.out
 	for _, want := range []string{"Mode jitr (Just-in-Time Registration)", "# ── Step 11a: Activate", `case " PENDING_ACTIVATION ACTIVE " in`,
@@ -313,8 +312,7 @@ func TestScriptJITR(t *testing.T) {
 // every script is valid bash.
 func TestScriptModes(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes", "--ca-mode", "sni-only", "--port", "443")
+	dir := completedWorkspace(t, "--ca-mode", "sni-only", "--port", "443")
 	r := mustRun(t, "script", "--dir", dir)
 	for _, want := range []string{"--certificate-mode SNI_ONLY", "CA mode sni-only", "(not needed here: --ca-mode sni-only registers the CA without a registration code)", "--tls-alpn x-amzn-mqtt-ca", "Port 443"} {
 		if !strings.Contains(r.out, want) {

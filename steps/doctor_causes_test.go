@@ -108,8 +108,17 @@ func (c *customer) verification(ca, cn string) string {
 	c.t.Helper()
 	v := strings.TrimSuffix(ca, ".pem") + "-verif"
 	c.must("openssl req -new -newkey rsa:2048 -nodes -keyout " + v + ".key -out " + v + ".csr -subj '/CN=" + cn + "' && " +
-		"openssl x509 -req -in " + v + ".csr -CA " + ca + " -CAkey " + strings.TrimSuffix(ca, ".pem") + ".key -CAcreateserial -out " + v + ".crt -days 30 -sha256")
+		signCmd(ca, v, v+".crt", "30"))
 	return v + ".crt"
+}
+
+// signCmd is the openssl line with which the CA caPath (its key beside it: .key for .pem)
+// signs name.csr into out, valid days. Its serial file is name.srl in the customer's own
+// directory: the cases run in parallel and sign with the same base CA, whose default serial
+// file (Base.srl, next to the CA) two of them would write at once.
+func signCmd(caPath, name, out, days string) string {
+	return "openssl x509 -req -in " + name + ".csr -CA " + caPath + " -CAkey " + strings.TrimSuffix(caPath, ".pem") + ".key" +
+		" -CAserial " + name + ".srl -CAcreateserial -out " + out + " -days " + days + " -sha256"
 }
 
 // register registers the CA with a verification certificate for code, active, with
@@ -136,8 +145,25 @@ func (c *customer) device(caDir, ca, name, subj, days string) {
 	c.t.Helper()
 	caPath := filepath.Join(caDir, ca)
 	c.must("openssl req -new -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name + ".csr -subj '" + subj + "' && " +
-		"openssl x509 -req -in " + name + ".csr -CA " + caPath + " -CAkey " + strings.TrimSuffix(caPath, ".pem") + ".key -CAcreateserial -out " + name + ".pem -days " + days + " -sha256 && " +
+		signCmd(caPath, name, name+".pem", days) + " && " +
 		"cat " + name + ".pem " + caPath + " > " + name + "-bundle.pem")
+}
+
+// provisionedDevice issues name (subject /C=IN/CN=name, valid 30 days) with the base CA, whose
+// scoped template provisions it, and makes its first connect (dropped, as JITP does).
+func (c *customer) provisionedDevice(b *causeBase, name string) {
+	c.t.Helper()
+	c.device(b.dir, "Base.pem", name, "/C=IN/CN="+name, "30")
+	c.firstConnect(name)
+}
+
+// fixPublishes runs the first line of chk's fix (a mosquitto_pub) and requires the publish to
+// be acknowledged; what says what the fix changes.
+func (c *customer) fixPublishes(chk steps.DoctorCheck, what string) {
+	c.t.Helper()
+	if out := c.must(chk.Fix[0]); !strings.Contains(out, "PUBACK") {
+		c.t.Errorf("the fix (%s) did not publish:\n%s", what, out)
+	}
 }
 
 // pub connects with mosquitto_pub as the device does.
@@ -354,8 +380,7 @@ var causeTests = []struct {
 }{
 	{"01-first-connect-drop", func(t *testing.T, b *causeBase, c *customer) {
 		// The customer's device was dropped on its first connect, and they took it for a failure.
-		c.device(b.dir, "Base.pem", "Drop01", "/C=IN/CN=Drop01", "30")
-		c.firstConnect("Drop01")
+		c.provisionedDevice(b, "Drop01")
 		rep, code := c.doctor("--ca-cert", b.base(), "--device-cert", "Drop01-bundle.pem", "--device-key", "Drop01.key")
 		fc := passes(t, rep, "first-connect")
 		if code != 0 || fc.Cause != steps.CauseFirstConnectDrop || !strings.Contains(fc.Why, "that drop is expected") {
@@ -499,28 +524,22 @@ var causeTests = []struct {
 		}
 	}},
 	{"10-client-id-not-thing-name", func(t *testing.T, b *causeBase, c *customer) {
-		c.device(b.dir, "Base.pem", "Client10", "/C=IN/CN=Client10", "30")
-		c.firstConnect("Client10")
+		c.provisionedDevice(b, "Client10")
 		if _, err := c.pub("Client10.pem", "Client10.key", "localhost", "sensor-1", "Client10/x"); err == nil {
 			t.Fatal("a client ID other than the thing name connected")
 		}
 		rep, _ := c.doctor("--ca-cert", b.base(), "--device-cert", "Client10.pem", "--device-key", "Client10.key", "--client-id", "sensor-1")
 		f := named(t, rep, "client-id", steps.CauseClientID, true)
-		if out := c.must(f.Fix[0]); !strings.Contains(out, "PUBACK") {
-			t.Errorf("the fix (client ID = thing name) did not publish:\n%s", out)
-		}
+		c.fixPublishes(f, "client ID = thing name")
 	}},
 	{"11-topic-not-allowed", func(t *testing.T, b *causeBase, c *customer) {
-		c.device(b.dir, "Base.pem", "Topic11", "/C=IN/CN=Topic11", "30")
-		c.firstConnect("Topic11")
+		c.provisionedDevice(b, "Topic11")
 		if _, err := c.pub("Topic11.pem", "Topic11.key", "localhost", "Topic11", "sensors/temp"); err == nil {
 			t.Fatal("a topic outside the policy was allowed")
 		}
 		rep, _ := c.doctor("--ca-cert", b.base(), "--device-cert", "Topic11.pem", "--device-key", "Topic11.key", "--topic", "sensors/temp", "--connect")
 		f := named(t, rep, "topic", steps.CauseTopic, true)
-		if out := c.must(f.Fix[0]); !strings.Contains(out, "PUBACK") {
-			t.Errorf("the fix (a topic under the thing) did not publish:\n%s", out)
-		}
+		c.fixPublishes(f, "a topic under the thing")
 		if ct := check(t, rep, "connect-topic"); ct.Status != steps.CheckFail || ct.Cause != steps.CauseTopic {
 			t.Errorf("connect-topic: %+v", ct)
 		}
@@ -604,8 +623,7 @@ var causeTests = []struct {
 	{"17-device-cert-not-active", func(t *testing.T, b *causeBase, c *customer) {
 		for _, st := range []string{"INACTIVE", "REVOKED"} {
 			name := "Dev17" + strings.ToLower(st)
-			c.device(b.dir, "Base.pem", name, "/C=IN/CN="+name, "30")
-			c.firstConnect(name)
+			c.provisionedDevice(b, name)
 			c.aws("iot update-certificate --certificate-id " + c.certID(name+".pem") + " --new-status " + st)
 			if _, err := c.pub(name+".pem", name+".key", "localhost", name, name+"/x"); err == nil {
 				t.Fatalf("a %s certificate connected", st)

@@ -58,15 +58,23 @@ func (r runResult) String() string { return "stdout:\n" + r.out + "\nstderr:\n" 
 // repeated on stderr; one it does not report (bad flags) is on stderr.
 func (r runResult) all() string { return r.out + r.errOut }
 
-// jitpwiz runs the binary with args (stdin is not a terminal).
+// jitpwiz runs the binary with args (stdin is not a terminal) in this process's
+// environment, without colour.
 func jitpwiz(t *testing.T, args ...string) runResult {
+	t.Helper()
+	return runEnv(t, append(os.Environ(), "NO_COLOR=1"), args...)
+}
+
+// runEnv runs the binary with args in the environment env (stdin is not a terminal), for at
+// most three minutes.
+func runEnv(t *testing.T, env []string, args ...string) runResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = env
 	err := cmd.Run()
 	return runResult{out.String(), errOut.String(), err}
 }
@@ -80,11 +88,19 @@ func mustRun(t *testing.T, args ...string) runResult {
 	return r
 }
 
-// completedWorkspace is a new workspace in which `jitpwiz run --yes` did the whole procedure.
-func completedWorkspace(t *testing.T) string {
+// runFresh runs `jitpwiz run --dir <a new workspace> --yes` with flags, which must succeed,
+// and returns the workspace and what the run printed.
+func runFresh(t *testing.T, flags ...string) (string, runResult) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes")
+	return dir, mustRun(t, append([]string{"run", "--dir", dir, "--yes"}, flags...)...)
+}
+
+// completedWorkspace is a new workspace in which `jitpwiz run --yes` (with flags) did the whole
+// procedure.
+func completedWorkspace(t *testing.T, flags ...string) string {
+	t.Helper()
+	dir, _ := runFresh(t, flags...)
 	return dir
 }
 
@@ -267,8 +283,7 @@ func TestE2ETemplates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := filepath.Join(t.TempDir(), "ws")
-			r := mustRun(t, append([]string{"run", "--dir", dir, "--yes"}, tc.args...)...)
+			dir, r := runFresh(t, tc.args...)
 			if n := countLines(r.out, "✓ "); n != 14 { // 13 steps + the final line
 				t.Errorf("want 13 ✓ step lines and the final line, got %d:\n%s", n, r.out)
 			}
@@ -415,8 +430,7 @@ func TestE2EResumeAfterKill(t *testing.T) {
 
 func TestE2EChangesAndSecondDevice(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes", "--json")
+	dir := completedWorkspace(t, "--json")
 	caKey := fileHash(t, filepath.Join(dir, pki.FileCAKey))
 	devCert := fileHash(t, filepath.Join(dir, pki.FileDeviceCert))
 	devKey := fileHash(t, filepath.Join(dir, pki.FileDeviceKey))
@@ -473,8 +487,7 @@ func lineWith(out, sub string) string {
 
 func TestE2EJSONEvents(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes", "--json", "--key", "ec256")
+	dir, r := runFresh(t, "--json", "--key", "ec256")
 	sc := bufio.NewScanner(strings.NewReader(r.out))
 	nsteps := 0
 	var last steps.RunEvent
@@ -593,8 +606,7 @@ func TestE2EBringYourOwnPKI(t *testing.T) {
 	for _, f := range []string{"inter.pem", "inter.key", "dev.pem", "dev.key"} {
 		supplied[f] = fileHash(t, filepath.Join(pkiDir, f))
 	}
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes", "--ca-cert", interCert, "--ca-key", interKey,
+	dir, r := runFresh(t, "--ca-cert", interCert, "--ca-key", interKey,
 		"--device-cert", filepath.Join(pkiDir, "dev.pem"), "--device-key", filepath.Join(pkiDir, "dev.key"))
 	if n := countLines(r.out, "↷ "); n != 3 {
 		t.Errorf("steps 1–3 should be skipped for your own CA, got %d skip lines:\n%s", n, r.out)
@@ -781,8 +793,7 @@ func TestE2EEndpointURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes", "--endpoint-url", srv.EndpointURL())
+	dir, r := runFresh(t, "--endpoint-url", srv.EndpointURL())
 	if !strings.Contains(r.out, "published as itself") {
 		t.Fatalf("%s", r)
 	}
@@ -1082,8 +1093,7 @@ func TestE2ECommandsByHandAfterRun(t *testing.T) {
 	var lastErr string
 	// Another test may take the freed ports between the run and the restart; try again then.
 	for attempt := 0; attempt < 3; attempt++ {
-		dir := filepath.Join(t.TempDir(), "ws")
-		r := mustRun(t, "run", "--dir", dir, "--yes", "--commands")
+		dir, r := runFresh(t, "--commands")
 		var hint []string
 		var regCmd string
 		for _, l := range strings.Split(r.out, "\n") {

@@ -134,8 +134,7 @@ func TestE2EFleetCleanOnAWSTiming(t *testing.T) {
 // detaches them by those ARNs, removes every device.
 func TestE2EFleetPartition(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes", "--region", "cn-north-1")
+	dir := completedWorkspace(t, "--region", "cn-north-1")
 	r := mustRun(t, "fleet", "--dir", dir, "-n", "5", "--json")
 	rep := fleetReport(t, r)
 	if rep.Provisioned != 5 || rep.Region != "cn-north-1" {
@@ -199,8 +198,7 @@ func TestE2EFleetModes(t *testing.T) {
 	t.Parallel()
 	t.Run("port443", func(t *testing.T) {
 		t.Parallel()
-		dir := filepath.Join(t.TempDir(), "ws")
-		mustRun(t, "run", "--dir", dir, "--yes", "--port", "443")
+		dir := completedWorkspace(t, "--port", "443")
 		r := mustRun(t, "fleet", "--dir", dir, "-n", "3", "--json")
 		if rep := fleetReport(t, r); rep.Provisioned != 3 {
 			t.Fatalf("fleet of a --port 443 workspace: %+v\n%s", rep, r)
@@ -208,8 +206,7 @@ func TestE2EFleetModes(t *testing.T) {
 	})
 	t.Run("jitr", func(t *testing.T) {
 		t.Parallel()
-		dir := filepath.Join(t.TempDir(), "ws")
-		mustRun(t, "run", "--dir", dir, "--yes", "--mode", "jitr")
+		dir := completedWorkspace(t, "--mode", "jitr")
 		r := mustFail(t, "a fleet of a JITR workspace must be refused", "fleet", "--dir", dir, "-n", "3")
 		if !strings.Contains(r.errOut, "--mode jitr") || !strings.Contains(r.errOut, "jitpwiz run --dir") || strings.Contains(r.all(), "provisioned") {
 			t.Fatalf("JITR workspace:\n%s", r)

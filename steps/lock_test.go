@@ -181,8 +181,7 @@ func TestE2EErrorPrintedOnce(t *testing.T) {
 // starts in the same column whatever the duration ("73ms" or "1ms" or "<1ms").
 func TestE2EDurationColumn(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes")
+	_, r := runFresh(t)
 	ran := regexp.MustCompile(`^✓ [ \d]\d/13 .{18} +(<?\d[\dhms.µ]*)  \S`)
 	cols := map[int][]string{}
 	durs := map[string]bool{}

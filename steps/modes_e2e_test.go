@@ -29,8 +29,7 @@ import (
 // files name the CA; clean removes the thing, the JITR policy and the CA.
 func TestE2EJITR(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes", "--mode", "jitr", "--commands")
+	dir, r := runFresh(t, "--mode", "jitr", "--commands")
 	wantAll(t, "run --mode jitr", r.out,
 		"↷  6/13 Provisioning role  skipped: JITR runs no template",
 		"no template (JITR)",
@@ -289,8 +288,7 @@ func TestE2EJITRByHand(t *testing.T) {
 // SNI and is refused without it.
 func TestE2ESNIOnly(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes", "--ca-mode", "sni-only", "--commands")
+	dir, r := runFresh(t, "--ca-mode", "sni-only", "--commands")
 	wantAll(t, "run --ca-mode sni-only", r.out,
 		"↷  4/13 Registration code  skipped: --ca-mode sni-only",
 		"↷  5/13 Verification cert  skipped: --ca-mode sni-only",
@@ -308,9 +306,7 @@ func TestE2ESNIOnly(t *testing.T) {
 		t.Fatalf("the CA: %v mode %q, want SNI_ONLY", err, ca.CertificateMode)
 	}
 	checkProvisioned(t, s, steps.DefaultThing, map[string]string{"country": "IN"})
-	d := s.Device()
-	o := mqttprobe.Options{Host: s.Endpoint.Host, Port: s.Endpoint.Port, CertFile: s.Path(d.CertFile), KeyFile: s.Path(d.KeyFile),
-		CAFile: filepath.Join(dir, "awsRootCA.pem"), ClientID: steps.DefaultThing}
+	o := deviceProbe(s, dir)
 	if out := mqttprobe.Probe(ctx, o); !out.OK() {
 		t.Errorf("with SNI the device connects: %s", out)
 	}
@@ -330,8 +326,7 @@ func TestE2ESNIOnly(t *testing.T) {
 func TestE2EPort443(t *testing.T) {
 	t.Parallel()
 	testtool.Need(t, "mosquitto_pub")
-	dir := filepath.Join(t.TempDir(), "ws")
-	r := mustRun(t, "run", "--dir", dir, "--yes", "--port", "443", "--mode", "jitr", "--commands")
+	dir, r := runFresh(t, "--port", "443", "--mode", "jitr", "--commands")
 	if !strings.Contains(r.out, "with ALPN x-amzn-mqtt-ca") || !strings.Contains(r.out, "--tls-alpn x-amzn-mqtt-ca") || !strings.Contains(r.out, "--alpn-port") {
 		t.Fatalf("run --port 443:\n%s", r.out)
 	}
@@ -353,9 +348,8 @@ func TestE2EPort443(t *testing.T) {
 	if out, err := byHand(dir, strings.Replace(use, "--tls-alpn x-amzn-mqtt-ca ", "", 1)); err == nil {
 		t.Errorf("without ALPN the port must refuse the device:\n%s", out)
 	}
-	d := s.Device()
-	o := mqttprobe.Options{Host: s.Endpoint.Host, Port: s.Endpoint.Port, CertFile: s.Path(d.CertFile), KeyFile: s.Path(d.KeyFile),
-		CAFile: filepath.Join(dir, "awsRootCA.pem"), ClientID: steps.DefaultThing, ALPN: []string{mqttprobe.ALPN}}
+	o := deviceProbe(s, dir)
+	o.ALPN = []string{mqttprobe.ALPN}
 	ctx := context.Background()
 	if out := mqttprobe.Probe(ctx, o); !out.OK() {
 		t.Errorf("with ALPN: %s", out)
@@ -364,4 +358,12 @@ func TestE2EPort443(t *testing.T) {
 	if out := mqttprobe.Probe(ctx, o); out.OK() {
 		t.Errorf("without ALPN the device must be refused: %s", out)
 	}
+}
+
+// deviceProbe is mqttprobe connecting as the workspace's device to its endpoint: the device's
+// certificate and key, the workspace's Amazon root CA, the thing name as the client ID.
+func deviceProbe(s *steps.Session, dir string) mqttprobe.Options {
+	d := s.Device()
+	return mqttprobe.Options{Host: s.Endpoint.Host, Port: s.Endpoint.Port, CertFile: s.Path(d.CertFile), KeyFile: s.Path(d.KeyFile),
+		CAFile: filepath.Join(dir, "awsRootCA.pem"), ClientID: steps.DefaultThing}
 }

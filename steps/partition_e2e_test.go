@@ -2,7 +2,6 @@ package steps_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,8 +15,7 @@ func TestE2EPartitions(t *testing.T) {
 	for region, part := range map[string]string{"cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov"} {
 		t.Run(region, func(t *testing.T) {
 			t.Parallel()
-			dir := filepath.Join(t.TempDir(), "ws")
-			r := mustRun(t, "run", "--dir", dir, "--yes", "--region", region)
+			dir, r := runFresh(t, "--region", region)
 			if !strings.Contains(r.out, "published as itself") {
 				t.Fatalf("not provisioned in %s:\n%s", region, r)
 			}

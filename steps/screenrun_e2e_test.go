@@ -214,8 +214,7 @@ func TestE2EClosingSummaryCommands(t *testing.T) {
 // ends with the verdict that the drop was the expected JITP behaviour.
 func TestE2EFirstConnectAutoRegistrationOff(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "ws")
-	mustRun(t, "run", "--dir", dir, "--yes", "--until", "10")
+	dir, _ := runFresh(t, "--until", "10")
 	s := session(t, dir)
 	if err := s.Client().UpdateCA(context.Background(), s.CA.RegisteredID, aws.UpdateCAInput{NewAutoRegistrationStatus: aws.AutoRegDisable}); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,15 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, text string) {
 	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
+// requireGolden starts m in a width×height terminal, waits until it shows shown, and compares
+// its screen with the test's golden file.
+func requireGolden(t *testing.T, m tea.Model, width, height int, shown string) {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(width, height))
+	waitScreen(t, tm, shown)
+	golden.RequireEqual(t, finalScreen(t, tm))
+}
+
 func finalScreen(t *testing.T, tm *teatest.TestModel) []byte {
 	t.Helper()
 	if err := tm.Quit(); err != nil {
@@ -46,9 +55,7 @@ func finalScreen(t *testing.T, tm *teatest.TestModel) []byte {
 }
 
 func TestGoldenFirstStep(t *testing.T) {
-	tm := teatest.NewTestModel(t, newTestModel(fourSteps(newWorld()), nil), teatest.WithInitialTermSize(100, 30))
-	waitScreen(t, tm, "Country (2 letters)")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, newTestModel(fourSteps(newWorld()), nil), 100, 30, "Country (2 letters)")
 }
 
 func TestGoldenErrorBanner(t *testing.T) {
@@ -72,9 +79,7 @@ func TestGoldenErrorBanner(t *testing.T) {
 func TestGoldenCompact(t *testing.T) {
 	w := newWorld()
 	w.done["one"] = true
-	tm := teatest.NewTestModel(t, newTestModel(fourSteps(w), nil), teatest.WithInitialTermSize(70, 20))
-	waitScreen(t, tm, "Key type")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, newTestModel(fourSteps(w), nil), 70, 20, "Key type")
 }
 
 func TestGoldenRunning(t *testing.T) {
@@ -104,23 +109,15 @@ func TestGoldenRunning(t *testing.T) {
 
 // TestGoldenCAKey is the real plan's first screen in a new workspace (no back-end needed).
 func TestGoldenCAKey(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(100, 30))
-	waitScreen(t, tm, "Key type")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	s := newSession(t, t.TempDir())
+	requireGolden(t, realWizard(s, nil), 100, 30, "Key type")
 }
 
 // TestGoldenTemplatePreview shows the template step before it runs: the scoped variant's body
 // pretty-printed with its policy decoded, then (scrolled down) its lint against the planned
 // device subject. Account and role are fixed so the screen is the same on every machine.
 func TestGoldenTemplatePreview(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, t.TempDir())
 	s.Region, s.Account = "us-east-2", "123456789012"
 	s.Role.ARN = "arn:aws:iam::123456789012:role/JITPRole"
 	m := realWizard(s, nil)
@@ -131,9 +128,7 @@ func TestGoldenTemplatePreview(t *testing.T) {
 		t.Fatalf("step 7 is %s", m.Active().ID())
 	}
 	t.Run("top", func(t *testing.T) {
-		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-		waitScreen(t, tm, "Preview")
-		golden.RequireEqual(t, finalScreen(t, tm))
+		requireGolden(t, m, 100, 30, "Preview")
 	})
 	t.Run("lint", func(t *testing.T) {
 		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
@@ -153,13 +148,8 @@ func TestGoldenTemplatePreview(t *testing.T) {
 // TestGoldenCompactReal is the real first step on a 70×20 terminal: one column, the step list
 // shrunk to a row of icons.
 func TestGoldenCompactReal(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := teatest.NewTestModel(t, realWizard(s, nil), teatest.WithInitialTermSize(70, 20))
-	waitScreen(t, tm, "Key type")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	s := newSession(t, t.TempDir())
+	requireGolden(t, realWizard(s, nil), 70, 20, "Key type")
 }
 
 // TestGoldenQuitConfirm: q while a step runs asks before cancelling it.

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/jitpwiz/jitpwiz/steps"
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/steps/i18n/i18ntest"
@@ -31,15 +29,10 @@ func TestGoldenCompactRealLang(t *testing.T) {
 	for _, lang := range translated {
 		t.Run(string(lang), func(t *testing.T) {
 			setLang(t, lang)
-			s, err := steps.Open(steps.Options{Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newSession(t, t.TempDir())
 			m := realWizard(s, nil)
 			m.header = Header(steps.Where{Target: steps.TargetLocal}, "./ws", false)
-			tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(70, 20))
-			waitScreen(t, tm, steps.NewPlan(s).Steps()[0].Title())
-			golden.RequireEqual(t, finalScreen(t, tm))
+			requireGolden(t, m, 70, 20, steps.NewPlan(s).Steps()[0].Title())
 		})
 	}
 }

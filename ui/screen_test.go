@@ -64,10 +64,7 @@ func TestShiftTabIsThePreviousField(t *testing.T) {
 // TestEscBackToTheChoice: on the real step 1, "use existing files" brings the two path inputs;
 // esc in one goes back to the choice, where ↑ picks "generate new" again.
 func TestEscBackToTheChoice(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, filepath.Join(t.TempDir(), "ws"))
 	d := drive(t, realWizard(s, nil), 100, 40)
 	d.press("j", "tab")
 	if !d.m.Active().Typing() || !strings.Contains(d.screen(), "› CA certificate file") {
@@ -215,10 +212,7 @@ func TestTooSmallFits(t *testing.T) {
 // TestGrowingShowsNoBlankRows: scrolled to the end on a short terminal, then grown, the pane
 // shows more of the content instead of blank rows under its end.
 func TestGrowingShowsNoBlankRows(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, filepath.Join(t.TempDir(), "ws"))
 	d := drive(t, realWizard(s, nil), 100, 20)
 	d.press("pgdown", "pgdown", "pgdown", "pgdown")
 	if strings.Contains(d.screen(), "CA key · step 1") {
@@ -235,10 +229,7 @@ func TestGrowingShowsNoBlankRows(t *testing.T) {
 // separators — on every screen, the text of the steps included.
 func TestDumbTerminalIsASCII(t *testing.T) {
 	t.Setenv("TERM", "dumb")
-	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, filepath.Join(t.TempDir(), "ws"))
 	d := drive(t, realWizard(s, nil), 100, 40)
 	check := func(what string) {
 		t.Helper()
@@ -277,10 +268,7 @@ func TestNoColorMarksTheStepOnScreen(t *testing.T) {
 // TestChoiceDescriptionWraps: the selected option's description wraps to the pane's width,
 // at any width, instead of being cut.
 func TestChoiceDescriptionWraps(t *testing.T) {
-	s, err := steps.Open(steps.Options{Dir: filepath.Join(t.TempDir(), "ws")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, filepath.Join(t.TempDir(), "ws"))
 	m := realWizard(s, nil)
 	for i, st := range m.plan {
 		if st.ID() == steps.IDTemplate {

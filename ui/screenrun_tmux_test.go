@@ -7,45 +7,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
 	"github.com/jitpwiz/jitpwiz/steps"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
-
-var sharedBin struct {
-	once     sync.Once
-	bin, err string
-}
-
-// screenBinary is tmuxBinary built once for the tests of this file.
-func screenBinary(t *testing.T, why string) string {
-	t.Helper()
-	testtool.Need(t, "tmux")
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip(why)
-	}
-	sharedBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "jitpwiz-ui-bin-")
-		if err != nil {
-			sharedBin.err = err.Error()
-			return
-		}
-		sharedBin.bin = filepath.Join(dir, "jitpwiz")
-		build := exec.Command("go", "build", "-o", sharedBin.bin, ".")
-		build.Dir = ".."
-		if out, err := build.CombinedOutput(); err != nil {
-			sharedBin.err = err.Error() + "\n" + string(out)
-		}
-	})
-	if sharedBin.err != "" {
-		t.Fatalf("go build: %s", sharedBin.err)
-	}
-	return sharedBin.bin
-}
 
 // flat is a captured screen as one line of words: box edges gone, wrapped lines joined.
 func flat(scr string) string {
@@ -59,22 +28,16 @@ func flat(scr string) string {
 // the banner's fix names this workspace's region and endpoint: run by hand with the real AWS
 // CLI, it fixes the CA, and r then provisions the device.
 func TestTmuxFirstConnectAutoRegistrationOff(t *testing.T) {
-	bin := screenBinary(t, "runs the real binary in tmux")
+	bin, tmp := tmuxBinary(t, "runs the real binary in tmux")
 	awsCLI := testtool.Need(t, "aws")
 	if _, err := os.Stat("/usr/bin/aws"); err == nil {
 		awsCLI = "/usr/bin/aws"
 	}
-	dir := filepath.Join(t.TempDir(), "ws")
+	dir := filepath.Join(tmp, "ws")
 	if out, err := exec.Command(bin, "run", "--dir", dir, "--yes", "--until", "10").CombinedOutput(); err != nil {
 		t.Fatalf("run --until 10: %v\n%s", err, out)
 	}
-	s, err := steps.Open(steps.Options{Dir: dir})
-	if err == nil {
-		err = s.Connect(context.Background())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openWorkspace(t, dir)
 	if err := s.Client().UpdateCA(context.Background(), s.CA.RegisteredID, aws.UpdateCAInput{NewAutoRegistrationStatus: aws.AutoRegDisable}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +78,7 @@ func TestTmuxFirstConnectAutoRegistrationOff(t *testing.T) {
 // certificate's Organization offers the field right there; with it typed, the wizard goes on
 // to the end and JITP provisions the thing with the organization from the certificate.
 func TestTmuxTemplateNeedsOrganization(t *testing.T) {
-	bin := screenBinary(t, "runs the real binary in tmux")
-	tmp := t.TempDir()
+	bin, tmp := tmuxBinary(t, "runs the real binary in tmux")
 	dir := filepath.Join(tmp, "ws")
 	tpl, err := filepath.Abs("../steps/testdata/template-needs-org.json") // the thing's attribute org is the certificate's O
 	if err != nil {
@@ -148,33 +110,9 @@ func TestTmuxTemplateNeedsOrganization(t *testing.T) {
 	ts.waitFor("step 7 done", 20*time.Second, func(scr string) bool {
 		return regexp.MustCompile(`✓ +7 Template`).MatchString(scr) && strings.Contains(scr, "enter continue")
 	})
-	for i := 0; i < 30; i++ {
-		scr := ts.waitFor("a step ready for enter", 30*time.Second, func(scr string) bool {
-			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") || strings.Contains(scr, "All steps done") || strings.Contains(scr, " failed")
-		})
-		if strings.Contains(scr, " failed") {
-			t.Fatalf("a step failed:\n%s", scr)
-		}
-		if strings.Contains(scr, "All steps done") {
-			break
-		}
-		ts.send("Enter")
-		ts.waitFor("the screen to react", 30*time.Second, func(now string) bool { return now != scr })
-	}
-	ts.send("q")
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := ts.run("has-session", "-t", ts.name); err != nil {
-			break
-		}
-	}
-	s, err := steps.Open(steps.Options{Dir: dir})
-	if err == nil {
-		err = s.Connect(context.Background())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ts.enterThrough(i18n.En, nil)
+	ts.quit()
+	s := openWorkspace(t, dir)
 	th, err := s.Client().DescribeThing(context.Background(), steps.DefaultThing)
 	if err != nil || th.Attributes["org"] != "Acme" {
 		t.Fatalf("thing %+v (%v): want org=Acme from the certificate's subject", th, err)

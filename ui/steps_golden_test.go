@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/jitpwiz/jitpwiz/steps"
 )
 
@@ -71,9 +69,7 @@ func goldenStep(t *testing.T, s *steps.Session, st steps.Step) {
 	t.Helper()
 	m := realWizard(s, nil)
 	m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	waitScreen(t, tm, st.Title()+" · step")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, m, 100, 30, st.Title()+" · step")
 }
 
 // goldenStepIn is goldenStep in the language the test set: it waits for the step's title and
@@ -83,7 +79,5 @@ func goldenStepIn(t *testing.T, s *steps.Session, st steps.Step) {
 	m := realWizard(s, nil)
 	m.header = Header(steps.Where{Target: steps.TargetLocal}, "./ws", false)
 	m.c.Display = func(x string) string { return normalize(strings.ReplaceAll(x, s.Dir(), "/home/me/ws")) }
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	waitScreen(t, tm, st.Title()+" · ")
-	golden.RequireEqual(t, finalScreen(t, tm))
+	requireGolden(t, m, 100, 30, st.Title()+" · ")
 }

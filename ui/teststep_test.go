@@ -222,6 +222,17 @@ func (d *driver) until(what string, cond func() bool) {
 
 func (d *driver) screen() string { return ansi.Strip(d.m.View()) }
 
+// newSession is the session of a new workspace in dir, not connected to a back-end (what the
+// screens before a step runs need).
+func newSession(t *testing.T, dir string) *steps.Session {
+	t.Helper()
+	s, err := steps.Open(steps.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // openWorkspace opens (or resumes) the session of dir on the embedded local IoT Core.
 func openWorkspace(t *testing.T, dir string) *steps.Session {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // What the screen shows is true, checked as a person sees it (issue 16): the real binary in a
@@ -25,7 +26,9 @@ const keyWait = 30 * time.Second
 const tallRows = 200
 
 // frameReady reports that scr is a whole frame of a width×height pane: the header on the
-// first row, the footer's keys on the last and, on a tall pane, a box as wide as the pane.
+// first row, the footer's keys on the last and, on a tall pane, a box as wide as the pane,
+// from its top corner down to its bottom one (a pane captured while the program was still
+// drawing the frame has the new box's top over the rows of the last frame).
 func frameReady(width, height int) func(string) bool {
 	return func(scr string) bool {
 		rows := strings.Split(strings.TrimRight(scr, "\n"), "\n")
@@ -35,8 +38,16 @@ func frameReady(width, height int) func(string) bool {
 		if height < tallRows {
 			return true
 		}
+		top := false
 		for _, r := range rows {
-			if rr := []rune(r); len(rr) == width-1 && rr[width-2] == '╮' {
+			rr := []rune(r)
+			if len(rr) != width-1 {
+				continue
+			}
+			switch {
+			case !top && rr[width-2] == '╮':
+				top = true
+			case top && rr[width-2] == '╯':
 				return true
 			}
 		}
@@ -210,7 +221,7 @@ func TestTmuxWalkthrough(t *testing.T) {
 		s.resize(100, 30, frameReady(100, 30))
 	}
 
-	final := s.enterThrough(func(n, phase, scr string) {
+	final := s.enterThrough(i18n.En, func(n, phase, scr string) {
 		checkNumbers(t, scr, "step "+n)
 		switch {
 		case phase == "run" && n == "7":

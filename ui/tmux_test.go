@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jitpwiz/jitpwiz/pki/testtool"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
 // tmuxSession is a detached tmux session on a private server socket.
@@ -158,37 +159,47 @@ func (s *tmuxSession) clearBuffers() {
 	}
 }
 
-// enterThrough presses enter on each step of the wizard in s — run it, then go on — until the
-// closing screen, which it returns; a step that fails fails the test. ready, when not nil, is
-// called with the step's number and screen before enter runs it (phase "run") and once it is
-// done (phase "done"); it leaves the pane as it found it.
-func (s *tmuxSession) enterThrough(ready func(n, phase, scr string)) string {
+// enterThrough presses enter on each step of the wizard in s, which speaks lang — run it, then
+// go on — until the closing screen, which it returns; a step that fails fails the test. It reads
+// the footer's keys, the banner's "failed" and the closing line in lang, and the step's number
+// from the sidebar's marker. ready, when not nil, is called with the step's number and screen
+// before enter runs it (phase "run") and once it is done (phase "done"); it leaves the pane as
+// it found it.
+func (s *tmuxSession) enterThrough(lang i18n.Lang, ready func(n, phase, scr string)) string {
 	t := s.t
 	t.Helper()
-	failed := func(scr string) bool { return strings.Contains(scr, " failed") }
+	p := i18n.For(lang)
+	run, cont := "enter "+p.T("base.key.run"), "enter "+p.T("base.key.continue")
+	allDone := strings.TrimRight(p.T("ui.all-done"), ".。")
+	failedWord := strings.TrimSpace(p.T("base.failed", i18n.Args{"Step": ""}))
+	failed := func(scr string) bool { return strings.Contains(scr, failedWord) }
+	step := func(scr string) string {
+		if m := sidebarHere.FindStringSubmatch(scr); m != nil {
+			return m[1]
+		}
+		return ""
+	}
 	for i := 0; i < 40; i++ {
 		scr := s.waitFor("a step ready for enter", 60*time.Second, func(scr string) bool {
-			return strings.Contains(scr, "enter run") || strings.Contains(scr, "enter continue") ||
-				strings.Contains(scr, "All steps done") || failed(scr)
+			return strings.Contains(scr, run) || strings.Contains(scr, cont) || strings.Contains(scr, allDone) || failed(scr)
 		})
 		switch {
 		case failed(scr):
 			t.Fatalf("a step failed:\n%s", scr)
-		case strings.Contains(scr, "All steps done"):
+		case strings.Contains(scr, allDone):
 			return scr
 		}
-		title := stepTitleRe.FindStringSubmatch(scr)
-		if title == nil {
-			t.Fatalf("no step title:\n%s", scr)
+		n := step(scr)
+		if n == "" {
+			t.Fatalf("no step marked in the sidebar:\n%s", scr)
 		}
-		n := title[1]
-		if strings.Contains(scr, "enter run") {
+		if strings.Contains(scr, run) {
 			if ready != nil {
 				ready(n, "run", scr)
 			}
 			s.send("Enter")
 			scr = s.waitFor("step "+n+" to finish", 60*time.Second, func(scr string) bool {
-				return strings.Contains(scr, "enter continue") || failed(scr)
+				return strings.Contains(scr, cont) || failed(scr)
 			})
 			if failed(scr) {
 				t.Fatalf("step %s failed:\n%s", n, scr)
@@ -199,12 +210,25 @@ func (s *tmuxSession) enterThrough(ready func(n, phase, scr string)) string {
 		}
 		s.send("Enter")
 		s.waitFor("the step after "+n, 60*time.Second, func(scr string) bool {
-			t := stepTitleRe.FindStringSubmatch(scr)
-			return strings.Contains(scr, "All steps done") || t != nil && t[1] != n
+			return strings.Contains(scr, allDone) || step(scr) != "" && step(scr) != n
 		})
 	}
 	t.Fatalf("the wizard did not finish; screen:\n%s", s.capture())
 	return ""
+}
+
+// quit presses q and waits until the program has ended (tmux then closes the session).
+func (s *tmuxSession) quit() {
+	s.t.Helper()
+	s.send("q")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := s.run("has-session", "-t", s.name); err != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not a timing assumption
+	}
+	s.t.Fatalf("q did not end the program:\n%s", s.capture())
 }
 
 // TestTmuxDemo runs the real binary as a person would: `jitpwiz --demo` in a 120×40 tmux
@@ -216,7 +240,7 @@ func TestTmuxDemo(t *testing.T) {
 	s := startTmux(t, "demo", 120, 40, fmt.Sprintf("%s --demo --dir %s", bin, ws))
 
 	s.waitFor("the first step", 20*time.Second, func(scr string) bool { return strings.Contains(scr, "CA key") && strings.Contains(scr, "enter run") })
-	final := s.enterThrough(nil)
+	final := s.enterThrough(i18n.En, nil)
 	done := regexp.MustCompile(`(?m)^\s*✓ +\d{1,2} \S`).FindAllString(final, -1)
 	if len(done) != 13 {
 		t.Errorf("want 13 steps ✓ in the sidebar, got %d:\n%s", len(done), final)
@@ -237,13 +261,5 @@ func TestTmuxDemo(t *testing.T) {
 			t.Errorf("demo.tape waits for /%s/, which no screen of the real program matched", re)
 		}
 	}
-	s.send("q")
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := s.run("has-session", "-t", s.name); err != nil {
-			return // the program ended and tmux closed the session
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("q did not end the program:\n%s", s.capture())
+	s.quit()
 }
