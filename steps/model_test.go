@@ -12,6 +12,7 @@ import (
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/pki/testtool"
 )
 
 func TestWrapCommand(t *testing.T) {
@@ -42,7 +43,8 @@ func TestWrapCommand(t *testing.T) {
 	}
 	// Wrapped with its trailing comment, the command still does the same thing in a shell:
 	// the comment's continuation lines must not run as commands.
-	if bash, err := exec.LookPath("bash"); err == nil {
+	t.Run("bash", func(t *testing.T) {
+		bash := testtool.Need(t, "bash")
 		cmd := "echo one two three four five six seven eight   # refused: outside DemoThing/* because the policy is scoped"
 		for _, w := range []int{20, 30, 44} {
 			wrapped := strings.Join(wrapCommand(cmd, w), "\n")
@@ -52,7 +54,7 @@ func TestWrapCommand(t *testing.T) {
 				t.Errorf("width %d: wrapped command\n%s\nprints %q (%v), unwrapped prints %q (%v)", w, wrapped, got, err2, want, err1)
 			}
 		}
-	}
+	})
 	long := "cat " + strings.Repeat("x", 80)
 	for _, l := range strings.Split(strings.Join(wrapCommand(long, 40), "\n"), "\n") {
 		if ansi.StringWidth(l) > 40 {
