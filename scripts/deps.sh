@@ -40,6 +40,7 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v asciinema >/dev/null 2>&1 || need+=(asciinema)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -f /usr/share/zoneinfo/iso3166.tab ] || need+=(tzdata) # pki's country list is checked against it
 SVG_TERM_VERSION=${SVG_TERM_VERSION:-2.1.1}
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
