@@ -164,7 +164,11 @@ func (b *Base) resultLine(r ResultLine, w int) string {
 		}
 		return hang(s, w)
 	case ResultNote:
-		return hang(st.Note.Render(r.Value), w)
+		v := r.Value
+		if !r.OK && r.Label != "" { // a warning says so: "warning: …"
+			v = i18n.T("base.note.labelled", i18n.Args{"Label": r.Label, "Text": r.Value})
+		}
+		return hang(st.Note.Render(v), w)
 	case ResultDocument:
 		box := st.Document.Width(w - st.Document.GetHorizontalBorderSize())
 		head := ""

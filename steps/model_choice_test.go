@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/steps/stepstest"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
@@ -376,4 +378,29 @@ func TestChoiceExistingDevice(t *testing.T) {
 		t.Fatalf("after issue new: fields %v, device cert %q, errors %v", got, s.Options.DeviceCertFile, m.Invalid())
 	}
 	wantValid(t, m)
+}
+
+// TestWarningNoteSaysWarning: a warning among a step's results (a template lint finding, an
+// earlier certificate still ACTIVE) reads "warning: …" in the wizard, in the run's language,
+// and once; an ordinary note is its text alone.
+func TestWarningNoteSaysWarning(t *testing.T) {
+	t.Cleanup(func() { i18n.SetLang(i18n.En) })
+	s, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang i18n.Lang
+		want string
+	}{{i18n.En, "warning: the key can still connect"}, {i18n.Ko, "경고: the key can still connect"}, {i18n.ZhHans, "警告：the key can still connect"}} {
+		i18n.SetLang(tc.lang)
+		m := choiceModel(t, s, IDVerify)
+		warn := ansi.Strip(m.resultLine(ResultLine{Kind: ResultNote, Label: i18n.T("step07.result.warning"), Value: "the key can still connect", OK: false}, 80))
+		if !strings.Contains(warn, tc.want) || strings.Count(warn, i18n.T("step07.result.warning")) != 1 {
+			t.Errorf("%s: a warning note reads %q, want %q once", tc.lang, warn, tc.want)
+		}
+		if note := ansi.Strip(m.resultLine(noteLine("also attached"), 80)); strings.TrimSpace(note) != "also attached" {
+			t.Errorf("%s: a note reads %q", tc.lang, note)
+		}
+	}
 }

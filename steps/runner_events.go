@@ -114,7 +114,7 @@ func (r *runner) showChecks(lines []ResultLine) {
 			}
 			r.emit(RunEvent{}, fmt.Sprintf("      %s %s — %s", mark, l.Label, l.Value))
 		case l.Kind == ResultNote && !l.OK:
-			r.emit(RunEvent{}, "      ! "+strings.TrimPrefix(l.Value, "warning: "))
+			r.emit(RunEvent{}, "      ! "+l.Value)
 		case l.Kind == ResultNote:
 			r.emit(RunEvent{}, "        "+l.Value)
 		}
