@@ -65,11 +65,6 @@ const (
 	VariantCustom = "custom" // --template FILE
 )
 
-// isVariant says whether t names one of the walkthrough's templates (not a file).
-func isVariant(t string) bool {
-	return t == VariantScoped || t == VariantAdmin || t == VariantNamed
-}
-
 // Options are what a user chooses. Empty strings mean "keep the saved value" (or the default
 // in a new workspace); the session file stores the effective values. Flags, the YAML config
 // file (--config, keys = flag names) and the TUI's fields all fill the same struct.
@@ -138,6 +133,11 @@ type Options struct {
 
 	// defaulted lists the required inputs that took their default in a new workspace.
 	defaulted []string
+}
+
+// isVariant says whether t names one of the walkthrough's templates (not a file).
+func isVariant(t string) bool {
+	return t == VariantScoped || t == VariantAdmin || t == VariantNamed
 }
 
 // jitr reports Just-in-Time Registration (--mode jitr): the CA is registered without a

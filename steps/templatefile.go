@@ -16,17 +16,6 @@ import (
 	"github.com/jitpwiz/jitpwiz/steps/i18n"
 )
 
-// checkTemplateOption refuses --template FILE when the file cannot be used (a variant's
-// name needs no file). Options.Validate checks the options' form; where a template is given
-// (Open, step 7's field) the file is read too.
-func checkTemplateOption(o *Options) error {
-	if isVariant(o.Template) {
-		return nil
-	}
-	_, err := loadTemplateFile(o.Template)
-	return err
-}
-
 // loadTemplateFile reads a user's template file: either a registration config
 // ({"templateBody": "...", "roleArn": "..."}, like jitp_template.json) or a bare template
 // ({"Parameters": ..., "Resources": ...}). It returns the parsed config (roleArn may be empty).
@@ -73,6 +62,17 @@ func parseTemplateFile(path string, b []byte) (*template.RegistrationConfig, err
 		return nil, i18n.NewError("templatefile.body", i18n.Args{"Path": path, "Problem": templateBodyProblem(rc.TemplateBody, err)})
 	}
 	return rc, nil
+}
+
+// checkTemplateOption refuses --template FILE when the file cannot be used (a variant's
+// name needs no file). Options.Validate checks the options' form; where a template is given
+// (Open, step 7's field) the file is read too.
+func checkTemplateOption(o *Options) error {
+	if isVariant(o.Template) {
+		return nil
+	}
+	_, err := loadTemplateFile(o.Template)
+	return err
 }
 
 // memberError says that member name of a registration config is not a string, where it
