@@ -1,13 +1,17 @@
 package ui
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,12 +69,39 @@ func (s *tmuxSession) waitFor(what string, d time.Duration, cond func(string) bo
 // test's cleanup kills.
 func startTmux(t *testing.T, name string, width, height int, cmd string) *tmuxSession {
 	t.Helper()
+	sweepTmux.Do(sweepStaleTmux)
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("jitpwiz-%s-%d", name, os.Getpid()), name: name}
 	if out, err := s.run("new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmd); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
 	t.Cleanup(func() { _, _ = s.run("kill-server") })
 	return s
+}
+
+var sweepTmux sync.Once
+
+// sweepStaleTmux kills the tmux servers an earlier test process left behind: a test that go
+// test's timeout killed runs no cleanup, so its server (socket jitpwiz-NAME-PID) outlives it.
+// A socket whose process is gone is stale; one of a live process (another package's tests,
+// running now) is left alone.
+func sweepStaleTmux() {
+	dir := filepath.Join(cmp.Or(os.Getenv("TMUX_TMPDIR"), os.TempDir()), fmt.Sprintf("tmux-%d", os.Getuid()))
+	socks, _ := filepath.Glob(filepath.Join(dir, "jitpwiz-*-*"))
+	for _, sock := range socks {
+		name := filepath.Base(sock)
+		pid, err := strconv.Atoi(name[strings.LastIndexByte(name, '-')+1:])
+		if err != nil || pid == os.Getpid() || alive(pid) {
+			continue
+		}
+		_ = exec.Command("tmux", "-L", name, "kill-server").Run()
+		_ = os.Remove(sock)
+	}
+}
+
+// alive says whether process pid exists (EPERM: it does, and is another user's).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // built is the jitpwiz binary the tmux tests run, built once for all of them.
