@@ -47,7 +47,7 @@ func lintTemplate(s *Session, t *template.Template, params map[string]string, wh
 			errs = append(errs, f.String())
 		case template.SeverityWarning:
 			// Without its severity word: the step and the runner say "warning" their own way.
-			warnings = append(warnings, strings.TrimPrefix(f.String(), f.Severity.Words()+": "))
+			warnings = append(warnings, f.Text())
 		}
 	}
 	if len(errs) > 0 {

@@ -49,8 +49,11 @@ func (s Severity) Words() string {
 	return string(s)
 }
 
-func (f Finding) String() string {
-	s := f.Severity.Words() + ": " + f.Message
+func (f Finding) String() string { return f.Severity.Words() + ": " + f.Text() }
+
+// Text is the finding without its severity: the message, where (its JSON path) and the fix.
+func (f Finding) Text() string {
+	s := f.Message
 	if f.Path != "" {
 		s += " [" + f.Path + "]"
 	}
