@@ -85,7 +85,7 @@ var sweepTmux sync.Once
 // A socket whose process is gone is stale; one of a live process (another package's tests,
 // running now) is left alone.
 func sweepStaleTmux() {
-	dir := filepath.Join(cmp.Or(os.Getenv("TMUX_TMPDIR"), os.TempDir()), fmt.Sprintf("tmux-%d", os.Getuid()))
+	dir := filepath.Join(cmp.Or(os.Getenv("TMUX_TMPDIR"), "/tmp"), fmt.Sprintf("tmux-%d", os.Getuid())) // where tmux keeps its sockets
 	socks, _ := filepath.Glob(filepath.Join(dir, "jitpwiz-*-*"))
 	for _, sock := range socks {
 		name := filepath.Base(sock)
