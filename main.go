@@ -107,7 +107,7 @@ func flagError(cmd *cobra.Command, err error) error {
 	switch {
 	case errors.As(err, &unknown):
 		flag := "--" + unknown.GetSpecifiedName()
-		if short := unknown.GetSpecifiedShortnames(); short != "" {
+		if unknown.GetSpecifiedShortnames() != "" { // -q: a shorthand
 			flag = "-" + unknown.GetSpecifiedName()
 		}
 		return i18n.NewError("main.flag.unknown", i18n.Args{"Flag": flag, "Command": cmd.CommandPath(), "Help": help})

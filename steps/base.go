@@ -9,11 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
-
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
 	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 

@@ -7,13 +7,12 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
-	"github.com/jitpwiz/jitpwiz/ui/theme"
-
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
 // The step in the wizard: the root in ui/ drives it (Show, Leave, Sync, keys and messages

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/jitpwiz/jitpwiz/steps/i18n"
-	"github.com/jitpwiz/jitpwiz/ui/theme"
-
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jitpwiz/jitpwiz/aws"
 	"github.com/jitpwiz/jitpwiz/mqttprobe"
 	"github.com/jitpwiz/jitpwiz/pki"
+	"github.com/jitpwiz/jitpwiz/steps/i18n"
+	"github.com/jitpwiz/jitpwiz/ui/theme"
 )
 
 // The step's screen: title and explanation, its inputs (or what it made), the equivalent
